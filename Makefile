@@ -1,0 +1,143 @@
+# mxgate: kernel-assisted connection gate for backup mail exchangers.
+#
+#   make            build everything into build/
+#   make check      unit, BPF and namespace tests (root for the latter)
+#   make demo       the whole story on a test network (root)
+#   make help       list targets
+#
+# Quiet by default; V=1 shows every command. SAN=1 builds with ASan and
+# UBSan into build-san/.
+
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := all
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+ifeq ($(SAN),1)
+OUT ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+OUT ?= build
+SANFLAGS :=
+endif
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PROVE ?= prove
+
+# Every external library is a Debian -dev package found with pkg-config.
+# The variables expand lazily, after the deps stamp has installed them.
+PKGS := libbpf libnftnl libmnl ldns inih
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lcap
+
+CFLAGS ?= -O2 -g
+override CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
+	-Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
+	-D_GNU_SOURCE -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
+	-Iuserspace -Ibpf -I$(OUT) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
+override LDFLAGS += $(SANFLAGS)
+
+ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra \
+	-Wno-unused-parameter -I$(ARCH_INC) -Ibpf
+
+DEPS_STAMP := $(OUT)/.deps-installed
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+
+LIB_SRCS := $(filter-out userspace/main_%.c,$(wildcard userspace/*.c))
+LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/obj/%.o,$(LIB_SRCS))
+LIB := $(OUT)/libmxgate.a
+
+PROGS := $(OUT)/mxgated $(OUT)/mxgate
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
+TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUT)/tests/helpers/%,$(TEST_HELPER_SRCS))
+
+.PHONY: all deps check check-unit check-integration check-san demo bench fuzz \
+	install uninstall clean help
+
+all: $(PROGS) $(BPF_OBJS) $(UNIT_BINS) $(TEST_HELPERS)
+
+help:
+	@echo 'make              build mxgated, mxgate, the BPF object and the tests into $(OUT)/'
+	@echo 'make check        run every test (namespace tests need root); summary from prove'
+	@echo 'make check-unit   unit and BPF_PROG_TEST_RUN tests only'
+	@echo 'make check-san    unit tests built with ASan and UBSan'
+	@echo 'make demo         narrated demo on a test network (root)'
+	@echo 'make bench        benchmarks against baselines measured in the same run (root)'
+	@echo 'make fuzz         libFuzzer harnesses for a bounded time'
+	@echo 'make install      install (DESTDIR, PREFIX, SYSCONFDIR honoured)'
+	@echo 'make deps         install the Debian packages the build and tests need'
+	@echo 'V=1 shows commands; SAN=1 builds with sanitizers into build-san/'
+
+deps: $(DEPS_STAMP)
+
+$(DEPS_STAMP): scripts/install-deps.sh
+	$(Q)mkdir -p $(@D)
+	$(Q)sh scripts/install-deps.sh
+	$(Q)touch $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
+
+$(OUT)/obj/%.o: userspace/%.c $(SKELS) | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(OUT)/%: userspace/main_%.c $(LIB) $(SKELS) | $(DEPS_STAMP)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
+
+$(OUT)/tests/%: tests/unit/%.c $(LIB) $(SKELS) | $(DEPS_STAMP)
+	$(call msg,TEST,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -lcmocka -o $@
+
+$(OUT)/tests/helpers/%: tests/helpers/%.c $(LIB) $(SKELS) | $(DEPS_STAMP)
+	$(call msg,HELPER,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
+
+# The test runner is prove: cmocka speaks TAP, the shell tests print TAP.
+check: all
+	$(Q)OUT=$(OUT) tests/run
+
+check-unit: all
+	$(Q)OUT=$(OUT) tests/run --unit
+
+check-san:
+	$(Q)$(MAKE) --no-print-directory SAN=1 all
+	$(Q)OUT=build-san tests/run --unit
+
+demo: all
+	$(Q)OUT=$(OUT) tests/demo.sh
+
+clean:
+	$(call msg,CLEAN,$(OUT))
+	$(Q)rm -rf build build-san
+
+-include $(wildcard $(OUT)/obj/*.d $(OUT)/tests/*.d $(OUT)/tests/helpers/*.d $(OUT)/*.d)

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Map layouts shared by the tc program and user space. Fixed-width types
+ * only: this header is compiled both by clang -target bpf and by gcc, and
+ * the BTF of these structs is what `bpftool map dump` prints field by field.
+ */
+#ifndef MXGATE_KERN_USER_H
+#define MXGATE_KERN_USER_H
+
+#include <linux/types.h>
+
+/* Map names: used in SEC(".maps") (via the identifiers below) and as the
+ * file names under pin_dir. The kernel keeps at most 15 characters. */
+#define MXG_MAP_GATE "gate_addrs"
+#define MXG_MAP_DOMAINS "domains"
+#define MXG_MAP_COUNTERS "counters"
+#define MXG_MAP_RESPONDER "responder"
+/* The tc program itself is pinned too, so `mxgate unload` can find it. */
+#define MXG_PIN_PROG "tc_prog"
+
+#define MXG_SMTP_PORT 25
+
+#define MXG_GATE_MAX_ADDRS 1024
+#define MXG_MAX_DOMAINS 4096
+#define MXG_DOMAIN_LEN 256 /* 253 octets of name, NUL, padding */
+
+/* Responder listening sockets in the SOCKMAP, one per address family. A
+ * closed socket leaves the map by itself, which opens the gate. */
+enum mxg_responder_slot {
+	MXG_RESPONDER_V4 = 0,
+	MXG_RESPONDER_V6 = 1,
+	MXG_RESPONDER_SLOTS = 2,
+};
+
+/* Gate map key: the local destination address. IPv4 is stored
+ * IPv4-mapped (::ffff:a.b.c.d) so one map serves both families. */
+struct mxg_gate_key {
+	__u8 addr[16];
+};
+
+enum mxg_gate_state {
+	MXG_GATE_OPEN = 0,  /* pass to the real MTA */
+	MXG_GATE_GATED = 1, /* steer new port-25 connections to the responder */
+};
+
+struct mxg_gate_entry {
+	__u64 expires_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns); past = open */
+	__u64 updated_ns; /* when the controller last wrote this entry */
+	__u32 state;      /* enum mxg_gate_state */
+	__u32 domains;    /* served domains on this address, for the admin */
+};
+
+enum mxg_domain_state {
+	MXG_DOMAIN_UNKNOWN = 0,
+	MXG_DOMAIN_OPEN = 1,
+	MXG_DOMAIN_GATED = 2,
+};
+
+/* Domain map: written by the controller for administrators (bpftool map
+ * dump) and tools; the tc program does not read it. */
+struct mxg_domain_key {
+	char name[MXG_DOMAIN_LEN]; /* lower case, no trailing dot */
+};
+
+struct mxg_domain_entry {
+	__u64 since_ns;   /* CLOCK_MONOTONIC of the last state change */
+	__u64 expires_ns; /* CLOCK_MONOTONIC; past = stale, treat as open */
+	__u32 state;      /* enum mxg_domain_state */
+	__u32 reason;     /* enum mxg_reason (userspace/reason.h) */
+	char primary[MXG_DOMAIN_LEN]; /* primary that is up, or "" */
+};
+
+/* Per-CPU counters, one struct so `bpftool map dump` names each field.
+ * The "pass_*" fields count port-25 SYNs let through and why. */
+struct mxg_counters {
+	__u64 packets;            /* every packet the program saw */
+	__u64 syn25;              /* TCP SYN (no ACK) to port 25 */
+	__u64 steered;            /* assigned to the responder socket */
+	__u64 pass_no_entry;      /* destination not in the gate map */
+	__u64 pass_open;          /* entry says open */
+	__u64 pass_expired;       /* entry past its expiry: fail open */
+	__u64 pass_no_responder;  /* no responder socket in the SOCKMAP */
+	__u64 pass_assign_failed; /* bpf_sk_assign refused */
+	__u64 pass_unparsed;      /* headers we do not parse (ext hdrs, short) */
+};
+
+#endif

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The event loop: timers fire in order, can be cancelled and re-armed from
+ * callbacks; fd watchers see readiness and may delete themselves. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "event.h"
+
+struct order {
+	int seen[8];
+	int n;
+	struct ev_timer *cancel_me;
+};
+
+struct tagged {
+	struct ev_timer t;
+	struct order *o;
+	int tag;
+};
+
+static void record(struct ev_loop *loop, void *arg)
+{
+	struct tagged *x = arg;
+
+	x->o->seen[x->o->n++] = x->tag;
+	if (x->o->cancel_me)
+		ev_timer_stop(loop, x->o->cancel_me);
+	if (x->o->n == 3)
+		ev_stop(loop);
+}
+
+static void test_timers_fire_in_order_and_cancel(void **state)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct order o = { 0 };
+	struct tagged t[4];
+	const int delays[4] = { 30, 10, 20, 25 };
+
+	assert_non_null(loop);
+	for (int i = 0; i < 4; i++) {
+		t[i].o = &o;
+		t[i].tag = i;
+		ev_timer_init(&t[i].t, record, &t[i]);
+		assert_int_equal(ev_timer_start(loop, &t[i].t, delays[i]), 0);
+	}
+	/* The first timer to fire (tag 1, 10 ms) cancels tag 3 (25 ms). */
+	o.cancel_me = &t[3].t;
+	assert_int_equal(ev_run(loop), 0);
+	assert_int_equal(o.n, 3);
+	assert_int_equal(o.seen[0], 1);
+	assert_int_equal(o.seen[1], 2);
+	assert_int_equal(o.seen[2], 0);
+	assert_false(ev_timer_armed(&t[3].t));
+	ev_loop_free(loop);
+}
+
+static void on_readable(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	int *reads = arg;
+	char c;
+
+	assert_true(events & EV_READ);
+	assert_int_equal(read(fd, &c, 1), 1);
+	(*reads)++;
+	ev_io_del(loop, fd); /* deleting itself inside its callback */
+	ev_stop(loop);
+}
+
+static void test_io_readiness_and_self_delete(void **state)
+{
+	struct ev_loop *loop = ev_loop_new();
+	int p[2], reads = 0;
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(ev_io_add(loop, p[0], EV_READ, on_readable, &reads), 0);
+	assert_int_equal(ev_io_add(loop, p[0], EV_READ, on_readable, &reads), -EEXIST);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(ev_run(loop), 0);
+	assert_int_equal(reads, 1);
+	/* Deleted: a second byte is not delivered. */
+	assert_int_equal(write(p[1], "y", 1), 1);
+	assert_int_equal(ev_run_once(loop, 10), 0);
+	assert_int_equal(reads, 1);
+	close(p[0]);
+	close(p[1]);
+	ev_loop_free(loop);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_timers_fire_in_order_and_cancel),
+		cmocka_unit_test(test_io_readiness_and_self_delete),
+	};
+	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
+}

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Address helpers; see addr.h. */
+#include "addr.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int mxg_ip_parse(const char *s, struct mxg_ip *ip)
+{
+	memset(ip, 0, sizeof(*ip));
+	if (inet_pton(AF_INET, s, &ip->v4) == 1) {
+		ip->family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, &ip->v6) == 1) {
+		ip->family = AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+const char *mxg_ip_str(const struct mxg_ip *ip, char *buf, size_t len)
+{
+	if (!inet_ntop(ip->family, ip->family == AF_INET ? (const void *)&ip->v4 : (const void *)&ip->v6,
+		       buf, len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+bool mxg_ip_equal(const struct mxg_ip *a, const struct mxg_ip *b)
+{
+	if (a->family != b->family)
+		return false;
+	if (a->family == AF_INET)
+		return a->v4.s_addr == b->v4.s_addr;
+	return memcmp(&a->v6, &b->v6, sizeof(a->v6)) == 0;
+}
+
+void mxg_ip_to_gate_key(const struct mxg_ip *ip, struct mxg_gate_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	if (ip->family == AF_INET) {
+		key->addr[10] = 0xff;
+		key->addr[11] = 0xff;
+		memcpy(&key->addr[12], &ip->v4, 4);
+	} else {
+		memcpy(key->addr, &ip->v6, 16);
+	}
+}
+
+void mxg_ip_from_gate_key(const struct mxg_gate_key *key, struct mxg_ip *ip)
+{
+	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	memset(ip, 0, sizeof(*ip));
+	if (memcmp(key->addr, mapped, sizeof(mapped)) == 0) {
+		ip->family = AF_INET;
+		memcpy(&ip->v4, &key->addr[12], 4);
+	} else {
+		ip->family = AF_INET6;
+		memcpy(&ip->v6, key->addr, 16);
+	}
+}
+
+socklen_t mxg_ip_to_sockaddr(const struct mxg_ip *ip, uint16_t port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (ip->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		sin->sin_addr = ip->v4;
+		return sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		sin6->sin6_addr = ip->v6;
+		return sizeof(*sin6);
+	}
+}
+
+int mxg_ip_from_sockaddr(const struct sockaddr *sa, struct mxg_ip *ip, uint16_t *port)
+{
+	memset(ip, 0, sizeof(*ip));
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		ip->family = AF_INET;
+		ip->v4 = sin->sin_addr;
+		if (port)
+			*port = ntohs(sin->sin_port);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+		/* A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d. */
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			ip->family = AF_INET;
+			memcpy(&ip->v4, &sin6->sin6_addr.s6_addr[12], 4);
+		} else {
+			ip->family = AF_INET6;
+			ip->v6 = sin6->sin6_addr;
+		}
+		if (port)
+			*port = ntohs(sin6->sin6_port);
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* IPv4/IPv6 addresses as one type: parse, print, compare, gate-map key. */
+#ifndef MXG_ADDR_H
+#define MXG_ADDR_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "mxgate_kern_user.h"
+
+struct mxg_ip {
+	int family; /* AF_INET or AF_INET6 */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	};
+};
+
+/* INET6_ADDRSTRLEN plus brackets and room for ":port". */
+#define MXG_ADDRSTRLEN 56
+
+/* Parse "192.0.2.1" or "2001:db8::1" (no brackets). 0 or -EINVAL. */
+int mxg_ip_parse(const char *s, struct mxg_ip *ip);
+/* Format the address alone. Returns buf. */
+const char *mxg_ip_str(const struct mxg_ip *ip, char *buf, size_t len);
+bool mxg_ip_equal(const struct mxg_ip *a, const struct mxg_ip *b);
+/* IPv4 as IPv4-mapped IPv6, as the tc program builds its lookup key. */
+void mxg_ip_to_gate_key(const struct mxg_ip *ip, struct mxg_gate_key *key);
+void mxg_ip_from_gate_key(const struct mxg_gate_key *key, struct mxg_ip *ip);
+/* sockaddr with port; returns its length. */
+socklen_t mxg_ip_to_sockaddr(const struct mxg_ip *ip, uint16_t port, struct sockaddr_storage *ss);
+int mxg_ip_from_sockaddr(const struct sockaddr *sa, struct mxg_ip *ip, uint16_t *port);
+
+#endif

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* The `mxgate` operator commands: one do_<command>() per verb, each in its
+ * own cli_<command>.c. Exit codes: 0 success, 1 failure, 2 usage. */
+#ifndef MXG_CLI_H
+#define MXG_CLI_H
+
+#include <stdbool.h>
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the command name */
+	const char *usage;                 /* one line: the arguments */
+	const char *help;                  /* one line: what it does */
+	bool hidden;                       /* test helpers, not in `mxgate help` */
+};
+
+/* Each cli_<command>.c defines its entry point. */
+int do_probe(int argc, char **argv);
+int do_dump(int argc, char **argv);
+int do_unload(int argc, char **argv);
+int do_status(int argc, char **argv);
+
+#endif

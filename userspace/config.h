@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The configuration of mxgated, /etc/mxgate/mxgate.conf (INI). Keys and
+ * defaults are fixed by DESIGN.md; docs/mxgate.conf.5 documents them.
+ * Durations are stored in milliseconds.
+ */
+#ifndef MXG_CONFIG_H
+#define MXG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+
+#define MXG_DEFAULT_CONFIG "/etc/mxgate/mxgate.conf"
+#define MXG_DEFAULT_PIN_DIR "/sys/fs/bpf/mxgate"
+#define MXG_DEFAULT_CONTROL_SOCKET "/run/mxgate/control.sock"
+
+#define MXG_NAME_MAX 254      /* a domain or host name, no trailing dot, + NUL */
+#define MXG_REPLY_TEXT_MAX 400 /* template; the expanded reply stays < 512 */
+#define MXG_MAX_SELF 16
+#define MXG_MAX_INTERFACES 16
+#define MXG_MAX_ADDRESSES 64
+
+enum mxg_gate_kind {
+	MXG_GATE_TC,
+	MXG_GATE_NFT,
+	MXG_GATE_NONE,
+};
+
+enum mxg_reply_mode {
+	MXG_REPLY_INHERIT = -1, /* [domain] sections only */
+	MXG_REPLY_REJECT = 0,   /* 551 5.7.1 */
+	MXG_REPLY_DEFER = 1,    /* 451 4.7.1 */
+};
+
+struct mxg_domain_config {
+	char name[MXG_NAME_MAX]; /* lower case, no trailing dot */
+	int reply;               /* enum mxg_reply_mode, INHERIT = global */
+	char reply_text[MXG_REPLY_TEXT_MAX]; /* "" = global */
+	int64_t recovery_grace_ms;           /* -1 = global */
+};
+
+struct mxg_config {
+	char path[4096]; /* the file this came from, for messages */
+
+	char self[MXG_MAX_SELF][MXG_NAME_MAX];
+	size_t n_self;
+
+	struct mxg_domain_config *domains; /* from domains, domains_file, [domain] */
+	size_t n_domains;
+	char domains_file[4096];
+
+	struct mxg_ip addresses[MXG_MAX_ADDRESSES]; /* empty: resolve self */
+	size_t n_addresses;
+
+	char interfaces[MXG_MAX_INTERFACES][16]; /* IFNAMSIZ */
+	size_t n_interfaces;
+
+	enum mxg_gate_kind gate;
+
+	uint64_t probe_interval_ms;
+	uint64_t probe_timeout_ms;
+	unsigned rise;
+	unsigned fall;
+	uint64_t state_ttl_ms;
+	uint64_t recovery_grace_ms;
+	uint64_t dns_grace_ms;
+
+	enum mxg_reply_mode reply;
+	char reply_text[MXG_REPLY_TEXT_MAX]; /* %d domain, %p primary host */
+
+	unsigned offender_threshold; /* 0 = never escalate */
+	uint64_t offender_window_ms;
+
+	struct sockaddr_storage resolver; /* port 53 unless given */
+	socklen_t resolver_len;           /* 0 = from /etc/resolv.conf */
+
+	char helo_name[MXG_NAME_MAX];
+	char user[64];
+	char pin_dir[4096];
+	char control_socket[108]; /* sun_path */
+	char nft_table[64];       /* "" = own table inet mxgate */
+	char nft_set[64];
+	char policy_listen[256];  /* "" = off */
+
+	/* Responder limits: not in DESIGN.md's table, documented in
+	 * mxgate.conf(5). */
+	unsigned max_connections;            /* total concurrent sessions */
+	unsigned max_connections_per_client; /* per address (IPv6: /64) */
+	unsigned max_commands;               /* per session */
+	uint64_t idle_timeout_ms;            /* per command wait */
+};
+
+/*
+ * Load and validate path into cfg (which the caller zeroes or frees).
+ * On error returns -1 and writes one line to err naming the file, the line
+ * and the key, e.g. "/etc/mxgate/mxgate.conf:12: rise: not a number: x".
+ */
+int config_load(const char *path, struct mxg_config *cfg, char *err, size_t errlen);
+/* Same, from a string (tests, fuzzing); name is used in messages. */
+int config_load_string(const char *name, const char *text, struct mxg_config *cfg, char *err,
+		       size_t errlen);
+void config_free(struct mxg_config *cfg);
+
+/* "500ms", "10s", "5m", "1h", "2d"; a bare number is seconds. 0 or -EINVAL. */
+int config_parse_duration(const char *s, uint64_t *ms);
+
+/* Per-domain effective settings (override or global). */
+const struct mxg_domain_config *config_find_domain(const struct mxg_config *cfg, const char *name);
+enum mxg_reply_mode config_domain_reply(const struct mxg_config *cfg, const struct mxg_domain_config *d);
+const char *config_domain_reply_text(const struct mxg_config *cfg, const struct mxg_domain_config *d);
+uint64_t config_domain_recovery_grace(const struct mxg_config *cfg, const struct mxg_domain_config *d);
+
+#endif

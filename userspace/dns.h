@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Non-blocking DNS on the event loop. ldns builds and parses the packets
+ * (ldns_pkt2wire, ldns_wire2pkt); the UDP/TCP I/O, retries, ID and question
+ * matching and TCP fallback on truncation are ours, so hundreds of queries
+ * run at once in the daemon's one thread. Names are queried absolute
+ * (trailing dot): no search list ever applies.
+ */
+#ifndef MXG_DNS_H
+#define MXG_DNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+#include "event.h"
+
+#define MXG_MX_MAX_HOSTS 32     /* MX records kept per domain */
+#define MXG_MX_MAX_ADDRS 16     /* A+AAAA kept per MX host */
+#define MXG_DNS_TTL_MIN_S 30    /* TTLs are clamped to this range */
+#define MXG_DNS_TTL_MAX_S 3600
+
+enum mx_status {
+	MX_OK,         /* MX records found (hosts[] filled) */
+	MX_NULL,       /* RFC 7505 null MX: the domain accepts no mail */
+	MX_NO_RECORDS, /* NOERROR/NODATA for MX: implicit MX (RFC 5321 5.1) */
+	MX_NXDOMAIN,   /* the domain does not exist */
+	MX_ERROR,      /* SERVFAIL, REFUSED, timeout, garbage: no usable answer */
+};
+
+struct mx_host {
+	char name[256]; /* lower case, no trailing dot */
+	uint16_t pref;
+	struct mxg_ip addrs[MXG_MX_MAX_ADDRS];
+	size_t n_addrs;
+	enum mx_status addr_status; /* MX_OK, or why no address */
+};
+
+struct mx_set {
+	char domain[256];
+	enum mx_status status;
+	char error[160]; /* human text for MX_ERROR / MX_NXDOMAIN */
+	uint32_t ttl_s;  /* min TTL over the answers used, clamped */
+	struct mx_host hosts[MXG_MX_MAX_HOSTS]; /* sorted by pref, then name */
+	size_t n_hosts;
+};
+
+struct dns_resolver;
+
+struct dns_options {
+	unsigned timeout_ms; /* per attempt; default 2000 */
+	unsigned attempts;   /* UDP tries before giving up; default 3 */
+};
+
+/* server: the resolver address with its port (53). */
+struct dns_resolver *dns_resolver_new(struct ev_loop *loop, const struct sockaddr *server,
+				      socklen_t server_len, const struct dns_options *opts);
+void dns_resolver_free(struct dns_resolver *r);
+/* First nameserver of /etc/resolv.conf (or 127.0.0.1), port 53. */
+int dns_default_server(struct sockaddr_storage *ss, socklen_t *len);
+
+/* Called once per request, from the event loop; set is valid only during
+ * the call. */
+typedef void (*mx_resolve_cb)(void *arg, const struct mx_set *set);
+/* Resolve domain's MX set and the A/AAAA of every host (CNAMEs followed as
+ * the server gives them). Returns 0 (callback will come) or -errno. */
+int dns_resolve_mx(struct dns_resolver *r, const char *domain, mx_resolve_cb cb, void *arg);
+/* Cancel every outstanding request whose arg is arg (no callback). */
+void dns_cancel(struct dns_resolver *r, void *arg);
+
+/* Pure: parse one MX answer packet (wire format) into set->hosts without
+ * addresses; used by dns.c and the fuzzer. 0 or negative errno. */
+int dns_parse_mx_answer(const uint8_t *wire, size_t len, const char *domain, struct mx_set *set);
+
+#endif

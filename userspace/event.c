@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Event loop: epoll for descriptors, a binary heap of embedded timers.
+ * Watchers live in an array indexed by fd so lookup is O(1) and a callback
+ * may delete any watcher (itself included): events of a batch for a deleted
+ * fd are dropped by checking the slot is still in use. A descriptor number
+ * reused within one batch may see one spurious event, so every callback
+ * must treat readiness as a hint (non-blocking I/O, EAGAIN is normal).
+ */
+#include "event.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EV_MAX_EVENTS 256 /* epoll_wait batch */
+
+struct ev_watcher {
+	ev_io_cb cb;
+	void *arg;
+	unsigned events;
+	bool used;
+};
+
+struct ev_loop {
+	int epfd;
+	bool stop;
+	struct ev_watcher *watchers;
+	size_t n_watchers;
+	struct ev_timer **heap; /* 1-based; heap[0] unused */
+	size_t heap_len;
+	size_t heap_cap;
+};
+
+uint64_t ev_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t ev_now_ms(void)
+{
+	return ev_now_ns() / 1000000ull;
+}
+
+struct ev_loop *ev_loop_new(void)
+{
+	struct ev_loop *loop = calloc(1, sizeof(*loop));
+
+	if (!loop)
+		return NULL;
+	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (loop->epfd < 0) {
+		free(loop);
+		return NULL;
+	}
+	return loop;
+}
+
+void ev_loop_free(struct ev_loop *loop)
+{
+	if (!loop)
+		return;
+	for (size_t i = 1; i <= loop->heap_len; i++)
+		loop->heap[i]->heap_index = 0;
+	close(loop->epfd);
+	free(loop->watchers);
+	free(loop->heap);
+	free(loop);
+}
+
+static uint32_t to_epoll(unsigned events)
+{
+	uint32_t e = 0;
+
+	if (events & EV_READ)
+		e |= EPOLLIN | EPOLLRDHUP;
+	if (events & EV_WRITE)
+		e |= EPOLLOUT;
+	return e;
+}
+
+int ev_io_add(struct ev_loop *loop, int fd, unsigned events, ev_io_cb cb, void *arg)
+{
+	struct epoll_event ev = { .events = to_epoll(events), .data.fd = fd };
+
+	if (fd < 0)
+		return -EBADF;
+	if ((size_t)fd >= loop->n_watchers) {
+		size_t n = loop->n_watchers ? loop->n_watchers : 64;
+		struct ev_watcher *w;
+
+		while (n <= (size_t)fd)
+			n *= 2;
+		w = realloc(loop->watchers, n * sizeof(*w));
+		if (!w)
+			return -ENOMEM;
+		memset(w + loop->n_watchers, 0, (n - loop->n_watchers) * sizeof(*w));
+		loop->watchers = w;
+		loop->n_watchers = n;
+	}
+	if (loop->watchers[fd].used)
+		return -EEXIST;
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	loop->watchers[fd] = (struct ev_watcher){ cb, arg, events, true };
+	return 0;
+}
+
+int ev_io_mod(struct ev_loop *loop, int fd, unsigned events)
+{
+	struct epoll_event ev = { .events = to_epoll(events), .data.fd = fd };
+
+	if (fd < 0 || (size_t)fd >= loop->n_watchers || !loop->watchers[fd].used)
+		return -ENOENT;
+	if (loop->watchers[fd].events == events)
+		return 0;
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
+		return -errno;
+	loop->watchers[fd].events = events;
+	return 0;
+}
+
+void ev_io_del(struct ev_loop *loop, int fd)
+{
+	if (fd < 0 || (size_t)fd >= loop->n_watchers || !loop->watchers[fd].used)
+		return;
+	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+	loop->watchers[fd].used = false;
+}
+
+/* Timer heap, ordered by when_ms. */
+
+static void heap_set(struct ev_loop *loop, size_t i, struct ev_timer *t)
+{
+	loop->heap[i] = t;
+	t->heap_index = i;
+}
+
+static void heap_up(struct ev_loop *loop, size_t i)
+{
+	struct ev_timer *t = loop->heap[i];
+
+	while (i > 1 && loop->heap[i / 2]->when_ms > t->when_ms) {
+		heap_set(loop, i, loop->heap[i / 2]);
+		i /= 2;
+	}
+	heap_set(loop, i, t);
+}
+
+static void heap_down(struct ev_loop *loop, size_t i)
+{
+	struct ev_timer *t = loop->heap[i];
+
+	for (;;) {
+		size_t c = 2 * i;
+
+		if (c > loop->heap_len)
+			break;
+		if (c + 1 <= loop->heap_len && loop->heap[c + 1]->when_ms < loop->heap[c]->when_ms)
+			c++;
+		if (loop->heap[c]->when_ms >= t->when_ms)
+			break;
+		heap_set(loop, i, loop->heap[c]);
+		i = c;
+	}
+	heap_set(loop, i, t);
+}
+
+void ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *arg)
+{
+	memset(t, 0, sizeof(*t));
+	t->cb = cb;
+	t->arg = arg;
+}
+
+void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t)
+{
+	size_t i = t->heap_index;
+
+	if (!i)
+		return;
+	t->heap_index = 0;
+	if (i != loop->heap_len) {
+		struct ev_timer *last = loop->heap[loop->heap_len];
+
+		loop->heap_len--;
+		heap_set(loop, i, last);
+		heap_up(loop, i);
+		heap_down(loop, last->heap_index);
+	} else {
+		loop->heap_len--;
+	}
+}
+
+int ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t delay_ms)
+{
+	ev_timer_stop(loop, t);
+	if (loop->heap_len + 1 >= loop->heap_cap) {
+		size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
+		struct ev_timer **h = realloc(loop->heap, cap * sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		loop->heap = h;
+		loop->heap_cap = cap;
+	}
+	t->when_ms = ev_now_ms() + delay_ms;
+	loop->heap_len++;
+	heap_set(loop, loop->heap_len, t);
+	heap_up(loop, loop->heap_len);
+	return 0;
+}
+
+static void run_timers(struct ev_loop *loop)
+{
+	uint64_t now = ev_now_ms();
+
+	while (loop->heap_len && loop->heap[1]->when_ms <= now && !loop->stop) {
+		struct ev_timer *t = loop->heap[1];
+
+		ev_timer_stop(loop, t);
+		t->cb(loop, t->arg);
+	}
+}
+
+int ev_run_once(struct ev_loop *loop, int max_wait_ms)
+{
+	struct epoll_event evs[EV_MAX_EVENTS];
+	int timeout = max_wait_ms;
+	int n;
+
+	if (loop->heap_len) {
+		uint64_t now = ev_now_ms(), when = loop->heap[1]->when_ms;
+		int until = when <= now ? 0 : (when - now > 60000 ? 60000 : (int)(when - now));
+
+		if (timeout < 0 || until < timeout)
+			timeout = until;
+	}
+	n = epoll_wait(loop->epfd, evs, EV_MAX_EVENTS, timeout);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		return -errno;
+	}
+	for (int i = 0; i < n && !loop->stop; i++) {
+		int fd = evs[i].data.fd;
+		struct ev_watcher *w;
+		unsigned events = 0;
+
+		if ((size_t)fd >= loop->n_watchers || !loop->watchers[fd].used)
+			continue; /* deleted by an earlier callback in this batch */
+		w = &loop->watchers[fd];
+		if (evs[i].events & (EPOLLIN | EPOLLRDHUP))
+			events |= EV_READ;
+		if (evs[i].events & EPOLLOUT)
+			events |= EV_WRITE;
+		if (evs[i].events & (EPOLLERR | EPOLLHUP))
+			events |= EV_ERROR | EV_READ;
+		w->cb(loop, fd, events, w->arg);
+	}
+	run_timers(loop);
+	return 0;
+}
+
+int ev_run(struct ev_loop *loop)
+{
+	loop->stop = false;
+	while (!loop->stop) {
+		int err = ev_run_once(loop, -1);
+
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+void ev_stop(struct ev_loop *loop)
+{
+	loop->stop = true;
+}

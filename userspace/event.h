@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A small event loop over epoll: enable read/write on a file descriptor,
+ * one-shot timers on the monotonic clock, run until stopped. Every module
+ * that talks to a peer (DNS, probes, responder, control socket) uses it, so
+ * the daemon is one thread and one loop.
+ */
+#ifndef MXG_EVENT_H
+#define MXG_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ev_loop;
+
+#define EV_READ 0x1u
+#define EV_WRITE 0x2u
+#define EV_ERROR 0x4u /* EPOLLERR/EPOLLHUP; reported together with READ */
+
+typedef void (*ev_io_cb)(struct ev_loop *loop, int fd, unsigned events, void *arg);
+typedef void (*ev_timer_cb)(struct ev_loop *loop, void *arg);
+
+/* Embedded in the caller's struct; zero it (or ev_timer_init) before use. */
+struct ev_timer {
+	uint64_t when_ms;   /* absolute, ev_now_ms() clock */
+	size_t heap_index;  /* 0 = not armed */
+	ev_timer_cb cb;
+	void *arg;
+};
+
+struct ev_loop *ev_loop_new(void);
+void ev_loop_free(struct ev_loop *loop);
+
+/* Watch fd for the given EV_READ/EV_WRITE mask; one watcher per fd. */
+int ev_io_add(struct ev_loop *loop, int fd, unsigned events, ev_io_cb cb, void *arg);
+int ev_io_mod(struct ev_loop *loop, int fd, unsigned events);
+/* Safe to call from inside any callback, also for the fd being served. */
+void ev_io_del(struct ev_loop *loop, int fd);
+
+void ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *arg);
+/* (Re)arm t to fire once, delay_ms from now. */
+int ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t delay_ms);
+void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t);
+static inline bool ev_timer_armed(const struct ev_timer *t)
+{
+	return t->heap_index != 0;
+}
+
+/* Milliseconds on CLOCK_MONOTONIC. */
+uint64_t ev_now_ms(void);
+/* Nanoseconds on CLOCK_MONOTONIC: the clock of bpf_ktime_get_ns(). */
+uint64_t ev_now_ns(void);
+
+/* Run until ev_stop(); returns 0, or negative errno if epoll fails. */
+int ev_run(struct ev_loop *loop);
+/* One iteration waiting at most max_wait_ms (-1: until a timer or event). */
+int ev_run_once(struct ev_loop *loop, int max_wait_ms);
+void ev_stop(struct ev_loop *loop);
+
+#endif

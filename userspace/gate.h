@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The gate backend: where the controller's verdicts become kernel state.
+ * Two implementations: tc (BPF maps + tc ingress program, gate_tc.c) and
+ * nft (set elements with timeouts + a rule, gate_nft.c); `none` keeps
+ * nothing. The controller calls, each probe round:
+ *     begin, set_address for every gate address, set_domain for every
+ *     domain, commit
+ * Every entry written carries expiry now + ttl: if the controller stops
+ * refreshing, the kernel opens the gate by itself.
+ */
+#ifndef MXG_GATE_H
+#define MXG_GATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "config.h"
+
+struct gate;
+
+struct gate_domain_view {
+	const char *name;
+	unsigned state;  /* enum mxg_domain_state */
+	unsigned reason; /* enum mxg_reason */
+	const char *primary; /* "" when none */
+	uint64_t since_ns;   /* CLOCK_MONOTONIC */
+};
+
+struct gate_ops {
+	const char *name;
+	/* Create pins/tables and attach; reuse what a previous run left. On
+	 * error, write one line to err saying what failed and what to do. */
+	int (*open)(struct gate **out, const struct mxg_config *cfg, char *err, size_t errlen);
+	/* The responder's listening sockets (-1 when absent). tc puts them in
+	 * the SOCKMAP; nft redirects to their port. */
+	int (*set_responder)(struct gate *g, int fd_v4, int fd_v6);
+	int (*begin)(struct gate *g);
+	int (*set_address)(struct gate *g, const struct mxg_ip *addr, bool gated, unsigned n_domains,
+			   uint64_t ttl_ms);
+	int (*set_domain)(struct gate *g, const struct gate_domain_view *d, uint64_t ttl_ms);
+	int (*commit)(struct gate *g);
+	/* detach = true: remove program/rules/pins (SIGTERM, unload). false:
+	 * leave kernel state to expire by itself (crash-like exit, reload). */
+	void (*close)(struct gate *g, bool detach);
+};
+
+extern const struct gate_ops gate_tc_ops;
+extern const struct gate_ops gate_nft_ops;
+extern const struct gate_ops gate_none_ops;
+
+const struct gate_ops *gate_ops_for(enum mxg_gate_kind kind);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * From a domain's MX set to its primaries: pref_self is the lowest
+ * preference among MX hosts that are one of `self`; every MX host with a
+ * lower preference is a primary (cascading). Pure, no I/O.
+ */
+#ifndef MXG_MXSET_H
+#define MXG_MXSET_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "dns.h"
+#include "reason.h"
+
+struct mx_primaries {
+	const struct mx_host *hosts[MXG_MX_MAX_HOSTS]; /* point into the set */
+	size_t n;
+	int pref_self;          /* -1 if self is not in the set */
+	enum mxg_reason reason; /* when n == 0: why the domain is open/unknown */
+};
+
+/* Fills out; returns out->n. Host names compare case-insensitively,
+ * without trailing dots. */
+size_t mx_find_primaries(const struct mx_set *set, const char (*self)[MXG_NAME_MAX], size_t n_self,
+			 struct mx_primaries *out);
+
+#endif
