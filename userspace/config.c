@@ -364,16 +364,16 @@ static int handler(void *user, const char *section, const char *name, const char
 		for (i = 0; i < CFG_N_KEYS && strcasecmp(keys[i].name, name); i++)
 			;
 		cfg_fail(p, p->name, p->line,
-			 "%.64s: unknown key; %s%s%s see docs/mxgate.conf.example for the keys",
+			 "%.64s: unknown key; %s%s%ssee docs/mxgate.conf.example for the keys",
 			 name, i < CFG_N_KEYS ? "did you mean " : "",
-			 i < CFG_N_KEYS ? keys[i].name : "", i < CFG_N_KEYS ? "?" : "");
+			 i < CFG_N_KEYS ? keys[i].name : "", i < CFG_N_KEYS ? "? " : "");
 		return 0;
 	}
-	if (p->continuation && !keys[i].list)
+	if (p->continuation && (!keys[i].list || strchr(value, '=')))
 		return !cfg_fail(p, p->name, p->line,
-				 "%s: an indented line continues the value of %s, which takes "
-				 "one value; remove the indentation",
-				 name, name);
+				 "%s: the indented line \"%.64s\" continues the value of %s; "
+				 "remove its indentation",
+				 name, value, name);
 	if (p->cur_ov >= 0 && !keys[i].in_domain)
 		return !cfg_fail(p, p->name, p->line,
 				 "%s: not allowed in [domain %s]; only reply, reply_text and "
@@ -521,16 +521,20 @@ static int parse(struct cfg_parse *p)
 				"shorten probe_timeout or lengthen probe_interval");
 	if (c->state_ttl_ms <= c->probe_interval_ms + c->probe_timeout_ms) {
 		int line = p->key_line[key_index("state_ttl")];
+		char a[32], b[32], t[32], sum[32];
 
 		if (!line)
 			line = p->key_line[key_index("probe_interval")];
 		if (!line)
 			line = p->key_line[key_index("probe_timeout")];
 		return cfg_fail(p, p->name, line,
-				"state_ttl: must exceed probe_interval + probe_timeout (%llums + "
-				"%llums), or entries expire between rounds; raise state_ttl",
-				(unsigned long long)c->probe_interval_ms,
-				(unsigned long long)c->probe_timeout_ms);
+				"state_ttl: %s must exceed probe_interval + probe_timeout (%s + %s "
+				"= %s), or gate entries expire between rounds; raise state_ttl",
+				cv_fmt_duration(c->state_ttl_ms, t, sizeof(t)),
+				cv_fmt_duration(c->probe_interval_ms, a, sizeof(a)),
+				cv_fmt_duration(c->probe_timeout_ms, b, sizeof(b)),
+				cv_fmt_duration(c->probe_interval_ms + c->probe_timeout_ms, sum,
+						sizeof(sum)));
 	}
 	if (!c->nft_table[0] != !c->nft_set[0])
 		return cfg_fail(p, p->name,

@@ -51,7 +51,7 @@ int config_parse_duration(const char *s, uint64_t *ms)
 }
 
 /* The largest unit that divides ms evenly: "90s", "5m", "1h", "500ms". */
-static const char *fmt_duration(uint64_t ms, char *buf, size_t len)
+const char *cv_fmt_duration(uint64_t ms, char *buf, size_t len)
 {
 	static const char *const sfx[] = { "d", "h", "m", "s" };
 	static const uint64_t div[] = { 86400000, 3600000, 60000, 1000 };
@@ -73,7 +73,7 @@ int cv_duration(const char *s, uint64_t min, uint64_t max, uint64_t *ms, char *w
 
 	if (err == -ERANGE) {
 		snprintf(why, len, "\"" ECHO "\" is too long a duration; use at most %s", s,
-			 fmt_duration(max, a, sizeof(a)));
+			 cv_fmt_duration(max, a, sizeof(a)));
 		return -1;
 	}
 	if (err) {
@@ -85,7 +85,7 @@ int cv_duration(const char *s, uint64_t min, uint64_t max, uint64_t *ms, char *w
 	}
 	if (*ms < min || *ms > max) {
 		snprintf(why, len, "%s is out of range; use %s to %s", s,
-			 min ? fmt_duration(min, a, sizeof(a)) : "0", fmt_duration(max, b, sizeof(b)));
+			 min ? cv_fmt_duration(min, a, sizeof(a)) : "0", cv_fmt_duration(max, b, sizeof(b)));
 		return -1;
 	}
 	return 0;

@@ -14,6 +14,8 @@
 #include "config.h"
 
 int cv_duration(const char *s, uint64_t min, uint64_t max, uint64_t *ms, char *why, size_t len);
+/* ms as "500ms", "90s", "5m", "1h", "2d": the largest unit that divides it. */
+const char *cv_fmt_duration(uint64_t ms, char *buf, size_t len);
 int cv_uint(const char *s, unsigned min, unsigned max, unsigned *out, char *why, size_t len);
 /* A host or domain name: lower-cased, trailing dot stripped, LDH labels. */
 int cv_hostname(const char *s, char out[MXG_NAME_MAX], char *why, size_t len);
