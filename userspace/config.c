@@ -226,48 +226,8 @@ static int set_list(struct cfg_parse *p, const struct key *k, const char *value,
 	return 0;
 }
 
-static int set_enum(const char *v, const char *const *names, int *out, char *why, size_t len)
-{
-	for (int i = 0; names[i]; i++) {
-		if (!strcmp(v, names[i])) {
-			*out = i;
-			return 0;
-		}
-	}
-	snprintf(why, len, "\"%.64s\" is not one of: %s%s%s%s%s", v, names[0],
-		 names[1] ? ", " : "", names[1] ? names[1] : "", names[2] ? ", " : "",
-		 names[2] ? names[2] : "");
-	return -1;
-}
-
 static const char *const gate_names[] = { "tc", "nft", "none", NULL };
 static const char *const reply_names[] = { "reject", "defer", NULL };
-
-/* "inet filter", "ip6 filter" or just "filter" (family inet). */
-static int set_nft_table(struct mxg_config *c, const char *v, char *why, size_t len)
-{
-	const char *sp = strpbrk(v, " \t"), *name = v;
-	static const char *const families[] = { "inet", "ip", "ip6", NULL };
-	char fam[8];
-	int i;
-
-	if (sp) {
-		name = sp + strspn(sp, " \t");
-		snprintf(fam, sizeof(fam), "%.*s", (int)(sp - v), v);
-		if ((size_t)(sp - v) >= sizeof(fam) || set_enum(fam, families, &i, why, len)) {
-			snprintf(why, len,
-				 "\"%.64s\" does not start with a family; write NAME or FAMILY NAME "
-				 "with FAMILY inet, ip or ip6",
-				 v);
-			return -1;
-		}
-		snprintf(c->nft_family, sizeof(c->nft_family), "%s", fam);
-	}
-	if (cv_nft_name(name, why, len))
-		return -1;
-	snprintf(c->nft_table, sizeof(c->nft_table), "%s", name);
-	return 0;
-}
 
 static int set_value(struct cfg_parse *p, const struct key *k, const char *v, char *why,
 		     size_t len)
@@ -297,7 +257,7 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 		}
 		return cv_copy(c->domains_file, sizeof(c->domains_file), v, why, len);
 	case K_GATE:
-		if (set_enum(v, gate_names, &e, why, len))
+		if (cv_enum(v, gate_names, &e, why, len))
 			return -1;
 		c->gate = (enum mxg_gate_kind)e;
 		return 0;
@@ -314,7 +274,7 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 	case K_UINT:
 		return cv_uint(v, (unsigned)k->min, (unsigned)k->max, field, why, len);
 	case K_REPLY:
-		if (set_enum(v, reply_names, &e, why, len))
+		if (cv_enum(v, reply_names, &e, why, len))
 			return -1;
 		if (ov)
 			ov->reply = e;
@@ -339,7 +299,7 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 			return -1;
 		return cv_copy(field, k->max, v, why, len);
 	case K_NFT_TABLE:
-		return set_nft_table(c, v, why, len);
+		return cv_nft_table(v, c->nft_family, c->nft_table, why, len);
 	case K_NFT_SET:
 		if (cv_nft_name(v, why, len))
 			return -1;
@@ -435,6 +395,10 @@ static char *reader(char *str, int num, void *stream)
 			str[n++] = (char)c;
 		else
 			too_long = true;
+	}
+	if (c == EOF && p->fp && ferror(p->fp)) {
+		cfg_fail(p, p->name, 0, "cannot read: %s; is it a regular file?", strerror(errno));
+		return NULL;
 	}
 	if (n == 0 && c == EOF && !too_long)
 		return NULL;

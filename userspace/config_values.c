@@ -352,6 +352,46 @@ int cv_nft_name(const char *s, char *why, size_t len)
 	return 0;
 }
 
+int cv_enum(const char *v, const char *const *names, int *out, char *why, size_t len)
+{
+	for (int i = 0; names[i]; i++) {
+		if (!strcmp(v, names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	snprintf(why, len, "\"" ECHO "\" is not one of: %s%s%s%s%s", v, names[0],
+		 names[1] ? ", " : "", names[1] ? names[1] : "", names[1] && names[2] ? ", " : "",
+		 names[1] && names[2] ? names[2] : "");
+	return -1;
+}
+
+int cv_nft_table(const char *v, char family[8], char name[64], char *why, size_t len)
+{
+	static const char *const families[] = { "inet", "ip", "ip6", NULL };
+	const char *sp = strpbrk(v, " \t"), *n = v;
+	char fam[8];
+	int i;
+
+	if (sp) {
+		n = sp + strspn(sp, " \t");
+		snprintf(fam, sizeof(fam), "%.*s", (int)(sp - v), v);
+		if ((size_t)(sp - v) >= sizeof(fam) || cv_enum(fam, families, &i, why, len)) {
+			snprintf(why, len,
+				 "\"" ECHO "\" does not start with a family; write NAME or FAMILY "
+				 "NAME with FAMILY inet, ip or ip6",
+				 v);
+			return -1;
+		}
+	}
+	if (cv_nft_name(n, why, len))
+		return -1;
+	if (sp)
+		memcpy(family, fam, sizeof(fam));
+	snprintf(name, 64, "%s", n);
+	return 0;
+}
+
 int cv_abs_path(const char *s, size_t max, char *why, size_t len)
 {
 	if (s[0] != '/') {

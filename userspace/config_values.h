@@ -31,6 +31,10 @@ int cv_ifname(const char *s, char *why, size_t len);
 int cv_user(const char *s, char *why, size_t len);
 /* An nft table or set name; for a table, an optional family first. */
 int cv_nft_name(const char *s, char *why, size_t len);
+/* One of names (NULL-terminated, at most 3 shown in the message). */
+int cv_enum(const char *v, const char *const *names, int *out, char *why, size_t len);
+/* "[FAMILY] NAME": family (inet, ip, ip6) is left alone when not given. */
+int cv_nft_table(const char *v, char family[8], char name[64], char *why, size_t len);
 int cv_abs_path(const char *s, size_t max, char *why, size_t len);
 /* Copy s into dst (size dstlen) or fail with "too long". */
 int cv_copy(char *dst, size_t dstlen, const char *s, char *why, size_t len);
