@@ -55,43 +55,41 @@ struct key {
 	size_t off; /* the field in struct mxg_config */
 	uint64_t min, max;
 	bool in_domain; /* may appear in a [domain NAME] section */
-	bool list;      /* space separated, may continue on indented lines */
+	bool list;	/* space separated, may continue on indented lines */
 };
 
 #define F(field) offsetof(struct mxg_config, field)
 static const struct key keys[CFG_N_KEYS] = {
-	{ "self", K_SELF, 0, 0, 0, false, true },
-	{ "domains", K_DOMAINS, 0, 0, 0, false, true },
-	{ "domains_file", K_DOMAINS_FILE, F(domains_file), 0, 0, false, false },
-	{ "addresses", K_ADDRESSES, 0, 0, 0, false, true },
-	{ "interfaces", K_INTERFACES, 0, 0, 0, false, true },
-	{ "gate", K_GATE, 0, 0, 0, false, false },
-	{ "probe_interval", K_DURATION, F(probe_interval_ms), 1000, 3600 * 1000, false, false },
-	{ "probe_timeout", K_DURATION, F(probe_timeout_ms), 100, 300 * 1000, false, false },
-	{ "rise", K_UINT, F(rise), 1, 100, false, false },
-	{ "fall", K_UINT, F(fall), 1, 100, false, false },
-	{ "state_ttl", K_DURATION, F(state_ttl_ms), 1000, DAY_MS, false, false },
-	{ "recovery_grace", K_DURATION, F(recovery_grace_ms), 0, 7 * DAY_MS, true, false },
-	{ "dns_grace", K_DURATION, F(dns_grace_ms), 0, 7 * DAY_MS, false, false },
-	{ "reply", K_REPLY, 0, 0, 0, true, false },
-	{ "reply_text", K_REPLY_TEXT, F(reply_text), 0, 0, true, false },
-	{ "offender_threshold", K_UINT, F(offender_threshold), 0, 1000000, false, false },
-	{ "offender_window", K_DURATION, F(offender_window_ms), 1000, 7 * DAY_MS, false, false },
-	{ "resolver", K_RESOLVER, 0, 0, 0, false, false },
-	{ "helo_name", K_HELO, F(helo_name), 0, 0, false, false },
-	{ "user", K_USER, F(user), 0, 0, false, false },
-	{ "pin_dir", K_PATH, F(pin_dir), 0, sizeof(((struct mxg_config *)0)->pin_dir), false,
-	  false },
-	{ "control_socket", K_PATH, F(control_socket), 0,
-	  sizeof(((struct mxg_config *)0)->control_socket), false, false },
-	{ "nft_table", K_NFT_TABLE, 0, 0, 0, false, false },
-	{ "nft_set", K_NFT_SET, F(nft_set), 0, 0, false, false },
-	{ "policy_listen", K_POLICY, 0, 0, 0, false, false },
-	{ "max_connections", K_UINT, F(max_connections), 1, 1000000, false, false },
-	{ "max_connections_per_client", K_UINT, F(max_connections_per_client), 1, 1000000, false,
-	  false },
-	{ "max_commands", K_UINT, F(max_commands), 1, 10000, false, false },
-	{ "idle_timeout", K_DURATION, F(idle_timeout_ms), 1000, 3600 * 1000, false, false },
+    {"self", K_SELF, 0, 0, 0, false, true},
+    {"domains", K_DOMAINS, 0, 0, 0, false, true},
+    {"domains_file", K_DOMAINS_FILE, F(domains_file), 0, 0, false, false},
+    {"addresses", K_ADDRESSES, 0, 0, 0, false, true},
+    {"interfaces", K_INTERFACES, 0, 0, 0, false, true},
+    {"gate", K_GATE, 0, 0, 0, false, false},
+    {"probe_interval", K_DURATION, F(probe_interval_ms), 1000, 3600 * 1000, false, false},
+    {"probe_timeout", K_DURATION, F(probe_timeout_ms), 100, 300 * 1000, false, false},
+    {"rise", K_UINT, F(rise), 1, 100, false, false},
+    {"fall", K_UINT, F(fall), 1, 100, false, false},
+    {"state_ttl", K_DURATION, F(state_ttl_ms), 1000, DAY_MS, false, false},
+    {"recovery_grace", K_DURATION, F(recovery_grace_ms), 0, 7 * DAY_MS, true, false},
+    {"dns_grace", K_DURATION, F(dns_grace_ms), 0, 7 * DAY_MS, false, false},
+    {"reply", K_REPLY, 0, 0, 0, true, false},
+    {"reply_text", K_REPLY_TEXT, F(reply_text), 0, 0, true, false},
+    {"offender_threshold", K_UINT, F(offender_threshold), 0, 1000000, false, false},
+    {"offender_window", K_DURATION, F(offender_window_ms), 1000, 7 * DAY_MS, false, false},
+    {"resolver", K_RESOLVER, 0, 0, 0, false, false},
+    {"helo_name", K_HELO, F(helo_name), 0, 0, false, false},
+    {"user", K_USER, F(user), 0, 0, false, false},
+    {"pin_dir", K_PATH, F(pin_dir), 0, sizeof(((struct mxg_config *)0)->pin_dir), false, false},
+    {"control_socket", K_PATH, F(control_socket), 0,
+     sizeof(((struct mxg_config *)0)->control_socket), false, false},
+    {"nft_table", K_NFT_TABLE, 0, 0, 0, false, false},
+    {"nft_set", K_NFT_SET, F(nft_set), 0, 0, false, false},
+    {"policy_listen", K_POLICY, 0, 0, 0, false, false},
+    {"max_connections", K_UINT, F(max_connections), 1, 1000000, false, false},
+    {"max_connections_per_client", K_UINT, F(max_connections_per_client), 1, 1000000, false, false},
+    {"max_commands", K_UINT, F(max_commands), 1, 10000, false, false},
+    {"idle_timeout", K_DURATION, F(idle_timeout_ms), 1000, 3600 * 1000, false, false},
 };
 
 static int key_index(const char *name)
@@ -205,12 +203,12 @@ twice:
 	return -1;
 full:
 	snprintf(why, len, "more than %d entries; mxgate takes at most %d",
-		 k->type == K_SELF	 ? MXG_MAX_SELF :
-		 k->type == K_ADDRESSES ? MXG_MAX_ADDRESSES :
-					  MXG_MAX_INTERFACES,
-		 k->type == K_SELF	 ? MXG_MAX_SELF :
-		 k->type == K_ADDRESSES ? MXG_MAX_ADDRESSES :
-					  MXG_MAX_INTERFACES);
+		 k->type == K_SELF	  ? MXG_MAX_SELF
+		 : k->type == K_ADDRESSES ? MXG_MAX_ADDRESSES
+					  : MXG_MAX_INTERFACES,
+		 k->type == K_SELF	  ? MXG_MAX_SELF
+		 : k->type == K_ADDRESSES ? MXG_MAX_ADDRESSES
+					  : MXG_MAX_INTERFACES);
 	return -1;
 }
 
@@ -226,11 +224,10 @@ static int set_list(struct cfg_parse *p, const struct key *k, const char *value,
 	return 0;
 }
 
-static const char *const gate_names[] = { "tc", "nft", "none", NULL };
-static const char *const reply_names[] = { "reject", "defer", NULL };
+static const char *const gate_names[] = {"tc", "nft", "none", NULL};
+static const char *const reply_names[] = {"reject", "defer", NULL};
 
-static int set_value(struct cfg_parse *p, const struct key *k, const char *v, char *why,
-		     size_t len)
+static int set_value(struct cfg_parse *p, const struct key *k, const char *v, char *why, size_t len)
 {
 	struct mxg_config *c = p->cfg;
 	struct mxg_domain_config *ov = p->cur_ov >= 0 ? &p->ovs[p->cur_ov].d : NULL;
@@ -344,8 +341,9 @@ static int handler(void *user, const char *section, const char *name, const char
 				 "%s: empty value; give a value or remove the line for the default",
 				 name);
 	if (p->cur_ov < 0 && p->key_line[i] && !p->continuation)
-		return !cfg_fail(p, p->name, p->line, "%s: set twice (first on line %d); remove one",
-				 name, p->key_line[i]);
+		return !cfg_fail(p, p->name, p->line,
+				 "%s: set twice (first on line %d); remove one", name,
+				 p->key_line[i]);
 	if (p->cur_ov >= 0) {
 		const struct mxg_domain_config *d = &p->ovs[p->cur_ov].d;
 
@@ -459,8 +457,9 @@ static int parse(struct cfg_parse *p)
 	if (r > 0 && (!p->failed || r < p->line)) {
 		/* inih's own complaint: a line it could not split. */
 		p->failed = false;
-		return cfg_fail(p, p->name, r,
-				"syntax error; write \"key = value\", \"[domain NAME]\" or a # comment");
+		return cfg_fail(
+		    p, p->name, r,
+		    "syntax error; write \"key = value\", \"[domain NAME]\" or a # comment");
 	}
 	if (r == -2)
 		return cfg_fail(p, p->name, 0, "out of memory");
@@ -491,14 +490,14 @@ static int parse(struct cfg_parse *p)
 			line = p->key_line[key_index("probe_interval")];
 		if (!line)
 			line = p->key_line[key_index("probe_timeout")];
-		return cfg_fail(p, p->name, line,
-				"state_ttl: %s must exceed probe_interval + probe_timeout (%s + %s "
-				"= %s), or gate entries expire between rounds; raise state_ttl",
-				cv_fmt_duration(c->state_ttl_ms, t, sizeof(t)),
-				cv_fmt_duration(c->probe_interval_ms, a, sizeof(a)),
-				cv_fmt_duration(c->probe_timeout_ms, b, sizeof(b)),
-				cv_fmt_duration(c->probe_interval_ms + c->probe_timeout_ms, sum,
-						sizeof(sum)));
+		return cfg_fail(
+		    p, p->name, line,
+		    "state_ttl: %s must exceed probe_interval + probe_timeout (%s + %s "
+		    "= %s), or gate entries expire between rounds; raise state_ttl",
+		    cv_fmt_duration(c->state_ttl_ms, t, sizeof(t)),
+		    cv_fmt_duration(c->probe_interval_ms, a, sizeof(a)),
+		    cv_fmt_duration(c->probe_timeout_ms, b, sizeof(b)),
+		    cv_fmt_duration(c->probe_interval_ms + c->probe_timeout_ms, sum, sizeof(sum)));
 	}
 	if (!c->nft_table[0] != !c->nft_set[0])
 		return cfg_fail(p, p->name,
@@ -508,9 +507,10 @@ static int parse(struct cfg_parse *p)
 				c->nft_set[0] ? "nft_set" : "nft_table",
 				c->nft_set[0] ? "nft_table" : "nft_set");
 	if (c->max_connections_per_client > c->max_connections)
-		return cfg_fail(p, p->name, p->key_line[key_index("max_connections_per_client")],
-				"max_connections_per_client: exceeds max_connections (%u); lower it",
-				c->max_connections);
+		return cfg_fail(
+		    p, p->name, p->key_line[key_index("max_connections_per_client")],
+		    "max_connections_per_client: exceeds max_connections (%u); lower it",
+		    c->max_connections);
 	if (!c->helo_name[0])
 		memcpy(c->helo_name, c->self[0], sizeof(c->helo_name));
 	return cfg_finish_domains(p);
@@ -536,14 +536,15 @@ static int load(struct cfg_parse *p, struct mxg_config *cfg, char *err, size_t e
 
 int config_load(const char *path, struct mxg_config *cfg, char *err, size_t errlen)
 {
-	struct cfg_parse p = { .name = path };
+	struct cfg_parse p = {.name = path};
 	int r;
 
 	p.fp = fopen(path, "re");
 	if (!p.fp) {
 		memset(cfg, 0, sizeof(*cfg));
-		snprintf(err, errlen, "%s: cannot open: %s; check the path or give one with -c FILE",
-			 path, strerror(errno));
+		snprintf(err, errlen,
+			 "%s: cannot open: %s; check the path or give one with -c FILE", path,
+			 strerror(errno));
 		return -1;
 	}
 	r = load(&p, cfg, err, errlen);
@@ -554,7 +555,7 @@ int config_load(const char *path, struct mxg_config *cfg, char *err, size_t errl
 int config_load_string(const char *name, const char *text, struct mxg_config *cfg, char *err,
 		       size_t errlen)
 {
-	struct cfg_parse p = { .name = name, .text = text };
+	struct cfg_parse p = {.name = name, .text = text};
 
 	return load(&p, cfg, err, errlen);
 }

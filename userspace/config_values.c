@@ -19,12 +19,8 @@ static const struct unit {
 	const char *suffix;
 	uint64_t ms;
 } units[] = {
-	{ "ms", 1 },
-	{ "s", 1000 },
-	{ "m", 60 * 1000 },
-	{ "h", 3600 * 1000 },
-	{ "d", 24 * 3600 * 1000 },
-	{ "", 1000 }, /* a bare number is seconds */
+    {"ms", 1},	{"s", 1000}, {"m", 60 * 1000}, {"h", 3600 * 1000}, {"d", 24 * 3600 * 1000},
+    {"", 1000}, /* a bare number is seconds */
 };
 
 int config_parse_duration(const char *s, uint64_t *ms)
@@ -53,8 +49,8 @@ int config_parse_duration(const char *s, uint64_t *ms)
 /* The largest unit that divides ms evenly: "90s", "5m", "1h", "500ms". */
 const char *cv_fmt_duration(uint64_t ms, char *buf, size_t len)
 {
-	static const char *const sfx[] = { "d", "h", "m", "s" };
-	static const uint64_t div[] = { 86400000, 3600000, 60000, 1000 };
+	static const char *const sfx[] = {"d", "h", "m", "s"};
+	static const uint64_t div[] = {86400000, 3600000, 60000, 1000};
 
 	for (size_t i = 0; i < 4; i++) {
 		if (ms && ms % div[i] == 0) {
@@ -85,7 +81,8 @@ int cv_duration(const char *s, uint64_t min, uint64_t max, uint64_t *ms, char *w
 	}
 	if (*ms < min || *ms > max) {
 		snprintf(why, len, "%s is out of range; use %s to %s", s,
-			 min ? cv_fmt_duration(min, a, sizeof(a)) : "0", cv_fmt_duration(max, b, sizeof(b)));
+			 min ? cv_fmt_duration(min, a, sizeof(a)) : "0",
+			 cv_fmt_duration(max, b, sizeof(b)));
 		return -1;
 	}
 	return 0;
@@ -107,7 +104,8 @@ int cv_uint(const char *s, unsigned min, unsigned max, unsigned *out, char *why,
 		return -1;
 	}
 	if (n < min || n > max) {
-		snprintf(why, len, ECHO " is out of range; use a number from %u to %u", s, min, max);
+		snprintf(why, len, ECHO " is out of range; use a number from %u to %u", s, min,
+			 max);
 		return -1;
 	}
 	*out = (unsigned)n;
@@ -131,7 +129,8 @@ int cv_hostname(const char *s, char out[MXG_NAME_MAX], char *why, size_t len)
 		if (c == '.') {
 			if (label == 0 || label > 63 || out[i - 1] == '-') {
 				snprintf(why, len,
-					 "\"" ECHO "\" is not a host name; each dot-separated label "
+					 "\"" ECHO
+					 "\" is not a host name; each dot-separated label "
 					 "needs 1 to 63 letters, digits or inner hyphens",
 					 s);
 				return -1;
@@ -174,10 +173,11 @@ int cv_reply_text(const char *s, char *why, size_t len)
 		if (*p == 'p') {
 			primary = true;
 		} else if (*p != 'd' && *p != '%') {
-			snprintf(why, len,
-				 "%%%.1s is not allowed; use %%d (domain), %%p (primary MX) or %%%% "
-				 "(a percent sign)",
-				 *p ? p : "");
+			snprintf(
+			    why, len,
+			    "%%%.1s is not allowed; use %%d (domain), %%p (primary MX) or %%%% "
+			    "(a percent sign)",
+			    *p ? p : "");
 			return -1;
 		}
 		if (!*p)
@@ -266,8 +266,7 @@ static int parse_hostport(const char *s, bool bare_v6, bool need_port, struct mx
 	return parse_port(colon + 1, port);
 }
 
-int cv_resolver(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *why,
-		size_t len)
+int cv_resolver(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *why, size_t len)
 {
 	struct mxg_ip ip;
 	uint16_t port = 53;
@@ -368,7 +367,7 @@ int cv_enum(const char *v, const char *const *names, int *out, char *why, size_t
 
 int cv_nft_table(const char *v, char family[8], char name[64], char *why, size_t len)
 {
-	static const char *const families[] = { "inet", "ip", "ip6", NULL };
+	static const char *const families[] = {"inet", "ip", "ip6", NULL};
 	const char *sp = strpbrk(v, " \t"), *n = v;
 	char fam[8];
 	int i;

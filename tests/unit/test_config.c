@@ -226,11 +226,11 @@ static void test_overrides(void **state)
 	expect_ok("self = mx2.example.org\ninterfaces = eth0\n"
 		  "domains = example.net example.com\n"
 		  "reply_text = primary: %p\n"
-		       "\n[ domain   Example.NET. ]\n"
-		       "reply = defer\n"
-		       "recovery_grace = 2m\n"
-		       "[domain example.com]\n"
-		       "reply_text = %d lives at %p\n");
+		  "\n[ domain   Example.NET. ]\n"
+		  "reply = defer\n"
+		  "recovery_grace = 2m\n"
+		  "[domain example.com]\n"
+		  "reply_text = %d lives at %p\n");
 	a = config_find_domain(&cfg, "EXAMPLE.net.");
 	b = config_find_domain(&cfg, "example.com");
 	assert_non_null(a);
@@ -254,14 +254,25 @@ static void test_durations(void **state)
 		int ret;
 		uint64_t ms;
 	} cases[] = {
-		{ "500ms", 0, 500 },	 { "10s", 0, 10000 },	  { "5m", 0, 300000 },
-		{ "1h", 0, 3600000 },	 { "2d", 0, 172800000 }, { "7", 0, 7000 },
-		{ "0", 0, 0 },		 { "366d", 0, 366ULL * 86400000 },
-		{ "", -EINVAL, 0 },	 { "s", -EINVAL, 0 },	  { "1.5s", -EINVAL, 0 },
-		{ "-1s", -EINVAL, 0 },	 { "10 s", -EINVAL, 0 },  { "1w", -EINVAL, 0 },
-		{ "10S", -EINVAL, 0 },	 { "1h30m", -EINVAL, 0 }, { "367d", -ERANGE, 0 },
-		{ "99999999999999999999", -ERANGE, 0 },
-		{ "18446744073709551615ms", -ERANGE, 0 },
+	    {"500ms", 0, 500},
+	    {"10s", 0, 10000},
+	    {"5m", 0, 300000},
+	    {"1h", 0, 3600000},
+	    {"2d", 0, 172800000},
+	    {"7", 0, 7000},
+	    {"0", 0, 0},
+	    {"366d", 0, 366ULL * 86400000},
+	    {"", -EINVAL, 0},
+	    {"s", -EINVAL, 0},
+	    {"1.5s", -EINVAL, 0},
+	    {"-1s", -EINVAL, 0},
+	    {"10 s", -EINVAL, 0},
+	    {"1w", -EINVAL, 0},
+	    {"10S", -EINVAL, 0},
+	    {"1h30m", -EINVAL, 0},
+	    {"367d", -ERANGE, 0},
+	    {"99999999999999999999", -ERANGE, 0},
+	    {"18446744073709551615ms", -ERANGE, 0},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -326,8 +337,7 @@ static void test_bad_number(void **state)
 
 static void test_bad_enum(void **state)
 {
-	expect_error(BASE "gate = ebpf\n",
-		     "t.conf:4: gate: \"ebpf\" is not one of: tc, nft, none");
+	expect_error(BASE "gate = ebpf\n", "t.conf:4: gate: \"ebpf\" is not one of: tc, nft, none");
 	expect_error(BASE "reply = bounce\n",
 		     "t.conf:4: reply: \"bounce\" is not one of: reject, defer");
 	expect_error(BASE "reply = Reject\n", "t.conf:4: reply: \"Reject\" is not one of");
@@ -358,11 +368,11 @@ static void test_good_addresses(void **state)
 		int family;
 		int port;
 	} cases[] = {
-		{ "192.0.2.53", AF_INET, 53 },
-		{ "192.0.2.53:5353", AF_INET, 5353 },
-		{ "2001:db8::53", AF_INET6, 53 },
-		{ "[2001:db8::53]", AF_INET6, 53 },
-		{ "[2001:db8::53]:5353", AF_INET6, 5353 },
+	    {"192.0.2.53", AF_INET, 53},
+	    {"192.0.2.53:5353", AF_INET, 5353},
+	    {"2001:db8::53", AF_INET6, 53},
+	    {"[2001:db8::53]", AF_INET6, 53},
+	    {"[2001:db8::53]:5353", AF_INET6, 5353},
 	};
 	char text[512];
 
@@ -373,8 +383,9 @@ static void test_good_addresses(void **state)
 		snprintf(text, sizeof(text), BASE "resolver = %s\n", cases[i].s);
 		expect_ok(text);
 		assert_int_equal(cfg.resolver.ss_family, cases[i].family);
-		assert_int_equal(ntohs(cases[i].family == AF_INET ? sin->sin_port : sin6->sin6_port),
-				 cases[i].port);
+		assert_int_equal(
+		    ntohs(cases[i].family == AF_INET ? sin->sin_port : sin6->sin6_port),
+		    cases[i].port);
 		config_free(&cfg);
 	}
 	expect_ok(BASE "policy_listen = inet:[::1]:10040\n");
@@ -435,8 +446,8 @@ static void test_reply_text(void **state)
 	expect_error(BASE "[domain example.org]\nreply_text = no primary\n",
 		     "t.conf:5: reply_text: must contain %p");
 
-	assert_int_equal(config_expand_reply(MXG_DEFAULT_REPLY_TEXT, "example.org", "mx1.example.org",
-					     buf, sizeof(buf)),
+	assert_int_equal(config_expand_reply(MXG_DEFAULT_REPLY_TEXT, "example.org",
+					     "mx1.example.org", buf, sizeof(buf)),
 			 sizeof(buf) - 1);
 	assert_string_equal(buf, "example.org: this is a backup MX and the primary MX mx1.example");
 	config_expand_reply("%d at %p, 100%%", "a.example", "mx.a.example", buf, sizeof(buf));
@@ -447,8 +458,9 @@ static void test_domains(void **state)
 {
 	expect_error(BASE "domains = example.net\n",
 		     "t.conf:4: domains: set twice (first on line 2); remove one");
-	expect_error("self = a.example\ninterfaces = eth0\ndomains = x.example y.example X.example.\n",
-		     "t.conf:3: domains: x.example is listed twice (also at t.conf:3)");
+	expect_error(
+	    "self = a.example\ninterfaces = eth0\ndomains = x.example y.example X.example.\n",
+	    "t.conf:3: domains: x.example is listed twice (also at t.conf:3)");
 	expect_error("self = a.example\ninterfaces = eth0\ndomains = bad_name.example\n",
 		     "t.conf:3: domains: \"bad_name.example\" is not a host name");
 	expect_error("self = a.example\ninterfaces = eth0\ndomains = -x.example\n",
@@ -491,13 +503,14 @@ static void test_overlong_values(void **state)
 	memset(big, 'a', sizeof(big));
 	big[sizeof(big) - 1] = '\0';
 	snprintf(text, sizeof(text), BASE "control_socket = /run/%.120s\n", big);
-	expect_error(text, "t.conf:4: control_socket: too long; use a path of at most 107 characters");
+	expect_error(text,
+		     "t.conf:4: control_socket: too long; use a path of at most 107 characters");
 	snprintf(text, sizeof(text), BASE "reply_text = %%p %.500s\n", big);
 	expect_error(text, "t.conf:4: reply_text: too long; use at most 399 characters");
 	snprintf(text, sizeof(text), BASE "helo_name = %.64s.example\n", big);
 	expect_error(text, "t.conf:4: helo_name: ");
-	snprintf(text, sizeof(text),
-		 BASE "domains = %.60s.%.60s.%.60s.%.60s.%.60s.example\n", big, big, big, big, big);
+	snprintf(text, sizeof(text), BASE "domains = %.60s.%.60s.%.60s.%.60s.%.60s.example\n", big,
+		 big, big, big, big);
 	expect_error(text, "t.conf:4: domains: ");
 	snprintf(text, sizeof(text), BASE "helo_name = %s\n", big);
 	expect_error(text, "t.conf:4: line longer than 1024 characters; ");
@@ -522,8 +535,8 @@ static void test_domains_file(void **state)
 	path = write_file("bad", "# list\nexample.net\n\nbad_domain.example\n");
 	snprintf(text, sizeof(text), BASE "domains_file = %s\n", path);
 	expect_error(text, "");
-	snprintf(text, sizeof(text), "%s:4: domains_file: \"bad_domain.example\" is not a host name",
-		 path);
+	snprintf(text, sizeof(text),
+		 "%s:4: domains_file: \"bad_domain.example\" is not a host name", path);
 	assert_int_equal(strncmp(err, text, strlen(text)), 0);
 
 	path = write_file("two", "example.net example.com\n");
@@ -535,7 +548,8 @@ static void test_domains_file(void **state)
 	path = write_file("dup", "example.net\nEXAMPLE.ORG.\n");
 	snprintf(text, sizeof(text), BASE "domains_file = %s\n", path);
 	expect_error(text, path);
-	assert_non_null(strstr(err, ":2: domains_file: example.org is listed twice (also at t.conf:2)"));
+	assert_non_null(
+	    strstr(err, ":2: domains_file: example.org is listed twice (also at t.conf:2)"));
 
 	path = write_file("empty", "# nothing yet\n");
 	snprintf(text, sizeof(text), "self = a.example\ninterfaces = e\ndomains_file = %s\n", path);
@@ -584,7 +598,8 @@ static void test_file_errors(void **state)
 	snprintf(path, sizeof(path), "%s/absent.conf", tmpdir);
 	assert_int_equal(config_load(path, &cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "absent.conf: cannot open: No such file or directory"));
-	assert_int_equal(config_load_string("t.conf", BASE "rise = 3\0junk", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(
+	    config_load_string("t.conf", BASE "rise = 3\0junk", &cfg, err, sizeof(err)), 0);
 	config_free(&cfg);
 	/* A tiny error buffer truncates, never overflows. */
 	assert_int_equal(config_load_string("t.conf", "bogus = 1\n", &cfg, err, 8), -1);
@@ -596,27 +611,27 @@ static void test_file_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_defaults),
-		T(test_full_config),
-		T(test_overrides),
-		T(test_durations),
-		T(test_unknown_key),
-		T(test_unknown_section),
-		T(test_syntax_error),
-		T(test_bad_duration),
-		T(test_bad_number),
-		T(test_bad_enum),
-		T(test_bad_address),
-		T(test_good_addresses),
-		T(test_missing_required),
-		T(test_state_ttl_too_small),
-		T(test_reply_text),
-		T(test_domains),
-		T(test_domain_override_errors),
-		T(test_overlong_values),
-		T(test_domains_file),
-		T(test_domain_bound),
-		T(test_file_errors),
+	    T(test_defaults),
+	    T(test_full_config),
+	    T(test_overrides),
+	    T(test_durations),
+	    T(test_unknown_key),
+	    T(test_unknown_section),
+	    T(test_syntax_error),
+	    T(test_bad_duration),
+	    T(test_bad_number),
+	    T(test_bad_enum),
+	    T(test_bad_address),
+	    T(test_good_addresses),
+	    T(test_missing_required),
+	    T(test_state_ttl_too_small),
+	    T(test_reply_text),
+	    T(test_domains),
+	    T(test_domain_override_errors),
+	    T(test_overlong_values),
+	    T(test_domains_file),
+	    T(test_domain_bound),
+	    T(test_file_errors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
