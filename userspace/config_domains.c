@@ -251,7 +251,7 @@ static void normalise(const char *name, char out[MXG_NAME_MAX])
 
 const struct mxg_domain_config *config_find_domain(const struct mxg_config *cfg, const char *name)
 {
-	struct mxg_domain_config key;
+	struct mxg_domain_config key = {0};
 
 	normalise(name, key.name);
 	if (!key.name[0] || !cfg->n_domains)

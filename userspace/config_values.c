@@ -93,12 +93,11 @@ int cv_uint(const char *s, unsigned min, unsigned max, unsigned *out, char *why,
 	uint64_t n = 0;
 	const char *p = s;
 
-	for (; isdigit((unsigned char)*p); p++) {
-		n = n * 10 + (uint64_t)(*p - '0');
-		if (n > max)
-			break;
-	}
-	if (p == s || (*p && !isdigit((unsigned char)*p))) {
+	/* Past max, n stops growing (no overflow) but the digits go on. */
+	for (; isdigit((unsigned char)*p); p++)
+		if (n <= max)
+			n = n * 10 + (uint64_t)(*p - '0');
+	if (p == s || *p) {
 		snprintf(why, len, "\"" ECHO "\" is not a number; use a whole number from %u to %u",
 			 s, min, max);
 		return -1;

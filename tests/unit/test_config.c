@@ -329,6 +329,8 @@ static void test_bad_number(void **state)
 	expect_error(BASE "rise = 101\n", "t.conf:4: rise: 101 is out of range");
 	expect_error(BASE "rise = -1\n", "t.conf:4: rise: \"-1\" is not a number");
 	expect_error(BASE "rise = 3 rounds\n", "t.conf:4: rise: \"3 rounds\" is not a number");
+	expect_error(BASE "rise = 99999999999x\n",
+		     "t.conf:4: rise: \"99999999999x\" is not a number");
 	expect_error(BASE "max_commands = 99999999999999999999999\n",
 		     "t.conf:4: max_commands: 99999999999999999999999 is out of range");
 	expect_error(BASE "max_connections = 10\nmax_connections_per_client = 20\n",
