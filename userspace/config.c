@@ -355,12 +355,10 @@ static int handler(void *user, const char *section, const char *name, const char
 	} else if (!p->continuation) {
 		p->key_line[i] = p->line;
 	}
-	p->last_key = i;
 	if (set_value(p, &keys[i], value, why, sizeof(why)))
 		return !cfg_fail(p, p->name, p->line, "%s: %s", name, why);
 	if (keys[i].type == K_DOMAINS_FILE)
 		return !cfg_read_domains_file(p, p->line);
-	(void)section;
 	return 1;
 }
 

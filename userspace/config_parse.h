@@ -39,7 +39,6 @@ struct cfg_parse {
 	bool continuation;	  /* that line continues the previous key's value */
 	bool after_pair;	  /* an indented line now would be a continuation */
 	int key_line[CFG_N_KEYS]; /* where each global key was set, 0 = default */
-	int last_key;		  /* key of the previous pair, for continuations */
 
 	struct cfg_origin *origins; /* parallel to cfg->domains */
 	size_t cap_domains;
