@@ -49,7 +49,7 @@ struct probe_ctx {
 
 enum verdict { VERDICT_GATE, VERDICT_OPEN, VERDICT_UNKNOWN };
 
-static const char *const verdict_names[] = { "gate", "open", "unknown" };
+static const char *const verdict_names[] = {"gate", "open", "unknown"};
 
 static void print_usage(FILE *f)
 {
@@ -411,13 +411,13 @@ static void print_json(const struct probe_ctx *ctx, const struct mx_primaries *p
 int do_probe(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "self", required_argument, NULL, 's' },
-		{ "resolver", required_argument, NULL, 'r' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "port", required_argument, NULL, 'p' }, /* hidden: tests */
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"self", required_argument, NULL, 's'},
+	    {"resolver", required_argument, NULL, 'r'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"port", required_argument, NULL, 'p'}, /* hidden: tests */
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	static char self[MXG_MAX_SELF][MXG_NAME_MAX];
 	char domain[MXG_NAME_MAX], resolver_s[MXG_ADDRSTRLEN + 8], why[256];
@@ -431,7 +431,7 @@ int do_probe(int argc, char **argv)
 	struct probe_ctx *ctx = NULL;
 	struct dns_resolver *res = NULL;
 	struct mx_primaries pr;
-	struct outcome o = { 0 };
+	struct outcome o = {0};
 	int c, ret = CLI_FAIL;
 
 	optind = 1;
@@ -501,8 +501,9 @@ int do_probe(int argc, char **argv)
 
 		if (gethostname(host, sizeof(host) - 1) < 0 ||
 		    cv_hostname(host, self[0], why, sizeof(why)) < 0) {
-			fprintf(stderr, "mxgate: probe: no --self given and the host name is "
-					"unusable; give --self HOST as it appears in the MX records\n");
+			fprintf(stderr,
+				"mxgate: probe: no --self given and the host name is "
+				"unusable; give --self HOST as it appears in the MX records\n");
 			return CLI_USAGE;
 		}
 		n_self = 1;

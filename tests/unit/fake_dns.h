@@ -26,11 +26,11 @@ struct fake_dns {
 	int udp, tcp;
 	struct sockaddr_in addr;
 	const char *const *zone; /* RR strings, NULL-terminated */
-	bool silent;             /* never answer */
-	bool tc_udp;             /* answer every UDP query with TC and no records */
-	bool spoof_first;        /* before each answer: wrong ID, then wrong name */
+	bool silent;		 /* never answer */
+	bool tc_udp;		 /* answer every UDP query with TC and no records */
+	bool spoof_first;	 /* before each answer: wrong ID, then wrong name */
 	int udp_queries, tcp_queries;
-	int conn_fd;             /* one TCP connection at a time is enough */
+	int conn_fd; /* one TCP connection at a time is enough */
 	uint8_t conn_buf[600];
 	size_t conn_len;
 };
@@ -150,8 +150,8 @@ static void fake_dns_udp(struct ev_loop *loop, int sock, unsigned events, void *
 	uint8_t buf[600];
 	struct sockaddr_storage from;
 	socklen_t fromlen = sizeof(from);
-	ssize_t n = recvfrom(sock, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
-			     &fromlen);
+	ssize_t n =
+	    recvfrom(sock, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
 
 	if (n <= 0)
 		return;

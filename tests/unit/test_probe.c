@@ -20,7 +20,15 @@
 
 #include "probe.h"
 
-enum fake_mode { FAKE_OK, FAKE_421, FAKE_TARPIT, FAKE_GARBAGE, FAKE_CLOSE, FAKE_EHLO550, FAKE_PREGREET };
+enum fake_mode {
+	FAKE_OK,
+	FAKE_421,
+	FAKE_TARPIT,
+	FAKE_GARBAGE,
+	FAKE_CLOSE,
+	FAKE_EHLO550,
+	FAKE_PREGREET
+};
 
 struct fake_conn {
 	struct fake_smtp *srv;
@@ -125,7 +133,7 @@ static void fake_accept(struct ev_loop *loop, int fd, unsigned events, void *arg
 
 static void fake_start(struct fake_smtp *s, struct ev_loop *loop, enum fake_mode mode)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 	socklen_t len = sizeof(sin);
 
 	memset(s, 0, sizeof(*s));
@@ -195,7 +203,7 @@ static struct probe_report probe_once(enum fake_mode mode, unsigned timeout_ms,
 	struct ev_loop *loop = ev_loop_new();
 	struct fake_smtp s;
 	struct prober *p;
-	struct outcome o = { .loop = loop, .want = 1 };
+	struct outcome o = {.loop = loop, .want = 1};
 	struct mxg_ip ip;
 
 	fake_start(&s, loop, mode);
@@ -281,7 +289,7 @@ static void test_refused_port(void **state)
 	struct ev_loop *loop = ev_loop_new();
 	struct fake_smtp s;
 	struct prober *p = prober_new(loop, "edge.example.test", 2000);
-	struct outcome o = { .loop = loop, .want = 1 };
+	struct outcome o = {.loop = loop, .want = 1};
 	struct mxg_ip ip;
 	uint16_t port;
 
@@ -303,7 +311,7 @@ static void test_many_probes_at_once(void **state)
 	struct ev_loop *loop = ev_loop_new();
 	struct fake_smtp s;
 	struct prober *p = prober_new(loop, "edge.example.test", 3000);
-	struct outcome o = { .loop = loop, .want = N };
+	struct outcome o = {.loop = loop, .want = N};
 	struct mxg_ip ip;
 
 	fake_start(&s, loop, FAKE_OK);
@@ -323,7 +331,7 @@ static void test_cancel_and_free_with_probes_running(void **state)
 	struct ev_loop *loop = ev_loop_new();
 	struct fake_smtp s;
 	struct prober *p = prober_new(loop, "edge.example.test", 100);
-	struct outcome a = { .loop = loop, .want = 1 }, b = { .loop = loop, .want = 1 };
+	struct outcome a = {.loop = loop, .want = 1}, b = {.loop = loop, .want = 1};
 	struct mxg_ip ip;
 
 	fake_start(&s, loop, FAKE_TARPIT);
@@ -345,16 +353,16 @@ static void test_cancel_and_free_with_probes_running(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_server_is_ok_and_gets_quit),
-		cmocka_unit_test(test_421_greeting_is_bad_greeting),
-		cmocka_unit_test(test_tarpit_times_out_within_deadline),
-		cmocka_unit_test(test_garbage_is_protocol_error),
-		cmocka_unit_test(test_early_close_is_protocol_error),
-		cmocka_unit_test(test_ehlo_550_is_bad_ehlo),
-		cmocka_unit_test(test_data_before_ehlo_is_protocol_error),
-		cmocka_unit_test(test_refused_port),
-		cmocka_unit_test(test_many_probes_at_once),
-		cmocka_unit_test(test_cancel_and_free_with_probes_running),
+	    cmocka_unit_test(test_good_server_is_ok_and_gets_quit),
+	    cmocka_unit_test(test_421_greeting_is_bad_greeting),
+	    cmocka_unit_test(test_tarpit_times_out_within_deadline),
+	    cmocka_unit_test(test_garbage_is_protocol_error),
+	    cmocka_unit_test(test_early_close_is_protocol_error),
+	    cmocka_unit_test(test_ehlo_550_is_bad_ehlo),
+	    cmocka_unit_test(test_data_before_ehlo_is_protocol_error),
+	    cmocka_unit_test(test_refused_port),
+	    cmocka_unit_test(test_many_probes_at_once),
+	    cmocka_unit_test(test_cancel_and_free_with_probes_running),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
