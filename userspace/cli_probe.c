@@ -242,7 +242,9 @@ static void decide(const struct probe_ctx *ctx, const struct mx_primaries *pr,
 		break;
 	case MXG_REASON_DNS_FAILED:
 		o->verdict = VERDICT_UNKNOWN;
-		snprintf(o->message, sizeof(o->message), "DNS failed: %s", set->error);
+		snprintf(o->message, sizeof(o->message), "DNS failed: %s",
+			 set->error[0] ? set->error
+				       : "the address lookups of the primaries failed");
 		return;
 	case MXG_REASON_SELF_NOT_IN_MX: {
 		size_t off;

@@ -111,6 +111,20 @@ static void test_primaries_without_address(void **state)
 	assert_int_equal(p.reason, MXG_REASON_NO_PRIMARY_ADDR);
 }
 
+static void test_primary_address_lookup_failed_is_dns_failure(void **state)
+{
+	static const char self[][MXG_NAME_MAX] = {"edge.example.test"};
+	struct mx_primaries p;
+
+	add("p1.example.test", 10, NULL);
+	set.hosts[0].addr_status = MX_ERROR;
+	add("p2.example.test", 15, NULL);
+	set.hosts[1].addr_status = MX_NXDOMAIN;
+	add("edge.example.test", 20, "192.0.2.20");
+	assert_int_equal(mx_find_primaries(&set, self, 1, &p), 2);
+	assert_int_equal(p.reason, MXG_REASON_DNS_FAILED);
+}
+
 static void test_statuses_map_to_reasons(void **state)
 {
 	static const char self[][MXG_NAME_MAX] = {"edge.example.test"};
@@ -143,6 +157,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_tie_with_self_is_not_primary, setup),
 	    cmocka_unit_test_setup(test_lowest_self_preference_counts, setup),
 	    cmocka_unit_test_setup(test_primaries_without_address, setup),
+	    cmocka_unit_test_setup(test_primary_address_lookup_failed_is_dns_failure, setup),
 	    cmocka_unit_test_setup(test_statuses_map_to_reasons, setup),
 	};
 
