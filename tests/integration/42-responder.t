@@ -85,7 +85,7 @@ swaks_to() { # swaks_to ADDR [SRC] RCPT...
 	)" 2>&1
 }
 
-echo "1..30"
+echo "1..31"
 
 ip netns add "$NS"
 in_ns ip link set lo up
@@ -191,6 +191,7 @@ like "$out" $'^(220 backup\\.test ESMTP\n){3}421 4\\.7\\.0 too many connections$
 
 ok "the responder survived all of it" kill -0 "$CHILD"
 log=$(cat "$DIR/harness.err")
+unlike "$log" "Sanitizer|runtime error" "no sanitizer report (when built with SAN=1)"
 like "$log" "session client=127\.0\.0\.1 port=[0-9]+ dst=127\.0\.0\.1 port=$PORT rcpt=example\.test=551 reply=551 end=quit" \
 	"one log line per session: client, destination, domain, reply"
 

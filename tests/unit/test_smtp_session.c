@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "offender.h"
@@ -504,6 +505,52 @@ static void test_offender_ipv6_by_64_and_bounded(void **state)
 	offender_free(&t);
 }
 
+/* Random bytes, random chunking, a client that reads only sometimes: the
+ * output stays bounded and every reply is one well-formed line. */
+static void test_random_input_stays_bounded(void **state)
+{
+	static const char alphabet[] = "EHLO MAIL FROM:<a@b> RCPT TO:<x@example.test> DATA\r\n\n\0\xff%@\"";
+	struct fx *f = *state;
+	unsigned seed = 12345;
+	char buf[1500];
+
+	for (int round = 0; round < 300; round++) {
+		fx_start(f, 0, 2);
+		for (int step = 0; step < 40 && !smtp_session_done(&f->s); step++) {
+			size_t len = (size_t)(rand_r(&seed) % sizeof(buf)), off = 0;
+
+			for (size_t i = 0; i < len; i++)
+				buf[i] = rand_r(&seed) % 4 ? alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)]
+							   : (char)rand_r(&seed);
+			while (off < len) {
+				size_t n = smtp_session_feed(&f->s, buf + off, len - off);
+
+				assert_true(f->s.out_len <= SMTP_OUT_MAX);
+				assert_true(f->s.line_len < SMTP_LINE_MAX);
+				off += n;
+				if (!n || rand_r(&seed) % 2) {
+					f->got_len = 0;
+					drain(f);
+				}
+			}
+		}
+		f->got_len = 0;
+		drain(f);
+		offender_free(&f->off);
+	}
+	/* Every reply line the last session produced is CRLF-terminated and
+	 * starts with a three-digit code. */
+	for (char *l = f->got; *l;) {
+		char *e = strstr(l, "\r\n");
+
+		assert_non_null(e);
+		assert_true(e - l >= 3 && e - l <= SMTP_LINE_MAX - 2);
+		assert_true(l[0] >= '2' && l[0] <= '5');
+		l = e + 2;
+	}
+	fx_start(f, 0, 0); /* teardown frees this one */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,6 +572,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_output_backpressure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_template_expansion, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offender_escalation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random_input_stays_bounded, setup, teardown),
 		cmocka_unit_test(test_offender_leaky_bucket),
 		cmocka_unit_test(test_offender_ipv6_by_64_and_bounded),
 	};
