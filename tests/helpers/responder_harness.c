@@ -114,21 +114,21 @@ static void parse_domain(const char *arg, struct responder_domain *d, int *reply
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "port", required_argument, NULL, 'p' },
-		{ "listen4", required_argument, NULL, '4' },
-		{ "listen6", required_argument, NULL, '6' },
-		{ "domain", required_argument, NULL, 'd' },
-		{ "reply", required_argument, NULL, 'r' },
-		{ "reply-text", required_argument, NULL, 't' },
-		{ "offender", required_argument, NULL, 'o' },
-		{ "helo", required_argument, NULL, 'H' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "max-conn", required_argument, NULL, 'c' },
-		{ "max-per-client", required_argument, NULL, 'C' },
-		{ "max-commands", required_argument, NULL, 'm' },
-		{ "idle", required_argument, NULL, 'i' },
-		{ "no-table", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
+	    {"port", required_argument, NULL, 'p'},
+	    {"listen4", required_argument, NULL, '4'},
+	    {"listen6", required_argument, NULL, '6'},
+	    {"domain", required_argument, NULL, 'd'},
+	    {"reply", required_argument, NULL, 'r'},
+	    {"reply-text", required_argument, NULL, 't'},
+	    {"offender", required_argument, NULL, 'o'},
+	    {"helo", required_argument, NULL, 'H'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"max-conn", required_argument, NULL, 'c'},
+	    {"max-per-client", required_argument, NULL, 'C'},
+	    {"max-commands", required_argument, NULL, 'm'},
+	    {"idle", required_argument, NULL, 'i'},
+	    {"no-table", no_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
 	};
 	static struct mxg_config cfg;
 	struct responder_domain dom[HARNESS_MAX_DOMAINS];
@@ -239,8 +239,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	for (;;) {
-		struct pollfd p = { .fd = r.ctl_fd, .events = POLLIN };
-		struct timespec zero = { 0, 0 };
+		struct pollfd p = {.fd = r.ctl_fd, .events = POLLIN};
+		struct timespec zero = {0, 0};
 		siginfo_t si;
 
 		if (sigtimedwait(&sigs, &si, &zero) > 0) {
@@ -249,7 +249,8 @@ int main(int argc, char **argv)
 		}
 		if (r.ctl_fd >= 0 && poll(&p, 1, 100) > 0) {
 			/* The child never writes: readable means it is gone. */
-			fprintf(stderr, "responder_harness: responder child %d is gone\n", (int)r.pid);
+			fprintf(stderr, "responder_harness: responder child %d is gone\n",
+				(int)r.pid);
 			close(r.ctl_fd);
 			r.ctl_fd = -1;
 		} else if (r.ctl_fd < 0) {

@@ -105,7 +105,7 @@ static void test_malformed_is_refused(void **state)
 	assert_int_equal(responder_wire_decode(p, plen - 1, 1, &out), -EBADMSG);
 	assert_int_equal(responder_wire_decode(p, plen, 2, &out), -EBADMSG);
 	assert_int_equal(responder_wire_decode(p, plen, 0, &out), -EBADMSG); /* trailing bytes */
-	p[0] = 9; /* state */
+	p[0] = 9;							     /* state */
 	assert_int_equal(responder_wire_decode(p, plen, 1, &out), -EBADMSG);
 	p[0] = MXG_DOMAIN_GATED;
 	p[1] = 5; /* reply */
@@ -140,9 +140,9 @@ static void test_malformed_is_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_roundtrip_sorted_and_normalised),
-		cmocka_unit_test(test_full_size_table),
-		cmocka_unit_test(test_malformed_is_refused),
+	    cmocka_unit_test(test_roundtrip_sorted_and_normalised),
+	    cmocka_unit_test(test_full_size_table),
+	    cmocka_unit_test(test_malformed_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
