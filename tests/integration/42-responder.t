@@ -85,7 +85,7 @@ swaks_to() { # swaks_to ADDR [SRC] RCPT...   ($SWAKS_PORT overrides the port)
 	)" 2>&1
 }
 
-echo "1..38"
+
 
 ip netns add "$NS"
 in_ns ip link set lo up
@@ -251,6 +251,7 @@ like "$out" "^refused$" "responder killed: its IPv4 port refuses connections"
 out=$(client ::1 $PORT --connect-only)
 like "$out" "^refused$" "responder killed: its IPv6 port refuses connections"
 
+echo "1..$n" # the plan at the end: TAP allows it, and nothing to keep in step
 if [ $fails -ne 0 ]; then
 	echo "# harness log:"
 	sed 's/^/#   /' "$DIR/harness.err"
