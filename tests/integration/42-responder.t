@@ -251,6 +251,34 @@ like "$out" "^refused$" "responder killed: its IPv4 port refuses connections"
 out=$(client ::1 $PORT --connect-only)
 like "$out" "^refused$" "responder killed: its IPv6 port refuses connections"
 
+# A second responder: the total connection limit, and the controller's
+# death (the socketpair closes) ends the responder and its sockets.
+PORT2=2526
+in_ns "$HARNESS" --port $PORT2 --max-conn 2 --domain example.test=gated:mx1.example.test \
+	>"$DIR/harness2.out" 2>"$DIR/harness2.err" &
+for _ in $(seq 50); do
+	grep -q pid= "$DIR/harness2.out" 2>/dev/null && break
+	sleep 0.1
+done
+CHILD2=$(sed -n 's/.*pid=\([0-9]*\).*/\1/p' "$DIR/harness2.out")
+HPID2=$(awk '/^PPid:/ {print $2}' /proc/"$CHILD2"/status 2>/dev/null)
+client 127.0.0.1 $PORT2 --bind 127.0.0.50 --hold 1 --wait 2 >/dev/null &
+hold1=$!
+client 127.0.0.1 $PORT2 --bind 127.0.0.51 --hold 1 --wait 2 >/dev/null &
+hold2=$!
+sleep 0.5
+out=$(client 127.0.0.1 $PORT2 --bind 127.0.0.52 --hold 1 --wait 0)
+like "$out" "^421 4\.7\.0 too many connections$" "max_connections 2: a third client gets 421 4.7.0"
+wait $hold1 $hold2
+kill -9 "$HPID2"
+for _ in $(seq 20); do
+	kill -0 "$CHILD2" 2>/dev/null || break
+	sleep 0.1
+done
+ok "controller killed: the responder exits by itself within 2 s" sh -c "! kill -0 $CHILD2 2>/dev/null"
+out=$(client 127.0.0.1 $PORT2 --connect-only)
+like "$out" "^refused$" "and its port refuses connections"
+
 echo "1..$n" # the plan at the end: TAP allows it, and nothing to keep in step
 if [ $fails -ne 0 ]; then
 	echo "# harness log:"
