@@ -27,9 +27,22 @@
 static void print_expiry(uint64_t expires_ns, uint64_t now)
 {
 	if (expires_ns > now)
-		printf("fresh    %5llus left", (unsigned long long)((expires_ns - now + NS_PER_SEC - 1) / NS_PER_SEC));
+		printf("fresh    %5llus left",
+		       (unsigned long long)((expires_ns - now + NS_PER_SEC - 1) / NS_PER_SEC));
 	else
-		printf("expired  %5llus ago ", (unsigned long long)((now - expires_ns) / NS_PER_SEC));
+		printf("expired  %5llus ago ",
+		       (unsigned long long)((now - expires_ns) / NS_PER_SEC));
+}
+
+static const char *gate_state_str(unsigned s)
+{
+	switch (s) {
+	case MXG_GATE_GATED:
+		return "gated";
+	case MXG_GATE_OPEN:
+		return "open";
+	}
+	return "?";
 }
 
 static int dump_gate(int fd)
@@ -40,7 +53,8 @@ static int dump_gate(int fd)
 	int n = 0, r;
 
 	printf("gate_addrs:\n");
-	for (r = bpf_map_get_next_key(fd, NULL, &next); !r; r = bpf_map_get_next_key(fd, &key, &next)) {
+	for (r = bpf_map_get_next_key(fd, NULL, &next); !r;
+	     r = bpf_map_get_next_key(fd, &key, &next)) {
 		char buf[MXG_ADDRSTRLEN];
 		struct mxg_ip ip;
 
@@ -48,11 +62,11 @@ static int dump_gate(int fd)
 		if (bpf_map_lookup_elem(fd, &key, &e))
 			continue; /* deleted under us */
 		mxg_ip_from_gate_key(&key, &ip);
-		printf("  %-40s %-6s ", mxg_ip_str(&ip, buf, sizeof(buf)),
-		       e.state == MXG_GATE_GATED ? "gated" : e.state == MXG_GATE_OPEN ? "open" : "?");
+		printf("  %-40s %-6s ", mxg_ip_str(&ip, buf, sizeof(buf)), gate_state_str(e.state));
 		print_expiry(e.expires_ns, now);
 		printf("  domains %u  updated %llus ago\n", e.domains,
-		       (unsigned long long)(e.updated_ns < now ? (now - e.updated_ns) / NS_PER_SEC : 0));
+		       (unsigned long long)(e.updated_ns < now ? (now - e.updated_ns) / NS_PER_SEC
+							       : 0));
 		n++;
 	}
 	if (!n)
@@ -81,7 +95,8 @@ static int dump_domains(int fd)
 	int n = 0, r;
 
 	printf("domains:\n");
-	for (r = bpf_map_get_next_key(fd, NULL, &next); !r; r = bpf_map_get_next_key(fd, &key, &next)) {
+	for (r = bpf_map_get_next_key(fd, NULL, &next); !r;
+	     r = bpf_map_get_next_key(fd, &key, &next)) {
 		key = next;
 		if (bpf_map_lookup_elem(fd, &key, &e))
 			continue;
@@ -92,7 +107,9 @@ static int dump_domains(int fd)
 		print_expiry(e.expires_ns, now);
 		printf("  primary %s  reason %s  since %llus ago\n", e.primary[0] ? e.primary : "-",
 		       mxg_reason_str(e.reason),
-		       (unsigned long long)(e.since_ns && e.since_ns < now ? (now - e.since_ns) / NS_PER_SEC : 0));
+		       (unsigned long long)(e.since_ns && e.since_ns < now
+						? (now - e.since_ns) / NS_PER_SEC
+						: 0));
 		n++;
 	}
 	if (!n)
@@ -106,13 +123,14 @@ static int dump_counters(int fd)
 		const char *name;
 		size_t off;
 	} fields[] = {
-#define F(x) { #x, offsetof(struct mxg_counters, x) }
-		F(packets),	      F(syn25),		    F(steered),		 F(pass_no_entry),
-		F(pass_open),	      F(pass_expired),	    F(pass_no_responder), F(pass_assign_failed),
-		F(pass_unparsed),
+#define F(x) {#x, offsetof(struct mxg_counters, x)}
+	    F(packets),	      F(syn25),	       F(steered),	     F(pass_no_entry),
+	    F(pass_open),     F(pass_expired), F(pass_no_responder), F(pass_assign_failed),
+	    F(pass_unparsed),
 #undef F
 	};
-	_Static_assert(sizeof(fields) / sizeof(fields[0]) == sizeof(struct mxg_counters) / sizeof(__u64),
+	_Static_assert(sizeof(fields) / sizeof(fields[0]) ==
+			   sizeof(struct mxg_counters) / sizeof(__u64),
 		       "every counter has a name here");
 	struct mxg_counters c;
 	int ret;
@@ -131,18 +149,18 @@ static int dump_counters(int fd)
 
 static void dump_responder(int fd)
 {
-	static const char *const slot_names[MXG_RESPONDER_SLOTS] = { "v4", "v6" };
+	static const char *const slot_names[MXG_RESPONDER_SLOTS] = {"v4", "v6"};
 
 	printf("responder:\n");
 	for (__u32 slot = 0; slot < MXG_RESPONDER_SLOTS; slot++) {
 		__u64 cookie;
 
 		if (!bpf_map_lookup_elem(fd, &slot, &cookie))
-			printf("  %s (slot %u): present, socket cookie %llu\n", slot_names[slot], slot,
-			       (unsigned long long)cookie);
+			printf("  %s (slot %u): present, socket cookie %llu\n", slot_names[slot],
+			       slot, (unsigned long long)cookie);
 		else
-			printf("  %s (slot %u): absent (new connections pass to the MTA)\n", slot_names[slot],
-			       slot);
+			printf("  %s (slot %u): absent (new connections pass to the MTA)\n",
+			       slot_names[slot], slot);
 	}
 }
 
@@ -155,8 +173,8 @@ static void dump_program(int prog_fd)
 {
 	uint32_t id = tc_prog_id(prog_fd);
 
-	printf("program: %s (id %u), tc handle 0x%x priority %u\n", MXG_TC_PROG_NAME, id, MXG_TC_HANDLE,
-	       MXG_TC_PRIO);
+	printf("program: %s (id %u), tc handle 0x%x priority %u\n", MXG_TC_PROG_NAME, id,
+	       MXG_TC_HANDLE, MXG_TC_PRIO);
 	if (tc_for_each_ours(id, print_attached, NULL) <= 0)
 		printf("  attached: nowhere in this network namespace\n");
 }
@@ -169,9 +187,9 @@ static void missing(const char *dir, const char *what)
 int do_dump(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"pin-dir", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = MXG_DEFAULT_PIN_DIR;
 	struct mxg_pins p;
@@ -197,8 +215,10 @@ int do_dump(int argc, char **argv)
 	}
 	pins_libbpf_log_to_debug();
 	if (stat(dir, &st) < 0) {
-		fprintf(stderr, "mxgate: pin_dir %s: %s; is mxgated running with this pin_dir (--pin-dir)?\n", dir,
-			strerror(errno));
+		fprintf(
+		    stderr,
+		    "mxgate: pin_dir %s: %s; is mxgated running with this pin_dir (--pin-dir)?\n",
+		    dir, strerror(errno));
 		return CLI_FAIL;
 	}
 	n = pins_open(dir, &p);

@@ -35,7 +35,7 @@
 struct gate_args {
 	struct mxg_config cfg;
 	uint64_t ttl_ms;
-	int argc;     /* positional arguments left */
+	int argc; /* positional arguments left */
 	char **argv;
 };
 
@@ -65,10 +65,10 @@ static int parse_ttl(const char *s, uint64_t *ms)
 static int parse_args(int argc, char **argv, struct gate_args *a, const char *usage)
 {
 	static const struct option opts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "iface", required_argument, NULL, 'i' },
-		{ "ttl", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
+	    {"pin-dir", required_argument, NULL, 'p'},
+	    {"iface", required_argument, NULL, 'i'},
+	    {"ttl", required_argument, NULL, 't'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -216,7 +216,7 @@ int do_gate_del(int argc, char **argv)
 int do_gate_domain(int argc, char **argv)
 {
 	const char *usage = "--pin-dir DIR NAME gated|open|unknown PRIMARY TTL";
-	struct gate_domain_view d = { 0 };
+	struct gate_domain_view d = {0};
 	struct gate_args a;
 	int fd, ret;
 

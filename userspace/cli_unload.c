@@ -39,12 +39,12 @@ static void detach_one(int ifindex, const char *ifname, uint32_t prog_id, void *
 int do_unload(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"pin-dir", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *dir = MXG_DEFAULT_PIN_DIR;
-	struct unload u = { 0 };
+	struct unload u = {0};
 	struct mxg_pins p;
 	char err[512];
 	int c, n, lock, ret;
@@ -95,7 +95,8 @@ int do_unload(int argc, char **argv)
 		ret = pins_remove(dir);
 		if (ret) {
 			fprintf(stderr, "mxgate: remove %s: %s%s\n", dir, strerror(-ret),
-				ret == -ENOTEMPTY ? "; files that are not mxgate's are left there" : "");
+				ret == -ENOTEMPTY ? "; files that are not mxgate's are left there"
+						  : "");
 			u.failed++;
 		} else {
 			printf("removed %s (%d pin%s)\n", dir, n, n == 1 ? "" : "s");
@@ -103,6 +104,7 @@ int do_unload(int argc, char **argv)
 	}
 	pins_unlock(lock);
 	if (!u.detached && lock < 0 && !u.failed)
-		printf("nothing of mxgate's found (no filter in this network namespace, no %s)\n", dir);
+		printf("nothing of mxgate's found (no filter in this network namespace, no %s)\n",
+		       dir);
 	return u.failed ? CLI_FAIL : CLI_OK;
 }

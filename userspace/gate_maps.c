@@ -24,7 +24,7 @@ uint64_t mxg_mono_ns(void)
 int gate_map_set_address(int map_fd, const struct mxg_ip *ip, bool gated, unsigned n_domains,
 			 uint64_t ttl_ms)
 {
-	struct mxg_gate_entry e = { 0 };
+	struct mxg_gate_entry e = {0};
 	struct mxg_gate_key key;
 	uint64_t now = mxg_mono_ns();
 

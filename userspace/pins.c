@@ -26,7 +26,7 @@
 #define PINS_LOCK_STEP_MS 50
 
 const char *const mxg_pin_names[] = {
-	MXG_MAP_GATE, MXG_MAP_DOMAINS, MXG_MAP_COUNTERS, MXG_MAP_RESPONDER, MXG_PIN_PROG, NULL,
+    MXG_MAP_GATE, MXG_MAP_DOMAINS, MXG_MAP_COUNTERS, MXG_MAP_RESPONDER, MXG_PIN_PROG, NULL,
 };
 
 static int libbpf_to_debug(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -75,13 +75,16 @@ int pins_check_bpffs(const char *dir, char *err, size_t errlen)
 		if (statfs(where, &sfs) < 0) {
 			int e = errno;
 
-			snprintf(err, errlen, "pin_dir %s: parent %s: %s; mount a bpf filesystem with: "
-				 "mount -t bpf bpf %s", dir, where, strerror(e), where);
+			snprintf(err, errlen,
+				 "pin_dir %s: parent %s: %s; mount a bpf filesystem with: "
+				 "mount -t bpf bpf %s",
+				 dir, where, strerror(e), where);
 			return -e;
 		}
 	}
 	if (sfs.f_type != BPF_FS_MAGIC) {
-		snprintf(err, errlen, "pin_dir %s: not a bpf filesystem; mount one with: mount -t bpf bpf %s",
+		snprintf(err, errlen,
+			 "pin_dir %s: not a bpf filesystem; mount one with: mount -t bpf bpf %s",
 			 dir, where);
 		return -ENOTSUP;
 	}
@@ -90,7 +93,7 @@ int pins_check_bpffs(const char *dir, char *err, size_t errlen)
 
 int pins_lock(const char *dir, bool create, char *err, size_t errlen)
 {
-	struct timespec step = { 0, PINS_LOCK_STEP_MS * 1000000L };
+	struct timespec step = {0, PINS_LOCK_STEP_MS * 1000000L};
 	int fd, waited_ms = 0, e;
 
 	if (create) {
@@ -112,7 +115,8 @@ int pins_lock(const char *dir, bool create, char *err, size_t errlen)
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		e = errno;
 		if (e != EWOULDBLOCK || waited_ms >= PINS_LOCK_WAIT_MS) {
-			snprintf(err, errlen, "pin_dir %s: %s; is another mxgate process changing it?", dir,
+			snprintf(err, errlen,
+				 "pin_dir %s: %s; is another mxgate process changing it?", dir,
 				 e == EWOULDBLOCK ? "locked for too long" : strerror(e));
 			close(fd);
 			return e == EWOULDBLOCK ? -EBUSY : -e;
@@ -146,9 +150,9 @@ int pins_open(const char *dir, struct mxg_pins *p)
 		const char *name;
 		int *fd;
 	} want[] = {
-		{ MXG_MAP_GATE, &p->gate_fd },		 { MXG_MAP_DOMAINS, &p->domains_fd },
-		{ MXG_MAP_COUNTERS, &p->counters_fd },	 { MXG_MAP_RESPONDER, &p->responder_fd },
-		{ MXG_PIN_PROG, &p->prog_fd },
+	    {MXG_MAP_GATE, &p->gate_fd},	 {MXG_MAP_DOMAINS, &p->domains_fd},
+	    {MXG_MAP_COUNTERS, &p->counters_fd}, {MXG_MAP_RESPONDER, &p->responder_fd},
+	    {MXG_PIN_PROG, &p->prog_fd},
 	};
 	int found = 0;
 
@@ -170,7 +174,7 @@ int pins_open(const char *dir, struct mxg_pins *p)
 
 void pins_close(struct mxg_pins *p)
 {
-	int *fds[] = { &p->gate_fd, &p->domains_fd, &p->counters_fd, &p->responder_fd, &p->prog_fd };
+	int *fds[] = {&p->gate_fd, &p->domains_fd, &p->counters_fd, &p->responder_fd, &p->prog_fd};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)

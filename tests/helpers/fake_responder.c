@@ -96,7 +96,7 @@ static void session(int fd)
 
 	reply(fd, "220 fake-responder\r\n");
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		char *nl;
 		ssize_t n;
 
@@ -129,9 +129,11 @@ static void session(int fd)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' }, { "bind4", required_argument, NULL, '4' },
-		{ "bind6", required_argument, NULL, '6' },   { "no-v6", no_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
+	    {"pin-dir", required_argument, NULL, 'p'},
+	    {"bind4", required_argument, NULL, '4'},
+	    {"bind6", required_argument, NULL, '6'},
+	    {"no-v6", no_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *pin_dir = NULL, *bind4 = "127.0.0.1", *bind6 = "::1";
 	char path[4200], d4[64] = "-", d6[64] = "-";
@@ -225,6 +227,7 @@ int main(int argc, char **argv)
 		}
 	}
 usage:
-	fprintf(stderr, "usage: fake_responder --pin-dir DIR [--bind4 ADDR] [--bind6 ADDR] [--no-v6]\n");
+	fprintf(stderr,
+		"usage: fake_responder --pin-dir DIR [--bind4 ADDR] [--bind6 ADDR] [--no-v6]\n");
 	return 2;
 }

@@ -140,7 +140,8 @@ static void read_counters(struct mxg_counters *c)
 /* Run the program once on p->buf[0..len) and report what moved. */
 static struct delta run_len(const struct pkt *p, size_t len)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->buf, .data_size_in = (__u32)len, .repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->buf, .data_size_in = (__u32)len,
+		    .repeat = 1);
 	struct mxg_counters before, after;
 	struct delta d;
 	const __u64 *a = (const __u64 *)&after, *b = (const __u64 *)&before;
@@ -148,7 +149,8 @@ static struct delta run_len(const struct pkt *p, size_t len)
 
 	read_counters(&before);
 	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.mxgate_tc), &opts))
-		fprintf(stderr, "BPF_PROG_TEST_RUN of %zu bytes: %s\n", len, strerror(errno)), fail();
+		fprintf(stderr, "BPF_PROG_TEST_RUN of %zu bytes: %s\n", len, strerror(errno)),
+		    fail();
 	read_counters(&after);
 	d.retval = opts.retval;
 	for (size_t i = 0; i < sizeof(d.c) / sizeof(__u64); i++)
@@ -164,7 +166,7 @@ static struct delta run(const struct pkt *p)
 /* The packet passed, was counted as seen, and moved nothing else. */
 static void assert_ignored(const struct delta *d)
 {
-	struct mxg_counters want = { .packets = 1 };
+	struct mxg_counters want = {.packets = 1};
 
 	assert_int_equal(d->retval, VERDICT_PASS);
 	assert_memory_equal(&d->c, &want, sizeof(want));
@@ -173,7 +175,7 @@ static void assert_ignored(const struct delta *d)
 /* A SYN to port 25 that reached the gate map, and the one reason moved. */
 static void assert_decision(const struct delta *d, size_t reason_off)
 {
-	struct mxg_counters want = { .packets = 1, .syn25 = 1 };
+	struct mxg_counters want = {.packets = 1, .syn25 = 1};
 
 	*(__u64 *)((char *)&want + reason_off) = 1;
 	assert_int_equal(d->retval, VERDICT_PASS);
@@ -182,7 +184,7 @@ static void assert_decision(const struct delta *d, size_t reason_off)
 
 static void assert_unparsed(const struct delta *d)
 {
-	struct mxg_counters want = { .packets = 1, .pass_unparsed = 1 };
+	struct mxg_counters want = {.packets = 1, .pass_unparsed = 1};
 
 	assert_int_equal(d->retval, VERDICT_PASS);
 	assert_memory_equal(&d->c, &want, sizeof(want));
@@ -195,7 +197,8 @@ static void set_addr(const char *addr, bool gated, uint64_t ttl_ms)
 	struct mxg_ip ip;
 
 	assert_int_equal(mxg_ip_parse(addr, &ip), 0);
-	assert_int_equal(gate_map_set_address(bpf_map__fd(skel->maps.gate_addrs), &ip, gated, 1, ttl_ms), 0);
+	assert_int_equal(
+	    gate_map_set_address(bpf_map__fd(skel->maps.gate_addrs), &ip, gated, 1, ttl_ms), 0);
 }
 
 static int setup(void **state)
@@ -207,9 +210,7 @@ static int setup(void **state)
 	if (!skel)
 		return -1;
 	/* A private copy: no pins anywhere. */
-	bpf_object__for_each_map(map, skel->obj)
-		if (bpf_map__set_pin_path(map, NULL))
-			return -1;
+	bpf_object__for_each_map(map, skel->obj) if (bpf_map__set_pin_path(map, NULL)) return -1;
 	if (mxgate__load(skel))
 		return -1;
 	set_addr(GATED4, true, TTL_MS);
@@ -289,8 +290,8 @@ static void test_syn_open_passes(void **state)
 /* Only connection-opening SYNs: packets of a flow in progress never. */
 static void test_not_a_new_connection_ignored(void **state)
 {
-	static const uint8_t flags[] = { F_SYN | F_ACK, F_ACK, F_RST, F_RST | F_ACK, F_FIN | F_ACK,
-					 F_SYN | F_RST, F_SYN | F_FIN, 0 };
+	static const uint8_t flags[] = {F_SYN | F_ACK, F_ACK,	      F_RST,	     F_RST | F_ACK,
+					F_FIN | F_ACK, F_SYN | F_RST, F_SYN | F_FIN, 0};
 	struct pkt p;
 	struct delta d;
 
@@ -306,7 +307,7 @@ static void test_not_a_new_connection_ignored(void **state)
 
 static void test_other_ports_ignored(void **state)
 {
-	static const uint16_t ports[] = { 24, 26, 587, 465, 80, 6400 /* 25 << 8 */ };
+	static const uint16_t ports[] = {24, 26, 587, 465, 80, 6400 /* 25 << 8 */};
 	struct pkt p;
 	struct delta d;
 
@@ -378,8 +379,8 @@ static void test_truncated_every_boundary(void **state)
 		const char *dst;
 		size_t l3;
 	} cases[] = {
-		{ syn4, GATED4, sizeof(struct iphdr) },
-		{ syn6, GATED6, sizeof(struct ipv6hdr) },
+	    {syn4, GATED4, sizeof(struct iphdr)},
+	    {syn6, GATED6, sizeof(struct ipv6hdr)},
 	};
 	struct pkt p;
 	struct delta d;
@@ -387,9 +388,12 @@ static void test_truncated_every_boundary(void **state)
 	for (size_t c = 0; c < 2; c++) {
 		cases[c].build(&p, cases[c].dst, 25, F_SYN);
 		for (size_t len = ETH_HLEN; len < ETH_HLEN + cases[c].l3; len++) {
-			LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p.buf, .data_size_in = (__u32)len);
+			LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p.buf,
+				    .data_size_in = (__u32)len);
 
-			assert_int_not_equal(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.mxgate_tc), &opts), 0);
+			assert_int_not_equal(
+			    bpf_prog_test_run_opts(bpf_program__fd(skel->progs.mxgate_tc), &opts),
+			    0);
 		}
 		for (size_t len = ETH_HLEN + cases[c].l3; len < p.len; len++) {
 			d = run_len(&p, len);
@@ -452,8 +456,8 @@ static void test_ipv6_hop_by_hop_unparsed(void **state)
 	put_eth(&p, ETH_P_IPV6);
 	put_ip6(&p, GATED6, 0 /* hop-by-hop */);
 	p.buf[p.len] = IPPROTO_TCP; /* next header */
-	p.buf[p.len + 1] = 0;       /* 8 octets */
-	p.buf[p.len + 2] = 1;       /* PadN */
+	p.buf[p.len + 1] = 0;	    /* 8 octets */
+	p.buf[p.len + 2] = 1;	    /* PadN */
 	p.buf[p.len + 3] = 4;
 	p.len += 8;
 	put_tcp(&p, 25, F_SYN);
@@ -560,21 +564,21 @@ static void test_families_do_not_mix(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_syn4_gated_fresh_would_steer),
-		cmocka_unit_test(test_syn6_gated_fresh_would_steer),
-		cmocka_unit_test(test_syn_expired_passes),
-		cmocka_unit_test(test_syn_no_entry_passes),
-		cmocka_unit_test(test_syn_open_passes),
-		cmocka_unit_test(test_not_a_new_connection_ignored),
-		cmocka_unit_test(test_other_ports_ignored),
-		cmocka_unit_test(test_udp_icmp_arp_ignored),
-		cmocka_unit_test(test_truncated_every_boundary),
-		cmocka_unit_test(test_ipv4_options_parsed),
-		cmocka_unit_test(test_ipv4_bad_ihl_and_fragments_unparsed),
-		cmocka_unit_test(test_ipv6_hop_by_hop_unparsed),
-		cmocka_unit_test(test_vlan_tagged_passes),
-		cmocka_unit_test(test_responder_slot_follows_listener),
-		cmocka_unit_test(test_families_do_not_mix),
+	    cmocka_unit_test(test_syn4_gated_fresh_would_steer),
+	    cmocka_unit_test(test_syn6_gated_fresh_would_steer),
+	    cmocka_unit_test(test_syn_expired_passes),
+	    cmocka_unit_test(test_syn_no_entry_passes),
+	    cmocka_unit_test(test_syn_open_passes),
+	    cmocka_unit_test(test_not_a_new_connection_ignored),
+	    cmocka_unit_test(test_other_ports_ignored),
+	    cmocka_unit_test(test_udp_icmp_arp_ignored),
+	    cmocka_unit_test(test_truncated_every_boundary),
+	    cmocka_unit_test(test_ipv4_options_parsed),
+	    cmocka_unit_test(test_ipv4_bad_ihl_and_fragments_unparsed),
+	    cmocka_unit_test(test_ipv6_hop_by_hop_unparsed),
+	    cmocka_unit_test(test_vlan_tagged_passes),
+	    cmocka_unit_test(test_responder_slot_follows_listener),
+	    cmocka_unit_test(test_families_do_not_mix),
 	};
 
 	if (geteuid() != 0) {

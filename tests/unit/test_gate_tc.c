@@ -42,7 +42,8 @@ static int count_keys(int fd, size_t key_size)
 	int n = 0;
 
 	assert_true(key_size <= sizeof(key));
-	for (int r = bpf_map_get_next_key(fd, NULL, next); !r; r = bpf_map_get_next_key(fd, key, next)) {
+	for (int r = bpf_map_get_next_key(fd, NULL, next); !r;
+	     r = bpf_map_get_next_key(fd, key, next)) {
 		memcpy(key, next, key_size);
 		n++;
 	}
@@ -79,8 +80,11 @@ static void set_addr(struct gate *g, const char *addr, bool gated)
 static void set_domain(struct gate *g, const char *name)
 {
 	struct gate_domain_view d = {
-		.name = name, .state = MXG_DOMAIN_GATED, .reason = MXG_REASON_PRIMARY_UP,
-		.primary = "mx1.example.test", .since_ns = mxg_mono_ns(),
+	    .name = name,
+	    .state = MXG_DOMAIN_GATED,
+	    .reason = MXG_REASON_PRIMARY_UP,
+	    .primary = "mx1.example.test",
+	    .since_ns = mxg_mono_ns(),
 	};
 
 	assert_int_equal(gate_tc_ops.set_domain(g, &d, 30000), 0);
@@ -254,10 +258,10 @@ static void test_set_responder(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_pin_dir_must_be_bpffs),
-		cmocka_unit_test(test_unknown_interface_refused),
-		cmocka_unit_test(test_lifecycle_and_rounds),
-		cmocka_unit_test(test_set_responder),
+	    cmocka_unit_test(test_pin_dir_must_be_bpffs),
+	    cmocka_unit_test(test_unknown_interface_refused),
+	    cmocka_unit_test(test_lifecycle_and_rounds),
+	    cmocka_unit_test(test_set_responder),
 	};
 
 	if (geteuid() != 0) {
