@@ -107,17 +107,11 @@ usage:
 
 static int open_map(const char *dir, const char *name)
 {
-	char path[4200];
-	int fd;
+	int fd = pins_open_one(dir, name);
 
-	if (pins_path(path, sizeof(path), dir, name))
-		return -ENAMETOOLONG;
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		fd = -errno;
-		fprintf(stderr, "mxgate: open %s: %s; attach first (mxgate gate-attach)\n", path,
-			strerror(-fd));
-	}
+	if (fd < 0)
+		fprintf(stderr, "mxgate: open %s/%s: %s; attach first (mxgate gate-attach)\n", dir,
+			name, strerror(-fd));
 	return fd;
 }
 

@@ -133,7 +133,7 @@ void pins_unlock(int lock_fd)
 		close(lock_fd); /* drops the flock */
 }
 
-static int open_pin(const char *dir, const char *name)
+int pins_open_one(const char *dir, const char *name)
 {
 	char path[4200];
 	int fd;
@@ -158,7 +158,7 @@ int pins_open(const char *dir, struct mxg_pins *p)
 
 	p->gate_fd = p->domains_fd = p->counters_fd = p->responder_fd = p->prog_fd = -1;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		int fd = open_pin(dir, want[i].name);
+		int fd = pins_open_one(dir, want[i].name);
 
 		if (fd == -ENOENT)
 			continue;

@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *pin_dir = NULL, *bind4 = "127.0.0.1", *bind6 = "::1";
-	char path[4200], d4[64] = "-", d6[64] = "-";
+	char d4[64] = "-", d6[64] = "-";
 	struct pollfd fds[2];
 	int c, map, nfds = 0, ret;
 	bool v6 = true;
@@ -165,11 +165,10 @@ int main(int argc, char **argv)
 	signal(SIGCHLD, SIG_IGN); /* children reap themselves */
 	signal(SIGPIPE, SIG_IGN);
 
-	if (pins_path(path, sizeof(path), pin_dir, MXG_MAP_RESPONDER))
-		return 1;
-	map = bpf_obj_get(path);
+	map = pins_open_one(pin_dir, MXG_MAP_RESPONDER);
 	if (map < 0) {
-		fprintf(stderr, "fake_responder: open %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "fake_responder: open %s/%s: %s\n", pin_dir, MXG_MAP_RESPONDER,
+			strerror(-map));
 		return 1;
 	}
 	fds[nfds].fd = listen_on(bind4, d4, sizeof(d4));
@@ -185,7 +184,8 @@ int main(int argc, char **argv)
 		ret = gate_map_set_responder(map, MXG_RESPONDER_V6, fds[1].fd);
 	}
 	if (ret) {
-		fprintf(stderr, "fake_responder: insert into %s: %s\n", path, strerror(-ret));
+		fprintf(stderr, "fake_responder: insert into %s/%s: %s\n", pin_dir,
+			MXG_MAP_RESPONDER, strerror(-ret));
 		return 1;
 	}
 	close(map);
