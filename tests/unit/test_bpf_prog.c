@@ -52,7 +52,11 @@
 
 static struct mxgate *skel;
 
+/* Two octets of padding, as NET_IP_ALIGN does, so the IP header after
+ * the 14-octet Ethernet header is 4-byte aligned for the structs here. */
 struct pkt {
+	uint64_t align;
+	unsigned char pad[2];
 	unsigned char buf[256];
 	size_t len;
 };
