@@ -194,6 +194,7 @@ int do_dump(int argc, char **argv)
 	const char *dir = MXG_DEFAULT_PIN_DIR;
 	struct mxg_pins p;
 	struct stat st;
+	char err[512];
 	int c, n, ret = CLI_OK;
 
 	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
@@ -219,6 +220,10 @@ int do_dump(int argc, char **argv)
 		    stderr,
 		    "mxgate: pin_dir %s: %s; is mxgated running with this pin_dir (--pin-dir)?\n",
 		    dir, strerror(errno));
+		return CLI_FAIL;
+	}
+	if (pins_check_bpffs(dir, err, sizeof(err))) {
+		fprintf(stderr, "mxgate: %s\n", err);
 		return CLI_FAIL;
 	}
 	n = pins_open(dir, &p);

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
@@ -34,6 +35,17 @@ static void detach_one(int ifindex, const char *ifname, uint32_t prog_id, void *
 	}
 	printf("detached from %s ingress (prog id %u)\n", ifname, prog_id);
 	u->detached++;
+}
+
+static const char *remove_hint(int err)
+{
+	switch (err) {
+	case -ENOTEMPTY:
+		return "; files that are not mxgate's are left there";
+	case -ENOTSUP:
+		return "; not a bpf filesystem, so nothing there is mxgate's";
+	}
+	return "";
 }
 
 int do_unload(int argc, char **argv)
@@ -68,6 +80,12 @@ int do_unload(int argc, char **argv)
 	}
 	pins_libbpf_log_to_debug();
 
+	/* A directory elsewhere is not ours; a missing one is fine. */
+	ret = pins_check_bpffs(dir, err, sizeof(err));
+	if (ret == -ENOTSUP && access(dir, F_OK) == 0) {
+		fprintf(stderr, "mxgate: %s\n", err);
+		return CLI_FAIL;
+	}
 	lock = pins_lock(dir, false, err, sizeof(err));
 	if (lock < 0 && lock != -ENOENT) {
 		fprintf(stderr, "mxgate: %s\n", err);
@@ -95,8 +113,7 @@ int do_unload(int argc, char **argv)
 		ret = pins_remove(dir);
 		if (ret) {
 			fprintf(stderr, "mxgate: remove %s: %s%s\n", dir, strerror(-ret),
-				ret == -ENOTEMPTY ? "; files that are not mxgate's are left there"
-						  : "");
+				remove_hint(ret));
 			u.failed++;
 		} else {
 			printf("removed %s (%d pin%s)\n", dir, n, n == 1 ? "" : "s");

@@ -185,9 +185,15 @@ void pins_close(struct mxg_pins *p)
 
 int pins_remove(const char *dir)
 {
+	struct statfs sfs;
 	char path[4200];
 	int ret = 0;
 
+	/* Never unlink files called "domains" & co. anywhere but on a bpffs. */
+	if (statfs(dir, &sfs) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (sfs.f_type != BPF_FS_MAGIC)
+		return -ENOTSUP;
 	for (const char *const *n = mxg_pin_names; *n; n++) {
 		if (pins_path(path, sizeof(path), dir, *n))
 			return -ENAMETOOLONG;

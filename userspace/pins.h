@@ -52,7 +52,8 @@ void pins_close(struct mxg_pins *p);
 int pins_open_one(const char *dir, const char *name);
 
 /* Unlink every pin of ours in dir and remove dir. Missing pins are fine;
- * a directory holding files that are not ours is left (-ENOTEMPTY). */
+ * a directory holding files that are not ours is left (-ENOTEMPTY); a
+ * directory that is not on a bpffs is not touched (-ENOTSUP). */
 int pins_remove(const char *dir);
 
 #endif

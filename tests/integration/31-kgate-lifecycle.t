@@ -10,7 +10,7 @@ set -u
 . "$MXG_SRC/tests/lib/testnet.sh"
 
 tn_init 120
-tap_plan 39
+tap_plan 41
 
 MXG=$MXG_OUT/mxgate
 OTHER=$MXG_OUT/tests/helpers/other_filter
@@ -126,5 +126,9 @@ mkdir -p "$TN_DIR/notbpf"
 out=$(mxg gate-attach --pin-dir "$TN_DIR/notbpf/mxgate" --iface eth0 2>&1)
 tap_like "$out" "not a bpf filesystem; mount one with: mount -t bpf bpf $TN_DIR/notbpf" \
 	"pin_dir on a non-bpf filesystem is refused with advice"
+touch "$TN_DIR/notbpf/domains"
+tap_ok "unload refuses a directory that is not on a bpffs" \
+	sh -c '! "$@"' unload "$MXG" unload --pin-dir "$TN_DIR/notbpf"
+tap_ok "and leaves its files alone" test -e "$TN_DIR/notbpf/domains"
 
 tap_done
