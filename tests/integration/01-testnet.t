@@ -84,6 +84,14 @@ out=$(tn_exec snd timeout 3 bash -c 'exec 3<>/dev/tcp/$1/25 && echo connected &&
 tap_like "$out" $'connected\nread=1[0-9][0-9]' "tarpit accepts and never greets"
 tap_is "$(wc -l <"$TN_DIR/p2/fake-25.log")" 1 "fake server logged the connection"
 
+# ---- Background processes
+tn_spawn p2 sleeper sleep 300
+pid=$(tn_spawn_pid p2 sleeper)
+tap_like " $(ip netns pids "$(tn_ns p2)" | tr '\n' ' ') " " $pid " "tn_spawn runs CMD in the namespace with its own pid"
+tn_kill p2 sleeper
+tap_ok "tn_kill stops it" tn__not_running "$pid"
+tap_ok "tn_wait_port sees the tarpit" tn_wait_port snd "$TN_IP6_p2" 25 2
+
 # ---- bpffs
 bpf=$(tn_bpffs)
 tap_is "$(tn_exec p1 stat -f -c %T "$bpf")" bpf_fs "tn_bpffs is a bpffs visible inside the namespace"

@@ -45,6 +45,16 @@
 #                       bind-mounted over /etc/resolv.conf (/etc/hosts) for
 #                       that command only (its private mount namespace);
 #                       daemons started this way keep it.
+# tn_spawn HOST NAME CMD...  Starts CMD in the background in HOST's namespace
+#                       (as tn_exec), output to $TN_DIR/HOST/NAME.log, pid in
+#                       $TN_DIR/HOST/NAME.pid (CMD's own pid). Killed by
+#                       cleanup like everything in our namespaces.
+# tn_spawn_pid HOST NAME  Prints that pid.
+# tn_kill HOST NAME [SIG] Sends SIG (default TERM), waits up to 5 s for the
+#                       exit (then KILL).
+# tn_wait_port HOST ADDR PORT [SECS]  Waits (default 10 s) until a TCP
+#                       connect from HOST to ADDR:PORT succeeds.
+# tn_wait_smtp HOST ADDR PORT [SECS]  Waits until ADDR:PORT greets with 220.
 # tn_resolv_conf HOST [NS...]  (Re)writes HOST's private resolv.conf
 #                       (default nameserver: the dns host, v4 and v6).
 # tn_block HOST ADDR [TYPE]    Makes ADDR unreachable from HOST with a route
@@ -371,21 +381,55 @@ tn__addrs() {
 	cat "$TN_DIR/$1/addrs" 2>/dev/null
 }
 
-tn_exec() {
+# Sets TN__ARGV to the command line that runs "$@" in HOST's namespace with
+# its private resolv.conf / hosts bound over /etc's.
+tn__argv() {
 	local h=$1
 	shift
 	if [ -f "$TN_DIR/$h/resolv.conf" ] || [ -f "$TN_DIR/$h/hosts" ]; then
-		ip netns exec "$TN-$h" sh -c '
+		TN__ARGV=(ip netns exec "$TN-$h" sh -c '
 			d=$1; shift
 			for f in resolv.conf hosts; do
 				[ -f "$d/$f" ] || continue
 				mount --bind "$d/$f" "/etc/$f" ||
 					echo "tn_exec: cannot bind $d/$f" >&2
 			done
-			exec "$@"' tn_exec "$TN_DIR/$h" "$@"
+			exec "$@"' tn_exec "$TN_DIR/$h" "$@")
 	else
-		ip netns exec "$TN-$h" "$@"
+		TN__ARGV=(ip netns exec "$TN-$h" "$@")
 	fi
+}
+
+tn_exec() {
+	local TN__ARGV
+	tn__argv "$@"
+	"${TN__ARGV[@]}"
+}
+
+tn_spawn() {
+	local h=$1 name=$2 TN__ARGV d
+	shift 2
+	d=$TN_DIR/$h
+	mkdir -p "$d"
+	tn__argv "$h" "$@"
+	# ip netns exec, sh and CMD all exec: $! is CMD's pid.
+	"${TN__ARGV[@]}" </dev/null >>"$d/$name.log" 2>&1 &
+	echo $! >"$d/$name.pid"
+}
+
+tn_spawn_pid() {
+	cat "$TN_DIR/$1/$2.pid" 2>/dev/null
+}
+
+tn_kill() {
+	local pid sig=${3:-TERM}
+	pid=$(tn_spawn_pid "$1" "$2") || return 0
+	kill "-$sig" "$pid" 2>/dev/null
+	if ! tn_wait 5 tn__not_running "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		tn_wait 2 tn__not_running "$pid"
+	fi
+	rm -f "$TN_DIR/$1/$2.pid"
 }
 
 tn_resolv_conf() {
@@ -597,6 +641,19 @@ tn__smtp_greets() {
 		exit 1' tn "$2" "$3" 2>/dev/null
 }
 
+tn_wait_smtp() {
+	tn_wait "${4:-10}" tn__smtp_greets "$1" "$2" "$3"
+}
+
+tn__port_open() {
+	tn_exec "$1" timeout 1 bash -c 'exec 3<>"/dev/tcp/$1/$2"' tn "$2" "$3" \
+		2>/dev/null
+}
+
+tn_wait_port() {
+	tn_wait "${4:-10}" tn__port_open "$1" "$2" "$3"
+}
+
 tn__port_closed() {
 	! tn_exec "$1" timeout 1 bash -c 'exec 3<>"/dev/tcp/$1/$2"' tn "$2" "$3" \
 		2>/dev/null
@@ -611,6 +668,8 @@ tn_postfix_start() {
 	*) tn__die "tn_postfix_start: unknown role '$role'" ;;
 	esac
 	[ -f "$d/resolv.conf" ] || tn_resolv_conf "$h"
+	# A restart (e.g. with another role) keeps queue and stored mail.
+	tn_postfix_stop "$h"
 	mkdir -p "$cf" "$d/queue" "$d/data" "$d/mail"
 	chown root:root "$d/queue"
 	chmod 0755 "$d/queue"
@@ -748,7 +807,7 @@ tn_postfix_stop() {
 	tn_wait 5 tn__not_running "$pid" || kill -KILL "$pid" 2>/dev/null
 	rm -f "$TN_DIR/$h/queue/pid/master.pid"
 	tn_wait 5 tn__port_closed "$h" "$(tn__first_addr "$h")" \
-		"$(cat "$TN_DIR/$h/postfix.port")"
+		"$(cat "$TN_DIR/$h/postfix.port" 2>/dev/null || echo 25)"
 }
 
 tn_postfix_flush() {
