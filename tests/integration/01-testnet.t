@@ -70,6 +70,18 @@ tap_like "$(tn_swaks snd --server "$TN_IP_p1" --quit-after CONNECT 2>&1)" '<-  2
 tap_is "$(tn_queue_count snd)" 0 "sender queue is empty"
 tap_is "$(tn_bounces snd)" 0 "no bounces"
 
+# ---- A relaying backup queues while the primary is down
+tap_ok "edge restarts as a relaying backup" tn_postfix_start edge relay
+tap_ok "p1 stops" tn_postfix_stop p1
+tap_like "$(tn_swaks snd --server "$TN_IP_edge" --from alice@sender.test --to erin@example.test 2>&1)" \
+	'<-  250 2\.0\.0 Ok: queued' "relay accepts erin's mail"
+queued_on_edge() { [ "$(tn_queue_count edge)" -eq 1 ] && [ "$(tn_deferrals edge)" -ge 1 ]; }
+tap_ok "relay queues it while p1 is down" tn_wait 10 queued_on_edge
+tn_postfix_start p1 primary
+tn_postfix_flush edge
+tap_ok "relay delivers it once p1 is back" tn_mail_wait p1 1 15 erin@example.test
+tap_ok "relay queue is empty" tn_queue_wait edge 0 5
+
 # ---- Scripted servers
 tn_postfix_stop p1
 tap_ok "greet421 server starts" tn_fake_smtp p1 greet421

@@ -101,6 +101,10 @@
 #                       ROLE backup: the same (the edge's own MTA keeps the
 #                         mail it accepts, so tests can count it; it does not
 #                         forward it to the primary).
+#                       ROLE relay: a classic backup MX: accepts mail for
+#                         those domains (relay_domains), queues it and
+#                         forwards it by MX to the lower-preference MX,
+#                         retrying every 2-4 s (tn_queue_count shows it).
 #                       ROLE sender: relays mail for anyone on the test net
 #                         (mynetworks 192.0.2.0/24, 2001:db8::/64) by MX via
 #                         the test DNS, with 2 s connect timeout and 2-4 s
@@ -119,9 +123,11 @@
 #                       returns swaks' exit status.
 # tn_mail_count HOST [RCPT]  Prints how many messages HOST's Postfix stored
 #                       (for RCPT only: by their Delivered-To header).
-# tn_mail_wait HOST N [SECS]  Waits (default 15 s) until tn_mail_count >= N.
+# tn_mail_wait HOST N [SECS] [RCPT]  Waits (default 15 s) until
+#                       tn_mail_count HOST [RCPT] >= N; 1 on timeout.
 # tn_mail_find HOST ERE Prints the stored message files matching ERE; 0 if any.
 # tn_queue_count HOST   Prints how many messages are still in its queue.
+# tn_queue_wait HOST N [SECS]  Waits (default 15 s) until exactly N are queued.
 # tn_bounces HOST       Prints the number of "status=bounced" log lines.
 # tn_deferrals HOST     Prints the number of "status=deferred" log lines.
 # tn_maillog HOST       Prints its maillog.
@@ -591,8 +597,14 @@ tn_dns_stop() {
 	rm -f "$d/nsd.pid" "$TN_DIR/dns/.up"
 }
 
+# Gone or a zombie (here PID 1 may be slow to reap orphans).
 tn__not_running() {
-	! kill -0 "$1" 2>/dev/null
+	local st
+	kill -0 "$1" 2>/dev/null || return 0
+	# The name in field 2 may contain blanks: the state follows its ")".
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
+	st=${st%% *}
+	[ "$st" = Z ] || [ "$st" = X ]
 }
 
 # -------------------------------------------------------------- Postfix
@@ -660,11 +672,11 @@ tn__port_closed() {
 }
 
 tn_postfix_start() {
-	local h=$1 role=$2 port=${3:-25} d cf inet a nets domains uid gid
+	local h=$1 role=$2 port=${3:-25} d cf inet a nets domains relays uid gid
 	d=$TN_DIR/$h
 	cf=$d/postfix
 	case $role in
-	primary | backup | sender) ;;
+	primary | backup | relay | sender) ;;
 	*) tn__die "tn_postfix_start: unknown role '$role'" ;;
 	esac
 	[ -f "$d/resolv.conf" ] || tn_resolv_conf "$h"
@@ -709,6 +721,11 @@ tn_postfix_start() {
 		domains="example.test other.test $TN_MAIL_DOMAINS"
 		;;
 	esac
+	relays=
+	if [ "$role" = relay ]; then
+		relays=$domains
+		domains=
+	fi
 	cat >"$cf/main.cf" <<EOF
 # mxgate test network: $role on $h ($TN)
 compatibility_level = 3.6
@@ -733,6 +750,7 @@ smtpd_banner = \$myhostname ESMTP mxgate-test-$role
 maillog_file = $d/maillog
 maillog_file_prefixes = $TN_DIR
 virtual_mailbox_domains = $domains
+relay_domains = $relays
 virtual_mailbox_base = $d/mail
 virtual_mailbox_maps = static:box/
 virtual_uid_maps = static:$uid
@@ -772,6 +790,7 @@ EOF
 			return 1
 	fi
 	echo "$port" >"$d/postfix.port"
+	tn__age_conf "$cf"
 	if ! tn_exec "$h" postfix -c "$cf" start >>"$d/postfix.out" 2>&1 </dev/null; then
 		tn__log "postfix start on $h failed: $(tail -n 5 "$d/postfix.out" "$d/maillog" 2>/dev/null)"
 		return 1
@@ -780,6 +799,12 @@ EOF
 		tn__log "postfix on $h does not greet on port $port"
 		return 1
 	fi
+}
+
+# Postfix programs wait (in 300 ms steps) until main.cf is older than a
+# second, in case an editor is still writing it: backdate ours.
+tn__age_conf() {
+	touch -d '-10 seconds' "$1/main.cf" "$1/master.cf"
 }
 
 tn__mkdir() {
@@ -791,6 +816,7 @@ tn_postconf() {
 	shift
 	cf=$(tn__pf_conf "$h")
 	postconf -c "$cf" -e "$@" || return 1
+	tn__age_conf "$cf"
 	if [ -f "$TN_DIR/$h/queue/pid/master.pid" ]; then
 		tn_exec "$h" postfix -c "$cf" reload >>"$TN_DIR/$h/postfix.out" 2>&1
 	fi
@@ -801,10 +827,14 @@ tn_postfix_stop() {
 	cf=$(tn__pf_conf "$h")
 	pid=$(sed -n '1s/ //gp' "$TN_DIR/$h/queue/pid/master.pid" 2>/dev/null)
 	[ -n "$pid" ] || return 0
-	# "postfix stop" polls once a second; abort (SIGTERM to master, which
-	# kills its children) and poll ourselves.
-	tn_exec "$h" postfix -c "$cf" abort >>"$TN_DIR/$h/postfix.out" 2>&1
-	tn_wait 5 tn__not_running "$pid" || kill -KILL "$pid" 2>/dev/null
+	# "postfix stop" polls once a second and the master takes about as
+	# long to act on SIGTERM: signal its whole process group (the master
+	# is a session leader) and escalate to SIGKILL after 0.3 s.
+	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+	if ! tn_wait 0.3 tn__not_running "$pid"; then
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+		tn_wait 2 tn__not_running "$pid"
+	fi
 	rm -f "$TN_DIR/$h/queue/pid/master.pid"
 	tn_wait 5 tn__port_closed "$h" "$(tn__first_addr "$h")" \
 		"$(cat "$TN_DIR/$h/postfix.port" 2>/dev/null || echo 25)"
@@ -845,11 +875,11 @@ tn_mail_count() {
 }
 
 tn__mail_at_least() {
-	[ "$(tn_mail_count "$1")" -ge "$2" ]
+	[ "$(tn_mail_count "$1" ${3:+"$3"})" -ge "$2" ]
 }
 
 tn_mail_wait() {
-	tn_wait "${3:-15}" tn__mail_at_least "$1" "$2"
+	tn_wait "${3:-15}" tn__mail_at_least "$1" "$2" ${4:+"$4"}
 }
 
 tn_mail_find() {
@@ -864,6 +894,14 @@ tn_queue_count() {
 	local q=$TN_DIR/$1/queue
 	find "$q/maildrop" "$q/incoming" "$q/active" "$q/deferred" "$q/hold" \
 		-type f 2>/dev/null | wc -l
+}
+
+tn__queue_is() {
+	[ "$(tn_queue_count "$1")" -eq "$2" ]
+}
+
+tn_queue_wait() {
+	tn_wait "${3:-15}" tn__queue_is "$1" "$2"
 }
 
 tn_bounces() {
