@@ -19,10 +19,20 @@ tap_is "$mx6" "10 mx1.example.test. 20 mx2.example.test. " "MX set over IPv6"
 aaaa=$(tn_exec snd drill @"$TN_DNS_IP" AAAA mx1.example.test. | awk '$1 == "mx1.example.test." && $4 == "AAAA" { print $5 }')
 tap_is "$aaaa" "2001:db8::11" "AAAA of mx1"
 
-{ tn_dns_std_zone; echo "new.example.test. 300 IN A 192.0.2.99"; } | tn_dns_zone
+{
+	tn_dns_std_zone
+	echo "new.example.test. 300 IN A 192.0.2.99"
+	echo "nullmx.test. 300 IN MX 0 ."
+	echo "alias.example.test. 300 IN CNAME mx1.example.test."
+} | tn_dns_zone
 tap_ok "nsd reloads a changed zone" tn_dns_reload
 a=$(tn_exec p2 drill @"$TN_DNS_IP" A new.example.test. | awk '$1 == "new.example.test." && $4 == "A" { print $5 }')
 tap_is "$a" "192.0.2.99" "new record served after reload"
+tap_like "$(tn_exec snd drill @"$TN_DNS_IP" MX nullmx.test.)" 'nullmx\.test\.[[:space:]]+300[[:space:]]+IN[[:space:]]+MX[[:space:]]+0 \.' \
+	"null MX served"
+tap_like "$(tn_exec snd drill @"$TN_DNS_IP" A alias.example.test.)" 'CNAME[[:space:]]+mx1\.example\.test\.' \
+	"CNAME served"
+tap_ok "a broken zone is refused" eval '! echo "bad.test. IN MX zzz" | tn_dns_zone'
 tap_like "$(tn_exec snd getent ahosts mx2.example.test | head -n 1)" '^(192\.0\.2\.20|2001:db8::20) ' \
 	"tn_exec uses the private resolv.conf"
 

@@ -75,7 +75,9 @@
 #                       "example.test. 300 IN MX 10 mx1.example.test."); the
 #                       library adds $TTL, SOA (serial bumped each call), NS
 #                       ns.test. and its glue (192.0.2.53, 2001:db8::53).
-#                       Does not reload a running server: see tn_dns_reload.
+#                       Checks it with nsd-checkzone (1 and a message on
+#                       stderr if broken). Does not reload a running
+#                       server: see tn_dns_reload.
 # tn_dns_std_zone       Prints the standard body: example.test MX 10 mx1
 #                       (-> p1), MX 20 mx2 (-> edge); other.test MX 10
 #                       mx1.other.test (-> p2), MX 20 mx2.example.test;
@@ -188,7 +190,7 @@ tn_init() {
 	local secs=${1:-180} t
 
 	[ "$(id -u)" -eq 0 ] || tap_skip_all "needs root (network namespaces)"
-	for t in ip nsd postconf postfix swaks drill mount umount timeout \
+	for t in ip nsd nsd-checkzone postconf postfix swaks drill mount umount timeout \
 		"$TN__PY"; do
 		command -v "$t" >/dev/null 2>&1 ||
 			tn__die "$t not found; run: sh scripts/install-deps.sh"
@@ -516,7 +518,6 @@ tn_dns_zone() {
 	mkdir -p "$d"
 	serial=$(cat "$d/serial" 2>/dev/null || echo 0)
 	serial=$((serial + 1))
-	echo "$serial" >"$d/serial"
 	{
 		echo '$ORIGIN test.'
 		echo '$TTL 300'
@@ -525,7 +526,13 @@ tn_dns_zone() {
 		echo "ns.test. 300 IN A $TN_DNS_IP"
 		echo "ns.test. 300 IN AAAA $TN_DNS_IP6"
 		cat
-	} >"$d/test.zone.new" && mv "$d/test.zone.new" "$d/test.zone"
+	} >"$d/test.zone.new" || return 1
+	# A broken zone would only show as a timeout in tn_dns_reload.
+	if ! nsd-checkzone test. "$d/test.zone.new" >"$d/checkzone.out" 2>&1; then
+		tn__log "tn_dns_zone: zone rejected: $(cat "$d/checkzone.out")"
+		return 1
+	fi
+	mv "$d/test.zone.new" "$d/test.zone" && echo "$serial" >"$d/serial"
 }
 
 # Prints the serial the server answers with, or nothing.
@@ -841,14 +848,14 @@ tn_postfix_stop() {
 }
 
 tn_postfix_flush() {
-	tn_exec "$1" postqueue -c "$(tn__pf_conf "$1")" -f
+	tn_exec "$1" postqueue -c "$(tn__pf_conf "$1")" -f >&2
 }
 
 tn_postfix_send() {
 	local h=$1 from=$2 to=$3 subject=${4:-mxgate test} port
 	port=$(cat "$TN_DIR/$h/postfix.port" 2>/dev/null || echo 25)
 	tn_exec "$h" swaks --silent 2 --timeout 10 \
-		--server "$(tn__first_addr "$h")" --port "$port" \
+		--server "$(tn__bracket "$(tn__first_addr "$h")")" --port "$port" \
 		--helo "$(tn__myhostname "$h")" --from "$from" --to "$to" \
 		--header "Subject: $subject" --body "test message from $h" \
 		</dev/null
