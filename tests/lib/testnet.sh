@@ -17,6 +17,24 @@
 #   tap_ok "delivered" tn_mail_wait p1 2 15
 #   (cleanup runs from the EXIT/INT/TERM trap; tn_cleanup may be called early)
 #
+# The TAP helpers of tap.sh are loaded too: tap_plan N, tap_ok DESC CMD...,
+# tap_is GOT WANT DESC, tap_like GOT ERE DESC, tap_unlike, tap_pass, tap_fail,
+# tap_skip N REASON, tap_skip_all REASON, tap_bail REASON, tap_diag TEXT,
+# tap_done (plan at the end; status 1 if anything failed).
+#
+# Notes:
+# - Do not set your own EXIT/INT/TERM traps (they would replace ours): use
+#   tn_on_cleanup. Call tn_init before anything else.
+# - tn_exec, tn_swaks pass stdin through and print to stdout: capture their
+#   output ($(...)) or redirect it; swaks transcripts are not TAP.
+# - tap_ok runs CMD in a subshell: variables it sets are lost.
+# - Files per host: $TN_DIR/HOST/{resolv.conf,addrs,postfix/,queue/,data/,
+#   mail/box/,maillog,postfix.out,fake-PORT.{log,out,pid},NAME.{log,pid}};
+#   DNS: $TN_DIR/dns/nsd/{nsd.conf,test.zone,nsd.log,nsd.pid,serial}.
+# - Never clean up namespaces by pattern by hand: other runs (and other
+#   tests) use the same "mx" prefix style. tests/lib/tn-clean lists runs
+#   whose test and watchdog are both gone and removes them.
+#
 # ---- Setup -------------------------------------------------------------
 # tn_init [SECONDS]     Skips the test (1..0 # SKIP) unless root; bails out if
 #                       a tool is missing. Sets $TN (run prefix "mx" + 4 hex,
@@ -26,8 +44,8 @@
 #                       that prints "Bail out!", kills everything in our
 #                       namespaces and the test, and cleans up. The watchdog
 #                       also cleans up if the test shell dies (SIGKILL).
-# tn_up                 Creates $TN-hub (bridge br0) and the default hosts
-#                       (TN_HOSTS, default "dns p1 p2 edge snd"):
+# tn_up                 Creates $TN-hub (bridge br0) and the five standard
+#                       hosts (more with tn_host_add):
 #                         dns 192.0.2.53 2001:db8::53   p1 .11 ::11
 #                         p2  .12 ::12   edge .20 ::20   snd .30 ::30
 #                       (/24 and /64, IPv6 nodad). Every host gets a private
@@ -67,6 +85,7 @@
 # tn_cleanup            Kills every process in our namespaces, unmounts our
 #                       mounts, deletes our namespaces and $TN_DIR. Idempotent;
 #                       runs from the trap, may also be called explicitly.
+# tn_die MESSAGE        Reports MESSAGE as "# " and "Bail out!", exits 1.
 # tn_wait SECS CMD...   Polls CMD every 0.1 s until it succeeds (0) or SECS
 #                       pass (1). SECS may be fractional.
 #
@@ -112,6 +131,8 @@
 #                         the test DNS, with 2 s connect timeout and 2-4 s
 #                         retries; bounces come back to sender.test and are
 #                         stored in its mail dir.
+#                       Starting a running instance again restarts it
+#                       (mail and queue are kept; the role may change).
 #                       myhostname: p1 mx1.example.test, p2 mx1.other.test,
 #                         edge mx2.example.test, snd sender.test, other
 #                         hosts HOST.test ($TN_MYHOSTNAME_<host> overrides).
@@ -176,6 +197,10 @@ tn__die() {
 	tap_bail "testnet: $*"
 }
 
+tn_die() {
+	tn__die "$@"
+}
+
 tn__log() {
 	echo "testnet: $*" >&2
 }
@@ -204,6 +229,7 @@ tn_init() {
 	# Postfix and nsd workers must be able to walk into it.
 	chmod 0755 "$TN_DIR"
 	TN_HOSTS=
+	echo $$ >"$TN_DIR/owner"
 	trap 'tn_cleanup' EXIT
 	trap 'tn__on_signal 130' INT
 	trap 'tn__on_signal 143' TERM
@@ -250,6 +276,7 @@ tn__watchdog() {
 	) </dev/null 2>/dev/null &
 	TN_WATCHDOG_PID=$!
 	set +m
+	echo "$TN_WATCHDOG_PID" >"$TN_DIR/watchdog"
 }
 
 tn_on_cleanup() {
