@@ -38,8 +38,8 @@
 # ---- Setup -------------------------------------------------------------
 # tn_init [SECONDS]     Skips the test (1..0 # SKIP) unless root; bails out if
 #                       a tool is missing. Sets $TN (run prefix "mx" + 4 hex,
-#                       unique among existing namespaces), $TN_DIR (0755 temp
-#                       dir /tmp/$TN.XXXXXX), traps EXIT/INT/TERM to
+#                       claimed atomically, unused by any namespace), $TN_DIR
+#                       (0755 temp dir /tmp/$TN.run), traps EXIT/INT/TERM to
 #                       tn_cleanup, and starts a watchdog (default 180 s)
 #                       that prints "Bail out!", kills everything in our
 #                       namespaces and the test, and cleans up. The watchdog
@@ -221,11 +221,19 @@ tn_init() {
 			tn__die "$t not found; run: sh scripts/install-deps.sh"
 	done
 
-	for t in 1 2 3 4 5 6 7 8 9 10; do
+	# mkdir claims the prefix atomically, so concurrent runs cannot pick
+	# the same one; a prefix with namespaces or files about is skipped.
+	TN_DIR=
+	for t in $(seq 50); do
 		TN=mx$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
-		ip netns list 2>/dev/null | grep -q "^$TN-" || break
+		ip netns list 2>/dev/null | grep -q "^$TN-" && continue
+		compgen -G "/tmp/$TN.*" >/dev/null && continue
+		if mkdir "/tmp/$TN.run" 2>/dev/null; then
+			TN_DIR=/tmp/$TN.run
+			break
+		fi
 	done
-	TN_DIR=$(mktemp -d "/tmp/$TN.XXXXXX") || tn__die "mktemp failed"
+	[ -n "$TN_DIR" ] || tn__die "no free run prefix"
 	# Postfix and nsd workers must be able to walk into it.
 	chmod 0755 "$TN_DIR"
 	TN_HOSTS=
