@@ -65,16 +65,14 @@ tap_diag "fallback took $(($(date +%s) - t0)) s"
 tap_is "$(tn_mail_count edge carol@example.test)" 1 "edge has carol's message"
 
 tap_ok "p1 starts again" tn_postfix_start p1 primary
-tn_block snd "$TN_IP_p1"
-tn_block snd "$TN_IP6_p1"
+tn_block_host snd p1
 out=$(tn_swaks snd --server "$TN_IP_p1" --quit-after CONNECT 2>&1)
 tap_like "$out" '(unreachable|No route)' "tn_block makes p1 unreachable from snd"
 tap_like "$(tn_swaks edge --server "$TN_IP_p1" --quit-after CONNECT 2>&1)" '<-  220 ' \
 	"... but not from edge"
 tn_postfix_send snd alice@sender.test dave@example.test "blocked"
 tap_ok "blocked sender delivers to edge" tn_mail_wait edge 2 15
-tn_unblock snd "$TN_IP_p1"
-tn_unblock snd "$TN_IP6_p1"
+tn_unblock_host snd p1
 tap_like "$(tn_swaks snd --server "$TN_IP_p1" --quit-after CONNECT 2>&1)" '<-  220 ' \
 	"tn_unblock restores the path"
 tap_is "$(tn_queue_count snd)" 0 "sender queue is empty"

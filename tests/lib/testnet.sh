@@ -58,6 +58,7 @@
 #                       nodad), e.g. tn_addr_add edge 192.0.2.21; before
 #                       tn_postfix_start if that Postfix should listen on it.
 # tn_ns HOST            Prints the namespace name of HOST ($TN-HOST).
+# tn_addrs HOST         Prints all of HOST's addresses, one per line.
 # tn_exec HOST CMD...   Runs CMD in HOST's namespace (ip netns exec). If
 #                       $TN_DIR/HOST/resolv.conf (or hosts) exists it is
 #                       bind-mounted over /etc/resolv.conf (/etc/hosts) for
@@ -79,6 +80,9 @@
 #                       of TYPE (unreachable (default), prohibit, blackhole)
 #                       inside HOST's namespace; no firewall is touched.
 # tn_unblock HOST ADDR [TYPE]  Removes it again.
+# tn_block_host HOST OTHER [TYPE] / tn_unblock_host HOST OTHER [TYPE]
+#                       The same for every address of host OTHER (v4 and v6:
+#                       Postfix picks either family at random).
 # tn_bpffs              Mounts a private bpffs at $TN_DIR/bpf (once), prints
 #                       the path; visible inside tn_exec. Unmounted in cleanup.
 # tn_on_cleanup CMD...  Registers CMD to run first during cleanup.
@@ -424,6 +428,10 @@ tn__addrs() {
 	cat "$TN_DIR/$1/addrs" 2>/dev/null
 }
 
+tn_addrs() {
+	tn__addrs "$@"
+}
+
 # Sets TN__ARGV to the command line that runs "$@" in HOST's namespace with
 # its private resolv.conf / hosts bound over /etc's.
 tn__argv() {
@@ -513,6 +521,21 @@ tn_unblock() {
 	*:*) ip -n "$TN-$1" -6 route del "$t" "$2/128" ;;
 	*) ip -n "$TN-$1" route del "$t" "$2/32" ;;
 	esac
+}
+
+tn_block_host() {
+	local a
+	for a in $(tn__addrs "$2"); do
+		tn_block "$1" "$a" "${3:-}" || return 1
+	done
+}
+
+tn_unblock_host() {
+	local a
+	for a in $(tn__addrs "$2"); do
+		tn_unblock "$1" "$a" "${3:-}"
+	done
+	return 0
 }
 
 tn_bpffs() {
