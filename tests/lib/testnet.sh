@@ -183,6 +183,8 @@
 # TN_KEEP=1             keep $TN_DIR after the run (debugging; namespaces
 #                       are still removed)
 
+# shellcheck disable=SC2016 # single quotes keep $ for sh -c, awk, postconf
+true
 # shellcheck source=tests/lib/tap.sh
 . "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
@@ -193,6 +195,12 @@ TN_MAIL_DOMAINS=${TN_MAIL_DOMAINS:-}
 TN_WATCHDOG_PID=
 TN_DNS_IP=192.0.2.53
 TN_DNS_IP6=2001:db8::53
+# Set by tn_up (declared here for shellcheck and set -u).
+# shellcheck disable=SC2034
+{
+	TN_IP_dns='' TN_IP6_dns='' TN_IP_p1='' TN_IP6_p1='' TN_IP_p2=''
+	TN_IP6_p2='' TN_IP_edge='' TN_IP6_edge='' TN_IP_snd='' TN_IP6_snd=''
+}
 TN__HOOKS=()
 TN__PY=/usr/bin/python3
 
@@ -266,6 +274,8 @@ tn__watchdog() {
 		trap - EXIT INT TERM
 		local waited=0 p
 		while [ $waited -lt "$secs" ]; do
+			# Not holding the test's stdout: prove waits for it.
+			# shellcheck disable=SC2217
 			sleep 1 </dev/null >/dev/null 2>&1
 			waited=$((waited + 1))
 			if ! kill -0 "$main" 2>/dev/null; then
@@ -325,8 +335,10 @@ tn__kill_ns_procs() {
 		for ns in $(tn__our_netns); do
 			pids="$pids $(ip netns pids "$ns" 2>/dev/null)"
 		done
+		# shellcheck disable=SC2116,SC2086
 		pids=$(echo $pids)
 		[ -z "$pids" ] && return 0
+		# shellcheck disable=SC2086
 		if [ $i -eq 1 ]; then
 			kill -TERM $pids 2>/dev/null
 		elif [ $i -ge 6 ]; then
