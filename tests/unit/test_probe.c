@@ -254,7 +254,8 @@ static void test_tarpit_times_out_within_deadline(void **state)
 
 	assert_int_equal(r.result, PROBE_TIMEOUT);
 	assert_int_equal(r.code, 0);
-	assert_true(r.elapsed_ms >= 200 && r.elapsed_ms < 400);
+	/* Upper bound loose: a loaded CI machine may run the timer late. */
+	assert_true(r.elapsed_ms >= 200 && r.elapsed_ms < 200 + 1000);
 	assert_non_null(strstr(r.text, "greeting"));
 }
 
