@@ -7,13 +7,11 @@
  * nothing there it says so and succeeds.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
-#include "config.h"
 #include "pins.h"
 #include "tc_hook.h"
 
@@ -50,34 +48,15 @@ static const char *remove_hint(int err)
 
 int do_unload(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"pin-dir", required_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *dir = MXG_DEFAULT_PIN_DIR;
+	const char *dir;
 	struct unload u = {0};
 	struct mxg_pins p;
 	char err[512];
 	int c, n, lock, ret;
 
-	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			dir = optarg;
-			break;
-		case 'h':
-			printf("usage: mxgate unload [--pin-dir DIR]\n");
-			return CLI_OK;
-		default:
-			fprintf(stderr, "usage: mxgate unload [--pin-dir DIR]\n");
-			return CLI_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "usage: mxgate unload [--pin-dir DIR]\n");
-		return CLI_USAGE;
-	}
+	c = cli_pin_dir_args(argc, argv, &dir);
+	if (c >= 0)
+		return c;
 	pins_libbpf_log_to_debug();
 
 	/* A directory elsewhere is not ours; a missing one is fine. */
