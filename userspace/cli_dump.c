@@ -211,7 +211,10 @@ int do_dump(int argc, char **argv)
 		return CLI_FAIL;
 	}
 	if (n == 0) {
-		fprintf(stderr, "mxgate: nothing of mxgate's is pinned in %s\n", dir);
+		fprintf(stderr,
+			"mxgate: nothing of mxgate's is pinned in %s; is mxgated running with "
+			"this pin_dir (--pin-dir)?\n",
+			dir);
 		return CLI_FAIL;
 	}
 	printf("pin_dir %s\n", dir);

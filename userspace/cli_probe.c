@@ -546,7 +546,8 @@ int do_probe(int argc, char **argv)
 	}
 	c = ev_run(ctx->loop);
 	if (c < 0 || !ctx->dns_done) {
-		fprintf(stderr, "mxgate: %s: event loop failed: %s\n", domain, strerror(-c));
+		fprintf(stderr, "mxgate: %s: event loop failed: %s\n", domain,
+			c < 0 ? strerror(-c) : "stopped before the DNS answer");
 		goto out;
 	}
 	if (ctx->set->status == MX_NXDOMAIN) {

@@ -27,7 +27,10 @@ static void detach_one(int ifindex, const char *ifname, uint32_t prog_id, void *
 	int ret = tc_detach(ifindex, u->pinned_id);
 
 	if (ret) {
-		fprintf(stderr, "mxgate: detach from %s ingress: %s\n", ifname, strerror(-ret));
+		fprintf(stderr,
+			"mxgate: detach from %s ingress: %s; look with: tc filter show dev %s "
+			"ingress (mxgate's is handle 0x%x priority %u)\n",
+			ifname, strerror(-ret), ifname, MXG_TC_HANDLE, MXG_TC_PRIO);
 		u->failed++;
 		return;
 	}
