@@ -371,6 +371,9 @@ tn__cleanup_system() {
 	return 0
 }
 
+# Every wait in this library is a bound, not a pause: it ends as soon as
+# the condition holds, so bounds are generous (a loaded 2-core CI machine
+# may take many seconds to start nsd or Postfix).
 tn_wait() {
 	local secs=$1 end
 	shift
@@ -649,7 +652,7 @@ zone:
 EOF
 	tn_exec dns nsd -c "$d/nsd.conf" >>"$d/nsd.out" 2>&1 </dev/null ||
 		{ tn__log "nsd failed: $(tail -n 5 "$d/nsd.out" "$d/nsd.log" 2>/dev/null)"; return 1; }
-	if ! tn_wait 10 tn__dns_serial_is "$(cat "$d/serial")"; then
+	if ! tn_wait 30 tn__dns_serial_is "$(cat "$d/serial")"; then
 		tn__log "nsd does not answer: $(tail -n 5 "$d/nsd.log" 2>/dev/null)"
 		return 1
 	fi
@@ -661,7 +664,7 @@ tn_dns_reload() {
 	d=$(tn__dns_dir)
 	pid=$(cat "$d/nsd.pid" 2>/dev/null) || { tn__log "nsd not running"; return 1; }
 	kill -HUP "$pid" || return 1
-	tn_wait 10 tn__dns_serial_is "$(cat "$d/serial")" ||
+	tn_wait 30 tn__dns_serial_is "$(cat "$d/serial")" ||
 		{ tn__log "nsd did not load serial $(cat "$d/serial")"; return 1; }
 }
 
@@ -872,7 +875,7 @@ EOF
 		tn__log "postfix start on $h failed: $(tail -n 5 "$d/postfix.out" "$d/maillog" 2>/dev/null)"
 		return 1
 	fi
-	if ! tn_wait 10 tn__smtp_greets "$h" "$(tn__first_addr "$h")" "$port"; then
+	if ! tn_wait 30 tn__smtp_greets "$h" "$(tn__first_addr "$h")" "$port"; then
 		tn__log "postfix on $h does not greet on port $port"
 		return 1
 	fi
@@ -913,7 +916,7 @@ tn_postfix_stop() {
 		tn_wait 2 tn__not_running "$pid"
 	fi
 	rm -f "$TN_DIR/$h/queue/pid/master.pid"
-	tn_wait 5 tn__port_closed "$h" "$(tn__first_addr "$h")" \
+	tn_wait 15 tn__port_closed "$h" "$(tn__first_addr "$h")" \
 		"$(cat "$TN_DIR/$h/postfix.port" 2>/dev/null || echo 25)"
 }
 
@@ -1105,7 +1108,7 @@ tn_fake_smtp() {
 		"$d/fake-$port.ready" "$d/fake-$port.log" \
 		</dev/null >>"$d/fake-$port.out" 2>&1 &
 	echo $! >"$d/fake-$port.pid"
-	if ! tn_wait 5 test -f "$d/fake-$port.ready"; then
+	if ! tn_wait 20 test -f "$d/fake-$port.ready"; then
 		tn__log "fake smtp $mode on $h:$port did not start: $(cat "$d/fake-$port.out")"
 		return 1
 	fi
