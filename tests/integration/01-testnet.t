@@ -36,6 +36,10 @@ tap_ok "a broken zone is refused" eval '! echo "bad.test. IN MX zzz" | tn_dns_zo
 tap_like "$(tn_exec snd getent ahosts mx2.example.test | head -n 1)" '^(192\.0\.2\.20|2001:db8::20) ' \
 	"tn_exec uses the private resolv.conf"
 
+tap_ok "nsd stops" tn_dns_stop
+tap_ok "... and no longer answers" eval '! tn_exec snd timeout 3 drill @"$TN_DNS_IP" SOA test. | grep -q "IN[[:space:]]SOA"'
+tap_ok "nsd starts again" tn_dns_start
+
 # ---- Postfix
 tap_ok "postfix primary starts on p1" tn_postfix_start p1 primary
 tap_ok "postfix backup starts on edge" tn_postfix_start edge backup
@@ -48,6 +52,9 @@ tap_is "$(tn_mail_count p1)" 1 "p1 stored the message"
 
 out=$(tn_swaks snd --server "$TN_IP_p1" --from alice@sender.test --to user@elsewhere.test --quit-after RCPT 2>&1)
 tap_like "$out" '<\*\* 554 5\.7\.1' "p1 is not an open relay"
+
+tap_ok "tn_postconf changes a running instance" tn_postconf p1 'smtpd_banner=$myhostname ESMTP changed'
+tap_ok "... and it is reloaded" tn_wait 5 eval 'tn_swaks snd --server "$TN_IP_p1" --quit-after CONNECT | grep -q "220 mx1.example.test ESMTP changed"'
 
 tap_ok "message submitted to the sending MTA" \
 	tn_postfix_send snd alice@sender.test bob@example.test "by MX"

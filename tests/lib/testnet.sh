@@ -660,6 +660,7 @@ tn_dns_reload() {
 	local d pid
 	d=$(tn__dns_dir)
 	pid=$(cat "$d/nsd.pid" 2>/dev/null) || { tn__log "nsd not running"; return 1; }
+	tn__in_ns dns "$pid" || { tn__log "nsd not running"; return 1; }
 	kill -HUP "$pid" || return 1
 	tn_wait 10 tn__dns_serial_is "$(cat "$d/serial")" ||
 		{ tn__log "nsd did not load serial $(cat "$d/serial")"; return 1; }
@@ -669,9 +670,14 @@ tn_dns_stop() {
 	local d pid
 	d=$(tn__dns_dir)
 	pid=$(cat "$d/nsd.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null
+	tn__in_ns dns "$pid" && kill -TERM "$pid" 2>/dev/null
 	tn_wait 5 tn__not_running "$pid"
 	rm -f "$d/nsd.pid" "$TN_DIR/dns/.up"
+}
+
+# True if PID runs in HOST's namespace.
+tn__in_ns() {
+	ip netns pids "$TN-$1" 2>/dev/null | grep -qx "$2"
 }
 
 # Gone or a zombie (here PID 1 may be slow to reap orphans).
@@ -904,6 +910,11 @@ tn_postfix_stop() {
 	cf=$(tn__pf_conf "$h")
 	pid=$(sed -n '1s/ //gp' "$TN_DIR/$h/queue/pid/master.pid" 2>/dev/null)
 	[ -n "$pid" ] || return 0
+	# A stale pid file: never signal a process (group) that is not ours.
+	if ! tn__in_ns "$h" "$pid"; then
+		rm -f "$TN_DIR/$h/queue/pid/master.pid"
+		return 0
+	fi
 	# "postfix stop" polls once a second and the master takes about as
 	# long to act on SIGTERM: signal its whole process group (the master
 	# is a session leader) and escalate to SIGKILL after 0.3 s.
