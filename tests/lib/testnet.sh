@@ -53,7 +53,8 @@
 # tn_host_add NAME V4 V6  Adds host NAME (<= 8 chars) with namespace $TN-NAME,
 #                       interface eth0 (veth to br0 in $TN-hub), lo up,
 #                       addresses V4/24 and V6/64 (either may be "").
-#                       Sets TN_IP_NAME, TN_IP6_NAME and appends to TN_HOSTS.
+#                       Sets TN_IP_NAME, TN_IP6_NAME, appends to TN_HOSTS and
+#                       writes its private resolv.conf (the dns host).
 # tn_addr_add HOST ADDR Adds another address to HOST's eth0 (/24 or /64,
 #                       nodad), e.g. tn_addr_add edge 192.0.2.21; before
 #                       tn_postfix_start if that Postfix should listen on it.
@@ -383,7 +384,7 @@ tn_wait() {
 }
 
 tn_up() {
-	local ns=$TN-hub h
+	local ns=$TN-hub
 	[ -n "$TN" ] || tn__die "tn_up before tn_init"
 	ip netns add "$ns" || tn__die "cannot create namespace $ns"
 	ip -n "$ns" link set lo up
@@ -395,9 +396,6 @@ tn_up() {
 	tn_host_add p2 192.0.2.12 2001:db8::12
 	tn_host_add edge 192.0.2.20 2001:db8::20
 	tn_host_add snd 192.0.2.30 2001:db8::30
-	for h in $TN_HOSTS; do
-		tn_resolv_conf "$h"
-	done
 }
 
 tn_host_add() {
@@ -422,8 +420,7 @@ tn_host_add() {
 		tn_addr_add "$name" "$v6"
 		declare -g "TN_IP6_$name=$v6"
 	fi
-	[ -f "$TN_DIR/dns/.up" ] && tn_resolv_conf "$name"
-	return 0
+	tn_resolv_conf "$name"
 }
 
 tn_addr_add() {
