@@ -41,9 +41,19 @@ tap_ok "... and no longer answers" eval '! tn_exec snd timeout 3 drill @"$TN_DNS
 tap_ok "nsd starts again" tn_dns_start
 
 # ---- Postfix
+tn_addr_add edge 192.0.2.21
+tn_addr_add edge 2001:db8::21
+tn_host_add p3 "" 2001:db8::13
 tap_ok "postfix primary starts on p1" tn_postfix_start p1 primary
 tap_ok "postfix backup starts on edge" tn_postfix_start edge backup
 tap_ok "postfix sender starts on snd" tn_postfix_start snd sender
+tap_like "$(tn_swaks snd --server 192.0.2.21 --quit-after CONNECT 2>&1)" '<-  220 mx2\.example\.test' \
+	"edge's Postfix listens on an added IPv4 address"
+tap_like "$(tn_swaks snd --server '[2001:db8::21]' --quit-after CONNECT 2>&1)" '<-  220 mx2\.example\.test' \
+	"... and on an added IPv6 address"
+tap_ok "an added IPv6-only host runs Postfix" tn_postfix_start p3 primary
+tap_like "$(tn_swaks snd --server "[$TN_IP6_p3]" --quit-after CONNECT 2>&1)" '<-  220 p3\.test' \
+	"... reachable from snd"
 
 out=$(tn_swaks snd --server "$TN_IP_p1" --from alice@sender.test --to user@example.test 2>&1)
 tap_like "$out" '<-  250 2\.0\.0 Ok: queued' "swaks snd -> p1 accepted with 250"
