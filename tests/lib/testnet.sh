@@ -23,6 +23,8 @@
 # tap_done (plan at the end; status 1 if anything failed).
 #
 # Notes:
+# - Written for `set -u`; under `set -e` only the cleanup is guaranteed
+#   (helpers may return non-zero by design: tn_mail_find, tn_wait...).
 # - Do not set your own EXIT/INT/TERM traps (they would replace ours): use
 #   tn_on_cleanup. Call tn_init before anything else.
 # - tn_exec, tn_swaks pass stdin through and print to stdout: capture their
@@ -307,8 +309,10 @@ tn_on_cleanup() {
 }
 
 tn_cleanup() {
-	local h
+	local h opts=$-
 	[ -n "$TN" ] || return 0
+	# Cleanup must run to the end even in a test that uses set -e.
+	set +e
 	if [ ${#TN__HOOKS[@]} -gt 0 ]; then
 		for h in "${TN__HOOKS[@]}"; do
 			eval "$h" >&2 || true
@@ -321,6 +325,8 @@ tn_cleanup() {
 		TN_WATCHDOG_PID=
 	fi
 	tn__cleanup_system
+	case $opts in *e*) set -e ;; esac
+	return 0
 }
 
 tn__our_netns() {
@@ -905,7 +911,7 @@ tn_postconf() {
 tn_postfix_stop() {
 	local h=$1 cf pid
 	cf=$(tn__pf_conf "$h")
-	pid=$(sed -n '1s/ //gp' "$TN_DIR/$h/queue/pid/master.pid" 2>/dev/null)
+	pid=$(sed -n '1s/ //gp' "$TN_DIR/$h/queue/pid/master.pid" 2>/dev/null || true)
 	[ -n "$pid" ] || return 0
 	# A stale pid file: never signal a process (group) that is not ours.
 	if ! tn__in_ns "$h" "$pid"; then
