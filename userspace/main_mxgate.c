@@ -8,6 +8,8 @@
 
 /* Add a row per command; keep them in the order `mxgate help` shows. */
 static const struct cli_command commands[] = {
+	{ "probe", do_probe, "DOMAIN [--self HOST] [--resolver A] [--json]",
+	  "resolve and probe a domain's primary MXs once; print the verdict", false },
 	{ "dump", do_dump, "[--pin-dir DIR]", "show the pinned gate maps, fresh or expired", false },
 	{ "unload", do_unload, "[--pin-dir DIR]", "detach and unpin everything of mxgate's", false },
 	{ "gate-attach", do_gate_attach, "--pin-dir DIR --iface IF...", "load, pin, attach", true },
