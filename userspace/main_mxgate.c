@@ -8,6 +8,7 @@
 
 /* Add a row per command; keep them in the order `mxgate help` shows. */
 static const struct cli_command commands[] = {
+	{ "status", do_status, "[--json] [-s SOCKET]", "state of every domain and gate address", false },
 	{ NULL, NULL, NULL, NULL, false },
 };
 
