@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 #include "event.h"
-#include "json.h"
+#include "sbuf.h"
 
 #define CONTROL_MAX_REQUEST 256  /* bytes, including the newline */
 #define CONTROL_MAX_CLIENTS 16   /* concurrent; more wait in the backlog */

@@ -1,276 +1,199 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Growable buffer and JSON writer; see json.h. */
+/* The streaming JSON writer of json.h. */
 #include "json.h"
 
+#include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#define SBUF_DEFAULT_MAX (16u << 20) /* bytes: bounds any status answer */
-
-void sbuf_init(struct sbuf *b)
+void json_init(struct json_writer *w, FILE *f)
 {
-	memset(b, 0, sizeof(*b));
+	*w = (struct json_writer){ .f = f };
 }
 
-void sbuf_free(struct sbuf *b)
-{
-	free(b->buf);
-	sbuf_init(b);
-}
-
-static bool sbuf_reserve(struct sbuf *b, size_t n)
-{
-	size_t max = b->max ? b->max : SBUF_DEFAULT_MAX;
-	size_t cap;
-	char *p;
-
-	if (b->failed)
-		return false;
-	if (b->len + n + 1 <= b->cap)
-		return true;
-	if (b->len + n + 1 > max) {
-		b->failed = true;
-		return false;
-	}
-	cap = b->cap ? b->cap : 256;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	if (cap > max)
-		cap = max;
-	p = realloc(b->buf, cap);
-	if (!p) {
-		b->failed = true;
-		return false;
-	}
-	b->buf = p;
-	b->cap = cap;
-	return true;
-}
-
-void sbuf_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (!sbuf_reserve(b, n))
-		return;
-	memcpy(b->buf + b->len, s, n);
-	b->len += n;
-	b->buf[b->len] = '\0';
-}
-
-void sbuf_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !sbuf_reserve(b, (size_t)n))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(b->buf + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-void json_init(struct json_writer *w, struct sbuf *out)
-{
-	memset(w, 0, sizeof(*w));
-	w->out = out;
-	w->first[0] = true;
-}
-
-/* Comma between items, none after a key. */
-static void json_item(struct json_writer *w)
+/* Before any value: the comma, unless it follows its key. */
+static void json_sep(struct json_writer *w)
 {
 	if (w->after_key) {
 		w->after_key = false;
 		return;
 	}
-	if (!w->first[w->depth])
-		sbuf_add(w->out, ",", 1);
-	w->first[w->depth] = false;
+	if (w->need_comma[w->depth])
+		fputc(',', w->f);
+	w->need_comma[w->depth] = true;
 }
 
 static void json_open(struct json_writer *w, char c)
 {
-	json_item(w);
-	sbuf_add(w->out, &c, 1);
-	if (w->depth + 1 < JSON_MAX_DEPTH)
-		w->depth++;
-	else
-		w->out->failed = true;
-	w->first[w->depth] = true;
+	json_sep(w);
+	fputc(c, w->f);
+	if (w->depth >= JSON_MAX_DEPTH) {
+		w->error = true;
+		return;
+	}
+	w->depth++;
+	w->need_comma[w->depth] = false;
 }
 
 static void json_close(struct json_writer *w, char c)
 {
-	sbuf_add(w->out, &c, 1);
-	if (w->depth > 0)
+	if (w->depth == 0 || w->after_key)
+		w->error = true;
+	else
 		w->depth--;
+	fputc(c, w->f);
 }
 
-void json_obj_begin(struct json_writer *w)
+void json_object_begin(struct json_writer *w)
 {
 	json_open(w, '{');
 }
 
-void json_obj_end(struct json_writer *w)
+void json_object_end(struct json_writer *w)
 {
 	json_close(w, '}');
 }
 
-void json_arr_begin(struct json_writer *w)
+void json_array_begin(struct json_writer *w)
 {
 	json_open(w, '[');
 }
 
-void json_arr_end(struct json_writer *w)
+void json_array_end(struct json_writer *w)
 {
 	json_close(w, ']');
 }
 
-/* Length of a valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s)
+/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
 {
-	size_t n;
+	size_t len;
 	uint32_t cp;
 
 	if (s[0] < 0x80)
 		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
 		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
 		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
 		cp = s[0] & 0x07;
 	} else {
 		return 0;
 	}
-	for (size_t i = 1; i < n; i++) {
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
 		cp = cp << 6 | (s[i] & 0x3f);
 	}
-	/* No overlong forms, no surrogates, nothing past U+10FFFF. */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+	/* Overlong forms, surrogates, beyond U+10FFFF. */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
-	return n;
+	return len;
 }
 
-static void json_quote(struct sbuf *b, const char *str)
+static void json_put_string(struct json_writer *w, const char *str, size_t n)
 {
-	const unsigned char *s = (const unsigned char *)(str ? str : "");
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
 
-	sbuf_add(b, "\"", 1);
-	while (*s) {
-		size_t n;
+	fputc('"', w->f);
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t len;
 
-		switch (*s) {
+		switch (c) {
 		case '"':
-			sbuf_add(b, "\\\"", 2);
-			s++;
-			continue;
-		case '\\':
-			sbuf_add(b, "\\\\", 2);
-			s++;
-			continue;
-		case '\n':
-			sbuf_add(b, "\\n", 2);
-			s++;
-			continue;
-		case '\r':
-			sbuf_add(b, "\\r", 2);
-			s++;
-			continue;
-		case '\t':
-			sbuf_add(b, "\\t", 2);
-			s++;
-			continue;
-		default:
+			fputs("\\\"", w->f);
 			break;
-		}
-		if (*s < 0x20 || *s == 0x7f) {
-			sbuf_printf(b, "\\u%04x", *s);
-			s++;
+		case '\\':
+			fputs("\\\\", w->f);
+			break;
+		case '\n':
+			fputs("\\n", w->f);
+			break;
+		case '\r':
+			fputs("\\r", w->f);
+			break;
+		case '\t':
+			fputs("\\t", w->f);
+			break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				fprintf(w->f, "\\u%04x", c);
+				break;
+			}
+			len = utf8_len(s + i, n - i);
+			if (!len) {
+				fputs("\\ufffd", w->f);
+				break;
+			}
+			fwrite(s + i, 1, len, w->f);
+			i += len;
 			continue;
 		}
-		n = utf8_len(s);
-		if (!n) {
-			sbuf_add(b, "\\ufffd", 6);
-			s++;
-			continue;
-		}
-		sbuf_add(b, (const char *)s, n);
-		s += n;
+		i++;
 	}
-	sbuf_add(b, "\"", 1);
+	fputc('"', w->f);
 }
 
 void json_key(struct json_writer *w, const char *key)
 {
-	json_item(w);
-	json_quote(w->out, key);
-	sbuf_add(w->out, ":", 1);
+	if (w->after_key || w->depth == 0)
+		w->error = true;
+	json_sep(w);
+	json_put_string(w, key, strlen(key));
+	fputc(':', w->f);
 	w->after_key = true;
 }
 
-void json_str(struct json_writer *w, const char *s)
+void json_string_n(struct json_writer *w, const char *s, size_t len)
 {
-	json_item(w);
-	json_quote(w->out, s);
+	json_sep(w);
+	json_put_string(w, s, len);
+}
+
+void json_string(struct json_writer *w, const char *s)
+{
+	if (!s) {
+		json_null(w);
+		return;
+	}
+	json_string_n(w, s, strlen(s));
 }
 
 void json_int(struct json_writer *w, int64_t v)
 {
-	json_item(w);
-	sbuf_printf(w->out, "%" PRId64, v);
+	json_sep(w);
+	fprintf(w->f, "%" PRId64, v);
 }
 
 void json_uint(struct json_writer *w, uint64_t v)
 {
-	json_item(w);
-	sbuf_printf(w->out, "%" PRIu64, v);
+	json_sep(w);
+	fprintf(w->f, "%" PRIu64, v);
 }
 
 void json_bool(struct json_writer *w, bool v)
 {
-	json_item(w);
-	sbuf_printf(w->out, "%s", v ? "true" : "false");
+	json_sep(w);
+	fputs(v ? "true" : "false", w->f);
 }
 
 void json_null(struct json_writer *w)
 {
-	json_item(w);
-	sbuf_add(w->out, "null", 4);
+	json_sep(w);
+	fputs("null", w->f);
 }
 
-void json_kv_str(struct json_writer *w, const char *key, const char *s)
+int json_end(struct json_writer *w)
 {
-	json_key(w, key);
-	json_str(w, s);
-}
-
-void json_kv_int(struct json_writer *w, const char *key, int64_t v)
-{
-	json_key(w, key);
-	json_int(w, v);
-}
-
-void json_kv_uint(struct json_writer *w, const char *key, uint64_t v)
-{
-	json_key(w, key);
-	json_uint(w, v);
-}
-
-void json_kv_bool(struct json_writer *w, const char *key, bool v)
-{
-	json_key(w, key);
-	json_bool(w, v);
+	fputc('\n', w->f);
+	return w->error || w->depth || w->after_key ? -EINVAL : 0;
 }

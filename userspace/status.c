@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -150,13 +151,37 @@ static void text_status(const struct controller *c, struct sbuf *o)
 		    c->cnt.dns_answers, c->cnt.dns_failures, c->cnt.reloads, c->cnt.reloads_refused);
 }
 
+static void json_kv_str(struct json_writer *w, const char *k, const char *v)
+{
+	json_key(w, k);
+	json_string(w, v);
+}
+
+static void json_kv_int(struct json_writer *w, const char *k, int64_t v)
+{
+	json_key(w, k);
+	json_int(w, v);
+}
+
+static void json_kv_uint(struct json_writer *w, const char *k, uint64_t v)
+{
+	json_key(w, k);
+	json_uint(w, v);
+}
+
+static void json_kv_bool(struct json_writer *w, const char *k, bool v)
+{
+	json_key(w, k);
+	json_bool(w, v);
+}
+
 static void json_domain(const struct controller *c, const struct ctl_domain *cd, uint64_t now,
 			struct json_writer *w)
 {
 	const struct domain_state *d = &cd->ds;
 	char a[MXG_ADDRSTRLEN];
 
-	json_obj_begin(w);
+	json_object_begin(w);
 	json_kv_str(w, "name", d->name);
 	json_kv_str(w, "state", ds_state_str(d->state));
 	json_kv_str(w, "reason", mxg_reason_str(d->reason));
@@ -167,40 +192,40 @@ static void json_domain(const struct controller *c, const struct ctl_domain *cd,
 	json_kv_uint(w, "recovery_grace_left_ms",
 		     d->grace_running && d->grace_until_ms > now ? d->grace_until_ms - now : 0);
 	json_key(w, "dns");
-	json_obj_begin(w);
+	json_object_begin(w);
 	json_kv_str(w, "last", mx_status_str(d->dns_last));
 	json_kv_str(w, "error", d->dns_error);
 	json_kv_uint(w, "failing_for_ms", d->dns_fail_since_ms ? now - d->dns_fail_since_ms : 0);
 	if (d->set)
 		json_kv_uint(w, "answer_age_ms", now - d->set_ms);
 	json_kv_uint(w, "next_lookup_ms", cd->dns_next_ms > now ? cd->dns_next_ms - now : 0);
-	json_obj_end(w);
+	json_object_end(w);
 
 	json_key(w, "mx");
-	json_arr_begin(w);
+	json_array_begin(w);
 	for (size_t i = 0; d->set && i < d->set->n_hosts; i++) {
 		const struct mx_host *h = &d->set->hosts[i];
 
-		json_obj_begin(w);
+		json_object_begin(w);
 		json_kv_str(w, "host", h->name);
 		json_kv_uint(w, "pref", h->pref);
 		json_kv_bool(w, "self", host_is_self(c, h->name));
 		json_kv_bool(w, "primary", host_is_primary(d, i));
 		json_key(w, "addresses");
-		json_arr_begin(w);
+		json_array_begin(w);
 		for (size_t j = 0; j < h->n_addrs; j++)
-			json_str(w, mxg_ip_str(&h->addrs[j], a, sizeof(a)));
-		json_arr_end(w);
-		json_obj_end(w);
+			json_string(w, mxg_ip_str(&h->addrs[j], a, sizeof(a)));
+		json_array_end(w);
+		json_object_end(w);
 	}
-	json_arr_end(w);
+	json_array_end(w);
 
 	json_key(w, "probes");
-	json_arr_begin(w);
+	json_array_begin(w);
 	for (size_t i = 0; i < d->n_addrs; i++) {
 		const struct ds_addr *x = &d->addrs[i];
 
-		json_obj_begin(w);
+		json_object_begin(w);
 		json_kv_str(w, "address", mxg_ip_str(&x->ip, a, sizeof(a)));
 		json_kv_str(w, "host", d->set->hosts[x->host].name);
 		json_kv_bool(w, "up", x->up);
@@ -214,10 +239,10 @@ static void json_domain(const struct controller *c, const struct ctl_domain *cd,
 			json_key(w, "result");
 			json_null(w);
 		}
-		json_obj_end(w);
+		json_object_end(w);
 	}
-	json_arr_end(w);
-	json_obj_end(w);
+	json_array_end(w);
+	json_object_end(w);
 }
 
 static void json_status(const struct controller *c, struct sbuf *o)
@@ -225,43 +250,50 @@ static void json_status(const struct controller *c, struct sbuf *o)
 	uint64_t now = ev_now_ms();
 	struct json_writer w;
 	char a[MXG_ADDRSTRLEN];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 
-	json_init(&w, o);
-	json_obj_begin(&w);
+	if (!f) {
+		sbuf_printf(o, "error: out of memory\n");
+		return;
+	}
+	json_init(&w, f);
+	json_object_begin(&w);
 	json_kv_int(&w, "pid", getpid());
 	json_kv_uint(&w, "uptime_ms", now - c->started_ms);
 	json_kv_str(&w, "gate", c->gops->name);
 	json_key(&w, "responder");
-	json_obj_begin(&w);
+	json_object_begin(&w);
 	json_kv_bool(&w, "running", c->resp_alive);
 	json_kv_int(&w, "pid", c->resp_alive ? c->resp.pid : 0);
-	json_obj_end(&w);
+	json_object_end(&w);
 
 	json_key(&w, "domains");
-	json_arr_begin(&w);
+	json_array_begin(&w);
 	for (size_t i = 0; i < c->n_domains; i++)
 		json_domain(c, c->domains[i], now, &w);
-	json_arr_end(&w);
+	json_array_end(&w);
 
 	json_key(&w, "addresses");
-	json_arr_begin(&w);
+	json_array_begin(&w);
 	for (size_t i = 0; i < c->n_addrs; i++) {
-		json_obj_begin(&w);
+		json_object_begin(&w);
 		json_kv_str(&w, "address", mxg_ip_str(&c->addrs[i].ip, a, sizeof(a)));
 		json_kv_bool(&w, "gated", c->addrs[i].gated);
 		json_kv_uint(&w, "domains", c->addrs[i].n_domains);
-		json_obj_end(&w);
+		json_object_end(&w);
 	}
-	json_arr_end(&w);
+	json_array_end(&w);
 
 	json_key(&w, "counters");
-	json_obj_begin(&w);
+	json_object_begin(&w);
 	json_kv_uint(&w, "rounds", c->cnt.rounds);
 	json_key(&w, "probes");
-	json_obj_begin(&w);
+	json_object_begin(&w);
 	for (unsigned r = 0; r < CTL_PROBE_RESULTS; r++)
 		json_kv_uint(&w, probe_result_str(r), c->cnt.probes[r]);
-	json_obj_end(&w);
+	json_object_end(&w);
 	json_kv_uint(&w, "state_changes", c->cnt.transitions);
 	json_kv_uint(&w, "responder_restarts", c->cnt.responder_restarts);
 	json_kv_uint(&w, "gate_errors", c->cnt.gate_errors);
@@ -269,9 +301,14 @@ static void json_status(const struct controller *c, struct sbuf *o)
 	json_kv_uint(&w, "dns_failures", c->cnt.dns_failures);
 	json_kv_uint(&w, "reloads", c->cnt.reloads);
 	json_kv_uint(&w, "reloads_refused", c->cnt.reloads_refused);
-	json_obj_end(&w);
-	json_obj_end(&w);
-	sbuf_printf(o, "\n");
+	json_object_end(&w);
+	json_object_end(&w);
+	json_end(&w);
+	if (fclose(f) == 0 && text)
+		sbuf_add(o, text, len);
+	else
+		sbuf_printf(o, "error: out of memory\n");
+	free(text);
 }
 
 void ctl_status(void *arg, const char *request, struct sbuf *out)
