@@ -55,43 +55,41 @@ struct key {
 	size_t off; /* the field in struct mxg_config */
 	uint64_t min, max;
 	bool in_domain; /* may appear in a [domain NAME] section */
-	bool list;      /* space separated, may continue on indented lines */
+	bool list;	/* space separated, may continue on indented lines */
 };
 
 #define F(field) offsetof(struct mxg_config, field)
 static const struct key keys[CFG_N_KEYS] = {
-	{ "self", K_SELF, 0, 0, 0, false, true },
-	{ "domains", K_DOMAINS, 0, 0, 0, false, true },
-	{ "domains_file", K_DOMAINS_FILE, F(domains_file), 0, 0, false, false },
-	{ "addresses", K_ADDRESSES, 0, 0, 0, false, true },
-	{ "interfaces", K_INTERFACES, 0, 0, 0, false, true },
-	{ "gate", K_GATE, 0, 0, 0, false, false },
-	{ "probe_interval", K_DURATION, F(probe_interval_ms), 1000, 3600 * 1000, false, false },
-	{ "probe_timeout", K_DURATION, F(probe_timeout_ms), 100, 300 * 1000, false, false },
-	{ "rise", K_UINT, F(rise), 1, 100, false, false },
-	{ "fall", K_UINT, F(fall), 1, 100, false, false },
-	{ "state_ttl", K_DURATION, F(state_ttl_ms), 1000, DAY_MS, false, false },
-	{ "recovery_grace", K_DURATION, F(recovery_grace_ms), 0, 7 * DAY_MS, true, false },
-	{ "dns_grace", K_DURATION, F(dns_grace_ms), 0, 7 * DAY_MS, false, false },
-	{ "reply", K_REPLY, 0, 0, 0, true, false },
-	{ "reply_text", K_REPLY_TEXT, F(reply_text), 0, 0, true, false },
-	{ "offender_threshold", K_UINT, F(offender_threshold), 0, 1000000, false, false },
-	{ "offender_window", K_DURATION, F(offender_window_ms), 1000, 7 * DAY_MS, false, false },
-	{ "resolver", K_RESOLVER, 0, 0, 0, false, false },
-	{ "helo_name", K_HELO, F(helo_name), 0, 0, false, false },
-	{ "user", K_USER, F(user), 0, 0, false, false },
-	{ "pin_dir", K_PATH, F(pin_dir), 0, sizeof(((struct mxg_config *)0)->pin_dir), false,
-	  false },
-	{ "control_socket", K_PATH, F(control_socket), 0,
-	  sizeof(((struct mxg_config *)0)->control_socket), false, false },
-	{ "nft_table", K_NFT_TABLE, 0, 0, 0, false, false },
-	{ "nft_set", K_NFT_SET, F(nft_set), 0, 0, false, false },
-	{ "policy_listen", K_POLICY, 0, 0, 0, false, false },
-	{ "max_connections", K_UINT, F(max_connections), 1, 1000000, false, false },
-	{ "max_connections_per_client", K_UINT, F(max_connections_per_client), 1, 1000000, false,
-	  false },
-	{ "max_commands", K_UINT, F(max_commands), 1, 10000, false, false },
-	{ "idle_timeout", K_DURATION, F(idle_timeout_ms), 1000, 3600 * 1000, false, false },
+    {"self", K_SELF, 0, 0, 0, false, true},
+    {"domains", K_DOMAINS, 0, 0, 0, false, true},
+    {"domains_file", K_DOMAINS_FILE, F(domains_file), 0, 0, false, false},
+    {"addresses", K_ADDRESSES, 0, 0, 0, false, true},
+    {"interfaces", K_INTERFACES, 0, 0, 0, false, true},
+    {"gate", K_GATE, 0, 0, 0, false, false},
+    {"probe_interval", K_DURATION, F(probe_interval_ms), 1000, 3600 * 1000, false, false},
+    {"probe_timeout", K_DURATION, F(probe_timeout_ms), 100, 300 * 1000, false, false},
+    {"rise", K_UINT, F(rise), 1, 100, false, false},
+    {"fall", K_UINT, F(fall), 1, 100, false, false},
+    {"state_ttl", K_DURATION, F(state_ttl_ms), 1000, DAY_MS, false, false},
+    {"recovery_grace", K_DURATION, F(recovery_grace_ms), 0, 7 * DAY_MS, true, false},
+    {"dns_grace", K_DURATION, F(dns_grace_ms), 0, 7 * DAY_MS, false, false},
+    {"reply", K_REPLY, 0, 0, 0, true, false},
+    {"reply_text", K_REPLY_TEXT, F(reply_text), 0, 0, true, false},
+    {"offender_threshold", K_UINT, F(offender_threshold), 0, 1000000, false, false},
+    {"offender_window", K_DURATION, F(offender_window_ms), 1000, 7 * DAY_MS, false, false},
+    {"resolver", K_RESOLVER, 0, 0, 0, false, false},
+    {"helo_name", K_HELO, F(helo_name), 0, 0, false, false},
+    {"user", K_USER, F(user), 0, 0, false, false},
+    {"pin_dir", K_PATH, F(pin_dir), 0, sizeof(((struct mxg_config *)0)->pin_dir), false, false},
+    {"control_socket", K_PATH, F(control_socket), 0,
+     sizeof(((struct mxg_config *)0)->control_socket), false, false},
+    {"nft_table", K_NFT_TABLE, 0, 0, 0, false, false},
+    {"nft_set", K_NFT_SET, F(nft_set), 0, 0, false, false},
+    {"policy_listen", K_POLICY, 0, 0, 0, false, false},
+    {"max_connections", K_UINT, F(max_connections), 1, 1000000, false, false},
+    {"max_connections_per_client", K_UINT, F(max_connections_per_client), 1, 1000000, false, false},
+    {"max_commands", K_UINT, F(max_commands), 1, 10000, false, false},
+    {"idle_timeout", K_DURATION, F(idle_timeout_ms), 1000, 3600 * 1000, false, false},
 };
 
 static int key_index(const char *name)
@@ -205,12 +203,12 @@ twice:
 	return -1;
 full:
 	snprintf(why, len, "more than %d entries; mxgate takes at most %d",
-		 k->type == K_SELF	 ? MXG_MAX_SELF :
-		 k->type == K_ADDRESSES ? MXG_MAX_ADDRESSES :
-					  MXG_MAX_INTERFACES,
-		 k->type == K_SELF	 ? MXG_MAX_SELF :
-		 k->type == K_ADDRESSES ? MXG_MAX_ADDRESSES :
-					  MXG_MAX_INTERFACES);
+		 k->type == K_SELF	  ? MXG_MAX_SELF
+		 : k->type == K_ADDRESSES ? MXG_MAX_ADDRESSES
+					  : MXG_MAX_INTERFACES,
+		 k->type == K_SELF	  ? MXG_MAX_SELF
+		 : k->type == K_ADDRESSES ? MXG_MAX_ADDRESSES
+					  : MXG_MAX_INTERFACES);
 	return -1;
 }
 
@@ -226,51 +224,10 @@ static int set_list(struct cfg_parse *p, const struct key *k, const char *value,
 	return 0;
 }
 
-static int set_enum(const char *v, const char *const *names, int *out, char *why, size_t len)
-{
-	for (int i = 0; names[i]; i++) {
-		if (!strcmp(v, names[i])) {
-			*out = i;
-			return 0;
-		}
-	}
-	snprintf(why, len, "\"%.64s\" is not one of: %s%s%s%s%s", v, names[0],
-		 names[1] ? ", " : "", names[1] ? names[1] : "", names[2] ? ", " : "",
-		 names[2] ? names[2] : "");
-	return -1;
-}
+static const char *const gate_names[] = {"tc", "nft", "none", NULL};
+static const char *const reply_names[] = {"reject", "defer", NULL};
 
-static const char *const gate_names[] = { "tc", "nft", "none", NULL };
-static const char *const reply_names[] = { "reject", "defer", NULL };
-
-/* "inet filter", "ip6 filter" or just "filter" (family inet). */
-static int set_nft_table(struct mxg_config *c, const char *v, char *why, size_t len)
-{
-	const char *sp = strpbrk(v, " \t"), *name = v;
-	static const char *const families[] = { "inet", "ip", "ip6", NULL };
-	char fam[8];
-	int i;
-
-	if (sp) {
-		name = sp + strspn(sp, " \t");
-		snprintf(fam, sizeof(fam), "%.*s", (int)(sp - v), v);
-		if ((size_t)(sp - v) >= sizeof(fam) || set_enum(fam, families, &i, why, len)) {
-			snprintf(why, len,
-				 "\"%.64s\" does not start with a family; write NAME or FAMILY NAME "
-				 "with FAMILY inet, ip or ip6",
-				 v);
-			return -1;
-		}
-		snprintf(c->nft_family, sizeof(c->nft_family), "%s", fam);
-	}
-	if (cv_nft_name(name, why, len))
-		return -1;
-	snprintf(c->nft_table, sizeof(c->nft_table), "%s", name);
-	return 0;
-}
-
-static int set_value(struct cfg_parse *p, const struct key *k, const char *v, char *why,
-		     size_t len)
+static int set_value(struct cfg_parse *p, const struct key *k, const char *v, char *why, size_t len)
 {
 	struct mxg_config *c = p->cfg;
 	struct mxg_domain_config *ov = p->cur_ov >= 0 ? &p->ovs[p->cur_ov].d : NULL;
@@ -297,7 +254,7 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 		}
 		return cv_copy(c->domains_file, sizeof(c->domains_file), v, why, len);
 	case K_GATE:
-		if (set_enum(v, gate_names, &e, why, len))
+		if (cv_enum(v, gate_names, &e, why, len))
 			return -1;
 		c->gate = (enum mxg_gate_kind)e;
 		return 0;
@@ -314,7 +271,7 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 	case K_UINT:
 		return cv_uint(v, (unsigned)k->min, (unsigned)k->max, field, why, len);
 	case K_REPLY:
-		if (set_enum(v, reply_names, &e, why, len))
+		if (cv_enum(v, reply_names, &e, why, len))
 			return -1;
 		if (ov)
 			ov->reply = e;
@@ -339,7 +296,7 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 			return -1;
 		return cv_copy(field, k->max, v, why, len);
 	case K_NFT_TABLE:
-		return set_nft_table(c, v, why, len);
+		return cv_nft_table(v, c->nft_family, c->nft_table, why, len);
 	case K_NFT_SET:
 		if (cv_nft_name(v, why, len))
 			return -1;
@@ -364,16 +321,16 @@ static int handler(void *user, const char *section, const char *name, const char
 		for (i = 0; i < CFG_N_KEYS && strcasecmp(keys[i].name, name); i++)
 			;
 		cfg_fail(p, p->name, p->line,
-			 "%.64s: unknown key; %s%s%s see docs/mxgate.conf.example for the keys",
+			 "%.64s: unknown key; %s%s%ssee docs/mxgate.conf.example for the keys",
 			 name, i < CFG_N_KEYS ? "did you mean " : "",
-			 i < CFG_N_KEYS ? keys[i].name : "", i < CFG_N_KEYS ? "?" : "");
+			 i < CFG_N_KEYS ? keys[i].name : "", i < CFG_N_KEYS ? "? " : "");
 		return 0;
 	}
-	if (p->continuation && !keys[i].list)
+	if (p->continuation && (!keys[i].list || strchr(value, '=')))
 		return !cfg_fail(p, p->name, p->line,
-				 "%s: an indented line continues the value of %s, which takes "
-				 "one value; remove the indentation",
-				 name, name);
+				 "%s: the indented line \"%.64s\" continues the value of %s; "
+				 "remove its indentation",
+				 name, value, name);
 	if (p->cur_ov >= 0 && !keys[i].in_domain)
 		return !cfg_fail(p, p->name, p->line,
 				 "%s: not allowed in [domain %s]; only reply, reply_text and "
@@ -384,8 +341,9 @@ static int handler(void *user, const char *section, const char *name, const char
 				 "%s: empty value; give a value or remove the line for the default",
 				 name);
 	if (p->cur_ov < 0 && p->key_line[i] && !p->continuation)
-		return !cfg_fail(p, p->name, p->line, "%s: set twice (first on line %d); remove one",
-				 name, p->key_line[i]);
+		return !cfg_fail(p, p->name, p->line,
+				 "%s: set twice (first on line %d); remove one", name,
+				 p->key_line[i]);
 	if (p->cur_ov >= 0) {
 		const struct mxg_domain_config *d = &p->ovs[p->cur_ov].d;
 
@@ -397,12 +355,10 @@ static int handler(void *user, const char *section, const char *name, const char
 	} else if (!p->continuation) {
 		p->key_line[i] = p->line;
 	}
-	p->last_key = i;
 	if (set_value(p, &keys[i], value, why, sizeof(why)))
 		return !cfg_fail(p, p->name, p->line, "%s: %s", name, why);
 	if (keys[i].type == K_DOMAINS_FILE)
 		return !cfg_read_domains_file(p, p->line);
-	(void)section;
 	return 1;
 }
 
@@ -435,6 +391,10 @@ static char *reader(char *str, int num, void *stream)
 			str[n++] = (char)c;
 		else
 			too_long = true;
+	}
+	if (c == EOF && p->fp && ferror(p->fp)) {
+		cfg_fail(p, p->name, 0, "cannot read: %s; is it a regular file?", strerror(errno));
+		return NULL;
 	}
 	if (n == 0 && c == EOF && !too_long)
 		return NULL;
@@ -495,8 +455,9 @@ static int parse(struct cfg_parse *p)
 	if (r > 0 && (!p->failed || r < p->line)) {
 		/* inih's own complaint: a line it could not split. */
 		p->failed = false;
-		return cfg_fail(p, p->name, r,
-				"syntax error; write \"key = value\", \"[domain NAME]\" or a # comment");
+		return cfg_fail(
+		    p, p->name, r,
+		    "syntax error; write \"key = value\", \"[domain NAME]\" or a # comment");
 	}
 	if (r == -2)
 		return cfg_fail(p, p->name, 0, "out of memory");
@@ -521,16 +482,20 @@ static int parse(struct cfg_parse *p)
 				"shorten probe_timeout or lengthen probe_interval");
 	if (c->state_ttl_ms <= c->probe_interval_ms + c->probe_timeout_ms) {
 		int line = p->key_line[key_index("state_ttl")];
+		char a[32], b[32], t[32], sum[32];
 
 		if (!line)
 			line = p->key_line[key_index("probe_interval")];
 		if (!line)
 			line = p->key_line[key_index("probe_timeout")];
-		return cfg_fail(p, p->name, line,
-				"state_ttl: must exceed probe_interval + probe_timeout (%llums + "
-				"%llums), or entries expire between rounds; raise state_ttl",
-				(unsigned long long)c->probe_interval_ms,
-				(unsigned long long)c->probe_timeout_ms);
+		return cfg_fail(
+		    p, p->name, line,
+		    "state_ttl: %s must exceed probe_interval + probe_timeout (%s + %s "
+		    "= %s), or gate entries expire between rounds; raise state_ttl",
+		    cv_fmt_duration(c->state_ttl_ms, t, sizeof(t)),
+		    cv_fmt_duration(c->probe_interval_ms, a, sizeof(a)),
+		    cv_fmt_duration(c->probe_timeout_ms, b, sizeof(b)),
+		    cv_fmt_duration(c->probe_interval_ms + c->probe_timeout_ms, sum, sizeof(sum)));
 	}
 	if (!c->nft_table[0] != !c->nft_set[0])
 		return cfg_fail(p, p->name,
@@ -540,9 +505,10 @@ static int parse(struct cfg_parse *p)
 				c->nft_set[0] ? "nft_set" : "nft_table",
 				c->nft_set[0] ? "nft_table" : "nft_set");
 	if (c->max_connections_per_client > c->max_connections)
-		return cfg_fail(p, p->name, p->key_line[key_index("max_connections_per_client")],
-				"max_connections_per_client: exceeds max_connections (%u); lower it",
-				c->max_connections);
+		return cfg_fail(
+		    p, p->name, p->key_line[key_index("max_connections_per_client")],
+		    "max_connections_per_client: exceeds max_connections (%u); lower it",
+		    c->max_connections);
 	if (!c->helo_name[0])
 		memcpy(c->helo_name, c->self[0], sizeof(c->helo_name));
 	return cfg_finish_domains(p);
@@ -568,14 +534,15 @@ static int load(struct cfg_parse *p, struct mxg_config *cfg, char *err, size_t e
 
 int config_load(const char *path, struct mxg_config *cfg, char *err, size_t errlen)
 {
-	struct cfg_parse p = { .name = path };
+	struct cfg_parse p = {.name = path};
 	int r;
 
 	p.fp = fopen(path, "re");
 	if (!p.fp) {
 		memset(cfg, 0, sizeof(*cfg));
-		snprintf(err, errlen, "%s: cannot open: %s; check the path or give one with -c FILE",
-			 path, strerror(errno));
+		snprintf(err, errlen,
+			 "%s: cannot open: %s; check the path or give one with -c FILE", path,
+			 strerror(errno));
 		return -1;
 	}
 	r = load(&p, cfg, err, errlen);
@@ -586,7 +553,7 @@ int config_load(const char *path, struct mxg_config *cfg, char *err, size_t errl
 int config_load_string(const char *name, const char *text, struct mxg_config *cfg, char *err,
 		       size_t errlen)
 {
-	struct cfg_parse p = { .name = name, .text = text };
+	struct cfg_parse p = {.name = name, .text = text};
 
 	return load(&p, cfg, err, errlen);
 }

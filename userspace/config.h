@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The configuration of mxgated, /etc/mxgate/mxgate.conf (INI). Keys and
- * defaults are fixed by DESIGN.md; docs/mxgate.conf.5 documents them.
+ * defaults are fixed by DESIGN.md; docs/mxgate.conf.example documents them.
  * Durations are stored in milliseconds.
  */
 #ifndef MXG_CONFIG_H

@@ -82,8 +82,9 @@ int cfg_read_domains_file(struct cfg_parse *p, int line)
 		if (!*s)
 			continue;
 		if (end[strspn(end, " \t\r\n")])
-			err = cfg_fail(p, path, n,
-				       "domains_file: more than one word; write one domain per line");
+			err =
+			    cfg_fail(p, path, n,
+				     "domains_file: more than one word; write one domain per line");
 		else {
 			*end = '\0';
 			err = cfg_add_domain(p, s, path, n);
@@ -116,7 +117,8 @@ int cfg_open_section(struct cfg_parse *p, const char *name)
 
 	if (arg[len + strspn(arg + len, " \t")] || len >= sizeof(trimmed))
 		return cfg_fail(p, p->name, p->line,
-				"[domain %.64s]: not a domain name; write [domain example.org]", arg);
+				"[domain %.64s]: not a domain name; write [domain example.org]",
+				arg);
 	memcpy(trimmed, arg, len);
 	trimmed[len] = '\0';
 	if (cv_hostname(trimmed, dom, why, sizeof(why)))
@@ -174,7 +176,7 @@ static int apply_overrides(struct cfg_parse *p)
 	for (size_t i = 0; i < p->n_ovs; i++) {
 		const struct cfg_override *ov = &p->ovs[i];
 		struct mxg_domain_config *d =
-			bsearch(&ov->d, c->domains, c->n_domains, sizeof(*d), cmp_domain);
+		    bsearch(&ov->d, c->domains, c->n_domains, sizeof(*d), cmp_domain);
 
 		if (!d)
 			return cfg_fail(p, p->name, ov->line,
@@ -207,11 +209,12 @@ int cfg_finish_domains(struct cfg_parse *p)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		k[i] = (struct keyed){ c->domains[i].name, i };
+		k[i] = (struct keyed){c->domains[i].name, i};
 	/* Listing order breaks ties, so the later listing is the duplicate. */
 	qsort(k, n, sizeof(*k), cmp_keyed);
 	for (size_t i = 0; i + 1 < n; i++) {
-		const struct cfg_origin *first = &p->origins[k[i].i], *dup = &p->origins[k[i + 1].i];
+		const struct cfg_origin *first = &p->origins[k[i].i],
+					*dup = &p->origins[k[i + 1].i];
 
 		if (strcmp(k[i].name, k[i + 1].name))
 			continue;
@@ -248,7 +251,7 @@ static void normalise(const char *name, char out[MXG_NAME_MAX])
 
 const struct mxg_domain_config *config_find_domain(const struct mxg_config *cfg, const char *name)
 {
-	struct mxg_domain_config key;
+	struct mxg_domain_config key = {0};
 
 	normalise(name, key.name);
 	if (!key.name[0] || !cfg->n_domains)
@@ -256,18 +259,21 @@ const struct mxg_domain_config *config_find_domain(const struct mxg_config *cfg,
 	return bsearch(&key, cfg->domains, cfg->n_domains, sizeof(key), cmp_domain);
 }
 
-enum mxg_reply_mode config_domain_reply(const struct mxg_config *cfg, const struct mxg_domain_config *d)
+enum mxg_reply_mode config_domain_reply(const struct mxg_config *cfg,
+					const struct mxg_domain_config *d)
 {
 	return d && d->reply != MXG_REPLY_INHERIT ? (enum mxg_reply_mode)d->reply : cfg->reply;
 }
 
-const char *config_domain_reply_text(const struct mxg_config *cfg, const struct mxg_domain_config *d)
+const char *config_domain_reply_text(const struct mxg_config *cfg,
+				     const struct mxg_domain_config *d)
 {
 	return d && d->reply_text[0] ? d->reply_text : cfg->reply_text;
 }
 
-uint64_t config_domain_recovery_grace(const struct mxg_config *cfg, const struct mxg_domain_config *d)
+uint64_t config_domain_recovery_grace(const struct mxg_config *cfg,
+				      const struct mxg_domain_config *d)
 {
-	return d && d->recovery_grace_ms >= 0 ? (uint64_t)d->recovery_grace_ms :
-						cfg->recovery_grace_ms;
+	return d && d->recovery_grace_ms >= 0 ? (uint64_t)d->recovery_grace_ms
+					      : cfg->recovery_grace_ms;
 }

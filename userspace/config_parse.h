@@ -12,8 +12,8 @@
 
 #include "config.h"
 
-#define CFG_LINE_MAX 1024 /* characters on one line; lists continue on indented lines */
-#define CFG_N_KEYS 29     /* entries of config.c's key table */
+#define CFG_LINE_MAX 1024      /* characters on one line; lists continue on indented lines */
+#define CFG_N_KEYS 29	       /* entries of config.c's key table */
 #define CFG_KEY_DOMAINS_FILE 2 /* its index there */
 
 /* Where a served domain was listed, for "listed twice" messages. */
@@ -31,15 +31,14 @@ struct cfg_override {
 struct cfg_parse {
 	struct mxg_config *cfg;
 	const char *name; /* the config file, for messages */
-	FILE *fp;         /* the source: a file ... */
+	FILE *fp;	  /* the source: a file ... */
 	const char *text; /* ... or a string */
 	size_t pos;
 
-	int line;            /* the line inih is on */
-	bool continuation;   /* that line continues the previous key's value */
-	bool after_pair;     /* an indented line now would be a continuation */
+	int line;		  /* the line inih is on */
+	bool continuation;	  /* that line continues the previous key's value */
+	bool after_pair;	  /* an indented line now would be a continuation */
 	int key_line[CFG_N_KEYS]; /* where each global key was set, 0 = default */
-	int last_key;        /* key of the previous pair, for continuations */
 
 	struct cfg_origin *origins; /* parallel to cfg->domains */
 	size_t cap_domains;
@@ -55,7 +54,7 @@ struct cfg_parse {
 /* Record the first error as "FILE:LINE: text" ("FILE: text" for line 0).
  * Returns -1. */
 int cfg_fail(struct cfg_parse *p, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* config_domains.c */
 int cfg_add_domain(struct cfg_parse *p, const char *name, const char *file, int line);

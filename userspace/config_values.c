@@ -19,12 +19,8 @@ static const struct unit {
 	const char *suffix;
 	uint64_t ms;
 } units[] = {
-	{ "ms", 1 },
-	{ "s", 1000 },
-	{ "m", 60 * 1000 },
-	{ "h", 3600 * 1000 },
-	{ "d", 24 * 3600 * 1000 },
-	{ "", 1000 }, /* a bare number is seconds */
+    {"ms", 1},	{"s", 1000}, {"m", 60 * 1000}, {"h", 3600 * 1000}, {"d", 24 * 3600 * 1000},
+    {"", 1000}, /* a bare number is seconds */
 };
 
 int config_parse_duration(const char *s, uint64_t *ms)
@@ -51,10 +47,10 @@ int config_parse_duration(const char *s, uint64_t *ms)
 }
 
 /* The largest unit that divides ms evenly: "90s", "5m", "1h", "500ms". */
-static const char *fmt_duration(uint64_t ms, char *buf, size_t len)
+const char *cv_fmt_duration(uint64_t ms, char *buf, size_t len)
 {
-	static const char *const sfx[] = { "d", "h", "m", "s" };
-	static const uint64_t div[] = { 86400000, 3600000, 60000, 1000 };
+	static const char *const sfx[] = {"d", "h", "m", "s"};
+	static const uint64_t div[] = {86400000, 3600000, 60000, 1000};
 
 	for (size_t i = 0; i < 4; i++) {
 		if (ms && ms % div[i] == 0) {
@@ -73,7 +69,7 @@ int cv_duration(const char *s, uint64_t min, uint64_t max, uint64_t *ms, char *w
 
 	if (err == -ERANGE) {
 		snprintf(why, len, "\"" ECHO "\" is too long a duration; use at most %s", s,
-			 fmt_duration(max, a, sizeof(a)));
+			 cv_fmt_duration(max, a, sizeof(a)));
 		return -1;
 	}
 	if (err) {
@@ -85,7 +81,8 @@ int cv_duration(const char *s, uint64_t min, uint64_t max, uint64_t *ms, char *w
 	}
 	if (*ms < min || *ms > max) {
 		snprintf(why, len, "%s is out of range; use %s to %s", s,
-			 min ? fmt_duration(min, a, sizeof(a)) : "0", fmt_duration(max, b, sizeof(b)));
+			 min ? cv_fmt_duration(min, a, sizeof(a)) : "0",
+			 cv_fmt_duration(max, b, sizeof(b)));
 		return -1;
 	}
 	return 0;
@@ -96,18 +93,18 @@ int cv_uint(const char *s, unsigned min, unsigned max, unsigned *out, char *why,
 	uint64_t n = 0;
 	const char *p = s;
 
-	for (; isdigit((unsigned char)*p); p++) {
-		n = n * 10 + (uint64_t)(*p - '0');
-		if (n > max)
-			break;
-	}
-	if (p == s || (*p && !isdigit((unsigned char)*p))) {
+	/* Past max, n stops growing (no overflow) but the digits go on. */
+	for (; isdigit((unsigned char)*p); p++)
+		if (n <= max)
+			n = n * 10 + (uint64_t)(*p - '0');
+	if (p == s || *p) {
 		snprintf(why, len, "\"" ECHO "\" is not a number; use a whole number from %u to %u",
 			 s, min, max);
 		return -1;
 	}
 	if (n < min || n > max) {
-		snprintf(why, len, ECHO " is out of range; use a number from %u to %u", s, min, max);
+		snprintf(why, len, ECHO " is out of range; use a number from %u to %u", s, min,
+			 max);
 		return -1;
 	}
 	*out = (unsigned)n;
@@ -131,7 +128,8 @@ int cv_hostname(const char *s, char out[MXG_NAME_MAX], char *why, size_t len)
 		if (c == '.') {
 			if (label == 0 || label > 63 || out[i - 1] == '-') {
 				snprintf(why, len,
-					 "\"" ECHO "\" is not a host name; each dot-separated label "
+					 "\"" ECHO
+					 "\" is not a host name; each dot-separated label "
 					 "needs 1 to 63 letters, digits or inner hyphens",
 					 s);
 				return -1;
@@ -174,10 +172,11 @@ int cv_reply_text(const char *s, char *why, size_t len)
 		if (*p == 'p') {
 			primary = true;
 		} else if (*p != 'd' && *p != '%') {
-			snprintf(why, len,
-				 "%%%.1s is not allowed; use %%d (domain), %%p (primary MX) or %%%% "
-				 "(a percent sign)",
-				 *p ? p : "");
+			snprintf(
+			    why, len,
+			    "%%%.1s is not allowed; use %%d (domain), %%p (primary MX) or %%%% "
+			    "(a percent sign)",
+			    *p ? p : "");
 			return -1;
 		}
 		if (!*p)
@@ -266,8 +265,7 @@ static int parse_hostport(const char *s, bool bare_v6, bool need_port, struct mx
 	return parse_port(colon + 1, port);
 }
 
-int cv_resolver(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *why,
-		size_t len)
+int cv_resolver(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *why, size_t len)
 {
 	struct mxg_ip ip;
 	uint16_t port = 53;
@@ -349,6 +347,46 @@ int cv_nft_name(const char *s, char *why, size_t len)
 			 s);
 		return -1;
 	}
+	return 0;
+}
+
+int cv_enum(const char *v, const char *const *names, int *out, char *why, size_t len)
+{
+	for (int i = 0; names[i]; i++) {
+		if (!strcmp(v, names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	snprintf(why, len, "\"" ECHO "\" is not one of: %s%s%s%s%s", v, names[0],
+		 names[1] ? ", " : "", names[1] ? names[1] : "", names[1] && names[2] ? ", " : "",
+		 names[1] && names[2] ? names[2] : "");
+	return -1;
+}
+
+int cv_nft_table(const char *v, char family[8], char name[64], char *why, size_t len)
+{
+	static const char *const families[] = {"inet", "ip", "ip6", NULL};
+	const char *sp = strpbrk(v, " \t"), *n = v;
+	char fam[8];
+	int i;
+
+	if (sp) {
+		n = sp + strspn(sp, " \t");
+		snprintf(fam, sizeof(fam), "%.*s", (int)(sp - v), v);
+		if ((size_t)(sp - v) >= sizeof(fam) || cv_enum(fam, families, &i, why, len)) {
+			snprintf(why, len,
+				 "\"" ECHO "\" does not start with a family; write NAME or FAMILY "
+				 "NAME with FAMILY inet, ip or ip6",
+				 v);
+			return -1;
+		}
+	}
+	if (cv_nft_name(n, why, len))
+		return -1;
+	if (sp)
+		memcpy(family, fam, sizeof(fam));
+	snprintf(name, 64, "%s", n);
 	return 0;
 }
 

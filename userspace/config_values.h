@@ -14,6 +14,8 @@
 #include "config.h"
 
 int cv_duration(const char *s, uint64_t min, uint64_t max, uint64_t *ms, char *why, size_t len);
+/* ms as "500ms", "90s", "5m", "1h", "2d": the largest unit that divides it. */
+const char *cv_fmt_duration(uint64_t ms, char *buf, size_t len);
 int cv_uint(const char *s, unsigned min, unsigned max, unsigned *out, char *why, size_t len);
 /* A host or domain name: lower-cased, trailing dot stripped, LDH labels. */
 int cv_hostname(const char *s, char out[MXG_NAME_MAX], char *why, size_t len);
@@ -29,6 +31,10 @@ int cv_ifname(const char *s, char *why, size_t len);
 int cv_user(const char *s, char *why, size_t len);
 /* An nft table or set name; for a table, an optional family first. */
 int cv_nft_name(const char *s, char *why, size_t len);
+/* One of names (NULL-terminated, at most 3 shown in the message). */
+int cv_enum(const char *v, const char *const *names, int *out, char *why, size_t len);
+/* "[FAMILY] NAME": family (inet, ip, ip6) is left alone when not given. */
+int cv_nft_table(const char *v, char family[8], char name[64], char *why, size_t len);
 int cv_abs_path(const char *s, size_t max, char *why, size_t len);
 /* Copy s into dst (size dstlen) or fail with "too long". */
 int cv_copy(char *dst, size_t dstlen, const char *s, char *why, size_t len);

@@ -8,7 +8,7 @@
 struct mxgated_options {
 	const char *config; /* -c FILE, default MXG_DEFAULT_CONFIG */
 	bool foreground;    /* -f: stay in the foreground, log to stderr */
-	bool debug;         /* -d: log debug messages */
+	bool debug;	    /* -d: log debug messages */
 	bool check_only;    /* -n: check the config and exit */
 };
 

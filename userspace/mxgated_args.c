@@ -9,20 +9,19 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: mxgated [-c FILE] [-f] [-d] [-n] [-h]\n"
-		"  -c FILE  configuration file (default " MXG_DEFAULT_CONFIG ")\n"
-		"  -f       stay in the foreground and log to stderr\n"
-		"  -d       log debug messages\n"
-		"  -n       check the configuration and exit (0 ok, 1 bad)\n"
-		"  -h       show this help\n");
+	fprintf(f, "usage: mxgated [-c FILE] [-f] [-d] [-n] [-h]\n"
+		   "  -c FILE  configuration file (default " MXG_DEFAULT_CONFIG ")\n"
+		   "  -f       stay in the foreground and log to stderr\n"
+		   "  -d       log debug messages\n"
+		   "  -n       check the configuration and exit (0 ok, 1 bad)\n"
+		   "  -h       show this help\n");
 }
 
 int mxgated_parse_args(int argc, char **argv, struct mxgated_options *opts)
 {
 	int c;
 
-	*opts = (struct mxgated_options){ .config = MXG_DEFAULT_CONFIG };
+	*opts = (struct mxgated_options){.config = MXG_DEFAULT_CONFIG};
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt(argc, argv, ":c:fdnh")) != -1) {
@@ -51,7 +50,8 @@ int mxgated_parse_args(int argc, char **argv, struct mxgated_options *opts)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "mxgated: unexpected argument '%s'; see mxgated -h\n", argv[optind]);
+		fprintf(stderr, "mxgated: unexpected argument '%s'; see mxgated -h\n",
+			argv[optind]);
 		return -1;
 	}
 	return 0;
