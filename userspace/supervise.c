@@ -37,6 +37,15 @@ int ctl_responder_start(struct controller *c)
 		log_err("responder: %s", err[0] ? err : strerror(-r));
 		return r;
 	}
+	/* Into the SOCKMAP before the fork: responder_spawn() closes our
+	 * copies, after which only the child holds the sockets. */
+	if (c->gate) {
+		r = c->gops->set_responder(c->gate, c->resp.listen_fd_v4, c->resp.listen_fd_v6);
+		if (r < 0)
+			log_err("responder: the %s gate refused its sockets: %s; nothing is steered "
+				"(fail open)",
+				c->gops->name, strerror(-r));
+	}
 	r = responder_spawn(&c->resp, c->cfg, err, sizeof(err));
 	if (r < 0) {
 		log_err("responder: %s", err[0] ? err : strerror(-r));
@@ -47,16 +56,8 @@ int ctl_responder_start(struct controller *c)
 	}
 	c->resp_alive = true;
 	c->resp_started_ms = ev_now_ms();
-	/* The table first, then the SOCKMAP: no steered connection finds a
-	 * responder that knows no domain. */
 	ctl_responder_push(c);
-	if (c->gate) {
-		r = c->gops->set_responder(c->gate, c->resp.listen_fd_v4, c->resp.listen_fd_v6);
-		if (r < 0)
-			log_err("responder: the %s gate refused its sockets: %s; nothing is steered "
-				"(fail open)",
-				c->gops->name, strerror(-r));
-	}
+	/* Normally closed by responder_spawn() already. */
 	close_fd(&c->resp.listen_fd_v4);
 	close_fd(&c->resp.listen_fd_v6);
 	log_info("responder started, pid %d", (int)c->resp.pid);
