@@ -28,7 +28,7 @@ control_socket = $sock
 probe_interval = 1s
 probe_timeout = 500ms
 state_ttl = 3s
-user = $(id -un)
+$([ "$(id -u)" -eq 0 ] || echo "user = $(id -un)")
 EOF
 
 out=$("$MXGATE" status -s "$sock" 2>&1)
