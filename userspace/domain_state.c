@@ -3,6 +3,7 @@
 #include "domain_state.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,7 +26,7 @@ const char *ds_state_str(enum mxg_domain_state s)
 int ds_init(struct domain_state *d, const char *name, uint64_t recovery_grace_ms, uint64_t now_ms)
 {
 	memset(d, 0, sizeof(*d));
-	strncpy(d->name, name, sizeof(d->name) - 1);
+	snprintf(d->name, sizeof(d->name), "%.*s", (int)sizeof(d->name) - 1, name);
 	d->recovery_grace_ms = recovery_grace_ms;
 	d->state = MXG_DOMAIN_UNKNOWN;
 	d->reason = MXG_REASON_DNS_PENDING;
@@ -135,6 +136,15 @@ static void decide(struct domain_state *d, const struct ds_params *p, uint64_t n
 	*reason = MXG_REASON_PRIMARY_UP;
 }
 
+/* Bounded copy that always terminates (names come from DNS). */
+static void copy_name(char *dst, size_t len, const char *src)
+{
+	size_t n = strnlen(src, len - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 /* The primary to name: the most preferred one with an up address when
  * gated, otherwise the most preferred primary. */
 static void pick_primary(struct domain_state *d)
@@ -145,13 +155,11 @@ static void pick_primary(struct domain_state *d)
 	for (size_t i = 0; i < d->n_addrs; i++) {
 		if (d->state == MXG_DOMAIN_GATED && !d->addrs[i].up)
 			continue;
-		strncpy(d->primary, d->set->hosts[d->addrs[i].host].name, sizeof(d->primary) - 1);
-		d->primary[sizeof(d->primary) - 1] = '\0';
+		copy_name(d->primary, sizeof(d->primary), d->set->hosts[d->addrs[i].host].name);
 		return;
 	}
 	/* Hosts are sorted by preference: the first one is the best primary. */
-	strncpy(d->primary, d->set->hosts[0].name, sizeof(d->primary) - 1);
-	d->primary[sizeof(d->primary) - 1] = '\0';
+	copy_name(d->primary, sizeof(d->primary), d->set->hosts[0].name);
 }
 
 bool ds_evaluate(struct domain_state *d, const struct ds_params *p, uint64_t now_ms)
@@ -188,8 +196,7 @@ int ds_dns_answer(struct domain_state *d, const struct ds_params *p, const struc
 
 	d->dns_last = set->status;
 	if (set->status == MX_ERROR || set->status == MX_NXDOMAIN) {
-		strncpy(d->dns_error, set->error, sizeof(d->dns_error) - 1);
-		d->dns_error[sizeof(d->dns_error) - 1] = '\0';
+		copy_name(d->dns_error, sizeof(d->dns_error), set->error);
 		if (!d->dns_fail_since_ms)
 			d->dns_fail_since_ms = now_ms ? now_ms : 1;
 		return ds_evaluate(d, p, now_ms);
