@@ -15,12 +15,12 @@
 #include "config.h"
 #include "event.h"
 
-#define STATUS_TIMEOUT_MS 10000       /* the whole exchange */
+#define STATUS_TIMEOUT_MS 10000	      /* the whole exchange */
 #define STATUS_MAX_ANSWER (16u << 20) /* bytes */
 
 static int wait_fd(int fd, short ev, uint64_t deadline)
 {
-	struct pollfd p = { .fd = fd, .events = ev };
+	struct pollfd p = {.fd = fd, .events = ev};
 	uint64_t now = ev_now_ms();
 	int r;
 
@@ -35,13 +35,13 @@ static int wait_fd(int fd, short ev, uint64_t deadline)
 int do_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *path = MXG_DEFAULT_CONTROL_SOCKET;
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	uint64_t deadline = ev_now_ms() + STATUS_TIMEOUT_MS;
 	const char *req = "status\n";
 	size_t total = 0;
@@ -94,8 +94,9 @@ int do_status(int argc, char **argv)
 		int r = wait_fd(fd, POLLIN, deadline);
 
 		if (r < 0) {
-			fprintf(stderr, "mxgate: no complete answer from %s: %s; is mxgated stuck?\n",
-				path, strerror(-r));
+			fprintf(stderr,
+				"mxgate: no complete answer from %s: %s; is mxgated stuck?\n", path,
+				strerror(-r));
 			goto out;
 		}
 		n = recv(fd, buf, sizeof(buf), 0);

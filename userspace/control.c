@@ -203,7 +203,7 @@ static int remove_stale(const struct sockaddr_un *sun)
 int control_open(struct control **out, struct ev_loop *loop, const char *path,
 		 control_handler handler, void *arg, char *err, size_t errlen)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct control *c;
 	int r;
 
@@ -235,8 +235,9 @@ int control_open(struct control **out, struct ev_loop *loop, const char *path,
 		goto fail;
 	}
 	if (r < 0) {
-		snprintf(err, errlen, "control_socket %s: exists and cannot be replaced: %s; remove it",
-			 path, strerror(-r));
+		snprintf(err, errlen,
+			 "control_socket %s: exists and cannot be replaced: %s; remove it", path,
+			 strerror(-r));
 		goto fail;
 	}
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

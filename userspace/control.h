@@ -13,9 +13,9 @@
 #include "event.h"
 #include "sbuf.h"
 
-#define CONTROL_MAX_REQUEST 256  /* bytes, including the newline */
-#define CONTROL_MAX_CLIENTS 16   /* concurrent; more wait in the backlog */
-#define CONTROL_TIMEOUT_MS 5000  /* per client, request and answer */
+#define CONTROL_MAX_REQUEST 256 /* bytes, including the newline */
+#define CONTROL_MAX_CLIENTS 16	/* concurrent; more wait in the backlog */
+#define CONTROL_TIMEOUT_MS 5000 /* per client, request and answer */
 
 /* Fill reply for request (one line, no newline). Unknown requests get an
  * "error: ..." line. */

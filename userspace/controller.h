@@ -26,10 +26,10 @@
 #include "responder.h"
 
 #define CTL_PROBE_RESULTS (PROBE_PROTOCOL + 1)
-#define CTL_DNS_RETRY_MS 10000           /* after a failed MX lookup */
-#define CTL_RESPONDER_BACKOFF_MS 1000    /* first restart delay, doubled */
+#define CTL_DNS_RETRY_MS 10000	      /* after a failed MX lookup */
+#define CTL_RESPONDER_BACKOFF_MS 1000 /* first restart delay, doubled */
 #define CTL_RESPONDER_BACKOFF_MAX_MS 60000
-#define CTL_RESPONDER_STABLE_MS 60000    /* lived this long: reset backoff */
+#define CTL_RESPONDER_STABLE_MS 60000 /* lived this long: reset backoff */
 
 struct controller;
 
@@ -40,7 +40,7 @@ struct ctl_domain {
 	struct ev_timer dns_timer;
 	bool dns_inflight;
 	uint64_t dns_next_ms; /* when the next lookup is due */
-	bool keep;            /* reload: still configured */
+	bool keep;	      /* reload: still configured */
 };
 
 struct ctl_gate_addr {
@@ -75,7 +75,7 @@ struct ctl_round {
 	size_t n;
 	size_t pending;
 	uint64_t started_ms;
-	uint64_t last_ms;      /* when the last round completed */
+	uint64_t last_ms; /* when the last round completed */
 	uint64_t last_took_ms;
 };
 

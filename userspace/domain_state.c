@@ -73,7 +73,7 @@ static void decide(struct domain_state *d, const struct ds_params *p, uint64_t n
 {
 	bool any_up = false, any_rising = false, any_probed = false;
 	enum mxg_reason dns_reason =
-		d->dns_last == MX_NXDOMAIN ? MXG_REASON_NXDOMAIN : MXG_REASON_DNS_FAILED;
+	    d->dns_last == MX_NXDOMAIN ? MXG_REASON_NXDOMAIN : MXG_REASON_DNS_FAILED;
 
 	*state = MXG_DOMAIN_OPEN;
 	if (!d->set) {
@@ -263,8 +263,9 @@ bool ds_round(struct domain_state *d, const struct ds_params *p, const struct ds
 {
 	for (size_t i = 0; i < d->n_addrs; i++) {
 		struct ds_addr *a = &d->addrs[i];
-		struct ds_probe_result key = { .ip = a->ip };
-		const struct ds_probe_result *res = n ? bsearch(&key, r, n, sizeof(*r), result_cmp) : NULL;
+		struct ds_probe_result key = {.ip = a->ip};
+		const struct ds_probe_result *res =
+		    n ? bsearch(&key, r, n, sizeof(*r), result_cmp) : NULL;
 
 		if (!res)
 			continue;

@@ -44,7 +44,7 @@ struct ds_params {
 /* One address of one primary host, with its hysteresis. */
 struct ds_addr {
 	struct mxg_ip ip;
-	size_t host;       /* index into set->hosts */
+	size_t host;	   /* index into set->hosts */
 	unsigned ok_run;   /* consecutive OK rounds */
 	unsigned fail_run; /* consecutive failed rounds */
 	bool up;
@@ -65,7 +65,7 @@ struct domain_state {
 
 	struct mx_set *set; /* last usable answer, NULL before the first */
 	uint64_t set_ms;
-	int pref_self;             /* -1: self not in the MX set */
+	int pref_self;		    /* -1: self not in the MX set */
 	enum mxg_reason set_reason; /* when the set has no primary */
 	size_t n_primaries;
 

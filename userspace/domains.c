@@ -88,8 +88,9 @@ static void log_answer(const struct ctl_domain *cd, const struct mx_set *set)
 		return;
 	}
 	log_debug("dns %s: %zu MX host(s), ttl %us%s", cd->ds.name, set->n_hosts, set->ttl_s,
-		  set->status == MX_NULL ? ", null MX" :
-		  set->status == MX_NO_RECORDS ? ", no MX records" : "");
+		  set->status == MX_NULL	 ? ", null MX"
+		  : set->status == MX_NO_RECORDS ? ", no MX records"
+						 : "");
 	for (size_t i = 0; i < set->n_hosts; i++) {
 		const struct mx_host *h = &set->hosts[i];
 

@@ -28,8 +28,8 @@ static bool is_local(const struct ifaddrs *ifa, const struct mxg_ip *ip)
 		struct mxg_ip l;
 		uint16_t port;
 
-		if (!ifa->ifa_addr || (ifa->ifa_addr->sa_family != AF_INET &&
-				       ifa->ifa_addr->sa_family != AF_INET6))
+		if (!ifa->ifa_addr ||
+		    (ifa->ifa_addr->sa_family != AF_INET && ifa->ifa_addr->sa_family != AF_INET6))
 			continue;
 		if (!mxg_ip_from_sockaddr(ifa->ifa_addr, &l, &port) && mxg_ip_equal(&l, ip))
 			return true;
@@ -85,7 +85,8 @@ static size_t gate_addresses(struct controller *c, struct ctl_gate_addr *out)
 		for (size_t h = 0; set && h < set->n_hosts; h++) {
 			if (!is_self_host(c, set->hosts[h].name))
 				continue;
-			for (size_t j = 0; j < set->hosts[h].n_addrs && n < MXG_MAX_ADDRESSES; j++) {
+			for (size_t j = 0; j < set->hosts[h].n_addrs && n < MXG_MAX_ADDRESSES;
+			     j++) {
 				const struct mxg_ip *ip = &set->hosts[h].addrs[j];
 
 				if (!have(out, n, ip) && is_local(ifa, ip))
@@ -131,7 +132,8 @@ static void log_address_changes(struct controller *c, const struct ctl_gate_addr
 				known = true;
 			}
 		if (!known || was != a[i].gated)
-			log_notice("address %s: %s (%u domain(s))", mxg_ip_str(&a[i].ip, s, sizeof(s)),
+			log_notice("address %s: %s (%u domain(s))",
+				   mxg_ip_str(&a[i].ip, s, sizeof(s)),
 				   a[i].gated ? "gated" : "open", a[i].n_domains);
 	}
 	for (size_t j = 0; j < c->n_addrs; j++)
@@ -152,11 +154,11 @@ static int write_gate(struct controller *c)
 	for (size_t i = 0; !r && i < c->n_domains; i++) {
 		const struct domain_state *d = &c->domains[i]->ds;
 		struct gate_domain_view v = {
-			.name = d->name,
-			.state = d->state,
-			.reason = d->reason,
-			.primary = d->primary,
-			.since_ns = d->since_ms * 1000000ull,
+		    .name = d->name,
+		    .state = d->state,
+		    .reason = d->reason,
+		    .primary = d->primary,
+		    .since_ns = d->since_ms * 1000000ull,
 		};
 
 		r = c->gops->set_domain(c->gate, &v, ttl);
@@ -190,9 +192,10 @@ void ctl_publish(struct controller *c)
 		if (r < 0) {
 			c->cnt.gate_errors++;
 			if (!c->gate_failing)
-				log_err("writing the %s gate: %s; its entries expire within state_ttl "
-					"(fail open); check the pin_dir and the kernel log",
-					c->gops->name, strerror(-r));
+				log_err(
+				    "writing the %s gate: %s; its entries expire within state_ttl "
+				    "(fail open); check the pin_dir and the kernel log",
+				    c->gops->name, strerror(-r));
 			c->gate_failing = true;
 		} else if (c->gate_failing) {
 			log_notice("writing the %s gate works again", c->gops->name);

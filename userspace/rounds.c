@@ -89,7 +89,8 @@ static size_t collect(struct controller *c, struct ds_probe_result **out)
 
 static int renew_prober(struct controller *c)
 {
-	struct prober *p = prober_new(c->loop, c->cfg->helo_name, (unsigned)c->cfg->probe_timeout_ms);
+	struct prober *p =
+	    prober_new(c->loop, c->cfg->helo_name, (unsigned)c->cfg->probe_timeout_ms);
 
 	if (!p) {
 		log_err("cannot set up the prober: out of memory; keeping the previous one");
@@ -138,10 +139,11 @@ void ctl_round_timer(struct ev_loop *loop, void *arg)
 		char a[MXG_ADDRSTRLEN];
 		int r;
 
-		rd->slots[i] = (struct probe_slot){ .c = c, .idx = i };
+		rd->slots[i] = (struct probe_slot){.c = c, .idx = i};
 		/* Unanswered counts as failed: fail open. */
 		rd->res[i].result = PROBE_TIMEOUT;
-		r = probe_start(c->prober, &rd->res[i].ip, MXG_SMTP_PORT, probe_done, &rd->slots[i]);
+		r = probe_start(c->prober, &rd->res[i].ip, MXG_SMTP_PORT, probe_done,
+				&rd->slots[i]);
 		if (r < 0) {
 			log_err("probe %s: cannot start: %s; counted as failed",
 				mxg_ip_str(&rd->res[i].ip, a, sizeof(a)), strerror(-r));

@@ -73,4 +73,3 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
 	va_end(ap);
 	b->len += (size_t)n;
 }
-

@@ -78,7 +78,8 @@ static void text_domain(const struct controller *c, const struct ctl_domain *cd,
 	char name[300], t[32], a[MXG_ADDRSTRLEN];
 
 	sbuf_printf(o, "domain %s: %s (%s) for %s", log_printable(name, sizeof(name), d->name, 256),
-		    ds_state_str(d->state), mxg_reason_str(d->reason), ago(t, sizeof(t), now, d->since_ms));
+		    ds_state_str(d->state), mxg_reason_str(d->reason),
+		    ago(t, sizeof(t), now, d->since_ms));
 	if (d->primary[0])
 		sbuf_printf(o, ", primary %s", log_printable(name, sizeof(name), d->primary, 256));
 	if (d->grace_running && d->grace_until_ms > now)
@@ -86,21 +87,25 @@ static void text_domain(const struct controller *c, const struct ctl_domain *cd,
 	sbuf_printf(o, "\n");
 	if (d->dns_fail_since_ms)
 		sbuf_printf(o, "  dns: failing for %s: %s (%s)\n",
-			    ago(t, sizeof(t), now, d->dns_fail_since_ms), mx_status_str(d->dns_last),
+			    ago(t, sizeof(t), now, d->dns_fail_since_ms),
+			    mx_status_str(d->dns_last),
 			    log_printable(name, sizeof(name), d->dns_error, sizeof(d->dns_error)));
 	if (!d->set) {
 		sbuf_printf(o, "  mx: no answer yet\n");
 		return;
 	}
 	sbuf_printf(o, "  mx: %s, %zu host(s), answer %s old, next lookup in %s\n",
-		    mx_status_str(d->set->status), d->set->n_hosts, ago(t, sizeof(t), now, d->set_ms),
+		    mx_status_str(d->set->status), d->set->n_hosts,
+		    ago(t, sizeof(t), now, d->set_ms),
 		    cd->dns_next_ms > now ? ago(name, sizeof(name), cd->dns_next_ms, now) : "0s");
 	for (size_t i = 0; i < d->set->n_hosts; i++) {
 		const struct mx_host *h = &d->set->hosts[i];
 
-		sbuf_printf(o, "    %5u %s%s", h->pref, log_printable(name, sizeof(name), h->name, 256),
-			    host_is_self(c, h->name) ? " (self)" :
-			    host_is_primary(d, i) ? " (primary)" : "");
+		sbuf_printf(o, "    %5u %s%s", h->pref,
+			    log_printable(name, sizeof(name), h->name, 256),
+			    host_is_self(c, h->name) ? " (self)"
+			    : host_is_primary(d, i)  ? " (primary)"
+						     : "");
 		for (size_t j = 0; j < h->n_addrs; j++)
 			sbuf_printf(o, " %s", mxg_ip_str(&h->addrs[j], a, sizeof(a)));
 		sbuf_printf(o, "\n");
@@ -148,7 +153,8 @@ static void text_status(const struct controller *c, struct sbuf *o)
 		    ", gate errors %" PRIu64 ", dns answers %" PRIu64 " failures %" PRIu64
 		    ", reloads %" PRIu64 " refused %" PRIu64 "\n",
 		    c->cnt.transitions, c->cnt.responder_restarts, c->cnt.gate_errors,
-		    c->cnt.dns_answers, c->cnt.dns_failures, c->cnt.reloads, c->cnt.reloads_refused);
+		    c->cnt.dns_answers, c->cnt.dns_failures, c->cnt.reloads,
+		    c->cnt.reloads_refused);
 }
 
 static void json_kv_str(struct json_writer *w, const char *k, const char *v)

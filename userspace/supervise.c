@@ -42,9 +42,10 @@ int ctl_responder_start(struct controller *c)
 	if (c->gate) {
 		r = c->gops->set_responder(c->gate, c->resp.listen_fd_v4, c->resp.listen_fd_v6);
 		if (r < 0)
-			log_err("responder: the %s gate refused its sockets: %s; nothing is steered "
-				"(fail open)",
-				c->gops->name, strerror(-r));
+			log_err(
+			    "responder: the %s gate refused its sockets: %s; nothing is steered "
+			    "(fail open)",
+			    c->gops->name, strerror(-r));
 	}
 	r = responder_spawn(&c->resp, c->cfg, err, sizeof(err));
 	if (r < 0) {
@@ -106,7 +107,8 @@ void ctl_responder_reap(struct controller *c)
 		else
 			log_err("responder (pid %d) exited with status %d; the gate steers nothing "
 				"until it is back; restarting in %llums",
-				(int)pid, WEXITSTATUS(status), (unsigned long long)c->resp_backoff_ms);
+				(int)pid, WEXITSTATUS(status),
+				(unsigned long long)c->resp_backoff_ms);
 		if (c->stopping)
 			continue;
 		ev_timer_start(c->loop, &c->resp_timer, c->resp_backoff_ms);

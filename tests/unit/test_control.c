@@ -68,7 +68,7 @@ static int teardown(void **state)
 
 static int client(const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
@@ -116,8 +116,8 @@ static void test_overlong_request_is_refused(void **state)
 	char big[CONTROL_MAX_REQUEST + 100];
 
 	memset(big, 'a', sizeof(big));
-	assert_non_null(strstr(exchange(f, client(f->path), big, sizeof(big)),
-			       "error: request longer than"));
+	assert_non_null(
+	    strstr(exchange(f, client(f->path), big, sizeof(big)), "error: request longer than"));
 	assert_int_equal(f->calls, 0);
 }
 
@@ -148,7 +148,7 @@ static void test_live_socket_is_not_taken_over(void **state)
 
 static void test_stale_socket_is_replaced(void **state)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	struct ev_loop *loop = ev_loop_new();
 	struct control *c = NULL;
 	char path[] = "/tmp/mxg-stale.sock";
@@ -170,11 +170,11 @@ static void test_stale_socket_is_replaced(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_status_request_is_answered_then_closed),
-		T(test_overlong_request_is_refused),
-		T(test_socket_mode_and_directory),
-		T(test_live_socket_is_not_taken_over),
-		cmocka_unit_test(test_stale_socket_is_replaced),
+	    T(test_status_request_is_answered_then_closed),
+	    T(test_overlong_request_is_refused),
+	    T(test_socket_mode_and_directory),
+	    T(test_live_socket_is_not_taken_over),
+	    cmocka_unit_test(test_stale_socket_is_replaced),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,14 +11,14 @@
 
 #include "domain_state.h"
 
-static const char self_names[][MXG_NAME_MAX] = { "mx2.example.test" };
+static const char self_names[][MXG_NAME_MAX] = {"mx2.example.test"};
 
 static struct ds_params params = {
-	.rise = 3,
-	.fall = 1,
-	.dns_grace_ms = 60000,
-	.self = self_names,
-	.n_self = 1,
+    .rise = 3,
+    .fall = 1,
+    .dns_grace_ms = 60000,
+    .self = self_names,
+    .n_self = 1,
 };
 
 #define P1 "192.0.2.11"
@@ -216,8 +216,8 @@ static void test_one_failed_round_opens(void **state)
 
 static void test_every_failure_kind_counts_as_down(void **state)
 {
-	static const enum probe_result bad[] = { PROBE_REFUSED, PROBE_TIMEOUT, PROBE_BAD_GREETING,
-						 PROBE_BAD_EHLO, PROBE_PROTOCOL };
+	static const enum probe_result bad[] = {PROBE_REFUSED, PROBE_TIMEOUT, PROBE_BAD_GREETING,
+						PROBE_BAD_EHLO, PROBE_PROTOCOL};
 	struct fixture *f = *state;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -539,28 +539,28 @@ static void test_state_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_starts_unknown),
-		T(test_dns_failure_before_first_answer_is_unknown),
-		T(test_primary_up_gates_after_rise_rounds),
-		T(test_interrupted_rise_starts_over),
-		T(test_one_failed_round_opens),
-		T(test_every_failure_kind_counts_as_down),
-		T(test_fall_two_needs_two_failures),
-		T(test_primary_back_waits_for_rise_and_grace),
-		T(test_failure_during_grace_cancels_it),
-		T(test_zero_grace_gates_right_after_rise),
-		T(test_primary_down_at_start_gets_grace_when_back),
-		T(test_no_primary_cases_are_open),
-		T(test_self_name_matches_case_and_trailing_dot),
-		T(test_dns_failure_keeps_last_answer_for_dns_grace),
-		T(test_nxdomain_after_answer_is_a_failure),
-		T(test_one_primary_up_of_two_is_enough),
-		T(test_any_address_of_a_primary_is_enough),
-		T(test_mx_change_keeps_hysteresis_of_kept_addresses),
-		T(test_missing_result_keeps_counters),
-		T(test_shared_address_is_one_probe_target),
-		T(test_self_addresses_decide_where_a_domain_is_served),
-		T(test_state_names),
+	    T(test_starts_unknown),
+	    T(test_dns_failure_before_first_answer_is_unknown),
+	    T(test_primary_up_gates_after_rise_rounds),
+	    T(test_interrupted_rise_starts_over),
+	    T(test_one_failed_round_opens),
+	    T(test_every_failure_kind_counts_as_down),
+	    T(test_fall_two_needs_two_failures),
+	    T(test_primary_back_waits_for_rise_and_grace),
+	    T(test_failure_during_grace_cancels_it),
+	    T(test_zero_grace_gates_right_after_rise),
+	    T(test_primary_down_at_start_gets_grace_when_back),
+	    T(test_no_primary_cases_are_open),
+	    T(test_self_name_matches_case_and_trailing_dot),
+	    T(test_dns_failure_keeps_last_answer_for_dns_grace),
+	    T(test_nxdomain_after_answer_is_a_failure),
+	    T(test_one_primary_up_of_two_is_enough),
+	    T(test_any_address_of_a_primary_is_enough),
+	    T(test_mx_change_keeps_hysteresis_of_kept_addresses),
+	    T(test_missing_result_keeps_counters),
+	    T(test_shared_address_is_one_probe_target),
+	    T(test_self_addresses_decide_where_a_domain_is_served),
+	    T(test_state_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

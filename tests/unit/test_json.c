@@ -61,8 +61,8 @@ static void test_strings_are_escaped(void **state)
 
 	mem_open(&m, &w);
 	json_string(&w, "a\"b\\c\n\r\t\x01\x7f"
-			"\xc3\xa9"       /* é: valid UTF-8, kept */
-			"\xff"           /* invalid byte */
+			"\xc3\xa9"	 /* é: valid UTF-8, kept */
+			"\xff"		 /* invalid byte */
 			"\xed\xa0\x80"); /* a surrogate */
 	fclose(m.f);
 	assert_string_equal(m.text, "\"a\\\"b\\\\c\\n\\r\\t\\u0001\\u007f\xc3\xa9\\ufffd"
@@ -87,9 +87,9 @@ static void test_sbuf_respects_its_bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_nested_structure_and_commas),
-		cmocka_unit_test(test_strings_are_escaped),
-		cmocka_unit_test(test_sbuf_respects_its_bound),
+	    cmocka_unit_test(test_nested_structure_and_commas),
+	    cmocka_unit_test(test_strings_are_escaped),
+	    cmocka_unit_test(test_sbuf_respects_its_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
