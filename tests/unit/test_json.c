@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The JSON writer (structure, commas, escaping of hostile strings) and the
- * bounded buffer the control socket answers from. */
+/* The JSON writer: commas and nesting, escaping of quotes, backslashes and
+ * control characters, invalid UTF-8 replaced, misuse reported. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,85 +11,88 @@
 #include <string.h>
 
 #include "json.h"
-#include "sbuf.h"
 
-struct mem {
-	char *text;
-	size_t len;
-	FILE *f;
-};
+static char *buf;
+static size_t len;
 
-static void mem_open(struct mem *m, struct json_writer *w)
+static FILE *open_mem(void)
 {
-	m->text = NULL;
-	m->f = open_memstream(&m->text, &m->len);
-	assert_non_null(m->f);
-	json_init(w, m->f);
+	FILE *f;
+
+	free(buf);
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	return f;
 }
 
-static void test_nested_structure_and_commas(void **state)
+static void test_nesting_and_commas(void **state)
 {
+	FILE *f = open_mem();
 	struct json_writer w;
-	struct mem m;
 
-	mem_open(&m, &w);
+	json_init(&w, f);
 	json_object_begin(&w);
-	json_key(&w, "name");
-	json_string(&w, "example.test");
-	json_key(&w, "gated");
-	json_bool(&w, true);
+	json_key(&w, "a");
+	json_int(&w, -1);
 	json_key(&w, "list");
 	json_array_begin(&w);
-	json_int(&w, -1);
-	json_uint(&w, 2);
+	json_uint(&w, 1);
+	json_bool(&w, true);
+	json_null(&w);
 	json_object_begin(&w);
 	json_object_end(&w);
-	json_null(&w);
 	json_array_end(&w);
+	json_key(&w, "s");
+	json_string(&w, "x");
 	json_object_end(&w);
 	assert_int_equal(json_end(&w), 0);
-	fclose(m.f);
-	assert_string_equal(m.text, "{\"name\":\"example.test\",\"gated\":true,"
-				    "\"list\":[-1,2,{},null]}\n");
-	free(m.text);
+	fclose(f);
+	assert_string_equal(buf, "{\"a\":-1,\"list\":[1,true,null,{}],\"s\":\"x\"}\n");
 }
 
-static void test_strings_are_escaped(void **state)
+static void test_escaping(void **state)
 {
+	FILE *f = open_mem();
 	struct json_writer w;
-	struct mem m;
 
-	mem_open(&m, &w);
-	json_string(&w, "a\"b\\c\n\r\t\x01\x7f"
-			"\xc3\xa9"	 /* é: valid UTF-8, kept */
-			"\xff"		 /* invalid byte */
-			"\xed\xa0\x80"); /* a surrogate */
-	fclose(m.f);
-	assert_string_equal(m.text, "\"a\\\"b\\\\c\\n\\r\\t\\u0001\\u007f\xc3\xa9\\ufffd"
-				    "\\ufffd\\ufffd\\ufffd\"");
-	free(m.text);
+	json_init(&w, f);
+	json_array_begin(&w);
+	json_string(&w, "q\"b\\n\n\t\001\x7f");
+	json_string(&w, "caf\xc3\xa9");		     /* valid UTF-8 passes */
+	json_string(&w, "bad\xc3(\xff\xed\xa0\x80"); /* invalid bytes, a surrogate */
+	json_array_end(&w);
+	assert_int_equal(json_end(&w), 0);
+	fclose(f);
+	assert_string_equal(buf, "[\"q\\\"b\\\\n\\n\\t\\u0001\\u007f\",\"caf\xc3\xa9\","
+				 "\"bad\\ufffd(\\ufffd\\ufffd\\ufffd\\ufffd\"]\n");
 }
 
-static void test_sbuf_respects_its_bound(void **state)
+static void test_misuse_reported(void **state)
 {
-	struct sbuf b;
+	FILE *f = open_mem();
+	struct json_writer w;
 
-	sbuf_init(&b);
-	b.max = 8;
-	sbuf_printf(&b, "%s", "1234");
-	assert_false(b.failed);
-	sbuf_printf(&b, "%s", "56789");
-	assert_true(b.failed);
-	assert_string_equal(b.buf, "1234");
-	sbuf_free(&b);
+	json_init(&w, f);
+	json_object_begin(&w);
+	json_key(&w, "dangling");
+	json_object_end(&w);
+	assert_int_not_equal(json_end(&w), 0);
+	fclose(f);
+	json_init(&w, f = open_mem());
+	json_array_begin(&w);
+	assert_int_not_equal(json_end(&w), 0);
+	fclose(f);
+	free(buf);
+	buf = NULL;
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_nested_structure_and_commas),
-	    cmocka_unit_test(test_strings_are_escaped),
-	    cmocka_unit_test(test_sbuf_respects_its_bound),
+	    cmocka_unit_test(test_nesting_and_commas),
+	    cmocka_unit_test(test_escaping),
+	    cmocka_unit_test(test_misuse_reported),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
