@@ -212,6 +212,17 @@ int ds_dns_answer(struct domain_state *d, const struct ds_params *p, const struc
 	if (copy->status == MX_OK)
 		mx_find_primaries(copy, p->self, p->n_self, &prim);
 
+	if (prim.n && prim.reason == MXG_REASON_DNS_FAILED) {
+		/* Primaries whose address lookups failed: we cannot tell
+		 * whether they are up; a DNS failure like any other. */
+		free(copy);
+		d->dns_last = MX_ERROR;
+		copy_name(d->dns_error, sizeof(d->dns_error),
+			  "address lookups of the primary MX hosts failed");
+		if (!d->dns_fail_since_ms)
+			d->dns_fail_since_ms = now_ms ? now_ms : 1;
+		return ds_evaluate(d, p, now_ms);
+	}
 	for (size_t i = 0; i < prim.n; i++)
 		cap += prim.hosts[i]->n_addrs;
 	if (cap) {

@@ -426,6 +426,28 @@ static void test_nxdomain_after_answer_is_a_failure(void **state)
 	assert_state(f, MXG_DOMAIN_UNKNOWN, MXG_REASON_NXDOMAIN);
 }
 
+static void test_failed_primary_address_lookups_are_a_dns_failure(void **state)
+{
+	struct fixture *f = *state;
+	struct mx_set s;
+
+	/* Before any good answer: unknown. */
+	set_init(&s, MX_OK);
+	add_host(&s, "mx1.example.test", 10, NULL);
+	s.hosts[0].addr_status = MX_ERROR;
+	add_host(&s, "mx2.example.test", 20, SELF_IP, NULL);
+	answer(f, &s);
+	assert_state(f, MXG_DOMAIN_UNKNOWN, MXG_REASON_DNS_FAILED);
+
+	/* After one: the last good set is kept for dns_grace. */
+	make_gated(f);
+	answer(f, &s);
+	assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_PRIMARY_UP);
+	assert_int_equal(f->d.n_addrs, 1);
+	ds_evaluate(&f->d, &params, f->now + params.dns_grace_ms + 1);
+	assert_state(f, MXG_DOMAIN_UNKNOWN, MXG_REASON_DNS_FAILED);
+}
+
 static void test_one_primary_up_of_two_is_enough(void **state)
 {
 	struct fixture *f = *state;
@@ -554,6 +576,7 @@ int main(void)
 	    T(test_self_name_matches_case_and_trailing_dot),
 	    T(test_dns_failure_keeps_last_answer_for_dns_grace),
 	    T(test_nxdomain_after_answer_is_a_failure),
+	    T(test_failed_primary_address_lookups_are_a_dns_failure),
 	    T(test_one_primary_up_of_two_is_enough),
 	    T(test_any_address_of_a_primary_is_enough),
 	    T(test_mx_change_keeps_hysteresis_of_kept_addresses),
