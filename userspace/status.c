@@ -86,10 +86,11 @@ static void text_domain(const struct controller *c, const struct ctl_domain *cd,
 		sbuf_printf(o, ", grace ends in %" PRIu64 "ms", d->grace_until_ms - now);
 	sbuf_printf(o, "\n");
 	if (d->dns_fail_since_ms)
-		sbuf_printf(o, "  dns: failing for %s: %s (%s)\n",
+		sbuf_printf(o, "  dns: failing for %s: %s\n",
 			    ago(t, sizeof(t), now, d->dns_fail_since_ms),
-			    mx_status_str(d->dns_last),
-			    log_printable(name, sizeof(name), d->dns_error, sizeof(d->dns_error)));
+			    d->dns_error[0] ? log_printable(name, sizeof(name), d->dns_error,
+							    sizeof(d->dns_error))
+					    : mx_status_str(d->dns_last));
 	if (!d->set) {
 		sbuf_printf(o, "  mx: no answer yet\n");
 		return;
