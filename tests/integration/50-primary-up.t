@@ -7,9 +7,16 @@ set -u
 . "$MXG_SRC/tests/lib/mxgated.sh"
 
 mxg_scene 90
-tap_plan 15
+tap_plan 16
 
-mxg_config
+# A second domain with the same primary: probes are deduplicated.
+{
+	tn_dns_std_zone
+	echo "shared.test. 300 IN MX 10 mx1.example.test."
+	echo "shared.test. 300 IN MX 20 mx2.example.test."
+} | tn_dns_zone
+tn_dns_reload
+mxg_config domains="example.test shared.test"
 mxg_start
 tap_ok "mxgated starts on the edge" test -n "$MXG_PID"
 tap_ok "example.test becomes gated" mxg_wait_state example.test gated 8
@@ -31,6 +38,19 @@ tap_like "$(jq -c '[.[] | select(.formatted.value.state == 1)] | length' <<<"$ma
 	"bpftool shows gated entries in gate_addrs"
 tap_ok "the tc filter is attached to eth0" \
 	sh -c "ip netns exec $(tn_ns edge) tc filter show dev eth0 ingress | grep -q bpf"
+
+# mx1 has two addresses; two domains share it: two probes per round, not
+# four. With R rounds done (the first may have had no MX set yet) and one
+# in progress: 2(R-1) <= probes <= 2R+2; without deduplication it would be
+# at least 4(R-1), more than 2R+2 once R >= 4.
+rounds4() {
+	[ "$(mxg_status | jq -r .counters.rounds)" -ge 4 ]
+}
+tn_wait 5 rounds4
+counts=$(mxg_status | jq -r '"\(.counters.rounds) \(.counters.probes | add)"')
+read -r rounds probes <<<"$counts"
+tap_ok "one probe per primary address per round, shared by both domains ($rounds rounds, $probes probes)" \
+	test "$rounds" -ge 4 -a "$probes" -ge $((2 * (rounds - 1))) -a "$probes" -le $((2 * rounds + 2))
 
 text=$("$MXGATE" status -s "$MXG_SOCK")
 tap_like "$text" 'domain example\.test: gated' "text status shows the domain gated"
