@@ -118,7 +118,9 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 
 	c->gops = gate_ops_for(cfg->gate);
 	if (!c->gops) {
-		log_err("gate backend %d is not built into this mxgated", (int)cfg->gate);
+		log_err("gate = %s is not available in this build of mxgated; use gate = tc, or "
+			"gate = none for probing and status only",
+			cfg->gate == MXG_GATE_NFT ? "nft" : "?");
 		return -ENOTSUP;
 	}
 	r = c->gops->open(&c->gate, cfg, err, sizeof(err));
