@@ -19,10 +19,20 @@ tap_is "$mx6" "10 mx1.example.test. 20 mx2.example.test. " "MX set over IPv6"
 aaaa=$(tn_exec snd drill @"$TN_DNS_IP" AAAA mx1.example.test. | awk '$1 == "mx1.example.test." && $4 == "AAAA" { print $5 }')
 tap_is "$aaaa" "2001:db8::11" "AAAA of mx1"
 
-{ tn_dns_std_zone; echo "new.example.test. 300 IN A 192.0.2.99"; } | tn_dns_zone
+{
+	tn_dns_std_zone
+	echo "new.example.test. 300 IN A 192.0.2.99"
+	echo "nullmx.test. 300 IN MX 0 ."
+	echo "alias.example.test. 300 IN CNAME mx1.example.test."
+} | tn_dns_zone
 tap_ok "nsd reloads a changed zone" tn_dns_reload
 a=$(tn_exec p2 drill @"$TN_DNS_IP" A new.example.test. | awk '$1 == "new.example.test." && $4 == "A" { print $5 }')
 tap_is "$a" "192.0.2.99" "new record served after reload"
+tap_like "$(tn_exec snd drill @"$TN_DNS_IP" MX nullmx.test.)" 'nullmx\.test\.[[:space:]]+300[[:space:]]+IN[[:space:]]+MX[[:space:]]+0 \.' \
+	"null MX served"
+tap_like "$(tn_exec snd drill @"$TN_DNS_IP" A alias.example.test.)" 'CNAME[[:space:]]+mx1\.example\.test\.' \
+	"CNAME served"
+tap_ok "a broken zone is refused" eval '! echo "bad.test. IN MX zzz" | tn_dns_zone'
 tap_like "$(tn_exec snd getent ahosts mx2.example.test | head -n 1)" '^(192\.0\.2\.20|2001:db8::20) ' \
 	"tn_exec uses the private resolv.conf"
 
@@ -55,20 +65,30 @@ tap_diag "fallback took $(($(date +%s) - t0)) s"
 tap_is "$(tn_mail_count edge carol@example.test)" 1 "edge has carol's message"
 
 tap_ok "p1 starts again" tn_postfix_start p1 primary
-tn_block snd "$TN_IP_p1"
-tn_block snd "$TN_IP6_p1"
+tn_block_host snd p1
 out=$(tn_swaks snd --server "$TN_IP_p1" --quit-after CONNECT 2>&1)
 tap_like "$out" '(unreachable|No route)' "tn_block makes p1 unreachable from snd"
 tap_like "$(tn_swaks edge --server "$TN_IP_p1" --quit-after CONNECT 2>&1)" '<-  220 ' \
 	"... but not from edge"
 tn_postfix_send snd alice@sender.test dave@example.test "blocked"
 tap_ok "blocked sender delivers to edge" tn_mail_wait edge 2 15
-tn_unblock snd "$TN_IP_p1"
-tn_unblock snd "$TN_IP6_p1"
+tn_unblock_host snd p1
 tap_like "$(tn_swaks snd --server "$TN_IP_p1" --quit-after CONNECT 2>&1)" '<-  220 ' \
 	"tn_unblock restores the path"
 tap_is "$(tn_queue_count snd)" 0 "sender queue is empty"
 tap_is "$(tn_bounces snd)" 0 "no bounces"
+
+# ---- A relaying backup queues while the primary is down
+tap_ok "edge restarts as a relaying backup" tn_postfix_start edge relay
+tap_ok "p1 stops" tn_postfix_stop p1
+tap_like "$(tn_swaks snd --server "$TN_IP_edge" --from alice@sender.test --to erin@example.test 2>&1)" \
+	'<-  250 2\.0\.0 Ok: queued' "relay accepts erin's mail"
+queued_on_edge() { [ "$(tn_queue_count edge)" -eq 1 ] && [ "$(tn_deferrals edge)" -ge 1 ]; }
+tap_ok "relay queues it while p1 is down" tn_wait 10 queued_on_edge
+tn_postfix_start p1 primary
+tn_postfix_flush edge
+tap_ok "relay delivers it once p1 is back" tn_mail_wait p1 1 15 erin@example.test
+tap_ok "relay queue is empty" tn_queue_wait edge 0 5
 
 # ---- Scripted servers
 tn_postfix_stop p1
@@ -83,6 +103,14 @@ t0=$(date +%s%N)
 out=$(tn_exec snd timeout 3 bash -c 'exec 3<>/dev/tcp/$1/25 && echo connected && IFS= read -r -t 1 l <&3; echo "read=$?"' tn "$TN_IP_p2" 2>&1)
 tap_like "$out" $'connected\nread=1[0-9][0-9]' "tarpit accepts and never greets"
 tap_is "$(wc -l <"$TN_DIR/p2/fake-25.log")" 1 "fake server logged the connection"
+
+# ---- Background processes
+tn_spawn p2 sleeper sleep 300
+pid=$(tn_spawn_pid p2 sleeper)
+tap_like " $(ip netns pids "$(tn_ns p2)" | tr '\n' ' ') " " $pid " "tn_spawn runs CMD in the namespace with its own pid"
+tn_kill p2 sleeper
+tap_ok "tn_kill stops it" tn__not_running "$pid"
+tap_ok "tn_wait_port sees the tarpit" tn_wait_port snd "$TN_IP6_p2" 25 2
 
 # ---- bpffs
 bpf=$(tn_bpffs)

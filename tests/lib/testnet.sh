@@ -17,17 +17,35 @@
 #   tap_ok "delivered" tn_mail_wait p1 2 15
 #   (cleanup runs from the EXIT/INT/TERM trap; tn_cleanup may be called early)
 #
+# The TAP helpers of tap.sh are loaded too: tap_plan N, tap_ok DESC CMD...,
+# tap_is GOT WANT DESC, tap_like GOT ERE DESC, tap_unlike, tap_pass, tap_fail,
+# tap_skip N REASON, tap_skip_all REASON, tap_bail REASON, tap_diag TEXT,
+# tap_done (plan at the end; status 1 if anything failed).
+#
+# Notes:
+# - Do not set your own EXIT/INT/TERM traps (they would replace ours): use
+#   tn_on_cleanup. Call tn_init before anything else.
+# - tn_exec, tn_swaks pass stdin through and print to stdout: capture their
+#   output ($(...)) or redirect it; swaks transcripts are not TAP.
+# - tap_ok runs CMD in a subshell: variables it sets are lost.
+# - Files per host: $TN_DIR/HOST/{resolv.conf,addrs,postfix/,queue/,data/,
+#   mail/box/,maillog,postfix.out,fake-PORT.{log,out,pid},NAME.{log,pid}};
+#   DNS: $TN_DIR/dns/nsd/{nsd.conf,test.zone,nsd.log,nsd.pid,serial}.
+# - Never clean up namespaces by pattern by hand: other runs (and other
+#   tests) use the same "mx" prefix style. tests/lib/tn-clean lists runs
+#   whose test and watchdog are both gone and removes them.
+#
 # ---- Setup -------------------------------------------------------------
 # tn_init [SECONDS]     Skips the test (1..0 # SKIP) unless root; bails out if
 #                       a tool is missing. Sets $TN (run prefix "mx" + 4 hex,
-#                       unique among existing namespaces), $TN_DIR (0755 temp
-#                       dir /tmp/$TN.XXXXXX), traps EXIT/INT/TERM to
+#                       claimed atomically, unused by any namespace), $TN_DIR
+#                       (0755 temp dir /tmp/$TN.run), traps EXIT/INT/TERM to
 #                       tn_cleanup, and starts a watchdog (default 180 s)
 #                       that prints "Bail out!", kills everything in our
 #                       namespaces and the test, and cleans up. The watchdog
 #                       also cleans up if the test shell dies (SIGKILL).
-# tn_up                 Creates $TN-hub (bridge br0) and the default hosts
-#                       (TN_HOSTS, default "dns p1 p2 edge snd"):
+# tn_up                 Creates $TN-hub (bridge br0) and the five standard
+#                       hosts (more with tn_host_add):
 #                         dns 192.0.2.53 2001:db8::53   p1 .11 ::11
 #                         p2  .12 ::12   edge .20 ::20   snd .30 ::30
 #                       (/24 and /64, IPv6 nodad). Every host gets a private
@@ -40,23 +58,38 @@
 #                       nodad), e.g. tn_addr_add edge 192.0.2.21; before
 #                       tn_postfix_start if that Postfix should listen on it.
 # tn_ns HOST            Prints the namespace name of HOST ($TN-HOST).
+# tn_addrs HOST         Prints all of HOST's addresses, one per line.
 # tn_exec HOST CMD...   Runs CMD in HOST's namespace (ip netns exec). If
 #                       $TN_DIR/HOST/resolv.conf (or hosts) exists it is
 #                       bind-mounted over /etc/resolv.conf (/etc/hosts) for
 #                       that command only (its private mount namespace);
 #                       daemons started this way keep it.
+# tn_spawn HOST NAME CMD...  Starts CMD in the background in HOST's namespace
+#                       (as tn_exec), output to $TN_DIR/HOST/NAME.log, pid in
+#                       $TN_DIR/HOST/NAME.pid (CMD's own pid). Killed by
+#                       cleanup like everything in our namespaces.
+# tn_spawn_pid HOST NAME  Prints that pid.
+# tn_kill HOST NAME [SIG] Sends SIG (default TERM), waits up to 5 s for the
+#                       exit (then KILL).
+# tn_wait_port HOST ADDR PORT [SECS]  Waits (default 10 s) until a TCP
+#                       connect from HOST to ADDR:PORT succeeds.
+# tn_wait_smtp HOST ADDR PORT [SECS]  Waits until ADDR:PORT greets with 220.
 # tn_resolv_conf HOST [NS...]  (Re)writes HOST's private resolv.conf
 #                       (default nameserver: the dns host, v4 and v6).
 # tn_block HOST ADDR [TYPE]    Makes ADDR unreachable from HOST with a route
 #                       of TYPE (unreachable (default), prohibit, blackhole)
 #                       inside HOST's namespace; no firewall is touched.
 # tn_unblock HOST ADDR [TYPE]  Removes it again.
+# tn_block_host HOST OTHER [TYPE] / tn_unblock_host HOST OTHER [TYPE]
+#                       The same for every address of host OTHER (v4 and v6:
+#                       Postfix picks either family at random).
 # tn_bpffs              Mounts a private bpffs at $TN_DIR/bpf (once), prints
 #                       the path; visible inside tn_exec. Unmounted in cleanup.
 # tn_on_cleanup CMD...  Registers CMD to run first during cleanup.
 # tn_cleanup            Kills every process in our namespaces, unmounts our
 #                       mounts, deletes our namespaces and $TN_DIR. Idempotent;
 #                       runs from the trap, may also be called explicitly.
+# tn_die MESSAGE        Reports MESSAGE as "# " and "Bail out!", exits 1.
 # tn_wait SECS CMD...   Polls CMD every 0.1 s until it succeeds (0) or SECS
 #                       pass (1). SECS may be fractional.
 #
@@ -65,7 +98,9 @@
 #                       "example.test. 300 IN MX 10 mx1.example.test."); the
 #                       library adds $TTL, SOA (serial bumped each call), NS
 #                       ns.test. and its glue (192.0.2.53, 2001:db8::53).
-#                       Does not reload a running server: see tn_dns_reload.
+#                       Checks it with nsd-checkzone (1 and a message on
+#                       stderr if broken). Does not reload a running
+#                       server: see tn_dns_reload.
 # tn_dns_std_zone       Prints the standard body: example.test MX 10 mx1
 #                       (-> p1), MX 20 mx2 (-> edge); other.test MX 10
 #                       mx1.other.test (-> p2), MX 20 mx2.example.test;
@@ -91,11 +126,17 @@
 #                       ROLE backup: the same (the edge's own MTA keeps the
 #                         mail it accepts, so tests can count it; it does not
 #                         forward it to the primary).
+#                       ROLE relay: a classic backup MX: accepts mail for
+#                         those domains (relay_domains), queues it and
+#                         forwards it by MX to the lower-preference MX,
+#                         retrying every 2-4 s (tn_queue_count shows it).
 #                       ROLE sender: relays mail for anyone on the test net
 #                         (mynetworks 192.0.2.0/24, 2001:db8::/64) by MX via
 #                         the test DNS, with 2 s connect timeout and 2-4 s
 #                         retries; bounces come back to sender.test and are
 #                         stored in its mail dir.
+#                       Starting a running instance again restarts it
+#                       (mail and queue are kept; the role may change).
 #                       myhostname: p1 mx1.example.test, p2 mx1.other.test,
 #                         edge mx2.example.test, snd sender.test, other
 #                         hosts HOST.test ($TN_MYHOSTNAME_<host> overrides).
@@ -109,9 +150,11 @@
 #                       returns swaks' exit status.
 # tn_mail_count HOST [RCPT]  Prints how many messages HOST's Postfix stored
 #                       (for RCPT only: by their Delivered-To header).
-# tn_mail_wait HOST N [SECS]  Waits (default 15 s) until tn_mail_count >= N.
+# tn_mail_wait HOST N [SECS] [RCPT]  Waits (default 15 s) until
+#                       tn_mail_count HOST [RCPT] >= N; 1 on timeout.
 # tn_mail_find HOST ERE Prints the stored message files matching ERE; 0 if any.
 # tn_queue_count HOST   Prints how many messages are still in its queue.
+# tn_queue_wait HOST N [SECS]  Waits (default 15 s) until exactly N are queued.
 # tn_bounces HOST       Prints the number of "status=bounced" log lines.
 # tn_deferrals HOST     Prints the number of "status=deferred" log lines.
 # tn_maillog HOST       Prints its maillog.
@@ -140,6 +183,8 @@
 # TN_KEEP=1             keep $TN_DIR after the run (debugging; namespaces
 #                       are still removed)
 
+# shellcheck disable=SC2016 # single quotes keep $ for sh -c, awk, postconf
+true
 # shellcheck source=tests/lib/tap.sh
 . "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
@@ -150,12 +195,22 @@ TN_MAIL_DOMAINS=${TN_MAIL_DOMAINS:-}
 TN_WATCHDOG_PID=
 TN_DNS_IP=192.0.2.53
 TN_DNS_IP6=2001:db8::53
+# Set by tn_up (declared here for shellcheck and set -u).
+# shellcheck disable=SC2034
+{
+	TN_IP_dns='' TN_IP6_dns='' TN_IP_p1='' TN_IP6_p1='' TN_IP_p2=''
+	TN_IP6_p2='' TN_IP_edge='' TN_IP6_edge='' TN_IP_snd='' TN_IP6_snd=''
+}
 TN__HOOKS=()
 TN__PY=/usr/bin/python3
 
 tn__die() {
 	tap_diag "testnet: $*"
 	tap_bail "testnet: $*"
+}
+
+tn_die() {
+	tn__die "$@"
 }
 
 tn__log() {
@@ -172,20 +227,29 @@ tn_init() {
 	local secs=${1:-180} t
 
 	[ "$(id -u)" -eq 0 ] || tap_skip_all "needs root (network namespaces)"
-	for t in ip nsd postconf postfix swaks drill mount umount timeout \
+	for t in ip nsd nsd-checkzone postconf postfix swaks drill mount umount timeout \
 		"$TN__PY"; do
 		command -v "$t" >/dev/null 2>&1 ||
 			tn__die "$t not found; run: sh scripts/install-deps.sh"
 	done
 
-	for t in 1 2 3 4 5 6 7 8 9 10; do
+	# mkdir claims the prefix atomically, so concurrent runs cannot pick
+	# the same one; a prefix with namespaces or files about is skipped.
+	TN_DIR=
+	for t in $(seq 50); do
 		TN=mx$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
-		ip netns list 2>/dev/null | grep -q "^$TN-" || break
+		ip netns list 2>/dev/null | grep -q "^$TN-" && continue
+		compgen -G "/tmp/$TN.*" >/dev/null && continue
+		if mkdir "/tmp/$TN.run" 2>/dev/null; then
+			TN_DIR=/tmp/$TN.run
+			break
+		fi
 	done
-	TN_DIR=$(mktemp -d "/tmp/$TN.XXXXXX") || tn__die "mktemp failed"
+	[ -n "$TN_DIR" ] || tn__die "no free run prefix"
 	# Postfix and nsd workers must be able to walk into it.
 	chmod 0755 "$TN_DIR"
 	TN_HOSTS=
+	echo $$ >"$TN_DIR/owner"
 	trap 'tn_cleanup' EXIT
 	trap 'tn__on_signal 130' INT
 	trap 'tn__on_signal 143' TERM
@@ -210,6 +274,8 @@ tn__watchdog() {
 		trap - EXIT INT TERM
 		local waited=0 p
 		while [ $waited -lt "$secs" ]; do
+			# Not holding the test's stdout: prove waits for it.
+			# shellcheck disable=SC2217
 			sleep 1 </dev/null >/dev/null 2>&1
 			waited=$((waited + 1))
 			if ! kill -0 "$main" 2>/dev/null; then
@@ -232,6 +298,7 @@ tn__watchdog() {
 	) </dev/null 2>/dev/null &
 	TN_WATCHDOG_PID=$!
 	set +m
+	echo "$TN_WATCHDOG_PID" >"$TN_DIR/watchdog"
 }
 
 tn_on_cleanup() {
@@ -268,8 +335,10 @@ tn__kill_ns_procs() {
 		for ns in $(tn__our_netns); do
 			pids="$pids $(ip netns pids "$ns" 2>/dev/null)"
 		done
+		# shellcheck disable=SC2116,SC2086
 		pids=$(echo $pids)
 		[ -z "$pids" ] && return 0
+		# shellcheck disable=SC2086
 		if [ $i -eq 1 ]; then
 			kill -TERM $pids 2>/dev/null
 		elif [ $i -ge 6 ]; then
@@ -371,21 +440,59 @@ tn__addrs() {
 	cat "$TN_DIR/$1/addrs" 2>/dev/null
 }
 
-tn_exec() {
+tn_addrs() {
+	tn__addrs "$@"
+}
+
+# Sets TN__ARGV to the command line that runs "$@" in HOST's namespace with
+# its private resolv.conf / hosts bound over /etc's.
+tn__argv() {
 	local h=$1
 	shift
 	if [ -f "$TN_DIR/$h/resolv.conf" ] || [ -f "$TN_DIR/$h/hosts" ]; then
-		ip netns exec "$TN-$h" sh -c '
+		TN__ARGV=(ip netns exec "$TN-$h" sh -c '
 			d=$1; shift
 			for f in resolv.conf hosts; do
 				[ -f "$d/$f" ] || continue
 				mount --bind "$d/$f" "/etc/$f" ||
 					echo "tn_exec: cannot bind $d/$f" >&2
 			done
-			exec "$@"' tn_exec "$TN_DIR/$h" "$@"
+			exec "$@"' tn_exec "$TN_DIR/$h" "$@")
 	else
-		ip netns exec "$TN-$h" "$@"
+		TN__ARGV=(ip netns exec "$TN-$h" "$@")
 	fi
+}
+
+tn_exec() {
+	local TN__ARGV
+	tn__argv "$@"
+	"${TN__ARGV[@]}"
+}
+
+tn_spawn() {
+	local h=$1 name=$2 TN__ARGV d
+	shift 2
+	d=$TN_DIR/$h
+	mkdir -p "$d"
+	tn__argv "$h" "$@"
+	# ip netns exec, sh and CMD all exec: $! is CMD's pid.
+	"${TN__ARGV[@]}" </dev/null >>"$d/$name.log" 2>&1 &
+	echo $! >"$d/$name.pid"
+}
+
+tn_spawn_pid() {
+	cat "$TN_DIR/$1/$2.pid" 2>/dev/null
+}
+
+tn_kill() {
+	local pid sig=${3:-TERM}
+	pid=$(tn_spawn_pid "$1" "$2") || return 0
+	kill "-$sig" "$pid" 2>/dev/null
+	if ! tn_wait 5 tn__not_running "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		tn_wait 2 tn__not_running "$pid"
+	fi
+	rm -f "$TN_DIR/$1/$2.pid"
 }
 
 tn_resolv_conf() {
@@ -428,6 +535,21 @@ tn_unblock() {
 	esac
 }
 
+tn_block_host() {
+	local a
+	for a in $(tn__addrs "$2"); do
+		tn_block "$1" "$a" "${3:-}" || return 1
+	done
+}
+
+tn_unblock_host() {
+	local a
+	for a in $(tn__addrs "$2"); do
+		tn_unblock "$1" "$a" "${3:-}"
+	done
+	return 0
+}
+
 tn_bpffs() {
 	local d=$TN_DIR/bpf
 	mkdir -p "$d"
@@ -466,7 +588,6 @@ tn_dns_zone() {
 	mkdir -p "$d"
 	serial=$(cat "$d/serial" 2>/dev/null || echo 0)
 	serial=$((serial + 1))
-	echo "$serial" >"$d/serial"
 	{
 		echo '$ORIGIN test.'
 		echo '$TTL 300'
@@ -475,7 +596,13 @@ tn_dns_zone() {
 		echo "ns.test. 300 IN A $TN_DNS_IP"
 		echo "ns.test. 300 IN AAAA $TN_DNS_IP6"
 		cat
-	} >"$d/test.zone.new" && mv "$d/test.zone.new" "$d/test.zone"
+	} >"$d/test.zone.new" || return 1
+	# A broken zone would only show as a timeout in tn_dns_reload.
+	if ! nsd-checkzone test. "$d/test.zone.new" >"$d/checkzone.out" 2>&1; then
+		tn__log "tn_dns_zone: zone rejected: $(cat "$d/checkzone.out")"
+		return 1
+	fi
+	mv "$d/test.zone.new" "$d/test.zone" && echo "$serial" >"$d/serial"
 }
 
 # Prints the serial the server answers with, or nothing.
@@ -547,8 +674,14 @@ tn_dns_stop() {
 	rm -f "$d/nsd.pid" "$TN_DIR/dns/.up"
 }
 
+# Gone or a zombie (here PID 1 may be slow to reap orphans).
 tn__not_running() {
-	! kill -0 "$1" 2>/dev/null
+	local st
+	kill -0 "$1" 2>/dev/null || return 0
+	# The name in field 2 may contain blanks: the state follows its ")".
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 0
+	st=${st%% *}
+	[ "$st" = Z ] || [ "$st" = X ]
 }
 
 # -------------------------------------------------------------- Postfix
@@ -597,20 +730,35 @@ tn__smtp_greets() {
 		exit 1' tn "$2" "$3" 2>/dev/null
 }
 
+tn_wait_smtp() {
+	tn_wait "${4:-10}" tn__smtp_greets "$1" "$2" "$3"
+}
+
+tn__port_open() {
+	tn_exec "$1" timeout 1 bash -c 'exec 3<>"/dev/tcp/$1/$2"' tn "$2" "$3" \
+		2>/dev/null
+}
+
+tn_wait_port() {
+	tn_wait "${4:-10}" tn__port_open "$1" "$2" "$3"
+}
+
 tn__port_closed() {
 	! tn_exec "$1" timeout 1 bash -c 'exec 3<>"/dev/tcp/$1/$2"' tn "$2" "$3" \
 		2>/dev/null
 }
 
 tn_postfix_start() {
-	local h=$1 role=$2 port=${3:-25} d cf inet a nets domains uid gid
+	local h=$1 role=$2 port=${3:-25} d cf inet a nets domains relays uid gid
 	d=$TN_DIR/$h
 	cf=$d/postfix
 	case $role in
-	primary | backup | sender) ;;
+	primary | backup | relay | sender) ;;
 	*) tn__die "tn_postfix_start: unknown role '$role'" ;;
 	esac
 	[ -f "$d/resolv.conf" ] || tn_resolv_conf "$h"
+	# A restart (e.g. with another role) keeps queue and stored mail.
+	tn_postfix_stop "$h"
 	mkdir -p "$cf" "$d/queue" "$d/data" "$d/mail"
 	chown root:root "$d/queue"
 	chmod 0755 "$d/queue"
@@ -650,6 +798,11 @@ tn_postfix_start() {
 		domains="example.test other.test $TN_MAIL_DOMAINS"
 		;;
 	esac
+	relays=
+	if [ "$role" = relay ]; then
+		relays=$domains
+		domains=
+	fi
 	cat >"$cf/main.cf" <<EOF
 # mxgate test network: $role on $h ($TN)
 compatibility_level = 3.6
@@ -674,6 +827,7 @@ smtpd_banner = \$myhostname ESMTP mxgate-test-$role
 maillog_file = $d/maillog
 maillog_file_prefixes = $TN_DIR
 virtual_mailbox_domains = $domains
+relay_domains = $relays
 virtual_mailbox_base = $d/mail
 virtual_mailbox_maps = static:box/
 virtual_uid_maps = static:$uid
@@ -713,6 +867,7 @@ EOF
 			return 1
 	fi
 	echo "$port" >"$d/postfix.port"
+	tn__age_conf "$cf"
 	if ! tn_exec "$h" postfix -c "$cf" start >>"$d/postfix.out" 2>&1 </dev/null; then
 		tn__log "postfix start on $h failed: $(tail -n 5 "$d/postfix.out" "$d/maillog" 2>/dev/null)"
 		return 1
@@ -721,6 +876,12 @@ EOF
 		tn__log "postfix on $h does not greet on port $port"
 		return 1
 	fi
+}
+
+# Postfix programs wait (in 300 ms steps) until main.cf is older than a
+# second, in case an editor is still writing it: backdate ours.
+tn__age_conf() {
+	touch -d '-10 seconds' "$1/main.cf" "$1/master.cf"
 }
 
 tn__mkdir() {
@@ -732,6 +893,7 @@ tn_postconf() {
 	shift
 	cf=$(tn__pf_conf "$h")
 	postconf -c "$cf" -e "$@" || return 1
+	tn__age_conf "$cf"
 	if [ -f "$TN_DIR/$h/queue/pid/master.pid" ]; then
 		tn_exec "$h" postfix -c "$cf" reload >>"$TN_DIR/$h/postfix.out" 2>&1
 	fi
@@ -742,24 +904,28 @@ tn_postfix_stop() {
 	cf=$(tn__pf_conf "$h")
 	pid=$(sed -n '1s/ //gp' "$TN_DIR/$h/queue/pid/master.pid" 2>/dev/null)
 	[ -n "$pid" ] || return 0
-	# "postfix stop" polls once a second; abort (SIGTERM to master, which
-	# kills its children) and poll ourselves.
-	tn_exec "$h" postfix -c "$cf" abort >>"$TN_DIR/$h/postfix.out" 2>&1
-	tn_wait 5 tn__not_running "$pid" || kill -KILL "$pid" 2>/dev/null
+	# "postfix stop" polls once a second and the master takes about as
+	# long to act on SIGTERM: signal its whole process group (the master
+	# is a session leader) and escalate to SIGKILL after 0.3 s.
+	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null
+	if ! tn_wait 0.3 tn__not_running "$pid"; then
+		kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null
+		tn_wait 2 tn__not_running "$pid"
+	fi
 	rm -f "$TN_DIR/$h/queue/pid/master.pid"
 	tn_wait 5 tn__port_closed "$h" "$(tn__first_addr "$h")" \
-		"$(cat "$TN_DIR/$h/postfix.port")"
+		"$(cat "$TN_DIR/$h/postfix.port" 2>/dev/null || echo 25)"
 }
 
 tn_postfix_flush() {
-	tn_exec "$1" postqueue -c "$(tn__pf_conf "$1")" -f
+	tn_exec "$1" postqueue -c "$(tn__pf_conf "$1")" -f >&2
 }
 
 tn_postfix_send() {
 	local h=$1 from=$2 to=$3 subject=${4:-mxgate test} port
 	port=$(cat "$TN_DIR/$h/postfix.port" 2>/dev/null || echo 25)
 	tn_exec "$h" swaks --silent 2 --timeout 10 \
-		--server "$(tn__first_addr "$h")" --port "$port" \
+		--server "$(tn__bracket "$(tn__first_addr "$h")")" --port "$port" \
 		--helo "$(tn__myhostname "$h")" --from "$from" --to "$to" \
 		--header "Subject: $subject" --body "test message from $h" \
 		</dev/null
@@ -786,11 +952,11 @@ tn_mail_count() {
 }
 
 tn__mail_at_least() {
-	[ "$(tn_mail_count "$1")" -ge "$2" ]
+	[ "$(tn_mail_count "$1" ${3:+"$3"})" -ge "$2" ]
 }
 
 tn_mail_wait() {
-	tn_wait "${3:-15}" tn__mail_at_least "$1" "$2"
+	tn_wait "${3:-15}" tn__mail_at_least "$1" "$2" ${4:+"$4"}
 }
 
 tn_mail_find() {
@@ -805,6 +971,14 @@ tn_queue_count() {
 	local q=$TN_DIR/$1/queue
 	find "$q/maildrop" "$q/incoming" "$q/active" "$q/deferred" "$q/hold" \
 		-type f 2>/dev/null | wc -l
+}
+
+tn__queue_is() {
+	[ "$(tn_queue_count "$1")" -eq "$2" ]
+}
+
+tn_queue_wait() {
+	tn_wait "${3:-15}" tn__queue_is "$1" "$2"
 }
 
 tn_bounces() {

@@ -17,7 +17,7 @@
 
 #define HELO_NAME "backup.example.net"
 #define GATED_551                                                                                  \
-	"551 5.7.1 <example.test>: this is a backup MX and the primary MX "                        \
+	"551 5.7.1 example.test: this is a backup MX and the primary MX "                        \
 	"mx1.example.test is online; please try mx1.example.test\r\n"
 #define OFFENDER_550                                                                               \
 	"550 5.7.1 You tried me, a backup MX, too often while the primary MX is online\r\n"
@@ -196,7 +196,7 @@ static void test_defer_mode_451(void **state)
 	fx_start(f, 0, 0);
 	say(f, "EHLO c\r\nMAIL FROM:<>\r\n");
 	assert_string_equal(say(f, "RCPT TO:<x@defer.test>\r\n"),
-			    "451 4.7.1 <defer.test>: this is a backup MX and the primary MX "
+			    "451 4.7.1 defer.test: this is a backup MX and the primary MX "
 			    "mx9.defer.test is online; please try mx9.defer.test\r\n");
 }
 
