@@ -477,12 +477,13 @@ out:
 
 static int open_admin(struct gate *g, const struct mxg_config *cfg, char *err, size_t errlen)
 {
-	char m4[80], m6[80];
+	char m4[80], m6[80], spec[80];
 	int r4 = -ENOENT, r6 = -ENOENT;
 
-	if (parse_table(cfg->nft_table, &g->family, g->table, sizeof(g->table))) {
-		snprintf(err, errlen, "gate nft: nft_table '%s': expected '[inet|ip|ip6] NAME'",
-			 cfg->nft_table);
+	/* config.c splits "ip nat" into nft_family and nft_table. */
+	snprintf(spec, sizeof(spec), "%s %s", cfg->nft_family, cfg->nft_table);
+	if (parse_table(spec, &g->family, g->table, sizeof(g->table))) {
+		snprintf(err, errlen, "gate nft: nft_table '%s': expected '[inet|ip|ip6] NAME'", spec);
 		return -EINVAL;
 	}
 	if (!cfg->nft_set[0]) {
