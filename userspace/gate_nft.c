@@ -641,6 +641,19 @@ static int nft_commit(struct gate *g)
 {
 	int ret = write_elements(g, g->pending, g->n_pending);
 
+	/* `nft flush ruleset` (e.g. reloading nftables.service) removed our
+	 * table: put it back rather than stay open until a restart. */
+	if (ret == -ENOENT && g->own) {
+		char err[256];
+
+		log_warn("gate nft: table inet " OWN_TABLE " has gone (nft flush ruleset?); recreating it");
+		ret = create_own_table(g, err, sizeof(err));
+		if (ret)
+			log_err("%s", err);
+		else
+			ret = write_elements(g, g->pending, g->n_pending);
+	}
+
 	if (!ret) {
 		memcpy(g->live, g->pending, g->n_pending * sizeof(g->pending[0]));
 		g->n_live = g->n_pending;

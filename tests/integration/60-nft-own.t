@@ -32,7 +32,7 @@ table ip nat {
 EOF
 before=$(ng_ruleset edge)
 
-tap_plan 17
+tap_plan 18
 E4=$TN_IP_edge
 E6=$TN_IP6_edge
 ng_drive_start edge
@@ -81,6 +81,13 @@ tap_is "$(ng_steered_to snd "$E4")" "$E4 25" "and still steers"
 sleep 2.5
 tap_unlike "$(tn_exec edge nft list map inet mxgate gated4)" "$E4" "an element not refreshed expires"
 tap_like "$(ng_banner snd "$E4")" "^220 mx2.example.test ESMTP" "and the next connection reaches Postfix"
+
+# Someone runs `nft flush ruleset` or deletes our table: the next round
+# puts it back.
+tn_exec edge nft delete table inet mxgate
+ng_cmd round 30000 "$E4"
+tap_like "$(tn_exec edge nft list map inet mxgate gated4)" "$E4 timeout 30s" \
+	"a deleted table inet mxgate is recreated by the next round"
 
 # The responder dies: the controller calls set_responder(-1, -1).
 ng_cmd round 30000 "$E4" "$E6"
