@@ -21,5 +21,6 @@ int do_probe(int argc, char **argv);
 int do_dump(int argc, char **argv);
 int do_unload(int argc, char **argv);
 int do_status(int argc, char **argv);
+int do_metrics(int argc, char **argv);
 
 #endif

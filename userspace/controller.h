@@ -122,6 +122,9 @@ int controller_run(struct controller *c);
  * remove the control socket, free everything. */
 void controller_stop(struct controller *c, bool detach);
 
+/* ctl_metrics.c: the "metrics" request, Prometheus text. */
+void ctl_metrics(const struct controller *c, struct sbuf *out);
+
 /* domains.c */
 struct ctl_domain *ctl_domain_new(struct controller *c, const struct mxg_domain_config *dcfg);
 void ctl_domain_free(struct ctl_domain *cd);

@@ -11,6 +11,8 @@ static const struct cli_command commands[] = {
 	{ "status", do_status, "[--json] [-s SOCKET]", "state of every domain and gate address", false },
 	{ "probe", do_probe, "DOMAIN [--self HOST] [--resolver A] [--json]",
 	  "resolve and probe a domain's primary MXs once; print the verdict", false },
+	{ "metrics", do_metrics, "[--pin-dir DIR] [-s SOCKET]",
+	  "Prometheus text for node_exporter's textfile collector", false },
 	{ NULL, NULL, NULL, NULL, false },
 };
 

@@ -54,4 +54,9 @@ void nft_batch_free(struct nft_batch *b);
 int nft_get_set(struct nft_conn *c, uint16_t family, const char *table, const char *name,
 		struct nftnl_set *out);
 
+/* Sum of the packet counters of every rule in one chain (a dump). 0,
+ * -ENOENT when the table or chain does not exist, or -errno. */
+int nft_chain_packets(struct nft_conn *c, uint16_t family, const char *table, const char *chain,
+		      uint64_t *packets);
+
 #endif
