@@ -605,6 +605,9 @@ static int nft_set_responder(struct gate *g, int fd_v4, int fd_v6)
 	}
 	if (p4 == g->port4 && p6 == g->port6)
 		return ret;
+	if (!p4 && !p6)
+		log_notice("gate nft: no responder; removing every element of %s %s (gate open)",
+			   family_str(g->family), g->table);
 	g->port4 = p4;
 	g->port6 = p6;
 	/* Rewrite at once: an element naming a dead port must not wait for
