@@ -29,7 +29,7 @@
 #include "pins.h"
 #include "prom.h"
 
-#define METRICS_TIMEOUT_MS 5000       /* the control socket exchange */
+#define METRICS_TIMEOUT_MS 5000	      /* the control socket exchange */
 #define METRICS_MAX_ANSWER (4u << 20) /* bytes */
 
 static const char usage_line[] = "usage: mxgate metrics [--pin-dir DIR] [-s SOCKET]\n";
@@ -37,7 +37,7 @@ static const char usage_line[] = "usage: mxgate metrics [--pin-dir DIR] [-s SOCK
 /* mxgated's part, into a malloc'd string; NULL when it does not answer. */
 static char *ask_daemon(const char *path)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
 	uint64_t deadline = ev_now_ms() + METRICS_TIMEOUT_MS;
 	char *text = NULL;
 	size_t len = 0;
@@ -53,7 +53,7 @@ static char *ask_daemon(const char *path)
 	    send(fd, "metrics\n", 8, MSG_NOSIGNAL) != 8)
 		goto fail;
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		uint64_t now = ev_now_ms();
 		char buf[16384], *t;
 		ssize_t n;
@@ -100,11 +100,11 @@ static void tc_counters(FILE *f, const struct mxg_counters *k, uint64_t nft_stee
 	prom_family(f, "mxgate_steered_connections_total", "counter",
 		    "Connection-opening SYNs steered to the responder, by gate backend.");
 	if (have_tc)
-		prom_u64(f, "mxgate_steered_connections_total", prom_labels(l, sizeof(l), 1, "gate", "tc"),
-			 k->steered);
+		prom_u64(f, "mxgate_steered_connections_total",
+			 prom_labels(l, sizeof(l), 1, "gate", "tc"), k->steered);
 	if (have_nft)
-		prom_u64(f, "mxgate_steered_connections_total", prom_labels(l, sizeof(l), 1, "gate", "nft"),
-			 nft_steered);
+		prom_u64(f, "mxgate_steered_connections_total",
+			 prom_labels(l, sizeof(l), 1, "gate", "nft"), nft_steered);
 	if (!have_tc)
 		return;
 	prom_family(f, "mxgate_tc_packets_total", "counter", "Packets the tc program saw.");
@@ -113,31 +113,33 @@ static void tc_counters(FILE *f, const struct mxg_counters *k, uint64_t nft_stee
 	prom_u64(f, "mxgate_tc_syn_total", NULL, k->syn25);
 	prom_family(f, "mxgate_tc_passed_syn_total", "counter",
 		    "Port-25 SYNs the tc program let through to the MTA, by reason.");
-	prom_u64(f, "mxgate_tc_passed_syn_total", prom_labels(l, sizeof(l), 1, "reason", "no_entry"),
-		 k->pass_no_entry);
-	prom_u64(f, "mxgate_tc_passed_syn_total", prom_labels(l, sizeof(l), 1, "reason", "open"), k->pass_open);
+	prom_u64(f, "mxgate_tc_passed_syn_total",
+		 prom_labels(l, sizeof(l), 1, "reason", "no_entry"), k->pass_no_entry);
+	prom_u64(f, "mxgate_tc_passed_syn_total", prom_labels(l, sizeof(l), 1, "reason", "open"),
+		 k->pass_open);
 	prom_u64(f, "mxgate_tc_passed_syn_total", prom_labels(l, sizeof(l), 1, "reason", "expired"),
 		 k->pass_expired);
-	prom_u64(f, "mxgate_tc_passed_syn_total", prom_labels(l, sizeof(l), 1, "reason", "no_responder"),
-		 k->pass_no_responder);
-	prom_u64(f, "mxgate_tc_passed_syn_total", prom_labels(l, sizeof(l), 1, "reason", "assign_failed"),
-		 k->pass_assign_failed);
-	prom_u64(f, "mxgate_tc_passed_syn_total", prom_labels(l, sizeof(l), 1, "reason", "unparsed"),
-		 k->pass_unparsed);
+	prom_u64(f, "mxgate_tc_passed_syn_total",
+		 prom_labels(l, sizeof(l), 1, "reason", "no_responder"), k->pass_no_responder);
+	prom_u64(f, "mxgate_tc_passed_syn_total",
+		 prom_labels(l, sizeof(l), 1, "reason", "assign_failed"), k->pass_assign_failed);
+	prom_u64(f, "mxgate_tc_passed_syn_total",
+		 prom_labels(l, sizeof(l), 1, "reason", "unparsed"), k->pass_unparsed);
 }
 
 static void gate_entries(FILE *f, int fd)
 {
 	struct mxg_gate_key key, next;
 	struct mxg_gate_entry e;
-	uint64_t now = ev_now_ns(), n[2][2] = { { 0 } };
+	uint64_t now = ev_now_ns(), n[2][2] = {{0}};
 	char l[160], a[MXG_ADDRSTRLEN];
 	bool first = true;
 	unsigned guard = 0;
 
 	prom_family(f, "mxgate_gate_entry_expiry_seconds", "gauge",
 		    "Seconds until each pinned gate entry expires (negative: expired, open).");
-	while (guard++ < MXG_GATE_MAX_ADDRS && !bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
+	while (guard++ < MXG_GATE_MAX_ADDRS &&
+	       !bpf_map_get_next_key(fd, first ? NULL : &key, &next)) {
 		struct mxg_ip ip;
 
 		first = false;
@@ -150,19 +152,20 @@ static void gate_entries(FILE *f, int fd)
 			    ((double)e.expires_ns - (double)now) / 1e9);
 		n[e.state == MXG_GATE_GATED][e.expires_ns > now]++;
 	}
-	prom_family(f, "mxgate_gate_entries", "gauge", "Pinned gate entries by state and freshness.");
+	prom_family(f, "mxgate_gate_entries", "gauge",
+		    "Pinned gate entries by state and freshness.");
 	for (int s = 0; s < 2; s++)
 		for (int fr = 0; fr < 2; fr++)
 			prom_u64(f, "mxgate_gate_entries",
-				 prom_labels(l, sizeof(l), 2, "state", s ? "gated" : "open", "expired",
-					     fr ? "false" : "true"),
+				 prom_labels(l, sizeof(l), 2, "state", s ? "gated" : "open",
+					     "expired", fr ? "false" : "true"),
 				 n[s][fr]);
 }
 
 /* Domain states from the pinned map, when mxgated cannot be asked. */
 static void pinned_domains(FILE *f, int fd)
 {
-	static const char *const names[] = { "unknown", "open", "gated" };
+	static const char *const names[] = {"unknown", "open", "gated"};
 	struct mxg_domain_key key, next;
 	struct mxg_domain_entry e;
 	uint64_t now = ev_now_ns();
@@ -183,22 +186,24 @@ static void pinned_domains(FILE *f, int fd)
 		/* A stale entry gates nothing: report it as open. */
 		st = e.expires_ns > now && e.state < 3 ? e.state : MXG_DOMAIN_OPEN;
 		for (unsigned s = 0; s < 3; s++)
-			prom_u64(f, "mxgate_domain_state",
-				 prom_labels(l, sizeof(l), 2, "domain", key.name, "state", names[s]), st == s);
+			prom_u64(
+			    f, "mxgate_domain_state",
+			    prom_labels(l, sizeof(l), 2, "domain", key.name, "state", names[s]),
+			    st == s);
 	}
 }
 
 int do_metrics(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"pin-dir", required_argument, NULL, 'p'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *pin_dir = MXG_DEFAULT_PIN_DIR, *sock = MXG_DEFAULT_CONTROL_SOCKET;
-	struct mxg_pins pins = { -1, -1, -1, -1, -1 };
-	struct mxg_counters k = { 0 };
+	struct mxg_pins pins = {-1, -1, -1, -1, -1};
+	struct mxg_counters k = {0};
 	uint64_t nft_steered = 0;
 	bool have_tc = false, have_nft = false;
 	struct nft_conn nc;
@@ -232,7 +237,8 @@ int do_metrics(int argc, char **argv)
 		fputs(daemon, stdout);
 		free(daemon);
 	} else {
-		prom_family(stdout, "mxgate_up", "gauge", "1 when mxgated answers on its control socket.");
+		prom_family(stdout, "mxgate_up", "gauge",
+			    "1 when mxgated answers on its control socket.");
 		prom_u64(stdout, "mxgate_up", NULL, 0);
 	}
 

@@ -124,7 +124,8 @@ static int expr_cmp(struct nftnl_rule *r, uint32_t sreg, const void *data, uint3
 	return 0;
 }
 
-static int expr_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
+static int expr_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len,
+			uint32_t dreg)
 {
 	struct nftnl_expr *e;
 
@@ -141,7 +142,7 @@ static int expr_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint3
  *   tproxy F to LOOPBACK:F daddr map @MAP  (with a counter) */
 static struct nftnl_rule *build_rule(const char *table, const char *map, uint32_t set_id, bool v6)
 {
-	static const uint8_t loop6[16] = { [15] = 1 };
+	static const uint8_t loop6[16] = {[15] = 1};
 	uint32_t loop4 = htonl(INADDR_LOOPBACK);
 	uint16_t dport = htons(25);
 	uint8_t proto = IPPROTO_TCP, flags_mask = 0x12 /* syn|ack */, syn = 0x02, zero = 0;
@@ -207,14 +208,16 @@ static int batch_table(struct nft_conn *c, struct nft_batch *b, uint16_t type, c
 	if (!t)
 		return -ENOMEM;
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, OWN_TABLE);
-	nlh = nft_batch_msg(c, b, type, NFPROTO_INET, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, what);
+	nlh = nft_batch_msg(c, b, type, NFPROTO_INET, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0,
+			    what);
 	if (nlh)
 		nftnl_table_nlmsg_build_payload(nlh, t);
 	nftnl_table_free(t);
 	return nlh ? 0 : -ENOSPC;
 }
 
-static int batch_map(struct nft_conn *c, struct nft_batch *b, const char *name, bool v6, uint32_t id)
+static int batch_map(struct nft_conn *c, struct nft_batch *b, const char *name, bool v6,
+		     uint32_t id)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nlmsghdr *nlh;
@@ -230,7 +233,8 @@ static int batch_map(struct nft_conn *c, struct nft_batch *b, const char *name, 
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 16 : 4);
 	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_TYPE_INET_SERVICE);
 	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 2);
-	nlh = nft_batch_msg(c, b, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE, "create map in table inet " OWN_TABLE);
+	nlh = nft_batch_msg(c, b, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE,
+			    "create map in table inet " OWN_TABLE);
 	if (nlh)
 		nftnl_set_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
@@ -258,7 +262,8 @@ static int batch_chain(struct nft_conn *c, struct nft_batch *b)
 	return nlh ? 0 : -ENOSPC;
 }
 
-static int batch_rule(struct nft_conn *c, struct nft_batch *b, const char *map, uint32_t id, bool v6)
+static int batch_rule(struct nft_conn *c, struct nft_batch *b, const char *map, uint32_t id,
+		      bool v6)
 {
 	struct nftnl_rule *r = build_rule(OWN_TABLE, map, id, v6);
 	struct nlmsghdr *nlh;
@@ -274,8 +279,8 @@ static int batch_rule(struct nft_conn *c, struct nft_batch *b, const char *map, 
 }
 
 /* Flush map, then add the entries of one family still alive at now. */
-static int batch_elements(struct gate *g, struct nft_batch *b, const char *map, int af, uint16_t port,
-			  const struct nft_entry *ents, size_t n, uint64_t now)
+static int batch_elements(struct gate *g, struct nft_batch *b, const char *map, int af,
+			  uint16_t port, const struct nft_entry *ents, size_t n, uint64_t now)
 {
 	struct nftnl_set *s;
 	struct nlmsghdr *nlh;
@@ -319,7 +324,8 @@ static int batch_elements(struct gate *g, struct nft_batch *b, const char *map, 
 	ret = 0;
 	if (!added)
 		goto out;
-	nlh = nft_batch_msg(&g->nl, b, NFT_MSG_NEWSETELEM, g->family, NLM_F_CREATE, "add gated addresses");
+	nlh = nft_batch_msg(&g->nl, b, NFT_MSG_NEWSETELEM, g->family, NLM_F_CREATE,
+			    "add gated addresses");
 	if (!nlh) {
 		ret = -ENOSPC;
 		goto out;
@@ -350,9 +356,10 @@ static int write_elements(struct gate *g, const struct nft_entry *ents, size_t n
 	}
 	ret = nft_batch_commit(&g->nl, &b, err, sizeof(err));
 	if (ret)
-		log_err("gate nft: table %s: %s; the gate stays as the kernel has it and opens when "
-			"elements expire",
-			g->table, err);
+		log_err(
+		    "gate nft: table %s: %s; the gate stays as the kernel has it and opens when "
+		    "elements expire",
+		    g->table, err);
 	return ret;
 }
 
@@ -368,14 +375,17 @@ static int create_own_table(struct gate *g, char *err, size_t errlen)
 		return ret;
 	/* add + delete + create: replaces a previous run's table, atomically. */
 	if ((ret = batch_table(&g->nl, &b, NFT_MSG_NEWTABLE, "create table inet " OWN_TABLE)) ||
-	    (ret = batch_table(&g->nl, &b, NFT_MSG_DELTABLE, "delete previous table inet " OWN_TABLE)) ||
+	    (ret = batch_table(&g->nl, &b, NFT_MSG_DELTABLE,
+			       "delete previous table inet " OWN_TABLE)) ||
 	    (ret = batch_table(&g->nl, &b, NFT_MSG_NEWTABLE, "create table inet " OWN_TABLE)) ||
 	    (ret = batch_map(&g->nl, &b, OWN_MAP "4", false, 1)) ||
-	    (ret = batch_map(&g->nl, &b, OWN_MAP "6", true, 2)) || (ret = batch_chain(&g->nl, &b)) ||
+	    (ret = batch_map(&g->nl, &b, OWN_MAP "6", true, 2)) ||
+	    (ret = batch_chain(&g->nl, &b)) ||
 	    (ret = batch_rule(&g->nl, &b, OWN_MAP "4", 1, false)) ||
 	    (ret = batch_rule(&g->nl, &b, OWN_MAP "6", 2, true))) {
 		nft_batch_free(&b);
-		snprintf(err, errlen, "gate nft: cannot build the batch for table inet " OWN_TABLE ": %s",
+		snprintf(err, errlen,
+			 "gate nft: cannot build the batch for table inet " OWN_TABLE ": %s",
 			 strerror(-ret));
 		return ret;
 	}
@@ -384,8 +394,9 @@ static int create_own_table(struct gate *g, char *err, size_t errlen)
 		char why[200];
 
 		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "gate nft: %s; check that nf_tables with tproxy is available "
-				      "and mxgated has CAP_NET_ADMIN",
+		snprintf(err, errlen,
+			 "gate nft: %s; check that nf_tables with tproxy is available "
+			 "and mxgated has CAP_NET_ADMIN",
 			 why);
 	}
 	return ret;
@@ -464,10 +475,11 @@ static int check_admin_map(struct gate *g, const char *name, bool v6, char *err,
 	if ((nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & want) != want ||
 	    nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) != (v6 ? 16u : 4u) ||
 	    nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN) != 2) {
-		snprintf(err, errlen,
-			 "gate nft: map %s in table %s %s must be declared as "
-			 "'map %s { type %s : inet_service; flags timeout; }' (see docs/deployment.md)",
-			 name, family_str(g->family), g->table, name, v6 ? "ipv6_addr" : "ipv4_addr");
+		snprintf(
+		    err, errlen,
+		    "gate nft: map %s in table %s %s must be declared as "
+		    "'map %s { type %s : inet_service; flags timeout; }' (see docs/deployment.md)",
+		    name, family_str(g->family), g->table, name, v6 ? "ipv6_addr" : "ipv4_addr");
 		ret = -EINVAL;
 	}
 out:
@@ -483,12 +495,14 @@ static int open_admin(struct gate *g, const struct mxg_config *cfg, char *err, s
 	/* config.c splits "ip nat" into nft_family and nft_table. */
 	snprintf(spec, sizeof(spec), "%s %s", cfg->nft_family, cfg->nft_table);
 	if (parse_table(spec, &g->family, g->table, sizeof(g->table))) {
-		snprintf(err, errlen, "gate nft: nft_table '%s': expected '[inet|ip|ip6] NAME'", spec);
+		snprintf(err, errlen, "gate nft: nft_table '%s': expected '[inet|ip|ip6] NAME'",
+			 spec);
 		return -EINVAL;
 	}
 	if (!cfg->nft_set[0]) {
-		snprintf(err, errlen, "gate nft: nft_table is set but nft_set is not; set both, or neither "
-				      "for mxgate's own table");
+		snprintf(err, errlen,
+			 "gate nft: nft_table is set but nft_set is not; set both, or neither "
+			 "for mxgate's own table");
 		return -EINVAL;
 	}
 	snprintf(m4, sizeof(m4), "%s4", cfg->nft_set);
@@ -542,8 +556,9 @@ static int nft_open(struct gate **out, const struct mxg_config *cfg, char *err, 
 	if (cfg->nft_table[0]) {
 		ret = open_admin(g, cfg, err, errlen);
 	} else if (cfg->nft_set[0]) {
-		snprintf(err, errlen, "gate nft: nft_set is set but nft_table is not; set both, or neither "
-				      "for mxgate's own table");
+		snprintf(err, errlen,
+			 "gate nft: nft_set is set but nft_table is not; set both, or neither "
+			 "for mxgate's own table");
 		ret = -EINVAL;
 	} else {
 		g->own = true;
@@ -555,8 +570,9 @@ static int nft_open(struct gate **out, const struct mxg_config *cfg, char *err, 
 	}
 	if (ret)
 		goto fail;
-	log_info("gate nft: managing map%s %s%s%s in table %s %s", g->map4[0] && g->map6[0] ? "s" : "",
-		 g->map4, g->map4[0] && g->map6[0] ? " and " : "", g->map6, family_str(g->family), g->table);
+	log_info("gate nft: managing map%s %s%s%s in table %s %s",
+		 g->map4[0] && g->map6[0] ? "s" : "", g->map4,
+		 g->map4[0] && g->map6[0] ? " and " : "", g->map6, family_str(g->family), g->table);
 	*out = g;
 	return 0;
 fail:
@@ -598,9 +614,10 @@ static int nft_set_responder(struct gate *g, int fd_v4, int fd_v6)
 	if (!ret)
 		ret = responder_port(fd_v6, true, &p6);
 	if (ret) {
-		log_err("gate nft: responder socket: %s (IP_TRANSPARENT needs CAP_NET_ADMIN); gating "
-			"nothing",
-			strerror(-ret));
+		log_err(
+		    "gate nft: responder socket: %s (IP_TRANSPARENT needs CAP_NET_ADMIN); gating "
+		    "nothing",
+		    strerror(-ret));
 		p4 = p6 = 0;
 	}
 	if (p4 == g->port4 && p6 == g->port6)
@@ -622,8 +639,8 @@ static int nft_begin(struct gate *g)
 	return 0;
 }
 
-static int nft_set_address(struct gate *g, const struct mxg_ip *addr, bool gated, unsigned n_domains,
-			   uint64_t ttl_ms)
+static int nft_set_address(struct gate *g, const struct mxg_ip *addr, bool gated,
+			   unsigned n_domains, uint64_t ttl_ms)
 {
 	if (!gated || !ttl_ms)
 		return 0;
@@ -649,7 +666,8 @@ static int nft_commit(struct gate *g)
 	if (ret == -ENOENT && g->own) {
 		char err[256];
 
-		log_warn("gate nft: table inet " OWN_TABLE " has gone (nft flush ruleset?); recreating it");
+		log_warn("gate nft: table inet " OWN_TABLE
+			 " has gone (nft flush ruleset?); recreating it");
 		ret = create_own_table(g, err, sizeof(err));
 		if (ret)
 			log_err("%s", err);
@@ -679,12 +697,12 @@ static void nft_close(struct gate *g, bool detach)
 }
 
 const struct gate_ops gate_nft_ops = {
-	.name = "nft",
-	.open = nft_open,
-	.set_responder = nft_set_responder,
-	.begin = nft_begin,
-	.set_address = nft_set_address,
-	.set_domain = nft_set_domain,
-	.commit = nft_commit,
-	.close = nft_close,
+    .name = "nft",
+    .open = nft_open,
+    .set_responder = nft_set_responder,
+    .begin = nft_begin,
+    .set_address = nft_set_address,
+    .set_domain = nft_set_domain,
+    .commit = nft_commit,
+    .close = nft_close,
 };

@@ -19,11 +19,11 @@
 #include <time.h>
 
 #define NFT_REPLY_TIMEOUT_S 3 /* the kernel answers at once; never hang */
-#define NFT_RECV_BYTES 16384 /* acks are small: NETLINK_CAP_ACK */
+#define NFT_RECV_BYTES 16384  /* acks are small: NETLINK_CAP_ACK */
 
 int nft_conn_open(struct nft_conn *c)
 {
-	struct timeval tv = { .tv_sec = NFT_REPLY_TIMEOUT_S };
+	struct timeval tv = {.tv_sec = NFT_REPLY_TIMEOUT_S};
 	int one = 1;
 	int err;
 
@@ -74,8 +74,8 @@ int nft_batch_start(struct nft_conn *c, struct nft_batch *b)
 	return 0;
 }
 
-struct nlmsghdr *nft_batch_msg(struct nft_conn *c, struct nft_batch *b, uint16_t type, uint16_t family,
-			       uint16_t flags, const char *what)
+struct nlmsghdr *nft_batch_msg(struct nft_conn *c, struct nft_batch *b, uint16_t type,
+			       uint16_t family, uint16_t flags, const char *what)
 {
 	struct nlmsghdr *nlh;
 
@@ -126,7 +126,8 @@ static int wait_acks(struct nft_conn *c, const struct nft_batch *b, char *err, s
 		if (len < 0) {
 			if (first)
 				return first;
-			snprintf(err, errlen, "nf_tables: no answer from the kernel: %s", strerror(errno));
+			snprintf(err, errlen, "nf_tables: no answer from the kernel: %s",
+				 strerror(errno));
 			return errno == EAGAIN ? -ETIMEDOUT : -errno;
 		}
 		ilen = (int)len;
@@ -139,7 +140,8 @@ static int wait_acks(struct nft_conn *c, const struct nft_batch *b, char *err, s
 			e = mnl_nlmsg_get_payload(nlh);
 			if (e->error && !first) {
 				first = e->error;
-				snprintf(err, errlen, "%s: %s", what_of(b, nlh->nlmsg_seq), strerror(-e->error));
+				snprintf(err, errlen, "%s: %s", what_of(b, nlh->nlmsg_seq),
+					 strerror(-e->error));
 			}
 			if (nlh->nlmsg_seq == b->seq_last || nlh->nlmsg_seq == b->seq_first)
 				return first;
@@ -197,7 +199,8 @@ int nft_get_set(struct nft_conn *c, uint16_t family, const char *table, const ch
 		if (len < 0)
 			return errno == EAGAIN ? -ETIMEDOUT : -errno;
 		ilen = (int)len;
-		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, ilen); nlh = mnl_nlmsg_next(nlh, &ilen)) {
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, ilen);
+		     nlh = mnl_nlmsg_next(nlh, &ilen)) {
 			if (nlh->nlmsg_seq != seq)
 				continue;
 			if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -253,7 +256,8 @@ static int chain_exists(struct nft_conn *c, uint16_t family, const char *table, 
 		if (len < 0)
 			return errno == EAGAIN ? -ETIMEDOUT : -errno;
 		ilen = (int)len;
-		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, ilen); nlh = mnl_nlmsg_next(nlh, &ilen))
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, ilen);
+		     nlh = mnl_nlmsg_next(nlh, &ilen))
 			if (nlh->nlmsg_seq == seq && nlh->nlmsg_type == NLMSG_ERROR)
 				return ((const struct nlmsgerr *)mnl_nlmsg_get_payload(nlh))->error;
 	}
@@ -264,7 +268,7 @@ int nft_chain_packets(struct nft_conn *c, uint16_t family, const char *table, co
 {
 	char buf[NFT_RECV_BYTES];
 	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct ctr_sum sum = { 0 };
+	struct ctr_sum sum = {0};
 	uint32_t seq = c->seq++;
 	struct nlmsghdr *nlh;
 	int ret = -ENOMEM;
@@ -292,7 +296,8 @@ int nft_chain_packets(struct nft_conn *c, uint16_t family, const char *table, co
 		if (len < 0)
 			return errno == EAGAIN ? -ETIMEDOUT : -errno;
 		ilen = (int)len;
-		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, ilen); nlh = mnl_nlmsg_next(nlh, &ilen)) {
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, ilen);
+		     nlh = mnl_nlmsg_next(nlh, &ilen)) {
 			if (nlh->nlmsg_seq != seq)
 				continue;
 			if (nlh->nlmsg_type == NLMSG_DONE) {

@@ -43,8 +43,8 @@ void nft_conn_close(struct nft_conn *c);
 int nft_batch_start(struct nft_conn *c, struct nft_batch *b);
 /* Header for the next message (NLM_F_ACK added); NULL when full. what
  * (static text) names the object in an error message. */
-struct nlmsghdr *nft_batch_msg(struct nft_conn *c, struct nft_batch *b, uint16_t type, uint16_t family,
-			       uint16_t flags, const char *what);
+struct nlmsghdr *nft_batch_msg(struct nft_conn *c, struct nft_batch *b, uint16_t type,
+			       uint16_t family, uint16_t flags, const char *what);
 /* Close the batch, send it and wait for every acknowledgement. Returns 0
  * or the first negative errno, with "WHAT: strerror" in err. Frees b. */
 int nft_batch_commit(struct nft_conn *c, struct nft_batch *b, char *err, size_t errlen);

@@ -45,7 +45,10 @@ const char *prom_labels(char *buf, size_t len, int n, ...)
 			goto full;
 		o += (size_t)w;
 		for (; *v; v++) {
-			const char *esc = *v == '\\' ? "\\\\" : *v == '"' ? "\\\"" : *v == '\n' ? "\\n" : NULL;
+			const char *esc = *v == '\\'   ? "\\\\"
+					  : *v == '"'  ? "\\\""
+					  : *v == '\n' ? "\\n"
+						       : NULL;
 			size_t need = esc ? 2 : 1;
 
 			if (o + need + 2 >= len)
