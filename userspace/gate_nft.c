@@ -644,6 +644,13 @@ static int nft_set_address(struct gate *g, const struct mxg_ip *addr, bool gated
 {
 	if (!gated || !ttl_ms)
 		return 0;
+	if (!(addr->family == AF_INET ? g->map4 : g->map6)[0]) {
+		if (!g->warned_family)
+			log_warn("gate nft: table %s %s has no map for IPv%c addresses; they stay open",
+				 family_str(g->family), g->table, addr->family == AF_INET ? '4' : '6');
+		g->warned_family = true;
+		return 0;
+	}
 	if (g->n_pending >= MXG_MAX_ADDRESSES)
 		return -ENOSPC;
 	g->pending[g->n_pending].ip = *addr;
