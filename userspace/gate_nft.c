@@ -646,8 +646,9 @@ static int nft_set_address(struct gate *g, const struct mxg_ip *addr, bool gated
 		return 0;
 	if (!(addr->family == AF_INET ? g->map4 : g->map6)[0]) {
 		if (!g->warned_family)
-			log_warn("gate nft: table %s %s has no map for IPv%c addresses; they stay open",
-				 family_str(g->family), g->table, addr->family == AF_INET ? '4' : '6');
+			log_warn(
+			    "gate nft: table %s %s has no map for IPv%c addresses; they stay open",
+			    family_str(g->family), g->table, addr->family == AF_INET ? '4' : '6');
 		g->warned_family = true;
 		return 0;
 	}
