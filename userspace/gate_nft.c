@@ -73,6 +73,7 @@ struct gate {
 	struct nft_entry live[MXG_MAX_ADDRESSES]; /* last committed */
 	size_t n_live;
 	bool warned_family;
+	bool failing; /* the last write failed: logged once */
 };
 
 /* Flush map, then add the entries of one family still alive at now. */
@@ -152,11 +153,15 @@ static int write_elements(struct gate *g, const struct nft_entry *ents, size_t n
 		return ret;
 	}
 	ret = nft_batch_commit(&g->nl, &b, err, sizeof(err));
-	if (ret)
+	/* Once per failing run, not every round. */
+	if (ret && !g->failing)
 		log_err(
 		    "gate nft: table %s: %s; the gate stays as the kernel has it and opens when "
 		    "elements expire",
 		    g->table, err);
+	else if (!ret && g->failing)
+		log_notice("gate nft: table %s writable again", g->table);
+	g->failing = ret != 0;
 	return ret;
 }
 
