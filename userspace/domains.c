@@ -160,6 +160,9 @@ static void warn_restart_keys(const struct mxg_config *o, const struct mxg_confi
 	if (o->gate != n->gate || ifs || strcmp(o->pin_dir, n->pin_dir))
 		log_warn("reload: gate, interfaces and pin_dir change only when mxgated restarts; "
 			 "keeping the running gate");
+	if (strcmp(o->policy_listen, n->policy_listen))
+		log_warn("reload: policy_listen changes only when mxgated restarts; still on %s",
+			 o->policy_listen[0] ? o->policy_listen : "(off)");
 	if (strcmp(o->control_socket, n->control_socket))
 		log_warn("reload: control_socket changes only when mxgated restarts; still on %s",
 			 o->control_socket);
