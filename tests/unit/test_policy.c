@@ -64,7 +64,7 @@ static void test_gated_domain_gets_551_naming_the_primary(void **state)
 {
 	assert_string_equal(
 	    ask(REQ("RCPT", "user@example.test"), NULL),
-	    "action=551 5.7.1 <example.test>: this is a backup MX and the primary MX "
+	    "action=551 5.7.1 example.test: this is a backup MX and the primary MX "
 	    "mx1.example.test is online; please try mx1.example.test\n\n");
 }
 
@@ -72,7 +72,7 @@ static void test_case_and_trailing_dot_do_not_matter(void **state)
 {
 	assert_string_equal(
 	    ask(REQ("RCPT", "User@Example.TEST."), NULL) + 7,
-	    "551 5.7.1 <example.test>: "
+	    "551 5.7.1 example.test: "
 	    "this is a backup MX and the primary MX mx1.example.test is online; please "
 	    "try mx1.example.test\n\n");
 }
@@ -111,7 +111,7 @@ static void test_crlf_lines_are_accepted(void **state)
 	    ask("request=smtpd_access_policy\r\nprotocol_state=RCPT\r\n"
 		"recipient=u@example.test\r\n\r\n",
 		NULL),
-	    "action=551 5.7.1 <example.test>: this is a backup MX and the primary MX "
+	    "action=551 5.7.1 example.test: this is a backup MX and the primary MX "
 	    "mx1.example.test is online; please try mx1.example.test\n\n");
 }
 
@@ -151,7 +151,7 @@ static void test_offender_gets_550_after_threshold(void **state)
 	for (int i = 0; i < 3; i++)
 		assert_string_equal(ask(REQ("RCPT", "u@example.test"), &t) + 7 /* action= */,
 				    "551 5.7.1 "
-				    "<example.test>: this is a backup MX and the primary MX "
+				    "example.test: this is a backup MX and the primary MX "
 				    "mx1.example.test is online; please try mx1.example.test\n\n");
 	a = ask(REQ("RCPT", "u@example.test"), &t);
 	assert_string_equal(
