@@ -94,7 +94,7 @@ mxg_start() {
 	tn_exec edge "$MXGATED" -f -d -c "$MXG_CONF" >>"$MXG_LOG" 2>&1 &
 	MXG_BGPID=$!
 	MXG_PID=
-	if ! tn_wait 5 mxg_status; then
+	if ! tn_wait 20 mxg_status; then
 		tap_diag "mxgated did not start; its log:"
 		sed 's/^/#   /' "$MXG_LOG"
 		return 1
