@@ -35,8 +35,10 @@ for t in jq bpftool drill swaks; do
 	command -v "$t" >/dev/null 2>&1 ||
 		{ echo "demo: $t not found; run: sh scripts/install-deps.sh" >&2; exit 1; }
 done
-[ -x "$MXG_OUT/mxgated" ] && [ -x "$MXG_OUT/mxgate" ] ||
-	{ echo "demo: $MXG_OUT/mxgated or mxgate not built; run: make" >&2; exit 1; }
+if ! [ -x "$MXG_OUT/mxgated" ] || ! [ -x "$MXG_OUT/mxgate" ]; then
+	echo "demo: $MXG_OUT/mxgated or mxgate not built; run: make" >&2
+	exit 1
+fi
 
 # shellcheck source=tests/lib/mxgated.sh
 . "$MXG_SRC/tests/lib/mxgated.sh"
@@ -182,9 +184,10 @@ say "edge    $TN_IP_edge   mx2.example.test, the backup MX (Postfix + mxgated)"
 prompt sender "drill MX example.test"
 mx=$(tn_exec snd drill MX example.test 2>&1)
 grep -E 'IN[[:space:]]+(MX|A)[[:space:]]' <<<"$mx" | grep -v -e '^;' -e '^ns\.' | out
-grep -qE 'MX[[:space:]]+10 mx1\.example\.test\.' <<<"$mx" &&
-	grep -qE 'MX[[:space:]]+20 mx2\.example\.test\.' <<<"$mx" ||
+if ! grep -qE 'MX[[:space:]]+10 mx1\.example\.test\.' <<<"$mx" ||
+	! grep -qE 'MX[[:space:]]+20 mx2\.example\.test\.' <<<"$mx"; then
 	fail "MX 10 mx1.example.test and MX 20 mx2.example.test" "$(tr '\n' ' ' <<<"$mx")"
+fi
 ok "MX 10 mx1 (the primary), MX 20 mx2 (this backup)"
 
 # ---- 2 ------------------------------------------------------------------
@@ -247,8 +250,9 @@ sleep 0.5
 n_after=$(conns)
 prompt edge "grep -c 'connect from' maillog; ls Maildir   (the backup's own Postfix)"
 echo "$((n_after - n_before)) new connections, $(tn_mail_count edge) messages stored" | out
-[ "$n_after" -eq "$n_before" ] && [ "$(tn_mail_count edge)" -eq 0 ] ||
+if [ "$n_after" -ne "$n_before" ] || [ "$(tn_mail_count edge)" -ne 0 ]; then
 	fail "the backup's Postfix sees nothing" "$((n_after - n_before)) connections, $(tn_mail_count edge) messages"
+fi
 ok "the backup's Postfix never saw the connection"
 
 # ---- 5 ------------------------------------------------------------------
@@ -264,8 +268,9 @@ entry=$(bpftool -j map dump pinned "$MXG_PIN/gate_addrs" 2>/dev/null |
 		| "\(.value.state) \((.value.expires_ns - $now) / 1e8 | floor / 10)"')
 read -r st secs <<<"$entry"
 say "192.0.2.20 = key [0,..,0,255,255,192,0,2,20]: state ${st:-?} (1 = gated), expires in ${secs:-?}s (CLOCK_MONOTONIC now $now)"
-[ "${st:-}" = 1 ] && awk -v s="${secs:-0}" 'BEGIN { exit !(s > 0) }' ||
+if [ "${st:-}" != 1 ] || ! awk -v s="${secs:-0}" 'BEGIN { exit !(s > 0) }'; then
 	fail "a fresh gated entry for $TN_IP_edge" "${entry:-no entry}"
+fi
 ok "fresh and gated: the tc program steers new SYNs to port 25 of this address"
 prompt edge "mxgate dump --pin-dir $MXG_PIN"
 dump=$(edge "$MXGATE" dump --pin-dir "$MXG_PIN" 2>&1)
