@@ -235,10 +235,6 @@ ok "example.test is gated, and with it the edge's addresses $TN_IP_edge and $TN_
 # ---- 4 ------------------------------------------------------------------
 step "A sender tries the backup while the primary is up" \
 	"The kernel steers the new connection to mxgated's unprivileged responder, which explains instead of dropping."
-conns() {
-	grep -c "connect from" "$TN_DIR/edge/maillog" 2>/dev/null
-}
-n_before=$(conns)
 prompt sender "swaks --server $TN_IP_edge --from a@sender.test --to u@example.test"
 sw=$(tn_swaks snd --server "$TN_IP_edge" --from a@sender.test --to u@example.test \
 	--header "Subject: mxgate demo 1" --timeout 5 2>&1)
@@ -246,12 +242,21 @@ swaks_lines <<<"$sw" | out
 grep -qE '^<.. 551 5\.7\.1 .*please try mx1\.example\.test' <<<"$sw" ||
 	fail "551 5.7.1 ... please try mx1.example.test" "$(grep -E '^<' <<<"$sw" | tail -n 1)"
 ok "551 5.7.1 naming the primary: a real sender moves on to mx1"
-sleep 0.5
-n_after=$(conns)
-prompt edge "grep -c 'connect from' maillog; ls Maildir   (the backup's own Postfix)"
-echo "$((n_after - n_before)) new connections, $(tn_mail_count edge) messages stored" | out
-if [ "$n_after" -ne "$n_before" ] || [ "$(tn_mail_count edge)" -ne 0 ]; then
-	fail "the backup's Postfix sees nothing" "$((n_after - n_before)) connections, $(tn_mail_count edge) messages"
+rpid=$(mxg_status | jq -r '.responder.pid')
+prompt edge "grep -E '^(Uid|CapEff)' /proc/$rpid/status   ${DIM}(the responder that answered)${RST}"
+priv=$(edge grep -E '^(Uid|CapEff)' "/proc/$rpid/status" 2>&1)
+out <<<"$priv"
+if ! grep -qE '^CapEff:[[:space:]]+0+$' <<<"$priv" || grep -qE '^Uid:[[:space:]]+0[[:space:]]' <<<"$priv"; then
+	fail "the responder runs unprivileged (not uid 0, CapEff 0)" "$(tr '\n' ' ' <<<"$priv")"
+fi
+ok "it parses the internet's input with no privileges: uid $(awk '/^Uid/ { print $2 }' <<<"$priv") (nobody), no capabilities"
+sleep 0.5 # let the backup's Postfix log a connection, had there been one
+prompt edge "grep -c ': connect from .*\\[$TN_IP_snd\\]' maillog; find Maildir -type f | wc -l   ${DIM}(the backup's Postfix)${RST}"
+n_conn=$(grep -c ": connect from .*\[$TN_IP_snd\]" "$TN_DIR/edge/maillog")
+n_mail=$(find "$TN_DIR/edge/mail" -type f 2>/dev/null | wc -l)
+printf '%s\n' "$n_conn" "$n_mail" | out
+if [ "$n_conn" -ne 0 ] || [ "$n_mail" -ne 0 ]; then
+	fail "the backup's Postfix sees nothing" "$n_conn connections from the sender, $n_mail messages"
 fi
 ok "the backup's Postfix never saw the connection"
 
@@ -310,6 +315,10 @@ tn_mail_wait edge 1 10 || fail "the message in the backup's mailbox" "$(tn_mail_
 file=$(tn_mail_find edge 'Subject: mxgate demo 2' | head -n 1)
 prompt edge "grep -E '^(Received|Delivered-To|Subject):' Maildir/new/${file##*/}"
 grep -E '^(Received|Delivered-To|Subject):' "$file" | head -n 3 | out
+prompt edge "grep ': connect from .*\\[$TN_IP_snd\\]' maillog"
+conn=$(grep ": connect from .*\[$TN_IP_snd\]" "$TN_DIR/edge/maillog")
+[ -n "$conn" ] || fail "the backup's Postfix logged the sender's connection" "no such line in its maillog"
+out <<<"$conn"
 ok "accepted by the backup's Postfix and stored"
 
 # ---- 8 ------------------------------------------------------------------
