@@ -111,7 +111,7 @@ demo_bye() {
 # ---- the scene ---------------------------------------------------------
 
 printf '%smxgate demo%s: a backup MX that says "please try the primary" while the primary is up,\n' "$B" "$RST"
-printf 'and gets out of the way when it is not. Takes about a minute.\n'
+printf 'and gets out of the way when it is not. Takes about half a minute.\n'
 
 # Setup chatter (TAP diagnostics, tool noise) goes to a log, shown only if
 # the setup fails (the library's "Bail out!" paths exit the shell).
@@ -283,7 +283,9 @@ awk '/^(gate_addrs|domains|responder)/ { p = 1 } /^(counters|program)/ { p = 0 }
 	p || /^  (syn25|steered) / { print }' <<<"$dump" | out
 grep -qE '^  192\.0\.2\.20 +gated +fresh' <<<"$dump" ||
 	fail "mxgate dump: 192.0.2.20 gated fresh" "$(grep 192.0.2.20 <<<"$dump" || echo "$dump")"
-ok "the same, decoded: gated and fresh; one connection steered"
+steered=$(awk '$1 == "steered" { print $2 }' <<<"$dump")
+[ "${steered:-0}" -ge 1 ] || fail "the counters show the steered connection" "steered ${steered:-missing}"
+ok "the same, decoded: gated and fresh; $steered connection(s) steered"
 
 # ---- 6 ------------------------------------------------------------------
 step "The primary goes down" \
