@@ -170,6 +170,14 @@ swaks_lines() {
 		d && /^<.. +[2-5][0-9][0-9] / && !/^<.. +221 / { print }'
 }
 
+# rcpt_reply: the server's reply to RCPT TO in a swaks transcript (or the
+# last reply, if it never got that far).
+rcpt_reply() {
+	awk '/^<.. +[0-9][0-9][0-9] / { last = $0; if (r) { print; found = 1; exit } }
+		/^ *-> RCPT/ { r = 1 }
+		END { if (!found) print (last == "" ? "no reply" : last) }'
+}
+
 status_lines() {
 	"$MXGATE" status -s "$MXG_SOCK" | grep -E "^(${1:-domain|address})"
 }
@@ -240,7 +248,7 @@ sw=$(tn_swaks snd --server "$TN_IP_edge" --from a@sender.test --to u@example.tes
 	--header "Subject: mxgate demo 1" --timeout 5 2>&1)
 swaks_lines <<<"$sw" | out
 grep -qE '^<.. 551 5\.7\.1 .*please try mx1\.example\.test' <<<"$sw" ||
-	fail "551 5.7.1 ... please try mx1.example.test" "$(grep -E '^<' <<<"$sw" | tail -n 1)"
+	fail "551 5.7.1 ... please try mx1.example.test" "$(rcpt_reply <<<"$sw")"
 ok "551 5.7.1 naming the primary: a real sender moves on to mx1"
 rpid=$(mxg_status | jq -r '.responder.pid')
 prompt edge "grep -E '^(Uid|CapEff)' /proc/$rpid/status   ${DIM}(the responder that answered)${RST}"
