@@ -116,9 +116,15 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 		return r;
 	}
 
+	r = ctl_policy_start(c);
+	if (r < 0)
+		return r;
+
 	c->gops = gate_ops_for(cfg->gate);
 	if (!c->gops) {
-		log_err("gate backend %d is not built into this mxgated", (int)cfg->gate);
+		log_err("gate = %s is not available in this build of mxgated; use gate = tc, or "
+			"gate = none for probing and status only",
+			cfg->gate == MXG_GATE_NFT ? "nft" : "?");
 		return -ENOTSUP;
 	}
 	r = c->gops->open(&c->gate, cfg, err, sizeof(err));
@@ -174,6 +180,7 @@ void controller_stop(struct controller *c, bool detach)
 	if (c->gate)
 		c->gops->close(c->gate, detach);
 	c->gate = NULL;
+	ctl_policy_stop(c);
 	control_close(c->control);
 	c->control = NULL;
 	for (size_t i = 0; i < c->n_domains; i++)

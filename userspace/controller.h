@@ -32,6 +32,7 @@
 #define CTL_RESPONDER_STABLE_MS 60000 /* lived this long: reset backoff */
 
 struct controller;
+struct policy_server;
 
 struct ctl_domain {
 	struct controller *c;
@@ -108,6 +109,7 @@ struct controller {
 	struct ctl_round round;
 	int sigfd;
 	struct control *control;
+	struct policy_server *policy; /* NULL unless policy_listen */
 	struct ctl_counters cnt;
 	uint64_t started_ms;
 	bool stopping;
@@ -121,6 +123,13 @@ int controller_run(struct controller *c);
 /* Stop the responder, close the gate (detach = true on a clean stop),
  * remove the control socket, free everything. */
 void controller_stop(struct controller *c, bool detach);
+
+/* ctl_policy.c: the Postfix policy service on policy_listen (if set). */
+int ctl_policy_start(struct controller *c);
+void ctl_policy_stop(struct controller *c);
+
+/* ctl_metrics.c: the "metrics" request, Prometheus text. */
+void ctl_metrics(const struct controller *c, struct sbuf *out);
 
 /* domains.c */
 struct ctl_domain *ctl_domain_new(struct controller *c, const struct mxg_domain_config *dcfg);

@@ -160,16 +160,21 @@ static void warn_restart_keys(const struct mxg_config *o, const struct mxg_confi
 	if (o->gate != n->gate || ifs || strcmp(o->pin_dir, n->pin_dir))
 		log_warn("reload: gate, interfaces and pin_dir change only when mxgated restarts; "
 			 "keeping the running gate");
+	if (strcmp(o->policy_listen, n->policy_listen))
+		log_warn("reload: policy_listen changes only when mxgated restarts; still on %s",
+			 o->policy_listen[0] ? o->policy_listen : "(off)");
 	if (strcmp(o->control_socket, n->control_socket))
 		log_warn("reload: control_socket changes only when mxgated restarts; still on %s",
 			 o->control_socket);
-	if (strcmp(o->user, n->user) || o->max_connections != n->max_connections ||
+	if (strcmp(o->user, n->user) || strcmp(o->helo_name, n->helo_name) ||
+	    o->max_connections != n->max_connections ||
 	    o->max_connections_per_client != n->max_connections_per_client ||
 	    o->max_commands != n->max_commands || o->idle_timeout_ms != n->idle_timeout_ms ||
 	    o->offender_threshold != n->offender_threshold ||
 	    o->offender_window_ms != n->offender_window_ms)
-		log_warn("reload: user, connection limits and offender settings reach the "
-			 "responder when it restarts (restart mxgated to apply them now)");
+		log_warn("reload: user, helo_name (in the greeting), connection limits and "
+			 "offender settings reach the responder when it restarts (restart "
+			 "mxgated to apply them now)");
 }
 
 static struct ctl_domain *find_domain(struct controller *c, const char *name)

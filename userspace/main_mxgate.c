@@ -21,6 +21,8 @@ static const struct cli_command commands[] = {
 	  true },
 	{ "gate-round", do_gate_round, "--pin-dir DIR [--iface IF]... ADDR=gated|open...",
 	  "one controller round", true },
+	{ "metrics", do_metrics, "[--pin-dir DIR] [-s SOCKET]",
+	  "Prometheus text for node_exporter's textfile collector", false },
 	{ NULL, NULL, NULL, NULL, false },
 };
 

@@ -326,6 +326,8 @@ void ctl_status(void *arg, const char *request, struct sbuf *out)
 		text_status(c, out);
 	else if (!strcmp(request, "status json"))
 		json_status(c, out);
+	else if (!strcmp(request, "metrics"))
+		ctl_metrics(c, out);
 	else
-		sbuf_printf(out, "error: unknown request; send \"status\" or \"status json\"\n");
+		sbuf_printf(out, "error: unknown request; send \"status\", \"status json\" or \"metrics\"\n");
 }
