@@ -41,7 +41,8 @@ static int libbpf_to_debug(enum libbpf_print_level level, const char *fmt, va_li
 	n = strlen(line);
 	while (n && line[n - 1] == '\n')
 		line[--n] = '\0';
-	log_debug("libbpf: %s", line);
+	/* Most libbpf messages carry their own "libbpf: " prefix. */
+	log_debug("%s%s", strncmp(line, "libbpf: ", 8) ? "libbpf: " : "", line);
 	return 0;
 }
 
