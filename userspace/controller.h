@@ -25,7 +25,7 @@
 #include "probe.h"
 #include "responder.h"
 
-#define CTL_PROBE_RESULTS (PROBE_PROTOCOL + 1)
+#define CTL_PROBE_RESULTS (PROBE_SELF + 1)
 #define CTL_DNS_RETRY_MS 10000	      /* after a failed MX lookup */
 #define CTL_RESPONDER_BACKOFF_MS 1000 /* first restart delay, doubled */
 #define CTL_RESPONDER_BACKOFF_MAX_MS 60000
