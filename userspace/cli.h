@@ -22,6 +22,7 @@ int do_dump(int argc, char **argv);
 int do_unload(int argc, char **argv);
 int do_status(int argc, char **argv);
 int do_metrics(int argc, char **argv);
+int do_offenders(int argc, char **argv);
 
 /* Hidden: drive the kernel gate by hand (cli_gate.c). */
 int do_gate_attach(int argc, char **argv);
