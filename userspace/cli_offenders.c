@@ -20,7 +20,7 @@
 #include "config.h"
 #include "event.h"
 
-#define OFFENDERS_TIMEOUT_MS 10000	 /* the whole exchange */
+#define OFFENDERS_TIMEOUT_MS 10000	/* the whole exchange */
 #define OFFENDERS_MAX_ANSWER (4u << 20) /* bytes: 4096 lines at most */
 
 static const char usage_line[] = "usage: mxgate offenders [-s SOCKET]\n";

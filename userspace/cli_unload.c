@@ -64,8 +64,8 @@ static void unload_nft(struct unload *u)
 		ret = 1; /* nothing to do */
 	if (ret < 0) {
 		fprintf(stderr,
-			"mxgate: delete table inet " OWN_TABLE ": %s; try: nft delete table inet "
-			OWN_TABLE "\n",
+			"mxgate: delete table inet " OWN_TABLE
+			": %s; try: nft delete table inet " OWN_TABLE "\n",
 			strerror(-ret));
 		u->failed++;
 	} else if (ret == 0) {

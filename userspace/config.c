@@ -242,9 +242,10 @@ static int set_offender_nft_set(struct mxg_config *c, const char *v, char *why, 
 	if (tb && (!sp || tb > sp))
 		sp = tb;
 	if (!sp || (size_t)(sp - v) >= sizeof(tab)) {
-		snprintf(why, len,
-			 "expected \"[FAMILY] TABLE SET\", for example \"inet filter "
-			 "mxgate_offenders\" (the sets SET4 and SET6 in the administrator's table)");
+		snprintf(
+		    why, len,
+		    "expected \"[FAMILY] TABLE SET\", for example \"inet filter "
+		    "mxgate_offenders\" (the sets SET4 and SET6 in the administrator's table)");
 		return -1;
 	}
 	tl = (size_t)(sp - v);

@@ -161,8 +161,9 @@ void ctl_offenders_list(const struct controller *c, struct sbuf *out)
 		sbuf_printf(out,
 			    "%s: %" PRIu64 " report(s), first %" PRIu64 "s ago, last %" PRIu64
 			    "s ago, expires in %" PRIu64 "s",
-			    mxg_ip_str(&e->ip, a, sizeof(a)), e->reports, (now - e->first_ms) / 1000,
-			    (now - e->last_ms) / 1000, (e->expires_ms - now + 999) / 1000);
+			    mxg_ip_str(&e->ip, a, sizeof(a)), e->reports,
+			    (now - e->first_ms) / 1000, (now - e->last_ms) / 1000,
+			    (e->expires_ms - now + 999) / 1000);
 		if (o->nft_on && offender_nft_set_for(&o->nft, e->ip.family)[0])
 			sbuf_printf(out, ", nft set %s %s %s",
 				    o->nft.family == NFPROTO_IPV4   ? "ip"

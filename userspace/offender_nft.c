@@ -141,8 +141,7 @@ int offender_nft_open(struct offender_nft *o, const struct mxg_config *cfg, char
 	o->timeout_ms = cfg->offender_window_ms ? cfg->offender_window_ms : 1000;
 	ret = nft_conn_open(&o->nl);
 	if (ret) {
-		snprintf(err, errlen, "offenders: netlink socket to nf_tables: %s",
-			 strerror(-ret));
+		snprintf(err, errlen, "offenders: netlink socket to nf_tables: %s", strerror(-ret));
 		return ret;
 	}
 	if (cfg->offender_nft_table[0]) {
@@ -173,8 +172,8 @@ int offender_nft_open(struct offender_nft *o, const struct mxg_config *cfg, char
 		return ret;
 	}
 	log_info("offenders: to set%s %s%s%s in table %s %s, timeout offender_window",
-		 o->set4[0] && o->set6[0] ? "s" : "", o->set4, o->set4[0] && o->set6[0] ? " and " : "",
-		 o->set6, family_str(o->family), o->table);
+		 o->set4[0] && o->set6[0] ? "s" : "", o->set4,
+		 o->set4[0] && o->set6[0] ? " and " : "", o->set6, family_str(o->family), o->table);
 	return 0;
 }
 
@@ -216,9 +215,9 @@ static int batch_elems(struct offender_nft *o, struct nft_batch *b, uint16_t typ
 	}
 	if (!added)
 		goto out;
-	nlh = nft_batch_msg(&o->nl, b, type, o->family,
-			    type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
-			    type == NFT_MSG_NEWSETELEM ? "add offenders" : "refresh offenders");
+	nlh =
+	    nft_batch_msg(&o->nl, b, type, o->family, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
+			  type == NFT_MSG_NEWSETELEM ? "add offenders" : "refresh offenders");
 	if (!nlh) {
 		ret = -ENOSPC;
 		goto out;

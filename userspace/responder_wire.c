@@ -156,8 +156,8 @@ out:
 const char *responder_code_str(enum responder_code c)
 {
 	static const char *const names[RESPONDER_CODES] = {
-	    [RESPONDER_CODE_551] = "551", [RESPONDER_CODE_451] = "451",
-	    [RESPONDER_CODE_550] = "550", [RESPONDER_CODE_421] = "421",
+	    [RESPONDER_CODE_551] = "551",     [RESPONDER_CODE_451] = "451",
+	    [RESPONDER_CODE_550] = "550",     [RESPONDER_CODE_421] = "421",
 	    [RESPONDER_CODE_OTHER] = "other",
 	};
 
@@ -207,8 +207,7 @@ int responder_wire_encode_offenders(const struct responder_offender *o, size_t n
 
 #define OFFENDER_CLOCK_SLACK_MS 5000 /* when_ms may lead our clock by this */
 
-int responder_wire_offender(const struct responder_offender *o, uint64_t now_ms,
-			    struct mxg_ip *ip)
+int responder_wire_offender(const struct responder_offender *o, uint64_t now_ms, struct mxg_ip *ip)
 {
 	static const uint8_t zero[16];
 

@@ -63,10 +63,10 @@ enum responder_code {
 };
 
 struct responder_counts {
-	uint64_t sessions;		      /* connections that got an SMTP session */
-	uint64_t refused;		      /* connections refused with 421 at once */
-	uint64_t replies[RESPONDER_CODES];    /* by enum responder_code */
-	uint64_t offenders;		      /* RCPTs answered 550 as an offender */
+	uint64_t sessions;		   /* connections that got an SMTP session */
+	uint64_t refused;		   /* connections refused with 421 at once */
+	uint64_t replies[RESPONDER_CODES]; /* by enum responder_code */
+	uint64_t offenders;		   /* RCPTs answered 550 as an offender */
 };
 
 /* One client answered 550 as an offender: its own address (for IPv6 the
@@ -112,7 +112,6 @@ int responder_wire_encode_offenders(const struct responder_offender *o, size_t n
 				    size_t len);
 /* Check one OFFENDERS record (family, padding, unused address octets,
  * not from the future beyond now_ms + 5 s) and turn it into an address. */
-int responder_wire_offender(const struct responder_offender *o, uint64_t now_ms,
-			    struct mxg_ip *ip);
+int responder_wire_offender(const struct responder_offender *o, uint64_t now_ms, struct mxg_ip *ip);
 
 #endif

@@ -158,8 +158,8 @@ static void text_status(const struct controller *c, struct sbuf *o)
 		    c->cnt.dns_answers, c->cnt.dns_failures, c->cnt.reloads,
 		    c->cnt.reloads_refused);
 	ctl_responder_counts(c, &rc);
-	sbuf_printf(o, "responder: sessions %" PRIu64 ", refused %" PRIu64 ", replies",
-		    rc.sessions, rc.refused);
+	sbuf_printf(o, "responder: sessions %" PRIu64 ", refused %" PRIu64 ", replies", rc.sessions,
+		    rc.refused);
 	for (unsigned i = 0; i < RESPONDER_CODES; i++)
 		sbuf_printf(o, " %s %" PRIu64, responder_code_str(i), rc.replies[i]);
 	sbuf_printf(o, ", offenders %" PRIu64 "\n", rc.offenders);
