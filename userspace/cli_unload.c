@@ -58,6 +58,9 @@ static void unload_nft(struct unload *u)
 		return;
 	}
 	ret = nft_own_exists(&nl);
+	/* nf_tables not in this kernel: then there is no table of ours. */
+	if (ret == -EOPNOTSUPP || ret == -EPROTONOSUPPORT || ret == -EAFNOSUPPORT)
+		ret = 0;
 	if (ret == 1)
 		ret = nft_own_delete(&nl);
 	else if (ret == 0)
