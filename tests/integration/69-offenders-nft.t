@@ -36,7 +36,7 @@ trip() { # trip SRC [SERVER]
 mxg_scene 150
 command -v nft >/dev/null || tap_skip_all "nft not installed"
 tn_addr_add snd 192.0.2.31
-tap_plan 20
+tap_plan 21
 
 # ---- own sets, gate = tc ----
 mxg_config offender_threshold=3 offender_window=1m offender_set=yes
@@ -44,6 +44,7 @@ mxg_start
 tap_ok "example.test becomes gated" mxg_wait_state example.test gated 10
 tap_like "$(nft_set inet mxgate offenders4)" "flags timeout" \
 	"gate = tc: mxgated created set offenders4 in table inet mxgate"
+tap_is "$(offenders)" "no offenders" "mxgate offenders: none yet"
 tap_like "$(trip "$TN_IP_snd")" "$OFFENDER" "the fourth try from $TN_IP_snd gets 550"
 tap_like "$(rcpt_from 192.0.2.31 example.test)" "^551 " "192.0.2.31 asks once: 551"
 in_set4() { nft_set inet mxgate offenders4 | grep -q "$TN_IP_snd timeout"; }
