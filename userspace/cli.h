@@ -22,6 +22,7 @@ int do_dump(int argc, char **argv);
 int do_unload(int argc, char **argv);
 int do_status(int argc, char **argv);
 int do_metrics(int argc, char **argv);
+int do_offenders(int argc, char **argv);
 
 /* `[--pin-dir DIR]` of dump and unload (cli_pin_dir.c): -1 to go on with
  * *dir set (default MXG_DEFAULT_PIN_DIR), else the exit code (after

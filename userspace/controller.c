@@ -134,6 +134,12 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 		return r;
 	}
 
+	/* After the gate: an nft gate in own mode has just (re)created
+	 * table inet mxgate, where our offender sets go. */
+	r = ctl_offenders_start(c);
+	if (r < 0)
+		return r;
+
 	c->domains = calloc(cfg->n_domains ? cfg->n_domains : 1, sizeof(*c->domains));
 	if (!c->domains)
 		return -ENOMEM;
@@ -177,6 +183,7 @@ void controller_stop(struct controller *c, bool detach)
 		ev_timer_stop(c->loop, &c->resp_timer);
 	}
 	ctl_responder_stop(c);
+	ctl_offenders_stop(c, detach);
 	if (c->gate)
 		c->gops->close(c->gate, detach);
 	c->gate = NULL;

@@ -20,6 +20,7 @@ static const char *const state_names[] = {
 static void write_metrics(const struct controller *c, FILE *f)
 {
 	char l[600], a[MXG_ADDRSTRLEN];
+	struct responder_counts rc;
 
 	prom_family(f, "mxgate_up", "gauge", "1 when mxgated answers on its control socket.");
 	prom_u64(f, "mxgate_up", NULL, 1);
@@ -58,6 +59,22 @@ static void write_metrics(const struct controller *c, FILE *f)
 
 	prom_family(f, "mxgate_responder_up", "gauge", "1 while the responder child runs.");
 	prom_u64(f, "mxgate_responder_up", NULL, c->resp_alive);
+	ctl_responder_counts(c, &rc);
+	prom_family(f, "mxgate_responder_sessions_total", "counter",
+		    "Connections the responder served with an SMTP session.");
+	prom_u64(f, "mxgate_responder_sessions_total", NULL, rc.sessions);
+	prom_family(f, "mxgate_responder_refused_total", "counter",
+		    "Connections the responder refused at its limits (421 at once).");
+	prom_u64(f, "mxgate_responder_refused_total", NULL, rc.refused);
+	prom_family(f, "mxgate_responder_replies_total", "counter",
+		    "Replies of the responder by code: every RCPT reply, and every 421.");
+	for (unsigned i = 0; i < RESPONDER_CODES; i++)
+		prom_u64(f, "mxgate_responder_replies_total",
+			 prom_labels(l, sizeof(l), 1, "code", responder_code_str(i)),
+			 rc.replies[i]);
+	prom_family(f, "mxgate_responder_offenders_total", "counter",
+		    "RCPTs answered 550 because the client was past offender_threshold.");
+	prom_u64(f, "mxgate_responder_offenders_total", NULL, rc.offenders);
 	prom_family(f, "mxgate_responder_restarts_total", "counter", "Responder restarts.");
 	prom_u64(f, "mxgate_responder_restarts_total", NULL, c->cnt.responder_restarts);
 	prom_family(f, "mxgate_gate_errors_total", "counter", "Failed writes to the gate backend.");

@@ -175,6 +175,12 @@ static void warn_restart_keys(const struct mxg_config *o, const struct mxg_confi
 		log_warn("reload: user, helo_name (in the greeting), connection limits and "
 			 "offender settings reach the responder when it restarts (restart "
 			 "mxgated to apply them now)");
+	if (o->offender_set != n->offender_set ||
+	    strcmp(o->offender_nft_family, n->offender_nft_family) ||
+	    strcmp(o->offender_nft_table, n->offender_nft_table) ||
+	    strcmp(o->offender_nft_set, n->offender_nft_set))
+		log_warn("reload: offender_set and offender_nft_set change only when mxgated "
+			 "restarts; keeping the running ones");
 }
 
 static struct ctl_domain *find_domain(struct controller *c, const char *name)

@@ -22,12 +22,14 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
+#include <libnftnl/common.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -288,4 +290,44 @@ int nft_own_delete(struct nft_conn *c)
 	if (ret)
 		log_err("gate nft: %s; remove it with: nft delete table inet " OWN_TABLE, err);
 	return ret;
+}
+
+int nft_own_exists(struct nft_conn *c)
+{
+	char buf[16384];
+	uint32_t seq = c->seq++;
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+	int found = 0;
+
+	if (!t)
+		return -ENOMEM;
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, NFPROTO_INET, NLM_F_ACK, seq);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, OWN_TABLE);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	if (mnl_socket_sendto(c->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t len = mnl_socket_recvfrom(c->nl, buf, sizeof(buf));
+		int ilen;
+
+		if (len < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		ilen = (int)len;
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, ilen);
+		     nlh = mnl_nlmsg_next(nlh, &ilen)) {
+			if (nlh->nlmsg_seq != seq)
+				continue;
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+				if (e->error == -ENOENT)
+					return 0;
+				return e->error ? e->error : found;
+			}
+			if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWTABLE)
+				found = 1;
+		}
+	}
 }

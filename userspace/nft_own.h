@@ -16,5 +16,7 @@ struct nft_conn;
 int nft_own_create(struct nft_conn *c, char *err, size_t errlen);
 /* Delete the table (fine if it is gone already); logs failures. */
 int nft_own_delete(struct nft_conn *c);
+/* 1 when table inet mxgate exists, 0 when not, or negative errno. */
+int nft_own_exists(struct nft_conn *c);
 
 #endif
