@@ -76,6 +76,7 @@ struct ctl_counters {
 struct probe_slot {
 	struct controller *c;
 	size_t idx;
+	bool reported;
 };
 
 struct ctl_round {

@@ -47,6 +47,7 @@ static void probe_done(void *arg, const struct probe_report *rep)
 	struct controller *c = s->c;
 	struct ds_probe_result *r = &c->round.res[s->idx];
 
+	s->reported = true;
 	r->result = rep->result;
 	r->code = rep->code;
 	if ((unsigned)rep->result < CTL_PROBE_RESULTS)
@@ -109,10 +110,21 @@ void ctl_round_timer(struct ev_loop *loop, void *arg)
 
 	ev_timer_start(loop, &rd->timer, c->cfg->probe_interval_ms);
 	if (rd->running) {
-		/* probe_timeout < probe_interval makes this rare: a stuck
-		 * callback. Publish anyway so the entries do not expire. */
-		log_warn("probe round still running after probe_interval; skipping one");
-		ctl_publish(c);
+		/* probe_timeout <= probe_interval makes this rare: a probe that
+		 * never reported. Refreshing the old verdicts here would keep a
+		 * gate closed on knowledge that is no longer checked; count the
+		 * silent ones as failed instead (fail open) and finish. */
+		log_warn("probe round still running after probe_interval; counting %zu "
+			 "unanswered probe(s) as failed",
+			 rd->pending);
+		for (size_t i = 0; i < rd->n; i++) {
+			if (rd->slots[i].reported)
+				continue;
+			probe_cancel(c->prober, &rd->slots[i]);
+			rd->res[i].result = PROBE_TIMEOUT;
+			c->cnt.probes[PROBE_TIMEOUT]++;
+		}
+		round_finish(c);
 		return;
 	}
 	if (c->prober_stale)
@@ -148,6 +160,7 @@ void ctl_round_timer(struct ev_loop *loop, void *arg)
 			log_err("probe %s: cannot start: %s; counted as failed",
 				mxg_ip_str(&rd->res[i].ip, a, sizeof(a)), strerror(-r));
 			rd->res[i].result = PROBE_REFUSED;
+			rd->slots[i].reported = true;
 			c->cnt.probes[PROBE_REFUSED]++;
 			rd->pending--;
 		}
