@@ -31,6 +31,8 @@ struct control {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	control_handler handler;
 	void *arg;
+	dev_t dev; /* of the socket file we bound: unlink only that one */
+	ino_t ino;
 	struct control_client clients[CONTROL_MAX_CLIENTS];
 	size_t n_clients;
 };
@@ -154,6 +156,16 @@ static void control_accept(struct ev_loop *loop, int fd, unsigned events, void *
 		ev_io_mod(loop, fd, 0);
 }
 
+/* Remove the socket file only if it is still the one we bound: another
+ * mxgated may have replaced it after someone removed ours. */
+static void unlink_ours(const struct control *c)
+{
+	struct stat st;
+
+	if (lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
+		unlink(c->path);
+}
+
 /* mkdir -p of the socket's directory, 0755 for what we create. */
 static int make_parent(const char *path)
 {
@@ -191,10 +203,14 @@ static int remove_stale(const struct sockaddr_un *sun)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	r = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) < 0 ? -errno : 0;
 	close(fd);
 	if (r == 0)
 		return -EADDRINUSE;
+	/* Only a refused connection proves nobody listens; anything else
+	 * (EAGAIN from a full backlog, EACCES) may be a live mxgated. */
+	if (r != -ECONNREFUSED)
+		return r == -EAGAIN ? -EADDRINUSE : r;
 	if (unlink(sun->sun_path) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
@@ -259,10 +275,18 @@ int control_open(struct control **out, struct ev_loop *loop, const char *path,
 		snprintf(err, errlen, "control_socket %s: %s", path, strerror(errno));
 		goto fail;
 	}
+	{
+		struct stat st;
+
+		if (stat(path, &st) == 0) {
+			c->dev = st.st_dev;
+			c->ino = st.st_ino;
+		}
+	}
 	r = ev_io_add(loop, c->fd, EV_READ, control_accept, c);
 	if (r < 0) {
 		snprintf(err, errlen, "control socket: event loop: %s", strerror(-r));
-		unlink(path);
+		unlink_ours(c);
 		goto fail;
 	}
 	*out = c;
@@ -283,6 +307,6 @@ void control_close(struct control *c)
 			client_close(&c->clients[i]);
 	ev_io_del(c->loop, c->fd);
 	close(c->fd);
-	unlink(c->path);
+	unlink_ours(c);
 	free(c);
 }

@@ -165,6 +165,25 @@ static void test_stale_socket_is_replaced(void **state)
 	ev_loop_free(loop);
 }
 
+/* Someone removed our socket file and another server bound the path:
+ * closing ours must not remove theirs. */
+static void test_close_keeps_a_socket_that_is_not_ours(void **state)
+{
+	struct fx *f = *state;
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(unlink(f->path), 0);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", f->path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	control_close(f->ctl);
+	f->ctl = NULL;
+	assert_int_equal(access(f->path, F_OK), 0);
+	close(fd);
+	unlink(f->path);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -174,6 +193,7 @@ int main(void)
 	    T(test_overlong_request_is_refused),
 	    T(test_socket_mode_and_directory),
 	    T(test_live_socket_is_not_taken_over),
+	    T(test_close_keeps_a_socket_that_is_not_ours),
 	    cmocka_unit_test(test_stale_socket_is_replaced),
 	};
 
