@@ -301,15 +301,19 @@ step "The primary goes down" \
 prompt p1 "postfix stop"
 tn_postfix_stop p1 >/dev/null 2>&1
 t_stop=$(mxg_ms)
-mxg_wait_state example.test open $((INTERVAL + TIMEOUT + 1)) ||
-	fail "open within $((INTERVAL + TIMEOUT))s" "$(mxg_state example.test) after $(($(mxg_ms) - t_stop))ms"
+# Poll longer than the bound below so a late opening shows how late it was.
+mxg_wait_state example.test open $((INTERVAL + TIMEOUT + 5)) ||
+	fail "open within $((INTERVAL + TIMEOUT + 1))s" "$(mxg_state example.test) after $(($(mxg_ms) - t_stop))ms"
 took=$(($(mxg_ms) - t_stop))
 prompt edge "mxgate status"
 status_lines 'domain|address|  probe' | out
 reason=$(mxg_status | jq -r '.domains[0].reason')
 [[ $reason == *"primary down"* ]] || fail "reason: primary down" "$reason"
-[ "$took" -le $(((INTERVAL + TIMEOUT) * 1000 + 500)) ] ||
-	fail "open within $((INTERVAL + TIMEOUT))s" "open after ${took}ms"
+# The next round starts within probe_interval and its probe fails within
+# probe_timeout; 1 s more (as issue 4 allows) for a loaded machine and
+# for polling `mxgate status`.
+[ "$took" -le $(((INTERVAL + TIMEOUT + 1) * 1000)) ] ||
+	fail "open within $((INTERVAL + TIMEOUT + 1))s" "open after ${took}ms"
 ok "open (primary down) ${took}ms after the primary stopped"
 
 # ---- 7 ------------------------------------------------------------------
