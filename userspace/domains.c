@@ -205,7 +205,7 @@ int ctl_reload(struct controller *c)
 {
 	struct mxg_config *ncfg = calloc(1, sizeof(*ncfg));
 	struct ctl_domain **nd = NULL;
-	bool resolver_changed, prober_changed, interval_changed;
+	bool resolver_changed, prober_changed, interval_changed, self_changed;
 	char err[1024];
 	size_t n_new = 0;
 
@@ -233,6 +233,10 @@ int ctl_reload(struct controller *c)
 	prober_changed = c->cfg->probe_timeout_ms != ncfg->probe_timeout_ms ||
 			 strcmp(c->cfg->helo_name, ncfg->helo_name);
 	interval_changed = c->cfg->probe_interval_ms != ncfg->probe_interval_ms;
+	/* Who the primaries are depends on `self`: the stored MX sets were
+	 * read with the old one, so look them up again at once. */
+	self_changed = c->cfg->n_self != ncfg->n_self ||
+		       memcmp(c->cfg->self, ncfg->self, sizeof(ncfg->self));
 
 	for (size_t i = 0; i < c->n_domains; i++)
 		c->domains[i]->keep = false;
@@ -294,6 +298,10 @@ int ctl_reload(struct controller *c)
 			}
 		}
 	}
+	if (self_changed && !resolver_changed)
+		for (size_t i = 0; i < c->n_domains; i++)
+			if (!c->domains[i]->dns_inflight)
+				ctl_dns_schedule(c->domains[i], 0);
 	if (interval_changed)
 		ev_timer_start(c->loop, &c->round.timer, c->cfg->probe_interval_ms);
 
