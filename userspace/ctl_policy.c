@@ -21,6 +21,12 @@ static int lookup(void *arg, const char *domain, struct policy_domain *d)
 		if (strcmp(cd->ds.name, domain))
 			continue;
 		d->state = cd->ds.state;
+		/* The kernel's gate entries expire state_ttl after the last
+		 * round; a verdict that old is no verdict here either: a
+		 * controller whose rounds stopped must not refuse mail. */
+		if (d->state == MXG_DOMAIN_GATED &&
+		    (!c->round.last_ms || ev_now_ms() - c->round.last_ms > c->cfg->state_ttl_ms))
+			d->state = MXG_DOMAIN_OPEN;
 		d->reply = config_domain_reply(c->cfg, cd->dcfg);
 		d->primary = cd->ds.primary;
 		d->reply_text = config_domain_reply_text(c->cfg, cd->dcfg);
