@@ -190,8 +190,7 @@ static int make_parent(const char *path)
 	return 0;
 }
 
-/* A socket file nobody listens on is left from a crash: remove it. */
-static int remove_stale(const struct sockaddr_un *sun)
+int control_remove_stale_socket(const struct sockaddr_un *sun)
 {
 	struct stat st;
 	int fd, r;
@@ -244,7 +243,7 @@ int control_open(struct control **out, struct ev_loop *loop, const char *path,
 			 strerror(-r));
 		goto fail;
 	}
-	r = remove_stale(&sun);
+	r = control_remove_stale_socket(&sun);
 	if (r == -EADDRINUSE) {
 		snprintf(err, errlen,
 			 "control_socket %s: another mxgated is running; stop it first", path);

@@ -30,4 +30,11 @@ int control_open(struct control **out, struct ev_loop *loop, const char *path,
 /* Close every client, the listener, and unlink the socket. */
 void control_close(struct control *c);
 
+struct sockaddr_un;
+/* A unix socket file at sun's path nobody listens on (a crash's leftover)
+ * is removed: 0 (also when there is none). A live listener: -EADDRINUSE;
+ * not a socket: -EEXIST; otherwise negative errno. Never removes anything
+ * that answers or that is not a socket. */
+int control_remove_stale_socket(const struct sockaddr_un *sun);
+
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config_values.h"
+#include "control.h"
 #include "event.h"
 #include "log.h"
 #include "reply.h"
@@ -195,18 +196,30 @@ static int listen_on(struct policy_server *ps, const struct sockaddr_storage *ss
 		     char *err, size_t errlen, const char *what)
 {
 	int one = 1;
-	struct stat st;
 
 	ps->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (ps->fd < 0)
 		goto fail;
 	if (ss->ss_family == AF_UNIX) {
 		const struct sockaddr_un *sun = (const struct sockaddr_un *)ss;
+		/* A stale socket of a previous run; never remove a live one
+		 * (another mxgated's, or another policy service's). */
+		int r = control_remove_stale_socket(sun);
 
 		snprintf(ps->unix_path, sizeof(ps->unix_path), "%s", sun->sun_path);
-		/* A stale socket of a previous run; never remove anything else. */
-		if (!lstat(ps->unix_path, &st) && S_ISSOCK(st.st_mode))
-			unlink(ps->unix_path);
+		if (r) {
+			snprintf(err, errlen,
+				 "policy_listen %s: %s; stop the program that listens there or "
+				 "choose another path",
+				 what,
+				 r == -EADDRINUSE ? "another program is listening on it"
+				 : r == -EEXIST	  ? "exists and is not a socket"
+						  : strerror(-r));
+			close(ps->fd);
+			ps->fd = -1;
+			ps->unix_path[0] = '\0';
+			return -1;
+		}
 	} else {
 		setsockopt(ps->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	}
