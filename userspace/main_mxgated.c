@@ -99,6 +99,7 @@ static int run(const struct mxgated_options *opts)
 	struct mxg_config *cfg = calloc(1, sizeof(*cfg));
 	struct controller c;
 	char err[1024];
+	char *path;
 	int notify = -1, r;
 
 	if (!cfg) {
@@ -110,28 +111,40 @@ static int run(const struct mxgated_options *opts)
 		free(cfg);
 		return 1;
 	}
+	/* SIGHUP reads the file again after the daemon's chdir("/"): keep
+	 * the absolute path, or `-c ./mxgate.conf` would reload /mxgate.conf. */
+	path = realpath(opts->config, NULL);
+	if (!path) {
+		fprintf(stderr, "mxgated: %s: %s\n", opts->config, strerror(errno));
+		config_free(cfg);
+		free(cfg);
+		return 1;
+	}
 	if (!opts->foreground) {
 		notify = daemon_begin();
 		if (notify < 0) {
 			config_free(cfg);
 			free(cfg);
+			free(path);
 			return 1;
 		}
 	}
 	log_init("mxgated", opts->foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG, opts->debug);
 
-	r = controller_start(&c, opts->config, cfg);
+	r = controller_start(&c, path, cfg);
 	if (r < 0) {
 		/* Leave kernel state to expire: a failed start must not detach a
 		 * gate another mxgated (or our previous run) still uses. */
 		controller_stop(&c, false);
 		daemon_ready(notify, false);
+		free(path);
 		return 1;
 	}
 	daemon_ready(notify, true);
 	r = controller_run(&c);
 	controller_stop(&c, true);
 	log_notice("stopped");
+	free(path);
 	return r < 0 ? 1 : 0;
 }
 

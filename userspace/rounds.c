@@ -63,8 +63,9 @@ static void probe_done(void *arg, const struct probe_report *rep)
 		round_finish(c);
 }
 
-/* The primary addresses of every domain, sorted, each once. */
-static size_t collect(struct controller *c, struct ds_probe_result **out)
+/* The primary addresses of every domain, sorted, each once, in *out and
+ * *count. -ENOMEM when they do not fit in memory. */
+static int collect(struct controller *c, struct ds_probe_result **out, size_t *count)
 {
 	struct ds_probe_result *res;
 	size_t n = 0, cap = 0, u = 0;
@@ -72,11 +73,12 @@ static size_t collect(struct controller *c, struct ds_probe_result **out)
 	for (size_t i = 0; i < c->n_domains; i++)
 		cap += c->domains[i]->ds.n_addrs;
 	*out = NULL;
+	*count = 0;
 	if (!cap)
 		return 0;
 	res = calloc(cap, sizeof(*res));
 	if (!res)
-		return 0;
+		return -ENOMEM;
 	for (size_t i = 0; i < c->n_domains; i++)
 		for (size_t j = 0; j < c->domains[i]->ds.n_addrs; j++)
 			res[n++].ip = c->domains[i]->ds.addrs[j].ip;
@@ -85,7 +87,8 @@ static size_t collect(struct controller *c, struct ds_probe_result **out)
 		if (!u || ds_ip_cmp(&res[u - 1].ip, &res[i].ip))
 			res[u++] = res[i];
 	*out = res;
-	return u;
+	*count = u;
+	return 0;
 }
 
 static int renew_prober(struct controller *c)
@@ -130,19 +133,18 @@ void ctl_round_timer(struct ev_loop *loop, void *arg)
 	if (c->prober_stale)
 		renew_prober(c);
 	rd->started_ms = ev_now_ms();
-	rd->n = collect(c, &rd->res);
+	if (collect(c, &rd->res, &rd->n) < 0)
+		goto oom;
 	if (!rd->n) {
 		round_finish(c);
 		return;
 	}
 	rd->slots = calloc(rd->n, sizeof(*rd->slots));
 	if (!rd->slots) {
-		log_err("probe round: out of memory; publishing the previous verdicts");
 		free(rd->res);
 		rd->res = NULL;
 		rd->n = 0;
-		ctl_publish(c);
-		return;
+		goto oom;
 	}
 	rd->running = true;
 	rd->starting = true;
@@ -168,6 +170,12 @@ void ctl_round_timer(struct ev_loop *loop, void *arg)
 	rd->starting = false;
 	if (!rd->pending)
 		round_finish(c);
+	return;
+oom:
+	/* Publishing the old verdicts would keep a gate closed unchecked:
+	 * skip, and let the entries expire (fail open). */
+	log_err("probe round: out of memory; skipped: gate entries expire within state_ttl "
+		"(fail open); free memory or restart mxgated");
 }
 
 void ctl_round_abort(struct controller *c)

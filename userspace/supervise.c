@@ -157,7 +157,19 @@ void ctl_responder_push(struct controller *c)
 			 config_domain_reply_text(c->cfg, cd->dcfg));
 	}
 	r = responder_push_domains(&c->resp, t, c->n_domains);
-	if (r < 0)
-		log_debug("responder: pushing the domain table: %s", strerror(-r));
 	free(t);
+	if (r < 0 && r != -ENOTCONN) {
+		/* A child that does not read for a second is stuck, and a
+		 * half-sent table cannot be resumed: a stuck child would keep
+		 * its listening sockets, and steered senders would hang. Kill
+		 * it; its sockets close, the gate stops steering, and SIGCHLD
+		 * restarts it. */
+		log_err("responder (pid %d): cannot send it the domain table: %s; killing it "
+			"(mail passes to the MTA until it is restarted)",
+			(int)c->resp.pid, strerror(-r));
+		ctl_responder_unwatch(c);
+		close_fd(&c->resp.ctl_fd);
+		if (c->resp.pid > 0)
+			kill(c->resp.pid, SIGKILL);
+	}
 }
