@@ -157,7 +157,7 @@ static int write_elements(struct gate *g, const struct nft_entry *ents, size_t n
 	if (ret && !g->failing)
 		log_err(
 		    "gate nft: table %s: %s; the gate stays as the kernel has it and opens when "
-		    "elements expire",
+		    "elements expire; check the table with `nft list table` and the kernel log",
 		    g->table, err);
 	else if (!ret && g->failing)
 		log_notice("gate nft: table %s writable again", g->table);

@@ -166,7 +166,10 @@ static void on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	if (ps->n_conns >= POLICY_CONN_MAX) {
 		/* Postfix applies smtpd_policy_service_default_action (DUNNO as
 		 * docs/deployment.md recommends). */
-		log_warn("policy: %u connections already; refusing one more", ps->n_conns);
+		log_warn("policy: %u connections already; refusing one more (Postfix applies "
+			 "smtpd_policy_service_default_action); lower smtpd's process limit in "
+			 "master.cf if this repeats",
+			 ps->n_conns);
 		close(cfd);
 		return;
 	}
