@@ -19,7 +19,7 @@ kill -HUP "$MXG_PID"
 refused() {
 	grep -q "reload refused: $MXG_CONF:[0-9]*: rise" "$MXG_LOG"
 }
-tap_ok "the bad config is refused, its file, line and key logged" tn_wait 3 refused
+tap_ok "the bad config is refused, its file, line and key logged" tn_wait 10 refused
 tap_diag "$(grep 'reload refused' "$MXG_LOG")"
 sleep 2 # two more rounds on the old config
 tap_is "$(kill -0 "$MXG_PID" && echo alive)" alive "mxgated is still running"
@@ -36,12 +36,12 @@ kill -HUP "$MXG_PID"
 reloaded() {
 	[ "$(mxg_status | jq -r .counters.reloads)" = 1 ]
 }
-tap_ok "the good config is applied" tn_wait 3 reloaded
+tap_ok "the good config is applied" tn_wait 10 reloaded
 tap_is "$(mxg_status | jq -r '[.domains[].name] | join(" ")')" "example.test other.test" \
 	"the new domain is served"
 tap_is "$(mxg_state example.test)" gated "example.test is still gated (state carried over)"
 # The new domain is served on the same address: it stays open until
 # other.test rises too.
 tap_ok "other.test gated after its rise rounds, the address with it" \
-	tn_wait 6 mxg_is_addr_gated 192.0.2.20
+	tn_wait 10 mxg_is_addr_gated 192.0.2.20
 tap_like "$(mxg_rcpt example.test)" '^451 4\.7\.1 ' "reply = defer now: 451 4.7.1"

@@ -56,7 +56,7 @@ tap_is "$?" 1 "a second mxgated refuses to start"
 tap_like "$(cat "$dir/err2")" 'another mxgated is running' "because another one runs"
 
 kill -TERM "$pid"
-for _ in $(seq 30); do
+for _ in $(seq 100); do
 	kill -0 "$pid" 2>/dev/null || break
 	sleep 0.1
 done
