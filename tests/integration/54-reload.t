@@ -6,7 +6,7 @@ set -u
 . "$MXG_SRC/tests/lib/mxgated.sh"
 
 mxg_scene 90
-tap_plan 11
+tap_plan 12
 tn_postfix_start p2 primary
 
 mxg_config
@@ -45,3 +45,16 @@ tap_is "$(mxg_state example.test)" gated "example.test is still gated (state car
 tap_ok "other.test gated after its rise rounds, the address with it" \
 	tn_wait 10 mxg_is_addr_gated 192.0.2.20
 tap_like "$(mxg_rcpt example.test)" '^451 4\.7\.1 ' "reply = defer now: 451 4.7.1"
+
+# `self` changes: who the primaries are is decided again at once, not when
+# the MX set's TTL (300 s in the test zone) runs out. With mx1.example.test
+# also "us", example.test has no primary left: open.
+sed -i 's/^self = .*/self = mx2.example.test mx1.example.test/' "$MXG_CONF"
+kill -HUP "$MXG_PID"
+no_primary() {
+	mxg_status | jq -e '.domains[] | select(.name == "example.test")
+		| .state == "open" and (.reason | test("no primary"))' >/dev/null
+}
+tap_ok "a new self is applied at once: example.test has no primary left, open" \
+	tn_wait 10 no_primary
+tap_diag "$(mxg_status | jq -c '.domains[] | select(.name == "example.test") | {state, reason}')"
