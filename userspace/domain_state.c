@@ -310,7 +310,7 @@ bool ds_round(struct domain_state *d, const struct ds_params *p, const struct ds
 	return ds_evaluate(d, p, now_ms);
 }
 
-static bool is_self(const struct ds_params *p, const char *host)
+bool ds_is_self(const struct ds_params *p, const char *host)
 {
 	size_t hl = strlen(host);
 
@@ -337,7 +337,7 @@ int ds_self_has_addr(const struct domain_state *d, const struct ds_params *p,
 	for (size_t i = 0; i < d->set->n_hosts; i++) {
 		const struct mx_host *h = &d->set->hosts[i];
 
-		if (!is_self(p, h->name))
+		if (!ds_is_self(p, h->name))
 			continue;
 		for (size_t j = 0; j < h->n_addrs; j++) {
 			any_self_addr = true;

@@ -112,6 +112,9 @@ bool ds_round(struct domain_state *d, const struct ds_params *p, const struct ds
 /* Re-evaluate timers (dns_grace, recovery_grace) without new input. */
 bool ds_evaluate(struct domain_state *d, const struct ds_params *p, uint64_t now_ms);
 
+/* host (an MX host name, trailing dot or not, any case) is one of self. */
+bool ds_is_self(const struct ds_params *p, const char *host);
+
 /* Is ip one of this domain's self MX addresses? Used to decide which gate
  * addresses serve the domain when `addresses` is not configured. Returns
  * -1 when the domain has no usable set (unknown: served everywhere). */

@@ -45,23 +45,6 @@ static bool have(const struct ctl_gate_addr *a, size_t n, const struct mxg_ip *i
 	return false;
 }
 
-static bool is_self_host(const struct controller *c, const char *host)
-{
-	size_t hl = strlen(host);
-
-	if (hl && host[hl - 1] == '.')
-		hl--;
-	for (size_t i = 0; i < c->cfg->n_self; i++) {
-		size_t sl = strlen(c->cfg->self[i]);
-
-		if (sl && c->cfg->self[i][sl - 1] == '.')
-			sl--;
-		if (sl == hl && !strncasecmp(c->cfg->self[i], host, hl))
-			return true;
-	}
-	return false;
-}
-
 /* Fill out[] with this round's gate addresses; keeps the previous gated
  * flags so changes can be logged. */
 static size_t gate_addresses(struct controller *c, struct ctl_gate_addr *out)
@@ -83,7 +66,7 @@ static size_t gate_addresses(struct controller *c, struct ctl_gate_addr *out)
 		const struct mx_set *set = c->domains[i]->ds.set;
 
 		for (size_t h = 0; set && h < set->n_hosts; h++) {
-			if (!is_self_host(c, set->hosts[h].name))
+			if (!ds_is_self(&c->params, set->hosts[h].name))
 				continue;
 			for (size_t j = 0; j < set->hosts[h].n_addrs && n < MXG_MAX_ADDRESSES;
 			     j++) {

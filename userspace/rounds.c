@@ -14,6 +14,16 @@
 
 #include "log.h"
 
+static void round_clear(struct ctl_round *rd)
+{
+	free(rd->res);
+	free(rd->slots);
+	rd->res = NULL;
+	rd->slots = NULL;
+	rd->n = 0;
+	rd->running = false;
+}
+
 static void round_finish(struct controller *c)
 {
 	struct ctl_round *rd = &c->round;
@@ -32,12 +42,7 @@ static void round_finish(struct controller *c)
 	rd->last_took_ms = now - rd->started_ms;
 	log_debug("round %llu: %zu address(es) probed in %llums", (unsigned long long)c->cnt.rounds,
 		  rd->n, (unsigned long long)rd->last_took_ms);
-	free(rd->res);
-	free(rd->slots);
-	rd->res = NULL;
-	rd->slots = NULL;
-	rd->n = 0;
-	rd->running = false;
+	round_clear(rd);
 	ctl_publish(c);
 }
 
@@ -187,10 +192,5 @@ void ctl_round_abort(struct controller *c)
 	if (rd->running)
 		for (size_t i = 0; i < rd->n; i++)
 			probe_cancel(c->prober, &rd->slots[i]);
-	free(rd->res);
-	free(rd->slots);
-	rd->res = NULL;
-	rd->slots = NULL;
-	rd->n = 0;
-	rd->running = false;
+	round_clear(rd);
 }

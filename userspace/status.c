@@ -35,23 +35,6 @@ static const char *mx_status_str(enum mx_status s)
 	return "error";
 }
 
-static bool host_is_self(const struct controller *c, const char *host)
-{
-	size_t hl = strlen(host);
-
-	if (hl && host[hl - 1] == '.')
-		hl--;
-	for (size_t i = 0; i < c->cfg->n_self; i++) {
-		size_t sl = strlen(c->cfg->self[i]);
-
-		if (sl && c->cfg->self[i][sl - 1] == '.')
-			sl--;
-		if (sl == hl && !strncasecmp(c->cfg->self[i], host, hl))
-			return true;
-	}
-	return false;
-}
-
 static bool host_is_primary(const struct domain_state *d, size_t host)
 {
 	return d->pref_self >= 0 && d->set->hosts[host].pref < d->pref_self;
@@ -104,7 +87,7 @@ static void text_domain(const struct controller *c, const struct ctl_domain *cd,
 
 		sbuf_printf(o, "    %5u %s%s", h->pref,
 			    log_printable(name, sizeof(name), h->name, 256),
-			    host_is_self(c, h->name) ? " (self)"
+			    ds_is_self(&c->params, h->name) ? " (self)"
 			    : host_is_primary(d, i)  ? " (primary)"
 						     : "");
 		for (size_t j = 0; j < h->n_addrs; j++)
@@ -223,7 +206,7 @@ static void json_domain(const struct controller *c, const struct ctl_domain *cd,
 		json_object_begin(w);
 		json_kv_str(w, "host", h->name);
 		json_kv_uint(w, "pref", h->pref);
-		json_kv_bool(w, "self", host_is_self(c, h->name));
+		json_kv_bool(w, "self", ds_is_self(&c->params, h->name));
 		json_kv_bool(w, "primary", host_is_primary(d, i));
 		json_key(w, "addresses");
 		json_array_begin(w);
