@@ -5,6 +5,8 @@
 #define MXG_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
@@ -23,6 +25,13 @@ int do_unload(int argc, char **argv);
 int do_status(int argc, char **argv);
 int do_metrics(int argc, char **argv);
 int do_offenders(int argc, char **argv);
+
+/* Send request (a line) to mxgated's control socket at path and read the
+ * whole answer, at most max bytes within timeout_ms (cli_ask.c). 0 with
+ * *answer malloc'd and NUL-terminated, or negative errno with one line in
+ * err saying what failed and what to do. */
+int cli_ask_daemon(const char *path, const char *request, uint64_t timeout_ms, size_t max,
+		   char **answer, char *err, size_t errlen);
 
 /* `[--pin-dir DIR]` of dump and unload (cli_pin_dir.c): -1 to go on with
  * *dir set (default MXG_DEFAULT_PIN_DIR), else the exit code (after

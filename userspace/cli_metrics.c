@@ -37,57 +37,18 @@ static const char usage_line[] = "usage: mxgate metrics [--pin-dir DIR] [-s SOCK
 /* mxgated's part, into a malloc'd string; NULL when it does not answer. */
 static char *ask_daemon(const char *path)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	uint64_t deadline = ev_now_ms() + METRICS_TIMEOUT_MS;
-	char *text = NULL;
-	size_t len = 0;
-	int fd;
+	char *text, err[512];
 
-	if (strlen(path) >= sizeof(sun.sun_path))
+	/* Silent: without the daemon, metrics still come from the pins. */
+	if (cli_ask_daemon(path, "metrics\n", METRICS_TIMEOUT_MS, METRICS_MAX_ANSWER, &text, err,
+			   sizeof(err)) < 0)
 		return NULL;
-	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return NULL;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-	    send(fd, "metrics\n", 8, MSG_NOSIGNAL) != 8)
-		goto fail;
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		uint64_t now = ev_now_ms();
-		char buf[16384], *t;
-		ssize_t n;
-
-		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) <= 0)
-			goto fail;
-		n = recv(fd, buf, sizeof(buf), 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		if (n == 0)
-			break;
-		if (len + (size_t)n > METRICS_MAX_ANSWER)
-			goto fail;
-		t = realloc(text, len + (size_t)n + 1);
-		if (!t)
-			goto fail;
-		text = t;
-		memcpy(text + len, buf, (size_t)n);
-		len += (size_t)n;
-		text[len] = '\0';
-	}
-	close(fd);
 	/* An older mxgated answers "error: unknown request". */
-	if (!text || strncmp(text, "# HELP ", 7)) {
+	if (strncmp(text, "# HELP ", 7)) {
 		free(text);
 		return NULL;
 	}
 	return text;
-fail:
-	close(fd);
-	free(text);
-	return NULL;
 }
 
 static void tc_counters(FILE *f, const struct mxg_counters *k, uint64_t nft_steered, bool have_tc,
