@@ -50,6 +50,10 @@ int ctl_responder_start(struct controller *c)
 	r = responder_spawn(&c->resp, c->cfg, err, sizeof(err));
 	if (r < 0) {
 		log_err("responder: %s", err[0] ? err : strerror(-r));
+		/* Its sockets are gone: nothing may name them (nft elements
+		 * carry the port). */
+		if (c->gate)
+			c->gops->set_responder(c->gate, -1, -1);
 		close_fd(&c->resp.listen_fd_v4);
 		close_fd(&c->resp.listen_fd_v6);
 		close_fd(&c->resp.ctl_fd);
