@@ -122,9 +122,15 @@ void ctl_round_timer(struct ev_loop *loop, void *arg)
 		 * never reported. Refreshing the old verdicts here would keep a
 		 * gate closed on knowledge that is no longer checked; count the
 		 * silent ones as failed instead (fail open) and finish. */
-		log_warn("probe round still running after probe_interval; counting %zu "
-			 "unanswered probe(s) as failed",
-			 rd->pending);
+		/* With probe_timeout = probe_interval a tarpit's timeout and
+		 * the next round meet: that is no news. */
+		if (ev_now_ms() - rd->started_ms > c->cfg->probe_timeout_ms + 1000)
+			log_warn("probe round still running after probe_interval; counting %zu "
+				 "unanswered probe(s) as failed",
+				 rd->pending);
+		else
+			log_debug("round: %zu probe(s) at probe_timeout, counted as failed",
+				  rd->pending);
 		for (size_t i = 0; i < rd->n; i++) {
 			if (rd->slots[i].reported)
 				continue;
