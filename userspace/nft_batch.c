@@ -178,23 +178,15 @@ out:
 	return ret;
 }
 
-int nft_get_set(struct nft_conn *c, uint16_t family, const char *table, const char *name,
-		struct nftnl_set *out)
+int nft_recv_replies(struct nft_conn *c, uint32_t seq,
+		     int (*cb)(const struct nlmsghdr *nlh, void *arg), void *arg)
 {
 	char buf[NFT_RECV_BYTES];
-	uint32_t seq = c->seq++;
-	struct nlmsghdr *nlh;
-	int found = 0;
 
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, family, NLM_F_ACK, seq);
-	nftnl_set_set_str(out, NFTNL_SET_TABLE, table);
-	nftnl_set_set_str(out, NFTNL_SET_NAME, name);
-	nftnl_set_nlmsg_build_payload(nlh, out);
-	if (mnl_socket_sendto(c->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
 	for (;;) {
 		ssize_t len = mnl_socket_recvfrom(c->nl, buf, sizeof(buf));
-		int ilen;
+		struct nlmsghdr *nlh;
+		int ilen, r;
 
 		if (len < 0)
 			return errno == EAGAIN ? -ETIMEDOUT : -errno;
@@ -204,19 +196,55 @@ int nft_get_set(struct nft_conn *c, uint16_t family, const char *table, const ch
 			if (nlh->nlmsg_seq != seq)
 				continue;
 			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-
-				if (e->error)
-					return e->error;
-				return found ? 0 : -ENOENT;
+				if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(int))
+					return -EPROTO;
+				return ((const struct nlmsgerr *)mnl_nlmsg_get_payload(nlh))->error;
 			}
-			if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSET) {
-				if (nftnl_set_nlmsg_parse(nlh, out) < 0)
-					return -EINVAL;
-				found = 1;
-			}
+			if (nlh->nlmsg_type == NLMSG_DONE)
+				return 0;
+			r = cb ? cb(nlh, arg) : 0;
+			if (r < 0)
+				return r;
 		}
 	}
+}
+
+struct get_set {
+	struct nftnl_set *out;
+	bool found;
+};
+
+static int get_set_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct get_set *g = arg;
+
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFT_MSG_NEWSET)
+		return 0;
+	if (nftnl_set_nlmsg_parse(nlh, g->out) < 0)
+		return -EINVAL;
+	g->found = true;
+	return 0;
+}
+
+int nft_get_set(struct nft_conn *c, uint16_t family, const char *table, const char *name,
+		struct nftnl_set *out)
+{
+	char buf[NFT_RECV_BYTES];
+	struct get_set g = {.out = out};
+	uint32_t seq = c->seq++;
+	struct nlmsghdr *nlh;
+	int r;
+
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, family, NLM_F_ACK, seq);
+	nftnl_set_set_str(out, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(out, NFTNL_SET_NAME, name);
+	nftnl_set_nlmsg_build_payload(nlh, out);
+	if (mnl_socket_sendto(c->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	r = nft_recv_replies(c, seq, get_set_cb, &g);
+	if (r)
+		return r;
+	return g.found ? 0 : -ENOENT;
 }
 
 struct ctr_sum {
@@ -229,6 +257,19 @@ static int add_counter(struct nftnl_expr *e, void *data)
 
 	if (!strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter"))
 		s->packets += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+	return 0;
+}
+
+/* One rule of the dump: add its counters. */
+static int sum_rule(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (!r)
+		return -ENOMEM;
+	if (nftnl_rule_nlmsg_parse(nlh, r) == 0)
+		nftnl_expr_foreach(r, add_counter, arg);
+	nftnl_rule_free(r);
 	return 0;
 }
 
@@ -249,18 +290,7 @@ static int chain_exists(struct nft_conn *c, uint16_t family, const char *table, 
 	nftnl_chain_free(ch);
 	if (mnl_socket_sendto(c->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
-	for (;;) {
-		ssize_t len = mnl_socket_recvfrom(c->nl, buf, sizeof(buf));
-		int ilen;
-
-		if (len < 0)
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		ilen = (int)len;
-		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, ilen);
-		     nlh = mnl_nlmsg_next(nlh, &ilen))
-			if (nlh->nlmsg_seq == seq && nlh->nlmsg_type == NLMSG_ERROR)
-				return ((const struct nlmsgerr *)mnl_nlmsg_get_payload(nlh))->error;
-	}
+	return nft_recv_replies(c, seq, NULL, NULL);
 }
 
 int nft_chain_packets(struct nft_conn *c, uint16_t family, const char *table, const char *chain,
@@ -271,7 +301,7 @@ int nft_chain_packets(struct nft_conn *c, uint16_t family, const char *table, co
 	struct ctr_sum sum = {0};
 	uint32_t seq = c->seq++;
 	struct nlmsghdr *nlh;
-	int ret = -ENOMEM;
+	int ret;
 
 	if (!r)
 		return -ENOMEM;
@@ -281,7 +311,6 @@ int nft_chain_packets(struct nft_conn *c, uint16_t family, const char *table, co
 		nftnl_rule_free(r);
 		return ret;
 	}
-	ret = -ENOMEM;
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, family, NLM_F_DUMP, seq);
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
 	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
@@ -289,32 +318,8 @@ int nft_chain_packets(struct nft_conn *c, uint16_t family, const char *table, co
 	nftnl_rule_free(r);
 	if (mnl_socket_sendto(c->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
-	for (;;) {
-		ssize_t len = mnl_socket_recvfrom(c->nl, buf, sizeof(buf));
-		int ilen;
-
-		if (len < 0)
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		ilen = (int)len;
-		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, ilen);
-		     nlh = mnl_nlmsg_next(nlh, &ilen)) {
-			if (nlh->nlmsg_seq != seq)
-				continue;
-			if (nlh->nlmsg_type == NLMSG_DONE) {
-				*packets = sum.packets;
-				return 0;
-			}
-			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-
-				return e->error ? e->error : -EPROTO;
-			}
-			r = nftnl_rule_alloc();
-			if (!r)
-				return ret;
-			if (nftnl_rule_nlmsg_parse(nlh, r) == 0)
-				nftnl_expr_foreach(r, add_counter, &sum);
-			nftnl_rule_free(r);
-		}
-	}
+	ret = nft_recv_replies(c, seq, sum_rule, &sum);
+	if (!ret)
+		*packets = sum.packets;
+	return ret;
 }

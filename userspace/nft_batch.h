@@ -50,6 +50,15 @@ struct nlmsghdr *nft_batch_msg(struct nft_conn *c, struct nft_batch *b, uint16_t
 int nft_batch_commit(struct nft_conn *c, struct nft_batch *b, char *err, size_t errlen);
 void nft_batch_free(struct nft_batch *b);
 
+struct nlmsghdr;
+/* Read the kernel's replies to request seq (sent already): every message
+ * of seq but the last goes to cb (may be NULL), which returns 0 to go on
+ * or negative errno to stop with it. Ends with the ack's error (0 when
+ * it succeeded) or 0 at the end of a dump; -ETIMEDOUT when the kernel is
+ * silent longer than the socket's receive timeout. */
+int nft_recv_replies(struct nft_conn *c, uint32_t seq,
+		     int (*cb)(const struct nlmsghdr *nlh, void *arg), void *arg);
+
 /* Fetch one set's description (NFT_MSG_GETSET). 0, -ENOENT or -errno. */
 int nft_get_set(struct nft_conn *c, uint16_t family, const char *table, const char *name,
 		struct nftnl_set *out);

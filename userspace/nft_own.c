@@ -292,13 +292,20 @@ int nft_own_delete(struct nft_conn *c)
 	return ret;
 }
 
+static int saw_table(const struct nlmsghdr *nlh, void *arg)
+{
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWTABLE)
+		*(int *)arg = 1;
+	return 0;
+}
+
 int nft_own_exists(struct nft_conn *c)
 {
 	char buf[16384];
 	uint32_t seq = c->seq++;
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nlmsghdr *nlh;
-	int found = 0;
+	int found = 0, r;
 
 	if (!t)
 		return -ENOMEM;
@@ -308,26 +315,8 @@ int nft_own_exists(struct nft_conn *c)
 	nftnl_table_free(t);
 	if (mnl_socket_sendto(c->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
-	for (;;) {
-		ssize_t len = mnl_socket_recvfrom(c->nl, buf, sizeof(buf));
-		int ilen;
-
-		if (len < 0)
-			return errno == EAGAIN ? -ETIMEDOUT : -errno;
-		ilen = (int)len;
-		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, ilen);
-		     nlh = mnl_nlmsg_next(nlh, &ilen)) {
-			if (nlh->nlmsg_seq != seq)
-				continue;
-			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-
-				if (e->error == -ENOENT)
-					return 0;
-				return e->error ? e->error : found;
-			}
-			if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWTABLE)
-				found = 1;
-		}
-	}
+	r = nft_recv_replies(c, seq, saw_table, &found);
+	if (r == -ENOENT)
+		return 0;
+	return r ? r : found;
 }
