@@ -59,8 +59,8 @@ int cli_ask_daemon(const char *path, const char *request, uint64_t timeout_ms, s
 		if (r <= 0) {
 			ret = -ETIMEDOUT;
 			snprintf(err, errlen,
-				 "no complete answer from %s within %llums; is mxgated stuck?", path,
-				 (unsigned long long)timeout_ms);
+				 "no complete answer from %s within %llums; is mxgated stuck?",
+				 path, (unsigned long long)timeout_ms);
 			goto out;
 		}
 		n = recv(fd, buf, sizeof(buf), 0);

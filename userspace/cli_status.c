@@ -47,7 +47,8 @@ int do_status(int argc, char **argv)
 		fprintf(stderr, "usage: mxgate status [--json] [-s SOCKET]\n");
 		return CLI_USAGE;
 	}
-	r = cli_ask_daemon(path, req, STATUS_TIMEOUT_MS, STATUS_MAX_ANSWER, &text, err, sizeof(err));
+	r = cli_ask_daemon(path, req, STATUS_TIMEOUT_MS, STATUS_MAX_ANSWER, &text, err,
+			   sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "mxgate: %s\n", err);
 		return r == -ENAMETOOLONG ? CLI_USAGE : CLI_FAIL;

@@ -235,8 +235,8 @@ int ctl_reload(struct controller *c)
 	interval_changed = c->cfg->probe_interval_ms != ncfg->probe_interval_ms;
 	/* Who the primaries are depends on `self`: the stored MX sets were
 	 * read with the old one, so look them up again at once. */
-	self_changed = c->cfg->n_self != ncfg->n_self ||
-		       memcmp(c->cfg->self, ncfg->self, sizeof(ncfg->self));
+	self_changed =
+	    c->cfg->n_self != ncfg->n_self || memcmp(c->cfg->self, ncfg->self, sizeof(ncfg->self));
 
 	for (size_t i = 0; i < c->n_domains; i++)
 		c->domains[i]->keep = false;

@@ -170,9 +170,10 @@ void ctl_round_timer(struct ev_loop *loop, void *arg)
 		r = probe_start(c->prober, &rd->res[i].ip, MXG_SMTP_PORT, probe_done,
 				&rd->slots[i]);
 		if (r < 0) {
-			log_err("probe %s: cannot start: %s; counted as failed (if it says too many "
-				"open files, raise mxgated's LimitNOFILE)",
-				mxg_ip_str(&rd->res[i].ip, a, sizeof(a)), strerror(-r));
+			log_err(
+			    "probe %s: cannot start: %s; counted as failed (if it says too many "
+			    "open files, raise mxgated's LimitNOFILE)",
+			    mxg_ip_str(&rd->res[i].ip, a, sizeof(a)), strerror(-r));
 			rd->res[i].result = PROBE_REFUSED;
 			rd->slots[i].reported = true;
 			c->cnt.probes[PROBE_REFUSED]++;

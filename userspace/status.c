@@ -88,8 +88,8 @@ static void text_domain(const struct controller *c, const struct ctl_domain *cd,
 		sbuf_printf(o, "    %5u %s%s", h->pref,
 			    log_printable(name, sizeof(name), h->name, 256),
 			    ds_is_self(&c->params, h->name) ? " (self)"
-			    : host_is_primary(d, i)  ? " (primary)"
-						     : "");
+			    : host_is_primary(d, i)	    ? " (primary)"
+							    : "");
 		for (size_t j = 0; j < h->n_addrs; j++)
 			sbuf_printf(o, " %s", mxg_ip_str(&h->addrs[j], a, sizeof(a)));
 		sbuf_printf(o, "\n");
