@@ -141,7 +141,9 @@ demo: all
 # and `make fuzz`, never by `all` or `check`. Bench BPF sources live under
 # bench/ so the bpf/*.bpf.c skeleton rule does not pick them up.
 BENCH_BPF := $(patsubst bench/%.bpf.c,$(OUT)/bench/%.bpf.o,$(wildcard bench/*.bpf.c))
-BENCH_BINS := $(patsubst bench/%.c,$(OUT)/bench/%,$(filter-out %.bpf.c,$(wildcard bench/*.c)))
+# proberound needs the probe engine (userspace/probe.c).
+BENCH_SKIP := %.bpf.c $(if $(wildcard userspace/probe.c),,bench/proberound.c)
+BENCH_BINS := $(patsubst bench/%.c,$(OUT)/bench/%,$(filter-out $(BENCH_SKIP),$(wildcard bench/*.c)))
 
 $(OUT)/bench/%.bpf.o: bench/%.bpf.c | $(DEPS_STAMP)
 	$(call msg,BPF,$@)
