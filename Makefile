@@ -69,7 +69,7 @@ TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUT)/tests/helpers/%,$(TEST_HELPE
 .PHONY: all deps check check-unit check-integration check-san demo bench fuzz \
 	install uninstall clean help
 
-all: $(PROGS) $(BPF_OBJS) $(UNIT_BINS) $(TEST_HELPERS)
+all: $(PROGS) $(BPF_OBJS) $(SKELS) $(UNIT_BINS) $(TEST_HELPERS)
 
 help:
 	@echo 'make              build mxgated, mxgate, the BPF object and the tests into $(OUT)/'

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The gate: a tc ingress program that steers new SMTP connections (TCP SYN
+ * without ACK to port 25) for gated local addresses to the responder's
+ * listening socket with bpf_sk_assign. Every case of doubt (no entry, an
+ * expired entry, no responder, a header we do not parse) leaves the packet
+ * alone, so the real MTA gets it: the gate fails open in the kernel.
+ *
+ * Only the first packet of a connection is ever steered; the rest of the
+ * flow follows the socket the kernel created from it, so a state change
+ * never breaks a connection in progress.
+ *
+ * The program never ends classification: it returns TC_ACT_UNSPEC, so tc
+ * filters of others at a later priority on the same hook still run.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "mxgate_kern_user.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MXG_GATE_MAX_ADDRS);
+	__type(key, struct mxg_gate_key);
+	__type(value, struct mxg_gate_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} gate_addrs SEC(".maps");
+
+/* For administrators and tools; the program does not read it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MXG_MAX_DOMAINS);
+	__type(key, struct mxg_domain_key);
+	__type(value, struct mxg_domain_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} domains SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxg_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} counters SEC(".maps");
+
+/* 8-byte values: user space then reads each socket's cookie back. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKMAP);
+	__uint(max_entries, MXG_RESPONDER_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} responder SEC(".maps");
+
+/* "Let the packet go on": the next filter on the hook, then the stack. */
+#define MXG_PASS TC_ACT_UNSPEC
+
+#define IP_MF 0x2000
+#define IP_OFFSET 0x1fff
+
+/* Byte 13 of the TCP header. A connection-opening SYN has SYN alone among
+ * these; SYN+FIN or SYN+RST are scans the stack discards anyway. */
+#define TCPF_FIN 0x01
+#define TCPF_SYN 0x02
+#define TCPF_RST 0x04
+#define TCPF_ACK 0x10
+
+static __always_inline int is_ipv6_ext(__u8 nexthdr)
+{
+	switch (nexthdr) {
+	case 0:   /* hop-by-hop */
+	case 43:  /* routing */
+	case 44:  /* fragment */
+	case 50:  /* ESP */
+	case 51:  /* AH */
+	case 60:  /* destination options */
+	case 135: /* mobility */
+	case 139: /* HIP */
+	case 140: /* shim6 */
+	case 253: /* experiments */
+	case 254:
+		return 1;
+	}
+	return 0;
+}
+
+/* The decision for a SYN to port 25 of daddr (IPv4-mapped for IPv4). */
+static __always_inline int gate_syn(struct __sk_buff *skb, struct mxg_counters *cnt,
+				    const struct mxg_gate_key *key, __u32 slot)
+{
+	struct mxg_gate_entry *entry;
+	struct bpf_sock *sk;
+	long err;
+
+	cnt->syn25++;
+	entry = bpf_map_lookup_elem(&gate_addrs, key);
+	if (!entry) {
+		cnt->pass_no_entry++;
+		return MXG_PASS;
+	}
+	if (entry->state != MXG_GATE_GATED) {
+		cnt->pass_open++;
+		return MXG_PASS;
+	}
+	if (entry->expires_ns <= bpf_ktime_get_ns()) {
+		cnt->pass_expired++;
+		return MXG_PASS;
+	}
+	/* A closed listener leaves the SOCKMAP by itself; the state check
+	 * covers one that is still there but no longer listening. */
+	sk = bpf_map_lookup_elem(&responder, &slot);
+	if (!sk) {
+		cnt->pass_no_responder++;
+		return MXG_PASS;
+	}
+	if (sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		cnt->pass_no_responder++;
+		return MXG_PASS;
+	}
+	err = bpf_sk_assign(skb, sk, 0);
+	bpf_sk_release(sk);
+	if (err)
+		cnt->pass_assign_failed++;
+	else
+		cnt->steered++;
+	return MXG_PASS;
+}
+
+SEC("tc")
+int mxgate_tc(struct __sk_buff *skb)
+{
+	void *data_end = (void *)(long)skb->data_end;
+	void *data = (void *)(long)skb->data;
+	struct ethhdr *eth = data;
+	struct mxg_counters *cnt;
+	struct mxg_gate_key key = {};
+	struct tcphdr *tcp;
+	__u8 flags;
+	__u32 zero = 0;
+
+	cnt = bpf_map_lookup_elem(&counters, &zero);
+	if (!cnt)
+		return MXG_PASS;
+	cnt->packets++;
+
+	if ((void *)(eth + 1) > data_end)
+		return MXG_PASS;
+
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = (void *)(eth + 1);
+		__u32 ihl;
+
+		if ((void *)(ip + 1) > data_end) {
+			cnt->pass_unparsed++;
+			return MXG_PASS;
+		}
+		if (ip->protocol != IPPROTO_TCP)
+			return MXG_PASS;
+		ihl = ip->ihl * 4;
+		/* A fragment's "TCP header" may be payload: leave it alone. */
+		if (ihl < sizeof(*ip) || (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))) {
+			cnt->pass_unparsed++;
+			return MXG_PASS;
+		}
+		tcp = (void *)ip + ihl;
+		if ((void *)(tcp + 1) > data_end) {
+			cnt->pass_unparsed++;
+			return MXG_PASS;
+		}
+		if (tcp->dest != bpf_htons(MXG_SMTP_PORT))
+			return MXG_PASS;
+		flags = ((__u8 *)tcp)[13];
+		if ((flags & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN)) != TCPF_SYN)
+			return MXG_PASS;
+		key.addr[10] = 0xff;
+		key.addr[11] = 0xff;
+		__builtin_memcpy(&key.addr[12], &ip->daddr, 4);
+		return gate_syn(skb, cnt, &key, MXG_RESPONDER_V4);
+	}
+
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > data_end) {
+			cnt->pass_unparsed++;
+			return MXG_PASS;
+		}
+		if (ip6->nexthdr != IPPROTO_TCP) {
+			if (is_ipv6_ext(ip6->nexthdr))
+				cnt->pass_unparsed++;
+			return MXG_PASS;
+		}
+		tcp = (void *)(ip6 + 1);
+		if ((void *)(tcp + 1) > data_end) {
+			cnt->pass_unparsed++;
+			return MXG_PASS;
+		}
+		if (tcp->dest != bpf_htons(MXG_SMTP_PORT))
+			return MXG_PASS;
+		flags = ((__u8 *)tcp)[13];
+		if ((flags & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN)) != TCPF_SYN)
+			return MXG_PASS;
+		__builtin_memcpy(key.addr, &ip6->daddr, 16);
+		return gate_syn(skb, cnt, &key, MXG_RESPONDER_V6);
+	}
+
+	/* ARP, a raw VLAN tag (ingress normally sees it stripped), others. */
+	return MXG_PASS;
+}

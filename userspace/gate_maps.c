@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Entries of mxgate's BPF maps; see gate_maps.h. */
+#include "gate_maps.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#define NS_PER_MS 1000000ULL
+
+uint64_t mxg_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int gate_map_set_address(int map_fd, const struct mxg_ip *ip, bool gated, unsigned n_domains,
+			 uint64_t ttl_ms)
+{
+	struct mxg_gate_entry e = { 0 };
+	struct mxg_gate_key key;
+	uint64_t now = mxg_mono_ns();
+
+	mxg_ip_to_gate_key(ip, &key);
+	e.updated_ns = now;
+	e.expires_ns = now + ttl_ms * NS_PER_MS;
+	e.state = gated ? MXG_GATE_GATED : MXG_GATE_OPEN;
+	e.domains = n_domains;
+	return bpf_map_update_elem(map_fd, &key, &e, BPF_ANY) < 0 ? -errno : 0;
+}
+
+int gate_map_delete_address(int map_fd, const struct mxg_ip *ip)
+{
+	struct mxg_gate_key key;
+
+	mxg_ip_to_gate_key(ip, &key);
+	if (bpf_map_delete_elem(map_fd, &key) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int gate_map_domain_key(const char *name, struct mxg_domain_key *key)
+{
+	size_t n = strlen(name);
+
+	if (n >= sizeof(key->name))
+		return -ENAMETOOLONG;
+	memset(key, 0, sizeof(*key));
+	for (size_t i = 0; i < n; i++)
+		key->name[i] = (char)tolower((unsigned char)name[i]);
+	return 0;
+}
+
+int gate_map_set_domain(int map_fd, const struct gate_domain_view *d, uint64_t ttl_ms)
+{
+	struct mxg_domain_entry e;
+	struct mxg_domain_key key;
+	const char *primary = d->primary ? d->primary : "";
+	int ret;
+
+	ret = gate_map_domain_key(d->name, &key);
+	if (ret)
+		return ret;
+	if (strlen(primary) >= sizeof(e.primary))
+		return -ENAMETOOLONG;
+	memset(&e, 0, sizeof(e));
+	e.since_ns = d->since_ns;
+	e.expires_ns = mxg_mono_ns() + ttl_ms * NS_PER_MS;
+	e.state = d->state;
+	e.reason = d->reason;
+	memcpy(e.primary, primary, strlen(primary));
+	return bpf_map_update_elem(map_fd, &key, &e, BPF_ANY) < 0 ? -errno : 0;
+}
+
+int gate_map_set_responder(int map_fd, unsigned slot, int sock_fd)
+{
+	__u32 key = slot;
+	__u64 value;
+
+	if (slot >= MXG_RESPONDER_SLOTS)
+		return -EINVAL;
+	if (sock_fd < 0) {
+		if (bpf_map_delete_elem(map_fd, &key) < 0 && errno != ENOENT)
+			return -errno;
+		return 0;
+	}
+	/* With 8-byte values the kernel reads the descriptor as a __u64. */
+	value = (__u64)sock_fd;
+	return bpf_map_update_elem(map_fd, &key, &value, BPF_ANY) < 0 ? -errno : 0;
+}
+
+int gate_map_read_counters(int map_fd, struct mxg_counters *sum)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct mxg_counters *per;
+	__u32 zero = 0;
+	int ret = 0;
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpu <= 0)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	_Static_assert(sizeof(*per) % 8 == 0, "per-CPU values are 8-byte aligned");
+	per = calloc((size_t)ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(map_fd, &zero, per) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	/* Every field is a __u64 counter: sum them as an array. */
+	for (int c = 0; c < ncpu; c++) {
+		const __u64 *src = (const __u64 *)&per[c];
+		__u64 *dst = (__u64 *)sum;
+
+		for (size_t i = 0; i < sizeof(*sum) / sizeof(__u64); i++)
+			dst[i] += src[i];
+	}
+out:
+	free(per);
+	return ret;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Writing and reading entries of mxgate's BPF maps, given their
+ * descriptors: shared by the tc backend, the CLI (dump, hidden test
+ * commands) and the test helpers, so there is one encoding of each entry.
+ */
+#ifndef MXG_GATE_MAPS_H
+#define MXG_GATE_MAPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "gate.h"
+#include "mxgate_kern_user.h"
+
+/* CLOCK_MONOTONIC in nanoseconds: the clock of bpf_ktime_get_ns(). */
+uint64_t mxg_mono_ns(void);
+
+/* Gate entry for ip, expiring ttl_ms from now (0: already expired). */
+int gate_map_set_address(int map_fd, const struct mxg_ip *ip, bool gated, unsigned n_domains,
+			 uint64_t ttl_ms);
+int gate_map_delete_address(int map_fd, const struct mxg_ip *ip);
+
+/* Domain entry; the name is stored lower case. -ENAMETOOLONG past
+ * MXG_DOMAIN_LEN - 1 octets. */
+int gate_map_domain_key(const char *name, struct mxg_domain_key *key);
+int gate_map_set_domain(int map_fd, const struct gate_domain_view *d, uint64_t ttl_ms);
+
+/* Put a listening socket into a responder SOCKMAP slot; sock_fd -1
+ * empties the slot (an empty slot is not an error). */
+int gate_map_set_responder(int map_fd, unsigned slot, int sock_fd);
+
+/* Sum the per-CPU counters. */
+int gate_map_read_counters(int map_fd, struct mxg_counters *sum);
+
+#endif

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The tc gate backend: loads bpf/mxgate.bpf.c, pins its maps and program
+ * under pin_dir, attaches it at the clsact ingress hook of each configured
+ * interface, and writes the controller's verdicts into the pinned maps.
+ *
+ * Lifecycle. The filter and the pins outlive the process on purpose: a
+ * controller that crashes or is killed leaves entries that expire by
+ * themselves (fail open by expiry, not by detach). A restart reuses the
+ * pinned maps (libbpf pin_root_path), so gated addresses stay gated across
+ * it, and replaces our filter in place (same handle/priority, REPLACE).
+ * Only close(detach = true) removes the filters and the pins.
+ *
+ * Rounds. Every address and domain written between begin() and commit()
+ * is remembered; commit() deletes every other entry of both maps, so an
+ * address or domain dropped from the config disappears within one round.
+ * Writes outside a round (no begin) are kept and delete nothing.
+ */
+#include "gate.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "gate_maps.h"
+#include "log.h"
+#include "mxgate.skel.h"
+#include "pins.h"
+#include "tc_hook.h"
+
+struct gate {
+	struct mxgate *skel;
+	char pin_dir[4096];
+	int ifindex[MXG_MAX_INTERFACES];
+	char ifname[MXG_MAX_INTERFACES][IF_NAMESIZE];
+	size_t n_if;
+
+	bool in_round;
+	struct mxg_gate_key seen_addrs[MXG_GATE_MAX_ADDRS];
+	size_t n_seen_addrs;
+	struct mxg_domain_key *seen_domains; /* MXG_MAX_DOMAINS of them */
+	size_t n_seen_domains;
+};
+
+static void unstale_iface(int ifindex, const char *ifname, uint32_t prog_id, void *arg)
+{
+	struct gate *g = arg;
+
+	for (size_t i = 0; i < g->n_if; i++)
+		if (g->ifindex[i] == ifindex)
+			return;
+	/* Ours from an earlier config: it would keep gating with our maps. */
+	if (!tc_detach(ifindex, prog_id))
+		log_notice("detached mxgate from %s, which is no longer configured", ifname);
+}
+
+static int load_and_pin(struct gate *g, char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = g->pin_dir);
+	char path[4200];
+	int ret;
+
+	g->skel = mxgate__open_opts(&opts);
+	if (!g->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "open BPF object: %s", strerror(-ret));
+		return ret;
+	}
+	ret = mxgate__load(g->skel);
+	if (ret) {
+		snprintf(err, errlen,
+			 "load BPF program: %s; if maps of an older mxgate are pinned there, "
+			 "remove them with: mxgate unload --pin-dir %s",
+			 strerror(-ret), g->pin_dir);
+		return ret;
+	}
+	ret = pins_path(path, sizeof(path), g->pin_dir, MXG_PIN_PROG);
+	if (ret)
+		goto fail;
+	/* The previous run's program is still attached until we replace it;
+	 * the pin only names the current one. */
+	if (unlink(path) < 0 && errno != ENOENT) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = bpf_program__pin(g->skel->progs.mxgate_tc, path);
+	if (ret)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "pin program at %s: %s", path, strerror(-ret));
+	return ret;
+}
+
+static int tc_open(struct gate **out, const struct mxg_config *cfg, char *err, size_t errlen)
+{
+	struct gate *g;
+	uint32_t prog_id;
+	size_t attached = 0;
+	int lock = -1, ret, prog_fd;
+
+	*out = NULL;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->seen_domains = calloc(MXG_MAX_DOMAINS, sizeof(*g->seen_domains));
+	if (!g->seen_domains) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (snprintf(g->pin_dir, sizeof(g->pin_dir), "%s", cfg->pin_dir) >= (int)sizeof(g->pin_dir) ||
+	    !g->pin_dir[0]) {
+		ret = -EINVAL;
+		snprintf(err, errlen, "pin_dir: empty or too long");
+		goto fail;
+	}
+	for (size_t i = 0; i < cfg->n_interfaces && i < MXG_MAX_INTERFACES; i++) {
+		unsigned idx = if_nametoindex(cfg->interfaces[i]);
+
+		if (!idx) {
+			ret = -ENODEV;
+			snprintf(err, errlen, "interface %s: no such interface; check 'interfaces' in the config",
+				 cfg->interfaces[i]);
+			goto fail;
+		}
+		g->ifindex[g->n_if] = (int)idx;
+		snprintf(g->ifname[g->n_if], sizeof(g->ifname[0]), "%s", cfg->interfaces[i]);
+		g->n_if++;
+	}
+	pins_libbpf_log_to_debug();
+
+	lock = pins_lock(g->pin_dir, true, err, errlen);
+	if (lock < 0) {
+		ret = lock;
+		goto fail;
+	}
+	ret = load_and_pin(g, err, errlen);
+	if (ret)
+		goto fail;
+	prog_fd = bpf_program__fd(g->skel->progs.mxgate_tc);
+	prog_id = tc_prog_id(prog_fd);
+	for (attached = 0; attached < g->n_if; attached++) {
+		ret = tc_attach(g->ifindex[attached], prog_fd, prog_id);
+		if (ret) {
+			if (ret == -EEXIST)
+				snprintf(err, errlen,
+					 "attach to %s: another filter (not mxgate's) holds tc ingress handle "
+					 "0x%x priority %u; remove it or move it to another priority",
+					 g->ifname[attached], MXG_TC_HANDLE, MXG_TC_PRIO);
+			else
+				snprintf(err, errlen, "attach to %s ingress: %s", g->ifname[attached],
+					 strerror(-ret));
+			goto fail;
+		}
+	}
+	tc_for_each_ours(prog_id, unstale_iface, g);
+	pins_unlock(lock);
+	log_info("tc gate attached on %zu interface(s), pins in %s", g->n_if, g->pin_dir);
+	*out = g;
+	return 0;
+fail:
+	/* Leave nothing half done: what we attached now goes away again.
+	 * The pins stay; their entries expire by themselves. */
+	while (attached > 0) {
+		attached--;
+		tc_detach(g->ifindex[attached], 0);
+	}
+	pins_unlock(lock);
+	if (g->skel)
+		mxgate__destroy(g->skel);
+	free(g->seen_domains);
+	free(g);
+	return ret;
+}
+
+static int tc_set_responder(struct gate *g, int fd_v4, int fd_v6)
+{
+	int map = bpf_map__fd(g->skel->maps.responder);
+	int ret;
+
+	ret = gate_map_set_responder(map, MXG_RESPONDER_V4, fd_v4);
+	if (!ret)
+		ret = gate_map_set_responder(map, MXG_RESPONDER_V6, fd_v6);
+	if (ret)
+		log_err("responder SOCKMAP in %s: %s", g->pin_dir, strerror(-ret));
+	return ret;
+}
+
+static int tc_begin(struct gate *g)
+{
+	g->in_round = true;
+	g->n_seen_addrs = 0;
+	g->n_seen_domains = 0;
+	return 0;
+}
+
+static int tc_set_address(struct gate *g, const struct mxg_ip *addr, bool gated, unsigned n_domains,
+			  uint64_t ttl_ms)
+{
+	int ret;
+
+	ret = gate_map_set_address(bpf_map__fd(g->skel->maps.gate_addrs), addr, gated, n_domains, ttl_ms);
+	if (ret)
+		return ret;
+	if (g->in_round && g->n_seen_addrs < MXG_GATE_MAX_ADDRS)
+		mxg_ip_to_gate_key(addr, &g->seen_addrs[g->n_seen_addrs++]);
+	return 0;
+}
+
+static int tc_set_domain(struct gate *g, const struct gate_domain_view *d, uint64_t ttl_ms)
+{
+	int ret;
+
+	ret = gate_map_set_domain(bpf_map__fd(g->skel->maps.domains), d, ttl_ms);
+	if (ret)
+		return ret;
+	if (g->in_round && g->n_seen_domains < MXG_MAX_DOMAINS)
+		gate_map_domain_key(d->name, &g->seen_domains[g->n_seen_domains++]);
+	return 0;
+}
+
+static bool seen(const void *keys, size_t n, size_t size, const void *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp((const char *)keys + i * size, key, size))
+			return true;
+	return false;
+}
+
+/* Delete every key of the map that is not in keys[0..n). Keys are
+ * collected first: deleting while walking a hash map restarts the walk. */
+static int delete_unseen(int map, const void *keys, size_t n, size_t size, size_t max)
+{
+	char *stale = calloc(max, size);
+	char *cur = calloc(2, size), *next = cur + size;
+	size_t n_stale = 0;
+	int ret = 0, r;
+
+	if (!stale || !cur) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (r = bpf_map_get_next_key(map, NULL, next); !r && n_stale < max;
+	     r = bpf_map_get_next_key(map, cur, next)) {
+		if (!seen(keys, n, size, next))
+			memcpy(stale + n_stale++ * size, next, size);
+		memcpy(cur, next, size);
+	}
+	for (size_t i = 0; i < n_stale; i++)
+		if (bpf_map_delete_elem(map, stale + i * size) < 0 && errno != ENOENT && !ret)
+			ret = -errno;
+out:
+	free(stale);
+	free(cur);
+	return ret;
+}
+
+static int tc_commit(struct gate *g)
+{
+	int ret, ret2;
+
+	if (!g->in_round)
+		return 0;
+	g->in_round = false;
+	ret = delete_unseen(bpf_map__fd(g->skel->maps.gate_addrs), g->seen_addrs, g->n_seen_addrs,
+			    sizeof(g->seen_addrs[0]), MXG_GATE_MAX_ADDRS);
+	ret2 = delete_unseen(bpf_map__fd(g->skel->maps.domains), g->seen_domains, g->n_seen_domains,
+			     sizeof(g->seen_domains[0]), MXG_MAX_DOMAINS);
+	if (ret || ret2)
+		log_err("removing stale gate entries in %s: %s", g->pin_dir, strerror(-(ret ? ret : ret2)));
+	return ret ? ret : ret2;
+}
+
+static void tc_close(struct gate *g, bool detach)
+{
+	char err[512];
+	int lock, ret;
+
+	if (!g)
+		return;
+	if (detach) {
+		uint32_t prog_id = tc_prog_id(bpf_program__fd(g->skel->progs.mxgate_tc));
+
+		lock = pins_lock(g->pin_dir, false, err, sizeof(err));
+		if (lock < 0)
+			log_warn("%s; removing the pins anyway", err);
+		for (size_t i = 0; i < g->n_if; i++) {
+			ret = tc_detach(g->ifindex[i], prog_id);
+			if (ret && ret != -ENOENT)
+				log_err("detach from %s: %s; run: mxgate unload --pin-dir %s", g->ifname[i],
+					strerror(-ret), g->pin_dir);
+		}
+		ret = pins_remove(g->pin_dir);
+		if (ret)
+			log_err("remove pins in %s: %s; run: mxgate unload --pin-dir %s", g->pin_dir,
+				strerror(-ret), g->pin_dir);
+		pins_unlock(lock);
+	}
+	mxgate__destroy(g->skel);
+	free(g->seen_domains);
+	free(g);
+}
+
+const struct gate_ops gate_tc_ops = {
+	.name = "tc",
+	.open = tc_open,
+	.set_responder = tc_set_responder,
+	.begin = tc_begin,
+	.set_address = tc_set_address,
+	.set_domain = tc_set_domain,
+	.commit = tc_commit,
+	.close = tc_close,
+};

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The pin directory: check, lock, open, remove; see pins.h. */
+#include "pins.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/magic.h>
+
+#include "log.h"
+#include "mxgate_kern_user.h"
+
+/* How long pins_lock() waits for another mxgate process. */
+#define PINS_LOCK_WAIT_MS 5000
+#define PINS_LOCK_STEP_MS 50
+
+const char *const mxg_pin_names[] = {
+	MXG_MAP_GATE, MXG_MAP_DOMAINS, MXG_MAP_COUNTERS, MXG_MAP_RESPONDER, MXG_PIN_PROG, NULL,
+};
+
+static int libbpf_to_debug(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	if (!log_debug_enabled())
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_debug("libbpf: %s", line);
+	return 0;
+}
+
+void pins_libbpf_log_to_debug(void)
+{
+	libbpf_set_print(libbpf_to_debug);
+}
+
+int pins_path(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int pins_check_bpffs(const char *dir, char *err, size_t errlen)
+{
+	char parent[4096];
+	const char *where = dir;
+	struct statfs sfs;
+
+	if (statfs(dir, &sfs) < 0) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "pin_dir %s: %s", dir, strerror(errno));
+			return -errno;
+		}
+		if (snprintf(parent, sizeof(parent), "%s", dir) >= (int)sizeof(parent)) {
+			snprintf(err, errlen, "pin_dir %.100s...: path too long", dir);
+			return -ENAMETOOLONG;
+		}
+		where = dirname(parent);
+		if (statfs(where, &sfs) < 0) {
+			int e = errno;
+
+			snprintf(err, errlen, "pin_dir %s: parent %s: %s; mount a bpf filesystem with: "
+				 "mount -t bpf bpf %s", dir, where, strerror(e), where);
+			return -e;
+		}
+	}
+	if (sfs.f_type != BPF_FS_MAGIC) {
+		snprintf(err, errlen, "pin_dir %s: not a bpf filesystem; mount one with: mount -t bpf bpf %s",
+			 dir, where);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+int pins_lock(const char *dir, bool create, char *err, size_t errlen)
+{
+	struct timespec step = { 0, PINS_LOCK_STEP_MS * 1000000L };
+	int fd, waited_ms = 0, e;
+
+	if (create) {
+		e = pins_check_bpffs(dir, err, errlen);
+		if (e)
+			return e;
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			e = errno;
+			snprintf(err, errlen, "pin_dir %s: mkdir: %s", dir, strerror(e));
+			return -e;
+		}
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "pin_dir %s: %s", dir, strerror(e));
+		return -e;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		e = errno;
+		if (e != EWOULDBLOCK || waited_ms >= PINS_LOCK_WAIT_MS) {
+			snprintf(err, errlen, "pin_dir %s: %s; is another mxgate process changing it?", dir,
+				 e == EWOULDBLOCK ? "locked for too long" : strerror(e));
+			close(fd);
+			return e == EWOULDBLOCK ? -EBUSY : -e;
+		}
+		nanosleep(&step, NULL);
+		waited_ms += PINS_LOCK_STEP_MS;
+	}
+	return fd;
+}
+
+void pins_unlock(int lock_fd)
+{
+	if (lock_fd >= 0)
+		close(lock_fd); /* drops the flock */
+}
+
+static int open_pin(const char *dir, const char *name)
+{
+	char path[4200];
+	int fd;
+
+	if (pins_path(path, sizeof(path), dir, name))
+		return -ENAMETOOLONG;
+	fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+int pins_open(const char *dir, struct mxg_pins *p)
+{
+	struct {
+		const char *name;
+		int *fd;
+	} want[] = {
+		{ MXG_MAP_GATE, &p->gate_fd },		 { MXG_MAP_DOMAINS, &p->domains_fd },
+		{ MXG_MAP_COUNTERS, &p->counters_fd },	 { MXG_MAP_RESPONDER, &p->responder_fd },
+		{ MXG_PIN_PROG, &p->prog_fd },
+	};
+	int found = 0;
+
+	p->gate_fd = p->domains_fd = p->counters_fd = p->responder_fd = p->prog_fd = -1;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		int fd = open_pin(dir, want[i].name);
+
+		if (fd == -ENOENT)
+			continue;
+		if (fd < 0) {
+			pins_close(p);
+			return fd;
+		}
+		*want[i].fd = fd;
+		found++;
+	}
+	return found;
+}
+
+void pins_close(struct mxg_pins *p)
+{
+	int *fds[] = { &p->gate_fd, &p->domains_fd, &p->counters_fd, &p->responder_fd, &p->prog_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+int pins_remove(const char *dir)
+{
+	char path[4200];
+	int ret = 0;
+
+	for (const char *const *n = mxg_pin_names; *n; n++) {
+		if (pins_path(path, sizeof(path), dir, *n))
+			return -ENAMETOOLONG;
+		if (unlink(path) < 0 && errno != ENOENT && !ret)
+			ret = -errno;
+	}
+	if (rmdir(dir) < 0 && errno != ENOENT && !ret)
+		ret = -errno;
+	return ret;
+}
