@@ -17,11 +17,15 @@ struct mx_primaries {
 	const struct mx_host *hosts[MXG_MX_MAX_HOSTS]; /* point into the set */
 	size_t n;
 	int pref_self;          /* -1 if self is not in the set */
-	enum mxg_reason reason; /* when n == 0: why the domain is open/unknown */
+	enum mxg_reason reason; /* NONE when some primary has an address; else
+				 * why the domain is open/unknown (also when
+				 * n > 0 but no primary has an address:
+				 * NO_PRIMARY_ADDR) */
 };
 
 /* Fills out; returns out->n. Host names compare case-insensitively,
- * without trailing dots. */
+ * without trailing dots. Primaries without addresses are listed too (for
+ * display); only those with addresses can be probed. */
 size_t mx_find_primaries(const struct mx_set *set, const char (*self)[MXG_NAME_MAX], size_t n_self,
 			 struct mx_primaries *out);
 

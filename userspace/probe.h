@@ -44,13 +44,22 @@ void probe_cancel(struct prober *p, void *arg);
 
 /*
  * Pure SMTP reply reader (RFC 5321 4.2, multi-line "250-"): feed bytes as
- * they arrive. Returns 1 when a complete reply is read (code set), 0 when
- * more is needed, -EPROTO on malformed or overlong input.
+ * they arrive. Returns 1 when a complete reply is read (code set, text is
+ * the first line's text made printable), 0 when more is needed, -EPROTO on
+ * malformed or overlong input. *consumed says how many bytes of buf belong
+ * to this reply. Feeding after a complete reply starts the next one.
+ * Streaming: no line buffer, so a probe's state stays small (10,000 at once).
+ * CRLF and bare LF both end a line.
  */
+#define SMTP_REPLY_LINE_MAX 1000 /* octets per line incl. CRLF (RFC 5321 4.5.3.1.6) */
+#define SMTP_REPLY_LINES_MAX 64  /* lines per reply: an EHLO reply has ~15 */
 struct smtp_reply_reader {
-	char line[1024];
-	size_t len;
-	int code;
+	char head[4];      /* "250-" of the current line */
+	size_t len;        /* octets of the current line so far */
+	int code;          /* set when the reply is complete */
+	int first_code;    /* every line of a reply carries the same code */
+	unsigned lines;    /* complete lines of this reply */
+	size_t text_len;
 	char text[128];
 };
 void smtp_reply_reader_init(struct smtp_reply_reader *rr);

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Primaries of a domain from its MX set (DESIGN.md "Domain state"): every
+ * MX host whose preference is lower than ours. Pure, no I/O, so the daemon,
+ * `mxgate probe` and the tests share one answer.
+ */
+#include "mxset.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* Case-insensitive name equality, a trailing dot on either side ignored. */
+static bool name_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la && a[la - 1] == '.')
+		la--;
+	if (lb && b[lb - 1] == '.')
+		lb--;
+	return la == lb && la > 0 && strncasecmp(a, b, la) == 0;
+}
+
+static int self_pref(const struct mx_set *set, const char (*self)[MXG_NAME_MAX], size_t n_self)
+{
+	int best = -1;
+
+	for (size_t i = 0; i < set->n_hosts; i++)
+		for (size_t j = 0; j < n_self; j++)
+			if (name_equal(set->hosts[i].name, self[j]) &&
+			    (best < 0 || set->hosts[i].pref < best))
+				best = set->hosts[i].pref;
+	return best;
+}
+
+size_t mx_find_primaries(const struct mx_set *set, const char (*self)[MXG_NAME_MAX], size_t n_self,
+			 struct mx_primaries *out)
+{
+	bool any_addr = false;
+
+	memset(out, 0, sizeof(*out));
+	out->pref_self = -1;
+	switch (set->status) {
+	case MX_OK:
+		break;
+	case MX_NULL:
+		out->reason = MXG_REASON_NULL_MX;
+		return 0;
+	case MX_NO_RECORDS:
+		out->reason = MXG_REASON_NO_MX;
+		return 0;
+	case MX_NXDOMAIN:
+		out->reason = MXG_REASON_NXDOMAIN;
+		return 0;
+	case MX_ERROR:
+	default:
+		out->reason = MXG_REASON_DNS_FAILED;
+		return 0;
+	}
+
+	out->pref_self = self_pref(set, self, n_self);
+	if (out->pref_self < 0) {
+		out->reason = MXG_REASON_SELF_NOT_IN_MX;
+		return 0;
+	}
+	for (size_t i = 0; i < set->n_hosts && out->n < MXG_MX_MAX_HOSTS; i++) {
+		const struct mx_host *h = &set->hosts[i];
+
+		if (h->pref >= out->pref_self)
+			continue;
+		out->hosts[out->n++] = h;
+		if (h->n_addrs)
+			any_addr = true;
+	}
+	if (!out->n)
+		out->reason = MXG_REASON_NO_PRIMARY;
+	else if (!any_addr)
+		out->reason = MXG_REASON_NO_PRIMARY_ADDR;
+	return out->n;
+}

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * SMTP probes on the event loop: one socket and one timer per probe, a few
+ * hundred bytes of state, so a round of 10,000 probes fits in one thread
+ * and a few megabytes. The verdict is decided at the 250 to EHLO; QUIT is
+ * then sent as a courtesy and the socket lingers a short while for the 221
+ * so the server sees an orderly goodbye, never longer than PROBE_LINGER_MS.
+ */
+#include "probe.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define PROBE_LINGER_MS 1000 /* wait for the 221 after QUIT at most this long */
+#define PROBE_READ_CHUNK 512 /* bytes per recv(); replies are fed piecewise */
+#define PROBE_EHLO_MAX 272   /* "EHLO " + a 253-octet name + CRLF */
+
+enum probe_state {
+	PS_FAILED_EARLY, /* connect() failed at once; reported from a 0 ms timer */
+	PS_CONNECTING,
+	PS_GREETING,
+	PS_EHLO,
+	PS_LINGER, /* reported; QUIT sent, draining until EOF or the timer */
+};
+
+struct probe {
+	struct probe *next, *prev;
+	struct prober *p;
+	probe_cb cb; /* NULL once reported */
+	void *arg;
+	struct ev_timer timer;
+	uint64_t start_ms;
+	int fd;
+	int early_errno;
+	uint8_t state;
+	uint16_t out_off;   /* bytes of the EHLO line already sent */
+	uint16_t last_code; /* of the last complete reply */
+	struct smtp_reply_reader rr;
+};
+
+struct prober {
+	struct ev_loop *loop;
+	unsigned timeout_ms;
+	struct probe *head;
+	size_t ehlo_len;
+	char ehlo[PROBE_EHLO_MAX];
+};
+
+static const char *const result_names[] = {
+	[PROBE_OK] = "ok",
+	[PROBE_REFUSED] = "refused",
+	[PROBE_TIMEOUT] = "timeout",
+	[PROBE_BAD_GREETING] = "bad-greeting",
+	[PROBE_BAD_EHLO] = "bad-ehlo",
+	[PROBE_PROTOCOL] = "protocol-error",
+};
+
+const char *probe_result_str(enum probe_result r)
+{
+	if ((unsigned)r < sizeof(result_names) / sizeof(result_names[0]))
+		return result_names[r];
+	return "?";
+}
+
+struct prober *prober_new(struct ev_loop *loop, const char *helo_name, unsigned timeout_ms)
+{
+	struct prober *p;
+	int n;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->loop = loop;
+	p->timeout_ms = timeout_ms ? timeout_ms : 5000;
+	n = snprintf(p->ehlo, sizeof(p->ehlo), "EHLO %s\r\n",
+		     helo_name && *helo_name ? helo_name : "localhost");
+	if (n < 0 || (size_t)n >= sizeof(p->ehlo)) {
+		free(p);
+		errno = EINVAL;
+		return NULL;
+	}
+	p->ehlo_len = (size_t)n;
+	return p;
+}
+
+static void probe_close(struct probe *pr)
+{
+	struct prober *p = pr->p;
+
+	ev_timer_stop(p->loop, &pr->timer);
+	if (pr->fd >= 0) {
+		ev_io_del(p->loop, pr->fd);
+		close(pr->fd);
+	}
+	if (pr->prev)
+		pr->prev->next = pr->next;
+	else
+		p->head = pr->next;
+	if (pr->next)
+		pr->next->prev = pr->prev;
+	free(pr);
+}
+
+void prober_free(struct prober *p)
+{
+	if (!p)
+		return;
+	while (p->head)
+		probe_close(p->head);
+	free(p);
+}
+
+void probe_cancel(struct prober *p, void *arg)
+{
+	struct probe *pr = p->head, *next;
+
+	for (; pr; pr = next) {
+		next = pr->next;
+		if (pr->arg == arg)
+			probe_close(pr);
+	}
+}
+
+/*
+ * Report the result. Whatever follows (linger or close) is set up first and
+ * the callback runs last, so the callback may cancel or free anything,
+ * this probe included.
+ */
+static void probe_report(struct probe *pr, enum probe_result result, const char *why)
+{
+	struct prober *p = pr->p;
+	struct probe_report rep = { .result = result, .code = pr->last_code };
+	probe_cb cb = pr->cb;
+	void *arg = pr->arg;
+
+	rep.elapsed_ms = ev_now_ms() - pr->start_ms;
+	if (why)
+		snprintf(rep.text, sizeof(rep.text), "%s", why);
+	else
+		memcpy(rep.text, pr->rr.text, sizeof(rep.text));
+	rep.text[sizeof(rep.text) - 1] = '\0';
+	pr->cb = NULL;
+
+	if (result == PROBE_OK || result == PROBE_BAD_EHLO) {
+		/* The server is talking SMTP: say goodbye properly. */
+		static const char quit[] = "QUIT\r\n";
+
+		if (send(pr->fd, quit, sizeof(quit) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) ==
+			    (ssize_t)(sizeof(quit) - 1) &&
+		    ev_io_mod(p->loop, pr->fd, EV_READ) == 0 &&
+		    ev_timer_start(p->loop, &pr->timer, PROBE_LINGER_MS) == 0) {
+			shutdown(pr->fd, SHUT_WR);
+			pr->state = PS_LINGER;
+		} else {
+			probe_close(pr);
+		}
+	} else {
+		probe_close(pr);
+	}
+	cb(arg, &rep);
+}
+
+static void probe_fail_errno(struct probe *pr, enum probe_result result, const char *what, int err)
+{
+	char why[96];
+
+	snprintf(why, sizeof(why), "%s: %s", what, strerror(err));
+	probe_report(pr, result, why);
+}
+
+static int send_ehlo(struct probe *pr)
+{
+	struct prober *p = pr->p;
+
+	while (pr->out_off < p->ehlo_len) {
+		ssize_t n = send(pr->fd, p->ehlo + pr->out_off, p->ehlo_len - pr->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return ev_io_mod(p->loop, pr->fd, EV_READ | EV_WRITE);
+			return -errno;
+		}
+		pr->out_off += (uint16_t)n;
+	}
+	return ev_io_mod(p->loop, pr->fd, EV_READ);
+}
+
+/* Feed what the server sent; acts when a reply is complete. */
+static void probe_read(struct probe *pr)
+{
+	char buf[PROBE_READ_CHUNK];
+
+	for (;;) {
+		ssize_t n = recv(pr->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		size_t used = 0;
+		int ret;
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			probe_fail_errno(pr, PROBE_PROTOCOL, "read", errno);
+			return;
+		}
+		if (n == 0) {
+			probe_report(pr, PROBE_PROTOCOL,
+				     pr->state == PS_GREETING ? "connection closed before the greeting"
+							      : "connection closed before the EHLO reply");
+			return;
+		}
+		ret = smtp_reply_reader_feed(&pr->rr, buf, (size_t)n, &used);
+		if (ret < 0) {
+			probe_report(pr, PROBE_PROTOCOL, "malformed or overlong SMTP reply");
+			return;
+		}
+		if (ret == 0)
+			continue;
+		pr->last_code = (uint16_t)pr->rr.code;
+		if (pr->state == PS_GREETING) {
+			if (pr->rr.code != 220) {
+				probe_report(pr, PROBE_BAD_GREETING, NULL);
+				return;
+			}
+			if (used != (size_t)n) {
+				/* RFC 5321 4.3.1: nothing may follow the greeting
+				 * before our EHLO. */
+				probe_report(pr, PROBE_PROTOCOL, "data after the greeting before EHLO");
+				return;
+			}
+			pr->state = PS_EHLO;
+			ret = send_ehlo(pr);
+			if (ret < 0)
+				probe_fail_errno(pr, PROBE_PROTOCOL, "send EHLO", -ret);
+			return;
+		}
+		/* PS_EHLO: anything after the reply is ignored; we QUIT. */
+		probe_report(pr, pr->rr.code == 250 ? PROBE_OK : PROBE_BAD_EHLO, NULL);
+		return;
+	}
+}
+
+static void probe_drain(struct probe *pr)
+{
+	char buf[PROBE_READ_CHUNK];
+
+	for (;;) {
+		ssize_t n = recv(pr->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		probe_close(pr); /* EOF after the 221, or an error: done */
+		return;
+	}
+}
+
+static void probe_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct probe *pr = arg;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	switch (pr->state) {
+	case PS_CONNECTING:
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err == EINPROGRESS || (!err && !(events & (EV_WRITE | EV_ERROR))))
+			return; /* a spurious wake-up */
+		if (err) {
+			probe_fail_errno(pr, PROBE_REFUSED, "connect", err);
+			return;
+		}
+		pr->state = PS_GREETING;
+		if (ev_io_mod(loop, fd, EV_READ) < 0) {
+			probe_report(pr, PROBE_PROTOCOL, "event loop failure");
+			return;
+		}
+		return;
+	case PS_GREETING:
+		if (events & EV_READ)
+			probe_read(pr);
+		return;
+	case PS_EHLO:
+		if (events & EV_WRITE) {
+			int ret = send_ehlo(pr);
+
+			if (ret < 0) {
+				probe_fail_errno(pr, PROBE_PROTOCOL, "send EHLO", -ret);
+				return;
+			}
+		}
+		if (events & EV_READ)
+			probe_read(pr);
+		return;
+	case PS_LINGER:
+		probe_drain(pr);
+		return;
+	default:
+		return;
+	}
+}
+
+static void probe_timer(struct ev_loop *loop, void *arg)
+{
+	struct probe *pr = arg;
+	char why[96];
+
+	switch (pr->state) {
+	case PS_FAILED_EARLY:
+		probe_fail_errno(pr, PROBE_REFUSED, "connect", pr->early_errno);
+		return;
+	case PS_LINGER:
+		probe_close(pr);
+		return;
+	case PS_CONNECTING:
+		snprintf(why, sizeof(why), "no connection within %u ms", pr->p->timeout_ms);
+		break;
+	case PS_GREETING:
+		snprintf(why, sizeof(why), "no greeting within %u ms", pr->p->timeout_ms);
+		break;
+	default:
+		snprintf(why, sizeof(why), "no EHLO reply within %u ms", pr->p->timeout_ms);
+		break;
+	}
+	probe_report(pr, PROBE_TIMEOUT, why);
+}
+
+int probe_start(struct prober *p, const struct mxg_ip *addr, uint16_t port, probe_cb cb, void *arg)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	struct probe *pr;
+	int ret;
+
+	if (!cb || (addr->family != AF_INET && addr->family != AF_INET6))
+		return -EINVAL;
+	pr = calloc(1, sizeof(*pr));
+	if (!pr)
+		return -ENOMEM;
+	pr->p = p;
+	pr->cb = cb;
+	pr->arg = arg;
+	pr->start_ms = ev_now_ms();
+	ev_timer_init(&pr->timer, probe_timer, pr);
+	smtp_reply_reader_init(&pr->rr);
+
+	pr->fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (pr->fd < 0) {
+		ret = -errno; /* EMFILE: the caller raises RLIMIT_NOFILE */
+		free(pr);
+		return ret;
+	}
+	sslen = mxg_ip_to_sockaddr(addr, port, &ss);
+	pr->state = PS_CONNECTING;
+	if (connect(pr->fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS) {
+		/* Unreachable at once: still report from the loop, as promised. */
+		pr->early_errno = errno;
+		pr->state = PS_FAILED_EARLY;
+		close(pr->fd);
+		pr->fd = -1;
+	} else if ((ret = ev_io_add(p->loop, pr->fd, EV_WRITE, probe_io, pr)) < 0) {
+		close(pr->fd);
+		free(pr);
+		return ret;
+	}
+	ret = ev_timer_start(p->loop, &pr->timer, pr->state == PS_FAILED_EARLY ? 0 : p->timeout_ms);
+	if (ret < 0) {
+		if (pr->fd >= 0) {
+			ev_io_del(p->loop, pr->fd);
+			close(pr->fd);
+		}
+		free(pr);
+		return ret;
+	}
+	pr->next = p->head;
+	if (p->head)
+		p->head->prev = pr;
+	p->head = pr;
+	return 0;
+}
