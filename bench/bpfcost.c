@@ -217,6 +217,9 @@ int main(int argc, char **argv)
 	/* Load only the tc program; others (if any) stay out of the way. */
 	struct bpf_program *p;
 	bpf_object__for_each_program(p, obj) bpf_program__set_autoload(p, p == prog);
+	/* Private, unpinned maps: never touch a running mxgate's pins. */
+	struct bpf_map *m;
+	bpf_object__for_each_map(m, obj) bpf_map__set_pin_path(m, NULL);
 	if (bpf_object__load(obj)) {
 		fprintf(stderr, "bpfcost: %s: load failed\n", argv[2]);
 		goto out;
