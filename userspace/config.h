@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The configuration of mxgated, /etc/mxgate/mxgate.conf (INI). Keys and
- * defaults are fixed by DESIGN.md; docs/mxgate.conf.5 documents them.
+ * defaults are fixed by DESIGN.md; docs/mxgate.conf.example documents them.
  * Durations are stored in milliseconds.
  */
 #ifndef MXG_CONFIG_H
@@ -23,6 +23,34 @@
 #define MXG_MAX_SELF 16
 #define MXG_MAX_INTERFACES 16
 #define MXG_MAX_ADDRESSES 64
+
+/*
+ * Defaults. The first group is fixed by DESIGN.md; the second is ours
+ * ("documented choice"), explained in docs/mxgate.conf.example.
+ */
+#define MXG_DEFAULT_PROBE_INTERVAL_MS 10000 /* 10 s between probe rounds */
+#define MXG_DEFAULT_PROBE_TIMEOUT_MS 5000   /* 5 s deadline per probe */
+#define MXG_DEFAULT_RISE 3                  /* good rounds before gating */
+#define MXG_DEFAULT_FALL 1                  /* bad rounds before opening */
+#define MXG_DEFAULT_STATE_TTL_MS 30000      /* 30 s life of a gate entry */
+#define MXG_DEFAULT_REPLY_TEXT \
+	"%d: this is a backup MX and the primary MX %p is online; please try %p"
+#define MXG_DEFAULT_USER "nobody"
+
+/* A primary that just came back must hold for a minute before gating:
+ * senders that queued mail during the outage get to retry here first. */
+#define MXG_DEFAULT_RECOVERY_GRACE_MS 60000
+/* Keep the last good DNS answer for an hour when DNS fails (well below
+ * the usual MX TTLs' worst case, long enough to ride out an outage). */
+#define MXG_DEFAULT_DNS_GRACE_MS 3600000
+/* 5 gated attempts from one client (IPv6: /64) within an hour -> 550. */
+#define MXG_DEFAULT_OFFENDER_THRESHOLD 5
+#define MXG_DEFAULT_OFFENDER_WINDOW_MS 3600000
+/* Responder limits (not in DESIGN.md's table). */
+#define MXG_DEFAULT_MAX_CONNECTIONS 1000
+#define MXG_DEFAULT_MAX_CONNECTIONS_PER_CLIENT 10
+#define MXG_DEFAULT_MAX_COMMANDS 50
+#define MXG_DEFAULT_IDLE_TIMEOUT_MS 30000 /* 30 s per command */
 
 enum mxg_gate_kind {
 	MXG_GATE_TC,
@@ -82,9 +110,13 @@ struct mxg_config {
 	char user[64];
 	char pin_dir[4096];
 	char control_socket[108]; /* sun_path */
+	char nft_family[8];       /* "inet" (default), "ip" or "ip6": nft_table's */
 	char nft_table[64];       /* "" = own table inet mxgate */
 	char nft_set[64];
 	char policy_listen[256];  /* "" = off */
+	/* policy_listen parsed: AF_INET/AF_INET6 (inet:) or AF_UNIX (unix:) */
+	struct sockaddr_storage policy_addr;
+	socklen_t policy_addr_len; /* 0 = off */
 
 	/* Responder limits: not in DESIGN.md's table, documented in
 	 * mxgate.conf(5). */
@@ -105,10 +137,22 @@ int config_load_string(const char *name, const char *text, struct mxg_config *cf
 		       size_t errlen);
 void config_free(struct mxg_config *cfg);
 
-/* "500ms", "10s", "5m", "1h", "2d"; a bare number is seconds. 0 or -EINVAL. */
+/* "500ms", "10s", "5m", "1h", "2d"; a bare number is seconds. 0, -EINVAL
+ * (syntax) or -ERANGE (over MXG_DURATION_MAX_MS). */
+#define MXG_DURATION_MAX_MS (366ULL * 24 * 3600 * 1000) /* a year */
 int config_parse_duration(const char *s, uint64_t *ms);
 
-/* Per-domain effective settings (override or global). */
+/*
+ * Expand a reply_text template (%d domain, %p primary, %% percent) into
+ * buf, always NUL-terminated, truncated to len - 1. Returns the length
+ * written. The template was validated by config_load().
+ */
+size_t config_expand_reply(const char *tmpl, const char *domain, const char *primary, char *buf,
+			   size_t len);
+
+/* Per-domain effective settings (override or global). cfg->domains is
+ * sorted by name; find takes any case and an optional trailing dot and
+ * returns NULL for a domain that is not served. */
 const struct mxg_domain_config *config_find_domain(const struct mxg_config *cfg, const char *name);
 enum mxg_reply_mode config_domain_reply(const struct mxg_config *cfg, const struct mxg_domain_config *d);
 const char *config_domain_reply_text(const struct mxg_config *cfg, const struct mxg_domain_config *d);

@@ -1,0 +1,115 @@
+#!/bin/bash
+# mxgated -n checks a config: 0 and "configuration ok" for a good one, 1
+# and one "FILE:LINE: KEY: ..." line on stderr for a bad one, 2 for a usage
+# error. Needs no root and no network.
+set -u
+MXGATED="${MXG_OUT:-$PWD/build}/mxgated"
+SRC="${MXG_SRC:-$PWD}"
+dir=$(mktemp -d /tmp/mxg-02-XXXXXX) || exit 1
+trap 'rm -rf "$dir"' EXIT
+
+n=0
+fails=0
+ok() { # ok COND DESC
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n - $2"
+	else
+		echo "not ok $n - $2"
+		fails=$((fails + 1))
+	fi
+}
+run() { # run ARGS...: sets rc, out, err
+	"$MXGATED" "$@" >"$dir/out" 2>"$dir/err"
+	rc=$?
+	out=$(cat "$dir/out")
+	err=$(cat "$dir/err")
+}
+is() { # is GOT WANT DESC
+	if [ "$1" = "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		echo "# got:  '$1'"
+		echo "# want: '$2'"
+	fi
+}
+like() { # like GOT REGEX DESC
+	if [[ $1 =~ $2 ]]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		echo "# got:  '$1'"
+		echo "# want: /$2/"
+	fi
+}
+
+echo 1..19
+
+cat >"$dir/domains" <<'EOT'
+# served from a file
+example.net
+EOT
+cat >"$dir/good.conf" <<'EOT'
+# a good configuration
+self = mx2.example.org
+domains = example.org
+domains_file = domains
+interfaces = eth0
+reply = defer
+
+[domain example.net]
+reply = reject
+EOT
+run -n -c "$dir/good.conf"
+is "$rc" 0 "good config: exit 0"
+is "$out" "mxgated: $dir/good.conf: configuration ok" "good config: says so on stdout"
+is "$err" "" "good config: nothing on stderr"
+
+cat >"$dir/bad.conf" <<'EOT'
+self = mx2.example.org
+domains = example.org
+interfaces = eth0
+rise = often
+EOT
+run -n -c "$dir/bad.conf"
+is "$rc" 1 "bad value: exit 1"
+like "$err" "^mxgated: $dir/bad.conf:4: rise: \"often\" is not a number; " "bad value: file:line: key on stderr"
+is "$(wc -l <"$dir/err")" 1 "bad value: one line"
+is "$out" "" "bad value: nothing on stdout"
+
+printf 'self = mx2.example.org\ndomains = example.org\ninterfaces = eth0\n[domain example.com]\nreply = defer\n' >"$dir/unserved.conf"
+run -n -c "$dir/unserved.conf"
+is "$rc" 1 "override of an unserved domain: exit 1"
+like "$err" "^mxgated: $dir/unserved.conf:4: \[domain example.com\]: not a served domain" "override of an unserved domain: names the section line"
+
+printf 'domains = example.org\ninterfaces = eth0\n' >"$dir/noself.conf"
+run -n -c "$dir/noself.conf"
+like "$rc:$err" "^1:mxgated: $dir/noself.conf: self: required key missing; add \"self = " "missing self: exit 1, names the key"
+
+run -n -c "$dir/absent.conf"
+like "$rc:$err" "^1:mxgated: $dir/absent.conf: cannot open: No such file or directory" "missing file: exit 1"
+
+# The example config in docs/ is valid as shipped (with its keys set).
+run -n -c "$SRC/docs/mxgate.conf.example"
+is "$rc:$err" "0:" "docs/mxgate.conf.example passes the check"
+
+# ... and so is every commented-out key in it, uncommented.
+echo example.info >"$dir/more"
+sed -E -e 's/^#(\[?[a-z_]+( = |[ ]))/\1/' -e "s|^domains_file = .*|domains_file = $dir/more|" \
+	"$SRC/docs/mxgate.conf.example" >"$dir/all.conf"
+run -n -c "$dir/all.conf"
+is "$rc:$err" "0:" "docs/mxgate.conf.example with every key uncommented passes"
+is "$(grep -oE '^[a-z_]+ = ' "$dir/all.conf" | sort -u | wc -l)" 29 "the example shows all 29 keys"
+
+run -x
+is "$rc" 2 "unknown option: exit 2"
+like "$err" "^mxgated: unknown option -x; see mxgated -h" "unknown option: says what to do"
+run -c
+is "$rc" 2 "-c without a file: exit 2"
+run -n extra
+is "$rc" 2 "stray argument: exit 2"
+run -h
+like "$rc:$out" "^0:usage: mxgated \[-c FILE\] \[-f\] \[-d\] \[-n\] \[-h\]" "-h: usage on stdout, exit 0"
+
+[ "$fails" = 0 ]

@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Loads and checks mxgate.conf. inih splits the file into sections and
+ * key = value pairs; our reader feeds it one bounded line at a time and
+ * so knows the line of every pair and every section header. The first
+ * error stops the load and becomes one line: FILE:LINE: KEY: what; fix.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config_parse.h"
+#include "config_values.h"
+
+/*
+ * Debian's inih makes its compile-time limits run-time variables; where
+ * they exist we raise the line limit to ours and turn off ";" inline
+ * comments (a reply text may hold " ; "). Elsewhere the reader still
+ * refuses lines longer than inih can take.
+ */
+#pragma weak ini_max_line
+#pragma weak ini_allow_inline_comments
+
+#define DAY_MS (24ULL * 3600 * 1000)
+
+enum key_type {
+	K_SELF,
+	K_DOMAINS,
+	K_DOMAINS_FILE,
+	K_ADDRESSES,
+	K_INTERFACES,
+	K_GATE,
+	K_DURATION,
+	K_UINT,
+	K_REPLY,
+	K_REPLY_TEXT,
+	K_RESOLVER,
+	K_HELO,
+	K_USER,
+	K_PATH,
+	K_NFT_TABLE,
+	K_NFT_SET,
+	K_POLICY,
+};
+
+struct key {
+	const char *name;
+	enum key_type type;
+	size_t off; /* the field in struct mxg_config */
+	uint64_t min, max;
+	bool in_domain; /* may appear in a [domain NAME] section */
+	bool list;	/* space separated, may continue on indented lines */
+};
+
+#define F(field) offsetof(struct mxg_config, field)
+static const struct key keys[CFG_N_KEYS] = {
+    {"self", K_SELF, 0, 0, 0, false, true},
+    {"domains", K_DOMAINS, 0, 0, 0, false, true},
+    {"domains_file", K_DOMAINS_FILE, F(domains_file), 0, 0, false, false},
+    {"addresses", K_ADDRESSES, 0, 0, 0, false, true},
+    {"interfaces", K_INTERFACES, 0, 0, 0, false, true},
+    {"gate", K_GATE, 0, 0, 0, false, false},
+    {"probe_interval", K_DURATION, F(probe_interval_ms), 1000, 3600 * 1000, false, false},
+    {"probe_timeout", K_DURATION, F(probe_timeout_ms), 100, 300 * 1000, false, false},
+    {"rise", K_UINT, F(rise), 1, 100, false, false},
+    {"fall", K_UINT, F(fall), 1, 100, false, false},
+    {"state_ttl", K_DURATION, F(state_ttl_ms), 1000, DAY_MS, false, false},
+    {"recovery_grace", K_DURATION, F(recovery_grace_ms), 0, 7 * DAY_MS, true, false},
+    {"dns_grace", K_DURATION, F(dns_grace_ms), 0, 7 * DAY_MS, false, false},
+    {"reply", K_REPLY, 0, 0, 0, true, false},
+    {"reply_text", K_REPLY_TEXT, F(reply_text), 0, 0, true, false},
+    {"offender_threshold", K_UINT, F(offender_threshold), 0, 1000000, false, false},
+    {"offender_window", K_DURATION, F(offender_window_ms), 1000, 7 * DAY_MS, false, false},
+    {"resolver", K_RESOLVER, 0, 0, 0, false, false},
+    {"helo_name", K_HELO, F(helo_name), 0, 0, false, false},
+    {"user", K_USER, F(user), 0, 0, false, false},
+    {"pin_dir", K_PATH, F(pin_dir), 0, sizeof(((struct mxg_config *)0)->pin_dir), false, false},
+    {"control_socket", K_PATH, F(control_socket), 0,
+     sizeof(((struct mxg_config *)0)->control_socket), false, false},
+    {"nft_table", K_NFT_TABLE, 0, 0, 0, false, false},
+    {"nft_set", K_NFT_SET, F(nft_set), 0, 0, false, false},
+    {"policy_listen", K_POLICY, 0, 0, 0, false, false},
+    {"max_connections", K_UINT, F(max_connections), 1, 1000000, false, false},
+    {"max_connections_per_client", K_UINT, F(max_connections_per_client), 1, 1000000, false, false},
+    {"max_commands", K_UINT, F(max_commands), 1, 10000, false, false},
+    {"idle_timeout", K_DURATION, F(idle_timeout_ms), 1000, 3600 * 1000, false, false},
+};
+
+static int key_index(const char *name)
+{
+	for (int i = 0; i < CFG_N_KEYS; i++)
+		if (!strcmp(keys[i].name, name))
+			return i;
+	return -1;
+}
+
+int cfg_fail(struct cfg_parse *p, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->failed)
+		return -1;
+	p->failed = true;
+	if (line > 0)
+		n = snprintf(p->err, p->errlen, "%s:%d: ", file, line);
+	else
+		n = snprintf(p->err, p->errlen, "%s: ", file);
+	if (n >= 0 && (size_t)n < p->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static void set_defaults(struct mxg_config *cfg)
+{
+	cfg->gate = MXG_GATE_TC;
+	cfg->probe_interval_ms = MXG_DEFAULT_PROBE_INTERVAL_MS;
+	cfg->probe_timeout_ms = MXG_DEFAULT_PROBE_TIMEOUT_MS;
+	cfg->rise = MXG_DEFAULT_RISE;
+	cfg->fall = MXG_DEFAULT_FALL;
+	cfg->state_ttl_ms = MXG_DEFAULT_STATE_TTL_MS;
+	cfg->recovery_grace_ms = MXG_DEFAULT_RECOVERY_GRACE_MS;
+	cfg->dns_grace_ms = MXG_DEFAULT_DNS_GRACE_MS;
+	cfg->reply = MXG_REPLY_REJECT;
+	snprintf(cfg->reply_text, sizeof(cfg->reply_text), "%s", MXG_DEFAULT_REPLY_TEXT);
+	cfg->offender_threshold = MXG_DEFAULT_OFFENDER_THRESHOLD;
+	cfg->offender_window_ms = MXG_DEFAULT_OFFENDER_WINDOW_MS;
+	snprintf(cfg->user, sizeof(cfg->user), "%s", MXG_DEFAULT_USER);
+	snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "%s", MXG_DEFAULT_PIN_DIR);
+	snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",
+		 MXG_DEFAULT_CONTROL_SOCKET);
+	snprintf(cfg->nft_family, sizeof(cfg->nft_family), "inet");
+	cfg->max_connections = MXG_DEFAULT_MAX_CONNECTIONS;
+	cfg->max_connections_per_client = MXG_DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
+	cfg->max_commands = MXG_DEFAULT_MAX_COMMANDS;
+	cfg->idle_timeout_ms = MXG_DEFAULT_IDLE_TIMEOUT_MS;
+}
+
+/* One element of a list key; duplicates are refused. */
+static int set_list_item(struct cfg_parse *p, const struct key *k, const char *v, char *why,
+			 size_t len)
+{
+	struct mxg_config *c = p->cfg;
+	char name[MXG_NAME_MAX];
+	struct mxg_ip ip;
+	size_t i;
+
+	switch (k->type) {
+	case K_SELF:
+		if (cv_hostname(v, name, why, len))
+			return -1;
+		for (i = 0; i < c->n_self && strcmp(c->self[i], name); i++)
+			;
+		if (i < c->n_self)
+			goto twice;
+		if (c->n_self == MXG_MAX_SELF)
+			goto full;
+		memcpy(c->self[c->n_self++], name, sizeof(name));
+		return 0;
+	case K_DOMAINS:
+		return cfg_add_domain(p, v, p->name, p->line);
+	case K_ADDRESSES:
+		if (mxg_ip_parse(v, &ip)) {
+			snprintf(why, len,
+				 "\"%.64s\" is not an IP address; write IPv4 or IPv6 addresses "
+				 "separated by spaces",
+				 v);
+			return -1;
+		}
+		for (i = 0; i < c->n_addresses && !mxg_ip_equal(&c->addresses[i], &ip); i++)
+			;
+		if (i < c->n_addresses)
+			goto twice;
+		if (c->n_addresses == MXG_MAX_ADDRESSES)
+			goto full;
+		c->addresses[c->n_addresses++] = ip;
+		return 0;
+	case K_INTERFACES:
+		if (cv_ifname(v, why, len))
+			return -1;
+		for (i = 0; i < c->n_interfaces && strcmp(c->interfaces[i], v); i++)
+			;
+		if (i < c->n_interfaces)
+			goto twice;
+		if (c->n_interfaces == MXG_MAX_INTERFACES)
+			goto full;
+		snprintf(c->interfaces[c->n_interfaces++], sizeof(c->interfaces[0]), "%s", v);
+		return 0;
+	default:
+		return -1;
+	}
+twice:
+	snprintf(why, len, "%.64s is listed twice; remove one", v);
+	return -1;
+full:
+	snprintf(why, len, "more than %d entries; mxgate takes at most %d",
+		 k->type == K_SELF	  ? MXG_MAX_SELF
+		 : k->type == K_ADDRESSES ? MXG_MAX_ADDRESSES
+					  : MXG_MAX_INTERFACES,
+		 k->type == K_SELF	  ? MXG_MAX_SELF
+		 : k->type == K_ADDRESSES ? MXG_MAX_ADDRESSES
+					  : MXG_MAX_INTERFACES);
+	return -1;
+}
+
+static int set_list(struct cfg_parse *p, const struct key *k, const char *value, char *why,
+		    size_t len)
+{
+	char buf[CFG_LINE_MAX + 1], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", value);
+	for (char *t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
+		if (set_list_item(p, k, t, why, len))
+			return -1;
+	return 0;
+}
+
+static const char *const gate_names[] = {"tc", "nft", "none", NULL};
+static const char *const reply_names[] = {"reject", "defer", NULL};
+
+static int set_value(struct cfg_parse *p, const struct key *k, const char *v, char *why, size_t len)
+{
+	struct mxg_config *c = p->cfg;
+	struct mxg_domain_config *ov = p->cur_ov >= 0 ? &p->ovs[p->cur_ov].d : NULL;
+	void *field = (char *)c + k->off;
+	int e;
+
+	switch (k->type) {
+	case K_SELF:
+	case K_DOMAINS:
+	case K_ADDRESSES:
+	case K_INTERFACES:
+		return set_list(p, k, v, why, len);
+	case K_DOMAINS_FILE:
+		if (v[0] != '/' && p->fp) {
+			/* Relative to the config file's directory, not to ours. */
+			char dir[sizeof(c->domains_file)];
+
+			snprintf(dir, sizeof(dir), "%s", p->name);
+			if (snprintf(c->domains_file, sizeof(c->domains_file), "%s/%s",
+				     dirname(dir), v) < (int)sizeof(c->domains_file))
+				return 0;
+			snprintf(why, len, "the path is too long; use a shorter one");
+			return -1;
+		}
+		return cv_copy(c->domains_file, sizeof(c->domains_file), v, why, len);
+	case K_GATE:
+		if (cv_enum(v, gate_names, &e, why, len))
+			return -1;
+		c->gate = (enum mxg_gate_kind)e;
+		return 0;
+	case K_DURATION:
+		if (ov) {
+			uint64_t ms;
+
+			if (cv_duration(v, k->min, k->max, &ms, why, len))
+				return -1;
+			ov->recovery_grace_ms = (int64_t)ms;
+			return 0;
+		}
+		return cv_duration(v, k->min, k->max, field, why, len);
+	case K_UINT:
+		return cv_uint(v, (unsigned)k->min, (unsigned)k->max, field, why, len);
+	case K_REPLY:
+		if (cv_enum(v, reply_names, &e, why, len))
+			return -1;
+		if (ov)
+			ov->reply = e;
+		else
+			c->reply = (enum mxg_reply_mode)e;
+		return 0;
+	case K_REPLY_TEXT:
+		if (cv_reply_text(v, why, len))
+			return -1;
+		return cv_copy(ov ? ov->reply_text : c->reply_text, MXG_REPLY_TEXT_MAX, v, why,
+			       len);
+	case K_RESOLVER:
+		return cv_resolver(v, &c->resolver, &c->resolver_len, why, len);
+	case K_HELO:
+		return cv_hostname(v, c->helo_name, why, len);
+	case K_USER:
+		if (cv_user(v, why, len))
+			return -1;
+		return cv_copy(c->user, sizeof(c->user), v, why, len);
+	case K_PATH:
+		if (cv_abs_path(v, k->max, why, len))
+			return -1;
+		return cv_copy(field, k->max, v, why, len);
+	case K_NFT_TABLE:
+		return cv_nft_table(v, c->nft_family, c->nft_table, why, len);
+	case K_NFT_SET:
+		if (cv_nft_name(v, why, len))
+			return -1;
+		return cv_copy(c->nft_set, sizeof(c->nft_set), v, why, len);
+	case K_POLICY:
+		if (cv_policy_listen(v, &c->policy_addr, &c->policy_addr_len, why, len))
+			return -1;
+		return cv_copy(c->policy_listen, sizeof(c->policy_listen), v, why, len);
+	}
+	return -1;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct cfg_parse *p = user;
+	char why[384];
+	int i = key_index(name);
+
+	if (p->failed)
+		return 0;
+	if (i < 0) {
+		for (i = 0; i < CFG_N_KEYS && strcasecmp(keys[i].name, name); i++)
+			;
+		cfg_fail(p, p->name, p->line,
+			 "%.64s: unknown key; %s%s%ssee docs/mxgate.conf.example for the keys",
+			 name, i < CFG_N_KEYS ? "did you mean " : "",
+			 i < CFG_N_KEYS ? keys[i].name : "", i < CFG_N_KEYS ? "? " : "");
+		return 0;
+	}
+	if (p->continuation && (!keys[i].list || strchr(value, '=')))
+		return !cfg_fail(p, p->name, p->line,
+				 "%s: the indented line \"%.64s\" continues the value of %s; "
+				 "remove its indentation",
+				 name, value, name);
+	if (p->cur_ov >= 0 && !keys[i].in_domain)
+		return !cfg_fail(p, p->name, p->line,
+				 "%s: not allowed in [domain %s]; only reply, reply_text and "
+				 "recovery_grace are; move it above the first section",
+				 name, p->ovs[p->cur_ov].d.name);
+	if (!value[0] && !p->continuation)
+		return !cfg_fail(p, p->name, p->line,
+				 "%s: empty value; give a value or remove the line for the default",
+				 name);
+	if (p->cur_ov < 0 && p->key_line[i] && !p->continuation)
+		return !cfg_fail(p, p->name, p->line,
+				 "%s: set twice (first on line %d); remove one", name,
+				 p->key_line[i]);
+	if (p->cur_ov >= 0) {
+		const struct mxg_domain_config *d = &p->ovs[p->cur_ov].d;
+
+		if ((keys[i].type == K_REPLY && d->reply != MXG_REPLY_INHERIT) ||
+		    (keys[i].type == K_REPLY_TEXT && d->reply_text[0]) ||
+		    (keys[i].type == K_DURATION && d->recovery_grace_ms >= 0))
+			return !cfg_fail(p, p->name, p->line,
+					 "%s: set twice in [domain %s]; remove one", name, d->name);
+	} else if (!p->continuation) {
+		p->key_line[i] = p->line;
+	}
+	if (set_value(p, &keys[i], value, why, sizeof(why)))
+		return !cfg_fail(p, p->name, p->line, "%s: %s", name, why);
+	if (keys[i].type == K_DOMAINS_FILE)
+		return !cfg_read_domains_file(p, p->line);
+	return 1;
+}
+
+static int next_char(struct cfg_parse *p)
+{
+	if (p->fp)
+		return getc(p->fp);
+	return p->text[p->pos] ? (unsigned char)p->text[p->pos++] : EOF;
+}
+
+/*
+ * inih's line reader. Besides counting lines, it classifies each line the
+ * way inih will (a continuation, a section header, a pair) so the handler
+ * knows what it is looking at, and it handles section headers itself:
+ * inih truncates long section names and never reports empty sections.
+ */
+static char *reader(char *str, int num, void *stream)
+{
+	struct cfg_parse *p = stream;
+	size_t n = 0, max = (size_t)num - 1 < CFG_LINE_MAX ? (size_t)num - 1 : CFG_LINE_MAX;
+	bool too_long = false, nul = false;
+	char *start, *end;
+	int c = EOF;
+
+	if (p->failed)
+		return NULL; /* stop at the first error */
+	while ((c = next_char(p)) != EOF && c != '\n') {
+		nul |= c == '\0';
+		if (n < max)
+			str[n++] = (char)c;
+		else
+			too_long = true;
+	}
+	if (c == EOF && p->fp && ferror(p->fp)) {
+		cfg_fail(p, p->name, 0, "cannot read: %s; is it a regular file?", strerror(errno));
+		return NULL;
+	}
+	if (n == 0 && c == EOF && !too_long)
+		return NULL;
+	str[n] = '\0';
+	p->line++;
+	if (too_long) {
+		cfg_fail(p, p->name, p->line,
+			 "line longer than %zu characters; continue a list on indented lines, or "
+			 "list many domains in domains_file",
+			 max);
+		return NULL;
+	}
+	if (nul) {
+		cfg_fail(p, p->name, p->line, "a NUL byte in the line; is this a text file?");
+		return NULL;
+	}
+	if (p->line == 1 && !strncmp(str, "\xEF\xBB\xBF", 3))
+		memmove(str, str + 3, n - 2); /* a UTF-8 BOM; inih would skip it too */
+
+	start = str + strspn(str, " \t\r\f\v");
+	p->continuation = false;
+	if (!*start || strchr(";#", *start))
+		return str;
+	if (p->after_pair && start > str) {
+		p->continuation = true;
+		return str;
+	}
+	if (*start != '[') {
+		p->after_pair = true;
+		return str;
+	}
+	p->after_pair = false;
+	end = strchr(start, ']');
+	if (end) { /* without ']', inih reports the line as a syntax error */
+		char name[CFG_LINE_MAX + 1];
+
+		snprintf(name, sizeof(name), "%.*s", (int)(end - start - 1), start + 1);
+		if (cfg_open_section(p, name))
+			return NULL;
+	}
+	return str;
+}
+
+static int parse(struct cfg_parse *p)
+{
+	struct mxg_config *c = p->cfg;
+	int r;
+
+	if (&ini_max_line)
+		ini_max_line = CFG_LINE_MAX + 3; /* "\r\n\0" */
+	if (&ini_allow_inline_comments)
+		ini_allow_inline_comments = false;
+	p->cur_ov = -1;
+	set_defaults(c);
+	snprintf(c->path, sizeof(c->path), "%s", p->name);
+
+	r = ini_parse_stream(reader, p, handler, p);
+	if (r > 0 && (!p->failed || r < p->line)) {
+		/* inih's own complaint: a line it could not split. */
+		p->failed = false;
+		return cfg_fail(
+		    p, p->name, r,
+		    "syntax error; write \"key = value\", \"[domain NAME]\" or a # comment");
+	}
+	if (r == -2)
+		return cfg_fail(p, p->name, 0, "out of memory");
+	if (p->failed)
+		return -1;
+
+	if (!p->key_line[key_index("self")])
+		return cfg_fail(p, p->name, 0,
+				"self: required key missing; add \"self = mx2.example.org\" (this "
+				"host's name as it appears in MX records)");
+	if (!p->key_line[key_index("domains")] && !p->key_line[key_index("domains_file")])
+		return cfg_fail(p, p->name, 0,
+				"domains: required key missing; add \"domains = example.org\" or "
+				"\"domains_file = /etc/mxgate/domains\"");
+	if (c->gate == MXG_GATE_TC && !c->n_interfaces)
+		return cfg_fail(p, p->name, p->key_line[key_index("gate")],
+				"interfaces: required key missing for gate = tc; add \"interfaces "
+				"= eth0\" or set gate = nft or none");
+	if (c->probe_timeout_ms > c->probe_interval_ms)
+		return cfg_fail(p, p->name, p->key_line[key_index("probe_timeout")],
+				"probe_timeout: longer than probe_interval; rounds would overlap, "
+				"shorten probe_timeout or lengthen probe_interval");
+	if (c->state_ttl_ms <= c->probe_interval_ms + c->probe_timeout_ms) {
+		int line = p->key_line[key_index("state_ttl")];
+		char a[32], b[32], t[32], sum[32];
+
+		if (!line)
+			line = p->key_line[key_index("probe_interval")];
+		if (!line)
+			line = p->key_line[key_index("probe_timeout")];
+		return cfg_fail(
+		    p, p->name, line,
+		    "state_ttl: %s must exceed probe_interval + probe_timeout (%s + %s "
+		    "= %s), or gate entries expire between rounds; raise state_ttl",
+		    cv_fmt_duration(c->state_ttl_ms, t, sizeof(t)),
+		    cv_fmt_duration(c->probe_interval_ms, a, sizeof(a)),
+		    cv_fmt_duration(c->probe_timeout_ms, b, sizeof(b)),
+		    cv_fmt_duration(c->probe_interval_ms + c->probe_timeout_ms, sum, sizeof(sum)));
+	}
+	if (!c->nft_table[0] != !c->nft_set[0])
+		return cfg_fail(p, p->name,
+				p->key_line[key_index(c->nft_set[0] ? "nft_set" : "nft_table")],
+				"%s: set without %s; give both (the administrator's table and set) "
+				"or neither (mxgate's own table inet mxgate)",
+				c->nft_set[0] ? "nft_set" : "nft_table",
+				c->nft_set[0] ? "nft_table" : "nft_set");
+	if (c->max_connections_per_client > c->max_connections)
+		return cfg_fail(
+		    p, p->name, p->key_line[key_index("max_connections_per_client")],
+		    "max_connections_per_client: exceeds max_connections (%u); lower it",
+		    c->max_connections);
+	if (!c->helo_name[0])
+		memcpy(c->helo_name, c->self[0], sizeof(c->helo_name));
+	return cfg_finish_domains(p);
+}
+
+static int load(struct cfg_parse *p, struct mxg_config *cfg, char *err, size_t errlen)
+{
+	int r;
+
+	memset(cfg, 0, sizeof(*cfg));
+	p->cfg = cfg;
+	p->err = err;
+	p->errlen = errlen;
+	r = parse(p);
+	free(p->origins);
+	free(p->ovs);
+	if (r) {
+		config_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
+int config_load(const char *path, struct mxg_config *cfg, char *err, size_t errlen)
+{
+	struct cfg_parse p = {.name = path};
+	int r;
+
+	p.fp = fopen(path, "re");
+	if (!p.fp) {
+		memset(cfg, 0, sizeof(*cfg));
+		snprintf(err, errlen,
+			 "%s: cannot open: %s; check the path or give one with -c FILE", path,
+			 strerror(errno));
+		return -1;
+	}
+	r = load(&p, cfg, err, errlen);
+	fclose(p.fp);
+	return r;
+}
+
+int config_load_string(const char *name, const char *text, struct mxg_config *cfg, char *err,
+		       size_t errlen)
+{
+	struct cfg_parse p = {.name = name, .text = text};
+
+	return load(&p, cfg, err, errlen);
+}
+
+void config_free(struct mxg_config *cfg)
+{
+	free(cfg->domains);
+	cfg->domains = NULL;
+	cfg->n_domains = 0;
+}

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The served domains of the config: from domains and domains_file, merged,
+ * normalised (lower case, no trailing dot), checked for duplicates, sorted
+ * for lookup; and the [domain NAME] sections that override reply,
+ * reply_text and recovery_grace for one of them.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_parse.h"
+#include "config_values.h"
+
+#define DOMAINS_FILE_LINE_MAX 512 /* characters; a name is at most 253 */
+
+int cfg_add_domain(struct cfg_parse *p, const char *name, const char *file, int line)
+{
+	struct mxg_config *c = p->cfg;
+	const char *key = file == p->name ? "domains" : "domains_file";
+	char why[256];
+
+	if (c->n_domains == p->cap_domains) {
+		size_t cap = p->cap_domains ? p->cap_domains * 2 : 16;
+		struct mxg_domain_config *d;
+		struct cfg_origin *o;
+
+		if (c->n_domains >= MXG_MAX_DOMAINS)
+			return cfg_fail(p, file, line,
+					"%s: more than %d domains; mxgate serves at most %d", key,
+					MXG_MAX_DOMAINS, MXG_MAX_DOMAINS);
+		d = realloc(c->domains, cap * sizeof(*d));
+		if (d)
+			c->domains = d;
+		o = realloc(p->origins, cap * sizeof(*o));
+		if (o)
+			p->origins = o;
+		if (!d || !o)
+			return cfg_fail(p, file, line, "%s: out of memory", key);
+		p->cap_domains = cap;
+	}
+	struct mxg_domain_config *d = &c->domains[c->n_domains];
+
+	memset(d, 0, sizeof(*d));
+	if (cv_hostname(name, d->name, why, sizeof(why)))
+		return cfg_fail(p, file, line, "%s: %s", key, why);
+	d->reply = MXG_REPLY_INHERIT;
+	d->recovery_grace_ms = -1;
+	p->origins[c->n_domains].file = file;
+	p->origins[c->n_domains].line = line;
+	c->n_domains++;
+	return 0;
+}
+
+/* One domain per line; blank lines and # comments are skipped. */
+int cfg_read_domains_file(struct cfg_parse *p, int line)
+{
+	const char *path = p->cfg->domains_file;
+	char buf[DOMAINS_FILE_LINE_MAX + 2];
+	int n = 0, err = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return cfg_fail(p, p->name, line,
+				"domains_file: cannot open %s: %s; create it (one domain per line) "
+				"or fix the path",
+				path, strerror(errno));
+	while (!err && fgets(buf, sizeof(buf), f)) {
+		size_t len = strlen(buf);
+		char *s = buf, *end;
+
+		n++;
+		if (len == sizeof(buf) - 1 && buf[len - 1] != '\n') {
+			err = cfg_fail(p, path, n, "domains_file: line longer than %d characters",
+				       DOMAINS_FILE_LINE_MAX);
+			break;
+		}
+		s[strcspn(s, "#")] = '\0';
+		s += strspn(s, " \t\r\n");
+		end = s + strcspn(s, " \t\r\n");
+		if (!*s)
+			continue;
+		if (end[strspn(end, " \t\r\n")])
+			err =
+			    cfg_fail(p, path, n,
+				     "domains_file: more than one word; write one domain per line");
+		else {
+			*end = '\0';
+			err = cfg_add_domain(p, s, path, n);
+		}
+	}
+	if (!err && ferror(f))
+		err = cfg_fail(p, p->name, line, "domains_file: cannot read %s: %s", path,
+			       strerror(errno));
+	fclose(f);
+	return err;
+}
+
+/* Called by the reader for each "[...]" line, with the text inside. */
+int cfg_open_section(struct cfg_parse *p, const char *name)
+{
+	struct cfg_override *ov;
+	char dom[MXG_NAME_MAX], why[256];
+	const char *arg;
+
+	name += strspn(name, " \t");
+	arg = name + strcspn(name, " \t");
+	if (strncmp(name, "domain", 6) || arg != name + 6 || !arg[strspn(arg, " \t")])
+		return cfg_fail(p, p->name, p->line,
+				"[%.64s]: unknown section; the only section is [domain NAME], and "
+				"global keys go above the first section",
+				name);
+	arg += strspn(arg, " \t");
+	char trimmed[MXG_NAME_MAX + 2];
+	size_t len = strcspn(arg, " \t");
+
+	if (arg[len + strspn(arg + len, " \t")] || len >= sizeof(trimmed))
+		return cfg_fail(p, p->name, p->line,
+				"[domain %.64s]: not a domain name; write [domain example.org]",
+				arg);
+	memcpy(trimmed, arg, len);
+	trimmed[len] = '\0';
+	if (cv_hostname(trimmed, dom, why, sizeof(why)))
+		return cfg_fail(p, p->name, p->line, "[domain %.64s]: %s", trimmed, why);
+	for (size_t i = 0; i < p->n_ovs; i++)
+		if (!strcmp(p->ovs[i].d.name, dom))
+			return cfg_fail(p, p->name, p->line,
+					"[domain %s]: section repeated (first on line %d); merge "
+					"them",
+					dom, p->ovs[i].line);
+	if (p->n_ovs == p->cap_ovs) {
+		size_t cap = p->cap_ovs ? p->cap_ovs * 2 : 8;
+
+		if (p->n_ovs >= MXG_MAX_DOMAINS)
+			return cfg_fail(p, p->name, p->line, "[domain %s]: too many sections", dom);
+		ov = realloc(p->ovs, cap * sizeof(*ov));
+		if (!ov)
+			return cfg_fail(p, p->name, p->line, "out of memory");
+		p->ovs = ov;
+		p->cap_ovs = cap;
+	}
+	ov = &p->ovs[p->n_ovs];
+	memset(ov, 0, sizeof(*ov));
+	memcpy(ov->d.name, dom, sizeof(dom));
+	ov->d.reply = MXG_REPLY_INHERIT;
+	ov->d.recovery_grace_ms = -1;
+	ov->line = p->line;
+	p->cur_ov = (long)p->n_ovs++;
+	return 0;
+}
+
+static int cmp_domain(const void *a, const void *b)
+{
+	return strcmp(((const struct mxg_domain_config *)a)->name,
+		      ((const struct mxg_domain_config *)b)->name);
+}
+
+struct keyed {
+	const char *name;
+	size_t i; /* position in listing order */
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+
+	return r ? r : (x->i > y->i) - (x->i < y->i);
+}
+
+static int apply_overrides(struct cfg_parse *p)
+{
+	struct mxg_config *c = p->cfg;
+
+	for (size_t i = 0; i < p->n_ovs; i++) {
+		const struct cfg_override *ov = &p->ovs[i];
+		struct mxg_domain_config *d =
+		    bsearch(&ov->d, c->domains, c->n_domains, sizeof(*d), cmp_domain);
+
+		if (!d)
+			return cfg_fail(p, p->name, ov->line,
+					"[domain %s]: not a served domain; add it to domains or "
+					"domains_file, or remove the section",
+					ov->d.name);
+		*d = ov->d;
+	}
+	return 0;
+}
+
+/* Sort for lookup, refuse duplicates, apply the [domain] overrides. */
+int cfg_finish_domains(struct cfg_parse *p)
+{
+	struct mxg_config *c = p->cfg;
+	size_t n = c->n_domains;
+	struct mxg_domain_config *sorted = NULL;
+	struct keyed *k = NULL;
+	int err = 0;
+
+	/* "domains =" is refused as empty, so this is an empty domains_file. */
+	if (!n)
+		return cfg_fail(p, p->name, p->key_line[CFG_KEY_DOMAINS_FILE],
+				"domains_file: %s lists no domains; add one per line",
+				c->domains_file);
+	k = calloc(n, sizeof(*k));
+	sorted = calloc(n, sizeof(*sorted));
+	if (!k || !sorted) {
+		err = cfg_fail(p, p->name, 0, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		k[i] = (struct keyed){c->domains[i].name, i};
+	/* Listing order breaks ties, so the later listing is the duplicate. */
+	qsort(k, n, sizeof(*k), cmp_keyed);
+	for (size_t i = 0; i + 1 < n; i++) {
+		const struct cfg_origin *first = &p->origins[k[i].i],
+					*dup = &p->origins[k[i + 1].i];
+
+		if (strcmp(k[i].name, k[i + 1].name))
+			continue;
+		err = cfg_fail(p, dup->file, dup->line,
+			       "%s: %s is listed twice (also at %s:%d); remove one",
+			       dup->file == p->name ? "domains" : "domains_file", k[i].name,
+			       first->file, first->line);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = c->domains[k[i].i];
+	free(c->domains);
+	c->domains = sorted;
+	sorted = NULL;
+	err = apply_overrides(p);
+out:
+	free(k);
+	free(sorted);
+	return err;
+}
+
+static void normalise(const char *name, char out[MXG_NAME_MAX])
+{
+	size_t n = strnlen(name, MXG_NAME_MAX);
+
+	if (n && name[n - 1] == '.')
+		n--;
+	if (n >= MXG_NAME_MAX) /* too long to be served: matches nothing */
+		n = 0;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)tolower((unsigned char)name[i]);
+	out[n] = '\0';
+}
+
+const struct mxg_domain_config *config_find_domain(const struct mxg_config *cfg, const char *name)
+{
+	struct mxg_domain_config key = {0};
+
+	normalise(name, key.name);
+	if (!key.name[0] || !cfg->n_domains)
+		return NULL;
+	return bsearch(&key, cfg->domains, cfg->n_domains, sizeof(key), cmp_domain);
+}
+
+enum mxg_reply_mode config_domain_reply(const struct mxg_config *cfg,
+					const struct mxg_domain_config *d)
+{
+	return d && d->reply != MXG_REPLY_INHERIT ? (enum mxg_reply_mode)d->reply : cfg->reply;
+}
+
+const char *config_domain_reply_text(const struct mxg_config *cfg,
+				     const struct mxg_domain_config *d)
+{
+	return d && d->reply_text[0] ? d->reply_text : cfg->reply_text;
+}
+
+uint64_t config_domain_recovery_grace(const struct mxg_config *cfg,
+				      const struct mxg_domain_config *d)
+{
+	return d && d->recovery_grace_ms >= 0 ? (uint64_t)d->recovery_grace_ms
+					      : cfg->recovery_grace_ms;
+}

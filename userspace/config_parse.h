@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * State of one config_load() run, shared by config.c (the INI file and
+ * its keys) and config_domains.c (the served domains and their [domain]
+ * overrides). Internal to the config module.
+ */
+#ifndef MXG_CONFIG_PARSE_H
+#define MXG_CONFIG_PARSE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "config.h"
+
+#define CFG_LINE_MAX 1024      /* characters on one line; lists continue on indented lines */
+#define CFG_N_KEYS 29	       /* entries of config.c's key table */
+#define CFG_KEY_DOMAINS_FILE 2 /* its index there */
+
+/* Where a served domain was listed, for "listed twice" messages. */
+struct cfg_origin {
+	const char *file; /* the config file or cfg->domains_file */
+	int line;
+};
+
+/* A [domain NAME] section, applied once every domain is known. */
+struct cfg_override {
+	struct mxg_domain_config d;
+	int line;
+};
+
+struct cfg_parse {
+	struct mxg_config *cfg;
+	const char *name; /* the config file, for messages */
+	FILE *fp;	  /* the source: a file ... */
+	const char *text; /* ... or a string */
+	size_t pos;
+
+	int line;		  /* the line inih is on */
+	bool continuation;	  /* that line continues the previous key's value */
+	bool after_pair;	  /* an indented line now would be a continuation */
+	int key_line[CFG_N_KEYS]; /* where each global key was set, 0 = default */
+
+	struct cfg_origin *origins; /* parallel to cfg->domains */
+	size_t cap_domains;
+	struct cfg_override *ovs;
+	size_t n_ovs, cap_ovs;
+	long cur_ov; /* index into ovs of the current section, -1 = global */
+
+	bool failed;
+	char *err; /* the first error, one line */
+	size_t errlen;
+};
+
+/* Record the first error as "FILE:LINE: text" ("FILE: text" for line 0).
+ * Returns -1. */
+int cfg_fail(struct cfg_parse *p, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* config_domains.c */
+int cfg_add_domain(struct cfg_parse *p, const char *name, const char *file, int line);
+int cfg_read_domains_file(struct cfg_parse *p, int line);
+int cfg_open_section(struct cfg_parse *p, const char *name);
+int cfg_finish_domains(struct cfg_parse *p);
+
+#endif
