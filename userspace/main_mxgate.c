@@ -8,6 +8,8 @@
 
 /* Add a row per command; keep them in the order `mxgate help` shows. */
 static const struct cli_command commands[] = {
+	{ "probe", do_probe, "DOMAIN [--self HOST] [--resolver A] [--json]",
+	  "resolve and probe a domain's primary MXs once; print the verdict", false },
 	{ NULL, NULL, NULL, NULL, false },
 };
 

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A tiny streaming JSON writer for the CLI's --json output (`mxgate probe`,
+ * `mxgate status`): commas and nesting tracked for the caller, every
+ * string escaped, invalid UTF-8 replaced by U+FFFD, so peer text can never
+ * break the document.
+ */
+#ifndef MXG_JSON_H
+#define MXG_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define JSON_MAX_DEPTH 16
+
+struct json_writer {
+	FILE *f;
+	unsigned depth;
+	bool need_comma[JSON_MAX_DEPTH + 1];
+	bool after_key;
+	bool error; /* nesting misuse; the output is then not valid JSON */
+};
+
+void json_init(struct json_writer *w, FILE *f);
+void json_object_begin(struct json_writer *w);
+void json_object_end(struct json_writer *w);
+void json_array_begin(struct json_writer *w);
+void json_array_end(struct json_writer *w);
+/* Inside an object: the key of the next value. */
+void json_key(struct json_writer *w, const char *key);
+void json_string(struct json_writer *w, const char *s);
+void json_string_n(struct json_writer *w, const char *s, size_t len);
+void json_int(struct json_writer *w, int64_t v);
+void json_uint(struct json_writer *w, uint64_t v);
+void json_bool(struct json_writer *w, bool v);
+void json_null(struct json_writer *w);
+/* Finish: a newline after the top-level value. 0, or -EINVAL on misuse. */
+int json_end(struct json_writer *w);
+
+#endif
