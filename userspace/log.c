@@ -19,6 +19,14 @@ void log_init(const char *ident, enum log_target target, bool debug)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+void log_reopen(void)
+{
+	if (log_target != LOG_TO_SYSLOG)
+		return;
+	closelog();
+	openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
 bool log_debug_enabled(void)
 {
 	return log_debug_on;

@@ -4,7 +4,28 @@
  * connections with the replies of DESIGN.md. The controller creates the
  * listening sockets (it needs their fds for the SOCKMAP), forks, and the
  * child drops to `user` with no capabilities before it reads a byte from
- * the internet. Domain states reach it over a socketpair.
+ * the internet. Domain states reach it over a socketpair
+ * (responder_wire.h has the message format).
+ *
+ * The order matters for fail-open:
+ *
+ *     responder_listen(&r)                  two listening sockets
+ *     gate->set_responder(g, r.listen_fd_v4, r.listen_fd_v6)   into the SOCKMAP
+ *     responder_spawn(&r, cfg)              fork; the PARENT CLOSES ITS COPIES
+ *     responder_push_domains(&r, ...)       now and on every change
+ *
+ * After responder_spawn() the child is the only owner of the listening
+ * sockets (r.listen_fd_* are -1 in the parent): when it dies, for any
+ * reason, the sockets close, the kernel removes them from the SOCKMAP and
+ * the tc program stops steering (the gate opens). So the SOCKMAP must be
+ * filled between listen and spawn, never later.
+ *
+ * The child never writes to ctl_fd after its READY message: when ctl_fd
+ * becomes readable (EOF) in the controller's loop, the responder is gone;
+ * call responder_stop() (it reaps), then listen, set_responder, spawn and
+ * push again. Likewise the child exits when ctl_fd closes (controller
+ * gone). A config reload that changes helo_name, user or a responder
+ * limit needs a respawn: the child keeps the config it was forked with.
  */
 #ifndef MXG_RESPONDER_H
 #define MXG_RESPONDER_H
@@ -13,6 +34,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "addr.h"
 #include "config.h"
 
 /* What the responder knows of one served domain. */
@@ -21,24 +43,40 @@ struct responder_domain {
 	uint8_t state; /* enum mxg_domain_state */
 	uint8_t reply; /* enum mxg_reply_mode */
 	char primary[MXG_NAME_MAX];
-	char reply_text[MXG_REPLY_TEXT_MAX];
+	char reply_text[MXG_REPLY_TEXT_MAX]; /* "" = reply.h's default */
 };
 
 struct responder {
-	pid_t pid;
-	int ctl_fd;        /* controller end of the socketpair */
-	int listen_fd_v4;  /* kept open by the controller too: see responder.c */
+	pid_t pid;         /* 0 = no child */
+	int ctl_fd;        /* controller end of the socketpair, -1 = none */
+	int listen_fd_v4;  /* -1 after responder_spawn(): the child owns them */
 	int listen_fd_v6;
+	uint16_t port_v4;  /* the ephemeral ports (for nft redirect, logs) */
+	uint16_t port_v6;
 };
 
-/* Create the two listening sockets (127.0.0.1 and ::1, ephemeral ports,
- * no SO_REUSEPORT: bpf_sk_assign refuses it before Linux 6.6). */
+/* Create the two listening sockets (127.0.0.1 and ::1 with IPV6_V6ONLY,
+ * ephemeral ports, non-blocking, close-on-exec, no SO_REUSEPORT:
+ * bpf_sk_assign refuses it before Linux 6.6). Initialises all of *r. */
 int responder_listen(struct responder *r, char *err, size_t errlen);
-/* Fork the child: drop privileges to cfg->user, then serve. */
+/* The same on given addresses and port (0 = ephemeral); v4 or v6 may be
+ * NULL to leave that family out. For tests and the harness. */
+int responder_listen_on(struct responder *r, const struct mxg_ip *v4, const struct mxg_ip *v6,
+			uint16_t port, char *err, size_t errlen);
+/*
+ * Fork the child: it closes every other descriptor, drops to cfg->user
+ * (when run as root; "" = nobody), verifies it holds no capability, and
+ * reports READY; only then does it accept connections. Waits for READY (at
+ * most a few seconds): an error of the drop comes back here, in err.
+ * Closes the parent's copies of the listening sockets in every case.
+ */
 int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err, size_t errlen);
-/* Send the full domain table (replaces the previous one). */
+/* Send the full domain table (replaces the previous one). Blocks at most
+ * about a second; on error (-EPIPE child gone, -ETIMEDOUT stuck) the
+ * stream is out of step: responder_stop() and start again. */
 int responder_push_domains(struct responder *r, const struct responder_domain *d, size_t n);
-/* Kill and reap the child, close the fds. */
+/* Kill (SIGTERM, then SIGKILL after a second) and reap the child, close
+ * the fds. Safe to call twice and after the child died by itself. */
 void responder_stop(struct responder *r);
 
 #endif

@@ -1,0 +1,533 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The responder's SMTP dialogue, driven without sockets: every row of
+ * DESIGN.md's reply table, pipelining, split and overlong lines, binary
+ * input, abuse limits, reply templates, offender escalation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "offender.h"
+#include "reply.h"
+#include "smtp_session.h"
+
+#define HELO_NAME "backup.example.net"
+#define GATED_551 "551 5.7.1 <example.test>: this is a backup MX and the primary MX " \
+		  "mx1.example.test is online; please try mx1.example.test\r\n"
+#define OFFENDER_550 "550 5.7.1 You tried me, a backup MX, too often while the primary MX is online\r\n"
+
+struct fx {
+	struct smtp_session s;
+	struct responder_domain dom[4];
+	size_t n_dom;
+	bool no_table;
+	struct offender_table off;
+	struct client_key client;
+	uint64_t now_ms;
+	char got[16384];
+	size_t got_len;
+};
+
+static enum smtp_lookup fx_lookup(void *arg, const char *domain, const struct responder_domain **d)
+{
+	struct fx *f = arg;
+
+	if (f->no_table)
+		return SMTP_DOMAIN_NO_TABLE;
+	for (size_t i = 0; i < f->n_dom; i++) {
+		if (strcmp(f->dom[i].name, domain) == 0) {
+			*d = &f->dom[i];
+			return SMTP_DOMAIN_FOUND;
+		}
+	}
+	return SMTP_DOMAIN_NOT_SERVED;
+}
+
+static bool fx_offender(void *arg)
+{
+	struct fx *f = arg;
+
+	return offender_try(&f->off, &f->client, f->now_ms);
+}
+
+static const struct smtp_session_ops fx_ops = { fx_lookup, fx_offender };
+
+static void add_domain(struct fx *f, const char *name, int state, int reply, const char *primary,
+		       const char *text)
+{
+	struct responder_domain *d = &f->dom[f->n_dom++];
+
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->state = (uint8_t)state;
+	d->reply = (uint8_t)reply;
+	snprintf(d->primary, sizeof(d->primary), "%s", primary);
+	snprintf(d->reply_text, sizeof(d->reply_text), "%s", text);
+}
+
+static void fx_start(struct fx *f, unsigned max_commands, unsigned threshold)
+{
+	struct smtp_session_params p = { HELO_NAME, max_commands, 0 };
+	struct mxg_ip ip;
+
+	assert_int_equal(offender_init(&f->off, threshold, 60000, 64, 1), 0);
+	mxg_ip_parse("192.0.2.30", &ip);
+	client_key_from_ip(&ip, &f->client);
+	smtp_session_init(&f->s, &p, &fx_ops, f);
+	smtp_session_start(&f->s);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = test_calloc(1, sizeof(*f));
+
+	add_domain(f, "example.test", MXG_DOMAIN_GATED, MXG_REPLY_REJECT, "mx1.example.test", "");
+	add_domain(f, "other.test", MXG_DOMAIN_OPEN, MXG_REPLY_REJECT, "", "");
+	add_domain(f, "defer.test", MXG_DOMAIN_GATED, MXG_REPLY_DEFER, "mx9.defer.test", "");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	offender_free(&f->off);
+	test_free(f);
+	return 0;
+}
+
+/* Drain the output into f->got, as a client reading everything would. */
+static void drain(struct fx *f)
+{
+	size_t n;
+	const char *o = smtp_session_output(&f->s, &n);
+
+	assert_true(f->got_len + n < sizeof(f->got));
+	memcpy(f->got + f->got_len, o, n);
+	f->got_len += n;
+	f->got[f->got_len] = '\0';
+	smtp_session_consume(&f->s, n);
+}
+
+/* Send bytes (all of them, draining as needed); returns what came back
+ * since the last call. */
+static const char *send_bytes(struct fx *f, const void *buf, size_t len)
+{
+	size_t off = 0;
+	static char last[16384];
+	size_t mark;
+
+	drain(f);
+	mark = f->got_len;
+	while (off < len) {
+		size_t n = smtp_session_feed(&f->s, (const char *)buf + off, len - off);
+
+		off += n;
+		if (!n)
+			assert_true(f->s.out_len > 0); /* stalls only on full output */
+		drain(f);
+	}
+	snprintf(last, sizeof(last), "%s", f->got + mark);
+	return last;
+}
+
+static const char *say(struct fx *f, const char *text)
+{
+	return send_bytes(f, text, strlen(text));
+}
+
+static void test_greeting_and_ehlo(void **state)
+{
+	struct fx *f = *state;
+
+	fx_start(f, 0, 0);
+	drain(f);
+	assert_string_equal(f->got, "220 " HELO_NAME " ESMTP\r\n");
+	assert_string_equal(say(f, "EHLO client.example\r\n"),
+			    "250-" HELO_NAME "\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n"
+			    "250-8BITMIME\r\n250 SIZE\r\n");
+	assert_string_equal(say(f, "HELO client.example\r\n"), "250 " HELO_NAME "\r\n");
+	assert_string_equal(say(f, "EHLO\r\n"), "501 5.5.4 Syntax: EHLO hostname\r\n");
+}
+
+static void test_gated_domain_551_names_primary(void **state)
+{
+	struct fx *f = *state;
+
+	fx_start(f, 0, 0);
+	say(f, "EHLO c\r\n");
+	assert_string_equal(say(f, "MAIL FROM:<a@sender.example>\r\n"), "250 2.1.0 Ok\r\n");
+	assert_string_equal(say(f, "RCPT TO:<user@example.test>\r\n"), GATED_551);
+	assert_int_equal(f->s.last_rcpt_code, 551);
+	/* Case and a trailing dot do not matter. */
+	assert_string_equal(say(f, "rcpt to:<User@EXAMPLE.Test.>\r\n"), GATED_551);
+	assert_string_equal(say(f, "DATA\r\n"), "554 5.5.1 Error: no valid recipients\r\n");
+	assert_string_equal(f->s.summary, "example.test=551,example.test=551");
+	assert_string_equal(say(f, "QUIT\r\n"), "221 2.0.0 Bye\r\n");
+	assert_true(smtp_session_done(&f->s));
+}
+
+static void test_defer_mode_451(void **state)
+{
+	struct fx *f = *state;
+
+	fx_start(f, 0, 0);
+	say(f, "EHLO c\r\nMAIL FROM:<>\r\n");
+	assert_string_equal(say(f, "RCPT TO:<x@defer.test>\r\n"),
+			    "451 4.7.1 <defer.test>: this is a backup MX and the primary MX "
+			    "mx9.defer.test is online; please try mx9.defer.test\r\n");
+}
+
+static void test_not_gated_race_451_and_not_served_550(void **state)
+{
+	struct fx *f = *state;
+	const char *r;
+
+	fx_start(f, 0, 0);
+	say(f, "EHLO c\r\nMAIL FROM:<a@b.c>\r\n");
+	r = say(f, "RCPT TO:<x@other.test>\r\n");
+	assert_non_null(strstr(r, "451 4.7.1 <other.test>:"));
+	assert_non_null(strstr(r, "try again later"));
+	r = say(f, "RCPT TO:<x@elsewhere.test>\r\n");
+	assert_string_equal(r, "550 5.7.1 <elsewhere.test>: relaying denied\r\n");
+	assert_string_equal(say(f, "RCPT TO:<postmaster>\r\n"), "550 5.7.1 relaying denied\r\n");
+	assert_string_equal(say(f, "RCPT TO:<x@[192.0.2.20]>\r\n"),
+			    "550 5.7.1 <[192.0.2.20]>: relaying denied\r\n");
+	/* Gated without a primary name: never refuse without naming one. */
+	add_domain(f, "noprimary.test", MXG_DOMAIN_GATED, MXG_REPLY_REJECT, "", "");
+	assert_non_null(strstr(say(f, "RCPT TO:<x@noprimary.test>\r\n"), "451 4.7.1"));
+	/* Before the controller sent a table: defer, never refuse. */
+	f->no_table = true;
+	assert_non_null(strstr(say(f, "RCPT TO:<x@example.test>\r\n"), "451 4.7.1 <example.test>"));
+}
+
+static void test_other_commands(void **state)
+{
+	struct fx *f = *state;
+
+	fx_start(f, 0, 0);
+	assert_string_equal(say(f, "NOOP\r\n"), "250 2.0.0 Ok\r\n");
+	assert_string_equal(say(f, "noop anything\r\n"), "250 2.0.0 Ok\r\n");
+	assert_string_equal(say(f, "RSET\r\n"), "250 2.0.0 Ok\r\n");
+	assert_string_equal(say(f, "RSET x\r\n"), "501 5.5.4 Syntax: RSET\r\n");
+	assert_non_null(strstr(say(f, "HELP\r\n"), "214 2.0.0 "));
+	assert_string_equal(say(f, "VRFY root\r\n"), "252 2.5.2 Cannot VRFY user\r\n");
+	assert_string_equal(say(f, "VRFY\r\n"), "501 5.5.4 Syntax: VRFY address\r\n");
+	assert_string_equal(say(f, "EXPN list\r\n"), "502 5.5.1 Error: command not implemented\r\n");
+	assert_string_equal(say(f, "STARTTLS\r\n"), "502 5.5.1 Error: command not implemented\r\n");
+	assert_string_equal(say(f, "FOO bar\r\n"), "500 5.5.2 Error: command not recognized\r\n");
+	assert_string_equal(say(f, "\r\n"), "500 5.5.2 Error: command not recognized\r\n");
+	assert_string_equal(say(f, "DATA\r\n"), "554 5.5.1 Error: no valid recipients\r\n");
+	assert_false(smtp_session_done(&f->s));
+}
+
+static void test_sequence_and_syntax_errors(void **state)
+{
+	struct fx *f = *state;
+
+	fx_start(f, 0, 0);
+	assert_string_equal(say(f, "MAIL FROM:<a@b.c>\r\n"),
+			    "503 5.5.1 Error: send HELO/EHLO first\r\n");
+	say(f, "EHLO c\r\n");
+	assert_string_equal(say(f, "RCPT TO:<x@example.test>\r\n"),
+			    "503 5.5.1 Error: need MAIL command\r\n");
+	assert_string_equal(say(f, "MAIL TO:<a@b.c>\r\n"), "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
+	assert_string_equal(say(f, "MAIL FROM:<a@b.c\r\n"), "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
+	assert_string_equal(say(f, "MAIL FROM:<a@b..c>\r\n"), "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
+	assert_string_equal(say(f, "MAIL FROM:<a@b.c> SIZE=100 BODY=8BITMIME\r\n"), "250 2.1.0 Ok\r\n");
+	assert_string_equal(say(f, "MAIL FROM:<a@b.c>\r\n"), "503 5.5.1 Error: nested MAIL command\r\n");
+	assert_string_equal(say(f, "RCPT TO:<>\r\n"), "501 5.5.4 Syntax: RCPT TO:<address>\r\n");
+	assert_string_equal(say(f, "RCPT TO:x@example.test\r\n"), GATED_551); /* lenient */
+	assert_string_equal(say(f, "RCPT TO: <x@example.test>\r\n"), GATED_551);
+	/* Source route ignored; quoted local part with @ and escapes. */
+	assert_string_equal(say(f, "RCPT TO:<@relay.test,@r2.test:x@example.test>\r\n"), GATED_551);
+	assert_string_equal(say(f, "RCPT TO:<\"a@b \\\" c\"@example.test>\r\n"), GATED_551);
+	assert_string_equal(say(f, "RCPT TO:<\"unterminated@example.test>\r\n"),
+			    "501 5.5.4 Syntax: RCPT TO:<address>\r\n");
+	assert_string_equal(say(f, "RCPT TO:<x@example.test> junk=\r\n"), GATED_551);
+	assert_string_equal(say(f, "RCPT TO:<x@example.test>junk\r\n"),
+			    "501 5.5.4 Syntax: RCPT TO:<address>\r\n");
+	/* RSET ends the transaction. */
+	say(f, "RSET\r\n");
+	assert_string_equal(say(f, "RCPT TO:<x@example.test>\r\n"),
+			    "503 5.5.1 Error: need MAIL command\r\n");
+}
+
+static void test_pipelined_in_one_buffer(void **state)
+{
+	struct fx *f = *state;
+
+	fx_start(f, 0, 0);
+	drain(f);
+	assert_string_equal(say(f, "EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@example.test>\r\n"
+				   "RCPT TO:<y@nowhere.test>\r\nDATA\r\nQUIT\r\nNOOP\r\n"),
+			    "250-" HELO_NAME "\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n"
+			    "250-8BITMIME\r\n250 SIZE\r\n250 2.1.0 Ok\r\n" GATED_551
+			    "550 5.7.1 <nowhere.test>: relaying denied\r\n"
+			    "554 5.5.1 Error: no valid recipients\r\n221 2.0.0 Bye\r\n");
+}
+
+static void test_lines_split_across_reads_and_bare_lf(void **state)
+{
+	struct fx *f = *state;
+	const char *all = "EHLO c\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@example.test>\r\n";
+
+	fx_start(f, 0, 0);
+	drain(f);
+	for (size_t i = 0; all[i]; i++)
+		send_bytes(f, &all[i], 1);
+	assert_non_null(strstr(f->got, "250 SIZE\r\n250 2.1.0 Ok\r\n" GATED_551));
+}
+
+static void test_overlong_lines(void **state)
+{
+	struct fx *f = *state;
+	char buf[2048];
+
+	fx_start(f, 0, 0);
+	/* 510 octets + CRLF = 512: allowed. */
+	memset(buf, 'a', 510);
+	memcpy(buf, "NOOP ", 5);
+	memcpy(buf + 510, "\r\n", 2);
+	assert_string_equal(send_bytes(f, buf, 512), "250 2.0.0 Ok\r\n");
+	/* 511 + CRLF = 513: too long, one reply, the rest of the line dropped. */
+	memset(buf, 'a', 511);
+	memcpy(buf, "NOOP ", 5);
+	memcpy(buf + 511, "\r\nNOOP\r\n", 8);
+	assert_string_equal(send_bytes(f, buf, 519),
+			    "500 5.5.6 Error: line too long\r\n250 2.0.0 Ok\r\n");
+	/* A partial line is checked before its LF arrives. */
+	memset(buf, 'b', sizeof(buf));
+	assert_string_equal(send_bytes(f, buf, 600), "500 5.5.6 Error: line too long\r\n");
+	assert_true(f->s.discarding);
+	assert_string_equal(send_bytes(f, buf, sizeof(buf)), "");
+	assert_string_equal(say(f, "tail\r\nNOOP\r\n"), "250 2.0.0 Ok\r\n");
+	assert_false(smtp_session_done(&f->s));
+}
+
+static void test_nul_and_binary_bytes(void **state)
+{
+	struct fx *f = *state;
+	static const char nul[] = "NOOP\0x\r\n";
+	static const char bin[] = "\xff\xfe\x01\x02\r\n";
+
+	fx_start(f, 0, 0);
+	drain(f);
+	assert_string_equal(send_bytes(f, nul, sizeof(nul) - 1),
+			    "501 5.5.4 Syntax error: invalid characters\r\n");
+	assert_string_equal(send_bytes(f, bin, sizeof(bin) - 1),
+			    "501 5.5.4 Syntax error: invalid characters\r\n");
+	assert_string_equal(say(f, "EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@exa\x80mple.test>\r\n"),
+			    "250-" HELO_NAME "\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n"
+			    "250-8BITMIME\r\n250 SIZE\r\n250 2.1.0 Ok\r\n"
+			    "501 5.5.4 Syntax error: invalid characters\r\n");
+}
+
+static void test_garbage_flood_gets_421(void **state)
+{
+	struct fx *f = *state;
+	const char *r;
+
+	fx_start(f, 1000, 0);
+	drain(f);
+	for (int i = 0; i < SMTP_DEFAULT_MAX_ERRORS; i++)
+		assert_string_equal(say(f, "garbage\r\n"), "500 5.5.2 Error: command not recognized\r\n");
+	r = say(f, "garbage\r\ngarbage\r\nNOOP\r\n");
+	assert_string_equal(r, "421 4.7.0 too many errors\r\n");
+	assert_true(smtp_session_done(&f->s));
+	/* After 421 everything is consumed and ignored. */
+	assert_int_equal(smtp_session_feed(&f->s, "NOOP\r\n", 6), 6);
+	assert_int_equal(f->s.out_len, 0);
+}
+
+static void test_max_commands_gets_421(void **state)
+{
+	struct fx *f = *state;
+
+	fx_start(f, 3, 0);
+	drain(f);
+	assert_string_equal(say(f, "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"),
+			    "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n421 4.7.0 too many commands\r\n");
+	assert_true(smtp_session_done(&f->s));
+}
+
+static void test_close_421_idle_and_too_many(void **state)
+{
+	struct fx *f = *state;
+
+	fx_start(f, 0, 0);
+	drain(f);
+	smtp_session_close_421(&f->s, SMTP_WHY_IDLE);
+	smtp_session_close_421(&f->s, SMTP_WHY_TOO_MANY); /* only once */
+	drain(f);
+	assert_string_equal(f->got, "220 " HELO_NAME " ESMTP\r\n421 4.7.0 idle timeout\r\n");
+	assert_true(smtp_session_done(&f->s));
+}
+
+static void test_output_backpressure(void **state)
+{
+	struct fx *f = *state;
+	char buf[64 * 1024];
+	size_t off = 0, n, out_max = 0;
+
+	fx_start(f, 100000, 0);
+	for (size_t i = 0; i + 6 <= sizeof(buf); i += 6)
+		memcpy(buf + i, "NOOP\r\n", 6);
+	/* The client never reads: feed stops once replies would not fit. */
+	while ((n = smtp_session_feed(&f->s, buf + off, sizeof(buf) - off)) > 0)
+		off += n;
+	assert_true(off < sizeof(buf));
+	smtp_session_output(&f->s, &out_max);
+	assert_true(out_max <= SMTP_OUT_MAX);
+	assert_true(out_max + SMTP_REPLY_ROOM > SMTP_OUT_MAX);
+	/* Reading resumes the dialogue where it stopped. */
+	drain(f);
+	assert_true(smtp_session_feed(&f->s, buf + off, sizeof(buf) - off) > 0);
+}
+
+static void test_template_expansion(void **state)
+{
+	struct fx *f = *state;
+	char buf[REPLY_LINE_MAX + 1];
+
+	reply_expand(buf, sizeof(buf), "%d is served by %p (100%%)", "a.test", "mx.a.test");
+	assert_string_equal(buf, "a.test is served by mx.a.test (100%)");
+	/* A template that forgets the primary still names it. */
+	reply_expand(buf, sizeof(buf), "go away %d %x %", "a.test", "mx.a.test");
+	assert_string_equal(buf, "go away a.test %x %; please try mx.a.test");
+	/* Nothing from a template or a name can end the reply line. */
+	reply_expand(buf, sizeof(buf), "x\r\n250 ok %p", "a.test", "m\nx");
+	assert_string_equal(buf, "x??250 ok m?x");
+	/* Bounded, whatever the names. */
+	char big[MXG_NAME_MAX];
+	memset(big, 'n', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_true(reply_format(buf, sizeof(buf), REPLY_GATED, MXG_REPLY_REJECT, big, big, NULL) <=
+		    REPLY_LINE_MAX);
+	assert_int_equal(strlen(buf), REPLY_LINE_MAX);
+
+	add_domain(f, "tmpl.test", MXG_DOMAIN_GATED, MXG_REPLY_REJECT, "mx.tmpl.test",
+		   "%d: 100%% up at %p");
+	fx_start(f, 0, 0);
+	say(f, "EHLO c\r\nMAIL FROM:<>\r\n");
+	assert_string_equal(say(f, "RCPT TO:<x@tmpl.test>\r\n"),
+			    "551 5.7.1 tmpl.test: 100% up at mx.tmpl.test\r\n");
+	assert_int_equal(reply_code(REPLY_GATED, MXG_REPLY_DEFER), 451);
+	assert_int_equal(reply_code(REPLY_OFFENDER, MXG_REPLY_DEFER), 550);
+}
+
+static void test_offender_escalation(void **state)
+{
+	struct fx *f = *state;
+	struct mxg_ip other_ip;
+	struct client_key me;
+
+	fx_start(f, 0, 3);
+	say(f, "EHLO c\r\nMAIL FROM:<a@b.c>\r\n");
+	for (int i = 0; i < 3; i++)
+		assert_string_equal(say(f, "RCPT TO:<x@example.test>\r\n"), GATED_551);
+	assert_string_equal(say(f, "RCPT TO:<x@example.test>\r\n"), OFFENDER_550);
+	assert_int_equal(f->s.last_rcpt_code, 550);
+	/* Deferred domains count and escalate the same way. */
+	assert_string_equal(say(f, "RCPT TO:<x@defer.test>\r\n"), OFFENDER_550);
+	/* Non-gated domains are not affected. */
+	assert_non_null(strstr(say(f, "RCPT TO:<x@nowhere.test>\r\n"), "550 5.7.1 <nowhere.test>"));
+
+	/* Another client still gets 551. */
+	me = f->client;
+	mxg_ip_parse("192.0.2.31", &other_ip);
+	client_key_from_ip(&other_ip, &f->client);
+	assert_string_equal(say(f, "RCPT TO:<x@example.test>\r\n"), GATED_551);
+	/* The first one is forgiven once it stops for a window. */
+	f->client = me;
+	f->now_ms += 60000;
+	assert_string_equal(say(f, "RCPT TO:<x@example.test>\r\n"), GATED_551);
+}
+
+static void test_offender_leaky_bucket(void **state)
+{
+	struct offender_table t;
+	struct client_key k;
+	struct mxg_ip ip;
+
+	mxg_ip_parse("198.51.100.7", &ip);
+	client_key_from_ip(&ip, &k);
+	/* 5 per hour: one try every 13 minutes is never an offender. */
+	assert_int_equal(offender_init(&t, 5, 3600000, 0, 7), 0);
+	for (uint64_t i = 0; i < 50; i++)
+		assert_false(offender_try(&t, &k, i * 13 * 60000));
+	offender_free(&t);
+	/* Threshold 0 never escalates. */
+	assert_int_equal(offender_init(&t, 0, 3600000, 0, 7), 0);
+	for (int i = 0; i < 100; i++)
+		assert_false(offender_try(&t, &k, 0));
+	offender_free(&t);
+}
+
+static void test_offender_ipv6_by_64_and_bounded(void **state)
+{
+	struct offender_table t;
+	struct client_key a, b, c, mapped, v4;
+	struct mxg_ip ip;
+
+	mxg_ip_parse("2001:db8:1:2::1", &ip);
+	client_key_from_ip(&ip, &a);
+	mxg_ip_parse("2001:db8:1:2:ffff:1:2:3", &ip);
+	client_key_from_ip(&ip, &b);
+	mxg_ip_parse("2001:db8:1:3::1", &ip);
+	client_key_from_ip(&ip, &c);
+	assert_true(client_key_equal(&a, &b));  /* same /64 */
+	assert_false(client_key_equal(&a, &c)); /* next /64 */
+	mxg_ip_parse("::ffff:192.0.2.1", &ip);
+	client_key_from_ip(&ip, &mapped);
+	mxg_ip_parse("192.0.2.1", &ip);
+	client_key_from_ip(&ip, &v4);
+	assert_true(client_key_equal(&mapped, &v4));
+
+	assert_int_equal(offender_init(&t, 2, 60000, 64, 3), 0);
+	assert_false(offender_try(&t, &a, 0));
+	assert_false(offender_try(&t, &b, 0));
+	assert_true(offender_try(&t, &a, 0)); /* third try of the /64 */
+	assert_false(offender_try(&t, &c, 0));
+	/* A flood of other clients: memory stays the same, and the table
+	 * keeps working (the flood evicts the least active entries). */
+	for (uint32_t i = 0; i < 100000; i++) {
+		struct client_key k = { { 0 } };
+
+		memcpy(k.b, &i, sizeof(i));
+		offender_try(&t, &k, 1);
+	}
+	assert_int_equal(t.n_buckets, 8);
+	offender_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_greeting_and_ehlo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gated_domain_551_names_primary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_defer_mode_451, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_gated_race_451_and_not_served_550, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_other_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sequence_and_syntax_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipelined_in_one_buffer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lines_split_across_reads_and_bare_lf, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_overlong_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nul_and_binary_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_garbage_flood_gets_421, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_commands_gets_421, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_close_421_idle_and_too_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_output_backpressure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_template_expansion, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offender_escalation, setup, teardown),
+		cmocka_unit_test(test_offender_leaky_bucket),
+		cmocka_unit_test(test_offender_ipv6_by_64_and_bounded),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

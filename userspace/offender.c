@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Offender table of the responder; see offender.h. */
+#include "offender.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void client_key_from_ip(const struct mxg_ip *ip, struct client_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (ip->family == AF_INET) {
+		k->b[10] = 0xff;
+		k->b[11] = 0xff;
+		memcpy(&k->b[12], &ip->v4, 4);
+	} else if (IN6_IS_ADDR_V4MAPPED(&ip->v6)) {
+		memcpy(k->b, &ip->v6, 16); /* IPv4 seen on a dual-stack socket */
+	} else {
+		memcpy(k->b, &ip->v6, 8); /* the /64 */
+	}
+}
+
+bool client_key_equal(const struct client_key *a, const struct client_key *b)
+{
+	return memcmp(a->b, b->b, sizeof(a->b)) == 0;
+}
+
+int offender_init(struct offender_table *t, unsigned threshold, uint64_t window_ms, size_t slots,
+		  uint32_t seed)
+{
+	memset(t, 0, sizeof(*t));
+	if (!slots)
+		slots = OFFENDER_DEFAULT_SLOTS;
+	t->n_buckets = (slots + OFFENDER_WAYS - 1) / OFFENDER_WAYS;
+	t->e = calloc(t->n_buckets * OFFENDER_WAYS, sizeof(*t->e));
+	if (!t->e)
+		return -ENOMEM;
+	t->threshold = threshold;
+	t->window_ms = window_ms ? window_ms : 1;
+	t->seed = seed;
+	return 0;
+}
+
+void offender_free(struct offender_table *t)
+{
+	free(t->e);
+	t->e = NULL;
+}
+
+static uint32_t key_hash(const struct offender_table *t, const struct client_key *k)
+{
+	uint32_t h = 2166136261u ^ t->seed; /* FNV-1a */
+
+	for (size_t i = 0; i < sizeof(k->b); i++) {
+		h ^= k->b[i];
+		h *= 16777619u;
+	}
+	return h ^ (h >> 15);
+}
+
+/* Drain the bucket of e up to now. */
+static void entry_drain(const struct offender_table *t, struct offender_entry *e, uint64_t now_ms)
+{
+	uint64_t elapsed = now_ms > e->last_ms ? now_ms - e->last_ms : 0;
+	double drain;
+
+	if (elapsed >= t->window_ms) {
+		e->level_milli = 0;
+	} else {
+		drain = (double)elapsed * t->threshold * 1000.0 / (double)t->window_ms;
+		e->level_milli = drain >= (double)e->level_milli ? 0 : e->level_milli - (uint64_t)drain;
+	}
+	e->last_ms = now_ms;
+}
+
+static struct offender_entry *entry_get(struct offender_table *t, const struct client_key *k,
+					uint64_t now_ms)
+{
+	struct offender_entry *b = &t->e[(key_hash(t, k) % t->n_buckets) * OFFENDER_WAYS];
+	struct offender_entry *victim = NULL;
+
+	for (size_t i = 0; i < OFFENDER_WAYS; i++) {
+		if (b[i].used && client_key_equal(&b[i].key, k)) {
+			entry_drain(t, &b[i], now_ms);
+			return &b[i];
+		}
+	}
+	/* New client: an empty slot, else the least active one. */
+	for (size_t i = 0; i < OFFENDER_WAYS; i++) {
+		if (!b[i].used) {
+			victim = &b[i];
+			break;
+		}
+		entry_drain(t, &b[i], now_ms);
+		if (!victim || b[i].level_milli < victim->level_milli)
+			victim = &b[i];
+	}
+	*victim = (struct offender_entry){ .key = *k, .last_ms = now_ms, .used = true };
+	return victim;
+}
+
+bool offender_try(struct offender_table *t, const struct client_key *k, uint64_t now_ms)
+{
+	struct offender_entry *e;
+	uint64_t limit;
+	bool over;
+
+	if (!t->threshold || !t->e)
+		return false;
+	e = entry_get(t, k, now_ms);
+	limit = (uint64_t)t->threshold * 1000;
+	e->level_milli += 1000;
+	over = e->level_milli > limit;
+	if (e->level_milli > limit + 1000)
+		e->level_milli = limit + 1000;
+	return over;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Offender tracking of the responder: a client (IPv4 address, IPv6 /64)
+ * that keeps asking the backup for gated domains is answered 550 5.7.1
+ * instead of 551/451. Pure: the caller passes the time, so tests run
+ * without clocks. The table has a fixed size: a flood of new clients
+ * evicts the least active entries, memory never grows.
+ *
+ * Counting is a leaky bucket: every gated RCPT adds one, the level drains
+ * at threshold per window. A client is an offender when a try takes the
+ * level over threshold, i.e. it tried more than threshold times at a rate
+ * above threshold per window. The level is capped at threshold + 1, so a
+ * client that stops is forgiven within about one window.
+ */
+#ifndef MXG_OFFENDER_H
+#define MXG_OFFENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define OFFENDER_WAYS 8             /* entries per hash bucket */
+#define OFFENDER_DEFAULT_SLOTS 8192 /* clients remembered, ~ 300 KiB */
+
+/* The client as counted: IPv4 address (as IPv4-mapped IPv6) or IPv6 /64:
+ * one host in IPv6 usually holds a whole /64. */
+struct client_key {
+	uint8_t b[16];
+};
+
+void client_key_from_ip(const struct mxg_ip *ip, struct client_key *k);
+bool client_key_equal(const struct client_key *a, const struct client_key *b);
+
+struct offender_entry {
+	struct client_key key;
+	uint64_t last_ms;     /* when level was last brought up to date */
+	uint64_t level_milli; /* tries, in thousandths */
+	bool used;
+};
+
+struct offender_table {
+	unsigned threshold; /* 0: never escalate */
+	uint64_t window_ms;
+	size_t n_buckets;
+	uint32_t seed; /* hash seed, so bucket collisions are not predictable */
+	struct offender_entry *e;
+};
+
+/* slots: entries to allocate (0 = default), rounded to whole buckets. */
+int offender_init(struct offender_table *t, unsigned threshold, uint64_t window_ms, size_t slots,
+		  uint32_t seed);
+void offender_free(struct offender_table *t);
+/* Record one gated RCPT of client k at now_ms; true when k is now past
+ * the threshold and must be answered 550. */
+bool offender_try(struct offender_table *t, const struct client_key *k, uint64_t now_ms);
+
+#endif

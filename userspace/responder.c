@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The controller's side of the responder: the listening sockets, the
+ * fork, the handshake with the child and the domain table pushes. The
+ * child's side is responder_proc.c; the privilege drop responder_priv.c.
+ * See responder.h for the order that keeps the gate failing open.
+ */
+#include "responder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "responder_int.h"
+#include "responder_wire.h"
+
+#define RESPONDER_BACKLOG 1024
+#define RESPONDER_READY_WAIT_MS 5000 /* the child's privilege drop and check */
+#define RESPONDER_SEND_TIMEOUT_MS 1000 /* a push that takes longer: child stuck */
+#define RESPONDER_STOP_WAIT_MS 1000   /* SIGTERM grace before SIGKILL */
+#define RESPONDER_FD_SLACK 64         /* descriptors beyond one per session */
+
+static int listen_one(const struct mxg_ip *ip, uint16_t port, uint16_t *bound, char *err,
+		      size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = mxg_ip_to_sockaddr(ip, port, &ss);
+	char addr[MXG_ADDRSTRLEN];
+	int fd, one = 1, rc;
+
+	fd = socket(ip->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "responder: socket: %s", strerror(errno));
+		return rc;
+	}
+	/* SO_REUSEADDR only (restart while old sessions linger in TIME_WAIT);
+	 * never SO_REUSEPORT: bpf_sk_assign refuses such sockets before 6.6. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ip->family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, RESPONDER_BACKLOG) < 0)
+		goto fail;
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    mxg_ip_from_sockaddr((struct sockaddr *)&ss, &(struct mxg_ip){ 0 }, bound) < 0)
+		goto fail;
+	return fd;
+fail:
+	rc = -errno;
+	snprintf(err, errlen, "responder: cannot listen on %s port %u: %s; is the address local?",
+		 mxg_ip_str(ip, addr, sizeof(addr)), (unsigned)port, strerror(errno));
+	close(fd);
+	return rc ? rc : -EINVAL;
+}
+
+static void responder_reset(struct responder *r)
+{
+	*r = (struct responder){ .pid = 0, .ctl_fd = -1, .listen_fd_v4 = -1, .listen_fd_v6 = -1 };
+}
+
+int responder_listen_on(struct responder *r, const struct mxg_ip *v4, const struct mxg_ip *v6,
+			uint16_t port, char *err, size_t errlen)
+{
+	int fd;
+
+	responder_reset(r);
+	if (v4) {
+		fd = listen_one(v4, port, &r->port_v4, err, errlen);
+		if (fd < 0)
+			return fd;
+		r->listen_fd_v4 = fd;
+	}
+	if (v6) {
+		fd = listen_one(v6, port, &r->port_v6, err, errlen);
+		if (fd < 0) {
+			responder_stop(r);
+			return fd;
+		}
+		r->listen_fd_v6 = fd;
+	}
+	return 0;
+}
+
+int responder_listen(struct responder *r, char *err, size_t errlen)
+{
+	struct mxg_ip v4, v6;
+
+	mxg_ip_parse("127.0.0.1", &v4);
+	mxg_ip_parse("::1", &v6);
+	return responder_listen_on(r, &v4, &v6, 0, err, errlen);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* Close every descriptor but 0-2 and keep[]: the child must not hold the
+ * controller's BPF maps, control socket or anything else. */
+static void close_all_but(int *keep, size_t n)
+{
+	unsigned next = 3;
+
+	qsort(keep, n, sizeof(*keep), cmp_int);
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < (int)next)
+			continue;
+		if ((unsigned)keep[i] > next)
+			close_range(next, (unsigned)keep[i] - 1, 0);
+		next = (unsigned)keep[i] + 1;
+	}
+	close_range(next, ~0u, 0);
+}
+
+static void send_ready(int ctl, int error, const char *text)
+{
+	struct responder_wire_hdr h = { RESPONDER_MAGIC, RESPONDER_VERSION, RESPONDER_MSG_READY,
+					(uint32_t)error, 0 };
+	char buf[sizeof(h) + RESPONDER_READY_TEXT_MAX];
+	size_t tl = error ? strnlen(text, RESPONDER_READY_TEXT_MAX) : 0;
+
+	h.len = (uint32_t)tl;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), text, tl);
+	if (send(ctl, buf, sizeof(h) + tl, MSG_NOSIGNAL) < 0)
+		_exit(1);
+}
+
+__attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, struct responder *r,
+						 int ctl, pid_t parent, uid_t uid, gid_t gid,
+						 bool change_user)
+{
+	int keep[3] = { r->listen_fd_v4, r->listen_fd_v6, ctl };
+	unsigned max_conn = cfg->max_connections ? cfg->max_connections
+						 : RESPONDER_DEFAULT_MAX_CONNECTIONS;
+	char err[256] = "";
+	sigset_t none;
+	int rc;
+
+	/* The controller's signal handlers and mask are not ours. */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+
+	closelog();
+	close_all_but(keep, 3);
+	log_reopen();
+
+	rc = responder_drop_privileges(uid, gid, change_user, max_conn + RESPONDER_FD_SLACK, err,
+				       sizeof(err));
+	if (rc) {
+		log_err("responder: %s", err);
+		send_ready(ctl, -rc, err);
+		_exit(1);
+	}
+	/* Set after the uid change, which clears it; then close the race
+	 * with a controller that died before this line. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	if (getppid() != parent)
+		_exit(0);
+	send_ready(ctl, 0, "");
+	_exit(responder_child_run(cfg, r->listen_fd_v4, r->listen_fd_v6, ctl));
+}
+
+/* Read exactly len bytes from fd within the deadline. */
+static int read_full(int fd, void *buf, size_t len, uint64_t deadline_ms)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		struct timespec ts;
+		uint64_t now;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		int prc;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+		if (now >= deadline_ms)
+			return -ETIMEDOUT;
+		prc = poll(&p, 1, (int)(deadline_ms - now));
+		if (prc < 0 && errno != EINTR)
+			return -errno;
+		if (prc <= 0)
+			continue;
+		n = read(fd, (char *)buf + got, len - got);
+		if (n == 0)
+			return -EPIPE;
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static int wait_ready(struct responder *r, char *err, size_t errlen)
+{
+	struct responder_wire_hdr h;
+	char text[RESPONDER_READY_TEXT_MAX + 1] = "";
+	struct timespec ts;
+	uint64_t deadline;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 +
+		   RESPONDER_READY_WAIT_MS;
+	rc = read_full(r->ctl_fd, &h, sizeof(h), deadline);
+	if (!rc && (responder_wire_check_hdr(&h) < 0 || h.type != RESPONDER_MSG_READY))
+		rc = -EBADMSG;
+	if (!rc)
+		rc = read_full(r->ctl_fd, text, h.len, deadline);
+	if (rc) {
+		snprintf(err, errlen, "responder: no READY from the child (%s); see its log line",
+			 strerror(-rc));
+		return rc;
+	}
+	if (h.count) {
+		text[h.len] = '\0';
+		snprintf(err, errlen, "responder: %s", text);
+		return -(int)h.count;
+	}
+	return 0;
+}
+
+int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err, size_t errlen)
+{
+	const char *user = cfg->user[0] ? cfg->user : "nobody";
+	struct timeval tv = { .tv_sec = RESPONDER_SEND_TIMEOUT_MS / 1000,
+			      .tv_usec = (RESPONDER_SEND_TIMEOUT_MS % 1000) * 1000 };
+	bool change_user = geteuid() == 0;
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	pid_t parent = getpid();
+	struct passwd *pw;
+	int sv[2], rc;
+
+	if (r->listen_fd_v4 < 0 && r->listen_fd_v6 < 0) {
+		snprintf(err, errlen, "responder: no listening socket; call responder_listen first");
+		return -EINVAL;
+	}
+	if (change_user) {
+		errno = 0;
+		pw = getpwnam(user);
+		if (!pw) {
+			rc = errno ? -errno : -ENOENT;
+			snprintf(err, errlen, "responder: user %s: no such user; set user = to an "
+					      "unprivileged account", user);
+			goto out_close;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+		if (uid == 0) {
+			rc = -EPERM;
+			snprintf(err, errlen, "responder: user %s is root; set user = to an "
+					      "unprivileged account (default nobody)", user);
+			goto out_close;
+		}
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "responder: socketpair: %s", strerror(errno));
+		goto out_close;
+	}
+	fflush(NULL);
+	r->pid = fork();
+	if (r->pid < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "responder: fork: %s", strerror(errno));
+		r->pid = 0;
+		close(sv[0]);
+		close(sv[1]);
+		goto out_close;
+	}
+	if (r->pid == 0) {
+		close(sv[0]);
+		child_main(cfg, r, sv[1], parent, uid, gid, change_user);
+	}
+	close(sv[1]);
+	r->ctl_fd = sv[0];
+	/* Fail-open: from now on only the child holds the sockets. */
+	close_fd(&r->listen_fd_v4);
+	close_fd(&r->listen_fd_v6);
+	setsockopt(r->ctl_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	rc = wait_ready(r, err, errlen);
+	if (rc) {
+		responder_stop(r);
+		return rc;
+	}
+	log_info("responder: pid %d serving as %s", (int)r->pid, change_user ? user : "(unchanged)");
+	return 0;
+out_close:
+	close_fd(&r->listen_fd_v4);
+	close_fd(&r->listen_fd_v6);
+	return rc;
+}
+
+int responder_push_domains(struct responder *r, const struct responder_domain *d, size_t n)
+{
+	uint8_t *buf;
+	size_t len, off = 0;
+	int rc;
+
+	if (r->ctl_fd < 0)
+		return -ENOTCONN;
+	rc = responder_wire_encode(d, n, &buf, &len);
+	if (rc)
+		return rc;
+	while (off < len) {
+		ssize_t w = send(r->ctl_fd, buf + off, len - off, MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : -errno;
+			break;
+		}
+		off += (size_t)w;
+	}
+	free(buf);
+	return rc;
+}
+
+void responder_stop(struct responder *r)
+{
+	close_fd(&r->listen_fd_v4);
+	close_fd(&r->listen_fd_v6);
+	close_fd(&r->ctl_fd); /* the child exits on EOF by itself */
+	if (r->pid > 0) {
+		int status;
+
+		kill(r->pid, SIGTERM);
+		for (int waited = 0; waited < RESPONDER_STOP_WAIT_MS; waited += 10) {
+			if (waitpid(r->pid, &status, WNOHANG) != 0)
+				goto reaped;
+			usleep(10 * 1000);
+		}
+		kill(r->pid, SIGKILL);
+		waitpid(r->pid, &status, 0);
+	}
+reaped:
+	r->pid = 0;
+}

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The responder's privilege drop: it parses untrusted input from the
+ * internet, so before it reads a byte it becomes `user` with no
+ * capabilities, an empty bounding set and no_new_privs, and checks that
+ * this worked instead of trusting it.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "responder_int.h"
+
+int responder_caps_are_zero(char *err, size_t errlen)
+{
+	static const char *const keys[] = { "CapInh:", "CapPrm:", "CapEff:", "CapAmb:" };
+	char line[256];
+	unsigned found = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+	cap_t now, none;
+	int rc = 0, cmp;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot read /proc/self/status: %s", strerror(errno));
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			size_t kl = strlen(keys[i]);
+			unsigned long long v;
+
+			if (strncmp(line, keys[i], kl) != 0)
+				continue;
+			found++;
+			if (sscanf(line + kl, "%llx", &v) != 1 || v != 0) {
+				line[strcspn(line, "\n")] = '\0';
+				snprintf(err, errlen, "capabilities left after the drop: %s", line);
+				rc = -EPERM;
+			}
+		}
+	}
+	fclose(f);
+	if (rc)
+		return rc;
+	if (found < 3) {
+		snprintf(err, errlen, "/proc/self/status has no capability lines");
+		return -EPERM;
+	}
+	/* Cross-check with libcap, which asks the kernel (capget). */
+	now = cap_get_proc();
+	none = cap_init();
+	cmp = now && none ? cap_compare(now, none) : -1;
+	cap_free(now);
+	cap_free(none);
+	if (cmp != 0) {
+		snprintf(err, errlen, "capget reports capabilities left after the drop");
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int raise_nofile(unsigned want, char *err, size_t errlen)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 0;
+	if (rl.rlim_cur >= want)
+		return 0;
+	if (rl.rlim_max < want && geteuid() == 0)
+		rl.rlim_max = want; /* root may raise the hard limit */
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		snprintf(err, errlen, "setrlimit RLIMIT_NOFILE %u: %s", want, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int responder_drop_privileges(uid_t uid, gid_t gid, bool change_user, unsigned nofile, char *err,
+			      size_t errlen)
+{
+	struct rlimit zero = { 0, 0 };
+	int rc;
+
+	rc = raise_nofile(nofile, err, errlen);
+	if (rc)
+		return rc;
+	if (change_user) {
+		if (uid == 0) {
+			snprintf(err, errlen, "refusing to run the responder as root; set user = nobody");
+			return -EPERM;
+		}
+		/* While root: empty the bounding set, so nothing can come back
+		 * even through a set-uid program. */
+		for (int cap = 0; cap <= 63; cap++)
+			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
+				snprintf(err, errlen, "prctl(PR_CAPBSET_DROP): %s", strerror(errno));
+				return -errno;
+			}
+		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+		if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+		    setresuid(uid, uid, uid) < 0) {
+			snprintf(err, errlen, "cannot become uid %u gid %u: %s", (unsigned)uid,
+				 (unsigned)gid, strerror(errno));
+			return -errno;
+		}
+		if (setuid(0) == 0 || seteuid(0) == 0) {
+			snprintf(err, errlen, "could become root again after dropping privileges");
+			return -EPERM;
+		}
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		snprintf(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
+		return -errno;
+	}
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* no ptrace by other `nobody` processes */
+	/* The responder never forks or dumps core. (No RLIMIT_FSIZE: with
+	 * -f its log lines may go to a file.) */
+	setrlimit(RLIMIT_NPROC, &zero);
+	setrlimit(RLIMIT_CORE, &zero);
+	return responder_caps_are_zero(err, errlen);
+}

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The responder child's event loop (it runs without privileges, see
+ * responder_priv.c): accept steered connections, run one smtp_session per
+ * connection with non-blocking I/O and bounded buffers, enforce the
+ * connection, command and idle limits, track offenders, and take domain
+ * tables from the controller. It exits when the controller's end of the
+ * socketpair closes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "log.h"
+#include "offender.h"
+#include "responder_int.h"
+#include "responder_wire.h"
+#include "smtp_session.h"
+
+#ifndef SO_ORIGINAL_DST
+#define SO_ORIGINAL_DST 80 /* linux/netfilter_ipv4.h */
+#endif
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80 /* linux/netfilter_ipv6/ip6_tables.h */
+#endif
+
+#define CONN_IN_MAX 4096            /* unprocessed client bytes per session */
+#define CONN_LINGER_MS 2000         /* after the last reply: wait for the client's FIN */
+#define ACCEPT_BATCH 64             /* accepts per wakeup, so sessions get served too */
+#define ACCEPT_PAUSE_MS 100         /* out of descriptors: stop accepting this long */
+#define REFUSE_LOG_INTERVAL_MS 1000 /* at most one "refused" line per second */
+
+struct rsp;
+
+struct conn {
+	struct conn *prev, *next;
+	struct rsp *rsp;
+	int fd;
+	struct mxg_ip peer, dst;
+	uint16_t peer_port, dst_port;
+	struct client_key key;
+	struct ev_timer timer; /* idle, then linger */
+	bool lingering;        /* replies sent, write side shut: wait for EOF */
+	const char *end;       /* why it ended, for the log line */
+	size_t in_len;
+	char in[CONN_IN_MAX];
+	struct smtp_session smtp;
+};
+
+struct rsp {
+	struct ev_loop *loop;
+	const struct mxg_config *cfg;
+	int listen_fd[2];
+	int ctl;
+	char helo[MXG_NAME_MAX];
+	unsigned max_conn, max_per_client;
+	uint64_t idle_ms;
+	struct ev_timer accept_pause;
+
+	struct responder_domain *dom;
+	size_t n_dom;
+	bool have_table;
+
+	/* the message being received from the controller */
+	struct responder_wire_hdr hdr;
+	size_t hdr_got;
+	uint8_t *payload;
+	size_t payload_got;
+
+	struct conn *conns;
+	unsigned n_conns;
+	struct offender_table off;
+
+	uint64_t refuse_log_ms;
+	unsigned refused_quiet; /* refusals not logged since the last line */
+	int exit_code;
+};
+
+static enum smtp_lookup conn_lookup(void *arg, const char *domain,
+				    const struct responder_domain **d)
+{
+	struct conn *c = arg;
+	struct rsp *r = c->rsp;
+	size_t lo = 0, hi = r->n_dom;
+
+	if (!r->have_table)
+		return SMTP_DOMAIN_NO_TABLE;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(domain, r->dom[mid].name);
+
+		if (!cmp) {
+			*d = &r->dom[mid];
+			return SMTP_DOMAIN_FOUND;
+		}
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return SMTP_DOMAIN_NOT_SERVED;
+}
+
+static bool conn_offender(void *arg)
+{
+	struct conn *c = arg;
+
+	return offender_try(&c->rsp->off, &c->key, ev_now_ms());
+}
+
+static const struct smtp_session_ops conn_ops = { conn_lookup, conn_offender };
+
+static void conn_free(struct conn *c)
+{
+	struct rsp *r = c->rsp;
+	char peer[MXG_ADDRSTRLEN], dst[MXG_ADDRSTRLEN];
+
+	log_info("responder: session client=%s port=%u dst=%s port=%u rcpt=%s reply=%d end=%s "
+		 "commands=%u",
+		 mxg_ip_str(&c->peer, peer, sizeof(peer)), (unsigned)c->peer_port,
+		 mxg_ip_str(&c->dst, dst, sizeof(dst)), (unsigned)c->dst_port,
+		 c->smtp.summary_len ? c->smtp.summary : "-", c->smtp.last_rcpt_code,
+		 c->end ? c->end : "closed", c->smtp.commands);
+	ev_io_del(r->loop, c->fd);
+	ev_timer_stop(r->loop, &c->timer);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		r->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	r->n_conns--;
+	free(c);
+}
+
+static size_t conn_out_len(const struct conn *c)
+{
+	size_t out;
+
+	smtp_session_output(&c->smtp, &out);
+	return out;
+}
+
+static void conn_update_events(struct conn *c)
+{
+	unsigned ev = 0;
+
+	if (c->lingering)
+		ev = EV_READ;
+	else if (!smtp_session_done(&c->smtp) && c->in_len < sizeof(c->in))
+		ev = EV_READ;
+	if (!c->lingering && conn_out_len(c))
+		ev |= EV_WRITE;
+	ev_io_mod(c->rsp->loop, c->fd, ev);
+}
+
+/* Send what the session has queued. false on a fatal error. */
+static bool conn_send(struct conn *c, bool *progress)
+{
+	size_t out;
+	const char *o = smtp_session_output(&c->smtp, &out);
+	ssize_t w;
+
+	if (!out)
+		return true;
+	w = send(c->fd, o, out, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w > 0) {
+		smtp_session_consume(&c->smtp, (size_t)w);
+		*progress = true;
+		return true;
+	}
+	return w == 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+}
+
+/* Feed what we have, send what we can, until neither makes progress.
+ * Returns false when the connection was freed. */
+static bool conn_pump(struct conn *c)
+{
+	struct rsp *r = c->rsp;
+	bool progress;
+
+	do {
+		progress = false;
+		if (c->in_len && !c->lingering) {
+			unsigned before = c->smtp.commands;
+			size_t n = smtp_session_feed(&c->smtp, c->in, c->in_len);
+
+			if (n) {
+				memmove(c->in, c->in + n, c->in_len - n);
+				c->in_len -= n;
+				progress = true;
+			}
+			/* The idle timeout is per command: a client dribbling one
+			 * endless line gets no extension. */
+			if (c->smtp.commands != before && !smtp_session_done(&c->smtp))
+				ev_timer_start(r->loop, &c->timer, r->idle_ms);
+		}
+		if (!conn_send(c, &progress)) {
+			c->end = "write error";
+			conn_free(c);
+			return false;
+		}
+	} while (progress);
+
+	if (smtp_session_done(&c->smtp) && !c->lingering && !conn_out_len(c)) {
+		/* Half-close and wait for the client's FIN: closing with unread
+		 * input would send a RST that can destroy our last reply before
+		 * the client reads it. */
+		if (!c->end)
+			c->end = c->smtp.last_code == 221 ? "quit" : "421";
+		shutdown(c->fd, SHUT_WR);
+		c->lingering = true;
+		c->in_len = 0;
+		ev_timer_start(r->loop, &c->timer, CONN_LINGER_MS);
+	}
+	conn_update_events(c);
+	return true;
+}
+
+static void conn_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct conn *c = arg;
+	char junk[4096];
+	ssize_t n;
+
+	if (!(events & (EV_READ | EV_ERROR))) {
+		conn_pump(c);
+		return;
+	}
+	if (c->lingering) {
+		n = read(fd, junk, sizeof(junk));
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			conn_free(c);
+		return;
+	}
+	if (c->in_len < sizeof(c->in)) {
+		n = read(fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			bool ignored = false;
+
+			/* Answer what was pipelined before the EOF, once. */
+			if (!c->end)
+				c->end = n == 0 ? "client closed" : "read error";
+			smtp_session_feed(&c->smtp, c->in, c->in_len);
+			c->in_len = 0;
+			if (n == 0)
+				conn_send(c, &ignored);
+			conn_free(c);
+			return;
+		}
+		if (n > 0)
+			c->in_len += (size_t)n;
+	}
+	conn_pump(c);
+}
+
+static void conn_timer(struct ev_loop *loop, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->lingering || smtp_session_done(&c->smtp)) {
+		/* linger over, or a 421 the client would not read */
+		conn_free(c);
+		return;
+	}
+	c->end = "idle timeout";
+	smtp_session_close_421(&c->smtp, SMTP_WHY_IDLE);
+	ev_timer_start(loop, &c->timer, CONN_LINGER_MS);
+	conn_pump(c);
+}
+
+/* The destination the client dialled: with bpf_sk_assign getsockname
+ * already shows it (port 25); behind an nft redirect ask conntrack. */
+static void original_dst(int fd, struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int rc;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	mxg_ip_from_sockaddr((struct sockaddr *)&ss, &c->dst, &c->dst_port);
+	if (c->dst_port == MXG_SMTP_PORT)
+		return;
+	len = sizeof(ss);
+	if (ss.ss_family == AF_INET)
+		rc = getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &ss, &len);
+	else
+		rc = getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &len);
+	if (rc == 0)
+		mxg_ip_from_sockaddr((struct sockaddr *)&ss, &c->dst, &c->dst_port);
+}
+
+static void refuse(struct rsp *r, int fd, const struct mxg_ip *peer, const char *why)
+{
+	static const char msg[] = "421 4.7.0 " SMTP_WHY_TOO_MANY "\r\n";
+	uint64_t now = ev_now_ms();
+	char addr[MXG_ADDRSTRLEN];
+	ssize_t w;
+
+	/* The client has said nothing yet, so close sends a FIN, not a RST. */
+	w = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)w; /* best effort: the connection is closed either way */
+	close(fd);
+	if (now - r->refuse_log_ms < REFUSE_LOG_INTERVAL_MS) {
+		r->refused_quiet++;
+		return;
+	}
+	log_notice("responder: refused client=%s reply=421 end=%s (%u more not logged)",
+		   mxg_ip_str(peer, addr, sizeof(addr)), why, r->refused_quiet);
+	r->refuse_log_ms = now;
+	r->refused_quiet = 0;
+}
+
+static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
+{
+	struct smtp_session_params p = { r->helo, r->cfg->max_commands, 0 };
+	struct mxg_ip peer;
+	struct client_key key;
+	uint16_t peer_port;
+	unsigned same = 0;
+	struct conn *c;
+
+	mxg_ip_from_sockaddr((const struct sockaddr *)ss, &peer, &peer_port);
+	client_key_from_ip(&peer, &key);
+	if (r->n_conns >= r->max_conn) {
+		refuse(r, fd, &peer, "too many connections");
+		return;
+	}
+	for (c = r->conns; c; c = c->next)
+		if (client_key_equal(&c->key, &key))
+			same++;
+	if (same >= r->max_per_client) {
+		refuse(r, fd, &peer, "too many connections from this client");
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		refuse(r, fd, &peer, "out of memory");
+		return;
+	}
+	c->rsp = r;
+	c->fd = fd;
+	c->peer = peer;
+	c->peer_port = peer_port;
+	c->key = key;
+	original_dst(fd, c);
+	ev_timer_init(&c->timer, conn_timer, c);
+	smtp_session_init(&c->smtp, &p, &conn_ops, c);
+	if (ev_io_add(r->loop, fd, EV_READ | EV_WRITE, conn_io, c) < 0 ||
+	    ev_timer_start(r->loop, &c->timer, r->idle_ms) < 0) {
+		ev_io_del(r->loop, fd);
+		ev_timer_stop(r->loop, &c->timer);
+		free(c);
+		refuse(r, fd, &peer, "out of memory");
+		return;
+	}
+	c->next = r->conns;
+	if (r->conns)
+		r->conns->prev = c;
+	r->conns = c;
+	r->n_conns++;
+	smtp_session_start(&c->smtp);
+	conn_pump(c);
+}
+
+static void listeners_enable(struct rsp *r, unsigned events)
+{
+	for (int i = 0; i < 2; i++)
+		if (r->listen_fd[i] >= 0)
+			ev_io_mod(r->loop, r->listen_fd[i], events);
+}
+
+static void accept_resume(struct ev_loop *loop, void *arg)
+{
+	listeners_enable(arg, EV_READ);
+}
+
+static void on_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg)
+{
+	struct rsp *r = arg;
+
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			accept_one(r, fd, &ss);
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			continue;
+		/* EMFILE, ENFILE, ENOBUFS, ENOMEM: the backlog keeps the
+		 * clients; stop accepting for a moment instead of spinning. */
+		log_warn("responder: accept: %s; pausing %d ms", strerror(errno), ACCEPT_PAUSE_MS);
+		listeners_enable(r, 0);
+		ev_timer_start(loop, &r->accept_pause, ACCEPT_PAUSE_MS);
+		return;
+	}
+}
+
+static void fatal(struct rsp *r, const char *what)
+{
+	log_err("responder: %s; exiting (the gate opens, mxgated restarts the responder)", what);
+	r->exit_code = 1;
+	ev_stop(r->loop);
+}
+
+static void table_install(struct rsp *r)
+{
+	struct responder_domain *t;
+	size_t gated = 0;
+
+	if (responder_wire_decode(r->payload, r->hdr.len, r->hdr.count, &t) < 0) {
+		fatal(r, "bad domain table from the controller");
+		return;
+	}
+	free(r->dom);
+	r->dom = t;
+	r->n_dom = r->hdr.count;
+	for (size_t i = 0; i < r->n_dom; i++)
+		gated += r->dom[i].state == MXG_DOMAIN_GATED;
+	if (!r->have_table)
+		log_info("responder: first domain table: %zu domains, %zu gated", r->n_dom, gated);
+	else
+		log_debug("responder: domain table: %zu domains, %zu gated", r->n_dom, gated);
+	r->have_table = true;
+}
+
+static void on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct rsp *r = arg;
+	bool in_hdr = r->hdr_got < sizeof(r->hdr);
+	ssize_t n;
+
+	if (in_hdr)
+		n = read(fd, (char *)&r->hdr + r->hdr_got, sizeof(r->hdr) - r->hdr_got);
+	else
+		n = read(fd, r->payload + r->payload_got, r->hdr.len - r->payload_got);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		log_info("responder: controller gone (%s); exiting",
+			 n == 0 ? "end of file" : strerror(errno));
+		ev_stop(loop);
+		return;
+	}
+	if (in_hdr) {
+		r->hdr_got += (size_t)n;
+		if (r->hdr_got < sizeof(r->hdr))
+			return;
+		if (responder_wire_check_hdr(&r->hdr) < 0 || r->hdr.type != RESPONDER_MSG_DOMAINS) {
+			fatal(r, "bad message header from the controller");
+			return;
+		}
+		r->payload = malloc(r->hdr.len ? r->hdr.len : 1);
+		r->payload_got = 0;
+		if (!r->payload) {
+			fatal(r, "out of memory for a domain table");
+			return;
+		}
+	} else {
+		r->payload_got += (size_t)n;
+	}
+	if (r->payload_got == r->hdr.len) {
+		table_install(r);
+		free(r->payload);
+		r->payload = NULL;
+		r->hdr_got = 0;
+	}
+}
+
+int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int ctl)
+{
+	struct rsp r = { .cfg = cfg, .listen_fd = { fd_v4, fd_v6 }, .ctl = ctl };
+	uint32_t seed = 0;
+	int rc = 1;
+
+	snprintf(r.helo, sizeof(r.helo), "%s", cfg->helo_name);
+	if (!r.helo[0] && gethostname(r.helo, sizeof(r.helo) - 1) < 0)
+		snprintf(r.helo, sizeof(r.helo), "localhost");
+	r.max_conn = cfg->max_connections ? cfg->max_connections : RESPONDER_DEFAULT_MAX_CONNECTIONS;
+	r.max_per_client = cfg->max_connections_per_client ? cfg->max_connections_per_client
+							   : RESPONDER_DEFAULT_MAX_PER_CLIENT;
+	r.idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : RESPONDER_DEFAULT_IDLE_MS;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) < 0)
+		seed = (uint32_t)getpid() ^ (uint32_t)ev_now_ns();
+	ev_timer_init(&r.accept_pause, accept_resume, &r);
+	r.loop = ev_loop_new();
+	if (!r.loop || offender_init(&r.off, cfg->offender_threshold, cfg->offender_window_ms, 0,
+				     seed) < 0) {
+		log_err("responder: out of memory at start");
+		goto out;
+	}
+	if (fcntl(ctl, F_SETFL, fcntl(ctl, F_GETFL) | O_NONBLOCK) < 0 ||
+	    ev_io_add(r.loop, ctl, EV_READ, on_ctl, &r) < 0)
+		goto out;
+	for (int i = 0; i < 2; i++)
+		if (r.listen_fd[i] >= 0 && ev_io_add(r.loop, r.listen_fd[i], EV_READ, on_accept, &r) < 0)
+			goto out;
+	if (ev_run(r.loop) < 0) {
+		log_err("responder: event loop failed: %s", strerror(errno));
+		r.exit_code = 1;
+	}
+	rc = r.exit_code;
+	while (r.conns) {
+		r.conns->end = "responder exit";
+		conn_free(r.conns);
+	}
+out:
+	if (r.loop)
+		ev_timer_stop(r.loop, &r.accept_pause);
+	offender_free(&r.off);
+	free(r.payload);
+	free(r.dom);
+	ev_loop_free(r.loop);
+	return rc;
+}

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Encoding and checking of the controller <-> responder messages; see
+ * responder_wire.h for the format. */
+#include "responder_wire.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mxgate_kern_user.h"
+
+int responder_wire_check_hdr(const struct responder_wire_hdr *h)
+{
+	if (h->magic != RESPONDER_MAGIC || h->version != RESPONDER_VERSION)
+		return -EBADMSG;
+	switch (h->type) {
+	case RESPONDER_MSG_DOMAINS:
+		if (h->count > MXG_MAX_DOMAINS || h->len > RESPONDER_PAYLOAD_MAX ||
+		    h->len < (uint64_t)h->count * (RESPONDER_REC_FIXED + 1))
+			return -EBADMSG;
+		return 0;
+	case RESPONDER_MSG_READY:
+		return h->len <= RESPONDER_READY_TEXT_MAX ? 0 : -EBADMSG;
+	default:
+		return -EBADMSG;
+	}
+}
+
+static size_t name_len(const char *s, size_t max)
+{
+	return strnlen(s, max);
+}
+
+int responder_wire_encode(const struct responder_domain *d, size_t n, uint8_t **buf, size_t *len)
+{
+	struct responder_wire_hdr h = { RESPONDER_MAGIC, RESPONDER_VERSION, RESPONDER_MSG_DOMAINS,
+					(uint32_t)n, 0 };
+	size_t total = sizeof(h);
+	uint8_t *p, *w;
+
+	if (n > MXG_MAX_DOMAINS)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		size_t nl = name_len(d[i].name, sizeof(d[i].name));
+		size_t pl = name_len(d[i].primary, sizeof(d[i].primary));
+		size_t tl = name_len(d[i].reply_text, sizeof(d[i].reply_text));
+
+		if (!nl || nl > 253 || pl > 253 || tl >= MXG_REPLY_TEXT_MAX)
+			return -EINVAL;
+		total += RESPONDER_REC_FIXED + nl + pl + tl;
+	}
+	p = malloc(total);
+	if (!p)
+		return -ENOMEM;
+	h.len = (uint32_t)(total - sizeof(h));
+	memcpy(p, &h, sizeof(h));
+	w = p + sizeof(h);
+	for (size_t i = 0; i < n; i++) {
+		size_t nl = name_len(d[i].name, sizeof(d[i].name));
+		size_t pl = name_len(d[i].primary, sizeof(d[i].primary));
+		uint16_t tl = (uint16_t)name_len(d[i].reply_text, sizeof(d[i].reply_text));
+
+		*w++ = d[i].state;
+		*w++ = d[i].reply;
+		*w++ = (uint8_t)nl;
+		*w++ = (uint8_t)pl;
+		memcpy(w, &tl, 2);
+		w += 2;
+		memcpy(w, d[i].name, nl);
+		w += nl;
+		memcpy(w, d[i].primary, pl);
+		w += pl;
+		memcpy(w, d[i].reply_text, tl);
+		w += tl;
+	}
+	*buf = p;
+	*len = total;
+	return 0;
+}
+
+/* Copy a printable field into dst (size > n), NUL-terminated. */
+static int copy_field(char *dst, const uint8_t *src, size_t n, bool lower)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (src[i] < 0x20 || src[i] >= 0x7f)
+			return -EBADMSG;
+		dst[i] = lower ? (char)tolower(src[i]) : (char)src[i];
+	}
+	dst[n] = '\0';
+	return 0;
+}
+
+static int domain_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct responder_domain *)a)->name,
+		      ((const struct responder_domain *)b)->name);
+}
+
+int responder_wire_decode(const uint8_t *p, size_t len, uint32_t count,
+			  struct responder_domain **out)
+{
+	struct responder_domain *t;
+	size_t off = 0;
+	int err = -EBADMSG;
+
+	*out = NULL;
+	if (count > MXG_MAX_DOMAINS)
+		return -EBADMSG;
+	t = calloc(count ? count : 1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < count; i++) {
+		uint8_t nl, pl;
+		uint16_t tl;
+
+		if (len - off < RESPONDER_REC_FIXED)
+			goto out;
+		t[i].state = p[off];
+		t[i].reply = p[off + 1];
+		nl = p[off + 2];
+		pl = p[off + 3];
+		memcpy(&tl, p + off + 4, 2);
+		off += RESPONDER_REC_FIXED;
+		if (t[i].state > MXG_DOMAIN_GATED || t[i].reply > MXG_REPLY_DEFER || !nl || nl > 253 ||
+		    pl > 253 || tl >= MXG_REPLY_TEXT_MAX || len - off < (size_t)nl + pl + tl)
+			goto out;
+		if (copy_field(t[i].name, p + off, nl, true) < 0 ||
+		    copy_field(t[i].primary, p + off + nl, pl, false) < 0 ||
+		    copy_field(t[i].reply_text, p + off + nl + pl, tl, false) < 0)
+			goto out;
+		off += (size_t)nl + pl + tl;
+		if (nl > 1 && t[i].name[nl - 1] == '.')
+			t[i].name[nl - 1] = '\0';
+	}
+	if (off != len)
+		goto out;
+	qsort(t, count, sizeof(*t), domain_cmp);
+	*out = t;
+	err = 0;
+out:
+	if (err)
+		free(t);
+	return err;
+}

@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The responder's SMTP dialogue as a pure state machine (see
+ * smtp_session.h): it greets, accepts EHLO and MAIL, answers every RCPT
+ * with the reply of DESIGN.md's table, never accepts DATA, and ends
+ * sessions that abuse it.
+ */
+#include "smtp_session.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "reply.h"
+
+#define SMTP_VERB_MAX 16 /* longer verbs are unknown anyway */
+
+static size_t out_room(const struct smtp_session *s)
+{
+	return sizeof(s->out) - s->out_len;
+}
+
+/* Queue one reply line (without CRLF); replies are always shorter than
+ * SMTP_REPLY_ROOM, which feed() made sure is free. */
+static void reply(struct smtp_session *s, const char *line)
+{
+	size_t n = strnlen(line, SMTP_LINE_MAX - 2);
+
+	if (n + 2 > out_room(s))
+		return;
+	memcpy(s->out + s->out_len, line, n);
+	memcpy(s->out + s->out_len + n, "\r\n", 2);
+	s->out_len += n + 2;
+	if (n >= 3 && isdigit((unsigned char)line[0]) && isdigit((unsigned char)line[1]) &&
+	    isdigit((unsigned char)line[2]))
+		s->last_code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+}
+
+__attribute__((format(printf, 2, 3))) static void replyf(struct smtp_session *s, const char *fmt,
+							 ...)
+{
+	char line[SMTP_LINE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	reply(s, line);
+}
+
+void smtp_session_close_421(struct smtp_session *s, const char *why)
+{
+	if (s->done)
+		return;
+	replyf(s, "421 4.7.0 %s", why);
+	s->done = true;
+}
+
+/* A 5xx for the client's mistake; too many of them end the session. */
+static void error_reply(struct smtp_session *s, const char *line)
+{
+	if (++s->errors > s->p.max_errors) {
+		smtp_session_close_421(s, "too many errors");
+		return;
+	}
+	reply(s, line);
+}
+
+static void summary_add(struct smtp_session *s, const char *domain, int code)
+{
+	char item[64];
+	int n;
+
+	if (s->summary_len + 1 >= sizeof(s->summary))
+		return;
+	n = snprintf(item, sizeof(item), "%s%.40s=%d", s->summary_len ? "," : "",
+		     *domain ? domain : "-", code);
+	if (n < 0)
+		return;
+	if ((size_t)n + 4 >= sizeof(s->summary) - s->summary_len) {
+		memcpy(s->summary + s->summary_len, ",...", 5);
+		s->summary_len = sizeof(s->summary) - 1; /* full: no more items */
+		return;
+	}
+	memcpy(s->summary + s->summary_len, item, (size_t)n + 1);
+	s->summary_len += (size_t)n;
+}
+
+void smtp_session_init(struct smtp_session *s, const struct smtp_session_params *p,
+		       const struct smtp_session_ops *ops, void *arg)
+{
+	memset(s, 0, sizeof(*s));
+	s->p = *p;
+	if (!s->p.helo_name || !*s->p.helo_name)
+		s->p.helo_name = "localhost";
+	if (!s->p.max_commands)
+		s->p.max_commands = SMTP_DEFAULT_MAX_COMMANDS;
+	if (!s->p.max_errors)
+		s->p.max_errors = SMTP_DEFAULT_MAX_ERRORS;
+	s->ops = ops;
+	s->arg = arg;
+}
+
+void smtp_session_start(struct smtp_session *s)
+{
+	replyf(s, "220 %.253s ESMTP", s->p.helo_name);
+}
+
+void smtp_session_consume(struct smtp_session *s, size_t n)
+{
+	if (n >= s->out_len) {
+		s->out_len = 0;
+		return;
+	}
+	memmove(s->out, s->out + n, s->out_len - n);
+	s->out_len -= n;
+}
+
+/* "FROM:" or "TO:" at the start of arg, any case. */
+static const char *skip_keyword(const char *arg, const char *kw)
+{
+	size_t n = strlen(kw);
+
+	if (strncasecmp(arg, kw, n) != 0)
+		return NULL;
+	return arg + n;
+}
+
+static bool is_atext(char c)
+{
+	return isalnum((unsigned char)c) || (c && strchr("!#$%&'*+-/=?^_`{|}~.", c));
+}
+
+/* A domain or address literal of a path, up to end. Copies it, lower
+ * case and without one trailing dot, to dom. 0 or -1 (bad syntax). */
+static int parse_domain(const char *p, const char *end, char *dom, size_t domlen)
+{
+	size_t n = (size_t)(end - p), label = 0;
+
+	if (n && p[n - 1] == '.' && p[0] != '[')
+		n--;
+	if (!n || n >= domlen || n > 253)
+		return -1;
+	if (p[0] == '[') { /* address literal: never served, kept for the reply */
+		if (p[n - 1] != ']')
+			return -1;
+		for (size_t i = 1; i + 1 < n; i++)
+			if (!isalnum((unsigned char)p[i]) && !strchr(".:-", p[i]))
+				return -1;
+		memcpy(dom, p, n);
+		dom[n] = '\0';
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char c = p[i];
+
+		if (c == '.') {
+			if (!label)
+				return -1; /* empty label */
+			label = 0;
+		} else if (isalnum((unsigned char)c) || c == '-' || c == '_') {
+			if (++label > 63)
+				return -1;
+		} else {
+			return -1;
+		}
+		dom[i] = (char)tolower((unsigned char)c);
+	}
+	if (!label)
+		return -1;
+	dom[n] = '\0';
+	return 0;
+}
+
+/*
+ * A path of MAIL FROM or RCPT TO with optional ESMTP parameters:
+ *     [SP] "<" [source-route ":"] local-part "@" domain ">" *(SP param)
+ * or "<>" (null path) or the same without angle brackets (lenient, as
+ * Postfix is by default). Source routes are ignored (RFC 5321 4.1.2).
+ * dom gets the domain ("" when the path has none). 0 or -1.
+ */
+static int parse_path(const char *a, bool null_ok, char *dom, size_t domlen)
+{
+	bool angle;
+	const char *d;
+
+	dom[0] = '\0';
+	while (*a == ' ')
+		a++;
+	angle = *a == '<';
+	if (angle)
+		a++;
+	if (angle && *a == '>') {
+		if (!null_ok)
+			return -1;
+		a++;
+		goto params;
+	}
+	if (angle && *a == '@') { /* @relay1,@relay2:user@domain */
+		const char *colon = strchr(a, ':');
+		const char *close = strchr(a, '>');
+
+		if (!colon || (close && close < colon))
+			return -1;
+		for (const char *r = a; r < colon; r++)
+			if (!isalnum((unsigned char)*r) && !strchr("@,.-_[]", *r))
+				return -1;
+		a = colon + 1;
+	}
+	if (*a == '"') { /* quoted local part */
+		for (a++; *a != '"'; a++) {
+			if (!*a)
+				return -1;
+			if (*a == '\\' && !*++a)
+				return -1;
+		}
+		a++;
+	} else {
+		const char *start = a;
+
+		while (is_atext(*a))
+			a++;
+		if (a == start)
+			return -1;
+	}
+	if (*a == '@') {
+		d = ++a;
+		while (*a && *a != '>' && *a != ' ')
+			a++;
+		if (parse_domain(d, a, dom, domlen) < 0)
+			return -1;
+	}
+	if (angle) {
+		if (*a != '>')
+			return -1;
+		a++;
+	}
+params:
+	/* ESMTP parameters: keyword[=value], separated by spaces. */
+	while (*a) {
+		if (*a != ' ')
+			return -1;
+		while (*a == ' ')
+			a++;
+		if (!*a)
+			break;
+		if (!isalnum((unsigned char)*a))
+			return -1;
+		while (isalnum((unsigned char)*a) || *a == '-')
+			a++;
+		if (*a == '=') {
+			a++;
+			while (*a && *a != ' ' && *a != '=')
+				a++;
+		}
+	}
+	return 0;
+}
+
+static void do_rcpt(struct smtp_session *s, const char *arg)
+{
+	char dom[MXG_NAME_MAX + 2], line[REPLY_LINE_MAX + 1];
+	const struct responder_domain *d = NULL;
+	enum smtp_lookup found = SMTP_DOMAIN_NOT_SERVED;
+	enum reply_kind kind = REPLY_NOT_SERVED;
+	const char *to;
+
+	if (!s->mail) {
+		error_reply(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	to = skip_keyword(arg, "TO:");
+	if (!to || parse_path(to, false, dom, sizeof(dom)) < 0) {
+		error_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+		return;
+	}
+	s->rcpts++;
+	if (dom[0] && s->ops && s->ops->lookup)
+		found = s->ops->lookup(s->arg, dom, &d);
+	if (found == SMTP_DOMAIN_NO_TABLE) {
+		kind = REPLY_NOT_GATED;
+	} else if (found == SMTP_DOMAIN_FOUND && d) {
+		/* Gated means a primary is up: without its name, do not refuse. */
+		if (d->state == MXG_DOMAIN_GATED && d->primary[0]) {
+			if (s->ops->offender_try && s->ops->offender_try(s->arg))
+				kind = REPLY_OFFENDER;
+			else
+				kind = REPLY_GATED;
+		} else {
+			kind = REPLY_NOT_GATED;
+		}
+	}
+	reply_format(line, sizeof(line), kind, d ? d->reply : MXG_REPLY_REJECT, dom,
+		     d ? d->primary : "", d ? d->reply_text : NULL);
+	reply(s, line);
+	s->last_rcpt_code = reply_code(kind, d ? d->reply : MXG_REPLY_REJECT);
+	summary_add(s, dom, s->last_rcpt_code);
+}
+
+static void do_mail(struct smtp_session *s, const char *arg)
+{
+	char dom[MXG_NAME_MAX + 2];
+	const char *from;
+
+	if (!s->helo) {
+		error_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return;
+	}
+	if (s->mail) {
+		error_reply(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	from = skip_keyword(arg, "FROM:");
+	if (!from || parse_path(from, true, dom, sizeof(dom)) < 0) {
+		error_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		return;
+	}
+	s->mail = true;
+	reply(s, "250 2.1.0 Ok");
+}
+
+static void do_ehlo(struct smtp_session *s, const char *arg, bool extended)
+{
+	if (!*arg) {
+		error_reply(s, extended ? "501 5.5.4 Syntax: EHLO hostname"
+					: "501 5.5.4 Syntax: HELO hostname");
+		return;
+	}
+	s->helo = true;
+	s->mail = false; /* EHLO resets the transaction (RFC 5321 4.1.4) */
+	if (!extended) {
+		replyf(s, "250 %.253s", s->p.helo_name);
+		return;
+	}
+	replyf(s, "250-%.253s", s->p.helo_name);
+	reply(s, "250-PIPELINING");
+	reply(s, "250-ENHANCEDSTATUSCODES");
+	reply(s, "250-8BITMIME");
+	reply(s, "250 SIZE");
+}
+
+static bool verb_is(const char *verb, const char *name)
+{
+	return strcasecmp(verb, name) == 0;
+}
+
+/* Known verbs this responder has no use for (not advertised). */
+static bool verb_unimplemented(const char *verb)
+{
+	static const char *const names[] = { "EXPN", "ETRN", "TURN", "ATRN", "STARTTLS", "AUTH",
+					     "BDAT", "SEND", "SOML", "SAML" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (verb_is(verb, names[i]))
+			return true;
+	return false;
+}
+
+static void process_line(struct smtp_session *s, char *line, size_t len)
+{
+	char verb[SMTP_VERB_MAX + 1];
+	const char *arg;
+	size_t vlen;
+
+	if (++s->commands > s->p.max_commands) {
+		smtp_session_close_421(s, "too many commands");
+		return;
+	}
+	if (len && line[len - 1] == '\r')
+		len--;
+	/* NUL, other controls and 8-bit bytes have no place in a command. */
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if ((c < 0x20 && c != '\t') || c >= 0x7f) {
+			error_reply(s, "501 5.5.4 Syntax error: invalid characters");
+			return;
+		}
+	}
+	while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	line[len] = '\0';
+
+	vlen = strcspn(line, " ");
+	if (!vlen || vlen > SMTP_VERB_MAX) {
+		error_reply(s, "500 5.5.2 Error: command not recognized");
+		return;
+	}
+	memcpy(verb, line, vlen);
+	verb[vlen] = '\0';
+	arg = line + vlen;
+	while (*arg == ' ')
+		arg++;
+
+	if (verb_is(verb, "EHLO")) {
+		do_ehlo(s, arg, true);
+	} else if (verb_is(verb, "HELO")) {
+		do_ehlo(s, arg, false);
+	} else if (verb_is(verb, "MAIL")) {
+		do_mail(s, arg);
+	} else if (verb_is(verb, "RCPT")) {
+		do_rcpt(s, arg);
+	} else if (verb_is(verb, "DATA")) {
+		/* Never 354: the responder accepts no mail. */
+		reply(s, "554 5.5.1 Error: no valid recipients");
+	} else if (verb_is(verb, "RSET")) {
+		if (*arg) {
+			error_reply(s, "501 5.5.4 Syntax: RSET");
+			return;
+		}
+		s->mail = false;
+		reply(s, "250 2.0.0 Ok");
+	} else if (verb_is(verb, "NOOP")) {
+		reply(s, "250 2.0.0 Ok");
+	} else if (verb_is(verb, "QUIT")) {
+		reply(s, "221 2.0.0 Bye");
+		s->done = true;
+	} else if (verb_is(verb, "HELP")) {
+		reply(s, "214 2.0.0 This backup MX accepts no mail while the primary MX is online; "
+			 "commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY");
+	} else if (verb_is(verb, "VRFY")) {
+		if (!*arg)
+			error_reply(s, "501 5.5.4 Syntax: VRFY address");
+		else
+			reply(s, "252 2.5.2 Cannot VRFY user");
+	} else if (verb_unimplemented(verb)) {
+		error_reply(s, "502 5.5.1 Error: command not implemented");
+	} else {
+		error_reply(s, "500 5.5.2 Error: command not recognized");
+	}
+}
+
+size_t smtp_session_feed(struct smtp_session *s, const void *buf, size_t len)
+{
+	const char *p = buf;
+	size_t off = 0;
+
+	while (off < len) {
+		const char *lf;
+		size_t seg;
+
+		if (s->done)
+			return len; /* QUIT or 421 sent: the rest is ignored */
+		lf = memchr(p + off, '\n', len - off);
+		seg = lf ? (size_t)(lf - (p + off)) : len - off;
+		if (s->discarding) {
+			if (!lf)
+				return len;
+			s->discarding = false;
+			off += seg + 1;
+			continue;
+		}
+		/* Checked on partial lines too: an endless line costs nothing. */
+		if (s->line_len + seg > SMTP_LINE_MAX - 1) {
+			if (out_room(s) < SMTP_REPLY_ROOM)
+				return off;
+			s->line_len = 0;
+			if (++s->commands > s->p.max_commands)
+				smtp_session_close_421(s, "too many commands");
+			else
+				error_reply(s, "500 5.5.6 Error: line too long");
+			if (!lf) {
+				s->discarding = true;
+				return len;
+			}
+			off += seg + 1;
+			continue;
+		}
+		if (!lf) {
+			memcpy(s->line + s->line_len, p + off, seg);
+			s->line_len += seg;
+			return len;
+		}
+		if (out_room(s) < SMTP_REPLY_ROOM)
+			return off;
+		memcpy(s->line + s->line_len, p + off, seg);
+		s->line_len += seg;
+		off += seg + 1;
+		process_line(s, s->line, s->line_len);
+		s->line_len = 0;
+	}
+	return off;
+}

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * One SMTP session of the responder as a pure state machine: bytes in,
+ * replies out into a bounded buffer, no sockets, no clocks. The responder
+ * (responder_proc.c) does the I/O and timers; tests drive it directly.
+ *
+ * Use: smtp_session_init(), smtp_session_start() (queues the greeting),
+ * then repeatedly smtp_session_feed() with what the client sent and send
+ * what smtp_session_output() holds, smtp_session_consume() what was sent.
+ * When smtp_session_done() is true and the output is empty, close.
+ *
+ * Flow control: feed() processes a complete line only while the output
+ * has room for its reply, and returns how many bytes it took; the caller
+ * keeps the rest and stops reading until the output drains. A client that
+ * pipelines without reading our replies therefore fills its own socket
+ * buffers, not our memory.
+ */
+#ifndef MXG_SMTP_SESSION_H
+#define MXG_SMTP_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "responder.h"
+
+/* A command line, CRLF included (RFC 5321 4.5.3.1.4). */
+#define SMTP_LINE_MAX 512
+#define SMTP_OUT_MAX 4096     /* queued replies */
+#define SMTP_REPLY_ROOM 1024  /* free output needed to process one line */
+#define SMTP_SUMMARY_MAX 256  /* "domain=code ..." for the session log line */
+#define SMTP_DEFAULT_MAX_COMMANDS 50
+#define SMTP_DEFAULT_MAX_ERRORS 10 /* 500/501/502/503 replies before 421 */
+
+enum smtp_lookup {
+	SMTP_DOMAIN_NOT_SERVED, /* -> 550 5.7.1 relaying denied */
+	SMTP_DOMAIN_FOUND,      /* *d is set */
+	SMTP_DOMAIN_NO_TABLE,   /* no table from the controller yet -> 451 */
+};
+
+struct smtp_session_ops {
+	/* domain is lower case, without a trailing dot. */
+	enum smtp_lookup (*lookup)(void *arg, const char *domain, const struct responder_domain **d);
+	/* One RCPT for a gated domain: count it; true = the client is past the
+	 * offender threshold and gets 550 5.7.1. NULL: never. */
+	bool (*offender_try)(void *arg);
+};
+
+struct smtp_session_params {
+	const char *helo_name;  /* kept by pointer: must outlive the session */
+	unsigned max_commands;  /* 0 = SMTP_DEFAULT_MAX_COMMANDS */
+	unsigned max_errors;    /* 0 = SMTP_DEFAULT_MAX_ERRORS */
+};
+
+struct smtp_session {
+	struct smtp_session_params p;
+	const struct smtp_session_ops *ops;
+	void *arg;
+
+	bool helo;       /* HELO/EHLO seen */
+	bool mail;       /* MAIL accepted, transaction open */
+	bool done;       /* QUIT or 421 queued: close once output is sent */
+	bool discarding; /* inside an overlong line: drop up to the next LF */
+
+	char line[SMTP_LINE_MAX];
+	size_t line_len;
+
+	char out[SMTP_OUT_MAX];
+	size_t out_len;
+
+	unsigned commands; /* complete lines processed */
+	unsigned errors;
+	unsigned rcpts;
+	int last_rcpt_code; /* 0 = no RCPT yet */
+	int last_code;      /* of the last reply queued */
+
+	char summary[SMTP_SUMMARY_MAX]; /* RCPT domains and codes, bounded */
+	size_t summary_len;
+};
+
+void smtp_session_init(struct smtp_session *s, const struct smtp_session_params *p,
+		       const struct smtp_session_ops *ops, void *arg);
+/* Queue the greeting "220 <helo_name> ESMTP". */
+void smtp_session_start(struct smtp_session *s);
+/* Take client bytes; returns how many were consumed (<= len). After done,
+ * every byte is consumed and ignored. */
+size_t smtp_session_feed(struct smtp_session *s, const void *buf, size_t len);
+
+/* Replies waiting to be sent. */
+static inline const char *smtp_session_output(const struct smtp_session *s, size_t *len)
+{
+	*len = s->out_len;
+	return s->out;
+}
+void smtp_session_consume(struct smtp_session *s, size_t n);
+
+static inline bool smtp_session_done(const struct smtp_session *s)
+{
+	return s->done;
+}
+
+/* The responder's own reasons to end a session: each queues "421 4.7.0
+ * <why>" (if there is room) and marks the session done. */
+void smtp_session_close_421(struct smtp_session *s, const char *why);
+#define SMTP_WHY_IDLE "idle timeout"
+#define SMTP_WHY_TOO_MANY "too many connections"
+
+#endif
