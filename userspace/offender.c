@@ -68,7 +68,8 @@ static void entry_drain(const struct offender_table *t, struct offender_entry *e
 		e->level_milli = 0;
 	} else {
 		drain = (double)elapsed * t->threshold * 1000.0 / (double)t->window_ms;
-		e->level_milli = drain >= (double)e->level_milli ? 0 : e->level_milli - (uint64_t)drain;
+		e->level_milli =
+		    drain >= (double)e->level_milli ? 0 : e->level_milli - (uint64_t)drain;
 	}
 	e->last_ms = now_ms;
 }
@@ -95,7 +96,7 @@ static struct offender_entry *entry_get(struct offender_table *t, const struct c
 		if (!victim || b[i].level_milli < victim->level_milli)
 			victim = &b[i];
 	}
-	*victim = (struct offender_entry){ .key = *k, .last_ms = now_ms, .used = true };
+	*victim = (struct offender_entry){.key = *k, .last_ms = now_ms, .used = true};
 	return victim;
 }
 

@@ -21,7 +21,7 @@
 
 #include "addr.h"
 
-#define OFFENDER_WAYS 8             /* entries per hash bucket */
+#define OFFENDER_WAYS 8		    /* entries per hash bucket */
 #define OFFENDER_DEFAULT_SLOTS 8192 /* clients remembered, ~ 300 KiB */
 
 /* The client as counted: IPv4 address (as IPv4-mapped IPv6) or IPv6 /64:

@@ -44,7 +44,7 @@ static void rb_angle(struct rbuf *b, const char *domain)
 size_t reply_expand(char *buf, size_t len, const char *tmpl, const char *domain,
 		    const char *primary)
 {
-	struct rbuf b = { buf, len, 0 };
+	struct rbuf b = {buf, len, 0};
 	bool named = false;
 
 	if (!len)
@@ -102,7 +102,7 @@ size_t reply_format(char *buf, size_t len, enum reply_kind kind, int mode, const
 		    const char *primary, const char *tmpl)
 {
 	char text[REPLY_LINE_MAX + 1];
-	struct rbuf b = { buf, len, 0 };
+	struct rbuf b = {buf, len, 0};
 
 	if (!len)
 		return 0;

@@ -13,13 +13,15 @@
 
 /* Used when a domain has no reply_text of its own. %d is the domain, %p
  * the primary MX host, %% a percent sign. */
-#define REPLY_DEFAULT_TEXT "<%d>: this is a backup MX and the primary MX %p is online; please try %p"
+#define REPLY_DEFAULT_TEXT                                                                         \
+	"<%d>: this is a backup MX and the primary MX %p is online; please try %p"
 
-#define REPLY_OFFENDER_LINE "550 5.7.1 You tried me, a backup MX, too often while the primary MX is online"
+#define REPLY_OFFENDER_LINE                                                                        \
+	"550 5.7.1 You tried me, a backup MX, too often while the primary MX is online"
 
 enum reply_kind {
-	REPLY_GATED,      /* 551 5.7.1 (reject) or 451 4.7.1 (defer) + template */
-	REPLY_OFFENDER,   /* 550 5.7.1, the client tried too often */
+	REPLY_GATED,	  /* 551 5.7.1 (reject) or 451 4.7.1 (defer) + template */
+	REPLY_OFFENDER,	  /* 550 5.7.1, the client tried too often */
 	REPLY_NOT_GATED,  /* 451 4.7.1: served, but no longer gated (a race) */
 	REPLY_NOT_SERVED, /* 550 5.7.1: relaying denied */
 };

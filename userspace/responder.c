@@ -26,10 +26,10 @@
 #include "responder_wire.h"
 
 #define RESPONDER_BACKLOG 1024
-#define RESPONDER_READY_WAIT_MS 5000 /* the child's privilege drop and check */
+#define RESPONDER_READY_WAIT_MS 5000   /* the child's privilege drop and check */
 #define RESPONDER_SEND_TIMEOUT_MS 1000 /* a push that takes longer: child stuck */
-#define RESPONDER_STOP_WAIT_MS 1000   /* SIGTERM grace before SIGKILL */
-#define RESPONDER_FD_SLACK 64         /* descriptors beyond one per session */
+#define RESPONDER_STOP_WAIT_MS 1000    /* SIGTERM grace before SIGKILL */
+#define RESPONDER_FD_SLACK 64	       /* descriptors beyond one per session */
 
 static int listen_one(const struct mxg_ip *ip, uint16_t port, uint16_t *bound, char *err,
 		      size_t errlen)
@@ -55,7 +55,7 @@ static int listen_one(const struct mxg_ip *ip, uint16_t port, uint16_t *bound, c
 		goto fail;
 	len = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
-	    mxg_ip_from_sockaddr((struct sockaddr *)&ss, &(struct mxg_ip){ 0 }, bound) < 0)
+	    mxg_ip_from_sockaddr((struct sockaddr *)&ss, &(struct mxg_ip){0}, bound) < 0)
 		goto fail;
 	return fd;
 fail:
@@ -68,7 +68,7 @@ fail:
 
 static void responder_reset(struct responder *r)
 {
-	*r = (struct responder){ .pid = 0, .ctl_fd = -1, .listen_fd_v4 = -1, .listen_fd_v6 = -1 };
+	*r = (struct responder){.pid = 0, .ctl_fd = -1, .listen_fd_v4 = -1, .listen_fd_v6 = -1};
 }
 
 int responder_listen_on(struct responder *r, const struct mxg_ip *v4, const struct mxg_ip *v6,
@@ -134,8 +134,8 @@ static void close_all_but(int *keep, size_t n)
 
 static void send_ready(int ctl, int error, const char *text)
 {
-	struct responder_wire_hdr h = { RESPONDER_MAGIC, RESPONDER_VERSION, RESPONDER_MSG_READY,
-					(uint32_t)error, 0 };
+	struct responder_wire_hdr h = {RESPONDER_MAGIC, RESPONDER_VERSION, RESPONDER_MSG_READY,
+				       (uint32_t)error, 0};
 	char buf[sizeof(h) + RESPONDER_READY_TEXT_MAX];
 	size_t tl = error ? strnlen(text, RESPONDER_READY_TEXT_MAX) : 0;
 
@@ -150,9 +150,9 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 						 int ctl, pid_t parent, uid_t uid, gid_t gid,
 						 bool change_user)
 {
-	int keep[3] = { r->listen_fd_v4, r->listen_fd_v6, ctl };
-	unsigned max_conn = cfg->max_connections ? cfg->max_connections
-						 : RESPONDER_DEFAULT_MAX_CONNECTIONS;
+	int keep[3] = {r->listen_fd_v4, r->listen_fd_v6, ctl};
+	unsigned max_conn =
+	    cfg->max_connections ? cfg->max_connections : RESPONDER_DEFAULT_MAX_CONNECTIONS;
 	char err[256] = "";
 	sigset_t none;
 	int rc;
@@ -193,7 +193,7 @@ static int read_full(int fd, void *buf, size_t len, uint64_t deadline_ms)
 	while (got < len) {
 		struct timespec ts;
 		uint64_t now;
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 		int prc;
 
@@ -228,8 +228,8 @@ static int wait_ready(struct responder *r, char *err, size_t errlen)
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	deadline = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 +
-		   RESPONDER_READY_WAIT_MS;
+	deadline =
+	    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + RESPONDER_READY_WAIT_MS;
 	rc = read_full(r->ctl_fd, &h, sizeof(h), deadline);
 	if (!rc && (responder_wire_check_hdr(&h) < 0 || h.type != RESPONDER_MSG_READY))
 		rc = -EBADMSG;
@@ -251,8 +251,8 @@ static int wait_ready(struct responder *r, char *err, size_t errlen)
 int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err, size_t errlen)
 {
 	const char *user = cfg->user[0] ? cfg->user : "nobody";
-	struct timeval tv = { .tv_sec = RESPONDER_SEND_TIMEOUT_MS / 1000,
-			      .tv_usec = (RESPONDER_SEND_TIMEOUT_MS % 1000) * 1000 };
+	struct timeval tv = {.tv_sec = RESPONDER_SEND_TIMEOUT_MS / 1000,
+			     .tv_usec = (RESPONDER_SEND_TIMEOUT_MS % 1000) * 1000};
 	bool change_user = geteuid() == 0;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
@@ -261,7 +261,8 @@ int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err
 	int sv[2], rc;
 
 	if (r->listen_fd_v4 < 0 && r->listen_fd_v6 < 0) {
-		snprintf(err, errlen, "responder: no listening socket; call responder_listen first");
+		snprintf(err, errlen,
+			 "responder: no listening socket; call responder_listen first");
 		return -EINVAL;
 	}
 	if (change_user) {
@@ -269,16 +270,20 @@ int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err
 		pw = getpwnam(user);
 		if (!pw) {
 			rc = errno ? -errno : -ENOENT;
-			snprintf(err, errlen, "responder: user %s: no such user; set user = to an "
-					      "unprivileged account", user);
+			snprintf(err, errlen,
+				 "responder: user %s: no such user; set user = to an "
+				 "unprivileged account",
+				 user);
 			goto out_close;
 		}
 		uid = pw->pw_uid;
 		gid = pw->pw_gid;
 		if (uid == 0) {
 			rc = -EPERM;
-			snprintf(err, errlen, "responder: user %s is root; set user = to an "
-					      "unprivileged account (default nobody)", user);
+			snprintf(err, errlen,
+				 "responder: user %s is root; set user = to an "
+				 "unprivileged account (default nobody)",
+				 user);
 			goto out_close;
 		}
 	}
@@ -312,7 +317,8 @@ int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err
 		responder_stop(r);
 		return rc;
 	}
-	log_info("responder: pid %d serving as %s", (int)r->pid, change_user ? user : "(unchanged)");
+	log_info("responder: pid %d serving as %s", (int)r->pid,
+		 change_user ? user : "(unchanged)");
 	return 0;
 out_close:
 	close_fd(&r->listen_fd_v4);

@@ -47,11 +47,11 @@ struct responder_domain {
 };
 
 struct responder {
-	pid_t pid;         /* 0 = no child */
-	int ctl_fd;        /* controller end of the socketpair, -1 = none */
-	int listen_fd_v4;  /* -1 after responder_spawn(): the child owns them */
+	pid_t pid;	  /* 0 = no child */
+	int ctl_fd;	  /* controller end of the socketpair, -1 = none */
+	int listen_fd_v4; /* -1 after responder_spawn(): the child owns them */
 	int listen_fd_v6;
-	uint16_t port_v4;  /* the ephemeral ports (for nft redirect, logs) */
+	uint16_t port_v4; /* the ephemeral ports (for nft redirect, logs) */
 	uint16_t port_v6;
 };
 

@@ -18,7 +18,7 @@
 
 int responder_caps_are_zero(char *err, size_t errlen)
 {
-	static const char *const keys[] = { "CapInh:", "CapPrm:", "CapEff:", "CapAmb:" };
+	static const char *const keys[] = {"CapInh:", "CapPrm:", "CapEff:", "CapAmb:"};
 	char line[256];
 	unsigned found = 0;
 	FILE *f = fopen("/proc/self/status", "re");
@@ -85,25 +85,29 @@ static int raise_nofile(unsigned want, char *err, size_t errlen)
 int responder_drop_privileges(uid_t uid, gid_t gid, bool change_user, unsigned nofile, char *err,
 			      size_t errlen)
 {
-	struct rlimit zero = { 0, 0 };
+	struct rlimit zero = {0, 0};
+	cap_t empty;
 	int rc;
 
 	rc = raise_nofile(nofile, err, errlen);
 	if (rc)
 		return rc;
-	if (change_user) {
-		if (uid == 0) {
-			snprintf(err, errlen, "refusing to run the responder as root; set user = nobody");
-			return -EPERM;
+	if (change_user && uid == 0) {
+		snprintf(err, errlen, "refusing to run the responder as root; set user = nobody");
+		return -EPERM;
+	}
+	/* While still privileged: empty the bounding set, so nothing can
+	 * come back even through a set-uid program. Without CAP_SETPCAP
+	 * (mxgated not run as root) this fails with EPERM; no_new_privs below
+	 * closes that door instead. */
+	for (int cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL &&
+		    (errno != EPERM || change_user)) {
+			snprintf(err, errlen, "prctl(PR_CAPBSET_DROP): %s", strerror(errno));
+			return -errno;
 		}
-		/* While root: empty the bounding set, so nothing can come back
-		 * even through a set-uid program. */
-		for (int cap = 0; cap <= 63; cap++)
-			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
-				snprintf(err, errlen, "prctl(PR_CAPBSET_DROP): %s", strerror(errno));
-				return -errno;
-			}
-		prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (change_user) {
 		if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
 		    setresuid(uid, uid, uid) < 0) {
 			snprintf(err, errlen, "cannot become uid %u gid %u: %s", (unsigned)uid,
@@ -114,6 +118,15 @@ int responder_drop_privileges(uid_t uid, gid_t gid, bool change_user, unsigned n
 			snprintf(err, errlen, "could become root again after dropping privileges");
 			return -EPERM;
 		}
+	}
+	/* A non-root mxgated run with capabilities (systemd
+	 * AmbientCapabilities) keeps its uid: drop the capabilities here. */
+	empty = cap_init();
+	rc = empty ? cap_set_proc(empty) : -1;
+	cap_free(empty);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot clear capabilities: %s", strerror(errno));
+		return -EPERM;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		snprintf(err, errlen, "prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));

@@ -31,10 +31,10 @@
 #define IP6T_SO_ORIGINAL_DST 80 /* linux/netfilter_ipv6/ip6_tables.h */
 #endif
 
-#define CONN_IN_MAX 4096            /* unprocessed client bytes per session */
-#define CONN_LINGER_MS 2000         /* after the last reply: wait for the client's FIN */
-#define ACCEPT_BATCH 64             /* accepts per wakeup, so sessions get served too */
-#define ACCEPT_PAUSE_MS 100         /* out of descriptors: stop accepting this long */
+#define CONN_IN_MAX 4096	    /* unprocessed client bytes per session */
+#define CONN_LINGER_MS 2000	    /* after the last reply: wait for the client's FIN */
+#define ACCEPT_BATCH 64		    /* accepts per wakeup, so sessions get served too */
+#define ACCEPT_PAUSE_MS 100	    /* out of descriptors: stop accepting this long */
 #define REFUSE_LOG_INTERVAL_MS 1000 /* at most one "refused" line per second */
 
 struct rsp;
@@ -47,7 +47,7 @@ struct conn {
 	uint16_t peer_port, dst_port;
 	struct client_key key;
 	struct ev_timer timer; /* idle, then linger */
-	bool lingering;        /* replies sent, write side shut: wait for EOF */
+	bool lingering;	       /* replies sent, write side shut: wait for EOF */
 	const char *end;       /* why it ended, for the log line */
 	size_t in_len;
 	char in[CONN_IN_MAX];
@@ -115,7 +115,7 @@ static bool conn_offender(void *arg)
 	return offender_try(&c->rsp->off, &c->key, ev_now_ms());
 }
 
-static const struct smtp_session_ops conn_ops = { conn_lookup, conn_offender };
+static const struct smtp_session_ops conn_ops = {conn_lookup, conn_offender};
 
 static void conn_free(struct conn *c)
 {
@@ -322,7 +322,7 @@ static void refuse(struct rsp *r, int fd, const struct mxg_ip *peer, const char 
 
 static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 {
-	struct smtp_session_params p = { r->helo, r->cfg->max_commands, 0 };
+	struct smtp_session_params p = {r->helo, r->cfg->max_commands, 0};
 	struct mxg_ip peer;
 	struct client_key key;
 	uint16_t peer_port;
@@ -483,14 +483,15 @@ static void on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg)
 
 int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int ctl)
 {
-	struct rsp r = { .cfg = cfg, .listen_fd = { fd_v4, fd_v6 }, .ctl = ctl };
+	struct rsp r = {.cfg = cfg, .listen_fd = {fd_v4, fd_v6}, .ctl = ctl};
 	uint32_t seed = 0;
 	int rc = 1;
 
 	snprintf(r.helo, sizeof(r.helo), "%s", cfg->helo_name);
 	if (!r.helo[0] && gethostname(r.helo, sizeof(r.helo) - 1) < 0)
 		snprintf(r.helo, sizeof(r.helo), "localhost");
-	r.max_conn = cfg->max_connections ? cfg->max_connections : RESPONDER_DEFAULT_MAX_CONNECTIONS;
+	r.max_conn =
+	    cfg->max_connections ? cfg->max_connections : RESPONDER_DEFAULT_MAX_CONNECTIONS;
 	r.max_per_client = cfg->max_connections_per_client ? cfg->max_connections_per_client
 							   : RESPONDER_DEFAULT_MAX_PER_CLIENT;
 	r.idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : RESPONDER_DEFAULT_IDLE_MS;
@@ -498,8 +499,8 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 		seed = (uint32_t)getpid() ^ (uint32_t)ev_now_ns();
 	ev_timer_init(&r.accept_pause, accept_resume, &r);
 	r.loop = ev_loop_new();
-	if (!r.loop || offender_init(&r.off, cfg->offender_threshold, cfg->offender_window_ms, 0,
-				     seed) < 0) {
+	if (!r.loop ||
+	    offender_init(&r.off, cfg->offender_threshold, cfg->offender_window_ms, 0, seed) < 0) {
 		log_err("responder: out of memory at start");
 		goto out;
 	}
@@ -507,7 +508,8 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 	    ev_io_add(r.loop, ctl, EV_READ, on_ctl, &r) < 0)
 		goto out;
 	for (int i = 0; i < 2; i++)
-		if (r.listen_fd[i] >= 0 && ev_io_add(r.loop, r.listen_fd[i], EV_READ, on_accept, &r) < 0)
+		if (r.listen_fd[i] >= 0 &&
+		    ev_io_add(r.loop, r.listen_fd[i], EV_READ, on_accept, &r) < 0)
 			goto out;
 	if (ev_run(r.loop) < 0) {
 		log_err("responder: event loop failed: %s", strerror(errno));

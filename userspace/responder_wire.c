@@ -35,8 +35,8 @@ static size_t name_len(const char *s, size_t max)
 
 int responder_wire_encode(const struct responder_domain *d, size_t n, uint8_t **buf, size_t *len)
 {
-	struct responder_wire_hdr h = { RESPONDER_MAGIC, RESPONDER_VERSION, RESPONDER_MSG_DOMAINS,
-					(uint32_t)n, 0 };
+	struct responder_wire_hdr h = {RESPONDER_MAGIC, RESPONDER_VERSION, RESPONDER_MSG_DOMAINS,
+				       (uint32_t)n, 0};
 	size_t total = sizeof(h);
 	uint8_t *p, *w;
 
@@ -123,8 +123,9 @@ int responder_wire_decode(const uint8_t *p, size_t len, uint32_t count,
 		pl = p[off + 3];
 		memcpy(&tl, p + off + 4, 2);
 		off += RESPONDER_REC_FIXED;
-		if (t[i].state > MXG_DOMAIN_GATED || t[i].reply > MXG_REPLY_DEFER || !nl || nl > 253 ||
-		    pl > 253 || tl >= MXG_REPLY_TEXT_MAX || len - off < (size_t)nl + pl + tl)
+		if (t[i].state > MXG_DOMAIN_GATED || t[i].reply > MXG_REPLY_DEFER || !nl ||
+		    nl > 253 || pl > 253 || tl >= MXG_REPLY_TEXT_MAX ||
+		    len - off < (size_t)nl + pl + tl)
 			goto out;
 		if (copy_field(t[i].name, p + off, nl, true) < 0 ||
 		    copy_field(t[i].primary, p + off + nl, pl, false) < 0 ||

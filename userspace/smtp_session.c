@@ -349,8 +349,8 @@ static bool verb_is(const char *verb, const char *name)
 /* Known verbs this responder has no use for (not advertised). */
 static bool verb_unimplemented(const char *verb)
 {
-	static const char *const names[] = { "EXPN", "ETRN", "TURN", "ATRN", "STARTTLS", "AUTH",
-					     "BDAT", "SEND", "SOML", "SAML" };
+	static const char *const names[] = {"EXPN", "ETRN", "TURN", "ATRN", "STARTTLS",
+					    "AUTH", "BDAT", "SEND", "SOML", "SAML"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (verb_is(verb, names[i]))

@@ -25,30 +25,31 @@
 
 /* A command line, CRLF included (RFC 5321 4.5.3.1.4). */
 #define SMTP_LINE_MAX 512
-#define SMTP_OUT_MAX 4096     /* queued replies */
-#define SMTP_REPLY_ROOM 1024  /* free output needed to process one line */
-#define SMTP_SUMMARY_MAX 256  /* "domain=code ..." for the session log line */
+#define SMTP_OUT_MAX 4096    /* queued replies */
+#define SMTP_REPLY_ROOM 1024 /* free output needed to process one line */
+#define SMTP_SUMMARY_MAX 256 /* "domain=code ..." for the session log line */
 #define SMTP_DEFAULT_MAX_COMMANDS 50
 #define SMTP_DEFAULT_MAX_ERRORS 10 /* 500/501/502/503 replies before 421 */
 
 enum smtp_lookup {
 	SMTP_DOMAIN_NOT_SERVED, /* -> 550 5.7.1 relaying denied */
-	SMTP_DOMAIN_FOUND,      /* *d is set */
-	SMTP_DOMAIN_NO_TABLE,   /* no table from the controller yet -> 451 */
+	SMTP_DOMAIN_FOUND,	/* *d is set */
+	SMTP_DOMAIN_NO_TABLE,	/* no table from the controller yet -> 451 */
 };
 
 struct smtp_session_ops {
 	/* domain is lower case, without a trailing dot. */
-	enum smtp_lookup (*lookup)(void *arg, const char *domain, const struct responder_domain **d);
+	enum smtp_lookup (*lookup)(void *arg, const char *domain,
+				   const struct responder_domain **d);
 	/* One RCPT for a gated domain: count it; true = the client is past the
 	 * offender threshold and gets 550 5.7.1. NULL: never. */
 	bool (*offender_try)(void *arg);
 };
 
 struct smtp_session_params {
-	const char *helo_name;  /* kept by pointer: must outlive the session */
-	unsigned max_commands;  /* 0 = SMTP_DEFAULT_MAX_COMMANDS */
-	unsigned max_errors;    /* 0 = SMTP_DEFAULT_MAX_ERRORS */
+	const char *helo_name; /* kept by pointer: must outlive the session */
+	unsigned max_commands; /* 0 = SMTP_DEFAULT_MAX_COMMANDS */
+	unsigned max_errors;   /* 0 = SMTP_DEFAULT_MAX_ERRORS */
 };
 
 struct smtp_session {
@@ -56,9 +57,9 @@ struct smtp_session {
 	const struct smtp_session_ops *ops;
 	void *arg;
 
-	bool helo;       /* HELO/EHLO seen */
-	bool mail;       /* MAIL accepted, transaction open */
-	bool done;       /* QUIT or 421 queued: close once output is sent */
+	bool helo;	 /* HELO/EHLO seen */
+	bool mail;	 /* MAIL accepted, transaction open */
+	bool done;	 /* QUIT or 421 queued: close once output is sent */
 	bool discarding; /* inside an overlong line: drop up to the next LF */
 
 	char line[SMTP_LINE_MAX];
@@ -71,7 +72,7 @@ struct smtp_session {
 	unsigned errors;
 	unsigned rcpts;
 	int last_rcpt_code; /* 0 = no RCPT yet */
-	int last_code;      /* of the last reply queued */
+	int last_code;	    /* of the last reply queued */
 
 	char summary[SMTP_SUMMARY_MAX]; /* RCPT domains and codes, bounded */
 	size_t summary_len;

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "offender.h"
@@ -15,9 +16,11 @@
 #include "smtp_session.h"
 
 #define HELO_NAME "backup.example.net"
-#define GATED_551 "551 5.7.1 <example.test>: this is a backup MX and the primary MX " \
-		  "mx1.example.test is online; please try mx1.example.test\r\n"
-#define OFFENDER_550 "550 5.7.1 You tried me, a backup MX, too often while the primary MX is online\r\n"
+#define GATED_551                                                                                  \
+	"551 5.7.1 <example.test>: this is a backup MX and the primary MX "                        \
+	"mx1.example.test is online; please try mx1.example.test\r\n"
+#define OFFENDER_550                                                                               \
+	"550 5.7.1 You tried me, a backup MX, too often while the primary MX is online\r\n"
 
 struct fx {
 	struct smtp_session s;
@@ -53,7 +56,7 @@ static bool fx_offender(void *arg)
 	return offender_try(&f->off, &f->client, f->now_ms);
 }
 
-static const struct smtp_session_ops fx_ops = { fx_lookup, fx_offender };
+static const struct smtp_session_ops fx_ops = {fx_lookup, fx_offender};
 
 static void add_domain(struct fx *f, const char *name, int state, int reply, const char *primary,
 		       const char *text)
@@ -69,7 +72,7 @@ static void add_domain(struct fx *f, const char *name, int state, int reply, con
 
 static void fx_start(struct fx *f, unsigned max_commands, unsigned threshold)
 {
-	struct smtp_session_params p = { HELO_NAME, max_commands, 0 };
+	struct smtp_session_params p = {HELO_NAME, max_commands, 0};
 	struct mxg_ip ip;
 
 	assert_int_equal(offender_init(&f->off, threshold, 60000, 64, 1), 0);
@@ -216,7 +219,8 @@ static void test_other_commands(void **state)
 	assert_non_null(strstr(say(f, "HELP\r\n"), "214 2.0.0 "));
 	assert_string_equal(say(f, "VRFY root\r\n"), "252 2.5.2 Cannot VRFY user\r\n");
 	assert_string_equal(say(f, "VRFY\r\n"), "501 5.5.4 Syntax: VRFY address\r\n");
-	assert_string_equal(say(f, "EXPN list\r\n"), "502 5.5.1 Error: command not implemented\r\n");
+	assert_string_equal(say(f, "EXPN list\r\n"),
+			    "502 5.5.1 Error: command not implemented\r\n");
 	assert_string_equal(say(f, "STARTTLS\r\n"), "502 5.5.1 Error: command not implemented\r\n");
 	assert_string_equal(say(f, "FOO bar\r\n"), "500 5.5.2 Error: command not recognized\r\n");
 	assert_string_equal(say(f, "\r\n"), "500 5.5.2 Error: command not recognized\r\n");
@@ -234,11 +238,16 @@ static void test_sequence_and_syntax_errors(void **state)
 	say(f, "EHLO c\r\n");
 	assert_string_equal(say(f, "RCPT TO:<x@example.test>\r\n"),
 			    "503 5.5.1 Error: need MAIL command\r\n");
-	assert_string_equal(say(f, "MAIL TO:<a@b.c>\r\n"), "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
-	assert_string_equal(say(f, "MAIL FROM:<a@b.c\r\n"), "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
-	assert_string_equal(say(f, "MAIL FROM:<a@b..c>\r\n"), "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
-	assert_string_equal(say(f, "MAIL FROM:<a@b.c> SIZE=100 BODY=8BITMIME\r\n"), "250 2.1.0 Ok\r\n");
-	assert_string_equal(say(f, "MAIL FROM:<a@b.c>\r\n"), "503 5.5.1 Error: nested MAIL command\r\n");
+	assert_string_equal(say(f, "MAIL TO:<a@b.c>\r\n"),
+			    "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
+	assert_string_equal(say(f, "MAIL FROM:<a@b.c\r\n"),
+			    "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
+	assert_string_equal(say(f, "MAIL FROM:<a@b..c>\r\n"),
+			    "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
+	assert_string_equal(say(f, "MAIL FROM:<a@b.c> SIZE=100 BODY=8BITMIME\r\n"),
+			    "250 2.1.0 Ok\r\n");
+	assert_string_equal(say(f, "MAIL FROM:<a@b.c>\r\n"),
+			    "503 5.5.1 Error: nested MAIL command\r\n");
 	assert_string_equal(say(f, "RCPT TO:<>\r\n"), "501 5.5.4 Syntax: RCPT TO:<address>\r\n");
 	assert_string_equal(say(f, "RCPT TO:x@example.test\r\n"), GATED_551); /* lenient */
 	assert_string_equal(say(f, "RCPT TO: <x@example.test>\r\n"), GATED_551);
@@ -320,10 +329,11 @@ static void test_nul_and_binary_bytes(void **state)
 			    "501 5.5.4 Syntax error: invalid characters\r\n");
 	assert_string_equal(send_bytes(f, bin, sizeof(bin) - 1),
 			    "501 5.5.4 Syntax error: invalid characters\r\n");
-	assert_string_equal(say(f, "EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@exa\x80mple.test>\r\n"),
-			    "250-" HELO_NAME "\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n"
-			    "250-8BITMIME\r\n250 SIZE\r\n250 2.1.0 Ok\r\n"
-			    "501 5.5.4 Syntax error: invalid characters\r\n");
+	assert_string_equal(
+	    say(f, "EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@exa\x80mple.test>\r\n"),
+	    "250-" HELO_NAME "\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n"
+	    "250-8BITMIME\r\n250 SIZE\r\n250 2.1.0 Ok\r\n"
+	    "501 5.5.4 Syntax error: invalid characters\r\n");
 }
 
 static void test_garbage_flood_gets_421(void **state)
@@ -334,7 +344,8 @@ static void test_garbage_flood_gets_421(void **state)
 	fx_start(f, 1000, 0);
 	drain(f);
 	for (int i = 0; i < SMTP_DEFAULT_MAX_ERRORS; i++)
-		assert_string_equal(say(f, "garbage\r\n"), "500 5.5.2 Error: command not recognized\r\n");
+		assert_string_equal(say(f, "garbage\r\n"),
+				    "500 5.5.2 Error: command not recognized\r\n");
 	r = say(f, "garbage\r\ngarbage\r\nNOOP\r\n");
 	assert_string_equal(r, "421 4.7.0 too many errors\r\n");
 	assert_true(smtp_session_done(&f->s));
@@ -349,8 +360,9 @@ static void test_max_commands_gets_421(void **state)
 
 	fx_start(f, 3, 0);
 	drain(f);
-	assert_string_equal(say(f, "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"),
-			    "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n421 4.7.0 too many commands\r\n");
+	assert_string_equal(
+	    say(f, "NOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\nNOOP\r\n"),
+	    "250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n250 2.0.0 Ok\r\n421 4.7.0 too many commands\r\n");
 	assert_true(smtp_session_done(&f->s));
 }
 
@@ -479,7 +491,7 @@ static void test_offender_ipv6_by_64_and_bounded(void **state)
 	client_key_from_ip(&ip, &b);
 	mxg_ip_parse("2001:db8:1:3::1", &ip);
 	client_key_from_ip(&ip, &c);
-	assert_true(client_key_equal(&a, &b));  /* same /64 */
+	assert_true(client_key_equal(&a, &b));	/* same /64 */
 	assert_false(client_key_equal(&a, &c)); /* next /64 */
 	mxg_ip_parse("::ffff:192.0.2.1", &ip);
 	client_key_from_ip(&ip, &mapped);
@@ -495,7 +507,7 @@ static void test_offender_ipv6_by_64_and_bounded(void **state)
 	/* A flood of other clients: memory stays the same, and the table
 	 * keeps working (the flood evicts the least active entries). */
 	for (uint32_t i = 0; i < 100000; i++) {
-		struct client_key k = { { 0 } };
+		struct client_key k = {{0}};
 
 		memcpy(k.b, &i, sizeof(i));
 		offender_try(&t, &k, 1);
@@ -504,29 +516,78 @@ static void test_offender_ipv6_by_64_and_bounded(void **state)
 	offender_free(&t);
 }
 
+/* Random bytes, random chunking, a client that reads only sometimes: the
+ * output stays bounded and every reply is one well-formed line. */
+static void test_random_input_stays_bounded(void **state)
+{
+	static const char alphabet[] =
+	    "EHLO MAIL FROM:<a@b> RCPT TO:<x@example.test> DATA\r\n\n\0\xff%@\"";
+	struct fx *f = *state;
+	unsigned seed = 12345;
+	char buf[1500];
+
+	for (int round = 0; round < 300; round++) {
+		fx_start(f, 0, 2);
+		for (int step = 0; step < 40 && !smtp_session_done(&f->s); step++) {
+			size_t len = (size_t)(rand_r(&seed) % sizeof(buf)), off = 0;
+
+			for (size_t i = 0; i < len; i++)
+				buf[i] = rand_r(&seed) % 4
+					     ? alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)]
+					     : (char)rand_r(&seed);
+			while (off < len) {
+				size_t n = smtp_session_feed(&f->s, buf + off, len - off);
+
+				assert_true(f->s.out_len <= SMTP_OUT_MAX);
+				assert_true(f->s.line_len < SMTP_LINE_MAX);
+				off += n;
+				if (!n || rand_r(&seed) % 2) {
+					f->got_len = 0;
+					drain(f);
+				}
+			}
+		}
+		f->got_len = 0;
+		drain(f);
+		offender_free(&f->off);
+	}
+	/* Every reply line the last session produced is CRLF-terminated and
+	 * starts with a three-digit code. */
+	for (char *l = f->got; *l;) {
+		char *e = strstr(l, "\r\n");
+
+		assert_non_null(e);
+		assert_true(e - l >= 3 && e - l <= SMTP_LINE_MAX - 2);
+		assert_true(l[0] >= '2' && l[0] <= '5');
+		l = e + 2;
+	}
+	fx_start(f, 0, 0); /* teardown frees this one */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_greeting_and_ehlo, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gated_domain_551_names_primary, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_defer_mode_451, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_gated_race_451_and_not_served_550, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_other_commands, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sequence_and_syntax_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pipelined_in_one_buffer, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lines_split_across_reads_and_bare_lf, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_overlong_lines, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nul_and_binary_bytes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_garbage_flood_gets_421, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_max_commands_gets_421, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_close_421_idle_and_too_many, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_output_backpressure, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_template_expansion, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_offender_escalation, setup, teardown),
-		cmocka_unit_test(test_offender_leaky_bucket),
-		cmocka_unit_test(test_offender_ipv6_by_64_and_bounded),
+	    cmocka_unit_test_setup_teardown(test_greeting_and_ehlo, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gated_domain_551_names_primary, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_defer_mode_451, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_not_gated_race_451_and_not_served_550, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_other_commands, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sequence_and_syntax_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pipelined_in_one_buffer, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lines_split_across_reads_and_bare_lf, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_overlong_lines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nul_and_binary_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_garbage_flood_gets_421, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_max_commands_gets_421, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_close_421_idle_and_too_many, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_output_backpressure, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_template_expansion, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_offender_escalation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_random_input_stays_bounded, setup, teardown),
+	    cmocka_unit_test(test_offender_leaky_bucket),
+	    cmocka_unit_test(test_offender_ipv6_by_64_and_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * responder_harness: runs the responder the way mxgated does (listen,
+ * spawn with the privilege drop, push a domain table), without the
+ * controller, so tests can talk SMTP to it. Prints one line
+ *     port4=N port6=N pid=CHILD
+ * on stdout once the child serves, then waits for SIGTERM/SIGINT. When the
+ * child dies it says so on stderr and keeps waiting (tests check that the
+ * listening sockets closed with it).
+ *
+ *   responder_harness [--port N] [--listen4 ADDR|none] [--listen6 ADDR|none]
+ *       [--domain NAME=STATE:PRIMARY[:REPLY]]... (STATE gated|open|unknown,
+ *       REPLY reject|defer, default --reply) [--reply reject|defer]
+ *       [--reply-text TEMPLATE] [--offender N/DURATION] [--helo NAME]
+ *       [--user NAME] [--max-conn N] [--max-per-client N]
+ *       [--max-commands N] [--idle DURATION] [--no-table]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "responder.h"
+
+#define HARNESS_MAX_DOMAINS 64
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: responder_harness [--port N] [--listen4 ADDR|none] "
+			"[--listen6 ADDR|none] [--domain NAME=STATE:PRIMARY[:REPLY]]... "
+			"[--reply reject|defer] [--reply-text T] [--offender N/DURATION] "
+			"[--helo NAME] [--user NAME] [--max-conn N] [--max-per-client N] "
+			"[--max-commands N] [--idle DURATION] [--no-table]\n");
+	exit(2);
+}
+
+/* "500ms", "10s", "5m", "1h", bare number = seconds. */
+static uint64_t parse_duration(const char *s)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+
+	if (end == s)
+		usage();
+	if (!strcmp(end, "ms"))
+		return v;
+	if (!*end || !strcmp(end, "s"))
+		return v * 1000;
+	if (!strcmp(end, "m"))
+		return v * 60000;
+	if (!strcmp(end, "h"))
+		return v * 3600000;
+	usage();
+	return 0;
+}
+
+static unsigned parse_uint(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (end == s || *end)
+		usage();
+	return (unsigned)v;
+}
+
+static int parse_reply(const char *s)
+{
+	if (!strcmp(s, "reject"))
+		return MXG_REPLY_REJECT;
+	if (!strcmp(s, "defer"))
+		return MXG_REPLY_DEFER;
+	usage();
+	return 0;
+}
+
+/* NAME=STATE:PRIMARY[:REPLY]; reply -1 = the global one. */
+static void parse_domain(const char *arg, struct responder_domain *d, int *reply)
+{
+	char buf[1024], *eq, *state, *primary, *mode;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	eq = strchr(buf, '=');
+	if (!eq)
+		usage();
+	*eq = '\0';
+	state = eq + 1;
+	primary = strchr(state, ':');
+	if (!primary)
+		usage();
+	*primary++ = '\0';
+	mode = strchr(primary, ':');
+	if (mode)
+		*mode++ = '\0';
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%.253s", buf);
+	snprintf(d->primary, sizeof(d->primary), "%.253s", primary);
+	if (!strcmp(state, "gated"))
+		d->state = MXG_DOMAIN_GATED;
+	else if (!strcmp(state, "open"))
+		d->state = MXG_DOMAIN_OPEN;
+	else if (!strcmp(state, "unknown"))
+		d->state = MXG_DOMAIN_UNKNOWN;
+	else
+		usage();
+	*reply = mode ? parse_reply(mode) : -1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"port", required_argument, NULL, 'p'},
+	    {"listen4", required_argument, NULL, '4'},
+	    {"listen6", required_argument, NULL, '6'},
+	    {"domain", required_argument, NULL, 'd'},
+	    {"reply", required_argument, NULL, 'r'},
+	    {"reply-text", required_argument, NULL, 't'},
+	    {"offender", required_argument, NULL, 'o'},
+	    {"helo", required_argument, NULL, 'H'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"max-conn", required_argument, NULL, 'c'},
+	    {"max-per-client", required_argument, NULL, 'C'},
+	    {"max-commands", required_argument, NULL, 'm'},
+	    {"idle", required_argument, NULL, 'i'},
+	    {"no-table", no_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
+	};
+	static struct mxg_config cfg;
+	struct responder_domain dom[HARNESS_MAX_DOMAINS];
+	int dom_reply[HARNESS_MAX_DOMAINS];
+	const char *l4 = "127.0.0.1", *l6 = "::1";
+	struct mxg_ip v4, v6;
+	struct responder r;
+	uint16_t port = 0;
+	size_t n_dom = 0;
+	bool push = true;
+	char err[512];
+	sigset_t sigs;
+	int opt, sig = 0;
+
+	snprintf(cfg.helo_name, sizeof(cfg.helo_name), "backup.test");
+	snprintf(cfg.user, sizeof(cfg.user), "nobody");
+	cfg.reply = MXG_REPLY_REJECT;
+	cfg.offender_threshold = 5;
+	cfg.offender_window_ms = 3600000;
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			port = (uint16_t)parse_uint(optarg);
+			break;
+		case '4':
+			l4 = optarg;
+			break;
+		case '6':
+			l6 = optarg;
+			break;
+		case 'd':
+			if (n_dom == HARNESS_MAX_DOMAINS)
+				usage();
+			parse_domain(optarg, &dom[n_dom], &dom_reply[n_dom]);
+			n_dom++;
+			break;
+		case 'r':
+			cfg.reply = parse_reply(optarg);
+			break;
+		case 't':
+			snprintf(cfg.reply_text, sizeof(cfg.reply_text), "%s", optarg);
+			break;
+		case 'o': {
+			char *slash = strchr(optarg, '/');
+
+			if (!slash)
+				usage();
+			*slash = '\0';
+			cfg.offender_threshold = parse_uint(optarg);
+			cfg.offender_window_ms = parse_duration(slash + 1);
+			break;
+		}
+		case 'H':
+			snprintf(cfg.helo_name, sizeof(cfg.helo_name), "%s", optarg);
+			break;
+		case 'u':
+			snprintf(cfg.user, sizeof(cfg.user), "%s", optarg);
+			break;
+		case 'c':
+			cfg.max_connections = parse_uint(optarg);
+			break;
+		case 'C':
+			cfg.max_connections_per_client = parse_uint(optarg);
+			break;
+		case 'm':
+			cfg.max_commands = parse_uint(optarg);
+			break;
+		case 'i':
+			cfg.idle_timeout_ms = parse_duration(optarg);
+			break;
+		case 'n':
+			push = false;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	for (size_t i = 0; i < n_dom; i++) {
+		dom[i].reply = (uint8_t)(dom_reply[i] < 0 ? (int)cfg.reply : dom_reply[i]);
+		snprintf(dom[i].reply_text, sizeof(dom[i].reply_text), "%s", cfg.reply_text);
+	}
+	if ((strcmp(l4, "none") && mxg_ip_parse(l4, &v4) < 0) ||
+	    (strcmp(l6, "none") && mxg_ip_parse(l6, &v6) < 0))
+		usage();
+
+	log_init("responder_harness", LOG_TO_STDERR, getenv("MXG_DEBUG") != NULL);
+	/* As mxgated: signals go through sigwait, so block them before fork
+	 * (the child must unblock them itself). */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+
+	if (responder_listen_on(&r, strcmp(l4, "none") ? &v4 : NULL,
+				strcmp(l6, "none") ? &v6 : NULL, port, err, sizeof(err)) < 0 ||
+	    responder_spawn(&r, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "responder_harness: %s\n", err);
+		return 1;
+	}
+	if (push && responder_push_domains(&r, dom, n_dom) < 0) {
+		fprintf(stderr, "responder_harness: pushing the domain table failed\n");
+		responder_stop(&r);
+		return 1;
+	}
+	printf("port4=%u port6=%u pid=%d\n", (unsigned)r.port_v4, (unsigned)r.port_v6, (int)r.pid);
+	fflush(stdout);
+
+	for (;;) {
+		struct pollfd p = {.fd = r.ctl_fd, .events = POLLIN};
+		struct timespec zero = {0, 0};
+		siginfo_t si;
+
+		if (sigtimedwait(&sigs, &si, &zero) > 0) {
+			sig = si.si_signo;
+			break;
+		}
+		if (r.ctl_fd >= 0 && poll(&p, 1, 100) > 0) {
+			/* The child never writes: readable means it is gone. */
+			fprintf(stderr, "responder_harness: responder child %d is gone\n",
+				(int)r.pid);
+			close(r.ctl_fd);
+			r.ctl_fd = -1;
+		} else if (r.ctl_fd < 0) {
+			usleep(100 * 1000);
+		}
+	}
+	fprintf(stderr, "responder_harness: signal %d, stopping\n", sig);
+	responder_stop(&r);
+	return 0;
+}

@@ -1,0 +1,211 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# The responder as mxgated runs it (forked, unprivileged), driven through
+# tests/helpers/responder_harness in a private network namespace: the
+# replies of DESIGN.md's table (551 naming the primary, defer 451, offender
+# 550 per client and IPv6 /64), no capabilities, bad input (overlong lines,
+# binary, pipelined garbage, a silent client), connection limits, and
+# fail-open: when the responder dies its listening sockets close.
+# End-to-end scenarios 6 and 10 of issue 4, before the controller exists.
+set -u
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "1..0 # SKIP needs root (network namespace)"
+	exit 0
+fi
+for tool in swaks ip /usr/bin/python3; do
+	if ! command -v "$tool" >/dev/null; then
+		echo "1..0 # SKIP $tool missing: sh scripts/install-deps.sh"
+		exit 0
+	fi
+done
+
+OUT=${MXG_OUT:-$PWD/build}
+SRC=${MXG_SRC:-$PWD}
+HARNESS=$OUT/tests/helpers/responder_harness
+CLIENT="/usr/bin/python3 $SRC/tests/helpers/smtp_client.py"
+NS=mxgr$$
+DIR=$(mktemp -d /tmp/mxg-responder.XXXXXX)
+HPID=
+PORT=2525
+
+cleanup() {
+	[ -n "$HPID" ] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null
+	ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+n=0
+fails=0
+NL=$'\n'
+ok() { # ok DESC CMD...
+	local desc=$1
+	shift
+	n=$((n + 1))
+	if "$@"; then
+		echo "ok $n - $desc"
+	else
+		echo "not ok $n - $desc"
+		fails=$((fails + 1))
+	fi
+}
+like() { # like GOT REGEX DESC
+	n=$((n + 1))
+	if [[ $1 =~ $2 ]]; then
+		echo "ok $n - $3"
+	else
+		echo "not ok $n - $3"
+		printf '#   got: %s\n#   expected to match: %s\n' "$1" "$2" | sed '2,$s/^/#   /'
+		fails=$((fails + 1))
+	fi
+}
+unlike() { # unlike GOT REGEX DESC
+	n=$((n + 1))
+	if [[ ! $1 =~ $2 ]]; then
+		echo "ok $n - $3"
+	else
+		echo "not ok $n - $3"
+		printf '#   got: %s\n' "$1"
+		fails=$((fails + 1))
+	fi
+}
+in_ns() { ip netns exec "$NS" "$@"; }
+client() { in_ns $CLIENT "$@"; }
+swaks_to() { # swaks_to ADDR [SRC] RCPT...
+	local server=$1 src=$2
+	shift 2
+	local args=(--server "$server" --port $PORT --from sender@sender.test --helo sender.test
+		--timeout 10 -q RCPT)
+	[ -n "$src" ] && args+=(--local-interface "$src")
+	in_ns swaks "${args[@]}" --to "$(
+		IFS=,
+		echo "$*"
+	)" 2>&1
+}
+
+echo "1..31"
+
+ip netns add "$NS"
+in_ns ip link set lo up
+for a in 2001:db8:1::1 2001:db8:1::2 2001:db8:2::1; do
+	in_ns ip -6 addr add $a/64 dev lo nodad
+done
+
+in_ns "$HARNESS" --listen4 0.0.0.0 --listen6 :: --port $PORT --helo backup.test \
+	--domain example.test=gated:mx1.example.test \
+	--domain defer.test=gated:mx2.example.test:defer \
+	--domain other.test=open: \
+	--offender 3/60s --idle 2s --max-per-client 3 --max-commands 40 \
+	>"$DIR/harness.out" 2>"$DIR/harness.err" &
+HPID=$!
+for _ in $(seq 50); do
+	grep -q pid= "$DIR/harness.out" 2>/dev/null && break
+	sleep 0.1
+done
+CHILD=$(sed -n 's/.*pid=\([0-9]*\).*/\1/p' "$DIR/harness.out")
+ok "harness spawned the responder" test -n "$CHILD"
+if [ -z "$CHILD" ]; then
+	sed 's/^/# /' "$DIR/harness.err"
+	exit 1
+fi
+
+# Least privilege: the process that reads the internet holds nothing.
+status=$(cat /proc/"$CHILD"/status)
+like "$status" $'CapEff:\t0000000000000000' "responder CapEff is 0"
+like "$status" $'CapPrm:\t0000000000000000' "responder CapPrm is 0"
+like "$status" $'CapBnd:\t0000000000000000' "responder bounding set is empty"
+like "$status" $'Uid:\t'"$(id -u nobody)"$'\t'"$(id -u nobody)" "responder runs as nobody"
+like "$status" $'NoNewPrivs:\t1' "responder has no_new_privs"
+fds=$(ls /proc/"$CHILD"/fd | wc -l)
+ok "responder holds only stdio, two listeners and the socketpair (+epoll)" test "$fds" -le 7
+
+# Scenario 1 in small: a gated domain is answered 551 naming the primary.
+out=$(swaks_to 127.0.0.1 "" user@example.test)
+like "$out" "<\*\* 551 5\.7\.1 <example\.test>: this is a backup MX and the primary MX mx1\.example\.test is online; please try mx1\.example\.test" \
+	"gated domain: 551 5.7.1 naming the primary"
+out=$(swaks_to ::1 "" user@Example.TEST.)
+like "$out" "551 5\.7\.1 <example\.test>: .*please try mx1\.example\.test" "IPv6 too, case and trailing dot ignored"
+
+# Scenario 6: defer mode.
+out=$(swaks_to 127.0.0.1 "" user@defer.test)
+like "$out" "<\*\* 451 4\.7\.1 <defer\.test>: this is a backup MX and the primary MX mx2\.example\.test is online; please try mx2\.example\.test" \
+	"reply = defer: 451 4.7.1 with the same explanation"
+out=$(swaks_to 127.0.0.1 "" user@other.test)
+like "$out" "451 4\.7\.1 <other\.test>: .*try again later" "served domain no longer gated: 451 4.7.1"
+out=$(swaks_to 127.0.0.1 "" user@stranger.test)
+like "$out" "550 5\.7\.1 <stranger\.test>: relaying denied" "domain not served: 550 5.7.1 relaying denied"
+
+# Scenario 6: offender escalation, per client address.
+rcpt='RCPT TO:<u@example.test>\r\n'
+out=$(client 127.0.0.1 $PORT --bind 127.0.0.5 --wait 2 \
+	--send 'EHLO o.test\r\nMAIL FROM:<a@o.test>\r\n' \
+	--send "$rcpt" --send "$rcpt" --send "$rcpt" --send "$rcpt" --send 'QUIT\r\n')
+like "$out" "(551 5\.7\.1 <example\.test>[^$NL]*$NL){3}550 5\.7\.1 You tried me, a backup MX, too often while the primary MX is online" \
+	"offender: three 551 then 550 5.7.1"
+out=$(swaks_to 127.0.0.1 127.0.0.5 user@example.test)
+like "$out" "550 5\.7\.1 You tried me" "the offender stays refused in a new session"
+out=$(swaks_to 127.0.0.1 127.0.0.6 user@example.test)
+like "$out" "551 5\.7\.1 <example\.test>" "another client still gets 551"
+out=$(client ::1 $PORT --bind 2001:db8:1::1 --wait 2 \
+	--send 'EHLO o.test\r\nMAIL FROM:<a@o.test>\r\n' \
+	--send "$rcpt" --send "$rcpt" --send "$rcpt" --send "$rcpt" --send 'QUIT\r\n')
+like "$out" "550 5\.7\.1 You tried me" "IPv6 offender escalates too"
+out=$(swaks_to ::1 2001:db8:1::2 user@example.test)
+like "$out" "550 5\.7\.1 You tried me" "IPv6 offenders are counted per /64"
+out=$(swaks_to ::1 2001:db8:2::1 user@example.test)
+like "$out" "551 5\.7\.1 <example\.test>" "another /64 still gets 551"
+
+# Scenario 10: bad input, while a normal session runs beside it.
+long=$(printf 'NOOP %0600d' 0)
+client 127.0.0.1 $PORT --bind 127.0.0.20 --wait 6 >"$DIR/silent.out" &
+silent=$!
+client 127.0.0.1 $PORT --bind 127.0.0.21 --wait 5 --send 'EHLO g.test\r\n' \
+	--send 'garbage\r\n' --repeat 30 >"$DIR/flood.out" &
+flood=$!
+out=$(client 127.0.0.1 $PORT --bind 127.0.0.22 --wait 3 \
+	--send 'EHLO b.test\r\n' --send "$long"'\r\n' --send 'NOOP\r\n' \
+	--send 'NOOP\x00\xff\r\n' --send "${long}" --send "$long" --send '\r\nNOOP\r\nQUIT\r\n')
+like "$out" "^220 backup\.test ESMTP" "greeting 220 backup.test ESMTP"
+like "$out" $'500 5\\.5\\.6 [^\n]*line too long\n250 2\\.0\\.0 Ok\n501 5\\.5\\.4 [^\n]*\n500 5\\.5\\.6 [^\n]*line too long\n250 2\\.0\\.0 Ok\n221 2\\.0\\.0' \
+	"overlong line 500 5.5.6 (complete and partial), binary 501 5.5.4, the session goes on"
+out=$(swaks_to 127.0.0.1 127.0.0.23 user@example.test)
+like "$out" "551 5\.7\.1 <example\.test>" "a normal session is served during the abuse"
+wait $flood
+out=$(cat "$DIR/flood.out")
+like "$out" $'(500 5\\.5\\.2 [^\n]*\n){10}421 4\\.7\\.0 too many errors\nEND closed' \
+	"pipelined garbage: ten 500 5.5.2, then 421 4.7.0 and close"
+wait $silent
+out=$(cat "$DIR/silent.out")
+like "$out" $'^220 backup\\.test ESMTP\n421 4\\.7\\.0 idle timeout\nEND closed' \
+	"a client that never speaks: 421 4.7.0 idle timeout and close"
+out=$(client 127.0.0.1 $PORT --bind 127.0.0.24 --wait 3 --send 'EHLO d.test\r\nMAIL FROM:<>\r\nRCPT TO:<u@example.test>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n')
+like "$out" "554 5\.5\.1 " "DATA: 554 5.5.1"
+unlike "$out" "354" "DATA is never answered 354"
+
+# Per-client connection limit (3): the fourth gets 421.
+out=$(client 127.0.0.1 $PORT --bind 127.0.0.30 --hold 4 --wait 1)
+like "$out" $'^(220 backup\\.test ESMTP\n){3}421 4\\.7\\.0 too many connections$' \
+	"per-client limit: the fourth connection gets 421 4.7.0 too many connections"
+
+ok "the responder survived all of it" kill -0 "$CHILD"
+log=$(cat "$DIR/harness.err")
+unlike "$log" "Sanitizer|runtime error" "no sanitizer report (when built with SAN=1)"
+like "$log" "session client=127\.0\.0\.1 port=[0-9]+ dst=127\.0\.0\.1 port=$PORT rcpt=example\.test=551 reply=551 end=quit" \
+	"one log line per session: client, destination, domain, reply"
+
+# Fail-open: a dead responder leaves no listening socket behind, so the
+# kernel drops it from the SOCKMAP and the gate stops steering.
+kill -9 "$CHILD"
+sleep 0.3
+out=$(client 127.0.0.1 $PORT --connect-only)
+like "$out" "^refused$" "responder killed: its IPv4 port refuses connections"
+out=$(client ::1 $PORT --connect-only)
+like "$out" "^refused$" "responder killed: its IPv6 port refuses connections"
+
+if [ $fails -ne 0 ]; then
+	echo "# harness log:"
+	sed 's/^/#   /' "$DIR/harness.err"
+fi
+exit 0

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The controller -> responder domain table message: what is encoded comes
+ * back the same (sorted, normalised); anything malformed is refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "responder_wire.h"
+
+static void fill(struct responder_domain *d, const char *name, int state, int reply,
+		 const char *primary, const char *text)
+{
+	memset(d, 0, sizeof(*d));
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->state = (uint8_t)state;
+	d->reply = (uint8_t)reply;
+	snprintf(d->primary, sizeof(d->primary), "%s", primary);
+	snprintf(d->reply_text, sizeof(d->reply_text), "%s", text);
+}
+
+/* Encode, check the header, decode the payload. */
+static int roundtrip(const struct responder_domain *in, size_t n, struct responder_domain **out,
+		     uint8_t **raw, size_t *rawlen)
+{
+	struct responder_wire_hdr h;
+	int rc = responder_wire_encode(in, n, raw, rawlen);
+
+	if (rc)
+		return rc;
+	memcpy(&h, *raw, sizeof(h));
+	assert_int_equal(responder_wire_check_hdr(&h), 0);
+	assert_int_equal(h.type, RESPONDER_MSG_DOMAINS);
+	assert_int_equal(h.count, n);
+	assert_int_equal(h.len, *rawlen - sizeof(h));
+	return responder_wire_decode(*raw + sizeof(h), h.len, h.count, out);
+}
+
+static void test_roundtrip_sorted_and_normalised(void **state)
+{
+	struct responder_domain in[3], *out;
+	uint8_t *raw;
+	size_t len;
+
+	fill(&in[0], "zeta.test", MXG_DOMAIN_OPEN, MXG_REPLY_REJECT, "", "");
+	fill(&in[1], "Example.TEST.", MXG_DOMAIN_GATED, MXG_REPLY_DEFER, "mx1.example.test",
+	     "%d: go to %p (100%%)");
+	fill(&in[2], "alpha.test", MXG_DOMAIN_UNKNOWN, MXG_REPLY_REJECT, "", "");
+	assert_int_equal(roundtrip(in, 3, &out, &raw, &len), 0);
+	assert_string_equal(out[0].name, "alpha.test");
+	assert_string_equal(out[1].name, "example.test");
+	assert_int_equal(out[1].state, MXG_DOMAIN_GATED);
+	assert_int_equal(out[1].reply, MXG_REPLY_DEFER);
+	assert_string_equal(out[1].primary, "mx1.example.test");
+	assert_string_equal(out[1].reply_text, "%d: go to %p (100%%)");
+	assert_string_equal(out[2].name, "zeta.test");
+	free(out);
+	free(raw);
+	/* An empty table is a valid table. */
+	assert_int_equal(roundtrip(in, 0, &out, &raw, &len), 0);
+	free(out);
+	free(raw);
+}
+
+static void test_full_size_table(void **state)
+{
+	size_t n = MXG_MAX_DOMAINS;
+	struct responder_domain *in = calloc(n, sizeof(*in)), *out;
+	uint8_t *raw;
+	size_t len;
+
+	assert_non_null(in);
+	for (size_t i = 0; i < n; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "d%05zu.test", i);
+		fill(&in[i], name, MXG_DOMAIN_GATED, MXG_REPLY_REJECT, "mx.test", "");
+	}
+	assert_int_equal(roundtrip(in, n, &out, &raw, &len), 0);
+	assert_string_equal(out[n - 1].name, "d04095.test");
+	free(out);
+	free(raw);
+	assert_int_equal(responder_wire_encode(in, n + 1, &raw, &len), -E2BIG);
+	free(in);
+}
+
+static void test_malformed_is_refused(void **state)
+{
+	struct responder_domain in[1], *out;
+	struct responder_wire_hdr h;
+	uint8_t *raw, *p;
+	size_t len, plen;
+
+	fill(&in[0], "example.test", MXG_DOMAIN_GATED, MXG_REPLY_REJECT, "mx1.example.test", "");
+	assert_int_equal(responder_wire_encode(in, 1, &raw, &len), 0);
+	memcpy(&h, raw, sizeof(h));
+	p = raw + sizeof(h);
+	plen = len - sizeof(h);
+
+	assert_int_equal(responder_wire_decode(p, plen - 1, 1, &out), -EBADMSG);
+	assert_int_equal(responder_wire_decode(p, plen, 2, &out), -EBADMSG);
+	assert_int_equal(responder_wire_decode(p, plen, 0, &out), -EBADMSG); /* trailing bytes */
+	p[0] = 9;							     /* state */
+	assert_int_equal(responder_wire_decode(p, plen, 1, &out), -EBADMSG);
+	p[0] = MXG_DOMAIN_GATED;
+	p[1] = 5; /* reply */
+	assert_int_equal(responder_wire_decode(p, plen, 1, &out), -EBADMSG);
+	p[1] = MXG_REPLY_REJECT;
+	p[RESPONDER_REC_FIXED + 3] = '\n'; /* a control byte in the name */
+	assert_int_equal(responder_wire_decode(p, plen, 1, &out), -EBADMSG);
+	p[RESPONDER_REC_FIXED + 3] = 'm';
+	p[2] = 0; /* empty name */
+	assert_int_equal(responder_wire_decode(p, plen, 1, &out), -EBADMSG);
+	p[2] = 200; /* longer than the payload */
+	assert_int_equal(responder_wire_decode(p, plen, 1, &out), -EBADMSG);
+
+	h.magic ^= 1;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+	h.magic ^= 1;
+	h.count = MXG_MAX_DOMAINS + 1;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+	h.count = 1;
+	h.len = 0xffffffffu;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+	h.len = 3; /* smaller than one record */
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+	h.type = 77;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+	free(raw);
+
+	fill(&in[0], "", MXG_DOMAIN_GATED, MXG_REPLY_REJECT, "", "");
+	assert_int_equal(responder_wire_encode(in, 1, &raw, &len), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_roundtrip_sorted_and_normalised),
+	    cmocka_unit_test(test_full_size_table),
+	    cmocka_unit_test(test_malformed_is_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
