@@ -129,9 +129,12 @@ check: all
 check-unit: all
 	$(Q)OUT=$(OUT) tests/run --unit
 
+# Unit tests and the responder's end-to-end tests (which run
+# $MXG_OUT/tests/helpers/responder_harness) against the ASan/UBSan build.
 check-san:
 	$(Q)$(MAKE) --no-print-directory SAN=1 all
-	$(Q)OUT=build-san tests/run --unit
+	$(Q)OUT=build-san tests/run $$(find build-san/tests -maxdepth 1 -name 'test_*' -type f \
+		-perm -u+x | sort) $(wildcard tests/integration/*responder*.t)
 
 demo: all
 	$(Q)OUT=$(OUT) tests/demo.sh
