@@ -27,6 +27,14 @@ OUT ?= build
 SANFLAGS :=
 endif
 
+# Installation directories (GNU names); DESTDIR stages the whole tree.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+SYSCONFDIR ?= /etc
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL ?= install
+
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
@@ -79,7 +87,8 @@ help:
 	@echo 'make demo         narrated demo on a test network (root)'
 	@echo 'make bench        benchmarks against baselines measured in the same run (root)'
 	@echo 'make fuzz         libFuzzer harnesses for a bounded time'
-	@echo 'make install      install (DESTDIR, PREFIX, SYSCONFDIR honoured)'
+	@echo 'make install      install (DESTDIR, PREFIX, SBINDIR, SYSCONFDIR, MANDIR, UNITDIR honoured)'
+	@echo 'make uninstall    remove what install put there (an edited mxgate.conf stays)'
 	@echo 'make deps         install the Debian packages the build and tests need'
 	@echo 'V=1 shows commands; SAN=1 builds with sanitizers into build-san/'
 
@@ -183,6 +192,37 @@ $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OUT)/libmxgate.a
 # tests/fuzz/run builds each harness whose code exists, then runs it.
 fuzz: $(SKELS)
 	$(Q)FUZZ_OUT=$(FUZZ_OUT) tests/fuzz/run
+
+# The configuration is installed only when absent, and removed only when
+# it is still the unmodified example: an administrator's file is never
+# overwritten or deleted.
+INST_CONF := $(DESTDIR)$(SYSCONFDIR)/mxgate
+INST_FILES := $(DESTDIR)$(SBINDIR)/mxgated $(DESTDIR)$(SBINDIR)/mxgate \
+	$(DESTDIR)$(MANDIR)/man8/mxgated.8 $(DESTDIR)$(MANDIR)/man8/mxgate.8 \
+	$(DESTDIR)$(MANDIR)/man5/mxgate.conf.5 $(DESTDIR)$(UNITDIR)/mxgated.service \
+	$(INST_CONF)/mxgate.conf.example
+
+install: $(PROGS)
+	$(call msg,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR)
+	$(Q)$(INSTALL) -d -m 0755 $(INST_CONF)
+	$(Q)$(INSTALL) -m 0755 $(PROGS) $(DESTDIR)$(SBINDIR)/
+	$(Q)$(INSTALL) -m 0644 man/mxgated.8 man/mxgate.8 $(DESTDIR)$(MANDIR)/man8/
+	$(Q)$(INSTALL) -m 0644 man/mxgate.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(Q)sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		deploy/mxgated.service.in > $(OUT)/mxgated.service
+	$(Q)$(INSTALL) -m 0644 $(OUT)/mxgated.service $(DESTDIR)$(UNITDIR)/mxgated.service
+	$(Q)$(INSTALL) -m 0644 docs/mxgate.conf.example $(INST_CONF)/mxgate.conf.example
+	$(Q)test -e $(INST_CONF)/mxgate.conf || \
+		$(INSTALL) -m 0640 docs/mxgate.conf.example $(INST_CONF)/mxgate.conf
+
+uninstall:
+	$(call msg,UNINSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)if cmp -s $(INST_CONF)/mxgate.conf docs/mxgate.conf.example; then \
+		rm -f $(INST_CONF)/mxgate.conf; fi
+	$(Q)rm -f $(INST_FILES)
+	$(Q)rmdir $(INST_CONF) 2>/dev/null || true
 
 clean:
 	$(call msg,CLEAN,$(OUT))

@@ -53,8 +53,6 @@ const struct gate_ops gate_none_ops = {
 	.close = none_close,
 };
 
-/* Weak until gate_nft.c lands; then a NULL here is a bug. */
-extern const struct gate_ops gate_nft_ops __attribute__((weak));
 
 const struct gate_ops *gate_ops_for(enum mxg_gate_kind kind)
 {

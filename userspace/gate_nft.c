@@ -1,0 +1,687 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The nft gate backend. Gated addresses are elements of two nf_tables maps,
+ * address -> responder port, each element with a timeout of state_ttl:
+ *
+ *   map gated4 { type ipv4_addr : inet_service; flags timeout; }
+ *   map gated6 { type ipv6_addr : inet_service; flags timeout; }
+ *
+ * and one rule per family steers a connection-opening SYN to port 25 of a
+ * gated address to the responder with tproxy:
+ *
+ *   tcp dport 25 tcp flags & (syn|ack) == syn \
+ *       tproxy ip to 127.0.0.1:ip daddr map @gated4
+ *
+ * Why tproxy and not redirect: the responder listens on 127.0.0.1 and ::1,
+ * which a NAT redirect cannot reach from another interface (it rewrites to
+ * the interface's own address), and tproxy leaves the destination intact,
+ * so getsockname() on the accepted socket shows the original address and
+ * port 25 exactly as with the tc backend. tproxy assigns the SYN only to a
+ * listener with IP_TRANSPARENT (set here on the responder's sockets); if
+ * the responder is gone the lookup finds nothing and the packet continues
+ * to the real MTA. No conntrack or NAT state is involved, so an existing
+ * connection is never touched.
+ *
+ * Own mode (nft_table unset): table inet mxgate holds the maps and a
+ * prerouting chain; it is created in one batch at open and deleted at
+ * close(detach). Administrator mode (nft_table, nft_set set): the maps
+ * <nft_set>4 and <nft_set>6 in the administrator's table belong to mxgate,
+ * which replaces their elements and touches nothing else; the rule is the
+ * administrator's (docs/deployment.md has the snippet).
+ *
+ * Every round replaces the maps' contents in one batch: flush, then add
+ * each gated address with a fresh timeout. Before Linux 6.12 adding an
+ * existing element does not reset its timeout; flush + add in one
+ * transaction inserts new elements on every kernel since 4.10, and the
+ * commit is atomic, so no packet sees a gap.
+ */
+#include "gate.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "event.h"
+#include "log.h"
+#include "nft_batch.h"
+
+#define OWN_TABLE "mxgate"
+#define OWN_MAP "gated"
+#define OWN_CHAIN "steer"
+#define OWN_PRIORITY (-150) /* mangle: before any dstnat rule */
+
+/* nft's datatype numbers (src/datatype.h), so `nft list` prints the maps. */
+#define NFT_TYPE_IPADDR 7
+#define NFT_TYPE_IP6ADDR 8
+#define NFT_TYPE_INET_SERVICE 13
+
+struct nft_entry {
+	struct mxg_ip ip;
+	uint64_t expires_ms; /* ev_now_ms() clock */
+};
+
+struct gate {
+	struct nft_conn nl;
+	bool own;
+	uint16_t family; /* NFPROTO_INET, _IPV4 or _IPV6 of the table */
+	char table[64];
+	char map4[80]; /* "" when this family is not gated */
+	char map6[80];
+	uint16_t port4; /* responder ports, host order; 0 = none */
+	uint16_t port6;
+	struct nft_entry pending[MXG_MAX_ADDRESSES];
+	size_t n_pending;
+	struct nft_entry live[MXG_MAX_ADDRESSES]; /* last committed */
+	size_t n_live;
+	bool warned_family;
+};
+
+/* ---- rule building ---- */
+
+static int add_expr(struct nftnl_rule *r, const char *name, struct nftnl_expr **out)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_rule_add_expr(r, e);
+	*out = e;
+	return 0;
+}
+
+static int expr_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e;
+
+	if (add_expr(r, "meta", &e))
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+	return 0;
+}
+
+static int expr_cmp(struct nftnl_rule *r, uint32_t sreg, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e;
+
+	if (add_expr(r, "cmp", &e))
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	return 0;
+}
+
+static int expr_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
+{
+	struct nftnl_expr *e;
+
+	if (add_expr(r, "payload", &e))
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+	return 0;
+}
+
+/* tcp dport 25 tcp flags & (syn|ack) == syn meta nfproto F
+ *   tproxy F to LOOPBACK:F daddr map @MAP  (with a counter) */
+static struct nftnl_rule *build_rule(const char *table, const char *map, uint32_t set_id, bool v6)
+{
+	static const uint8_t loop6[16] = { [15] = 1 };
+	uint32_t loop4 = htonl(INADDR_LOOPBACK);
+	uint16_t dport = htons(25);
+	uint8_t proto = IPPROTO_TCP, flags_mask = 0x12 /* syn|ack */, syn = 0x02, zero = 0;
+	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *e;
+
+	if (!r)
+		return NULL;
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, OWN_CHAIN);
+
+	if (expr_meta(r, NFT_META_L4PROTO, NFT_REG_1) || expr_cmp(r, NFT_REG_1, &proto, 1) ||
+	    expr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1) ||
+	    expr_cmp(r, NFT_REG_1, &dport, 2) ||
+	    expr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1))
+		goto fail;
+	if (add_expr(r, "bitwise", &e))
+		goto fail;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &flags_mask, 1);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
+	if (expr_cmp(r, NFT_REG_1, &syn, 1) || expr_meta(r, NFT_META_NFPROTO, NFT_REG_1) ||
+	    expr_cmp(r, NFT_REG_1, &nfproto, 1) ||
+	    expr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, v6 ? 16 : 4, NFT_REG_2))
+		goto fail;
+	if (add_expr(r, "lookup", &e))
+		goto fail;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_2);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_2);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, map);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+	if (add_expr(r, "counter", &e))
+		goto fail;
+	if (add_expr(r, "immediate", &e))
+		goto fail;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+	if (v6)
+		nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, loop6, sizeof(loop6));
+	else
+		nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, &loop4, sizeof(loop4));
+	if (add_expr(r, "tproxy", &e))
+		goto fail;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_FAMILY, nfproto);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_REG_ADDR, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_REG_PORT, NFT_REG_2);
+	return r;
+fail:
+	nftnl_rule_free(r);
+	return NULL;
+}
+
+/* ---- batch pieces ---- */
+
+static int batch_table(struct nft_conn *c, struct nft_batch *b, uint16_t type, const char *what)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, OWN_TABLE);
+	nlh = nft_batch_msg(c, b, type, NFPROTO_INET, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, what);
+	if (nlh)
+		nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	return nlh ? 0 : -ENOSPC;
+}
+
+static int batch_map(struct nft_conn *c, struct nft_batch *b, const char *name, bool v6, uint32_t id)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, OWN_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_TIMEOUT);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, v6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 16 : 4);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_TYPE_INET_SERVICE);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 2);
+	nlh = nft_batch_msg(c, b, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE, "create map in table inet " OWN_TABLE);
+	if (nlh)
+		nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	return nlh ? 0 : -ENOSPC;
+}
+
+static int batch_chain(struct nft_conn *c, struct nft_batch *b)
+{
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!ch)
+		return -ENOMEM;
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, OWN_TABLE);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, OWN_CHAIN);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, NF_INET_PRE_ROUTING);
+	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, OWN_PRIORITY);
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	nlh = nft_batch_msg(c, b, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE,
+			    "create chain " OWN_CHAIN " in table inet " OWN_TABLE);
+	if (nlh)
+		nftnl_chain_nlmsg_build_payload(nlh, ch);
+	nftnl_chain_free(ch);
+	return nlh ? 0 : -ENOSPC;
+}
+
+static int batch_rule(struct nft_conn *c, struct nft_batch *b, const char *map, uint32_t id, bool v6)
+{
+	struct nftnl_rule *r = build_rule(OWN_TABLE, map, id, v6);
+	struct nlmsghdr *nlh;
+
+	if (!r)
+		return -ENOMEM;
+	nlh = nft_batch_msg(c, b, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_CREATE | NLM_F_APPEND,
+			    "add tproxy rule (kernel needs CONFIG_NFT_TPROXY)");
+	if (nlh)
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	return nlh ? 0 : -ENOSPC;
+}
+
+/* Flush map, then add the entries of one family still alive at now. */
+static int batch_elements(struct gate *g, struct nft_batch *b, const char *map, int af, uint16_t port,
+			  const struct nft_entry *ents, size_t n, uint64_t now)
+{
+	struct nftnl_set *s;
+	struct nlmsghdr *nlh;
+	uint16_t port_be = htons(port);
+	size_t added = 0;
+	int ret = -ENOSPC;
+
+	if (!map[0])
+		return 0;
+	s = nftnl_set_alloc();
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, g->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, map);
+	/* No elements: the kernel reads a DELSETELEM without a list as flush. */
+	nlh = nft_batch_msg(&g->nl, b, NFT_MSG_DELSETELEM, g->family, 0, "flush mxgate's map");
+	if (!nlh)
+		goto out;
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+
+	for (size_t i = 0; port && i < n; i++) {
+		struct nftnl_set_elem *e;
+
+		/* A timeout of 0 would mean "never expires": never write it. */
+		if (ents[i].ip.family != af || ents[i].expires_ms <= now)
+			continue;
+		e = nftnl_set_elem_alloc();
+		if (!e) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		if (af == AF_INET)
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &ents[i].ip.v4, 4);
+		else
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &ents[i].ip.v6, 16);
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, &port_be, 2);
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, ents[i].expires_ms - now);
+		nftnl_set_elem_add(s, e);
+		added++;
+	}
+	ret = 0;
+	if (!added)
+		goto out;
+	nlh = nft_batch_msg(&g->nl, b, NFT_MSG_NEWSETELEM, g->family, NLM_F_CREATE, "add gated addresses");
+	if (!nlh) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+out:
+	nftnl_set_free(s);
+	return ret;
+}
+
+/* Replace both maps' contents with ents (atomic). */
+static int write_elements(struct gate *g, const struct nft_entry *ents, size_t n)
+{
+	uint64_t now = ev_now_ms();
+	struct nft_batch b;
+	char err[256];
+	int ret;
+
+	ret = nft_batch_start(&g->nl, &b);
+	if (ret)
+		return ret;
+	ret = batch_elements(g, &b, g->map4, AF_INET, g->port4, ents, n, now);
+	if (!ret)
+		ret = batch_elements(g, &b, g->map6, AF_INET6, g->port6, ents, n, now);
+	if (ret) {
+		nft_batch_free(&b);
+		return ret;
+	}
+	ret = nft_batch_commit(&g->nl, &b, err, sizeof(err));
+	if (ret)
+		log_err("gate nft: table %s: %s; the gate stays as the kernel has it and opens when "
+			"elements expire",
+			g->table, err);
+	return ret;
+}
+
+/* ---- own table ---- */
+
+static int create_own_table(struct gate *g, char *err, size_t errlen)
+{
+	struct nft_batch b;
+	int ret;
+
+	ret = nft_batch_start(&g->nl, &b);
+	if (ret)
+		return ret;
+	/* add + delete + create: replaces a previous run's table, atomically. */
+	if ((ret = batch_table(&g->nl, &b, NFT_MSG_NEWTABLE, "create table inet " OWN_TABLE)) ||
+	    (ret = batch_table(&g->nl, &b, NFT_MSG_DELTABLE, "delete previous table inet " OWN_TABLE)) ||
+	    (ret = batch_table(&g->nl, &b, NFT_MSG_NEWTABLE, "create table inet " OWN_TABLE)) ||
+	    (ret = batch_map(&g->nl, &b, OWN_MAP "4", false, 1)) ||
+	    (ret = batch_map(&g->nl, &b, OWN_MAP "6", true, 2)) || (ret = batch_chain(&g->nl, &b)) ||
+	    (ret = batch_rule(&g->nl, &b, OWN_MAP "4", 1, false)) ||
+	    (ret = batch_rule(&g->nl, &b, OWN_MAP "6", 2, true))) {
+		nft_batch_free(&b);
+		snprintf(err, errlen, "gate nft: cannot build the batch for table inet " OWN_TABLE ": %s",
+			 strerror(-ret));
+		return ret;
+	}
+	ret = nft_batch_commit(&g->nl, &b, err, errlen);
+	if (ret) {
+		char why[200];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "gate nft: %s; check that nf_tables with tproxy is available "
+				      "and mxgated has CAP_NET_ADMIN",
+			 why);
+	}
+	return ret;
+}
+
+static int delete_own_table(struct gate *g)
+{
+	struct nft_batch b;
+	char err[256];
+	int ret;
+
+	ret = nft_batch_start(&g->nl, &b);
+	if (ret)
+		return ret;
+	/* add first, so the delete cannot fail for a table already gone */
+	if ((ret = batch_table(&g->nl, &b, NFT_MSG_NEWTABLE, "table inet " OWN_TABLE)) ||
+	    (ret = batch_table(&g->nl, &b, NFT_MSG_DELTABLE, "delete table inet " OWN_TABLE))) {
+		nft_batch_free(&b);
+		return ret;
+	}
+	ret = nft_batch_commit(&g->nl, &b, err, sizeof(err));
+	if (ret)
+		log_err("gate nft: %s; remove it with: nft delete table inet " OWN_TABLE, err);
+	return ret;
+}
+
+/* ---- administrator's table ---- */
+
+/* "inet filter", "ip nat", "ip6 nat" or just "filter" (inet). */
+static int parse_table(const char *spec, uint16_t *family, char *name, size_t namelen)
+{
+	char fam[16], tab[64], extra[2];
+	int n = sscanf(spec, "%15s %63s %1s", fam, tab, extra);
+
+	if (n == 1) {
+		*family = NFPROTO_INET;
+		snprintf(name, namelen, "%s", fam);
+		return 0;
+	}
+	if (n != 2)
+		return -EINVAL;
+	if (!strcmp(fam, "inet"))
+		*family = NFPROTO_INET;
+	else if (!strcmp(fam, "ip"))
+		*family = NFPROTO_IPV4;
+	else if (!strcmp(fam, "ip6"))
+		*family = NFPROTO_IPV6;
+	else
+		return -EINVAL;
+	snprintf(name, namelen, "%s", tab);
+	return 0;
+}
+
+static const char *family_str(uint16_t f)
+{
+	return f == NFPROTO_IPV4 ? "ip" : f == NFPROTO_IPV6 ? "ip6" : "inet";
+}
+
+/* Check the administrator's map; 0 usable, -ENOENT absent, else wrong. */
+static int check_admin_map(struct gate *g, const char *name, bool v6, char *err, size_t errlen)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	uint32_t want = NFT_SET_MAP | NFT_SET_TIMEOUT;
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	ret = nft_get_set(&g->nl, g->family, g->table, name, s);
+	if (ret == -ENOENT)
+		goto out;
+	if (ret) {
+		snprintf(err, errlen, "gate nft: cannot read map %s in table %s %s: %s", name,
+			 family_str(g->family), g->table, strerror(-ret));
+		goto out;
+	}
+	if ((nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & want) != want ||
+	    nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) != (v6 ? 16u : 4u) ||
+	    nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN) != 2) {
+		snprintf(err, errlen,
+			 "gate nft: map %s in table %s %s must be declared as "
+			 "'map %s { type %s : inet_service; flags timeout; }' (see docs/deployment.md)",
+			 name, family_str(g->family), g->table, name, v6 ? "ipv6_addr" : "ipv4_addr");
+		ret = -EINVAL;
+	}
+out:
+	nftnl_set_free(s);
+	return ret;
+}
+
+static int open_admin(struct gate *g, const struct mxg_config *cfg, char *err, size_t errlen)
+{
+	char m4[80], m6[80], spec[80];
+	int r4 = -ENOENT, r6 = -ENOENT;
+
+	/* config.c splits "ip nat" into nft_family and nft_table. */
+	snprintf(spec, sizeof(spec), "%s %s", cfg->nft_family, cfg->nft_table);
+	if (parse_table(spec, &g->family, g->table, sizeof(g->table))) {
+		snprintf(err, errlen, "gate nft: nft_table '%s': expected '[inet|ip|ip6] NAME'", spec);
+		return -EINVAL;
+	}
+	if (!cfg->nft_set[0]) {
+		snprintf(err, errlen, "gate nft: nft_table is set but nft_set is not; set both, or neither "
+				      "for mxgate's own table");
+		return -EINVAL;
+	}
+	snprintf(m4, sizeof(m4), "%s4", cfg->nft_set);
+	snprintf(m6, sizeof(m6), "%s6", cfg->nft_set);
+	if (g->family != NFPROTO_IPV6) {
+		r4 = check_admin_map(g, m4, false, err, errlen);
+		if (r4 && r4 != -ENOENT)
+			return r4;
+	}
+	if (g->family != NFPROTO_IPV4) {
+		r6 = check_admin_map(g, m6, true, err, errlen);
+		if (r6 && r6 != -ENOENT)
+			return r6;
+	}
+	if (r4 && r6) {
+		snprintf(err, errlen,
+			 "gate nft: table %s %s has neither map %s nor %s; declare them as in "
+			 "docs/deployment.md, or unset nft_table and nft_set",
+			 family_str(g->family), g->table, m4, m6);
+		return -ENOENT;
+	}
+	if (!r4)
+		snprintf(g->map4, sizeof(g->map4), "%s", m4);
+	else if (g->family == NFPROTO_INET)
+		log_warn("gate nft: no map %s in table %s %s: IPv4 addresses stay open", m4,
+			 family_str(g->family), g->table);
+	if (!r6)
+		snprintf(g->map6, sizeof(g->map6), "%s", m6);
+	else if (g->family == NFPROTO_INET)
+		log_warn("gate nft: no map %s in table %s %s: IPv6 addresses stay open", m6,
+			 family_str(g->family), g->table);
+	/* Start open: a previous run's elements name an old responder port. */
+	return write_elements(g, NULL, 0);
+}
+
+/* ---- gate_ops ---- */
+
+static int nft_open(struct gate **out, const struct mxg_config *cfg, char *err, size_t errlen)
+{
+	struct gate *g = calloc(1, sizeof(*g));
+	int ret;
+
+	*out = NULL;
+	if (!g)
+		return -ENOMEM;
+	ret = nft_conn_open(&g->nl);
+	if (ret) {
+		snprintf(err, errlen, "gate nft: netlink socket to nf_tables: %s", strerror(-ret));
+		goto fail;
+	}
+	if (cfg->nft_table[0]) {
+		ret = open_admin(g, cfg, err, errlen);
+	} else if (cfg->nft_set[0]) {
+		snprintf(err, errlen, "gate nft: nft_set is set but nft_table is not; set both, or neither "
+				      "for mxgate's own table");
+		ret = -EINVAL;
+	} else {
+		g->own = true;
+		g->family = NFPROTO_INET;
+		snprintf(g->table, sizeof(g->table), OWN_TABLE);
+		snprintf(g->map4, sizeof(g->map4), OWN_MAP "4");
+		snprintf(g->map6, sizeof(g->map6), OWN_MAP "6");
+		ret = create_own_table(g, err, errlen);
+	}
+	if (ret)
+		goto fail;
+	log_info("gate nft: managing map%s %s%s%s in table %s %s", g->map4[0] && g->map6[0] ? "s" : "",
+		 g->map4, g->map4[0] && g->map6[0] ? " and " : "", g->map6, family_str(g->family), g->table);
+	*out = g;
+	return 0;
+fail:
+	nft_conn_close(&g->nl);
+	free(g);
+	return ret;
+}
+
+/* tproxy only hands a SYN to a listener that has IP_TRANSPARENT. */
+static int responder_port(int fd, bool v6, uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int one = 1;
+
+	*port = 0;
+	if (fd < 0)
+		return 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	if (ss.ss_family == AF_INET && !v6)
+		*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	else if (ss.ss_family == AF_INET6 && v6)
+		*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	else
+		return -EAFNOSUPPORT;
+	if (v6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one))
+	       : setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one)))
+		return -errno;
+	return 0;
+}
+
+static int nft_set_responder(struct gate *g, int fd_v4, int fd_v6)
+{
+	uint16_t p4, p6;
+	int ret;
+
+	ret = responder_port(fd_v4, false, &p4);
+	if (!ret)
+		ret = responder_port(fd_v6, true, &p6);
+	if (ret) {
+		log_err("gate nft: responder socket: %s (IP_TRANSPARENT needs CAP_NET_ADMIN); gating "
+			"nothing",
+			strerror(-ret));
+		p4 = p6 = 0;
+	}
+	if (p4 == g->port4 && p6 == g->port6)
+		return ret;
+	g->port4 = p4;
+	g->port6 = p6;
+	/* Rewrite at once: an element naming a dead port must not wait for
+	 * the next round (tproxy would fall through to the MTA, but the state
+	 * shown to the administrator would lie). Remaining timeouts are kept. */
+	return write_elements(g, g->live, g->n_live) ?: ret;
+}
+
+static int nft_begin(struct gate *g)
+{
+	g->n_pending = 0;
+	return 0;
+}
+
+static int nft_set_address(struct gate *g, const struct mxg_ip *addr, bool gated, unsigned n_domains,
+			   uint64_t ttl_ms)
+{
+	if (!gated || !ttl_ms)
+		return 0;
+	if (g->n_pending >= MXG_MAX_ADDRESSES)
+		return -ENOSPC;
+	g->pending[g->n_pending].ip = *addr;
+	g->pending[g->n_pending].expires_ms = ev_now_ms() + ttl_ms;
+	g->n_pending++;
+	return 0;
+}
+
+static int nft_set_domain(struct gate *g, const struct gate_domain_view *d, uint64_t ttl_ms)
+{
+	return 0; /* domains live in the control socket and policy server */
+}
+
+static int nft_commit(struct gate *g)
+{
+	int ret = write_elements(g, g->pending, g->n_pending);
+
+	/* `nft flush ruleset` (e.g. reloading nftables.service) removed our
+	 * table: put it back rather than stay open until a restart. */
+	if (ret == -ENOENT && g->own) {
+		char err[256];
+
+		log_warn("gate nft: table inet " OWN_TABLE " has gone (nft flush ruleset?); recreating it");
+		ret = create_own_table(g, err, sizeof(err));
+		if (ret)
+			log_err("%s", err);
+		else
+			ret = write_elements(g, g->pending, g->n_pending);
+	}
+
+	if (!ret) {
+		memcpy(g->live, g->pending, g->n_pending * sizeof(g->pending[0]));
+		g->n_live = g->n_pending;
+	}
+	return ret;
+}
+
+static void nft_close(struct gate *g, bool detach)
+{
+	if (!g)
+		return;
+	if (detach) {
+		if (g->own)
+			delete_own_table(g);
+		else
+			write_elements(g, NULL, 0);
+	}
+	nft_conn_close(&g->nl);
+	free(g);
+}
+
+const struct gate_ops gate_nft_ops = {
+	.name = "nft",
+	.open = nft_open,
+	.set_responder = nft_set_responder,
+	.begin = nft_begin,
+	.set_address = nft_set_address,
+	.set_domain = nft_set_domain,
+	.commit = nft_commit,
+	.close = nft_close,
+};

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Atomic nf_tables batches over libmnl, with per-message errors. */
+#include "nft_batch.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/set.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+
+#define NFT_REPLY_TIMEOUT_S 3 /* the kernel answers at once; never hang */
+#define NFT_RECV_BYTES 16384 /* acks are small: NETLINK_CAP_ACK */
+
+int nft_conn_open(struct nft_conn *c)
+{
+	struct timeval tv = { .tv_sec = NFT_REPLY_TIMEOUT_S };
+	int one = 1;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!c->nl)
+		return -errno;
+	if (mnl_socket_bind(c->nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto fail;
+	/* Errors without the echoed request: acks stay small. */
+	mnl_socket_setsockopt(c->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	if (setsockopt(mnl_socket_get_fd(c->nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		goto fail;
+	c->portid = mnl_socket_get_portid(c->nl);
+	c->seq = (uint32_t)time(NULL);
+	return 0;
+fail:
+	err = -errno;
+	mnl_socket_close(c->nl);
+	c->nl = NULL;
+	return err;
+}
+
+void nft_conn_close(struct nft_conn *c)
+{
+	if (c->nl)
+		mnl_socket_close(c->nl);
+	c->nl = NULL;
+}
+
+int nft_batch_start(struct nft_conn *c, struct nft_batch *b)
+{
+	memset(b, 0, sizeof(*b));
+	/* mnl batches need room for one more message past the limit. */
+	b->buf = malloc(NFT_BATCH_BYTES + MNL_SOCKET_BUFFER_SIZE);
+	if (!b->buf)
+		return -ENOMEM;
+	b->b = mnl_nlmsg_batch_start(b->buf, NFT_BATCH_BYTES);
+	if (!b->b) {
+		free(b->buf);
+		b->buf = NULL;
+		return -ENOMEM;
+	}
+	b->seq_first = c->seq++;
+	nftnl_batch_begin(mnl_nlmsg_batch_current(b->b), b->seq_first);
+	mnl_nlmsg_batch_next(b->b);
+	b->seq_last = b->seq_first;
+	return 0;
+}
+
+struct nlmsghdr *nft_batch_msg(struct nft_conn *c, struct nft_batch *b, uint16_t type, uint16_t family,
+			       uint16_t flags, const char *what)
+{
+	struct nlmsghdr *nlh;
+
+	/* The previous message is complete once the caller asks for the next. */
+	if (b->pending && !mnl_nlmsg_batch_next(b->b))
+		b->overflow = 1;
+	b->pending = 0;
+	if (b->overflow || b->n >= NFT_BATCH_MAX_MSGS) {
+		b->overflow = 1;
+		return NULL;
+	}
+	b->seq_last = c->seq++;
+	b->what[b->n++] = what;
+	nlh = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(b->b), type, family, flags | NLM_F_ACK,
+				    b->seq_last);
+	b->pending = 1;
+	return nlh;
+}
+
+void nft_batch_free(struct nft_batch *b)
+{
+	if (b->b)
+		mnl_nlmsg_batch_stop(b->b);
+	free(b->buf);
+	memset(b, 0, sizeof(*b));
+}
+
+static const char *what_of(const struct nft_batch *b, uint32_t seq)
+{
+	uint32_t i = seq - b->seq_first - 1;
+
+	if (seq == b->seq_first)
+		return "batch";
+	return i < b->n ? b->what[i] : "nf_tables";
+}
+
+/* Read acks until the last message's arrives; keep the first error. */
+static int wait_acks(struct nft_conn *c, const struct nft_batch *b, char *err, size_t errlen)
+{
+	char buf[NFT_RECV_BYTES];
+	int first = 0;
+
+	for (;;) {
+		ssize_t len = mnl_socket_recvfrom(c->nl, buf, sizeof(buf));
+		struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+		int ilen;
+
+		if (len < 0) {
+			if (first)
+				return first;
+			snprintf(err, errlen, "nf_tables: no answer from the kernel: %s", strerror(errno));
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		}
+		ilen = (int)len;
+		for (; mnl_nlmsg_ok(nlh, ilen); nlh = mnl_nlmsg_next(nlh, &ilen)) {
+			const struct nlmsgerr *e;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_seq < b->seq_first ||
+			    nlh->nlmsg_seq > b->seq_last)
+				continue;
+			e = mnl_nlmsg_get_payload(nlh);
+			if (e->error && !first) {
+				first = e->error;
+				snprintf(err, errlen, "%s: %s", what_of(b, nlh->nlmsg_seq), strerror(-e->error));
+			}
+			if (nlh->nlmsg_seq == b->seq_last || nlh->nlmsg_seq == b->seq_first)
+				return first;
+		}
+	}
+}
+
+int nft_batch_commit(struct nft_conn *c, struct nft_batch *b, char *err, size_t errlen)
+{
+	int ret;
+
+	if (b->pending && !mnl_nlmsg_batch_next(b->b))
+		b->overflow = 1;
+	b->pending = 0;
+	if (b->overflow) {
+		snprintf(err, errlen, "nf_tables batch too large (internal limit)");
+		ret = -ENOSPC;
+		goto out;
+	}
+	nftnl_batch_end(mnl_nlmsg_batch_current(b->b), c->seq++);
+	mnl_nlmsg_batch_next(b->b);
+	if (b->n == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (mnl_socket_sendto(c->nl, mnl_nlmsg_batch_head(b->b), mnl_nlmsg_batch_size(b->b)) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "nf_tables: send: %s", strerror(errno));
+		goto out;
+	}
+	ret = wait_acks(c, b, err, errlen);
+out:
+	nft_batch_free(b);
+	return ret;
+}
+
+int nft_get_set(struct nft_conn *c, uint16_t family, const char *table, const char *name,
+		struct nftnl_set *out)
+{
+	char buf[NFT_RECV_BYTES];
+	uint32_t seq = c->seq++;
+	struct nlmsghdr *nlh;
+	int found = 0;
+
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, family, NLM_F_ACK, seq);
+	nftnl_set_set_str(out, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(out, NFTNL_SET_NAME, name);
+	nftnl_set_nlmsg_build_payload(nlh, out);
+	if (mnl_socket_sendto(c->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t len = mnl_socket_recvfrom(c->nl, buf, sizeof(buf));
+		int ilen;
+
+		if (len < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		ilen = (int)len;
+		for (nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, ilen); nlh = mnl_nlmsg_next(nlh, &ilen)) {
+			if (nlh->nlmsg_seq != seq)
+				continue;
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+				if (e->error)
+					return e->error;
+				return found ? 0 : -ENOENT;
+			}
+			if (NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWSET) {
+				if (nftnl_set_nlmsg_parse(nlh, out) < 0)
+					return -EINVAL;
+				found = 1;
+			}
+		}
+	}
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A netlink connection to nf_tables and atomic batches over it (libmnl +
+ * libnftnl), for the nft gate backend. Each message carries NLM_F_ACK and
+ * a description, so an error names the object that failed; the kernel
+ * applies a batch completely or not at all.
+ */
+#ifndef MXG_NFT_BATCH_H
+#define MXG_NFT_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mnl_socket;
+struct mnl_nlmsg_batch;
+struct nlmsghdr;
+struct nftnl_set;
+
+#define NFT_BATCH_MAX_MSGS 64
+#define NFT_BATCH_BYTES (64 * 1024) /* far above our biggest round */
+
+struct nft_conn {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+};
+
+struct nft_batch {
+	struct mnl_nlmsg_batch *b;
+	char *buf;
+	uint32_t seq_first; /* the batch-begin message */
+	uint32_t seq_last;  /* the last message added */
+	unsigned n;
+	const char *what[NFT_BATCH_MAX_MSGS]; /* by seq - seq_first - 1 */
+	int overflow;
+	int pending; /* a message is being built */
+};
+
+/* Open a NETLINK_NETFILTER socket with a receive timeout. */
+int nft_conn_open(struct nft_conn *c);
+void nft_conn_close(struct nft_conn *c);
+
+int nft_batch_start(struct nft_conn *c, struct nft_batch *b);
+/* Header for the next message (NLM_F_ACK added); NULL when full. what
+ * (static text) names the object in an error message. */
+struct nlmsghdr *nft_batch_msg(struct nft_conn *c, struct nft_batch *b, uint16_t type, uint16_t family,
+			       uint16_t flags, const char *what);
+/* Close the batch, send it and wait for every acknowledgement. Returns 0
+ * or the first negative errno, with "WHAT: strerror" in err. Frees b. */
+int nft_batch_commit(struct nft_conn *c, struct nft_batch *b, char *err, size_t errlen);
+void nft_batch_free(struct nft_batch *b);
+
+/* Fetch one set's description (NFT_MSG_GETSET). 0, -ENOENT or -errno. */
+int nft_get_set(struct nft_conn *c, uint16_t family, const char *table, const char *name,
+		struct nftnl_set *out);
+
+#endif

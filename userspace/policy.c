@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The Postfix policy delegation server's sockets: a listener on
+ * policy_listen and one connection per smtpd process, all on the event
+ * loop, each bounded in line length, request size and idle time. The
+ * protocol itself is in policy_proto.c.
+ */
+#include "policy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config_values.h"
+#include "event.h"
+#include "log.h"
+#include "reply.h"
+
+#define POLICY_OUT_MAX 2048 /* pending answers; Postfix waits for each one */
+
+struct policy_conn {
+	struct policy_server *ps;
+	int fd;
+	char in[POLICY_LINE_MAX];
+	size_t in_len;
+	bool discarding; /* inside a line over POLICY_LINE_MAX */
+	struct policy_request req;
+	char out[POLICY_OUT_MAX];
+	size_t out_len;
+	struct ev_timer idle;
+	struct policy_conn *prev, *next;
+};
+
+struct policy_server {
+	struct ev_loop *loop;
+	int fd;
+	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	policy_lookup_fn lookup;
+	void *arg;
+	struct offender_table offenders;
+	bool escalate;
+	struct policy_conn *conns;
+	unsigned n_conns;
+};
+
+static void conn_close(struct policy_conn *c)
+{
+	struct policy_server *ps = c->ps;
+
+	ev_io_del(ps->loop, c->fd);
+	ev_timer_stop(ps->loop, &c->idle);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ps->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	ps->n_conns--;
+	free(c);
+}
+
+static void on_idle(struct ev_loop *loop, void *arg)
+{
+	conn_close(arg);
+}
+
+/* Write what we can; the rest waits for EV_WRITE. -1: connection gone. */
+static int conn_flush(struct policy_conn *c)
+{
+	while (c->out_len) {
+		ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0)
+			return -1;
+		memmove(c->out, c->out + n, c->out_len - (size_t)n);
+		c->out_len -= (size_t)n;
+	}
+	return ev_io_mod(c->ps->loop, c->fd, EV_READ | (c->out_len ? EV_WRITE : 0)) ? -1 : 0;
+}
+
+/* One complete line (without LF). -1: close the connection. */
+static int conn_line(struct policy_conn *c, const char *line, size_t len)
+{
+	char answer[REPLY_LINE_MAX + 32];
+	size_t n;
+
+	if (!policy_request_line(&c->req, line, len))
+		return 0;
+	n = policy_answer(&c->req, c->ps->lookup, c->ps->arg, c->ps->escalate ? &c->ps->offenders : NULL,
+			  ev_now_ms(), answer, sizeof(answer));
+	if (c->req.bad)
+		log_debug("policy: malformed or oversized request, answered DUNNO");
+	policy_request_reset(&c->req);
+	if (n > sizeof(c->out) - c->out_len)
+		return -1; /* a client that does not read its answers */
+	memcpy(c->out + c->out_len, answer, n);
+	c->out_len += n;
+	return 0;
+}
+
+static int conn_input(struct policy_conn *c, const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '\n') {
+			if (c->discarding) {
+				/* The line was too long: the request is spoiled. */
+				c->discarding = false;
+				c->req.bad = true;
+				c->req.n_attrs++;
+				continue;
+			}
+			if (conn_line(c, c->in, c->in_len))
+				return -1;
+			c->in_len = 0;
+		} else if (c->discarding) {
+			continue;
+		} else if (c->in_len + 1 >= sizeof(c->in)) {
+			c->discarding = true;
+			c->in_len = 0;
+		} else {
+			c->in[c->in_len++] = buf[i];
+		}
+	}
+	return 0;
+}
+
+static void on_conn(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct policy_conn *c = arg;
+	char buf[4096];
+
+	if (events & EV_READ) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0 || conn_input(c, buf, (size_t)n)) {
+			conn_close(c);
+			return;
+		}
+		ev_timer_start(loop, &c->idle, POLICY_IDLE_MS);
+	}
+	if (conn_flush(c))
+		conn_close(c);
+}
+
+static void on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct policy_server *ps = arg;
+	struct policy_conn *c;
+	int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (cfd < 0)
+		return;
+	if (ps->n_conns >= POLICY_CONN_MAX) {
+		/* Postfix applies smtpd_policy_service_default_action (DUNNO as
+		 * docs/deployment.md recommends). */
+		log_warn("policy: %u connections already; refusing one more", ps->n_conns);
+		close(cfd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(cfd);
+		return;
+	}
+	c->ps = ps;
+	c->fd = cfd;
+	ev_timer_init(&c->idle, on_idle, c);
+	if (ev_io_add(loop, cfd, EV_READ, on_conn, c) || ev_timer_start(loop, &c->idle, POLICY_IDLE_MS)) {
+		ev_io_del(loop, cfd);
+		close(cfd);
+		free(c);
+		return;
+	}
+	c->next = ps->conns;
+	if (ps->conns)
+		ps->conns->prev = c;
+	ps->conns = c;
+	ps->n_conns++;
+}
+
+static int listen_on(struct policy_server *ps, const struct sockaddr_storage *ss, socklen_t sslen, char *err,
+		     size_t errlen, const char *what)
+{
+	int one = 1;
+	struct stat st;
+
+	ps->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ps->fd < 0)
+		goto fail;
+	if (ss->ss_family == AF_UNIX) {
+		const struct sockaddr_un *sun = (const struct sockaddr_un *)ss;
+
+		snprintf(ps->unix_path, sizeof(ps->unix_path), "%s", sun->sun_path);
+		/* A stale socket of a previous run; never remove anything else. */
+		if (!lstat(ps->unix_path, &st) && S_ISSOCK(st.st_mode))
+			unlink(ps->unix_path);
+	} else {
+		setsockopt(ps->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	}
+	if (bind(ps->fd, (const struct sockaddr *)ss, sslen) < 0)
+		goto fail;
+	/* smtpd runs as postfix: it must be able to connect. */
+	if (ps->unix_path[0] && chmod(ps->unix_path, 0666) < 0)
+		goto fail;
+	if (listen(ps->fd, 64) < 0)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "policy_listen %s: %s; check that the address is local and free (ss -ltnpx)",
+		 what, strerror(errno));
+	if (ps->fd >= 0)
+		close(ps->fd);
+	ps->fd = -1;
+	ps->unix_path[0] = '\0';
+	return -1;
+}
+
+struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_config *cfg,
+					policy_lookup_fn lookup, void *arg, char *err, size_t errlen)
+{
+	struct policy_server *ps = calloc(1, sizeof(*ps));
+	struct sockaddr_storage ss;
+	socklen_t sslen = 0;
+	uint32_t seed = 0;
+	char why[256];
+
+	if (!ps) {
+		snprintf(err, errlen, "policy server: out of memory");
+		return NULL;
+	}
+	ps->fd = -1;
+	ps->loop = loop;
+	ps->lookup = lookup;
+	ps->arg = arg;
+	if (cv_policy_listen(cfg->policy_listen, &ss, &sslen, why, sizeof(why))) {
+		snprintf(err, errlen, "policy_listen: %s", why);
+		goto fail;
+	}
+	if (listen_on(ps, &ss, sslen, err, errlen, cfg->policy_listen))
+		goto fail;
+	if (cfg->offender_threshold) {
+		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) < 0)
+			seed = (uint32_t)ev_now_ns();
+		if (offender_init(&ps->offenders, cfg->offender_threshold, cfg->offender_window_ms, 0, seed)) {
+			snprintf(err, errlen, "policy server: out of memory for the offender table");
+			goto fail;
+		}
+		ps->escalate = true;
+	}
+	if (ev_io_add(loop, ps->fd, EV_READ, on_accept, ps)) {
+		snprintf(err, errlen, "policy server: cannot watch the listening socket");
+		goto fail;
+	}
+	log_info("policy: listening on %s", cfg->policy_listen);
+	return ps;
+fail:
+	policy_server_free(ps);
+	return NULL;
+}
+
+void policy_server_free(struct policy_server *ps)
+{
+	if (!ps)
+		return;
+	while (ps->conns)
+		conn_close(ps->conns);
+	if (ps->fd >= 0) {
+		ev_io_del(ps->loop, ps->fd);
+		close(ps->fd);
+	}
+	if (ps->unix_path[0])
+		unlink(ps->unix_path);
+	if (ps->escalate)
+		offender_free(&ps->offenders);
+	free(ps);
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The Postfix policy delegation server (SMTPD_POLICY_README): per
+ * recipient domain, the same answer the responder would give, for a shared
+ * address that serves many domains and so can rarely be gated as a whole.
+ * Postfix sends name=value lines ending with an empty line; we answer
+ * "action=..." and an empty line. A served, gated domain gets the
+ * responder's 551/451 (or 550 for an offender) from reply.c; anything else,
+ * including anything unexpected, gets DUNNO: the policy server fails open.
+ *
+ * The controller owns the domain states: it passes a lookup callback.
+ *
+ *     static int lookup(void *arg, const char *domain, struct policy_domain *d);
+ *     ps = policy_server_new(loop, cfg, lookup, ctl, err, sizeof(err));
+ *     ...
+ *     policy_server_free(ps);
+ */
+#ifndef MXG_POLICY_H
+#define MXG_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "offender.h"
+
+struct ev_loop;
+struct policy_server;
+
+/* What the lookup tells about one served domain. The strings must stay
+ * valid until the callback's caller returns to the event loop. */
+struct policy_domain {
+	unsigned state;         /* enum mxg_domain_state */
+	int reply;              /* enum mxg_reply_mode of this domain */
+	const char *primary;    /* the primary MX host that is up */
+	const char *reply_text; /* template; NULL or "" = the default text */
+};
+
+/* domain: lower case, no trailing dot. Return 0 and fill d when the domain
+ * is served; -ENOENT when it is not (then the answer is DUNNO). */
+typedef int (*policy_lookup_fn)(void *arg, const char *domain, struct policy_domain *d);
+
+/* Bounds on what a client may send; beyond them the request gets DUNNO or
+ * the connection is closed. */
+#define POLICY_LINE_MAX 2048       /* octets per attribute line, with LF */
+#define POLICY_ATTRS_MAX 100       /* attributes per request */
+#define POLICY_REQUEST_MAX 32768   /* octets per request */
+#define POLICY_CONN_MAX 256        /* concurrent connections (smtpd processes) */
+#define POLICY_IDLE_MS 330000      /* > Postfix's smtpd_policy_service_max_idle (300 s) */
+
+/* ---- the protocol, pure (unit-tested) ---- */
+
+struct policy_request {
+	char request[32];         /* "smtpd_access_policy" */
+	char protocol_state[16];  /* "RCPT", ... */
+	char recipient[512];
+	char client_address[64];
+	unsigned n_attrs;
+	size_t size;
+	bool bad; /* malformed or over a bound: answer DUNNO */
+};
+
+void policy_request_reset(struct policy_request *r);
+/* Feed one line without its LF (a trailing CR is ignored). Returns true
+ * when the line is empty, i.e. the request is complete. */
+bool policy_request_line(struct policy_request *r, const char *line, size_t len);
+
+/* The answer to a complete request, "action=...\n\n", into out. offenders
+ * may be NULL (no escalation). Returns the length. */
+size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup, void *arg,
+		     struct offender_table *offenders, uint64_t now_ms, char *out, size_t outlen);
+
+/* ---- the server ---- */
+
+/* Listen on cfg->policy_listen (inet:ADDR:PORT or unix:PATH) on loop.
+ * offender_threshold/_window come from cfg. NULL on error with one line in
+ * err saying what failed and what to do. */
+struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_config *cfg,
+					policy_lookup_fn lookup, void *arg, char *err, size_t errlen);
+/* Close every connection and the listener (and unlink a unix socket). */
+void policy_server_free(struct policy_server *ps);
+
+#endif
