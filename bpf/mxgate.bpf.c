@@ -78,7 +78,7 @@ struct {
 static __always_inline int is_ipv6_ext(__u8 nexthdr)
 {
 	switch (nexthdr) {
-	case 0:   /* hop-by-hop */
+	case 0:	  /* hop-by-hop */
 	case 43:  /* routing */
 	case 44:  /* fragment */
 	case 50:  /* ESP */

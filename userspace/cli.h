@@ -22,4 +22,12 @@ int do_dump(int argc, char **argv);
 int do_unload(int argc, char **argv);
 int do_status(int argc, char **argv);
 
+/* Hidden: drive the kernel gate by hand (cli_gate.c). */
+int do_gate_attach(int argc, char **argv);
+int do_gate_detach(int argc, char **argv);
+int do_gate_set(int argc, char **argv);
+int do_gate_del(int argc, char **argv);
+int do_gate_domain(int argc, char **argv);
+int do_gate_round(int argc, char **argv);
+
 #endif

@@ -53,7 +53,6 @@ const struct gate_ops gate_none_ops = {
 	.close = none_close,
 };
 
-
 const struct gate_ops *gate_ops_for(enum mxg_gate_kind kind)
 {
 	switch (kind) {

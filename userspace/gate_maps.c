@@ -24,7 +24,7 @@ uint64_t mxg_mono_ns(void)
 int gate_map_set_address(int map_fd, const struct mxg_ip *ip, bool gated, unsigned n_domains,
 			 uint64_t ttl_ms)
 {
-	struct mxg_gate_entry e = { 0 };
+	struct mxg_gate_entry e = {0};
 	struct mxg_gate_key key;
 	uint64_t now = mxg_mono_ns();
 
@@ -87,7 +87,8 @@ int gate_map_set_responder(int map_fd, unsigned slot, int sock_fd)
 	if (slot >= MXG_RESPONDER_SLOTS)
 		return -EINVAL;
 	if (sock_fd < 0) {
-		if (bpf_map_delete_elem(map_fd, &key) < 0 && errno != ENOENT)
+		/* A SOCKMAP answers EINVAL for a slot that is already empty. */
+		if (bpf_map_delete_elem(map_fd, &key) < 0 && errno != ENOENT && errno != EINVAL)
 			return -errno;
 		return 0;
 	}

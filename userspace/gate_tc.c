@@ -98,6 +98,17 @@ fail:
 	return ret;
 }
 
+static void attach_error(const char *ifname, int ret, char *err, size_t errlen)
+{
+	if (ret == -EEXIST)
+		snprintf(err, errlen,
+			 "attach to %s: a filter that is not mxgate's holds tc ingress handle 0x%x "
+			 "priority %u; remove it or move it to another priority",
+			 ifname, MXG_TC_HANDLE, MXG_TC_PRIO);
+	else
+		snprintf(err, errlen, "attach to %s ingress: %s", ifname, strerror(-ret));
+}
+
 static int tc_open(struct gate **out, const struct mxg_config *cfg, char *err, size_t errlen)
 {
 	struct gate *g;
@@ -115,7 +126,8 @@ static int tc_open(struct gate **out, const struct mxg_config *cfg, char *err, s
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (snprintf(g->pin_dir, sizeof(g->pin_dir), "%s", cfg->pin_dir) >= (int)sizeof(g->pin_dir) ||
+	if (snprintf(g->pin_dir, sizeof(g->pin_dir), "%s", cfg->pin_dir) >=
+		(int)sizeof(g->pin_dir) ||
 	    !g->pin_dir[0]) {
 		ret = -EINVAL;
 		snprintf(err, errlen, "pin_dir: empty or too long");
@@ -126,8 +138,10 @@ static int tc_open(struct gate **out, const struct mxg_config *cfg, char *err, s
 
 		if (!idx) {
 			ret = -ENODEV;
-			snprintf(err, errlen, "interface %s: no such interface; check 'interfaces' in the config",
-				 cfg->interfaces[i]);
+			snprintf(
+			    err, errlen,
+			    "interface %s: no such interface; check 'interfaces' in the config",
+			    cfg->interfaces[i]);
 			goto fail;
 		}
 		g->ifindex[g->n_if] = (int)idx;
@@ -149,14 +163,7 @@ static int tc_open(struct gate **out, const struct mxg_config *cfg, char *err, s
 	for (attached = 0; attached < g->n_if; attached++) {
 		ret = tc_attach(g->ifindex[attached], prog_fd, prog_id);
 		if (ret) {
-			if (ret == -EEXIST)
-				snprintf(err, errlen,
-					 "attach to %s: another filter (not mxgate's) holds tc ingress handle "
-					 "0x%x priority %u; remove it or move it to another priority",
-					 g->ifname[attached], MXG_TC_HANDLE, MXG_TC_PRIO);
-			else
-				snprintf(err, errlen, "attach to %s ingress: %s", g->ifname[attached],
-					 strerror(-ret));
+			attach_error(g->ifname[attached], ret, err, errlen);
 			goto fail;
 		}
 	}
@@ -206,7 +213,8 @@ static int tc_set_address(struct gate *g, const struct mxg_ip *addr, bool gated,
 {
 	int ret;
 
-	ret = gate_map_set_address(bpf_map__fd(g->skel->maps.gate_addrs), addr, gated, n_domains, ttl_ms);
+	ret = gate_map_set_address(bpf_map__fd(g->skel->maps.gate_addrs), addr, gated, n_domains,
+				   ttl_ms);
 	if (ret)
 		return ret;
 	if (g->in_round && g->n_seen_addrs < MXG_GATE_MAX_ADDRS)
@@ -274,7 +282,8 @@ static int tc_commit(struct gate *g)
 	ret2 = delete_unseen(bpf_map__fd(g->skel->maps.domains), g->seen_domains, g->n_seen_domains,
 			     sizeof(g->seen_domains[0]), MXG_MAX_DOMAINS);
 	if (ret || ret2)
-		log_err("removing stale gate entries in %s: %s", g->pin_dir, strerror(-(ret ? ret : ret2)));
+		log_err("removing stale gate entries in %s: %s", g->pin_dir,
+			strerror(-(ret ? ret : ret2)));
 	return ret ? ret : ret2;
 }
 
@@ -294,13 +303,13 @@ static void tc_close(struct gate *g, bool detach)
 		for (size_t i = 0; i < g->n_if; i++) {
 			ret = tc_detach(g->ifindex[i], prog_id);
 			if (ret && ret != -ENOENT)
-				log_err("detach from %s: %s; run: mxgate unload --pin-dir %s", g->ifname[i],
-					strerror(-ret), g->pin_dir);
+				log_err("detach from %s: %s; run: mxgate unload --pin-dir %s",
+					g->ifname[i], strerror(-ret), g->pin_dir);
 		}
 		ret = pins_remove(g->pin_dir);
 		if (ret)
-			log_err("remove pins in %s: %s; run: mxgate unload --pin-dir %s", g->pin_dir,
-				strerror(-ret), g->pin_dir);
+			log_err("remove pins in %s: %s; run: mxgate unload --pin-dir %s",
+				g->pin_dir, strerror(-ret), g->pin_dir);
 		pins_unlock(lock);
 	}
 	mxgate__destroy(g->skel);
@@ -309,12 +318,12 @@ static void tc_close(struct gate *g, bool detach)
 }
 
 const struct gate_ops gate_tc_ops = {
-	.name = "tc",
-	.open = tc_open,
-	.set_responder = tc_set_responder,
-	.begin = tc_begin,
-	.set_address = tc_set_address,
-	.set_domain = tc_set_domain,
-	.commit = tc_commit,
-	.close = tc_close,
+    .name = "tc",
+    .open = tc_open,
+    .set_responder = tc_set_responder,
+    .begin = tc_begin,
+    .set_address = tc_set_address,
+    .set_domain = tc_set_domain,
+    .commit = tc_commit,
+    .close = tc_close,
 };

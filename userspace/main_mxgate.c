@@ -10,6 +10,16 @@
 static const struct cli_command commands[] = {
 	{ "probe", do_probe, "DOMAIN [--self HOST] [--resolver A] [--json]",
 	  "resolve and probe a domain's primary MXs once; print the verdict", false },
+	{ "dump", do_dump, "[--pin-dir DIR]", "show the pinned gate maps, fresh or expired", false },
+	{ "unload", do_unload, "[--pin-dir DIR]", "detach and unpin everything of mxgate's", false },
+	{ "gate-attach", do_gate_attach, "--pin-dir DIR --iface IF...", "load, pin, attach", true },
+	{ "gate-detach", do_gate_detach, "--pin-dir DIR --iface IF...", "detach, unpin", true },
+	{ "gate-set", do_gate_set, "--pin-dir DIR ADDR gated|open TTL", "write a gate entry", true },
+	{ "gate-del", do_gate_del, "--pin-dir DIR ADDR", "delete a gate entry", true },
+	{ "gate-domain", do_gate_domain, "--pin-dir DIR NAME STATE PRIMARY TTL", "write a domain entry",
+	  true },
+	{ "gate-round", do_gate_round, "--pin-dir DIR [--iface IF]... ADDR=gated|open...",
+	  "one controller round", true },
 	{ NULL, NULL, NULL, NULL, false },
 };
 

@@ -26,7 +26,7 @@
 #define PINS_LOCK_STEP_MS 50
 
 const char *const mxg_pin_names[] = {
-	MXG_MAP_GATE, MXG_MAP_DOMAINS, MXG_MAP_COUNTERS, MXG_MAP_RESPONDER, MXG_PIN_PROG, NULL,
+    MXG_MAP_GATE, MXG_MAP_DOMAINS, MXG_MAP_COUNTERS, MXG_MAP_RESPONDER, MXG_PIN_PROG, NULL,
 };
 
 static int libbpf_to_debug(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -75,13 +75,16 @@ int pins_check_bpffs(const char *dir, char *err, size_t errlen)
 		if (statfs(where, &sfs) < 0) {
 			int e = errno;
 
-			snprintf(err, errlen, "pin_dir %s: parent %s: %s; mount a bpf filesystem with: "
-				 "mount -t bpf bpf %s", dir, where, strerror(e), where);
+			snprintf(err, errlen,
+				 "pin_dir %s: parent %s: %s; mount a bpf filesystem with: "
+				 "mount -t bpf bpf %s",
+				 dir, where, strerror(e), where);
 			return -e;
 		}
 	}
 	if (sfs.f_type != BPF_FS_MAGIC) {
-		snprintf(err, errlen, "pin_dir %s: not a bpf filesystem; mount one with: mount -t bpf bpf %s",
+		snprintf(err, errlen,
+			 "pin_dir %s: not a bpf filesystem; mount one with: mount -t bpf bpf %s",
 			 dir, where);
 		return -ENOTSUP;
 	}
@@ -90,7 +93,7 @@ int pins_check_bpffs(const char *dir, char *err, size_t errlen)
 
 int pins_lock(const char *dir, bool create, char *err, size_t errlen)
 {
-	struct timespec step = { 0, PINS_LOCK_STEP_MS * 1000000L };
+	struct timespec step = {0, PINS_LOCK_STEP_MS * 1000000L};
 	int fd, waited_ms = 0, e;
 
 	if (create) {
@@ -112,7 +115,8 @@ int pins_lock(const char *dir, bool create, char *err, size_t errlen)
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		e = errno;
 		if (e != EWOULDBLOCK || waited_ms >= PINS_LOCK_WAIT_MS) {
-			snprintf(err, errlen, "pin_dir %s: %s; is another mxgate process changing it?", dir,
+			snprintf(err, errlen,
+				 "pin_dir %s: %s; is another mxgate process changing it?", dir,
 				 e == EWOULDBLOCK ? "locked for too long" : strerror(e));
 			close(fd);
 			return e == EWOULDBLOCK ? -EBUSY : -e;
@@ -129,7 +133,7 @@ void pins_unlock(int lock_fd)
 		close(lock_fd); /* drops the flock */
 }
 
-static int open_pin(const char *dir, const char *name)
+int pins_open_one(const char *dir, const char *name)
 {
 	char path[4200];
 	int fd;
@@ -146,15 +150,15 @@ int pins_open(const char *dir, struct mxg_pins *p)
 		const char *name;
 		int *fd;
 	} want[] = {
-		{ MXG_MAP_GATE, &p->gate_fd },		 { MXG_MAP_DOMAINS, &p->domains_fd },
-		{ MXG_MAP_COUNTERS, &p->counters_fd },	 { MXG_MAP_RESPONDER, &p->responder_fd },
-		{ MXG_PIN_PROG, &p->prog_fd },
+	    {MXG_MAP_GATE, &p->gate_fd},	 {MXG_MAP_DOMAINS, &p->domains_fd},
+	    {MXG_MAP_COUNTERS, &p->counters_fd}, {MXG_MAP_RESPONDER, &p->responder_fd},
+	    {MXG_PIN_PROG, &p->prog_fd},
 	};
 	int found = 0;
 
 	p->gate_fd = p->domains_fd = p->counters_fd = p->responder_fd = p->prog_fd = -1;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		int fd = open_pin(dir, want[i].name);
+		int fd = pins_open_one(dir, want[i].name);
 
 		if (fd == -ENOENT)
 			continue;
@@ -170,7 +174,7 @@ int pins_open(const char *dir, struct mxg_pins *p)
 
 void pins_close(struct mxg_pins *p)
 {
-	int *fds[] = { &p->gate_fd, &p->domains_fd, &p->counters_fd, &p->responder_fd, &p->prog_fd };
+	int *fds[] = {&p->gate_fd, &p->domains_fd, &p->counters_fd, &p->responder_fd, &p->prog_fd};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -181,9 +185,15 @@ void pins_close(struct mxg_pins *p)
 
 int pins_remove(const char *dir)
 {
+	struct statfs sfs;
 	char path[4200];
 	int ret = 0;
 
+	/* Never unlink files called "domains" & co. anywhere but on a bpffs. */
+	if (statfs(dir, &sfs) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (sfs.f_type != BPF_FS_MAGIC)
+		return -ENOTSUP;
 	for (const char *const *n = mxg_pin_names; *n; n++) {
 		if (pins_path(path, sizeof(path), dir, *n))
 			return -ENAMETOOLONG;

@@ -48,9 +48,12 @@ void pins_unlock(int lock_fd);
  * (0 when dir holds none of ours or does not exist) or a negative errno. */
 int pins_open(const char *dir, struct mxg_pins *p);
 void pins_close(struct mxg_pins *p);
+/* One pinned object by name: its descriptor or a negative errno. */
+int pins_open_one(const char *dir, const char *name);
 
 /* Unlink every pin of ours in dir and remove dir. Missing pins are fine;
- * a directory holding files that are not ours is left (-ENOTEMPTY). */
+ * a directory holding files that are not ours is left (-ENOTEMPTY); a
+ * directory that is not on a bpffs is not touched (-ENOTSUP). */
 int pins_remove(const char *dir);
 
 #endif

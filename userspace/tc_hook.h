@@ -16,8 +16,8 @@
  * (19800) stays clear of the ones tc picks by itself (49152 downwards)
  * and of the small numbers administrators write by hand. Our program never
  * ends classification, so filters after it still see every packet. */
-#define MXG_TC_HANDLE 0x4d58
-#define MXG_TC_PRIO 0x4d58
+#define MXG_TC_HANDLE 0x4d58U
+#define MXG_TC_PRIO 0x4d58U
 
 /* The name the kernel records for our program (the BPF function name). */
 #define MXG_TC_PROG_NAME "mxgate_tc"

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `mxgate dump [--pin-dir DIR]`: what the kernel holds, read straight from
+ * the pinned maps, so it works while mxgated is down. Each gate and domain
+ * entry is marked fresh or expired against the monotonic clock the tc
+ * program uses.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cli.h"
+#include "config.h"
+#include "gate_maps.h"
+#include "pins.h"
+#include "reason.h"
+#include "tc_hook.h"
+
+#define NS_PER_SEC 1000000000ULL
+
+static void print_expiry(uint64_t expires_ns, uint64_t now)
+{
+	if (expires_ns > now)
+		printf("fresh    %5llus left",
+		       (unsigned long long)((expires_ns - now + NS_PER_SEC - 1) / NS_PER_SEC));
+	else
+		printf("expired  %5llus ago ",
+		       (unsigned long long)((now - expires_ns) / NS_PER_SEC));
+}
+
+static const char *gate_state_str(unsigned s)
+{
+	switch (s) {
+	case MXG_GATE_GATED:
+		return "gated";
+	case MXG_GATE_OPEN:
+		return "open";
+	}
+	return "?";
+}
+
+static int dump_gate(int fd)
+{
+	struct mxg_gate_key key, next;
+	struct mxg_gate_entry e;
+	uint64_t now = mxg_mono_ns();
+	int n = 0, r;
+
+	printf("gate_addrs:\n");
+	for (r = bpf_map_get_next_key(fd, NULL, &next); !r;
+	     r = bpf_map_get_next_key(fd, &key, &next)) {
+		char buf[MXG_ADDRSTRLEN];
+		struct mxg_ip ip;
+
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &e))
+			continue; /* deleted under us */
+		mxg_ip_from_gate_key(&key, &ip);
+		printf("  %-40s %-6s ", mxg_ip_str(&ip, buf, sizeof(buf)), gate_state_str(e.state));
+		print_expiry(e.expires_ns, now);
+		printf("  domains %u  updated %llus ago\n", e.domains,
+		       (unsigned long long)(e.updated_ns < now ? (now - e.updated_ns) / NS_PER_SEC
+							       : 0));
+		n++;
+	}
+	if (!n)
+		printf("  (none)\n");
+	return 0;
+}
+
+static const char *domain_state_str(unsigned s)
+{
+	switch (s) {
+	case MXG_DOMAIN_GATED:
+		return "gated";
+	case MXG_DOMAIN_OPEN:
+		return "open";
+	case MXG_DOMAIN_UNKNOWN:
+		return "unknown";
+	}
+	return "?";
+}
+
+static int dump_domains(int fd)
+{
+	struct mxg_domain_key key, next;
+	struct mxg_domain_entry e;
+	uint64_t now = mxg_mono_ns();
+	int n = 0, r;
+
+	printf("domains:\n");
+	for (r = bpf_map_get_next_key(fd, NULL, &next); !r;
+	     r = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &e))
+			continue;
+		/* Both strings come from the controller; bound them anyway. */
+		key.name[sizeof(key.name) - 1] = '\0';
+		e.primary[sizeof(e.primary) - 1] = '\0';
+		printf("  %-30s %-7s ", key.name, domain_state_str(e.state));
+		print_expiry(e.expires_ns, now);
+		printf("  primary %s  reason %s  since %llus ago\n", e.primary[0] ? e.primary : "-",
+		       mxg_reason_str(e.reason),
+		       (unsigned long long)(e.since_ns && e.since_ns < now
+						? (now - e.since_ns) / NS_PER_SEC
+						: 0));
+		n++;
+	}
+	if (!n)
+		printf("  (none)\n");
+	return 0;
+}
+
+static int dump_counters(int fd)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} fields[] = {
+#define F(x) {#x, offsetof(struct mxg_counters, x)}
+	    F(packets),	      F(syn25),	       F(steered),	     F(pass_no_entry),
+	    F(pass_open),     F(pass_expired), F(pass_no_responder), F(pass_assign_failed),
+	    F(pass_unparsed),
+#undef F
+	};
+	_Static_assert(sizeof(fields) / sizeof(fields[0]) ==
+			   sizeof(struct mxg_counters) / sizeof(__u64),
+		       "every counter has a name here");
+	struct mxg_counters c;
+	int ret;
+
+	ret = gate_map_read_counters(fd, &c);
+	if (ret) {
+		fprintf(stderr, "mxgate: read counters: %s\n", strerror(-ret));
+		return ret;
+	}
+	printf("counters (summed over %d CPUs):\n", libbpf_num_possible_cpus());
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		printf("  %-20s %llu\n", fields[i].name,
+		       (unsigned long long)*(const __u64 *)((const char *)&c + fields[i].off));
+	return 0;
+}
+
+static void dump_responder(int fd)
+{
+	static const char *const slot_names[MXG_RESPONDER_SLOTS] = {"v4", "v6"};
+
+	printf("responder:\n");
+	for (__u32 slot = 0; slot < MXG_RESPONDER_SLOTS; slot++) {
+		__u64 cookie;
+
+		if (!bpf_map_lookup_elem(fd, &slot, &cookie))
+			printf("  %s (slot %u): present, socket cookie %llu\n", slot_names[slot],
+			       slot, (unsigned long long)cookie);
+		else
+			printf("  %s (slot %u): absent (new connections pass to the MTA)\n",
+			       slot_names[slot], slot);
+	}
+}
+
+static void print_attached(int ifindex, const char *ifname, uint32_t prog_id, void *arg)
+{
+	printf("  attached: %s ingress (prog id %u)\n", ifname, prog_id);
+}
+
+static void dump_program(int prog_fd)
+{
+	uint32_t id = tc_prog_id(prog_fd);
+
+	printf("program: %s (id %u), tc handle 0x%x priority %u\n", MXG_TC_PROG_NAME, id,
+	       MXG_TC_HANDLE, MXG_TC_PRIO);
+	if (tc_for_each_ours(id, print_attached, NULL) <= 0)
+		printf("  attached: nowhere in this network namespace\n");
+}
+
+static void missing(const char *dir, const char *what)
+{
+	printf("%s: not pinned in %s\n", what, dir);
+}
+
+int do_dump(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"pin-dir", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *dir = MXG_DEFAULT_PIN_DIR;
+	struct mxg_pins p;
+	struct stat st;
+	char err[512];
+	int c, n, ret = CLI_OK;
+
+	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			dir = optarg;
+			break;
+		case 'h':
+			printf("usage: mxgate dump [--pin-dir DIR]\n");
+			return CLI_OK;
+		default:
+			fprintf(stderr, "usage: mxgate dump [--pin-dir DIR]\n");
+			return CLI_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: mxgate dump [--pin-dir DIR]\n");
+		return CLI_USAGE;
+	}
+	pins_libbpf_log_to_debug();
+	if (stat(dir, &st) < 0) {
+		fprintf(
+		    stderr,
+		    "mxgate: pin_dir %s: %s; is mxgated running with this pin_dir (--pin-dir)?\n",
+		    dir, strerror(errno));
+		return CLI_FAIL;
+	}
+	if (pins_check_bpffs(dir, err, sizeof(err))) {
+		fprintf(stderr, "mxgate: %s\n", err);
+		return CLI_FAIL;
+	}
+	n = pins_open(dir, &p);
+	if (n < 0) {
+		fprintf(stderr, "mxgate: open pins in %s: %s (needs root)\n", dir, strerror(-n));
+		return CLI_FAIL;
+	}
+	if (n == 0) {
+		fprintf(stderr, "mxgate: nothing of mxgate's is pinned in %s\n", dir);
+		return CLI_FAIL;
+	}
+	printf("pin_dir %s\n", dir);
+	if (p.prog_fd >= 0)
+		dump_program(p.prog_fd);
+	else
+		missing(dir, MXG_PIN_PROG);
+	if (p.gate_fd >= 0)
+		dump_gate(p.gate_fd);
+	else
+		missing(dir, MXG_MAP_GATE);
+	if (p.domains_fd >= 0)
+		dump_domains(p.domains_fd);
+	else
+		missing(dir, MXG_MAP_DOMAINS);
+	if (p.counters_fd >= 0) {
+		if (dump_counters(p.counters_fd))
+			ret = CLI_FAIL;
+	} else {
+		missing(dir, MXG_MAP_COUNTERS);
+	}
+	if (p.responder_fd >= 0)
+		dump_responder(p.responder_fd);
+	else
+		missing(dir, MXG_MAP_RESPONDER);
+	pins_close(&p);
+	return ret;
+}
