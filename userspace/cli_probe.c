@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config_values.h"
 #include "dns.h"
 #include "json.h"
 #include "log.h"
@@ -48,7 +49,7 @@ struct probe_ctx {
 
 enum verdict { VERDICT_GATE, VERDICT_OPEN, VERDICT_UNKNOWN };
 
-static const char *const verdict_names[] = { "gate", "open", "unknown" };
+static const char *const verdict_names[] = {"gate", "open", "unknown"};
 
 static void print_usage(FILE *f)
 {
@@ -60,77 +61,6 @@ static void print_usage(FILE *f)
 		   "/etc/resolv.conf)\n"
 		   "  --timeout DUR    deadline per SMTP probe, e.g. 500ms, 5s (default 5s)\n"
 		   "  --json           one JSON object on stdout\n");
-}
-
-/* "500ms", "5s", "2m", or a bare number of seconds. */
-static int parse_duration_ms(const char *s, unsigned *ms)
-{
-	char *end;
-	unsigned long long v, mul = 1000;
-
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		return -EINVAL;
-	if (!strcmp(end, "ms"))
-		mul = 1;
-	else if (!strcmp(end, "s") || !*end)
-		mul = 1000;
-	else if (!strcmp(end, "m"))
-		mul = 60000;
-	else
-		return -EINVAL;
-	if (v == 0 || v > PROBE_MAX_TIMEOUT_MS / mul)
-		return -ERANGE;
-	*ms = (unsigned)(v * mul);
-	return 0;
-}
-
-/* "192.0.2.53", "192.0.2.53:5353", "2001:db8::53", "[2001:db8::53]:5353". */
-static int parse_server(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *colon, *port_s = NULL;
-	unsigned long port = 53;
-	struct mxg_ip ip;
-	size_t n;
-
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close)
-			return -EINVAL;
-		n = (size_t)(close - s - 1);
-		if (close[1] == ':')
-			port_s = close + 2;
-		else if (close[1])
-			return -EINVAL;
-		s++;
-	} else {
-		colon = strchr(s, ':');
-		if (colon && !strchr(colon + 1, ':')) { /* exactly one colon: v4:port */
-			n = (size_t)(colon - s);
-			port_s = colon + 1;
-		} else {
-			n = strlen(s);
-		}
-	}
-	if (n == 0 || n >= sizeof(host))
-		return -EINVAL;
-	memcpy(host, s, n);
-	host[n] = '\0';
-	if (mxg_ip_parse(host, &ip) < 0)
-		return -EINVAL;
-	if (port_s) {
-		char *end;
-
-		errno = 0;
-		port = strtoul(port_s, &end, 10);
-		if (errno || end == port_s || *end || port == 0 || port > 65535)
-			return -EINVAL;
-	}
-	*len = mxg_ip_to_sockaddr(&ip, (uint16_t)port, ss);
-	return 0;
 }
 
 static void server_str(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -148,26 +78,6 @@ static void server_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 		snprintf(buf, len, "%s", a);
 	else
 		snprintf(buf, len, ip.family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
-}
-
-/* Lower case, no trailing dot; false if it cannot be a domain name. */
-static bool normalize_name(const char *in, char out[MXG_NAME_MAX])
-{
-	size_t n = strlen(in);
-
-	if (n && in[n - 1] == '.')
-		n--;
-	if (n == 0 || n >= MXG_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c <= 0x20 || c >= 0x7f)
-			return false;
-		out[i] = (char)tolower(c);
-	}
-	out[n] = '\0';
-	return true;
 }
 
 /* Many primaries with many addresses need one descriptor each. */
@@ -332,7 +242,9 @@ static void decide(const struct probe_ctx *ctx, const struct mx_primaries *pr,
 		break;
 	case MXG_REASON_DNS_FAILED:
 		o->verdict = VERDICT_UNKNOWN;
-		snprintf(o->message, sizeof(o->message), "DNS failed: %s", set->error);
+		snprintf(o->message, sizeof(o->message), "DNS failed: %s",
+			 set->error[0] ? set->error
+				       : "the address lookups of the primaries failed");
 		return;
 	case MXG_REASON_SELF_NOT_IN_MX: {
 		size_t off;
@@ -501,16 +413,17 @@ static void print_json(const struct probe_ctx *ctx, const struct mx_primaries *p
 int do_probe(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "self", required_argument, NULL, 's' },
-		{ "resolver", required_argument, NULL, 'r' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "port", required_argument, NULL, 'p' }, /* hidden: tests */
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"self", required_argument, NULL, 's'},
+	    {"resolver", required_argument, NULL, 'r'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"port", required_argument, NULL, 'p'}, /* hidden: tests */
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	static char self[MXG_MAX_SELF][MXG_NAME_MAX];
-	char domain[MXG_NAME_MAX], resolver_s[MXG_ADDRSTRLEN + 8];
+	char domain[MXG_NAME_MAX], resolver_s[MXG_ADDRSTRLEN + 8], why[256];
+	uint64_t ms;
 	struct sockaddr_storage server;
 	socklen_t server_len = 0;
 	unsigned timeout_ms = PROBE_DEFAULT_TIMEOUT_MS;
@@ -520,7 +433,7 @@ int do_probe(int argc, char **argv)
 	struct probe_ctx *ctx = NULL;
 	struct dns_resolver *res = NULL;
 	struct mx_primaries pr;
-	struct outcome o = { 0 };
+	struct outcome o = {0};
 	int c, ret = CLI_FAIL;
 
 	optind = 1;
@@ -534,30 +447,28 @@ int do_probe(int argc, char **argv)
 					MXG_MAX_SELF);
 				return CLI_USAGE;
 			}
-			if (!normalize_name(optarg, self[n_self])) {
-				fprintf(stderr, "mxgate: probe: --self %s: not a host name\n",
-					optarg);
+			if (cv_hostname(optarg, self[n_self], why, sizeof(why)) < 0) {
+				fprintf(stderr, "mxgate: probe: --self: %s\n", why);
 				return CLI_USAGE;
 			}
 			n_self++;
 			break;
 		case 'r':
-			if (parse_server(optarg, &server, &server_len) < 0) {
-				fprintf(stderr,
-					"mxgate: probe: --resolver %s: not an address; give e.g. "
-					"192.0.2.53, 192.0.2.53:5353 or [2001:db8::53]:53\n",
-					optarg);
+			if (cv_resolver(optarg, &server, &server_len, why, sizeof(why)) < 0) {
+				fprintf(stderr, "mxgate: probe: --resolver: %s\n", why);
 				return CLI_USAGE;
 			}
 			break;
 		case 't':
-			if (parse_duration_ms(optarg, &timeout_ms) < 0) {
+			if (config_parse_duration(optarg, &ms) < 0 || ms == 0 ||
+			    ms > PROBE_MAX_TIMEOUT_MS) {
 				fprintf(stderr,
 					"mxgate: probe: --timeout %s: not a duration between 1ms "
 					"and 10m; give e.g. 500ms or 5s\n",
 					optarg);
 				return CLI_USAGE;
 			}
+			timeout_ms = (unsigned)ms;
 			break;
 		case 'p':
 			errno = 0;
@@ -583,16 +494,18 @@ int do_probe(int argc, char **argv)
 		print_usage(stderr);
 		return CLI_USAGE;
 	}
-	if (!normalize_name(argv[optind], domain)) {
-		fprintf(stderr, "mxgate: probe: %s: not a domain name\n", argv[optind]);
+	if (cv_hostname(argv[optind], domain, why, sizeof(why)) < 0) {
+		fprintf(stderr, "mxgate: probe: DOMAIN: %s\n", why);
 		return CLI_USAGE;
 	}
 	if (!n_self) {
 		char host[256] = "";
 
-		if (gethostname(host, sizeof(host) - 1) < 0 || !normalize_name(host, self[0])) {
-			fprintf(stderr, "mxgate: probe: no --self given and the host name is "
-					"unusable; give --self HOST as it appears in the MX records\n");
+		if (gethostname(host, sizeof(host) - 1) < 0 ||
+		    cv_hostname(host, self[0], why, sizeof(why)) < 0) {
+			fprintf(stderr,
+				"mxgate: probe: no --self given and the host name is "
+				"unusable; give --self HOST as it appears in the MX records\n");
 			return CLI_USAGE;
 		}
 		n_self = 1;

@@ -20,17 +20,17 @@
 
 #include "log.h"
 
-#define DNS_UDP_SOCKETS 4      /* queries spread over this many source ports */
-#define DNS_MSG_MAX 65535      /* largest DNS message, UDP or TCP */
-#define DNS_ID_BUCKETS 1024    /* in-flight UDP queries hashed by ID */
-#define DNS_READ_BURST 64      /* datagrams read per wake-up, to stay fair */
+#define DNS_UDP_SOCKETS 4   /* queries spread over this many source ports */
+#define DNS_MSG_MAX 65535   /* largest DNS message, UDP or TCP */
+#define DNS_ID_BUCKETS 1024 /* in-flight UDP queries hashed by ID */
+#define DNS_READ_BURST 64   /* datagrams read per wake-up, to stay fair */
 #define DNS_DEFAULT_TIMEOUT_MS 2000
 #define DNS_DEFAULT_ATTEMPTS 3
 
 enum q_state { Q_UDP, Q_TCP_CONNECTING, Q_TCP_WRITING, Q_TCP_READING };
 
 struct dns_query {
-	struct dns_query *next, *prev;   /* in the request */
+	struct dns_query *next, *prev;	  /* in the request */
 	struct dns_query *hnext, **hprev; /* ID hash, UDP only */
 	struct dns_request *req;
 	struct ev_timer timer;
@@ -44,10 +44,10 @@ struct dns_query {
 	uint8_t *wire; /* the query, with 2 octets of TCP length in front */
 	size_t wire_len;
 	int tcp_fd;
-	size_t tcp_pos;      /* bytes sent, or bytes of the answer read */
+	size_t tcp_pos;	     /* bytes sent, or bytes of the answer read */
 	uint8_t tcp_len[2];  /* the answer's length prefix */
 	uint8_t *tcp_answer; /* allocated once the length is known */
-	char err[128];       /* the last problem seen, for the final error */
+	char err[128];	     /* the last problem seen, for the final error */
 };
 
 struct dns_request {
@@ -92,7 +92,8 @@ int dns_default_server(struct sockaddr_storage *ss, socklen_t *len)
 
 		if (ldns_resolver_nameserver_count(res) > 0 && ns && ns[0]) {
 			size_t size = 0;
-			struct sockaddr_storage *got = ldns_rdf2native_sockaddr_storage(ns[0], 53, &size);
+			struct sockaddr_storage *got =
+			    ldns_rdf2native_sockaddr_storage(ns[0], 53, &size);
 
 			if (got && size <= sizeof(*ss)) {
 				memcpy(ss, got, size);
@@ -300,8 +301,7 @@ static void query_start_tcp(struct dns_query *q)
 		snprintf(q->err, sizeof(q->err), "cannot open a TCP socket: %s", strerror(errno));
 		return;
 	}
-	if (connect(fd, (struct sockaddr *)&r->server, r->server_len) < 0 &&
-	    errno != EINPROGRESS) {
+	if (connect(fd, (struct sockaddr *)&r->server, r->server_len) < 0 && errno != EINPROGRESS) {
 		snprintf(q->err, sizeof(q->err), "TCP to %s: %s", r->server_str, strerror(errno));
 		close(fd);
 		return;
@@ -671,7 +671,8 @@ static void mx_answered(struct dns_request *req, const ldns_pkt *pkt)
 	memcpy(domain, set->domain, sizeof(domain));
 	if (dns_mx_from_pkt(pkt, domain, set) < 0) {
 		set->status = MX_ERROR;
-		snprintf(set->error, sizeof(set->error), "cannot read the MX answer: out of memory");
+		snprintf(set->error, sizeof(set->error),
+			 "cannot read the MX answer: out of memory");
 		return;
 	}
 	if (set->status != MX_OK)
@@ -737,9 +738,10 @@ static void query_failed(struct dns_query *q)
 	if (q->host < 0) {
 		req->set.status = MX_ERROR;
 		if (r->refused)
-			snprintf(req->set.error, sizeof(req->set.error),
-				 "no answer from DNS server %s: connection refused (is it running?)",
-				 r->server_str);
+			snprintf(
+			    req->set.error, sizeof(req->set.error),
+			    "no answer from DNS server %s: connection refused (is it running?)",
+			    r->server_str);
 		else if (q->err[0])
 			snprintf(req->set.error, sizeof(req->set.error), "%s", q->err);
 		else

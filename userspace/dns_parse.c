@@ -96,7 +96,8 @@ static ldns_rdf *follow_cnames(const ldns_pkt *pkt, const ldns_rdf *name, uint32
 			const ldns_rr *rr = ldns_rr_list_rr(ans, i);
 
 			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
-			    ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN && ldns_rr_rd_count(rr) == 1 &&
+			    ldns_rr_get_class(rr) == LDNS_RR_CLASS_IN &&
+			    ldns_rr_rd_count(rr) == 1 &&
 			    ldns_rdf_get_type(ldns_rr_rdf(rr, 0)) == LDNS_RDF_TYPE_DNAME &&
 			    ldns_dname_compare(ldns_rr_owner(rr), cur) == 0) {
 				next = rr;
@@ -284,7 +285,7 @@ size_t dns_addrs_from_pkt(const ldns_pkt *pkt, const ldns_rdf *qname, ldns_rr_ty
 	for (size_t i = 0; ans && i < ldns_rr_list_rr_count(ans); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(ans, i);
 		const ldns_rdf *rd;
-		struct mxg_ip ip = { 0 };
+		struct mxg_ip ip = {0};
 
 		if (ldns_rr_get_type(rr) != type || ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN ||
 		    ldns_rr_rd_count(rr) != 1 || ldns_dname_compare(ldns_rr_owner(rr), target) != 0)

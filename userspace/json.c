@@ -8,7 +8,7 @@
 
 void json_init(struct json_writer *w, FILE *f)
 {
-	*w = (struct json_writer){ .f = f };
+	*w = (struct json_writer){.f = f};
 }
 
 /* Before any value: the comma, unless it follows its key. */

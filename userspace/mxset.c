@@ -36,7 +36,7 @@ static int self_pref(const struct mx_set *set, const char (*self)[MXG_NAME_MAX],
 size_t mx_find_primaries(const struct mx_set *set, const char (*self)[MXG_NAME_MAX], size_t n_self,
 			 struct mx_primaries *out)
 {
-	bool any_addr = false;
+	bool any_addr = false, lookup_failed = false;
 
 	memset(out, 0, sizeof(*out));
 	out->pref_self = -1;
@@ -71,9 +71,13 @@ size_t mx_find_primaries(const struct mx_set *set, const char (*self)[MXG_NAME_M
 		out->hosts[out->n++] = h;
 		if (h->n_addrs)
 			any_addr = true;
+		else if (h->addr_status == MX_ERROR)
+			lookup_failed = true;
 	}
 	if (!out->n)
 		out->reason = MXG_REASON_NO_PRIMARY;
+	else if (!any_addr && lookup_failed)
+		out->reason = MXG_REASON_DNS_FAILED; /* we cannot tell: unknown */
 	else if (!any_addr)
 		out->reason = MXG_REASON_NO_PRIMARY_ADDR;
 	return out->n;

@@ -20,7 +20,8 @@ struct mx_primaries {
 	enum mxg_reason reason; /* NONE when some primary has an address; else
 				 * why the domain is open/unknown (also when
 				 * n > 0 but no primary has an address:
-				 * NO_PRIMARY_ADDR) */
+				 * NO_PRIMARY_ADDR, or DNS_FAILED when their
+				 * address lookups failed) */
 };
 
 /* Fills out; returns out->n. Host names compare case-insensitively,

@@ -53,12 +53,12 @@ struct prober {
 };
 
 static const char *const result_names[] = {
-	[PROBE_OK] = "ok",
-	[PROBE_REFUSED] = "refused",
-	[PROBE_TIMEOUT] = "timeout",
-	[PROBE_BAD_GREETING] = "bad-greeting",
-	[PROBE_BAD_EHLO] = "bad-ehlo",
-	[PROBE_PROTOCOL] = "protocol-error",
+    [PROBE_OK] = "ok",
+    [PROBE_REFUSED] = "refused",
+    [PROBE_TIMEOUT] = "timeout",
+    [PROBE_BAD_GREETING] = "bad-greeting",
+    [PROBE_BAD_EHLO] = "bad-ehlo",
+    [PROBE_PROTOCOL] = "protocol-error",
 };
 
 const char *probe_result_str(enum probe_result r)
@@ -135,7 +135,7 @@ void probe_cancel(struct prober *p, void *arg)
 static void probe_report(struct probe *pr, enum probe_result result, const char *why)
 {
 	struct prober *p = pr->p;
-	struct probe_report rep = { .result = result, .code = pr->last_code };
+	struct probe_report rep = {.result = result, .code = pr->last_code};
 	probe_cb cb = pr->cb;
 	void *arg = pr->arg;
 
@@ -152,7 +152,7 @@ static void probe_report(struct probe *pr, enum probe_result result, const char 
 		static const char quit[] = "QUIT\r\n";
 
 		if (send(pr->fd, quit, sizeof(quit) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) ==
-			    (ssize_t)(sizeof(quit) - 1) &&
+			(ssize_t)(sizeof(quit) - 1) &&
 		    ev_io_mod(p->loop, pr->fd, EV_READ) == 0 &&
 		    ev_timer_start(p->loop, &pr->timer, PROBE_LINGER_MS) == 0) {
 			shutdown(pr->fd, SHUT_WR);
@@ -210,8 +210,9 @@ static void probe_read(struct probe *pr)
 		}
 		if (n == 0) {
 			probe_report(pr, PROBE_PROTOCOL,
-				     pr->state == PS_GREETING ? "connection closed before the greeting"
-							      : "connection closed before the EHLO reply");
+				     pr->state == PS_GREETING
+					 ? "connection closed before the greeting"
+					 : "connection closed before the EHLO reply");
 			return;
 		}
 		ret = smtp_reply_reader_feed(&pr->rr, buf, (size_t)n, &used);
@@ -230,7 +231,8 @@ static void probe_read(struct probe *pr)
 			if (used != (size_t)n) {
 				/* RFC 5321 4.3.1: nothing may follow the greeting
 				 * before our EHLO. */
-				probe_report(pr, PROBE_PROTOCOL, "data after the greeting before EHLO");
+				probe_report(pr, PROBE_PROTOCOL,
+					     "data after the greeting before EHLO");
 				return;
 			}
 			pr->state = PS_EHLO;

@@ -62,7 +62,8 @@ static int end_line(struct smtp_reply_reader *rr)
 	return 1;
 }
 
-int smtp_reply_reader_feed(struct smtp_reply_reader *rr, const char *buf, size_t n, size_t *consumed)
+int smtp_reply_reader_feed(struct smtp_reply_reader *rr, const char *buf, size_t n,
+			   size_t *consumed)
 {
 	size_t i;
 	int ret;

@@ -26,11 +26,11 @@ struct fake_dns {
 	int udp, tcp;
 	struct sockaddr_in addr;
 	const char *const *zone; /* RR strings, NULL-terminated */
-	bool silent;             /* never answer */
-	bool tc_udp;             /* answer every UDP query with TC and no records */
-	bool spoof_first;        /* before each answer: wrong ID, then wrong name */
+	bool silent;		 /* never answer */
+	bool tc_udp;		 /* answer every UDP query with TC and no records */
+	bool spoof_first;	 /* before each answer: wrong ID, then wrong name */
 	int udp_queries, tcp_queries;
-	int conn_fd;             /* one TCP connection at a time is enough */
+	int conn_fd; /* one TCP connection at a time is enough */
 	uint8_t conn_buf[600];
 	size_t conn_len;
 };
@@ -150,8 +150,8 @@ static void fake_dns_udp(struct ev_loop *loop, int sock, unsigned events, void *
 	uint8_t buf[600];
 	struct sockaddr_storage from;
 	socklen_t fromlen = sizeof(from);
-	ssize_t n = recvfrom(sock, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
-			     &fromlen);
+	ssize_t n =
+	    recvfrom(sock, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
 
 	if (n <= 0)
 		return;
@@ -202,26 +202,42 @@ static void fake_dns_accept(struct ev_loop *loop, int sock, unsigned events, voi
 	ev_io_add(loop, c, EV_READ, fake_dns_conn, fd);
 }
 
+/* Bind UDP and TCP on one kernel-chosen port; another socket may hold the
+ * TCP side of a port that was free for UDP, so try a few. */
+static int fake_dns_bind(struct fake_dns *fd)
+{
+	int one = 1;
+
+	for (int tries = 0; tries < 50; tries++) {
+		socklen_t len = sizeof(fd->addr);
+
+		fd->addr.sin_family = AF_INET;
+		fd->addr.sin_port = 0;
+		fd->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fd->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		fd->tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd->udp < 0 || fd->tcp < 0)
+			return -1;
+		setsockopt(fd->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd->udp, (struct sockaddr *)&fd->addr, sizeof(fd->addr)) == 0 &&
+		    getsockname(fd->udp, (struct sockaddr *)&fd->addr, &len) == 0 &&
+		    bind(fd->tcp, (struct sockaddr *)&fd->addr, sizeof(fd->addr)) == 0 &&
+		    listen(fd->tcp, 16) == 0)
+			return 0;
+		close(fd->udp);
+		close(fd->tcp);
+	}
+	return -1;
+}
+
 /* Returns 0 and fills fd->addr, or -1. */
 static int fake_dns_start(struct fake_dns *fd, struct ev_loop *loop, const char *const *zone)
 {
-	socklen_t len = sizeof(fd->addr);
-	int one = 1;
-
 	memset(fd, 0, sizeof(*fd));
 	fd->loop = loop;
 	fd->zone = zone;
 	fd->conn_fd = -1;
-	fd->udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	fd->addr.sin_family = AF_INET;
-	fd->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd->udp < 0 || bind(fd->udp, (struct sockaddr *)&fd->addr, sizeof(fd->addr)) < 0 ||
-	    getsockname(fd->udp, (struct sockaddr *)&fd->addr, &len) < 0)
-		return -1;
-	fd->tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	setsockopt(fd->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd->tcp < 0 || bind(fd->tcp, (struct sockaddr *)&fd->addr, sizeof(fd->addr)) < 0 ||
-	    listen(fd->tcp, 16) < 0)
+	if (fake_dns_bind(fd) < 0)
 		return -1;
 	if (ev_io_add(loop, fd->udp, EV_READ, fake_dns_udp, fd) < 0 ||
 	    ev_io_add(loop, fd->tcp, EV_READ, fake_dns_accept, fd) < 0)

@@ -54,14 +54,15 @@ static struct mx_set set;
 static void test_parse_normal_sorted_lowercased_deduplicated(void **state)
 {
 	static const char *const ans[] = {
-		"example.test. 300 IN MX 20 B.example.test.",
-		"example.test. 200 IN MX 10 a.example.test.",
-		"example.test. 300 IN MX 15 A.EXAMPLE.TEST.", /* same host: lowest pref */
-		"other.test. 10 IN MX 5 intruder.test.",      /* not our name: ignored */
-		NL,
+	    "example.test. 300 IN MX 20 B.example.test.",
+	    "example.test. 200 IN MX 10 a.example.test.",
+	    "example.test. 300 IN MX 15 A.EXAMPLE.TEST.", /* same host: lowest pref */
+	    "other.test. 10 IN MX 5 intruder.test.",	  /* not our name: ignored */
+	    NL,
 	};
 	size_t len;
-	uint8_t *w = build(&len, "example.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, false, ans, NL);
+	uint8_t *w =
+	    build(&len, "example.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, false, ans, NL);
 
 	assert_int_equal(dns_parse_mx_answer(w, len, "Example.Test.", &set), 0);
 	assert_int_equal(set.status, MX_OK);
@@ -77,9 +78,10 @@ static void test_parse_normal_sorted_lowercased_deduplicated(void **state)
 
 static void test_parse_null_mx(void **state)
 {
-	static const char *const ans[] = { "example.test. 300 IN MX 0 .", NL };
+	static const char *const ans[] = {"example.test. 300 IN MX 0 .", NL};
 	size_t len;
-	uint8_t *w = build(&len, "example.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, false, ans, NL);
+	uint8_t *w =
+	    build(&len, "example.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, false, ans, NL);
 
 	assert_int_equal(dns_parse_mx_answer(w, len, "example.test", &set), 0);
 	assert_int_equal(set.status, MX_NULL);
@@ -89,9 +91,10 @@ static void test_parse_null_mx(void **state)
 
 static void test_parse_empty_answer_is_no_records(void **state)
 {
-	static const char *const auth[] = { FAKE_DNS_SOA, NL };
+	static const char *const auth[] = {FAKE_DNS_SOA, NL};
 	size_t len;
-	uint8_t *w = build(&len, "example.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, false, NL, auth);
+	uint8_t *w =
+	    build(&len, "example.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, false, NL, auth);
 
 	assert_int_equal(dns_parse_mx_answer(w, len, "example.test", &set), 0);
 	assert_int_equal(set.status, MX_NO_RECORDS);
@@ -102,7 +105,8 @@ static void test_parse_empty_answer_is_no_records(void **state)
 static void test_parse_nxdomain_and_servfail(void **state)
 {
 	size_t len;
-	uint8_t *w = build(&len, "example.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NXDOMAIN, false, NL, NL);
+	uint8_t *w =
+	    build(&len, "example.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NXDOMAIN, false, NL, NL);
 
 	assert_int_equal(dns_parse_mx_answer(w, len, "example.test", &set), 0);
 	assert_int_equal(set.status, MX_NXDOMAIN);
@@ -117,14 +121,15 @@ static void test_parse_nxdomain_and_servfail(void **state)
 static void test_parse_malformed_and_cut_short(void **state)
 {
 	static const char *const ans[] = {
-		"example.test. 300 IN MX 10 mx1.example.test.",
-		"example.test. 300 IN MX 20 mx2.example.test.",
-		NL,
+	    "example.test. 300 IN MX 10 mx1.example.test.",
+	    "example.test. 300 IN MX 20 mx2.example.test.",
+	    NL,
 	};
-	static const uint8_t garbage[] = { 0x12, 0x34, 0x81, 0x80, 0x00, 0x01, 0x00, 0x05,
-					   0x00, 0x00, 0x00, 0x00, 0xff, 0xfe, 0x00 };
+	static const uint8_t garbage[] = {0x12, 0x34, 0x81, 0x80, 0x00, 0x01, 0x00, 0x05,
+					  0x00, 0x00, 0x00, 0x00, 0xff, 0xfe, 0x00};
 	size_t len;
-	uint8_t *w = build(&len, "example.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, false, ans, NL);
+	uint8_t *w =
+	    build(&len, "example.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, false, ans, NL);
 
 	assert_true(dns_parse_mx_answer(garbage, sizeof(garbage), "example.test", &set) < 0);
 	assert_int_equal(set.status, MX_ERROR);
@@ -139,7 +144,8 @@ static void test_parse_malformed_and_cut_short(void **state)
 static void test_parse_truncated_flag(void **state)
 {
 	size_t len;
-	uint8_t *w = build(&len, "example.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, true, NL, NL);
+	uint8_t *w =
+	    build(&len, "example.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, true, NL, NL);
 
 	assert_int_equal(dns_parse_mx_answer(w, len, "example.test", &set), -EMSGSIZE);
 	assert_int_equal(set.status, MX_ERROR);
@@ -171,12 +177,13 @@ static void test_parse_keeps_lowest_preferences_within_bound(void **state)
 static void test_parse_follows_cname(void **state)
 {
 	static const char *const ans[] = {
-		"example.test. 100 IN CNAME mail.other.test.",
-		"mail.other.test. 300 IN MX 10 mx.other.test.",
-		NL,
+	    "example.test. 100 IN CNAME mail.other.test.",
+	    "mail.other.test. 300 IN MX 10 mx.other.test.",
+	    NL,
 	};
 	size_t len;
-	uint8_t *w = build(&len, "example.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, false, ans, NL);
+	uint8_t *w =
+	    build(&len, "example.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, false, ans, NL);
 
 	assert_int_equal(dns_parse_mx_answer(w, len, "example.test", &set), 0);
 	assert_int_equal(set.status, MX_OK);
@@ -228,19 +235,19 @@ static void run_resolve(struct fake_dns *fd, const char *const *zone, const char
 }
 
 static const char *const zone[] = {
-	"example.test. 300 IN MX 10 p1.example.test.",
-	"example.test. 300 IN MX 15 p2.example.test.",
-	"example.test. 300 IN MX 20 edge.example.test.",
-	"example.test. 300 IN MX 30 gone.example.test.",
-	"p1.example.test. 300 IN A 192.0.2.11",
-	"p1.example.test. 40 IN AAAA 2001:db8::11",
-	"p2.example.test. 300 IN AAAA 2001:db8::12",
-	"edge.example.test. 300 IN CNAME edge-real.example.test.",
-	"edge-real.example.test. 300 IN A 192.0.2.20",
-	"null.test. 300 IN MX 0 .",
-	"nomx.test. 300 IN A 192.0.2.99",
-	"short.test. 5 IN MX 10 p1.example.test.",
-	NULL,
+    "example.test. 300 IN MX 10 p1.example.test.",
+    "example.test. 300 IN MX 15 p2.example.test.",
+    "example.test. 300 IN MX 20 edge.example.test.",
+    "example.test. 300 IN MX 30 gone.example.test.",
+    "p1.example.test. 300 IN A 192.0.2.11",
+    "p1.example.test. 40 IN AAAA 2001:db8::11",
+    "p2.example.test. 300 IN AAAA 2001:db8::12",
+    "edge.example.test. 300 IN CNAME edge-real.example.test.",
+    "edge-real.example.test. 300 IN A 192.0.2.20",
+    "null.test. 300 IN MX 0 .",
+    "nomx.test. 300 IN A 192.0.2.99",
+    "short.test. 5 IN MX 10 p1.example.test.",
+    NULL,
 };
 
 static void test_resolve_hosts_addresses_cnames_ttl(void **state)
@@ -324,7 +331,7 @@ static void silence(struct fake_dns *fd)
 
 static void test_resolve_times_out_after_retries(void **state)
 {
-	struct dns_options o = { .timeout_ms = 60, .attempts = 3 };
+	struct dns_options o = {.timeout_ms = 60, .attempts = 3};
 	struct fake_dns fd;
 	struct result res;
 	uint64_t t0 = ev_now_ms(), dt;
@@ -339,12 +346,12 @@ static void test_resolve_times_out_after_retries(void **state)
 
 static void test_resolve_refused_port_reports_it(void **state)
 {
-	struct dns_options o = { .timeout_ms = 50, .attempts = 2 };
+	struct dns_options o = {.timeout_ms = 50, .attempts = 2};
 	struct ev_loop *loop = ev_loop_new();
-	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct sockaddr_in sin = {.sin_family = AF_INET};
 	socklen_t len = sizeof(sin);
 	struct dns_resolver *r;
-	struct result res = { .loop = loop };
+	struct result res = {.loop = loop};
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
 
 	/* A port that was just free: nothing listens there. */
@@ -372,7 +379,7 @@ static void test_cancel_means_no_callback(void **state)
 	struct ev_loop *loop = ev_loop_new();
 	struct fake_dns fd;
 	struct dns_resolver *r;
-	struct result res = { .loop = loop };
+	struct result res = {.loop = loop};
 	struct ev_timer t;
 
 	assert_int_equal(fake_dns_start(&fd, loop, zone), 0);
@@ -392,7 +399,7 @@ static void test_cancel_means_no_callback(void **state)
 static void test_bad_names_rejected(void **state)
 {
 	struct ev_loop *loop = ev_loop_new();
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(53) };
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(53)};
 	struct dns_resolver *r = dns_resolver_new(loop, (struct sockaddr *)&sin, sizeof(sin), NULL);
 	char longname[300];
 
@@ -417,23 +424,23 @@ static void test_default_server(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_normal_sorted_lowercased_deduplicated),
-		cmocka_unit_test(test_parse_null_mx),
-		cmocka_unit_test(test_parse_empty_answer_is_no_records),
-		cmocka_unit_test(test_parse_nxdomain_and_servfail),
-		cmocka_unit_test(test_parse_malformed_and_cut_short),
-		cmocka_unit_test(test_parse_truncated_flag),
-		cmocka_unit_test(test_parse_keeps_lowest_preferences_within_bound),
-		cmocka_unit_test(test_parse_follows_cname),
-		cmocka_unit_test(test_resolve_hosts_addresses_cnames_ttl),
-		cmocka_unit_test(test_resolve_statuses),
-		cmocka_unit_test(test_resolve_ignores_wrong_id_and_question),
-		cmocka_unit_test(test_resolve_falls_back_to_tcp_on_truncation),
-		cmocka_unit_test(test_resolve_times_out_after_retries),
-		cmocka_unit_test(test_resolve_refused_port_reports_it),
-		cmocka_unit_test(test_cancel_means_no_callback),
-		cmocka_unit_test(test_bad_names_rejected),
-		cmocka_unit_test(test_default_server),
+	    cmocka_unit_test(test_parse_normal_sorted_lowercased_deduplicated),
+	    cmocka_unit_test(test_parse_null_mx),
+	    cmocka_unit_test(test_parse_empty_answer_is_no_records),
+	    cmocka_unit_test(test_parse_nxdomain_and_servfail),
+	    cmocka_unit_test(test_parse_malformed_and_cut_short),
+	    cmocka_unit_test(test_parse_truncated_flag),
+	    cmocka_unit_test(test_parse_keeps_lowest_preferences_within_bound),
+	    cmocka_unit_test(test_parse_follows_cname),
+	    cmocka_unit_test(test_resolve_hosts_addresses_cnames_ttl),
+	    cmocka_unit_test(test_resolve_statuses),
+	    cmocka_unit_test(test_resolve_ignores_wrong_id_and_question),
+	    cmocka_unit_test(test_resolve_falls_back_to_tcp_on_truncation),
+	    cmocka_unit_test(test_resolve_times_out_after_retries),
+	    cmocka_unit_test(test_resolve_refused_port_reports_it),
+	    cmocka_unit_test(test_cancel_means_no_callback),
+	    cmocka_unit_test(test_bad_names_rejected),
+	    cmocka_unit_test(test_default_server),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

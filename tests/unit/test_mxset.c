@@ -36,7 +36,7 @@ static int setup(void **state)
 
 static void test_cascading_primaries(void **state)
 {
-	static const char self[][MXG_NAME_MAX] = { "edge.example.test" };
+	static const char self[][MXG_NAME_MAX] = {"edge.example.test"};
 	struct mx_primaries p;
 
 	add("p1.example.test", 10, "192.0.2.11");
@@ -52,7 +52,7 @@ static void test_cascading_primaries(void **state)
 
 static void test_self_matches_case_and_trailing_dot(void **state)
 {
-	static const char self[][MXG_NAME_MAX] = { "other.example", "EDGE.Example.Test." };
+	static const char self[][MXG_NAME_MAX] = {"other.example", "EDGE.Example.Test."};
 	struct mx_primaries p;
 
 	add("p1.example.test", 10, "192.0.2.11");
@@ -63,7 +63,7 @@ static void test_self_matches_case_and_trailing_dot(void **state)
 
 static void test_self_missing(void **state)
 {
-	static const char self[][MXG_NAME_MAX] = { "backup.example.test" };
+	static const char self[][MXG_NAME_MAX] = {"backup.example.test"};
 	struct mx_primaries p;
 
 	add("p1.example.test", 10, "192.0.2.11");
@@ -75,7 +75,7 @@ static void test_self_missing(void **state)
 
 static void test_tie_with_self_is_not_primary(void **state)
 {
-	static const char self[][MXG_NAME_MAX] = { "edge.example.test" };
+	static const char self[][MXG_NAME_MAX] = {"edge.example.test"};
 	struct mx_primaries p;
 
 	add("edge.example.test", 10, "192.0.2.20");
@@ -88,7 +88,7 @@ static void test_tie_with_self_is_not_primary(void **state)
 static void test_lowest_self_preference_counts(void **state)
 {
 	/* Self listed twice (two names of this host): the lower wins. */
-	static const char self[][MXG_NAME_MAX] = { "edge.example.test", "edge2.example.test" };
+	static const char self[][MXG_NAME_MAX] = {"edge.example.test", "edge2.example.test"};
 	struct mx_primaries p;
 
 	add("p1.example.test", 10, "192.0.2.11");
@@ -102,7 +102,7 @@ static void test_lowest_self_preference_counts(void **state)
 
 static void test_primaries_without_address(void **state)
 {
-	static const char self[][MXG_NAME_MAX] = { "edge.example.test" };
+	static const char self[][MXG_NAME_MAX] = {"edge.example.test"};
 	struct mx_primaries p;
 
 	add("p1.example.test", 10, NULL);
@@ -111,17 +111,31 @@ static void test_primaries_without_address(void **state)
 	assert_int_equal(p.reason, MXG_REASON_NO_PRIMARY_ADDR);
 }
 
+static void test_primary_address_lookup_failed_is_dns_failure(void **state)
+{
+	static const char self[][MXG_NAME_MAX] = {"edge.example.test"};
+	struct mx_primaries p;
+
+	add("p1.example.test", 10, NULL);
+	set.hosts[0].addr_status = MX_ERROR;
+	add("p2.example.test", 15, NULL);
+	set.hosts[1].addr_status = MX_NXDOMAIN;
+	add("edge.example.test", 20, "192.0.2.20");
+	assert_int_equal(mx_find_primaries(&set, self, 1, &p), 2);
+	assert_int_equal(p.reason, MXG_REASON_DNS_FAILED);
+}
+
 static void test_statuses_map_to_reasons(void **state)
 {
-	static const char self[][MXG_NAME_MAX] = { "edge.example.test" };
+	static const char self[][MXG_NAME_MAX] = {"edge.example.test"};
 	static const struct {
 		enum mx_status st;
 		enum mxg_reason reason;
 	} cases[] = {
-		{ MX_NULL, MXG_REASON_NULL_MX },
-		{ MX_NO_RECORDS, MXG_REASON_NO_MX },
-		{ MX_NXDOMAIN, MXG_REASON_NXDOMAIN },
-		{ MX_ERROR, MXG_REASON_DNS_FAILED },
+	    {MX_NULL, MXG_REASON_NULL_MX},
+	    {MX_NO_RECORDS, MXG_REASON_NO_MX},
+	    {MX_NXDOMAIN, MXG_REASON_NXDOMAIN},
+	    {MX_ERROR, MXG_REASON_DNS_FAILED},
 	};
 	struct mx_primaries p;
 
@@ -137,13 +151,14 @@ static void test_statuses_map_to_reasons(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_cascading_primaries, setup),
-		cmocka_unit_test_setup(test_self_matches_case_and_trailing_dot, setup),
-		cmocka_unit_test_setup(test_self_missing, setup),
-		cmocka_unit_test_setup(test_tie_with_self_is_not_primary, setup),
-		cmocka_unit_test_setup(test_lowest_self_preference_counts, setup),
-		cmocka_unit_test_setup(test_primaries_without_address, setup),
-		cmocka_unit_test_setup(test_statuses_map_to_reasons, setup),
+	    cmocka_unit_test_setup(test_cascading_primaries, setup),
+	    cmocka_unit_test_setup(test_self_matches_case_and_trailing_dot, setup),
+	    cmocka_unit_test_setup(test_self_missing, setup),
+	    cmocka_unit_test_setup(test_tie_with_self_is_not_primary, setup),
+	    cmocka_unit_test_setup(test_lowest_self_preference_counts, setup),
+	    cmocka_unit_test_setup(test_primaries_without_address, setup),
+	    cmocka_unit_test_setup(test_primary_address_lookup_failed_is_dns_failure, setup),
+	    cmocka_unit_test_setup(test_statuses_map_to_reasons, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

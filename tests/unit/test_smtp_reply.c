@@ -125,14 +125,14 @@ static void test_overlong_line_rejected(void **state)
 static void test_garbage_rejected(void **state)
 {
 	static const char *const bad[] = {
-		"HTTP/1.1 400 Bad Request\r\n",
-		"22\r\n",
-		"2x0 hi\r\n",
-		"220_hi\r\n",
-		"\r\n",
-		"620 no such class\r\n",
-		"250-one\r\n251 other code\r\n",
-		"220\rX\r\n",
+	    "HTTP/1.1 400 Bad Request\r\n",
+	    "22\r\n",
+	    "2x0 hi\r\n",
+	    "220_hi\r\n",
+	    "\r\n",
+	    "620 no such class\r\n",
+	    "250-one\r\n251 other code\r\n",
+	    "220\rX\r\n",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -170,15 +170,15 @@ static void test_unprintable_text_masked(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_single_line_greeting),
-		cmocka_unit_test(test_multi_line_ehlo_reply),
-		cmocka_unit_test(test_every_split_gives_the_same_reply),
-		cmocka_unit_test(test_byte_by_byte),
-		cmocka_unit_test(test_code_without_text_and_bare_lf),
-		cmocka_unit_test(test_overlong_line_rejected),
-		cmocka_unit_test(test_garbage_rejected),
-		cmocka_unit_test(test_too_many_lines_rejected),
-		cmocka_unit_test(test_unprintable_text_masked),
+	    cmocka_unit_test(test_single_line_greeting),
+	    cmocka_unit_test(test_multi_line_ehlo_reply),
+	    cmocka_unit_test(test_every_split_gives_the_same_reply),
+	    cmocka_unit_test(test_byte_by_byte),
+	    cmocka_unit_test(test_code_without_text_and_bare_lf),
+	    cmocka_unit_test(test_overlong_line_rejected),
+	    cmocka_unit_test(test_garbage_rejected),
+	    cmocka_unit_test(test_too_many_lines_rejected),
+	    cmocka_unit_test(test_unprintable_text_masked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
