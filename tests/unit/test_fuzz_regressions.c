@@ -30,6 +30,9 @@
 #define LLVMFuzzerTestOneInput fuzz_dns_mx_one
 #include "../fuzz/fuzz_dns_mx.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_policy_one
+#include "../fuzz/fuzz_policy.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fuzz_fn)(const uint8_t *data, size_t size);
 
@@ -103,6 +106,11 @@ static void test_dns_mx_inputs(void **state)
 	replay("dns_mx", fuzz_dns_mx_one);
 }
 
+static void test_policy_inputs(void **state)
+{
+	replay("policy", fuzz_policy_one);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -110,6 +118,7 @@ int main(void)
 		cmocka_unit_test(test_smtp_session_inputs),
 		cmocka_unit_test(test_config_inputs),
 		cmocka_unit_test(test_dns_mx_inputs),
+		cmocka_unit_test(test_policy_inputs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
