@@ -6,6 +6,7 @@
 #   fl_init SECONDS [NEEDS...]   skip unless root and NEEDS exist; sets
 #                                $FL_NS (namespace, lo up), $FL_DIR
 #   fl_bg CMD...                 start CMD in the background, remember it
+#   fl_bpffs                     mount a private bpffs at $FL_BPFFS
 #   ok DESC CMD... / is GOT WANT DESC / like GOT REGEX DESC / diag TEXT
 #   fl_done                      the plan and the exit status
 set -u
@@ -17,6 +18,7 @@ FL_PIDS=()
 FL_NS=
 FL_DIR=
 FL_WATCHDOG=
+FL_BPFFS=
 
 fl_cleanup() {
 	local p
@@ -26,6 +28,7 @@ fl_cleanup() {
 	fi
 	for p in "${FL_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${FL_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	[ -n "$FL_BPFFS" ] && umount "$FL_BPFFS" 2>/dev/null
 	if [ -n "$FL_NS" ]; then
 		ip netns pids "$FL_NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
 		ip netns del "$FL_NS" 2>/dev/null
@@ -57,6 +60,12 @@ fl_init() {
 	FL_WATCHDOG=$!
 	ip netns add "$FL_NS" || exit 1
 	ip -n "$FL_NS" link set lo up
+}
+
+# A private bpffs under $FL_DIR (a pin under /sys/fs/bpf made inside
+# `ip netns exec` is invisible elsewhere); sets $FL_BPFFS.
+fl_bpffs() {
+	mkdir -p "$FL_DIR/bpf" && mount -t bpf bpf "$FL_DIR/bpf" && FL_BPFFS=$FL_DIR/bpf
 }
 
 fl_bg() {
