@@ -142,14 +142,6 @@ void config_free(struct mxg_config *cfg);
 #define MXG_DURATION_MAX_MS (366ULL * 24 * 3600 * 1000) /* a year */
 int config_parse_duration(const char *s, uint64_t *ms);
 
-/*
- * Expand a reply_text template (%d domain, %p primary, %% percent) into
- * buf, always NUL-terminated, truncated to len - 1. Returns the length
- * written. The template was validated by config_load().
- */
-size_t config_expand_reply(const char *tmpl, const char *domain, const char *primary, char *buf,
-			   size_t len);
-
 /* Per-domain effective settings (override or global). cfg->domains is
  * sorted by name; find takes any case and an optional trailing dot and
  * returns NULL for a domain that is not served. */

@@ -189,31 +189,6 @@ int cv_reply_text(const char *s, char *why, size_t len)
 	return 0;
 }
 
-size_t config_expand_reply(const char *tmpl, const char *domain, const char *primary, char *buf,
-			   size_t len)
-{
-	size_t n = 0;
-
-	if (!len)
-		return 0;
-	for (const char *p = tmpl; *p && n + 1 < len; p++) {
-		const char *sub = NULL;
-
-		if (*p == '%' && (p[1] == 'd' || p[1] == 'p'))
-			sub = *++p == 'd' ? domain : primary;
-		else if (*p == '%' && p[1] == '%')
-			p++;
-		if (!sub) {
-			buf[n++] = *p;
-			continue;
-		}
-		for (; *sub && n + 1 < len; sub++)
-			buf[n++] = *sub;
-	}
-	buf[n] = '\0';
-	return n;
-}
-
 static int parse_port(const char *s, uint16_t *port)
 {
 	unsigned v;

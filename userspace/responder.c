@@ -221,7 +221,7 @@ static int read_full(int fd, void *buf, size_t len, uint64_t deadline_ms)
 
 static int wait_ready(struct responder *r, char *err, size_t errlen)
 {
-	struct responder_wire_hdr h;
+	struct responder_wire_hdr h = {0};
 	char text[RESPONDER_READY_TEXT_MAX + 1] = "";
 	struct timespec ts;
 	uint64_t deadline;
@@ -252,7 +252,7 @@ int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err
 {
 	const char *user = cfg->user[0] ? cfg->user : "nobody";
 	struct timeval tv = {.tv_sec = RESPONDER_SEND_TIMEOUT_MS / 1000,
-			     .tv_usec = (RESPONDER_SEND_TIMEOUT_MS % 1000) * 1000};
+			     .tv_usec = (suseconds_t)(RESPONDER_SEND_TIMEOUT_MS % 1000) * 1000};
 	bool change_user = geteuid() == 0;
 	uid_t uid = getuid();
 	gid_t gid = getgid();

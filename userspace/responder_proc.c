@@ -153,9 +153,9 @@ static void conn_update_events(struct conn *c)
 {
 	unsigned ev = 0;
 
-	if (c->lingering)
-		ev = EV_READ;
-	else if (!smtp_session_done(&c->smtp) && c->in_len < sizeof(c->in))
+	/* Lingering: read (and drop) until the FIN. Otherwise read while
+	 * there is room, and the session still wants input. */
+	if (c->lingering || (!smtp_session_done(&c->smtp) && c->in_len < sizeof(c->in)))
 		ev = EV_READ;
 	if (!c->lingering && conn_out_len(c))
 		ev |= EV_WRITE;
@@ -285,10 +285,9 @@ static void original_dst(int fd, struct conn *c)
 	socklen_t len = sizeof(ss);
 	int rc;
 
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
-		return;
-	mxg_ip_from_sockaddr((struct sockaddr *)&ss, &c->dst, &c->dst_port);
-	if (c->dst_port == MXG_SMTP_PORT)
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    mxg_ip_from_sockaddr((struct sockaddr *)&ss, &c->dst, &c->dst_port) < 0 ||
+	    c->dst_port == MXG_SMTP_PORT)
 		return;
 	len = sizeof(ss);
 	if (ss.ss_family == AF_INET)
@@ -329,7 +328,10 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 	unsigned same = 0;
 	struct conn *c;
 
-	mxg_ip_from_sockaddr((const struct sockaddr *)ss, &peer, &peer_port);
+	if (mxg_ip_from_sockaddr((const struct sockaddr *)ss, &peer, &peer_port) < 0) {
+		close(fd); /* not TCP over IP: cannot happen on our listeners */
+		return;
+	}
 	client_key_from_ip(&peer, &key);
 	if (r->n_conns >= r->max_conn) {
 		refuse(r, fd, &peer, "too many connections");

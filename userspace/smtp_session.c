@@ -70,18 +70,22 @@ static void error_reply(struct smtp_session *s, const char *line)
 
 static void summary_add(struct smtp_session *s, const char *domain, int code)
 {
+	size_t room = sizeof(s->summary) - s->summary_len;
 	char item[64];
 	int n;
 
-	if (s->summary_len + 1 >= sizeof(s->summary))
+	if (s->summary_full)
 		return;
 	n = snprintf(item, sizeof(item), "%s%.40s=%d", s->summary_len ? "," : "",
 		     *domain ? domain : "-", code);
 	if (n < 0)
 		return;
-	if ((size_t)n + 4 >= sizeof(s->summary) - s->summary_len) {
+	/* Items go in only while ",..." (5 octets with NUL) still fits after
+	 * them, so the marker always has room. */
+	if ((size_t)n + 5 > room) {
 		memcpy(s->summary + s->summary_len, ",...", 5);
-		s->summary_len = sizeof(s->summary) - 1; /* full: no more items */
+		s->summary_len += 4;
+		s->summary_full = true;
 		return;
 	}
 	memcpy(s->summary + s->summary_len, item, (size_t)n + 1);

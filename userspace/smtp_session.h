@@ -76,6 +76,7 @@ struct smtp_session {
 
 	char summary[SMTP_SUMMARY_MAX]; /* RCPT domains and codes, bounded */
 	size_t summary_len;
+	bool summary_full; /* ",..." appended */
 };
 
 void smtp_session_init(struct smtp_session *s, const struct smtp_session_params *p,

@@ -6,14 +6,17 @@
  *     port4=N port6=N pid=CHILD
  * on stdout once the child serves, then waits for SIGTERM/SIGINT. When the
  * child dies it says so on stderr and keeps waiting (tests check that the
- * listening sockets closed with it).
+ * listening sockets closed with it). SIGUSR1 pushes the table again with
+ * every gated domain open and every open one gated (a state change while
+ * the responder runs). --bulk N adds N domains bulkN.test, gated, with a
+ * long reply text: a big table through the socketpair.
  *
  *   responder_harness [--port N] [--listen4 ADDR|none] [--listen6 ADDR|none]
  *       [--domain NAME=STATE:PRIMARY[:REPLY]]... (STATE gated|open|unknown,
  *       REPLY reject|defer, default --reply) [--reply reject|defer]
  *       [--reply-text TEMPLATE] [--offender N/DURATION] [--helo NAME]
  *       [--user NAME] [--max-conn N] [--max-per-client N]
- *       [--max-commands N] [--idle DURATION] [--no-table]
+ *       [--max-commands N] [--idle DURATION] [--no-table] [--bulk N]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -27,7 +30,7 @@
 #include "log.h"
 #include "responder.h"
 
-#define HARNESS_MAX_DOMAINS 64
+#define HARNESS_MAX_DOMAINS 64 /* from --domain */
 
 static void usage(void)
 {
@@ -128,11 +131,13 @@ int main(int argc, char **argv)
 	    {"max-commands", required_argument, NULL, 'm'},
 	    {"idle", required_argument, NULL, 'i'},
 	    {"no-table", no_argument, NULL, 'n'},
+	    {"bulk", required_argument, NULL, 'b'},
 	    {NULL, 0, NULL, 0},
 	};
 	static struct mxg_config cfg;
-	struct responder_domain dom[HARNESS_MAX_DOMAINS];
+	static struct responder_domain dom[HARNESS_MAX_DOMAINS + MXG_MAX_DOMAINS];
 	int dom_reply[HARNESS_MAX_DOMAINS];
+	unsigned bulk = 0;
 	const char *l4 = "127.0.0.1", *l6 = "::1";
 	struct mxg_ip v4, v6;
 	struct responder r;
@@ -202,6 +207,11 @@ int main(int argc, char **argv)
 		case 'n':
 			push = false;
 			break;
+		case 'b':
+			bulk = parse_uint(optarg);
+			if (bulk > MXG_MAX_DOMAINS - HARNESS_MAX_DOMAINS)
+				usage();
+			break;
 		default:
 			usage();
 		}
@@ -211,6 +221,18 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < n_dom; i++) {
 		dom[i].reply = (uint8_t)(dom_reply[i] < 0 ? (int)cfg.reply : dom_reply[i]);
 		snprintf(dom[i].reply_text, sizeof(dom[i].reply_text), "%s", cfg.reply_text);
+	}
+	for (unsigned i = 0; i < bulk; i++) {
+		struct responder_domain *d = &dom[n_dom++];
+
+		memset(d, 0, sizeof(*d));
+		snprintf(d->name, sizeof(d->name), "bulk%u.test", i);
+		snprintf(d->primary, sizeof(d->primary), "mx.bulk%u.test", i);
+		d->state = MXG_DOMAIN_GATED;
+		d->reply = MXG_REPLY_REJECT;
+		memset(d->reply_text, 'x', sizeof(d->reply_text) - 1);
+		memcpy(d->reply_text, "%d: ", 4);
+		memcpy(d->reply_text + sizeof(d->reply_text) - 4, "%p.", 4);
 	}
 	if ((strcmp(l4, "none") && mxg_ip_parse(l4, &v4) < 0) ||
 	    (strcmp(l6, "none") && mxg_ip_parse(l6, &v6) < 0))
@@ -222,6 +244,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 
 	if (responder_listen_on(&r, strcmp(l4, "none") ? &v4 : NULL,
@@ -245,7 +268,18 @@ int main(int argc, char **argv)
 
 		if (sigtimedwait(&sigs, &si, &zero) > 0) {
 			sig = si.si_signo;
-			break;
+			if (sig != SIGUSR1)
+				break;
+			for (size_t i = 0; i < n_dom; i++)
+				dom[i].state = dom[i].state == MXG_DOMAIN_GATED ? MXG_DOMAIN_OPEN
+										: MXG_DOMAIN_GATED;
+			if (responder_push_domains(&r, dom, n_dom) < 0)
+				fprintf(stderr,
+					"responder_harness: pushing the table again failed\n");
+			else
+				fprintf(stderr,
+					"responder_harness: table pushed again, states flipped\n");
+			continue;
 		}
 		if (r.ctl_fd >= 0 && poll(&p, 1, 100) > 0) {
 			/* The child never writes: readable means it is gone. */

@@ -41,12 +41,11 @@ counter() {
 }
 
 tap_ok "gate-attach loads, pins and attaches at edge eth0 ingress" mxg gate-attach --iface eth0
-# ip netns exec execs the helper, so $! is its pid.
-ip netns exec "$TN-edge" "$FAKE" --pin-dir "$PIN" >"$TN_DIR/fake.out" 2>&1 &
-FAKE_PID=$!
+FAKE_OUT=$TN_DIR/edge/fake.log
+tn_spawn edge fake "$FAKE" --pin-dir "$PIN"
 tap_ok "fake responder listens on loopback and is in the SOCKMAP" \
-	tn_wait 5 grep -q '^listening' "$TN_DIR/fake.out"
-tap_diag "$(cat "$TN_DIR/fake.out")"
+	tn_wait 5 grep -q '^listening' "$FAKE_OUT"
+tap_diag "$(cat "$FAKE_OUT")"
 
 tap_like "$(greet snd $V4)" "$POSTFIX_RE" "no gate entry: Postfix answers (IPv4)"
 tap_like "$(greet snd $V6)" "$POSTFIX_RE" "no gate entry: Postfix answers (IPv6)"
@@ -55,10 +54,10 @@ mxg gate-set $V4 gated 60
 mxg gate-set $V6 gated 60
 tap_like "$(greet snd $V4)" "$FAKE_RE" "gated fresh: the responder answers (IPv4)"
 tap_ok "the responder's socket shows $V4:25 and the sender" \
-	grep -q "^accepted local=$V4:25 peer=192.0.2.30:" "$TN_DIR/fake.out"
+	grep -q "^accepted local=$V4:25 peer=192.0.2.30:" "$FAKE_OUT"
 tap_like "$(greet snd $V6)" "$FAKE_RE" "gated fresh: the responder answers (IPv6)"
 tap_ok "the responder's socket shows [$V6]:25 and the sender" \
-	grep -qF "accepted local=[$V6]:25 peer=[2001:db8::30]:" "$TN_DIR/fake.out"
+	grep -qF "accepted local=[$V6]:25 peer=[2001:db8::30]:" "$FAKE_OUT"
 tap_is "$(counter steered)" 2 "counters: two SYNs steered"
 
 # Another port on the same gated address is not touched.
@@ -71,11 +70,11 @@ mxg gate-set $V4 open 60
 tap_like "$(greet snd $V4)" "$POSTFIX_RE" "entry says open: Postfix answers"
 
 # Fail open by expiry: nobody touches the entry, the kernel's clock does.
-mxg gate-set $V4 gated 2
-mxg gate-set $V6 gated 2
-tap_like "$(greet snd $V4)" "$FAKE_RE" "gated for 2 s: the responder answers"
-sleep 2.2
-tap_like "$(greet snd $V4)" "$POSTFIX_RE" "2 s later the entry expired: Postfix answers (IPv4)"
+mxg gate-set $V4 gated 3
+mxg gate-set $V6 gated 3
+tap_like "$(greet snd $V4)" "$FAKE_RE" "gated for 3 s: the responder answers"
+sleep 3.2
+tap_like "$(greet snd $V4)" "$POSTFIX_RE" "3 s later the entry expired: Postfix answers (IPv4)"
 tap_like "$(greet snd $V6)" "$POSTFIX_RE" "expired entry: Postfix answers (IPv6)"
 tap_like "$(mxg dump | grep -F " $V4 ")" 'gated +expired' "mxgate dump marks the entry expired"
 
@@ -101,8 +100,7 @@ tap_like "$(mxg dump | grep -F " $V4 ")" 'gated +fresh' "mxgate dump marks the e
 
 # A responder that is gone is never steered to: its sockets leave the
 # SOCKMAP when they close.
-kill "$FAKE_PID"
-wait "$FAKE_PID" 2>/dev/null
+tn_kill edge fake
 tap_like "$(mxg dump | grep 'v4 (slot 0)')" 'absent' "responder killed: its SOCKMAP slot is empty"
 tap_like "$(greet snd $V4)" "$POSTFIX_RE" "gated fresh but no responder: Postfix answers"
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "reply.h"
 
 #define BASE "self = mx2.example.org\ndomains = example.org\ninterfaces = eth0\n"
 
@@ -448,11 +449,11 @@ static void test_reply_text(void **state)
 	expect_error(BASE "[domain example.org]\nreply_text = no primary\n",
 		     "t.conf:5: reply_text: must contain %p");
 
-	assert_int_equal(config_expand_reply(MXG_DEFAULT_REPLY_TEXT, "example.org",
-					     "mx1.example.org", buf, sizeof(buf)),
+	assert_int_equal(reply_expand(buf, sizeof(buf), MXG_DEFAULT_REPLY_TEXT, "example.org",
+				      "mx1.example.org"),
 			 sizeof(buf) - 1);
 	assert_string_equal(buf, "example.org: this is a backup MX and the primary MX mx1.example");
-	config_expand_reply("%d at %p, 100%%", "a.example", "mx.a.example", buf, sizeof(buf));
+	reply_expand(buf, sizeof(buf), "%d at %p, 100%%", "a.example", "mx.a.example");
 	assert_string_equal(buf, "a.example at mx.a.example, 100%");
 }
 

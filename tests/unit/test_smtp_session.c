@@ -17,7 +17,7 @@
 
 #define HELO_NAME "backup.example.net"
 #define GATED_551                                                                                  \
-	"551 5.7.1 <example.test>: this is a backup MX and the primary MX "                        \
+	"551 5.7.1 example.test: this is a backup MX and the primary MX "                        \
 	"mx1.example.test is online; please try mx1.example.test\r\n"
 #define OFFENDER_550                                                                               \
 	"550 5.7.1 You tried me, a backup MX, too often while the primary MX is online\r\n"
@@ -173,6 +173,22 @@ static void test_gated_domain_551_names_primary(void **state)
 	assert_true(smtp_session_done(&f->s));
 }
 
+static void test_summary_is_bounded(void **state)
+{
+	struct fx *f = *state;
+	size_t len;
+
+	fx_start(f, 100, 0);
+	say(f, "EHLO c\r\nMAIL FROM:<>\r\n");
+	for (int i = 0; i < 60; i++)
+		say(f, "RCPT TO:<x@a-rather-long-domain-name-that-is-not-served.test>\r\n");
+	len = strlen(f->s.summary);
+	assert_true(len < SMTP_SUMMARY_MAX);
+	assert_int_equal(len, f->s.summary_len);
+	assert_string_equal(f->s.summary + len - 4, ",...");
+	assert_int_equal(f->s.last_rcpt_code, 550);
+}
+
 static void test_defer_mode_451(void **state)
 {
 	struct fx *f = *state;
@@ -180,7 +196,7 @@ static void test_defer_mode_451(void **state)
 	fx_start(f, 0, 0);
 	say(f, "EHLO c\r\nMAIL FROM:<>\r\n");
 	assert_string_equal(say(f, "RCPT TO:<x@defer.test>\r\n"),
-			    "451 4.7.1 <defer.test>: this is a backup MX and the primary MX "
+			    "451 4.7.1 defer.test: this is a backup MX and the primary MX "
 			    "mx9.defer.test is online; please try mx9.defer.test\r\n");
 }
 
@@ -569,6 +585,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_greeting_and_ehlo, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gated_domain_551_names_primary, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_summary_is_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_mode_451, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_not_gated_race_451_and_not_served_550, setup,
 					    teardown),
