@@ -8,6 +8,7 @@
 
 /* Add a row per command; keep them in the order `mxgate help` shows. */
 static const struct cli_command commands[] = {
+	{ "status", do_status, "[--json] [-s SOCKET]", "state of every domain and gate address", false },
 	{ "probe", do_probe, "DOMAIN [--self HOST] [--resolver A] [--json]",
 	  "resolve and probe a domain's primary MXs once; print the verdict", false },
 	{ "dump", do_dump, "[--pin-dir DIR]", "show the pinned gate maps, fresh or expired", false },

@@ -1,9 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* mxgated: the daemon's entry point. Options, the config check (-n), then
- * the controller. Exit codes: 0 success, 1 failure, 2 usage. */
+/* mxgated: the daemon's entry point. Options, the config check (-n),
+ * daemonizing (unless -f), then the controller. Exit codes: 0 success,
+ * 1 failure, 2 usage. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "controller.h"
+#include "log.h"
 #include "mxgated.h"
 
 static int check_config(const struct mxgated_options *opts)
@@ -20,6 +30,111 @@ static int check_config(const struct mxgated_options *opts)
 	return 0;
 }
 
+/*
+ * Double fork and setsid. The original process waits on a pipe until the
+ * daemon says it started (or failed), so `mxgated` exits 0 only when the
+ * gate is in place, and 1 when start-up failed. Returns the pipe's write
+ * end in the daemon, or -1 on error (in the original process).
+ */
+static int daemon_begin(void)
+{
+	int p[2];
+	pid_t pid;
+	char b = 0;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		fprintf(stderr, "mxgated: pipe: %s\n", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "mxgated: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		waitpid(pid, NULL, 0);
+		if (read(p[0], &b, 1) != 1 || b != 'k') {
+			fprintf(stderr, "mxgated: failed to start; the reason is in the mail log "
+					"(syslog LOG_MAIL), or run mxgated -f to see it here\n");
+			exit(1);
+		}
+		exit(0);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		_exit(1);
+	pid = fork();
+	if (pid < 0)
+		_exit(1);
+	if (pid > 0)
+		_exit(0); /* the session leader goes: we can never get a tty */
+	if (chdir("/") < 0)
+		_exit(1);
+	umask(022);
+	return p[1];
+}
+
+static void daemon_ready(int fd, bool ok)
+{
+	int null;
+
+	if (fd < 0)
+		return;
+	if (write(fd, ok ? "k" : "f", 1) != 1)
+		log_warn("cannot tell the starting process that we are up: %s", strerror(errno));
+	close(fd);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+}
+
+static int run(const struct mxgated_options *opts)
+{
+	struct mxg_config *cfg = calloc(1, sizeof(*cfg));
+	struct controller c;
+	char err[1024];
+	int notify = -1, r;
+
+	if (!cfg) {
+		fprintf(stderr, "mxgated: out of memory\n");
+		return 1;
+	}
+	if (config_load(opts->config, cfg, err, sizeof(err))) {
+		fprintf(stderr, "mxgated: %s\n", err);
+		free(cfg);
+		return 1;
+	}
+	if (!opts->foreground) {
+		notify = daemon_begin();
+		if (notify < 0) {
+			config_free(cfg);
+			free(cfg);
+			return 1;
+		}
+	}
+	log_init("mxgated", opts->foreground ? LOG_TO_STDERR : LOG_TO_SYSLOG, opts->debug);
+
+	r = controller_start(&c, opts->config, cfg);
+	if (r < 0) {
+		/* Leave kernel state to expire: a failed start must not detach a
+		 * gate another mxgated (or our previous run) still uses. */
+		controller_stop(&c, false);
+		daemon_ready(notify, false);
+		return 1;
+	}
+	daemon_ready(notify, true);
+	r = controller_run(&c);
+	controller_stop(&c, true);
+	log_notice("stopped");
+	return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct mxgated_options opts;
@@ -29,7 +144,5 @@ int main(int argc, char **argv)
 		return r > 0 ? 0 : 2;
 	if (opts.check_only)
 		return check_config(&opts);
-	fprintf(stderr, "mxgated: the daemon is not implemented on this branch; only -n (check "
-			"the configuration) works\n");
-	return 1;
+	return run(&opts);
 }

@@ -19,6 +19,7 @@ enum mxg_reason {
 	MXG_REASON_DNS_FAILED = 10,     /* unknown: DNS failing past dns_grace */
 	MXG_REASON_NXDOMAIN = 11,       /* unknown: the domain does not exist */
 	MXG_REASON_NO_PRIMARY_ADDR = 12,/* open: primaries have no address */
+	MXG_REASON_PROBE_PENDING = 13,  /* open: primaries not probed yet */
 	MXG_REASON__COUNT
 };
 
@@ -38,6 +39,7 @@ static inline const char *mxg_reason_str(unsigned r)
 		[MXG_REASON_DNS_FAILED] = "DNS failing past dns_grace",
 		[MXG_REASON_NXDOMAIN] = "domain does not exist (NXDOMAIN)",
 		[MXG_REASON_NO_PRIMARY_ADDR] = "primaries have no address",
+		[MXG_REASON_PROBE_PENDING] = "primaries not probed yet",
 	};
 	return r < MXG_REASON__COUNT && names[r] ? names[r] : "?";
 }

@@ -36,10 +36,24 @@ tap_ok "a broken zone is refused" eval '! echo "bad.test. IN MX zzz" | tn_dns_zo
 tap_like "$(tn_exec snd getent ahosts mx2.example.test | head -n 1)" '^(192\.0\.2\.20|2001:db8::20) ' \
 	"tn_exec uses the private resolv.conf"
 
+tap_ok "nsd stops" tn_dns_stop
+tap_ok "... and no longer answers" eval '! tn_exec snd timeout 3 drill @"$TN_DNS_IP" SOA test. | grep -q "IN[[:space:]]SOA"'
+tap_ok "nsd starts again" tn_dns_start
+
 # ---- Postfix
+tn_addr_add edge 192.0.2.21
+tn_addr_add edge 2001:db8::21
+tn_host_add p3 "" 2001:db8::13
 tap_ok "postfix primary starts on p1" tn_postfix_start p1 primary
 tap_ok "postfix backup starts on edge" tn_postfix_start edge backup
 tap_ok "postfix sender starts on snd" tn_postfix_start snd sender
+tap_like "$(tn_swaks snd --server 192.0.2.21 --quit-after CONNECT 2>&1)" '<-  220 mx2\.example\.test' \
+	"edge's Postfix listens on an added IPv4 address"
+tap_like "$(tn_swaks snd --server '[2001:db8::21]' --quit-after CONNECT 2>&1)" '<-  220 mx2\.example\.test' \
+	"... and on an added IPv6 address"
+tap_ok "an added IPv6-only host runs Postfix" tn_postfix_start p3 primary
+tap_like "$(tn_swaks snd --server "[$TN_IP6_p3]" --quit-after CONNECT 2>&1)" '<-  220 p3\.test' \
+	"... reachable from snd"
 
 out=$(tn_swaks snd --server "$TN_IP_p1" --from alice@sender.test --to user@example.test 2>&1)
 tap_like "$out" '<-  250 2\.0\.0 Ok: queued' "swaks snd -> p1 accepted with 250"
@@ -48,6 +62,9 @@ tap_is "$(tn_mail_count p1)" 1 "p1 stored the message"
 
 out=$(tn_swaks snd --server "$TN_IP_p1" --from alice@sender.test --to user@elsewhere.test --quit-after RCPT 2>&1)
 tap_like "$out" '<\*\* 554 5\.7\.1' "p1 is not an open relay"
+
+tap_ok "tn_postconf changes a running instance" tn_postconf p1 'smtpd_banner=$myhostname ESMTP changed'
+tap_ok "... and it is reloaded" tn_wait 5 eval 'tn_swaks snd --server "$TN_IP_p1" --quit-after CONNECT | grep -q "220 mx1.example.test ESMTP changed"'
 
 tap_ok "message submitted to the sending MTA" \
 	tn_postfix_send snd alice@sender.test bob@example.test "by MX"

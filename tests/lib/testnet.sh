@@ -53,7 +53,8 @@
 # tn_host_add NAME V4 V6  Adds host NAME (<= 8 chars) with namespace $TN-NAME,
 #                       interface eth0 (veth to br0 in $TN-hub), lo up,
 #                       addresses V4/24 and V6/64 (either may be "").
-#                       Sets TN_IP_NAME, TN_IP6_NAME and appends to TN_HOSTS.
+#                       Sets TN_IP_NAME, TN_IP6_NAME, appends to TN_HOSTS and
+#                       writes its private resolv.conf (the dns host).
 # tn_addr_add HOST ADDR Adds another address to HOST's eth0 (/24 or /64,
 #                       nodad), e.g. tn_addr_add edge 192.0.2.21; before
 #                       tn_postfix_start if that Postfix should listen on it.
@@ -383,7 +384,7 @@ tn_wait() {
 }
 
 tn_up() {
-	local ns=$TN-hub h
+	local ns=$TN-hub
 	[ -n "$TN" ] || tn__die "tn_up before tn_init"
 	ip netns add "$ns" || tn__die "cannot create namespace $ns"
 	ip -n "$ns" link set lo up
@@ -395,9 +396,6 @@ tn_up() {
 	tn_host_add p2 192.0.2.12 2001:db8::12
 	tn_host_add edge 192.0.2.20 2001:db8::20
 	tn_host_add snd 192.0.2.30 2001:db8::30
-	for h in $TN_HOSTS; do
-		tn_resolv_conf "$h"
-	done
 }
 
 tn_host_add() {
@@ -422,8 +420,7 @@ tn_host_add() {
 		tn_addr_add "$name" "$v6"
 		declare -g "TN_IP6_$name=$v6"
 	fi
-	[ -f "$TN_DIR/dns/.up" ] && tn_resolv_conf "$name"
-	return 0
+	tn_resolv_conf "$name"
 }
 
 tn_addr_add() {
@@ -660,6 +657,7 @@ tn_dns_reload() {
 	local d pid
 	d=$(tn__dns_dir)
 	pid=$(cat "$d/nsd.pid" 2>/dev/null) || { tn__log "nsd not running"; return 1; }
+	tn__in_ns dns "$pid" || { tn__log "nsd not running"; return 1; }
 	kill -HUP "$pid" || return 1
 	tn_wait 10 tn__dns_serial_is "$(cat "$d/serial")" ||
 		{ tn__log "nsd did not load serial $(cat "$d/serial")"; return 1; }
@@ -669,9 +667,14 @@ tn_dns_stop() {
 	local d pid
 	d=$(tn__dns_dir)
 	pid=$(cat "$d/nsd.pid" 2>/dev/null) || return 0
-	kill -TERM "$pid" 2>/dev/null
+	tn__in_ns dns "$pid" && kill -TERM "$pid" 2>/dev/null
 	tn_wait 5 tn__not_running "$pid"
 	rm -f "$d/nsd.pid" "$TN_DIR/dns/.up"
+}
+
+# True if PID runs in HOST's namespace.
+tn__in_ns() {
+	ip netns pids "$TN-$1" 2>/dev/null | grep -qx "$2"
 }
 
 # Gone or a zombie (here PID 1 may be slow to reap orphans).
@@ -904,6 +907,11 @@ tn_postfix_stop() {
 	cf=$(tn__pf_conf "$h")
 	pid=$(sed -n '1s/ //gp' "$TN_DIR/$h/queue/pid/master.pid" 2>/dev/null)
 	[ -n "$pid" ] || return 0
+	# A stale pid file: never signal a process (group) that is not ours.
+	if ! tn__in_ns "$h" "$pid"; then
+		rm -f "$TN_DIR/$h/queue/pid/master.pid"
+		return 0
+	fi
 	# "postfix stop" polls once a second and the master takes about as
 	# long to act on SIGTERM: signal its whole process group (the master
 	# is a session leader) and escalate to SIGKILL after 0.3 s.

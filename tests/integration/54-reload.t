@@ -1,0 +1,47 @@
+#!/bin/bash
+# Scenario 9 of issue 4: a bad config on SIGHUP is refused with its error
+# line, and the daemon keeps working with the old one (still 551). A good
+# one is applied with the state of kept domains carried over.
+set -u
+. "$MXG_SRC/tests/lib/mxgated.sh"
+
+mxg_scene 90
+tap_plan 11
+tn_postfix_start p2 primary
+
+mxg_config
+mxg_start
+tap_ok "gated" mxg_wait_state example.test gated 8
+
+cp "$MXG_CONF" "$TN_DIR/good.conf"
+sed -i "s/^rise = .*/rise = often/" "$MXG_CONF"
+kill -HUP "$MXG_PID"
+refused() {
+	grep -q "reload refused: $MXG_CONF:[0-9]*: rise" "$MXG_LOG"
+}
+tap_ok "the bad config is refused, its file, line and key logged" tn_wait 3 refused
+tap_diag "$(grep 'reload refused' "$MXG_LOG")"
+sleep 2 # two more rounds on the old config
+tap_is "$(kill -0 "$MXG_PID" && echo alive)" alive "mxgated is still running"
+tap_is "$(mxg_state example.test)" gated "still gated"
+tap_like "$(mxg_rcpt example.test)" '^551 ' "still 551"
+tap_is "$(mxg_status | jq -r .counters.reloads_refused)" 1 "status counts the refused reload"
+
+# A good reload: reply = defer, a second domain. State is carried over:
+# example.test stays gated without waiting for rise rounds again.
+cp "$TN_DIR/good.conf" "$MXG_CONF"
+sed -i 's/^domains = .*/domains = example.test other.test/' "$MXG_CONF"
+echo "reply = defer" >>"$MXG_CONF"
+kill -HUP "$MXG_PID"
+reloaded() {
+	[ "$(mxg_status | jq -r .counters.reloads)" = 1 ]
+}
+tap_ok "the good config is applied" tn_wait 3 reloaded
+tap_is "$(mxg_status | jq -r '[.domains[].name] | join(" ")')" "example.test other.test" \
+	"the new domain is served"
+tap_is "$(mxg_state example.test)" gated "example.test is still gated (state carried over)"
+# The new domain is served on the same address: it stays open until
+# other.test rises too.
+tap_ok "other.test gated after its rise rounds, the address with it" \
+	tn_wait 6 mxg_is_addr_gated 192.0.2.20
+tap_like "$(mxg_rcpt example.test)" '^451 4\.7\.1 ' "reply = defer now: 451 4.7.1"

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The controller's wiring: start-up in an order that never gates without a
+ * responder, the signal handling (signalfd: SIGHUP reloads, SIGTERM and
+ * SIGINT stop, SIGCHLD reaps the responder), and a clean stop that
+ * detaches the gate and leaves the host open.
+ */
+#include "controller.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static sigset_t ctl_sigs;
+static sigset_t orig_mask;
+
+/* The responder is forked from inside responder_spawn(): give the child
+ * the signal mask we had before signalfd, or SIGTERM would not stop it. */
+static void restore_mask_in_child(void)
+{
+	sigprocmask(SIG_SETMASK, &orig_mask, NULL);
+}
+
+static void on_signal(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct controller *c = arg;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			log_notice("SIGHUP: reloading %s", c->config_path);
+			ctl_reload(c);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_notice("%s: detaching and exiting; the host is left open",
+				   si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+			c->stopping = true;
+			ev_stop(loop);
+			break;
+		case SIGCHLD:
+			ctl_responder_reap(c);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static int setup_signals(struct controller *c)
+{
+	static bool atfork_done;
+
+	sigemptyset(&ctl_sigs);
+	sigaddset(&ctl_sigs, SIGHUP);
+	sigaddset(&ctl_sigs, SIGTERM);
+	sigaddset(&ctl_sigs, SIGINT);
+	sigaddset(&ctl_sigs, SIGCHLD);
+	/* A responder that closed its end must not kill us with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &ctl_sigs, &orig_mask) < 0)
+		return -errno;
+	if (!atfork_done && pthread_atfork(NULL, NULL, restore_mask_in_child) == 0)
+		atfork_done = true;
+	c->sigfd = signalfd(-1, &ctl_sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (c->sigfd < 0)
+		return -errno;
+	return ev_io_add(c->loop, c->sigfd, EV_READ, on_signal, c);
+}
+
+int controller_start(struct controller *c, const char *config_path, struct mxg_config *cfg)
+{
+	char err[1024] = "";
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->sigfd = -1;
+	c->resp.ctl_fd = c->resp.listen_fd_v4 = c->resp.listen_fd_v6 = -1;
+	c->config_path = config_path;
+	c->cfg = cfg;
+	c->started_ms = ev_now_ms();
+	ctl_set_params(c);
+	ev_timer_init(&c->round.timer, ctl_round_timer, c);
+	ev_timer_init(&c->resp_timer, ctl_responder_restart_cb, c);
+
+	c->loop = ev_loop_new();
+	if (!c->loop) {
+		log_err("cannot create the event loop: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	r = setup_signals(c);
+	if (r < 0) {
+		log_err("signal handling: %s", strerror(-r));
+		return r;
+	}
+	c->dns = ctl_resolver_new(c, cfg);
+	c->prober = prober_new(c->loop, cfg->helo_name, (unsigned)cfg->probe_timeout_ms);
+	if (!c->dns || !c->prober) {
+		log_err("cannot set up DNS and probes: out of memory");
+		return -ENOMEM;
+	}
+
+	/* The control socket first: it also finds another running mxgated
+	 * before we touch its gate. */
+	r = control_open(&c->control, c->loop, cfg->control_socket, ctl_status, c, err,
+			 sizeof(err));
+	if (r < 0) {
+		log_err("%s", err);
+		return r;
+	}
+
+	c->gops = gate_ops_for(cfg->gate);
+	if (!c->gops) {
+		log_err("gate = %s is not available in this build of mxgated; use gate = tc, or "
+			"gate = none for probing and status only",
+			cfg->gate == MXG_GATE_NFT ? "nft" : "?");
+		return -ENOTSUP;
+	}
+	r = c->gops->open(&c->gate, cfg, err, sizeof(err));
+	if (r < 0) {
+		log_err("gate %s: %s", c->gops->name, err[0] ? err : strerror(-r));
+		c->gate = NULL;
+		return r;
+	}
+
+	c->domains = calloc(cfg->n_domains ? cfg->n_domains : 1, sizeof(*c->domains));
+	if (!c->domains)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_domains; i++) {
+		struct ctl_domain *cd = ctl_domain_new(c, &cfg->domains[i]);
+
+		if (!cd)
+			return -ENOMEM;
+		c->domains[c->n_domains++] = cd;
+		ctl_dns_schedule(cd, 0);
+	}
+
+	/* Without a responder nothing is steered, so failing to start one is
+	 * not fatal: the gate stays open and the supervisor retries. */
+	c->resp_backoff_ms = CTL_RESPONDER_BACKOFF_MS;
+	if (ctl_responder_start(c) < 0)
+		ev_timer_start(c->loop, &c->resp_timer, c->resp_backoff_ms);
+
+	/* The first round as soon as the first MX sets may be in. */
+	ev_timer_start(c->loop, &c->round.timer, 0);
+	log_notice("started: %zu domain(s), gate %s, probe every %llums, state_ttl %llums",
+		   c->n_domains, c->gops->name, (unsigned long long)cfg->probe_interval_ms,
+		   (unsigned long long)cfg->state_ttl_ms);
+	return 0;
+}
+
+int controller_run(struct controller *c)
+{
+	int r = ev_run(c->loop);
+
+	if (r < 0)
+		log_err("event loop: %s", strerror(-r));
+	return r;
+}
+
+void controller_stop(struct controller *c, bool detach)
+{
+	c->stopping = true;
+	if (c->loop) {
+		ctl_round_abort(c);
+		ev_timer_stop(c->loop, &c->resp_timer);
+	}
+	ctl_responder_stop(c);
+	if (c->gate)
+		c->gops->close(c->gate, detach);
+	c->gate = NULL;
+	control_close(c->control);
+	c->control = NULL;
+	for (size_t i = 0; i < c->n_domains; i++)
+		ctl_domain_free(c->domains[i]);
+	free(c->domains);
+	c->domains = NULL;
+	c->n_domains = 0;
+	prober_free(c->prober);
+	dns_resolver_free(c->dns);
+	c->prober = NULL;
+	c->dns = NULL;
+	if (c->sigfd >= 0) {
+		if (c->loop)
+			ev_io_del(c->loop, c->sigfd);
+		close(c->sigfd);
+		c->sigfd = -1;
+	}
+	ev_loop_free(c->loop);
+	c->loop = NULL;
+	if (c->cfg) {
+		config_free(c->cfg);
+		free(c->cfg);
+		c->cfg = NULL;
+	}
+}

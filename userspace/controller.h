@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * mxgated's controller: one event loop that resolves every served domain's
+ * MX set on its TTL (domains.c), probes every primary address once per
+ * round (rounds.c), feeds the per-domain state machine (domain_state.c),
+ * writes the verdicts to the gate backend and the responder each round
+ * (publish.c), supervises the responder (supervise.c), answers the control
+ * socket (status.c) and handles signals (controller.c).
+ *
+ * Data flows one way: DNS and probes -> domain states -> gate + responder.
+ */
+#ifndef MXG_CONTROLLER_H
+#define MXG_CONTROLLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "control.h"
+#include "dns.h"
+#include "domain_state.h"
+#include "event.h"
+#include "gate.h"
+#include "probe.h"
+#include "responder.h"
+
+#define CTL_PROBE_RESULTS (PROBE_PROTOCOL + 1)
+#define CTL_DNS_RETRY_MS 10000	      /* after a failed MX lookup */
+#define CTL_RESPONDER_BACKOFF_MS 1000 /* first restart delay, doubled */
+#define CTL_RESPONDER_BACKOFF_MAX_MS 60000
+#define CTL_RESPONDER_STABLE_MS 60000 /* lived this long: reset backoff */
+
+struct controller;
+
+struct ctl_domain {
+	struct controller *c;
+	const struct mxg_domain_config *dcfg; /* into c->cfg->domains */
+	struct domain_state ds;
+	struct ev_timer dns_timer;
+	bool dns_inflight;
+	uint64_t dns_next_ms; /* when the next lookup is due */
+	bool keep;	      /* reload: still configured */
+};
+
+struct ctl_gate_addr {
+	struct mxg_ip ip;
+	bool gated;
+	unsigned n_domains;
+};
+
+struct ctl_counters {
+	uint64_t rounds;
+	uint64_t probes[CTL_PROBE_RESULTS];
+	uint64_t transitions; /* domain state changes */
+	uint64_t responder_restarts;
+	uint64_t gate_errors;
+	uint64_t dns_answers;
+	uint64_t dns_failures;
+	uint64_t reloads;
+	uint64_t reloads_refused;
+};
+
+struct probe_slot {
+	struct controller *c;
+	size_t idx;
+};
+
+struct ctl_round {
+	struct ev_timer timer;
+	bool running;
+	bool starting;
+	struct ds_probe_result *res;
+	struct probe_slot *slots;
+	size_t n;
+	size_t pending;
+	uint64_t started_ms;
+	uint64_t last_ms; /* when the last round completed */
+	uint64_t last_took_ms;
+};
+
+struct controller {
+	struct ev_loop *loop;
+	const char *config_path;
+	struct mxg_config *cfg;
+	struct ds_params params;
+
+	struct ctl_domain **domains;
+	size_t n_domains;
+
+	struct dns_resolver *dns;
+	struct prober *prober;
+	bool prober_stale; /* probe_timeout or helo_name changed: renew */
+
+	const struct gate_ops *gops;
+	struct gate *gate;
+	bool gate_failing; /* log the first error of a run only */
+
+	struct responder resp;
+	bool resp_alive;
+	struct ev_timer resp_timer;
+	uint64_t resp_backoff_ms;
+	uint64_t resp_started_ms;
+
+	struct ctl_gate_addr addrs[MXG_MAX_ADDRESSES];
+	size_t n_addrs;
+
+	struct ctl_round round;
+	int sigfd;
+	struct control *control;
+	struct ctl_counters cnt;
+	uint64_t started_ms;
+	bool stopping;
+};
+
+/* Set up everything (gate, control socket, responder, first lookups).
+ * On error logs what failed and returns negative errno. */
+int controller_start(struct controller *c, const char *config_path, struct mxg_config *cfg);
+/* Run until SIGTERM/SIGINT; then detach and clean up. 0 or negative errno. */
+int controller_run(struct controller *c);
+/* Stop the responder, close the gate (detach = true on a clean stop),
+ * remove the control socket, free everything. */
+void controller_stop(struct controller *c, bool detach);
+
+/* domains.c */
+struct ctl_domain *ctl_domain_new(struct controller *c, const struct mxg_domain_config *dcfg);
+void ctl_domain_free(struct ctl_domain *cd);
+void ctl_dns_schedule(struct ctl_domain *cd, uint64_t delay_ms);
+void ctl_log_change(struct ctl_domain *cd, enum mxg_domain_state old_state,
+		    enum mxg_reason old_reason);
+int ctl_reload(struct controller *c);
+void ctl_set_params(struct controller *c);
+/* The configured resolver, or the first of /etc/resolv.conf. */
+struct dns_resolver *ctl_resolver_new(struct controller *c, const struct mxg_config *cfg);
+
+/* rounds.c */
+void ctl_round_timer(struct ev_loop *loop, void *arg);
+void ctl_round_abort(struct controller *c);
+
+/* publish.c: gate addresses, gate backend, responder table. */
+void ctl_publish(struct controller *c);
+
+/* supervise.c */
+int ctl_responder_start(struct controller *c);
+void ctl_responder_reap(struct controller *c);
+void ctl_responder_restart_cb(struct ev_loop *loop, void *arg);
+void ctl_responder_stop(struct controller *c);
+void ctl_responder_push(struct controller *c);
+
+/* status.c: the control socket's handler. */
+void ctl_status(void *arg, const char *request, struct sbuf *out);
+
+#endif

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The per-domain state machine of DESIGN.md "Domain state": pure, no I/O,
+ * time passed in as milliseconds on the monotonic clock. The controller
+ * feeds it DNS answers (or failures) and, every probe round, the result of
+ * each probed address; it answers gated / open / unknown with a reason.
+ *
+ * Hysteresis is per primary address and per domain: an address is up after
+ * `rise` consecutive OK rounds and down after `fall` consecutive failed
+ * rounds. A domain that appears (or a primary address that appears in its
+ * MX set) starts down, so gating always waits for `rise` rounds.
+ *
+ * Recovery grace: once the domain has been open because its primaries were
+ * down (or had no address), the next time a primary becomes up the domain
+ * stays open for recovery_grace; senders that queued mail for the backup
+ * while the primary was away get a window to deliver it.
+ *
+ * DNS: unknown before the first usable answer; on failure the last good MX
+ * set is kept for dns_grace, then the domain is unknown. NXDOMAIN counts as
+ * a failure (a zone being re-published must not flap the gate).
+ */
+#ifndef MXG_DOMAIN_STATE_H
+#define MXG_DOMAIN_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "config.h"
+#include "dns.h"
+#include "mxgate_kern_user.h"
+#include "probe.h"
+#include "reason.h"
+
+struct ds_params {
+	unsigned rise; /* >= 1 */
+	unsigned fall; /* >= 1 */
+	uint64_t dns_grace_ms;
+	const char (*self)[MXG_NAME_MAX];
+	size_t n_self;
+};
+
+/* One address of one primary host, with its hysteresis. */
+struct ds_addr {
+	struct mxg_ip ip;
+	size_t host;	   /* index into set->hosts */
+	unsigned ok_run;   /* consecutive OK rounds */
+	unsigned fail_run; /* consecutive failed rounds */
+	bool up;
+	bool probed; /* last_* are valid */
+	enum probe_result last;
+	int last_code;
+	uint64_t last_ms;
+};
+
+struct domain_state {
+	char name[MXG_NAME_MAX];
+	uint64_t recovery_grace_ms;
+
+	enum mxg_domain_state state;
+	enum mxg_reason reason;
+	char primary[256]; /* the up primary when gated, else the first; "" */
+	uint64_t since_ms; /* last state change */
+
+	struct mx_set *set; /* last usable answer, NULL before the first */
+	uint64_t set_ms;
+	int pref_self;		    /* -1: self not in the MX set */
+	enum mxg_reason set_reason; /* when the set has no primary */
+	size_t n_primaries;
+
+	uint64_t dns_fail_since_ms; /* 0: DNS is answering */
+	enum mx_status dns_last;    /* status of the last answer or failure */
+	char dns_error[160];
+
+	struct ds_addr *addrs; /* every address of every primary */
+	size_t n_addrs;
+
+	bool down_seen; /* open because primaries were down since last gated */
+	bool grace_running;
+	uint64_t grace_until_ms;
+};
+
+/* state: zero it first. Starts unknown (DNS pending). 0 or -ENOMEM. */
+int ds_init(struct domain_state *d, const char *name, uint64_t recovery_grace_ms, uint64_t now_ms);
+void ds_free(struct domain_state *d);
+
+/*
+ * Feed a DNS answer. MX_OK, MX_NULL and MX_NO_RECORDS are usable answers;
+ * MX_ERROR and MX_NXDOMAIN are failures. Hysteresis of addresses that stay
+ * in the set is kept. Returns true when state or reason changed.
+ * Negative errno (-ENOMEM) leaves the domain as it was.
+ */
+int ds_dns_answer(struct domain_state *d, const struct ds_params *p, const struct mx_set *set,
+		  uint64_t now_ms);
+
+/* One probe round's result for one address (the controller's round table,
+ * sorted with ds_ip_cmp so ds_round can bsearch it). */
+struct ds_probe_result {
+	struct mxg_ip ip;
+	enum probe_result result;
+	int code;
+};
+int ds_ip_cmp(const struct mxg_ip *a, const struct mxg_ip *b);
+void ds_sort_results(struct ds_probe_result *r, size_t n);
+
+/* A completed probe round: addresses missing from r keep their counters.
+ * Returns true when state or reason changed. */
+bool ds_round(struct domain_state *d, const struct ds_params *p, const struct ds_probe_result *r,
+	      size_t n, uint64_t now_ms);
+
+/* Re-evaluate timers (dns_grace, recovery_grace) without new input. */
+bool ds_evaluate(struct domain_state *d, const struct ds_params *p, uint64_t now_ms);
+
+/* Is ip one of this domain's self MX addresses? Used to decide which gate
+ * addresses serve the domain when `addresses` is not configured. Returns
+ * -1 when the domain has no usable set (unknown: served everywhere). */
+int ds_self_has_addr(const struct domain_state *d, const struct ds_params *p,
+		     const struct mxg_ip *ip);
+
+const char *ds_state_str(enum mxg_domain_state s); /* "gated", "open", "unknown" */
+
+#endif

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The controller's domain table: one entry per served domain, its MX set
+ * refreshed on its DNS TTL (clamped by dns.c), state changes logged, and
+ * the table rebuilt on reload with the state of kept domains carried over.
+ */
+#include "controller.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static void dns_timer_cb(struct ev_loop *loop, void *arg);
+
+struct ctl_domain *ctl_domain_new(struct controller *c, const struct mxg_domain_config *dcfg)
+{
+	struct ctl_domain *cd = calloc(1, sizeof(*cd));
+
+	if (!cd)
+		return NULL;
+	cd->c = c;
+	cd->dcfg = dcfg;
+	ds_init(&cd->ds, dcfg->name, config_domain_recovery_grace(c->cfg, dcfg), ev_now_ms());
+	ev_timer_init(&cd->dns_timer, dns_timer_cb, cd);
+	return cd;
+}
+
+void ctl_domain_free(struct ctl_domain *cd)
+{
+	if (!cd)
+		return;
+	ev_timer_stop(cd->c->loop, &cd->dns_timer);
+	if (cd->dns_inflight && cd->c->dns)
+		dns_cancel(cd->c->dns, cd);
+	ds_free(&cd->ds);
+	free(cd);
+}
+
+void ctl_dns_schedule(struct ctl_domain *cd, uint64_t delay_ms)
+{
+	cd->dns_next_ms = ev_now_ms() + delay_ms;
+	if (ev_timer_start(cd->c->loop, &cd->dns_timer, delay_ms) < 0)
+		log_err("domain %s: cannot schedule its DNS refresh: out of memory", cd->ds.name);
+}
+
+void ctl_log_change(struct ctl_domain *cd, enum mxg_domain_state old_state,
+		    enum mxg_reason old_reason)
+{
+	const struct domain_state *d = &cd->ds;
+	int prio = d->state != old_state ? LOG_NOTICE : LOG_INFO;
+	char primary[300] = "";
+
+	if (d->state == old_state && d->reason == old_reason)
+		return;
+	if (d->state != old_state)
+		cd->c->cnt.transitions++;
+	if (d->primary[0])
+		snprintf(primary, sizeof(primary), ", primary %s", d->primary);
+	if (d->reason == MXG_REASON_SELF_NOT_IN_MX) {
+		log_warn("domain %s: %s -> %s (%s): none of `self` is among its MX hosts; fix "
+			 "`self` in %s or the domain's MX records",
+			 d->name, ds_state_str(old_state), ds_state_str(d->state),
+			 mxg_reason_str(d->reason), cd->c->config_path);
+		return;
+	}
+	if (d->reason == MXG_REASON_DNS_FAILED || d->reason == MXG_REASON_NXDOMAIN) {
+		log_warn("domain %s: %s -> %s (%s: %s); check the resolver and the domain's zone",
+			 d->name, ds_state_str(old_state), ds_state_str(d->state),
+			 mxg_reason_str(d->reason), d->dns_error[0] ? d->dns_error : "no answer");
+		return;
+	}
+	log_msg(prio, "domain %s: %s -> %s (%s%s)", d->name, ds_state_str(old_state),
+		ds_state_str(d->state), mxg_reason_str(d->reason), primary);
+}
+
+static void log_answer(const struct ctl_domain *cd, const struct mx_set *set)
+{
+	char a[MXG_ADDRSTRLEN];
+
+	if (!log_debug_enabled())
+		return;
+	if (set->status == MX_ERROR || set->status == MX_NXDOMAIN) {
+		log_debug("dns %s: %s: %s", cd->ds.name,
+			  set->status == MX_ERROR ? "error" : "NXDOMAIN", set->error);
+		return;
+	}
+	log_debug("dns %s: %zu MX host(s), ttl %us%s", cd->ds.name, set->n_hosts, set->ttl_s,
+		  set->status == MX_NULL	 ? ", null MX"
+		  : set->status == MX_NO_RECORDS ? ", no MX records"
+						 : "");
+	for (size_t i = 0; i < set->n_hosts; i++) {
+		const struct mx_host *h = &set->hosts[i];
+
+		log_debug("dns %s:   MX %u %s: %zu address(es)%s%s", cd->ds.name, h->pref, h->name,
+			  h->n_addrs, h->n_addrs ? " first " : "",
+			  h->n_addrs ? mxg_ip_str(&h->addrs[0], a, sizeof(a)) : "");
+	}
+}
+
+static void dns_done(void *arg, const struct mx_set *set)
+{
+	struct ctl_domain *cd = arg;
+	struct controller *c = cd->c;
+	enum mxg_domain_state old_state = cd->ds.state;
+	enum mxg_reason old_reason = cd->ds.reason;
+	uint64_t next_ms;
+	int r;
+
+	cd->dns_inflight = false;
+	log_answer(cd, set);
+	if (set->status == MX_ERROR || set->status == MX_NXDOMAIN) {
+		c->cnt.dns_failures++;
+		next_ms = CTL_DNS_RETRY_MS;
+	} else {
+		uint32_t ttl = set->ttl_s;
+
+		c->cnt.dns_answers++;
+		if (ttl < MXG_DNS_TTL_MIN_S)
+			ttl = MXG_DNS_TTL_MIN_S;
+		if (ttl > MXG_DNS_TTL_MAX_S)
+			ttl = MXG_DNS_TTL_MAX_S;
+		next_ms = (uint64_t)ttl * 1000;
+	}
+	r = ds_dns_answer(&cd->ds, &c->params, set, ev_now_ms());
+	if (r < 0)
+		log_err("domain %s: keeping the previous MX set: %s", cd->ds.name, strerror(-r));
+	ctl_dns_schedule(cd, next_ms);
+	if (r > 0) {
+		ctl_log_change(cd, old_state, old_reason);
+		ctl_publish(c);
+	}
+}
+
+static void dns_timer_cb(struct ev_loop *loop, void *arg)
+{
+	struct ctl_domain *cd = arg;
+	int r;
+
+	if (cd->dns_inflight)
+		return;
+	cd->dns_inflight = true;
+	r = dns_resolve_mx(cd->c->dns, cd->ds.name, dns_done, cd);
+	if (r < 0) {
+		cd->dns_inflight = false;
+		log_err("domain %s: cannot start the MX lookup: %s; retrying in %us", cd->ds.name,
+			strerror(-r), CTL_DNS_RETRY_MS / 1000);
+		ctl_dns_schedule(cd, CTL_DNS_RETRY_MS);
+	}
+}
+
+/* Keys that only a restart changes: say so instead of half-applying. */
+static void warn_restart_keys(const struct mxg_config *o, const struct mxg_config *n)
+{
+	bool ifs = o->n_interfaces != n->n_interfaces ||
+		   memcmp(o->interfaces, n->interfaces, sizeof(o->interfaces));
+
+	if (o->gate != n->gate || ifs || strcmp(o->pin_dir, n->pin_dir))
+		log_warn("reload: gate, interfaces and pin_dir change only when mxgated restarts; "
+			 "keeping the running gate");
+	if (strcmp(o->control_socket, n->control_socket))
+		log_warn("reload: control_socket changes only when mxgated restarts; still on %s",
+			 o->control_socket);
+	if (strcmp(o->user, n->user) || strcmp(o->helo_name, n->helo_name) ||
+	    o->max_connections != n->max_connections ||
+	    o->max_connections_per_client != n->max_connections_per_client ||
+	    o->max_commands != n->max_commands || o->idle_timeout_ms != n->idle_timeout_ms ||
+	    o->offender_threshold != n->offender_threshold ||
+	    o->offender_window_ms != n->offender_window_ms)
+		log_warn("reload: user, helo_name (in the greeting), connection limits and "
+			 "offender settings reach the responder when it restarts (restart "
+			 "mxgated to apply them now)");
+}
+
+static struct ctl_domain *find_domain(struct controller *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_domains; i++)
+		if (c->domains[i] && !strcmp(c->domains[i]->ds.name, name))
+			return c->domains[i];
+	return NULL;
+}
+
+static void set_params(struct controller *c)
+{
+	c->params.rise = c->cfg->rise ? c->cfg->rise : 1;
+	c->params.fall = c->cfg->fall ? c->cfg->fall : 1;
+	c->params.dns_grace_ms = c->cfg->dns_grace_ms;
+	c->params.self = (const char(*)[MXG_NAME_MAX])c->cfg->self;
+	c->params.n_self = c->cfg->n_self;
+}
+
+/* SIGHUP: load the file again; a bad one is refused and the old one kept. */
+int ctl_reload(struct controller *c)
+{
+	struct mxg_config *ncfg = calloc(1, sizeof(*ncfg));
+	struct ctl_domain **nd = NULL;
+	bool resolver_changed, prober_changed, interval_changed;
+	char err[1024];
+	size_t n_new = 0;
+
+	if (!ncfg) {
+		log_err("reload: out of memory; keeping the previous configuration");
+		return -ENOMEM;
+	}
+	if (config_load(c->config_path, ncfg, err, sizeof(err))) {
+		log_err("reload refused: %s; keeping the previous configuration", err);
+		c->cnt.reloads_refused++;
+		config_free(ncfg);
+		free(ncfg);
+		return -EINVAL;
+	}
+	nd = calloc(ncfg->n_domains ? ncfg->n_domains : 1, sizeof(*nd));
+	if (!nd) {
+		log_err("reload: out of memory; keeping the previous configuration");
+		config_free(ncfg);
+		free(ncfg);
+		return -ENOMEM;
+	}
+	warn_restart_keys(c->cfg, ncfg);
+	resolver_changed = c->cfg->resolver_len != ncfg->resolver_len ||
+			   memcmp(&c->cfg->resolver, &ncfg->resolver, sizeof(ncfg->resolver));
+	prober_changed = c->cfg->probe_timeout_ms != ncfg->probe_timeout_ms ||
+			 strcmp(c->cfg->helo_name, ncfg->helo_name);
+	interval_changed = c->cfg->probe_interval_ms != ncfg->probe_interval_ms;
+
+	for (size_t i = 0; i < c->n_domains; i++)
+		c->domains[i]->keep = false;
+	for (size_t i = 0; i < ncfg->n_domains; i++) {
+		struct ctl_domain *cd = find_domain(c, ncfg->domains[i].name);
+
+		if (cd && cd->keep)
+			cd = NULL; /* listed twice: config.c should refuse, be safe */
+		if (cd) {
+			cd->keep = true;
+			cd->dcfg = &ncfg->domains[i];
+			cd->ds.recovery_grace_ms = config_domain_recovery_grace(ncfg, cd->dcfg);
+		} else {
+			struct mxg_config *old = c->cfg;
+
+			c->cfg = ncfg; /* the new domain's settings come from here */
+			cd = ctl_domain_new(c, &ncfg->domains[i]);
+			c->cfg = old;
+			if (!cd) {
+				log_err("reload: out of memory adding domain %s; it is not served",
+					ncfg->domains[i].name);
+				continue;
+			}
+			cd->keep = true;
+			ctl_dns_schedule(cd, 0);
+			log_notice("domain %s: now served", cd->ds.name);
+		}
+		nd[n_new++] = cd;
+	}
+	for (size_t i = 0; i < c->n_domains; i++) {
+		if (c->domains[i]->keep)
+			continue;
+		log_notice("domain %s: no longer served", c->domains[i]->ds.name);
+		ctl_domain_free(c->domains[i]);
+	}
+	free(c->domains);
+	c->domains = nd;
+	c->n_domains = n_new;
+	config_free(c->cfg);
+	free(c->cfg);
+	c->cfg = ncfg;
+	set_params(c);
+	c->prober_stale |= prober_changed;
+
+	if (resolver_changed) {
+		struct dns_resolver *r = ctl_resolver_new(c, ncfg);
+
+		if (!r) {
+			log_err("reload: cannot set up the new resolver; keeping the old one");
+		} else {
+			for (size_t i = 0; i < c->n_domains; i++)
+				if (c->domains[i]->dns_inflight)
+					dns_cancel(c->dns, c->domains[i]);
+			dns_resolver_free(c->dns);
+			c->dns = r;
+			for (size_t i = 0; i < c->n_domains; i++) {
+				c->domains[i]->dns_inflight = false;
+				ctl_dns_schedule(c->domains[i], 0);
+			}
+		}
+	}
+	if (interval_changed)
+		ev_timer_start(c->loop, &c->round.timer, c->cfg->probe_interval_ms);
+
+	for (size_t i = 0; i < c->n_domains; i++) {
+		struct ctl_domain *cd = c->domains[i];
+		enum mxg_domain_state os = cd->ds.state;
+		enum mxg_reason orsn = cd->ds.reason;
+
+		if (ds_evaluate(&cd->ds, &c->params, ev_now_ms()))
+			ctl_log_change(cd, os, orsn);
+	}
+	c->cnt.reloads++;
+	log_notice("reloaded %s: %zu domain(s)", c->config_path, c->n_domains);
+	ctl_publish(c);
+	return 0;
+}
+
+void ctl_set_params(struct controller *c)
+{
+	set_params(c);
+}
+
+struct dns_resolver *ctl_resolver_new(struct controller *c, const struct mxg_config *cfg)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = cfg->resolver_len;
+	char a[MXG_ADDRSTRLEN];
+	struct mxg_ip ip;
+	uint16_t port = 0;
+
+	memcpy(&ss, &cfg->resolver, sizeof(ss));
+	if (!len && dns_default_server(&ss, &len) < 0) {
+		log_err("no resolver: set `resolver` in %s or a nameserver in /etc/resolv.conf",
+			c->config_path);
+		return NULL;
+	}
+	if (!mxg_ip_from_sockaddr((struct sockaddr *)&ss, &ip, &port))
+		log_info("resolver %s port %u", mxg_ip_str(&ip, a, sizeof(a)), port);
+	return dns_resolver_new(c->loop, (struct sockaddr *)&ss, len, NULL);
+}

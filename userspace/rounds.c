@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Probe rounds: every probe_interval, the set of primary addresses over
+ * all domains, deduplicated, each probed once, all at once, each under
+ * probe_timeout. When the last probe reports, every domain is fed the
+ * round and the verdicts are published. The round table holds addresses,
+ * not domains, so a reload during a round is harmless.
+ */
+#include "controller.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static void round_finish(struct controller *c)
+{
+	struct ctl_round *rd = &c->round;
+	uint64_t now = ev_now_ms();
+
+	c->cnt.rounds++;
+	for (size_t i = 0; i < c->n_domains; i++) {
+		struct ctl_domain *cd = c->domains[i];
+		enum mxg_domain_state os = cd->ds.state;
+		enum mxg_reason orsn = cd->ds.reason;
+
+		if (ds_round(&cd->ds, &c->params, rd->res, rd->n, now))
+			ctl_log_change(cd, os, orsn);
+	}
+	rd->last_ms = now;
+	rd->last_took_ms = now - rd->started_ms;
+	log_debug("round %llu: %zu address(es) probed in %llums", (unsigned long long)c->cnt.rounds,
+		  rd->n, (unsigned long long)rd->last_took_ms);
+	free(rd->res);
+	free(rd->slots);
+	rd->res = NULL;
+	rd->slots = NULL;
+	rd->n = 0;
+	rd->running = false;
+	ctl_publish(c);
+}
+
+static void probe_done(void *arg, const struct probe_report *rep)
+{
+	struct probe_slot *s = arg;
+	struct controller *c = s->c;
+	struct ds_probe_result *r = &c->round.res[s->idx];
+
+	r->result = rep->result;
+	r->code = rep->code;
+	if ((unsigned)rep->result < CTL_PROBE_RESULTS)
+		c->cnt.probes[rep->result]++;
+	if (log_debug_enabled()) {
+		char a[MXG_ADDRSTRLEN];
+
+		log_debug("probe %s: %s (code %d, %llums) %s", mxg_ip_str(&r->ip, a, sizeof(a)),
+			  probe_result_str(rep->result), rep->code,
+			  (unsigned long long)rep->elapsed_ms, rep->text);
+	}
+	if (--c->round.pending == 0 && !c->round.starting)
+		round_finish(c);
+}
+
+/* The primary addresses of every domain, sorted, each once. */
+static size_t collect(struct controller *c, struct ds_probe_result **out)
+{
+	struct ds_probe_result *res;
+	size_t n = 0, cap = 0, u = 0;
+
+	for (size_t i = 0; i < c->n_domains; i++)
+		cap += c->domains[i]->ds.n_addrs;
+	*out = NULL;
+	if (!cap)
+		return 0;
+	res = calloc(cap, sizeof(*res));
+	if (!res)
+		return 0;
+	for (size_t i = 0; i < c->n_domains; i++)
+		for (size_t j = 0; j < c->domains[i]->ds.n_addrs; j++)
+			res[n++].ip = c->domains[i]->ds.addrs[j].ip;
+	ds_sort_results(res, n);
+	for (size_t i = 0; i < n; i++)
+		if (!u || ds_ip_cmp(&res[u - 1].ip, &res[i].ip))
+			res[u++] = res[i];
+	*out = res;
+	return u;
+}
+
+static int renew_prober(struct controller *c)
+{
+	struct prober *p =
+	    prober_new(c->loop, c->cfg->helo_name, (unsigned)c->cfg->probe_timeout_ms);
+
+	if (!p) {
+		log_err("cannot set up the prober: out of memory; keeping the previous one");
+		return -ENOMEM;
+	}
+	prober_free(c->prober);
+	c->prober = p;
+	c->prober_stale = false;
+	return 0;
+}
+
+void ctl_round_timer(struct ev_loop *loop, void *arg)
+{
+	struct controller *c = arg;
+	struct ctl_round *rd = &c->round;
+
+	ev_timer_start(loop, &rd->timer, c->cfg->probe_interval_ms);
+	if (rd->running) {
+		/* probe_timeout < probe_interval makes this rare: a stuck
+		 * callback. Publish anyway so the entries do not expire. */
+		log_warn("probe round still running after probe_interval; skipping one");
+		ctl_publish(c);
+		return;
+	}
+	if (c->prober_stale)
+		renew_prober(c);
+	rd->started_ms = ev_now_ms();
+	rd->n = collect(c, &rd->res);
+	if (!rd->n) {
+		round_finish(c);
+		return;
+	}
+	rd->slots = calloc(rd->n, sizeof(*rd->slots));
+	if (!rd->slots) {
+		log_err("probe round: out of memory; publishing the previous verdicts");
+		free(rd->res);
+		rd->res = NULL;
+		rd->n = 0;
+		ctl_publish(c);
+		return;
+	}
+	rd->running = true;
+	rd->starting = true;
+	rd->pending = rd->n;
+	for (size_t i = 0; i < rd->n; i++) {
+		char a[MXG_ADDRSTRLEN];
+		int r;
+
+		rd->slots[i] = (struct probe_slot){.c = c, .idx = i};
+		/* Unanswered counts as failed: fail open. */
+		rd->res[i].result = PROBE_TIMEOUT;
+		r = probe_start(c->prober, &rd->res[i].ip, MXG_SMTP_PORT, probe_done,
+				&rd->slots[i]);
+		if (r < 0) {
+			log_err("probe %s: cannot start: %s; counted as failed",
+				mxg_ip_str(&rd->res[i].ip, a, sizeof(a)), strerror(-r));
+			rd->res[i].result = PROBE_REFUSED;
+			c->cnt.probes[PROBE_REFUSED]++;
+			rd->pending--;
+		}
+	}
+	rd->starting = false;
+	if (!rd->pending)
+		round_finish(c);
+}
+
+void ctl_round_abort(struct controller *c)
+{
+	struct ctl_round *rd = &c->round;
+
+	ev_timer_stop(c->loop, &rd->timer);
+	if (rd->running)
+		for (size_t i = 0; i < rd->n; i++)
+			probe_cancel(c->prober, &rd->slots[i]);
+	free(rd->res);
+	free(rd->slots);
+	rd->res = NULL;
+	rd->slots = NULL;
+	rd->n = 0;
+	rd->running = false;
+}

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The answer to `status` and `status json` on the control socket: every
+ * domain with its state, reason, primary, MX set and the last probe of each
+ * primary address; every gate address; the counters. Names come from DNS,
+ * so the text form passes them through log_printable() and the JSON form
+ * through the escaping writer.
+ */
+#include "controller.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "log.h"
+
+static const char *mx_status_str(enum mx_status s)
+{
+	switch (s) {
+	case MX_OK:
+		return "ok";
+	case MX_NULL:
+		return "null MX";
+	case MX_NO_RECORDS:
+		return "no MX records";
+	case MX_NXDOMAIN:
+		return "NXDOMAIN";
+	case MX_ERROR:
+		break;
+	}
+	return "error";
+}
+
+static bool host_is_self(const struct controller *c, const char *host)
+{
+	size_t hl = strlen(host);
+
+	if (hl && host[hl - 1] == '.')
+		hl--;
+	for (size_t i = 0; i < c->cfg->n_self; i++) {
+		size_t sl = strlen(c->cfg->self[i]);
+
+		if (sl && c->cfg->self[i][sl - 1] == '.')
+			sl--;
+		if (sl == hl && !strncasecmp(c->cfg->self[i], host, hl))
+			return true;
+	}
+	return false;
+}
+
+static bool host_is_primary(const struct domain_state *d, size_t host)
+{
+	return d->pref_self >= 0 && d->set->hosts[host].pref < d->pref_self;
+}
+
+/* "1.5s", "3m2s": an age for people. */
+static const char *ago(char *buf, size_t len, uint64_t now, uint64_t then)
+{
+	uint64_t ms = now > then ? now - then : 0;
+
+	if (ms < 10000)
+		snprintf(buf, len, "%" PRIu64 ".%" PRIu64 "s", ms / 1000, ms % 1000 / 100);
+	else if (ms < 3600000)
+		snprintf(buf, len, "%" PRIu64 "m%" PRIu64 "s", ms / 60000, ms / 1000 % 60);
+	else
+		snprintf(buf, len, "%" PRIu64 "h%" PRIu64 "m", ms / 3600000, ms / 60000 % 60);
+	return buf;
+}
+
+static void text_domain(const struct controller *c, const struct ctl_domain *cd, uint64_t now,
+			struct sbuf *o)
+{
+	const struct domain_state *d = &cd->ds;
+	char name[300], t[32], a[MXG_ADDRSTRLEN];
+
+	sbuf_printf(o, "domain %s: %s (%s) for %s", log_printable(name, sizeof(name), d->name, 256),
+		    ds_state_str(d->state), mxg_reason_str(d->reason),
+		    ago(t, sizeof(t), now, d->since_ms));
+	if (d->primary[0])
+		sbuf_printf(o, ", primary %s", log_printable(name, sizeof(name), d->primary, 256));
+	if (d->grace_running && d->grace_until_ms > now)
+		sbuf_printf(o, ", grace ends in %" PRIu64 "ms", d->grace_until_ms - now);
+	sbuf_printf(o, "\n");
+	if (d->dns_fail_since_ms)
+		sbuf_printf(o, "  dns: failing for %s: %s\n",
+			    ago(t, sizeof(t), now, d->dns_fail_since_ms),
+			    d->dns_error[0] ? log_printable(name, sizeof(name), d->dns_error,
+							    sizeof(d->dns_error))
+					    : mx_status_str(d->dns_last));
+	if (!d->set) {
+		sbuf_printf(o, "  mx: no answer yet\n");
+		return;
+	}
+	sbuf_printf(o, "  mx: %s, %zu host(s), answer %s old, next lookup in %s\n",
+		    mx_status_str(d->set->status), d->set->n_hosts,
+		    ago(t, sizeof(t), now, d->set_ms),
+		    cd->dns_next_ms > now ? ago(name, sizeof(name), cd->dns_next_ms, now) : "0s");
+	for (size_t i = 0; i < d->set->n_hosts; i++) {
+		const struct mx_host *h = &d->set->hosts[i];
+
+		sbuf_printf(o, "    %5u %s%s", h->pref,
+			    log_printable(name, sizeof(name), h->name, 256),
+			    host_is_self(c, h->name) ? " (self)"
+			    : host_is_primary(d, i)  ? " (primary)"
+						     : "");
+		for (size_t j = 0; j < h->n_addrs; j++)
+			sbuf_printf(o, " %s", mxg_ip_str(&h->addrs[j], a, sizeof(a)));
+		sbuf_printf(o, "\n");
+	}
+	for (size_t i = 0; i < d->n_addrs; i++) {
+		const struct ds_addr *x = &d->addrs[i];
+
+		sbuf_printf(o, "  probe %s (%s): %s", mxg_ip_str(&x->ip, a, sizeof(a)),
+			    log_printable(name, sizeof(name), d->set->hosts[x->host].name, 256),
+			    x->up ? "up" : "down");
+		if (x->probed)
+			sbuf_printf(o, ", last %s (code %d) %s ago, %u ok / %u failed in a row",
+				    probe_result_str(x->last), x->last_code,
+				    ago(t, sizeof(t), now, x->last_ms), x->ok_run, x->fail_run);
+		else
+			sbuf_printf(o, ", not probed yet");
+		sbuf_printf(o, "\n");
+	}
+}
+
+static void text_status(const struct controller *c, struct sbuf *o)
+{
+	uint64_t now = ev_now_ms();
+	char t[32], a[MXG_ADDRSTRLEN];
+
+	sbuf_printf(o, "mxgated pid %d, up %s, gate %s, %zu domain(s), responder ", (int)getpid(),
+		    ago(t, sizeof(t), now, c->started_ms), c->gops->name, c->n_domains);
+	if (c->resp_alive)
+		sbuf_printf(o, "pid %d\n", (int)c->resp.pid);
+	else
+		sbuf_printf(o, "down (restarting)\n");
+	for (size_t i = 0; i < c->n_domains; i++)
+		text_domain(c, c->domains[i], now, o);
+	if (!c->n_addrs)
+		sbuf_printf(o, "no gate address yet\n");
+	for (size_t i = 0; i < c->n_addrs; i++)
+		sbuf_printf(o, "address %s: %s (%u domain(s))\n",
+			    mxg_ip_str(&c->addrs[i].ip, a, sizeof(a)),
+			    c->addrs[i].gated ? "gated" : "open", c->addrs[i].n_domains);
+	sbuf_printf(o, "counters: rounds %" PRIu64 ", probes", c->cnt.rounds);
+	for (unsigned r = 0; r < CTL_PROBE_RESULTS; r++)
+		sbuf_printf(o, " %s %" PRIu64, probe_result_str(r), c->cnt.probes[r]);
+	sbuf_printf(o,
+		    ", state changes %" PRIu64 ", responder restarts %" PRIu64
+		    ", gate errors %" PRIu64 ", dns answers %" PRIu64 " failures %" PRIu64
+		    ", reloads %" PRIu64 " refused %" PRIu64 "\n",
+		    c->cnt.transitions, c->cnt.responder_restarts, c->cnt.gate_errors,
+		    c->cnt.dns_answers, c->cnt.dns_failures, c->cnt.reloads,
+		    c->cnt.reloads_refused);
+}
+
+static void json_kv_str(struct json_writer *w, const char *k, const char *v)
+{
+	json_key(w, k);
+	json_string(w, v);
+}
+
+static void json_kv_int(struct json_writer *w, const char *k, int64_t v)
+{
+	json_key(w, k);
+	json_int(w, v);
+}
+
+static void json_kv_uint(struct json_writer *w, const char *k, uint64_t v)
+{
+	json_key(w, k);
+	json_uint(w, v);
+}
+
+static void json_kv_bool(struct json_writer *w, const char *k, bool v)
+{
+	json_key(w, k);
+	json_bool(w, v);
+}
+
+static void json_domain(const struct controller *c, const struct ctl_domain *cd, uint64_t now,
+			struct json_writer *w)
+{
+	const struct domain_state *d = &cd->ds;
+	char a[MXG_ADDRSTRLEN];
+
+	json_object_begin(w);
+	json_kv_str(w, "name", d->name);
+	json_kv_str(w, "state", ds_state_str(d->state));
+	json_kv_str(w, "reason", mxg_reason_str(d->reason));
+	json_kv_uint(w, "reason_code", d->reason);
+	json_kv_str(w, "primary", d->primary);
+	json_kv_uint(w, "since_ms_ago", now - d->since_ms);
+	json_kv_bool(w, "recovery_grace_running", d->grace_running && d->grace_until_ms > now);
+	json_kv_uint(w, "recovery_grace_left_ms",
+		     d->grace_running && d->grace_until_ms > now ? d->grace_until_ms - now : 0);
+	json_key(w, "dns");
+	json_object_begin(w);
+	json_kv_str(w, "last", mx_status_str(d->dns_last));
+	json_kv_str(w, "error", d->dns_error);
+	json_kv_uint(w, "failing_for_ms", d->dns_fail_since_ms ? now - d->dns_fail_since_ms : 0);
+	if (d->set)
+		json_kv_uint(w, "answer_age_ms", now - d->set_ms);
+	json_kv_uint(w, "next_lookup_ms", cd->dns_next_ms > now ? cd->dns_next_ms - now : 0);
+	json_object_end(w);
+
+	json_key(w, "mx");
+	json_array_begin(w);
+	for (size_t i = 0; d->set && i < d->set->n_hosts; i++) {
+		const struct mx_host *h = &d->set->hosts[i];
+
+		json_object_begin(w);
+		json_kv_str(w, "host", h->name);
+		json_kv_uint(w, "pref", h->pref);
+		json_kv_bool(w, "self", host_is_self(c, h->name));
+		json_kv_bool(w, "primary", host_is_primary(d, i));
+		json_key(w, "addresses");
+		json_array_begin(w);
+		for (size_t j = 0; j < h->n_addrs; j++)
+			json_string(w, mxg_ip_str(&h->addrs[j], a, sizeof(a)));
+		json_array_end(w);
+		json_object_end(w);
+	}
+	json_array_end(w);
+
+	json_key(w, "probes");
+	json_array_begin(w);
+	for (size_t i = 0; i < d->n_addrs; i++) {
+		const struct ds_addr *x = &d->addrs[i];
+
+		json_object_begin(w);
+		json_kv_str(w, "address", mxg_ip_str(&x->ip, a, sizeof(a)));
+		json_kv_str(w, "host", d->set->hosts[x->host].name);
+		json_kv_bool(w, "up", x->up);
+		json_kv_uint(w, "ok_run", x->ok_run);
+		json_kv_uint(w, "fail_run", x->fail_run);
+		if (x->probed) {
+			json_kv_str(w, "result", probe_result_str(x->last));
+			json_kv_int(w, "code", x->last_code);
+			json_kv_uint(w, "ms_ago", now - x->last_ms);
+		} else {
+			json_key(w, "result");
+			json_null(w);
+		}
+		json_object_end(w);
+	}
+	json_array_end(w);
+	json_object_end(w);
+}
+
+static void json_status(const struct controller *c, struct sbuf *o)
+{
+	uint64_t now = ev_now_ms();
+	struct json_writer w;
+	char a[MXG_ADDRSTRLEN];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f) {
+		sbuf_printf(o, "error: out of memory\n");
+		return;
+	}
+	json_init(&w, f);
+	json_object_begin(&w);
+	json_kv_int(&w, "pid", getpid());
+	json_kv_uint(&w, "uptime_ms", now - c->started_ms);
+	json_kv_str(&w, "gate", c->gops->name);
+	json_key(&w, "responder");
+	json_object_begin(&w);
+	json_kv_bool(&w, "running", c->resp_alive);
+	json_kv_int(&w, "pid", c->resp_alive ? c->resp.pid : 0);
+	json_object_end(&w);
+
+	json_key(&w, "domains");
+	json_array_begin(&w);
+	for (size_t i = 0; i < c->n_domains; i++)
+		json_domain(c, c->domains[i], now, &w);
+	json_array_end(&w);
+
+	json_key(&w, "addresses");
+	json_array_begin(&w);
+	for (size_t i = 0; i < c->n_addrs; i++) {
+		json_object_begin(&w);
+		json_kv_str(&w, "address", mxg_ip_str(&c->addrs[i].ip, a, sizeof(a)));
+		json_kv_bool(&w, "gated", c->addrs[i].gated);
+		json_kv_uint(&w, "domains", c->addrs[i].n_domains);
+		json_object_end(&w);
+	}
+	json_array_end(&w);
+
+	json_key(&w, "counters");
+	json_object_begin(&w);
+	json_kv_uint(&w, "rounds", c->cnt.rounds);
+	json_key(&w, "probes");
+	json_object_begin(&w);
+	for (unsigned r = 0; r < CTL_PROBE_RESULTS; r++)
+		json_kv_uint(&w, probe_result_str(r), c->cnt.probes[r]);
+	json_object_end(&w);
+	json_kv_uint(&w, "state_changes", c->cnt.transitions);
+	json_kv_uint(&w, "responder_restarts", c->cnt.responder_restarts);
+	json_kv_uint(&w, "gate_errors", c->cnt.gate_errors);
+	json_kv_uint(&w, "dns_answers", c->cnt.dns_answers);
+	json_kv_uint(&w, "dns_failures", c->cnt.dns_failures);
+	json_kv_uint(&w, "reloads", c->cnt.reloads);
+	json_kv_uint(&w, "reloads_refused", c->cnt.reloads_refused);
+	json_object_end(&w);
+	json_object_end(&w);
+	json_end(&w);
+	if (fclose(f) == 0 && text)
+		sbuf_add(o, text, len);
+	else
+		sbuf_printf(o, "error: out of memory\n");
+	free(text);
+}
+
+void ctl_status(void *arg, const char *request, struct sbuf *out)
+{
+	const struct controller *c = arg;
+
+	if (!strcmp(request, "status"))
+		text_status(c, out);
+	else if (!strcmp(request, "status json"))
+		json_status(c, out);
+	else
+		sbuf_printf(out, "error: unknown request; send \"status\" or \"status json\"\n");
+}
