@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The benchmarks' epoll load generator and probe baseline.
+ * The epoll load generator of the benchmarks (bench/run) and the fault
+ * suite, and the bare-connect baseline of the probe benchmark.
  *
  *   smtpload -m session -c CONC -n TOTAL [-e CODE] ADDR PORT
  *       full reject dialogues: connect, 220, EHLO, MAIL, RCPT (expects
