@@ -9,8 +9,12 @@
   fault_client.py flood N SRC DST PORT HOLD_S
       open N connections from SRC as fast as possible, read each first
       reply, hold them HOLD_S; prints "220 A", "421 B", "other C", "fail D".
-  fault_client.py session SRC DST PORT
+  fault_client.py session SRC DST PORT [DOMAIN]
       one normal reject session; prints "RCPT_REPLY_CODE SECONDS".
+  fault_client.py reuse SRC SRCPORT DST PORT DOMAIN
+      two sessions in a row from the same source address and port (the
+      server closes first, so its side of the first is in TIME_WAIT);
+      prints "FIRST_CODE FIRST_S SECOND_CODE SECOND_S".
 """
 import selectors
 import socket
@@ -18,10 +22,11 @@ import sys
 import time
 
 
-def connect(src, dst, port, timeout=5.0):
+def connect(src, dst, port, timeout=5.0, sport=0):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(timeout)
-    s.bind((src, 0))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((src, sport))
     s.connect((dst, port))
     return s
 
@@ -37,21 +42,28 @@ def read_reply(f):
             return b"".join(lines).decode("ascii", "replace").strip()
 
 
-def session(src, dst, port):
+def session(src, dst, port, domain="gated.test", sport=0, quiet=False):
     t0 = time.monotonic()
-    s = connect(src, dst, port)
-    f = s.makefile("rwb")
     code = "none"
     try:
+        s = connect(src, dst, port, sport=sport)
+        f = s.makefile("rwb")
         read_reply(f)
-        for cmd in (b"EHLO ok.test", b"MAIL FROM:<a@ok.test>", b"RCPT TO:<u@gated.test>", b"QUIT"):
+        rcpt = b"RCPT TO:<u@" + domain.encode() + b">"
+        for cmd in (b"EHLO ok.test", b"MAIL FROM:<a@ok.test>", rcpt, b"QUIT"):
             f.write(cmd + b"\r\n")
             f.flush()
             r = read_reply(f)
             if cmd.startswith(b"RCPT"):
                 code = r[:3] if r else "none"
+        # Let the server close first (its side then holds TIME_WAIT).
+        f.read()
+        f.close()
+        s.close()
     except OSError as e:
         code = "error:" + type(e).__name__
+    if quiet:
+        return code, time.monotonic() - t0
     print(code, "%.3f" % (time.monotonic() - t0))
 
 
@@ -138,7 +150,13 @@ def flood(n, src, dst, port, hold):
 
 mode = sys.argv[1]
 if mode == "session":
-    session(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    session(sys.argv[2], sys.argv[3], int(sys.argv[4]), *(sys.argv[5:6]))
+elif mode == "reuse":
+    sport = int(sys.argv[3])
+    a = session(sys.argv[2], sys.argv[4], int(sys.argv[5]), sys.argv[6], sport, True)
+    time.sleep(0.2)
+    b = session(sys.argv[2], sys.argv[4], int(sys.argv[5]), sys.argv[6], sport, True)
+    print("%s %.3f %s %.3f" % (a[0], a[1], b[0], b[1]))
 elif mode == "slowloris":
     slowloris(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]))
 elif mode == "flood":

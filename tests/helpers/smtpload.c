@@ -3,9 +3,11 @@
  * The epoll load generator of the benchmarks (bench/run) and the fault
  * suite, and the bare-connect baseline of the probe benchmark.
  *
- *   smtpload -m session -c CONC -n TOTAL [-e CODE] ADDR PORT
- *       full reject dialogues: connect, 220, EHLO, MAIL, RCPT (expects
- *       CODE, default 551), QUIT; latency per session from connect() to 221.
+ *   smtpload -m session -c CONC -n TOTAL [-e CODE] [-d DOMAIN] ADDR PORT
+ *       full reject dialogues: connect, 220, EHLO, MAIL, RCPT TO user@DOMAIN
+ *       (default gated.test; expects CODE, default 551), QUIT; latency per
+ *       session from connect() to 221. -r RATE paces the starts (per second);
+ *       -p PORT gives session i the source port PORT + i (no reuse).
  *   smtpload -m banner -c CONC -N COUNT ADDR PORT
  *       bare TCP connect plus banner read to COUNT addresses ADDR, ADDR+1..
  *       (the baseline of a probe round).
@@ -42,11 +44,14 @@ struct sess {
 
 static enum mode mode = M_SESSION;
 static int expect_code = 551;
+static char rcpt_cmd[300] = "RCPT TO:<user@gated.test>\r\n";
 static double *lat;
 static size_t n_lat, n_err, n_started, total;
 static struct sockaddr_in6 base;
 static unsigned n_addrs = 1;
 static volatile sig_atomic_t stop;
+static double max_rate;     /* -r: sessions started per second, 0 = no limit */
+static unsigned src_port;   /* -p: first source port; each session its own */
 
 static double now_s(void)
 {
@@ -75,6 +80,21 @@ static int start(int ep, struct sess *s)
 	s->fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->fd < 0)
 		return -errno;
+	if (src_port) {
+		/* A source port never used twice in a run: a steered connection
+		 * that reuses a 4-tuple still in TIME_WAIT at the server is not
+		 * answered (87-fault-port-reuse.t). */
+		struct sockaddr_in6 src = { .sin6_family = AF_INET6 };
+		int one = 1;
+		src.sin6_port = htons((uint16_t)(src_port + (n_started - 1) % (65535 - src_port)));
+		setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(s->fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
+			close(s->fd);
+			s->fd = -1;
+			n_err++;
+			return -1;
+		}
+	}
 	if (connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
 		close(s->fd);
 		s->fd = -1;
@@ -176,7 +196,7 @@ static void progress(int ep, struct sess *s, unsigned events)
 		s->step = code == 250 ? S_MAIL : S_QUIT;
 		break;
 	case S_MAIL:
-		send_line(s, "RCPT TO:<user@gated.test>\r\n");
+		send_line(s, rcpt_cmd);
 		s->step = code == 250 ? S_RCPT : S_QUIT;
 		break;
 	case S_RCPT:
@@ -198,6 +218,13 @@ static void progress(int ep, struct sess *s, unsigned events)
 	}
 }
 
+/* -r RATE: start no more than RATE sessions per second on average. */
+
+static int paced_ok(double t0)
+{
+	return max_rate <= 0 || (double)n_started < max_rate * (now_s() - t0) + 1;
+}
+
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -210,7 +237,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	total = 0;
-	while ((opt = getopt(argc, argv, "m:c:n:N:e:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:n:N:e:s:d:r:p:")) != -1) {
 		switch (opt) {
 		case 'm':
 			mode = !strcmp(optarg, "banner") ? M_BANNER : !strcmp(optarg, "idle") ? M_IDLE : M_SESSION;
@@ -229,6 +256,15 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			hold_s = (unsigned)atoi(optarg);
+			break;
+		case 'p':
+			src_port = (unsigned)atoi(optarg);
+			break;
+		case 'r':
+			max_rate = atof(optarg);
+			break;
+		case 'd':
+			snprintf(rcpt_cmd, sizeof(rcpt_cmd), "RCPT TO:<user@%.250s>\r\n", optarg);
 			break;
 		default:
 			goto usage;
@@ -266,10 +302,10 @@ int main(int argc, char **argv)
 	if (!lat || !ss || ep < 0)
 		return 1;
 	double t0 = now_s();
-	size_t active = 0;
 	for (unsigned i = 0; i < conc; i++) {
-		if (start(ep, &ss[i]) == 0)
-			active++;
+		ss[i].fd = -1;
+		if (mode == M_IDLE || paced_ok(t0))
+			start(ep, &ss[i]);
 	}
 	int announced = 0;
 	struct epoll_event evs[512];
@@ -285,14 +321,19 @@ int main(int argc, char **argv)
 			break;
 		if (mode != M_IDLE && n_lat + n_err >= total)
 			break;
-		int n = epoll_wait(ep, evs, 512, 200);
+		int n = epoll_wait(ep, evs, 512, max_rate > 0 ? 5 : 200);
 		if (n < 0 && errno != EINTR)
 			return 1;
 		for (int i = 0; i < n; i++) {
 			struct sess *s = evs[i].data.ptr;
 			progress(ep, s, evs[i].events);
-			if (s->fd < 0 && mode != M_IDLE && n_started < total)
+			if (s->fd < 0 && mode != M_IDLE && n_started < total && paced_ok(t0))
 				start(ep, s);
+		}
+		/* Slots left idle by the pacing. */
+		for (unsigned i = 0; i < conc && mode != M_IDLE; i++) {
+			if (ss[i].fd < 0 && n_started < total && paced_ok(t0))
+				start(ep, &ss[i]);
 		}
 		if (mode != M_IDLE && now_s() - t0 > 120) {
 			fprintf(stderr, "smtpload: gave up after 120 s\n");
@@ -309,6 +350,6 @@ int main(int argc, char **argv)
 	       n_lat, n_err, wall, (double)n_lat / wall, p50 * 1e3, p99 * 1e3, mx * 1e3, ru.ru_maxrss);
 	return n_err ? 3 : 0;
 usage:
-	fprintf(stderr, "usage: smtpload -m session|banner|idle [-c CONC] [-n TOTAL] [-N ADDRS] [-e CODE] [-s SECS] ADDR PORT\n");
+	fprintf(stderr, "usage: smtpload -m session|banner|idle [-c CONC] [-n TOTAL] [-N ADDRS] [-e CODE] [-d DOMAIN] [-r RATE] [-p SRCPORT] [-s SECS] ADDR PORT\n");
 	return 2;
 }
