@@ -16,7 +16,7 @@ mkveth() {
 		ip -n "$FL_NS" link set gw0 up && ip -n "$FL_NS" link set gw1 up &&
 		ip -n "$FL_NS" addr add 192.0.2.20/24 dev gw0
 }
-mxg() { fl_exec "$MXG" "$@"; }
+mxg() { fl_exec "$MXG" "$@" 2>>"$FL_DIR/mxgate.err"; }
 n_ours() { fl_exec tc filter show dev gw0 ingress 2>/dev/null | grep -c mxgate_tc; }
 
 ok "veth gw0 created" mkveth
@@ -25,11 +25,11 @@ ok "a gated entry for 192.0.2.20" mxg gate-round --pin-dir "$PIN" --iface gw0 19
 is "$(n_ours)" 1 "one mxgate filter on gw0"
 
 ok "gw0 deleted while attached" ip -n "$FL_NS" link del gw0
-dump=$(mxg dump --pin-dir "$PIN" 2>&1)
+dump=$(fl_exec "$MXG" dump --pin-dir "$PIN" 2>&1)
 rc=$?
 is "$rc" 0 "dump still works with the interface gone"
 like "$dump" '192\.0\.2\.20 +gated' "the gate map survived in the pins"
-out=$(mxg gate-round --pin-dir "$PIN" --iface gw0 192.0.2.20=gated 2>&1)
+out=$(fl_exec "$MXG" gate-round --pin-dir "$PIN" --iface gw0 192.0.2.20=gated 2>&1)
 rc=$?
 diag "gate-round on the missing interface: exit $rc: $out"
 ok "a round on the missing interface ends normally (exit 0 or 1, no signal)" test "$rc" -le 1
