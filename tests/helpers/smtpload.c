@@ -304,7 +304,7 @@ int main(int argc, char **argv)
 	double t0 = now_s();
 	for (unsigned i = 0; i < conc; i++) {
 		ss[i].fd = -1;
-		if (mode == M_IDLE || paced_ok(t0))
+		if (paced_ok(t0))
 			start(ep, &ss[i]);
 	}
 	int announced = 0;
@@ -331,7 +331,7 @@ int main(int argc, char **argv)
 				start(ep, s);
 		}
 		/* Slots left idle by the pacing. */
-		for (unsigned i = 0; i < conc && mode != M_IDLE; i++) {
+		for (unsigned i = 0; i < conc && max_rate > 0; i++) {
 			if (ss[i].fd < 0 && n_started < total && paced_ok(t0))
 				start(ep, &ss[i]);
 		}
