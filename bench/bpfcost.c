@@ -164,6 +164,29 @@ static int run(struct bpf_program *prog, int repeat)
 	return 0;
 }
 
+/* What the gated SYNs came to: steered, or refused by bpf_sk_assign (which
+ * BPF_PROG_TEST_RUN may do: the skb is not at a real tc ingress). */
+static void print_counters(struct bpf_object *obj)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, MXG_MAP_COUNTERS);
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 key = 0;
+
+	if (!m || ncpu <= 0 || bpf_map__value_size(m) != sizeof(struct mxg_counters))
+		return;
+	struct mxg_counters *v = calloc((size_t)ncpu, sizeof(*v));
+	if (v && bpf_map__lookup_elem(m, &key, sizeof(key), v, sizeof(*v) * (size_t)ncpu, 0) == 0) {
+		__u64 steered = 0, failed = 0;
+		for (int i = 0; i < ncpu; i++) {
+			steered += v[i].steered;
+			failed += v[i].pass_assign_failed;
+		}
+		printf("counters steered=%llu assign_failed=%llu\n", (unsigned long long)steered,
+		       (unsigned long long)failed);
+	}
+	free(v);
+}
+
 static int attach(struct bpf_program *prog, const char *ifname)
 {
 	int ifindex = (int)if_nametoindex(ifname);
@@ -228,6 +251,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (!strcmp(argv[1], "run"))
 		ret = run(prog, atoi(argv[3])) ? 1 : 0;
+	if (!ret && !strcmp(argv[1], "run"))
+		print_counters(obj);
 	else
 		ret = attach(prog, argv[3]) ? 1 : 0;
 out:
