@@ -9,7 +9,8 @@ libbpf-dev bpftool libelf-dev zlib1g-dev
 libnftnl-dev libmnl-dev libldns-dev ldnsutils libinih-dev libcmocka-dev
 libcap-dev libclang-rt-14-dev
 iproute2 nftables nsd postfix swaks iperf3 jq procps psmisc
-perl libtest-harness-perl libio-socket-inet6-perl man-db groff-base python3 util-linux coreutils
+perl libtest-harness-perl libio-socket-inet6-perl man-db groff-base python3 util-linux
+coreutils python3-prometheus-client
 "
 
 missing=""

@@ -21,6 +21,13 @@ int do_probe(int argc, char **argv);
 int do_dump(int argc, char **argv);
 int do_unload(int argc, char **argv);
 int do_status(int argc, char **argv);
+int do_metrics(int argc, char **argv);
+int do_offenders(int argc, char **argv);
+
+/* `[--pin-dir DIR]` of dump and unload (cli_pin_dir.c): -1 to go on with
+ * *dir set (default MXG_DEFAULT_PIN_DIR), else the exit code (after
+ * --help, or a usage error, already reported). */
+int cli_pin_dir_args(int argc, char **argv, const char **dir);
 
 /* Hidden: drive the kernel gate by hand (cli_gate.c). */
 int do_gate_attach(int argc, char **argv);

@@ -6,7 +6,6 @@
  * program uses.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +15,6 @@
 #include <bpf/libbpf.h>
 
 #include "cli.h"
-#include "config.h"
 #include "gate_maps.h"
 #include "pins.h"
 #include "reason.h"
@@ -186,34 +184,15 @@ static void missing(const char *dir, const char *what)
 
 int do_dump(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"pin-dir", required_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *dir = MXG_DEFAULT_PIN_DIR;
+	const char *dir;
 	struct mxg_pins p;
 	struct stat st;
 	char err[512];
 	int c, n, ret = CLI_OK;
 
-	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			dir = optarg;
-			break;
-		case 'h':
-			printf("usage: mxgate dump [--pin-dir DIR]\n");
-			return CLI_OK;
-		default:
-			fprintf(stderr, "usage: mxgate dump [--pin-dir DIR]\n");
-			return CLI_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "usage: mxgate dump [--pin-dir DIR]\n");
-		return CLI_USAGE;
-	}
+	c = cli_pin_dir_args(argc, argv, &dir);
+	if (c >= 0)
+		return c;
 	pins_libbpf_log_to_debug();
 	if (stat(dir, &st) < 0) {
 		fprintf(
@@ -232,7 +211,10 @@ int do_dump(int argc, char **argv)
 		return CLI_FAIL;
 	}
 	if (n == 0) {
-		fprintf(stderr, "mxgate: nothing of mxgate's is pinned in %s\n", dir);
+		fprintf(stderr,
+			"mxgate: nothing of mxgate's is pinned in %s; is mxgated running with "
+			"this pin_dir (--pin-dir)?\n",
+			dir);
 		return CLI_FAIL;
 	}
 	printf("pin_dir %s\n", dir);

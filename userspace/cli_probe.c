@@ -128,6 +128,8 @@ static const char *reason_token(enum mxg_reason r)
 		return "nxdomain";
 	case MXG_REASON_NO_PRIMARY_ADDR:
 		return "no_primary_addr";
+	case MXG_REASON_PRIMARY_IS_SELF:
+		return "primary_is_self";
 	default:
 		return "none";
 	}
@@ -271,6 +273,21 @@ static void decide(const struct probe_ctx *ctx, const struct mx_primaries *pr,
 	default:
 		o->verdict = VERDICT_OPEN;
 		snprintf(o->message, sizeof(o->message), "%s", mxg_reason_str(pr->reason));
+		return;
+	}
+	/* A primary on one of our own addresses: senders trying it reach us,
+	 * so refusing them would bounce their mail. Open, whatever else is up. */
+	for (size_t i = 0; i < ctx->n_items; i++) {
+		const struct probe_item *it = &ctx->items[i];
+
+		if (it->rep.result != PROBE_SELF)
+			continue;
+		o->verdict = VERDICT_OPEN;
+		o->reason = MXG_REASON_PRIMARY_IS_SELF;
+		snprintf(o->message, sizeof(o->message),
+			 "primary %s has this host's own address %s; fix its DNS records (or "
+			 "`self`)",
+			 it->host->name, mxg_ip_str(&it->addr, a, sizeof(a)));
 		return;
 	}
 	for (size_t i = 0; i < ctx->n_items; i++) {
@@ -546,7 +563,8 @@ int do_probe(int argc, char **argv)
 	}
 	c = ev_run(ctx->loop);
 	if (c < 0 || !ctx->dns_done) {
-		fprintf(stderr, "mxgate: %s: event loop failed: %s\n", domain, strerror(-c));
+		fprintf(stderr, "mxgate: %s: event loop failed: %s\n", domain,
+			c < 0 ? strerror(-c) : "stopped before the DNS answer");
 		goto out;
 	}
 	if (ctx->set->status == MX_NXDOMAIN) {
@@ -568,7 +586,7 @@ int do_probe(int argc, char **argv)
 		print_json(ctx, &pr, (const char(*)[MXG_NAME_MAX])self, n_self, resolver_s, &o);
 	else
 		print_text(ctx, &pr, (const char(*)[MXG_NAME_MAX])self, n_self, resolver_s, &o);
-	if (o.reason == MXG_REASON_SELF_NOT_IN_MX)
+	if (o.reason == MXG_REASON_SELF_NOT_IN_MX || o.reason == MXG_REASON_PRIMARY_IS_SELF)
 		fprintf(stderr, "mxgate: %s: %s\n", domain, o.message);
 	ret = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
 out:

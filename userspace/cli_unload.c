@@ -3,23 +3,27 @@
  * `mxgate unload [--pin-dir DIR]`: recovery after a crash. Detaches our tc
  * filter from every interface of this network namespace that has it (our
  * handle and priority, holding a program of ours), then removes the pins
- * and the directory. Filters and programs of others stay. Idempotent: with
- * nothing there it says so and succeeds.
+ * and the directory, and deletes mxgate's own nft table (table inet
+ * mxgate, of gate = nft or the offender sets) if there is one. Filters,
+ * programs and tables of others stay. Idempotent: with nothing there it
+ * says so and succeeds.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "config.h"
+#include "nft_batch.h"
+#include "nft_own.h"
 #include "pins.h"
 #include "tc_hook.h"
 
 struct unload {
 	uint32_t pinned_id;
 	int detached;
+	int nft_deleted;
 	int failed;
 };
 
@@ -29,12 +33,51 @@ static void detach_one(int ifindex, const char *ifname, uint32_t prog_id, void *
 	int ret = tc_detach(ifindex, u->pinned_id);
 
 	if (ret) {
-		fprintf(stderr, "mxgate: detach from %s ingress: %s\n", ifname, strerror(-ret));
+		fprintf(stderr,
+			"mxgate: detach from %s ingress: %s; look with: tc filter show dev %s "
+			"ingress (mxgate's is handle 0x%x priority %u)\n",
+			ifname, strerror(-ret), ifname, MXG_TC_HANDLE, MXG_TC_PRIO);
 		u->failed++;
 		return;
 	}
 	printf("detached from %s ingress (prog id %u)\n", ifname, prog_id);
 	u->detached++;
+}
+
+/* Delete table inet mxgate if it exists; nothing else in nf_tables. */
+static void unload_nft(struct unload *u)
+{
+	struct nft_conn nl;
+	int ret = nft_conn_open(&nl);
+
+	if (ret) {
+		/* No nf_tables in this kernel: then there is no table of ours. */
+		if (ret == -EPROTONOSUPPORT || ret == -ENOENT)
+			return;
+		fprintf(stderr, "mxgate: netlink socket to nf_tables: %s (needs root)\n",
+			strerror(-ret));
+		u->failed++;
+		return;
+	}
+	ret = nft_own_exists(&nl);
+	/* nf_tables not in this kernel: then there is no table of ours. */
+	if (ret == -EOPNOTSUPP || ret == -EPROTONOSUPPORT || ret == -EAFNOSUPPORT)
+		ret = 0;
+	if (ret == 1)
+		ret = nft_own_delete(&nl);
+	else if (ret == 0)
+		ret = 1; /* nothing to do */
+	if (ret < 0) {
+		fprintf(stderr,
+			"mxgate: delete table inet " OWN_TABLE
+			": %s; try: nft delete table inet " OWN_TABLE "\n",
+			strerror(-ret));
+		u->failed++;
+	} else if (ret == 0) {
+		printf("deleted nft table inet " OWN_TABLE "\n");
+		u->nft_deleted++;
+	}
+	nft_conn_close(&nl);
 }
 
 static const char *remove_hint(int err)
@@ -50,34 +93,15 @@ static const char *remove_hint(int err)
 
 int do_unload(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"pin-dir", required_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *dir = MXG_DEFAULT_PIN_DIR;
+	const char *dir;
 	struct unload u = {0};
 	struct mxg_pins p;
 	char err[512];
 	int c, n, lock, ret;
 
-	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			dir = optarg;
-			break;
-		case 'h':
-			printf("usage: mxgate unload [--pin-dir DIR]\n");
-			return CLI_OK;
-		default:
-			fprintf(stderr, "usage: mxgate unload [--pin-dir DIR]\n");
-			return CLI_USAGE;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "usage: mxgate unload [--pin-dir DIR]\n");
-		return CLI_USAGE;
-	}
+	c = cli_pin_dir_args(argc, argv, &dir);
+	if (c >= 0)
+		return c;
 	pins_libbpf_log_to_debug();
 
 	/* A directory elsewhere is not ours; a missing one is fine. */
@@ -120,8 +144,10 @@ int do_unload(int argc, char **argv)
 		}
 	}
 	pins_unlock(lock);
-	if (!u.detached && lock < 0 && !u.failed)
-		printf("nothing of mxgate's found (no filter in this network namespace, no %s)\n",
+	unload_nft(&u);
+	if (!u.detached && !u.nft_deleted && lock < 0 && !u.failed)
+		printf("nothing of mxgate's found (no filter or nft table in this network "
+		       "namespace, no %s)\n",
 		       dir);
 	return u.failed ? CLI_FAIL : CLI_OK;
 }

@@ -47,6 +47,8 @@ enum key_type {
 	K_NFT_TABLE,
 	K_NFT_SET,
 	K_POLICY,
+	K_OFFENDER_SET,
+	K_OFFENDER_NFT_SET,
 };
 
 struct key {
@@ -77,6 +79,8 @@ static const struct key keys[CFG_N_KEYS] = {
     {"reply_text", K_REPLY_TEXT, F(reply_text), 0, 0, true, false},
     {"offender_threshold", K_UINT, F(offender_threshold), 0, 1000000, false, false},
     {"offender_window", K_DURATION, F(offender_window_ms), 1000, 7 * DAY_MS, false, false},
+    {"offender_set", K_OFFENDER_SET, 0, 0, 0, false, false},
+    {"offender_nft_set", K_OFFENDER_NFT_SET, 0, 0, 0, false, false},
     {"resolver", K_RESOLVER, 0, 0, 0, false, false},
     {"helo_name", K_HELO, F(helo_name), 0, 0, false, false},
     {"user", K_USER, F(user), 0, 0, false, false},
@@ -226,6 +230,40 @@ static int set_list(struct cfg_parse *p, const struct key *k, const char *value,
 
 static const char *const gate_names[] = {"tc", "nft", "none", NULL};
 static const char *const reply_names[] = {"reject", "defer", NULL};
+static const char *const bool_names[] = {"no", "yes", NULL};
+
+/* "[FAMILY] TABLE SET": the last word is the set, the rest the table. */
+static int set_offender_nft_set(struct mxg_config *c, const char *v, char *why, size_t len)
+{
+	char tab[80];
+	const char *sp = strrchr(v, ' '), *tb = strrchr(v, '\t');
+	size_t tl;
+
+	if (tb && (!sp || tb > sp))
+		sp = tb;
+	if (!sp || (size_t)(sp - v) >= sizeof(tab)) {
+		snprintf(
+		    why, len,
+		    "expected \"[FAMILY] TABLE SET\", for example \"inet filter "
+		    "mxgate_offenders\" (the sets SET4 and SET6 in the administrator's table)");
+		return -1;
+	}
+	tl = (size_t)(sp - v);
+	while (tl && (v[tl - 1] == ' ' || v[tl - 1] == '\t'))
+		tl--;
+	snprintf(tab, sizeof(tab), "%.*s", (int)tl, v);
+	snprintf(c->offender_nft_family, sizeof(c->offender_nft_family), "inet");
+	if (cv_nft_table(tab, c->offender_nft_family, c->offender_nft_table, why, len) ||
+	    cv_nft_name(sp + 1, why, len))
+		return -1;
+	/* SET4 and SET6 must still be nft names. */
+	if (strlen(sp + 1) + 1 >= sizeof(c->offender_nft_set)) {
+		snprintf(why, len, "the set name is too long; use at most %zu characters",
+			 sizeof(c->offender_nft_set) - 2);
+		return -1;
+	}
+	return cv_copy(c->offender_nft_set, sizeof(c->offender_nft_set), sp + 1, why, len);
+}
 
 static int set_value(struct cfg_parse *p, const struct key *k, const char *v, char *why, size_t len)
 {
@@ -301,6 +339,13 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 		if (cv_nft_name(v, why, len))
 			return -1;
 		return cv_copy(c->nft_set, sizeof(c->nft_set), v, why, len);
+	case K_OFFENDER_SET:
+		if (cv_enum(v, bool_names, &e, why, len))
+			return -1;
+		c->offender_set = e == 1;
+		return 0;
+	case K_OFFENDER_NFT_SET:
+		return set_offender_nft_set(c, v, why, len);
 	case K_POLICY:
 		if (cv_policy_listen(v, &c->policy_addr, &c->policy_addr_len, why, len))
 			return -1;
@@ -504,6 +549,10 @@ static int parse(struct cfg_parse *p)
 				"or neither (mxgate's own table inet mxgate)",
 				c->nft_set[0] ? "nft_set" : "nft_table",
 				c->nft_set[0] ? "nft_table" : "nft_set");
+	if (c->offender_nft_set[0] && !c->offender_set)
+		return cfg_fail(p, p->name, p->key_line[key_index("offender_nft_set")],
+				"offender_nft_set: set while offender_set = no; add \"offender_set "
+				"= yes\" or remove offender_nft_set");
 	if (c->max_connections_per_client > c->max_connections)
 		return cfg_fail(
 		    p, p->name, p->key_line[key_index("max_connections_per_client")],

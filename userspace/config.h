@@ -102,6 +102,13 @@ struct mxg_config {
 
 	unsigned offender_threshold; /* 0 = never escalate */
 	uint64_t offender_window_ms;
+	/* Offenders to an nft set (off by default): mxgate's own sets
+	 * offenders4/6 in table inet mxgate, or, with offender_nft_set =
+	 * "[FAMILY] TABLE SET", the administrator's SET4/SET6 in TABLE. */
+	bool offender_set;
+	char offender_nft_family[8]; /* "inet", "ip" or "ip6" */
+	char offender_nft_table[64]; /* "" = own table */
+	char offender_nft_set[64];
 
 	struct sockaddr_storage resolver; /* port 53 unless given */
 	socklen_t resolver_len;           /* 0 = from /etc/resolv.conf */

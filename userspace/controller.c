@@ -116,6 +116,10 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 		return r;
 	}
 
+	r = ctl_policy_start(c);
+	if (r < 0)
+		return r;
+
 	c->gops = gate_ops_for(cfg->gate);
 	if (!c->gops) {
 		log_err("gate = %s is not available in this build of mxgated; use gate = tc, or "
@@ -129,6 +133,12 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 		c->gate = NULL;
 		return r;
 	}
+
+	/* After the gate: an nft gate in own mode has just (re)created
+	 * table inet mxgate, where our offender sets go. */
+	r = ctl_offenders_start(c);
+	if (r < 0)
+		return r;
 
 	c->domains = calloc(cfg->n_domains ? cfg->n_domains : 1, sizeof(*c->domains));
 	if (!c->domains)
@@ -173,9 +183,11 @@ void controller_stop(struct controller *c, bool detach)
 		ev_timer_stop(c->loop, &c->resp_timer);
 	}
 	ctl_responder_stop(c);
+	ctl_offenders_stop(c, detach);
 	if (c->gate)
 		c->gops->close(c->gate, detach);
 	c->gate = NULL;
+	ctl_policy_stop(c);
 	control_close(c->control);
 	c->control = NULL;
 	for (size_t i = 0; i < c->n_domains; i++)

@@ -24,14 +24,26 @@
 #include "gate.h"
 #include "probe.h"
 #include "responder.h"
+#include "responder_wire.h"
 
-#define CTL_PROBE_RESULTS (PROBE_PROTOCOL + 1)
+#define CTL_PROBE_RESULTS (PROBE_SELF + 1)
 #define CTL_DNS_RETRY_MS 10000	      /* after a failed MX lookup */
 #define CTL_RESPONDER_BACKOFF_MS 1000 /* first restart delay, doubled */
 #define CTL_RESPONDER_BACKOFF_MAX_MS 60000
 #define CTL_RESPONDER_STABLE_MS 60000 /* lived this long: reset backoff */
 
 struct controller;
+struct policy_server;
+struct ctl_offenders;
+
+/* The message being read from the responder (ctl_resp_msg.c). */
+struct ctl_resp_reader {
+	bool watching;
+	struct responder_wire_hdr hdr;
+	size_t hdr_got;
+	uint8_t payload[RESPONDER_OFFENDERS_MAX * sizeof(struct responder_offender)];
+	size_t payload_got;
+};
 
 struct ctl_domain {
 	struct controller *c;
@@ -101,6 +113,10 @@ struct controller {
 	struct ev_timer resp_timer;
 	uint64_t resp_backoff_ms;
 	uint64_t resp_started_ms;
+	struct ctl_resp_reader rr;
+	struct responder_counts resp_base; /* totals of responders gone */
+	struct responder_counts resp_cur;  /* the running one's last report */
+	struct ctl_offenders *offenders;   /* NULL unless offender_set = yes */
 
 	struct ctl_gate_addr addrs[MXG_MAX_ADDRESSES];
 	size_t n_addrs;
@@ -108,6 +124,7 @@ struct controller {
 	struct ctl_round round;
 	int sigfd;
 	struct control *control;
+	struct policy_server *policy; /* NULL unless policy_listen */
 	struct ctl_counters cnt;
 	uint64_t started_ms;
 	bool stopping;
@@ -121,6 +138,13 @@ int controller_run(struct controller *c);
 /* Stop the responder, close the gate (detach = true on a clean stop),
  * remove the control socket, free everything. */
 void controller_stop(struct controller *c, bool detach);
+
+/* ctl_policy.c: the Postfix policy service on policy_listen (if set). */
+int ctl_policy_start(struct controller *c);
+void ctl_policy_stop(struct controller *c);
+
+/* ctl_metrics.c: the "metrics" request, Prometheus text. */
+void ctl_metrics(const struct controller *c, struct sbuf *out);
 
 /* domains.c */
 struct ctl_domain *ctl_domain_new(struct controller *c, const struct mxg_domain_config *dcfg);
@@ -146,6 +170,22 @@ void ctl_responder_reap(struct controller *c);
 void ctl_responder_restart_cb(struct ev_loop *loop, void *arg);
 void ctl_responder_stop(struct controller *c);
 void ctl_responder_push(struct controller *c);
+
+/* ctl_resp_msg.c: the responder's reports (COUNTS, OFFENDERS). */
+void ctl_responder_watch(struct controller *c);
+/* Stop reading; the running child's counts go into resp_base. */
+void ctl_responder_unwatch(struct controller *c);
+/* resp_base + resp_cur. */
+void ctl_responder_counts(const struct controller *c, struct responder_counts *out);
+
+/* ctl_offenders.c: offenders to an nft set (offender_set = yes). */
+int ctl_offenders_start(struct controller *c);
+/* clean: a clean stop (own table deleted unless the nft gate owns it). */
+void ctl_offenders_stop(struct controller *c, bool clean);
+/* A client the responder answered 550 as an offender at when_ms. */
+void ctl_offender_add(struct controller *c, const struct mxg_ip *ip, uint64_t when_ms);
+/* The "offenders" request: one line per live offender. */
+void ctl_offenders_list(const struct controller *c, struct sbuf *out);
 
 /* status.c: the control socket's handler. */
 void ctl_status(void *arg, const char *request, struct sbuf *out);

@@ -320,6 +320,7 @@ static int query_new(struct dns_request *req, const ldns_rdf *name, ldns_rr_type
 	struct dns_resolver *r = req->r;
 	struct dns_query *q;
 	ldns_pkt *pkt = NULL;
+	ldns_rdf *qcopy;
 	uint8_t *wire = NULL;
 	size_t len = 0;
 	int ret = -ENOMEM;
@@ -340,10 +341,14 @@ static int query_new(struct dns_request *req, const ldns_rdf *name, ldns_rr_type
 	if (ret < 0)
 		goto err;
 	ret = -ENOMEM;
-	/* RD set: a recursive resolver recurses, an authoritative one ignores it. */
-	pkt = ldns_pkt_query_new(ldns_rdf_clone(name), type, LDNS_RR_CLASS_IN, LDNS_RD);
-	if (!pkt)
+	/* RD set: a recursive resolver recurses, an authoritative one ignores it.
+	 * The packet owns the name only once it exists. */
+	qcopy = ldns_rdf_clone(name);
+	pkt = qcopy ? ldns_pkt_query_new(qcopy, type, LDNS_RR_CLASS_IN, LDNS_RD) : NULL;
+	if (!pkt) {
+		ldns_rdf_deep_free(qcopy);
 		goto err;
+	}
 	ldns_pkt_set_id(pkt, q->id);
 	if (ldns_pkt2wire(&wire, pkt, &len) != LDNS_STATUS_OK || len > DNS_MSG_MAX)
 		goto err;
@@ -599,9 +604,9 @@ static int host_query(struct dns_request *req, int host, ldns_rr_type type, cons
 	return ret;
 }
 
-static void request_deliver(struct ev_loop *loop, void *arg)
+/* Take req off the resolver's list of requests. */
+static void request_unlink(struct dns_request *req)
 {
-	struct dns_request *req = arg;
 	struct dns_resolver *r = req->r;
 
 	if (req->prev)
@@ -610,6 +615,13 @@ static void request_deliver(struct ev_loop *loop, void *arg)
 		r->reqs = req->next;
 	if (req->next)
 		req->next->prev = req->prev;
+}
+
+static void request_deliver(struct ev_loop *loop, void *arg)
+{
+	struct dns_request *req = arg;
+
+	request_unlink(req);
 	req->cb(req->arg, &req->set);
 	free(req);
 }
@@ -799,12 +811,7 @@ static void request_free(struct dns_request *req)
 	while (req->queries)
 		query_free(req->queries);
 	ev_timer_stop(r->loop, &req->done_timer);
-	if (req->prev)
-		req->prev->next = req->next;
-	else
-		r->reqs = req->next;
-	if (req->next)
-		req->next->prev = req->prev;
+	request_unlink(req);
 	free(req);
 }
 

@@ -105,6 +105,15 @@ static void decide(struct domain_state *d, const struct ds_params *p, uint64_t n
 		*reason = MXG_REASON_NO_PRIMARY_ADDR;
 		return;
 	}
+	/* A primary that resolves to this host is a DNS mistake: gating would
+	 * send senders from us to us. Open, whatever the other primaries do. */
+	for (size_t i = 0; i < d->n_addrs; i++) {
+		if (d->addrs[i].probed && d->addrs[i].last == PROBE_SELF) {
+			d->grace_running = false;
+			*reason = MXG_REASON_PRIMARY_IS_SELF;
+			return;
+		}
+	}
 	for (size_t i = 0; i < d->n_addrs; i++) {
 		any_up |= d->addrs[i].up;
 		any_rising |= d->addrs[i].ok_run > 0;

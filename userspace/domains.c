@@ -160,6 +160,9 @@ static void warn_restart_keys(const struct mxg_config *o, const struct mxg_confi
 	if (o->gate != n->gate || ifs || strcmp(o->pin_dir, n->pin_dir))
 		log_warn("reload: gate, interfaces and pin_dir change only when mxgated restarts; "
 			 "keeping the running gate");
+	if (strcmp(o->policy_listen, n->policy_listen))
+		log_warn("reload: policy_listen changes only when mxgated restarts; still on %s",
+			 o->policy_listen[0] ? o->policy_listen : "(off)");
 	if (strcmp(o->control_socket, n->control_socket))
 		log_warn("reload: control_socket changes only when mxgated restarts; still on %s",
 			 o->control_socket);
@@ -172,6 +175,12 @@ static void warn_restart_keys(const struct mxg_config *o, const struct mxg_confi
 		log_warn("reload: user, helo_name (in the greeting), connection limits and "
 			 "offender settings reach the responder when it restarts (restart "
 			 "mxgated to apply them now)");
+	if (o->offender_set != n->offender_set ||
+	    strcmp(o->offender_nft_family, n->offender_nft_family) ||
+	    strcmp(o->offender_nft_table, n->offender_nft_table) ||
+	    strcmp(o->offender_nft_set, n->offender_nft_set))
+		log_warn("reload: offender_set and offender_nft_set change only when mxgated "
+			 "restarts; keeping the running ones");
 }
 
 static struct ctl_domain *find_domain(struct controller *c, const char *name)

@@ -53,6 +53,8 @@ const struct gate_ops gate_none_ops = {
 	.close = none_close,
 };
 
+/* gate_tc_ops and gate_nft_ops (gate.h) live in gate_tc.c and gate_nft.c. */
+
 const struct gate_ops *gate_ops_for(enum mxg_gate_kind kind)
 {
 	switch (kind) {

@@ -40,11 +40,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
-#include <libnftnl/chain.h>
-#include <libnftnl/expr.h>
-#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
-#include <libnftnl/table.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <netinet/in.h>
@@ -56,16 +52,7 @@
 #include "event.h"
 #include "log.h"
 #include "nft_batch.h"
-
-#define OWN_TABLE "mxgate"
-#define OWN_MAP "gated"
-#define OWN_CHAIN "steer"
-#define OWN_PRIORITY (-150) /* mangle: before any dstnat rule */
-
-/* nft's datatype numbers (src/datatype.h), so `nft list` prints the maps. */
-#define NFT_TYPE_IPADDR 7
-#define NFT_TYPE_IP6ADDR 8
-#define NFT_TYPE_INET_SERVICE 13
+#include "nft_own.h"
 
 struct nft_entry {
 	struct mxg_ip ip;
@@ -86,196 +73,12 @@ struct gate {
 	struct nft_entry live[MXG_MAX_ADDRESSES]; /* last committed */
 	size_t n_live;
 	bool warned_family;
+	bool failing; /* the last write failed: logged once */
 };
 
-/* ---- rule building ---- */
-
-static int add_expr(struct nftnl_rule *r, const char *name, struct nftnl_expr **out)
-{
-	struct nftnl_expr *e = nftnl_expr_alloc(name);
-
-	if (!e)
-		return -ENOMEM;
-	nftnl_rule_add_expr(r, e);
-	*out = e;
-	return 0;
-}
-
-static int expr_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
-{
-	struct nftnl_expr *e;
-
-	if (add_expr(r, "meta", &e))
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
-	return 0;
-}
-
-static int expr_cmp(struct nftnl_rule *r, uint32_t sreg, const void *data, uint32_t len)
-{
-	struct nftnl_expr *e;
-
-	if (add_expr(r, "cmp", &e))
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-	return 0;
-}
-
-static int expr_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
-{
-	struct nftnl_expr *e;
-
-	if (add_expr(r, "payload", &e))
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
-	return 0;
-}
-
-/* tcp dport 25 tcp flags & (syn|ack) == syn meta nfproto F
- *   tproxy F to LOOPBACK:F daddr map @MAP  (with a counter) */
-static struct nftnl_rule *build_rule(const char *table, const char *map, uint32_t set_id, bool v6)
-{
-	static const uint8_t loop6[16] = { [15] = 1 };
-	uint32_t loop4 = htonl(INADDR_LOOPBACK);
-	uint16_t dport = htons(25);
-	uint8_t proto = IPPROTO_TCP, flags_mask = 0x12 /* syn|ack */, syn = 0x02, zero = 0;
-	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct nftnl_expr *e;
-
-	if (!r)
-		return NULL;
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, OWN_CHAIN);
-
-	if (expr_meta(r, NFT_META_L4PROTO, NFT_REG_1) || expr_cmp(r, NFT_REG_1, &proto, 1) ||
-	    expr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1) ||
-	    expr_cmp(r, NFT_REG_1, &dport, 2) ||
-	    expr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1))
-		goto fail;
-	if (add_expr(r, "bitwise", &e))
-		goto fail;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &flags_mask, 1);
-	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
-	if (expr_cmp(r, NFT_REG_1, &syn, 1) || expr_meta(r, NFT_META_NFPROTO, NFT_REG_1) ||
-	    expr_cmp(r, NFT_REG_1, &nfproto, 1) ||
-	    expr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, v6 ? 16 : 4, NFT_REG_2))
-		goto fail;
-	if (add_expr(r, "lookup", &e))
-		goto fail;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_2);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_2);
-	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, map);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
-	if (add_expr(r, "counter", &e))
-		goto fail;
-	if (add_expr(r, "immediate", &e))
-		goto fail;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
-	if (v6)
-		nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, loop6, sizeof(loop6));
-	else
-		nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, &loop4, sizeof(loop4));
-	if (add_expr(r, "tproxy", &e))
-		goto fail;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_FAMILY, nfproto);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_REG_ADDR, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_TPROXY_REG_PORT, NFT_REG_2);
-	return r;
-fail:
-	nftnl_rule_free(r);
-	return NULL;
-}
-
-/* ---- batch pieces ---- */
-
-static int batch_table(struct nft_conn *c, struct nft_batch *b, uint16_t type, const char *what)
-{
-	struct nftnl_table *t = nftnl_table_alloc();
-	struct nlmsghdr *nlh;
-
-	if (!t)
-		return -ENOMEM;
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, OWN_TABLE);
-	nlh = nft_batch_msg(c, b, type, NFPROTO_INET, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, what);
-	if (nlh)
-		nftnl_table_nlmsg_build_payload(nlh, t);
-	nftnl_table_free(t);
-	return nlh ? 0 : -ENOSPC;
-}
-
-static int batch_map(struct nft_conn *c, struct nft_batch *b, const char *name, bool v6, uint32_t id)
-{
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nlmsghdr *nlh;
-
-	if (!s)
-		return -ENOMEM;
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, OWN_TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_TIMEOUT);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, v6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 16 : 4);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_TYPE_INET_SERVICE);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 2);
-	nlh = nft_batch_msg(c, b, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE, "create map in table inet " OWN_TABLE);
-	if (nlh)
-		nftnl_set_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
-	return nlh ? 0 : -ENOSPC;
-}
-
-static int batch_chain(struct nft_conn *c, struct nft_batch *b)
-{
-	struct nftnl_chain *ch = nftnl_chain_alloc();
-	struct nlmsghdr *nlh;
-
-	if (!ch)
-		return -ENOMEM;
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, OWN_TABLE);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, OWN_CHAIN);
-	nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, "filter");
-	nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, NF_INET_PRE_ROUTING);
-	nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, OWN_PRIORITY);
-	nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-	nlh = nft_batch_msg(c, b, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE,
-			    "create chain " OWN_CHAIN " in table inet " OWN_TABLE);
-	if (nlh)
-		nftnl_chain_nlmsg_build_payload(nlh, ch);
-	nftnl_chain_free(ch);
-	return nlh ? 0 : -ENOSPC;
-}
-
-static int batch_rule(struct nft_conn *c, struct nft_batch *b, const char *map, uint32_t id, bool v6)
-{
-	struct nftnl_rule *r = build_rule(OWN_TABLE, map, id, v6);
-	struct nlmsghdr *nlh;
-
-	if (!r)
-		return -ENOMEM;
-	nlh = nft_batch_msg(c, b, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_CREATE | NLM_F_APPEND,
-			    "add tproxy rule (kernel needs CONFIG_NFT_TPROXY)");
-	if (nlh)
-		nftnl_rule_nlmsg_build_payload(nlh, r);
-	nftnl_rule_free(r);
-	return nlh ? 0 : -ENOSPC;
-}
-
 /* Flush map, then add the entries of one family still alive at now. */
-static int batch_elements(struct gate *g, struct nft_batch *b, const char *map, int af, uint16_t port,
-			  const struct nft_entry *ents, size_t n, uint64_t now)
+static int batch_elements(struct gate *g, struct nft_batch *b, const char *map, int af,
+			  uint16_t port, const struct nft_entry *ents, size_t n, uint64_t now)
 {
 	struct nftnl_set *s;
 	struct nlmsghdr *nlh;
@@ -319,7 +122,8 @@ static int batch_elements(struct gate *g, struct nft_batch *b, const char *map, 
 	ret = 0;
 	if (!added)
 		goto out;
-	nlh = nft_batch_msg(&g->nl, b, NFT_MSG_NEWSETELEM, g->family, NLM_F_CREATE, "add gated addresses");
+	nlh = nft_batch_msg(&g->nl, b, NFT_MSG_NEWSETELEM, g->family, NLM_F_CREATE,
+			    "add gated addresses");
 	if (!nlh) {
 		ret = -ENOSPC;
 		goto out;
@@ -349,66 +153,15 @@ static int write_elements(struct gate *g, const struct nft_entry *ents, size_t n
 		return ret;
 	}
 	ret = nft_batch_commit(&g->nl, &b, err, sizeof(err));
-	if (ret)
-		log_err("gate nft: table %s: %s; the gate stays as the kernel has it and opens when "
-			"elements expire",
-			g->table, err);
-	return ret;
-}
-
-/* ---- own table ---- */
-
-static int create_own_table(struct gate *g, char *err, size_t errlen)
-{
-	struct nft_batch b;
-	int ret;
-
-	ret = nft_batch_start(&g->nl, &b);
-	if (ret)
-		return ret;
-	/* add + delete + create: replaces a previous run's table, atomically. */
-	if ((ret = batch_table(&g->nl, &b, NFT_MSG_NEWTABLE, "create table inet " OWN_TABLE)) ||
-	    (ret = batch_table(&g->nl, &b, NFT_MSG_DELTABLE, "delete previous table inet " OWN_TABLE)) ||
-	    (ret = batch_table(&g->nl, &b, NFT_MSG_NEWTABLE, "create table inet " OWN_TABLE)) ||
-	    (ret = batch_map(&g->nl, &b, OWN_MAP "4", false, 1)) ||
-	    (ret = batch_map(&g->nl, &b, OWN_MAP "6", true, 2)) || (ret = batch_chain(&g->nl, &b)) ||
-	    (ret = batch_rule(&g->nl, &b, OWN_MAP "4", 1, false)) ||
-	    (ret = batch_rule(&g->nl, &b, OWN_MAP "6", 2, true))) {
-		nft_batch_free(&b);
-		snprintf(err, errlen, "gate nft: cannot build the batch for table inet " OWN_TABLE ": %s",
-			 strerror(-ret));
-		return ret;
-	}
-	ret = nft_batch_commit(&g->nl, &b, err, errlen);
-	if (ret) {
-		char why[200];
-
-		snprintf(why, sizeof(why), "%s", err);
-		snprintf(err, errlen, "gate nft: %s; check that nf_tables with tproxy is available "
-				      "and mxgated has CAP_NET_ADMIN",
-			 why);
-	}
-	return ret;
-}
-
-static int delete_own_table(struct gate *g)
-{
-	struct nft_batch b;
-	char err[256];
-	int ret;
-
-	ret = nft_batch_start(&g->nl, &b);
-	if (ret)
-		return ret;
-	/* add first, so the delete cannot fail for a table already gone */
-	if ((ret = batch_table(&g->nl, &b, NFT_MSG_NEWTABLE, "table inet " OWN_TABLE)) ||
-	    (ret = batch_table(&g->nl, &b, NFT_MSG_DELTABLE, "delete table inet " OWN_TABLE))) {
-		nft_batch_free(&b);
-		return ret;
-	}
-	ret = nft_batch_commit(&g->nl, &b, err, sizeof(err));
-	if (ret)
-		log_err("gate nft: %s; remove it with: nft delete table inet " OWN_TABLE, err);
+	/* Once per failing run, not every round. */
+	if (ret && !g->failing)
+		log_err(
+		    "gate nft: table %s: %s; the gate stays as the kernel has it and opens when "
+		    "elements expire",
+		    g->table, err);
+	else if (!ret && g->failing)
+		log_notice("gate nft: table %s writable again", g->table);
+	g->failing = ret != 0;
 	return ret;
 }
 
@@ -464,10 +217,11 @@ static int check_admin_map(struct gate *g, const char *name, bool v6, char *err,
 	if ((nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & want) != want ||
 	    nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) != (v6 ? 16u : 4u) ||
 	    nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN) != 2) {
-		snprintf(err, errlen,
-			 "gate nft: map %s in table %s %s must be declared as "
-			 "'map %s { type %s : inet_service; flags timeout; }' (see docs/deployment.md)",
-			 name, family_str(g->family), g->table, name, v6 ? "ipv6_addr" : "ipv4_addr");
+		snprintf(
+		    err, errlen,
+		    "gate nft: map %s in table %s %s must be declared as "
+		    "'map %s { type %s : inet_service; flags timeout; }' (see docs/deployment.md)",
+		    name, family_str(g->family), g->table, name, v6 ? "ipv6_addr" : "ipv4_addr");
 		ret = -EINVAL;
 	}
 out:
@@ -483,12 +237,14 @@ static int open_admin(struct gate *g, const struct mxg_config *cfg, char *err, s
 	/* config.c splits "ip nat" into nft_family and nft_table. */
 	snprintf(spec, sizeof(spec), "%s %s", cfg->nft_family, cfg->nft_table);
 	if (parse_table(spec, &g->family, g->table, sizeof(g->table))) {
-		snprintf(err, errlen, "gate nft: nft_table '%s': expected '[inet|ip|ip6] NAME'", spec);
+		snprintf(err, errlen, "gate nft: nft_table '%s': expected '[inet|ip|ip6] NAME'",
+			 spec);
 		return -EINVAL;
 	}
 	if (!cfg->nft_set[0]) {
-		snprintf(err, errlen, "gate nft: nft_table is set but nft_set is not; set both, or neither "
-				      "for mxgate's own table");
+		snprintf(err, errlen,
+			 "gate nft: nft_table is set but nft_set is not; set both, or neither "
+			 "for mxgate's own table");
 		return -EINVAL;
 	}
 	snprintf(m4, sizeof(m4), "%s4", cfg->nft_set);
@@ -542,8 +298,9 @@ static int nft_open(struct gate **out, const struct mxg_config *cfg, char *err, 
 	if (cfg->nft_table[0]) {
 		ret = open_admin(g, cfg, err, errlen);
 	} else if (cfg->nft_set[0]) {
-		snprintf(err, errlen, "gate nft: nft_set is set but nft_table is not; set both, or neither "
-				      "for mxgate's own table");
+		snprintf(err, errlen,
+			 "gate nft: nft_set is set but nft_table is not; set both, or neither "
+			 "for mxgate's own table");
 		ret = -EINVAL;
 	} else {
 		g->own = true;
@@ -551,12 +308,13 @@ static int nft_open(struct gate **out, const struct mxg_config *cfg, char *err, 
 		snprintf(g->table, sizeof(g->table), OWN_TABLE);
 		snprintf(g->map4, sizeof(g->map4), OWN_MAP "4");
 		snprintf(g->map6, sizeof(g->map6), OWN_MAP "6");
-		ret = create_own_table(g, err, errlen);
+		ret = nft_own_create(&g->nl, err, errlen);
 	}
 	if (ret)
 		goto fail;
-	log_info("gate nft: managing map%s %s%s%s in table %s %s", g->map4[0] && g->map6[0] ? "s" : "",
-		 g->map4, g->map4[0] && g->map6[0] ? " and " : "", g->map6, family_str(g->family), g->table);
+	log_info("gate nft: managing map%s %s%s%s in table %s %s",
+		 g->map4[0] && g->map6[0] ? "s" : "", g->map4,
+		 g->map4[0] && g->map6[0] ? " and " : "", g->map6, family_str(g->family), g->table);
 	*out = g;
 	return 0;
 fail:
@@ -598,13 +356,17 @@ static int nft_set_responder(struct gate *g, int fd_v4, int fd_v6)
 	if (!ret)
 		ret = responder_port(fd_v6, true, &p6);
 	if (ret) {
-		log_err("gate nft: responder socket: %s (IP_TRANSPARENT needs CAP_NET_ADMIN); gating "
-			"nothing",
-			strerror(-ret));
+		log_err(
+		    "gate nft: responder socket: %s (IP_TRANSPARENT needs CAP_NET_ADMIN); gating "
+		    "nothing",
+		    strerror(-ret));
 		p4 = p6 = 0;
 	}
 	if (p4 == g->port4 && p6 == g->port6)
 		return ret;
+	if (!p4 && !p6)
+		log_notice("gate nft: no responder; removing every element of %s %s (gate open)",
+			   family_str(g->family), g->table);
 	g->port4 = p4;
 	g->port6 = p6;
 	/* Rewrite at once: an element naming a dead port must not wait for
@@ -619,11 +381,19 @@ static int nft_begin(struct gate *g)
 	return 0;
 }
 
-static int nft_set_address(struct gate *g, const struct mxg_ip *addr, bool gated, unsigned n_domains,
-			   uint64_t ttl_ms)
+static int nft_set_address(struct gate *g, const struct mxg_ip *addr, bool gated,
+			   unsigned n_domains, uint64_t ttl_ms)
 {
 	if (!gated || !ttl_ms)
 		return 0;
+	if (!(addr->family == AF_INET ? g->map4 : g->map6)[0]) {
+		if (!g->warned_family)
+			log_warn(
+			    "gate nft: table %s %s has no map for IPv%c addresses; they stay open",
+			    family_str(g->family), g->table, addr->family == AF_INET ? '4' : '6');
+		g->warned_family = true;
+		return 0;
+	}
 	if (g->n_pending >= MXG_MAX_ADDRESSES)
 		return -ENOSPC;
 	g->pending[g->n_pending].ip = *addr;
@@ -646,8 +416,9 @@ static int nft_commit(struct gate *g)
 	if (ret == -ENOENT && g->own) {
 		char err[256];
 
-		log_warn("gate nft: table inet " OWN_TABLE " has gone (nft flush ruleset?); recreating it");
-		ret = create_own_table(g, err, sizeof(err));
+		log_warn("gate nft: table inet " OWN_TABLE
+			 " has gone (nft flush ruleset?); recreating it");
+		ret = nft_own_create(&g->nl, err, sizeof(err));
 		if (ret)
 			log_err("%s", err);
 		else
@@ -667,7 +438,7 @@ static void nft_close(struct gate *g, bool detach)
 		return;
 	if (detach) {
 		if (g->own)
-			delete_own_table(g);
+			nft_own_delete(&g->nl);
 		else
 			write_elements(g, NULL, 0);
 	}
@@ -676,12 +447,12 @@ static void nft_close(struct gate *g, bool detach)
 }
 
 const struct gate_ops gate_nft_ops = {
-	.name = "nft",
-	.open = nft_open,
-	.set_responder = nft_set_responder,
-	.begin = nft_begin,
-	.set_address = nft_set_address,
-	.set_domain = nft_set_domain,
-	.commit = nft_commit,
-	.close = nft_close,
+    .name = "nft",
+    .open = nft_open,
+    .set_responder = nft_set_responder,
+    .begin = nft_begin,
+    .set_address = nft_set_address,
+    .set_domain = nft_set_domain,
+    .commit = nft_commit,
+    .close = nft_close,
 };

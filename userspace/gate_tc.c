@@ -94,7 +94,9 @@ static int load_and_pin(struct gate *g, char *err, size_t errlen)
 		goto fail;
 	return 0;
 fail:
-	snprintf(err, errlen, "pin program at %s: %s", path, strerror(-ret));
+	snprintf(err, errlen,
+		 "pin program at %s: %s; remove stale pins with: mxgate unload --pin-dir %s", path,
+		 strerror(-ret), g->pin_dir);
 	return ret;
 }
 
@@ -196,7 +198,9 @@ static int tc_set_responder(struct gate *g, int fd_v4, int fd_v6)
 	if (!ret)
 		ret = gate_map_set_responder(map, MXG_RESPONDER_V6, fd_v6);
 	if (ret)
-		log_err("responder SOCKMAP in %s: %s", g->pin_dir, strerror(-ret));
+		log_err("responder SOCKMAP in %s: %s; nothing is steered (mail passes to the MTA) "
+			"until the responder is set again",
+			g->pin_dir, strerror(-ret));
 	return ret;
 }
 
@@ -282,8 +286,9 @@ static int tc_commit(struct gate *g)
 	ret2 = delete_unseen(bpf_map__fd(g->skel->maps.domains), g->seen_domains, g->n_seen_domains,
 			     sizeof(g->seen_domains[0]), MXG_MAX_DOMAINS);
 	if (ret || ret2)
-		log_err("removing stale gate entries in %s: %s", g->pin_dir,
-			strerror(-(ret ? ret : ret2)));
+		log_err("removing stale gate entries in %s: %s; they expire by themselves within "
+			"state_ttl",
+			g->pin_dir, strerror(-(ret ? ret : ret2)));
 	return ret ? ret : ret2;
 }
 

@@ -43,8 +43,8 @@ void nft_conn_close(struct nft_conn *c);
 int nft_batch_start(struct nft_conn *c, struct nft_batch *b);
 /* Header for the next message (NLM_F_ACK added); NULL when full. what
  * (static text) names the object in an error message. */
-struct nlmsghdr *nft_batch_msg(struct nft_conn *c, struct nft_batch *b, uint16_t type, uint16_t family,
-			       uint16_t flags, const char *what);
+struct nlmsghdr *nft_batch_msg(struct nft_conn *c, struct nft_batch *b, uint16_t type,
+			       uint16_t family, uint16_t flags, const char *what);
 /* Close the batch, send it and wait for every acknowledgement. Returns 0
  * or the first negative errno, with "WHAT: strerror" in err. Frees b. */
 int nft_batch_commit(struct nft_conn *c, struct nft_batch *b, char *err, size_t errlen);
@@ -53,5 +53,10 @@ void nft_batch_free(struct nft_batch *b);
 /* Fetch one set's description (NFT_MSG_GETSET). 0, -ENOENT or -errno. */
 int nft_get_set(struct nft_conn *c, uint16_t family, const char *table, const char *name,
 		struct nftnl_set *out);
+
+/* Sum of the packet counters of every rule in one chain (a dump). 0,
+ * -ENOENT when the table or chain does not exist, or -errno. */
+int nft_chain_packets(struct nft_conn *c, uint16_t family, const char *table, const char *chain,
+		      uint64_t *packets);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "mxgate_kern_user.h"
+#include "tc_hook.h"
 
 /* How long pins_lock() waits for another mxgate process. */
 #define PINS_LOCK_WAIT_MS 5000
@@ -40,7 +41,8 @@ static int libbpf_to_debug(enum libbpf_print_level level, const char *fmt, va_li
 	n = strlen(line);
 	while (n && line[n - 1] == '\n')
 		line[--n] = '\0';
-	log_debug("libbpf: %s", line);
+	/* Most libbpf messages carry their own "libbpf: " prefix. */
+	log_debug("%s%s", strncmp(line, "libbpf: ", 8) ? "libbpf: " : "", line);
 	return 0;
 }
 
@@ -183,6 +185,51 @@ void pins_close(struct mxg_pins *p)
 	}
 }
 
+/*
+ * Is the object pinned at path the one of ours called name? The names are
+ * common ("domains", "counters"), and pin_dir may be a shared directory
+ * (even the bpffs root): only an object with our name and of our type is
+ * ours. The sizes are not compared, so maps of an older mxgate with
+ * another layout are still ours to remove.
+ */
+static bool pin_is_ours(const char *path, const char *name)
+{
+	static const struct {
+		const char *name;
+		__u32 map_type;
+	} maps[] = {
+	    {MXG_MAP_GATE, BPF_MAP_TYPE_HASH},
+	    {MXG_MAP_DOMAINS, BPF_MAP_TYPE_HASH},
+	    {MXG_MAP_COUNTERS, BPF_MAP_TYPE_PERCPU_ARRAY},
+	    {MXG_MAP_RESPONDER, BPF_MAP_TYPE_SOCKMAP},
+	};
+	bool ours = false;
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return false;
+	if (!strcmp(name, MXG_PIN_PROG)) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		ours = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		       info.type == BPF_PROG_TYPE_SCHED_CLS && !strcmp(info.name, MXG_TC_PROG_NAME);
+	} else {
+		struct bpf_map_info info;
+		__u32 len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+			for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+				if (!strcmp(maps[i].name, name))
+					ours = info.type == maps[i].map_type &&
+					       !strcmp(info.name, name);
+	}
+	close(fd);
+	return ours;
+}
+
 int pins_remove(const char *dir)
 {
 	struct statfs sfs;
@@ -197,10 +244,19 @@ int pins_remove(const char *dir)
 	for (const char *const *n = mxg_pin_names; *n; n++) {
 		if (pins_path(path, sizeof(path), dir, *n))
 			return -ENAMETOOLONG;
+		if (access(path, F_OK) < 0)
+			continue;
+		if (!pin_is_ours(path, *n)) {
+			/* Someone else's: leave it (rmdir below then says so). */
+			log_warn("%s is not mxgate's (another program's pin?); leaving it", path);
+			continue;
+		}
 		if (unlink(path) < 0 && errno != ENOENT && !ret)
 			ret = -errno;
 	}
+	/* A mount point (a bpffs root given as pin_dir) is not ours to remove
+	 * either: say so as for a directory with others' files. */
 	if (rmdir(dir) < 0 && errno != ENOENT && !ret)
-		ret = -errno;
+		ret = errno == EBUSY ? -ENOTEMPTY : -errno;
 	return ret;
 }

@@ -51,9 +51,12 @@ void pins_close(struct mxg_pins *p);
 /* One pinned object by name: its descriptor or a negative errno. */
 int pins_open_one(const char *dir, const char *name);
 
-/* Unlink every pin of ours in dir and remove dir. Missing pins are fine;
- * a directory holding files that are not ours is left (-ENOTEMPTY); a
- * directory that is not on a bpffs is not touched (-ENOTSUP). */
+/* Unlink every pin of ours in dir and remove dir. A pin is ours when the
+ * object has our name and type, not merely our file name (a pin called
+ * "counters" in a shared directory may be anyone's). Missing pins are fine;
+ * a directory holding files that are not ours, or a mount point, is left
+ * (-ENOTEMPTY); a directory that is not on a bpffs is not touched
+ * (-ENOTSUP). */
 int pins_remove(const char *dir);
 
 #endif

@@ -95,8 +95,9 @@ static int conn_line(struct policy_conn *c, const char *line, size_t len)
 
 	if (!policy_request_line(&c->req, line, len))
 		return 0;
-	n = policy_answer(&c->req, c->ps->lookup, c->ps->arg, c->ps->escalate ? &c->ps->offenders : NULL,
-			  ev_now_ms(), answer, sizeof(answer));
+	n = policy_answer(&c->req, c->ps->lookup, c->ps->arg,
+			  c->ps->escalate ? &c->ps->offenders : NULL, ev_now_ms(), answer,
+			  sizeof(answer));
 	if (c->req.bad)
 		log_debug("policy: malformed or oversized request, answered DUNNO");
 	policy_request_reset(&c->req);
@@ -176,7 +177,8 @@ static void on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	c->ps = ps;
 	c->fd = cfd;
 	ev_timer_init(&c->idle, on_idle, c);
-	if (ev_io_add(loop, cfd, EV_READ, on_conn, c) || ev_timer_start(loop, &c->idle, POLICY_IDLE_MS)) {
+	if (ev_io_add(loop, cfd, EV_READ, on_conn, c) ||
+	    ev_timer_start(loop, &c->idle, POLICY_IDLE_MS)) {
 		ev_io_del(loop, cfd);
 		close(cfd);
 		free(c);
@@ -189,8 +191,8 @@ static void on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	ps->n_conns++;
 }
 
-static int listen_on(struct policy_server *ps, const struct sockaddr_storage *ss, socklen_t sslen, char *err,
-		     size_t errlen, const char *what)
+static int listen_on(struct policy_server *ps, const struct sockaddr_storage *ss, socklen_t sslen,
+		     char *err, size_t errlen, const char *what)
 {
 	int one = 1;
 	struct stat st;
@@ -217,8 +219,9 @@ static int listen_on(struct policy_server *ps, const struct sockaddr_storage *ss
 		goto fail;
 	return 0;
 fail:
-	snprintf(err, errlen, "policy_listen %s: %s; check that the address is local and free (ss -ltnpx)",
-		 what, strerror(errno));
+	snprintf(err, errlen,
+		 "policy_listen %s: %s; check that the address is local and free (ss -ltnpx)", what,
+		 strerror(errno));
 	if (ps->fd >= 0)
 		close(ps->fd);
 	ps->fd = -1;
@@ -227,7 +230,8 @@ fail:
 }
 
 struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_config *cfg,
-					policy_lookup_fn lookup, void *arg, char *err, size_t errlen)
+					policy_lookup_fn lookup, void *arg, char *err,
+					size_t errlen)
 {
 	struct policy_server *ps = calloc(1, sizeof(*ps));
 	struct sockaddr_storage ss;
@@ -252,8 +256,10 @@ struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_c
 	if (cfg->offender_threshold) {
 		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) < 0)
 			seed = (uint32_t)ev_now_ns();
-		if (offender_init(&ps->offenders, cfg->offender_threshold, cfg->offender_window_ms, 0, seed)) {
-			snprintf(err, errlen, "policy server: out of memory for the offender table");
+		if (offender_init(&ps->offenders, cfg->offender_threshold, cfg->offender_window_ms,
+				  0, seed)) {
+			snprintf(err, errlen,
+				 "policy server: out of memory for the offender table");
 			goto fail;
 		}
 		ps->escalate = true;

@@ -31,9 +31,9 @@ struct policy_server;
 /* What the lookup tells about one served domain. The strings must stay
  * valid until the callback's caller returns to the event loop. */
 struct policy_domain {
-	unsigned state;         /* enum mxg_domain_state */
-	int reply;              /* enum mxg_reply_mode of this domain */
-	const char *primary;    /* the primary MX host that is up */
+	unsigned state;		/* enum mxg_domain_state */
+	int reply;		/* enum mxg_reply_mode of this domain */
+	const char *primary;	/* the primary MX host that is up */
 	const char *reply_text; /* template; NULL or "" = the default text */
 };
 
@@ -43,17 +43,17 @@ typedef int (*policy_lookup_fn)(void *arg, const char *domain, struct policy_dom
 
 /* Bounds on what a client may send; beyond them the request gets DUNNO or
  * the connection is closed. */
-#define POLICY_LINE_MAX 2048       /* octets per attribute line, with LF */
-#define POLICY_ATTRS_MAX 100       /* attributes per request */
-#define POLICY_REQUEST_MAX 32768   /* octets per request */
-#define POLICY_CONN_MAX 256        /* concurrent connections (smtpd processes) */
-#define POLICY_IDLE_MS 330000      /* > Postfix's smtpd_policy_service_max_idle (300 s) */
+#define POLICY_LINE_MAX 2048	 /* octets per attribute line, with LF */
+#define POLICY_ATTRS_MAX 100	 /* attributes per request */
+#define POLICY_REQUEST_MAX 32768 /* octets per request */
+#define POLICY_CONN_MAX 256	 /* concurrent connections (smtpd processes) */
+#define POLICY_IDLE_MS 330000	 /* > Postfix's smtpd_policy_service_max_idle (300 s) */
 
 /* ---- the protocol, pure (unit-tested) ---- */
 
 struct policy_request {
-	char request[32];         /* "smtpd_access_policy" */
-	char protocol_state[16];  /* "RCPT", ... */
+	char request[32];	 /* "smtpd_access_policy" */
+	char protocol_state[16]; /* "RCPT", ... */
 	char recipient[512];
 	char client_address[64];
 	unsigned n_attrs;
@@ -77,7 +77,8 @@ size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup, vo
  * offender_threshold/_window come from cfg. NULL on error with one line in
  * err saying what failed and what to do. */
 struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_config *cfg,
-					policy_lookup_fn lookup, void *arg, char *err, size_t errlen);
+					policy_lookup_fn lookup, void *arg, char *err,
+					size_t errlen);
 /* Close every connection and the listener (and unlink a unix socket). */
 void policy_server_free(struct policy_server *ps);
 

@@ -37,7 +37,8 @@ bool policy_request_line(struct policy_request *r, const char *line, size_t len)
 	if (len == 0)
 		return true;
 	r->size += len + 1;
-	if (++r->n_attrs > POLICY_ATTRS_MAX || r->size > POLICY_REQUEST_MAX || len >= POLICY_LINE_MAX) {
+	if (++r->n_attrs > POLICY_ATTRS_MAX || r->size > POLICY_REQUEST_MAX ||
+	    len >= POLICY_LINE_MAX) {
 		r->bad = true;
 		return false;
 	}
@@ -96,13 +97,14 @@ size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup, vo
 		     struct offender_table *offenders, uint64_t now_ms, char *out, size_t outlen)
 {
 	char domain[MXG_NAME_MAX], line[REPLY_LINE_MAX + 1];
-	struct policy_domain d = { 0 };
+	struct policy_domain d = {0};
 	enum reply_kind kind = REPLY_GATED;
 	struct mxg_ip ip;
 	int n;
 
 	if (r->bad || strcmp(r->request, "smtpd_access_policy") ||
-	    strcasecmp(r->protocol_state, "RCPT") || !recipient_domain(r->recipient, domain, sizeof(domain)))
+	    strcasecmp(r->protocol_state, "RCPT") ||
+	    !recipient_domain(r->recipient, domain, sizeof(domain)))
 		return dunno(out, outlen);
 	if (lookup(arg, domain, &d) || d.state != MXG_DOMAIN_GATED || !d.primary || !d.primary[0])
 		return dunno(out, outlen);

@@ -8,6 +8,7 @@
  */
 #include "probe.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ struct prober {
 	struct ev_loop *loop;
 	unsigned timeout_ms;
 	struct probe *head;
+	bool allow_self;
 	size_t ehlo_len;
 	char ehlo[PROBE_EHLO_MAX];
 };
@@ -59,6 +61,7 @@ static const char *const result_names[] = {
     [PROBE_BAD_GREETING] = "bad-greeting",
     [PROBE_BAD_EHLO] = "bad-ehlo",
     [PROBE_PROTOCOL] = "protocol-error",
+    [PROBE_SELF] = "self",
 };
 
 const char *probe_result_str(enum probe_result r)
@@ -87,6 +90,34 @@ struct prober *prober_new(struct ev_loop *loop, const char *helo_name, unsigned 
 	}
 	p->ehlo_len = (size_t)n;
 	return p;
+}
+
+void prober_allow_self(struct prober *p, bool allow)
+{
+	p->allow_self = allow;
+}
+
+/*
+ * Did the connection reach this host? Loopback, or our own address: the
+ * kernel then picks that same address as the source. A "primary" there is
+ * our own MTA (a DNS mistake, a migration): gating on its 220 would send
+ * every sender a 551 naming ourselves, so it must never count as up.
+ */
+static bool reached_self(int fd)
+{
+	struct sockaddr_storage l, r;
+	socklen_t ll = sizeof(l), rl = sizeof(r);
+	struct mxg_ip local, peer;
+	uint16_t port;
+
+	if (getsockname(fd, (struct sockaddr *)&l, &ll) < 0 ||
+	    getpeername(fd, (struct sockaddr *)&r, &rl) < 0 ||
+	    mxg_ip_from_sockaddr((struct sockaddr *)&l, &local, &port) < 0 ||
+	    mxg_ip_from_sockaddr((struct sockaddr *)&r, &peer, &port) < 0)
+		return false;
+	if (peer.family == AF_INET)
+		return (ntohl(peer.v4.s_addr) >> 24) == 127 || mxg_ip_equal(&local, &peer);
+	return IN6_IS_ADDR_LOOPBACK(&peer.v6) || mxg_ip_equal(&local, &peer);
 }
 
 static void probe_close(struct probe *pr)
@@ -277,6 +308,11 @@ static void probe_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 			return; /* a spurious wake-up */
 		if (err) {
 			probe_fail_errno(pr, PROBE_REFUSED, "connect", err);
+			return;
+		}
+		if (!pr->p->allow_self && reached_self(fd)) {
+			probe_report(pr, PROBE_SELF,
+				     "this host's own address: our own MTA, not a primary");
 			return;
 		}
 		pr->state = PS_GREETING;

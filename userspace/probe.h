@@ -7,6 +7,7 @@
 #ifndef MXG_PROBE_H
 #define MXG_PROBE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,8 @@ enum probe_result {
 	PROBE_BAD_GREETING, /* greeting other than 220 (e.g. 421, 554) */
 	PROBE_BAD_EHLO,     /* EHLO answered other than 250 */
 	PROBE_PROTOCOL,     /* garbage, overlong line, connection closed */
+	PROBE_SELF,         /* this host's own address (or loopback): our own MTA
+	                     * would answer, so never a primary that is up */
 };
 
 struct probe_report {
@@ -35,6 +38,9 @@ struct prober;
 
 struct prober *prober_new(struct ev_loop *loop, const char *helo_name, unsigned timeout_ms);
 void prober_free(struct prober *p);
+/* Tests only: let probes of this host's own addresses (a fake server on
+ * 127.0.0.1) run instead of reporting PROBE_SELF. */
+void prober_allow_self(struct prober *p, bool allow);
 
 typedef void (*probe_cb)(void *arg, const struct probe_report *report);
 /* Probe addr on port (25). The callback comes exactly once, from the loop. */

@@ -20,6 +20,7 @@ enum mxg_reason {
 	MXG_REASON_NXDOMAIN = 11,       /* unknown: the domain does not exist */
 	MXG_REASON_NO_PRIMARY_ADDR = 12,/* open: primaries have no address */
 	MXG_REASON_PROBE_PENDING = 13,  /* open: primaries not probed yet */
+	MXG_REASON_PRIMARY_IS_SELF = 14,/* open: a primary's address is ours */
 	MXG_REASON__COUNT
 };
 
@@ -40,6 +41,8 @@ static inline const char *mxg_reason_str(unsigned r)
 		[MXG_REASON_NXDOMAIN] = "domain does not exist (NXDOMAIN)",
 		[MXG_REASON_NO_PRIMARY_ADDR] = "primaries have no address",
 		[MXG_REASON_PROBE_PENDING] = "primaries not probed yet",
+		[MXG_REASON_PRIMARY_IS_SELF] =
+		    "a primary's address is this host's own (misconfiguration)",
 	};
 	return r < MXG_REASON__COUNT && names[r] ? names[r] : "?";
 }

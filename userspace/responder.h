@@ -20,12 +20,14 @@
  * the tc program stops steering (the gate opens). So the SOCKMAP must be
  * filled between listen and spawn, never later.
  *
- * The child never writes to ctl_fd after its READY message: when ctl_fd
- * becomes readable (EOF) in the controller's loop, the responder is gone;
- * call responder_stop() (it reaps), then listen, set_responder, spawn and
- * push again. Likewise the child exits when ctl_fd closes (controller
- * gone). A config reload that changes helo_name, user or a responder
- * limit needs a respawn: the child keeps the config it was forked with.
+ * After its READY message the child writes only COUNTS and OFFENDERS
+ * reports (at most one of each a second, responder_wire.h); the controller
+ * reads them from ctl_fd without blocking (ctl_resp_msg.c). EOF on ctl_fd
+ * means the responder is gone; call responder_stop() (it reaps), then
+ * listen, set_responder, spawn and push again. Likewise the child exits
+ * when ctl_fd closes (controller gone). A config reload that changes
+ * helo_name, user or a responder limit needs a respawn: the child keeps the
+ * config it was forked with.
  */
 #ifndef MXG_RESPONDER_H
 #define MXG_RESPONDER_H

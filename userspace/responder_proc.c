@@ -3,8 +3,9 @@
  * The responder child's event loop (it runs without privileges, see
  * responder_priv.c): accept steered connections, run one smtp_session per
  * connection with non-blocking I/O and bounded buffers, enforce the
- * connection, command and idle limits, track offenders, and take domain
- * tables from the controller. It exits when the controller's end of the
+ * connection, command and idle limits, track offenders, take domain
+ * tables from the controller and report counters and offenders back to it
+ * (responder_report.c). It exits when the controller's end of the
  * socketpair closes.
  */
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "offender.h"
 #include "responder_int.h"
+#include "responder_report.h"
 #include "responder_wire.h"
 #include "smtp_session.h"
 
@@ -77,6 +79,8 @@ struct rsp {
 	struct conn *conns;
 	unsigned n_conns;
 	struct offender_table off;
+	struct responder_report rep; /* counters and offenders to the controller */
+	struct ev_timer report_timer;
 
 	uint64_t refuse_log_ms;
 	unsigned refused_quiet; /* refusals not logged since the last line */
@@ -112,10 +116,21 @@ static bool conn_offender(void *arg)
 {
 	struct conn *c = arg;
 
-	return offender_try(&c->rsp->off, &c->key, ev_now_ms());
+	if (!offender_try(&c->rsp->off, &c->key, ev_now_ms()))
+		return false;
+	c->rsp->rep.cnt.offenders++;
+	report_offender(&c->rsp->rep, &c->peer, ev_now_ms());
+	return true;
 }
 
-static const struct smtp_session_ops conn_ops = {conn_lookup, conn_offender};
+static void conn_rcpt_replied(void *arg, int code)
+{
+	struct conn *c = arg;
+
+	c->rsp->rep.cnt.replies[responder_code_of(code)]++;
+}
+
+static const struct smtp_session_ops conn_ops = {conn_lookup, conn_offender, conn_rcpt_replied};
 
 static void conn_free(struct conn *c)
 {
@@ -128,6 +143,8 @@ static void conn_free(struct conn *c)
 		 mxg_ip_str(&c->dst, dst, sizeof(dst)), (unsigned)c->dst_port,
 		 c->smtp.summary_len ? c->smtp.summary : "-", c->smtp.last_rcpt_code,
 		 c->end ? c->end : "closed", c->smtp.commands);
+	if (c->smtp.last_code == 421)
+		r->rep.cnt.replies[RESPONDER_CODE_421]++;
 	ev_io_del(r->loop, c->fd);
 	ev_timer_stop(r->loop, &c->timer);
 	close(c->fd);
@@ -309,6 +326,8 @@ static void refuse(struct rsp *r, int fd, const struct mxg_ip *peer, const char 
 	w = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	(void)w; /* best effort: the connection is closed either way */
 	close(fd);
+	r->rep.cnt.refused++;
+	r->rep.cnt.replies[RESPONDER_CODE_421]++;
 	if (now - r->refuse_log_ms < REFUSE_LOG_INTERVAL_MS) {
 		r->refused_quiet++;
 		return;
@@ -370,6 +389,7 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 		r->conns->prev = c;
 	r->conns = c;
 	r->n_conns++;
+	r->rep.cnt.sessions++;
 	smtp_session_start(&c->smtp);
 	conn_pump(c);
 }
@@ -440,12 +460,30 @@ static void table_install(struct rsp *r)
 	r->have_table = true;
 }
 
+static void report_update_events(struct rsp *r, bool pending)
+{
+	ev_io_mod(r->loop, r->ctl, EV_READ | (pending ? EV_WRITE : 0));
+}
+
+static void on_report_timer(struct ev_loop *loop, void *arg)
+{
+	struct rsp *r = arg;
+
+	report_tick(&r->rep);
+	report_update_events(r, r->rep.out_len > 0);
+	ev_timer_start(loop, &r->report_timer, REPORT_INTERVAL_MS);
+}
+
 static void on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct rsp *r = arg;
 	bool in_hdr = r->hdr_got < sizeof(r->hdr);
 	ssize_t n;
 
+	if (events & EV_WRITE)
+		report_update_events(r, report_flush(&r->rep));
+	if (!(events & (EV_READ | EV_ERROR)))
+		return;
 	if (in_hdr)
 		n = read(fd, (char *)&r->hdr + r->hdr_got, sizeof(r->hdr) - r->hdr_got);
 	else
@@ -500,6 +538,8 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) < 0)
 		seed = (uint32_t)getpid() ^ (uint32_t)ev_now_ns();
 	ev_timer_init(&r.accept_pause, accept_resume, &r);
+	ev_timer_init(&r.report_timer, on_report_timer, &r);
+	report_init(&r.rep, ctl);
 	r.loop = ev_loop_new();
 	if (!r.loop ||
 	    offender_init(&r.off, cfg->offender_threshold, cfg->offender_window_ms, 0, seed) < 0) {
@@ -507,7 +547,8 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 		goto out;
 	}
 	if (fcntl(ctl, F_SETFL, fcntl(ctl, F_GETFL) | O_NONBLOCK) < 0 ||
-	    ev_io_add(r.loop, ctl, EV_READ, on_ctl, &r) < 0)
+	    ev_io_add(r.loop, ctl, EV_READ, on_ctl, &r) < 0 ||
+	    ev_timer_start(r.loop, &r.report_timer, REPORT_INTERVAL_MS) < 0)
 		goto out;
 	for (int i = 0; i < 2; i++)
 		if (r.listen_fd[i] >= 0 &&
@@ -523,8 +564,10 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 		conn_free(r.conns);
 	}
 out:
-	if (r.loop)
+	if (r.loop) {
 		ev_timer_stop(r.loop, &r.accept_pause);
+		ev_timer_stop(r.loop, &r.report_timer);
+	}
 	offender_free(&r.off);
 	free(r.payload);
 	free(r.dom);

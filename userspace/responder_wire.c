@@ -23,6 +23,13 @@ int responder_wire_check_hdr(const struct responder_wire_hdr *h)
 		return 0;
 	case RESPONDER_MSG_READY:
 		return h->len <= RESPONDER_READY_TEXT_MAX ? 0 : -EBADMSG;
+	case RESPONDER_MSG_COUNTS:
+		return h->count == 0 && h->len == sizeof(struct responder_counts) ? 0 : -EBADMSG;
+	case RESPONDER_MSG_OFFENDERS:
+		return h->count >= 1 && h->count <= RESPONDER_OFFENDERS_MAX &&
+			       h->len == h->count * sizeof(struct responder_offender)
+			   ? 0
+			   : -EBADMSG;
 	default:
 		return -EBADMSG;
 	}
@@ -144,4 +151,80 @@ out:
 	if (err)
 		free(t);
 	return err;
+}
+
+const char *responder_code_str(enum responder_code c)
+{
+	static const char *const names[RESPONDER_CODES] = {
+	    [RESPONDER_CODE_551] = "551",     [RESPONDER_CODE_451] = "451",
+	    [RESPONDER_CODE_550] = "550",     [RESPONDER_CODE_421] = "421",
+	    [RESPONDER_CODE_OTHER] = "other",
+	};
+
+	return (unsigned)c < RESPONDER_CODES ? names[c] : "other";
+}
+
+enum responder_code responder_code_of(int smtp_code)
+{
+	switch (smtp_code) {
+	case 551:
+		return RESPONDER_CODE_551;
+	case 451:
+		return RESPONDER_CODE_451;
+	case 550:
+		return RESPONDER_CODE_550;
+	case 421:
+		return RESPONDER_CODE_421;
+	}
+	return RESPONDER_CODE_OTHER;
+}
+
+static int encode(uint16_t type, uint32_t count, const void *p, size_t plen, uint8_t *buf,
+		  size_t len)
+{
+	struct responder_wire_hdr h = {RESPONDER_MAGIC, RESPONDER_VERSION, type, count,
+				       (uint32_t)plen};
+
+	if (len < sizeof(h) + plen)
+		return -E2BIG;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), p, plen);
+	return (int)(sizeof(h) + plen);
+}
+
+int responder_wire_encode_counts(const struct responder_counts *c, uint8_t *buf, size_t len)
+{
+	return encode(RESPONDER_MSG_COUNTS, 0, c, sizeof(*c), buf, len);
+}
+
+int responder_wire_encode_offenders(const struct responder_offender *o, size_t n, uint8_t *buf,
+				    size_t len)
+{
+	if (!n || n > RESPONDER_OFFENDERS_MAX)
+		return -E2BIG;
+	return encode(RESPONDER_MSG_OFFENDERS, (uint32_t)n, o, n * sizeof(*o), buf, len);
+}
+
+#define OFFENDER_CLOCK_SLACK_MS 5000 /* when_ms may lead our clock by this */
+
+int responder_wire_offender(const struct responder_offender *o, uint64_t now_ms, struct mxg_ip *ip)
+{
+	static const uint8_t zero[16];
+
+	if (memcmp(o->pad, zero, sizeof(o->pad)) || o->when_ms > now_ms + OFFENDER_CLOCK_SLACK_MS)
+		return -EBADMSG;
+	memset(ip, 0, sizeof(*ip));
+	if (o->family == 4) {
+		if (memcmp(o->addr + 4, zero, 12))
+			return -EBADMSG;
+		ip->family = AF_INET;
+		memcpy(&ip->v4, o->addr, 4);
+		return 0;
+	}
+	if (o->family == 6) {
+		ip->family = AF_INET6;
+		memcpy(&ip->v6, o->addr, 16);
+		return 0;
+	}
+	return -EBADMSG;
 }

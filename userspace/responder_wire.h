@@ -17,10 +17,20 @@
  *   RESPONDER_MSG_READY (responder -> controller, once, after the
  *     privilege drop): count 0 = serving; otherwise a positive errno and
  *     a payload of at most 255 octets of text saying what failed.
+ *   RESPONDER_MSG_COUNTS (responder -> controller, at most once a second,
+ *     when something changed): count 0, payload one struct
+ *     responder_counts, totals since this child started (so a lost or
+ *     late message loses nothing; the controller adds up across restarts).
+ *   RESPONDER_MSG_OFFENDERS (responder -> controller, with COUNTS): the
+ *     clients answered 550 as offenders since the last message, count
+ *     records of struct responder_offender (1..RESPONDER_OFFENDERS_MAX).
  *
- * The receiver validates every size before it allocates or copies: the
- * controller is trusted, a corrupt message is a bug, and the responder
- * exits on one (its sockets close, the gate opens, it is restarted).
+ * The receiver validates every size before it allocates or copies. The
+ * controller is trusted: a corrupt message from it is a bug, and the
+ * responder exits on one (its sockets close, the gate opens, it is
+ * restarted). The responder is not: it parses the internet, so the
+ * controller checks every field of its messages, and kills and restarts it
+ * on a malformed one.
  */
 #ifndef MXG_RESPONDER_WIRE_H
 #define MXG_RESPONDER_WIRE_H
@@ -28,6 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addr.h"
 #include "responder.h"
 
 #define RESPONDER_MAGIC 0x4d584752u /* "MXGR" */
@@ -36,7 +47,38 @@
 enum responder_msg_type {
 	RESPONDER_MSG_DOMAINS = 1,
 	RESPONDER_MSG_READY = 2,
+	RESPONDER_MSG_COUNTS = 3,
+	RESPONDER_MSG_OFFENDERS = 4,
 };
+
+/* Replies of the responder counted by code: every RCPT reply, and every
+ * 421 (a session we end, a connection refused at the limits). */
+enum responder_code {
+	RESPONDER_CODE_551,
+	RESPONDER_CODE_451,
+	RESPONDER_CODE_550,
+	RESPONDER_CODE_421,
+	RESPONDER_CODE_OTHER,
+	RESPONDER_CODES
+};
+
+struct responder_counts {
+	uint64_t sessions;		   /* connections that got an SMTP session */
+	uint64_t refused;		   /* connections refused with 421 at once */
+	uint64_t replies[RESPONDER_CODES]; /* by enum responder_code */
+	uint64_t offenders;		   /* RCPTs answered 550 as an offender */
+};
+
+/* One client answered 550 as an offender: its own address (for IPv6 the
+ * responder counts the /64, but the set gets the address it saw). */
+struct responder_offender {
+	uint64_t when_ms; /* CLOCK_MONOTONIC, ev_now_ms(): the same on both ends */
+	uint8_t family;	  /* 4 or 6 */
+	uint8_t pad[7];	  /* zero */
+	uint8_t addr[16]; /* IPv4 in the first 4 octets, the rest zero */
+};
+
+#define RESPONDER_OFFENDERS_MAX 64 /* per message; more in a second are dropped */
 
 struct responder_wire_hdr {
 	uint32_t magic;
@@ -59,5 +101,17 @@ int responder_wire_encode(const struct responder_domain *d, size_t n, uint8_t **
  * case, no trailing dot). 0, -EBADMSG or -ENOMEM. */
 int responder_wire_decode(const uint8_t *p, size_t len, uint32_t count,
 			  struct responder_domain **out);
+
+/* The label of a code in metrics and status: "551", ..., "other". */
+const char *responder_code_str(enum responder_code c);
+enum responder_code responder_code_of(int smtp_code);
+/* Encode COUNTS / OFFENDERS (header + payload) into buf; returns the
+ * length, or -E2BIG when it does not fit / n is out of range. */
+int responder_wire_encode_counts(const struct responder_counts *c, uint8_t *buf, size_t len);
+int responder_wire_encode_offenders(const struct responder_offender *o, size_t n, uint8_t *buf,
+				    size_t len);
+/* Check one OFFENDERS record (family, padding, unused address octets,
+ * not from the future beyond now_ms + 5 s) and turn it into an address. */
+int responder_wire_offender(const struct responder_offender *o, uint64_t now_ms, struct mxg_ip *ip);
 
 #endif

@@ -301,6 +301,8 @@ static void do_rcpt(struct smtp_session *s, const char *arg)
 	reply(s, line);
 	s->last_rcpt_code = reply_code(kind, d ? d->reply : MXG_REPLY_REJECT);
 	summary_add(s, dom, s->last_rcpt_code);
+	if (s->ops && s->ops->rcpt_replied)
+		s->ops->rcpt_replied(s->arg, s->last_rcpt_code);
 }
 
 static void do_mail(struct smtp_session *s, const char *arg)

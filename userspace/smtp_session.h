@@ -44,6 +44,9 @@ struct smtp_session_ops {
 	/* One RCPT for a gated domain: count it; true = the client is past the
 	 * offender threshold and gets 550 5.7.1. NULL: never. */
 	bool (*offender_try)(void *arg);
+	/* Every RCPT reply that names a domain's fate (551, 451, 550), for
+	 * the counters. NULL: not counted. */
+	void (*rcpt_replied)(void *arg, int code);
 };
 
 struct smtp_session_params {

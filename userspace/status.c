@@ -131,6 +131,7 @@ static void text_status(const struct controller *c, struct sbuf *o)
 {
 	uint64_t now = ev_now_ms();
 	char t[32], a[MXG_ADDRSTRLEN];
+	struct responder_counts rc;
 
 	sbuf_printf(o, "mxgated pid %d, up %s, gate %s, %zu domain(s), responder ", (int)getpid(),
 		    ago(t, sizeof(t), now, c->started_ms), c->gops->name, c->n_domains);
@@ -156,6 +157,12 @@ static void text_status(const struct controller *c, struct sbuf *o)
 		    c->cnt.transitions, c->cnt.responder_restarts, c->cnt.gate_errors,
 		    c->cnt.dns_answers, c->cnt.dns_failures, c->cnt.reloads,
 		    c->cnt.reloads_refused);
+	ctl_responder_counts(c, &rc);
+	sbuf_printf(o, "responder: sessions %" PRIu64 ", refused %" PRIu64 ", replies", rc.sessions,
+		    rc.refused);
+	for (unsigned i = 0; i < RESPONDER_CODES; i++)
+		sbuf_printf(o, " %s %" PRIu64, responder_code_str(i), rc.replies[i]);
+	sbuf_printf(o, ", offenders %" PRIu64 "\n", rc.offenders);
 }
 
 static void json_kv_str(struct json_writer *w, const char *k, const char *v)
@@ -256,6 +263,7 @@ static void json_status(const struct controller *c, struct sbuf *o)
 {
 	uint64_t now = ev_now_ms();
 	struct json_writer w;
+	struct responder_counts rc;
 	char a[MXG_ADDRSTRLEN];
 	char *text = NULL;
 	size_t len = 0;
@@ -308,6 +316,18 @@ static void json_status(const struct controller *c, struct sbuf *o)
 	json_kv_uint(&w, "dns_failures", c->cnt.dns_failures);
 	json_kv_uint(&w, "reloads", c->cnt.reloads);
 	json_kv_uint(&w, "reloads_refused", c->cnt.reloads_refused);
+	ctl_responder_counts(c, &rc);
+	json_key(&w, "responder");
+	json_object_begin(&w);
+	json_kv_uint(&w, "sessions", rc.sessions);
+	json_kv_uint(&w, "refused", rc.refused);
+	json_key(&w, "replies");
+	json_object_begin(&w);
+	for (unsigned i = 0; i < RESPONDER_CODES; i++)
+		json_kv_uint(&w, responder_code_str(i), rc.replies[i]);
+	json_object_end(&w);
+	json_kv_uint(&w, "offenders", rc.offenders);
+	json_object_end(&w);
 	json_object_end(&w);
 	json_object_end(&w);
 	json_end(&w);
@@ -326,6 +346,11 @@ void ctl_status(void *arg, const char *request, struct sbuf *out)
 		text_status(c, out);
 	else if (!strcmp(request, "status json"))
 		json_status(c, out);
+	else if (!strcmp(request, "metrics"))
+		ctl_metrics(c, out);
+	else if (!strcmp(request, "offenders"))
+		ctl_offenders_list(c, out);
 	else
-		sbuf_printf(out, "error: unknown request; send \"status\" or \"status json\"\n");
+		sbuf_printf(out, "error: unknown request; send \"status\", \"status json\", "
+				 "\"metrics\" or \"offenders\"\n");
 }

@@ -57,6 +57,7 @@ int ctl_responder_start(struct controller *c)
 	}
 	c->resp_alive = true;
 	c->resp_started_ms = ev_now_ms();
+	ctl_responder_watch(c);
 	ctl_responder_push(c);
 	/* Normally closed by responder_spawn() already. */
 	close_fd(&c->resp.listen_fd_v4);
@@ -94,6 +95,7 @@ void ctl_responder_reap(struct controller *c)
 			log_debug("reaped child %d", (int)pid);
 			continue;
 		}
+		ctl_responder_unwatch(c);
 		c->resp_alive = false;
 		c->resp.pid = 0;
 		close_fd(&c->resp.ctl_fd);
@@ -107,8 +109,11 @@ void ctl_responder_reap(struct controller *c)
 		else
 			log_err("responder (pid %d) exited with status %d; the gate steers nothing "
 				"until it is back; restarting in %llums",
-				(int)pid, WEXITSTATUS(status),
-				(unsigned long long)c->resp_backoff_ms);
+				(int)pid, WEXITSTATUS(status), (unsigned long long)c->resp_backoff_ms);
+		/* Never steer to a dead responder: tc's SOCKMAP entries went
+		 * with its sockets already; nft's elements go here. */
+		if (c->gate)
+			c->gops->set_responder(c->gate, -1, -1);
 		if (c->stopping)
 			continue;
 		ev_timer_start(c->loop, &c->resp_timer, c->resp_backoff_ms);
@@ -120,6 +125,7 @@ void ctl_responder_reap(struct controller *c)
 void ctl_responder_stop(struct controller *c)
 {
 	ev_timer_stop(c->loop, &c->resp_timer);
+	ctl_responder_unwatch(c);
 	if (c->resp_alive) {
 		responder_stop(&c->resp);
 		c->resp_alive = false;

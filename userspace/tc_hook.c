@@ -31,8 +31,12 @@ int tc_attach(int ifindex, int prog_fd, uint32_t pinned_id)
 	ret = bpf_tc_hook_create(&hook);
 	if (ret && ret != -EEXIST)
 		return ret;
-	/* REPLACE must only ever replace our own earlier copy. */
-	if (!tc_query(ifindex, &id) && !tc_prog_is_ours(id, pinned_id))
+	/* REPLACE must only ever replace our own earlier copy: when we cannot
+	 * tell what sits at our handle/priority, do not attach. */
+	ret = tc_query(ifindex, &id);
+	if (ret && ret != -ENOENT)
+		return ret;
+	if (!ret && !tc_prog_is_ours(id, pinned_id))
 		return -EEXIST;
 	return bpf_tc_attach(&hook, &opts);
 }

@@ -30,7 +30,7 @@ static int fd4 = -1, fd6 = -1;
 
 static int listener(int af)
 {
-	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_storage ss = {0};
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	socklen_t len = sizeof(ss);
@@ -64,7 +64,7 @@ static int port_of(int fd)
 
 static void do_accept(int seconds)
 {
-	struct pollfd p[2] = { { .fd = fd4, .events = POLLIN }, { .fd = fd6, .events = POLLIN } };
+	struct pollfd p[2] = {{.fd = fd4, .events = POLLIN}, {.fd = fd6, .events = POLLIN}};
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	struct mxg_ip ip;

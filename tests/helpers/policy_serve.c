@@ -53,7 +53,8 @@ int main(int argc, char **argv)
 	char err[512];
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: policy_serve LISTEN THRESHOLD DOMAIN=gated:PRIMARY|open ...\n");
+		fprintf(stderr,
+			"usage: policy_serve LISTEN THRESHOLD DOMAIN=gated:PRIMARY|open ...\n");
 		return 2;
 	}
 	log_init("policy_serve", LOG_TO_STDERR, true);
@@ -69,7 +70,8 @@ int main(int argc, char **argv)
 		snprintf(table[n_table].name, sizeof(table[n_table].name), "%s", argv[i]);
 		if (!strncmp(eq + 1, "gated:", 6)) {
 			table[n_table].gated = true;
-			snprintf(table[n_table].primary, sizeof(table[n_table].primary), "%s", eq + 7);
+			snprintf(table[n_table].primary, sizeof(table[n_table].primary), "%s",
+				 eq + 7);
 		}
 	}
 	loop = ev_loop_new();

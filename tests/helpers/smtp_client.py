@@ -29,7 +29,7 @@ def connect(host, port, bind):
     s = socket.socket(fam, socket.SOCK_STREAM)
     if bind:
         s.bind((bind, 0))
-    s.settimeout(5)
+    s.settimeout(10)
     s.connect((host, port))
     return s
 
@@ -76,7 +76,7 @@ def main():
         socks = []
         for _ in range(a.hold):
             s = connect(a.host, a.port, a.bind)
-            s.settimeout(3)
+            s.settimeout(10)  # a bound, not a pause: a loaded CI is slow
             try:
                 line = s.recv(4096).decode("latin-1").strip()
             except socket.timeout:

@@ -117,7 +117,7 @@ out=$(tn_swaks snd --server "[$TN_IP6_p2]" --port 2525 --quit-after EHLO 2>&1)
 tap_like "$out" '<-  220 .*<\*\* +554' "ehlo554 greets 220, then 554 to EHLO (IPv6)"
 tap_ok "tarpit server starts" tn_fake_smtp p2 tarpit
 t0=$(date +%s%N)
-out=$(tn_exec snd timeout 3 bash -c 'exec 3<>/dev/tcp/$1/25 && echo connected && IFS= read -r -t 1 l <&3; echo "read=$?"' tn "$TN_IP_p2" 2>&1)
+out=$(tn_exec snd timeout 10 bash -c 'exec 3<>/dev/tcp/$1/25 && echo connected && IFS= read -r -t 1 l <&3; echo "read=$?"' tn "$TN_IP_p2" 2>&1)
 tap_like "$out" $'connected\nread=1[0-9][0-9]' "tarpit accepts and never greets"
 tap_is "$(wc -l <"$TN_DIR/p2/fake-25.log")" 1 "fake server logged the connection"
 
@@ -127,7 +127,7 @@ pid=$(tn_spawn_pid p2 sleeper)
 tap_like " $(ip netns pids "$(tn_ns p2)" | tr '\n' ' ') " " $pid " "tn_spawn runs CMD in the namespace with its own pid"
 tn_kill p2 sleeper
 tap_ok "tn_kill stops it" tn__not_running "$pid"
-tap_ok "tn_wait_port sees the tarpit" tn_wait_port snd "$TN_IP6_p2" 25 2
+tap_ok "tn_wait_port sees the tarpit" tn_wait_port snd "$TN_IP6_p2" 25 10
 
 # ---- bpffs
 bpf=$(tn_bpffs)

@@ -47,11 +47,13 @@ rm -f "$tmp/ready" "$tmp/tn"
 mkfifo "$tmp/child.sh.fifo"
 bash "$tmp/child.sh" 'exec 3<>"$0.fifo"; read -r -t 60 _ <&3' >/dev/null 2>&1 &
 child=$!
-for _ in $(seq 150); do [ -e "$tmp/ready" ] && break; sleep 0.1; done
+# Bounds, not pauses: a loaded CI machine may need many seconds for nsd,
+# Postfix and the watchdog's cleanup (it polls once a second).
+for _ in $(seq 450); do [ -e "$tmp/ready" ] && break; sleep 0.1; done
 tap_ok "child came up" test -e "$tmp/ready"
 has_leftovers() { [ -n "$(leftovers)" ]; }
 tap_ok "child has namespaces" has_leftovers
 kill -KILL "$child"
 wait "$child" 2>/dev/null
-for _ in $(seq 50); do has_leftovers || break; sleep 0.1; done
+for _ in $(seq 300); do has_leftovers || break; sleep 0.1; done
 tap_is "$(leftovers)" "" "a SIGKILLed test is cleaned up by its watchdog"

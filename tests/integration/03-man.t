@@ -27,7 +27,7 @@ for s in SIGHUP SIGTERM; do
 	grep -qE "^\.BR? $s" "$MXG_SRC/man/mxgated.8" || missing="$missing $s"
 done
 tap_is "$missing" "" "mxgated(8) documents every option and signal"
-for c in status probe dump unload; do
+for c in status probe dump unload metrics; do
 	grep -qE "^\.B $c( |$)" "$MXG_SRC/man/mxgate.8" || missing="$missing $c"
 done
 tap_is "$missing" "" "mxgate(8) documents every command"

@@ -36,6 +36,7 @@ cleanup() {
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM # runs the EXIT trap too
 
 n=0
 fails=0
@@ -72,6 +73,20 @@ unlike() { # unlike GOT REGEX DESC
 	fi
 }
 in_ns() { ip netns exec "$NS" "$@"; }
+# wait_for SECS CMD...: poll CMD every 0.1 s until it succeeds, at most SECS
+# seconds (generous bounds: CI is a loaded 2-core machine).
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+# log_has FILE ERE: the file has a line matching ERE.
+log_has() { grep -qE "$2" "$1" 2>/dev/null; }
+# refused PORT ADDR: a connection to ADDR:PORT is refused.
+refused() { [ "$(client "$2" "$1" --connect-only)" = refused ]; }
 client() { in_ns $CLIENT "$@"; }
 swaks_to() { # swaks_to ADDR [SRC] RCPT...   ($SWAKS_PORT overrides the port)
 	local server=$1 src=$2
@@ -101,10 +116,7 @@ in_ns "$HARNESS" --listen4 0.0.0.0 --listen6 :: --port $PORT --helo backup.test 
 	--offender 3/60s --idle 2s --max-per-client 3 --max-commands 40 --bulk 4000 \
 	>"$DIR/harness.out" 2>"$DIR/harness.err" &
 HPID=$!
-for _ in $(seq 50); do
-	grep -q pid= "$DIR/harness.out" 2>/dev/null && break
-	sleep 0.1
-done
+wait_for 20 log_has "$DIR/harness.out" pid=
 CHILD=$(sed -n 's/.*pid=\([0-9]*\).*/\1/p' "$DIR/harness.out")
 ok "harness spawned the responder" test -n "$CHILD"
 if [ -z "$CHILD" ]; then
@@ -142,7 +154,7 @@ like "$out" "550 5\.7\.1 <stranger\.test>: relaying denied" "domain not served: 
 
 # Scenario 6: offender escalation, per client address.
 rcpt='RCPT TO:<u@example.test>\r\n'
-out=$(client 127.0.0.1 $PORT --bind 127.0.0.5 --wait 2 \
+out=$(client 127.0.0.1 $PORT --bind 127.0.0.5 --wait 15 \
 	--send 'EHLO o.test\r\nMAIL FROM:<a@o.test>\r\n' \
 	--send "$rcpt" --send "$rcpt" --send "$rcpt" --send "$rcpt" --send 'QUIT\r\n')
 like "$out" "(551 5\.7\.1 example\.test[^$NL]*$NL){3}550 5\.7\.1 You tried me, a backup MX, too often while the primary MX is online" \
@@ -151,7 +163,7 @@ out=$(swaks_to 127.0.0.1 127.0.0.5 user@example.test)
 like "$out" "550 5\.7\.1 You tried me" "the offender stays refused in a new session"
 out=$(swaks_to 127.0.0.1 127.0.0.6 user@example.test)
 like "$out" "551 5\.7\.1 example\.test" "another client still gets 551"
-out=$(client ::1 $PORT --bind 2001:db8:1::1 --wait 2 \
+out=$(client ::1 $PORT --bind 2001:db8:1::1 --wait 15 \
 	--send 'EHLO o.test\r\nMAIL FROM:<a@o.test>\r\n' \
 	--send "$rcpt" --send "$rcpt" --send "$rcpt" --send "$rcpt" --send 'QUIT\r\n')
 like "$out" "550 5\.7\.1 You tried me" "IPv6 offender escalates too"
@@ -162,12 +174,12 @@ like "$out" "551 5\.7\.1 example\.test" "another /64 still gets 551"
 
 # Scenario 10: bad input, while a normal session runs beside it.
 long=$(printf 'NOOP %0600d' 0)
-client 127.0.0.1 $PORT --bind 127.0.0.20 --wait 6 >"$DIR/silent.out" &
+client 127.0.0.1 $PORT --bind 127.0.0.20 --wait 15 >"$DIR/silent.out" &
 silent=$!
-client 127.0.0.1 $PORT --bind 127.0.0.21 --wait 5 --send 'EHLO g.test\r\n' \
+client 127.0.0.1 $PORT --bind 127.0.0.21 --wait 15 --send 'EHLO g.test\r\n' \
 	--send 'garbage\r\n' --repeat 30 >"$DIR/flood.out" &
 flood=$!
-out=$(client 127.0.0.1 $PORT --bind 127.0.0.22 --wait 3 \
+out=$(client 127.0.0.1 $PORT --bind 127.0.0.22 --wait 15 \
 	--send 'EHLO b.test\r\n' --send "$long"'\r\n' --send 'NOOP\r\n' \
 	--send 'NOOP\x00\xff\r\n' --send "${long}" --send "$long" --send '\r\nNOOP\r\nQUIT\r\n')
 like "$out" "^220 backup\.test ESMTP" "greeting 220 backup.test ESMTP"
@@ -183,7 +195,7 @@ wait $silent
 out=$(cat "$DIR/silent.out")
 like "$out" $'^220 backup\\.test ESMTP\n421 4\\.7\\.0 idle timeout\nEND closed' \
 	"a client that never speaks: 421 4.7.0 idle timeout and close"
-out=$(client 127.0.0.1 $PORT --bind 127.0.0.24 --wait 3 --send 'EHLO d.test\r\nMAIL FROM:<>\r\nRCPT TO:<u@example.test>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n')
+out=$(client 127.0.0.1 $PORT --bind 127.0.0.24 --wait 15 --send 'EHLO d.test\r\nMAIL FROM:<>\r\nRCPT TO:<u@example.test>\r\nDATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n')
 like "$out" "554 5\.5\.1 " "DATA: 554 5.5.1"
 unlike "$out" "354" "DATA is never answered 354"
 
@@ -199,14 +211,28 @@ like "$out" "551 5\.7\.1 bulk3999\.test: xxxx" "a 4000-domain table arrived whol
 line=$(grep -a '551 5.7.1 bulk3999' <<<"$out" | sed 's/^<\*\* //')
 ok "a reply stays within 512 octets with CRLF" test "${#line}" -le 510
 
-# A new table while the responder runs: states flipped, and back.
+# A new table while the responder runs: states flipped, and back. The
+# harness says when it has sent the table; the responder reads it a moment
+# later, so ask until the answer changes (each try from a fresh client
+# address, so no try counts towards the offender threshold of another).
+rcpt_becomes() { # rcpt_becomes ERE: swaks until the reply matches, <= 20 s
+	local end=$((SECONDS + 20))
+	while :; do
+		try=$((try + 1))
+		out=$(swaks_to 127.0.0.1 "127.0.1.$try" user@example.test)
+		[[ $out =~ $1 ]] || [ "$SECONDS" -ge "$end" ] || [ "$try" -ge 250 ] && return
+		sleep 0.2
+	done
+}
+pushed_twice() { [ "$(grep -c "table pushed again" "$DIR/harness.err")" -ge 2 ]; }
+try=0
 kill -USR1 "$HPID"
-sleep 0.5
-out=$(swaks_to 127.0.0.1 127.0.0.41 user@example.test)
+wait_for 20 log_has "$DIR/harness.err" "table pushed again"
+rcpt_becomes "451 4\.7\.1"
 like "$out" "451 4\.7\.1 <example\.test>: .*try again later" "table update: no longer gated -> 451 4.7.1"
 kill -USR1 "$HPID"
-sleep 0.5
-out=$(swaks_to 127.0.0.1 127.0.0.41 user@example.test)
+wait_for 20 pushed_twice
+rcpt_becomes "551 5\.7\.1"
 like "$out" "551 5\.7\.1 example\.test" "table update: gated again -> 551"
 
 # Behind an nft redirect (gate = nft) the original destination comes from
@@ -224,7 +250,8 @@ EOF
 	like "$out" "551 5\.7\.1 example\.test" "nft redirect: 551"
 	out=$(SWAKS_PORT=25 swaks_to 2001:db8:ff::20 "" user@example.test)
 	like "$out" "551 5\.7\.1 example\.test" "nft redirect, IPv6: 551"
-	sleep 0.3
+	# The session line is written when the client's FIN arrives.
+	wait_for 20 log_has "$DIR/harness.err" "dst=2001:db8:ff::20 port=25 "
 	log=$(cat "$DIR/harness.err")
 	like "$log" "session client=127\.0\.0\.42 port=[0-9]+ dst=192\.0\.2\.20 port=25 " \
 		"the log names the original destination 192.0.2.20 port 25"
@@ -245,7 +272,7 @@ like "$log" "session client=127\.0\.0\.1 port=[0-9]+ dst=127\.0\.0\.1 port=$PORT
 # Fail-open: a dead responder leaves no listening socket behind, so the
 # kernel drops it from the SOCKMAP and the gate stops steering.
 kill -9 "$CHILD"
-sleep 0.3
+wait_for 20 refused $PORT 127.0.0.1
 out=$(client 127.0.0.1 $PORT --connect-only)
 like "$out" "^refused$" "responder killed: its IPv4 port refuses connections"
 out=$(client ::1 $PORT --connect-only)
@@ -256,26 +283,27 @@ like "$out" "^refused$" "responder killed: its IPv6 port refuses connections"
 PORT2=2526
 in_ns "$HARNESS" --port $PORT2 --max-conn 2 --domain example.test=gated:mx1.example.test \
 	>"$DIR/harness2.out" 2>"$DIR/harness2.err" &
-for _ in $(seq 50); do
-	grep -q pid= "$DIR/harness2.out" 2>/dev/null && break
-	sleep 0.1
-done
+wait_for 20 log_has "$DIR/harness2.out" pid=
 CHILD2=$(sed -n 's/.*pid=\([0-9]*\).*/\1/p' "$DIR/harness2.out")
 HPID2=$(awk '/^PPid:/ {print $2}' /proc/"$CHILD2"/status 2>/dev/null)
-client 127.0.0.1 $PORT2 --bind 127.0.0.50 --hold 1 --wait 2 >/dev/null &
-hold1=$!
-client 127.0.0.1 $PORT2 --bind 127.0.0.51 --hold 1 --wait 2 >/dev/null &
-hold2=$!
-sleep 0.5
+# Two clients hold their sessions (until the responder goes away below,
+# or cleanup); the third comes only once both have been greeted.
+# (Started without a function, so no subshell reports "Killed" when
+# cleanup ends them.)
+ip netns exec "$NS" $CLIENT 127.0.0.1 $PORT2 --bind 127.0.0.50 --hold 1 --wait 60 >"$DIR/hold1.out" &
+disown
+ip netns exec "$NS" $CLIENT 127.0.0.1 $PORT2 --bind 127.0.0.51 --hold 1 --wait 60 >"$DIR/hold2.out" &
+disown
+wait_for 20 log_has "$DIR/hold1.out" "^220 "
+wait_for 20 log_has "$DIR/hold2.out" "^220 "
 out=$(client 127.0.0.1 $PORT2 --bind 127.0.0.52 --hold 1 --wait 0)
 like "$out" "^421 4\.7\.0 too many connections$" "max_connections 2: a third client gets 421 4.7.0"
-wait $hold1 $hold2
 kill -9 "$HPID2"
-for _ in $(seq 20); do
-	kill -0 "$CHILD2" 2>/dev/null || break
-	sleep 0.1
-done
-ok "controller killed: the responder exits by itself within 2 s" sh -c "! kill -0 $CHILD2 2>/dev/null"
+# Gone: no such process, or a zombie its new parent has not reaped yet
+# (that can take seconds here; its sockets are closed either way).
+gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+wait_for 10 gone "$CHILD2"
+ok "controller killed: the responder exits by itself (within 10 s)" gone "$CHILD2"
 out=$(client 127.0.0.1 $PORT2 --connect-only)
 like "$out" "^refused$" "and its port refuses connections"
 

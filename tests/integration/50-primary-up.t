@@ -46,7 +46,7 @@ tap_ok "the tc filter is attached to eth0" \
 rounds4() {
 	[ "$(mxg_status | jq -r .counters.rounds)" -ge 4 ]
 }
-tn_wait 5 rounds4
+tn_wait 20 rounds4
 counts=$(mxg_status | jq -r '"\(.counters.rounds) \(.counters.probes | add)"')
 read -r rounds probes <<<"$counts"
 tap_ok "one probe per primary address per round, shared by both domains ($rounds rounds, $probes probes)" \

@@ -1,14 +1,15 @@
 #!/bin/bash
 # Scenarios 4 and 5 of issue 4: parts of mxgate die, the gate opens.
-# 5: the responder child is killed: within 1s connections reach Postfix;
-#    then the responder is restarted and steering resumes.
+# 5: the responder child is killed: the next connection reaches Postfix,
+#    passed by the kernel for want of a responder (not by expiry); then
+#    the responder is restarted and steering resumes.
 # 4: mxgated itself is killed with SIGKILL: within state_ttl + 1s mail
 #    reaches the backup's Postfix, with the tc program still attached.
 set -u
 . "$MXG_SRC/tests/lib/mxgated.sh"
 
 mxg_scene 90
-tap_plan 11
+tap_plan 12
 
 mxg_config
 mxg_start
@@ -18,27 +19,38 @@ tap_ok "gated while the primary is up" mxg_wait_state example.test gated 8
 rpid=$(mxg_status | jq -r .responder.pid)
 tap_like "$(mxg_rcpt example.test)" '^551 ' "551 before the responder is killed (pid $rpid)"
 rbanner=$(mxg_banner)
-kill -KILL "$rpid"
-t0=$(mxg_ms)
-# The backup's Postfix says so in its banner (testnet.sh sets it).
-postfix_greets() {
-	local b
-	b=$(mxg_banner)
-	[ -n "$b" ] && [ "$b" != "$rbanner" ] && [[ "$b" == *mxgate-test-backup* ]]
+counter() {
+	tn_exec edge "$MXGATE" dump --pin-dir "$MXG_PIN" | awk -v n="$1" '$1 == n { print $2 }'
 }
-tn_wait 1 postfix_greets
+# No race with the clock: mxgated is held (SIGSTOP) while we look, so it
+# cannot restart the responder (1 s backoff) before a slow swaks connects,
+# and the kernel's counters say why the SYN passed. The gate entries keep
+# seconds of their state_ttl meanwhile.
+no_responder_before=$(counter pass_no_responder)
+kill -STOP "$MXG_PID"
+kill -KILL "$rpid"
+# Gone, or a zombie its stopped parent cannot reap: its sockets are closed.
+gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+tn_wait 10 gone "$rpid"
+t0=$(mxg_ms)
+banner=$(mxg_banner)
 took=$(($(mxg_ms) - t0))
-tap_ok "responder killed: Postfix greets within 1s (${took}ms)" test "$took" -le 1000
+no_responder_after=$(counter pass_no_responder)
+kill -CONT "$MXG_PID"
+# The backup's Postfix says so in its banner (testnet.sh sets it).
+tap_like "$banner" 'mxgate-test-backup' "responder killed: the next connection reaches Postfix (${took}ms)"
+tap_ok "the kernel passed it for want of a responder, not by expiry" \
+	test "${no_responder_after:-0}" -gt "${no_responder_before:-0}"
 back() {
 	local p
 	p=$(mxg_status | jq -r 'select(.responder.running) | .responder.pid')
 	[ -n "$p" ] && [ "$p" != "$rpid" ] && [ "${p:-0}" != 0 ]
 }
-tap_ok "the responder is restarted" tn_wait 5 back
+tap_ok "the responder is restarted" tn_wait 15 back
 steered() {
 	[ "$(mxg_rcpt example.test | cut -c1-3)" = 551 ]
 }
-tap_ok "steering resumes: 551 again" tn_wait 5 steered
+tap_ok "steering resumes: 551 again" tn_wait 15 steered
 tap_is "$(mxg_status | jq -r .counters.responder_restarts)" 1 "status counts one responder restart"
 
 # --- 4: mxgated dies without a word

@@ -16,7 +16,9 @@
 #                              swaks; 0 when the edge accepted it
 #
 # The timings (issue 4): probe_interval 1s, probe_timeout 1s, rise 2,
-# fall 1, state_ttl 4s, recovery_grace 2s.
+# fall 1, state_ttl 4s, recovery_grace 2s. offender_threshold 0: these
+# tests poll the backup many times and are not about escalation (the
+# responder's tests are).
 
 # shellcheck source=tests/lib/testnet.sh
 . "$MXG_SRC/tests/lib/testnet.sh"
@@ -64,9 +66,11 @@ mxg_config() {
 		[fall]=1
 		[state_ttl]=4s
 		[recovery_grace]=2s
+		[offender_threshold]=0
 	)
 	local order=(self domains gate interfaces pin_dir control_socket resolver
-		probe_interval probe_timeout rise fall state_ttl recovery_grace)
+		probe_interval probe_timeout rise fall state_ttl recovery_grace
+		offender_threshold)
 	for kv in "$@"; do
 		[ -n "${v[${kv%%=*}]+x}" ] || order+=("${kv%%=*}")
 		v[${kv%%=*}]=${kv#*=}
@@ -90,7 +94,7 @@ mxg_start() {
 	tn_exec edge "$MXGATED" -f -d -c "$MXG_CONF" >>"$MXG_LOG" 2>&1 &
 	MXG_BGPID=$!
 	MXG_PID=
-	if ! tn_wait 5 mxg_status; then
+	if ! tn_wait 20 mxg_status; then
 		tap_diag "mxgated did not start; its log:"
 		sed 's/^/#   /' "$MXG_LOG"
 		return 1

@@ -23,6 +23,8 @@
 # tap_done (plan at the end; status 1 if anything failed).
 #
 # Notes:
+# - Written for `set -u`; under `set -e` only the cleanup is guaranteed
+#   (helpers may return non-zero by design: tn_mail_find, tn_wait...).
 # - Do not set your own EXIT/INT/TERM traps (they would replace ours): use
 #   tn_on_cleanup. Call tn_init before anything else.
 # - tn_exec, tn_swaks pass stdin through and print to stdout: capture their
@@ -307,8 +309,10 @@ tn_on_cleanup() {
 }
 
 tn_cleanup() {
-	local h
+	local h opts=$-
 	[ -n "$TN" ] || return 0
+	# Cleanup must run to the end even in a test that uses set -e.
+	set +e
 	if [ ${#TN__HOOKS[@]} -gt 0 ]; then
 		for h in "${TN__HOOKS[@]}"; do
 			eval "$h" >&2 || true
@@ -321,6 +325,8 @@ tn_cleanup() {
 		TN_WATCHDOG_PID=
 	fi
 	tn__cleanup_system
+	case $opts in *e*) set -e ;; esac
+	return 0
 }
 
 tn__our_netns() {
@@ -372,6 +378,9 @@ tn__cleanup_system() {
 	return 0
 }
 
+# Every wait in this library is a bound, not a pause: it ends as soon as
+# the condition holds, so bounds are generous (a loaded 2-core CI machine
+# may take many seconds to start nsd or Postfix).
 tn_wait() {
 	local secs=$1 end
 	shift
@@ -646,7 +655,7 @@ zone:
 EOF
 	tn_exec dns nsd -c "$d/nsd.conf" >>"$d/nsd.out" 2>&1 </dev/null ||
 		{ tn__log "nsd failed: $(tail -n 5 "$d/nsd.out" "$d/nsd.log" 2>/dev/null)"; return 1; }
-	if ! tn_wait 10 tn__dns_serial_is "$(cat "$d/serial")"; then
+	if ! tn_wait 30 tn__dns_serial_is "$(cat "$d/serial")"; then
 		tn__log "nsd does not answer: $(tail -n 5 "$d/nsd.log" 2>/dev/null)"
 		return 1
 	fi
@@ -659,7 +668,7 @@ tn_dns_reload() {
 	pid=$(cat "$d/nsd.pid" 2>/dev/null) || { tn__log "nsd not running"; return 1; }
 	tn__in_ns dns "$pid" || { tn__log "nsd not running"; return 1; }
 	kill -HUP "$pid" || return 1
-	tn_wait 10 tn__dns_serial_is "$(cat "$d/serial")" ||
+	tn_wait 30 tn__dns_serial_is "$(cat "$d/serial")" ||
 		{ tn__log "nsd did not load serial $(cat "$d/serial")"; return 1; }
 }
 
@@ -875,7 +884,7 @@ EOF
 		tn__log "postfix start on $h failed: $(tail -n 5 "$d/postfix.out" "$d/maillog" 2>/dev/null)"
 		return 1
 	fi
-	if ! tn_wait 10 tn__smtp_greets "$h" "$(tn__first_addr "$h")" "$port"; then
+	if ! tn_wait 30 tn__smtp_greets "$h" "$(tn__first_addr "$h")" "$port"; then
 		tn__log "postfix on $h does not greet on port $port"
 		return 1
 	fi
@@ -905,7 +914,7 @@ tn_postconf() {
 tn_postfix_stop() {
 	local h=$1 cf pid
 	cf=$(tn__pf_conf "$h")
-	pid=$(sed -n '1s/ //gp' "$TN_DIR/$h/queue/pid/master.pid" 2>/dev/null)
+	pid=$(sed -n '1s/ //gp' "$TN_DIR/$h/queue/pid/master.pid" 2>/dev/null || true)
 	[ -n "$pid" ] || return 0
 	# A stale pid file: never signal a process (group) that is not ours.
 	if ! tn__in_ns "$h" "$pid"; then
@@ -921,7 +930,7 @@ tn_postfix_stop() {
 		tn_wait 2 tn__not_running "$pid"
 	fi
 	rm -f "$TN_DIR/$h/queue/pid/master.pid"
-	tn_wait 5 tn__port_closed "$h" "$(tn__first_addr "$h")" \
+	tn_wait 15 tn__port_closed "$h" "$(tn__first_addr "$h")" \
 		"$(cat "$TN_DIR/$h/postfix.port" 2>/dev/null || echo 25)"
 }
 
@@ -1113,7 +1122,7 @@ tn_fake_smtp() {
 		"$d/fake-$port.ready" "$d/fake-$port.log" \
 		</dev/null >>"$d/fake-$port.out" 2>&1 &
 	echo $! >"$d/fake-$port.pid"
-	if ! tn_wait 5 test -f "$d/fake-$port.ready"; then
+	if ! tn_wait 20 test -f "$d/fake-$port.ready"; then
 		tn__log "fake smtp $mode on $h:$port did not start: $(cat "$d/fake-$port.out")"
 		return 1
 	fi

@@ -609,6 +609,43 @@ static void test_file_errors(void **state)
 	assert_string_equal(err, "t.conf:");
 }
 
+/* Offenders to nft: off by default; own sets with "yes"; the
+ * administrator's "[FAMILY] TABLE SET" only together with "yes". */
+static void test_offender_set(void **state)
+{
+	expect_ok(BASE);
+	assert_false(cfg.offender_set);
+	assert_string_equal(cfg.offender_nft_table, "");
+	config_free(&cfg);
+
+	expect_ok(BASE "offender_set = yes\n");
+	assert_true(cfg.offender_set);
+	assert_string_equal(cfg.offender_nft_table, "");
+	config_free(&cfg);
+
+	expect_ok(BASE "offender_set = yes\noffender_nft_set = filter  mxgate_offenders\n");
+	assert_string_equal(cfg.offender_nft_family, "inet");
+	assert_string_equal(cfg.offender_nft_table, "filter");
+	assert_string_equal(cfg.offender_nft_set, "mxgate_offenders");
+	config_free(&cfg);
+
+	expect_ok(BASE "offender_nft_set = ip6 fw bad\noffender_set = yes\n");
+	assert_string_equal(cfg.offender_nft_family, "ip6");
+	assert_string_equal(cfg.offender_nft_table, "fw");
+	assert_string_equal(cfg.offender_nft_set, "bad");
+	config_free(&cfg);
+
+	expect_error(BASE "offender_set = maybe\n", "t.conf:4: offender_set: \"maybe\" is not one of: no, yes");
+	expect_error(BASE "offender_nft_set = inet filter bad\n",
+		     "t.conf:4: offender_nft_set: set while offender_set = no; ");
+	expect_error(BASE "offender_set = yes\noffender_nft_set = bad\n",
+		     "t.conf:5: offender_nft_set: expected \"[FAMILY] TABLE SET\"");
+	expect_error(BASE "offender_set = yes\noffender_nft_set = arp filter bad\n",
+		     "t.conf:5: offender_nft_set: \"arp filter\" does not start with a family");
+	expect_error(BASE "offender_set = yes\noffender_nft_set = inet filter b/d\n",
+		     "t.conf:5: offender_nft_set: ");
+}
+
 #define T(f) cmocka_unit_test_teardown(f, free_cfg)
 
 int main(void)
@@ -635,6 +672,7 @@ int main(void)
 	    T(test_domains_file),
 	    T(test_domain_bound),
 	    T(test_file_errors),
+	    T(test_offender_set),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

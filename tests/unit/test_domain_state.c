@@ -470,6 +470,24 @@ static void test_one_primary_up_of_two_is_enough(void **state)
 	assert_string_equal(f->d.primary, "mx0.example.test");
 }
 
+static void test_primary_on_our_own_address_opens(void **state)
+{
+	struct fixture *f = *state;
+	struct mx_set s;
+
+	set_init(&s, MX_OK);
+	add_host(&s, "mx0.example.test", 5, P2, NULL);
+	add_host(&s, "mx1.example.test", 10, P1, NULL);
+	add_host(&s, "mx2.example.test", 20, SELF_IP, NULL);
+	answer(f, &s);
+	for (unsigned i = 0; i < params.rise; i++)
+		round2(f, P1, PROBE_OK, P2, PROBE_OK);
+	assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_PRIMARY_UP);
+	/* mx0 now resolves to us: even with mx1 up, never gate. */
+	round2(f, P1, PROBE_OK, P2, PROBE_SELF);
+	assert_state(f, MXG_DOMAIN_OPEN, MXG_REASON_PRIMARY_IS_SELF);
+}
+
 static void test_any_address_of_a_primary_is_enough(void **state)
 {
 	struct fixture *f = *state;
@@ -578,6 +596,7 @@ int main(void)
 	    T(test_nxdomain_after_answer_is_a_failure),
 	    T(test_failed_primary_address_lookups_are_a_dns_failure),
 	    T(test_one_primary_up_of_two_is_enough),
+	    T(test_primary_on_our_own_address_opens),
 	    T(test_any_address_of_a_primary_is_enough),
 	    T(test_mx_change_keeps_hysteresis_of_kept_addresses),
 	    T(test_missing_result_keeps_counters),

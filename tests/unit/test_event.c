@@ -39,7 +39,9 @@ static void test_timers_fire_in_order_and_cancel(void **state)
 	struct ev_loop *loop = ev_loop_new();
 	struct order o = { 0 };
 	struct tagged t[4];
-	const int delays[4] = { 30, 10, 20, 25 };
+	/* 100 ms apart: being descheduled between two starts (a loaded CI)
+	 * must not reorder them. */
+	const int delays[4] = { 300, 100, 200, 250 };
 
 	assert_non_null(loop);
 	for (int i = 0; i < 4; i++) {
@@ -48,7 +50,7 @@ static void test_timers_fire_in_order_and_cancel(void **state)
 		ev_timer_init(&t[i].t, record, &t[i]);
 		assert_int_equal(ev_timer_start(loop, &t[i].t, delays[i]), 0);
 	}
-	/* The first timer to fire (tag 1, 10 ms) cancels tag 3 (25 ms). */
+	/* The first timer to fire (tag 1, 100 ms) cancels tag 3 (250 ms). */
 	o.cancel_me = &t[3].t;
 	assert_int_equal(ev_run(loop), 0);
 	assert_int_equal(o.n, 3);

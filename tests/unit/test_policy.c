@@ -19,16 +19,17 @@
 static int lookup(void *arg, const char *domain, struct policy_domain *d)
 {
 	if (!strcmp(domain, "example.test")) {
-		*d = (struct policy_domain){ MXG_DOMAIN_GATED, MXG_REPLY_REJECT, "mx1.example.test", NULL };
+		*d = (struct policy_domain){MXG_DOMAIN_GATED, MXG_REPLY_REJECT, "mx1.example.test",
+					    NULL};
 		return 0;
 	}
 	if (!strcmp(domain, "example.net")) {
-		*d = (struct policy_domain){ MXG_DOMAIN_GATED, MXG_REPLY_DEFER, "mx1.example.net",
-					     "%d lives at %p now" };
+		*d = (struct policy_domain){MXG_DOMAIN_GATED, MXG_REPLY_DEFER, "mx1.example.net",
+					    "%d lives at %p now"};
 		return 0;
 	}
 	if (!strcmp(domain, "other.test")) {
-		*d = (struct policy_domain){ MXG_DOMAIN_OPEN, MXG_REPLY_REJECT, "", NULL };
+		*d = (struct policy_domain){MXG_DOMAIN_OPEN, MXG_REPLY_REJECT, "", NULL};
 		return 0;
 	}
 	return -ENOENT;
@@ -54,23 +55,26 @@ static const char *ask(const char *text, struct offender_table *off)
 	return out;
 }
 
-#define REQ(state, rcpt) \
-	"request=smtpd_access_policy\nprotocol_state=" state "\nprotocol_name=ESMTP\n" \
-	"client_address=198.51.100.7\nclient_name=x.example\nsender=a@b.example\n"   \
+#define REQ(state, rcpt)                                                                           \
+	"request=smtpd_access_policy\nprotocol_state=" state "\nprotocol_name=ESMTP\n"             \
+	"client_address=198.51.100.7\nclient_name=x.example\nsender=a@b.example\n"                 \
 	"recipient=" rcpt "\n\n"
 
 static void test_gated_domain_gets_551_naming_the_primary(void **state)
 {
-	assert_string_equal(ask(REQ("RCPT", "user@example.test"), NULL),
-			    "action=551 5.7.1 <example.test>: this is a backup MX and the primary MX "
-			    "mx1.example.test is online; please try mx1.example.test\n\n");
+	assert_string_equal(
+	    ask(REQ("RCPT", "user@example.test"), NULL),
+	    "action=551 5.7.1 example.test: this is a backup MX and the primary MX "
+	    "mx1.example.test is online; please try mx1.example.test\n\n");
 }
 
 static void test_case_and_trailing_dot_do_not_matter(void **state)
 {
-	assert_string_equal(ask(REQ("RCPT", "User@Example.TEST."), NULL) + 7, "551 5.7.1 <example.test>: "
-			    "this is a backup MX and the primary MX mx1.example.test is online; please "
-			    "try mx1.example.test\n\n");
+	assert_string_equal(
+	    ask(REQ("RCPT", "User@Example.TEST."), NULL) + 7,
+	    "551 5.7.1 example.test: "
+	    "this is a backup MX and the primary MX mx1.example.test is online; please "
+	    "try mx1.example.test\n\n");
 }
 
 static void test_defer_domain_gets_451_with_its_text(void **state)
@@ -91,21 +95,24 @@ static void test_other_states_and_garbage_get_dunno(void **state)
 	assert_string_equal(ask(REQ("RCPT", ""), NULL), "action=DUNNO\n\n");
 	assert_string_equal(ask(REQ("RCPT", "no-at-sign"), NULL), "action=DUNNO\n\n");
 	assert_string_equal(ask(REQ("RCPT", "u@exa mple.test"), NULL), "action=DUNNO\n\n");
-	assert_string_equal(ask("request=junk\nprotocol_state=RCPT\nrecipient=u@example.test\n\n", NULL),
-			    "action=DUNNO\n\n");
-	assert_string_equal(ask("request=smtpd_access_policy\nprotocol_state=RCPT\nnot an attribute\n"
-				"recipient=u@example.test\n\n",
-				NULL),
-			    "action=DUNNO\n\n");
+	assert_string_equal(
+	    ask("request=junk\nprotocol_state=RCPT\nrecipient=u@example.test\n\n", NULL),
+	    "action=DUNNO\n\n");
+	assert_string_equal(
+	    ask("request=smtpd_access_policy\nprotocol_state=RCPT\nnot an attribute\n"
+		"recipient=u@example.test\n\n",
+		NULL),
+	    "action=DUNNO\n\n");
 }
 
 static void test_crlf_lines_are_accepted(void **state)
 {
-	assert_string_equal(ask("request=smtpd_access_policy\r\nprotocol_state=RCPT\r\n"
-				"recipient=u@example.test\r\n\r\n",
-				NULL),
-			    "action=551 5.7.1 <example.test>: this is a backup MX and the primary MX "
-			    "mx1.example.test is online; please try mx1.example.test\n\n");
+	assert_string_equal(
+	    ask("request=smtpd_access_policy\r\nprotocol_state=RCPT\r\n"
+		"recipient=u@example.test\r\n\r\n",
+		NULL),
+	    "action=551 5.7.1 example.test: this is a backup MX and the primary MX "
+	    "mx1.example.test is online; please try mx1.example.test\n\n");
 }
 
 static void test_bounds_spoil_the_request(void **state)
@@ -116,7 +123,8 @@ static void test_bounds_spoil_the_request(void **state)
 	char line[POLICY_LINE_MAX + 10];
 
 	/* Too many attributes. */
-	n += (size_t)snprintf(big + n, sizeof(big) - n, "request=smtpd_access_policy\nprotocol_state=RCPT\n");
+	n += (size_t)snprintf(big + n, sizeof(big) - n,
+			      "request=smtpd_access_policy\nprotocol_state=RCPT\n");
 	for (int i = 0; i < POLICY_ATTRS_MAX; i++)
 		n += (size_t)snprintf(big + n, sizeof(big) - n, "x=%d\n", i % 10);
 	snprintf(big + n, sizeof(big) - n, "recipient=u@example.test\n\n");
@@ -141,12 +149,14 @@ static void test_offender_gets_550_after_threshold(void **state)
 
 	assert_int_equal(offender_init(&t, 3, 3600000, 64, 1), 0);
 	for (int i = 0; i < 3; i++)
-		assert_string_equal(ask(REQ("RCPT", "u@example.test"), &t) + 7 /* action= */, "551 5.7.1 "
-				    "<example.test>: this is a backup MX and the primary MX "
+		assert_string_equal(ask(REQ("RCPT", "u@example.test"), &t) + 7 /* action= */,
+				    "551 5.7.1 "
+				    "example.test: this is a backup MX and the primary MX "
 				    "mx1.example.test is online; please try mx1.example.test\n\n");
 	a = ask(REQ("RCPT", "u@example.test"), &t);
-	assert_string_equal(a, "action=550 5.7.1 You tried me, a backup MX, too often while the primary "
-			       "MX is online\n\n");
+	assert_string_equal(
+	    a, "action=550 5.7.1 You tried me, a backup MX, too often while the primary "
+	       "MX is online\n\n");
 	/* Open domains never count. */
 	assert_string_equal(ask(REQ("RCPT", "u@other.test"), &t), "action=DUNNO\n\n");
 	offender_free(&t);
@@ -155,14 +165,14 @@ static void test_offender_gets_550_after_threshold(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_gated_domain_gets_551_naming_the_primary),
-		cmocka_unit_test(test_case_and_trailing_dot_do_not_matter),
-		cmocka_unit_test(test_defer_domain_gets_451_with_its_text),
-		cmocka_unit_test(test_open_or_unknown_domain_gets_dunno),
-		cmocka_unit_test(test_other_states_and_garbage_get_dunno),
-		cmocka_unit_test(test_crlf_lines_are_accepted),
-		cmocka_unit_test(test_bounds_spoil_the_request),
-		cmocka_unit_test(test_offender_gets_550_after_threshold),
+	    cmocka_unit_test(test_gated_domain_gets_551_naming_the_primary),
+	    cmocka_unit_test(test_case_and_trailing_dot_do_not_matter),
+	    cmocka_unit_test(test_defer_domain_gets_451_with_its_text),
+	    cmocka_unit_test(test_open_or_unknown_domain_gets_dunno),
+	    cmocka_unit_test(test_other_states_and_garbage_get_dunno),
+	    cmocka_unit_test(test_crlf_lines_are_accepted),
+	    cmocka_unit_test(test_bounds_spoil_the_request),
+	    cmocka_unit_test(test_offender_gets_550_after_threshold),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }

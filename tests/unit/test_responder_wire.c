@@ -137,12 +137,91 @@ static void test_malformed_is_refused(void **state)
 	assert_int_equal(responder_wire_encode(in, 1, &raw, &len), -EINVAL);
 }
 
+/* Responder -> controller: COUNTS and OFFENDERS come back as sent;
+ * anything a compromised responder could make up is refused. */
+static void test_reports_roundtrip_and_checks(void **state)
+{
+	struct responder_counts c = {.sessions = 7, .refused = 1, .offenders = 2};
+	struct responder_offender o[RESPONDER_OFFENDERS_MAX + 1] = {0};
+	struct responder_wire_hdr h;
+	uint8_t buf[4096];
+	struct mxg_ip ip;
+	char a[MXG_ADDRSTRLEN];
+	int n;
+
+	c.replies[RESPONDER_CODE_551] = 3;
+	n = responder_wire_encode_counts(&c, buf, sizeof(buf));
+	assert_int_equal(n, sizeof(h) + sizeof(c));
+	memcpy(&h, buf, sizeof(h));
+	assert_int_equal(responder_wire_check_hdr(&h), 0);
+	assert_int_equal(h.type, RESPONDER_MSG_COUNTS);
+	assert_memory_equal(buf + sizeof(h), &c, sizeof(c));
+	assert_int_equal(responder_wire_encode_counts(&c, buf, sizeof(c)), -E2BIG);
+	h.len--;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+	h.len++;
+	h.count = 1;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+
+	o[0].when_ms = 1000;
+	o[0].family = 4;
+	memcpy(o[0].addr, (uint8_t[]){192, 0, 2, 30}, 4);
+	o[1].when_ms = 1000;
+	o[1].family = 6;
+	o[1].addr[0] = 0x20;
+	o[1].addr[1] = 0x01;
+	o[1].addr[15] = 0x30;
+	n = responder_wire_encode_offenders(o, 2, buf, sizeof(buf));
+	assert_int_equal(n, sizeof(h) + 2 * sizeof(o[0]));
+	memcpy(&h, buf, sizeof(h));
+	assert_int_equal(responder_wire_check_hdr(&h), 0);
+	assert_int_equal(h.count, 2);
+	assert_int_equal(responder_wire_offender(&o[0], 1000, &ip), 0);
+	assert_string_equal(mxg_ip_str(&ip, a, sizeof(a)), "192.0.2.30");
+	assert_int_equal(responder_wire_offender(&o[1], 1000, &ip), 0);
+	assert_string_equal(mxg_ip_str(&ip, a, sizeof(a)), "2001::30");
+
+	/* Sizes: none, too many, a length that does not match the count. */
+	assert_int_equal(responder_wire_encode_offenders(o, 0, buf, sizeof(buf)), -E2BIG);
+	assert_int_equal(
+	    responder_wire_encode_offenders(o, RESPONDER_OFFENDERS_MAX + 1, buf, sizeof(buf)),
+	    -E2BIG);
+	h.count = RESPONDER_OFFENDERS_MAX + 1;
+	h.len = h.count * sizeof(o[0]);
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+	h.count = 2;
+	h.len = 2 * sizeof(o[0]) + 1;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+	h.count = 0;
+	h.len = 0;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+
+	/* Fields: family, padding, stray octets after an IPv4 address, time. */
+	o[0].family = 5;
+	assert_int_equal(responder_wire_offender(&o[0], 1000, &ip), -EBADMSG);
+	o[0].family = 4;
+	o[0].pad[3] = 1;
+	assert_int_equal(responder_wire_offender(&o[0], 1000, &ip), -EBADMSG);
+	o[0].pad[3] = 0;
+	o[0].addr[9] = 1;
+	assert_int_equal(responder_wire_offender(&o[0], 1000, &ip), -EBADMSG);
+	o[0].addr[9] = 0;
+	o[0].when_ms = 1000000;
+	assert_int_equal(responder_wire_offender(&o[0], 1000, &ip), -EBADMSG);
+
+	assert_string_equal(responder_code_str(RESPONDER_CODE_421), "421");
+	assert_string_equal(responder_code_str(RESPONDER_CODE_OTHER), "other");
+	assert_int_equal(responder_code_of(551), RESPONDER_CODE_551);
+	assert_int_equal(responder_code_of(250), RESPONDER_CODE_OTHER);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_roundtrip_sorted_and_normalised),
 	    cmocka_unit_test(test_full_size_table),
 	    cmocka_unit_test(test_malformed_is_refused),
+	    cmocka_unit_test(test_reports_roundtrip_and_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,6 +32,7 @@ struct fx {
 	uint64_t now_ms;
 	char got[16384];
 	size_t got_len;
+	unsigned rcpt_codes[600]; /* rcpt_replied calls by code */
 };
 
 static enum smtp_lookup fx_lookup(void *arg, const char *domain, const struct responder_domain **d)
@@ -56,7 +57,15 @@ static bool fx_offender(void *arg)
 	return offender_try(&f->off, &f->client, f->now_ms);
 }
 
-static const struct smtp_session_ops fx_ops = {fx_lookup, fx_offender};
+static void fx_rcpt_replied(void *arg, int code)
+{
+	struct fx *f = arg;
+
+	assert_true(code > 0 && code < 600);
+	f->rcpt_codes[code]++;
+}
+
+static const struct smtp_session_ops fx_ops = {fx_lookup, fx_offender, fx_rcpt_replied};
 
 static void add_domain(struct fx *f, const char *name, int state, int reply, const char *primary,
 		       const char *text)
@@ -473,6 +482,10 @@ static void test_offender_escalation(void **state)
 	f->client = me;
 	f->now_ms += 60000;
 	assert_string_equal(say(f, "RCPT TO:<x@example.test>\r\n"), GATED_551);
+	/* Every RCPT reply reached the counter hook, by code. */
+	assert_int_equal(f->rcpt_codes[551], 5);
+	assert_int_equal(f->rcpt_codes[550], 3);
+	assert_int_equal(f->rcpt_codes[451], 0);
 }
 
 static void test_offender_leaky_bucket(void **state)

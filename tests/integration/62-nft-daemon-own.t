@@ -1,0 +1,6 @@
+#!/bin/bash
+# gate = nft in its own table inet mxgate: the scenarios of tests/lib/nft_daemon.sh.
+set -u
+[ -f "$MXG_SRC/tests/lib/testnet.sh" ] || { echo "1..0 # SKIP testnet library not merged yet"; exit 0; }
+. "$MXG_SRC/tests/lib/nft_daemon.sh"
+nft_daemon_scenario own

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The control socket's "metrics" request: mxgated's own counters and
+ * states as Prometheus text, which `mxgate metrics` prints next to what it
+ * reads from the pinned maps (families never overlap).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "controller.h"
+#include "mxgate_kern_user.h"
+#include "prom.h"
+
+static const char *const state_names[] = {
+    [MXG_DOMAIN_UNKNOWN] = "unknown",
+    [MXG_DOMAIN_OPEN] = "open",
+    [MXG_DOMAIN_GATED] = "gated",
+};
+
+static void write_metrics(const struct controller *c, FILE *f)
+{
+	char l[600], a[MXG_ADDRSTRLEN];
+	struct responder_counts rc;
+
+	prom_family(f, "mxgate_up", "gauge", "1 when mxgated answers on its control socket.");
+	prom_u64(f, "mxgate_up", NULL, 1);
+	prom_family(f, "mxgate_uptime_seconds", "gauge", "Seconds since mxgated started.");
+	prom_double(f, "mxgate_uptime_seconds", NULL,
+		    (double)(ev_now_ms() - c->started_ms) / 1000.0);
+
+	prom_family(f, "mxgate_probe_rounds_total", "counter", "Probe rounds completed.");
+	prom_u64(f, "mxgate_probe_rounds_total", NULL, c->cnt.rounds);
+	prom_family(f, "mxgate_probes_total", "counter", "Probes of primary addresses, by result.");
+	for (unsigned r = 0; r < CTL_PROBE_RESULTS; r++)
+		prom_u64(f, "mxgate_probes_total",
+			 prom_labels(l, sizeof(l), 1, "result", probe_result_str(r)),
+			 c->cnt.probes[r]);
+	prom_family(f, "mxgate_state_transitions_total", "counter", "Domain state changes.");
+	prom_u64(f, "mxgate_state_transitions_total", NULL, c->cnt.transitions);
+
+	prom_family(f, "mxgate_domain_state", "gauge",
+		    "1 for the state each served domain is in (gated, open, unknown), else 0.");
+	for (size_t i = 0; i < c->n_domains; i++) {
+		const struct ctl_domain *d = c->domains[i];
+
+		for (unsigned s = 0; s < 3; s++)
+			prom_u64(f, "mxgate_domain_state",
+				 prom_labels(l, sizeof(l), 2, "domain", d->dcfg->name, "state",
+					     state_names[s]),
+				 d->ds.state == s);
+	}
+	prom_family(f, "mxgate_address_gated", "gauge",
+		    "1 when the gate address is gated, per mxgated.");
+	for (size_t i = 0; i < c->n_addrs; i++)
+		prom_u64(f, "mxgate_address_gated",
+			 prom_labels(l, sizeof(l), 1, "address",
+				     mxg_ip_str(&c->addrs[i].ip, a, sizeof(a))),
+			 c->addrs[i].gated);
+
+	prom_family(f, "mxgate_responder_up", "gauge", "1 while the responder child runs.");
+	prom_u64(f, "mxgate_responder_up", NULL, c->resp_alive);
+	ctl_responder_counts(c, &rc);
+	prom_family(f, "mxgate_responder_sessions_total", "counter",
+		    "Connections the responder served with an SMTP session.");
+	prom_u64(f, "mxgate_responder_sessions_total", NULL, rc.sessions);
+	prom_family(f, "mxgate_responder_refused_total", "counter",
+		    "Connections the responder refused at its limits (421 at once).");
+	prom_u64(f, "mxgate_responder_refused_total", NULL, rc.refused);
+	prom_family(f, "mxgate_responder_replies_total", "counter",
+		    "Replies of the responder by code: every RCPT reply, and every 421.");
+	for (unsigned i = 0; i < RESPONDER_CODES; i++)
+		prom_u64(f, "mxgate_responder_replies_total",
+			 prom_labels(l, sizeof(l), 1, "code", responder_code_str(i)),
+			 rc.replies[i]);
+	prom_family(f, "mxgate_responder_offenders_total", "counter",
+		    "RCPTs answered 550 because the client was past offender_threshold.");
+	prom_u64(f, "mxgate_responder_offenders_total", NULL, rc.offenders);
+	prom_family(f, "mxgate_responder_restarts_total", "counter", "Responder restarts.");
+	prom_u64(f, "mxgate_responder_restarts_total", NULL, c->cnt.responder_restarts);
+	prom_family(f, "mxgate_gate_errors_total", "counter", "Failed writes to the gate backend.");
+	prom_u64(f, "mxgate_gate_errors_total", NULL, c->cnt.gate_errors);
+	prom_family(f, "mxgate_dns_answers_total", "counter", "Usable MX lookups.");
+	prom_u64(f, "mxgate_dns_answers_total", NULL, c->cnt.dns_answers);
+	prom_family(f, "mxgate_dns_failures_total", "counter", "Failed MX lookups.");
+	prom_u64(f, "mxgate_dns_failures_total", NULL, c->cnt.dns_failures);
+	prom_family(f, "mxgate_reloads_total", "counter", "SIGHUP reloads, applied or refused.");
+	prom_u64(f, "mxgate_reloads_total", prom_labels(l, sizeof(l), 1, "result", "applied"),
+		 c->cnt.reloads);
+	prom_u64(f, "mxgate_reloads_total", prom_labels(l, sizeof(l), 1, "result", "refused"),
+		 c->cnt.reloads_refused);
+}
+
+void ctl_metrics(const struct controller *c, struct sbuf *out)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f) {
+		sbuf_printf(out, "error: out of memory\n");
+		return;
+	}
+	write_metrics(c, f);
+	if (fclose(f) == 0 && text)
+		sbuf_add(out, text, len);
+	else
+		sbuf_printf(out, "error: out of memory\n");
+	free(text);
+}

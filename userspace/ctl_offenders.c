@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The controller's view of offenders: the clients the responder reported
+ * (ctl_resp_msg.c) while they count, for `mxgate offenders`, and, with
+ * offender_set = yes, their addresses in an nft set (offender_nft.c). The
+ * list is bounded: when full, the entry that expires first makes room.
+ * An entry lives offender_window after the last report, like the set
+ * element's timeout.
+ */
+#include "controller.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/netfilter.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "offender_nft.h"
+
+#define OFFENDERS_MAX 4096 /* clients listed; the nft set has its own limit */
+
+struct ctl_offender {
+	struct mxg_ip ip;
+	uint64_t first_ms, last_ms, expires_ms;
+	uint64_t reports;
+};
+
+struct ctl_offenders {
+	struct ctl_offender e[OFFENDERS_MAX];
+	size_t n;
+	uint64_t window_ms;
+	bool nft_on;
+	struct offender_nft nft;
+	/* addresses of the current report, written in one batch */
+	struct mxg_ip batch[RESPONDER_OFFENDERS_MAX];
+	size_t n_batch;
+	struct ev_timer flush;
+};
+
+static void flush_cb(struct ev_loop *loop, void *arg)
+{
+	struct controller *c = arg;
+	struct ctl_offenders *o = c->offenders;
+
+	if (o->nft_on && o->n_batch && offender_nft_add(&o->nft, o->batch, o->n_batch) < 0)
+		c->cnt.gate_errors++;
+	o->n_batch = 0;
+}
+
+int ctl_offenders_start(struct controller *c)
+{
+	struct ctl_offenders *o = calloc(1, sizeof(*o));
+	char err[512] = "";
+	int r;
+
+	if (!o)
+		return -ENOMEM;
+	o->window_ms = c->cfg->offender_window_ms ? c->cfg->offender_window_ms : 1000;
+	ev_timer_init(&o->flush, flush_cb, c);
+	if (c->cfg->offender_set) {
+		r = offender_nft_open(&o->nft, c->cfg, err, sizeof(err));
+		if (r < 0) {
+			log_err("%s", err[0] ? err : strerror(-r));
+			free(o);
+			return r;
+		}
+		o->nft_on = true;
+	}
+	c->offenders = o;
+	return 0;
+}
+
+void ctl_offenders_stop(struct controller *c, bool clean)
+{
+	struct ctl_offenders *o = c->offenders;
+
+	if (!o)
+		return;
+	if (c->loop)
+		ev_timer_stop(c->loop, &o->flush);
+	if (o->nft_on)
+		offender_nft_close(&o->nft, clean);
+	free(o);
+	c->offenders = NULL;
+}
+
+static struct ctl_offender *find_or_make(struct ctl_offenders *o, const struct mxg_ip *ip,
+					 uint64_t now)
+{
+	struct ctl_offender *victim = NULL;
+
+	for (size_t i = 0; i < o->n; i++) {
+		struct ctl_offender *e = &o->e[i];
+
+		if (mxg_ip_equal(&e->ip, ip))
+			return e;
+		if (!victim || e->expires_ms < victim->expires_ms)
+			victim = e;
+	}
+	if (o->n < OFFENDERS_MAX)
+		victim = &o->e[o->n++];
+	else if (victim->expires_ms > now)
+		log_debug("offenders: list full, forgetting the one that expires first");
+	memset(victim, 0, sizeof(*victim));
+	victim->ip = *ip;
+	return victim;
+}
+
+void ctl_offender_add(struct controller *c, const struct mxg_ip *ip, uint64_t when_ms)
+{
+	struct ctl_offenders *o = c->offenders;
+	uint64_t now = ev_now_ms();
+	struct ctl_offender *e;
+	char a[MXG_ADDRSTRLEN];
+
+	if (!o)
+		return;
+	if (when_ms > now)
+		when_ms = now;
+	e = find_or_make(o, ip, now);
+	if (!e->reports || e->expires_ms <= now) {
+		e->first_ms = when_ms;
+		e->reports = 0;
+		log_notice("offender %s: answered 550 past offender_threshold%s%s",
+			   mxg_ip_str(ip, a, sizeof(a)), o->nft_on ? "; added to nft set " : "",
+			   o->nft_on ? offender_nft_set_for(&o->nft, ip->family) : "");
+	}
+	e->reports++;
+	e->last_ms = when_ms;
+	e->expires_ms = now + o->window_ms;
+	if (!o->nft_on || !offender_nft_set_for(&o->nft, ip->family)[0])
+		return;
+	for (size_t i = 0; i < o->n_batch; i++)
+		if (mxg_ip_equal(&o->batch[i], ip))
+			return;
+	if (o->n_batch < RESPONDER_OFFENDERS_MAX)
+		o->batch[o->n_batch++] = *ip;
+	/* One nft batch for all the records of one report. */
+	if (!ev_timer_armed(&o->flush))
+		ev_timer_start(c->loop, &o->flush, 0);
+}
+
+void ctl_offenders_list(const struct controller *c, struct sbuf *out)
+{
+	const struct ctl_offenders *o = c->offenders;
+	uint64_t now = ev_now_ms();
+	char a[MXG_ADDRSTRLEN];
+	size_t live = 0;
+
+	if (!o) {
+		sbuf_printf(out, "error: offender list not available\n");
+		return;
+	}
+	for (size_t i = 0; i < o->n; i++) {
+		const struct ctl_offender *e = &o->e[i];
+
+		if (e->expires_ms <= now)
+			continue;
+		live++;
+		sbuf_printf(out,
+			    "%s: %" PRIu64 " report(s), first %" PRIu64 "s ago, last %" PRIu64
+			    "s ago, expires in %" PRIu64 "s",
+			    mxg_ip_str(&e->ip, a, sizeof(a)), e->reports,
+			    (now - e->first_ms) / 1000, (now - e->last_ms) / 1000,
+			    (e->expires_ms - now + 999) / 1000);
+		if (o->nft_on && offender_nft_set_for(&o->nft, e->ip.family)[0])
+			sbuf_printf(out, ", nft set %s %s %s",
+				    o->nft.family == NFPROTO_IPV4   ? "ip"
+				    : o->nft.family == NFPROTO_IPV6 ? "ip6"
+								    : "inet",
+				    o->nft.table, offender_nft_set_for(&o->nft, e->ip.family));
+		sbuf_printf(out, "\n");
+	}
+	if (!live)
+		sbuf_printf(out, "no offenders\n");
+}

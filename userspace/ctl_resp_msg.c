@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The responder's reports to mxgated (responder_wire.h: COUNTS and
+ * OFFENDERS), read from the socketpair without blocking. The responder
+ * parses the internet and runs without privileges, so nothing it says is
+ * trusted: every header and field is checked, counters may only grow, and
+ * on a malformed message it is killed (the gate opens with its sockets)
+ * and restarted by the supervisor.
+ */
+#include "controller.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+
+static void add_counts(struct responder_counts *to, const struct responder_counts *c)
+{
+	to->sessions += c->sessions;
+	to->refused += c->refused;
+	for (unsigned i = 0; i < RESPONDER_CODES; i++)
+		to->replies[i] += c->replies[i];
+	to->offenders += c->offenders;
+}
+
+void ctl_responder_counts(const struct controller *c, struct responder_counts *out)
+{
+	*out = c->resp_base;
+	add_counts(out, &c->resp_cur);
+}
+
+/* Totals since the child started: none may shrink. */
+static bool counts_grew(const struct responder_counts *old, const struct responder_counts *new)
+{
+	if (new->sessions < old->sessions || new->refused < old->refused ||
+	    new->offenders < old->offenders)
+		return false;
+	for (unsigned i = 0; i < RESPONDER_CODES; i++)
+		if (new->replies[i] < old->replies[i])
+			return false;
+	return true;
+}
+
+static void bad_message(struct controller *c, const char *why)
+{
+	log_err("responder (pid %d): %s; killing it (the gate opens, it is restarted)",
+		(int)c->resp.pid, why);
+	ctl_responder_unwatch(c);
+	if (c->resp.pid > 0)
+		kill(c->resp.pid, SIGKILL); /* SIGCHLD reaps and restarts */
+}
+
+static void handle(struct controller *c)
+{
+	struct ctl_resp_reader *rr = &c->rr;
+	uint64_t now = ev_now_ms();
+
+	if (rr->hdr.type == RESPONDER_MSG_COUNTS) {
+		struct responder_counts n;
+
+		memcpy(&n, rr->payload, sizeof(n));
+		if (!counts_grew(&c->resp_cur, &n)) {
+			bad_message(c, "counters went backwards");
+			return;
+		}
+		c->resp_cur = n;
+		return;
+	}
+	for (uint32_t i = 0; i < rr->hdr.count; i++) {
+		struct responder_offender o;
+		struct mxg_ip ip;
+
+		memcpy(&o, rr->payload + i * sizeof(o), sizeof(o));
+		if (responder_wire_offender(&o, now, &ip) < 0) {
+			bad_message(c, "malformed offender record");
+			return;
+		}
+		ctl_offender_add(c, &ip, o.when_ms);
+	}
+}
+
+static void on_resp_msg(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct controller *c = arg;
+	struct ctl_resp_reader *rr = &c->rr;
+	bool in_hdr = rr->hdr_got < sizeof(rr->hdr);
+	ssize_t n;
+
+	if (in_hdr)
+		n = recv(fd, (char *)&rr->hdr + rr->hdr_got, sizeof(rr->hdr) - rr->hdr_got,
+			 MSG_DONTWAIT);
+	else
+		n = recv(fd, rr->payload + rr->payload_got, rr->hdr.len - rr->payload_got,
+			 MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* The child is gone: SIGCHLD does the rest. */
+		ctl_responder_unwatch(c);
+		return;
+	}
+	if (in_hdr) {
+		rr->hdr_got += (size_t)n;
+		if (rr->hdr_got < sizeof(rr->hdr))
+			return;
+		if (responder_wire_check_hdr(&rr->hdr) < 0 ||
+		    (rr->hdr.type != RESPONDER_MSG_COUNTS &&
+		     rr->hdr.type != RESPONDER_MSG_OFFENDERS) ||
+		    rr->hdr.len > sizeof(rr->payload)) {
+			bad_message(c, "malformed report header");
+			return;
+		}
+		rr->payload_got = 0;
+	} else {
+		rr->payload_got += (size_t)n;
+	}
+	if (rr->payload_got == rr->hdr.len) {
+		rr->hdr_got = 0;
+		rr->payload_got = 0;
+		handle(c);
+	}
+}
+
+void ctl_responder_watch(struct controller *c)
+{
+	memset(&c->rr, 0, sizeof(c->rr));
+	memset(&c->resp_cur, 0, sizeof(c->resp_cur));
+	if (c->resp.ctl_fd < 0 || ev_io_add(c->loop, c->resp.ctl_fd, EV_READ, on_resp_msg, c) < 0) {
+		log_warn("responder: cannot watch its reports; counters stay as they are");
+		return;
+	}
+	c->rr.watching = true;
+}
+
+void ctl_responder_unwatch(struct controller *c)
+{
+	if (!c->rr.watching)
+		return;
+	ev_io_del(c->loop, c->resp.ctl_fd);
+	c->rr.watching = false;
+	add_counts(&c->resp_base, &c->resp_cur);
+	memset(&c->resp_cur, 0, sizeof(c->resp_cur));
+}

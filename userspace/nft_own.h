@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* mxgate's own table inet mxgate for the nft gate: create, delete. */
+#ifndef MXG_NFT_OWN_H
+#define MXG_NFT_OWN_H
+
+#include <stddef.h>
+
+struct nft_conn;
+
+#define OWN_TABLE "mxgate"
+#define OWN_MAP "gated" /* maps gated4 and gated6 */
+#define OWN_CHAIN "steer"
+
+/* Create the table, maps, chain and rules in one batch, replacing what a
+ * previous run left. 0 or negative errno with one line in err. */
+int nft_own_create(struct nft_conn *c, char *err, size_t errlen);
+/* Delete the table (fine if it is gone already); logs failures. */
+int nft_own_delete(struct nft_conn *c);
+/* 1 when table inet mxgate exists, 0 when not, or negative errno. */
+int nft_own_exists(struct nft_conn *c);
+
+#endif

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Offenders to nf_tables; see offender_nft.h for what and why. */
+#include "offender_nft.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "nft_own.h"
+
+/* nft's datatype numbers (src/datatype.h), so `nft list` prints the sets. */
+#define NFT_TYPE_IPADDR 7
+#define NFT_TYPE_IP6ADDR 8
+
+static const char *family_str(uint16_t f)
+{
+	return f == NFPROTO_IPV4 ? "ip" : f == NFPROTO_IPV6 ? "ip6" : "inet";
+}
+
+/* Our table and sets, created if missing (never replaced). */
+static int batch_own(struct offender_nft *o, struct nft_batch *b)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!t)
+		return -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, OWN_TABLE);
+	nlh = nft_batch_msg(&o->nl, b, NFT_MSG_NEWTABLE, NFPROTO_INET, NLM_F_CREATE,
+			    "create table inet " OWN_TABLE);
+	if (nlh)
+		nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	if (!nlh)
+		return -ENOSPC;
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct nftnl_set *s = nftnl_set_alloc();
+
+		if (!s)
+			return -ENOMEM;
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, OWN_TABLE);
+		nftnl_set_set_str(s, NFTNL_SET_NAME, v6 ? o->set6 : o->set4);
+		nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+		nftnl_set_set_u32(s, NFTNL_SET_ID, (uint32_t)(v6 + 1));
+		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, v6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR);
+		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 16 : 4);
+		nlh = nft_batch_msg(&o->nl, b, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE,
+				    "create offender set in table inet " OWN_TABLE);
+		if (nlh)
+			nftnl_set_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
+		if (!nlh)
+			return -ENOSPC;
+	}
+	return 0;
+}
+
+/* Check the administrator's set; 0 usable, -ENOENT absent, else wrong. */
+static int check_admin_set(struct offender_nft *o, const char *name, bool v6, char *err,
+			   size_t errlen)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	int ret;
+
+	if (!s)
+		return -ENOMEM;
+	ret = nft_get_set(&o->nl, o->family, o->table, name, s);
+	if (ret == -ENOENT)
+		goto out;
+	if (ret) {
+		snprintf(err, errlen, "offenders: cannot read set %s in table %s %s: %s", name,
+			 family_str(o->family), o->table, strerror(-ret));
+		goto out;
+	}
+	if (!(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_TIMEOUT) ||
+	    (nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & (NFT_SET_MAP | NFT_SET_INTERVAL)) ||
+	    nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) != (v6 ? 16u : 4u)) {
+		snprintf(err, errlen,
+			 "offenders: set %s in table %s %s must be declared as "
+			 "'set %s { type %s; flags timeout; }' (see docs/deployment.md)",
+			 name, family_str(o->family), o->table, name,
+			 v6 ? "ipv6_addr" : "ipv4_addr");
+		ret = -EINVAL;
+	}
+out:
+	nftnl_set_free(s);
+	return ret;
+}
+
+static int open_admin(struct offender_nft *o, const struct mxg_config *cfg, char *err,
+		      size_t errlen)
+{
+	char s4[80], s6[80];
+	int r4 = -ENOENT, r6 = -ENOENT;
+
+	o->family = !strcmp(cfg->offender_nft_family, "ip")    ? NFPROTO_IPV4
+		    : !strcmp(cfg->offender_nft_family, "ip6") ? NFPROTO_IPV6
+							       : NFPROTO_INET;
+	snprintf(o->table, sizeof(o->table), "%s", cfg->offender_nft_table);
+	snprintf(s4, sizeof(s4), "%s4", cfg->offender_nft_set);
+	snprintf(s6, sizeof(s6), "%s6", cfg->offender_nft_set);
+	if (o->family != NFPROTO_IPV6) {
+		r4 = check_admin_set(o, s4, false, err, errlen);
+		if (r4 && r4 != -ENOENT)
+			return r4;
+	}
+	if (o->family != NFPROTO_IPV4) {
+		r6 = check_admin_set(o, s6, true, err, errlen);
+		if (r6 && r6 != -ENOENT)
+			return r6;
+	}
+	if (r4 && r6) {
+		snprintf(err, errlen,
+			 "offenders: table %s %s has neither set %s nor %s; declare them as in "
+			 "docs/deployment.md, or remove offender_nft_set for mxgate's own sets",
+			 family_str(o->family), o->table, s4, s6);
+		return -ENOENT;
+	}
+	if (!r4)
+		snprintf(o->set4, sizeof(o->set4), "%s", s4);
+	if (!r6)
+		snprintf(o->set6, sizeof(o->set6), "%s", s6);
+	return 0;
+}
+
+int offender_nft_open(struct offender_nft *o, const struct mxg_config *cfg, char *err,
+		      size_t errlen)
+{
+	int ret;
+
+	memset(o, 0, sizeof(*o));
+	o->timeout_ms = cfg->offender_window_ms ? cfg->offender_window_ms : 1000;
+	ret = nft_conn_open(&o->nl);
+	if (ret) {
+		snprintf(err, errlen, "offenders: netlink socket to nf_tables: %s", strerror(-ret));
+		return ret;
+	}
+	if (cfg->offender_nft_table[0]) {
+		ret = open_admin(o, cfg, err, errlen);
+	} else {
+		struct nft_batch b;
+
+		o->own = true;
+		o->own_table_is_gates = cfg->gate == MXG_GATE_NFT && !cfg->nft_table[0];
+		o->family = NFPROTO_INET;
+		snprintf(o->table, sizeof(o->table), OWN_TABLE);
+		snprintf(o->set4, sizeof(o->set4), OFFENDER_OWN_SET "4");
+		snprintf(o->set6, sizeof(o->set6), OFFENDER_OWN_SET "6");
+		ret = nft_batch_start(&o->nl, &b);
+		if (!ret) {
+			ret = batch_own(o, &b);
+			if (ret)
+				nft_batch_free(&b);
+			else
+				ret = nft_batch_commit(&o->nl, &b, err, errlen);
+		}
+		if (ret && !err[0])
+			snprintf(err, errlen, "offenders: table inet " OWN_TABLE ": %s",
+				 strerror(-ret));
+	}
+	if (ret) {
+		nft_conn_close(&o->nl);
+		return ret;
+	}
+	log_info("offenders: to set%s %s%s%s in table %s %s, timeout offender_window",
+		 o->set4[0] && o->set6[0] ? "s" : "", o->set4,
+		 o->set4[0] && o->set6[0] ? " and " : "", o->set6, family_str(o->family), o->table);
+	return 0;
+}
+
+/* One message with the elements of one family, timeout or not. */
+static int batch_elems(struct offender_nft *o, struct nft_batch *b, uint16_t type, int af,
+		       const struct mxg_ip *ips, size_t n, bool timeout)
+{
+	const char *set = af == AF_INET ? o->set4 : o->set6;
+	struct nftnl_set *s;
+	struct nlmsghdr *nlh;
+	size_t added = 0;
+	int ret = 0;
+
+	if (!set[0])
+		return 0;
+	s = nftnl_set_alloc();
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	for (size_t i = 0; i < n; i++) {
+		struct nftnl_set_elem *e;
+
+		if (ips[i].family != af)
+			continue;
+		e = nftnl_set_elem_alloc();
+		if (!e) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		if (af == AF_INET)
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &ips[i].v4, 4);
+		else
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &ips[i].v6, 16);
+		if (timeout)
+			nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, o->timeout_ms);
+		nftnl_set_elem_add(s, e);
+		added++;
+	}
+	if (!added)
+		goto out;
+	nlh =
+	    nft_batch_msg(&o->nl, b, type, o->family, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
+			  type == NFT_MSG_NEWSETELEM ? "add offenders" : "refresh offenders");
+	if (!nlh) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+out:
+	nftnl_set_free(s);
+	return ret;
+}
+
+int offender_nft_add(struct offender_nft *o, const struct mxg_ip *ips, size_t n)
+{
+	static const int afs[2] = {AF_INET, AF_INET6};
+	struct nft_batch b;
+	char err[256];
+	int ret;
+
+	if (!n)
+		return 0;
+	ret = nft_batch_start(&o->nl, &b);
+	if (ret)
+		return ret;
+	if (o->own)
+		ret = batch_own(o, &b);
+	/* add, delete, add: the last add sets a fresh timeout on every
+	 * kernel, also before 6.12 where re-adding keeps the old one. */
+	for (int i = 0; !ret && i < 2; i++) {
+		ret = batch_elems(o, &b, NFT_MSG_NEWSETELEM, afs[i], ips, n, true);
+		if (!ret)
+			ret = batch_elems(o, &b, NFT_MSG_DELSETELEM, afs[i], ips, n, false);
+		if (!ret)
+			ret = batch_elems(o, &b, NFT_MSG_NEWSETELEM, afs[i], ips, n, true);
+	}
+	if (ret) {
+		nft_batch_free(&b);
+		return ret;
+	}
+	ret = nft_batch_commit(&o->nl, &b, err, sizeof(err));
+	if (ret && !o->failing)
+		log_err("offenders: table %s %s: %s; offenders are not added until it works "
+			"again",
+			family_str(o->family), o->table, err);
+	else if (!ret && o->failing)
+		log_notice("offenders: table %s %s writable again", family_str(o->family),
+			   o->table);
+	o->failing = ret != 0;
+	return ret;
+}
+
+void offender_nft_close(struct offender_nft *o, bool clean)
+{
+	if (!o->nl.nl)
+		return;
+	if (clean && o->own && !o->own_table_is_gates)
+		nft_own_delete(&o->nl);
+	nft_conn_close(&o->nl);
+}
+
+const char *offender_nft_set_for(const struct offender_nft *o, int af)
+{
+	return af == AF_INET ? o->set4 : o->set6;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Offenders to nf_tables (offender_set = yes): clients the responder
+ * answered 550 as offenders become elements of an nft set with a timeout
+ * of offender_window, so that an administrator's own rule can act on them
+ * (docs/deployment.md has a snippet). Own mode: the sets
+ *
+ *   set offenders4 { type ipv4_addr; flags timeout; }
+ *   set offenders6 { type ipv6_addr; flags timeout; }
+ *
+ * in table inet mxgate, created at start even with gate = tc (and the table
+ * deleted at a clean stop unless the nft gate owns it). Administrator mode
+ * (offender_nft_set = "[FAMILY] TABLE SET"): only elements of the sets
+ * SET4 and SET6 that the administrator declared in TABLE. Either way one
+ * atomic batch per report, nothing else touched.
+ */
+#ifndef MXG_OFFENDER_NFT_H
+#define MXG_OFFENDER_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "config.h"
+#include "nft_batch.h"
+
+#define OFFENDER_OWN_SET "offenders" /* sets offenders4 and offenders6 */
+
+struct offender_nft {
+	struct nft_conn nl;
+	bool own;
+	bool own_table_is_gates; /* gate = nft, own table: the gate deletes it */
+	uint16_t family;	 /* NFPROTO_* of the table */
+	char table[64];
+	char set4[80]; /* "" when this family is not kept */
+	char set6[80];
+	uint64_t timeout_ms;
+	bool failing; /* the last write failed: logged once */
+};
+
+/* Connect, create our sets (own) or check the administrator's. 0 or
+ * negative errno with one line in err. */
+int offender_nft_open(struct offender_nft *o, const struct mxg_config *cfg, char *err,
+		      size_t errlen);
+/* Add (or refresh) n addresses with a timeout of offender_window, in one
+ * batch that works on kernels that do not reset a timeout on re-add. */
+int offender_nft_add(struct offender_nft *o, const struct mxg_ip *ips, size_t n);
+/* Close; on a clean stop delete table inet mxgate in own mode unless the
+ * nft gate owns it (the administrator's set elements expire by themselves). */
+void offender_nft_close(struct offender_nft *o, bool clean);
+/* The set an address goes to, "" if none, for status lines. */
+const char *offender_nft_set_for(const struct offender_nft *o, int af);
+
+#endif

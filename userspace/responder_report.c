@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The responder child's reports to the controller; see responder_report.h. */
+#include "responder_report.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+void report_init(struct responder_report *r, int fd)
+{
+	memset(r, 0, sizeof(*r));
+	r->fd = fd;
+}
+
+void report_offender(struct responder_report *r, const struct mxg_ip *ip, uint64_t now_ms)
+{
+	struct responder_offender o = {.when_ms = now_ms};
+
+	if (ip->family == AF_INET) {
+		o.family = 4;
+		memcpy(o.addr, &ip->v4, 4);
+	} else if (IN6_IS_ADDR_V4MAPPED(&ip->v6)) {
+		o.family = 4; /* IPv4 seen on a dual-stack socket */
+		memcpy(o.addr, &ip->v6.s6_addr[12], 4);
+	} else {
+		o.family = 6;
+		memcpy(o.addr, &ip->v6, 16);
+	}
+	for (size_t i = 0; i < r->n_pend; i++) {
+		if (r->pend[i].family == o.family && !memcmp(r->pend[i].addr, o.addr, 16)) {
+			r->pend[i].when_ms = now_ms;
+			return;
+		}
+	}
+	if (r->n_pend >= RESPONDER_OFFENDERS_MAX) {
+		r->dropped++;
+		return;
+	}
+	r->pend[r->n_pend++] = o;
+}
+
+void report_tick(struct responder_report *r)
+{
+	int n;
+
+	if (memcmp(&r->cnt, &r->sent, sizeof(r->cnt))) {
+		n = responder_wire_encode_counts(&r->cnt, r->out + r->out_len,
+						 sizeof(r->out) - r->out_len);
+		if (n > 0) {
+			r->out_len += (size_t)n;
+			r->sent = r->cnt;
+		}
+	}
+	if (r->n_pend) {
+		n = responder_wire_encode_offenders(r->pend, r->n_pend, r->out + r->out_len,
+						    sizeof(r->out) - r->out_len);
+		if (n > 0) {
+			r->out_len += (size_t)n;
+			r->n_pend = 0;
+		}
+	}
+	report_flush(r);
+}
+
+bool report_flush(struct responder_report *r)
+{
+	while (r->out_len) {
+		ssize_t w = send(r->fd, r->out, r->out_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return true;
+		memmove(r->out, r->out + w, r->out_len - (size_t)w);
+		r->out_len -= (size_t)w;
+	}
+	return false;
+}

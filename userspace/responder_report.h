@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What the responder child tells the controller (responder_wire.h,
+ * COUNTS and OFFENDERS): its counters, and the clients it answered 550 as
+ * offenders. Pure apart from send(): the child's loop calls report_tick()
+ * once a second and report_flush() when ctl is writable. The output is
+ * bounded: when the controller does not read, new messages are skipped
+ * (the counters are totals, so the next one catches up) and offenders
+ * beyond RESPONDER_OFFENDERS_MAX per tick are dropped and counted.
+ */
+#ifndef MXG_RESPONDER_REPORT_H
+#define MXG_RESPONDER_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "responder_wire.h"
+
+#define REPORT_INTERVAL_MS 1000 /* at most one COUNTS message a second */
+#define REPORT_OUT_MAX 8192	/* unsent octets kept; more are skipped */
+
+struct responder_report {
+	int fd;
+	struct responder_counts cnt;  /* totals since the child started */
+	struct responder_counts sent; /* as of the last COUNTS queued */
+	struct responder_offender pend[RESPONDER_OFFENDERS_MAX];
+	size_t n_pend;
+	uint64_t dropped; /* offender reports that did not fit */
+	uint8_t out[REPORT_OUT_MAX];
+	size_t out_len;
+};
+
+void report_init(struct responder_report *r, int fd);
+/* A client answered 550 as an offender at now_ms. */
+void report_offender(struct responder_report *r, const struct mxg_ip *ip, uint64_t now_ms);
+/* Queue COUNTS (when changed) and OFFENDERS (when any), then flush. */
+void report_tick(struct responder_report *r);
+/* Send what is queued without blocking; true while some is left (wait
+ * for the socket to become writable), false when empty. A fatal send
+ * error leaves it queued: the read side sees the EOF. */
+bool report_flush(struct responder_report *r);
+
+#endif
