@@ -46,7 +46,7 @@ static bool fuzz_offender(void *arg)
 	return ++fuzz_tries > 3;
 }
 
-static const struct smtp_session_ops fuzz_ops = { fuzz_lookup, fuzz_offender };
+static const struct smtp_session_ops fuzz_ops = { .lookup = fuzz_lookup, .offender_try = fuzz_offender };
 
 /* Check and drop everything queued. */
 static void fuzz_drain(struct smtp_session *s)
