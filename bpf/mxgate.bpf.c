@@ -96,7 +96,8 @@ static __always_inline int is_ipv6_ext(__u8 nexthdr)
 
 /* The decision for a SYN to port 25 of daddr (IPv4-mapped for IPv4). */
 static __always_inline int gate_syn(struct __sk_buff *skb, struct mxg_counters *cnt,
-				    const struct mxg_gate_key *key, __u32 slot)
+				    const struct mxg_gate_key *key, __u32 slot,
+				    struct bpf_sock_tuple *tuple, __u32 tuple_len)
 {
 	struct mxg_gate_entry *entry;
 	struct bpf_sock *sk;
@@ -128,6 +129,26 @@ static __always_inline int gate_syn(struct __sk_buff *skb, struct mxg_counters *
 		cnt->pass_no_responder++;
 		return MXG_PASS;
 	}
+	/* A sender reusing its source port within TIME_WAIT of a session the
+	 * responder closed: assigned to the listener, the new request would
+	 * collide with the TIME_WAIT socket and the SYN be lost until it
+	 * expires. Let the stack handle it (RFC 6191 reuse, then the real
+	 * MTA's listener): one connection passes rather than stalls. */
+	{
+		struct bpf_sock *existing =
+		    bpf_skc_lookup_tcp(skb, tuple, tuple_len, BPF_F_CURRENT_NETNS, 0);
+
+		if (existing) {
+			__u32 state = existing->state;
+
+			bpf_sk_release(existing);
+			if (state != BPF_TCP_LISTEN) {
+				bpf_sk_release(sk);
+				cnt->pass_existing++;
+				return MXG_PASS;
+			}
+		}
+	}
 	err = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
 	if (err)
@@ -145,6 +166,7 @@ int mxgate_tc(struct __sk_buff *skb)
 	struct ethhdr *eth = data;
 	struct mxg_counters *cnt;
 	struct mxg_gate_key key = {};
+	struct bpf_sock_tuple tuple = {};
 	struct tcphdr *tcp;
 	__u8 flags;
 	__u32 zero = 0;
@@ -186,7 +208,11 @@ int mxgate_tc(struct __sk_buff *skb)
 		key.addr[10] = 0xff;
 		key.addr[11] = 0xff;
 		__builtin_memcpy(&key.addr[12], &ip->daddr, 4);
-		return gate_syn(skb, cnt, &key, MXG_RESPONDER_V4);
+		tuple.ipv4.saddr = ip->saddr;
+		tuple.ipv4.daddr = ip->daddr;
+		tuple.ipv4.sport = tcp->source;
+		tuple.ipv4.dport = tcp->dest;
+		return gate_syn(skb, cnt, &key, MXG_RESPONDER_V4, &tuple, sizeof(tuple.ipv4));
 	}
 
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
@@ -212,7 +238,11 @@ int mxgate_tc(struct __sk_buff *skb)
 		if ((flags & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN)) != TCPF_SYN)
 			return MXG_PASS;
 		__builtin_memcpy(key.addr, &ip6->daddr, 16);
-		return gate_syn(skb, cnt, &key, MXG_RESPONDER_V6);
+		__builtin_memcpy(tuple.ipv6.saddr, &ip6->saddr, 16);
+		__builtin_memcpy(tuple.ipv6.daddr, &ip6->daddr, 16);
+		tuple.ipv6.sport = tcp->source;
+		tuple.ipv6.dport = tcp->dest;
+		return gate_syn(skb, cnt, &key, MXG_RESPONDER_V6, &tuple, sizeof(tuple.ipv6));
 	}
 
 	/* ARP, a raw VLAN tag (ingress normally sees it stripped), others. */

@@ -82,6 +82,7 @@ struct mxg_counters {
 	__u64 pass_no_responder;  /* no responder socket in the SOCKMAP */
 	__u64 pass_assign_failed; /* bpf_sk_assign refused */
 	__u64 pass_unparsed;      /* headers we do not parse (ext hdrs, short) */
+	__u64 pass_existing;      /* the 4-tuple has a socket already (TIME_WAIT) */
 };
 
 #endif

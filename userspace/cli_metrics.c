@@ -125,6 +125,8 @@ static void tc_counters(FILE *f, const struct mxg_counters *k, uint64_t nft_stee
 		 prom_labels(l, sizeof(l), 1, "reason", "assign_failed"), k->pass_assign_failed);
 	prom_u64(f, "mxgate_tc_passed_syn_total",
 		 prom_labels(l, sizeof(l), 1, "reason", "unparsed"), k->pass_unparsed);
+	prom_u64(f, "mxgate_tc_passed_syn_total",
+		 prom_labels(l, sizeof(l), 1, "reason", "existing"), k->pass_existing);
 }
 
 static void gate_entries(FILE *f, int fd)
