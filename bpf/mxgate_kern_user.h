@@ -71,9 +71,9 @@ struct mxg_domain_entry {
 };
 
 /* Per-CPU counters, one struct so `bpftool map dump` names each field.
- * The "pass_*" fields count port-25 SYNs let through and why. */
+ * The "pass_*" fields count port-25 SYNs let through and why. Traffic that
+ * is not a port-25 SYN is not counted: the hot path touches no map. */
 struct mxg_counters {
-	__u64 packets;            /* every packet the program saw */
 	__u64 syn25;              /* TCP SYN (no ACK) to port 25 */
 	__u64 steered;            /* assigned to the responder socket */
 	__u64 pass_no_entry;      /* destination not in the gate map */
