@@ -138,12 +138,60 @@ check: all
 check-unit: all
 	$(Q)OUT=$(OUT) tests/run --unit
 
+# Unit tests and the responder's end-to-end tests (which run
+# $MXG_OUT/tests/helpers/responder_harness) against the ASan/UBSan build.
 check-san:
 	$(Q)$(MAKE) --no-print-directory SAN=1 all
-	$(Q)OUT=build-san tests/run --unit
+	$(Q)OUT=build-san tests/run $$(find build-san/tests -maxdepth 1 -name 'test_*' -type f \
+		-perm -u+x | sort) $(wildcard tests/integration/*responder*.t)
 
 demo: all
 	$(Q)OUT=$(OUT) tests/demo.sh
+
+
+# Benchmarks (bench/) and fuzzing (tests/fuzz/): built only by `make bench`
+# and `make fuzz`, never by `all` or `check`. Bench BPF sources live under
+# bench/ so the bpf/*.bpf.c skeleton rule does not pick them up.
+BENCH_BPF := $(patsubst bench/%.bpf.c,$(OUT)/bench/%.bpf.o,$(wildcard bench/*.bpf.c))
+# proberound needs the probe engine (userspace/probe.c).
+BENCH_SKIP := %.bpf.c $(if $(wildcard userspace/probe.c),,bench/proberound.c)
+BENCH_BINS := $(patsubst bench/%.c,$(OUT)/bench/%,$(filter-out $(BENCH_SKIP),$(wildcard bench/*.c)))
+
+$(OUT)/bench/%.bpf.o: bench/%.bpf.c | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/bench/%: bench/%.c $(LIB) $(SKELS) | $(DEPS_STAMP)
+	$(call msg,BENCH,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
+
+bench: all $(BENCH_BPF) $(BENCH_BINS)
+	$(Q)OUT=$(OUT) bench/run
+
+FUZZ_OUT := build-fuzz
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE \
+	-Iuserspace -Ibpf -I$(OUT) $(PKG_CFLAGS)
+FUZZ_LIB_OBJS := $(patsubst userspace/%.c,$(FUZZ_OUT)/obj/%.o,$(LIB_SRCS))
+
+$(FUZZ_OUT)/obj/%.o: userspace/%.c $(SKELS) | $(DEPS_STAMP)
+	$(call msg,FUZZCC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_OUT)/libmxgate.a: $(FUZZ_LIB_OBJS)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OUT)/libmxgate.a
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OUT)/libmxgate.a $(PKG_LIBS) -o $@
+
+# tests/fuzz/run builds each harness whose code exists, then runs it.
+fuzz: $(SKELS)
+	$(Q)FUZZ_OUT=$(FUZZ_OUT) tests/fuzz/run
 
 # The configuration is installed only when absent, and removed only when
 # it is still the unmodified example: an administrator's file is never
@@ -178,6 +226,6 @@ uninstall:
 
 clean:
 	$(call msg,CLEAN,$(OUT))
-	$(Q)rm -rf build build-san
+	$(Q)rm -rf build build-san build-fuzz
 
 -include $(wildcard $(OUT)/obj/*.d $(OUT)/tests/*.d $(OUT)/tests/helpers/*.d $(OUT)/*.d)

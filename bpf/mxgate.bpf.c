@@ -94,14 +94,36 @@ static __always_inline int is_ipv6_ext(__u8 nexthdr)
 	return 0;
 }
 
-/* The decision for a SYN to port 25 of daddr (IPv4-mapped for IPv4). */
-static __always_inline int gate_syn(struct __sk_buff *skb, struct mxg_counters *cnt,
-				    const struct mxg_gate_key *key, __u32 slot)
+static __always_inline struct mxg_counters *counters_get(void)
 {
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&counters, &zero);
+}
+
+/* Rare: a header we do not parse. Counted, passed. */
+static __always_inline int pass_unparsed(void)
+{
+	struct mxg_counters *cnt = counters_get();
+
+	if (cnt)
+		cnt->pass_unparsed++;
+	return MXG_PASS;
+}
+
+/* The decision for a SYN to port 25 of daddr (IPv4-mapped for IPv4). Only
+ * here, off the hot path, are maps touched: traffic that is not a port-25
+ * SYN costs a few header loads and nothing else. */
+static __always_inline int gate_syn(struct __sk_buff *skb, const struct mxg_gate_key *key, __u32 slot,
+				    struct bpf_sock_tuple *tuple, __u32 tuple_len)
+{
+	struct mxg_counters *cnt = counters_get();
 	struct mxg_gate_entry *entry;
 	struct bpf_sock *sk;
 	long err;
 
+	if (!cnt)
+		return MXG_PASS;
 	cnt->syn25++;
 	entry = bpf_map_lookup_elem(&gate_addrs, key);
 	if (!entry) {
@@ -128,6 +150,26 @@ static __always_inline int gate_syn(struct __sk_buff *skb, struct mxg_counters *
 		cnt->pass_no_responder++;
 		return MXG_PASS;
 	}
+	/* A sender reusing its source port within TIME_WAIT of a session the
+	 * responder closed: assigned to the listener, the new request would
+	 * collide with the TIME_WAIT socket and the SYN be lost until it
+	 * expires. Let the stack handle it (RFC 6191 reuse, then the real
+	 * MTA's listener): one connection passes rather than stalls. */
+	{
+		struct bpf_sock *existing =
+		    bpf_skc_lookup_tcp(skb, tuple, tuple_len, BPF_F_CURRENT_NETNS, 0);
+
+		if (existing) {
+			__u32 state = existing->state;
+
+			bpf_sk_release(existing);
+			if (state != BPF_TCP_LISTEN) {
+				bpf_sk_release(sk);
+				cnt->pass_existing++;
+				return MXG_PASS;
+			}
+		}
+	}
 	err = bpf_sk_assign(skb, sk, 0);
 	bpf_sk_release(sk);
 	if (err)
@@ -143,16 +185,8 @@ int mxgate_tc(struct __sk_buff *skb)
 	void *data_end = (void *)(long)skb->data_end;
 	void *data = (void *)(long)skb->data;
 	struct ethhdr *eth = data;
-	struct mxg_counters *cnt;
-	struct mxg_gate_key key = {};
 	struct tcphdr *tcp;
 	__u8 flags;
-	__u32 zero = 0;
-
-	cnt = bpf_map_lookup_elem(&counters, &zero);
-	if (!cnt)
-		return MXG_PASS;
-	cnt->packets++;
 
 	if ((void *)(eth + 1) > data_end)
 		return MXG_PASS;
@@ -161,58 +195,59 @@ int mxgate_tc(struct __sk_buff *skb)
 		struct iphdr *ip = (void *)(eth + 1);
 		__u32 ihl;
 
-		if ((void *)(ip + 1) > data_end) {
-			cnt->pass_unparsed++;
-			return MXG_PASS;
-		}
+		if ((void *)(ip + 1) > data_end)
+			return pass_unparsed();
 		if (ip->protocol != IPPROTO_TCP)
 			return MXG_PASS;
 		ihl = ip->ihl * 4;
 		/* A fragment's "TCP header" may be payload: leave it alone. */
-		if (ihl < sizeof(*ip) || (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))) {
-			cnt->pass_unparsed++;
-			return MXG_PASS;
-		}
+		if (ihl < sizeof(*ip) || (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)))
+			return pass_unparsed();
 		tcp = (void *)ip + ihl;
-		if ((void *)(tcp + 1) > data_end) {
-			cnt->pass_unparsed++;
-			return MXG_PASS;
-		}
+		if ((void *)(tcp + 1) > data_end)
+			return pass_unparsed();
 		if (tcp->dest != bpf_htons(MXG_SMTP_PORT))
 			return MXG_PASS;
 		flags = ((__u8 *)tcp)[13];
 		if ((flags & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN)) != TCPF_SYN)
 			return MXG_PASS;
+		struct mxg_gate_key key = {};
+		struct bpf_sock_tuple tuple = {};
+
 		key.addr[10] = 0xff;
 		key.addr[11] = 0xff;
 		__builtin_memcpy(&key.addr[12], &ip->daddr, 4);
-		return gate_syn(skb, cnt, &key, MXG_RESPONDER_V4);
+		tuple.ipv4.saddr = ip->saddr;
+		tuple.ipv4.daddr = ip->daddr;
+		tuple.ipv4.sport = tcp->source;
+		tuple.ipv4.dport = tcp->dest;
+		return gate_syn(skb, &key, MXG_RESPONDER_V4, &tuple, sizeof(tuple.ipv4));
 	}
 
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1);
 
-		if ((void *)(ip6 + 1) > data_end) {
-			cnt->pass_unparsed++;
-			return MXG_PASS;
-		}
-		if (ip6->nexthdr != IPPROTO_TCP) {
-			if (is_ipv6_ext(ip6->nexthdr))
-				cnt->pass_unparsed++;
-			return MXG_PASS;
-		}
+		if ((void *)(ip6 + 1) > data_end)
+			return pass_unparsed();
+		if (ip6->nexthdr != IPPROTO_TCP)
+			return is_ipv6_ext(ip6->nexthdr) ? pass_unparsed() : MXG_PASS;
 		tcp = (void *)(ip6 + 1);
-		if ((void *)(tcp + 1) > data_end) {
-			cnt->pass_unparsed++;
-			return MXG_PASS;
-		}
+		if ((void *)(tcp + 1) > data_end)
+			return pass_unparsed();
 		if (tcp->dest != bpf_htons(MXG_SMTP_PORT))
 			return MXG_PASS;
 		flags = ((__u8 *)tcp)[13];
 		if ((flags & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN)) != TCPF_SYN)
 			return MXG_PASS;
+		struct mxg_gate_key key = {};
+		struct bpf_sock_tuple tuple = {};
+
 		__builtin_memcpy(key.addr, &ip6->daddr, 16);
-		return gate_syn(skb, cnt, &key, MXG_RESPONDER_V6);
+		__builtin_memcpy(tuple.ipv6.saddr, &ip6->saddr, 16);
+		__builtin_memcpy(tuple.ipv6.daddr, &ip6->daddr, 16);
+		tuple.ipv6.sport = tcp->source;
+		tuple.ipv6.dport = tcp->dest;
+		return gate_syn(skb, &key, MXG_RESPONDER_V6, &tuple, sizeof(tuple.ipv6));
 	}
 
 	/* ARP, a raw VLAN tag (ingress normally sees it stripped), others. */

@@ -71,9 +71,9 @@ struct mxg_domain_entry {
 };
 
 /* Per-CPU counters, one struct so `bpftool map dump` names each field.
- * The "pass_*" fields count port-25 SYNs let through and why. */
+ * The "pass_*" fields count port-25 SYNs let through and why. Traffic that
+ * is not a port-25 SYN is not counted: the hot path touches no map. */
 struct mxg_counters {
-	__u64 packets;            /* every packet the program saw */
 	__u64 syn25;              /* TCP SYN (no ACK) to port 25 */
 	__u64 steered;            /* assigned to the responder socket */
 	__u64 pass_no_entry;      /* destination not in the gate map */
@@ -82,6 +82,7 @@ struct mxg_counters {
 	__u64 pass_no_responder;  /* no responder socket in the SOCKMAP */
 	__u64 pass_assign_failed; /* bpf_sk_assign refused */
 	__u64 pass_unparsed;      /* headers we do not parse (ext hdrs, short) */
+	__u64 pass_existing;      /* the 4-tuple has a socket already (TIME_WAIT) */
 };
 
 #endif

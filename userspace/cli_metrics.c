@@ -68,8 +68,6 @@ static void tc_counters(FILE *f, const struct mxg_counters *k, uint64_t nft_stee
 			 prom_labels(l, sizeof(l), 1, "gate", "nft"), nft_steered);
 	if (!have_tc)
 		return;
-	prom_family(f, "mxgate_tc_packets_total", "counter", "Packets the tc program saw.");
-	prom_u64(f, "mxgate_tc_packets_total", NULL, k->packets);
 	prom_family(f, "mxgate_tc_syn_total", "counter", "TCP SYNs to port 25 the tc program saw.");
 	prom_u64(f, "mxgate_tc_syn_total", NULL, k->syn25);
 	prom_family(f, "mxgate_tc_passed_syn_total", "counter",
@@ -86,6 +84,8 @@ static void tc_counters(FILE *f, const struct mxg_counters *k, uint64_t nft_stee
 		 prom_labels(l, sizeof(l), 1, "reason", "assign_failed"), k->pass_assign_failed);
 	prom_u64(f, "mxgate_tc_passed_syn_total",
 		 prom_labels(l, sizeof(l), 1, "reason", "unparsed"), k->pass_unparsed);
+	prom_u64(f, "mxgate_tc_passed_syn_total",
+		 prom_labels(l, sizeof(l), 1, "reason", "existing"), k->pass_existing);
 }
 
 static void gate_entries(FILE *f, int fd)

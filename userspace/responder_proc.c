@@ -33,7 +33,7 @@
 #define IP6T_SO_ORIGINAL_DST 80 /* linux/netfilter_ipv6/ip6_tables.h */
 #endif
 
-#define CONN_IN_MAX 4096	    /* unprocessed client bytes per session */
+#define CONN_IN_MAX 1024	    /* unprocessed client bytes per session: two full lines */
 #define CONN_LINGER_MS 2000	    /* after the last reply: wait for the client's FIN */
 #define ACCEPT_BATCH 64		    /* accepts per wakeup, so sessions get served too */
 #define ACCEPT_PAUSE_MS 100	    /* out of descriptors: stop accepting this long */

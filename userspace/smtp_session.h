@@ -25,7 +25,7 @@
 
 /* A command line, CRLF included (RFC 5321 4.5.3.1.4). */
 #define SMTP_LINE_MAX 512
-#define SMTP_OUT_MAX 4096    /* queued replies */
+#define SMTP_OUT_MAX 2048    /* queued replies; small: 10,000 idle sessions must fit in 64 MiB */
 #define SMTP_REPLY_ROOM 1024 /* free output needed to process one line */
 #define SMTP_SUMMARY_MAX 256 /* "domain=code ..." for the session log line */
 #define SMTP_DEFAULT_MAX_COMMANDS 50

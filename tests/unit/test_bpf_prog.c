@@ -167,10 +167,10 @@ static struct delta run(const struct pkt *p)
 	return run_len(p, p->len);
 }
 
-/* The packet passed, was counted as seen, and moved nothing else. */
+/* The packet passed and moved no counter: the hot path touches no map. */
 static void assert_ignored(const struct delta *d)
 {
-	struct mxg_counters want = {.packets = 1};
+	struct mxg_counters want = {0};
 
 	assert_int_equal(d->retval, VERDICT_PASS);
 	assert_memory_equal(&d->c, &want, sizeof(want));
@@ -179,7 +179,7 @@ static void assert_ignored(const struct delta *d)
 /* A SYN to port 25 that reached the gate map, and the one reason moved. */
 static void assert_decision(const struct delta *d, size_t reason_off)
 {
-	struct mxg_counters want = {.packets = 1, .syn25 = 1};
+	struct mxg_counters want = {.syn25 = 1};
 
 	*(__u64 *)((char *)&want + reason_off) = 1;
 	assert_int_equal(d->retval, VERDICT_PASS);
@@ -188,7 +188,7 @@ static void assert_decision(const struct delta *d, size_t reason_off)
 
 static void assert_unparsed(const struct delta *d)
 {
-	struct mxg_counters want = {.packets = 1, .pass_unparsed = 1};
+	struct mxg_counters want = {.pass_unparsed = 1};
 
 	assert_int_equal(d->retval, VERDICT_PASS);
 	assert_memory_equal(&d->c, &want, sizeof(want));
