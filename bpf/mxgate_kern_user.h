@@ -71,8 +71,10 @@ struct mxg_domain_entry {
 };
 
 /* Per-CPU counters, one struct so `bpftool map dump` names each field.
- * The "pass_*" fields count port-25 SYNs let through and why. Traffic that
- * is not a port-25 SYN is not counted: the hot path touches no map. */
+ * The "pass_*" fields count port-25 SYNs let through and why, except
+ * pass_unparsed, which counts any packet whose headers are not parsed (an
+ * IPv4 fragment, an IPv6 extension header) before its port is known. Other
+ * traffic is not counted: the hot path touches no map. */
 struct mxg_counters {
 	__u64 syn25;              /* TCP SYN (no ACK) to port 25 */
 	__u64 steered;            /* assigned to the responder socket */
