@@ -71,7 +71,8 @@ static void tc_counters(FILE *f, const struct mxg_counters *k, uint64_t nft_stee
 	prom_family(f, "mxgate_tc_syn_total", "counter", "TCP SYNs to port 25 the tc program saw.");
 	prom_u64(f, "mxgate_tc_syn_total", NULL, k->syn25);
 	prom_family(f, "mxgate_tc_passed_syn_total", "counter",
-		    "Port-25 SYNs the tc program let through to the MTA, by reason.");
+		    "Port-25 SYNs the tc program let through to the MTA, by reason "
+		    "(unparsed: any packet whose headers it does not parse).");
 	prom_u64(f, "mxgate_tc_passed_syn_total",
 		 prom_labels(l, sizeof(l), 1, "reason", "no_entry"), k->pass_no_entry);
 	prom_u64(f, "mxgate_tc_passed_syn_total", prom_labels(l, sizeof(l), 1, "reason", "open"),

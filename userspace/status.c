@@ -190,7 +190,9 @@ static void json_domain(const struct controller *c, const struct ctl_domain *cd,
 		     d->grace_running && d->grace_until_ms > now ? d->grace_until_ms - now : 0);
 	json_key(w, "dns");
 	json_object_begin(w);
-	json_kv_str(w, "last", mx_status_str(d->dns_last));
+	/* No answer and no failure yet: say so, not the initial "ok". */
+	json_kv_str(w, "last",
+		    !d->set && !d->dns_fail_since_ms ? "pending" : mx_status_str(d->dns_last));
 	json_kv_str(w, "error", d->dns_error);
 	json_kv_uint(w, "failing_for_ms", d->dns_fail_since_ms ? now - d->dns_fail_since_ms : 0);
 	if (d->set)
