@@ -89,6 +89,7 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	ctl_set_params(c);
 	ev_timer_init(&c->round.timer, ctl_round_timer, c);
 	ev_timer_init(&c->resp_timer, ctl_responder_restart_cb, c);
+	ev_timer_init(&c->resp_ack_timer, ctl_responder_ack_cb, c);
 
 	c->loop = ev_loop_new();
 	if (!c->loop) {
@@ -181,6 +182,7 @@ void controller_stop(struct controller *c, bool detach)
 	if (c->loop) {
 		ctl_round_abort(c);
 		ev_timer_stop(c->loop, &c->resp_timer);
+		ev_timer_stop(c->loop, &c->resp_ack_timer);
 	}
 	ctl_responder_stop(c);
 	ctl_offenders_stop(c, detach);

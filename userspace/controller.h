@@ -31,6 +31,14 @@
 #define CTL_RESPONDER_BACKOFF_MS 1000 /* first restart delay, doubled */
 #define CTL_RESPONDER_BACKOFF_MAX_MS 60000
 #define CTL_RESPONDER_STABLE_MS 60000 /* lived this long: reset backoff */
+/* A domain table the responder has not acknowledged (RESPONDER_MSG_ACK)
+ * this long after it was sent: its loop is stuck, and it is killed. Its
+ * loop never blocks, so a healthy one answers in milliseconds; 5 s leaves
+ * room for a loaded host and is still far below a sender's greeting
+ * timeout. A round pushes a table, so a stuck child is found within
+ * probe_interval + this. */
+#define CTL_RESPONDER_ACK_MS 5000
+#define CTL_RESPONDER_ACK_RING 64 /* send times kept of unacknowledged tables */
 
 struct controller;
 struct policy_server;
@@ -117,6 +125,12 @@ struct controller {
 	struct ctl_resp_reader rr;
 	struct responder_counts resp_base; /* totals of responders gone */
 	struct responder_counts resp_cur;  /* the running one's last report */
+	/* The heartbeat: tables sent to the running child and acknowledged,
+	 * and when each unacknowledged one was sent (by number % ring). */
+	uint32_t resp_pushed;
+	uint32_t resp_acked;
+	uint64_t resp_push_ms[CTL_RESPONDER_ACK_RING];
+	struct ev_timer resp_ack_timer;
 	struct ctl_offenders *offenders;   /* NULL unless offender_set = yes */
 
 	struct ctl_gate_addr addrs[MXG_MAX_ADDRESSES];
@@ -171,8 +185,10 @@ void ctl_responder_reap(struct controller *c);
 void ctl_responder_restart_cb(struct ev_loop *loop, void *arg);
 void ctl_responder_stop(struct controller *c);
 void ctl_responder_push(struct controller *c);
+/* resp_ack_timer: kill a child that has not acknowledged a table. */
+void ctl_responder_ack_cb(struct ev_loop *loop, void *arg);
 
-/* ctl_resp_msg.c: the responder's reports (COUNTS, OFFENDERS). */
+/* ctl_resp_msg.c: the responder's reports (COUNTS, OFFENDERS, ACK). */
 void ctl_responder_watch(struct controller *c);
 /* Stop reading; the running child's counts go into resp_base. */
 void ctl_responder_unwatch(struct controller *c);

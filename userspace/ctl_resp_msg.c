@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The responder's reports to mxgated (responder_wire.h: COUNTS and
- * OFFENDERS), read from the socketpair without blocking. The responder
+ * The responder's reports to mxgated (responder_wire.h: COUNTS, OFFENDERS
+ * and ACK), read from the socketpair without blocking, and the heartbeat:
+ * a child that does not acknowledge a domain table within
+ * CTL_RESPONDER_ACK_MS is stuck (alive, holding its listening sockets, so
+ * the kernel keeps steering senders to a loop that never greets them) and
+ * is killed like one that sent garbage. The responder
  * parses the internet and runs without privileges, so nothing it says is
  * trusted: every header and field is checked, counters may only grow, and
  * on a malformed message it is killed (the gate opens with its sockets)
@@ -52,11 +56,42 @@ static void bad_message(struct controller *c, const char *why)
 		kill(c->resp.pid, SIGKILL); /* SIGCHLD reaps and restarts */
 }
 
+/* Wait for the oldest table still unacknowledged, or for none. */
+static void ack_arm(struct controller *c)
+{
+	uint64_t sent, now = ev_now_ms();
+
+	if (c->resp_acked == c->resp_pushed) {
+		ev_timer_stop(c->loop, &c->resp_ack_timer);
+		return;
+	}
+	/* With more than the ring outstanding this is a later send time:
+	 * the child gets a little longer, never less. */
+	sent = c->resp_push_ms[(c->resp_acked + 1) % CTL_RESPONDER_ACK_RING];
+	ev_timer_start(c->loop, &c->resp_ack_timer,
+		       sent + CTL_RESPONDER_ACK_MS > now ? sent + CTL_RESPONDER_ACK_MS - now : 0);
+}
+
+static void handle_ack(struct controller *c, uint32_t seq)
+{
+	/* Tables are installed in order, each acknowledged once. */
+	if (seq <= c->resp_acked || seq > c->resp_pushed) {
+		bad_message(c, "acknowledged a domain table it was not sent");
+		return;
+	}
+	c->resp_acked = seq;
+	ack_arm(c);
+}
+
 static void handle(struct controller *c)
 {
 	struct ctl_resp_reader *rr = &c->rr;
 	uint64_t now = ev_now_ms();
 
+	if (rr->hdr.type == RESPONDER_MSG_ACK) {
+		handle_ack(c, rr->hdr.count);
+		return;
+	}
 	if (rr->hdr.type == RESPONDER_MSG_COUNTS) {
 		struct responder_counts n;
 
@@ -81,11 +116,12 @@ static void handle(struct controller *c)
 	}
 }
 
-static void on_resp_msg(struct ev_loop *loop, int fd, unsigned events, void *arg)
+/* One read; true when it got something (there may be more). */
+static bool read_once(struct controller *c)
 {
-	struct controller *c = arg;
 	struct ctl_resp_reader *rr = &c->rr;
 	bool in_hdr = rr->hdr_got < sizeof(rr->hdr);
+	int fd = c->resp.ctl_fd;
 	ssize_t n;
 
 	if (in_hdr)
@@ -95,22 +131,23 @@ static void on_resp_msg(struct ev_loop *loop, int fd, unsigned events, void *arg
 		n = recv(fd, rr->payload + rr->payload_got, rr->hdr.len - rr->payload_got,
 			 MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return false;
 	if (n <= 0) {
 		/* The child is gone: SIGCHLD does the rest. */
 		ctl_responder_unwatch(c);
-		return;
+		return false;
 	}
 	if (in_hdr) {
 		rr->hdr_got += (size_t)n;
 		if (rr->hdr_got < sizeof(rr->hdr))
-			return;
+			return true;
 		if (responder_wire_check_hdr(&rr->hdr) < 0 ||
 		    (rr->hdr.type != RESPONDER_MSG_COUNTS &&
-		     rr->hdr.type != RESPONDER_MSG_OFFENDERS) ||
+		     rr->hdr.type != RESPONDER_MSG_OFFENDERS &&
+		     rr->hdr.type != RESPONDER_MSG_ACK) ||
 		    rr->hdr.len > sizeof(rr->payload)) {
 			bad_message(c, "malformed report header");
-			return;
+			return false;
 		}
 		rr->payload_got = 0;
 	} else {
@@ -121,6 +158,40 @@ static void on_resp_msg(struct ev_loop *loop, int fd, unsigned events, void *arg
 		rr->payload_got = 0;
 		handle(c);
 	}
+	return c->rr.watching;
+}
+
+static void on_resp_msg(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	read_once(arg);
+}
+
+#define ACK_DRAIN_READS 1024 /* bounded: ACKs queued behind a backlog */
+
+void ctl_responder_ack_cb(struct ev_loop *loop, void *arg)
+{
+	struct controller *c = arg;
+	uint64_t sent, age;
+
+	/* Our own loop may have been the slow one: read what the child has
+	 * sent before blaming it. */
+	for (int i = 0; i < ACK_DRAIN_READS && c->rr.watching && read_once(c); i++)
+		;
+	if (!c->resp_alive || !c->rr.watching || c->resp_acked == c->resp_pushed)
+		return;
+	sent = c->resp_push_ms[(c->resp_acked + 1) % CTL_RESPONDER_ACK_RING];
+	age = ev_now_ms() - sent;
+	if (age < CTL_RESPONDER_ACK_MS) {
+		ack_arm(c);
+		return;
+	}
+	log_err("responder (pid %d) is stuck: it has not acknowledged the domain table sent "
+		"%llums ago (%u of %u acknowledged); killing it (mail passes to the MTA until it "
+		"is restarted)",
+		(int)c->resp.pid, (unsigned long long)age, c->resp_acked, c->resp_pushed);
+	ctl_responder_unwatch(c);
+	if (c->resp.pid > 0)
+		kill(c->resp.pid, SIGKILL); /* works on a stopped one too; SIGCHLD restarts */
 }
 
 void ctl_responder_watch(struct controller *c)
@@ -136,6 +207,7 @@ void ctl_responder_watch(struct controller *c)
 
 void ctl_responder_unwatch(struct controller *c)
 {
+	ev_timer_stop(c->loop, &c->resp_ack_timer);
 	if (!c->rr.watching)
 		return;
 	ev_io_del(c->loop, c->resp.ctl_fd);

@@ -69,6 +69,7 @@ struct rsp {
 	struct responder_domain *dom;
 	size_t n_dom;
 	bool have_table;
+	uint32_t tables; /* tables installed: the ACK sequence */
 
 	/* the message being received from the controller */
 	struct responder_wire_hdr hdr;
@@ -439,6 +440,8 @@ static void fatal(struct rsp *r, const char *what)
 	ev_stop(r->loop);
 }
 
+static void report_update_events(struct rsp *r, bool pending);
+
 static void table_install(struct rsp *r)
 {
 	struct responder_domain *t;
@@ -458,6 +461,10 @@ static void table_install(struct rsp *r)
 	else
 		log_debug("responder: domain table: %zu domains, %zu gated", r->n_dom, gated);
 	r->have_table = true;
+	/* The controller's heartbeat: a table not acknowledged in time
+	 * means this loop is stuck, and it kills us (supervise.c). */
+	report_ack(&r->rep, ++r->tables);
+	report_update_events(r, r->rep.out_len > 0);
 }
 
 static void report_update_events(struct rsp *r, bool pending)

@@ -62,6 +62,15 @@ void report_tick(struct responder_report *r)
 	report_flush(r);
 }
 
+void report_ack(struct responder_report *r, uint32_t seq)
+{
+	int n = responder_wire_encode_ack(seq, r->out + r->out_len, sizeof(r->out) - r->out_len);
+
+	if (n > 0)
+		r->out_len += (size_t)n;
+	report_flush(r);
+}
+
 bool report_flush(struct responder_report *r)
 {
 	while (r->out_len) {

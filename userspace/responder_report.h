@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What the responder child tells the controller (responder_wire.h,
- * COUNTS and OFFENDERS): its counters, and the clients it answered 550 as
- * offenders. Pure apart from send(): the child's loop calls report_tick()
- * once a second and report_flush() when ctl is writable. The output is
+ * COUNTS, OFFENDERS and ACK): its counters, the clients it answered 550 as
+ * offenders, and that it installed a domain table. Pure apart from send():
+ * the child's loop calls report_tick() once a second, report_ack() per
+ * table and report_flush() when ctl is writable. The output is
  * bounded: when the controller does not read, new messages are skipped
  * (the counters are totals, so the next one catches up) and offenders
  * beyond RESPONDER_OFFENDERS_MAX per tick are dropped and counted.
@@ -37,6 +38,9 @@ void report_init(struct responder_report *r, int fd);
 void report_offender(struct responder_report *r, const struct mxg_ip *ip, uint64_t now_ms);
 /* Queue COUNTS (when changed) and OFFENDERS (when any), then flush. */
 void report_tick(struct responder_report *r);
+/* Queue an ACK of the seq-th domain table installed, then flush. When the
+ * buffer is full it is skipped: the next one acknowledges both. */
+void report_ack(struct responder_report *r, uint32_t seq);
 /* Send what is queued without blocking; true while some is left (wait
  * for the socket to become writable), false when empty. A fatal send
  * error leaves it queued: the read side sees the EOF. */

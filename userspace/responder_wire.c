@@ -30,6 +30,8 @@ int responder_wire_check_hdr(const struct responder_wire_hdr *h)
 			       h->len == h->count * sizeof(struct responder_offender)
 			   ? 0
 			   : -EBADMSG;
+	case RESPONDER_MSG_ACK:
+		return h->count >= 1 && h->len == 0 ? 0 : -EBADMSG;
 	default:
 		return -EBADMSG;
 	}
@@ -188,7 +190,8 @@ static int encode(uint16_t type, uint32_t count, const void *p, size_t plen, uin
 	if (len < sizeof(h) + plen)
 		return -E2BIG;
 	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), p, plen);
+	if (plen)
+		memcpy(buf + sizeof(h), p, plen);
 	return (int)(sizeof(h) + plen);
 }
 
@@ -203,6 +206,13 @@ int responder_wire_encode_offenders(const struct responder_offender *o, size_t n
 	if (!n || n > RESPONDER_OFFENDERS_MAX)
 		return -E2BIG;
 	return encode(RESPONDER_MSG_OFFENDERS, (uint32_t)n, o, n * sizeof(*o), buf, len);
+}
+
+int responder_wire_encode_ack(uint32_t seq, uint8_t *buf, size_t len)
+{
+	if (!seq)
+		return -EINVAL;
+	return encode(RESPONDER_MSG_ACK, seq, NULL, 0, buf, len);
 }
 
 #define OFFENDER_CLOCK_SLACK_MS 5000 /* when_ms may lead our clock by this */

@@ -24,6 +24,11 @@
  *   RESPONDER_MSG_OFFENDERS (responder -> controller, with COUNTS): the
  *     clients answered 550 as offenders since the last message, count
  *     records of struct responder_offender (1..RESPONDER_OFFENDERS_MAX).
+ *   RESPONDER_MSG_ACK (responder -> controller, after every DOMAINS table
+ *     it installed): count = how many tables this child has installed
+ *     since it started (1, 2, ...), len 0. Cumulative, so an ACK skipped
+ *     for a full buffer loses nothing. The controller pushes a table every
+ *     round: a child that stops acknowledging is stuck and is killed.
  *
  * The receiver validates every size before it allocates or copies. The
  * controller is trusted: a corrupt message from it is a bug, and the
@@ -49,6 +54,7 @@ enum responder_msg_type {
 	RESPONDER_MSG_READY = 2,
 	RESPONDER_MSG_COUNTS = 3,
 	RESPONDER_MSG_OFFENDERS = 4,
+	RESPONDER_MSG_ACK = 5,
 };
 
 /* Replies of the responder counted by code: every RCPT reply, and every
@@ -110,6 +116,8 @@ enum responder_code responder_code_of(int smtp_code);
 int responder_wire_encode_counts(const struct responder_counts *c, uint8_t *buf, size_t len);
 int responder_wire_encode_offenders(const struct responder_offender *o, size_t n, uint8_t *buf,
 				    size_t len);
+/* Encode an ACK of the seq-th table installed (seq >= 1). */
+int responder_wire_encode_ack(uint32_t seq, uint8_t *buf, size_t len);
 /* Check one OFFENDERS record (family, padding, unused address octets,
  * not from the future beyond now_ms + 5 s) and turn it into an address. */
 int responder_wire_offender(const struct responder_offender *o, uint64_t now_ms, struct mxg_ip *ip);

@@ -61,6 +61,7 @@ int ctl_responder_start(struct controller *c)
 	}
 	c->resp_alive = true;
 	c->resp_started_ms = ev_now_ms();
+	c->resp_pushed = c->resp_acked = 0;
 	ctl_responder_watch(c);
 	ctl_responder_push(c);
 	/* Normally closed by responder_spawn() already. */
@@ -162,6 +163,13 @@ void ctl_responder_push(struct controller *c)
 	}
 	r = responder_push_domains(&c->resp, t, c->n_domains);
 	free(t);
+	if (!r && c->rr.watching) {
+		/* The heartbeat (ctl_resp_msg.c): the child acknowledges it. */
+		c->resp_pushed++;
+		c->resp_push_ms[c->resp_pushed % CTL_RESPONDER_ACK_RING] = ev_now_ms();
+		if (!ev_timer_armed(&c->resp_ack_timer))
+			ev_timer_start(c->loop, &c->resp_ack_timer, CTL_RESPONDER_ACK_MS);
+	}
 	if (r < 0 && r != -ENOTCONN) {
 		/* A child that does not read for a second is stuck, and a
 		 * half-sent table cannot be resumed: a stuck child would keep

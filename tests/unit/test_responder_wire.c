@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The controller -> responder domain table message: what is encoded comes
- * back the same (sorted, normalised); anything malformed is refused. */
+/* The controller <-> responder messages: what is encoded comes back the
+ * same (sorted, normalised); anything malformed is refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -215,6 +215,45 @@ static void test_reports_roundtrip_and_checks(void **state)
 	assert_int_equal(responder_code_of(250), RESPONDER_CODE_OTHER);
 }
 
+/* The heartbeat: ACK carries the table number, nothing else. */
+static void test_ack_roundtrip_and_checks(void **state)
+{
+	struct responder_wire_hdr h;
+	uint8_t buf[64];
+	int n;
+
+	n = responder_wire_encode_ack(7, buf, sizeof(buf));
+	assert_int_equal(n, sizeof(h));
+	memcpy(&h, buf, sizeof(h));
+	assert_int_equal(responder_wire_check_hdr(&h), 0);
+	assert_int_equal(h.type, RESPONDER_MSG_ACK);
+	assert_int_equal(h.count, 7);
+	assert_int_equal(h.len, 0);
+	n = responder_wire_encode_ack(UINT32_MAX, buf, sizeof(buf));
+	assert_int_equal(n, sizeof(h));
+
+	/* Table 0 does not exist; no room; a payload; a bad magic/version. */
+	assert_int_equal(responder_wire_encode_ack(0, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(responder_wire_encode_ack(1, buf, sizeof(h) - 1), -E2BIG);
+	h.count = 0;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+	h.count = 1;
+	h.len = 1;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+	h.len = sizeof(struct responder_counts);
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+	h.len = 0;
+	assert_int_equal(responder_wire_check_hdr(&h), 0);
+	h.version = RESPONDER_VERSION + 1;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+	h.version = RESPONDER_VERSION;
+	h.magic ^= 1;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+	h.magic ^= 1;
+	h.type = RESPONDER_MSG_ACK + 1;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +261,7 @@ int main(void)
 	    cmocka_unit_test(test_full_size_table),
 	    cmocka_unit_test(test_malformed_is_refused),
 	    cmocka_unit_test(test_reports_roundtrip_and_checks),
+	    cmocka_unit_test(test_ack_roundtrip_and_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
