@@ -131,6 +131,7 @@ struct controller {
 	uint32_t resp_acked;
 	uint64_t resp_push_ms[CTL_RESPONDER_ACK_RING];
 	struct ev_timer resp_ack_timer;
+
 	struct ctl_offenders *offenders;   /* NULL unless offender_set = yes */
 
 	struct ctl_gate_addr addrs[MXG_MAX_ADDRESSES];
