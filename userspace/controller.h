@@ -125,14 +125,13 @@ struct controller {
 	struct ctl_resp_reader rr;
 	struct responder_counts resp_base; /* totals of responders gone */
 	struct responder_counts resp_cur;  /* the running one's last report */
+	struct ctl_offenders *offenders;   /* NULL unless offender_set = yes */
 	/* The heartbeat: tables sent to the running child and acknowledged,
 	 * and when each unacknowledged one was sent (by number % ring). */
 	uint32_t resp_pushed;
 	uint32_t resp_acked;
 	uint64_t resp_push_ms[CTL_RESPONDER_ACK_RING];
 	struct ev_timer resp_ack_timer;
-
-	struct ctl_offenders *offenders;   /* NULL unless offender_set = yes */
 
 	struct ctl_gate_addr addrs[MXG_MAX_ADDRESSES];
 	size_t n_addrs;
