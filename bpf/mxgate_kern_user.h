@@ -54,6 +54,7 @@ enum mxg_domain_state {
 	MXG_DOMAIN_UNKNOWN = 0,
 	MXG_DOMAIN_OPEN = 1,
 	MXG_DOMAIN_GATED = 2,
+	MXG_DOMAIN_STATES = 3, /* how many there are */
 };
 
 /* Domain map: written by the controller for administrators (bpftool map

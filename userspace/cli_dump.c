@@ -72,19 +72,6 @@ static int dump_gate(int fd)
 	return 0;
 }
 
-static const char *domain_state_str(unsigned s)
-{
-	switch (s) {
-	case MXG_DOMAIN_GATED:
-		return "gated";
-	case MXG_DOMAIN_OPEN:
-		return "open";
-	case MXG_DOMAIN_UNKNOWN:
-		return "unknown";
-	}
-	return "?";
-}
-
 static int dump_domains(int fd)
 {
 	struct mxg_domain_key key, next;
@@ -101,7 +88,7 @@ static int dump_domains(int fd)
 		/* Both strings come from the controller; bound them anyway. */
 		key.name[sizeof(key.name) - 1] = '\0';
 		e.primary[sizeof(e.primary) - 1] = '\0';
-		printf("  %-30s %-7s ", key.name, domain_state_str(e.state));
+		printf("  %-30s %-7s ", key.name, mxg_domain_state_str(e.state));
 		print_expiry(e.expires_ns, now);
 		printf("  primary %s  reason %s  since %llus ago\n", e.primary[0] ? e.primary : "-",
 		       mxg_reason_str(e.reason),

@@ -28,6 +28,7 @@
 #include "nft_batch.h"
 #include "pins.h"
 #include "prom.h"
+#include "reason.h"
 
 #define METRICS_TIMEOUT_MS 5000	      /* the control socket exchange */
 #define METRICS_MAX_ANSWER (4u << 20) /* bytes */
@@ -127,7 +128,6 @@ static void gate_entries(FILE *f, int fd)
 /* Domain states from the pinned map, when mxgated cannot be asked. */
 static void pinned_domains(FILE *f, int fd)
 {
-	static const char *const names[] = {"unknown", "open", "gated"};
 	struct mxg_domain_key key, next;
 	struct mxg_domain_entry e;
 	uint64_t now = ev_now_ns();
@@ -146,11 +146,11 @@ static void pinned_domains(FILE *f, int fd)
 			continue;
 		key.name[sizeof(key.name) - 1] = '\0';
 		/* A stale entry gates nothing: report it as open. */
-		st = e.expires_ns > now && e.state < 3 ? e.state : MXG_DOMAIN_OPEN;
-		for (unsigned s = 0; s < 3; s++)
-			prom_u64(
-			    f, "mxgate_domain_state",
-			    prom_labels(l, sizeof(l), 2, "domain", key.name, "state", names[s]),
+		st = e.expires_ns > now && e.state < MXG_DOMAIN_STATES ? e.state : MXG_DOMAIN_OPEN;
+		for (unsigned s = 0; s < MXG_DOMAIN_STATES; s++)
+			prom_u64(f, "mxgate_domain_state",
+				 prom_labels(l, sizeof(l), 2, "domain", key.name, "state",
+					     mxg_domain_state_str(s)),
 			    st == s);
 	}
 }

@@ -10,12 +10,7 @@
 #include "controller.h"
 #include "mxgate_kern_user.h"
 #include "prom.h"
-
-static const char *const state_names[] = {
-    [MXG_DOMAIN_UNKNOWN] = "unknown",
-    [MXG_DOMAIN_OPEN] = "open",
-    [MXG_DOMAIN_GATED] = "gated",
-};
+#include "reason.h"
 
 static void write_metrics(const struct controller *c, FILE *f)
 {
@@ -43,10 +38,10 @@ static void write_metrics(const struct controller *c, FILE *f)
 	for (size_t i = 0; i < c->n_domains; i++) {
 		const struct ctl_domain *d = c->domains[i];
 
-		for (unsigned s = 0; s < 3; s++)
+		for (unsigned s = 0; s < MXG_DOMAIN_STATES; s++)
 			prom_u64(f, "mxgate_domain_state",
 				 prom_labels(l, sizeof(l), 2, "domain", d->dcfg->name, "state",
-					     state_names[s]),
+					     mxg_domain_state_str(s)),
 				 d->ds.state == s);
 	}
 	prom_family(f, "mxgate_address_gated", "gauge",

@@ -10,19 +10,6 @@
 
 #include "mxset.h"
 
-const char *ds_state_str(enum mxg_domain_state s)
-{
-	switch (s) {
-	case MXG_DOMAIN_GATED:
-		return "gated";
-	case MXG_DOMAIN_OPEN:
-		return "open";
-	case MXG_DOMAIN_UNKNOWN:
-		break;
-	}
-	return "unknown";
-}
-
 int ds_init(struct domain_state *d, const char *name, uint64_t recovery_grace_ms, uint64_t now_ms)
 {
 	memset(d, 0, sizeof(*d));

@@ -121,6 +121,4 @@ bool ds_is_self(const struct ds_params *p, const char *host);
 int ds_self_has_addr(const struct domain_state *d, const struct ds_params *p,
 		     const struct mxg_ip *ip);
 
-const char *ds_state_str(enum mxg_domain_state s); /* "gated", "open", "unknown" */
-
 #endif

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "reason.h"
 
 static void dns_timer_cb(struct ev_loop *loop, void *arg);
 
@@ -62,18 +63,18 @@ void ctl_log_change(struct ctl_domain *cd, enum mxg_domain_state old_state,
 	if (d->reason == MXG_REASON_SELF_NOT_IN_MX) {
 		log_warn("domain %s: %s -> %s (%s): none of `self` is among its MX hosts; fix "
 			 "`self` in %s or the domain's MX records",
-			 d->name, ds_state_str(old_state), ds_state_str(d->state),
+			 d->name, mxg_domain_state_str(old_state), mxg_domain_state_str(d->state),
 			 mxg_reason_str(d->reason), cd->c->config_path);
 		return;
 	}
 	if (d->reason == MXG_REASON_DNS_FAILED || d->reason == MXG_REASON_NXDOMAIN) {
 		log_warn("domain %s: %s -> %s (%s: %s); check the resolver and the domain's zone",
-			 d->name, ds_state_str(old_state), ds_state_str(d->state),
+			 d->name, mxg_domain_state_str(old_state), mxg_domain_state_str(d->state),
 			 mxg_reason_str(d->reason), d->dns_error[0] ? d->dns_error : "no answer");
 		return;
 	}
-	log_msg(prio, "domain %s: %s -> %s (%s%s)", d->name, ds_state_str(old_state),
-		ds_state_str(d->state), mxg_reason_str(d->reason), primary);
+	log_msg(prio, "domain %s: %s -> %s (%s%s)", d->name, mxg_domain_state_str(old_state),
+		mxg_domain_state_str(d->state), mxg_reason_str(d->reason), primary);
 }
 
 static void log_answer(const struct ctl_domain *cd, const struct mx_set *set)

@@ -5,6 +5,19 @@
 #ifndef MXG_REASON_H
 #define MXG_REASON_H
 
+#include "mxgate_kern_user.h"
+
+/* The one spelling of a domain state: logs, status, dump, metrics. */
+static inline const char *mxg_domain_state_str(unsigned s)
+{
+	static const char *const names[MXG_DOMAIN_STATES] = {
+		[MXG_DOMAIN_UNKNOWN] = "unknown",
+		[MXG_DOMAIN_OPEN] = "open",
+		[MXG_DOMAIN_GATED] = "gated",
+	};
+	return s < MXG_DOMAIN_STATES ? names[s] : "?";
+}
+
 enum mxg_reason {
 	MXG_REASON_NONE = 0,
 	MXG_REASON_PRIMARY_UP = 1,      /* gated: a primary passed `rise` rounds */

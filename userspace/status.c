@@ -17,6 +17,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "reason.h"
 
 static const char *mx_status_str(enum mx_status s)
 {
@@ -61,7 +62,7 @@ static void text_domain(const struct controller *c, const struct ctl_domain *cd,
 	char name[300], t[32], a[MXG_ADDRSTRLEN];
 
 	sbuf_printf(o, "domain %s: %s (%s) for %s", log_printable(name, sizeof(name), d->name, 256),
-		    ds_state_str(d->state), mxg_reason_str(d->reason),
+		    mxg_domain_state_str(d->state), mxg_reason_str(d->reason),
 		    ago(t, sizeof(t), now, d->since_ms));
 	if (d->primary[0])
 		sbuf_printf(o, ", primary %s", log_printable(name, sizeof(name), d->primary, 256));
@@ -180,7 +181,7 @@ static void json_domain(const struct controller *c, const struct ctl_domain *cd,
 
 	json_object_begin(w);
 	json_kv_str(w, "name", d->name);
-	json_kv_str(w, "state", ds_state_str(d->state));
+	json_kv_str(w, "state", mxg_domain_state_str(d->state));
 	json_kv_str(w, "reason", mxg_reason_str(d->reason));
 	json_kv_uint(w, "reason_code", d->reason);
 	json_kv_str(w, "primary", d->primary);

@@ -129,8 +129,8 @@ static bool round1(struct fixture *f, enum probe_result r)
 static void assert_state(const struct fixture *f, enum mxg_domain_state st, enum mxg_reason why)
 {
 	if (f->d.state != st || f->d.reason != why)
-		fail_msg("state %s (%s), want %s (%s)", ds_state_str(f->d.state),
-			 mxg_reason_str(f->d.reason), ds_state_str(st), mxg_reason_str(why));
+		fail_msg("state %s (%s), want %s (%s)", mxg_domain_state_str(f->d.state),
+			 mxg_reason_str(f->d.reason), mxg_domain_state_str(st), mxg_reason_str(why));
 }
 
 /* Bring the usual domain to gated: rise OK rounds. */
@@ -567,9 +567,9 @@ static void test_self_addresses_decide_where_a_domain_is_served(void **state)
 
 static void test_state_names(void **state)
 {
-	assert_string_equal(ds_state_str(MXG_DOMAIN_GATED), "gated");
-	assert_string_equal(ds_state_str(MXG_DOMAIN_OPEN), "open");
-	assert_string_equal(ds_state_str(MXG_DOMAIN_UNKNOWN), "unknown");
+	assert_string_equal(mxg_domain_state_str(MXG_DOMAIN_GATED), "gated");
+	assert_string_equal(mxg_domain_state_str(MXG_DOMAIN_OPEN), "open");
+	assert_string_equal(mxg_domain_state_str(MXG_DOMAIN_UNKNOWN), "unknown");
 	for (unsigned r = 0; r < MXG_REASON__COUNT; r++)
 		assert_string_not_equal(mxg_reason_str(r), "?");
 }
