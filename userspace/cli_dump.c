@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "cli.h"
+#include "event.h"
 #include "gate_maps.h"
 #include "pins.h"
 #include "reason.h"
@@ -47,7 +48,7 @@ static int dump_gate(int fd)
 {
 	struct mxg_gate_key key, next;
 	struct mxg_gate_entry e;
-	uint64_t now = mxg_mono_ns();
+	uint64_t now = ev_now_ns();
 	int n = 0, r;
 
 	printf("gate_addrs:\n");
@@ -76,7 +77,7 @@ static int dump_domains(int fd)
 {
 	struct mxg_domain_key key, next;
 	struct mxg_domain_entry e;
-	uint64_t now = mxg_mono_ns();
+	uint64_t now = ev_now_ns();
 	int n = 0, r;
 
 	printf("domains:\n");

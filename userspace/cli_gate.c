@@ -27,6 +27,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "event.h"
 #include "gate.h"
 #include "gate_maps.h"
 #include "pins.h"
@@ -220,7 +221,7 @@ int do_gate_domain(int argc, char **argv)
 		goto usage;
 	d.name = a.argv[0];
 	d.primary = strcmp(a.argv[2], "-") ? a.argv[2] : "";
-	d.since_ns = mxg_mono_ns();
+	d.since_ns = ev_now_ns();
 	if (!strcmp(a.argv[1], "gated")) {
 		d.state = MXG_DOMAIN_GATED;
 		d.reason = MXG_REASON_PRIMARY_UP;

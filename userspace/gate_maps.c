@@ -1,32 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Entries of mxgate's BPF maps; see gate_maps.h. */
+#include "event.h"
 #include "gate_maps.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #define NS_PER_MS 1000000ULL
 
-uint64_t mxg_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 int gate_map_set_address(int map_fd, const struct mxg_ip *ip, bool gated, unsigned n_domains,
 			 uint64_t ttl_ms)
 {
 	struct mxg_gate_entry e = {0};
 	struct mxg_gate_key key;
-	uint64_t now = mxg_mono_ns();
+	uint64_t now = ev_now_ns();
 
 	mxg_ip_to_gate_key(ip, &key);
 	e.updated_ns = now;
@@ -72,7 +64,7 @@ int gate_map_set_domain(int map_fd, const struct gate_domain_view *d, uint64_t t
 		return -ENAMETOOLONG;
 	memset(&e, 0, sizeof(e));
 	e.since_ns = d->since_ns;
-	e.expires_ns = mxg_mono_ns() + ttl_ms * NS_PER_MS;
+	e.expires_ns = ev_now_ns() + ttl_ms * NS_PER_MS;
 	e.state = d->state;
 	e.reason = d->reason;
 	memcpy(e.primary, primary, strlen(primary));

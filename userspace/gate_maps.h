@@ -14,9 +14,6 @@
 #include "gate.h"
 #include "mxgate_kern_user.h"
 
-/* CLOCK_MONOTONIC in nanoseconds: the clock of bpf_ktime_get_ns(). */
-uint64_t mxg_mono_ns(void);
-
 /* Gate entry for ip, expiring ttl_ms from now (0: already expired). */
 int gate_map_set_address(int map_fd, const struct mxg_ip *ip, bool gated, unsigned n_domains,
 			 uint64_t ttl_ms);

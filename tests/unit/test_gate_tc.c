@@ -26,6 +26,7 @@
 
 #include <bpf/bpf.h>
 
+#include "event.h"
 #include "gate.h"
 #include "gate_maps.h"
 #include "pins.h"
@@ -84,7 +85,7 @@ static void set_domain(struct gate *g, const char *name)
 	    .state = MXG_DOMAIN_GATED,
 	    .reason = MXG_REASON_PRIMARY_UP,
 	    .primary = "mx1.example.test",
-	    .since_ns = mxg_mono_ns(),
+	    .since_ns = ev_now_ns(),
 	};
 
 	assert_int_equal(gate_tc_ops.set_domain(g, &d, 30000), 0);
@@ -171,7 +172,7 @@ static void test_lifecycle_and_rounds(void **state)
 	assert_true(pins_open(cfg.pin_dir, &p) == 5);
 	assert_int_equal(count_keys(p.gate_fd, sizeof(struct mxg_gate_key)), 2);
 	assert_int_equal(count_keys(p.domains_fd, sizeof(struct mxg_domain_key)), 2);
-	now = mxg_mono_ns();
+	now = ev_now_ns();
 	assert_true(has_addr(p.gate_fd, "192.0.2.20", &e));
 	assert_int_equal(e.state, MXG_GATE_GATED);
 	assert_int_equal(e.domains, 2);
