@@ -5,6 +5,7 @@
  * child's side is responder_proc.c; the privilege drop responder_priv.c.
  * See responder.h for the order that keeps the gate failing open.
  */
+#include "event.h"
 #include "responder.h"
 
 #include <errno.h>
@@ -18,7 +19,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -191,14 +191,11 @@ static int read_full(int fd, void *buf, size_t len, uint64_t deadline_ms)
 	size_t got = 0;
 
 	while (got < len) {
-		struct timespec ts;
-		uint64_t now;
+		uint64_t now = ev_now_ms();
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 		int prc;
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 		if (now >= deadline_ms)
 			return -ETIMEDOUT;
 		prc = poll(&p, 1, (int)(deadline_ms - now));
@@ -223,13 +220,9 @@ static int wait_ready(struct responder *r, char *err, size_t errlen)
 {
 	struct responder_wire_hdr h = {0};
 	char text[RESPONDER_READY_TEXT_MAX + 1] = "";
-	struct timespec ts;
-	uint64_t deadline;
+	uint64_t deadline = ev_now_ms() + RESPONDER_READY_WAIT_MS;
 	int rc;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	deadline =
-	    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + RESPONDER_READY_WAIT_MS;
 	rc = read_full(r->ctl_fd, &h, sizeof(h), deadline);
 	if (!rc && (responder_wire_check_hdr(&h) < 0 || h.type != RESPONDER_MSG_READY))
 		rc = -EBADMSG;
