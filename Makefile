@@ -50,7 +50,7 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
 	-Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	-D_GNU_SOURCE -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
-	-Iuserspace -Ibpf -I$(OUT) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
+	-Ibpf $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
 override LDFLAGS += $(SANFLAGS)
 
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
@@ -63,7 +63,27 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 
-LIB_SRCS := $(filter-out userspace/main_%.c,$(wildcard userspace/*.c))
+# userspace/ has one folder per subsystem (docs/architecture.md). Each
+# folder is compiled with include paths to itself and to what it may use,
+# and nothing else, so a dependency against the one-way flow (say, the
+# unprivileged responder reaching into the controller or the gate) fails to
+# build. The two programs and the tests see everything.
+SUBSYSTEMS := base config dns probe state smtp responder policy gate mxgated cli
+USES_base := base
+USES_smtp := base smtp
+USES_config := base smtp config
+USES_dns := base dns
+USES_probe := base probe
+USES_state := base dns probe state
+USES_responder := base smtp config responder
+USES_policy := base smtp config policy
+USES_gate := base smtp config gate
+USES_mxgated := $(SUBSYSTEMS)
+USES_cli := $(SUBSYSTEMS)
+subsys_inc = $(addprefix -Iuserspace/,$(USES_$(1)))
+ALL_INC := $(call subsys_inc,mxgated) -I$(OUT)
+
+LIB_SRCS := $(filter-out %/main_mxgated.c %/main_mxgate.c,$(wildcard userspace/*/*.c))
 LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/obj/%.o,$(LIB_SRCS))
 LIB := $(OUT)/libmxgate.a
 
@@ -107,29 +127,38 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@
 
-$(OUT)/obj/%.o: userspace/%.c $(SKELS) | $(DEPS_STAMP)
+# $* is e.g. gate/gate_tc: its folder picks the include paths.
+$(OUT)/obj/%.o: userspace/%.c | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(call subsys_inc,$(patsubst %/,%,$(dir $*))) -c $< -o $@
+
+# Only the tc backend includes the skeleton.
+$(OUT)/obj/gate/gate_tc.o: $(SKELS)
+$(OUT)/obj/gate/gate_tc.o: override CFLAGS += -I$(OUT)
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
 
-$(OUT)/%: userspace/main_%.c $(LIB) $(SKELS) | $(DEPS_STAMP)
+$(OUT)/mxgated: userspace/mxgated/main_mxgated.c $(LIB) | $(DEPS_STAMP)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(ALL_INC) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
+
+$(OUT)/mxgate: userspace/cli/main_mxgate.c $(LIB) | $(DEPS_STAMP)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(ALL_INC) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
 
 $(OUT)/tests/%: tests/unit/%.c $(LIB) $(SKELS) | $(DEPS_STAMP)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(ALL_INC) -Itests/unit $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -lcmocka -o $@
 
 $(OUT)/tests/helpers/%: tests/helpers/%.c $(LIB) $(SKELS) | $(DEPS_STAMP)
 	$(call msg,HELPER,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(ALL_INC) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
 
 # The test runner is prove: cmocka speaks TAP, the shell tests print TAP.
 check: all
@@ -153,8 +182,7 @@ demo: all
 # and `make fuzz`, never by `all` or `check`. Bench BPF sources live under
 # bench/ so the bpf/*.bpf.c skeleton rule does not pick them up.
 BENCH_BPF := $(patsubst bench/%.bpf.c,$(OUT)/bench/%.bpf.o,$(wildcard bench/*.bpf.c))
-# proberound needs the probe engine (userspace/probe.c).
-BENCH_SKIP := %.bpf.c $(if $(wildcard userspace/probe.c),,bench/proberound.c)
+BENCH_SKIP := %.bpf.c
 BENCH_BINS := $(patsubst bench/%.c,$(OUT)/bench/%,$(filter-out $(BENCH_SKIP),$(wildcard bench/*.c)))
 
 $(OUT)/bench/%.bpf.o: bench/%.bpf.c | $(DEPS_STAMP)
@@ -165,7 +193,7 @@ $(OUT)/bench/%.bpf.o: bench/%.bpf.c | $(DEPS_STAMP)
 $(OUT)/bench/%: bench/%.c $(LIB) $(SKELS) | $(DEPS_STAMP)
 	$(call msg,BENCH,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(ALL_INC) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
 
 bench: all $(BENCH_BPF) $(BENCH_BINS)
 	$(Q)OUT=$(OUT) bench/run
@@ -173,13 +201,14 @@ bench: all $(BENCH_BPF) $(BENCH_BINS)
 FUZZ_OUT := build-fuzz
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE \
-	-Iuserspace -Ibpf -I$(OUT) $(PKG_CFLAGS)
+	-Ibpf $(PKG_CFLAGS)
 FUZZ_LIB_OBJS := $(patsubst userspace/%.c,$(FUZZ_OUT)/obj/%.o,$(LIB_SRCS))
 
 $(FUZZ_OUT)/obj/%.o: userspace/%.c $(SKELS) | $(DEPS_STAMP)
 	$(call msg,FUZZCC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $(call subsys_inc,$(patsubst %/,%,$(dir $*))) -I$(OUT) \
+		-fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_OUT)/libmxgate.a: $(FUZZ_LIB_OBJS)
 	$(Q)rm -f $@
@@ -187,7 +216,7 @@ $(FUZZ_OUT)/libmxgate.a: $(FUZZ_LIB_OBJS)
 
 $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OUT)/libmxgate.a
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OUT)/libmxgate.a $(PKG_LIBS) -o $@
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $(ALL_INC) -fsanitize=fuzzer $< $(FUZZ_OUT)/libmxgate.a $(PKG_LIBS) -o $@
 
 # tests/fuzz/run builds each harness whose code exists, then runs it.
 fuzz: $(SKELS)
@@ -228,4 +257,4 @@ clean:
 	$(call msg,CLEAN,$(OUT))
 	$(Q)rm -rf build build-san build-fuzz
 
--include $(wildcard $(OUT)/obj/*.d $(OUT)/tests/*.d $(OUT)/tests/helpers/*.d $(OUT)/*.d)
+-include $(wildcard $(OUT)/obj/*/*.d $(OUT)/tests/*.d $(OUT)/tests/helpers/*.d $(OUT)/*.d)

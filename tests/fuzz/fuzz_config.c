@@ -2,7 +2,7 @@
 /*
  * libFuzzer harness: the config parser (config_load_string) on arbitrary
  * text. On failure the message must be one bounded, terminated line.
- * fuzz-needs: userspace/config.c
+ * fuzz-needs: userspace/config/config.c
  */
 #include <stddef.h>
 #include <stdint.h>

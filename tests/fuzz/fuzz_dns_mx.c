@@ -2,7 +2,7 @@
 /*
  * libFuzzer harness: a DNS answer (wire format, as any server or spoofer
  * may send it) to the MX set (dns_parse_mx_answer, ldns_wire2pkt inside).
- * fuzz-needs: userspace/dns_parse.c
+ * fuzz-needs: userspace/dns/dns_parse.c
  */
 #include <stddef.h>
 #include <stdint.h>

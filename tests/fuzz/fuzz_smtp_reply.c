@@ -3,7 +3,7 @@
  * libFuzzer harness: the probe's SMTP reply reader (smtp_reply.c) on
  * arbitrary server output, fed in pieces whose sizes the first byte picks,
  * as the network would deliver them.
- * fuzz-needs: userspace/smtp_reply.c
+ * fuzz-needs: userspace/probe/smtp_reply.c
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -13,7 +13,7 @@ for p in $pages; do
 		groff -ww -man -z "$MXG_SRC/man/$p" 2>&1)
 	tap_is "$out" "" "$p renders without warnings"
 done
-keys=$(sed -n 's/^ *{"\([a-z_0-9]*\)", K_.*/\1/p' "$MXG_SRC/userspace/config.c")
+keys=$(sed -n 's/^ *{"\([a-z_0-9]*\)", K_.*/\1/p' "$MXG_SRC/userspace/config/config.c")
 missing=
 for k in $keys; do
 	grep -qE "^\.(BI|BR|B) $k( |$)" "$MXG_SRC/man/mxgate.conf.5" || missing="$missing $k"

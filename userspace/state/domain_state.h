@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "addr.h"
-#include "config.h"
+#include "mxg_limits.h"
 #include "dns.h"
 #include "mxgate_kern_user.h"
 #include "probe.h"

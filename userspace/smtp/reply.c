@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "config.h"
+#include "mxg_limits.h"
 
 /* Appends to a bounded buffer; remembers the length, never overflows. */
 struct rbuf {

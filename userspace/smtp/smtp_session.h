@@ -20,8 +20,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "responder.h"
+#include "mxg_limits.h"
+#include "mxgate_kern_user.h" /* enum mxg_domain_state */
 
 /* A command line, CRLF included (RFC 5321 4.5.3.1.4). */
 #define SMTP_LINE_MAX 512
@@ -30,6 +32,15 @@
 #define SMTP_SUMMARY_MAX 256 /* "domain=code ..." for the session log line */
 #define SMTP_DEFAULT_MAX_COMMANDS 50
 #define SMTP_DEFAULT_MAX_ERRORS 10 /* 500/501/502/503 replies before 421 */
+
+/* What the responder knows of one served domain. */
+struct responder_domain {
+	char name[MXG_NAME_MAX];
+	uint8_t state; /* enum mxg_domain_state */
+	uint8_t reply; /* enum mxg_reply_mode */
+	char primary[MXG_NAME_MAX];
+	char reply_text[MXG_REPLY_TEXT_MAX]; /* "" = reply.h's default */
+};
 
 enum smtp_lookup {
 	SMTP_DOMAIN_NOT_SERVED, /* -> 550 5.7.1 relaying denied */

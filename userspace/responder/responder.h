@@ -38,15 +38,7 @@
 
 #include "addr.h"
 #include "config.h"
-
-/* What the responder knows of one served domain. */
-struct responder_domain {
-	char name[MXG_NAME_MAX];
-	uint8_t state; /* enum mxg_domain_state */
-	uint8_t reply; /* enum mxg_reply_mode */
-	char primary[MXG_NAME_MAX];
-	char reply_text[MXG_REPLY_TEXT_MAX]; /* "" = reply.h's default */
-};
+#include "smtp_session.h"
 
 struct responder {
 	pid_t pid;	  /* 0 = no child */

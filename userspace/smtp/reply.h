@@ -6,8 +6,6 @@
 #ifndef MXG_REPLY_H
 #define MXG_REPLY_H
 
-#include "config.h"
-
 #include <stddef.h>
 
 /* A reply line without CRLF; RFC 5321 4.5.3.1.5 allows 512 with CRLF. */
@@ -15,7 +13,14 @@
 
 /* Used when a domain has no reply_text of its own. %d is the domain, %p
  * the primary MX host, %% a percent sign. */
-#define REPLY_DEFAULT_TEXT MXG_DEFAULT_REPLY_TEXT
+#define REPLY_DEFAULT_TEXT "%d: this is a backup MX and the primary MX %p is online; please try %p"
+
+/* The `reply` key: what a gated served domain answers at RCPT. */
+enum mxg_reply_mode {
+	MXG_REPLY_INHERIT = -1, /* [domain] sections only */
+	MXG_REPLY_REJECT = 0,   /* 551 5.7.1 */
+	MXG_REPLY_DEFER = 1,    /* 451 4.7.1 */
+};
 
 #define REPLY_OFFENDER_LINE                                                                        \
 	"550 5.7.1 You tried me, a backup MX, too often while the primary MX is online"

@@ -13,16 +13,13 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "mxg_limits.h"
+#include "reply.h"
 
 #define MXG_DEFAULT_CONFIG "/etc/mxgate/mxgate.conf"
 #define MXG_DEFAULT_PIN_DIR "/sys/fs/bpf/mxgate"
 #define MXG_DEFAULT_CONTROL_SOCKET "/run/mxgate/control.sock"
 
-#define MXG_NAME_MAX 254      /* a domain or host name, no trailing dot, + NUL */
-#define MXG_REPLY_TEXT_MAX 400 /* template; the expanded reply stays < 512 */
-#define MXG_MAX_SELF 16
-#define MXG_MAX_INTERFACES 16
-#define MXG_MAX_ADDRESSES 64
 
 /*
  * Defaults. The first group is fixed by DESIGN.md; the second is ours
@@ -33,8 +30,7 @@
 #define MXG_DEFAULT_RISE 3                  /* good rounds before gating */
 #define MXG_DEFAULT_FALL 1                  /* bad rounds before opening */
 #define MXG_DEFAULT_STATE_TTL_MS 30000      /* 30 s life of a gate entry */
-#define MXG_DEFAULT_REPLY_TEXT \
-	"%d: this is a backup MX and the primary MX %p is online; please try %p"
+#define MXG_DEFAULT_REPLY_TEXT REPLY_DEFAULT_TEXT
 #define MXG_DEFAULT_USER "nobody"
 
 /* A primary that just came back must hold for a minute before gating:
@@ -56,12 +52,6 @@ enum mxg_gate_kind {
 	MXG_GATE_TC,
 	MXG_GATE_NFT,
 	MXG_GATE_NONE,
-};
-
-enum mxg_reply_mode {
-	MXG_REPLY_INHERIT = -1, /* [domain] sections only */
-	MXG_REPLY_REJECT = 0,   /* 551 5.7.1 */
-	MXG_REPLY_DEFER = 1,    /* 451 4.7.1 */
 };
 
 struct mxg_domain_config {

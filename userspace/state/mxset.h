@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "config.h"
+#include "mxg_limits.h"
 #include "dns.h"
 #include "reason.h"
 

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The bounds every subsystem shares: names, reply templates, how many of
+ * each configured thing. Kept here, at the bottom, so that the pure
+ * modules (smtp/, state/, dns/) can size their buffers without including
+ * the configuration.
+ */
+#ifndef MXG_LIMITS_H
+#define MXG_LIMITS_H
+
+#define MXG_NAME_MAX 254       /* a domain or host name, no trailing dot, + NUL */
+#define MXG_REPLY_TEXT_MAX 400 /* template; the expanded reply stays < 512 */
+#define MXG_MAX_SELF 16
+#define MXG_MAX_INTERFACES 16
+#define MXG_MAX_ADDRESSES 64
+
+#endif
