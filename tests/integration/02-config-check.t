@@ -44,7 +44,7 @@ like() { # like GOT REGEX DESC
 	fi
 }
 
-echo 1..19
+echo 1..27
 
 cat >"$dir/domains" <<'EOT'
 # served from a file
@@ -101,6 +101,41 @@ sed -E -e 's/^#(\[?[a-z_]+( = |[ ]))/\1/' -e "s|^domains_file = .*|domains_file 
 run -n -c "$dir/all.conf"
 is "$rc:$err" "0:" "docs/mxgate.conf.example with every key uncommented passes"
 is "$(grep -oE '^[a-z_]+ = ' "$dir/all.conf" | sort -u | wc -l)" 31 "the example shows all 31 keys"
+
+# The responder's user must exist and must not be root: refused here, not
+# by a daemon that would loop restarting a responder that cannot start.
+printf 'self = mx2.example.org\ndomains = example.org\ninterfaces = eth0\nuser = root\n' >"$dir/root.conf"
+run -n -c "$dir/root.conf"
+like "$rc:$err" "^1:mxgated: $dir/root.conf: user: root has uid 0; .*set user = to an unprivileged account" "user = root: refused, says what to do"
+printf 'self = mx2.example.org\ndomains = example.org\ninterfaces = eth0\nuser = mxg-no-such-user\n' >"$dir/nouser.conf"
+run -n -c "$dir/nouser.conf"
+like "$rc:$err" "^1:mxgated: $dir/nouser.conf: user: mxg-no-such-user: no such user; create it" "user that does not exist: refused, says what to do"
+
+# domains_file must be a bounded regular text file: /dev/zero once spun
+# mxgated -n at 100% CPU for ever. timeout makes a regression fail, not hang.
+chk_domains_file() { # chk_domains_file PATH: rc and err of mxgated -n
+	printf 'self = mx2.example.org\ninterfaces = eth0\ndomains_file = %s\n' "$1" >"$dir/df.conf"
+	timeout 20 "$MXGATED" -n -c "$dir/df.conf" >"$dir/out" 2>"$dir/err"
+	rc=$?
+	err=$(cat "$dir/err")
+}
+chk_domains_file /dev/zero
+like "$rc:$err" "^1:mxgated: $dir/df.conf:3: domains_file: /dev/zero is not a regular file; name a text file" "domains_file = /dev/zero: refused at once"
+mkfifo "$dir/fifo"
+chk_domains_file "$dir/fifo"
+like "$rc:$err" "^1:mxgated: $dir/df.conf:3: domains_file: $dir/fifo is not a regular file" "domains_file a FIFO: refused without waiting for a writer"
+head -c 5000000 /dev/zero | tr '\0' a >"$dir/huge"
+chk_domains_file "$dir/huge"
+like "$rc:$err" "^1:mxgated: $dir/df.conf:3: domains_file: $dir/huge is larger than 4194304 bytes" "domains_file of 5 MB: refused, names the bound"
+head -c 3000 /dev/zero | tr '\0' a >"$dir/onelong"
+chk_domains_file "$dir/onelong"
+like "$rc:$err" "^1:mxgated: $dir/onelong:1: domains_file: line longer than 512 characters" "domains_file without newlines: line too long"
+head -c 100 /dev/zero >"$dir/nuls"
+chk_domains_file "$dir/nuls"
+like "$rc:$err" "^1:mxgated: $dir/nuls:1: domains_file: a NUL byte; this is not a text file" "domains_file of NUL bytes: refused"
+printf 'example.net\nexample.com' >"$dir/nonl"
+chk_domains_file "$dir/nonl"
+is "$rc:$err" "0:" "domains_file whose last line has no newline: accepted"
 
 run -x
 is "$rc" 2 "unknown option: exit 2"

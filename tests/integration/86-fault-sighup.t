@@ -13,7 +13,7 @@ set -u
 LOAD=$MXG_OUT/tests/helpers/smtpload
 
 mxg_scene 100
-tap_plan 10
+tap_plan 13
 
 # One sender address drives all the load: no offender escalation, room
 # for its connections.
@@ -49,4 +49,16 @@ tap_like "$(grep 'reload refused' "$MXG_LOG")" 'no_such_key.*keeping the previou
 	"the broken config was refused, the previous kept"
 tap_is "$(mxg_status | jq -r .responder.pid)" "$resp0" "the responder was not restarted"
 tap_like "$(mxg_rcpt example.test)" '^551 ' "a new sender is still answered 551"
+
+# A responder user that is root, or that does not exist, is refused on
+# SIGHUP too (the old config kept), not taken into a responder restart loop.
+for u in root mxg-no-such-user; do
+	cp "$TN_DIR/good.conf" "$MXG_CONF"
+	echo "user = $u" >>"$MXG_CONF"
+	kill -HUP "$MXG_PID"
+	tn_wait 10 grep -q "reload refused: .*user: $u" "$MXG_LOG"
+done
+tap_is "$(grep -c 'reload refused: .*user: root has uid 0' "$MXG_LOG")" 1 "user = root: reload refused"
+tap_is "$(grep -c 'reload refused: .*user: mxg-no-such-user: no such user' "$MXG_LOG")" 1 "a user that does not exist: reload refused"
+tap_is "$(mxg_status | jq -r .responder.pid)" "$resp0" "the responder still runs, not restarted"
 tap_done

@@ -133,6 +133,11 @@ int config_load(const char *path, struct mxg_config *cfg, char *err, size_t errl
 int config_load_string(const char *name, const char *text, struct mxg_config *cfg, char *err,
 		       size_t errlen);
 void config_free(struct mxg_config *cfg);
+/* What the file cannot say by itself but the host can (config_host.c):
+ * user names an existing account that is not root. mxgated -n, start-up
+ * and SIGHUP call it; a refused user keeps the previous configuration,
+ * instead of a responder that never starts. path: for the message. */
+int config_check_host(const char *path, const struct mxg_config *cfg, char *err, size_t errlen);
 
 /* "500ms", "10s", "5m", "1h", "2d"; a bare number is seconds. 0, -EINVAL
  * (syntax) or -ERANGE (over MXG_DURATION_MAX_MS). */

@@ -7,13 +7,18 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config_parse.h"
 #include "config_values.h"
 
 #define DOMAINS_FILE_LINE_MAX 512 /* characters; a name is at most 253 */
+/* bytes: MXG_MAX_DOMAINS names with room for comments */
+#define DOMAINS_FILE_MAX (4 * 1024 * 1024)
 
 int cfg_add_domain(struct cfg_parse *p, const char *name, const char *file, int line)
 {
@@ -53,35 +58,117 @@ int cfg_add_domain(struct cfg_parse *p, const char *name, const char *file, int 
 	return 0;
 }
 
-/* One domain per line; blank lines and # comments are skipped. */
-int cfg_read_domains_file(struct cfg_parse *p, int line)
+/* The whole file in memory, bounded: a device, a FIFO or a huge file is
+ * refused before a byte is parsed (/dev/zero would otherwise be read for
+ * ever). Returns the length, or -1 after cfg_fail. */
+static ssize_t slurp_domains_file(struct cfg_parse *p, int line, const char *path, char **out)
 {
-	const char *path = p->cfg->domains_file;
-	char buf[DOMAINS_FILE_LINE_MAX + 2];
-	int n = 0, err = 0;
-	FILE *f = fopen(path, "re");
+	struct stat st;
+	ssize_t got = 0, r;
+	char *buf = NULL;
+	int fd;
 
-	if (!f)
+	*out = NULL;
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
 		return cfg_fail(p, p->name, line,
 				"domains_file: cannot open %s: %s; create it (one domain per line) "
 				"or fix the path",
 				path, strerror(errno));
-	while (!err && fgets(buf, sizeof(buf), f)) {
-		size_t len = strlen(buf);
+	if (fstat(fd, &st) < 0) {
+		cfg_fail(p, p->name, line, "domains_file: %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cfg_fail(p, p->name, line,
+			 "domains_file: %s is not a regular file; name a text file with one "
+			 "domain per line",
+			 path);
+		goto fail;
+	}
+	if (st.st_size > DOMAINS_FILE_MAX) {
+		cfg_fail(p, p->name, line,
+			 "domains_file: %s is larger than %d bytes; mxgate serves at most %d "
+			 "domains, one per line",
+			 path, DOMAINS_FILE_MAX, MXG_MAX_DOMAINS);
+		goto fail;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		cfg_fail(p, p->name, line, "domains_file: out of memory");
+		goto fail;
+	}
+	/* Read at most what fstat said (plus one byte to see it grow). */
+	while (got <= st.st_size) {
+		r = read(fd, buf + got, (size_t)(st.st_size + 1 - got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			cfg_fail(p, p->name, line, "domains_file: cannot read %s: %s", path,
+				 strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		got += r;
+	}
+	if (got > st.st_size) {
+		cfg_fail(p, p->name, line,
+			 "domains_file: %s grew while being read; write it to a temporary file "
+			 "and rename it into place",
+			 path);
+		goto fail;
+	}
+	close(fd);
+	buf[got] = '\0';
+	*out = buf;
+	return got;
+fail:
+	free(buf);
+	close(fd);
+	return -1;
+}
+
+/* One domain per line; blank lines and # comments are skipped. */
+int cfg_read_domains_file(struct cfg_parse *p, int line)
+{
+	const char *path = p->cfg->domains_file;
+	char buf[DOMAINS_FILE_LINE_MAX + 1];
+	char *text;
+	ssize_t size = slurp_domains_file(p, line, path, &text);
+	size_t pos = 0;
+	int n = 0, err = 0;
+
+	if (size < 0)
+		return -1;
+	while (!err && pos < (size_t)size) {
+		const char *nl = memchr(text + pos, '\n', (size_t)size - pos);
+		size_t len = (nl ? (size_t)(nl - text) : (size_t)size) - pos;
 		char *s = buf, *end;
 
 		n++;
-		if (len == sizeof(buf) - 1 && buf[len - 1] != '\n') {
-			err = cfg_fail(p, path, n, "domains_file: line longer than %d characters",
+		if (len > DOMAINS_FILE_LINE_MAX) {
+			err = cfg_fail(p, path, n,
+				       "domains_file: line longer than %d characters; write one "
+				       "domain per line",
 				       DOMAINS_FILE_LINE_MAX);
 			break;
 		}
+		if (memchr(text + pos, '\0', len)) {
+			err = cfg_fail(p, path, n,
+				       "domains_file: a NUL byte; this is not a text file");
+			break;
+		}
+		memcpy(buf, text + pos, len);
+		buf[len] = '\0';
+		pos += len + 1;
 		s[strcspn(s, "#")] = '\0';
-		s += strspn(s, " \t\r\n");
-		end = s + strcspn(s, " \t\r\n");
+		s += strspn(s, " \t\r");
+		end = s + strcspn(s, " \t\r");
 		if (!*s)
 			continue;
-		if (end[strspn(end, " \t\r\n")])
+		if (end[strspn(end, " \t\r")])
 			err =
 			    cfg_fail(p, path, n,
 				     "domains_file: more than one word; write one domain per line");
@@ -90,10 +177,7 @@ int cfg_read_domains_file(struct cfg_parse *p, int line)
 			err = cfg_add_domain(p, s, path, n);
 		}
 	}
-	if (!err && ferror(f))
-		err = cfg_fail(p, p->name, line, "domains_file: cannot read %s: %s", path,
-			       strerror(errno));
-	fclose(f);
+	free(text);
 	return err;
 }
 

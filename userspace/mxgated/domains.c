@@ -214,7 +214,8 @@ int ctl_reload(struct controller *c)
 		log_err("reload: out of memory; keeping the previous configuration");
 		return -ENOMEM;
 	}
-	if (config_load(c->config_path, ncfg, err, sizeof(err))) {
+	if (config_load(c->config_path, ncfg, err, sizeof(err)) ||
+	    config_check_host(c->config_path, ncfg, err, sizeof(err))) {
 		log_err("reload refused: %s; keeping the previous configuration", err);
 		c->cnt.reloads_refused++;
 		config_free(ncfg);

@@ -25,6 +25,11 @@ static int check_config(const struct mxgated_options *opts)
 		fprintf(stderr, "mxgated: %s\n", err);
 		return 1;
 	}
+	if (config_check_host(opts->config, &cfg, err, sizeof(err))) {
+		fprintf(stderr, "mxgated: %s\n", err);
+		config_free(&cfg);
+		return 1;
+	}
 	config_free(&cfg);
 	printf("mxgated: %s: configuration ok\n", opts->config);
 	return 0;
@@ -106,8 +111,10 @@ static int run(const struct mxgated_options *opts)
 		fprintf(stderr, "mxgated: out of memory\n");
 		return 1;
 	}
-	if (config_load(opts->config, cfg, err, sizeof(err))) {
+	if (config_load(opts->config, cfg, err, sizeof(err)) ||
+	    config_check_host(opts->config, cfg, err, sizeof(err))) {
 		fprintf(stderr, "mxgated: %s\n", err);
+		config_free(cfg);
 		free(cfg);
 		return 1;
 	}
