@@ -137,7 +137,7 @@ tap_like "$out" "not mxgate's" "and says they are not mxgate's"
 # Not a bpffs: say so and how to mount one.
 mkdir -p "$TN_DIR/notbpf"
 out=$(mxg gate-attach --pin-dir "$TN_DIR/notbpf/mxgate" --iface eth0 2>&1)
-tap_like "$out" "not a bpf filesystem; mount one with: mount -t bpf bpf $TN_DIR/notbpf" \
+tap_like "$out" "not a bpf filesystem; mount one with: mount -t bpf -o mode=0700 bpf $TN_DIR/notbpf" \
 	"pin_dir on a non-bpf filesystem is refused with advice"
 touch "$TN_DIR/notbpf/domains"
 tap_ok "unload refuses a directory that is not on a bpffs" \

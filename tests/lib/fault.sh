@@ -65,7 +65,7 @@ fl_init() {
 # A private bpffs under $FL_DIR (a pin under /sys/fs/bpf made inside
 # `ip netns exec` is invisible elsewhere); sets $FL_BPFFS.
 fl_bpffs() {
-	mkdir -p "$FL_DIR/bpf" && mount -t bpf bpf "$FL_DIR/bpf" && FL_BPFFS=$FL_DIR/bpf
+	mkdir -p "$FL_DIR/bpf" && mount -t bpf -o mode=0700 bpf "$FL_DIR/bpf" && FL_BPFFS=$FL_DIR/bpf
 }
 
 fl_bg() {

@@ -560,7 +560,7 @@ tn_bpffs() {
 	local d=$TN_DIR/bpf
 	mkdir -p "$d"
 	if ! awk -v d="$d" '$5 == d { f = 1 } END { exit !f }' /proc/self/mountinfo; then
-		mount -t bpf bpf "$d" || tn__die "cannot mount bpffs at $d"
+		mount -t bpf -o mode=0700 bpf "$d" || tn__die "cannot mount bpffs at $d"
 	fi
 	echo "$d"
 }

@@ -79,18 +79,87 @@ int pins_check_bpffs(const char *dir, char *err, size_t errlen)
 
 			snprintf(err, errlen,
 				 "pin_dir %s: parent %s: %s; mount a bpf filesystem with: "
-				 "mount -t bpf bpf %s",
+				 "mount -t bpf -o mode=0700 bpf %s",
 				 dir, where, strerror(e), where);
 			return -e;
 		}
 	}
 	if (sfs.f_type != BPF_FS_MAGIC) {
 		snprintf(err, errlen,
-			 "pin_dir %s: not a bpf filesystem; mount one with: mount -t bpf bpf %s",
+			 "pin_dir %s: not a bpf filesystem; mount one with: "
+			 "mount -t bpf -o mode=0700 bpf %s",
 			 dir, where);
 		return -ENOTSUP;
 	}
 	return 0;
+}
+
+/*
+ * path, and every directory above it on the same bpffs (up to and with its
+ * mount point), must be a directory owned by root and writable by no one
+ * else: whoever may rename or unlink entries there can swap our pins for
+ * theirs, delete them, or hold the lock so that mxgated refuses to start.
+ * A bpffs mounted by hand without -o mode is 1777, like /tmp. missing_ok:
+ * path itself may not exist yet (its parents are still checked).
+ */
+static int check_owner(const char *path, bool missing_ok, char *err, size_t errlen)
+{
+	char cur[4096], fix[4200] = "";
+	struct statfs sfs;
+	struct stat st;
+	bool first = true;
+
+	if (snprintf(cur, sizeof(cur), "%s", path) >= (int)sizeof(cur)) {
+		snprintf(err, errlen, "pin_dir %.100s...: path too long", path);
+		return -ENAMETOOLONG;
+	}
+	for (;;) {
+		if (lstat(cur, &st) < 0) {
+			if (!(first && missing_ok && errno == ENOENT)) {
+				snprintf(err, errlen, "pin_dir %s: %s: %s", path, cur,
+					 strerror(errno));
+				return -errno;
+			}
+		} else {
+			if (statfs(cur, &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC)
+				return 0; /* left the bpffs: its owner is not ours to judge */
+			if (!S_ISDIR(st.st_mode)) {
+				snprintf(err, errlen,
+					 "pin_dir %s: %s is not a directory (a symlink?); name the "
+					 "real directory in pin_dir",
+					 path, cur);
+				return -ENOTDIR;
+			}
+			if (st.st_uid != 0)
+				snprintf(fix, sizeof(fix), "is owned by uid %u, not root",
+					 (unsigned)st.st_uid);
+			else if (st.st_mode & (S_IWGRP | S_IWOTH))
+				snprintf(fix, sizeof(fix), "is mode %04o, writable by others",
+					 (unsigned)(st.st_mode & 07777));
+			if (fix[0]) {
+				snprintf(err, errlen,
+					 "pin_dir %s: %s %s, who could replace or remove mxgate's "
+					 "pins; make it root's alone: chown root:root %s && chmod "
+					 "0700 %s (a bpffs mounted by hand: mount -t bpf -o "
+					 "mode=0700 bpf DIR), or remove a directory someone else "
+					 "made",
+					 path, cur, fix, cur, cur);
+				return -EPERM;
+			}
+		}
+		first = false;
+		if (!strcmp(cur, "/"))
+			return 0;
+		/* dirname() of "/a" is "/", of "a" is ".": both end the walk. */
+		char *slash = strrchr(cur, '/');
+
+		if (!slash)
+			return 0;
+		if (slash == cur)
+			cur[1] = '\0';
+		else
+			*slash = '\0';
+	}
 }
 
 int pins_lock(const char *dir, bool create, char *err, size_t errlen)
@@ -102,11 +171,19 @@ int pins_lock(const char *dir, bool create, char *err, size_t errlen)
 		e = pins_check_bpffs(dir, err, errlen);
 		if (e)
 			return e;
+		/* The parents before mkdir, the directory itself after it (it
+		 * may have been there before us). */
+		e = check_owner(dir, true, err, errlen);
+		if (e)
+			return e;
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 			e = errno;
 			snprintf(err, errlen, "pin_dir %s: mkdir: %s", dir, strerror(e));
 			return -e;
 		}
+		e = check_owner(dir, false, err, errlen);
+		if (e)
+			return e;
 	}
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {

@@ -39,7 +39,9 @@ int pins_check_bpffs(const char *dir, char *err, size_t errlen);
 
 /* Lock dir against other mxgate processes changing it (flock on the
  * directory, waiting at most a few seconds). create: mkdir it first (mode
- * 0700). Returns the lock descriptor (>= 0) or a negative errno with err
+ * 0700), and refuse (-EPERM) a dir, or a parent of it on the bpffs, that
+ * is not root's or is writable by others (a bpffs mounted without -o mode
+ * is 1777). Returns the lock descriptor (>= 0) or a negative errno with err
  * filled. -ENOENT when !create and dir does not exist. */
 int pins_lock(const char *dir, bool create, char *err, size_t errlen);
 void pins_unlock(int lock_fd);
