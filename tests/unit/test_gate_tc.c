@@ -136,7 +136,8 @@ static void test_pin_dir_must_be_bpffs(void **state)
 	snprintf(bad.pin_dir, sizeof(bad.pin_dir), "%s/mxgate", tmp);
 	assert_int_equal(gate_tc_ops.open(&g, &bad, err, sizeof(err)), -ENOTSUP);
 	assert_null(g);
-	assert_non_null(strstr(err, "not a bpf filesystem; mount one with: mount -t bpf -o mode=0700 bpf"));
+	assert_non_null(
+	    strstr(err, "not a bpf filesystem; mount one with: mount -t bpf -o mode=0700 bpf"));
 }
 
 static void test_unknown_interface_refused(void **state)
