@@ -105,7 +105,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.reply, MXG_REPLY_REJECT);
 	assert_string_equal(cfg.reply_text, MXG_DEFAULT_REPLY_TEXT);
 	assert_int_equal(cfg.offender_threshold, 5);
-	assert_int_equal(cfg.offender_window_ms, 3600000);
+	assert_int_equal(cfg.offender_window_ms, 60000);
 	assert_int_equal(cfg.resolver_len, 0);
 	assert_string_equal(cfg.helo_name, "mx2.example.org");
 	assert_string_equal(cfg.user, "nobody");

@@ -62,10 +62,9 @@ static const char *ask(const char *text, struct offender_table *off)
 
 static void test_gated_domain_gets_551_naming_the_primary(void **state)
 {
-	assert_string_equal(
-	    ask(REQ("RCPT", "user@example.test"), NULL),
-	    "action=551 5.7.1 example.test: this is a backup MX and the primary MX "
-	    "mx1.example.test is online; please try mx1.example.test\n\n");
+	assert_string_equal(ask(REQ("RCPT", "user@example.test"), NULL),
+			    "action=551 5.7.1 example.test: this is a backup MX and the primary MX "
+			    "mx1.example.test is online; please try mx1.example.test\n\n");
 }
 
 static void test_case_and_trailing_dot_do_not_matter(void **state)
@@ -107,12 +106,11 @@ static void test_other_states_and_garbage_get_dunno(void **state)
 
 static void test_crlf_lines_are_accepted(void **state)
 {
-	assert_string_equal(
-	    ask("request=smtpd_access_policy\r\nprotocol_state=RCPT\r\n"
-		"recipient=u@example.test\r\n\r\n",
-		NULL),
-	    "action=551 5.7.1 example.test: this is a backup MX and the primary MX "
-	    "mx1.example.test is online; please try mx1.example.test\n\n");
+	assert_string_equal(ask("request=smtpd_access_policy\r\nprotocol_state=RCPT\r\n"
+				"recipient=u@example.test\r\n\r\n",
+				NULL),
+			    "action=551 5.7.1 example.test: this is a backup MX and the primary MX "
+			    "mx1.example.test is online; please try mx1.example.test\n\n");
 }
 
 static void test_bounds_spoil_the_request(void **state)
@@ -142,6 +140,11 @@ static void test_bounds_spoil_the_request(void **state)
 	assert_true(r.bad);
 }
 
+#define REQ_INST(rcpt, inst)                                                                       \
+	"request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n"                  \
+	"client_address=198.51.100.7\nclient_name=x.example\nsender=a@b.example\n"                 \
+	"instance=" inst "\nrecipient=" rcpt "\n\n"
+
 static void test_offender_gets_550_after_threshold(void **state)
 {
 	struct offender_table t;
@@ -162,6 +165,28 @@ static void test_offender_gets_550_after_threshold(void **state)
 	offender_free(&t);
 }
 
+/* A message is counted once, however many recipients it has (Postfix's
+ * instance attribute); a deferred domain is never counted. */
+static void test_offender_counts_messages_never_defer(void **state)
+{
+	struct offender_table t;
+
+	assert_int_equal(offender_init(&t, 2, 3600000, 64, 1), 0);
+	for (int i = 0; i < 50; i++)
+		assert_string_equal(ask(REQ_INST("u@example.test", "1a.2b.1"), &t) + 7,
+				    "551 5.7.1 "
+				    "example.test: this is a backup MX and the primary MX "
+				    "mx1.example.test is online; please try mx1.example.test\n\n");
+	for (int i = 0; i < 100; i++)
+		assert_non_null(
+		    strstr(ask(REQ_INST("u@example.net", "x"), &t), "action=451 4.7.1 "));
+	assert_non_null(strstr(ask(REQ_INST("u@example.test", "1a.2b.2"), &t), "action=551 "));
+	assert_non_null(strstr(ask(REQ_INST("u@example.test", "1a.2b.3"), &t), "action=550 "));
+	/* Once an offender, still 451 for the deferred domain. */
+	assert_non_null(strstr(ask(REQ_INST("u@example.net", "1a.2b.3"), &t), "action=451 4.7.1 "));
+	offender_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +198,7 @@ int main(void)
 	    cmocka_unit_test(test_crlf_lines_are_accepted),
 	    cmocka_unit_test(test_bounds_spoil_the_request),
 	    cmocka_unit_test(test_offender_gets_550_after_threshold),
+	    cmocka_unit_test(test_offender_counts_messages_never_defer),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }

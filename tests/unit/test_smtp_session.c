@@ -17,7 +17,7 @@
 
 #define HELO_NAME "backup.example.net"
 #define GATED_551                                                                                  \
-	"551 5.7.1 example.test: this is a backup MX and the primary MX "                        \
+	"551 5.7.1 example.test: this is a backup MX and the primary MX "                          \
 	"mx1.example.test is online; please try mx1.example.test\r\n"
 #define OFFENDER_550                                                                               \
 	"550 5.7.1 You tried me, a backup MX, too often while the primary MX is online\r\n"
@@ -29,6 +29,7 @@ struct fx {
 	bool no_table;
 	struct offender_table off;
 	struct client_key client;
+	uint64_t session; /* 0: every RCPT counts, as a session of its own */
 	uint64_t now_ms;
 	char got[16384];
 	size_t got_len;
@@ -54,7 +55,7 @@ static bool fx_offender(void *arg)
 {
 	struct fx *f = arg;
 
-	return offender_try(&f->off, &f->client, f->now_ms);
+	return offender_try(&f->off, &f->client, f->now_ms, f->session);
 }
 
 static void fx_rcpt_replied(void *arg, int code)
@@ -456,6 +457,19 @@ static void test_template_expansion(void **state)
 	assert_int_equal(reply_code(REPLY_OFFENDER, MXG_REPLY_DEFER), 550);
 }
 
+/* One session (connection) from the client: EHLO, MAIL, RCPT to each
+ * domain; the RCPT replies, concatenated. */
+static const char *session_to(struct fx *f, const char *rcpts)
+{
+	static char got[4096];
+
+	f->session++;
+	f->got_len = 0; /* only this session's replies matter */
+	say(f, "RSET\r\nMAIL FROM:<a@b.c>\r\n");
+	snprintf(got, sizeof(got), "%s", say(f, rcpts));
+	return got;
+}
+
 static void test_offender_escalation(void **state)
 {
 	struct fx *f = *state;
@@ -463,13 +477,20 @@ static void test_offender_escalation(void **state)
 	struct client_key me;
 
 	fx_start(f, 0, 3);
-	say(f, "EHLO c\r\nMAIL FROM:<a@b.c>\r\n");
+	say(f, "EHLO c\r\n");
+	/* Three sessions, each with many RCPTs: a session counts once. */
 	for (int i = 0; i < 3; i++)
-		assert_string_equal(say(f, "RCPT TO:<x@example.test>\r\n"), GATED_551);
-	assert_string_equal(say(f, "RCPT TO:<x@example.test>\r\n"), OFFENDER_550);
+		assert_string_equal(session_to(f, "RCPT TO:<x@example.test>\r\n"
+						  "RCPT TO:<y@example.test>\r\n"
+						  "RCPT TO:<z@example.test>\r\n"),
+				    GATED_551 GATED_551 GATED_551);
+	/* The fourth session in the window: 550 for all its RCPTs. */
+	assert_string_equal(session_to(f, "RCPT TO:<x@example.test>\r\n"
+					  "RCPT TO:<y@example.test>\r\n"),
+			    OFFENDER_550 OFFENDER_550);
 	assert_int_equal(f->s.last_rcpt_code, 550);
-	/* Deferred domains count and escalate the same way. */
-	assert_string_equal(say(f, "RCPT TO:<x@defer.test>\r\n"), OFFENDER_550);
+	/* A deferred domain never escalates: the client was asked to retry. */
+	assert_non_null(strstr(say(f, "RCPT TO:<x@defer.test>\r\n"), "451 4.7.1 defer.test: "));
 	/* Non-gated domains are not affected. */
 	assert_non_null(strstr(say(f, "RCPT TO:<x@nowhere.test>\r\n"), "550 5.7.1 <nowhere.test>"));
 
@@ -477,15 +498,32 @@ static void test_offender_escalation(void **state)
 	me = f->client;
 	mxg_ip_parse("192.0.2.31", &other_ip);
 	client_key_from_ip(&other_ip, &f->client);
-	assert_string_equal(say(f, "RCPT TO:<x@example.test>\r\n"), GATED_551);
+	assert_string_equal(session_to(f, "RCPT TO:<x@example.test>\r\n"), GATED_551);
 	/* The first one is forgiven once it stops for a window. */
 	f->client = me;
 	f->now_ms += 60000;
-	assert_string_equal(say(f, "RCPT TO:<x@example.test>\r\n"), GATED_551);
+	assert_string_equal(session_to(f, "RCPT TO:<x@example.test>\r\n"), GATED_551);
 	/* Every RCPT reply reached the counter hook, by code. */
-	assert_int_equal(f->rcpt_codes[551], 5);
+	assert_int_equal(f->rcpt_codes[551], 11);
 	assert_int_equal(f->rcpt_codes[550], 3);
-	assert_int_equal(f->rcpt_codes[451], 0);
+	assert_int_equal(f->rcpt_codes[451], 1);
+}
+
+/* The issue-10 case: an MTA with a queue of any size, deferred with 451,
+ * retrying every few seconds, is never counted at all. */
+static void test_defer_never_escalates(void **state)
+{
+	struct fx *f = *state;
+
+	fx_start(f, 1000000, 1);
+	say(f, "EHLO c\r\n");
+	for (int round = 0; round < 20; round++) {
+		for (int msg = 0; msg < 50; msg++)
+			assert_non_null(strstr(session_to(f, "RCPT TO:<x@defer.test>\r\n"),
+					       "451 4.7.1 defer.test: "));
+		f->now_ms += 2000;
+	}
+	assert_int_equal(f->rcpt_codes[550], 0);
 }
 
 static void test_offender_leaky_bucket(void **state)
@@ -496,15 +534,22 @@ static void test_offender_leaky_bucket(void **state)
 
 	mxg_ip_parse("198.51.100.7", &ip);
 	client_key_from_ip(&ip, &k);
-	/* 5 per hour: one try every 13 minutes is never an offender. */
-	assert_int_equal(offender_init(&t, 5, 3600000, 0, 7), 0);
-	for (uint64_t i = 0; i < 50; i++)
-		assert_false(offender_try(&t, &k, i * 13 * 60000));
+	/* 5 per minute (the default): a session every 13 s is never an
+	 * offender, however long it goes on. */
+	assert_int_equal(offender_init(&t, 5, 60000, 0, 7), 0);
+	for (uint64_t i = 0; i < 500; i++)
+		assert_false(offender_try(&t, &k, i * 13000, i + 1));
+	/* A burst of six sessions within a second is. */
+	for (uint64_t i = 0; i < 5; i++)
+		assert_false(offender_try(&t, &k, 10000000 + i * 100, 1000 + i));
+	assert_true(offender_try(&t, &k, 10000000 + 500, 2000));
+	/* The same session asks again: same verdict, not counted again. */
+	assert_true(offender_try(&t, &k, 10000000 + 600, 2000));
 	offender_free(&t);
 	/* Threshold 0 never escalates. */
 	assert_int_equal(offender_init(&t, 0, 3600000, 0, 7), 0);
 	for (int i = 0; i < 100; i++)
-		assert_false(offender_try(&t, &k, 0));
+		assert_false(offender_try(&t, &k, 0, 0));
 	offender_free(&t);
 }
 
@@ -529,17 +574,17 @@ static void test_offender_ipv6_by_64_and_bounded(void **state)
 	assert_true(client_key_equal(&mapped, &v4));
 
 	assert_int_equal(offender_init(&t, 2, 60000, 64, 3), 0);
-	assert_false(offender_try(&t, &a, 0));
-	assert_false(offender_try(&t, &b, 0));
-	assert_true(offender_try(&t, &a, 0)); /* third try of the /64 */
-	assert_false(offender_try(&t, &c, 0));
+	assert_false(offender_try(&t, &a, 0, 0));
+	assert_false(offender_try(&t, &b, 0, 0));
+	assert_true(offender_try(&t, &a, 0, 0)); /* third try of the /64 */
+	assert_false(offender_try(&t, &c, 0, 0));
 	/* A flood of other clients: memory stays the same, and the table
 	 * keeps working (the flood evicts the least active entries). */
 	for (uint32_t i = 0; i < 100000; i++) {
 		struct client_key k = {{0}};
 
 		memcpy(k.b, &i, sizeof(i));
-		offender_try(&t, &k, 1);
+		offender_try(&t, &k, 1, 0);
 	}
 	assert_int_equal(t.n_buckets, 8);
 	offender_free(&t);
@@ -615,6 +660,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_output_backpressure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_template_expansion, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offender_escalation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_defer_never_escalates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_random_input_stays_bounded, setup, teardown),
 	    cmocka_unit_test(test_offender_leaky_bucket),
 	    cmocka_unit_test(test_offender_ipv6_by_64_and_bounded),

@@ -39,9 +39,10 @@
 /* Keep the last good DNS answer for an hour when DNS fails (well below
  * the usual MX TTLs' worst case, long enough to ride out an outage). */
 #define MXG_DEFAULT_DNS_GRACE_MS 3600000
-/* 5 gated attempts from one client (IPv6: /64) within an hour -> 550. */
+/* More than 5 sessions a minute from one client (IPv6: /64), for reject
+ * domains only, -> 550 (docs/responder.md, "Offenders"). */
 #define MXG_DEFAULT_OFFENDER_THRESHOLD 5
-#define MXG_DEFAULT_OFFENDER_WINDOW_MS 3600000
+#define MXG_DEFAULT_OFFENDER_WINDOW_MS 60000
 /* Responder limits (not in DESIGN.md's table). */
 #define MXG_DEFAULT_MAX_CONNECTIONS 1000
 #define MXG_DEFAULT_MAX_CONNECTIONS_PER_CLIENT 10

@@ -56,6 +56,7 @@ struct policy_request {
 	char protocol_state[16]; /* "RCPT", ... */
 	char recipient[512];
 	char client_address[64];
+	char instance[64]; /* one message of one smtpd session */
 	unsigned n_attrs;
 	size_t size;
 	bool bad; /* malformed or over a bound: answer DUNNO */

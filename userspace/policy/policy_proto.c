@@ -57,6 +57,8 @@ bool policy_request_line(struct policy_request *r, const char *line, size_t len)
 		take(r, r->recipient, sizeof(r->recipient), eq + 1, len - nlen - 1);
 	else if (IS("client_address"))
 		take(r, r->client_address, sizeof(r->client_address), eq + 1, len - nlen - 1);
+	else if (IS("instance"))
+		take(r, r->instance, sizeof(r->instance), eq + 1, len - nlen - 1);
 #undef IS
 	return false;
 }
@@ -86,6 +88,22 @@ static bool recipient_domain(const char *rcpt, char *out, size_t outlen)
 	return true;
 }
 
+/* Postfix's instance attribute names one message of one smtpd session:
+ * the offender count takes it as the session (offender.h), so a message
+ * with many recipients counts once. 0 (none) counts every request. */
+static uint64_t instance_tag(const char *instance)
+{
+	uint64_t h = 14695981039346656037ull; /* FNV-1a 64 */
+
+	if (!instance[0])
+		return 0;
+	for (const char *p = instance; *p; p++) {
+		h ^= (unsigned char)*p;
+		h *= 1099511628211ull;
+	}
+	return h ? h : 1;
+}
+
 static size_t dunno(char *out, size_t outlen)
 {
 	int n = snprintf(out, outlen, "action=DUNNO\n\n");
@@ -108,11 +126,12 @@ size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup, vo
 		return dunno(out, outlen);
 	if (lookup(arg, domain, &d) || d.state != MXG_DOMAIN_GATED || !d.primary || !d.primary[0])
 		return dunno(out, outlen);
-	if (offenders && !mxg_ip_parse(r->client_address, &ip)) {
+	/* Only reject domains count: a client told 451 was asked to retry. */
+	if (offenders && d.reply == MXG_REPLY_REJECT && !mxg_ip_parse(r->client_address, &ip)) {
 		struct client_key k;
 
 		client_key_from_ip(&ip, &k);
-		if (offender_try(offenders, &k, now_ms))
+		if (offender_try(offenders, &k, now_ms, instance_tag(r->instance)))
 			kind = REPLY_OFFENDER;
 	}
 	reply_format(line, sizeof(line), kind, d.reply, domain, d.primary, d.reply_text);

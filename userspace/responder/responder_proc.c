@@ -48,6 +48,7 @@ struct conn {
 	struct mxg_ip peer, dst;
 	uint16_t peer_port, dst_port;
 	struct client_key key;
+	uint64_t serial;       /* this session, for the offender count (never 0) */
 	struct ev_timer timer; /* idle, then linger */
 	bool lingering;	       /* replies sent, write side shut: wait for EOF */
 	const char *end;       /* why it ended, for the log line */
@@ -80,6 +81,7 @@ struct rsp {
 	struct conn *conns;
 	unsigned n_conns;
 	struct offender_table off;
+	uint64_t sessions_seen;	     /* serial of the last session accepted */
 	struct responder_report rep; /* counters and offenders to the controller */
 	struct ev_timer report_timer;
 
@@ -117,7 +119,7 @@ static bool conn_offender(void *arg)
 {
 	struct conn *c = arg;
 
-	if (!offender_try(&c->rsp->off, &c->key, ev_now_ms()))
+	if (!offender_try(&c->rsp->off, &c->key, ev_now_ms(), c->serial))
 		return false;
 	c->rsp->rep.cnt.offenders++;
 	report_offender(&c->rsp->rep, &c->peer, ev_now_ms());
@@ -374,6 +376,7 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 	c->peer = peer;
 	c->peer_port = peer_port;
 	c->key = key;
+	c->serial = ++r->sessions_seen;
 	original_dst(fd, c);
 	ev_timer_init(&c->timer, conn_timer, c);
 	smtp_session_init(&c->smtp, &p, &conn_ops, c);

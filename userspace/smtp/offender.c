@@ -100,19 +100,22 @@ static struct offender_entry *entry_get(struct offender_table *t, const struct c
 	return victim;
 }
 
-bool offender_try(struct offender_table *t, const struct client_key *k, uint64_t now_ms)
+bool offender_try(struct offender_table *t, const struct client_key *k, uint64_t now_ms,
+		  uint64_t session)
 {
 	struct offender_entry *e;
 	uint64_t limit;
-	bool over;
 
 	if (!t->threshold || !t->e)
 		return false;
 	e = entry_get(t, k, now_ms);
+	if (session && e->session == session)
+		return e->over;
 	limit = (uint64_t)t->threshold * 1000;
 	e->level_milli += 1000;
-	over = e->level_milli > limit;
+	e->over = e->level_milli > limit;
+	e->session = session;
 	if (e->level_milli > limit + 1000)
 		e->level_milli = limit + 1000;
-	return over;
+	return e->over;
 }

@@ -6,11 +6,20 @@
  * without clocks. The table has a fixed size: a flood of new clients
  * evicts the least active entries, memory never grows.
  *
- * Counting is a leaky bucket: every gated RCPT adds one, the level drains
- * at threshold per window. A client is an offender when a try takes the
- * level over threshold, i.e. it tried more than threshold times at a rate
- * above threshold per window. The level is capped at threshold + 1, so a
- * client that stops is forgiven within about one window.
+ * What is counted is what a spammer does and an MTA does not: sessions,
+ * not RCPTs. A session (a connection of the responder, a message of the
+ * policy service) is counted once however many RCPTs it carries; its
+ * later RCPTs get the verdict of its first. Counting is a leaky bucket:
+ * every new session adds one, the level drains at threshold per window.
+ * A client is an offender when a session takes the level over threshold,
+ * i.e. it opened more than threshold sessions at a rate above threshold
+ * per window. The level is capped at threshold + 1, so a client that
+ * stops is forgiven within about one window.
+ *
+ * Who is counted at all is the caller's choice: only RCPTs for a domain
+ * with reply = reject (docs/responder.md, "Offenders"). A sender that got
+ * 451 is expected to come back; counting it would turn its retries into a
+ * bounce.
  */
 #ifndef MXG_OFFENDER_H
 #define MXG_OFFENDER_H
@@ -36,7 +45,9 @@ bool client_key_equal(const struct client_key *a, const struct client_key *b);
 struct offender_entry {
 	struct client_key key;
 	uint64_t last_ms;     /* when level was last brought up to date */
-	uint64_t level_milli; /* tries, in thousandths */
+	uint64_t level_milli; /* sessions, in thousandths */
+	uint64_t session;     /* the last session counted (0: none) */
+	bool over;	      /* its verdict */
 	bool used;
 };
 
@@ -52,8 +63,11 @@ struct offender_table {
 int offender_init(struct offender_table *t, unsigned threshold, uint64_t window_ms, size_t slots,
 		  uint32_t seed);
 void offender_free(struct offender_table *t);
-/* Record one gated RCPT of client k at now_ms; true when k is now past
- * the threshold and must be answered 550. */
-bool offender_try(struct offender_table *t, const struct client_key *k, uint64_t now_ms);
+/* One counted RCPT of client k at now_ms in session (non-zero, unique per
+ * session of that client; 0: count every call). The first RCPT of a
+ * session counts it; later ones of the same session get its verdict.
+ * True when k is past the threshold and must be answered 550. */
+bool offender_try(struct offender_table *t, const struct client_key *k, uint64_t now_ms,
+		  uint64_t session);
 
 #endif

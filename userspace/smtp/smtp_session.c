@@ -288,7 +288,10 @@ static void do_rcpt(struct smtp_session *s, const char *arg)
 	} else if (found == SMTP_DOMAIN_FOUND && d) {
 		/* Gated means a primary is up: without its name, do not refuse. */
 		if (d->state == MXG_DOMAIN_GATED && d->primary[0]) {
-			if (s->ops->offender_try && s->ops->offender_try(s->arg))
+			/* Only a client told 551 that comes back is counted: one
+			 * told 451 was asked to retry (offender.h). */
+			if (d->reply == MXG_REPLY_REJECT && s->ops->offender_try &&
+			    s->ops->offender_try(s->arg))
 				kind = REPLY_OFFENDER;
 			else
 				kind = REPLY_GATED;

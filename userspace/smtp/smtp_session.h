@@ -52,8 +52,9 @@ struct smtp_session_ops {
 	/* domain is lower case, without a trailing dot. */
 	enum smtp_lookup (*lookup)(void *arg, const char *domain,
 				   const struct responder_domain **d);
-	/* One RCPT for a gated domain: count it; true = the client is past the
-	 * offender threshold and gets 550 5.7.1. NULL: never. */
+	/* One RCPT for a gated domain with reply = reject: count the session
+	 * (once, offender.h); true = the client is past the offender
+	 * threshold and gets 550 5.7.1. NULL: never. */
 	bool (*offender_try)(void *arg);
 	/* Every RCPT reply that names a domain's fate (551, 451, 550), for
 	 * the counters. NULL: not counted. */
