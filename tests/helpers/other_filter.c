@@ -6,7 +6,8 @@
  * with its own handle and priority, it shows that mxgate's filter neither
  * removes it nor hides packets from it.
  *
- *   other_filter attach IFACE PRIO MAP_PIN   attach (handle 1), pin the map
+ *   other_filter attach IFACE PRIO MAP_PIN [HANDLE]
+ *                                            attach (handle 1), pin the map
  *   other_filter count MAP_PIN               print the packets counted
  *
  * The filter stays attached after exit; remove it with
@@ -25,10 +26,10 @@
 
 #define OTHER_HANDLE 1
 
-static int attach(const char *ifname, unsigned prio, const char *pin)
+static int attach(const char *ifname, unsigned prio, const char *pin, unsigned handle)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = OTHER_HANDLE, .priority = prio);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = handle, .priority = prio);
 	int map, prog, ret;
 
 	hook.ifindex = (int)if_nametoindex(ifname);
@@ -106,10 +107,11 @@ static int count(const char *pin)
 
 int main(int argc, char **argv)
 {
-	if (argc == 5 && !strcmp(argv[1], "attach"))
-		return attach(argv[2], (unsigned)atoi(argv[3]), argv[4]);
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "attach"))
+		return attach(argv[2], (unsigned)atoi(argv[3]), argv[4],
+			      argc == 6 ? (unsigned)strtoul(argv[5], NULL, 0) : OTHER_HANDLE);
 	if (argc == 3 && !strcmp(argv[1], "count"))
 		return count(argv[2]);
-	fprintf(stderr, "usage: other_filter attach IFACE PRIO MAP_PIN | count MAP_PIN\n");
+	fprintf(stderr, "usage: other_filter attach IFACE PRIO MAP_PIN [HANDLE] | count MAP_PIN\n");
 	return 2;
 }

@@ -22,8 +22,8 @@ struct gate;
 
 struct gate_domain_view {
 	const char *name;
-	unsigned state;  /* enum mxg_domain_state */
-	unsigned reason; /* enum mxg_reason */
+	unsigned state;	     /* enum mxg_domain_state */
+	unsigned reason;     /* enum mxg_reason */
 	const char *primary; /* "" when none */
 	uint64_t since_ns;   /* CLOCK_MONOTONIC */
 };
@@ -37,10 +37,22 @@ struct gate_ops {
 	 * the SOCKMAP; nft redirects to their port. */
 	int (*set_responder)(struct gate *g, int fd_v4, int fd_v6);
 	int (*begin)(struct gate *g);
-	int (*set_address)(struct gate *g, const struct mxg_ip *addr, bool gated, unsigned n_domains,
-			   uint64_t ttl_ms);
+	int (*set_address)(struct gate *g, const struct mxg_ip *addr, bool gated,
+			   unsigned n_domains, uint64_t ttl_ms);
 	int (*set_domain)(struct gate *g, const struct gate_domain_view *d, uint64_t ttl_ms);
 	int (*commit)(struct gate *g);
+	/* Is our filter still where it was put? tc: on every configured
+	 * interface, found by name (one deleted and re-created has a new
+	 * index), re-attach it where someone removed it (tc qdisc del ...
+	 * clsact) and count those in *reattached. 0, or a negative errno
+	 * when some interface is left without it (logged once per loss).
+	 * NULL: nothing to check (nft repairs its table in commit). */
+	int (*check)(struct gate *g, unsigned *reattached);
+	/* Is traffic arriving on ifname steered, as of the last open or
+	 * check? ifname NULL: on any configured interface. NULL: always. */
+	bool (*steers)(const struct gate *g, const char *ifname);
+	/* Configured interfaces without our filter (last check); NULL: 0. */
+	unsigned (*unsteered)(const struct gate *g);
 	/* detach = true: remove program/rules/pins (SIGTERM, unload). false:
 	 * leave kernel state to expire by itself (crash-like exit, reload). */
 	void (*close)(struct gate *g, bool detach);

@@ -11,6 +11,11 @@
  * it, and replaces our filter in place (same handle/priority, REPLACE).
  * Only close(detach = true) removes the filters and the pins.
  *
+ * Someone else may remove our filter behind our back (`tc qdisc del dev
+ * eth0 clsact`, an interface deleted and re-created): check() finds it
+ * gone, by interface name, and attaches it again. The controller calls it
+ * on every rtnetlink link or tc event and every round.
+ *
  * Rounds. Every address and domain written between begin() and commit()
  * is remembered; commit() deletes every other entry of both maps, so an
  * address or domain dropped from the config disappears within one round.
@@ -39,7 +44,9 @@ struct gate {
 	char pin_dir[4096];
 	int ifindex[MXG_MAX_INTERFACES];
 	char ifname[MXG_MAX_INTERFACES][IF_NAMESIZE];
+	bool attached[MXG_MAX_INTERFACES]; /* as of the last open/check */
 	size_t n_if;
+	uint32_t prog_id;
 
 	bool in_round;
 	struct mxg_gate_key seen_addrs[MXG_GATE_MAX_ADDRS];
@@ -171,6 +178,9 @@ static int tc_open(struct gate **out, const struct mxg_config *cfg, char *err, s
 	}
 	tc_for_each_ours(prog_id, unstale_iface, g);
 	pins_unlock(lock);
+	g->prog_id = prog_id;
+	for (size_t i = 0; i < g->n_if; i++)
+		g->attached[i] = true;
 	log_info("tc gate attached on %zu interface(s), pins in %s", g->n_if, g->pin_dir);
 	*out = g;
 	return 0;
@@ -187,6 +197,77 @@ fail:
 	free(g->seen_domains);
 	free(g);
 	return ret;
+}
+
+static int tc_check(struct gate *g, unsigned *reattached)
+{
+	int prog_fd = bpf_program__fd(g->skel->progs.mxgate_tc);
+	int ret, fail = 0;
+
+	*reattached = 0;
+	for (size_t i = 0; i < g->n_if; i++) {
+		int idx = (int)if_nametoindex(g->ifname[i]);
+		uint32_t id = 0;
+
+		if (!idx) {
+			if (g->attached[i])
+				log_err("interface %s is gone: mail arriving on it passes ungated "
+					"to the MTA until it returns; the filter is attached "
+					"again then",
+					g->ifname[i]);
+			g->attached[i] = false;
+			fail = -ENODEV;
+			continue;
+		}
+		if (idx == g->ifindex[i] && !tc_query(idx, &id) && id == g->prog_id) {
+			g->attached[i] = true;
+			continue;
+		}
+		ret = tc_attach(idx, prog_fd, g->prog_id);
+		if (ret) {
+			if (g->attached[i] || idx != g->ifindex[i]) {
+				char err[512];
+
+				attach_error(g->ifname[i], ret, err, sizeof(err));
+				log_err("our tc filter on %s is gone and cannot be attached again: "
+					"%s; mail arriving on %s passes ungated to the MTA",
+					g->ifname[i], err, g->ifname[i]);
+			}
+			g->ifindex[i] = idx;
+			g->attached[i] = false;
+			fail = ret;
+			continue;
+		}
+		log_notice("tc filter re-attached to %s: %s", g->ifname[i],
+			   idx != g->ifindex[i]
+			       ? "the interface was re-created"
+			       : "our filter or its clsact qdisc had been removed (tc qdisc del?)");
+		g->ifindex[i] = idx;
+		g->attached[i] = true;
+		(*reattached)++;
+	}
+	return fail;
+}
+
+static bool tc_steers(const struct gate *g, const char *ifname)
+{
+	for (size_t i = 0; i < g->n_if; i++)
+		if (!ifname || !strcmp(g->ifname[i], ifname)) {
+			if (g->attached[i])
+				return true;
+			if (ifname)
+				return false;
+		}
+	return false;
+}
+
+static unsigned tc_unsteered(const struct gate *g)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < g->n_if; i++)
+		n += !g->attached[i];
+	return n;
 }
 
 static int tc_set_responder(struct gate *g, int fd_v4, int fd_v6)
@@ -306,6 +387,8 @@ static void tc_close(struct gate *g, bool detach)
 		if (lock < 0)
 			log_warn("%s; removing the pins anyway", err);
 		for (size_t i = 0; i < g->n_if; i++) {
+			if (!g->attached[i] && !if_nametoindex(g->ifname[i]))
+				continue; /* gone with its interface */
 			ret = tc_detach(g->ifindex[i], prog_id);
 			if (ret && ret != -ENOENT)
 				log_err("detach from %s: %s; run: mxgate unload --pin-dir %s",
@@ -330,5 +413,8 @@ const struct gate_ops gate_tc_ops = {
     .set_address = tc_set_address,
     .set_domain = tc_set_domain,
     .commit = tc_commit,
+    .check = tc_check,
+    .steers = tc_steers,
+    .unsteered = tc_unsteered,
     .close = tc_close,
 };

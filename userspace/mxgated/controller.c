@@ -135,6 +135,8 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 		return r;
 	}
 
+	ctl_links_start(c);
+
 	/* After the gate: an nft gate in own mode has just (re)created
 	 * table inet mxgate, where our offender sets go. */
 	r = ctl_offenders_start(c);
@@ -184,6 +186,7 @@ void controller_stop(struct controller *c, bool detach)
 		ev_timer_stop(c->loop, &c->resp_timer);
 		ev_timer_stop(c->loop, &c->resp_ack_timer);
 	}
+	ctl_links_stop(c);
 	ctl_responder_stop(c);
 	ctl_offenders_stop(c, detach);
 	if (c->gate)

@@ -39,10 +39,14 @@
  * probe_interval + this. */
 #define CTL_RESPONDER_ACK_MS 5000
 #define CTL_RESPONDER_ACK_RING 64 /* send times kept of unacknowledged tables */
+/* After an rtnetlink link/tc event, wait this long for the burst to end
+ * (a `tc qdisc del` sends several) before checking our filter. */
+#define CTL_LINKS_SETTLE_MS 100
 
 struct controller;
 struct policy_server;
 struct ctl_offenders;
+struct mnl_socket;
 
 /* The message being read from the responder (ctl_resp_msg.c). */
 struct ctl_resp_reader {
@@ -75,6 +79,7 @@ struct ctl_counters {
 	uint64_t transitions; /* domain state changes */
 	uint64_t responder_restarts;
 	uint64_t gate_errors;
+	uint64_t gate_reattached; /* tc filters found removed and attached again */
 	uint64_t dns_answers;
 	uint64_t dns_failures;
 	uint64_t reloads;
@@ -115,7 +120,9 @@ struct controller {
 
 	const struct gate_ops *gops;
 	struct gate *gate;
-	bool gate_failing; /* log the first error of a run only */
+	bool gate_failing;	     /* log the first error of a run only */
+	struct mnl_socket *links_nl; /* rtnetlink link + tc events (ctl_links.c) */
+	struct ev_timer links_timer;
 
 	struct responder resp;
 	bool resp_alive;
@@ -171,6 +178,14 @@ int ctl_reload(struct controller *c);
 void ctl_set_params(struct controller *c);
 /* The configured resolver, or the first of /etc/resolv.conf. */
 struct dns_resolver *ctl_resolver_new(struct controller *c, const struct mxg_config *cfg);
+
+/* ctl_links.c: re-attach a gate someone removed; what status reports. */
+int ctl_links_start(struct controller *c);
+void ctl_links_stop(struct controller *c);
+void ctl_gate_check(struct controller *c);
+struct ifaddrs;
+bool ctl_addr_steered(const struct controller *c, const struct mxg_ip *ip,
+		      const struct ifaddrs *ifa);
 
 /* rounds.c */
 void ctl_round_timer(struct ev_loop *loop, void *arg);

@@ -74,6 +74,15 @@ static void write_metrics(const struct controller *c, FILE *f)
 	prom_u64(f, "mxgate_responder_restarts_total", NULL, c->cnt.responder_restarts);
 	prom_family(f, "mxgate_gate_errors_total", "counter", "Failed writes to the gate backend.");
 	prom_u64(f, "mxgate_gate_errors_total", NULL, c->cnt.gate_errors);
+	prom_family(f, "mxgate_gate_reattached_total", "counter",
+		    "tc filters found removed (tc qdisc del, interface re-created) and attached "
+		    "again.");
+	prom_u64(f, "mxgate_gate_reattached_total", NULL, c->cnt.gate_reattached);
+	prom_family(f, "mxgate_gate_unsteered_interfaces", "gauge",
+		    "Configured interfaces without mxgate's tc filter: mail arriving there is "
+		    "not gated.");
+	prom_u64(f, "mxgate_gate_unsteered_interfaces", NULL,
+		 c->gate && c->gops->unsteered ? c->gops->unsteered(c->gate) : 0);
 	prom_family(f, "mxgate_dns_answers_total", "counter", "Usable MX lookups.");
 	prom_u64(f, "mxgate_dns_answers_total", NULL, c->cnt.dns_answers);
 	prom_family(f, "mxgate_dns_failures_total", "counter", "Failed MX lookups.");

@@ -171,6 +171,7 @@ void ctl_publish(struct controller *c)
 	free(a);
 
 	if (c->gate) {
+		ctl_gate_check(c);
 		r = write_gate(c);
 		if (r < 0) {
 			c->cnt.gate_errors++;

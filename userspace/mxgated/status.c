@@ -8,6 +8,7 @@
  */
 #include "controller.h"
 
+#include <ifaddrs.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,7 @@ static void text_status(const struct controller *c, struct sbuf *o)
 	uint64_t now = ev_now_ms();
 	char t[32], a[MXG_ADDRSTRLEN];
 	struct responder_counts rc;
+	struct ifaddrs *ifa;
 
 	sbuf_printf(o, "mxgated pid %d, up %s, gate %s, %zu domain(s), responder ", (int)getpid(),
 		    ago(t, sizeof(t), now, c->started_ms), c->gops->name, c->n_domains);
@@ -127,19 +129,32 @@ static void text_status(const struct controller *c, struct sbuf *o)
 		text_domain(c, c->domains[i], now, o);
 	if (!c->n_addrs)
 		sbuf_printf(o, "no gate address yet\n");
-	for (size_t i = 0; i < c->n_addrs; i++)
+	if (getifaddrs(&ifa) < 0)
+		ifa = NULL;
+	for (size_t i = 0; i < c->n_addrs; i++) {
+		/* The truth, not the verdict: without our filter nothing is
+		 * steered, whatever the maps say. */
+		bool steered = ctl_addr_steered(c, &c->addrs[i].ip, ifa);
+
 		sbuf_printf(o, "address %s: %s (%u domain(s))\n",
 			    mxg_ip_str(&c->addrs[i].ip, a, sizeof(a)),
-			    c->addrs[i].gated ? "gated" : "open", c->addrs[i].n_domains);
+			    !c->addrs[i].gated ? "open"
+			    : steered	       ? "gated"
+					       : "open, not steered: no mxgate tc filter on its "
+						 "interface (see the log)",
+			    c->addrs[i].n_domains);
+	}
+	if (ifa)
+		freeifaddrs(ifa);
 	sbuf_printf(o, "counters: rounds %" PRIu64 ", probes", c->cnt.rounds);
 	for (unsigned r = 0; r < CTL_PROBE_RESULTS; r++)
 		sbuf_printf(o, " %s %" PRIu64, probe_result_str(r), c->cnt.probes[r]);
 	sbuf_printf(o,
 		    ", state changes %" PRIu64 ", responder restarts %" PRIu64
-		    ", gate errors %" PRIu64 ", dns answers %" PRIu64 " failures %" PRIu64
-		    ", reloads %" PRIu64 " refused %" PRIu64 "\n",
+		    ", gate errors %" PRIu64 ", gate re-attached %" PRIu64 ", dns answers %" PRIu64
+		    " failures %" PRIu64 ", reloads %" PRIu64 " refused %" PRIu64 "\n",
 		    c->cnt.transitions, c->cnt.responder_restarts, c->cnt.gate_errors,
-		    c->cnt.dns_answers, c->cnt.dns_failures, c->cnt.reloads,
+		    c->cnt.gate_reattached, c->cnt.dns_answers, c->cnt.dns_failures, c->cnt.reloads,
 		    c->cnt.reloads_refused);
 	ctl_responder_counts(c, &rc);
 	sbuf_printf(o, "responder: sessions %" PRIu64 ", refused %" PRIu64 ", replies", rc.sessions,
@@ -249,6 +264,7 @@ static void json_status(const struct controller *c, struct sbuf *o)
 {
 	uint64_t now = ev_now_ms();
 	struct json_writer w;
+	struct ifaddrs *ifa;
 	struct responder_counts rc;
 	char a[MXG_ADDRSTRLEN];
 	char *text = NULL;
@@ -278,13 +294,24 @@ static void json_status(const struct controller *c, struct sbuf *o)
 
 	json_key(&w, "addresses");
 	json_array_begin(&w);
+	if (getifaddrs(&ifa) < 0)
+		ifa = NULL;
 	for (size_t i = 0; i < c->n_addrs; i++) {
+		bool steered = ctl_addr_steered(c, &c->addrs[i].ip, ifa);
+
 		json_object_begin(&w);
 		json_kv_str(&w, "address", mxg_ip_str(&c->addrs[i].ip, a, sizeof(a)));
-		json_kv_bool(&w, "gated", c->addrs[i].gated);
+		/* gated: what really happens to a new connection; verdict:
+		 * what the domain states decided; steered: our filter is on
+		 * the address's interface. */
+		json_kv_bool(&w, "gated", c->addrs[i].gated && steered);
+		json_kv_bool(&w, "verdict", c->addrs[i].gated);
+		json_kv_bool(&w, "steered", steered);
 		json_kv_uint(&w, "domains", c->addrs[i].n_domains);
 		json_object_end(&w);
 	}
+	if (ifa)
+		freeifaddrs(ifa);
 	json_array_end(&w);
 
 	json_key(&w, "counters");
@@ -298,6 +325,7 @@ static void json_status(const struct controller *c, struct sbuf *o)
 	json_kv_uint(&w, "state_changes", c->cnt.transitions);
 	json_kv_uint(&w, "responder_restarts", c->cnt.responder_restarts);
 	json_kv_uint(&w, "gate_errors", c->cnt.gate_errors);
+	json_kv_uint(&w, "gate_reattached", c->cnt.gate_reattached);
 	json_kv_uint(&w, "dns_answers", c->cnt.dns_answers);
 	json_kv_uint(&w, "dns_failures", c->cnt.dns_failures);
 	json_kv_uint(&w, "reloads", c->cnt.reloads);
