@@ -19,6 +19,7 @@
 
 #include "event.h"
 
+#define FAKE_DNS_LOG 16
 #define FAKE_DNS_SOA "test. 3600 IN SOA ns.test. admin.test. 1 3600 600 86400 60"
 
 struct fake_dns {
@@ -29,7 +30,16 @@ struct fake_dns {
 	bool silent;		 /* never answer */
 	bool tc_udp;		 /* answer every UDP query with TC and no records */
 	bool spoof_first;	 /* before each answer: wrong ID, then wrong name */
+	bool flip_case;		 /* answer with the question's letters case-flipped */
+	bool cross;		 /* answer each UDP query to the next one's socket */
 	int udp_queries, tcp_queries;
+	/* What each UDP query looked like (the first FAKE_DNS_LOG of them). */
+	uint16_t log_port[16], log_id[16];
+	char log_qname[16][64];
+	/* cross: the query waiting for a partner, and its answer. */
+	struct sockaddr_storage held_to;
+	socklen_t held_len;
+	ldns_pkt *held;
 	int conn_fd; /* one TCP connection at a time is enough */
 	uint8_t conn_buf[600];
 	size_t conn_len;
@@ -127,6 +137,30 @@ static void fake_dns_serve(struct fake_dns *fd, int sock, const uint8_t *buf, si
 	if (ldns_wire2pkt(&query, buf, n) != LDNS_STATUS_OK)
 		return;
 	a = fake_dns_answer(fd, query, !tcp && fd->tc_udp);
+	if (fd->flip_case) {
+		ldns_rdf *o = ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(a), 0));
+		uint8_t *d = ldns_rdf_data(o);
+
+		for (size_t i = 0; i < ldns_rdf_size(o); i++)
+			if ((d[i] | 0x20) >= 'a' && (d[i] | 0x20) <= 'z')
+				d[i] ^= 0x20;
+	}
+	if (fd->cross && !tcp) {
+		if (!fd->held) {
+			fd->held = a;
+			memcpy(&fd->held_to, to, tolen);
+			fd->held_len = tolen;
+		} else {
+			fake_dns_send_pkt(sock, to, tolen, fd->held, false);
+			fake_dns_send_pkt(sock, (struct sockaddr *)&fd->held_to, fd->held_len, a,
+					  false);
+			ldns_pkt_free(fd->held);
+			ldns_pkt_free(a);
+			fd->held = NULL;
+		}
+		ldns_pkt_free(query);
+		return;
+	}
 	if (fd->spoof_first && !tcp) {
 		ldns_pkt *bad = fake_dns_answer(fd, query, false);
 		ldns_rr *q = ldns_rr_list_rr(ldns_pkt_question(bad), 0);
@@ -155,6 +189,22 @@ static void fake_dns_udp(struct ev_loop *loop, int sock, unsigned events, void *
 
 	if (n <= 0)
 		return;
+	if (fd->udp_queries < FAKE_DNS_LOG && n > 12) {
+		ldns_pkt *q = NULL;
+		int i = fd->udp_queries;
+
+		fd->log_port[i] = ntohs(((struct sockaddr_in *)&from)->sin_port);
+		fd->log_id[i] = (uint16_t)(buf[0] << 8 | buf[1]);
+		if (ldns_wire2pkt(&q, buf, (size_t)n) == LDNS_STATUS_OK) {
+			char *str =
+			    ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(q), 0)));
+
+			if (str)
+				snprintf(fd->log_qname[i], sizeof(fd->log_qname[i]), "%s", str);
+			free(str);
+			ldns_pkt_free(q);
+		}
+	}
 	fd->udp_queries++;
 	if (!fd->silent)
 		fake_dns_serve(fd, sock, buf, (size_t)n, (struct sockaddr *)&from, fromlen, false);
@@ -251,6 +301,8 @@ static void fake_dns_stop(struct fake_dns *fd)
 		ev_io_del(fd->loop, fd->conn_fd);
 		close(fd->conn_fd);
 	}
+	ldns_pkt_free(fd->held);
+	fd->held = NULL;
 	ev_io_del(fd->loop, fd->udp);
 	ev_io_del(fd->loop, fd->tcp);
 	close(fd->udp);

@@ -4,15 +4,20 @@
  * MX, empty, NXDOMAIN, SERVFAIL, malformed, cut short, TC, over the host
  * bound), then dns_resolve_mx end to end against a fake server on the
  * loop: addresses and CNAMEs, TTL clamping, spoofed answers ignored, TCP
- * fallback on truncation, timeouts and retries, cancellation.
+ * fallback on truncation, timeouts and retries, cancellation; against
+ * forgery: a new port, ID and 0x20 case pattern per attempt, answers with
+ * another case or on another query's socket dropped and counted, sockets
+ * open at once bounded.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -210,6 +215,8 @@ static void on_mx(void *arg, const struct mx_set *s)
 	ev_stop(r->loop);
 }
 
+static struct dns_stats last_stats; /* of the last run_resolve */
+
 static void run_resolve(struct fake_dns *fd, const char *const *zone, const char *domain,
 			const struct dns_options *opts, struct result *res,
 			void (*tweak)(struct fake_dns *))
@@ -229,6 +236,7 @@ static void run_resolve(struct fake_dns *fd, const char *const *zone, const char
 	assert_int_equal(res->calls, 0); /* never synchronously */
 	assert_int_equal(ev_run(loop), 0);
 	assert_int_equal(res->calls, 1);
+	dns_resolver_stats(r, &last_stats);
 	dns_resolver_free(r);
 	fake_dns_stop(fd);
 	ev_loop_free(loop);
@@ -305,6 +313,102 @@ static void test_resolve_ignores_wrong_id_and_question(void **state)
 	assert_int_equal(res.set.status, MX_OK);
 	assert_int_equal(res.set.n_hosts, 4);
 	assert_int_equal(res.set.hosts[0].n_addrs, 2);
+	assert_true(last_stats.forged >= 2); /* wrong ID, wrong name: counted */
+}
+
+static void silence(struct fake_dns *fd);
+
+/* Every attempt: a new source port, a new ID, a new case pattern of the
+ * same name (RFC 5452, 0x20). */
+static void test_attempts_change_port_id_and_case(void **state)
+{
+	struct dns_options o = {.timeout_ms = 30, .attempts = 8};
+	struct fake_dns fd;
+	struct result res;
+	bool upper = false, differ = false;
+
+	run_resolve(&fd, zone, "example.test", &o, &res, silence);
+	assert_int_equal(res.set.status, MX_ERROR);
+	assert_int_equal(fd.udp_queries, 8);
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(strcasecmp(fd.log_qname[i], "example.test."), 0);
+		for (const char *c = fd.log_qname[i]; *c; c++)
+			upper |= isupper((unsigned char)*c) != 0;
+		if (i == 0)
+			continue;
+		assert_int_not_equal(fd.log_port[i], fd.log_port[i - 1]);
+		assert_int_not_equal(fd.log_id[i], fd.log_id[i - 1]);
+		differ |= strcmp(fd.log_qname[i], fd.log_qname[0]) != 0;
+	}
+	assert_true(upper);  /* all lower in 8 tries: 2^-88 */
+	assert_true(differ); /* one pattern in 8 tries: 2^-77 */
+	assert_int_equal(last_stats.sent, 8);
+}
+
+static void flip_case(struct fake_dns *fd)
+{
+	fd->flip_case = true;
+}
+
+/* A resolver (or forger) that does not echo the question's case is not
+ * believed: the domain gets an error (the gate opens), never its records. */
+static void test_answer_in_another_case_is_dropped(void **state)
+{
+	struct dns_options o = {.timeout_ms = 40, .attempts = 2};
+	struct fake_dns fd;
+	struct result res;
+
+	run_resolve(&fd, zone, "example.test", &o, &res, flip_case);
+	assert_int_equal(res.set.status, MX_ERROR);
+	assert_int_equal(res.set.n_hosts, 0);
+	assert_non_null(strstr(res.set.error, "question case"));
+	assert_int_equal(last_stats.forged, 2);
+}
+
+/* An answer that arrives on another query's socket, even with the right ID
+ * and question for that other query, is not taken by either. */
+static void test_answer_on_another_socket_is_dropped(void **state)
+{
+	struct dns_options o = {.timeout_ms = 40, .attempts = 2};
+	struct ev_loop *loop = ev_loop_new();
+	struct result a = {.loop = NULL}, b = {.loop = loop};
+	struct dns_stats st;
+	struct fake_dns fd;
+	struct dns_resolver *r;
+
+	assert_int_equal(fake_dns_start(&fd, loop, zone), 0);
+	fd.cross = true;
+	r = dns_resolver_new(loop, (struct sockaddr *)&fd.addr, sizeof(fd.addr), &o);
+	assert_non_null(r);
+	a.loop = loop;
+	assert_int_equal(dns_resolve_mx(r, "example.test", on_mx, &a), 0);
+	assert_int_equal(dns_resolve_mx(r, "null.test", on_mx, &b), 0);
+	while (a.calls + b.calls < 2)
+		assert_int_equal(ev_run(loop), 0);
+	assert_int_equal(a.set.status, MX_ERROR);
+	assert_int_equal(b.set.status, MX_ERROR);
+	dns_resolver_stats(r, &st);
+	assert_true(st.forged >= 2);
+	dns_resolver_free(r);
+	fake_dns_stop(&fd);
+	ev_loop_free(loop);
+}
+
+/* With one socket allowed, the nine queries of a request take turns and
+ * all complete. */
+static void test_open_sockets_bounded(void **state)
+{
+	struct dns_options o = {.max_sockets = 1};
+	struct fake_dns fd;
+	struct result res;
+
+	run_resolve(&fd, zone, "example.test", &o, &res, NULL);
+	assert_int_equal(res.set.status, MX_OK);
+	assert_int_equal(res.set.n_hosts, 4);
+	assert_int_equal(res.set.hosts[0].n_addrs, 2);
+	assert_int_equal(res.set.hosts[2].n_addrs, 1);
+	assert_int_equal(last_stats.max_open, 1);
+	assert_true(last_stats.waited >= 7);
 }
 
 static void truncate_udp(struct fake_dns *fd)
@@ -435,6 +539,10 @@ int main(void)
 	    cmocka_unit_test(test_resolve_hosts_addresses_cnames_ttl),
 	    cmocka_unit_test(test_resolve_statuses),
 	    cmocka_unit_test(test_resolve_ignores_wrong_id_and_question),
+	    cmocka_unit_test(test_attempts_change_port_id_and_case),
+	    cmocka_unit_test(test_answer_in_another_case_is_dropped),
+	    cmocka_unit_test(test_answer_on_another_socket_is_dropped),
+	    cmocka_unit_test(test_open_sockets_bounded),
 	    cmocka_unit_test(test_resolve_falls_back_to_tcp_on_truncation),
 	    cmocka_unit_test(test_resolve_times_out_after_retries),
 	    cmocka_unit_test(test_resolve_refused_port_reports_it),

@@ -5,6 +5,13 @@
  * matching and TCP fallback on truncation are ours, so hundreds of queries
  * run at once in the daemon's one thread. Names are queried absolute
  * (trailing dot): no search list ever applies.
+ *
+ * Against off-path forgery (RFC 5452): every attempt of every query leaves
+ * from its own new UDP socket (a kernel-chosen random port, connect()ed to
+ * the resolver) with a new random ID and a new random 0x20 case pattern in
+ * the question; an answer is taken only on that socket, from the resolver's
+ * address and port, with the ID and the question octet for octet as sent.
+ * Anything else is dropped and counted (dns_stats.forged).
  */
 #ifndef MXG_DNS_H
 #define MXG_DNS_H
@@ -16,13 +23,13 @@
 #include "addr.h"
 #include "event.h"
 
-#define MXG_MX_MAX_HOSTS 32     /* MX records kept per domain */
-#define MXG_MX_MAX_ADDRS 16     /* A+AAAA kept per MX host */
-#define MXG_DNS_TTL_MIN_S 30    /* TTLs are clamped to this range */
+#define MXG_MX_MAX_HOSTS 32  /* MX records kept per domain */
+#define MXG_MX_MAX_ADDRS 16  /* A+AAAA kept per MX host */
+#define MXG_DNS_TTL_MIN_S 30 /* TTLs are clamped to this range */
 #define MXG_DNS_TTL_MAX_S 3600
 
 enum mx_status {
-	MX_OK,         /* MX records found (hosts[] filled) */
+	MX_OK,	       /* MX records found (hosts[] filled) */
 	MX_NULL,       /* RFC 7505 null MX: the domain accepts no mail */
 	MX_NO_RECORDS, /* NOERROR/NODATA for MX: implicit MX (RFC 5321 5.1) */
 	MX_NXDOMAIN,   /* the domain does not exist */
@@ -40,8 +47,8 @@ struct mx_host {
 struct mx_set {
 	char domain[256];
 	enum mx_status status;
-	char error[160]; /* human text for MX_ERROR / MX_NXDOMAIN */
-	uint32_t ttl_s;  /* min TTL over the answers used, clamped */
+	char error[160];			/* human text for MX_ERROR / MX_NXDOMAIN */
+	uint32_t ttl_s;				/* min TTL over the answers used, clamped */
 	struct mx_host hosts[MXG_MX_MAX_HOSTS]; /* sorted by pref, then name */
 	size_t n_hosts;
 };
@@ -49,14 +56,24 @@ struct mx_set {
 struct dns_resolver;
 
 struct dns_options {
-	unsigned timeout_ms; /* per attempt; default 2000 */
-	unsigned attempts;   /* UDP tries before giving up; default 3 */
+	unsigned timeout_ms;  /* per attempt; default 2000 */
+	unsigned attempts;    /* UDP tries before giving up; default 3 */
+	unsigned max_sockets; /* sockets open at once; default 256; more queries wait */
+};
+
+struct dns_stats {
+	uint64_t sent;	   /* attempts sent (UDP and TCP) */
+	uint64_t forged;   /* answers dropped: wrong ID, question or case */
+	uint64_t waited;   /* queries that waited for a free socket */
+	unsigned max_open; /* most sockets open at once */
 };
 
 /* server: the resolver address with its port (53). */
 struct dns_resolver *dns_resolver_new(struct ev_loop *loop, const struct sockaddr *server,
 				      socklen_t server_len, const struct dns_options *opts);
 void dns_resolver_free(struct dns_resolver *r);
+/* Counters since dns_resolver_new. */
+void dns_resolver_stats(const struct dns_resolver *r, struct dns_stats *out);
 /* First nameserver of /etc/resolv.conf (or 127.0.0.1), port 53. */
 int dns_default_server(struct sockaddr_storage *ss, socklen_t *len);
 

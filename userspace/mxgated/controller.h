@@ -82,6 +82,7 @@ struct ctl_counters {
 	uint64_t gate_reattached; /* tc filters found removed and attached again */
 	uint64_t dns_answers;
 	uint64_t dns_failures;
+	uint64_t dns_forged_before; /* forged answers seen by resolvers since replaced */
 	uint64_t reloads;
 	uint64_t reloads_refused;
 };
@@ -178,6 +179,9 @@ int ctl_reload(struct controller *c);
 void ctl_set_params(struct controller *c);
 /* The configured resolver, or the first of /etc/resolv.conf. */
 struct dns_resolver *ctl_resolver_new(struct controller *c, const struct mxg_config *cfg);
+void ctl_dns_keep_counts(struct controller *c);
+/* DNS answers dropped as forged (wrong ID or question case), all resolvers. */
+uint64_t ctl_dns_forged(const struct controller *c);
 
 /* ctl_links.c: re-attach a gate someone removed; what status reports. */
 int ctl_links_start(struct controller *c);

@@ -87,6 +87,9 @@ static void write_metrics(const struct controller *c, FILE *f)
 	prom_u64(f, "mxgate_dns_answers_total", NULL, c->cnt.dns_answers);
 	prom_family(f, "mxgate_dns_failures_total", "counter", "Failed MX lookups.");
 	prom_u64(f, "mxgate_dns_failures_total", NULL, c->cnt.dns_failures);
+	prom_family(f, "mxgate_dns_forged_answers_total", "counter",
+		    "DNS answers dropped: wrong ID or question case on the query's own socket.");
+	prom_u64(f, "mxgate_dns_forged_answers_total", NULL, ctl_dns_forged(c));
 	prom_family(f, "mxgate_reloads_total", "counter", "SIGHUP reloads, applied or refused.");
 	prom_u64(f, "mxgate_reloads_total", prom_labels(l, sizeof(l), 1, "result", "applied"),
 		 c->cnt.reloads);

@@ -292,6 +292,7 @@ int ctl_reload(struct controller *c)
 			for (size_t i = 0; i < c->n_domains; i++)
 				if (c->domains[i]->dns_inflight)
 					dns_cancel(c->dns, c->domains[i]);
+			ctl_dns_keep_counts(c);
 			dns_resolver_free(c->dns);
 			c->dns = r;
 			for (size_t i = 0; i < c->n_domains; i++) {
@@ -324,6 +325,26 @@ int ctl_reload(struct controller *c)
 void ctl_set_params(struct controller *c)
 {
 	set_params(c);
+}
+
+/* Before the resolver is replaced: its counters live on in the totals. */
+void ctl_dns_keep_counts(struct controller *c)
+{
+	struct dns_stats st;
+
+	if (!c->dns)
+		return;
+	dns_resolver_stats(c->dns, &st);
+	c->cnt.dns_forged_before += st.forged;
+}
+
+uint64_t ctl_dns_forged(const struct controller *c)
+{
+	struct dns_stats st = {0};
+
+	if (c->dns)
+		dns_resolver_stats(c->dns, &st);
+	return c->cnt.dns_forged_before + st.forged;
 }
 
 struct dns_resolver *ctl_resolver_new(struct controller *c, const struct mxg_config *cfg)

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * One DNS question over UDP, hardened against off-path forgery (RFC 5452):
+ * each attempt opens its own socket (the kernel picks a random ephemeral
+ * port; connect()ed, so the kernel drops datagrams from anywhere but the
+ * resolver's address and port), carries a new random ID and a new random
+ * 0x20 case pattern in the question, and accepts only an answer that
+ * arrives on that socket and repeats ID and question octet for octet. A
+ * forger must now guess port, ID and case at once, for one attempt's
+ * lifetime. Anything else is dropped and counted, never an end of the
+ * query: the attempt timer decides what happens next.
+ */
+#include "dns_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static void query_timer(struct ev_loop *loop, void *arg);
+static void udp_read(struct ev_loop *loop, int fd, unsigned events, void *arg);
+
+void dns_query_close_socket(struct dns_query *q)
+{
+	struct dns_resolver *r = q->req->r;
+
+	if (q->fd >= 0) {
+		ev_io_del(r->loop, q->fd);
+		close(q->fd);
+		q->fd = -1;
+	}
+	free(q->tcp_answer);
+	q->tcp_answer = NULL;
+	q->tcp_pos = 0;
+}
+
+void dns_query_free(struct dns_query *q)
+{
+	struct dns_request *req = q->req;
+
+	ev_timer_stop(req->r->loop, &q->timer);
+	dns_query_close_socket(q);
+	dns_slot_release(q);
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		req->queries = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+	ldns_rdf_deep_free(q->qname);
+	free(q->wire);
+	free(q);
+}
+
+int dns_query_randomize(struct dns_query *q)
+{
+	uint8_t *msg = q->wire + 2;
+	uint8_t bits[2 + 32]; /* the ID, then one bit per letter (names <= 255) */
+	uint16_t old = (uint16_t)(msg[0] << 8 | msg[1]), id;
+	size_t pos = DNS_HDR_LEN, letter = 0;
+
+	do {
+		if (getrandom(bits, sizeof(bits), 0) != (ssize_t)sizeof(bits))
+			return -EIO;
+		id = (uint16_t)(bits[0] << 8 | bits[1]);
+	} while (id == old); /* a retry never repeats the last ID */
+	msg[0] = (uint8_t)(id >> 8);
+	msg[1] = (uint8_t)id;
+	/* 0x20 (draft-vixie-dnsext-dns0x20): flip the case of each letter of
+	 * the uncompressed question name at random. */
+	while (pos < q->wire_len - 2 && msg[pos]) {
+		size_t lab = msg[pos++];
+
+		for (size_t i = 0; i < lab && pos < q->wire_len - 2; i++, pos++) {
+			uint8_t c = msg[pos];
+
+			if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') {
+				bool up = bits[2 + letter / 8] >> (letter % 8) & 1;
+
+				msg[pos] = up ? (uint8_t)(c & ~0x20) : (uint8_t)(c | 0x20);
+				letter++;
+			}
+		}
+	}
+	return 0;
+}
+
+int dns_answer_matches(const struct dns_query *q, const uint8_t *a, size_t len)
+{
+	const uint8_t *m = q->wire + 2;
+
+	/* ID; QR set and opcode QUERY; exactly one question; that question
+	 * (name in this attempt's case, type, class) as we sent it. The
+	 * question is the first name in the message, so it cannot be
+	 * compressed: a plain octet compare is exact. */
+	if (len < DNS_HDR_LEN + q->question_len)
+		return -EPROTO;
+	if (a[0] != m[0] || a[1] != m[1] || !(a[2] & 0x80) || (a[2] & 0x78) != 0)
+		return -EPROTO;
+	if (a[4] != 0 || a[5] != 1)
+		return -EPROTO;
+	if (memcmp(a + DNS_HDR_LEN, m + DNS_HDR_LEN, q->question_len) != 0)
+		return -EPROTO;
+	return 0;
+}
+
+static int udp_open(struct dns_query *q)
+{
+	struct dns_resolver *r = q->req->r;
+	int fd, ret;
+
+	fd = socket(r->server.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* connect() binds a kernel-chosen random port and makes the kernel
+	 * drop datagrams from any other source; ICMP unreachable comes back
+	 * as ECONNREFUSED. */
+	if (connect(fd, (struct sockaddr *)&r->server, r->server_len) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	ret = ev_io_add(r->loop, fd, EV_READ, udp_read, q);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+void dns_query_send_udp(struct dns_query *q)
+{
+	struct dns_resolver *r = q->req->r;
+	int fd, ret;
+
+	ret = dns_query_randomize(q);
+	if (ret < 0) {
+		snprintf(q->err, sizeof(q->err), "no random numbers for a DNS query: %s",
+			 strerror(-ret));
+		dns_query_close_socket(q);
+		return;
+	}
+	/* The new socket opens before the old one closes, so the kernel
+	 * cannot hand the same port out again. */
+	fd = udp_open(q);
+	dns_query_close_socket(q);
+	if (fd < 0) {
+		snprintf(q->err, sizeof(q->err), "cannot open a socket to %s: %s", r->server_str,
+			 strerror(-fd));
+		return;
+	}
+	q->fd = fd;
+	q->state = Q_UDP;
+	r->stats.sent++;
+	if (send(fd, q->wire + 2, q->wire_len - 2, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		if (errno == ECONNREFUSED)
+			r->refused = true;
+		snprintf(q->err, sizeof(q->err), "cannot send to %s: %s", r->server_str,
+			 strerror(errno));
+	}
+	/* Lost or not, the attempt timer decides what happens next. */
+}
+
+int dns_query_new(struct dns_request *req, const ldns_rdf *name, ldns_rr_type type, int host,
+		  unsigned hops)
+{
+	struct dns_resolver *r = req->r;
+	struct dns_query *q;
+	ldns_pkt *pkt = NULL;
+	ldns_rdf *qcopy;
+	uint8_t *wire = NULL;
+	size_t len = 0;
+	int ret = -ENOMEM;
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->req = req;
+	q->type = type;
+	q->host = host;
+	q->hops = hops;
+	q->fd = -1;
+	q->state = Q_WAITING;
+	ev_timer_init(&q->timer, query_timer, q);
+	q->qname = ldns_rdf_clone(name);
+	if (!q->qname)
+		goto err;
+	/* RD set: a recursive resolver recurses, an authoritative one ignores it.
+	 * The packet owns the name only once it exists. */
+	qcopy = ldns_rdf_clone(name);
+	pkt = qcopy ? ldns_pkt_query_new(qcopy, type, LDNS_RR_CLASS_IN, LDNS_RD) : NULL;
+	if (!pkt) {
+		ldns_rdf_deep_free(qcopy);
+		goto err;
+	}
+	if (ldns_pkt2wire(&wire, pkt, &len) != LDNS_STATUS_OK || len > DNS_MSG_MAX ||
+	    len < DNS_HDR_LEN + ldns_rdf_size(name) + 4)
+		goto err;
+	q->question_len = ldns_rdf_size(name) + 4;
+	q->wire = malloc(len + 2);
+	if (!q->wire)
+		goto err;
+	q->wire[0] = (uint8_t)(len >> 8);
+	q->wire[1] = (uint8_t)len;
+	memcpy(q->wire + 2, wire, len);
+	q->wire_len = len + 2;
+	free(wire);
+	ldns_pkt_free(pkt);
+
+	q->next = req->queries;
+	if (req->queries)
+		req->queries->prev = q;
+	req->queries = q;
+	req->pending++;
+	if (!dns_slot_take(q))
+		return 0; /* dispatch() starts it when a socket frees */
+	q->state = Q_UDP;
+	if (ev_timer_start(r->loop, &q->timer, r->timeout_ms) < 0) {
+		req->pending--;
+		dns_query_free(q);
+		return -ENOMEM;
+	}
+	dns_query_send_udp(q);
+	return 0;
+err:
+	free(wire);
+	ldns_pkt_free(pkt);
+	ldns_rdf_deep_free(q->qname);
+	free(q->wire);
+	free(q);
+	return ret;
+}
+
+static void query_timer(struct ev_loop *loop, void *arg)
+{
+	struct dns_query *q = arg;
+	struct dns_resolver *r = q->req->r;
+
+	if (++q->attempt >= r->attempts) {
+		dns_query_failed(q);
+		return;
+	}
+	if (ev_timer_start(loop, &q->timer, r->timeout_ms) < 0) {
+		dns_query_failed(q);
+		return;
+	}
+	if (q->state == Q_UDP)
+		dns_query_send_udp(q);
+	else
+		dns_query_start_tcp(q);
+}
+
+static void udp_read(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	struct dns_query *q = arg;
+	struct dns_resolver *r = q->req->r;
+
+	for (int i = 0; i < DNS_READ_BURST; i++) {
+		ldns_pkt *pkt = NULL;
+		ssize_t n;
+
+		/* Connected: only the resolver's address and port get here. */
+		n = recv(fd, r->rbuf, DNS_MSG_MAX, MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0) {
+			if (errno == ECONNREFUSED) {
+				r->refused = true;
+				continue;
+			}
+			return; /* EAGAIN, or nothing we can act on */
+		}
+		if (n > DNS_MSG_MAX || dns_answer_matches(q, r->rbuf, (size_t)n) < 0) {
+			r->stats.forged++;
+			snprintf(q->err, sizeof(q->err),
+				 "%s: answer with a wrong ID or question case (forged, "
+				 "or a resolver that alters case)",
+				 r->server_str);
+			continue;
+		}
+		if (ldns_wire2pkt(&pkt, r->rbuf, (size_t)n) != LDNS_STATUS_OK || !pkt) {
+			snprintf(q->err, sizeof(q->err), "malformed answer from %s", r->server_str);
+			continue;
+		}
+		if (ldns_pkt_tc(pkt)) {
+			/* Truncated: ask again over TCP (RFC 7766), as a fresh
+			 * attempt with its own timeout. */
+			ldns_pkt_free(pkt);
+			snprintf(q->err, sizeof(q->err), "truncated over UDP; TCP to %s failed",
+				 r->server_str);
+			if (ev_timer_start(loop, &q->timer, r->timeout_ms) < 0) {
+				dns_query_failed(q);
+				return;
+			}
+			dns_query_start_tcp(q);
+			return; /* the UDP socket is closed */
+		}
+		dns_query_answered(q, pkt); /* frees q and its socket */
+		ldns_pkt_free(pkt);
+		return;
+	}
+}
+
+void dns_query_answered(struct dns_query *q, const ldns_pkt *pkt)
+{
+	struct dns_request *req = q->req;
+
+	dns_request_answered(q, pkt);
+	dns_query_free(q);
+	dns_request_query_done(req);
+}
+
+void dns_query_failed(struct dns_query *q)
+{
+	struct dns_request *req = q->req;
+
+	dns_request_failed(q);
+	dns_query_free(q);
+	dns_request_query_done(req);
+}

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A request resolves one domain's MX set: the MX query, then the A and
+ * AAAA of every host at once (CNAME chains that leave an answer are asked
+ * for, a bounded number of hops), then one callback from a clean stack
+ * with addresses sorted and the TTL clamped.
+ */
+#include "dns_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static int host_query(struct dns_request *req, int host, ldns_rr_type type, const ldns_rdf *name,
+		      unsigned hops)
+{
+	int fam = type == LDNS_RR_TYPE_A ? 0 : 1;
+	int ret = dns_query_new(req, name, type, host, hops);
+
+	if (ret < 0)
+		req->fam_status[host][fam] = MX_ERROR;
+	return ret;
+}
+
+/* Take req off the resolver's list of requests. */
+static void request_unlink(struct dns_request *req)
+{
+	struct dns_resolver *r = req->r;
+
+	if (req->prev)
+		req->prev->next = req->next;
+	else
+		r->reqs = req->next;
+	if (req->next)
+		req->next->prev = req->prev;
+}
+
+static void request_deliver(struct ev_loop *loop, void *arg)
+{
+	struct dns_request *req = arg;
+
+	request_unlink(req);
+	req->cb(req->arg, &req->set);
+	free(req);
+}
+
+static int ip_cmp(const void *a, const void *b)
+{
+	const struct mxg_ip *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family == AF_INET ? -1 : 1;
+	return x->family == AF_INET ? memcmp(&x->v4, &y->v4, 4) : memcmp(&x->v6, &y->v6, 16);
+}
+
+/* Combine what A and AAAA said about a host. */
+static enum mx_status host_status(const struct mx_host *h, const uint8_t st[2])
+{
+	if (h->n_addrs)
+		return MX_OK;
+	if (st[0] == MX_ERROR || st[1] == MX_ERROR)
+		return MX_ERROR;
+	if (st[0] == MX_NXDOMAIN && st[1] == MX_NXDOMAIN)
+		return MX_NXDOMAIN;
+	return MX_NO_RECORDS;
+}
+
+static void request_finish(struct dns_request *req)
+{
+	struct mx_set *set = &req->set;
+
+	if (set->status == MX_OK) {
+		for (size_t i = 0; i < set->n_hosts; i++) {
+			struct mx_host *h = &set->hosts[i];
+
+			h->addr_status = host_status(h, req->fam_status[i]);
+			qsort(h->addrs, h->n_addrs, sizeof(h->addrs[0]), ip_cmp);
+		}
+		if (set->ttl_s > req->ttl)
+			set->ttl_s = req->ttl;
+	}
+	if (set->ttl_s < MXG_DNS_TTL_MIN_S)
+		set->ttl_s = MXG_DNS_TTL_MIN_S;
+	if (set->ttl_s > MXG_DNS_TTL_MAX_S)
+		set->ttl_s = MXG_DNS_TTL_MAX_S;
+	if (ev_timer_start(req->r->loop, &req->done_timer, 0) < 0)
+		log_err("dns: cannot schedule the answer for %s: out of memory", set->domain);
+}
+
+void dns_request_query_done(struct dns_request *req)
+{
+	if (--req->pending == 0)
+		request_finish(req);
+}
+
+static void mx_answered(struct dns_request *req, const ldns_pkt *pkt)
+{
+	struct mx_set *set = &req->set;
+	char domain[sizeof(set->domain)];
+
+	memcpy(domain, set->domain, sizeof(domain));
+	if (dns_mx_from_pkt(pkt, domain, set) < 0) {
+		set->status = MX_ERROR;
+		snprintf(set->error, sizeof(set->error),
+			 "cannot read the MX answer: out of memory");
+		return;
+	}
+	if (set->status != MX_OK)
+		return;
+	req->ttl = set->ttl_s;
+	for (size_t i = 0; i < set->n_hosts; i++) {
+		ldns_rdf *name = ldns_dname_new_frm_str(set->hosts[i].name);
+
+		if (!name) {
+			req->fam_status[i][0] = req->fam_status[i][1] = MX_ERROR;
+			continue;
+		}
+		req->fam_status[i][0] = req->fam_status[i][1] = MX_NO_RECORDS;
+		host_query(req, (int)i, LDNS_RR_TYPE_A, name, 0);
+		host_query(req, (int)i, LDNS_RR_TYPE_AAAA, name, 0);
+		ldns_rdf_deep_free(name);
+	}
+}
+
+static void addr_answered(struct dns_request *req, struct dns_query *q, const ldns_pkt *pkt)
+{
+	struct mx_host *h = &req->set.hosts[q->host];
+	int fam = q->type == LDNS_RR_TYPE_A ? 0 : 1;
+	ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt);
+	ldns_rdf *chain_end = NULL;
+	uint8_t *st = &req->fam_status[q->host][fam];
+
+	if (rcode == LDNS_RCODE_NXDOMAIN) {
+		*st = MX_NXDOMAIN;
+		return;
+	}
+	if (rcode != LDNS_RCODE_NOERROR) {
+		*st = MX_ERROR;
+		return;
+	}
+	if (dns_addrs_from_pkt(pkt, q->qname, q->type, h, &req->ttl, &chain_end) > 0)
+		*st = MX_OK;
+	if (chain_end) {
+		/* The CNAME chain leaves the answer: ask for its end. */
+		if (q->hops + 1 < DNS_CNAME_HOPS)
+			host_query(req, q->host, q->type, chain_end, q->hops + 1);
+		ldns_rdf_deep_free(chain_end);
+	}
+}
+
+void dns_request_answered(struct dns_query *q, const ldns_pkt *pkt)
+{
+	if (q->host < 0)
+		mx_answered(q->req, pkt);
+	else
+		addr_answered(q->req, q, pkt);
+}
+
+void dns_request_failed(struct dns_query *q)
+{
+	struct dns_request *req = q->req;
+	struct dns_resolver *r = req->r;
+
+	if (q->host >= 0) {
+		req->fam_status[q->host][q->type == LDNS_RR_TYPE_A ? 0 : 1] = MX_ERROR;
+		return;
+	}
+	req->set.status = MX_ERROR;
+	if (r->refused)
+		snprintf(req->set.error, sizeof(req->set.error),
+			 "no answer from DNS server %s: connection refused (is it running?)",
+			 r->server_str);
+	else if (q->err[0])
+		snprintf(req->set.error, sizeof(req->set.error), "%s", q->err);
+	else
+		snprintf(req->set.error, sizeof(req->set.error),
+			 "no answer from DNS server %s after %u attempts of %u ms", r->server_str,
+			 r->attempts, r->timeout_ms);
+}
+
+int dns_resolve_mx(struct dns_resolver *r, const char *domain, mx_resolve_cb cb, void *arg)
+{
+	struct dns_request *req;
+	ldns_rdf *name;
+	size_t n = strlen(domain);
+	int ret;
+
+	if (!cb || n == 0 || n >= sizeof(req->set.domain))
+		return -EINVAL;
+	name = ldns_dname_new_frm_str(domain); /* absolute: no search list */
+	if (!name)
+		return -EINVAL;
+	req = calloc(1, sizeof(*req));
+	if (!req) {
+		ldns_rdf_deep_free(name);
+		return -ENOMEM;
+	}
+	req->r = r;
+	req->cb = cb;
+	req->arg = arg;
+	req->ttl = UINT32_MAX;
+	ev_timer_init(&req->done_timer, request_deliver, req);
+	ret = dns_name_str(name, req->set.domain, sizeof(req->set.domain));
+	if (ret == 0)
+		ret = dns_query_new(req, name, LDNS_RR_TYPE_MX, -1, 0);
+	ldns_rdf_deep_free(name);
+	if (ret < 0) {
+		free(req);
+		return ret;
+	}
+	req->next = r->reqs;
+	if (r->reqs)
+		r->reqs->prev = req;
+	r->reqs = req;
+	return 0;
+}
+
+void dns_request_free(struct dns_request *req)
+{
+	struct dns_resolver *r = req->r;
+
+	while (req->queries)
+		dns_query_free(req->queries);
+	ev_timer_stop(r->loop, &req->done_timer);
+	request_unlink(req);
+	free(req);
+}
+
+void dns_cancel(struct dns_resolver *r, void *arg)
+{
+	struct dns_request *req = r->reqs, *next;
+
+	for (; req; req = next) {
+		next = req->next;
+		if (req->arg == arg)
+			dns_request_free(req);
+	}
+}

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The resolver object: which server, how long to wait, how many sockets may
+ * be open at once. Every query holds one socket slot from its first send to
+ * its end (one socket per attempt, the old one closed as the new one
+ * opens); when all slots are taken, new queries wait in order and start as
+ * slots free, so a burst of thousands of domains never runs the process
+ * out of file descriptors.
+ */
+#include "dns_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+int dns_default_server(struct sockaddr_storage *ss, socklen_t *len)
+{
+	ldns_resolver *res = NULL;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	if (ldns_resolver_new_frm_file(&res, NULL) == LDNS_STATUS_OK && res) {
+		ldns_rdf **ns = ldns_resolver_nameservers(res);
+
+		if (ldns_resolver_nameserver_count(res) > 0 && ns && ns[0]) {
+			size_t size = 0;
+			struct sockaddr_storage *got =
+			    ldns_rdf2native_sockaddr_storage(ns[0], 53, &size);
+
+			if (got && size <= sizeof(*ss)) {
+				memcpy(ss, got, size);
+				*len = (socklen_t)size;
+				free(got);
+				ldns_resolver_deep_free(res);
+				return 0;
+			}
+			free(got);
+		}
+		ldns_resolver_deep_free(res);
+	}
+	/* resolv.conf(5): no nameserver line means the local host. */
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(53);
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	*len = sizeof(*sin);
+	return 0;
+}
+
+static void server_to_str(struct dns_resolver *r)
+{
+	struct mxg_ip ip;
+	uint16_t port = 53;
+	char a[INET6_ADDRSTRLEN];
+
+	if (mxg_ip_from_sockaddr((struct sockaddr *)&r->server, &ip, &port) < 0) {
+		snprintf(r->server_str, sizeof(r->server_str), "?");
+		return;
+	}
+	mxg_ip_str(&ip, a, sizeof(a));
+	if (port == 53)
+		snprintf(r->server_str, sizeof(r->server_str), "%s", a);
+	else if (ip.family == AF_INET6)
+		snprintf(r->server_str, sizeof(r->server_str), "[%s]:%u", a, port);
+	else
+		snprintf(r->server_str, sizeof(r->server_str), "%s:%u", a, port);
+}
+
+static void dispatch(struct ev_loop *loop, void *arg);
+
+struct dns_resolver *dns_resolver_new(struct ev_loop *loop, const struct sockaddr *server,
+				      socklen_t server_len, const struct dns_options *opts)
+{
+	struct dns_resolver *r;
+
+	if (!server || server_len > sizeof(r->server) ||
+	    (server->sa_family != AF_INET && server->sa_family != AF_INET6)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->rbuf = malloc(DNS_MSG_MAX);
+	if (!r->rbuf) {
+		free(r);
+		return NULL;
+	}
+	r->loop = loop;
+	memcpy(&r->server, server, server_len);
+	r->server_len = server_len;
+	r->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
+	r->attempts = opts && opts->attempts ? opts->attempts : DNS_DEFAULT_ATTEMPTS;
+	r->max_sockets = opts && opts->max_sockets ? opts->max_sockets : DNS_DEFAULT_MAX_SOCKETS;
+	ev_timer_init(&r->dispatch_timer, dispatch, r);
+	server_to_str(r);
+	return r;
+}
+
+void dns_resolver_stats(const struct dns_resolver *r, struct dns_stats *out)
+{
+	*out = r->stats;
+}
+
+/* Slots. */
+
+bool dns_slot_take(struct dns_query *q)
+{
+	struct dns_resolver *r = q->req->r;
+
+	if (q->has_slot)
+		return true;
+	/* Waiting queries go first: no overtaking a queue. */
+	if (r->open_sockets < r->max_sockets && !r->wait_head) {
+		r->open_sockets++;
+		if (r->open_sockets > r->stats.max_open)
+			r->stats.max_open = r->open_sockets;
+		q->has_slot = true;
+		return true;
+	}
+	q->waiting = true;
+	q->wnext = NULL;
+	q->wprev = r->wait_tail;
+	if (r->wait_tail)
+		r->wait_tail->wnext = q;
+	else
+		r->wait_head = q;
+	r->wait_tail = q;
+	r->stats.waited++;
+	return false;
+}
+
+static void wait_unlink(struct dns_resolver *r, struct dns_query *q)
+{
+	if (q->wprev)
+		q->wprev->wnext = q->wnext;
+	else
+		r->wait_head = q->wnext;
+	if (q->wnext)
+		q->wnext->wprev = q->wprev;
+	else
+		r->wait_tail = q->wprev;
+	q->wnext = q->wprev = NULL;
+	q->waiting = false;
+}
+
+void dns_slot_release(struct dns_query *q)
+{
+	struct dns_resolver *r = q->req->r;
+
+	if (q->waiting)
+		wait_unlink(r, q);
+	if (!q->has_slot)
+		return;
+	q->has_slot = false;
+	r->open_sockets--;
+	/* Start the next waiting query from the loop, not from inside
+	 * whatever freed this one. */
+	if (r->wait_head && ev_timer_start(r->loop, &r->dispatch_timer, 0) < 0)
+		log_err("dns: cannot schedule %s's waiting queries: out of memory", r->server_str);
+}
+
+static void dispatch(struct ev_loop *loop, void *arg)
+{
+	struct dns_resolver *r = arg;
+
+	while (r->wait_head && r->open_sockets < r->max_sockets) {
+		struct dns_query *q = r->wait_head;
+
+		wait_unlink(r, q);
+		r->open_sockets++;
+		if (r->open_sockets > r->stats.max_open)
+			r->stats.max_open = r->open_sockets;
+		q->has_slot = true;
+		q->state = Q_UDP;
+		if (ev_timer_start(loop, &q->timer, r->timeout_ms) < 0) {
+			snprintf(q->err, sizeof(q->err), "dns: out of memory");
+			dns_query_failed(q); /* frees q, releases its slot */
+			continue;
+		}
+		dns_query_send_udp(q);
+	}
+}
+
+void dns_resolver_free(struct dns_resolver *r)
+{
+	if (!r)
+		return;
+	while (r->reqs)
+		dns_request_free(r->reqs);
+	ev_timer_stop(r->loop, &r->dispatch_timer);
+	free(r->rbuf);
+	free(r);
+}
