@@ -54,6 +54,7 @@ def answer(query, tcp):
         return None
     qid, qname, qtype = p
     flags, rcode, answers = 0x8400, 0, []  # QR AA
+    # Names compare without case (RFC 4343); the question is echoed as sent (0x20).
     qtext = ".".join(
         qname[i + 1:i + 1 + qname[i]].decode("ascii", "replace")
         for i in _labels(qname))
@@ -65,7 +66,7 @@ def answer(query, tcp):
         answers = [rr(b"\xc0\x0c", 15, struct.pack(">H", 10) + name("mx1.example.test")),
                    rr(b"\xc0\x0c", 15, struct.pack(">H", 20) + name("mx2.example.test"))]
     elif qtype == 1:  # A
-        ip = {"mx1.example.test": "192.0.2.11", "mx2.example.test": "192.0.2.20"}.get(qtext)
+        ip = {"mx1.example.test": "192.0.2.11", "mx2.example.test": "192.0.2.20"}.get(qtext.lower())
         if ip:
             answers = [rr(b"\xc0\x0c", 1, socket.inet_aton(ip))]
     if MODE == "loop" and qtype == 15:
