@@ -36,9 +36,11 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } gate_addrs SEC(".maps");
 
-/* For administrators and tools; the program does not read it. */
+/* For administrators and tools; the program does not read it. Not
+ * preallocated, and resized at load from the configuration. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, MXG_MAX_DOMAINS);
 	__type(key, struct mxg_domain_key);
 	__type(value, struct mxg_domain_entry);

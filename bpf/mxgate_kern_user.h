@@ -21,7 +21,10 @@
 #define MXG_SMTP_PORT 25
 
 #define MXG_GATE_MAX_ADDRS 1024
-#define MXG_MAX_DOMAINS 4096
+/* The most served domains. The domain map is created without
+ * preallocation and sized from the configuration at load (gate_tc.c), so
+ * this is a bound, not a cost. */
+#define MXG_MAX_DOMAINS 1000000
 #define MXG_DOMAIN_LEN 256 /* 253 octets of name, NUL, padding */
 
 /* Responder listening sockets in the SOCKMAP, one per address family. A

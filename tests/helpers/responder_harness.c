@@ -32,6 +32,7 @@
 #include "responder.h"
 
 #define HARNESS_MAX_DOMAINS 64 /* from --domain */
+#define HARNESS_BULK_MAX 200000 /* from --bulk */
 
 static void usage(void)
 {
@@ -136,7 +137,8 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	static struct mxg_config cfg;
-	static struct responder_domain dom[HARNESS_MAX_DOMAINS + MXG_MAX_DOMAINS];
+	static struct responder_domain dom_small[HARNESS_MAX_DOMAINS];
+	struct responder_domain *dom = dom_small;
 	int dom_reply[HARNESS_MAX_DOMAINS];
 	unsigned bulk = 0;
 	const char *l4 = "127.0.0.1", *l6 = "::1";
@@ -210,7 +212,7 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			bulk = parse_uint(optarg);
-			if (bulk > MXG_MAX_DOMAINS - HARNESS_MAX_DOMAINS)
+			if (bulk > HARNESS_BULK_MAX)
 				usage();
 			break;
 		default:
@@ -219,6 +221,14 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	if (bulk) {
+		dom = calloc(HARNESS_MAX_DOMAINS + bulk, sizeof(*dom));
+		if (!dom) {
+			fprintf(stderr, "responder_harness: out of memory for --bulk\n");
+			return 1;
+		}
+		memcpy(dom, dom_small, sizeof(dom_small));
+	}
 	for (size_t i = 0; i < n_dom; i++) {
 		dom[i].reply = (uint8_t)(dom_reply[i] < 0 ? (int)cfg.reply : dom_reply[i]);
 		snprintf(dom[i].reply_text, sizeof(dom[i].reply_text), "%s", cfg.reply_text);

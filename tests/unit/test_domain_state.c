@@ -73,6 +73,9 @@ static int setup(void **state)
 
 	memset(&f, 0, sizeof(f));
 	f.now = 1000000;
+	if (!params.store)
+		params.store = mxs_store_new();
+	assert_non_null(params.store);
 	assert_int_equal(ds_init(&f.d, "example.test", GRACE_MS, f.now), 0);
 	*state = &f;
 	return 0;

@@ -319,8 +319,22 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 	case K_REPLY_TEXT:
 		if (cv_reply_text(v, why, len))
 			return -1;
-		return cv_copy(ov ? ov->reply_text : c->reply_text, MXG_REPLY_TEXT_MAX, v, why,
-			       len);
+		if (!ov)
+			return cv_copy(c->reply_text, MXG_REPLY_TEXT_MAX, v, why, len);
+		{
+			/* Per domain: only overrides pay for a text. */
+			char text[MXG_REPLY_TEXT_MAX];
+
+			if (cv_copy(text, sizeof(text), v, why, len))
+				return -1;
+			free(ov->reply_text);
+			ov->reply_text = strdup(text);
+			if (!ov->reply_text) {
+				snprintf(why, len, "out of memory");
+				return -1;
+			}
+		}
+		return 0;
 	case K_RESOLVER:
 		return cv_resolver(v, &c->resolver, &c->resolver_len, why, len);
 	case K_HELO:
@@ -393,7 +407,7 @@ static int handler(void *user, const char *section, const char *name, const char
 		const struct mxg_domain_config *d = &p->ovs[p->cur_ov].d;
 
 		if ((keys[i].type == K_REPLY && d->reply != MXG_REPLY_INHERIT) ||
-		    (keys[i].type == K_REPLY_TEXT && d->reply_text[0]) ||
+		    (keys[i].type == K_REPLY_TEXT && d->reply_text) ||
 		    (keys[i].type == K_DURATION && d->recovery_grace_ms >= 0))
 			return !cfg_fail(p, p->name, p->line,
 					 "%s: set twice in [domain %s]; remove one", name, d->name);
@@ -573,6 +587,8 @@ static int load(struct cfg_parse *p, struct mxg_config *cfg, char *err, size_t e
 	p->errlen = errlen;
 	r = parse(p);
 	free(p->origins);
+	for (size_t i = 0; i < p->n_ovs; i++)
+		free(p->ovs[i].d.reply_text); /* those not moved to a domain */
 	free(p->ovs);
 	if (r) {
 		config_free(cfg);
@@ -609,6 +625,8 @@ int config_load_string(const char *name, const char *text, struct mxg_config *cf
 
 void config_free(struct mxg_config *cfg)
 {
+	for (size_t i = 0; cfg->domains && i < cfg->n_domains; i++)
+		free(cfg->domains[i].reply_text);
 	free(cfg->domains);
 	cfg->domains = NULL;
 	cfg->n_domains = 0;

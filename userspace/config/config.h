@@ -55,11 +55,13 @@ enum mxg_gate_kind {
 	MXG_GATE_NONE,
 };
 
+/* One per served domain (100,000 of them at scale): the name and what a
+ * [domain] section overrides; a reply text only when one is set. */
 struct mxg_domain_config {
-	char name[MXG_NAME_MAX]; /* lower case, no trailing dot */
-	int reply;               /* enum mxg_reply_mode, INHERIT = global */
-	char reply_text[MXG_REPLY_TEXT_MAX]; /* "" = global */
-	int64_t recovery_grace_ms;           /* -1 = global */
+	char name[MXG_NAME_MAX];   /* lower case, no trailing dot */
+	int reply;                 /* enum mxg_reply_mode, INHERIT = global */
+	int64_t recovery_grace_ms; /* -1 = global */
+	char *reply_text;          /* NULL = global; owned by the config */
 };
 
 struct mxg_config {
@@ -144,6 +146,9 @@ int config_check_host(const char *path, const struct mxg_config *cfg, char *err,
  * (syntax) or -ERANGE (over MXG_DURATION_MAX_MS). */
 #define MXG_DURATION_MAX_MS (366ULL * 24 * 3600 * 1000) /* a year */
 int config_parse_duration(const char *s, uint64_t *ms);
+
+/* The most domains a config may list: MXG_MAX_DOMAINS (tests lower it). */
+extern size_t config_max_domains;
 
 /* Per-domain effective settings (override or global). cfg->domains is
  * sorted by name; find takes any case and an optional trailing dot and

@@ -20,6 +20,8 @@
 /* bytes: MXG_MAX_DOMAINS names with room for comments */
 #define DOMAINS_FILE_MAX (4 * 1024 * 1024)
 
+size_t config_max_domains = MXG_MAX_DOMAINS;
+
 int cfg_add_domain(struct cfg_parse *p, const char *name, const char *file, int line)
 {
 	struct mxg_config *c = p->cfg;
@@ -31,10 +33,10 @@ int cfg_add_domain(struct cfg_parse *p, const char *name, const char *file, int 
 		struct mxg_domain_config *d;
 		struct cfg_origin *o;
 
-		if (c->n_domains >= MXG_MAX_DOMAINS)
+		if (c->n_domains >= config_max_domains)
 			return cfg_fail(p, file, line,
-					"%s: more than %d domains; mxgate serves at most %d", key,
-					MXG_MAX_DOMAINS, MXG_MAX_DOMAINS);
+					"%s: more than %zu domains; mxgate serves at most %zu", key,
+					config_max_domains, config_max_domains);
 		d = realloc(c->domains, cap * sizeof(*d));
 		if (d)
 			c->domains = d;
@@ -216,7 +218,7 @@ int cfg_open_section(struct cfg_parse *p, const char *name)
 	if (p->n_ovs == p->cap_ovs) {
 		size_t cap = p->cap_ovs ? p->cap_ovs * 2 : 8;
 
-		if (p->n_ovs >= MXG_MAX_DOMAINS)
+		if (p->n_ovs >= config_max_domains)
 			return cfg_fail(p, p->name, p->line, "[domain %s]: too many sections", dom);
 		ov = realloc(p->ovs, cap * sizeof(*ov));
 		if (!ov)
@@ -258,7 +260,7 @@ static int apply_overrides(struct cfg_parse *p)
 	struct mxg_config *c = p->cfg;
 
 	for (size_t i = 0; i < p->n_ovs; i++) {
-		const struct cfg_override *ov = &p->ovs[i];
+		struct cfg_override *ov = &p->ovs[i];
 		struct mxg_domain_config *d =
 		    bsearch(&ov->d, c->domains, c->n_domains, sizeof(*d), cmp_domain);
 
@@ -268,6 +270,7 @@ static int apply_overrides(struct cfg_parse *p)
 					"domains_file, or remove the section",
 					ov->d.name);
 		*d = ov->d;
+		ov->d.reply_text = NULL; /* the domain owns it now */
 	}
 	return 0;
 }
@@ -352,7 +355,7 @@ enum mxg_reply_mode config_domain_reply(const struct mxg_config *cfg,
 const char *config_domain_reply_text(const struct mxg_config *cfg,
 				     const struct mxg_domain_config *d)
 {
-	return d && d->reply_text[0] ? d->reply_text : cfg->reply_text;
+	return d && d->reply_text ? d->reply_text : cfg->reply_text;
 }
 
 uint64_t config_domain_recovery_grace(const struct mxg_config *cfg,

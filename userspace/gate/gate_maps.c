@@ -50,24 +50,36 @@ int gate_map_domain_key(const char *name, struct mxg_domain_key *key)
 	return 0;
 }
 
+int gate_map_domain_entry(const struct gate_domain_view *d, uint64_t ttl_ms,
+			  struct mxg_domain_key *key, struct mxg_domain_entry *e)
+{
+	const char *primary = d->primary ? d->primary : "";
+	size_t pl = strlen(primary);
+	int ret;
+
+	ret = gate_map_domain_key(d->name, key);
+	if (ret)
+		return ret;
+	if (pl >= sizeof(e->primary))
+		return -ENAMETOOLONG;
+	memset(e, 0, sizeof(*e));
+	e->since_ns = d->since_ns;
+	e->expires_ns = ev_now_ns() + ttl_ms * NS_PER_MS;
+	e->state = d->state;
+	e->reason = d->reason;
+	memcpy(e->primary, primary, pl);
+	return 0;
+}
+
 int gate_map_set_domain(int map_fd, const struct gate_domain_view *d, uint64_t ttl_ms)
 {
 	struct mxg_domain_entry e;
 	struct mxg_domain_key key;
-	const char *primary = d->primary ? d->primary : "";
 	int ret;
 
-	ret = gate_map_domain_key(d->name, &key);
+	ret = gate_map_domain_entry(d, ttl_ms, &key, &e);
 	if (ret)
 		return ret;
-	if (strlen(primary) >= sizeof(e.primary))
-		return -ENAMETOOLONG;
-	memset(&e, 0, sizeof(e));
-	e.since_ns = d->since_ns;
-	e.expires_ns = ev_now_ns() + ttl_ms * NS_PER_MS;
-	e.state = d->state;
-	e.reason = d->reason;
-	memcpy(e.primary, primary, strlen(primary));
 	return bpf_map_update_elem(map_fd, &key, &e, BPF_ANY) < 0 ? -errno : 0;
 }
 

@@ -23,6 +23,9 @@ int gate_map_delete_address(int map_fd, const struct mxg_ip *ip);
  * MXG_DOMAIN_LEN - 1 octets. */
 int gate_map_domain_key(const char *name, struct mxg_domain_key *key);
 int gate_map_set_domain(int map_fd, const struct gate_domain_view *d, uint64_t ttl_ms);
+/* The key and value gate_map_set_domain writes (for batches). */
+int gate_map_domain_entry(const struct gate_domain_view *d, uint64_t ttl_ms,
+			  struct mxg_domain_key *key, struct mxg_domain_entry *e);
 
 /* Put a listening socket into a responder SOCKMAP slot; sock_fd -1
  * empties the slot (an empty slot is not an error). */

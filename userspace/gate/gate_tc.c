@@ -20,6 +20,15 @@
  * is remembered; commit() deletes every other entry of both maps, so an
  * address or domain dropped from the config disappears within one round.
  * Writes outside a round (no begin) are kept and delete nothing.
+ *
+ * Scale. The domain map is informational (the program never reads it)
+ * and may hold 100,000 domains: it is created without preallocation and
+ * sized from the configuration at load (twice the domains, at least
+ * MXG_DOMAINS_MIN), its entries are written in batches
+ * (BPF_MAP_UPDATE_BATCH, one system call per GATE_BATCH entries), and the
+ * names written are kept in a hash map with the round that wrote them, so
+ * commit() deletes what a round did not write without walking the kernel
+ * map (it walks it once, after open, for entries of an earlier run).
  */
 #include "gate.h"
 
@@ -35,6 +44,7 @@
 
 #include "gate_maps.h"
 #include "log.h"
+#include "strmap.h"
 #include "mxgate.skel.h"
 #include "pins.h"
 #include "tc_hook.h"
@@ -51,9 +61,61 @@ struct gate {
 	bool in_round;
 	struct mxg_gate_key seen_addrs[MXG_GATE_MAX_ADDRS];
 	size_t n_seen_addrs;
-	struct mxg_domain_key *seen_domains; /* MXG_MAX_DOMAINS of them */
-	size_t n_seen_domains;
+
+	uint32_t dom_max;      /* max_entries of the domain map */
+	struct strmap *dom;    /* domain name -> the round (gen) that wrote it */
+	uintptr_t gen;         /* this round */
+	bool dom_swept;        /* entries of an earlier run removed */
+	bool dom_full_logged;  /* E2BIG said once per run */
+	size_t n_batch;
+	struct mxg_domain_key *bkeys;   /* GATE_BATCH of them */
+	struct mxg_domain_entry *bvals; /* GATE_BATCH of them */
 };
+
+#define GATE_BATCH 1024 /* domain entries per BPF_MAP_UPDATE_BATCH */
+#define MXG_DOMAINS_MIN 4096
+
+static uint32_t domain_map_size(size_t n_domains)
+{
+	uint64_t want = (uint64_t)n_domains * 2;
+	uint32_t size = MXG_DOMAINS_MIN;
+
+	while (size < want && size < MXG_MAX_DOMAINS)
+		size *= 2;
+	return size < MXG_MAX_DOMAINS ? size : MXG_MAX_DOMAINS;
+}
+
+/* A pinned domain map of an earlier run is reused when it is big enough
+ * and made the same way; otherwise its pin is replaced (it only informs
+ * administrators: the next round writes every entry again). */
+static void size_domain_map(struct gate *g, size_t n_domains)
+{
+	struct bpf_map_info info = {0};
+	uint32_t len = sizeof(info);
+	uint32_t want = domain_map_size(n_domains);
+	char path[4200];
+	int fd;
+
+	g->dom_max = want;
+	if (pins_path(path, sizeof(path), g->pin_dir, MXG_MAP_DOMAINS))
+		goto set;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		goto set;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	    info.map_flags == bpf_map__map_flags(g->skel->maps.domains) &&
+	    info.key_size == sizeof(struct mxg_domain_key) &&
+	    info.value_size == sizeof(struct mxg_domain_entry) && info.max_entries >= n_domains &&
+	    info.max_entries <= MXG_MAX_DOMAINS) {
+		g->dom_max = info.max_entries;
+	} else if (unlink(path) == 0) {
+		log_notice("domain map in %s: replaced by one sized for %zu domains (%u entries)",
+			   g->pin_dir, n_domains, want);
+	}
+	close(fd);
+set:
+	bpf_map__set_max_entries(g->skel->maps.domains, g->dom_max);
+}
 
 static void unstale_iface(int ifindex, const char *ifname, uint32_t prog_id, void *arg)
 {
@@ -67,7 +129,7 @@ static void unstale_iface(int ifindex, const char *ifname, uint32_t prog_id, voi
 		log_notice("detached mxgate from %s, which is no longer configured", ifname);
 }
 
-static int load_and_pin(struct gate *g, char *err, size_t errlen)
+static int load_and_pin(struct gate *g, size_t n_domains, char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = g->pin_dir);
 	char path[4200];
@@ -79,6 +141,7 @@ static int load_and_pin(struct gate *g, char *err, size_t errlen)
 		snprintf(err, errlen, "open BPF object: %s", strerror(-ret));
 		return ret;
 	}
+	size_domain_map(g, n_domains);
 	ret = mxgate__load(g->skel);
 	if (ret) {
 		snprintf(err, errlen,
@@ -107,6 +170,13 @@ fail:
 	return ret;
 }
 
+static void free_domains(struct gate *g)
+{
+	strmap_free(g->dom);
+	free(g->bkeys);
+	free(g->bvals);
+}
+
 static void attach_error(const char *ifname, int ret, char *err, size_t errlen)
 {
 	if (ret == -EEXIST)
@@ -129,8 +199,10 @@ static int tc_open(struct gate **out, const struct mxg_config *cfg, char *err, s
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	g->seen_domains = calloc(MXG_MAX_DOMAINS, sizeof(*g->seen_domains));
-	if (!g->seen_domains) {
+	g->dom = strmap_new();
+	g->bkeys = calloc(GATE_BATCH, sizeof(*g->bkeys));
+	g->bvals = calloc(GATE_BATCH, sizeof(*g->bvals));
+	if (!g->dom || !g->bkeys || !g->bvals) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -164,7 +236,7 @@ static int tc_open(struct gate **out, const struct mxg_config *cfg, char *err, s
 		ret = lock;
 		goto fail;
 	}
-	ret = load_and_pin(g, err, errlen);
+	ret = load_and_pin(g, cfg->n_domains, err, errlen);
 	if (ret)
 		goto fail;
 	prog_fd = bpf_program__fd(g->skel->progs.mxgate_tc);
@@ -194,7 +266,7 @@ fail:
 	pins_unlock(lock);
 	if (g->skel)
 		mxgate__destroy(g->skel);
-	free(g->seen_domains);
+	free_domains(g);
 	free(g);
 	return ret;
 }
@@ -289,7 +361,7 @@ static int tc_begin(struct gate *g)
 {
 	g->in_round = true;
 	g->n_seen_addrs = 0;
-	g->n_seen_domains = 0;
+	g->gen++;
 	return 0;
 }
 
@@ -307,16 +379,57 @@ static int tc_set_address(struct gate *g, const struct mxg_ip *addr, bool gated,
 	return 0;
 }
 
+/* Write the batched domain entries. A full map (a reload added more
+ * domains than it was sized for) is said once and is no gate error: the
+ * program does not read this map. */
+static int flush_domains(struct gate *g)
+{
+	int map = bpf_map__fd(g->skel->maps.domains);
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t count = (uint32_t)g->n_batch;
+	int ret = 0;
+
+	if (!g->n_batch)
+		return 0;
+	if (bpf_map_update_batch(map, g->bkeys, g->bvals, &count, &opts) < 0) {
+		/* Where it stopped, one by one, to tell a full map apart. */
+		for (size_t i = count; i < g->n_batch; i++) {
+			if (!bpf_map_update_elem(map, &g->bkeys[i], &g->bvals[i], BPF_ANY))
+				continue;
+			if (errno == E2BIG) {
+				if (!g->dom_full_logged)
+					log_warn("domain map in %s is full (%u entries); restart "
+						 "mxgated to size it for the configured domains "
+						 "(the gate itself is not affected)",
+						 g->pin_dir, g->dom_max);
+				g->dom_full_logged = true;
+				break;
+			}
+			ret = -errno;
+			break;
+		}
+	}
+	g->n_batch = 0;
+	return ret;
+}
+
 static int tc_set_domain(struct gate *g, const struct gate_domain_view *d, uint64_t ttl_ms)
 {
 	int ret;
 
-	ret = gate_map_set_domain(bpf_map__fd(g->skel->maps.domains), d, ttl_ms);
+	ret = gate_map_domain_entry(d, ttl_ms, &g->bkeys[g->n_batch], &g->bvals[g->n_batch]);
 	if (ret)
 		return ret;
-	if (g->in_round && g->n_seen_domains < MXG_MAX_DOMAINS)
-		gate_map_domain_key(d->name, &g->seen_domains[g->n_seen_domains++]);
-	return 0;
+	g->n_batch++;
+	if (g->in_round && strmap_put(g->dom, g->bkeys[g->n_batch - 1].name, g->gen) < 0)
+		ret = -ENOMEM;
+	if (g->n_batch == GATE_BATCH || !g->in_round) {
+		int r = flush_domains(g);
+
+		if (!ret)
+			ret = r;
+	}
+	return ret;
 }
 
 static bool seen(const void *keys, size_t n, size_t size, const void *key)
@@ -327,8 +440,83 @@ static bool seen(const void *keys, size_t n, size_t size, const void *key)
 	return false;
 }
 
-/* Delete every key of the map that is not in keys[0..n). Keys are
- * collected first: deleting while walking a hash map restarts the walk. */
+struct stale_sweep {
+	struct gate *g;
+	int map;
+	int ret;
+};
+
+static bool stale_domain(void *arg, const char *name, uintptr_t *gen)
+{
+	struct stale_sweep *s = arg;
+	struct mxg_domain_key key;
+
+	if (*gen == s->g->gen)
+		return false;
+	if (!gate_map_domain_key(name, &key) && bpf_map_delete_elem(s->map, &key) < 0 &&
+	    errno != ENOENT && !s->ret)
+		s->ret = -errno;
+	return true;
+}
+
+/* Once after open: delete domain entries that an earlier run left and
+ * this one did not write. Keys are collected first: deleting while
+ * walking a hash map restarts the walk. */
+static int sweep_earlier_run(struct gate *g, int map)
+{
+	size_t cap = 1024, n = 0;
+	struct mxg_domain_key *stale = malloc(cap * sizeof(*stale)), cur, next;
+	int ret = 0, r;
+
+	if (!stale)
+		return -ENOMEM;
+	for (r = bpf_map_get_next_key(map, NULL, &next); !r;
+	     r = bpf_map_get_next_key(map, &cur, &next)) {
+		cur = next;
+		next.name[sizeof(next.name) - 1] = '\0';
+		if (strmap_get(g->dom, next.name, NULL))
+			continue;
+		if (n == cap) {
+			struct mxg_domain_key *s2 = realloc(stale, 2 * cap * sizeof(*stale));
+
+			if (!s2) {
+				ret = -ENOMEM;
+				break;
+			}
+			stale = s2;
+			cap *= 2;
+		}
+		stale[n++] = cur;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(map, &stale[i]) < 0 && errno != ENOENT && !ret)
+			ret = -errno;
+	free(stale);
+	return ret;
+}
+
+static int commit_domains(struct gate *g)
+{
+	int map = bpf_map__fd(g->skel->maps.domains);
+	struct stale_sweep s = {.g = g, .map = map};
+	int ret = flush_domains(g);
+
+	strmap_sweep(g->dom, stale_domain, &s);
+	if (!ret)
+		ret = s.ret;
+	if (!g->dom_swept) {
+		int r = sweep_earlier_run(g, map);
+
+		g->dom_swept = true;
+		if (!ret)
+			ret = r;
+	}
+	return ret;
+}
+
+/* Delete every key of the map that is not in keys[0..n) (the gate
+ * addresses: at most MXG_GATE_MAX_ADDRS). Keys are collected first:
+ * deleting while walking a hash map restarts the walk. */
 static int delete_unseen(int map, const void *keys, size_t n, size_t size, size_t max)
 {
 	char *stale = calloc(max, size);
@@ -364,8 +552,7 @@ static int tc_commit(struct gate *g)
 	g->in_round = false;
 	ret = delete_unseen(bpf_map__fd(g->skel->maps.gate_addrs), g->seen_addrs, g->n_seen_addrs,
 			    sizeof(g->seen_addrs[0]), MXG_GATE_MAX_ADDRS);
-	ret2 = delete_unseen(bpf_map__fd(g->skel->maps.domains), g->seen_domains, g->n_seen_domains,
-			     sizeof(g->seen_domains[0]), MXG_MAX_DOMAINS);
+	ret2 = commit_domains(g);
 	if (ret || ret2)
 		log_err("removing stale gate entries in %s: %s; they expire by themselves within "
 			"state_ttl",
@@ -401,7 +588,7 @@ static void tc_close(struct gate *g, bool detach)
 		pins_unlock(lock);
 	}
 	mxgate__destroy(g->skel);
-	free(g->seen_domains);
+	free_domains(g);
 	free(g);
 }
 

@@ -87,6 +87,10 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	c->cfg = cfg;
 	c->started_ms = ev_now_ms();
 	ctl_set_params(c);
+	if (!c->params.store) {
+		log_err("cannot set up the MX set store: out of memory");
+		return -ENOMEM;
+	}
 	ev_timer_init(&c->round.timer, ctl_round_timer, c);
 	ev_timer_init(&c->resp_timer, ctl_responder_restart_cb, c);
 	ev_timer_init(&c->resp_ack_timer, ctl_responder_ack_cb, c);
@@ -200,6 +204,8 @@ void controller_stop(struct controller *c, bool detach)
 	free(c->domains);
 	c->domains = NULL;
 	c->n_domains = 0;
+	mxs_store_free(c->params.store);
+	c->params.store = NULL;
 	prober_free(c->prober);
 	dns_resolver_free(c->dns);
 	c->prober = NULL;

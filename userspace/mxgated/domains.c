@@ -24,7 +24,11 @@ struct ctl_domain *ctl_domain_new(struct controller *c, const struct mxg_domain_
 		return NULL;
 	cd->c = c;
 	cd->dcfg = dcfg;
-	ds_init(&cd->ds, dcfg->name, config_domain_recovery_grace(c->cfg, dcfg), ev_now_ms());
+	if (ds_init(&cd->ds, dcfg->name, config_domain_recovery_grace(c->cfg, dcfg),
+		    ev_now_ms()) < 0) {
+		free(cd);
+		return NULL;
+	}
 	ev_timer_init(&cd->dns_timer, dns_timer_cb, cd);
 	return cd;
 }
@@ -199,6 +203,8 @@ static void set_params(struct controller *c)
 	c->params.dns_grace_ms = c->cfg->dns_grace_ms;
 	c->params.self = (const char(*)[MXG_NAME_MAX])c->cfg->self;
 	c->params.n_self = c->cfg->n_self;
+	if (!c->params.store)
+		c->params.store = mxs_store_new();
 }
 
 /* SIGHUP: load the file again; a bad one is refused and the old one kept. */

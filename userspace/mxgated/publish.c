@@ -63,7 +63,7 @@ static size_t gate_addresses(struct controller *c, struct ctl_gate_addr *out)
 		return 0;
 	}
 	for (size_t i = 0; i < c->n_domains; i++) {
-		const struct mx_set *set = c->domains[i]->ds.set;
+		const struct mxs *set = c->domains[i]->ds.set;
 
 		for (size_t h = 0; set && h < set->n_hosts; h++) {
 			if (!ds_is_self(&c->params, set->hosts[h].name))

@@ -73,19 +73,18 @@ static void text_domain(const struct controller *c, const struct ctl_domain *cd,
 	if (d->dns_fail_since_ms)
 		sbuf_printf(o, "  dns: failing for %s: %s\n",
 			    ago(t, sizeof(t), now, d->dns_fail_since_ms),
-			    d->dns_error[0] ? log_printable(name, sizeof(name), d->dns_error,
-							    sizeof(d->dns_error))
+			    d->dns_error[0] ? log_printable(name, sizeof(name), d->dns_error, 160)
 					    : mx_status_str(d->dns_last));
 	if (!d->set) {
 		sbuf_printf(o, "  mx: no answer yet\n");
 		return;
 	}
-	sbuf_printf(o, "  mx: %s, %zu host(s), answer %s old, next lookup in %s\n",
+	sbuf_printf(o, "  mx: %s, %u host(s), answer %s old, next lookup in %s\n",
 		    mx_status_str(d->set->status), d->set->n_hosts,
 		    ago(t, sizeof(t), now, d->set_ms),
 		    cd->dns_next_ms > now ? ago(name, sizeof(name), cd->dns_next_ms, now) : "0s");
 	for (size_t i = 0; i < d->set->n_hosts; i++) {
-		const struct mx_host *h = &d->set->hosts[i];
+		const struct mxs_host *h = &d->set->hosts[i];
 
 		sbuf_printf(o, "    %5u %s%s", h->pref,
 			    log_printable(name, sizeof(name), h->name, 256),
@@ -219,7 +218,7 @@ static void json_domain(const struct controller *c, const struct ctl_domain *cd,
 	json_key(w, "mx");
 	json_array_begin(w);
 	for (size_t i = 0; d->set && i < d->set->n_hosts; i++) {
-		const struct mx_host *h = &d->set->hosts[i];
+		const struct mxs_host *h = &d->set->hosts[i];
 
 		json_object_begin(w);
 		json_kv_str(w, "host", h->name);

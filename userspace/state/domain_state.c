@@ -10,10 +10,29 @@
 
 #include "mxset.h"
 
+static const char ds_none[] = "";
+
+static void set_error(struct domain_state *d, const char *text)
+{
+	char *copy;
+
+	if (!strcmp(d->dns_error, text))
+		return;
+	/* Out of memory: an empty text; the status still says "error". */
+	copy = text[0] ? strndup(text, 159) : NULL;
+	if (d->dns_error != ds_none)
+		free((char *)d->dns_error);
+	d->dns_error = copy ? copy : ds_none;
+}
+
 int ds_init(struct domain_state *d, const char *name, uint64_t recovery_grace_ms, uint64_t now_ms)
 {
 	memset(d, 0, sizeof(*d));
-	snprintf(d->name, sizeof(d->name), "%.*s", (int)sizeof(d->name) - 1, name);
+	d->primary = ds_none;
+	d->dns_error = ds_none;
+	d->name = strndup(name, MXG_NAME_MAX - 1);
+	if (!d->name)
+		return -ENOMEM;
 	d->recovery_grace_ms = recovery_grace_ms;
 	d->state = MXG_DOMAIN_UNKNOWN;
 	d->reason = MXG_REASON_DNS_PENDING;
@@ -23,13 +42,23 @@ int ds_init(struct domain_state *d, const char *name, uint64_t recovery_grace_ms
 	return 0;
 }
 
-void ds_free(struct domain_state *d)
+/* The answer-derived parts: MX set and addresses. */
+static void drop_set(struct domain_state *d)
 {
-	free(d->set);
+	mxs_put(d->set);
 	free(d->addrs);
 	d->set = NULL;
+	d->primary = ds_none;
 	d->addrs = NULL;
 	d->n_addrs = 0;
+}
+
+void ds_free(struct domain_state *d)
+{
+	drop_set(d);
+	set_error(d, "");
+	free(d->name);
+	d->name = NULL;
 }
 
 int ds_ip_cmp(const struct mxg_ip *a, const struct mxg_ip *b)
@@ -132,30 +161,21 @@ static void decide(struct domain_state *d, const struct ds_params *p, uint64_t n
 	*reason = MXG_REASON_PRIMARY_UP;
 }
 
-/* Bounded copy that always terminates (names come from DNS). */
-static void copy_name(char *dst, size_t len, const char *src)
-{
-	size_t n = strnlen(src, len - 1);
-
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 /* The primary to name: the most preferred one with an up address when
  * gated, otherwise the most preferred primary. */
 static void pick_primary(struct domain_state *d)
 {
-	d->primary[0] = '\0';
-	if (!d->set || !d->n_primaries)
+	d->primary = ds_none;
+	if (!d->set || !d->n_primaries || !d->set->n_hosts)
 		return;
 	for (size_t i = 0; i < d->n_addrs; i++) {
 		if (d->state == MXG_DOMAIN_GATED && !d->addrs[i].up)
 			continue;
-		copy_name(d->primary, sizeof(d->primary), d->set->hosts[d->addrs[i].host].name);
+		d->primary = d->set->hosts[d->addrs[i].host].name;
 		return;
 	}
 	/* Hosts are sorted by preference: the first one is the best primary. */
-	copy_name(d->primary, sizeof(d->primary), d->set->hosts[0].name);
+	d->primary = d->set->hosts[0].name;
 }
 
 bool ds_evaluate(struct domain_state *d, const struct ds_params *p, uint64_t now_ms)
@@ -187,44 +207,43 @@ int ds_dns_answer(struct domain_state *d, const struct ds_params *p, const struc
 {
 	struct mx_primaries prim;
 	struct ds_addr *addrs = NULL;
-	struct mx_set *copy;
+	struct mxs *copy;
 	size_t n = 0, cap = 0;
 
 	d->dns_last = set->status;
 	if (set->status == MX_ERROR || set->status == MX_NXDOMAIN) {
-		copy_name(d->dns_error, sizeof(d->dns_error), set->error);
+		set_error(d, set->error);
 		if (!d->dns_fail_since_ms)
 			d->dns_fail_since_ms = now_ms ? now_ms : 1;
 		return ds_evaluate(d, p, now_ms);
 	}
 
-	copy = malloc(sizeof(*copy));
-	if (!copy)
-		return -ENOMEM;
-	*copy = *set;
 	memset(&prim, 0, sizeof(prim));
 	prim.pref_self = -1;
 	prim.reason = MXG_REASON_NO_PRIMARY;
-	if (copy->status == MX_OK)
-		mx_find_primaries(copy, p->self, p->n_self, &prim);
+	if (set->status == MX_OK)
+		mx_find_primaries(set, p->self, p->n_self, &prim);
 
 	if (prim.n && prim.reason == MXG_REASON_DNS_FAILED) {
 		/* Primaries whose address lookups failed: we cannot tell
 		 * whether they are up; a DNS failure like any other. */
-		free(copy);
 		d->dns_last = MX_ERROR;
-		copy_name(d->dns_error, sizeof(d->dns_error),
-			  "address lookups of the primary MX hosts failed");
+		set_error(d, "address lookups of the primary MX hosts failed");
 		if (!d->dns_fail_since_ms)
 			d->dns_fail_since_ms = now_ms ? now_ms : 1;
 		return ds_evaluate(d, p, now_ms);
 	}
+	/* The set is stored in the same host order, so host indexes into
+	 * set->hosts hold for the copy too. */
+	copy = mxs_get(p->store, set);
+	if (!copy)
+		return -ENOMEM;
 	for (size_t i = 0; i < prim.n; i++)
 		cap += prim.hosts[i]->n_addrs;
 	if (cap) {
 		addrs = calloc(cap, sizeof(*addrs));
 		if (!addrs) {
-			free(copy);
+			mxs_put(copy);
 			return -ENOMEM;
 		}
 	}
@@ -240,12 +259,12 @@ int ds_dns_answer(struct domain_state *d, const struct ds_params *p, const struc
 			if (old)
 				addrs[n] = *old;
 			addrs[n].ip = h->addrs[j];
-			addrs[n].host = (size_t)(h - copy->hosts);
+			addrs[n].host = (uint8_t)(h - set->hosts);
 			n++;
 		}
 	}
 
-	ds_free(d);
+	drop_set(d);
 	d->set = copy;
 	d->set_ms = now_ms;
 	d->addrs = addrs;
@@ -256,7 +275,7 @@ int ds_dns_answer(struct domain_state *d, const struct ds_params *p, const struc
 	if (copy->status == MX_OK && prim.pref_self < 0)
 		d->set_reason = MXG_REASON_SELF_NOT_IN_MX;
 	d->dns_fail_since_ms = 0;
-	d->dns_error[0] = '\0';
+	set_error(d, "");
 	return ds_evaluate(d, p, now_ms);
 }
 
@@ -322,7 +341,7 @@ int ds_self_has_addr(const struct domain_state *d, const struct ds_params *p,
 	if (!d->set || d->state == MXG_DOMAIN_UNKNOWN)
 		return -1;
 	for (size_t i = 0; i < d->set->n_hosts; i++) {
-		const struct mx_host *h = &d->set->hosts[i];
+		const struct mxs_host *h = &d->set->hosts[i];
 
 		if (!ds_is_self(p, h->name))
 			continue;

@@ -30,6 +30,7 @@
 #include "mxg_limits.h"
 #include "dns.h"
 #include "mxgate_kern_user.h"
+#include "mxs.h"
 #include "probe.h"
 #include "reason.h"
 
@@ -39,12 +40,13 @@ struct ds_params {
 	uint64_t dns_grace_ms;
 	const char (*self)[MXG_NAME_MAX];
 	size_t n_self;
+	struct mxs_store *store; /* where MX sets are kept, shared */
 };
 
 /* One address of one primary host, with its hysteresis. */
 struct ds_addr {
 	struct mxg_ip ip;
-	size_t host;	   /* index into set->hosts */
+	uint8_t host;	   /* index into set->hosts */
 	unsigned ok_run;   /* consecutive OK rounds */
 	unsigned fail_run; /* consecutive failed rounds */
 	bool up;
@@ -54,16 +56,19 @@ struct ds_addr {
 	uint64_t last_ms;
 };
 
+/* About 150 octets, plus its name, its primary addresses (ds_addr) and a
+ * share of its MX set: 100,000 domains fit in a few tens of MB. */
 struct domain_state {
-	char name[MXG_NAME_MAX];
+	char *name; /* own copy, lower case */
 	uint64_t recovery_grace_ms;
 
 	enum mxg_domain_state state;
 	enum mxg_reason reason;
-	char primary[256]; /* the up primary when gated, else the first; "" */
+	const char *primary; /* the up primary when gated, else the first, or
+			      * ""; points into set (never NULL) */
 	uint64_t since_ms; /* last state change */
 
-	struct mx_set *set; /* last usable answer, NULL before the first */
+	struct mxs *set; /* last usable answer, NULL before the first */
 	uint64_t set_ms;
 	int pref_self;		    /* -1: self not in the MX set */
 	enum mxg_reason set_reason; /* when the set has no primary */
@@ -71,7 +76,7 @@ struct domain_state {
 
 	uint64_t dns_fail_since_ms; /* 0: DNS is answering */
 	enum mx_status dns_last;    /* status of the last answer or failure */
-	char dns_error[160];
+	const char *dns_error; /* "" or own copy; never NULL */
 
 	struct ds_addr *addrs; /* every address of every primary */
 	size_t n_addrs;
@@ -81,7 +86,7 @@ struct domain_state {
 	uint64_t grace_until_ms;
 };
 
-/* state: zero it first. Starts unknown (DNS pending). 0 or -ENOMEM. */
+/* Starts unknown (DNS pending). 0 or -ENOMEM. */
 int ds_init(struct domain_state *d, const char *name, uint64_t recovery_grace_ms, uint64_t now_ms);
 void ds_free(struct domain_state *d);
 

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Interned MX sets (see mxs.h). The store is a chained hash table that
+ * doubles when it is as full as it is wide, so lookups stay O(1) at any
+ * number of domains; an mxs is compared field by field on a hash match.
+ */
+#include "mxs.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MXS_BUCKETS_MIN 64
+
+struct mxs_store {
+	struct mxs **b;
+	size_t n_buckets; /* a power of two */
+	size_t count;
+	size_t bytes;
+};
+
+struct mxs_store *mxs_store_new(void)
+{
+	struct mxs_store *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->b = calloc(MXS_BUCKETS_MIN, sizeof(*s->b));
+	if (!s->b) {
+		free(s);
+		return NULL;
+	}
+	s->n_buckets = MXS_BUCKETS_MIN;
+	return s;
+}
+
+void mxs_store_free(struct mxs_store *s)
+{
+	if (!s)
+		return;
+	/* Sets still referenced leak rather than dangle. */
+	free(s->b);
+	free(s);
+}
+
+size_t mxs_store_count(const struct mxs_store *s)
+{
+	return s ? s->count : 0;
+}
+
+size_t mxs_store_bytes(const struct mxs_store *s)
+{
+	return s ? s->bytes : 0;
+}
+
+/* FNV-1a over the fields that make two sets the same. */
+static uint32_t fnv(uint32_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static uint32_t ip_bytes(const struct mxg_ip *ip, const void **p)
+{
+	if (ip->family == AF_INET) {
+		*p = &ip->v4;
+		return sizeof(ip->v4);
+	}
+	*p = &ip->v6;
+	return sizeof(ip->v6);
+}
+
+static size_t n_hosts_of(const struct mx_set *set)
+{
+	return set->status == MX_OK && set->n_hosts <= MXG_MX_MAX_HOSTS ? set->n_hosts : 0;
+}
+
+static size_t n_addrs_of(const struct mx_host *h)
+{
+	return h->n_addrs <= MXG_MX_MAX_ADDRS ? h->n_addrs : MXG_MX_MAX_ADDRS;
+}
+
+static uint32_t set_hash(const struct mx_set *set)
+{
+	uint32_t h = 2166136261u;
+	uint8_t st = (uint8_t)set->status;
+
+	h = fnv(h, &st, 1);
+	for (size_t i = 0; i < n_hosts_of(set); i++) {
+		const struct mx_host *x = &set->hosts[i];
+		uint8_t as = (uint8_t)x->addr_status;
+
+		h = fnv(h, x->name, strnlen(x->name, sizeof(x->name)) + 1);
+		h = fnv(h, &x->pref, sizeof(x->pref));
+		h = fnv(h, &as, 1);
+		for (size_t j = 0; j < n_addrs_of(x); j++) {
+			const void *p;
+			uint32_t n = ip_bytes(&x->addrs[j], &p);
+
+			h = fnv(h, &x->addrs[j].family, sizeof(int));
+			h = fnv(h, p, n);
+		}
+	}
+	return h;
+}
+
+static bool ip_same(const struct mxg_ip *a, const struct mxg_ip *b)
+{
+	if (a->family != b->family)
+		return false;
+	if (a->family == AF_INET)
+		return !memcmp(&a->v4, &b->v4, sizeof(a->v4));
+	return !memcmp(&a->v6, &b->v6, sizeof(a->v6));
+}
+
+static bool same(const struct mxs *x, const struct mx_set *set)
+{
+	if (x->status != (uint8_t)set->status || x->n_hosts != n_hosts_of(set))
+		return false;
+	for (size_t i = 0; i < x->n_hosts; i++) {
+		const struct mxs_host *a = &x->hosts[i];
+		const struct mx_host *b = &set->hosts[i];
+
+		if (a->pref != b->pref || a->addr_status != (uint8_t)b->addr_status ||
+		    a->n_addrs != n_addrs_of(b) || strncmp(a->name, b->name, sizeof(b->name)))
+			return false;
+		for (size_t j = 0; j < a->n_addrs; j++)
+			if (!ip_same(&a->addrs[j], &b->addrs[j]))
+				return false;
+	}
+	return true;
+}
+
+static struct mxs *make(const struct mx_set *set, uint32_t hash, size_t *bytes)
+{
+	size_t nh = n_hosts_of(set), na = 0, nn = 0, size;
+	struct mxg_ip *ip;
+	struct mxs *x;
+	char *name;
+
+	for (size_t i = 0; i < nh; i++) {
+		na += n_addrs_of(&set->hosts[i]);
+		nn += strnlen(set->hosts[i].name, sizeof(set->hosts[i].name) - 1) + 1;
+	}
+	size = sizeof(*x) + nh * sizeof(x->hosts[0]) + na * sizeof(*ip) + nn;
+	x = calloc(1, size);
+	if (!x)
+		return NULL;
+	ip = (struct mxg_ip *)((char *)x + sizeof(*x) + nh * sizeof(x->hosts[0]));
+	name = (char *)(ip + na);
+	x->refs = 1;
+	x->hash = hash;
+	x->status = (uint8_t)set->status;
+	x->n_hosts = (uint8_t)nh;
+	for (size_t i = 0; i < nh; i++) {
+		const struct mx_host *h = &set->hosts[i];
+		struct mxs_host *o = &x->hosts[i];
+		size_t len = strnlen(h->name, sizeof(h->name) - 1);
+
+		o->pref = h->pref;
+		o->addr_status = (uint8_t)h->addr_status;
+		o->n_addrs = (uint8_t)n_addrs_of(h);
+		o->addrs = ip;
+		memcpy(ip, h->addrs, o->n_addrs * sizeof(*ip));
+		ip += o->n_addrs;
+		memcpy(name, h->name, len);
+		name[len] = '\0';
+		o->name = name;
+		name += len + 1;
+	}
+	*bytes = size;
+	return x;
+}
+
+static void grow(struct mxs_store *s)
+{
+	size_t n = s->n_buckets * 2;
+	struct mxs **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i < s->n_buckets; i++) {
+		struct mxs *x = s->b[i], *next;
+
+		for (; x; x = next) {
+			next = x->next;
+			x->next = b[x->hash & (n - 1)];
+			b[x->hash & (n - 1)] = x;
+		}
+	}
+	free(s->b);
+	s->b = b;
+	s->n_buckets = n;
+}
+
+struct mxs *mxs_get(struct mxs_store *s, const struct mx_set *set)
+{
+	uint32_t h = set_hash(set);
+	struct mxs *x;
+	size_t bytes = 0;
+
+	for (x = s->b[h & (s->n_buckets - 1)]; x; x = x->next)
+		if (x->hash == h && same(x, set))
+			return mxs_ref(x);
+	x = make(set, h, &bytes);
+	if (!x)
+		return NULL;
+	x->store = s;
+	x->next = s->b[h & (s->n_buckets - 1)];
+	s->b[h & (s->n_buckets - 1)] = x;
+	s->count++;
+	s->bytes += bytes;
+	if (s->count > s->n_buckets)
+		grow(s);
+	return x;
+}
+
+struct mxs *mxs_ref(struct mxs *x)
+{
+	if (x)
+		x->refs++;
+	return x;
+}
+
+void mxs_put(struct mxs *x)
+{
+	struct mxs_store *s;
+	struct mxs **pp;
+
+	if (!x || --x->refs)
+		return;
+	s = x->store;
+	for (pp = &s->b[x->hash & (s->n_buckets - 1)]; *pp; pp = &(*pp)->next) {
+		if (*pp == x) {
+			*pp = x->next;
+			break;
+		}
+	}
+	s->count--;
+	/* bytes: recomputed from the layout to stay exact. */
+	{
+		size_t na = 0, nn = 0;
+
+		for (size_t i = 0; i < x->n_hosts; i++) {
+			na += x->hosts[i].n_addrs;
+			nn += strlen(x->hosts[i].name) + 1;
+		}
+		s->bytes -=
+		    sizeof(*x) + x->n_hosts * sizeof(x->hosts[0]) + na * sizeof(struct mxg_ip) + nn;
+	}
+	free(x);
+}
