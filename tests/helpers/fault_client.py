@@ -9,6 +9,13 @@
   fault_client.py flood N SRC DST PORT HOLD_S
       open N connections from SRC as fast as possible, read each first
       reply, hold them HOLD_S; prints "220 A", "421 B", "other C", "fail D".
+  fault_client.py hold N SRCS DST PORT NOOP_S SECS
+      N connections, spread over SRCS (A.B.C.X-Y: those addresses in turn),
+      each reads its greeting and sends NOOP every NOOP_S seconds (0:
+      never), for at most SECS; prints "greeted A refused B lifetime C
+      busy D idle E other F open G": refused = 421 instead of a greeting,
+      lifetime/busy/idle = closed by the server after a 421 saying
+      "session time limit", "too busy" or "idle timeout".
   fault_client.py session SRC DST PORT [DOMAIN]
       one normal reject session; prints "RCPT_REPLY_CODE SECONDS".
   fault_client.py reuse SRC SRCPORT DST PORT DOMAIN
@@ -148,6 +155,65 @@ def flood(n, src, dst, port, hold):
         s.close()
 
 
+def hold(n, srcs, dst, port, noop_s, secs):
+    prefix, _, rng = srcs.rpartition(".")
+    lo, _, hi = rng.partition("-")
+    addrs = ["%s.%d" % (prefix, i) for i in range(int(lo), int(hi or lo) + 1)]
+    counts = dict.fromkeys(("greeted", "refused", "lifetime", "busy", "idle", "other", "open"), 0)
+    conns = []  # [sock, text seen, closed]
+    for i in range(n):
+        try:
+            s = connect(addrs[i % len(addrs)], dst, port)
+            greet = s.recv(512).decode("ascii", "replace")
+        except OSError:
+            counts["other"] += 1
+            continue
+        if greet.startswith("220"):
+            counts["greeted"] += 1
+            s.setblocking(False)
+            conns.append([s, "", False])
+        else:
+            counts["refused" if greet.startswith("421") else "other"] += 1
+            s.close()
+    end = time.monotonic() + secs
+    next_noop = time.monotonic() + noop_s if noop_s > 0 else end + 1
+    while time.monotonic() < end and not all(c[2] for c in conns):
+        if time.monotonic() >= next_noop:
+            for c in conns:
+                if not c[2]:
+                    try:
+                        c[0].send(b"NOOP\r\n")
+                    except OSError:
+                        pass
+            next_noop += noop_s
+        for c in conns:
+            if c[2]:
+                continue
+            try:
+                data = c[0].recv(4096)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            c[1] += data.decode("ascii", "replace")
+            if not data:
+                c[2] = True
+                last = c[1].strip().splitlines()[-1] if c[1].strip() else ""
+                kind = "other"
+                for k, text in (("lifetime", "session time limit"), ("busy", "too busy"),
+                                ("idle", "idle timeout")):
+                    if last.startswith("421") and text in last:
+                        kind = k
+                counts[kind] += 1
+                c[0].close()
+        time.sleep(0.05)
+    counts["open"] = sum(1 for c in conns if not c[2])
+    print(" ".join("%s %d" % kv for kv in counts.items()), flush=True)
+    for c in conns:
+        if not c[2]:
+            c[0].close()
+
+
 mode = sys.argv[1]
 if mode == "session":
     session(sys.argv[2], sys.argv[3], int(sys.argv[4]), *(sys.argv[5:6]))
@@ -161,5 +227,8 @@ elif mode == "slowloris":
     slowloris(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]))
 elif mode == "flood":
     flood(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]))
+elif mode == "hold":
+    hold(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]), float(sys.argv[6]),
+         float(sys.argv[7]))
 else:
-    sys.exit("usage: fault_client.py slowloris|flood|session ...")
+    sys.exit("usage: fault_client.py slowloris|flood|hold|session ...")

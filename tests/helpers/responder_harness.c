@@ -17,6 +17,7 @@
  *       [--reply-text TEMPLATE] [--offender N/DURATION] [--helo NAME]
  *       [--user NAME] [--max-conn N] [--max-per-client N]
  *       [--max-commands N] [--idle DURATION] [--no-table] [--bulk N]
+ *       [--max-per-net N] [--session DURATION]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -40,7 +41,8 @@ static void usage(void)
 			"[--listen6 ADDR|none] [--domain NAME=STATE:PRIMARY[:REPLY]]... "
 			"[--reply reject|defer] [--reply-text T] [--offender N/DURATION] "
 			"[--helo NAME] [--user NAME] [--max-conn N] [--max-per-client N] "
-			"[--max-commands N] [--idle DURATION] [--no-table]\n");
+			"[--max-commands N] [--idle DURATION] [--no-table] [--max-per-net N] "
+			"[--session DURATION]\n");
 	exit(2);
 }
 
@@ -134,6 +136,8 @@ int main(int argc, char **argv)
 	    {"idle", required_argument, NULL, 'i'},
 	    {"no-table", no_argument, NULL, 'n'},
 	    {"bulk", required_argument, NULL, 'b'},
+	    {"max-per-net", required_argument, NULL, 'N'},
+	    {"session", required_argument, NULL, 'S'},
 	    {NULL, 0, NULL, 0},
 	};
 	static struct mxg_config cfg;
@@ -209,6 +213,12 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			push = false;
+			break;
+		case 'N':
+			cfg.max_connections_per_network = parse_uint(optarg);
+			break;
+		case 'S':
+			cfg.session_timeout_ms = parse_duration(optarg);
 			break;
 		case 'b':
 			bulk = parse_uint(optarg);

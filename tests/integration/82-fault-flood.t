@@ -11,7 +11,7 @@ fl_init 60 /usr/bin/python3 "$HARNESS"
 
 MAX=200
 fl_exec "$HARNESS" --listen4 127.0.0.1 --listen6 none --port 2525 \
-	--domain gated.test=gated:mx1.gated.test --max-conn $MAX --max-per-client 1000 \
+	--domain gated.test=gated:mx1.gated.test --max-conn $MAX --max-per-client 1000 --max-per-net 1000 \
 	--idle 20s --offender 0/1m >"$FL_DIR/h.out" 2>"$FL_DIR/h.err" &
 FL_PIDS+=("$!")
 for i in $(seq 50); do

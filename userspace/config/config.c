@@ -94,6 +94,9 @@ static const struct key keys[CFG_N_KEYS] = {
     {"max_connections_per_client", K_UINT, F(max_connections_per_client), 1, 1000000, false, false},
     {"max_commands", K_UINT, F(max_commands), 1, 10000, false, false},
     {"idle_timeout", K_DURATION, F(idle_timeout_ms), 1000, 3600 * 1000, false, false},
+    {"max_connections_per_network", K_UINT, F(max_connections_per_network), 1, 1000000, false,
+     false},
+    {"session_timeout", K_DURATION, F(session_timeout_ms), 1000, 3600 * 1000, false, false},
 };
 
 static int key_index(const char *name)
@@ -147,6 +150,8 @@ static void set_defaults(struct mxg_config *cfg)
 	cfg->max_connections_per_client = MXG_DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
 	cfg->max_commands = MXG_DEFAULT_MAX_COMMANDS;
 	cfg->idle_timeout_ms = MXG_DEFAULT_IDLE_TIMEOUT_MS;
+	cfg->max_connections_per_network = MXG_DEFAULT_MAX_CONNECTIONS_PER_NETWORK;
+	cfg->session_timeout_ms = MXG_DEFAULT_SESSION_TIMEOUT_MS;
 }
 
 /* One element of a list key; duplicates are refused. */
@@ -571,6 +576,16 @@ static int parse(struct cfg_parse *p)
 		return cfg_fail(
 		    p, p->name, p->key_line[key_index("max_connections_per_client")],
 		    "max_connections_per_client: exceeds max_connections (%u); lower it",
+		    c->max_connections);
+	/* The default follows a smaller max_connections; a value set above it
+	 * is an error. */
+	if (!p->key_line[key_index("max_connections_per_network")] &&
+	    c->max_connections_per_network > c->max_connections)
+		c->max_connections_per_network = c->max_connections;
+	if (c->max_connections_per_network > c->max_connections)
+		return cfg_fail(
+		    p, p->name, p->key_line[key_index("max_connections_per_network")],
+		    "max_connections_per_network: exceeds max_connections (%u); lower it",
 		    c->max_connections);
 	if (!c->helo_name[0])
 		memcpy(c->helo_name, c->self[0], sizeof(c->helo_name));

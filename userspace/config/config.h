@@ -48,6 +48,12 @@
 #define MXG_DEFAULT_MAX_CONNECTIONS_PER_CLIENT 10
 #define MXG_DEFAULT_MAX_COMMANDS 50
 #define MXG_DEFAULT_IDLE_TIMEOUT_MS 30000 /* 30 s per command */
+/* Sessions from one IPv4 /24 or IPv6 /48: 105 addresses of one network
+ * once held every slot with idle sessions. */
+#define MXG_DEFAULT_MAX_CONNECTIONS_PER_NETWORK 100
+/* 60 s for a whole session: a reject dialogue needs a few seconds; a
+ * client that keeps one open with NOOPs holds a slot no longer than this. */
+#define MXG_DEFAULT_SESSION_TIMEOUT_MS 60000
 
 enum mxg_gate_kind {
 	MXG_GATE_TC,
@@ -124,6 +130,8 @@ struct mxg_config {
 	unsigned max_connections_per_client; /* per address (IPv6: /64) */
 	unsigned max_commands;               /* per session */
 	uint64_t idle_timeout_ms;            /* per command wait */
+	unsigned max_connections_per_network; /* per IPv4 /24, IPv6 /48 */
+	uint64_t session_timeout_ms;          /* a whole session, from accept */
 };
 
 /*

@@ -175,6 +175,8 @@ static void warn_restart_keys(const struct mxg_config *o, const struct mxg_confi
 	    o->max_connections != n->max_connections ||
 	    o->max_connections_per_client != n->max_connections_per_client ||
 	    o->max_commands != n->max_commands || o->idle_timeout_ms != n->idle_timeout_ms ||
+	    o->max_connections_per_network != n->max_connections_per_network ||
+	    o->session_timeout_ms != n->session_timeout_ms ||
 	    o->offender_threshold != n->offender_threshold ||
 	    o->offender_window_ms != n->offender_window_ms)
 		log_warn("reload: user, helo_name (in the greeting), connection limits and "

@@ -26,5 +26,7 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 #define RESPONDER_DEFAULT_IDLE_MS 30000 /* used when the config says 0 */
 #define RESPONDER_DEFAULT_MAX_CONNECTIONS 1000
 #define RESPONDER_DEFAULT_MAX_PER_CLIENT 10
+#define RESPONDER_DEFAULT_MAX_PER_NET 100
+#define RESPONDER_DEFAULT_SESSION_MS 60000
 
 #endif

@@ -3,7 +3,9 @@
  * The responder child's event loop (it runs without privileges, see
  * responder_priv.c): accept steered connections, run one smtp_session per
  * connection with non-blocking I/O and bounded buffers, enforce the
- * connection, command and idle limits, track offenders, take domain
+ * connection (in all, per client, per network), command, idle and
+ * session-lifetime limits, make room for new clients by closing the
+ * longest-idle session when full, track offenders, take domain
  * tables from the controller and report counters and offenders back to it
  * (responder_report.c). It exits when the controller's end of the
  * socketpair closes.
@@ -47,9 +49,11 @@ struct conn {
 	int fd;
 	struct mxg_ip peer, dst;
 	uint16_t peer_port, dst_port;
-	struct client_key key;
+	struct client_key key, net;
 	uint64_t serial;       /* this session, for the offender count (never 0) */
-	struct ev_timer timer; /* idle, then linger */
+	uint64_t started_ms;   /* accepted: session_timeout counts from here */
+	uint64_t active_ms;    /* accepted, or the last complete command */
+	struct ev_timer timer; /* idle or lifetime, then linger */
 	bool lingering;	       /* replies sent, write side shut: wait for EOF */
 	const char *end;       /* why it ended, for the log line */
 	size_t in_len;
@@ -63,8 +67,8 @@ struct rsp {
 	int listen_fd[2];
 	int ctl;
 	char helo[MXG_NAME_MAX];
-	unsigned max_conn, max_per_client;
-	uint64_t idle_ms;
+	unsigned max_conn, max_per_client, max_per_net;
+	uint64_t idle_ms, session_ms;
 	struct ev_timer accept_pause;
 
 	struct responder_domain *dom;
@@ -169,6 +173,17 @@ static size_t conn_out_len(const struct conn *c)
 	return out;
 }
 
+/* Wait for the next command at most idle_ms, and never past the end of
+ * the session's lifetime. */
+static int conn_arm(struct conn *c)
+{
+	struct rsp *r = c->rsp;
+	uint64_t now = ev_now_ms(), end = c->started_ms + r->session_ms;
+	uint64_t left = end > now ? end - now : 0;
+
+	return ev_timer_start(r->loop, &c->timer, left < r->idle_ms ? left : r->idle_ms);
+}
+
 static void conn_update_events(struct conn *c)
 {
 	unsigned ev = 0;
@@ -220,8 +235,10 @@ static bool conn_pump(struct conn *c)
 			}
 			/* The idle timeout is per command: a client dribbling one
 			 * endless line gets no extension. */
-			if (c->smtp.commands != before && !smtp_session_done(&c->smtp))
-				ev_timer_start(r->loop, &c->timer, r->idle_ms);
+			if (c->smtp.commands != before && !smtp_session_done(&c->smtp)) {
+				c->active_ms = ev_now_ms();
+				conn_arm(c);
+			}
 		}
 		if (!conn_send(c, &progress)) {
 			c->end = "write error";
@@ -291,8 +308,13 @@ static void conn_timer(struct ev_loop *loop, void *arg)
 		conn_free(c);
 		return;
 	}
-	c->end = "idle timeout";
-	smtp_session_close_421(&c->smtp, SMTP_WHY_IDLE);
+	if (ev_now_ms() >= c->started_ms + c->rsp->session_ms) {
+		c->end = "session timeout";
+		smtp_session_close_421(&c->smtp, SMTP_WHY_LIFETIME);
+	} else {
+		c->end = "idle timeout";
+		smtp_session_close_421(&c->smtp, SMTP_WHY_IDLE);
+	}
 	ev_timer_start(loop, &c->timer, CONN_LINGER_MS);
 	conn_pump(c);
 }
@@ -341,29 +363,58 @@ static void refuse(struct rsp *r, int fd, const struct mxg_ip *peer, const char 
 	r->refused_quiet = 0;
 }
 
+/* Full: close the session idle longest, if it has been idle a third of
+ * idle_timeout, so that a new client is served instead of the one that
+ * holds a slot doing nothing (idle floods). A client in a dialogue sends
+ * its next command within milliseconds and is never chosen. */
+static bool evict_idlest(struct rsp *r, struct conn *idlest)
+{
+	bool ignored = false;
+
+	if (!idlest || ev_now_ms() - idlest->active_ms < r->idle_ms / 3)
+		return false;
+	idlest->end = "evicted: idle while full";
+	smtp_session_close_421(&idlest->smtp, SMTP_WHY_BUSY);
+	/* One try: an idle client has nothing unread, so close sends a FIN
+	 * after the 421; a slot now matters more than a slow reader. */
+	conn_send(idlest, &ignored);
+	conn_free(idlest);
+	return true;
+}
+
 static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 {
 	struct smtp_session_params p = {r->helo, r->cfg->max_commands, 0};
 	struct mxg_ip peer;
-	struct client_key key;
+	struct client_key key, net;
 	uint16_t peer_port;
-	unsigned same = 0;
-	struct conn *c;
+	unsigned same = 0, same_net = 0;
+	struct conn *c, *idlest = NULL;
 
 	if (mxg_ip_from_sockaddr((const struct sockaddr *)ss, &peer, &peer_port) < 0) {
 		close(fd); /* not TCP over IP: cannot happen on our listeners */
 		return;
 	}
 	client_key_from_ip(&peer, &key);
-	if (r->n_conns >= r->max_conn) {
-		refuse(r, fd, &peer, "too many connections");
-		return;
+	client_key_network(&key, &net);
+	for (c = r->conns; c; c = c->next) {
+		same += client_key_equal(&c->key, &key);
+		same_net += client_key_equal(&c->net, &net);
+		if (!c->lingering && !smtp_session_done(&c->smtp) &&
+		    (!idlest || c->active_ms < idlest->active_ms))
+			idlest = c;
 	}
-	for (c = r->conns; c; c = c->next)
-		if (client_key_equal(&c->key, &key))
-			same++;
+	/* A client over its own limits never takes another's slot. */
 	if (same >= r->max_per_client) {
 		refuse(r, fd, &peer, "too many connections from this client");
+		return;
+	}
+	if (same_net >= r->max_per_net) {
+		refuse(r, fd, &peer, "too many connections from this network");
+		return;
+	}
+	if (r->n_conns >= r->max_conn && !evict_idlest(r, idlest)) {
+		refuse(r, fd, &peer, "too many connections");
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -376,12 +427,13 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 	c->peer = peer;
 	c->peer_port = peer_port;
 	c->key = key;
+	c->net = net;
 	c->serial = ++r->sessions_seen;
+	c->started_ms = c->active_ms = ev_now_ms();
 	original_dst(fd, c);
 	ev_timer_init(&c->timer, conn_timer, c);
 	smtp_session_init(&c->smtp, &p, &conn_ops, c);
-	if (ev_io_add(r->loop, fd, EV_READ | EV_WRITE, conn_io, c) < 0 ||
-	    ev_timer_start(r->loop, &c->timer, r->idle_ms) < 0) {
+	if (ev_io_add(r->loop, fd, EV_READ | EV_WRITE, conn_io, c) < 0 || conn_arm(c) < 0) {
 		ev_io_del(r->loop, fd);
 		ev_timer_stop(r->loop, &c->timer);
 		free(c);
@@ -544,7 +596,13 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 	    cfg->max_connections ? cfg->max_connections : RESPONDER_DEFAULT_MAX_CONNECTIONS;
 	r.max_per_client = cfg->max_connections_per_client ? cfg->max_connections_per_client
 							   : RESPONDER_DEFAULT_MAX_PER_CLIENT;
+	r.max_per_net = cfg->max_connections_per_network ? cfg->max_connections_per_network
+							 : RESPONDER_DEFAULT_MAX_PER_NET;
+	if (r.max_per_net > r.max_conn)
+		r.max_per_net = r.max_conn;
 	r.idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : RESPONDER_DEFAULT_IDLE_MS;
+	r.session_ms =
+	    cfg->session_timeout_ms ? cfg->session_timeout_ms : RESPONDER_DEFAULT_SESSION_MS;
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) < 0)
 		seed = (uint32_t)getpid() ^ (uint32_t)ev_now_ns();
 	ev_timer_init(&r.accept_pause, accept_resume, &r);

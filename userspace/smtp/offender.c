@@ -20,6 +20,17 @@ void client_key_from_ip(const struct mxg_ip *ip, struct client_key *k)
 	}
 }
 
+void client_key_network(const struct client_key *k, struct client_key *net)
+{
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	*net = *k;
+	if (!memcmp(k->b, v4mapped, sizeof(v4mapped)))
+		net->b[15] = 0; /* the /24 */
+	else
+		memset(&net->b[6], 0, 10); /* the /48 */
+}
+
 bool client_key_equal(const struct client_key *a, const struct client_key *b)
 {
 	return memcmp(a->b, b->b, sizeof(a->b)) == 0;

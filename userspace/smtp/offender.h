@@ -41,6 +41,8 @@ struct client_key {
 
 void client_key_from_ip(const struct mxg_ip *ip, struct client_key *k);
 bool client_key_equal(const struct client_key *a, const struct client_key *b);
+/* The client's network, for per-network limits: IPv4 /24, IPv6 /48. */
+void client_key_network(const struct client_key *k, struct client_key *net);
 
 struct offender_entry {
 	struct client_key key;

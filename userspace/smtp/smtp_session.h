@@ -120,5 +120,7 @@ static inline bool smtp_session_done(const struct smtp_session *s)
 void smtp_session_close_421(struct smtp_session *s, const char *why);
 #define SMTP_WHY_IDLE "idle timeout"
 #define SMTP_WHY_TOO_MANY "too many connections"
+#define SMTP_WHY_LIFETIME "session time limit"
+#define SMTP_WHY_BUSY "too busy, closing idle session"
 
 #endif
