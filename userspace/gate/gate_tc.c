@@ -42,6 +42,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "event.h"
 #include "gate_maps.h"
 #include "log.h"
 #include "strmap.h"
@@ -63,7 +64,7 @@ struct gate {
 	size_t n_seen_addrs;
 
 	uint32_t dom_max;      /* max_entries of the domain map */
-	struct strmap *dom;    /* domain name -> the round (gen) that wrote it */
+	struct strmap *dom;    /* domain name -> struct tc_dom */
 	uintptr_t gen;         /* this round */
 	bool dom_swept;        /* entries of an earlier run removed */
 	bool dom_full_logged;  /* E2BIG said once per run */
@@ -73,6 +74,15 @@ struct gate {
 };
 
 #define GATE_BATCH 1024 /* domain entries per BPF_MAP_UPDATE_BATCH */
+
+/* The last entry written for one domain (value of gate.dom). */
+struct tc_dom {
+	uintptr_t gen;       /* the round that last set it */
+	uint64_t refresh_ns; /* write it again from then on, even unchanged */
+	uint64_t since_ns;
+	uint32_t state, reason;
+	uint32_t primary_hash;
+};
 #define MXG_DOMAINS_MIN 4096
 
 static uint32_t domain_map_size(size_t n_domains)
@@ -170,8 +180,16 @@ fail:
 	return ret;
 }
 
+static bool free_record(void *arg, const char *name, uintptr_t *val)
+{
+	free((void *)*val);
+	return true;
+}
+
 static void free_domains(struct gate *g)
 {
+	if (g->dom)
+		strmap_sweep(g->dom, free_record, NULL);
 	strmap_free(g->dom);
 	free(g->bkeys);
 	free(g->bvals);
@@ -413,16 +431,63 @@ static int flush_domains(struct gate *g)
 	return ret;
 }
 
+static uint32_t str_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/* What we last wrote for a domain: an unchanged entry is written again
+ * only when half its life is gone, so a round costs the domains that
+ * changed plus about half the others, in batches. */
+static struct tc_dom *domain_record(struct gate *g, const char *key, bool *fresh)
+{
+	uintptr_t v;
+	struct tc_dom *t;
+
+	*fresh = false;
+	if (strmap_get(g->dom, key, &v))
+		return (struct tc_dom *)v;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	if (strmap_put(g->dom, key, (uintptr_t)t) < 0) {
+		free(t);
+		return NULL;
+	}
+	*fresh = true;
+	return t;
+}
+
 static int tc_set_domain(struct gate *g, const struct gate_domain_view *d, uint64_t ttl_ms)
 {
+	struct mxg_domain_key *k = &g->bkeys[g->n_batch];
+	struct mxg_domain_entry *e = &g->bvals[g->n_batch];
+	uint32_t ph = str_hash(d->primary ? d->primary : "");
+	uint64_t now = ev_now_ns();
+	struct tc_dom *t;
+	bool fresh;
 	int ret;
 
-	ret = gate_map_domain_entry(d, ttl_ms, &g->bkeys[g->n_batch], &g->bvals[g->n_batch]);
+	ret = gate_map_domain_entry(d, ttl_ms, k, e);
 	if (ret)
 		return ret;
+	t = domain_record(g, k->name, &fresh);
+	if (!t)
+		return -ENOMEM;
+	t->gen = g->gen;
+	if (!fresh && t->state == d->state && t->reason == d->reason && t->primary_hash == ph &&
+	    t->since_ns == d->since_ns && now < t->refresh_ns)
+		return 0;
+	t->state = d->state;
+	t->reason = d->reason;
+	t->primary_hash = ph;
+	t->since_ns = d->since_ns;
+	t->refresh_ns = now + ttl_ms * 1000000ull / 2;
 	g->n_batch++;
-	if (g->in_round && strmap_put(g->dom, g->bkeys[g->n_batch - 1].name, g->gen) < 0)
-		ret = -ENOMEM;
 	if (g->n_batch == GATE_BATCH || !g->in_round) {
 		int r = flush_domains(g);
 
@@ -446,13 +511,15 @@ struct stale_sweep {
 	int ret;
 };
 
-static bool stale_domain(void *arg, const char *name, uintptr_t *gen)
+static bool stale_domain(void *arg, const char *name, uintptr_t *val)
 {
 	struct stale_sweep *s = arg;
+	struct tc_dom *t = (struct tc_dom *)*val;
 	struct mxg_domain_key key;
 
-	if (*gen == s->g->gen)
+	if (t->gen == s->g->gen)
 		return false;
+	free(t);
 	if (!gate_map_domain_key(name, &key) && bpf_map_delete_elem(s->map, &key) < 0 &&
 	    errno != ENOENT && !s->ret)
 		s->ret = -errno;

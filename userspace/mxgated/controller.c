@@ -94,6 +94,7 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	ev_timer_init(&c->round.timer, ctl_round_timer, c);
 	ev_timer_init(&c->resp_timer, ctl_responder_restart_cb, c);
 	ev_timer_init(&c->resp_ack_timer, ctl_responder_ack_cb, c);
+	ev_timer_init(&c->publish_timer, ctl_publish_timer_cb, c);
 
 	c->loop = ev_loop_new();
 	if (!c->loop) {
@@ -189,6 +190,7 @@ void controller_stop(struct controller *c, bool detach)
 		ctl_round_abort(c);
 		ev_timer_stop(c->loop, &c->resp_timer);
 		ev_timer_stop(c->loop, &c->resp_ack_timer);
+		ev_timer_stop(c->loop, &c->publish_timer);
 	}
 	ctl_links_stop(c);
 	ctl_responder_stop(c);

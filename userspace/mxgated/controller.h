@@ -39,6 +39,10 @@
  * probe_interval + this. */
 #define CTL_RESPONDER_ACK_MS 5000
 #define CTL_RESPONDER_ACK_RING 64 /* send times kept of unacknowledged tables */
+/* DNS answers that change a verdict are published together, at most this
+ * long after the first: 100,000 answers at start-up are a few dozen
+ * publications, not 100,000 (each one walks every domain). */
+#define CTL_PUBLISH_DELAY_MS 200
 /* After an rtnetlink link/tc event, wait this long for the burst to end
  * (a `tc qdisc del` sends several) before checking our filter. */
 #define CTL_LINKS_SETTLE_MS 100
@@ -145,6 +149,7 @@ struct controller {
 	size_t n_addrs;
 
 	struct ctl_round round;
+	struct ev_timer publish_timer; /* ctl_publish_soon */
 	int sigfd;
 	struct control *control;
 	struct policy_server *policy; /* NULL unless policy_listen */
@@ -172,6 +177,9 @@ void ctl_metrics(const struct controller *c, struct sbuf *out);
 /* domains.c */
 struct ctl_domain *ctl_domain_new(struct controller *c, const struct mxg_domain_config *dcfg);
 void ctl_domain_free(struct ctl_domain *cd);
+/* The served domain of that name (lower case, no trailing dot), by binary
+ * search: c->domains is sorted by name. NULL when not served. */
+struct ctl_domain *ctl_find_domain(const struct controller *c, const char *name);
 void ctl_dns_schedule(struct ctl_domain *cd, uint64_t delay_ms);
 void ctl_log_change(struct ctl_domain *cd, enum mxg_domain_state old_state,
 		    enum mxg_reason old_reason);
@@ -197,6 +205,9 @@ void ctl_round_abort(struct controller *c);
 
 /* publish.c: gate addresses, gate backend, responder table. */
 void ctl_publish(struct controller *c);
+/* Publish within CTL_PUBLISH_DELAY_MS (coalesces bursts of changes). */
+void ctl_publish_soon(struct controller *c);
+void ctl_publish_timer_cb(struct ev_loop *loop, void *arg);
 
 /* supervise.c */
 int ctl_responder_start(struct controller *c);

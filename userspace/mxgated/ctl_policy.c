@@ -14,12 +14,9 @@
 static int lookup(void *arg, const char *domain, struct policy_domain *d)
 {
 	struct controller *c = arg;
+	const struct ctl_domain *cd = ctl_find_domain(c, domain);
 
-	for (size_t i = 0; i < c->n_domains; i++) {
-		const struct ctl_domain *cd = c->domains[i];
-
-		if (strcmp(cd->ds.name, domain))
-			continue;
+	if (cd) {
 		d->state = cd->ds.state;
 		/* The kernel's gate entries expire state_ttl after the last
 		 * round; a verdict that old is no verdict here either: a

@@ -135,7 +135,7 @@ static void dns_done(void *arg, const struct mx_set *set)
 	ctl_dns_schedule(cd, next_ms);
 	if (r > 0) {
 		ctl_log_change(cd, old_state, old_reason);
-		ctl_publish(c);
+		ctl_publish_soon(c);
 	}
 }
 
@@ -190,12 +190,20 @@ static void warn_restart_keys(const struct mxg_config *o, const struct mxg_confi
 			 "restarts; keeping the running ones");
 }
 
-static struct ctl_domain *find_domain(struct controller *c, const char *name)
+static int cmp_name_domain(const void *key, const void *elem)
 {
-	for (size_t i = 0; i < c->n_domains; i++)
-		if (c->domains[i] && !strcmp(c->domains[i]->ds.name, name))
-			return c->domains[i];
-	return NULL;
+	return strcmp(key, (*(struct ctl_domain *const *)elem)->ds.name);
+}
+
+/* c->domains is built in the order of cfg->domains, sorted by name. */
+struct ctl_domain *ctl_find_domain(const struct controller *c, const char *name)
+{
+	struct ctl_domain **cd;
+
+	if (!c->n_domains)
+		return NULL;
+	cd = bsearch(name, c->domains, c->n_domains, sizeof(*c->domains), cmp_name_domain);
+	return cd ? *cd : NULL;
 }
 
 static void set_params(struct controller *c)
@@ -251,7 +259,7 @@ int ctl_reload(struct controller *c)
 	for (size_t i = 0; i < c->n_domains; i++)
 		c->domains[i]->keep = false;
 	for (size_t i = 0; i < ncfg->n_domains; i++) {
-		struct ctl_domain *cd = find_domain(c, ncfg->domains[i].name);
+		struct ctl_domain *cd = ctl_find_domain(c, ncfg->domains[i].name);
 
 		if (cd && cd->keep)
 			cd = NULL; /* listed twice: config.c should refuse, be safe */

@@ -153,8 +153,22 @@ static int write_gate(struct controller *c)
 	return r;
 }
 
+void ctl_publish_soon(struct controller *c)
+{
+	if (!ev_timer_armed(&c->publish_timer) &&
+	    ev_timer_start(c->loop, &c->publish_timer, CTL_PUBLISH_DELAY_MS) < 0)
+		ctl_publish(c);
+}
+
+void ctl_publish_timer_cb(struct ev_loop *loop, void *arg)
+{
+	ctl_publish(arg);
+}
+
 void ctl_publish(struct controller *c)
 {
+	if (c->loop)
+		ev_timer_stop(c->loop, &c->publish_timer);
 	struct ctl_gate_addr *a = calloc(MXG_MAX_ADDRESSES, sizeof(*a));
 	size_t n;
 	int r;

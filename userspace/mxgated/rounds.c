@@ -111,6 +111,25 @@ static int renew_prober(struct controller *c)
 	return 0;
 }
 
+/* A probe of this round (its arg is one of rd->slots), unreported. */
+static bool unreported_slot(void *arg, void *ctx)
+{
+	const struct ctl_round *rd = ctx;
+	uintptr_t a = (uintptr_t)arg, lo = (uintptr_t)rd->slots;
+
+	return a >= lo && a < lo + rd->n * sizeof(*rd->slots) &&
+	       !((const struct probe_slot *)arg)->reported;
+}
+
+/* Any probe of this round. */
+static bool round_slot(void *arg, void *ctx)
+{
+	const struct ctl_round *rd = ctx;
+	uintptr_t a = (uintptr_t)arg, lo = (uintptr_t)rd->slots;
+
+	return a >= lo && a < lo + rd->n * sizeof(*rd->slots);
+}
+
 void ctl_round_timer(struct ev_loop *loop, void *arg)
 {
 	struct controller *c = arg;
@@ -131,10 +150,10 @@ void ctl_round_timer(struct ev_loop *loop, void *arg)
 		else
 			log_debug("round: %zu probe(s) at probe_timeout, counted as failed",
 				  rd->pending);
+		probe_cancel_matching(c->prober, unreported_slot, rd);
 		for (size_t i = 0; i < rd->n; i++) {
 			if (rd->slots[i].reported)
 				continue;
-			probe_cancel(c->prober, &rd->slots[i]);
 			rd->res[i].result = PROBE_TIMEOUT;
 			c->cnt.probes[PROBE_TIMEOUT]++;
 		}
@@ -197,7 +216,6 @@ void ctl_round_abort(struct controller *c)
 
 	ev_timer_stop(c->loop, &rd->timer);
 	if (rd->running)
-		for (size_t i = 0; i < rd->n; i++)
-			probe_cancel(c->prober, &rd->slots[i]);
+		probe_cancel_matching(c->prober, round_slot, rd);
 	round_clear(rd);
 }

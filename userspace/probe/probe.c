@@ -158,6 +158,17 @@ void probe_cancel(struct prober *p, void *arg)
 	}
 }
 
+void probe_cancel_matching(struct prober *p, bool (*match)(void *arg, void *ctx), void *ctx)
+{
+	struct probe *pr = p->head, *next;
+
+	for (; pr; pr = next) {
+		next = pr->next;
+		if (match(pr->arg, ctx))
+			probe_close(pr);
+	}
+}
+
 /*
  * Report the result. Whatever follows (linger or close) is set up first and
  * the callback runs last, so the callback may cancel or free anything,

@@ -45,8 +45,12 @@ void prober_allow_self(struct prober *p, bool allow);
 typedef void (*probe_cb)(void *arg, const struct probe_report *report);
 /* Probe addr on port (25). The callback comes exactly once, from the loop. */
 int probe_start(struct prober *p, const struct mxg_ip *addr, uint16_t port, probe_cb cb, void *arg);
-/* Cancel every outstanding probe whose arg is arg (no callback). */
+/* Cancel every outstanding probe whose arg is arg (no callback). One
+ * pass over the probes: to cancel many, use probe_cancel_matching. */
 void probe_cancel(struct prober *p, void *arg);
+/* Cancel, in one pass, every outstanding probe for which match(arg, ctx)
+ * says true (no callback). */
+void probe_cancel_matching(struct prober *p, bool (*match)(void *arg, void *ctx), void *ctx);
 
 /*
  * Pure SMTP reply reader (RFC 5321 4.2, multi-line "250-"): feed bytes as
