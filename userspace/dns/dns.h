@@ -72,6 +72,7 @@ struct dns_stats {
 struct dns_resolver *dns_resolver_new(struct ev_loop *loop, const struct sockaddr *server,
 				      socklen_t server_len, const struct dns_options *opts);
 void dns_resolver_free(struct dns_resolver *r);
+struct ev_loop *dns_resolver_loop(const struct dns_resolver *r);
 /* Counters since dns_resolver_new. */
 void dns_resolver_stats(const struct dns_resolver *r, struct dns_stats *out);
 /* First nameserver of /etc/resolv.conf (or 127.0.0.1), port 53. */
@@ -83,6 +84,12 @@ typedef void (*mx_resolve_cb)(void *arg, const struct mx_set *set);
 /* Resolve domain's MX set and the A/AAAA of every host (CNAMEs followed as
  * the server gives them). Returns 0 (callback will come) or -errno. */
 int dns_resolve_mx(struct dns_resolver *r, const char *domain, mx_resolve_cb cb, void *arg);
+/* The MX records only: hosts without addresses (dns_cache.c asks for
+ * those itself, once per host for every domain). */
+int dns_resolve_mx_only(struct dns_resolver *r, const char *domain, mx_resolve_cb cb, void *arg);
+/* The A and AAAA of one host: the set has status MX_OK and one host,
+ * hosts[0], with its addresses and addr_status; ttl_s is theirs. */
+int dns_resolve_addrs(struct dns_resolver *r, const char *host, mx_resolve_cb cb, void *arg);
 /* Cancel every outstanding request whose arg is arg (no callback). */
 void dns_cancel(struct dns_resolver *r, void *arg);
 

@@ -111,7 +111,7 @@ static void mx_answered(struct dns_request *req, const ldns_pkt *pkt)
 	if (set->status != MX_OK)
 		return;
 	req->ttl = set->ttl_s;
-	for (size_t i = 0; i < set->n_hosts; i++) {
+	for (size_t i = 0; i < set->n_hosts && !req->mx_only; i++) {
 		ldns_rdf *name = ldns_dname_new_frm_str(set->hosts[i].name);
 
 		if (!name) {
@@ -181,40 +181,108 @@ void dns_request_failed(struct dns_query *q)
 			 r->attempts, r->timeout_ms);
 }
 
-int dns_resolve_mx(struct dns_resolver *r, const char *domain, mx_resolve_cb cb, void *arg)
+/* A request for name, on r's list; the first query is the caller's. */
+static struct dns_request *request_new(struct dns_resolver *r, const char *name, mx_resolve_cb cb,
+				       void *arg, ldns_rdf **dname, int *err)
 {
 	struct dns_request *req;
-	ldns_rdf *name;
-	size_t n = strlen(domain);
-	int ret;
+	size_t n = strlen(name);
 
+	*err = -EINVAL;
 	if (!cb || n == 0 || n >= sizeof(req->set.domain))
-		return -EINVAL;
-	name = ldns_dname_new_frm_str(domain); /* absolute: no search list */
-	if (!name)
-		return -EINVAL;
+		return NULL;
+	*dname = ldns_dname_new_frm_str(name); /* absolute: no search list */
+	if (!*dname)
+		return NULL;
 	req = calloc(1, sizeof(*req));
 	if (!req) {
-		ldns_rdf_deep_free(name);
-		return -ENOMEM;
+		ldns_rdf_deep_free(*dname);
+		*err = -ENOMEM;
+		return NULL;
 	}
 	req->r = r;
 	req->cb = cb;
 	req->arg = arg;
 	req->ttl = UINT32_MAX;
 	ev_timer_init(&req->done_timer, request_deliver, req);
-	ret = dns_name_str(name, req->set.domain, sizeof(req->set.domain));
-	if (ret == 0)
-		ret = dns_query_new(req, name, LDNS_RR_TYPE_MX, -1, 0);
-	ldns_rdf_deep_free(name);
-	if (ret < 0) {
+	*err = dns_name_str(*dname, req->set.domain, sizeof(req->set.domain));
+	if (*err) {
+		ldns_rdf_deep_free(*dname);
 		free(req);
-		return ret;
+		return NULL;
 	}
+	return req;
+}
+
+static void request_link(struct dns_request *req)
+{
+	struct dns_resolver *r = req->r;
+
 	req->next = r->reqs;
 	if (r->reqs)
 		r->reqs->prev = req;
 	r->reqs = req;
+}
+
+static int resolve_mx(struct dns_resolver *r, const char *domain, bool mx_only, mx_resolve_cb cb,
+		      void *arg)
+{
+	struct dns_request *req;
+	ldns_rdf *name;
+	int ret;
+
+	req = request_new(r, domain, cb, arg, &name, &ret);
+	if (!req)
+		return ret;
+	req->mx_only = mx_only;
+	/* On the list first: an answer can never come before it is. */
+	request_link(req);
+	ret = dns_query_new(req, name, LDNS_RR_TYPE_MX, -1, 0);
+	ldns_rdf_deep_free(name);
+	if (ret < 0) {
+		request_unlink(req);
+		free(req);
+		return ret;
+	}
+	return 0;
+}
+
+int dns_resolve_mx(struct dns_resolver *r, const char *domain, mx_resolve_cb cb, void *arg)
+{
+	return resolve_mx(r, domain, false, cb, arg);
+}
+
+int dns_resolve_mx_only(struct dns_resolver *r, const char *domain, mx_resolve_cb cb, void *arg)
+{
+	return resolve_mx(r, domain, true, cb, arg);
+}
+
+int dns_resolve_addrs(struct dns_resolver *r, const char *host, mx_resolve_cb cb, void *arg)
+{
+	struct dns_request *req;
+	struct mx_host *h;
+	ldns_rdf *name;
+	int ret, ra, rb;
+
+	req = request_new(r, host, cb, arg, &name, &ret);
+	if (!req)
+		return ret;
+	/* One host, as if an MX answer had named it. */
+	h = &req->set.hosts[0];
+	memcpy(h->name, req->set.domain, sizeof(h->name));
+	req->set.n_hosts = 1;
+	req->set.status = MX_OK;
+	req->set.ttl_s = UINT32_MAX;
+	req->fam_status[0][0] = req->fam_status[0][1] = MX_NO_RECORDS;
+	request_link(req);
+	ra = host_query(req, 0, LDNS_RR_TYPE_A, name, 0);
+	rb = host_query(req, 0, LDNS_RR_TYPE_AAAA, name, 0);
+	ldns_rdf_deep_free(name);
+	if (ra < 0 && rb < 0) {
+		request_unlink(req);
+		free(req);
+		return ra;
+	}
 	return 0;
 }
 

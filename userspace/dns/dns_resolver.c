@@ -196,3 +196,8 @@ void dns_resolver_free(struct dns_resolver *r)
 	free(r->rbuf);
 	free(r);
 }
+
+struct ev_loop *dns_resolver_loop(const struct dns_resolver *r)
+{
+	return r->loop;
+}

@@ -86,6 +86,8 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	c->config_path = config_path;
 	c->cfg = cfg;
 	c->started_ms = ev_now_ms();
+	/* Jitter of DNS refreshes (domains.c): differs per start. */
+	srandom((unsigned)(getpid() ^ ev_now_ns()));
 	ctl_set_params(c);
 	if (!c->params.store) {
 		log_err("cannot set up the MX set store: out of memory");
@@ -107,8 +109,9 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 		return r;
 	}
 	c->dns = ctl_resolver_new(c, cfg);
+	c->dnsc = c->dns ? dns_cache_new(c->dns, 0) : NULL;
 	c->prober = prober_new(c->loop, cfg->helo_name, (unsigned)cfg->probe_timeout_ms);
-	if (!c->dns || !c->prober) {
+	if (!c->dns || !c->dnsc || !c->prober) {
 		log_err("cannot set up DNS and probes: out of memory");
 		return -ENOMEM;
 	}
@@ -209,6 +212,8 @@ void controller_stop(struct controller *c, bool detach)
 	mxs_store_free(c->params.store);
 	c->params.store = NULL;
 	prober_free(c->prober);
+	dns_cache_free(c->dnsc);
+	c->dnsc = NULL;
 	dns_resolver_free(c->dns);
 	c->prober = NULL;
 	c->dns = NULL;

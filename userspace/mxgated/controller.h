@@ -19,6 +19,7 @@
 #include "config.h"
 #include "control.h"
 #include "dns.h"
+#include "dns_cache.h"
 #include "domain_state.h"
 #include "event.h"
 #include "gate.h"
@@ -27,7 +28,9 @@
 #include "responder_wire.h"
 
 #define CTL_PROBE_RESULTS (PROBE_SELF + 1)
-#define CTL_DNS_RETRY_MS 10000	      /* after a failed MX lookup */
+#define CTL_DNS_RETRY_MS 2000		      /* after a failed MX lookup, doubled */
+#define CTL_DNS_RETRY_FIRST_MAX_MS 30000 /* at most, while a domain has no answer */
+#define CTL_DNS_RETRY_MAX_MS 300000	      /* at most, within dns_grace */
 #define CTL_RESPONDER_BACKOFF_MS 1000 /* first restart delay, doubled */
 #define CTL_RESPONDER_BACKOFF_MAX_MS 60000
 #define CTL_RESPONDER_STABLE_MS 60000 /* lived this long: reset backoff */
@@ -66,7 +69,8 @@ struct ctl_domain {
 	const struct mxg_domain_config *dcfg; /* into c->cfg->domains */
 	struct domain_state ds;
 	struct ev_timer dns_timer;
-	bool dns_inflight;
+	struct dns_lookup *lookup; /* queued or running; NULL */
+	uint8_t dns_fails;	   /* failed lookups in a row (backoff) */
 	uint64_t dns_next_ms; /* when the next lookup is due */
 	bool keep;	      /* reload: still configured */
 };
@@ -120,6 +124,7 @@ struct controller {
 	size_t n_domains;
 
 	struct dns_resolver *dns;
+	struct dns_cache *dnsc; /* the lookup queue and host cache over dns */
 	struct prober *prober;
 	bool prober_stale; /* probe_timeout or helo_name changed: renew */
 

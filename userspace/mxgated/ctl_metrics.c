@@ -90,6 +90,30 @@ static void write_metrics(const struct controller *c, FILE *f)
 	prom_family(f, "mxgate_dns_forged_answers_total", "counter",
 		    "DNS answers dropped: wrong ID or question case on the query's own socket.");
 	prom_u64(f, "mxgate_dns_forged_answers_total", NULL, ctl_dns_forged(c));
+	if (c->dnsc) {
+		struct dns_cache_stats ds;
+
+		dns_cache_stats(c->dnsc, &ds);
+		prom_family(f, "mxgate_dns_lookups_queued", "gauge",
+			    "Domain lookups waiting for one of the running slots.");
+		prom_u64(f, "mxgate_dns_lookups_queued", NULL, ds.queued);
+		prom_family(f, "mxgate_dns_lookups_running", "gauge", "Domain lookups running.");
+		prom_u64(f, "mxgate_dns_lookups_running", NULL, ds.inflight);
+		prom_family(f, "mxgate_dns_host_cache_total", "counter",
+			    "MX host address needs: from the cache (hit), a new lookup (miss), "
+			    "or a lookup already running (joined).");
+		prom_u64(f, "mxgate_dns_host_cache_total",
+			 prom_labels(l, sizeof(l), 1, "result", "hit"), ds.host_hits);
+		prom_u64(f, "mxgate_dns_host_cache_total",
+			 prom_labels(l, sizeof(l), 1, "result", "miss"), ds.host_misses);
+		prom_u64(f, "mxgate_dns_host_cache_total",
+			 prom_labels(l, sizeof(l), 1, "result", "joined"), ds.host_joined);
+		prom_family(f, "mxgate_dns_host_cache_entries", "gauge", "MX host names cached.");
+		prom_u64(f, "mxgate_dns_host_cache_entries", NULL, ds.hosts);
+		prom_family(f, "mxgate_mx_sets_stored", "gauge",
+			    "Distinct MX sets stored (shared by domains with identical answers).");
+		prom_u64(f, "mxgate_mx_sets_stored", NULL, mxs_store_count(c->params.store));
+	}
 	prom_family(f, "mxgate_reloads_total", "counter", "SIGHUP reloads, applied or refused.");
 	prom_u64(f, "mxgate_reloads_total", prom_labels(l, sizeof(l), 1, "result", "applied"),
 		 c->cnt.reloads);

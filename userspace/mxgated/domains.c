@@ -38,8 +38,9 @@ void ctl_domain_free(struct ctl_domain *cd)
 	if (!cd)
 		return;
 	ev_timer_stop(cd->c->loop, &cd->dns_timer);
-	if (cd->dns_inflight && cd->c->dns)
-		dns_cancel(cd->c->dns, cd);
+	if (cd->lookup && cd->c->dnsc)
+		dns_cache_cancel(cd->c->dnsc, cd->lookup);
+	cd->lookup = NULL;
 	ds_free(&cd->ds);
 	free(cd);
 }
@@ -105,34 +106,60 @@ static void log_answer(const struct ctl_domain *cd, const struct mx_set *set)
 	}
 }
 
+/* A random fraction of ms between lo and hi per mille: refreshes and
+ * retries of many domains spread out instead of meeting. */
+static uint64_t jitter(uint64_t ms, unsigned lo, unsigned hi)
+{
+	return ms * (lo + (uint64_t)random() % (hi - lo + 1)) / 1000;
+}
+
+/* When to ask again. A usable answer: on its TTL, a little early, at a
+ * random point (the first answer anywhere in the TTL, so 100,000 domains
+ * resolved at start-up do not all come due together again). A failure:
+ * backoff from CTL_DNS_RETRY_MS, doubling, with jitter, capped lower while
+ * the domain has no answer at all (it is unknown until then). */
+static uint64_t next_lookup(struct ctl_domain *cd, const struct mx_set *set, bool first)
+{
+	if (set->status == MX_ERROR || set->status == MX_NXDOMAIN) {
+		uint64_t cap = cd->ds.set ? CTL_DNS_RETRY_MAX_MS : CTL_DNS_RETRY_FIRST_MAX_MS;
+		uint64_t ms = CTL_DNS_RETRY_MS;
+
+		for (unsigned i = 1; i < cd->dns_fails && ms < cap; i++)
+			ms *= 2;
+		return jitter(ms < cap ? ms : cap, 750, 1250);
+	}
+	uint32_t ttl = set->ttl_s;
+
+	if (ttl < MXG_DNS_TTL_MIN_S)
+		ttl = MXG_DNS_TTL_MIN_S;
+	if (ttl > MXG_DNS_TTL_MAX_S)
+		ttl = MXG_DNS_TTL_MAX_S;
+	return first ? jitter(ttl * 1000ull, 100, 1000) : jitter(ttl * 1000ull, 900, 1000);
+}
+
 static void dns_done(void *arg, const struct mx_set *set)
 {
 	struct ctl_domain *cd = arg;
 	struct controller *c = cd->c;
 	enum mxg_domain_state old_state = cd->ds.state;
 	enum mxg_reason old_reason = cd->ds.reason;
-	uint64_t next_ms;
+	bool first = !cd->ds.set;
 	int r;
 
-	cd->dns_inflight = false;
+	cd->lookup = NULL;
 	log_answer(cd, set);
 	if (set->status == MX_ERROR || set->status == MX_NXDOMAIN) {
 		c->cnt.dns_failures++;
-		next_ms = CTL_DNS_RETRY_MS;
+		if (cd->dns_fails < 255)
+			cd->dns_fails++;
 	} else {
-		uint32_t ttl = set->ttl_s;
-
 		c->cnt.dns_answers++;
-		if (ttl < MXG_DNS_TTL_MIN_S)
-			ttl = MXG_DNS_TTL_MIN_S;
-		if (ttl > MXG_DNS_TTL_MAX_S)
-			ttl = MXG_DNS_TTL_MAX_S;
-		next_ms = (uint64_t)ttl * 1000;
+		cd->dns_fails = 0;
 	}
 	r = ds_dns_answer(&cd->ds, &c->params, set, ev_now_ms());
 	if (r < 0)
 		log_err("domain %s: keeping the previous MX set: %s", cd->ds.name, strerror(-r));
-	ctl_dns_schedule(cd, next_ms);
+	ctl_dns_schedule(cd, next_lookup(cd, set, first));
 	if (r > 0) {
 		ctl_log_change(cd, old_state, old_reason);
 		ctl_publish_soon(c);
@@ -142,16 +169,14 @@ static void dns_done(void *arg, const struct mx_set *set)
 static void dns_timer_cb(struct ev_loop *loop, void *arg)
 {
 	struct ctl_domain *cd = arg;
-	int r;
 
-	if (cd->dns_inflight)
+	if (cd->lookup)
 		return;
-	cd->dns_inflight = true;
-	r = dns_resolve_mx(cd->c->dns, cd->ds.name, dns_done, cd);
-	if (r < 0) {
-		cd->dns_inflight = false;
+	/* Queued behind at most DNS_CACHE_INFLIGHT running lookups. */
+	cd->lookup = dns_cache_resolve(cd->c->dnsc, cd->ds.name, dns_done, cd);
+	if (!cd->lookup) {
 		log_err("domain %s: cannot start the MX lookup: %s; retrying in %us", cd->ds.name,
-			strerror(-r), CTL_DNS_RETRY_MS / 1000);
+			strerror(errno), CTL_DNS_RETRY_MS / 1000);
 		ctl_dns_schedule(cd, CTL_DNS_RETRY_MS);
 	}
 }
@@ -301,25 +326,27 @@ int ctl_reload(struct controller *c)
 
 	if (resolver_changed) {
 		struct dns_resolver *r = ctl_resolver_new(c, ncfg);
+		struct dns_cache *dc = r ? dns_cache_new(r, 0) : NULL;
 
-		if (!r) {
+		if (!dc) {
+			dns_resolver_free(r);
 			log_err("reload: cannot set up the new resolver; keeping the old one");
 		} else {
-			for (size_t i = 0; i < c->n_domains; i++)
-				if (c->domains[i]->dns_inflight)
-					dns_cancel(c->dns, c->domains[i]);
+			/* Cancels every lookup, queued or running. */
+			dns_cache_free(c->dnsc);
 			ctl_dns_keep_counts(c);
 			dns_resolver_free(c->dns);
 			c->dns = r;
+			c->dnsc = dc;
 			for (size_t i = 0; i < c->n_domains; i++) {
-				c->domains[i]->dns_inflight = false;
+				c->domains[i]->lookup = NULL;
 				ctl_dns_schedule(c->domains[i], 0);
 			}
 		}
 	}
 	if (self_changed && !resolver_changed)
 		for (size_t i = 0; i < c->n_domains; i++)
-			if (!c->domains[i]->dns_inflight)
+			if (!c->domains[i]->lookup)
 				ctl_dns_schedule(c->domains[i], 0);
 	if (interval_changed)
 		ev_timer_start(c->loop, &c->round.timer, c->cfg->probe_interval_ms);

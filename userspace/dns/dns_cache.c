@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The lookup queue and the host address cache; see dns_cache.h.
+ *
+ * A lookup goes: queued -> MX query (dns_resolve_mx_only) -> for each MX
+ * host, its addresses from the cache, or a wait on the host's lookup
+ * (started by the first lookup that needs it) -> callback. Lookups wait on
+ * a host through a waiter node of their own (one per MX host slot), so an
+ * answer reaches every waiting domain without a search, and a cancelled
+ * lookup unlinks itself in O(1).
+ */
+#include "dns_cache.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "strmap.h"
+
+#define HOST_SWEEP_EVERY 1024 /* new host entries between sweeps of expired ones */
+
+struct dns_host;
+
+/* One lookup waiting for one host's addresses. */
+struct host_wait {
+	struct host_wait *next, *prev;
+	struct dns_lookup *l;
+	struct dns_host *h;
+	unsigned slot; /* index into l->set.hosts */
+};
+
+struct dns_host {
+	char *name;
+	bool resolving;
+	uint64_t expires_ms; /* ready until then (0: never resolved) */
+	uint32_t ttl_s;
+	uint8_t addr_status; /* enum mx_status */
+	uint8_t n_addrs;
+	struct mxg_ip *addrs;
+	struct host_wait *waiters;
+};
+
+struct dns_lookup {
+	struct dns_cache *c;
+	struct dns_lookup *next, *prev; /* queue, or the running list */
+	bool running;
+	bool mx_asked; /* the MX query is out (cancel it through the resolver) */
+	char *domain;
+	mx_resolve_cb cb;
+	void *arg;
+	unsigned pending; /* hosts waited for */
+	struct mx_set *set;
+	struct host_wait w[MXG_MX_MAX_HOSTS];
+};
+
+struct dns_cache {
+	struct dns_resolver *r;
+	struct ev_loop *loop;
+	unsigned max_inflight;
+	struct dns_lookup *q_head, *q_tail;
+	struct dns_lookup *running;
+	struct strmap *hosts; /* name -> struct dns_host * */
+	unsigned since_sweep;
+	struct ev_timer kick; /* starts queued lookups from a clean stack */
+	struct dns_cache_stats st;
+};
+
+static void start_some(struct dns_cache *c);
+
+static void kick_cb(struct ev_loop *loop, void *arg)
+{
+	start_some(arg);
+}
+
+struct dns_cache *dns_cache_new(struct dns_resolver *r, unsigned max_inflight)
+{
+	struct dns_cache *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->r = r;
+	c->loop = dns_resolver_loop(r);
+	c->max_inflight = max_inflight ? max_inflight : DNS_CACHE_INFLIGHT;
+	c->hosts = strmap_new();
+	if (!c->hosts) {
+		free(c);
+		return NULL;
+	}
+	ev_timer_init(&c->kick, kick_cb, c);
+	return c;
+}
+
+static void host_free(struct dns_host *h)
+{
+	free(h->name);
+	free(h->addrs);
+	free(h);
+}
+
+/* Sweep: entries past their expiry that nobody waits for. */
+static bool drop_expired(void *arg, const char *key, uintptr_t *val)
+{
+	struct dns_host *h = (struct dns_host *)*val;
+
+	if (h->resolving || h->waiters || h->expires_ms > ev_now_ms())
+		return false;
+	host_free(h);
+	return true;
+}
+
+static bool drop_any(void *arg, const char *key, uintptr_t *val)
+{
+	struct dns_host *h = (struct dns_host *)*val;
+	struct dns_cache *c = arg;
+
+	if (h->resolving)
+		dns_cancel(c->r, h);
+	host_free(h);
+	return true;
+}
+
+static void lookup_free(struct dns_lookup *l)
+{
+	free(l->domain);
+	free(l->set);
+	free(l);
+}
+
+static void unlink_lookup(struct dns_cache *c, struct dns_lookup *l)
+{
+	struct dns_lookup **head = l->running ? &c->running : &c->q_head;
+
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		*head = l->next;
+	if (l->next)
+		l->next->prev = l->prev;
+	else if (!l->running)
+		c->q_tail = l->prev;
+	if (l->running)
+		c->st.inflight--;
+	else
+		c->st.queued--;
+	l->next = l->prev = NULL;
+}
+
+static void unwait(struct host_wait *w)
+{
+	if (!w->h)
+		return;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		w->h->waiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	w->h = NULL;
+	w->next = w->prev = NULL;
+}
+
+void dns_cache_cancel(struct dns_cache *c, struct dns_lookup *l)
+{
+	if (!l)
+		return;
+	if (l->mx_asked)
+		dns_cancel(c->r, l);
+	for (unsigned i = 0; i < MXG_MX_MAX_HOSTS; i++)
+		unwait(&l->w[i]);
+	/* A host lookup nobody waits for any more still completes and fills
+	 * the cache: the next domain naming the host will want it. */
+	unlink_lookup(c, l);
+	lookup_free(l);
+	if (!ev_timer_armed(&c->kick))
+		ev_timer_start(c->loop, &c->kick, 0);
+}
+
+void dns_cache_free(struct dns_cache *c)
+{
+	if (!c)
+		return;
+	while (c->running)
+		dns_cache_cancel(c, c->running);
+	while (c->q_head)
+		dns_cache_cancel(c, c->q_head);
+	ev_timer_stop(c->loop, &c->kick);
+	/* Host lookups still out are cancelled with their entries. */
+	strmap_sweep(c->hosts, drop_any, c);
+	strmap_free(c->hosts);
+	free(c);
+}
+
+struct dns_lookup *dns_cache_resolve(struct dns_cache *c, const char *domain, mx_resolve_cb cb,
+				     void *arg)
+{
+	struct dns_lookup *l = calloc(1, sizeof(*l));
+
+	if (!l) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	l->c = c;
+	l->cb = cb;
+	l->arg = arg;
+	l->domain = strdup(domain);
+	if (!l->domain) {
+		free(l);
+		errno = ENOMEM;
+		return NULL;
+	}
+	l->prev = c->q_tail;
+	if (c->q_tail)
+		c->q_tail->next = l;
+	else
+		c->q_head = l;
+	c->q_tail = l;
+	if (++c->st.queued > c->st.max_queued)
+		c->st.max_queued = c->st.queued;
+	if (!ev_timer_armed(&c->kick))
+		ev_timer_start(c->loop, &c->kick, 0);
+	return l;
+}
+
+/* The lookup is complete: its callback, then the next one queued. */
+static void deliver(struct dns_lookup *l)
+{
+	struct dns_cache *c = l->c;
+
+	unlink_lookup(c, l);
+	c->st.lookups++;
+	l->cb(l->arg, l->set);
+	lookup_free(l);
+	if (!ev_timer_armed(&c->kick))
+		ev_timer_start(c->loop, &c->kick, 0);
+}
+
+static void fill_host(struct dns_lookup *l, unsigned slot, const struct dns_host *h)
+{
+	struct mx_host *mh = &l->set->hosts[slot];
+
+	mh->n_addrs = h->n_addrs;
+	memcpy(mh->addrs, h->addrs, h->n_addrs * sizeof(h->addrs[0]));
+	mh->addr_status = (enum mx_status)h->addr_status;
+	/* The set lives as long as its shortest part (the host's own TTL,
+	 * not what is left of it: a domain refreshes on its own cadence). */
+	if (h->addr_status == MX_OK && l->set->ttl_s > h->ttl_s)
+		l->set->ttl_s = h->ttl_s;
+}
+
+static void host_answer(void *arg, const struct mx_set *set)
+{
+	struct dns_host *h = arg;
+	const struct mx_host *mh = &set->hosts[0];
+	struct host_wait *w, *next;
+	uint64_t now = ev_now_ms();
+
+	h->resolving = false;
+	free(h->addrs);
+	h->addrs = NULL;
+	h->n_addrs = 0;
+	h->addr_status = set->n_hosts ? (uint8_t)mh->addr_status : MX_ERROR;
+	if (h->addr_status == MX_OK && mh->n_addrs) {
+		h->addrs = malloc(mh->n_addrs * sizeof(*h->addrs));
+		if (h->addrs) {
+			memcpy(h->addrs, mh->addrs, mh->n_addrs * sizeof(*h->addrs));
+			h->n_addrs = (uint8_t)mh->n_addrs;
+		} else {
+			h->addr_status = MX_ERROR;
+		}
+	}
+	h->ttl_s = set->ttl_s;
+	if (h->addr_status == MX_ERROR)
+		h->expires_ms = now + DNS_HOST_FAIL_MS;
+	else if (h->addr_status != MX_OK)
+		h->expires_ms =
+		    now +
+		    1000ull * (h->ttl_s < DNS_HOST_NEGATIVE_S ? h->ttl_s : DNS_HOST_NEGATIVE_S);
+	else
+		h->expires_ms = now + 1000ull * h->ttl_s;
+
+	/* Detach the waiters first: a callback may queue or cancel. */
+	w = h->waiters;
+	h->waiters = NULL;
+	for (; w; w = next) {
+		struct dns_lookup *l = w->l;
+
+		next = w->next;
+		w->h = NULL;
+		w->next = w->prev = NULL;
+		fill_host(l, w->slot, h);
+		if (--l->pending == 0)
+			deliver(l);
+	}
+}
+
+static struct dns_host *host_get(struct dns_cache *c, const char *name)
+{
+	struct dns_host *h;
+	uintptr_t v;
+
+	if (strmap_get(c->hosts, name, &v))
+		return (struct dns_host *)v;
+	if (++c->since_sweep >= HOST_SWEEP_EVERY) {
+		c->since_sweep = 0;
+		strmap_sweep(c->hosts, drop_expired, c);
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->name = strdup(name);
+	if (!h->name || strmap_put(c->hosts, name, (uintptr_t)h) < 0) {
+		host_free(h);
+		return NULL;
+	}
+	c->st.hosts = strmap_count(c->hosts);
+	return h;
+}
+
+/* Addresses for host slot i of l: from the cache, or wait. */
+static void need_host(struct dns_lookup *l, unsigned i)
+{
+	struct dns_cache *c = l->c;
+	struct mx_host *mh = &l->set->hosts[i];
+	struct dns_host *h = host_get(c, mh->name);
+	struct host_wait *w = &l->w[i];
+	int r;
+
+	if (!h) {
+		mh->addr_status = MX_ERROR;
+		return;
+	}
+	if (!h->resolving && h->expires_ms > ev_now_ms()) {
+		c->st.host_hits++;
+		fill_host(l, i, h);
+		return;
+	}
+	if (!h->resolving) {
+		r = dns_resolve_addrs(c->r, h->name, host_answer, h);
+		if (r < 0) {
+			mh->addr_status = MX_ERROR;
+			return;
+		}
+		h->resolving = true;
+		c->st.host_misses++;
+	} else {
+		c->st.host_joined++;
+	}
+	w->l = l;
+	w->h = h;
+	w->slot = i;
+	w->prev = NULL;
+	w->next = h->waiters;
+	if (h->waiters)
+		h->waiters->prev = w;
+	h->waiters = w;
+	l->pending++;
+}
+
+static void mx_answer(void *arg, const struct mx_set *set)
+{
+	struct dns_lookup *l = arg;
+	size_t n = set->status == MX_OK ? set->n_hosts : 0;
+	size_t size = offsetof(struct mx_set, hosts) + n * sizeof(set->hosts[0]);
+
+	l->mx_asked = false;
+	/* Only the hosts DNS gave (the rest of the 20 KB struct stays
+	 * zero): a full set per running lookup, never per queued one. */
+	l->set = calloc(1, sizeof(*l->set));
+	if (!l->set) {
+		static struct mx_set oom;
+
+		oom.status = MX_ERROR;
+		snprintf(oom.error, sizeof(oom.error), "out of memory");
+		snprintf(oom.domain, sizeof(oom.domain), "%s", l->domain);
+		unlink_lookup(l->c, l);
+		l->c->st.lookups++;
+		l->cb(l->arg, &oom);
+		lookup_free(l);
+		return;
+	}
+	memcpy(l->set, set, size);
+	l->set->n_hosts = n;
+	for (unsigned i = 0; i < n; i++)
+		need_host(l, i);
+	if (!l->pending)
+		deliver(l);
+}
+
+static void start_some(struct dns_cache *c)
+{
+	while (c->q_head && c->st.inflight < c->max_inflight) {
+		struct dns_lookup *l = c->q_head;
+		int r;
+
+		unlink_lookup(c, l);
+		l->running = true;
+		l->next = c->running;
+		if (c->running)
+			c->running->prev = l;
+		c->running = l;
+		c->st.inflight++;
+		r = dns_resolve_mx_only(c->r, l->domain, mx_answer, l);
+		if (r < 0) {
+			struct mx_set *fail = calloc(1, sizeof(*fail));
+
+			log_debug("dns %s: cannot start the MX lookup: %s", l->domain,
+				  strerror(-r));
+			unlink_lookup(c, l);
+			c->st.lookups++;
+			if (fail) {
+				fail->status = MX_ERROR;
+				snprintf(fail->domain, sizeof(fail->domain), "%s", l->domain);
+				snprintf(fail->error, sizeof(fail->error),
+					 "cannot start the MX lookup: %s", strerror(-r));
+				l->cb(l->arg, fail);
+			}
+			free(fail);
+			lookup_free(l);
+			continue;
+		}
+		l->mx_asked = true;
+	}
+}
+
+void dns_cache_stats(const struct dns_cache *c, struct dns_cache_stats *out)
+{
+	*out = c->st;
+	out->hosts = strmap_count(c->hosts);
+}
