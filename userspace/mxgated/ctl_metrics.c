@@ -33,6 +33,18 @@ static void write_metrics(const struct controller *c, FILE *f)
 	prom_family(f, "mxgate_state_transitions_total", "counter", "Domain state changes.");
 	prom_u64(f, "mxgate_state_transitions_total", NULL, c->cnt.transitions);
 
+	{
+		uint64_t by[MXG_DOMAIN_STATES] = {0};
+
+		for (size_t i = 0; i < c->n_domains; i++)
+			if (c->domains[i]->ds.state < MXG_DOMAIN_STATES)
+				by[c->domains[i]->ds.state]++;
+		prom_family(f, "mxgate_domains", "gauge", "Served domains by state.");
+		for (unsigned s = 0; s < MXG_DOMAIN_STATES; s++)
+			prom_u64(f, "mxgate_domains",
+				 prom_labels(l, sizeof(l), 1, "state", mxg_domain_state_str(s)),
+				 by[s]);
+	}
 	prom_family(f, "mxgate_domain_state", "gauge",
 		    "1 for the state each served domain is in (gated, open, unknown), else 0.");
 	for (size_t i = 0; i < c->n_domains; i++) {
