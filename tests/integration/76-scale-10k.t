@@ -40,7 +40,7 @@ MXG_LOG=$TN_DIR/mxgated.log
 tn_on_cleanup mxg_stop
 for i in $(seq 0 $((N - 1))); do printf 'd%05d.test\n' "$i"; done >"$TN_DIR/domains"
 
-tap_plan 10
+tap_plan 13
 
 # Probes every 3 s (100 addresses, 50 on each Postfix); rise 1.
 mxg_config domains= domains_file="$TN_DIR/domains" probe_interval=3s probe_timeout=2s \
@@ -61,6 +61,12 @@ tap_is "$(jq '[.domains[] | select(.state == "gated")] | length' "$TN_DIR/status
 tap_is "$(jq -r '.domains[] | select(.name == "d04207.test") | .primary' "$TN_DIR/status.json")" \
 	p07.test "d04207.test names its primary p07.test"
 tap_like "$(mxg_rcpt d09999.test)" '^551 .*p99\.test' "RCPT for d09999.test: 551 naming p99.test"
+tap_is "$("$MXGATE" status --json D04207.Test. -s "$MXG_SOCK" | jq -r '.name + " " + .state')" \
+	"d04207.test gated" "status DOMAIN --json: one domain, any case"
+tap_like "$("$MXGATE" status d00001.test -s "$MXG_SOCK")" '^domain d00001\.test: gated' \
+	"status DOMAIN: text"
+tap_like "$("$MXGATE" metrics -s "$MXG_SOCK")" 'mxgate_loop_stall_max_seconds [0-9.e-]+' \
+	"metrics report the longest loop stall"
 
 # p07 (192.0.2.107) becomes unreachable from the edge: its probes fail.
 tn_block edge 192.0.2.107

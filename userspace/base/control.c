@@ -23,6 +23,8 @@ struct control_client {
 	size_t sent;
 	struct ev_timer timeout;
 	bool used;
+	bool streaming; /* more() has more to say */
+	uint64_t cursor;
 };
 
 struct control {
@@ -30,6 +32,7 @@ struct control {
 	int fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	control_handler handler;
+	control_more more;
 	void *arg;
 	dev_t dev; /* of the socket file we bound: unlink only that one */
 	ino_t ino;
@@ -60,21 +63,48 @@ static void client_timeout(struct ev_loop *loop, void *arg)
 
 static void client_write(struct control_client *cl)
 {
-	while (cl->sent < cl->reply.len) {
-		ssize_t n = send(cl->fd, cl->reply.buf + cl->sent, cl->reply.len - cl->sent,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+	struct control *c = cl->ctl;
+	bool produced = false;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			client_close(cl);
-			return;
+	for (;;) {
+		while (cl->sent < cl->reply.len) {
+			ssize_t n = send(cl->fd, cl->reply.buf + cl->sent,
+					 cl->reply.len - cl->sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return;
+			if (n <= 0) {
+				client_close(cl);
+				return;
+			}
+			cl->sent += (size_t)n;
+			/* A reader that keeps reading keeps its answer alive. */
+			ev_timer_start(c->loop, &cl->timeout, CONTROL_TIMEOUT_MS);
 		}
-		cl->sent += (size_t)n;
+		if (!cl->streaming)
+			break;
+		/* One part per loop iteration: the socket stays writable, so
+		 * the loop comes back here after serving everyone else. */
+		if (produced)
+			return;
+		produced = true;
+		cl->reply.len = 0;
+		cl->sent = 0;
+		cl->streaming = c->more(c->arg, cl->req, &cl->cursor, &cl->reply);
+		if (cl->reply.failed) {
+			cl->reply.failed = false;
+			sbuf_printf(&cl->reply, "\nerror: answer truncated\n");
+			cl->streaming = false;
+		}
 	}
 	client_close(cl);
+}
+
+void control_set_more(struct control *c, control_more more)
+{
+	c->more = more;
 }
 
 static void client_answer(struct control_client *cl)
@@ -88,6 +118,8 @@ static void client_answer(struct control_client *cl)
 	cl->ctl->handler(cl->ctl->arg, cl->req, &cl->reply);
 	if (cl->reply.failed)
 		sbuf_printf(&cl->reply, "\nerror: answer truncated\n");
+	else
+		cl->streaming = cl->ctl->more != NULL;
 	ev_io_mod(cl->ctl->loop, cl->fd, EV_WRITE);
 	client_write(cl);
 }

@@ -33,6 +33,7 @@ struct ev_loop {
 	struct ev_timer **heap; /* 1-based; heap[0] unused */
 	size_t heap_len;
 	size_t heap_cap;
+	struct ev_stall stall;
 };
 
 uint64_t ev_now_ns(void)
@@ -220,8 +221,13 @@ int ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t delay_ms)
 static void run_timers(struct ev_loop *loop)
 {
 	uint64_t now = ev_now_ms();
+	unsigned n = 0;
 
-	while (loop->heap_len && loop->heap[1]->when_ms <= now && !loop->stop) {
+	/* Bounded per iteration: 100,000 timers due at once (DNS refreshes
+	 * at start-up) run over several iterations, with I/O in between;
+	 * the next epoll_wait then does not sleep. */
+	while (loop->heap_len && loop->heap[1]->when_ms <= now && !loop->stop &&
+	       n++ < EV_TIMERS_PER_RUN) {
 		struct ev_timer *t = loop->heap[1];
 
 		ev_timer_stop(loop, t);
@@ -233,6 +239,7 @@ int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 {
 	struct epoll_event evs[EV_MAX_EVENTS];
 	int timeout = max_wait_ms;
+	uint64_t busy_from, busy;
 	int n;
 
 	if (loop->heap_len) {
@@ -248,6 +255,7 @@ int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 			return 0;
 		return -errno;
 	}
+	busy_from = ev_now_ns();
 	for (int i = 0; i < n && !loop->stop; i++) {
 		int fd = evs[i].data.fd;
 		struct ev_watcher *w;
@@ -265,7 +273,18 @@ int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 		w->cb(loop, fd, events, w->arg);
 	}
 	run_timers(loop);
+	busy = ev_now_ns() - busy_from;
+	if (busy > loop->stall.max_ns)
+		loop->stall.max_ns = busy;
+	if (busy > EV_STALL_SLOW_NS)
+		loop->stall.slow++;
+	loop->stall.iterations++;
 	return 0;
+}
+
+void ev_loop_stall(const struct ev_loop *loop, struct ev_stall *out)
+{
+	*out = loop->stall;
 }
 
 int ev_run(struct ev_loop *loop)

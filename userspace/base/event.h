@@ -47,6 +47,18 @@ static inline bool ev_timer_armed(const struct ev_timer *t)
 	return t->heap_index != 0;
 }
 
+/* How long the loop's work took between two waits: the longest, and how
+ * many iterations took over EV_STALL_SLOW_NS (what `mxgate metrics`
+ * reports as the loop's stalls). */
+#define EV_STALL_SLOW_NS 100000000ull /* 100 ms */
+#define EV_TIMERS_PER_RUN 4096	      /* due timers run per iteration */
+struct ev_stall {
+	uint64_t max_ns;
+	uint64_t slow;
+	uint64_t iterations;
+};
+void ev_loop_stall(const struct ev_loop *loop, struct ev_stall *out);
+
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t ev_now_ms(void);
 /* Nanoseconds on CLOCK_MONOTONIC: the clock of bpf_ktime_get_ns(). */

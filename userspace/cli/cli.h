@@ -32,6 +32,12 @@ int do_offenders(int argc, char **argv);
  * err saying what failed and what to do. */
 int cli_ask_daemon(const char *path, const char *request, uint64_t timeout_ms, size_t max,
 		   char **answer, char *err, size_t errlen);
+/* The same, for answers of any length (a status of 100,000 domains): the
+ * answer is written to out as it arrives; it fails when the daemon sends
+ * nothing for idle_ms. */
+#include <stdio.h>
+int cli_ask_daemon_stream(const char *path, const char *request, uint64_t idle_ms, FILE *out,
+			  char *err, size_t errlen);
 
 /* `[--pin-dir DIR]` of dump and unload (cli_pin_dir.c): -1 to go on with
  * *dir set (default MXG_DEFAULT_PIN_DIR), else the exit code (after

@@ -14,16 +14,13 @@
 #include "cli.h"
 #include "event.h"
 
-int cli_ask_daemon(const char *path, const char *request, uint64_t timeout_ms, size_t max,
-		   char **answer, char *err, size_t errlen)
+/* Connect and send the request: the socket, or a negative errno. */
+static int ask(const char *path, const char *request, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	uint64_t deadline = ev_now_ms() + timeout_ms;
-	size_t len = 0, reqlen = strlen(request);
-	char *text = NULL;
-	int fd, ret = -EIO;
+	size_t reqlen = strlen(request);
+	int fd, ret;
 
-	*answer = NULL;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "control socket path too long: %s", path);
 		return -ENAMETOOLONG;
@@ -39,13 +36,77 @@ int cli_ask_daemon(const char *path, const char *request, uint64_t timeout_ms, s
 		ret = -errno;
 		snprintf(err, errlen, "cannot connect to %s: %s; is mxgated running?", path,
 			 strerror(errno));
-		goto out;
+		close(fd);
+		return ret;
 	}
 	if (send(fd, request, reqlen, MSG_NOSIGNAL) != (ssize_t)reqlen) {
-		ret = -EIO;
 		snprintf(err, errlen, "sending to %s: %s", path, strerror(errno));
-		goto out;
+		close(fd);
+		return -EIO;
 	}
+	return fd;
+}
+
+int cli_ask_daemon_stream(const char *path, const char *request, uint64_t idle_ms, FILE *out,
+			  char *err, size_t errlen)
+{
+	size_t len = 0;
+	int fd, ret = 0;
+
+	fd = ask(path, request, err, errlen);
+	if (fd < 0)
+		return fd;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		char buf[65536];
+		ssize_t n;
+		int r = poll(&p, 1, (int)idle_ms);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			ret = -ETIMEDOUT;
+			snprintf(err, errlen, "%s sent nothing for %llums; is mxgated stuck?",
+				 path, (unsigned long long)idle_ms);
+			break;
+		}
+		n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			snprintf(err, errlen, "reading from %s: %s", path, strerror(errno));
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
+			ret = -EIO;
+			snprintf(err, errlen, "writing the answer: %s", strerror(errno));
+			break;
+		}
+	}
+	if (!ret && !len) {
+		ret = -ENODATA;
+		snprintf(err, errlen, "empty answer from %s", path);
+	}
+	close(fd);
+	return ret;
+}
+
+int cli_ask_daemon(const char *path, const char *request, uint64_t timeout_ms, size_t max,
+		   char **answer, char *err, size_t errlen)
+{
+	uint64_t deadline = ev_now_ms() + timeout_ms;
+	size_t len = 0;
+	char *text = NULL;
+	int fd, ret = -EIO;
+
+	*answer = NULL;
+	fd = ask(path, request, err, errlen);
+	if (fd < 0)
+		return fd;
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		uint64_t now = ev_now_ms();

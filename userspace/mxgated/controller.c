@@ -124,6 +124,7 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 		log_err("%s", err);
 		return r;
 	}
+	ctl_status_start(c);
 
 	r = ctl_policy_start(c);
 	if (r < 0)

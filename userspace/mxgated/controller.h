@@ -239,7 +239,9 @@ void ctl_offender_add(struct controller *c, const struct mxg_ip *ip, uint64_t wh
 /* The "offenders" request: one line per live offender. */
 void ctl_offenders_list(const struct controller *c, struct sbuf *out);
 
-/* status.c: the control socket's handler. */
+/* status.c: the control socket's handler, and its parts (a full status
+ * is streamed: ctl_status_start registers that). */
 void ctl_status(void *arg, const char *request, struct sbuf *out);
+void ctl_status_start(struct controller *c);
 
 #endif

@@ -23,6 +23,17 @@ static void write_metrics(const struct controller *c, FILE *f)
 	prom_double(f, "mxgate_uptime_seconds", NULL,
 		    (double)(ev_now_ms() - c->started_ms) / 1000.0);
 
+	{
+		struct ev_stall st;
+
+		ev_loop_stall(c->loop, &st);
+		prom_family(f, "mxgate_loop_stall_max_seconds", "gauge",
+			    "The longest the event loop was busy between two waits, since start.");
+		prom_double(f, "mxgate_loop_stall_max_seconds", NULL, (double)st.max_ns / 1e9);
+		prom_family(f, "mxgate_loop_stalls_total", "counter",
+			    "Event loop iterations busy for more than 100 ms.");
+		prom_u64(f, "mxgate_loop_stalls_total", NULL, st.slow);
+	}
 	prom_family(f, "mxgate_probe_rounds_total", "counter", "Probe rounds completed.");
 	prom_u64(f, "mxgate_probe_rounds_total", NULL, c->cnt.rounds);
 	prom_family(f, "mxgate_probes_total", "counter", "Probes of primary addresses, by result.");

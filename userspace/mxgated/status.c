@@ -9,6 +9,7 @@
 #include "controller.h"
 
 #include <ifaddrs.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,12 +112,11 @@ static void text_domain(const struct controller *c, const struct ctl_domain *cd,
 	}
 }
 
+/* Before the domains (which come in parts: status_more). */
 static void text_status(const struct controller *c, struct sbuf *o)
 {
 	uint64_t now = ev_now_ms();
-	char t[32], a[MXG_ADDRSTRLEN];
-	struct responder_counts rc;
-	struct ifaddrs *ifa;
+	char t[32];
 
 	sbuf_printf(o, "mxgated pid %d, up %s, gate %s, %zu domain(s), responder ", (int)getpid(),
 		    ago(t, sizeof(t), now, c->started_ms), c->gops->name, c->n_domains);
@@ -124,8 +124,15 @@ static void text_status(const struct controller *c, struct sbuf *o)
 		sbuf_printf(o, "pid %d\n", (int)c->resp.pid);
 	else
 		sbuf_printf(o, "down (restarting)\n");
-	for (size_t i = 0; i < c->n_domains; i++)
-		text_domain(c, c->domains[i], now, o);
+}
+
+/* After the last domain: addresses and counters. */
+static void text_tail(const struct controller *c, struct sbuf *o)
+{
+	char a[MXG_ADDRSTRLEN];
+	struct responder_counts rc;
+	struct ifaddrs *ifa;
+
 	if (!c->n_addrs)
 		sbuf_printf(o, "no gate address yet\n");
 	if (getifaddrs(&ifa) < 0)
@@ -263,9 +270,6 @@ static void json_status(const struct controller *c, struct sbuf *o)
 {
 	uint64_t now = ev_now_ms();
 	struct json_writer w;
-	struct ifaddrs *ifa;
-	struct responder_counts rc;
-	char a[MXG_ADDRSTRLEN];
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
@@ -287,8 +291,34 @@ static void json_status(const struct controller *c, struct sbuf *o)
 
 	json_key(&w, "domains");
 	json_array_begin(&w);
-	for (size_t i = 0; i < c->n_domains; i++)
-		json_domain(c, c->domains[i], now, &w);
+	/* The domains and the rest follow in parts (status_more). */
+	if (fclose(f) == 0 && text)
+		sbuf_add(o, text, len);
+	else
+		sbuf_printf(o, "error: out of memory\n");
+	free(text);
+}
+
+/* After the last domain: close the array, addresses and counters. The
+ * writer is set up as it stood inside the top object's domains array. */
+static void json_tail(const struct controller *c, struct sbuf *o)
+{
+	struct json_writer w;
+	struct ifaddrs *ifa;
+	struct responder_counts rc;
+	char a[MXG_ADDRSTRLEN];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f) {
+		sbuf_printf(o, "error: out of memory\n");
+		return;
+	}
+	json_init(&w, f);
+	w.depth = 2;
+	w.need_comma[1] = true;
+	w.need_comma[2] = true;
 	json_array_end(&w);
 
 	json_key(&w, "addresses");
@@ -351,6 +381,107 @@ static void json_status(const struct controller *c, struct sbuf *o)
 	free(text);
 }
 
+#define STATUS_PART 256 /* domains per part of a streamed status */
+
+/* "status[ json] DOMAIN": one domain, found by binary search. */
+static void one_domain(const struct controller *c, const char *name, bool json, struct sbuf *o)
+{
+	char key[MXG_NAME_MAX], shown[300];
+	size_t n = strnlen(name, sizeof(key));
+	const struct ctl_domain *cd;
+
+	if (n && name[n - 1] == '.')
+		n--;
+	if (n >= sizeof(key)) {
+		sbuf_printf(o, "error: not a domain name\n");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		key[i] = (char)tolower((unsigned char)name[i]);
+	key[n] = '\0';
+	cd = ctl_find_domain(c, key);
+	if (!cd) {
+		sbuf_printf(o, "error: %s is not a served domain\n",
+			    log_printable(shown, sizeof(shown), key, 256));
+		return;
+	}
+	if (!json) {
+		text_domain(c, cd, ev_now_ms(), o);
+		return;
+	}
+	{
+		struct json_writer w;
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+
+		if (!f) {
+			sbuf_printf(o, "error: out of memory\n");
+			return;
+		}
+		json_init(&w, f);
+		json_domain(c, cd, ev_now_ms(), &w);
+		json_end(&w);
+		if (fclose(f) == 0 && text)
+			sbuf_add(o, text, len);
+		else
+			sbuf_printf(o, "error: out of memory\n");
+		free(text);
+	}
+}
+
+/* The full status, after its head: STATUS_PART domains per call, then
+ * the tail. *cursor is the next domain; a reload in between may shift
+ * the list (a domain shown twice or skipped), never past its end. */
+static bool status_more(void *arg, const char *request, uint64_t *cursor, struct sbuf *out)
+{
+	const struct controller *c = arg;
+	bool json = !strcmp(request, "status json");
+	uint64_t now = ev_now_ms();
+	size_t i = (size_t)*cursor, end;
+
+	if (strcmp(request, "status") && !json)
+		return false;
+	end = i + STATUS_PART < c->n_domains ? i + STATUS_PART : c->n_domains;
+	if (json && i < end) {
+		struct json_writer w;
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+
+		if (!f) {
+			out->failed = true;
+			return false;
+		}
+		json_init(&w, f);
+		w.depth = 2; /* inside the top object's domains array */
+		w.need_comma[1] = true;
+		w.need_comma[2] = i > 0;
+		for (; i < end; i++)
+			json_domain(c, c->domains[i], now, &w);
+		if (fclose(f) == 0 && text)
+			sbuf_add(out, text, len);
+		else
+			out->failed = true;
+		free(text);
+	}
+	for (; i < end; i++)
+		text_domain(c, c->domains[i], now, out);
+	*cursor = i;
+	if (i < c->n_domains)
+		return true;
+	if (json)
+		json_tail(c, out);
+	else
+		text_tail(c, out);
+	return false;
+}
+
+void ctl_status_start(struct controller *c)
+{
+	control_set_more(c->control, status_more);
+}
+
 void ctl_status(void *arg, const char *request, struct sbuf *out)
 {
 	const struct controller *c = arg;
@@ -359,11 +490,15 @@ void ctl_status(void *arg, const char *request, struct sbuf *out)
 		text_status(c, out);
 	else if (!strcmp(request, "status json"))
 		json_status(c, out);
+	else if (!strncmp(request, "status json ", 12))
+		one_domain(c, request + 12, true, out);
+	else if (!strncmp(request, "status ", 7))
+		one_domain(c, request + 7, false, out);
 	else if (!strcmp(request, "metrics"))
 		ctl_metrics(c, out);
 	else if (!strcmp(request, "offenders"))
 		ctl_offenders_list(c, out);
 	else
-		sbuf_printf(out, "error: unknown request; send \"status\", \"status json\", "
-				 "\"metrics\" or \"offenders\"\n");
+		sbuf_printf(out, "error: unknown request; send \"status [DOMAIN]\", \"status json "
+				 "[DOMAIN]\", \"metrics\" or \"offenders\"\n");
 }
