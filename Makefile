@@ -1,7 +1,7 @@
 # mxgate: kernel-assisted connection gate for backup mail exchangers.
 #
 #   make            build everything into build/
-#   make check      unit, BPF and namespace tests (root for the latter)
+#   make check      format check, unit, BPF and namespace tests (root for the latter)
 #   make demo       the whole story on a test network (root)
 #   make help       list targets
 #
@@ -37,6 +37,7 @@ INSTALL ?= install
 
 CC ?= gcc
 CLANG ?= clang
+CLANG_FORMAT ?= clang-format
 BPFTOOL ?= bpftool
 PROVE ?= prove
 
@@ -95,7 +96,7 @@ TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUT)/tests/helpers/%,$(TEST_HELPER_SRCS))
 
 .PHONY: all deps check check-unit check-integration check-san demo bench fuzz \
-	install uninstall clean help
+	format format-check install uninstall clean help
 
 all: $(PROGS) $(BPF_OBJS) $(SKELS) $(UNIT_BINS) $(TEST_HELPERS)
 
@@ -104,6 +105,8 @@ help:
 	@echo 'make check        run every test (namespace tests need root); summary from prove'
 	@echo 'make check-unit   unit and BPF_PROG_TEST_RUN tests only'
 	@echo 'make check-san    unit tests built with ASan and UBSan'
+	@echo 'make format-check fail on any C file that .clang-format would change'
+	@echo 'make format       reformat those files in place'
 	@echo 'make demo         narrated demo on a test network (root)'
 	@echo 'make bench        benchmarks against baselines measured in the same run (root)'
 	@echo 'make fuzz         libFuzzer harnesses for a bounded time'
@@ -160,8 +163,28 @@ $(OUT)/tests/helpers/%: tests/helpers/%.c $(LIB) $(SKELS) | $(DEPS_STAMP)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(ALL_INC) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
 
+# Every C file we write is formatted by the repository's .clang-format
+# (kernel style); `make check` refuses a tree where one is not.
+FORMAT_SRCS := $(sort $(wildcard userspace/*/*.[ch] bpf/*.[ch] tests/unit/*.[ch] \
+	tests/helpers/*.[ch]))
+
+format-check: | $(DEPS_STAMP)
+	$(call msg,FORMAT,check)
+	$(Q)bad=$$(for f in $(FORMAT_SRCS); do \
+		$(CLANG_FORMAT) --dry-run --Werror "$$f" >/dev/null 2>&1 || echo "$$f"; done); \
+	if [ -n "$$bad" ]; then \
+		echo "format-check: not formatted as .clang-format says:" >&2; \
+		for f in $$bad; do echo "  $$f" >&2; done; \
+		echo "fix with: $(CLANG_FORMAT) -i" $$bad "(or: make format)" >&2; \
+		exit 1; \
+	fi
+
+format: | $(DEPS_STAMP)
+	$(call msg,FORMAT,$(words $(FORMAT_SRCS)) files)
+	$(Q)$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
 # The test runner is prove: cmocka speaks TAP, the shell tests print TAP.
-check: all
+check: all format-check
 	$(Q)OUT=$(OUT) tests/run
 
 check-unit: all

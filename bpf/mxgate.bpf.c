@@ -116,8 +116,8 @@ static __always_inline int pass_unparsed(void)
 /* The decision for a SYN to port 25 of daddr (IPv4-mapped for IPv4). Only
  * here, off the hot path, are maps touched: traffic that is not a port-25
  * SYN costs a few header loads and nothing else. */
-static __always_inline int gate_syn(struct __sk_buff *skb, const struct mxg_gate_key *key, __u32 slot,
-				    struct bpf_sock_tuple *tuple, __u32 tuple_len)
+static __always_inline int gate_syn(struct __sk_buff *skb, const struct mxg_gate_key *key,
+				    __u32 slot, struct bpf_sock_tuple *tuple, __u32 tuple_len)
 {
 	struct mxg_counters *cnt = counters_get();
 	struct mxg_gate_entry *entry;

@@ -49,8 +49,8 @@ enum mxg_gate_state {
 struct mxg_gate_entry {
 	__u64 expires_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns); past = open */
 	__u64 updated_ns; /* when the controller last wrote this entry */
-	__u32 state;      /* enum mxg_gate_state */
-	__u32 domains;    /* served domains on this address, for the admin */
+	__u32 state;	  /* enum mxg_gate_state */
+	__u32 domains;	  /* served domains on this address, for the admin */
 };
 
 enum mxg_domain_state {
@@ -67,10 +67,10 @@ struct mxg_domain_key {
 };
 
 struct mxg_domain_entry {
-	__u64 since_ns;   /* CLOCK_MONOTONIC of the last state change */
-	__u64 expires_ns; /* CLOCK_MONOTONIC; past = stale, treat as open */
-	__u32 state;      /* enum mxg_domain_state */
-	__u32 reason;     /* enum mxg_reason (userspace/reason.h) */
+	__u64 since_ns;		      /* CLOCK_MONOTONIC of the last state change */
+	__u64 expires_ns;	      /* CLOCK_MONOTONIC; past = stale, treat as open */
+	__u32 state;		      /* enum mxg_domain_state */
+	__u32 reason;		      /* enum mxg_reason (userspace/reason.h) */
 	char primary[MXG_DOMAIN_LEN]; /* primary that is up, or "" */
 };
 
@@ -80,15 +80,15 @@ struct mxg_domain_entry {
  * IPv4 fragment, an IPv6 extension header) before its port is known. Other
  * traffic is not counted: the hot path touches no map. */
 struct mxg_counters {
-	__u64 syn25;              /* TCP SYN (no ACK) to port 25 */
-	__u64 steered;            /* assigned to the responder socket */
-	__u64 pass_no_entry;      /* destination not in the gate map */
-	__u64 pass_open;          /* entry says open */
-	__u64 pass_expired;       /* entry past its expiry: fail open */
+	__u64 syn25;		  /* TCP SYN (no ACK) to port 25 */
+	__u64 steered;		  /* assigned to the responder socket */
+	__u64 pass_no_entry;	  /* destination not in the gate map */
+	__u64 pass_open;	  /* entry says open */
+	__u64 pass_expired;	  /* entry past its expiry: fail open */
 	__u64 pass_no_responder;  /* no responder socket in the SOCKMAP */
 	__u64 pass_assign_failed; /* bpf_sk_assign refused */
-	__u64 pass_unparsed;      /* headers we do not parse (ext hdrs, short) */
-	__u64 pass_existing;      /* the 4-tuple has a socket already (TIME_WAIT) */
+	__u64 pass_unparsed;	  /* headers we do not parse (ext hdrs, short) */
+	__u64 pass_existing;	  /* the 4-tuple has a socket already (TIME_WAIT) */
 };
 
 #endif

@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="
-make gcc clang llvm pkg-config libc6-dev linux-libc-dev
+make gcc clang clang-format llvm pkg-config libc6-dev linux-libc-dev
 libbpf-dev bpftool libelf-dev zlib1g-dev
 libnftnl-dev libmnl-dev libldns-dev ldnsutils libinih-dev libcmocka-dev
 libcap-dev libclang-rt-14-dev

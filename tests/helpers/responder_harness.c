@@ -32,7 +32,7 @@
 #include "log.h"
 #include "responder.h"
 
-#define HARNESS_MAX_DOMAINS 64 /* from --domain */
+#define HARNESS_MAX_DOMAINS 64	/* from --domain */
 #define HARNESS_BULK_MAX 200000 /* from --bulk */
 
 static void usage(void)

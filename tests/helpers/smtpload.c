@@ -50,8 +50,8 @@ static size_t n_lat, n_err, n_started, total;
 static struct sockaddr_in6 base;
 static unsigned n_addrs = 1;
 static volatile sig_atomic_t stop;
-static double max_rate;     /* -r: sessions started per second, 0 = no limit */
-static unsigned src_port;   /* -p: first source port; each session its own */
+static double max_rate;	  /* -r: sessions started per second, 0 = no limit */
+static unsigned src_port; /* -p: first source port; each session its own */
 
 static double now_s(void)
 {
@@ -84,7 +84,7 @@ static int start(int ep, struct sess *s)
 		/* A source port never used twice in a run: a steered connection
 		 * that reuses a 4-tuple still in TIME_WAIT at the server is not
 		 * answered (87-fault-port-reuse.t). */
-		struct sockaddr_in6 src = { .sin6_family = AF_INET6 };
+		struct sockaddr_in6 src = {.sin6_family = AF_INET6};
 		int one = 1;
 		src.sin6_port = htons((uint16_t)(src_port + (n_started - 1) % (65535 - src_port)));
 		setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -102,7 +102,7 @@ static int start(int ep, struct sess *s)
 		return -1;
 	}
 	s->step = S_CONNECT;
-	struct epoll_event ev = { .events = EPOLLOUT | EPOLLIN, .data.ptr = s };
+	struct epoll_event ev = {.events = EPOLLOUT | EPOLLIN, .data.ptr = s};
 	epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &ev);
 	return 0;
 }
@@ -154,7 +154,7 @@ static void progress(int ep, struct sess *s, unsigned events)
 			finish(ep, s, 0);
 			return;
 		}
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
 		epoll_ctl(ep, EPOLL_CTL_MOD, s->fd, &ev);
 		s->step = S_GREET;
 		if (!(events & EPOLLIN))
@@ -240,7 +240,9 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "m:c:n:N:e:s:d:r:p:")) != -1) {
 		switch (opt) {
 		case 'm':
-			mode = !strcmp(optarg, "banner") ? M_BANNER : !strcmp(optarg, "idle") ? M_IDLE : M_SESSION;
+			mode = !strcmp(optarg, "banner") ? M_BANNER
+			       : !strcmp(optarg, "idle") ? M_IDLE
+							 : M_SESSION;
 			break;
 		case 'c':
 			conc = (unsigned)atoi(optarg);
@@ -275,7 +277,8 @@ int main(int argc, char **argv)
 	base.sin6_family = AF_INET6;
 	base.sin6_port = htons((uint16_t)atoi(argv[optind + 1]));
 	if (inet_pton(AF_INET6, argv[optind], &base.sin6_addr) != 1) {
-		fprintf(stderr, "smtpload: %s: not an IPv6 address (use ::ffff:a.b.c.d)\n", argv[optind]);
+		fprintf(stderr, "smtpload: %s: not an IPv6 address (use ::ffff:a.b.c.d)\n",
+			argv[optind]);
 		return 2;
 	}
 	if (mode == M_BANNER && !total)
@@ -344,12 +347,16 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	qsort(lat, n_lat, sizeof(*lat), cmp);
-	double p50 = n_lat ? lat[n_lat / 2] : 0, p99 = n_lat ? lat[(size_t)((double)n_lat * 0.99)] : 0;
+	double p50 = n_lat ? lat[n_lat / 2] : 0,
+	       p99 = n_lat ? lat[(size_t)((double)n_lat * 0.99)] : 0;
 	double mx = n_lat ? lat[n_lat - 1] : 0;
-	printf("done=%zu errors=%zu wall_s=%.4f rate=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f maxrss_kb=%ld\n",
-	       n_lat, n_err, wall, (double)n_lat / wall, p50 * 1e3, p99 * 1e3, mx * 1e3, ru.ru_maxrss);
+	printf("done=%zu errors=%zu wall_s=%.4f rate=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f "
+	       "maxrss_kb=%ld\n",
+	       n_lat, n_err, wall, (double)n_lat / wall, p50 * 1e3, p99 * 1e3, mx * 1e3,
+	       ru.ru_maxrss);
 	return n_err ? 3 : 0;
 usage:
-	fprintf(stderr, "usage: smtpload -m session|banner|idle [-c CONC] [-n TOTAL] [-N ADDRS] [-e CODE] [-d DOMAIN] [-r RATE] [-p SRCPORT] [-s SECS] ADDR PORT\n");
+	fprintf(stderr, "usage: smtpload -m session|banner|idle [-c CONC] [-n TOTAL] [-N ADDRS] "
+			"[-e CODE] [-d DOMAIN] [-r RATE] [-p SRCPORT] [-s SECS] ADDR PORT\n");
 	return 2;
 }

@@ -117,7 +117,7 @@ static void accept_all(int ep, int lfd)
 			continue;
 		}
 		conns[fd] = calloc(1, sizeof(struct conn));
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+		struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
 		if (!conns[fd] || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			close(fd);
 			free(conns[fd]);
@@ -153,9 +153,11 @@ int main(int argc, char **argv)
 	}
 	conns = calloc((size_t)max_fd, sizeof(*conns));
 
-	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(argv[optind + 1])) };
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6,
+				  .sin6_port = htons((uint16_t)atoi(argv[optind + 1]))};
 	if (inet_pton(AF_INET6, argv[optind], &sa.sin6_addr) != 1) {
-		fprintf(stderr, "smtpsim: %s: not an IPv6 address (use ::ffff:a.b.c.d for IPv4)\n", argv[optind]);
+		fprintf(stderr, "smtpsim: %s: not an IPv6 address (use ::ffff:a.b.c.d for IPv4)\n",
+			argv[optind]);
 		return 2;
 	}
 	int lfd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -168,7 +170,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int ep = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = lfd };
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = lfd};
 	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
 
 	struct epoll_event evs[256];

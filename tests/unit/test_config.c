@@ -640,7 +640,8 @@ static void test_offender_set(void **state)
 	assert_string_equal(cfg.offender_nft_set, "bad");
 	config_free(&cfg);
 
-	expect_error(BASE "offender_set = maybe\n", "t.conf:4: offender_set: \"maybe\" is not one of: no, yes");
+	expect_error(BASE "offender_set = maybe\n",
+		     "t.conf:4: offender_set: \"maybe\" is not one of: no, yes");
 	expect_error(BASE "offender_nft_set = inet filter bad\n",
 		     "t.conf:4: offender_nft_set: set while offender_set = no; ");
 	expect_error(BASE "offender_set = yes\noffender_nft_set = bad\n",

@@ -133,7 +133,8 @@ static void assert_state(const struct fixture *f, enum mxg_domain_state st, enum
 {
 	if (f->d.state != st || f->d.reason != why)
 		fail_msg("state %s (%s), want %s (%s)", mxg_domain_state_str(f->d.state),
-			 mxg_reason_str(f->d.reason), mxg_domain_state_str(st), mxg_reason_str(why));
+			 mxg_reason_str(f->d.reason), mxg_domain_state_str(st),
+			 mxg_reason_str(why));
 }
 
 /* Bring the usual domain to gated: rise OK rounds. */

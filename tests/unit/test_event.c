@@ -37,11 +37,11 @@ static void record(struct ev_loop *loop, void *arg)
 static void test_timers_fire_in_order_and_cancel(void **state)
 {
 	struct ev_loop *loop = ev_loop_new();
-	struct order o = { 0 };
+	struct order o = {0};
 	struct tagged t[4];
 	/* 100 ms apart: being descheduled between two starts (a loaded CI)
 	 * must not reorder them. */
-	const int delays[4] = { 300, 100, 200, 250 };
+	const int delays[4] = {300, 100, 200, 250};
 
 	assert_non_null(loop);
 	for (int i = 0; i < 4; i++) {
@@ -96,8 +96,8 @@ static void test_io_readiness_and_self_delete(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_timers_fire_in_order_and_cancel),
-		cmocka_unit_test(test_io_readiness_and_self_delete),
+	    cmocka_unit_test(test_timers_fire_in_order_and_cancel),
+	    cmocka_unit_test(test_io_readiness_and_self_delete),
 	};
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
 }

@@ -113,13 +113,17 @@ static void test_policy_inputs(void **state)
 
 int main(void)
 {
+	/* One per harness under tests/fuzz/, one a line (clang-format would
+	 * pack these short entries into columns). */
+	/* clang-format off */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_smtp_reply_inputs),
-		cmocka_unit_test(test_smtp_session_inputs),
-		cmocka_unit_test(test_config_inputs),
-		cmocka_unit_test(test_dns_mx_inputs),
-		cmocka_unit_test(test_policy_inputs),
+	    cmocka_unit_test(test_smtp_reply_inputs),
+	    cmocka_unit_test(test_smtp_session_inputs),
+	    cmocka_unit_test(test_config_inputs),
+	    cmocka_unit_test(test_dns_mx_inputs),
+	    cmocka_unit_test(test_policy_inputs),
 	};
+	/* clang-format on */
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

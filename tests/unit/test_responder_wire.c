@@ -85,7 +85,8 @@ static void test_full_size_table(void **state)
 	assert_string_equal(out[n - 1].name, "d04095.test");
 	free(out);
 	free(raw);
-	assert_int_equal(responder_wire_encode(in, (size_t)MXG_MAX_DOMAINS + 1, &raw, &len), -E2BIG);
+	assert_int_equal(responder_wire_encode(in, (size_t)MXG_MAX_DOMAINS + 1, &raw, &len),
+			 -E2BIG);
 	free(in);
 }
 

@@ -40,8 +40,8 @@ static void test_sbuf_respects_its_bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sbuf_grows),
-		cmocka_unit_test(test_sbuf_respects_its_bound),
+	    cmocka_unit_test(test_sbuf_grows),
+	    cmocka_unit_test(test_sbuf_respects_its_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

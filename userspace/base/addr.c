@@ -23,8 +23,9 @@ int mxg_ip_parse(const char *s, struct mxg_ip *ip)
 
 const char *mxg_ip_str(const struct mxg_ip *ip, char *buf, size_t len)
 {
-	if (!inet_ntop(ip->family, ip->family == AF_INET ? (const void *)&ip->v4 : (const void *)&ip->v6,
-		       buf, len))
+	if (!inet_ntop(ip->family,
+		       ip->family == AF_INET ? (const void *)&ip->v4 : (const void *)&ip->v6, buf,
+		       len))
 		snprintf(buf, len, "?");
 	return buf;
 }
@@ -52,7 +53,7 @@ void mxg_ip_to_gate_key(const struct mxg_ip *ip, struct mxg_gate_key *key)
 
 void mxg_ip_from_gate_key(const struct mxg_gate_key *key, struct mxg_ip *ip)
 {
-	static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	static const __u8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 	memset(ip, 0, sizeof(*ip));
 	if (memcmp(key->addr, mapped, sizeof(mapped)) == 0) {

@@ -68,8 +68,8 @@ static void client_write(struct control_client *cl)
 
 	for (;;) {
 		while (cl->sent < cl->reply.len) {
-			ssize_t n = send(cl->fd, cl->reply.buf + cl->sent,
-					 cl->reply.len - cl->sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+			ssize_t n = send(cl->fd, cl->reply.buf + cl->sent, cl->reply.len - cl->sent,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 			if (n < 0 && errno == EINTR)
 				continue;

@@ -31,8 +31,7 @@ typedef void (*control_handler)(void *arg, const char *request, struct sbuf *rep
  * 100,000 domains is produced while it is sent, never all at once, and the
  * loop keeps serving everything else in between. NULL: no parts.
  */
-typedef bool (*control_more)(void *arg, const char *request, uint64_t *cursor,
-			     struct sbuf *reply);
+typedef bool (*control_more)(void *arg, const char *request, uint64_t *cursor, struct sbuf *reply);
 
 struct control;
 

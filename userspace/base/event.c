@@ -88,7 +88,7 @@ static uint32_t to_epoll(unsigned events)
 
 int ev_io_add(struct ev_loop *loop, int fd, unsigned events, ev_io_cb cb, void *arg)
 {
-	struct epoll_event ev = { .events = to_epoll(events), .data.fd = fd };
+	struct epoll_event ev = {.events = to_epoll(events), .data.fd = fd};
 
 	if (fd < 0)
 		return -EBADF;
@@ -109,13 +109,13 @@ int ev_io_add(struct ev_loop *loop, int fd, unsigned events, ev_io_cb cb, void *
 		return -EEXIST;
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
-	loop->watchers[fd] = (struct ev_watcher){ cb, arg, events, true };
+	loop->watchers[fd] = (struct ev_watcher){cb, arg, events, true};
 	return 0;
 }
 
 int ev_io_mod(struct ev_loop *loop, int fd, unsigned events)
 {
-	struct epoll_event ev = { .events = to_epoll(events), .data.fd = fd };
+	struct epoll_event ev = {.events = to_epoll(events), .data.fd = fd};
 
 	if (fd < 0 || (size_t)fd >= loop->n_watchers || !loop->watchers[fd].used)
 		return -ENOENT;

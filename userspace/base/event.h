@@ -23,8 +23,8 @@ typedef void (*ev_timer_cb)(struct ev_loop *loop, void *arg);
 
 /* Embedded in the caller's struct; zero it (or ev_timer_init) before use. */
 struct ev_timer {
-	uint64_t when_ms;   /* absolute, ev_now_ms() clock */
-	size_t heap_index;  /* 0 = not armed */
+	uint64_t when_ms;  /* absolute, ev_now_ms() clock */
+	size_t heap_index; /* 0 = not armed */
 	ev_timer_cb cb;
 	void *arg;
 };

@@ -27,10 +27,10 @@ void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2
 #define log_warn(...) log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_notice(...) log_msg(LOG_NOTICE, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
-#define log_debug(...)                               \
-	do {                                         \
-		if (log_debug_enabled())             \
-			log_msg(LOG_DEBUG, __VA_ARGS__); \
+#define log_debug(...)                                                                             \
+	do {                                                                                       \
+		if (log_debug_enabled())                                                           \
+			log_msg(LOG_DEBUG, __VA_ARGS__);                                           \
 	} while (0)
 
 /* Copy at most len bytes of untrusted text into dst (size dstlen, always

@@ -13,9 +13,9 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 struct cli_command {
 	const char *name;
 	int (*run)(int argc, char **argv); /* argv[0] is the command name */
-	const char *usage;                 /* one line: the arguments */
-	const char *help;                  /* one line: what it does */
-	bool hidden;                       /* test helpers, not in `mxgate help` */
+	const char *usage;		   /* one line: the arguments */
+	const char *help;		   /* one line: what it does */
+	bool hidden;			   /* test helpers, not in `mxgate help` */
 };
 
 /* Each cli_<command>.c defines its entry point. */

@@ -66,8 +66,8 @@ int cli_ask_daemon_stream(const char *path, const char *request, uint64_t idle_m
 			continue;
 		if (r <= 0) {
 			ret = -ETIMEDOUT;
-			snprintf(err, errlen, "%s sent nothing for %llums; is mxgated stuck?",
-				 path, (unsigned long long)idle_ms);
+			snprintf(err, errlen, "%s sent nothing for %llums; is mxgated stuck?", path,
+				 (unsigned long long)idle_ms);
 			break;
 		}
 		n = recv(fd, buf, sizeof(buf), 0);

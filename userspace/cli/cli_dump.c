@@ -110,9 +110,9 @@ static int dump_counters(int fd)
 		size_t off;
 	} fields[] = {
 #define F(x) {#x, offsetof(struct mxg_counters, x)}
-	    F(syn25),	       F(steered),	     F(pass_no_entry),
-	    F(pass_open),     F(pass_expired), F(pass_no_responder), F(pass_assign_failed),
-	    F(pass_unparsed), F(pass_existing),
+	    F(syn25),	      F(steered),	    F(pass_no_entry),	   F(pass_open),
+	    F(pass_expired),  F(pass_no_responder), F(pass_assign_failed), F(pass_unparsed),
+	    F(pass_existing),
 #undef F
 	};
 	_Static_assert(sizeof(fields) / sizeof(fields[0]) ==

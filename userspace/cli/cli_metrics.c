@@ -151,7 +151,7 @@ static void pinned_domains(FILE *f, int fd)
 			prom_u64(f, "mxgate_domain_state",
 				 prom_labels(l, sizeof(l), 2, "domain", key.name, "state",
 					     mxg_domain_state_str(s)),
-			    st == s);
+				 st == s);
 	}
 }
 

@@ -53,8 +53,8 @@ int do_status(int argc, char **argv)
 		fprintf(stderr, "mxgate: status %.64s: not a domain name\n", argv[optind]);
 		return CLI_USAGE;
 	}
-	snprintf(req, sizeof(req), "status%s%s%s\n", json ? " json" : "",
-		 optind < argc ? " " : "", optind < argc ? argv[optind] : "");
+	snprintf(req, sizeof(req), "status%s%s%s\n", json ? " json" : "", optind < argc ? " " : "",
+		 optind < argc ? argv[optind] : "");
 	r = cli_ask_daemon_stream(path, req, STATUS_IDLE_MS, stdout, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "mxgate: %s\n", err);

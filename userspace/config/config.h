@@ -20,16 +20,15 @@
 #define MXG_DEFAULT_PIN_DIR "/sys/fs/bpf/mxgate"
 #define MXG_DEFAULT_CONTROL_SOCKET "/run/mxgate/control.sock"
 
-
 /*
  * Defaults. The first group is fixed by DESIGN.md; the second is ours
  * ("documented choice"), explained in docs/mxgate.conf.example.
  */
 #define MXG_DEFAULT_PROBE_INTERVAL_MS 10000 /* 10 s between probe rounds */
 #define MXG_DEFAULT_PROBE_TIMEOUT_MS 5000   /* 5 s deadline per probe */
-#define MXG_DEFAULT_RISE 3                  /* good rounds before gating */
-#define MXG_DEFAULT_FALL 1                  /* bad rounds before opening */
-#define MXG_DEFAULT_STATE_TTL_MS 30000      /* 30 s life of a gate entry */
+#define MXG_DEFAULT_RISE 3		    /* good rounds before gating */
+#define MXG_DEFAULT_FALL 1		    /* bad rounds before opening */
+#define MXG_DEFAULT_STATE_TTL_MS 30000	    /* 30 s life of a gate entry */
 #define MXG_DEFAULT_REPLY_TEXT REPLY_DEFAULT_TEXT
 #define MXG_DEFAULT_USER "nobody"
 
@@ -65,9 +64,9 @@ enum mxg_gate_kind {
  * [domain] section overrides; a reply text only when one is set. */
 struct mxg_domain_config {
 	char name[MXG_NAME_MAX];   /* lower case, no trailing dot */
-	int reply;                 /* enum mxg_reply_mode, INHERIT = global */
+	int reply;		   /* enum mxg_reply_mode, INHERIT = global */
 	int64_t recovery_grace_ms; /* -1 = global */
-	char *reply_text;          /* NULL = global; owned by the config */
+	char *reply_text;	   /* NULL = global; owned by the config */
 };
 
 struct mxg_config {
@@ -110,28 +109,28 @@ struct mxg_config {
 	char offender_nft_set[64];
 
 	struct sockaddr_storage resolver; /* port 53 unless given */
-	socklen_t resolver_len;           /* 0 = from /etc/resolv.conf */
+	socklen_t resolver_len;		  /* 0 = from /etc/resolv.conf */
 
 	char helo_name[MXG_NAME_MAX];
 	char user[64];
 	char pin_dir[4096];
 	char control_socket[108]; /* sun_path */
-	char nft_family[8];       /* "inet" (default), "ip" or "ip6": nft_table's */
-	char nft_table[64];       /* "" = own table inet mxgate */
+	char nft_family[8];	  /* "inet" (default), "ip" or "ip6": nft_table's */
+	char nft_table[64];	  /* "" = own table inet mxgate */
 	char nft_set[64];
-	char policy_listen[256];  /* "" = off */
+	char policy_listen[256]; /* "" = off */
 	/* policy_listen parsed: AF_INET/AF_INET6 (inet:) or AF_UNIX (unix:) */
 	struct sockaddr_storage policy_addr;
 	socklen_t policy_addr_len; /* 0 = off */
 
 	/* Responder limits: not in DESIGN.md's table, documented in
 	 * mxgate.conf(5). */
-	unsigned max_connections;            /* total concurrent sessions */
-	unsigned max_connections_per_client; /* per address (IPv6: /64) */
-	unsigned max_commands;               /* per session */
-	uint64_t idle_timeout_ms;            /* per command wait */
+	unsigned max_connections;	      /* total concurrent sessions */
+	unsigned max_connections_per_client;  /* per address (IPv6: /64) */
+	unsigned max_commands;		      /* per session */
+	uint64_t idle_timeout_ms;	      /* per command wait */
 	unsigned max_connections_per_network; /* per IPv4 /24, IPv6 /48 */
-	uint64_t session_timeout_ms;          /* a whole session, from accept */
+	uint64_t session_timeout_ms;	      /* a whole session, from accept */
 };
 
 /*
@@ -162,8 +161,11 @@ extern size_t config_max_domains;
  * sorted by name; find takes any case and an optional trailing dot and
  * returns NULL for a domain that is not served. */
 const struct mxg_domain_config *config_find_domain(const struct mxg_config *cfg, const char *name);
-enum mxg_reply_mode config_domain_reply(const struct mxg_config *cfg, const struct mxg_domain_config *d);
-const char *config_domain_reply_text(const struct mxg_config *cfg, const struct mxg_domain_config *d);
-uint64_t config_domain_recovery_grace(const struct mxg_config *cfg, const struct mxg_domain_config *d);
+enum mxg_reply_mode config_domain_reply(const struct mxg_config *cfg,
+					const struct mxg_domain_config *d);
+const char *config_domain_reply_text(const struct mxg_config *cfg,
+				     const struct mxg_domain_config *d);
+uint64_t config_domain_recovery_grace(const struct mxg_config *cfg,
+				      const struct mxg_domain_config *d);
 
 #endif

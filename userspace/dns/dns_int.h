@@ -54,7 +54,7 @@ struct dns_request {
 	struct dns_query *queries;
 	size_t pending;
 	uint32_t ttl;
-	bool mx_only; /* dns_resolve_mx_only: no host queries */
+	bool mx_only;				 /* dns_resolve_mx_only: no host queries */
 	uint8_t fam_status[MXG_MX_MAX_HOSTS][2]; /* enum mx_status of A, AAAA */
 	struct mx_set set;
 };

@@ -26,8 +26,8 @@ static int none_round(struct gate *g)
 	return 0;
 }
 
-static int none_set_address(struct gate *g, const struct mxg_ip *addr, bool gated, unsigned n_domains,
-			    uint64_t ttl_ms)
+static int none_set_address(struct gate *g, const struct mxg_ip *addr, bool gated,
+			    unsigned n_domains, uint64_t ttl_ms)
 {
 	return 0;
 }
@@ -43,14 +43,14 @@ static void none_close(struct gate *g, bool detach)
 }
 
 const struct gate_ops gate_none_ops = {
-	.name = "none",
-	.open = none_open,
-	.set_responder = none_set_responder,
-	.begin = none_round,
-	.set_address = none_set_address,
-	.set_domain = none_set_domain,
-	.commit = none_round,
-	.close = none_close,
+    .name = "none",
+    .open = none_open,
+    .set_responder = none_set_responder,
+    .begin = none_round,
+    .set_address = none_set_address,
+    .set_domain = none_set_domain,
+    .commit = none_round,
+    .close = none_close,
 };
 
 /* gate_tc_ops and gate_nft_ops (gate.h) live in gate_tc.c and gate_nft.c. */

@@ -63,13 +63,13 @@ struct gate {
 	struct mxg_gate_key seen_addrs[MXG_GATE_MAX_ADDRS];
 	size_t n_seen_addrs;
 
-	uint32_t dom_max;      /* max_entries of the domain map */
-	struct strmap *dom;    /* domain name -> struct tc_dom */
-	uintptr_t gen;         /* this round */
-	bool dom_swept;        /* entries of an earlier run removed */
-	bool dom_full_logged;  /* E2BIG said once per run */
+	uint32_t dom_max;     /* max_entries of the domain map */
+	struct strmap *dom;   /* domain name -> struct tc_dom */
+	uintptr_t gen;	      /* this round */
+	bool dom_swept;	      /* entries of an earlier run removed */
+	bool dom_full_logged; /* E2BIG said once per run */
 	size_t n_batch;
-	struct mxg_domain_key *bkeys;   /* GATE_BATCH of them */
+	struct mxg_domain_key *bkeys;	/* GATE_BATCH of them */
 	struct mxg_domain_entry *bvals; /* GATE_BATCH of them */
 };
 
@@ -77,7 +77,7 @@ struct gate {
 
 /* The last entry written for one domain (value of gate.dom). */
 struct tc_dom {
-	uintptr_t gen;       /* the round that last set it */
+	uintptr_t gen;	     /* the round that last set it */
 	uint64_t refresh_ns; /* write it again from then on, even unchanged */
 	uint64_t since_ns;
 	uint32_t state, reason;

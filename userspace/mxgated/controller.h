@@ -28,10 +28,10 @@
 #include "responder_wire.h"
 
 #define CTL_PROBE_RESULTS (PROBE_SELF + 1)
-#define CTL_DNS_RETRY_MS 2000		      /* after a failed MX lookup, doubled */
+#define CTL_DNS_RETRY_MS 2000		 /* after a failed MX lookup, doubled */
 #define CTL_DNS_RETRY_FIRST_MAX_MS 30000 /* at most, while a domain has no answer */
-#define CTL_DNS_RETRY_MAX_MS 300000	      /* at most, within dns_grace */
-#define CTL_RESPONDER_BACKOFF_MS 1000 /* first restart delay, doubled */
+#define CTL_DNS_RETRY_MAX_MS 300000	 /* at most, within dns_grace */
+#define CTL_RESPONDER_BACKOFF_MS 1000	 /* first restart delay, doubled */
 #define CTL_RESPONDER_BACKOFF_MAX_MS 60000
 #define CTL_RESPONDER_STABLE_MS 60000 /* lived this long: reset backoff */
 /* A domain table the responder has not acknowledged (RESPONDER_MSG_ACK)
@@ -71,8 +71,8 @@ struct ctl_domain {
 	struct ev_timer dns_timer;
 	struct dns_lookup *lookup; /* queued or running; NULL */
 	uint8_t dns_fails;	   /* failed lookups in a row (backoff) */
-	uint64_t dns_next_ms; /* when the next lookup is due */
-	bool keep;	      /* reload: still configured */
+	uint64_t dns_next_ms;	   /* when the next lookup is due */
+	bool keep;		   /* reload: still configured */
 };
 
 struct ctl_gate_addr {

@@ -19,13 +19,13 @@ static void dns_timer_cb(struct ev_loop *loop, void *arg);
 struct ctl_domain *ctl_domain_new(struct controller *c, const struct mxg_domain_config *dcfg)
 {
 	struct ctl_domain *cd = calloc(1, sizeof(*cd));
+	uint64_t grace_ms = config_domain_recovery_grace(c->cfg, dcfg);
 
 	if (!cd)
 		return NULL;
 	cd->c = c;
 	cd->dcfg = dcfg;
-	if (ds_init(&cd->ds, dcfg->name, config_domain_recovery_grace(c->cfg, dcfg),
-		    ev_now_ms()) < 0) {
+	if (ds_init(&cd->ds, dcfg->name, grace_ms, ev_now_ms()) < 0) {
 		free(cd);
 		return NULL;
 	}

@@ -114,7 +114,8 @@ void ctl_responder_reap(struct controller *c)
 		else
 			log_err("responder (pid %d) exited with status %d; the gate steers nothing "
 				"until it is back; restarting in %llums",
-				(int)pid, WEXITSTATUS(status), (unsigned long long)c->resp_backoff_ms);
+				(int)pid, WEXITSTATUS(status),
+				(unsigned long long)c->resp_backoff_ms);
 		/* Never steer to a dead responder: tc's SOCKMAP entries went
 		 * with its sockets already; nft's elements go here. */
 		if (c->gate)

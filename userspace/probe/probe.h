@@ -15,20 +15,20 @@
 #include "event.h"
 
 enum probe_result {
-	PROBE_OK,           /* 220 then 250 to EHLO: accepting mail */
-	PROBE_REFUSED,      /* connect failed (RST, unreachable) */
-	PROBE_TIMEOUT,      /* deadline passed (tarpit, filtered, slow) */
+	PROBE_OK,	    /* 220 then 250 to EHLO: accepting mail */
+	PROBE_REFUSED,	    /* connect failed (RST, unreachable) */
+	PROBE_TIMEOUT,	    /* deadline passed (tarpit, filtered, slow) */
 	PROBE_BAD_GREETING, /* greeting other than 220 (e.g. 421, 554) */
-	PROBE_BAD_EHLO,     /* EHLO answered other than 250 */
-	PROBE_PROTOCOL,     /* garbage, overlong line, connection closed */
-	PROBE_SELF,         /* this host's own address (or loopback): our own MTA
-	                     * would answer, so never a primary that is up */
+	PROBE_BAD_EHLO,	    /* EHLO answered other than 250 */
+	PROBE_PROTOCOL,	    /* garbage, overlong line, connection closed */
+	PROBE_SELF,	    /* this host's own address (or loopback): our own MTA
+			     * would answer, so never a primary that is up */
 };
 
 struct probe_report {
 	enum probe_result result;
-	int code;         /* last SMTP reply code seen, 0 if none */
-	char text[128];   /* last reply text, printable and truncated */
+	int code;	/* last SMTP reply code seen, 0 if none */
+	char text[128]; /* last reply text, printable and truncated */
 	uint64_t elapsed_ms;
 };
 
@@ -62,17 +62,18 @@ void probe_cancel_matching(struct prober *p, bool (*match)(void *arg, void *ctx)
  * CRLF and bare LF both end a line.
  */
 #define SMTP_REPLY_LINE_MAX 1000 /* octets per line incl. CRLF (RFC 5321 4.5.3.1.6) */
-#define SMTP_REPLY_LINES_MAX 64  /* lines per reply: an EHLO reply has ~15 */
+#define SMTP_REPLY_LINES_MAX 64	 /* lines per reply: an EHLO reply has ~15 */
 struct smtp_reply_reader {
-	char head[4];      /* "250-" of the current line */
-	size_t len;        /* octets of the current line so far */
-	int code;          /* set when the reply is complete */
-	int first_code;    /* every line of a reply carries the same code */
-	unsigned lines;    /* complete lines of this reply */
+	char head[4];	/* "250-" of the current line */
+	size_t len;	/* octets of the current line so far */
+	int code;	/* set when the reply is complete */
+	int first_code; /* every line of a reply carries the same code */
+	unsigned lines; /* complete lines of this reply */
 	size_t text_len;
 	char text[128];
 };
 void smtp_reply_reader_init(struct smtp_reply_reader *rr);
-int smtp_reply_reader_feed(struct smtp_reply_reader *rr, const char *buf, size_t n, size_t *consumed);
+int smtp_reply_reader_feed(struct smtp_reply_reader *rr, const char *buf, size_t n,
+			   size_t *consumed);
 
 #endif

@@ -18,8 +18,8 @@
 /* The `reply` key: what a gated served domain answers at RCPT. */
 enum mxg_reply_mode {
 	MXG_REPLY_INHERIT = -1, /* [domain] sections only */
-	MXG_REPLY_REJECT = 0,   /* 551 5.7.1 */
-	MXG_REPLY_DEFER = 1,    /* 451 4.7.1 */
+	MXG_REPLY_REJECT = 0,	/* 551 5.7.1 */
+	MXG_REPLY_DEFER = 1,	/* 451 4.7.1 */
 };
 
 #define REPLY_OFFENDER_LINE                                                                        \

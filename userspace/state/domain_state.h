@@ -66,7 +66,7 @@ struct domain_state {
 	enum mxg_reason reason;
 	const char *primary; /* the up primary when gated, else the first, or
 			      * ""; points into set (never NULL) */
-	uint64_t since_ms; /* last state change */
+	uint64_t since_ms;   /* last state change */
 
 	struct mxs *set; /* last usable answer, NULL before the first */
 	uint64_t set_ms;
@@ -76,7 +76,7 @@ struct domain_state {
 
 	uint64_t dns_fail_since_ms; /* 0: DNS is answering */
 	enum mx_status dns_last;    /* status of the last answer or failure */
-	const char *dns_error; /* "" or own copy; never NULL */
+	const char *dns_error;	    /* "" or own copy; never NULL */
 
 	struct ds_addr *addrs; /* every address of every primary */
 	size_t n_addrs;

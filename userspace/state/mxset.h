@@ -16,7 +16,7 @@
 struct mx_primaries {
 	const struct mx_host *hosts[MXG_MX_MAX_HOSTS]; /* point into the set */
 	size_t n;
-	int pref_self;          /* -1 if self is not in the set */
+	int pref_self;		/* -1 if self is not in the set */
 	enum mxg_reason reason; /* NONE when some primary has an address; else
 				 * why the domain is open/unknown (also when
 				 * n > 0 but no primary has an address:
