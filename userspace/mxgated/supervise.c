@@ -108,9 +108,14 @@ void ctl_responder_reap(struct controller *c)
 		if (lived >= CTL_RESPONDER_STABLE_MS || !c->resp_backoff_ms)
 			c->resp_backoff_ms = CTL_RESPONDER_BACKOFF_MS;
 		if (WIFSIGNALED(status))
-			log_err("responder (pid %d) killed by signal %d; the gate steers nothing "
+			log_err("responder (pid %d) killed by signal %d%s; the gate steers nothing "
 				"until it is back; restarting in %llums",
-				(int)pid, WTERMSIG(status), (unsigned long long)c->resp_backoff_ms);
+				(int)pid, WTERMSIG(status),
+				WTERMSIG(status) == SIGSYS
+				    ? " (SIGSYS: a system call outside its seccomp allowlist; "
+				      "report it with the mxgate version)"
+				    : "",
+				(unsigned long long)c->resp_backoff_ms);
 		else
 			log_err("responder (pid %d) exited with status %d; the gate steers nothing "
 				"until it is back; restarting in %llums",

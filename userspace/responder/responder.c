@@ -148,14 +148,14 @@ static void send_ready(int ctl, int error, const char *text)
 
 __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, struct responder *r,
 						 int ctl, pid_t parent, uid_t uid, gid_t gid,
-						 bool change_user)
+						 bool change_user, const char *jail)
 {
 	int keep[3] = {r->listen_fd_v4, r->listen_fd_v6, ctl};
 	unsigned max_conn =
 	    cfg->max_connections ? cfg->max_connections : RESPONDER_DEFAULT_MAX_CONNECTIONS;
 	char err[256] = "";
 	sigset_t none;
-	int rc;
+	int rc, status_fd;
 
 	/* The controller's signal handlers and mask are not ours. */
 	sigemptyset(&none);
@@ -167,10 +167,19 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 
 	closelog();
 	close_all_but(keep, 3);
+	/* Connected to /dev/log now: after the chroot it cannot be found. */
 	log_reopen();
 
-	rc = responder_drop_privileges(uid, gid, change_user, max_conn + RESPONDER_FD_SLACK, err,
-				       sizeof(err));
+	/* Still root: the empty root, then the drop (which reads
+	 * /proc/self/status, kept open across the chroot), then the
+	 * allowlist, all before a byte from the network. */
+	status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	rc = responder_chroot(jail, err, sizeof(err));
+	if (!rc)
+		rc = responder_drop_privileges(uid, gid, change_user, max_conn + RESPONDER_FD_SLACK,
+					       status_fd, err, sizeof(err));
+	if (status_fd >= 0)
+		close(status_fd);
 	if (rc) {
 		log_err("responder: %s", err);
 		send_ready(ctl, -rc, err);
@@ -181,6 +190,13 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
 	if (getppid() != parent)
 		_exit(0);
+	/* The last step: from here on only the event loop's calls. */
+	rc = responder_seccomp(err, sizeof(err));
+	if (rc) {
+		log_err("responder: %s", err);
+		send_ready(ctl, -rc, err);
+		_exit(1);
+	}
 	send_ready(ctl, 0, "");
 	_exit(responder_child_run(cfg, r->listen_fd_v4, r->listen_fd_v6, ctl));
 }
@@ -250,6 +266,7 @@ int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err
 	uid_t uid = getuid();
 	gid_t gid = getgid();
 	pid_t parent = getpid();
+	char jail[256];
 	struct passwd *pw;
 	int sv[2], rc;
 
@@ -280,6 +297,9 @@ int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err
 			goto out_close;
 		}
 	}
+	rc = responder_jail_dir(cfg, jail, sizeof(jail), err, errlen);
+	if (rc)
+		goto out_close;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "responder: socketpair: %s", strerror(errno));
@@ -297,7 +317,7 @@ int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err
 	}
 	if (r->pid == 0) {
 		close(sv[0]);
-		child_main(cfg, r, sv[1], parent, uid, gid, change_user);
+		child_main(cfg, r, sv[1], parent, uid, gid, change_user, jail);
 	}
 	close(sv[1]);
 	r->ctl_fd = sv[0];
@@ -310,8 +330,8 @@ int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err
 		responder_stop(r);
 		return rc;
 	}
-	log_info("responder: pid %d serving as %s", (int)r->pid,
-		 change_user ? user : "(unchanged)");
+	log_info("responder: pid %d serving as %s, root %s, seccomp allowlist", (int)r->pid,
+		 change_user ? user : "(unchanged)", jail[0] ? jail : "(unchanged)");
 	return 0;
 out_close:
 	close_fd(&r->listen_fd_v4);

@@ -13,11 +13,30 @@
 
 /* Become uid/gid for good (when change_user), with no capabilities and
  * no way to gain any; raise RLIMIT_NOFILE to nofile first. Then verify
- * it: CapEff, CapPrm, CapInh, CapAmb all zero. 0 or -errno with err. */
-int responder_drop_privileges(uid_t uid, gid_t gid, bool change_user, unsigned nofile, char *err,
-			      size_t errlen);
-/* True when /proc/self/status shows no capability at all. */
-int responder_caps_are_zero(char *err, size_t errlen);
+ * it: CapEff, CapPrm, CapInh, CapAmb all zero. status_fd: /proc/self/status
+ * opened before a chroot (-1: open it now). 0 or -errno with err. */
+int responder_drop_privileges(uid_t uid, gid_t gid, bool change_user, unsigned nofile,
+			      int status_fd, char *err, size_t errlen);
+/* 0 when /proc/self/status (status_fd, or -1 to open it) shows no
+ * capability at all. */
+int responder_caps_are_zero(int status_fd, char *err, size_t errlen);
+
+/* responder_confine.c. The controller picks the chroot directory before
+ * the fork: /var/empty when it is an empty root-owned directory, else
+ * "empty" beside the control socket (/run/mxgate/empty), made here.
+ * out = "" when not root (no chroot possible). */
+#define RESPONDER_JAIL_SYSTEM "/var/empty"
+int responder_jail_dir(const struct mxg_config *cfg, char *out, size_t outlen, char *err,
+		       size_t errlen);
+/* The child, still root: chroot to dir ("" = none). */
+int responder_chroot(const char *dir, char *err, size_t errlen);
+/* The child, after the privilege drop (no_new_privs set): install the
+ * system call allowlist; anything else kills the process. */
+int responder_seccomp(char *err, size_t errlen);
+/* Tests only: a build that defines it (tests/helpers/mxgated_sigsys.c)
+ * has the confined child call it at every accepted connection, to prove
+ * that a forbidden system call kills it and the gate opens. */
+extern void responder_test_after_accept(void) __attribute__((weak));
 
 /* The child's event loop: serve the listening sockets, take domain
  * tables from ctl. Returns when ctl closes (0) or on a fatal error (1). */

@@ -6,6 +6,7 @@
  * this worked instead of trusting it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,16 +17,23 @@
 
 #include "responder_int.h"
 
-int responder_caps_are_zero(char *err, size_t errlen)
+int responder_caps_are_zero(int status_fd, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"CapInh:", "CapPrm:", "CapEff:", "CapAmb:"};
 	char line[256];
 	unsigned found = 0;
-	FILE *f = fopen("/proc/self/status", "re");
+	FILE *f;
 	cap_t now, none;
-	int rc = 0, cmp;
+	int rc = 0, cmp, fd;
 
+	/* Opened before a chroot that hides /proc; read afresh from the start. */
+	fd = status_fd >= 0 ? dup(status_fd) : open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && status_fd >= 0)
+		lseek(fd, 0, SEEK_SET);
+	f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		snprintf(err, errlen, "cannot read /proc/self/status: %s", strerror(errno));
 		return -errno;
 	}
@@ -82,8 +90,8 @@ static int raise_nofile(unsigned want, char *err, size_t errlen)
 	return 0;
 }
 
-int responder_drop_privileges(uid_t uid, gid_t gid, bool change_user, unsigned nofile, char *err,
-			      size_t errlen)
+int responder_drop_privileges(uid_t uid, gid_t gid, bool change_user, unsigned nofile,
+			      int status_fd, char *err, size_t errlen)
 {
 	struct rlimit zero = {0, 0};
 	cap_t empty;
@@ -137,5 +145,5 @@ int responder_drop_privileges(uid_t uid, gid_t gid, bool change_user, unsigned n
 	 * -f its log lines may go to a file.) */
 	setrlimit(RLIMIT_NPROC, &zero);
 	setrlimit(RLIMIT_CORE, &zero);
-	return responder_caps_are_zero(err, errlen);
+	return responder_caps_are_zero(status_fd, err, errlen);
 }

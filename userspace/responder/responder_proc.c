@@ -472,6 +472,8 @@ static void on_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg)
 		int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
+			if (responder_test_after_accept)
+				responder_test_after_accept();
 			accept_one(r, fd, &ss);
 			continue;
 		}
