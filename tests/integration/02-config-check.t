@@ -19,11 +19,12 @@ ok() { # ok COND DESC
 		fails=$((fails + 1))
 	fi
 }
-run() { # run ARGS...: sets rc, out, err
+run() { # run ARGS...: sets rc, out, err (and errs: err without the warning about reply = reject)
 	"$MXGATED" "$@" >"$dir/out" 2>"$dir/err"
 	rc=$?
 	out=$(cat "$dir/out")
 	err=$(cat "$dir/err")
+	errs=$(grep -v ': warning: reply = reject for ' "$dir/err")
 }
 is() { # is GOT WANT DESC
 	if [ "$1" = "$2" ]; then
@@ -44,7 +45,7 @@ like() { # like GOT REGEX DESC
 	fi
 }
 
-echo 1..27
+echo 1..30
 
 cat >"$dir/domains" <<'EOT'
 # served from a file
@@ -64,7 +65,19 @@ EOT
 run -n -c "$dir/good.conf"
 is "$rc" 0 "good config: exit 0"
 is "$out" "mxgated: $dir/good.conf: configuration ok" "good config: says so on stdout"
-is "$err" "" "good config: nothing on stderr"
+like "$err" "^mxgated: $dir/good.conf: warning: reply = reject for 1 domain\\(s\\) \\(example.net\\): if a primary greylists or rate-limits, .* set reply = defer" \
+	"good config with a reject domain: warns that a greylisting primary makes it bounce"
+is "$(wc -l <"$dir/err")" 1 "good config: one line on stderr"
+
+cat >"$dir/defer.conf" <<'EOT'
+self = mx2.example.org
+domains = example.org
+interfaces = eth0
+reply = defer
+EOT
+run -n -c "$dir/defer.conf"
+is "$rc" 0 "all domains defer: exit 0"
+is "$err" "" "all domains defer: nothing on stderr"
 
 cat >"$dir/bad.conf" <<'EOT'
 self = mx2.example.org
@@ -92,14 +105,14 @@ like "$rc:$err" "^1:mxgated: $dir/absent.conf: cannot open: No such file or dire
 
 # The example config in docs/ is valid as shipped (with its keys set).
 run -n -c "$SRC/docs/mxgate.conf.example"
-is "$rc:$err" "0:" "docs/mxgate.conf.example passes the check"
+is "$rc:$errs" "0:" "docs/mxgate.conf.example passes the check"
 
 # ... and so is every commented-out key in it, uncommented.
 echo example.info >"$dir/more"
 sed -E -e 's/^#(\[?[a-z_]+( = |[ ]))/\1/' -e "s|^domains_file = .*|domains_file = $dir/more|" \
 	"$SRC/docs/mxgate.conf.example" >"$dir/all.conf"
 run -n -c "$dir/all.conf"
-is "$rc:$err" "0:" "docs/mxgate.conf.example with every key uncommented passes"
+is "$rc:$errs" "0:" "docs/mxgate.conf.example with every key uncommented passes"
 is "$(grep -oE '^[a-z_]+ = ' "$dir/all.conf" | sort -u | wc -l)" 33 "the example shows all 33 keys"
 
 # The responder's user must exist and must not be root: refused here, not
@@ -118,6 +131,7 @@ chk_domains_file() { # chk_domains_file PATH: rc and err of mxgated -n
 	timeout 20 "$MXGATED" -n -c "$dir/df.conf" >"$dir/out" 2>"$dir/err"
 	rc=$?
 	err=$(cat "$dir/err")
+	errs=$(grep -v ': warning: reply = reject for ' "$dir/err")
 }
 chk_domains_file /dev/zero
 like "$rc:$err" "^1:mxgated: $dir/df.conf:3: domains_file: /dev/zero is not a regular file; name a text file" "domains_file = /dev/zero: refused at once"
@@ -135,7 +149,7 @@ chk_domains_file "$dir/nuls"
 like "$rc:$err" "^1:mxgated: $dir/nuls:1: domains_file: a NUL byte; this is not a text file" "domains_file of NUL bytes: refused"
 printf 'example.net\nexample.com' >"$dir/nonl"
 chk_domains_file "$dir/nonl"
-is "$rc:$err" "0:" "domains_file whose last line has no newline: accepted"
+is "$rc:$errs" "0:" "domains_file whose last line has no newline: accepted"
 
 run -x
 is "$rc" 2 "unknown option: exit 2"

@@ -27,7 +27,10 @@ enum fake_mode {
 	FAKE_GARBAGE,
 	FAKE_CLOSE,
 	FAKE_EHLO550,
-	FAKE_PREGREET
+	FAKE_PREGREET,
+	FAKE_MAIL452,	  /* out of disk: 452 to MAIL */
+	FAKE_RCPT450,	  /* greylisting: 450 to RCPT */
+	FAKE_RCPT_SILENT, /* MAIL fine, RCPT never answered */
 };
 
 struct fake_conn {
@@ -43,7 +46,8 @@ struct fake_smtp {
 	enum fake_mode mode;
 	int lfd;
 	uint16_t port;
-	int ehlos, quits, conns;
+	int ehlos, quits, conns, mails, rcpts, rsets;
+	char last_rcpt[128];
 	struct fake_conn *list;
 };
 
@@ -83,6 +87,22 @@ static void conn_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 				put(fd, "550 5.7.1 go away\r\n");
 			else
 				put(fd, "250-fake.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n");
+		} else if (!strncmp(c->buf, "MAIL FROM:<>", 12)) {
+			c->srv->mails++;
+			put(fd, c->srv->mode == FAKE_MAIL452
+				    ? "452 4.3.1 Insufficient system storage\r\n"
+				    : "250 2.1.0 Ok\r\n");
+		} else if (!strncmp(c->buf, "RCPT TO:", 8)) {
+			c->srv->rcpts++;
+			snprintf(c->srv->last_rcpt, sizeof(c->srv->last_rcpt), "%.*s",
+				 (int)(line > 2 ? line - 2 : 0), c->buf);
+			if (c->srv->mode == FAKE_RCPT450)
+				put(fd, "450 4.7.1 Recipient address rejected: Greylisted\r\n");
+			else if (c->srv->mode != FAKE_RCPT_SILENT)
+				put(fd, "250 2.1.5 Ok\r\n");
+		} else if (!strncmp(c->buf, "RSET", 4)) {
+			c->srv->rsets++;
+			put(fd, "250 2.0.0 Ok\r\n");
 		} else if (!strncmp(c->buf, "QUIT", 4)) {
 			c->srv->quits++;
 			put(fd, "221 2.0.0 bye\r\n");
@@ -207,8 +227,8 @@ static void settle(struct ev_loop *loop, unsigned ms)
 	ev_timer_stop(loop, &t);
 }
 
-static struct probe_report probe_once(enum fake_mode mode, unsigned timeout_ms,
-				      struct fake_smtp *out_srv)
+static struct probe_report probe_deep(enum fake_mode mode, unsigned timeout_ms,
+				      const char *rcpt_domain, struct fake_smtp *out_srv)
 {
 	struct ev_loop *loop = ev_loop_new();
 	struct fake_smtp s;
@@ -220,7 +240,11 @@ static struct probe_report probe_once(enum fake_mode mode, unsigned timeout_ms,
 	p = test_prober(loop, timeout_ms);
 	assert_non_null(p);
 	assert_int_equal(mxg_ip_parse("127.0.0.1", &ip), 0);
-	assert_int_equal(probe_start(p, &ip, s.port, on_report, &o), 0);
+	assert_int_equal(
+	    probe_start(
+		p, &(struct probe_target){.addr = ip, .port = s.port, .rcpt_domain = rcpt_domain},
+		on_report, &o),
+	    0);
 	assert_int_equal(o.calls, 0);
 	assert_int_equal(ev_run(loop), 0);
 	assert_int_equal(o.calls, 1);
@@ -232,6 +256,66 @@ static struct probe_report probe_once(enum fake_mode mode, unsigned timeout_ms,
 		*out_srv = s;
 	ev_loop_free(loop);
 	return o.rep;
+}
+
+static struct probe_report probe_once(enum fake_mode mode, unsigned timeout_ms,
+				      struct fake_smtp *out_srv)
+{
+	return probe_deep(mode, timeout_ms, NULL, out_srv);
+}
+
+/* With a domain: MAIL FROM:<>, RCPT TO:<postmaster@DOMAIN>, RSET, QUIT. */
+static void test_deep_probe_takes_mail(void **state)
+{
+	struct fake_smtp s;
+	struct probe_report r = probe_deep(FAKE_OK, 2000, "example.test", &s);
+
+	assert_int_equal(r.result, PROBE_OK);
+	assert_int_equal(r.code, 250);
+	assert_int_equal(s.mails, 1);
+	assert_int_equal(s.rcpts, 1);
+	assert_string_equal(s.last_rcpt, "RCPT TO:<postmaster@example.test>");
+	assert_int_equal(s.rsets, 1);
+	assert_int_equal(s.quits, 1);
+}
+
+/* A primary out of disk (452 at MAIL) or greylisting (450 at RCPT) does
+ * not take mail now: no-mail, with its reply, never ok. */
+static void test_deep_probe_4xx_is_no_mail(void **state)
+{
+	struct fake_smtp s;
+	struct probe_report r = probe_deep(FAKE_MAIL452, 2000, "example.test", &s);
+
+	assert_int_equal(r.result, PROBE_NO_MAIL);
+	assert_int_equal(r.code, 452);
+	assert_non_null(strstr(r.text, "Insufficient"));
+	assert_int_equal(s.rcpts, 0);
+	assert_int_equal(s.quits, 1);
+	assert_string_equal(probe_result_str(r.result), "no-mail");
+
+	r = probe_deep(FAKE_RCPT450, 2000, "example.test", &s);
+	assert_int_equal(r.result, PROBE_NO_MAIL);
+	assert_int_equal(r.code, 450);
+	assert_non_null(strstr(r.text, "Greylisted"));
+	assert_int_equal(s.rsets, 1);
+	assert_int_equal(s.quits, 1);
+
+	r = probe_deep(FAKE_RCPT_SILENT, 200, "example.test", &s);
+	assert_int_equal(r.result, PROBE_TIMEOUT);
+	assert_non_null(strstr(r.text, "RCPT"));
+}
+
+static void test_deep_probe_refuses_odd_domains(void **state)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct prober *p = test_prober(loop, 100);
+	struct outcome o = {.loop = loop, .want = 1};
+	struct probe_target t = {.port = 25, .rcpt_domain = "a>\r\nDATA"};
+
+	assert_int_equal(mxg_ip_parse("127.0.0.1", &t.addr), 0);
+	assert_int_equal(probe_start(p, &t, on_report, &o), -EINVAL);
+	prober_free(p);
+	ev_loop_free(loop);
 }
 
 static void test_good_server_is_ok_and_gets_quit(void **state)
@@ -308,7 +392,8 @@ static void test_refused_port(void **state)
 	port = s.port;
 	fake_stop(&s); /* the port is now closed */
 	mxg_ip_parse("127.0.0.1", &ip);
-	assert_int_equal(probe_start(p, &ip, port, on_report, &o), 0);
+	assert_int_equal(
+	    probe_start(p, &(struct probe_target){.addr = ip, .port = port}, on_report, &o), 0);
 	assert_int_equal(ev_run(loop), 0);
 	assert_int_equal(o.rep.result, PROBE_REFUSED);
 	assert_non_null(strstr(o.rep.text, "refused"));
@@ -327,7 +412,8 @@ static void test_own_address_is_self(void **state)
 
 	fake_start(&s, loop, FAKE_OK);
 	mxg_ip_parse("127.0.0.1", &ip);
-	assert_int_equal(probe_start(p, &ip, s.port, on_report, &o), 0);
+	assert_int_equal(
+	    probe_start(p, &(struct probe_target){.addr = ip, .port = s.port}, on_report, &o), 0);
 	assert_int_equal(ev_run(loop), 0);
 	assert_int_equal(o.calls, 1);
 	assert_int_equal(o.rep.result, PROBE_SELF);
@@ -350,7 +436,9 @@ static void test_many_probes_at_once(void **state)
 	fake_start(&s, loop, FAKE_OK);
 	mxg_ip_parse("127.0.0.1", &ip);
 	for (int i = 0; i < N; i++)
-		assert_int_equal(probe_start(p, &ip, s.port, on_report, &o), 0);
+		assert_int_equal(probe_start(p, &(struct probe_target){.addr = ip, .port = s.port},
+					     on_report, &o),
+				 0);
 	assert_int_equal(ev_run(loop), 0);
 	assert_int_equal(o.calls, N);
 	assert_int_equal(o.ok, N);
@@ -369,14 +457,17 @@ static void test_cancel_and_free_with_probes_running(void **state)
 
 	fake_start(&s, loop, FAKE_TARPIT);
 	mxg_ip_parse("127.0.0.1", &ip);
-	assert_int_equal(probe_start(p, &ip, s.port, on_report, &a), 0);
-	assert_int_equal(probe_start(p, &ip, s.port, on_report, &b), 0);
+	assert_int_equal(
+	    probe_start(p, &(struct probe_target){.addr = ip, .port = s.port}, on_report, &a), 0);
+	assert_int_equal(
+	    probe_start(p, &(struct probe_target){.addr = ip, .port = s.port}, on_report, &b), 0);
 	probe_cancel(p, &a);
 	assert_int_equal(ev_run(loop), 0); /* b's timeout stops the loop */
 	assert_int_equal(a.calls, 0);
 	assert_int_equal(b.calls, 1);
 	assert_int_equal(b.rep.result, PROBE_TIMEOUT);
-	assert_int_equal(probe_start(p, &ip, s.port, on_report, &a), 0);
+	assert_int_equal(
+	    probe_start(p, &(struct probe_target){.addr = ip, .port = s.port}, on_report, &a), 0);
 	prober_free(p); /* with one running: no callback, no leak */
 	assert_int_equal(a.calls, 0);
 	fake_stop(&s);
@@ -386,6 +477,9 @@ static void test_cancel_and_free_with_probes_running(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_deep_probe_takes_mail),
+	    cmocka_unit_test(test_deep_probe_4xx_is_no_mail),
+	    cmocka_unit_test(test_deep_probe_refuses_odd_domains),
 	    cmocka_unit_test(test_good_server_is_ok_and_gets_quit),
 	    cmocka_unit_test(test_421_greeting_is_bad_greeting),
 	    cmocka_unit_test(test_tarpit_times_out_within_deadline),

@@ -207,7 +207,11 @@ static int run_probes(struct probe_ctx *ctx, const struct mx_primaries *pr, cons
 
 		if (it->same_as >= 0)
 			continue;
-		ret = probe_start(p, &it->addr, port, probe_done, it);
+		ret = probe_start(p,
+				  &(struct probe_target){.addr = it->addr,
+							 .port = port,
+							 .rcpt_domain = ctx->set->domain},
+				  probe_done, it);
 		if (ret < 0) {
 			char a[INET6_ADDRSTRLEN];
 

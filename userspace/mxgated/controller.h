@@ -27,7 +27,7 @@
 #include "responder.h"
 #include "responder_wire.h"
 
-#define CTL_PROBE_RESULTS (PROBE_SELF + 1)
+#define CTL_PROBE_RESULTS PROBE_RESULTS
 #define CTL_DNS_RETRY_MS 2000		 /* after a failed MX lookup, doubled */
 #define CTL_DNS_RETRY_FIRST_MAX_MS 30000 /* at most, while a domain has no answer */
 #define CTL_DNS_RETRY_MAX_MS 300000	 /* at most, within dns_grace */
@@ -99,6 +99,7 @@ struct probe_slot {
 	struct controller *c;
 	size_t idx;
 	bool reported;
+	char *rcpt_domain; /* this round's RCPT TO:<postmaster@...> domain */
 };
 
 struct ctl_round {

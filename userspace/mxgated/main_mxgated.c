@@ -16,6 +16,34 @@
 #include "log.h"
 #include "mxgated.h"
 
+/*
+ * reply = reject is a bounce for any sender the primary defers: a primary
+ * that greylists or rate-limits (450 to that sender) looks up from here,
+ * the sender tries this backup in the same delivery, gets the 551, and
+ * bounces. mxgate cannot see that from its probe (it is not that sender),
+ * so -n says so plainly.
+ */
+static void warn_reject(const struct mxg_config *cfg)
+{
+	size_t n = 0;
+	const char *first = NULL;
+
+	for (size_t i = 0; i < cfg->n_domains; i++) {
+		if (config_domain_reply(cfg, &cfg->domains[i]) != MXG_REPLY_REJECT)
+			continue;
+		if (!n++)
+			first = cfg->domains[i].name;
+	}
+	if (!n)
+		return;
+	fprintf(stderr,
+		"mxgated: %s: warning: reply = reject for %zu domain(s) (%s%s): if a primary "
+		"greylists or rate-limits, the senders it defers try this backup and bounce "
+		"on the 551; unless you know the primaries never defer, set reply = defer "
+		"(see docs/reject-vs-defer.md)\n",
+		cfg->path, n, first, n > 1 ? ", ..." : "");
+}
+
 static int check_config(const struct mxgated_options *opts)
 {
 	struct mxg_config cfg;
@@ -30,6 +58,7 @@ static int check_config(const struct mxgated_options *opts)
 		config_free(&cfg);
 		return 1;
 	}
+	warn_reject(&cfg);
 	config_free(&cfg);
 	printf("mxgated: %s: configuration ok\n", opts->config);
 	return 0;

@@ -5,6 +5,13 @@
  * probe_timeout. When the last probe reports, every domain is fed the
  * round and the verdicts are published. The round table holds addresses,
  * not domains, so a reload during a round is harmless.
+ *
+ * Each probe goes as far as RCPT TO:<postmaster@DOMAIN> (probe.h), one
+ * RCPT per primary address per round whatever the number of domains that
+ * share it: the domain rotates over those domains round by round, so
+ * 10,000 domains on one primary cost that primary one RCPT per
+ * probe_interval, not 10,000. The answer counts for the address (a 4xx
+ * there is the host greylisting, rate-limiting or out of disk).
  */
 #include "controller.h"
 
@@ -16,6 +23,9 @@
 
 static void round_clear(struct ctl_round *rd)
 {
+	if (rd->slots)
+		for (size_t i = 0; i < rd->n; i++)
+			free(rd->slots[i].rcpt_domain);
 	free(rd->res);
 	free(rd->slots);
 	rd->res = NULL;
@@ -94,6 +104,57 @@ static int collect(struct controller *c, struct ds_probe_result **out, size_t *c
 	*out = res;
 	*count = u;
 	return 0;
+}
+
+static int result_cmp(const void *a, const void *b)
+{
+	return ds_ip_cmp(&((const struct ds_probe_result *)a)->ip,
+			 &((const struct ds_probe_result *)b)->ip);
+}
+
+/* Give every slot the domain whose postmaster it asks for this round: the
+ * (round mod k)-th of the k domains that have the address as a primary. */
+static int pick_domains(struct controller *c, struct ctl_round *rd)
+{
+	size_t *seen = calloc(rd->n, sizeof(*seen)), *want = calloc(rd->n, sizeof(*want));
+	int ret = 0;
+
+	if (!seen || !want) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		memset(seen, 0, rd->n * sizeof(*seen));
+		for (size_t i = 0; i < c->n_domains; i++) {
+			const struct domain_state *ds = &c->domains[i]->ds;
+
+			for (size_t j = 0; j < ds->n_addrs; j++) {
+				struct ds_probe_result key = {.ip = ds->addrs[j].ip};
+				const struct ds_probe_result *r =
+				    bsearch(&key, rd->res, rd->n, sizeof(*rd->res), result_cmp);
+				size_t k;
+
+				if (!r)
+					continue;
+				k = (size_t)(r - rd->res);
+				if (pass == 1 && seen[k] == want[k] && !rd->slots[k].rcpt_domain) {
+					rd->slots[k].rcpt_domain = strdup(ds->name);
+					if (!rd->slots[k].rcpt_domain) {
+						ret = -ENOMEM;
+						goto out;
+					}
+				}
+				seen[k]++;
+			}
+		}
+		if (pass == 0)
+			for (size_t k = 0; k < rd->n; k++)
+				want[k] = seen[k] ? (size_t)(c->cnt.rounds % seen[k]) : 0;
+	}
+out:
+	free(seen);
+	free(want);
+	return ret;
 }
 
 static int renew_prober(struct controller *c)
@@ -176,6 +237,12 @@ void ctl_round_timer(struct ev_loop *loop, void *arg)
 		rd->n = 0;
 		goto oom;
 	}
+	for (size_t i = 0; i < rd->n; i++)
+		rd->slots[i] = (struct probe_slot){.c = c, .idx = i};
+	if (pick_domains(c, rd) < 0) {
+		round_clear(rd);
+		goto oom;
+	}
 	rd->running = true;
 	rd->starting = true;
 	rd->pending = rd->n;
@@ -183,11 +250,13 @@ void ctl_round_timer(struct ev_loop *loop, void *arg)
 		char a[MXG_ADDRSTRLEN];
 		int r;
 
-		rd->slots[i] = (struct probe_slot){.c = c, .idx = i};
 		/* Unanswered counts as failed: fail open. */
 		rd->res[i].result = PROBE_TIMEOUT;
-		r = probe_start(c->prober, &rd->res[i].ip, MXG_SMTP_PORT, probe_done,
-				&rd->slots[i]);
+		r = probe_start(c->prober,
+				&(struct probe_target){.addr = rd->res[i].ip,
+						       .port = MXG_SMTP_PORT,
+						       .rcpt_domain = rd->slots[i].rcpt_domain},
+				probe_done, &rd->slots[i]);
 		if (r < 0) {
 			log_err(
 			    "probe %s: cannot start: %s; counted as failed (if it says too many "

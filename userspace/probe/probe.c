@@ -2,9 +2,12 @@
 /*
  * SMTP probes on the event loop: one socket and one timer per probe, a few
  * hundred bytes of state, so a round of 10,000 probes fits in one thread
- * and a few megabytes. The verdict is decided at the 250 to EHLO; QUIT is
- * then sent as a courtesy and the socket lingers a short while for the 221
- * so the server sees an orderly goodbye, never longer than PROBE_LINGER_MS.
+ * and a few megabytes. Without a recipient domain the verdict is decided
+ * at the 250 to EHLO; with one, at the reply to RCPT TO:<postmaster@DOMAIN>
+ * after MAIL FROM:<> (the null sender: nothing is ever delivered, no
+ * bounce can result), then RSET. QUIT is then sent as a courtesy and the
+ * socket lingers a short while for the 221 so the server sees an orderly
+ * goodbye, never longer than PROBE_LINGER_MS.
  */
 #include "probe.h"
 
@@ -21,14 +24,21 @@
 #define PROBE_LINGER_MS 1000 /* wait for the 221 after QUIT at most this long */
 #define PROBE_READ_CHUNK 512 /* bytes per recv(); replies are fed piecewise */
 #define PROBE_EHLO_MAX 272   /* "EHLO " + a 253-octet name + CRLF */
+#define PROBE_RCPT_MAX 288   /* "RCPT TO:<postmaster@" + 253 + ">" CRLF */
 
 enum probe_state {
 	PS_FAILED_EARLY, /* connect() failed at once; reported from a 0 ms timer */
 	PS_CONNECTING,
 	PS_GREETING,
 	PS_EHLO,
+	PS_MAIL,
+	PS_RCPT,
+	PS_RSET,   /* verdict known; waiting for the RSET reply */
 	PS_LINGER, /* reported; QUIT sent, draining until EOF or the timer */
 };
+
+static const char cmd_mail[] = "MAIL FROM:<>\r\n";
+static const char cmd_rset[] = "RSET\r\n";
 
 struct probe {
 	struct probe *next, *prev;
@@ -40,9 +50,15 @@ struct probe {
 	int fd;
 	int early_errno;
 	uint8_t state;
-	uint16_t out_off;   /* bytes of the EHLO line already sent */
+	uint8_t verdict;       /* PS_RSET: the result to report after RSET, */
+	uint16_t verdict_code; /* with the RCPT reply's code */
+	uint16_t out_off;      /* bytes of the current command already sent */
+	uint16_t out_len;
 	uint16_t last_code; /* of the last complete reply */
+	const char *out;    /* the command being sent */
+	char *rcpt;	    /* "RCPT TO:<postmaster@DOMAIN>\r\n", or NULL */
 	struct smtp_reply_reader rr;
+	char verdict_text[sizeof(((struct probe_report *)0)->text)];
 };
 
 struct prober {
@@ -62,6 +78,7 @@ static const char *const result_names[] = {
     [PROBE_BAD_EHLO] = "bad-ehlo",
     [PROBE_PROTOCOL] = "protocol-error",
     [PROBE_SELF] = "self",
+    [PROBE_NO_MAIL] = "no-mail",
 };
 
 const char *probe_result_str(enum probe_result r)
@@ -135,6 +152,7 @@ static void probe_close(struct probe *pr)
 		p->head = pr->next;
 	if (pr->next)
 		pr->next->prev = pr->prev;
+	free(pr->rcpt);
 	free(pr);
 }
 
@@ -189,7 +207,7 @@ static void probe_report(struct probe *pr, enum probe_result result, const char 
 	rep.text[sizeof(rep.text) - 1] = '\0';
 	pr->cb = NULL;
 
-	if (result == PROBE_OK || result == PROBE_BAD_EHLO) {
+	if (result == PROBE_OK || result == PROBE_BAD_EHLO || result == PROBE_NO_MAIL) {
 		/* The server is talking SMTP: say goodbye properly. */
 		static const char quit[] = "QUIT\r\n";
 
@@ -216,12 +234,13 @@ static void probe_fail_errno(struct probe *pr, enum probe_result result, const c
 	probe_report(pr, result, why);
 }
 
-static int send_ehlo(struct probe *pr)
+/* Send what is left of the current command; EV_WRITE while some is. */
+static int send_out(struct probe *pr)
 {
 	struct prober *p = pr->p;
 
-	while (pr->out_off < p->ehlo_len) {
-		ssize_t n = send(pr->fd, p->ehlo + pr->out_off, p->ehlo_len - pr->out_off,
+	while (pr->out_off < pr->out_len) {
+		ssize_t n = send(pr->fd, pr->out + pr->out_off, pr->out_len - pr->out_off,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0) {
@@ -232,6 +251,58 @@ static int send_ehlo(struct probe *pr)
 		pr->out_off += (uint16_t)n;
 	}
 	return ev_io_mod(p->loop, pr->fd, EV_READ);
+}
+
+static void send_cmd(struct probe *pr, enum probe_state next, const char *cmd, size_t len)
+{
+	int ret;
+
+	pr->state = next;
+	pr->out = cmd;
+	pr->out_len = (uint16_t)len;
+	pr->out_off = 0;
+	ret = send_out(pr);
+	if (ret < 0)
+		probe_fail_errno(pr, PROBE_PROTOCOL, "send", -ret);
+}
+
+/* A complete reply after EHLO: the next step of the dialogue. */
+static void probe_step(struct probe *pr)
+{
+	int code = pr->rr.code;
+
+	switch (pr->state) {
+	case PS_EHLO:
+		if (code != 250)
+			probe_report(pr, PROBE_BAD_EHLO, NULL);
+		else if (!pr->rcpt)
+			probe_report(pr, PROBE_OK, NULL);
+		else
+			send_cmd(pr, PS_MAIL, cmd_mail, sizeof(cmd_mail) - 1);
+		return;
+	case PS_MAIL:
+		if (code != 250) {
+			probe_report(pr, PROBE_NO_MAIL, NULL);
+			return;
+		}
+		send_cmd(pr, PS_RCPT, pr->rcpt, strlen(pr->rcpt));
+		return;
+	case PS_RCPT:
+		/* 250, or 251 (will forward): takes mail for the domain. */
+		pr->verdict = code == 250 || code == 251 ? PROBE_OK : PROBE_NO_MAIL;
+		pr->verdict_code = (uint16_t)code;
+		memcpy(pr->verdict_text, pr->rr.text, sizeof(pr->verdict_text));
+		send_cmd(pr, PS_RSET, cmd_rset, sizeof(cmd_rset) - 1);
+		return;
+	case PS_RSET:
+		/* Whatever RSET got: the verdict stands, with the RCPT reply. */
+		pr->last_code = pr->verdict_code;
+		memcpy(pr->rr.text, pr->verdict_text, sizeof(pr->rr.text));
+		probe_report(pr, (enum probe_result)pr->verdict, NULL);
+		return;
+	default:
+		return;
+	}
 }
 
 /* Feed what the server sent; acts when a reply is complete. */
@@ -254,7 +325,7 @@ static void probe_read(struct probe *pr)
 			probe_report(pr, PROBE_PROTOCOL,
 				     pr->state == PS_GREETING
 					 ? "connection closed before the greeting"
-					 : "connection closed before the EHLO reply");
+					 : "connection closed during the dialogue");
 			return;
 		}
 		ret = smtp_reply_reader_feed(&pr->rr, buf, (size_t)n, &used);
@@ -277,14 +348,11 @@ static void probe_read(struct probe *pr)
 					     "data after the greeting before EHLO");
 				return;
 			}
-			pr->state = PS_EHLO;
-			ret = send_ehlo(pr);
-			if (ret < 0)
-				probe_fail_errno(pr, PROBE_PROTOCOL, "send EHLO", -ret);
+			send_cmd(pr, PS_EHLO, pr->p->ehlo, pr->p->ehlo_len);
 			return;
 		}
-		/* PS_EHLO: anything after the reply is ignored; we QUIT. */
-		probe_report(pr, pr->rr.code == 250 ? PROBE_OK : PROBE_BAD_EHLO, NULL);
+		/* Anything after the reply is ignored: we never pipeline. */
+		probe_step(pr);
 		return;
 	}
 }
@@ -337,11 +405,14 @@ static void probe_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 			probe_read(pr);
 		return;
 	case PS_EHLO:
+	case PS_MAIL:
+	case PS_RCPT:
+	case PS_RSET:
 		if (events & EV_WRITE) {
-			int ret = send_ehlo(pr);
+			int ret = send_out(pr);
 
 			if (ret < 0) {
-				probe_fail_errno(pr, PROBE_PROTOCOL, "send EHLO", -ret);
+				probe_fail_errno(pr, PROBE_PROTOCOL, "send", -ret);
 				return;
 			}
 		}
@@ -368,11 +439,23 @@ static void probe_timer(struct ev_loop *loop, void *arg)
 	case PS_LINGER:
 		probe_close(pr);
 		return;
+	case PS_RSET:
+		/* The verdict is known; a silent RSET does not change it. */
+		pr->last_code = pr->verdict_code;
+		memcpy(pr->rr.text, pr->verdict_text, sizeof(pr->rr.text));
+		probe_report(pr, (enum probe_result)pr->verdict, NULL);
+		return;
 	case PS_CONNECTING:
 		snprintf(why, sizeof(why), "no connection within %u ms", pr->p->timeout_ms);
 		break;
 	case PS_GREETING:
 		snprintf(why, sizeof(why), "no greeting within %u ms", pr->p->timeout_ms);
+		break;
+	case PS_MAIL:
+		snprintf(why, sizeof(why), "no reply to MAIL within %u ms", pr->p->timeout_ms);
+		break;
+	case PS_RCPT:
+		snprintf(why, sizeof(why), "no reply to RCPT within %u ms", pr->p->timeout_ms);
 		break;
 	default:
 		snprintf(why, sizeof(why), "no EHLO reply within %u ms", pr->p->timeout_ms);
@@ -381,8 +464,10 @@ static void probe_timer(struct ev_loop *loop, void *arg)
 	probe_report(pr, PROBE_TIMEOUT, why);
 }
 
-int probe_start(struct prober *p, const struct mxg_ip *addr, uint16_t port, probe_cb cb, void *arg)
+int probe_start(struct prober *p, const struct probe_target *t, probe_cb cb, void *arg)
 {
+	const struct mxg_ip *addr = &t->addr;
+	uint16_t port = t->port;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	struct probe *pr;
@@ -399,10 +484,26 @@ int probe_start(struct prober *p, const struct mxg_ip *addr, uint16_t port, prob
 	pr->start_ms = ev_now_ms();
 	ev_timer_init(&pr->timer, probe_timer, pr);
 	smtp_reply_reader_init(&pr->rr);
+	if (t->rcpt_domain && *t->rcpt_domain) {
+		pr->rcpt = malloc(PROBE_RCPT_MAX);
+		if (!pr->rcpt) {
+			free(pr);
+			return -ENOMEM;
+		}
+		/* The domain comes from our config or DNS: printable, bounded. */
+		ret = snprintf(pr->rcpt, PROBE_RCPT_MAX, "RCPT TO:<postmaster@%s>\r\n",
+			       t->rcpt_domain);
+		if (ret < 0 || ret >= PROBE_RCPT_MAX || strpbrk(t->rcpt_domain, "\r\n<> ")) {
+			free(pr->rcpt);
+			free(pr);
+			return -EINVAL;
+		}
+	}
 
 	pr->fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (pr->fd < 0) {
 		ret = -errno; /* EMFILE: the caller raises RLIMIT_NOFILE */
+		free(pr->rcpt);
 		free(pr);
 		return ret;
 	}
@@ -416,6 +517,7 @@ int probe_start(struct prober *p, const struct mxg_ip *addr, uint16_t port, prob
 		pr->fd = -1;
 	} else if ((ret = ev_io_add(p->loop, pr->fd, EV_WRITE, probe_io, pr)) < 0) {
 		close(pr->fd);
+		free(pr->rcpt);
 		free(pr);
 		return ret;
 	}
@@ -425,6 +527,7 @@ int probe_start(struct prober *p, const struct mxg_ip *addr, uint16_t port, prob
 			ev_io_del(p->loop, pr->fd);
 			close(pr->fd);
 		}
+		free(pr->rcpt);
 		free(pr);
 		return ret;
 	}

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * SMTP probes of primary MX addresses: connect, read the 220 greeting,
- * EHLO, read 250, QUIT. Non-blocking on the event loop, every probe under
- * one deadline, so thousands run concurrently in one round.
+ * EHLO, read 250; then, when a recipient domain is given, MAIL FROM:<> and
+ * RCPT TO:<postmaster@DOMAIN> (a primary that greylists, rate-limits or is
+ * out of disk answers 4xx there: it does not take mail now), RSET, QUIT.
+ * Non-blocking on the event loop, every probe under one deadline, so
+ * thousands run concurrently in one round.
  */
 #ifndef MXG_PROBE_H
 #define MXG_PROBE_H
@@ -23,7 +26,10 @@ enum probe_result {
 	PROBE_PROTOCOL,	    /* garbage, overlong line, connection closed */
 	PROBE_SELF,	    /* this host's own address (or loopback): our own MTA
 			     * would answer, so never a primary that is up */
+	PROBE_NO_MAIL,	    /* EHLO fine, but MAIL FROM:<> or RCPT TO:<postmaster@>
+			     * not accepted (4xx or 5xx): not taking mail now */
 };
+#define PROBE_RESULTS (PROBE_NO_MAIL + 1)
 
 struct probe_report {
 	enum probe_result result;
@@ -42,9 +48,16 @@ void prober_free(struct prober *p);
  * 127.0.0.1) run instead of reporting PROBE_SELF. */
 void prober_allow_self(struct prober *p, bool allow);
 
+struct probe_target {
+	struct mxg_ip addr;
+	uint16_t port;		 /* 25 */
+	const char *rcpt_domain; /* RCPT TO:<postmaster@this>; NULL: stop at EHLO */
+};
+
 typedef void (*probe_cb)(void *arg, const struct probe_report *report);
-/* Probe addr on port (25). The callback comes exactly once, from the loop. */
-int probe_start(struct prober *p, const struct mxg_ip *addr, uint16_t port, probe_cb cb, void *arg);
+/* Probe t (copied; rcpt_domain too). The callback comes exactly once,
+ * from the loop. */
+int probe_start(struct prober *p, const struct probe_target *t, probe_cb cb, void *arg);
 /* Cancel every outstanding probe whose arg is arg (no callback). One
  * pass over the probes: to cancel many, use probe_cancel_matching. */
 void probe_cancel(struct prober *p, void *arg);
