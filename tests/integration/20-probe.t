@@ -47,6 +47,9 @@ EOF
 	big_zone
 } | tn_dns_zone || tap_bail "cannot write the zone"
 tn_dns_start || tap_bail "nsd did not start"
+# The probe asks each primary for postmaster@DOMAIN: the primaries host
+# every domain of this zone, as real ones would.
+TN_MAIL_DOMAINS="casc.test v6.test big.test selfp.test"
 tn_postfix_start p1 primary || tap_bail "Postfix on p1 did not start"
 tn_postfix_start p2 primary || tap_bail "Postfix on p2 did not start"
 

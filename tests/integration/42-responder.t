@@ -150,7 +150,7 @@ like "$out" "<\*\* 451 4\.7\.1 defer\.test: this is a backup MX and the primary 
 out=$(swaks_to 127.0.0.1 "" user@other.test)
 like "$out" "451 4\.7\.1 <other\.test>: .*try again later" "served domain no longer gated: 451 4.7.1"
 out=$(swaks_to 127.0.0.1 "" user@stranger.test)
-like "$out" "550 5\.7\.1 <stranger\.test>: relaying denied" "domain not served: 550 5.7.1 relaying denied"
+like "$out" "451 4\.7\.1 <stranger\.test>: not served by this backup MX now; please try again later" "domain not served: 451 4.7.1, never a 5xx (the MTA behind may take it)"
 
 # Scenario 6: offender escalation, per client address, counting sessions:
 # one session with four RCPTs counts once (an MTA's queue is not abuse).

@@ -196,7 +196,7 @@ static void test_summary_is_bounded(void **state)
 	assert_true(len < SMTP_SUMMARY_MAX);
 	assert_int_equal(len, f->s.summary_len);
 	assert_string_equal(f->s.summary + len - 4, ",...");
-	assert_int_equal(f->s.last_rcpt_code, 550);
+	assert_int_equal(f->s.last_rcpt_code, 451);
 }
 
 static void test_defer_mode_451(void **state)
@@ -210,7 +210,7 @@ static void test_defer_mode_451(void **state)
 			    "mx9.defer.test is online; please try mx9.defer.test\r\n");
 }
 
-static void test_not_gated_race_451_and_not_served_550(void **state)
+static void test_not_gated_race_and_not_served_451(void **state)
 {
 	struct fx *f = *state;
 	const char *r;
@@ -221,10 +221,14 @@ static void test_not_gated_race_451_and_not_served_550(void **state)
 	assert_non_null(strstr(r, "451 4.7.1 <other.test>:"));
 	assert_non_null(strstr(r, "try again later"));
 	r = say(f, "RCPT TO:<x@elsewhere.test>\r\n");
-	assert_string_equal(r, "550 5.7.1 <elsewhere.test>: relaying denied\r\n");
-	assert_string_equal(say(f, "RCPT TO:<postmaster>\r\n"), "550 5.7.1 relaying denied\r\n");
+	assert_string_equal(r, "451 4.7.1 <elsewhere.test>: not served by this backup MX now; "
+			       "please try again later\r\n");
+	assert_string_equal(
+	    say(f, "RCPT TO:<postmaster>\r\n"),
+	    "451 4.7.1 not served by this backup MX now; please try again later\r\n");
 	assert_string_equal(say(f, "RCPT TO:<x@[192.0.2.20]>\r\n"),
-			    "550 5.7.1 <[192.0.2.20]>: relaying denied\r\n");
+			    "451 4.7.1 <[192.0.2.20]>: not served by this backup MX now; please "
+			    "try again later\r\n");
 	/* Gated without a primary name: never refuse without naming one. */
 	add_domain(f, "noprimary.test", MXG_DOMAIN_GATED, MXG_REPLY_REJECT, "", "");
 	assert_non_null(strstr(say(f, "RCPT TO:<x@noprimary.test>\r\n"), "451 4.7.1"));
@@ -297,12 +301,13 @@ static void test_pipelined_in_one_buffer(void **state)
 
 	fx_start(f, 0, 0);
 	drain(f);
-	assert_string_equal(say(f, "EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@example.test>\r\n"
-				   "RCPT TO:<y@nowhere.test>\r\nDATA\r\nQUIT\r\nNOOP\r\n"),
-			    "250-" HELO_NAME "\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n"
-			    "250-8BITMIME\r\n250 SIZE\r\n250 2.1.0 Ok\r\n" GATED_551
-			    "550 5.7.1 <nowhere.test>: relaying denied\r\n"
-			    "554 5.5.1 Error: no valid recipients\r\n221 2.0.0 Bye\r\n");
+	assert_string_equal(
+	    say(f, "EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@example.test>\r\n"
+		   "RCPT TO:<y@nowhere.test>\r\nDATA\r\nQUIT\r\nNOOP\r\n"),
+	    "250-" HELO_NAME "\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n"
+	    "250-8BITMIME\r\n250 SIZE\r\n250 2.1.0 Ok\r\n" GATED_551
+	    "451 4.7.1 <nowhere.test>: not served by this backup MX now; please try again later\r\n"
+	    "554 5.5.1 Error: no valid recipients\r\n221 2.0.0 Bye\r\n");
 }
 
 static void test_lines_split_across_reads_and_bare_lf(void **state)
@@ -492,7 +497,7 @@ static void test_offender_escalation(void **state)
 	/* A deferred domain never escalates: the client was asked to retry. */
 	assert_non_null(strstr(say(f, "RCPT TO:<x@defer.test>\r\n"), "451 4.7.1 defer.test: "));
 	/* Non-gated domains are not affected. */
-	assert_non_null(strstr(say(f, "RCPT TO:<x@nowhere.test>\r\n"), "550 5.7.1 <nowhere.test>"));
+	assert_non_null(strstr(say(f, "RCPT TO:<x@nowhere.test>\r\n"), "451 4.7.1 <nowhere.test>"));
 
 	/* Another client still gets 551. */
 	me = f->client;
@@ -505,8 +510,8 @@ static void test_offender_escalation(void **state)
 	assert_string_equal(session_to(f, "RCPT TO:<x@example.test>\r\n"), GATED_551);
 	/* Every RCPT reply reached the counter hook, by code. */
 	assert_int_equal(f->rcpt_codes[551], 11);
-	assert_int_equal(f->rcpt_codes[550], 3);
-	assert_int_equal(f->rcpt_codes[451], 1);
+	assert_int_equal(f->rcpt_codes[550], 2);
+	assert_int_equal(f->rcpt_codes[451], 2); /* defer.test, and nowhere.test */
 }
 
 /* The issue-10 case: an MTA with a queue of any size, deferred with 451,
@@ -645,7 +650,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_gated_domain_551_names_primary, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_summary_is_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_mode_451, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_not_gated_race_451_and_not_served_550, setup,
+	    cmocka_unit_test_setup_teardown(test_not_gated_race_and_not_served_451, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_other_commands, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sequence_and_syntax_errors, setup, teardown),

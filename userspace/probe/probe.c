@@ -288,8 +288,13 @@ static void probe_step(struct probe *pr)
 		send_cmd(pr, PS_RCPT, pr->rcpt, strlen(pr->rcpt));
 		return;
 	case PS_RCPT:
-		/* 250, or 251 (will forward): takes mail for the domain. */
-		pr->verdict = code == 250 || code == 251 ? PROBE_OK : PROBE_NO_MAIL;
+		/* 250, or 251 (will forward): takes mail for the domain. A 4xx
+		 * (greylisting, rate limit, full disk) defers senders too: not
+		 * taking mail now. A 5xx refuses this one domain for good: the
+		 * primary bounces that domain's mail itself whatever the backup
+		 * does, and the host is up for the other domains that share
+		 * it (the RCPT domain rotates over them), so it stays ok. */
+		pr->verdict = code >= 400 && code < 500 ? PROBE_NO_MAIL : PROBE_OK;
 		pr->verdict_code = (uint16_t)code;
 		memcpy(pr->verdict_text, pr->rr.text, sizeof(pr->verdict_text));
 		send_cmd(pr, PS_RSET, cmd_rset, sizeof(cmd_rset) - 1);

@@ -94,7 +94,10 @@ int reply_code(enum reply_kind kind, int mode)
 		return 451;
 	case REPLY_NOT_SERVED:
 	default:
-		return 550;
+		/* The responder cannot know what the MTA behind it accepts (a
+		 * domain added to Postfix and not to mxgate): try later, when
+		 * the address is no longer gated, never a bounce. */
+		return 451;
 	}
 }
 
@@ -125,9 +128,9 @@ size_t reply_format(char *buf, size_t len, enum reply_kind kind, int mode, const
 		break;
 	case REPLY_NOT_SERVED:
 	default:
-		rb_puts(&b, "550 5.7.1 ");
+		rb_puts(&b, "451 4.7.1 ");
 		rb_angle(&b, domain);
-		rb_puts(&b, "relaying denied");
+		rb_puts(&b, "not served by this backup MX now; please try again later");
 		break;
 	}
 	return b.n;

@@ -29,7 +29,8 @@ enum reply_kind {
 	REPLY_GATED,	  /* 551 5.7.1 (reject) or 451 4.7.1 (defer) + template */
 	REPLY_OFFENDER,	  /* 550 5.7.1, the client tried too often */
 	REPLY_NOT_GATED,  /* 451 4.7.1: served, but no longer gated (a race) */
-	REPLY_NOT_SERVED, /* 550 5.7.1: relaying denied */
+	REPLY_NOT_SERVED, /* 451 4.7.1: not served here now; never a 5xx, as the
+			   * MTA behind may accept the domain (design-deviations) */
 };
 
 /*

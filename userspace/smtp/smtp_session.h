@@ -43,7 +43,7 @@ struct responder_domain {
 };
 
 enum smtp_lookup {
-	SMTP_DOMAIN_NOT_SERVED, /* -> 550 5.7.1 relaying denied */
+	SMTP_DOMAIN_NOT_SERVED, /* -> 451 4.7.1 not served now: try later */
 	SMTP_DOMAIN_FOUND,	/* *d is set */
 	SMTP_DOMAIN_NO_TABLE,	/* no table from the controller yet -> 451 */
 };
