@@ -96,7 +96,7 @@ TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUT)/tests/helpers/%,$(TEST_HELPER_SRCS))
 
 .PHONY: all deps check check-unit check-integration check-san demo bench fuzz \
-	format format-check install uninstall clean help
+	format format-check install uninstall clean help deb
 
 all: $(PROGS) $(BPF_OBJS) $(SKELS) $(UNIT_BINS) $(TEST_HELPERS)
 
@@ -110,6 +110,7 @@ help:
 	@echo 'make demo         narrated demo on a test network (root)'
 	@echo 'make bench        benchmarks against baselines measured in the same run (root)'
 	@echo 'make fuzz         libFuzzer harnesses for a bounded time'
+	@echo 'make deb          the Debian package into $(OUT)/deb/ (dpkg-buildpackage, then lintian)'
 	@echo 'make install      install (DESTDIR, PREFIX, SBINDIR, SYSCONFDIR, MANDIR, UNITDIR honoured)'
 	@echo 'make uninstall    remove what install put there (an edited mxgate.conf stays)'
 	@echo 'make deps         install the Debian packages the build and tests need'
@@ -275,6 +276,23 @@ uninstall:
 		rm -f $(INST_CONF)/mxgate.conf; fi
 	$(Q)rm -f $(INST_FILES)
 	$(Q)rmdir $(INST_CONF) 2>/dev/null || true
+
+# The Debian package, built from a copy of the committed tree plus the
+# working tree's changes (so build/ and editor files stay out of it), in
+# $(OUT)/deb/, where dpkg-buildpackage leaves mxgate_*.deb; then lintian.
+# scripts/install-deb-deps.sh installs debhelper, lintian and the rest.
+DEB_DIR := $(OUT)/deb
+deb:
+	$(Q)sh scripts/install-deb-deps.sh
+	$(call msg,DEB,$(DEB_DIR))
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src
+	$(Q)git ls-files -z --cached --others --exclude-standard | \
+		grep -zv -e '^build' | xargs -0 cp -a --parents -t $(DEB_DIR)/src
+	$(Q)cd $(DEB_DIR)/src && dpkg-buildpackage -us -uc -b -j2 >../build.log 2>&1 || \
+		{ tail -40 ../build.log; echo "make deb: dpkg-buildpackage failed; log in $(DEB_DIR)/build.log" >&2; exit 1; }
+	$(Q)cd $(DEB_DIR) && { lintian --fail-on error mxgate_*.changes >lintian.log 2>&1; \
+		rc=$$?; grep -v 'running with root privileges' lintian.log; exit $$rc; }
+	$(Q)ls $(DEB_DIR)/mxgate_*.deb
 
 clean:
 	$(call msg,CLEAN,$(OUT))

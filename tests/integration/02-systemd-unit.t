@@ -16,6 +16,6 @@ level=$(printf '%s\n' "$sec" | sed -n 's/.*Overall exposure level for mxgated.se
 tap_like "$level" "^[0-9]+\.[0-9]+$" "systemd-analyze security reports an exposure level ($level)"
 tap_ok "exposure is at most 3.0 (OK)" awk -v l="$level" 'BEGIN { exit !(l <= 3.0) }'
 caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$MXG_SRC/deploy/mxgated.service.in")
-tap_is "$caps" "CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SETUID CAP_SETGID CAP_SETPCAP" \
+tap_is "$caps" "CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SETUID CAP_SETGID CAP_SETPCAP CAP_SYS_CHROOT" \
 	"the bounding set is exactly the documented one"
 tap_done

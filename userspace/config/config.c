@@ -531,11 +531,13 @@ static int parse(struct cfg_parse *p)
 	if (!p->key_line[key_index("self")])
 		return cfg_fail(p, p->name, 0,
 				"self: required key missing; add \"self = mx2.example.org\" (this "
-				"host's name as it appears in MX records)");
+				"host's name as it appears in MX records); nothing is gated until "
+				"self and the domains are set");
 	if (!p->key_line[key_index("domains")] && !p->key_line[key_index("domains_file")])
 		return cfg_fail(p, p->name, 0,
 				"domains: required key missing; add \"domains = example.org\" or "
-				"\"domains_file = /etc/mxgate/domains\"");
+				"\"domains_file = /etc/mxgate/domains\"; nothing is gated until "
+				"the domains are set");
 	if (c->gate == MXG_GATE_TC && !c->n_interfaces)
 		return cfg_fail(p, p->name, p->key_line[key_index("gate")],
 				"interfaces: required key missing for gate = tc; add \"interfaces "
