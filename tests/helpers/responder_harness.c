@@ -105,8 +105,11 @@ static void parse_domain(const char *arg, struct responder_domain *d, int *reply
 	if (mode)
 		*mode++ = '\0';
 	memset(d, 0, sizeof(*d));
-	snprintf(d->name, sizeof(d->name), "%.253s", buf);
-	snprintf(d->primary, sizeof(d->primary), "%.253s", primary);
+	/* A helper's life is one run: its strings are never freed. */
+	d->name = strndup(buf, 253);
+	d->primary = strndup(primary, 253);
+	if (!d->name || !d->primary)
+		usage();
 	if (!strcmp(state, "gated"))
 		d->state = MXG_DOMAIN_GATED;
 	else if (!strcmp(state, "open"))
@@ -241,19 +244,29 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < n_dom; i++) {
 		dom[i].reply = (uint8_t)(dom_reply[i] < 0 ? (int)cfg.reply : dom_reply[i]);
-		snprintf(dom[i].reply_text, sizeof(dom[i].reply_text), "%s", cfg.reply_text);
+		dom[i].reply_text = cfg.reply_text;
 	}
+	/* The longest template there is, shared by every bulk domain. */
+	static char bulk_text[MXG_REPLY_TEXT_MAX];
+
+	memset(bulk_text, 'x', sizeof(bulk_text) - 1);
+	memcpy(bulk_text, "%d: ", 4);
+	memcpy(bulk_text + sizeof(bulk_text) - 4, "%p.", 4);
 	for (unsigned i = 0; i < bulk; i++) {
 		struct responder_domain *d = &dom[n_dom++];
+		char *name, *primary;
 
 		memset(d, 0, sizeof(*d));
-		snprintf(d->name, sizeof(d->name), "bulk%u.test", i);
-		snprintf(d->primary, sizeof(d->primary), "mx.bulk%u.test", i);
+		if (asprintf(&name, "bulk%u.test", i) < 0 ||
+		    asprintf(&primary, "mx.bulk%u.test", i) < 0) {
+			fprintf(stderr, "responder_harness: out of memory for --bulk\n");
+			return 1;
+		}
+		d->name = name;
+		d->primary = primary;
 		d->state = MXG_DOMAIN_GATED;
 		d->reply = MXG_REPLY_REJECT;
-		memset(d->reply_text, 'x', sizeof(d->reply_text) - 1);
-		memcpy(d->reply_text, "%d: ", 4);
-		memcpy(d->reply_text + sizeof(d->reply_text) - 4, "%p.", 4);
+		d->reply_text = bulk_text;
 	}
 	if ((strcmp(l4, "none") && mxg_ip_parse(l4, &v4) < 0) ||
 	    (strcmp(l6, "none") && mxg_ip_parse(l6, &v6) < 0))

@@ -13,15 +13,30 @@
 
 #include "responder_wire.h"
 
+/* The strings are copied into a pool (callers pass stack buffers). */
+static char pool[1 << 20];
+static size_t pool_used;
+
+static const char *keep(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = pool + pool_used;
+
+	assert_true(pool_used + n <= sizeof(pool));
+	memcpy(p, s, n);
+	pool_used += n;
+	return p;
+}
+
 static void fill(struct responder_domain *d, const char *name, int state, int reply,
 		 const char *primary, const char *text)
 {
 	memset(d, 0, sizeof(*d));
-	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->name = keep(name);
 	d->state = (uint8_t)state;
 	d->reply = (uint8_t)reply;
-	snprintf(d->primary, sizeof(d->primary), "%s", primary);
-	snprintf(d->reply_text, sizeof(d->reply_text), "%s", text);
+	d->primary = keep(primary);
+	d->reply_text = keep(text);
 }
 
 /* Encode, check the header, decode the payload. */

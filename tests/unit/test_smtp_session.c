@@ -73,11 +73,11 @@ static void add_domain(struct fx *f, const char *name, int state, int reply, con
 {
 	struct responder_domain *d = &f->dom[f->n_dom++];
 
-	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->name = name;
 	d->state = (uint8_t)state;
 	d->reply = (uint8_t)reply;
-	snprintf(d->primary, sizeof(d->primary), "%s", primary);
-	snprintf(d->reply_text, sizeof(d->reply_text), "%s", text);
+	d->primary = primary;
+	d->reply_text = text;
 }
 
 static void fx_start(struct fx *f, unsigned max_commands, unsigned threshold)

@@ -159,13 +159,12 @@ void ctl_responder_push(struct controller *c)
 	for (size_t i = 0; i < c->n_domains; i++) {
 		const struct ctl_domain *cd = c->domains[i];
 
-		snprintf(t[i].name, sizeof(t[i].name), "%s", cd->ds.name);
+		/* Pointers only: the encoder copies the strings once. */
+		t[i].name = cd->ds.name;
 		t[i].state = (uint8_t)cd->ds.state;
 		t[i].reply = (uint8_t)config_domain_reply(c->cfg, cd->dcfg);
-		snprintf(t[i].primary, sizeof(t[i].primary), "%.*s", (int)sizeof(t[i].primary) - 1,
-			 cd->ds.primary);
-		snprintf(t[i].reply_text, sizeof(t[i].reply_text), "%s",
-			 config_domain_reply_text(c->cfg, cd->dcfg));
+		t[i].primary = cd->ds.primary;
+		t[i].reply_text = config_domain_reply_text(c->cfg, cd->dcfg);
 	}
 	r = responder_push_domains(&c->resp, t, c->n_domains);
 	free(t);

@@ -39,7 +39,7 @@ int responder_wire_check_hdr(const struct responder_wire_hdr *h)
 
 static size_t name_len(const char *s, size_t max)
 {
-	return strnlen(s, max);
+	return s ? strnlen(s, max) : 0;
 }
 
 int responder_wire_encode(const struct responder_domain *d, size_t n, uint8_t **buf, size_t *len)
@@ -52,9 +52,9 @@ int responder_wire_encode(const struct responder_domain *d, size_t n, uint8_t **
 	if (n > MXG_MAX_DOMAINS)
 		return -E2BIG;
 	for (size_t i = 0; i < n; i++) {
-		size_t nl = name_len(d[i].name, sizeof(d[i].name));
-		size_t pl = name_len(d[i].primary, sizeof(d[i].primary));
-		size_t tl = name_len(d[i].reply_text, sizeof(d[i].reply_text));
+		size_t nl = name_len(d[i].name, 254);
+		size_t pl = name_len(d[i].primary, 254);
+		size_t tl = name_len(d[i].reply_text, MXG_REPLY_TEXT_MAX);
 
 		if (!nl || nl > 253 || pl > 253 || tl >= MXG_REPLY_TEXT_MAX)
 			return -EINVAL;
@@ -67,9 +67,9 @@ int responder_wire_encode(const struct responder_domain *d, size_t n, uint8_t **
 	memcpy(p, &h, sizeof(h));
 	w = p + sizeof(h);
 	for (size_t i = 0; i < n; i++) {
-		size_t nl = name_len(d[i].name, sizeof(d[i].name));
-		size_t pl = name_len(d[i].primary, sizeof(d[i].primary));
-		uint16_t tl = (uint16_t)name_len(d[i].reply_text, sizeof(d[i].reply_text));
+		size_t nl = name_len(d[i].name, 254);
+		size_t pl = name_len(d[i].primary, 254);
+		uint16_t tl = (uint16_t)name_len(d[i].reply_text, MXG_REPLY_TEXT_MAX);
 
 		*w++ = d[i].state;
 		*w++ = d[i].reply;
@@ -79,9 +79,11 @@ int responder_wire_encode(const struct responder_domain *d, size_t n, uint8_t **
 		w += 2;
 		memcpy(w, d[i].name, nl);
 		w += nl;
-		memcpy(w, d[i].primary, pl);
+		if (pl)
+			memcpy(w, d[i].primary, pl);
 		w += pl;
-		memcpy(w, d[i].reply_text, tl);
+		if (tl)
+			memcpy(w, d[i].reply_text, tl);
 		w += tl;
 	}
 	*buf = p;
@@ -107,22 +109,32 @@ static int domain_cmp(const void *a, const void *b)
 		      ((const struct responder_domain *)b)->name);
 }
 
+/*
+ * One allocation: count records, then the strings they point to, each
+ * NUL-terminated (at most len + 3 x count octets). A reply text equal to
+ * the previous record's is shared (the controller sends the global one
+ * with every domain).
+ */
 int responder_wire_decode(const uint8_t *p, size_t len, uint32_t count,
 			  struct responder_domain **out)
 {
 	struct responder_domain *t;
-	size_t off = 0;
+	const char *last_text = NULL;
+	size_t off = 0, last_tl = 0;
+	char *arena;
 	int err = -EBADMSG;
 
 	*out = NULL;
-	if (count > MXG_MAX_DOMAINS)
+	if (count > MXG_MAX_DOMAINS || len > RESPONDER_PAYLOAD_MAX)
 		return -EBADMSG;
-	t = calloc(count ? count : 1, sizeof(*t));
+	t = malloc((count ? count : 1) * sizeof(*t) + len + 3 * (size_t)count + 1);
 	if (!t)
 		return -ENOMEM;
+	arena = (char *)(t + (count ? count : 1));
 	for (uint32_t i = 0; i < count; i++) {
 		uint8_t nl, pl;
 		uint16_t tl;
+		char *name;
 
 		if (len - off < RESPONDER_REC_FIXED)
 			goto out;
@@ -136,13 +148,27 @@ int responder_wire_decode(const uint8_t *p, size_t len, uint32_t count,
 		    nl > 253 || pl > 253 || tl >= MXG_REPLY_TEXT_MAX ||
 		    len - off < (size_t)nl + pl + tl)
 			goto out;
-		if (copy_field(t[i].name, p + off, nl, true) < 0 ||
-		    copy_field(t[i].primary, p + off + nl, pl, false) < 0 ||
-		    copy_field(t[i].reply_text, p + off + nl + pl, tl, false) < 0)
+		name = arena;
+		if (copy_field(name, p + off, nl, true) < 0)
 			goto out;
+		arena += nl + 1;
+		if (nl > 1 && name[nl - 1] == '.')
+			name[nl - 1] = '\0';
+		t[i].name = name;
+		t[i].primary = arena;
+		if (copy_field(arena, p + off + nl, pl, false) < 0)
+			goto out;
+		arena += pl + 1;
+		if (last_text && tl == last_tl && !memcmp(last_text, p + off + nl + pl, tl)) {
+			t[i].reply_text = last_text;
+		} else {
+			if (copy_field(arena, p + off + nl + pl, tl, false) < 0)
+				goto out;
+			t[i].reply_text = last_text = arena;
+			last_tl = tl;
+			arena += tl + 1;
+		}
 		off += (size_t)nl + pl + tl;
-		if (nl > 1 && t[i].name[nl - 1] == '.')
-			t[i].name[nl - 1] = '\0';
 	}
 	if (off != len)
 		goto out;

@@ -287,7 +287,7 @@ static void do_rcpt(struct smtp_session *s, const char *arg)
 		kind = REPLY_NOT_GATED;
 	} else if (found == SMTP_DOMAIN_FOUND && d) {
 		/* Gated means a primary is up: without its name, do not refuse. */
-		if (d->state == MXG_DOMAIN_GATED && d->primary[0]) {
+		if (d->state == MXG_DOMAIN_GATED && d->primary && d->primary[0]) {
 			/* Only a client told 551 that comes back is counted: one
 			 * told 451 was asked to retry (offender.h). */
 			if (d->reply == MXG_REPLY_REJECT && s->ops->offender_try &&
@@ -300,7 +300,8 @@ static void do_rcpt(struct smtp_session *s, const char *arg)
 		}
 	}
 	reply_format(line, sizeof(line), kind, d ? d->reply : MXG_REPLY_REJECT, dom,
-		     d ? d->primary : "", d ? d->reply_text : NULL);
+		     d && d->primary ? d->primary : "",
+		     d && d->reply_text && d->reply_text[0] ? d->reply_text : NULL);
 	reply(s, line);
 	s->last_rcpt_code = reply_code(kind, d ? d->reply : MXG_REPLY_REJECT);
 	summary_add(s, dom, s->last_rcpt_code);

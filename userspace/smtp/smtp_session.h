@@ -34,12 +34,16 @@
 #define SMTP_DEFAULT_MAX_ERRORS 10 /* 500/501/502/503 replies before 421 */
 
 /* What the responder knows of one served domain. */
+/* One served domain as the responder knows it. The strings belong to
+ * whoever built the table (a decoded table keeps them in one block with
+ * the records): 100,000 domains cost their names, not 100,000 x 900
+ * octets of fixed buffers. */
 struct responder_domain {
-	char name[MXG_NAME_MAX];
-	uint8_t state; /* enum mxg_domain_state */
-	uint8_t reply; /* enum mxg_reply_mode */
-	char primary[MXG_NAME_MAX];
-	char reply_text[MXG_REPLY_TEXT_MAX]; /* "" = reply.h's default */
+	const char *name;	/* lower case, no trailing dot */
+	const char *primary;	/* NULL or "" when none */
+	const char *reply_text; /* NULL or "" = reply.h's default */
+	uint8_t state;		/* enum mxg_domain_state */
+	uint8_t reply;		/* enum mxg_reply_mode */
 };
 
 enum smtp_lookup {
