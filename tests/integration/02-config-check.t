@@ -138,9 +138,9 @@ like "$rc:$err" "^1:mxgated: $dir/df.conf:3: domains_file: /dev/zero is not a re
 mkfifo "$dir/fifo"
 chk_domains_file "$dir/fifo"
 like "$rc:$err" "^1:mxgated: $dir/df.conf:3: domains_file: $dir/fifo is not a regular file" "domains_file a FIFO: refused without waiting for a writer"
-head -c 5000000 /dev/zero | tr '\0' a >"$dir/huge"
+truncate -s 70000000 "$dir/huge" # refused by its size, never read
 chk_domains_file "$dir/huge"
-like "$rc:$err" "^1:mxgated: $dir/df.conf:3: domains_file: $dir/huge is larger than 4194304 bytes" "domains_file of 5 MB: refused, names the bound"
+like "$rc:$err" "^1:mxgated: $dir/df.conf:3: domains_file: $dir/huge is larger than 67108864 bytes" "domains_file of 70 MB: refused, names the bound"
 head -c 3000 /dev/zero | tr '\0' a >"$dir/onelong"
 chk_domains_file "$dir/onelong"
 like "$rc:$err" "^1:mxgated: $dir/onelong:1: domains_file: line longer than 512 characters" "domains_file without newlines: line too long"

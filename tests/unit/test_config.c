@@ -567,6 +567,62 @@ static void test_domains_file(void **state)
 	assert_non_null(config_find_domain(&cfg, "example.net"));
 }
 
+/* domains_from = postfix against a real postconf with its own -c DIR:
+ * main.cf items, $parameters, a /file, hash: and texthash: tables (their
+ * source files); unsupported tables and an empty list are clear errors. */
+static void pf_main(const char *relay)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "compatibility_level = 3.6\nmydomain = m.test\nrelay_domains = %s\n", relay);
+	write_file("main.cf", text);
+}
+
+static void test_domains_from_postfix(void **state)
+{
+	char text[512], relay[512], want[256];
+
+	if (access("/usr/sbin/postconf", X_OK)) {
+		skip();
+		return;
+	}
+	write_file("list", "b.test c.test # a comment\nd.test,e.test\n");
+	write_file("relay", "F.test OK\n# comment\nu@g.test OK\n.h.test OK\n  more\ni.test x\n");
+	write_file("t", "j.test OK\n");
+	snprintf(relay, sizeof(relay),
+		 "a.test, $mydomain %s/list hash:%s/relay texthash:%s/t", tmpdir, tmpdir, tmpdir);
+	pf_main(relay);
+	snprintf(text, sizeof(text),
+		 "self = x.example\ninterfaces = e\ndomains_from = postfix\n"
+		 "postfix_config_dir = %s\n",
+		 tmpdir);
+	expect_ok(text);
+	assert_int_equal(cfg.n_domains, 9);
+	for (const char *const *d = (const char *const[]){"a.test", "m.test", "b.test", "c.test",
+							   "d.test", "e.test", "f.test", "i.test",
+							   "j.test", NULL};
+	     *d; d++)
+		assert_non_null(config_find_domain(&cfg, *d));
+	assert_null(config_find_domain(&cfg, "g.test"));
+	assert_null(config_find_domain(&cfg, "h.test"));
+	config_free(&cfg);
+
+	pf_main("a.test mysql:/etc/postfix/relay.cf");
+	expect_error(text, "postconf relay_domains: domains_from: relay_domains item "
+			   "mysql:/etc/postfix/relay.cf: mxgate cannot list");
+	pf_main("");
+	snprintf(want, sizeof(want), "t.conf:3: domains_from: Postfix's relay_domains");
+	expect_error(text, want);
+	snprintf(relay, sizeof(relay), "hash:%s/nothere", tmpdir);
+	pf_main(relay);
+	expect_error(text, "t.conf:3: domains_from: relay_domains names hash:");
+	pf_main("a.test a.test");
+	expect_error(text, "postconf relay_domains: domains_from: a.test is listed twice");
+	expect_error("self = x.example\ninterfaces = e\ndomains_from = exim\n",
+		     "t.conf:3: domains_from: not \"postfix\"");
+}
+
 static void test_domain_bound(void **state)
 {
 	size_t saved = config_max_domains;
@@ -677,6 +733,7 @@ int main(void)
 	    T(test_overlong_values),
 	    T(test_domains_file),
 	    T(test_domain_bound),
+	    T(test_domains_from_postfix),
 	    T(test_file_errors),
 	    T(test_offender_set),
 	};

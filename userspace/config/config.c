@@ -49,6 +49,7 @@ enum key_type {
 	K_POLICY,
 	K_OFFENDER_SET,
 	K_OFFENDER_NFT_SET,
+	K_DOMAINS_FROM,
 };
 
 struct key {
@@ -97,6 +98,9 @@ static const struct key keys[CFG_N_KEYS] = {
     {"max_connections_per_network", K_UINT, F(max_connections_per_network), 1, 1000000, false,
      false},
     {"session_timeout", K_DURATION, F(session_timeout_ms), 1000, 3600 * 1000, false, false},
+    {"domains_from", K_DOMAINS_FROM, 0, 0, 0, false, false},
+    {"postfix_config_dir", K_PATH, F(postfix_config_dir), 0,
+     sizeof(((struct mxg_config *)0)->postfix_config_dir), false, false},
 };
 
 static int key_index(const char *name)
@@ -296,6 +300,14 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 			return -1;
 		}
 		return cv_copy(c->domains_file, sizeof(c->domains_file), v, why, len);
+	case K_DOMAINS_FROM:
+		if (strcmp(v, "postfix")) {
+			snprintf(why, len, "not \"postfix\" (the only source there is)");
+			return -1;
+		}
+		c->domains_from_postfix = true;
+		p->key_line_domains_from = p->line;
+		return 0;
 	case K_GATE:
 		if (cv_enum(v, gate_names, &e, why, len))
 			return -1;
@@ -533,11 +545,12 @@ static int parse(struct cfg_parse *p)
 				"self: required key missing; add \"self = mx2.example.org\" (this "
 				"host's name as it appears in MX records); nothing is gated until "
 				"self and the domains are set");
-	if (!p->key_line[key_index("domains")] && !p->key_line[key_index("domains_file")])
+	if (!p->key_line[key_index("domains")] && !p->key_line[key_index("domains_file")] &&
+	    !c->domains_from_postfix)
 		return cfg_fail(p, p->name, 0,
-				"domains: required key missing; add \"domains = example.org\" or "
-				"\"domains_file = /etc/mxgate/domains\"; nothing is gated until "
-				"the domains are set");
+				"domains: required key missing; add \"domains = example.org\", "
+				"\"domains_file = /etc/mxgate/domains\" or \"domains_from = "
+				"postfix\"; nothing is gated until the domains are set");
 	if (c->gate == MXG_GATE_TC && !c->n_interfaces)
 		return cfg_fail(p, p->name, p->key_line[key_index("gate")],
 				"interfaces: required key missing for gate = tc; add \"interfaces "
@@ -591,6 +604,8 @@ static int parse(struct cfg_parse *p)
 		    c->max_connections);
 	if (!c->helo_name[0])
 		memcpy(c->helo_name, c->self[0], sizeof(c->helo_name));
+	if (c->domains_from_postfix && cfg_read_postfix_domains(p))
+		return -1;
 	return cfg_finish_domains(p);
 }
 
@@ -607,6 +622,9 @@ static int load(struct cfg_parse *p, struct mxg_config *cfg, char *err, size_t e
 	for (size_t i = 0; i < p->n_ovs; i++)
 		free(p->ovs[i].d.reply_text); /* those not moved to a domain */
 	free(p->ovs);
+	for (size_t i = 0; i < p->n_kept; i++)
+		free(p->kept[i]);
+	free(p->kept);
 	if (r) {
 		config_free(cfg);
 		return -1;

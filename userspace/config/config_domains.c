@@ -17,15 +17,23 @@
 #include "config_values.h"
 
 #define DOMAINS_FILE_LINE_MAX 512 /* characters; a name is at most 253 */
-/* bytes: MXG_MAX_DOMAINS names with room for comments */
-#define DOMAINS_FILE_MAX (4 * 1024 * 1024)
+/* bytes: MXG_MAX_DOMAINS names of 60 characters with room for comments */
+#define DOMAINS_FILE_MAX (64 * 1024 * 1024)
 
 size_t config_max_domains = MXG_MAX_DOMAINS;
+
+/* The key that made file a source of domains, for messages. */
+static const char *source_key(const struct cfg_parse *p, const char *file)
+{
+	return file == p->name		       ? "domains"
+	       : file == p->cfg->domains_file ? "domains_file"
+					      : "domains_from";
+}
 
 int cfg_add_domain(struct cfg_parse *p, const char *name, const char *file, int line)
 {
 	struct mxg_config *c = p->cfg;
-	const char *key = file == p->name ? "domains" : "domains_file";
+	const char *key = source_key(p, file);
 	char why[256];
 
 	if (c->n_domains == p->cap_domains) {
@@ -130,6 +138,17 @@ fail:
 	free(buf);
 	close(fd);
 	return -1;
+}
+
+const char *cfg_keep_name(struct cfg_parse *p, const char *name)
+{
+	char **k = realloc(p->kept, (p->n_kept + 1) * sizeof(*k));
+
+	if (!k)
+		return NULL;
+	p->kept = k;
+	k[p->n_kept] = strdup(name);
+	return k[p->n_kept] ? k[p->n_kept++] : NULL;
 }
 
 /* One domain per line; blank lines and # comments are skipped. */
@@ -305,10 +324,13 @@ int cfg_finish_domains(struct cfg_parse *p)
 
 		if (strcmp(k[i].name, k[i + 1].name))
 			continue;
+		char at[64] = "";
+
+		if (first->line > 0)
+			snprintf(at, sizeof(at), ":%d", first->line);
 		err = cfg_fail(p, dup->file, dup->line,
-			       "%s: %s is listed twice (also at %s:%d); remove one",
-			       dup->file == p->name ? "domains" : "domains_file", k[i].name,
-			       first->file, first->line);
+			       "%s: %s is listed twice (also at %s%s); remove one",
+			       source_key(p, dup->file), k[i].name, first->file, at);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -13,7 +13,7 @@
 #include "config.h"
 
 #define CFG_LINE_MAX 1024      /* characters on one line; lists continue on indented lines */
-#define CFG_N_KEYS 33	       /* entries of config.c's key table */
+#define CFG_N_KEYS 35	       /* entries of config.c's key table */
 #define CFG_KEY_DOMAINS_FILE 2 /* its index there */
 
 /* Where a served domain was listed, for "listed twice" messages. */
@@ -46,6 +46,10 @@ struct cfg_parse {
 	size_t n_ovs, cap_ovs;
 	long cur_ov; /* index into ovs of the current section, -1 = global */
 
+	int key_line_domains_from; /* where domains_from was set */
+	char **kept;		   /* source names of domains (config_postfix.c) */
+	size_t n_kept;
+
 	bool failed;
 	char *err; /* the first error, one line */
 	size_t errlen;
@@ -61,5 +65,10 @@ int cfg_add_domain(struct cfg_parse *p, const char *name, const char *file, int 
 int cfg_read_domains_file(struct cfg_parse *p, int line);
 int cfg_open_section(struct cfg_parse *p, const char *name);
 int cfg_finish_domains(struct cfg_parse *p);
+
+/* config_postfix.c: domains_from = postfix. */
+int cfg_read_postfix_domains(struct cfg_parse *p);
+/* A copy of name that lives until the load ends (NULL: out of memory). */
+const char *cfg_keep_name(struct cfg_parse *p, const char *name);
 
 #endif

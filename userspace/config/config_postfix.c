@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * domains_from = postfix: the served domains are Postfix's relay_domains,
+ * as a backup MX is configured in Postfix's STANDARD_CONFIGURATION_README
+ * ("Configuring Postfix as primary or backup MX host for a remote site").
+ *
+ * `postconf [-c postfix_config_dir] -x -h relay_domains` gives the list
+ * with $parameters expanded; its items are separated by white space or
+ * commas and are:
+ *   - a domain name;
+ *   - /file/name: a file of more such items (# comments);
+ *   - hash:, lmdb:, btree:, cdb:, dbm:, sdbm: or texthash: TABLE: the keys
+ *     of the table, read from its source file (TABLE itself, beside the
+ *     TABLE.db, TABLE.lmdb... that postmap made from it, as
+ *     `postmap -s` would dump them).
+ * Table keys that are not domains (user@domain) and ".domain" patterns
+ * (subdomains, which only an explicit name can be gated for) are skipped.
+ * Other lookup types (mysql:, ldap:, pcre:, ...) cannot be listed and are
+ * an error that says so. Read at start and on every SIGHUP.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config_parse.h"
+#include "config_values.h"
+
+#define POSTCONF_OUT_MAX (1u << 20) /* octets of relay_domains' value */
+#define POSTCONF_TIMEOUT_MS 10000
+#define TABLE_LINE_MAX 4096 /* a postmap source line */
+
+extern char **environ;
+
+/* Run argv, capture stdout (at most max octets) and the first line of
+ * stderr. 0, or -1 with why filled. */
+static int run_capture(char *const argv[], char **out, size_t max, char *why, size_t len)
+{
+	int opipe[2] = {-1, -1}, epipe[2] = {-1, -1}, status, ret = -1;
+	posix_spawn_file_actions_t fa;
+	char *buf = NULL, ebuf[512] = "";
+	size_t n = 0, en = 0;
+	pid_t pid = -1;
+
+	*out = NULL;
+	if (pipe2(opipe, O_CLOEXEC) < 0 || pipe2(epipe, O_CLOEXEC) < 0) {
+		snprintf(why, len, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, opipe[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, epipe[1], 2);
+	errno = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(opipe[1]);
+	close(epipe[1]);
+	opipe[1] = epipe[1] = -1;
+	if (errno) {
+		snprintf(why, len, "cannot run %s: %s; is Postfix installed?", argv[0],
+			 strerror(errno));
+		pid = -1;
+		goto out;
+	}
+	buf = malloc(max + 1);
+	if (!buf) {
+		snprintf(why, len, "out of memory");
+		goto out;
+	}
+	for (bool o_open = true, e_open = true; o_open || e_open;) {
+		struct pollfd p[2] = {{.fd = o_open ? opipe[0] : -1, .events = POLLIN},
+				      {.fd = e_open ? epipe[0] : -1, .events = POLLIN}};
+		int r = poll(p, 2, POSTCONF_TIMEOUT_MS);
+		ssize_t k;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(why, len, "%s did not finish within %d s", argv[0],
+				 POSTCONF_TIMEOUT_MS / 1000);
+			goto out;
+		}
+		if (p[0].revents) {
+			k = read(opipe[0], buf + n, max - n);
+			if (k <= 0) {
+				o_open = false;
+			} else if ((n += (size_t)k) == max) {
+				snprintf(why, len, "%s: more than %zu octets of output", argv[0],
+					 max);
+				goto out;
+			}
+		}
+		if (p[1].revents) {
+			k = read(epipe[0], ebuf + en, sizeof(ebuf) - 1 - en);
+			if (k <= 0)
+				e_open = false;
+			else
+				en += (size_t)k;
+			if (en == sizeof(ebuf) - 1)
+				e_open = false;
+		}
+	}
+	ebuf[en] = '\0';
+	ebuf[strcspn(ebuf, "\n")] = '\0';
+	if (waitpid(pid, &status, 0) < 0) {
+		snprintf(why, len, "waitpid: %s", strerror(errno));
+		pid = -1;
+		goto out;
+	}
+	pid = -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		snprintf(why, len, "%s failed: %.300s", argv[0], ebuf[0] ? ebuf : "no message");
+		goto out;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	buf = NULL;
+	ret = 0;
+out:
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (opipe[i] >= 0)
+			close(opipe[i]);
+		if (epipe[i] >= 0)
+			close(epipe[i]);
+	}
+	free(buf);
+	return ret;
+}
+
+static int add_item(struct cfg_parse *p, const char *item, const char *src, int line, int depth);
+
+/* A /file/name of list items: white space or commas, # comments. */
+static int read_list_file(struct cfg_parse *p, const char *path, int depth)
+{
+	char line[TABLE_LINE_MAX + 2];
+	const char *src = cfg_keep_name(p, path);
+	int n = 0, err = 0;
+	FILE *f;
+
+	if (!src)
+		return cfg_fail(p, p->name, 0, "out of memory");
+	f = fopen(path, "re");
+	if (!f)
+		return cfg_fail(p, p->name, p->key_line_domains_from,
+				"domains_from: relay_domains names %s: cannot open: %s; fix "
+				"relay_domains in Postfix's main.cf",
+				path, strerror(errno));
+	while (!err && fgets(line, sizeof(line), f)) {
+		char *save = NULL, *tok;
+
+		n++;
+		line[strcspn(line, "#")] = '\0';
+		for (tok = strtok_r(line, " \t\r\n,", &save); tok && !err;
+		     tok = strtok_r(NULL, " \t\r\n,", &save))
+			err = add_item(p, tok, src, n, depth + 1);
+	}
+	fclose(f);
+	return err;
+}
+
+/* A postmap source file: "key value" lines, # comment lines, indented
+ * lines continue the previous one (their words are values, not keys). */
+static int read_table(struct cfg_parse *p, const char *spec, const char *path)
+{
+	char line[TABLE_LINE_MAX + 2], key[TABLE_LINE_MAX + 2];
+	const char *src = cfg_keep_name(p, path);
+	int n = 0, err = 0;
+	FILE *f;
+
+	if (!src)
+		return cfg_fail(p, p->name, 0, "out of memory");
+	f = fopen(path, "re");
+	if (!f)
+		return cfg_fail(p, p->name, p->key_line_domains_from,
+				"domains_from: relay_domains names %s: cannot open its source "
+				"file %s: %s; mxgate reads the file postmap made the table from",
+				spec, path, strerror(errno));
+	while (!err && fgets(line, sizeof(line), f)) {
+		size_t k;
+
+		n++;
+		if (line[0] == '#' || isspace((unsigned char)line[0]))
+			continue;
+		k = strcspn(line, " \t\r\n");
+		if (!k)
+			continue;
+		memcpy(key, line, k);
+		key[k] = '\0';
+		/* user@domain keys belong to relay_recipient_maps. */
+		if (strchr(key, '@'))
+			continue;
+		err = add_item(p, key, src, n, 99);
+	}
+	fclose(f);
+	return err;
+}
+
+static const char *const table_types[] = {"hash",  "lmdb", "btree",    "cdb",
+					  "dbm",   "sdbm", "texthash", NULL};
+
+static int add_item(struct cfg_parse *p, const char *item, const char *src, int line, int depth)
+{
+	const char *colon = strchr(item, ':');
+
+	if (!item[0])
+		return 0;
+	if (item[0] == '.')
+		return 0; /* a subdomain pattern: no name to gate */
+	if (item[0] == '!')
+		return cfg_fail(p, src, line,
+				"domains_from: relay_domains item %.100s: exclusions are not "
+				"supported; list the served domains explicitly",
+				item);
+	if (item[0] == '/') {
+		if (depth > 4)
+			return cfg_fail(p, src, line,
+					"domains_from: %.200s: files nest too deep", item);
+		return read_list_file(p, item, depth);
+	}
+	if (colon) {
+		size_t tl = (size_t)(colon - item);
+
+		for (size_t i = 0; table_types[i]; i++)
+			if (strlen(table_types[i]) == tl && !strncmp(item, table_types[i], tl))
+				return depth > 4 ? cfg_fail(p, src, line,
+							    "domains_from: %.200s: tables "
+							    "nest too deep",
+							    item)
+						 : read_table(p, item, colon + 1);
+		return cfg_fail(p, src, line,
+				"domains_from: relay_domains item %.100s: mxgate cannot list the "
+				"keys of a %.*s: table; keep the relay domains in a hash:, lmdb: "
+				"or texthash: table, a file or main.cf, or use domains_file",
+				item, (int)tl, item);
+	}
+	return cfg_add_domain(p, item, src, line);
+}
+
+int cfg_read_postfix_domains(struct cfg_parse *p)
+{
+	const char *dir = p->cfg->postfix_config_dir;
+	char *argv[8], *out = NULL, *save = NULL, *tok, why[700];
+	size_t before = p->cfg->n_domains;
+	int a = 0, err = 0;
+
+	argv[a++] = (char *)"postconf";
+	if (dir[0]) {
+		argv[a++] = (char *)"-c";
+		argv[a++] = (char *)dir;
+	}
+	argv[a++] = (char *)"-x";
+	argv[a++] = (char *)"-h";
+	argv[a++] = (char *)"relay_domains";
+	argv[a] = NULL;
+	if (run_capture(argv, &out, POSTCONF_OUT_MAX, why, sizeof(why)))
+		return cfg_fail(p, p->name, p->key_line_domains_from, "domains_from: %s", why);
+	for (tok = strtok_r(out, " \t\r\n,", &save); tok && !err;
+	     tok = strtok_r(NULL, " \t\r\n,", &save))
+		err = add_item(p, tok, "postconf relay_domains", 0, 0);
+	free(out);
+	if (!err && p->cfg->n_domains == before)
+		err = cfg_fail(p, p->name, p->key_line_domains_from,
+			       "domains_from: Postfix's relay_domains (postconf%s%s -h "
+			       "relay_domains) lists no domain; set relay_domains in main.cf",
+			       dir[0] ? " -c " : "", dir);
+	return err;
+}
