@@ -109,11 +109,14 @@ is "$rc:$errs" "0:" "docs/mxgate.conf.example passes the check"
 
 # ... and so is every commented-out key in it, uncommented.
 echo example.info >"$dir/more"
+mkdir "$dir/postfix" # domains_from = postfix asks this Postfix config
+printf 'compatibility_level = 3.6\nrelay_domains = example.biz\n' >"$dir/postfix/main.cf"
 sed -E -e 's/^#(\[?[a-z_]+( = |[ ]))/\1/' -e "s|^domains_file = .*|domains_file = $dir/more|" \
+	-e "s|^postfix_config_dir = .*|postfix_config_dir = $dir/postfix|" \
 	"$SRC/docs/mxgate.conf.example" >"$dir/all.conf"
 run -n -c "$dir/all.conf"
 is "$rc:$errs" "0:" "docs/mxgate.conf.example with every key uncommented passes"
-is "$(grep -oE '^[a-z_]+ = ' "$dir/all.conf" | sort -u | wc -l)" 33 "the example shows all 33 keys"
+is "$(grep -oE '^[a-z_]+ = ' "$dir/all.conf" | sort -u | wc -l)" 35 "the example shows all 35 keys"
 
 # The responder's user must exist and must not be root: refused here, not
 # by a daemon that would loop restarting a responder that cannot start.

@@ -204,8 +204,8 @@ static int read_table(struct cfg_parse *p, const char *spec, const char *path)
 	return err;
 }
 
-static const char *const table_types[] = {"hash",  "lmdb", "btree",    "cdb",
-					  "dbm",   "sdbm", "texthash", NULL};
+static const char *const table_types[] = {"hash", "lmdb", "btree",    "cdb",
+					  "dbm",  "sdbm", "texthash", NULL};
 
 static int add_item(struct cfg_parse *p, const char *item, const char *src, int line, int depth)
 {
@@ -222,8 +222,8 @@ static int add_item(struct cfg_parse *p, const char *item, const char *src, int 
 				item);
 	if (item[0] == '/') {
 		if (depth > 4)
-			return cfg_fail(p, src, line,
-					"domains_from: %.200s: files nest too deep", item);
+			return cfg_fail(p, src, line, "domains_from: %.200s: files nest too deep",
+					item);
 		return read_list_file(p, item, depth);
 	}
 	if (colon) {
