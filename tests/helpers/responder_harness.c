@@ -17,7 +17,10 @@
  *       [--reply-text TEMPLATE] [--offender N/DURATION] [--helo NAME]
  *       [--user NAME] [--max-conn N] [--max-per-client N]
  *       [--max-commands N] [--idle DURATION] [--no-table] [--bulk N]
- *       [--max-per-net N] [--session DURATION]
+ *       [--max-per-net N] [--session DURATION] [--strict]
+ *   --strict: as under mxgated, close connections not dialled to port 25
+ *   and never count loopback clients as offenders (default: serve and
+ *   count them, as the tests dial the harness directly from loopback).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -42,7 +45,7 @@ static void usage(void)
 			"[--reply reject|defer] [--reply-text T] [--offender N/DURATION] "
 			"[--helo NAME] [--user NAME] [--max-conn N] [--max-per-client N] "
 			"[--max-commands N] [--idle DURATION] [--no-table] [--max-per-net N] "
-			"[--session DURATION]\n");
+			"[--session DURATION] [--strict]\n");
 	exit(2);
 }
 
@@ -141,6 +144,7 @@ int main(int argc, char **argv)
 	    {"bulk", required_argument, NULL, 'b'},
 	    {"max-per-net", required_argument, NULL, 'N'},
 	    {"session", required_argument, NULL, 'S'},
+	    {"strict", no_argument, NULL, 's'},
 	    {NULL, 0, NULL, 0},
 	};
 	static struct mxg_config cfg;
@@ -163,10 +167,16 @@ int main(int argc, char **argv)
 	cfg.reply = MXG_REPLY_REJECT;
 	cfg.offender_threshold = 5;
 	cfg.offender_window_ms = 3600000;
+	/* Clients dial the harness directly, from loopback: serve them as if
+	 * steered, count them like any client. --strict: as mxgated does. */
+	cfg.responder_test_mode = true;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			port = (uint16_t)parse_uint(optarg);
+			break;
+		case 's':
+			cfg.responder_test_mode = false;
 			break;
 		case '4':
 			l4 = optarg;

@@ -421,6 +421,33 @@ static void test_missing_required(void **state)
 	expect_error(BASE "rise =\n", "t.conf:4: rise: empty value; ");
 }
 
+/* Issue 12: whoever can ask the policy service can make any client an
+ * offender; a listener beyond loopback needs an explicit yes. */
+static void test_policy_listener_local_only(void **state)
+{
+	expect_error(BASE "policy_listen = inet:0.0.0.0:10040\n",
+		     "t.conf:4: policy_listen: inet:0.0.0.0:10040 is not a loopback address; ");
+	expect_error(BASE "policy_listen = inet:[::]:10040\n",
+		     "t.conf:4: policy_listen: inet:[::]:10040 is not a loopback address; ");
+	expect_error(BASE "policy_listen = inet:192.0.2.20:10040\npolicy_allow_remote = no\n",
+		     "t.conf:4: policy_listen: inet:192.0.2.20:10040 is not a loopback address; ");
+	expect_ok(BASE "policy_listen = inet:192.0.2.20:10040\npolicy_allow_remote = yes\n");
+	assert_true(cfg.policy_allow_remote);
+	config_free(&cfg);
+	expect_ok(BASE "policy_listen = inet:127.0.0.2:10040\n");
+	assert_false(cfg.policy_allow_remote);
+	config_free(&cfg);
+	expect_ok(BASE "policy_listen = inet:[::1]:10040\n");
+	config_free(&cfg);
+	expect_ok(BASE "policy_listen = unix:/run/mxgate/policy.sock\n");
+	assert_string_equal(cfg.policy_group, "postfix");
+	config_free(&cfg);
+	expect_ok(BASE "policy_listen = unix:/run/p.sock\npolicy_group = mail\n");
+	assert_string_equal(cfg.policy_group, "mail");
+	config_free(&cfg);
+	expect_error(BASE "policy_group = a b\n", "t.conf:4: policy_group: \"a b\" is not a ");
+}
+
 static void test_state_ttl_too_small(void **state)
 {
 	expect_error(BASE "state_ttl = 15s\n",
@@ -713,6 +740,7 @@ static void test_offender_set(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_teardown(test_policy_listener_local_only, free_cfg),
 	    T(test_defaults),
 	    T(test_full_config),
 	    T(test_overrides),

@@ -165,6 +165,29 @@ static void test_offender_gets_550_after_threshold(void **state)
 	offender_free(&t);
 }
 
+/* Loopback is this host: a local user (or a content filter) is never made
+ * an offender, however often it asks. */
+static void test_loopback_never_offender(void **state)
+{
+	struct offender_table t;
+	static const char *const local[] = {"127.0.0.1", "127.0.0.5", "::1", "::ffff:127.0.0.1"};
+
+	assert_int_equal(offender_init(&t, 2, 3600000, 64, 1), 0);
+	for (size_t a = 0; a < sizeof(local) / sizeof(local[0]); a++) {
+		for (int i = 0; i < 10; i++) {
+			char req[512], inst[16];
+
+			snprintf(inst, sizeof(inst), "i%zu.%d", a, i);
+			snprintf(req, sizeof(req),
+				 "request=smtpd_access_policy\nprotocol_state=RCPT\n"
+				 "client_address=%s\ninstance=%s\nrecipient=u@example.test\n\n",
+				 local[a], inst);
+			assert_non_null(strstr(ask(req, &t), "action=551 5.7.1 "));
+		}
+	}
+	offender_free(&t);
+}
+
 /* A message is counted once, however many recipients it has (Postfix's
  * instance attribute); a deferred domain is never counted. */
 static void test_offender_counts_messages_never_defer(void **state)
@@ -198,6 +221,7 @@ int main(void)
 	    cmocka_unit_test(test_crlf_lines_are_accepted),
 	    cmocka_unit_test(test_bounds_spoil_the_request),
 	    cmocka_unit_test(test_offender_gets_550_after_threshold),
+	    cmocka_unit_test(test_loopback_never_offender),
 	    cmocka_unit_test(test_offender_counts_messages_never_defer),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

@@ -48,6 +48,8 @@ enum key_type {
 	K_NFT_SET,
 	K_POLICY,
 	K_OFFENDER_SET,
+	K_POLICY_GROUP,
+	K_POLICY_REMOTE,
 	K_OFFENDER_NFT_SET,
 	K_DOMAINS_FROM,
 };
@@ -91,6 +93,8 @@ static const struct key keys[CFG_N_KEYS] = {
     {"nft_table", K_NFT_TABLE, 0, 0, 0, false, false},
     {"nft_set", K_NFT_SET, F(nft_set), 0, 0, false, false},
     {"policy_listen", K_POLICY, 0, 0, 0, false, false},
+    {"policy_group", K_POLICY_GROUP, F(policy_group), 0, 0, false, false},
+    {"policy_allow_remote", K_POLICY_REMOTE, 0, 0, 0, false, false},
     {"max_connections", K_UINT, F(max_connections), 1, 1000000, false, false},
     {"max_connections_per_client", K_UINT, F(max_connections_per_client), 1, 1000000, false, false},
     {"max_commands", K_UINT, F(max_commands), 1, 10000, false, false},
@@ -131,6 +135,19 @@ int cfg_fail(struct cfg_parse *p, const char *file, int line, const char *fmt, .
 	return -1;
 }
 
+static bool policy_addr_is_loopback(const struct sockaddr_storage *ss)
+{
+	struct mxg_ip ip;
+	uint16_t port;
+
+	if (mxg_ip_from_sockaddr((const struct sockaddr *)ss, &ip, &port) < 0)
+		return false;
+	if (ip.family == AF_INET)
+		return (ntohl(ip.v4.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&ip.v6) ||
+	       (IN6_IS_ADDR_V4MAPPED(&ip.v6) && ip.v6.s6_addr[12] == 127);
+}
+
 static void set_defaults(struct mxg_config *cfg)
 {
 	cfg->gate = MXG_GATE_TC;
@@ -156,6 +173,7 @@ static void set_defaults(struct mxg_config *cfg)
 	cfg->idle_timeout_ms = MXG_DEFAULT_IDLE_TIMEOUT_MS;
 	cfg->max_connections_per_network = MXG_DEFAULT_MAX_CONNECTIONS_PER_NETWORK;
 	cfg->session_timeout_ms = MXG_DEFAULT_SESSION_TIMEOUT_MS;
+	snprintf(cfg->policy_group, sizeof(cfg->policy_group), "%s", MXG_DEFAULT_POLICY_GROUP);
 }
 
 /* One element of a list key; duplicates are refused. */
@@ -381,6 +399,15 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 		if (cv_policy_listen(v, &c->policy_addr, &c->policy_addr_len, why, len))
 			return -1;
 		return cv_copy(c->policy_listen, sizeof(c->policy_listen), v, why, len);
+	case K_POLICY_GROUP:
+		if (cv_user(v, why, len))
+			return -1;
+		return cv_copy(c->policy_group, sizeof(c->policy_group), v, why, len);
+	case K_POLICY_REMOTE:
+		if (cv_enum(v, bool_names, &e, why, len))
+			return -1;
+		c->policy_allow_remote = e == 1;
+		return 0;
 	}
 	return -1;
 }
@@ -587,6 +614,15 @@ static int parse(struct cfg_parse *p)
 		return cfg_fail(p, p->name, p->key_line[key_index("offender_nft_set")],
 				"offender_nft_set: set while offender_set = no; add \"offender_set "
 				"= yes\" or remove offender_nft_set");
+	if (c->policy_addr_len && c->policy_addr.ss_family != AF_UNIX && !c->policy_allow_remote &&
+	    !policy_addr_is_loopback(&c->policy_addr))
+		return cfg_fail(
+		    p, p->name, p->key_line[key_index("policy_listen")],
+		    "policy_listen: %s is not a loopback address; whoever reaches it "
+		    "can ask about any client and make it an offender; listen on "
+		    "inet:127.0.0.1:PORT or unix:PATH, or set policy_allow_remote = yes "
+		    "and firewall the port",
+		    c->policy_listen);
 	if (c->max_connections_per_client > c->max_connections)
 		return cfg_fail(
 		    p, p->name, p->key_line[key_index("max_connections_per_client")],

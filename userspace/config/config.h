@@ -31,6 +31,7 @@
 #define MXG_DEFAULT_STATE_TTL_MS 30000	    /* 30 s life of a gate entry */
 #define MXG_DEFAULT_REPLY_TEXT REPLY_DEFAULT_TEXT
 #define MXG_DEFAULT_USER "nobody"
+#define MXG_DEFAULT_POLICY_GROUP "postfix" /* the unix policy socket's group */
 
 /* A primary that just came back must hold for a minute before gating:
  * senders that queued mail during the outage get to retry here first. */
@@ -124,6 +125,13 @@ struct mxg_config {
 	/* policy_listen parsed: AF_INET/AF_INET6 (inet:) or AF_UNIX (unix:) */
 	struct sockaddr_storage policy_addr;
 	socklen_t policy_addr_len; /* 0 = off */
+	char policy_group[64];	   /* unix: socket's group (mode 0660); "postfix" */
+	bool policy_allow_remote;  /* inet: on a non-loopback address allowed */
+
+	/* Tests only (responder_harness), never from a file: serve
+	 * connections that were not steered from port 25, and count
+	 * loopback clients like any other (the harness's clients are). */
+	bool responder_test_mode;
 
 	/* Responder limits: not in DESIGN.md's table, documented in
 	 * mxgate.conf(5). */

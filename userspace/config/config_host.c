@@ -5,6 +5,7 @@
  * machine that runs them.
  */
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +38,17 @@ int config_check_host(const char *path, const struct mxg_config *cfg, char *err,
 			 "run as root: set user = to an unprivileged account such as nobody",
 			 path, user);
 		return -EPERM;
+	}
+	if (cfg->policy_addr_len && cfg->policy_addr.ss_family == AF_UNIX) {
+		errno = 0;
+		if (!getgrnam(cfg->policy_group)) {
+			snprintf(err, errlen,
+				 "%s: policy_group: %s: no such group; the policy socket is made "
+				 "root:%s mode 0660 so that only Postfix's smtpd can use it: set "
+				 "policy_group = the group smtpd runs as (postfix)",
+				 path, cfg->policy_group, cfg->policy_group);
+			return -ENOENT;
+		}
 	}
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "policy.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,7 +197,7 @@ static void on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
 }
 
 static int listen_on(struct policy_server *ps, const struct sockaddr_storage *ss, socklen_t sslen,
-		     char *err, size_t errlen, const char *what)
+		     gid_t gid, char *err, size_t errlen, const char *what)
 {
 	int one = 1;
 
@@ -226,11 +227,22 @@ static int listen_on(struct policy_server *ps, const struct sockaddr_storage *ss
 	} else {
 		setsockopt(ps->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	}
-	if (bind(ps->fd, (const struct sockaddr *)ss, sslen) < 0)
+	if (ss->ss_family == AF_UNIX) {
+		/* Root's, group policy_group (smtpd runs as postfix), 0660:
+		 * created so by the umask, with no moment in which another
+		 * local user could connect, then given to the group. A local
+		 * user who could ask could make any client an offender. */
+		mode_t old = umask(0117);
+		int r = bind(ps->fd, (const struct sockaddr *)ss, sslen);
+
+		umask(old);
+		if (r < 0)
+			goto fail;
+		if (chown(ps->unix_path, 0, gid) < 0 || chmod(ps->unix_path, 0660) < 0)
+			goto fail;
+	} else if (bind(ps->fd, (const struct sockaddr *)ss, sslen) < 0) {
 		goto fail;
-	/* smtpd runs as postfix: it must be able to connect. */
-	if (ps->unix_path[0] && chmod(ps->unix_path, 0666) < 0)
-		goto fail;
+	}
 	if (listen(ps->fd, 64) < 0)
 		goto fail;
 	return 0;
@@ -253,6 +265,7 @@ struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_c
 	struct sockaddr_storage ss;
 	socklen_t sslen = 0;
 	uint32_t seed = 0;
+	gid_t gid = 0;
 	char why[256];
 
 	if (!ps) {
@@ -267,7 +280,19 @@ struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_c
 		snprintf(err, errlen, "policy_listen: %s", why);
 		goto fail;
 	}
-	if (listen_on(ps, &ss, sslen, err, errlen, cfg->policy_listen))
+	if (ss.ss_family == AF_UNIX) {
+		struct group *gr = getgrnam(cfg->policy_group);
+
+		if (!gr) {
+			snprintf(err, errlen,
+				 "policy_group: %s: no such group; set policy_group = the group "
+				 "Postfix's smtpd runs as (postfix)",
+				 cfg->policy_group);
+			goto fail;
+		}
+		gid = gr->gr_gid;
+	}
+	if (listen_on(ps, &ss, sslen, gid, err, errlen, cfg->policy_listen))
 		goto fail;
 	if (cfg->offender_threshold) {
 		if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) < 0)

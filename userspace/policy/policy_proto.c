@@ -3,6 +3,7 @@
  * sockets, so tests feed them lines. See policy.h. */
 #include "policy.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -111,6 +112,14 @@ static size_t dunno(char *out, size_t outlen)
 	return n < 0 ? 0 : (size_t)n;
 }
 
+static bool ip_is_loopback(const struct mxg_ip *ip)
+{
+	if (ip->family == AF_INET)
+		return (ntohl(ip->v4.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(&ip->v6) ||
+	       (IN6_IS_ADDR_V4MAPPED(&ip->v6) && ip->v6.s6_addr[12] == 127);
+}
+
 size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup, void *arg,
 		     struct offender_table *offenders, uint64_t now_ms, char *out, size_t outlen)
 {
@@ -127,7 +136,10 @@ size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup, vo
 	if (lookup(arg, domain, &d) || d.state != MXG_DOMAIN_GATED || !d.primary || !d.primary[0])
 		return dunno(out, outlen);
 	/* Only reject domains count: a client told 451 was asked to retry. */
-	if (offenders && d.reply == MXG_REPLY_REJECT && !mxg_ip_parse(r->client_address, &ip)) {
+	/* Loopback is this host (local submission, content filters): never
+	 * an offender. */
+	if (offenders && d.reply == MXG_REPLY_REJECT && !mxg_ip_parse(r->client_address, &ip) &&
+	    !ip_is_loopback(&ip)) {
 		struct client_key k;
 
 		client_key_from_ip(&ip, &k);

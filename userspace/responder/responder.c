@@ -170,6 +170,8 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 	/* Connected to /dev/log now: after the chroot it cannot be found. */
 	log_reopen();
 
+	/* This host's addresses, while netlink is still allowed. */
+	responder_self_snapshot();
 	/* Still root: the empty root, then the drop (which reads
 	 * /proc/self/status, kept open across the chroot), then the
 	 * allowlist, all before a byte from the network. */

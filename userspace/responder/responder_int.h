@@ -40,6 +40,9 @@ extern void responder_test_after_accept(void) __attribute__((weak));
 
 /* The child's event loop: serve the listening sockets, take domain
  * tables from ctl. Returns when ctl closes (0) or on a fatal error (1). */
+/* Note this host's addresses (before the privilege drop): local clients
+ * are never offenders. */
+void responder_self_snapshot(void);
 int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int ctl);
 
 #define RESPONDER_DEFAULT_IDLE_MS 30000 /* used when the config says 0 */

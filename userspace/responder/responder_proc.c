@@ -11,6 +11,7 @@
  * socketpair closes.
  */
 #include <errno.h>
+#include <ifaddrs.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -91,6 +92,7 @@ struct rsp {
 
 	uint64_t refuse_log_ms;
 	unsigned refused_quiet; /* refusals not logged since the last line */
+	uint64_t unsteered;	/* connections closed: not steered from port 25 */
 	int exit_code;
 };
 
@@ -119,10 +121,14 @@ static enum smtp_lookup conn_lookup(void *arg, const char *domain,
 	return SMTP_DOMAIN_NOT_SERVED;
 }
 
+static bool client_is_local(const struct conn *c);
+
 static bool conn_offender(void *arg)
 {
 	struct conn *c = arg;
 
+	if (!c->rsp->cfg->responder_test_mode && client_is_local(c))
+		return false;
 	if (!offender_try(&c->rsp->off, &c->key, ev_now_ms(), c->serial))
 		return false;
 	c->rsp->rep.cnt.offenders++;
@@ -319,17 +325,20 @@ static void conn_timer(struct ev_loop *loop, void *arg)
 	conn_pump(c);
 }
 
-/* The destination the client dialled: with bpf_sk_assign getsockname
- * already shows it (port 25); behind an nft redirect ask conntrack. */
-static void original_dst(int fd, struct conn *c)
+/* The destination the client dialled: with bpf_sk_assign or tproxy
+ * getsockname already shows it (port 25); behind an nft redirect ask
+ * conntrack. A port other than 25 means the connection was not steered:
+ * someone on this host connected to the responder's own listener. */
+static void original_dst(int fd, struct mxg_ip *dst, uint16_t *dst_port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int rc;
 
+	*dst_port = 0;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
-	    mxg_ip_from_sockaddr((struct sockaddr *)&ss, &c->dst, &c->dst_port) < 0 ||
-	    c->dst_port == MXG_SMTP_PORT)
+	    mxg_ip_from_sockaddr((struct sockaddr *)&ss, dst, dst_port) < 0 ||
+	    *dst_port == MXG_SMTP_PORT)
 		return;
 	len = sizeof(ss);
 	if (ss.ss_family == AF_INET)
@@ -337,7 +346,55 @@ static void original_dst(int fd, struct conn *c)
 	else
 		rc = getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &len);
 	if (rc == 0)
-		mxg_ip_from_sockaddr((struct sockaddr *)&ss, &c->dst, &c->dst_port);
+		mxg_ip_from_sockaddr((struct sockaddr *)&ss, dst, dst_port);
+}
+
+/* This host's addresses, taken before the privilege drop (and any
+ * sandbox): a client there is local, never an offender. */
+#define SELF_ADDRS_MAX 64
+static struct mxg_ip self_addrs[SELF_ADDRS_MAX];
+static size_t n_self_addrs;
+
+void responder_self_snapshot(void)
+{
+	struct ifaddrs *ifa = NULL;
+
+	n_self_addrs = 0;
+	if (getifaddrs(&ifa) < 0) {
+		log_warn("responder: cannot list this host's addresses (%s); only loopback "
+			 "and the dialled address count as local",
+			 strerror(errno));
+		return;
+	}
+	for (struct ifaddrs *i = ifa; i && n_self_addrs < SELF_ADDRS_MAX; i = i->ifa_next) {
+		uint16_t port;
+
+		if (i->ifa_addr &&
+		    mxg_ip_from_sockaddr(i->ifa_addr, &self_addrs[n_self_addrs], &port) == 0)
+			n_self_addrs++;
+	}
+	freeifaddrs(ifa);
+}
+
+/* Loopback, the address it dialled (it connected to itself), or one of
+ * this host's addresses: a local client. Counting it would put the host
+ * itself into the offender set (local submission over localhost, the
+ * host's own MTA). */
+static bool client_is_local(const struct conn *c)
+{
+	const struct mxg_ip *p = &c->peer;
+
+	if (p->family == AF_INET && (ntohl(p->v4.s_addr) >> 24) == 127)
+		return true;
+	if (p->family == AF_INET6 && (IN6_IS_ADDR_LOOPBACK(&p->v6) ||
+				      (IN6_IS_ADDR_V4MAPPED(&p->v6) && p->v6.s6_addr[12] == 127)))
+		return true;
+	if (c->dst.family && mxg_ip_equal(p, &c->dst))
+		return true;
+	for (size_t i = 0; i < n_self_addrs; i++)
+		if (mxg_ip_equal(p, &self_addrs[i]))
+			return true;
+	return false;
 }
 
 static void refuse(struct rsp *r, int fd, const struct mxg_ip *peer, const char *why)
@@ -385,14 +442,22 @@ static bool evict_idlest(struct rsp *r, struct conn *idlest)
 static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 {
 	struct smtp_session_params p = {r->helo, r->cfg->max_commands, 0};
-	struct mxg_ip peer;
+	struct mxg_ip peer, dst = {0};
 	struct client_key key, net;
-	uint16_t peer_port;
+	uint16_t peer_port, dst_port;
 	unsigned same = 0, same_net = 0;
 	struct conn *c, *idlest = NULL;
 
 	if (mxg_ip_from_sockaddr((const struct sockaddr *)ss, &peer, &peer_port) < 0) {
 		close(fd); /* not TCP over IP: cannot happen on our listeners */
+		return;
+	}
+	original_dst(fd, &dst, &dst_port);
+	if (dst_port != MXG_SMTP_PORT && !r->cfg->responder_test_mode) {
+		/* Not steered from port 25: a local process dialled our
+		 * listener. No session, no reply, nothing counted. */
+		close(fd);
+		r->unsteered++;
 		return;
 	}
 	client_key_from_ip(&peer, &key);
@@ -430,7 +495,8 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 	c->net = net;
 	c->serial = ++r->sessions_seen;
 	c->started_ms = c->active_ms = ev_now_ms();
-	original_dst(fd, c);
+	c->dst = dst;
+	c->dst_port = dst_port;
 	ev_timer_init(&c->timer, conn_timer, c);
 	smtp_session_init(&c->smtp, &p, &conn_ops, c);
 	if (ev_io_add(r->loop, fd, EV_READ | EV_WRITE, conn_io, c) < 0 || conn_arm(c) < 0) {
