@@ -7,10 +7,13 @@ set -u
 [ -f "$MXG_SRC/tests/lib/testnet.sh" ] || { echo "1..0 # SKIP testnet library not merged yet"; exit 0; }
 . "$MXG_SRC/tests/lib/mxgated.sh"
 
-TN_POSTFIX_MAIN="smtpd_recipient_restrictions = reject_unauth_destination, check_policy_service inet:127.0.0.1:10040
-smtpd_policy_service_default_action = DUNNO"
 mxg_scene 120 # p1 and the edge's Postfix; p2 (other.test's primary) stays down
 tap_plan 8
+# The edge's Postfix only: on the primaries a policy service that is not
+# there answers 451 to every RCPT, and mxgate's probe (RCPT to postmaster)
+# rightly sees a primary that takes no mail.
+tn_postconf edge "smtpd_recipient_restrictions = reject_unauth_destination, check_policy_service inet:127.0.0.1:10040" \
+	"smtpd_policy_service_default_action = DUNNO"
 
 mxg_config gate=none interfaces= "domains=example.test other.test" policy_listen=inet:127.0.0.1:10040
 mxg_start
