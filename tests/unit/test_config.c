@@ -617,8 +617,8 @@ static void test_domains_from_postfix(void **state)
 	write_file("list", "b.test c.test # a comment\nd.test,e.test\n");
 	write_file("relay", "F.test OK\n# comment\nu@g.test OK\n.h.test OK\n  more\ni.test x\n");
 	write_file("t", "j.test OK\n");
-	snprintf(relay, sizeof(relay),
-		 "a.test, $mydomain %s/list hash:%s/relay texthash:%s/t", tmpdir, tmpdir, tmpdir);
+	snprintf(relay, sizeof(relay), "a.test, $mydomain %s/list hash:%s/relay texthash:%s/t",
+		 tmpdir, tmpdir, tmpdir);
 	pf_main(relay);
 	snprintf(text, sizeof(text),
 		 "self = x.example\ninterfaces = e\ndomains_from = postfix\n"
@@ -626,9 +626,9 @@ static void test_domains_from_postfix(void **state)
 		 tmpdir);
 	expect_ok(text);
 	assert_int_equal(cfg.n_domains, 9);
-	for (const char *const *d = (const char *const[]){"a.test", "m.test", "b.test", "c.test",
-							   "d.test", "e.test", "f.test", "i.test",
-							   "j.test", NULL};
+	for (const char *const *d =
+		 (const char *const[]){"a.test", "m.test", "b.test", "c.test", "d.test", "e.test",
+				       "f.test", "i.test", "j.test", NULL};
 	     *d; d++)
 		assert_non_null(config_find_domain(&cfg, *d));
 	assert_null(config_find_domain(&cfg, "g.test"));

@@ -79,7 +79,7 @@ struct mxg_config {
 	struct mxg_domain_config *domains; /* from domains, domains_file, [domain] */
 	size_t n_domains;
 	char domains_file[4096];
-	bool domains_from_postfix;    /* domains_from = postfix: relay_domains */
+	bool domains_from_postfix;     /* domains_from = postfix: relay_domains */
 	char postfix_config_dir[4096]; /* postconf -c; "" = Postfix's default */
 
 	struct mxg_ip addresses[MXG_MAX_ADDRESSES]; /* empty: resolve self */
