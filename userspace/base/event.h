@@ -53,7 +53,8 @@ static inline bool ev_timer_armed(const struct ev_timer *t)
 #define EV_STALL_SLOW_NS 100000000ull /* 100 ms */
 #define EV_TIMERS_PER_RUN 4096	      /* due timers run per iteration */
 struct ev_stall {
-	uint64_t max_ns;
+	uint64_t max_ns;     /* wall time */
+	uint64_t max_cpu_ns; /* CPU time of the same kind of span */
 	uint64_t slow;
 	uint64_t iterations;
 };

@@ -389,9 +389,18 @@ static void mx_answer(void *arg, const struct mx_set *set)
 		deliver(l);
 }
 
+/* At most DNS_CACHE_START_BATCH per call (each opens a socket); the kick
+ * timer comes back for more in the next loop iteration. */
 static void start_some(struct dns_cache *c)
 {
+	unsigned started = 0;
+
 	while (c->q_head && c->st.inflight < c->max_inflight) {
+		if (started++ == DNS_CACHE_START_BATCH) {
+			if (!ev_timer_armed(&c->kick))
+				ev_timer_start(c->loop, &c->kick, 0);
+			return;
+		}
 		struct dns_lookup *l = c->q_head;
 		int r;
 

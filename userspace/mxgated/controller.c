@@ -94,6 +94,7 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 		return -ENOMEM;
 	}
 	ev_timer_init(&c->round.timer, ctl_round_timer, c);
+	ev_timer_init(&c->round.start_timer, ctl_round_start_cb, c);
 	ev_timer_init(&c->resp_timer, ctl_responder_restart_cb, c);
 	ev_timer_init(&c->resp_ack_timer, ctl_responder_ack_cb, c);
 	ev_timer_init(&c->publish_timer, ctl_publish_timer_cb, c);

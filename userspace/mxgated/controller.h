@@ -102,8 +102,12 @@ struct probe_slot {
 	char *rcpt_domain; /* this round's RCPT TO:<postmaster@...> domain */
 };
 
+#define CTL_PROBE_BATCH 64 /* probes started per loop iteration */
+
 struct ctl_round {
 	struct ev_timer timer;
+	struct ev_timer start_timer; /* starts the next batch of probes */
+	size_t next_start;	     /* the next slot to start */
 	bool running;
 	bool starting;
 	struct ds_probe_result *res;
@@ -207,6 +211,7 @@ bool ctl_addr_steered(const struct controller *c, const struct mxg_ip *ip,
 
 /* rounds.c */
 void ctl_round_timer(struct ev_loop *loop, void *arg);
+void ctl_round_start_cb(struct ev_loop *loop, void *arg);
 void ctl_round_abort(struct controller *c);
 
 /* publish.c: gate addresses, gate backend, responder table. */

@@ -30,6 +30,11 @@ static void write_metrics(const struct controller *c, FILE *f)
 		prom_family(f, "mxgate_loop_stall_max_seconds", "gauge",
 			    "The longest the event loop was busy between two waits, since start.");
 		prom_double(f, "mxgate_loop_stall_max_seconds", NULL, (double)st.max_ns / 1e9);
+		prom_family(f, "mxgate_loop_stall_max_cpu_seconds", "gauge",
+			    "The most CPU time one event loop iteration used, since start (the "
+			    "wall time above also counts other processes on a busy host).");
+		prom_double(f, "mxgate_loop_stall_max_cpu_seconds", NULL,
+			    (double)st.max_cpu_ns / 1e9);
 		prom_family(f, "mxgate_loop_stalls_total", "counter",
 			    "Event loop iterations busy for more than 100 ms.");
 		prom_u64(f, "mxgate_loop_stalls_total", NULL, st.slow);

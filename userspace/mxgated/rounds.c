@@ -191,6 +191,60 @@ static bool round_slot(void *arg, void *ctx)
 	return a >= lo && a < lo + rd->n * sizeof(*rd->slots);
 }
 
+/* Start the next CTL_PROBE_BATCH probes of the round; more in the next
+ * loop iteration. 1,000 connects in one go keep the loop (and the SYNs
+ * through the stack) busy for a third of a second: in batches, DNS
+ * answers and control requests are served in between, and the primaries
+ * see the round's connections spread over a few milliseconds. */
+static void start_batch(struct controller *c)
+{
+	struct ctl_round *rd = &c->round;
+	size_t end = rd->next_start + CTL_PROBE_BATCH < rd->n ? rd->next_start + CTL_PROBE_BATCH
+							       : rd->n;
+
+	for (size_t i = rd->next_start; i < end; i++) {
+		char a[MXG_ADDRSTRLEN];
+		int r;
+
+		/* Unanswered counts as failed: fail open. */
+		rd->res[i].result = PROBE_TIMEOUT;
+		r = probe_start(c->prober,
+				&(struct probe_target){.addr = rd->res[i].ip,
+						       .port = MXG_SMTP_PORT,
+						       .rcpt_domain = rd->slots[i].rcpt_domain},
+				probe_done, &rd->slots[i]);
+		if (r < 0) {
+			log_err(
+			    "probe %s: cannot start: %s; counted as failed (if it says too many "
+			    "open files, raise mxgated's LimitNOFILE)",
+			    mxg_ip_str(&rd->res[i].ip, a, sizeof(a)), strerror(-r));
+			rd->res[i].result = PROBE_REFUSED;
+			rd->slots[i].reported = true;
+			c->cnt.probes[PROBE_REFUSED]++;
+			rd->pending--;
+		}
+	}
+	rd->next_start = end;
+	if (end < rd->n) {
+		if (ev_timer_start(c->loop, &rd->start_timer, 0) == 0)
+			return;
+		/* No timer: start the rest now rather than lose them. */
+		start_batch(c);
+		return;
+	}
+	rd->starting = false;
+	if (!rd->pending)
+		round_finish(c);
+}
+
+void ctl_round_start_cb(struct ev_loop *loop, void *arg)
+{
+	struct controller *c = arg;
+
+	if (c->round.running && c->round.starting)
+		start_batch(c);
+}
+
 void ctl_round_timer(struct ev_loop *loop, void *arg)
 {
 	struct controller *c = arg;
@@ -211,6 +265,8 @@ void ctl_round_timer(struct ev_loop *loop, void *arg)
 		else
 			log_debug("round: %zu probe(s) at probe_timeout, counted as failed",
 				  rd->pending);
+		ev_timer_stop(loop, &rd->start_timer);
+		rd->starting = false;
 		probe_cancel_matching(c->prober, unreported_slot, rd);
 		for (size_t i = 0; i < rd->n; i++) {
 			if (rd->slots[i].reported)
@@ -246,31 +302,8 @@ void ctl_round_timer(struct ev_loop *loop, void *arg)
 	rd->running = true;
 	rd->starting = true;
 	rd->pending = rd->n;
-	for (size_t i = 0; i < rd->n; i++) {
-		char a[MXG_ADDRSTRLEN];
-		int r;
-
-		/* Unanswered counts as failed: fail open. */
-		rd->res[i].result = PROBE_TIMEOUT;
-		r = probe_start(c->prober,
-				&(struct probe_target){.addr = rd->res[i].ip,
-						       .port = MXG_SMTP_PORT,
-						       .rcpt_domain = rd->slots[i].rcpt_domain},
-				probe_done, &rd->slots[i]);
-		if (r < 0) {
-			log_err(
-			    "probe %s: cannot start: %s; counted as failed (if it says too many "
-			    "open files, raise mxgated's LimitNOFILE)",
-			    mxg_ip_str(&rd->res[i].ip, a, sizeof(a)), strerror(-r));
-			rd->res[i].result = PROBE_REFUSED;
-			rd->slots[i].reported = true;
-			c->cnt.probes[PROBE_REFUSED]++;
-			rd->pending--;
-		}
-	}
-	rd->starting = false;
-	if (!rd->pending)
-		round_finish(c);
+	rd->next_start = 0;
+	start_batch(c);
 	return;
 oom:
 	/* Publishing the old verdicts would keep a gate closed unchecked:
@@ -284,6 +317,7 @@ void ctl_round_abort(struct controller *c)
 	struct ctl_round *rd = &c->round;
 
 	ev_timer_stop(c->loop, &rd->timer);
+	ev_timer_stop(c->loop, &rd->start_timer);
 	if (rd->running)
 		probe_cancel_matching(c->prober, round_slot, rd);
 	round_clear(rd);

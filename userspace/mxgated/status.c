@@ -381,7 +381,7 @@ static void json_tail(const struct controller *c, struct sbuf *o)
 	free(text);
 }
 
-#define STATUS_PART 256 /* domains per part of a streamed status */
+#define STATUS_PART 64 /* domains per part of a streamed status */
 
 /* "status[ json] DOMAIN": one domain, found by binary search. */
 static void one_domain(const struct controller *c, const char *name, bool json, struct sbuf *o)
