@@ -137,6 +137,43 @@ static void assert_state(const struct fixture *f, enum mxg_domain_state st, enum
 			 mxg_reason_str(why));
 }
 
+/* Issue 12: a primary address named by one answer only is not believed up
+ * before a probe_interval has passed since that answer, however fast its
+ * probes succeed; a second answer naming it confirms it at once. */
+static void test_new_address_needs_a_round_or_two_answers(void **state)
+{
+	struct fixture *f = *state;
+	struct ds_params saved = params;
+
+	params.rise = 1;
+	params.probe_interval_ms = 10 * ROUND_MS;
+	answer_usual(f);
+	round1(f, PROBE_OK); /* 1 s after the only answer */
+	assert_state(f, MXG_DOMAIN_OPEN, MXG_REASON_RISING);
+	for (int i = 0; i < 8; i++)
+		round1(f, PROBE_OK);
+	assert_state(f, MXG_DOMAIN_OPEN, MXG_REASON_RISING); /* 9 s */
+	round1(f, PROBE_OK);				     /* 10 s: a round old */
+	assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_PRIMARY_UP);
+
+	/* Another address appears: not up on its own one answer... */
+	{
+		struct mx_set s;
+
+		set_init(&s, MX_OK);
+		add_host(&s, "mx1.example.test", 10, P2, NULL);
+		add_host(&s, "mx2.example.test", 20, SELF_IP, NULL);
+		answer(f, &s);
+		round2(f, P2, PROBE_OK, NULL, PROBE_OK);
+		assert_state(f, MXG_DOMAIN_OPEN, MXG_REASON_RISING);
+		/* ...until a second answer names it. */
+		answer(f, &s);
+		round2(f, P2, PROBE_OK, NULL, PROBE_OK);
+		assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_PRIMARY_UP);
+	}
+	params = saved;
+}
+
 /* Bring the usual domain to gated: rise OK rounds. */
 static void make_gated(struct fixture *f)
 {
@@ -583,6 +620,7 @@ static void test_state_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    T(test_new_address_needs_a_round_or_two_answers),
 	    T(test_starts_unknown),
 	    T(test_dns_failure_before_first_answer_is_unknown),
 	    T(test_primary_up_gates_after_rise_rounds),

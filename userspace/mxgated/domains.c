@@ -235,6 +235,7 @@ static void set_params(struct controller *c)
 {
 	c->params.rise = c->cfg->rise ? c->cfg->rise : 1;
 	c->params.fall = c->cfg->fall ? c->cfg->fall : 1;
+	c->params.probe_interval_ms = c->cfg->probe_interval_ms;
 	c->params.dns_grace_ms = c->cfg->dns_grace_ms;
 	c->params.self = (const char(*)[MXG_NAME_MAX])c->cfg->self;
 	c->params.n_self = c->cfg->n_self;

@@ -256,8 +256,12 @@ int ds_dns_answer(struct domain_state *d, const struct ds_params *p, const struc
 			if (find_addr(addrs, n, &h->addrs[j]))
 				continue; /* two primary names, one address */
 			old = find_addr(d->addrs, d->n_addrs, &h->addrs[j]);
-			if (old)
+			if (old) {
 				addrs[n] = *old;
+				addrs[n].confirmed = true; /* a second answer agrees */
+			} else {
+				addrs[n].first_seen_ms = now_ms;
+			}
 			addrs[n].ip = h->addrs[j];
 			addrs[n].host = (uint8_t)(h - set->hosts);
 			n++;
@@ -303,7 +307,8 @@ bool ds_round(struct domain_state *d, const struct ds_params *p, const struct ds
 			a->fail_run = 0;
 			if (a->ok_run < UINT32_MAX)
 				a->ok_run++;
-			if (!a->up && a->ok_run >= p->rise)
+			if (!a->up && a->ok_run >= p->rise &&
+			    (a->confirmed || now_ms - a->first_seen_ms >= p->probe_interval_ms))
 				a->up = true;
 		} else {
 			a->ok_run = 0;

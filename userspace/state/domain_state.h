@@ -8,7 +8,10 @@
  * Hysteresis is per primary address and per domain: an address is up after
  * `rise` consecutive OK rounds and down after `fall` consecutive failed
  * rounds. A domain that appears (or a primary address that appears in its
- * MX set) starts down, so gating always waits for `rise` rounds.
+ * MX set) starts down, so gating always waits for `rise` rounds; and an
+ * address first seen less than one probe_interval ago does not become up
+ * unless a second DNS answer named it too (a forged answer would have to
+ * win twice, or survive a whole round).
  *
  * Recovery grace: once the domain has been open because its primaries were
  * down (or had no address), the next time a primary becomes up the domain
@@ -37,6 +40,10 @@
 struct ds_params {
 	unsigned rise; /* >= 1 */
 	unsigned fall; /* >= 1 */
+	/* An address first seen less than this long ago is not believed up
+	 * (however its probes went) unless a second DNS answer named it too:
+	 * one forged answer must not gate a domain. 0: no wait. */
+	uint64_t probe_interval_ms;
 	uint64_t dns_grace_ms;
 	const char (*self)[MXG_NAME_MAX];
 	size_t n_self;
@@ -50,7 +57,9 @@ struct ds_addr {
 	unsigned ok_run;   /* consecutive OK rounds */
 	unsigned fail_run; /* consecutive failed rounds */
 	bool up;
-	bool probed; /* last_* are valid */
+	bool confirmed;		/* named by two DNS answers in a row */
+	uint64_t first_seen_ms; /* the answer that first named it */
+	bool probed;		/* last_* are valid */
 	enum probe_result last;
 	int last_code;
 	uint64_t last_ms;
