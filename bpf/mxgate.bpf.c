@@ -55,6 +55,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } counters SEC(".maps");
 
+/* pass_clients: networks never steered. Read only on the gated-SYN path. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, MXG_MAX_PASS_NETS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mxg_pass_net_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pass_nets SEC(".maps");
+
+/* Passed clients (greylisting, pass_recipients), each with an expiry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MXG_MAX_PASSES);
+	__type(key, struct mxg_gate_key);
+	__type(value, struct mxg_pass_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} passes SEC(".maps");
+
 /* 8-byte values: user space then reads each socket's cookie back. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKMAP);
@@ -117,11 +136,14 @@ static __always_inline int pass_unparsed(void)
  * here, off the hot path, are maps touched: traffic that is not a port-25
  * SYN costs a few header loads and nothing else. */
 static __always_inline int gate_syn(struct __sk_buff *skb, const struct mxg_gate_key *key,
-				    __u32 slot, struct bpf_sock_tuple *tuple, __u32 tuple_len)
+				    const struct mxg_pass_net_key *client, __u32 slot,
+				    struct bpf_sock_tuple *tuple, __u32 tuple_len)
 {
 	struct mxg_counters *cnt = counters_get();
 	struct mxg_gate_entry *entry;
+	struct mxg_pass_entry *pass;
 	struct bpf_sock *sk;
+	__u64 now;
 	long err;
 
 	if (!cnt)
@@ -136,8 +158,20 @@ static __always_inline int gate_syn(struct __sk_buff *skb, const struct mxg_gate
 		cnt->pass_open++;
 		return MXG_PASS;
 	}
-	if (entry->expires_ns <= bpf_ktime_get_ns()) {
+	now = bpf_ktime_get_ns();
+	if (entry->expires_ns <= now) {
 		cnt->pass_expired++;
+		return MXG_PASS;
+	}
+	/* Allowlists, only for a SYN that would be steered: they can open
+	 * the gate for a client, never close it. */
+	if (bpf_map_lookup_elem(&pass_nets, client)) {
+		cnt->pass_client_net++;
+		return MXG_PASS;
+	}
+	pass = bpf_map_lookup_elem(&passes, client->addr);
+	if (pass && pass->expires_ns > now) {
+		cnt->pass_passed++;
 		return MXG_PASS;
 	}
 	/* A closed listener leaves the SOCKMAP by itself; the state check
@@ -214,16 +248,20 @@ int mxgate_tc(struct __sk_buff *skb)
 		if ((flags & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN)) != TCPF_SYN)
 			return MXG_PASS;
 		struct mxg_gate_key key = {};
+		struct mxg_pass_net_key client = {.prefixlen = 128};
 		struct bpf_sock_tuple tuple = {};
 
 		key.addr[10] = 0xff;
 		key.addr[11] = 0xff;
 		__builtin_memcpy(&key.addr[12], &ip->daddr, 4);
+		client.addr[10] = 0xff;
+		client.addr[11] = 0xff;
+		__builtin_memcpy(&client.addr[12], &ip->saddr, 4);
 		tuple.ipv4.saddr = ip->saddr;
 		tuple.ipv4.daddr = ip->daddr;
 		tuple.ipv4.sport = tcp->source;
 		tuple.ipv4.dport = tcp->dest;
-		return gate_syn(skb, &key, MXG_RESPONDER_V4, &tuple, sizeof(tuple.ipv4));
+		return gate_syn(skb, &key, &client, MXG_RESPONDER_V4, &tuple, sizeof(tuple.ipv4));
 	}
 
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
@@ -242,14 +280,16 @@ int mxgate_tc(struct __sk_buff *skb)
 		if ((flags & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN)) != TCPF_SYN)
 			return MXG_PASS;
 		struct mxg_gate_key key = {};
+		struct mxg_pass_net_key client = {.prefixlen = 128};
 		struct bpf_sock_tuple tuple = {};
 
 		__builtin_memcpy(key.addr, &ip6->daddr, 16);
+		__builtin_memcpy(client.addr, &ip6->saddr, 16);
 		__builtin_memcpy(tuple.ipv6.saddr, &ip6->saddr, 16);
 		__builtin_memcpy(tuple.ipv6.daddr, &ip6->daddr, 16);
 		tuple.ipv6.sport = tcp->source;
 		tuple.ipv6.dport = tcp->dest;
-		return gate_syn(skb, &key, MXG_RESPONDER_V6, &tuple, sizeof(tuple.ipv6));
+		return gate_syn(skb, &key, &client, MXG_RESPONDER_V6, &tuple, sizeof(tuple.ipv6));
 	}
 
 	/* ARP, a raw VLAN tag (ingress normally sees it stripped), others. */

@@ -15,6 +15,8 @@
 #define MXG_MAP_DOMAINS "domains"
 #define MXG_MAP_COUNTERS "counters"
 #define MXG_MAP_RESPONDER "responder"
+#define MXG_MAP_PASS_NETS "pass_nets" /* pass_clients: LPM trie, never steered */
+#define MXG_MAP_PASSES "passes"	      /* passed clients: address -> expiry */
 /* The tc program itself is pinned too, so `mxgate unload` can find it. */
 #define MXG_PIN_PROG "tc_prog"
 
@@ -25,7 +27,9 @@
  * preallocation and sized from the configuration at load (gate_tc.c), so
  * this is a bound, not a cost. */
 #define MXG_MAX_DOMAINS 1000000
-#define MXG_DOMAIN_LEN 256 /* 253 octets of name, NUL, padding */
+#define MXG_DOMAIN_LEN 256     /* 253 octets of name, NUL, padding */
+#define MXG_MAX_PASS_NETS 1024 /* pass_clients entries */
+#define MXG_MAX_PASSES 16384   /* passed client addresses at once */
 
 /* Responder listening sockets in the SOCKMAP, one per address family. A
  * closed socket leaves the map by itself, which opens the gate. */
@@ -51,6 +55,29 @@ struct mxg_gate_entry {
 	__u64 updated_ns; /* when the controller last wrote this entry */
 	__u32 state;	  /* enum mxg_gate_state */
 	__u32 domains;	  /* served domains on this address, for the admin */
+};
+
+/* pass_nets key (BPF_MAP_TYPE_LPM_TRIE): a client network. IPv4 is
+ * IPv4-mapped like the gate key, its prefix length + 96. */
+struct mxg_pass_net_key {
+	__u32 prefixlen; /* 0..128 */
+	__u8 addr[16];
+};
+
+/* Why a client is passed (mxg_pass_entry.reason). */
+enum mxg_pass_reason {
+	MXG_PASS_GREYLIST = 1,	/* it retried a greylisted tuple in time */
+	MXG_PASS_RECIPIENT = 2, /* it asked for a pass_recipients address */
+};
+
+/* passes: key struct mxg_gate_key holding the client's address (IPv4
+ * mapped). The same fail-safe expiry as the gate map: past expires_ns
+ * the client is steered again (only while the primary is up). */
+struct mxg_pass_entry {
+	__u64 expires_ns; /* CLOCK_MONOTONIC; past = no longer passed */
+	__u64 since_ns;	  /* when it was first passed (renewals stop at pass_max) */
+	__u32 reason;	  /* enum mxg_pass_reason */
+	__u32 pad;
 };
 
 enum mxg_domain_state {
@@ -89,6 +116,8 @@ struct mxg_counters {
 	__u64 pass_assign_failed; /* bpf_sk_assign refused */
 	__u64 pass_unparsed;	  /* headers we do not parse (ext hdrs, short) */
 	__u64 pass_existing;	  /* the 4-tuple has a socket already (TIME_WAIT) */
+	__u64 pass_client_net;	  /* gated, but the client is in pass_clients */
+	__u64 pass_passed;	  /* gated, but the client holds a live pass */
 };
 
 #endif

@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		if (policy_request_line(&req, (const char *)data + start, i - start)) {
-			size_t n = policy_answer(&req, fuzz_policy_lookup, NULL, i % 2 ? &offenders : NULL,
+			size_t n = policy_answer(&req, fuzz_policy_lookup, NULL, NULL, i % 2 ? &offenders : NULL,
 						 (uint64_t)i * 1000, out, sizeof(out));
 			fuzz_policy_check(out, n, sizeof(out));
 			policy_request_reset(&req);

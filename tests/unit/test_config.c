@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_pass.h"
 #include "reply.h"
 
 #define BASE "self = mx2.example.org\ndomains = example.org\ninterfaces = eth0\n"
@@ -697,6 +698,55 @@ static void test_file_errors(void **state)
 	assert_string_equal(err, "t.conf:");
 }
 
+/* Allowlists and passes: defaults, lists, CIDR, bounds, errors. */
+static void test_pass_keys(void **state)
+{
+	struct mxg_ip ip;
+
+	expect_ok(BASE);
+	assert_int_equal(cfg.n_pass_clients, 0);
+	assert_int_equal(cfg.n_pass_recipients, 2);
+	assert_true(cfg_pass_recipient(&cfg, "postmaster", "example.org"));
+	assert_true(cfg_pass_recipient(&cfg, "Abuse", "other.example"));
+	assert_false(cfg_pass_recipient(&cfg, "sales", "example.org"));
+	assert_int_equal(cfg.pass_ttl_ms, 24ULL * 3600 * 1000);
+	assert_int_equal(cfg.pass_max_ms, 7ULL * 24 * 3600 * 1000);
+	assert_int_equal(cfg.greylist_delay_ms, 25ULL * 60 * 1000);
+	assert_int_equal(cfg.greylist_window_ms, 4ULL * 3600 * 1000);
+	assert_string_equal(cfg.state_dir, "/var/lib/mxgate");
+	config_free(&cfg);
+
+	expect_ok(BASE "pass_clients = 192.0.2.7 198.51.100.77/24\n  2001:db8:1::/48 ::ffff:203.0.113.9\n"
+		       "pass_recipients = hostmaster Sales@Example.ORG\n");
+	assert_int_equal(cfg.n_pass_clients, 4);
+	assert_int_equal(cfg.pass_clients[1].prefix, 24);
+	mxg_ip_parse("198.51.100.200", &ip);
+	assert_true(cfg_pass_client(&cfg, &ip));
+	mxg_ip_parse("198.51.101.1", &ip);
+	assert_false(cfg_pass_client(&cfg, &ip));
+	mxg_ip_parse("2001:db8:1:ffff::1", &ip);
+	assert_true(cfg_pass_client(&cfg, &ip));
+	mxg_ip_parse("2001:db8:2::1", &ip);
+	assert_false(cfg_pass_client(&cfg, &ip));
+	mxg_ip_parse("203.0.113.9", &ip); /* mapped in the config, plain here */
+	assert_true(cfg_pass_client(&cfg, &ip));
+	mxg_ip_parse("::ffff:192.0.2.7", &ip); /* and the other way round */
+	assert_true(cfg_pass_client(&cfg, &ip));
+	/* The key replaces the default list. */
+	assert_false(cfg_pass_recipient(&cfg, "postmaster", "example.org"));
+	assert_true(cfg_pass_recipient(&cfg, "hostmaster", "a.example"));
+	assert_true(cfg_pass_recipient(&cfg, "sales", "example.org"));
+	assert_false(cfg_pass_recipient(&cfg, "sales", "example.com"));
+	config_free(&cfg);
+
+	expect_error(BASE "pass_clients = 192.0.2.0/33\n", "t.conf:4: pass_clients: \"192.0.2.0/33\" is not an address or network");
+	expect_error(BASE "pass_clients = example.org\n", "t.conf:4: pass_clients: ");
+	expect_error(BASE "pass_clients = 192.0.2.1 192.0.2.1/32\n", "t.conf:4: pass_clients: 192.0.2.1/32 is listed twice");
+	expect_error(BASE "pass_recipients = a<b\n", "t.conf:4: pass_recipients: ");
+	expect_error(BASE "pass_recipients = @example.org\n", "t.conf:4: pass_recipients: ");
+	expect_error(BASE "pass_ttl = 2d\npass_max = 1d\n", "t.conf:5: pass_max: shorter than pass_ttl");
+}
+
 /* Offenders to nft: off by default; own sets with "yes"; the
  * administrator's "[FAMILY] TABLE SET" only together with "yes". */
 static void test_offender_set(void **state)
@@ -764,6 +814,7 @@ int main(void)
 	    T(test_domains_from_postfix),
 	    T(test_file_errors),
 	    T(test_offender_set),
+	    T(test_pass_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -170,7 +170,7 @@ static void test_lifecycle_and_rounds(void **state)
 	set_domain(g, "other.test");
 	assert_int_equal(gate_tc_ops.commit(g), 0);
 
-	assert_true(pins_open(cfg.pin_dir, &p) == 5);
+	assert_true(pins_open(cfg.pin_dir, &p) == 7);
 	assert_int_equal(count_keys(p.gate_fd, sizeof(struct mxg_gate_key)), 2);
 	assert_int_equal(count_keys(p.domains_fd, sizeof(struct mxg_domain_key)), 2);
 	now = ev_now_ns();
@@ -202,7 +202,7 @@ static void test_lifecycle_and_rounds(void **state)
 	assert_true(has_addr(p.gate_fd, "192.0.2.20", &e));
 	assert_int_equal(e.state, MXG_GATE_GATED);
 	pins_close(&p);
-	assert_true(pins_open(cfg.pin_dir, &p) == 5);
+	assert_true(pins_open(cfg.pin_dir, &p) == 7);
 	assert_true(has_addr(p.gate_fd, "192.0.2.21", &e));
 	pins_close(&p);
 
@@ -238,7 +238,7 @@ static void test_set_responder(void **state)
 
 	assert_int_equal(gate_tc_ops.open(&g, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(gate_tc_ops.set_responder(g, fd4, fd6), 0);
-	assert_true(pins_open(cfg.pin_dir, &p) == 5);
+	assert_true(pins_open(cfg.pin_dir, &p) == 7);
 	slot = MXG_RESPONDER_V4;
 	assert_int_equal(bpf_map_lookup_elem(p.responder_fd, &slot, &cookie), 0);
 	slot = MXG_RESPONDER_V6;

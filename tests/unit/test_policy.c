@@ -51,7 +51,7 @@ static const char *ask(const char *text, struct offender_table *off)
 			break;
 		p = nl + 1;
 	}
-	policy_answer(&r, lookup, NULL, off, 1000, out, sizeof(out));
+	policy_answer(&r, lookup, NULL, NULL, off, 1000, out, sizeof(out));
 	return out;
 }
 
@@ -188,6 +188,31 @@ static void test_loopback_never_offender(void **state)
 	offender_free(&t);
 }
 
+static bool client_hook(void *arg, const struct mxg_ip *ip, const char *rcpt)
+{
+	char a[MXG_ADDRSTRLEN];
+
+	return !strcmp(mxg_ip_str(ip, a, sizeof(a)), "198.51.100.7") && !strncmp(rcpt, "postmaster@", 11);
+}
+
+/* The controller's allowlist hook turns a gated answer into DUNNO. */
+static void test_client_hook_dunno(void **state)
+{
+	static char out[1024];
+	struct policy_request r;
+	const char *lines[] = {"request=smtpd_access_policy", "protocol_state=RCPT",
+			       "client_address=198.51.100.7", "recipient=postmaster@example.test", ""};
+
+	policy_request_reset(&r);
+	for (size_t i = 0; i < 5; i++)
+		policy_request_line(&r, lines[i], strlen(lines[i]));
+	policy_answer(&r, lookup, client_hook, NULL, NULL, 1000, out, sizeof(out));
+	assert_string_equal(out, "action=DUNNO\n\n");
+	snprintf(r.recipient, sizeof(r.recipient), "user@example.test");
+	policy_answer(&r, lookup, client_hook, NULL, NULL, 1000, out, sizeof(out));
+	assert_non_null(strstr(out, "action=551 5.7.1 "));
+}
+
 /* A message is counted once, however many recipients it has (Postfix's
  * instance attribute); a deferred domain is never counted. */
 static void test_offender_counts_messages_never_defer(void **state)
@@ -223,6 +248,7 @@ int main(void)
 	    cmocka_unit_test(test_offender_gets_550_after_threshold),
 	    cmocka_unit_test(test_loopback_never_offender),
 	    cmocka_unit_test(test_offender_counts_messages_never_defer),
+	    cmocka_unit_test(test_client_hook_dunno),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }

@@ -66,7 +66,22 @@ static void fx_rcpt_replied(void *arg, int code)
 	f->rcpt_codes[code]++;
 }
 
-static const struct smtp_session_ops fx_ops = {fx_lookup, fx_offender, fx_rcpt_replied};
+static const struct smtp_session_ops fx_ops = {
+    .lookup = fx_lookup, .offender_try = fx_offender, .rcpt_replied = fx_rcpt_replied};
+
+/* pass_recipients as the responder does it: postmaster, by local part. */
+static char fx_passed_from[SMTP_FROM_MAX];
+static bool fx_rcpt_pass(void *arg, const struct responder_domain *d, const char *local,
+			 const char *domain, const char *from)
+{
+	snprintf(fx_passed_from, sizeof(fx_passed_from), "%s", from);
+	return !strcmp(local, "postmaster") && !strcmp(domain, d->name);
+}
+
+static const struct smtp_session_ops fx_pass_ops = {.lookup = fx_lookup,
+						    .offender_try = fx_offender,
+						    .rcpt_pass = fx_rcpt_pass,
+						    .rcpt_replied = fx_rcpt_replied};
 
 static void add_domain(struct fx *f, const char *name, int state, int reply, const char *primary,
 		       const char *text)
@@ -514,6 +529,31 @@ static void test_offender_escalation(void **state)
 	assert_int_equal(f->rcpt_codes[451], 2); /* defer.test, and nowhere.test */
 }
 
+/* An allowlisted recipient of a gated domain, even of an offender: 451
+ * asking for a retry (never 5xx); others as before. */
+static void test_rcpt_pass_gets_451(void **state)
+{
+	struct fx *f = *state;
+	struct smtp_session_params p = {HELO_NAME, 0, 0};
+
+	fx_start(f, 0, 1);
+	smtp_session_init(&f->s, &p, &fx_pass_ops, f);
+	smtp_session_start(&f->s);
+	say(f, "EHLO c\r\nMAIL FROM:<Bounce+X@Sender.Example>\r\n");
+	assert_string_equal(say(f, "RCPT TO:<x@example.test>\r\n"), GATED_551);
+	assert_string_equal(fx_passed_from, "bounce+x@sender.example");
+	f->session++;
+	assert_string_equal(say(f, "RCPT TO:<x@example.test>\r\n"), OFFENDER_550);
+	assert_string_equal(say(f, "RCPT TO:<PostMaster@Example.TEST>\r\n"),
+			    "451 4.7.1 <example.test>: " REPLY_PASSED_TEXT "\r\n");
+	assert_int_equal(f->s.last_rcpt_code, 451);
+	/* Not gated: the hook is not asked, the usual 451/550 apply. */
+	assert_non_null(strstr(say(f, "RCPT TO:<postmaster@other.test>\r\n"), "451 4.7.1 <other.test>"));
+	say(f, "RSET\r\nMAIL FROM:<>\r\n");
+	say(f, "RCPT TO:<x@example.test>\r\n");
+	assert_string_equal(fx_passed_from, "");
+}
+
 /* The issue-10 case: an MTA with a queue of any size, deferred with 451,
  * retrying every few seconds, is never counted at all. */
 static void test_defer_never_escalates(void **state)
@@ -666,6 +706,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_template_expansion, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offender_escalation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_never_escalates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rcpt_pass_gets_451, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_random_input_stays_bounded, setup, teardown),
 	    cmocka_unit_test(test_offender_leaky_bucket),
 	    cmocka_unit_test(test_offender_ipv6_by_64_and_bounded),

@@ -103,6 +103,71 @@ static int dump_domains(int fd)
 	return 0;
 }
 
+static const char *pass_reason_str(unsigned r)
+{
+	switch (r) {
+	case MXG_PASS_GREYLIST:
+		return "greylist";
+	case MXG_PASS_RECIPIENT:
+		return "recipient";
+	}
+	return "?";
+}
+
+static void dump_passes(int fd)
+{
+	struct mxg_gate_key key, next;
+	struct mxg_pass_entry e;
+	uint64_t now = ev_now_ns();
+	int n = 0, r;
+
+	printf("passes:\n");
+	for (r = bpf_map_get_next_key(fd, NULL, &next); !r;
+	     r = bpf_map_get_next_key(fd, &key, &next)) {
+		char buf[MXG_ADDRSTRLEN];
+		struct mxg_ip ip;
+
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &e) < 0)
+			continue;
+		mxg_ip_from_gate_key(&key, &ip);
+		printf("  %-39s ", mxg_ip_str(&ip, buf, sizeof(buf)));
+		print_expiry(e.expires_ns, now);
+		printf("  %s, since %llus\n", pass_reason_str(e.reason),
+		       (unsigned long long)(e.since_ns && e.since_ns < now
+						? (now - e.since_ns) / NS_PER_SEC
+						: 0));
+		n++;
+	}
+	if (!n)
+		printf("  (none)\n");
+}
+
+static void dump_pass_nets(int fd)
+{
+	struct mxg_pass_net_key key, next;
+	int n = 0, r;
+
+	printf("pass_nets:\n");
+	for (r = bpf_map_get_next_key(fd, NULL, &next); !r;
+	     r = bpf_map_get_next_key(fd, &key, &next)) {
+		char buf[MXG_ADDRSTRLEN];
+		struct mxg_gate_key g;
+		struct mxg_ip ip;
+		unsigned plen;
+
+		key = next;
+		memcpy(g.addr, key.addr, sizeof(g.addr));
+		mxg_ip_from_gate_key(&g, &ip);
+		plen = ip.family == AF_INET && key.prefixlen >= 96 ? key.prefixlen - 96
+								   : key.prefixlen;
+		printf("  %s/%u\n", mxg_ip_str(&ip, buf, sizeof(buf)), plen);
+		n++;
+	}
+	if (!n)
+		printf("  (none)\n");
+}
+
 static int dump_counters(int fd)
 {
 	static const struct {
@@ -112,7 +177,7 @@ static int dump_counters(int fd)
 #define F(x) {#x, offsetof(struct mxg_counters, x)}
 	    F(syn25),	      F(steered),	    F(pass_no_entry),	   F(pass_open),
 	    F(pass_expired),  F(pass_no_responder), F(pass_assign_failed), F(pass_unparsed),
-	    F(pass_existing),
+	    F(pass_existing), F(pass_client_net),   F(pass_passed),
 #undef F
 	};
 	_Static_assert(sizeof(fields) / sizeof(fields[0]) ==
@@ -228,6 +293,14 @@ int do_dump(int argc, char **argv)
 		dump_responder(p.responder_fd);
 	else
 		missing(dir, MXG_MAP_RESPONDER);
+	if (p.pass_nets_fd >= 0)
+		dump_pass_nets(p.pass_nets_fd);
+	else
+		missing(dir, MXG_MAP_PASS_NETS);
+	if (p.passes_fd >= 0)
+		dump_passes(p.passes_fd);
+	else
+		missing(dir, MXG_MAP_PASSES);
 	pins_close(&p);
 	return ret;
 }

@@ -88,6 +88,10 @@ static void tc_counters(FILE *f, const struct mxg_counters *k, uint64_t nft_stee
 		 prom_labels(l, sizeof(l), 1, "reason", "unparsed"), k->pass_unparsed);
 	prom_u64(f, "mxgate_tc_passed_syn_total",
 		 prom_labels(l, sizeof(l), 1, "reason", "existing"), k->pass_existing);
+	prom_u64(f, "mxgate_tc_passed_syn_total",
+		 prom_labels(l, sizeof(l), 1, "reason", "client_net"), k->pass_client_net);
+	prom_u64(f, "mxgate_tc_passed_syn_total", prom_labels(l, sizeof(l), 1, "reason", "passed"),
+		 k->pass_passed);
 }
 
 static void gate_entries(FILE *f, int fd)
@@ -164,7 +168,7 @@ int do_metrics(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *pin_dir = MXG_DEFAULT_PIN_DIR, *sock = MXG_DEFAULT_CONTROL_SOCKET;
-	struct mxg_pins pins = {-1, -1, -1, -1, -1};
+	struct mxg_pins pins = {-1, -1, -1, -1, -1, -1, -1};
 	struct mxg_counters k = {0};
 	uint64_t nft_steered = 0;
 	bool have_tc = false, have_nft = false;

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "config_parse.h"
+#include "config_pass.h"
 #include "config_values.h"
 
 /*
@@ -52,6 +53,8 @@ enum key_type {
 	K_POLICY_REMOTE,
 	K_OFFENDER_NFT_SET,
 	K_DOMAINS_FROM,
+	K_PASS_CLIENTS,
+	K_PASS_RECIPIENTS,
 };
 
 struct key {
@@ -105,6 +108,10 @@ static const struct key keys[CFG_N_KEYS] = {
     {"domains_from", K_DOMAINS_FROM, 0, 0, 0, false, false},
     {"postfix_config_dir", K_PATH, F(postfix_config_dir), 0,
      sizeof(((struct mxg_config *)0)->postfix_config_dir), false, false},
+    {"pass_clients", K_PASS_CLIENTS, 0, 0, 0, false, true},
+    {"pass_recipients", K_PASS_RECIPIENTS, 0, 0, 0, false, true},
+    {"pass_ttl", K_DURATION, F(pass_ttl_ms), 1000, 366 * DAY_MS, false, false},
+    {"pass_max", K_DURATION, F(pass_max_ms), 1000, 366 * DAY_MS, false, false},
 };
 
 static int key_index(const char *name)
@@ -162,6 +169,14 @@ static void set_defaults(struct mxg_config *cfg)
 	snprintf(cfg->reply_text, sizeof(cfg->reply_text), "%s", MXG_DEFAULT_REPLY_TEXT);
 	cfg->offender_threshold = MXG_DEFAULT_OFFENDER_THRESHOLD;
 	cfg->offender_window_ms = MXG_DEFAULT_OFFENDER_WINDOW_MS;
+	cfg->pass_ttl_ms = MXG_DEFAULT_PASS_TTL_MS;
+	cfg->pass_max_ms = MXG_DEFAULT_PASS_MAX_MS;
+	cfg->greylist_delay_ms = MXG_DEFAULT_GREYLIST_DELAY_MS;
+	cfg->greylist_window_ms = MXG_DEFAULT_GREYLIST_WINDOW_MS;
+	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", MXG_DEFAULT_STATE_DIR);
+	snprintf(cfg->pass_recipients[0], MXG_PASS_RCPT_MAX, "postmaster");
+	snprintf(cfg->pass_recipients[1], MXG_PASS_RCPT_MAX, "abuse");
+	cfg->n_pass_recipients = 2;
 	snprintf(cfg->user, sizeof(cfg->user), "%s", MXG_DEFAULT_USER);
 	snprintf(cfg->pin_dir, sizeof(cfg->pin_dir), "%s", MXG_DEFAULT_PIN_DIR);
 	snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",
@@ -215,6 +230,10 @@ static int set_list_item(struct cfg_parse *p, const struct key *k, const char *v
 			goto full;
 		c->addresses[c->n_addresses++] = ip;
 		return 0;
+	case K_PASS_CLIENTS:
+		return cfg_add_pass_client(c, v, why, len);
+	case K_PASS_RECIPIENTS:
+		return cfg_add_pass_recipient(c, v, why, len);
 	case K_INTERFACES:
 		if (cv_ifname(v, why, len))
 			return -1;
@@ -248,6 +267,9 @@ static int set_list(struct cfg_parse *p, const struct key *k, const char *value,
 {
 	char buf[CFG_LINE_MAX + 1], *save = NULL;
 
+	/* The key replaces the default list (postmaster abuse). */
+	if (k->type == K_PASS_RECIPIENTS && !p->continuation)
+		p->cfg->n_pass_recipients = 0;
 	snprintf(buf, sizeof(buf), "%s", value);
 	for (char *t = strtok_r(buf, " \t", &save); t; t = strtok_r(NULL, " \t", &save))
 		if (set_list_item(p, k, t, why, len))
@@ -304,6 +326,8 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 	case K_DOMAINS:
 	case K_ADDRESSES:
 	case K_INTERFACES:
+	case K_PASS_CLIENTS:
+	case K_PASS_RECIPIENTS:
 		return set_list(p, k, v, why, len);
 	case K_DOMAINS_FILE:
 		if (v[0] != '/' && p->fp) {
@@ -623,6 +647,12 @@ static int parse(struct cfg_parse *p)
 		    "inet:127.0.0.1:PORT or unix:PATH, or set policy_allow_remote = yes "
 		    "and firewall the port",
 		    c->policy_listen);
+	if (c->pass_max_ms < c->pass_ttl_ms)
+		return cfg_fail(p, p->name,
+				p->key_line[key_index("pass_max")] ? p->key_line[key_index("pass_max")]
+								   : p->key_line[key_index("pass_ttl")],
+				"pass_max: shorter than pass_ttl; a pass could never last its ttl, "
+				"raise pass_max or lower pass_ttl");
 	if (c->max_connections_per_client > c->max_connections)
 		return cfg_fail(
 		    p, p->name, p->key_line[key_index("max_connections_per_client")],

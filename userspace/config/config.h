@@ -43,6 +43,15 @@
  * domains only, -> 550 (docs/responder.md, "Offenders"). */
 #define MXG_DEFAULT_OFFENDER_THRESHOLD 5
 #define MXG_DEFAULT_OFFENDER_WINDOW_MS 60000
+/* Mail safety and scale (DESIGN.md, "Keys added ..."). */
+#define MXG_DEFAULT_PASS_TTL_MS (24ULL * 3600 * 1000)	   /* a pass lasts a day ... */
+#define MXG_DEFAULT_PASS_MAX_MS (7ULL * 24 * 3600 * 1000)  /* ... renewed up to a week */
+#define MXG_DEFAULT_GREYLIST_DELAY_MS (25ULL * 60 * 1000)  /* spamd's 25 min */
+#define MXG_DEFAULT_GREYLIST_WINDOW_MS (4ULL * 3600 * 1000) /* forget a tuple after 4 h */
+#define MXG_DEFAULT_STATE_DIR "/var/lib/mxgate"
+#define MXG_MAX_PASS_CLIENTS 1024  /* pass_clients entries (LPM trie size) */
+#define MXG_MAX_PASS_RECIPIENTS 64 /* pass_recipients entries */
+#define MXG_PASS_RCPT_MAX 256	   /* one of them: local@domain, NUL */
 /* Responder limits (not in DESIGN.md's table). */
 #define MXG_DEFAULT_MAX_CONNECTIONS 1000
 #define MXG_DEFAULT_MAX_CONNECTIONS_PER_CLIENT 10
@@ -59,6 +68,12 @@ enum mxg_gate_kind {
 	MXG_GATE_TC,
 	MXG_GATE_NFT,
 	MXG_GATE_NONE,
+};
+
+/* An address or CIDR network (host bits zero). */
+struct mxg_net {
+	struct mxg_ip ip;
+	uint8_t prefix; /* 0..32 or 0..128 */
 };
 
 /* One per served domain (100,000 of them at scale): the name and what a
@@ -132,6 +147,17 @@ struct mxg_config {
 	 * connections that were not steered from port 25, and count
 	 * loopback clients like any other (the harness's clients are). */
 	bool responder_test_mode;
+
+	/* Allowlists and passes (docs/responder.md, "Passes"). */
+	struct mxg_net pass_clients[MXG_MAX_PASS_CLIENTS];
+	size_t n_pass_clients;
+	char pass_recipients[MXG_MAX_PASS_RECIPIENTS][MXG_PASS_RCPT_MAX]; /* lower case */
+	size_t n_pass_recipients;
+	uint64_t pass_ttl_ms;
+	uint64_t pass_max_ms;
+	uint64_t greylist_delay_ms;
+	uint64_t greylist_window_ms;
+	char state_dir[4096];
 
 	/* Responder limits: not in DESIGN.md's table, documented in
 	 * mxgate.conf(5). */

@@ -53,6 +53,15 @@ struct gate_ops {
 	bool (*steers)(const struct gate *g, const char *ifname);
 	/* Configured interfaces without our filter (last check); NULL: 0. */
 	unsigned (*unsteered)(const struct gate *g);
+	/* Pass a client (greylisting, pass_recipients) until expires_ns
+	 * (CLOCK_MONOTONIC); expires_ns 0 removes the pass. The kernel lets
+	 * its new connections through on its own until then. NULL: the
+	 * backend cannot pass clients (none). */
+	int (*set_pass)(struct gate *g, const struct mxg_ip *ip, uint64_t expires_ns,
+			uint64_t since_ns, unsigned reason);
+	/* Make cfg's pass_clients the networks never steered (at start and
+	 * on every reload). NULL: none to set. */
+	int (*set_pass_clients)(struct gate *g, const struct mxg_config *cfg);
 	/* detach = true: remove program/rules/pins (SIGTERM, unload). false:
 	 * leave kernel state to expire by itself (crash-like exit, reload). */
 	void (*close)(struct gate *g, bool detach);

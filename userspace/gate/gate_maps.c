@@ -131,3 +131,65 @@ out:
 	free(per);
 	return ret;
 }
+
+int gate_map_set_pass(int map_fd, const struct mxg_ip *ip, uint64_t expires_ns, uint64_t since_ns,
+		      unsigned reason)
+{
+	struct mxg_pass_entry e = {.expires_ns = expires_ns, .since_ns = since_ns, .reason = reason};
+	struct mxg_gate_key key;
+
+	mxg_ip_to_gate_key(ip, &key);
+	return bpf_map_update_elem(map_fd, &key, &e, BPF_ANY) < 0 ? -errno : 0;
+}
+
+int gate_map_delete_pass(int map_fd, const struct mxg_ip *ip)
+{
+	struct mxg_gate_key key;
+
+	mxg_ip_to_gate_key(ip, &key);
+	if (bpf_map_delete_elem(map_fd, &key) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+void gate_map_pass_net_key(const struct mxg_net *n, struct mxg_pass_net_key *k)
+{
+	struct mxg_gate_key g;
+
+	memset(k, 0, sizeof(*k));
+	mxg_ip_to_gate_key(&n->ip, &g);
+	memcpy(k->addr, g.addr, sizeof(k->addr));
+	k->prefixlen = n->ip.family == AF_INET ? 96u + n->prefix : n->prefix;
+}
+
+int gate_map_set_pass_nets(int map_fd, const struct mxg_net *nets, size_t n)
+{
+	static struct mxg_pass_net_key stale[MXG_MAX_PASS_NETS];
+	struct mxg_pass_net_key key, next, want;
+	size_t n_stale = 0;
+	__u32 one = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		gate_map_pass_net_key(&nets[i], &want);
+		if (bpf_map_update_elem(map_fd, &want, &one, BPF_ANY) < 0)
+			return -errno;
+	}
+	/* Then drop what the config no longer lists (a reload, an old run):
+	 * adding first means a listed network is never missing. */
+	for (int r = bpf_map_get_next_key(map_fd, NULL, &next); !r && n_stale < MXG_MAX_PASS_NETS;
+	     r = bpf_map_get_next_key(map_fd, &key, &next)) {
+		bool listed = false;
+
+		key = next;
+		for (size_t i = 0; i < n && !listed; i++) {
+			gate_map_pass_net_key(&nets[i], &want);
+			listed = !memcmp(&want, &key, sizeof(key));
+		}
+		if (!listed)
+			stale[n_stale++] = key;
+	}
+	for (size_t i = 0; i < n_stale; i++)
+		if (bpf_map_delete_elem(map_fd, &stale[i]) < 0 && errno != ENOENT)
+			return -errno;
+	return 0;
+}

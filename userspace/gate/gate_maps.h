@@ -31,6 +31,16 @@ int gate_map_domain_entry(const struct gate_domain_view *d, uint64_t ttl_ms,
  * empties the slot (an empty slot is not an error). */
 int gate_map_set_responder(int map_fd, unsigned slot, int sock_fd);
 
+/* A passed client: the tc program lets its SYNs through until expires_ns
+ * (CLOCK_MONOTONIC, as bpf_ktime_get_ns()). */
+int gate_map_set_pass(int map_fd, const struct mxg_ip *ip, uint64_t expires_ns, uint64_t since_ns,
+		      unsigned reason);
+int gate_map_delete_pass(int map_fd, const struct mxg_ip *ip);
+/* pass_clients into the LPM trie: exactly nets afterwards (add, then
+ * delete the rest). */
+void gate_map_pass_net_key(const struct mxg_net *n, struct mxg_pass_net_key *k);
+int gate_map_set_pass_nets(int map_fd, const struct mxg_net *nets, size_t n);
+
 /* Sum the per-CPU counters. */
 int gate_map_read_counters(int map_fd, struct mxg_counters *sum);
 

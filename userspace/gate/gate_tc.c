@@ -627,6 +627,28 @@ static int tc_commit(struct gate *g)
 	return ret ? ret : ret2;
 }
 
+static int tc_set_pass(struct gate *g, const struct mxg_ip *ip, uint64_t expires_ns,
+		       uint64_t since_ns, unsigned reason)
+{
+	int map = bpf_map__fd(g->skel->maps.passes);
+
+	if (!expires_ns)
+		return gate_map_delete_pass(map, ip);
+	return gate_map_set_pass(map, ip, expires_ns, since_ns, reason);
+}
+
+static int tc_set_pass_clients(struct gate *g, const struct mxg_config *cfg)
+{
+	int ret = gate_map_set_pass_nets(bpf_map__fd(g->skel->maps.pass_nets), cfg->pass_clients,
+					 cfg->n_pass_clients);
+
+	if (ret)
+		log_err("pass_clients into %s/" MXG_MAP_PASS_NETS ": %s; those clients are steered "
+			"like any other",
+			g->pin_dir, strerror(-ret));
+	return ret;
+}
+
 static void tc_close(struct gate *g, bool detach)
 {
 	char err[512];
@@ -670,5 +692,7 @@ const struct gate_ops gate_tc_ops = {
     .check = tc_check,
     .steers = tc_steers,
     .unsteered = tc_unsteered,
+    .set_pass = tc_set_pass,
+    .set_pass_clients = tc_set_pass_clients,
     .close = tc_close,
 };

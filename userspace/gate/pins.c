@@ -27,7 +27,8 @@
 #define PINS_LOCK_STEP_MS 50
 
 const char *const mxg_pin_names[] = {
-    MXG_MAP_GATE, MXG_MAP_DOMAINS, MXG_MAP_COUNTERS, MXG_MAP_RESPONDER, MXG_PIN_PROG, NULL,
+    MXG_MAP_GATE,      MXG_MAP_DOMAINS, MXG_MAP_COUNTERS, MXG_MAP_RESPONDER,
+    MXG_MAP_PASS_NETS, MXG_MAP_PASSES,	MXG_PIN_PROG,	   NULL,
 };
 
 static int libbpf_to_debug(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -231,11 +232,13 @@ int pins_open(const char *dir, struct mxg_pins *p)
 	} want[] = {
 	    {MXG_MAP_GATE, &p->gate_fd},	 {MXG_MAP_DOMAINS, &p->domains_fd},
 	    {MXG_MAP_COUNTERS, &p->counters_fd}, {MXG_MAP_RESPONDER, &p->responder_fd},
-	    {MXG_PIN_PROG, &p->prog_fd},
+	    {MXG_PIN_PROG, &p->prog_fd},	 {MXG_MAP_PASS_NETS, &p->pass_nets_fd},
+	    {MXG_MAP_PASSES, &p->passes_fd},
 	};
 	int found = 0;
 
 	p->gate_fd = p->domains_fd = p->counters_fd = p->responder_fd = p->prog_fd = -1;
+	p->pass_nets_fd = p->passes_fd = -1;
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		int fd = pins_open_one(dir, want[i].name);
 
@@ -253,7 +256,8 @@ int pins_open(const char *dir, struct mxg_pins *p)
 
 void pins_close(struct mxg_pins *p)
 {
-	int *fds[] = {&p->gate_fd, &p->domains_fd, &p->counters_fd, &p->responder_fd, &p->prog_fd};
+	int *fds[] = {&p->gate_fd,	&p->domains_fd, &p->counters_fd,   &p->responder_fd,
+		      &p->prog_fd, &p->pass_nets_fd, &p->passes_fd};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -279,6 +283,8 @@ static bool pin_is_ours(const char *path, const char *name)
 	    {MXG_MAP_DOMAINS, BPF_MAP_TYPE_HASH},
 	    {MXG_MAP_COUNTERS, BPF_MAP_TYPE_PERCPU_ARRAY},
 	    {MXG_MAP_RESPONDER, BPF_MAP_TYPE_SOCKMAP},
+	    {MXG_MAP_PASS_NETS, BPF_MAP_TYPE_LPM_TRIE},
+	    {MXG_MAP_PASSES, BPF_MAP_TYPE_HASH},
 	};
 	bool ours = false;
 	int fd = bpf_obj_get(path);

@@ -4,7 +4,8 @@
  * program (pin_dir, /sys/fs/bpf/mxgate by default). One place to check it,
  * lock it while it changes, open what is pinned there and remove it.
  *
- * Layout: <pin_dir>/gate_addrs, domains, counters, responder (maps, pinned
+ * Layout: <pin_dir>/gate_addrs, domains, counters, responder, pass_nets,
+ * passes (maps, pinned
  * by name by libbpf) and <pin_dir>/tc_prog (the program, so `mxgate unload`
  * can tell our tc filter from someone else's).
  */
@@ -24,6 +25,8 @@ struct mxg_pins {
 	int counters_fd;
 	int responder_fd;
 	int prog_fd;
+	int pass_nets_fd;
+	int passes_fd;
 };
 
 /* Route libbpf's messages to log_debug(): our own errors say what failed

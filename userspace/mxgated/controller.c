@@ -145,11 +145,16 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 		return r;
 	}
 
+	if (c->gops->set_pass_clients && c->gops->set_pass_clients(c->gate, cfg) < 0)
+		c->cnt.gate_errors++;
 	ctl_links_start(c);
 
 	/* After the gate: an nft gate in own mode has just (re)created
 	 * table inet mxgate, where our offender sets go. */
 	r = ctl_offenders_start(c);
+	if (r < 0)
+		return r;
+	r = ctl_passes_start(c);
 	if (r < 0)
 		return r;
 
@@ -203,6 +208,7 @@ void controller_stop(struct controller *c, bool detach)
 	if (c->gate)
 		c->gops->close(c->gate, detach);
 	c->gate = NULL;
+	ctl_passes_stop(c);
 	ctl_policy_stop(c);
 	control_close(c->control);
 	c->control = NULL;

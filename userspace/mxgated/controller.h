@@ -53,6 +53,23 @@
 struct controller;
 struct policy_server;
 struct ctl_offenders;
+
+/* A passed client (ctl_passes.c). Times on ev_now_ms()'s clock. */
+struct ctl_pass {
+	struct mxg_ip ip;
+	uint64_t since_ms;   /* first passed: renewals stop at since + pass_max */
+	uint64_t expires_ms; /* the kernel entry's expiry */
+	uint64_t renewals;
+	unsigned reason; /* enum mxg_pass_reason */
+};
+
+struct ctl_passes {
+	struct ctl_pass e[MXG_MAX_PASSES];
+	size_t n;
+	const struct gate *written_gate; /* the gate that holds them all */
+	uint64_t added[2];		 /* by reason: greylist, recipient */
+	uint64_t renewed, evicted;
+};
 struct mnl_socket;
 
 /* The message being read from the responder (ctl_resp_msg.c). */
@@ -93,6 +110,8 @@ struct ctl_counters {
 	uint64_t dns_forged_before; /* forged answers seen by resolvers since replaced */
 	uint64_t reloads;
 	uint64_t reloads_refused;
+	/* policy service DUNNO: pass_clients, pass_recipients, passed */
+	uint64_t pass_hits[3];
 };
 
 struct probe_slot {
@@ -148,6 +167,7 @@ struct controller {
 	struct responder_counts resp_base; /* totals of responders gone */
 	struct responder_counts resp_cur;  /* the running one's last report */
 	struct ctl_offenders *offenders;   /* NULL unless offender_set = yes */
+	struct ctl_passes *passes;	   /* passed clients */
 	/* The heartbeat: tables sent to the running child and acknowledged,
 	 * and when each unacknowledged one was sent (by number % ring). */
 	uint32_t resp_pushed;
@@ -244,6 +264,16 @@ void ctl_offenders_stop(struct controller *c, bool clean);
 void ctl_offender_add(struct controller *c, const struct mxg_ip *ip, uint64_t when_ms);
 /* The "offenders" request: one line per live offender. */
 void ctl_offenders_list(const struct controller *c, struct sbuf *out);
+
+/* ctl_passes.c: passed clients (greylisting, pass_recipients). */
+int ctl_passes_start(struct controller *c);
+void ctl_passes_stop(struct controller *c);
+/* Pass (or renew) ip for reason (enum mxg_pass_reason); logs why. */
+void ctl_pass_add(struct controller *c, const struct mxg_ip *ip, unsigned reason);
+/* Drop expired passes; rewrite all to a newly opened gate. Each round. */
+void ctl_passes_sweep(struct controller *c);
+bool ctl_pass_live(const struct controller *c, const struct mxg_ip *ip);
+size_t ctl_passes_live(const struct controller *c);
 
 /* status.c: the control socket's handler, and its parts (a full status
  * is streamed: ctl_status_start registers that). */

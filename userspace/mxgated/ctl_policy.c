@@ -4,8 +4,11 @@
  * on policy_listen, and answer its per-domain lookups from the live domain
  * states, so the policy service and the responder always agree.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
+
+#include "config_pass.h"
 
 #include "controller.h"
 #include "log.h"
@@ -32,13 +35,57 @@ static int lookup(void *arg, const char *domain, struct policy_domain *d)
 	return -ENOENT;
 }
 
+/* A recipient's local part and domain, lower case; false if unparsable. */
+static bool split_rcpt(const char *rcpt, char *local, size_t llen, char *dom, size_t dlen)
+{
+	const char *at = strrchr(rcpt, '@');
+	size_t n;
+
+	if (!at || at == rcpt || (size_t)(at - rcpt) >= llen || strlen(at + 1) >= dlen)
+		return false;
+	n = (size_t)(at - rcpt);
+	for (size_t i = 0; i < n; i++)
+		local[i] = (char)tolower((unsigned char)rcpt[i]);
+	local[n] = '\0';
+	n = strlen(at + 1);
+	for (size_t i = 0; i < n; i++)
+		dom[i] = (char)tolower((unsigned char)at[1 + i]);
+	dom[n] = '\0';
+	if (n && dom[n - 1] == '.')
+		dom[n - 1] = '\0';
+	return true;
+}
+
+static bool client_passed(void *arg, const struct mxg_ip *ip, const char *recipient)
+{
+	struct controller *c = arg;
+	char local[MXG_PASS_RCPT_MAX], dom[MXG_NAME_MAX];
+
+	if (cfg_pass_client(c->cfg, ip)) {
+		c->cnt.pass_hits[0]++;
+		return true;
+	}
+	if (split_rcpt(recipient, local, sizeof(local), dom, sizeof(dom)) &&
+	    cfg_pass_recipient(c->cfg, local, dom)) {
+		c->cnt.pass_hits[1]++;
+		return true;
+	}
+	if (ctl_pass_live(c, ip)) {
+		/* It is delivering through us: renew its pass. */
+		ctl_pass_add(c, ip, MXG_PASS_GREYLIST);
+		c->cnt.pass_hits[2]++;
+		return true;
+	}
+	return false;
+}
+
 int ctl_policy_start(struct controller *c)
 {
 	char err[512];
 
 	if (!c->cfg->policy_listen[0])
 		return 0;
-	c->policy = policy_server_new(c->loop, c->cfg, lookup, c, err, sizeof(err));
+	c->policy = policy_server_new(c->loop, c->cfg, lookup, client_passed, c, err, sizeof(err));
 	if (!c->policy) {
 		log_err("%s", err);
 		return -EINVAL;

@@ -27,6 +27,9 @@ static void add_counts(struct responder_counts *to, const struct responder_count
 	for (unsigned i = 0; i < RESPONDER_CODES; i++)
 		to->replies[i] += c->replies[i];
 	to->offenders += c->offenders;
+	to->passed_recipient += c->passed_recipient;
+	to->passed_greylist += c->passed_greylist;
+	to->greylisted += c->greylisted;
 }
 
 void ctl_responder_counts(const struct controller *c, struct responder_counts *out)
@@ -39,7 +42,8 @@ void ctl_responder_counts(const struct controller *c, struct responder_counts *o
 static bool counts_grew(const struct responder_counts *old, const struct responder_counts *new)
 {
 	if (new->sessions < old->sessions || new->refused < old->refused ||
-	    new->offenders < old->offenders)
+	    new->offenders < old->offenders || new->passed_recipient < old->passed_recipient ||
+	    new->passed_greylist < old->passed_greylist || new->greylisted < old->greylisted)
 		return false;
 	for (unsigned i = 0; i < RESPONDER_CODES; i++)
 		if (new->replies[i] < old->replies[i])
@@ -103,6 +107,20 @@ static void handle(struct controller *c)
 		c->resp_cur = n;
 		return;
 	}
+	if (rr->hdr.type == RESPONDER_MSG_PASSES) {
+		for (uint32_t i = 0; i < rr->hdr.count; i++) {
+			struct responder_pass ps;
+			struct mxg_ip ip;
+
+			memcpy(&ps, rr->payload + i * sizeof(ps), sizeof(ps));
+			if (responder_wire_pass(&ps, now, &ip) < 0) {
+				bad_message(c, "malformed pass record");
+				return;
+			}
+			ctl_pass_add(c, &ip, ps.reason);
+		}
+		return;
+	}
 	for (uint32_t i = 0; i < rr->hdr.count; i++) {
 		struct responder_offender o;
 		struct mxg_ip ip;
@@ -144,6 +162,7 @@ static bool read_once(struct controller *c)
 		if (responder_wire_check_hdr(&rr->hdr) < 0 ||
 		    (rr->hdr.type != RESPONDER_MSG_COUNTS &&
 		     rr->hdr.type != RESPONDER_MSG_OFFENDERS &&
+		     rr->hdr.type != RESPONDER_MSG_PASSES &&
 		     rr->hdr.type != RESPONDER_MSG_ACK) ||
 		    rr->hdr.len > sizeof(rr->payload)) {
 			bad_message(c, "malformed report header");

@@ -324,6 +324,8 @@ int ctl_reload(struct controller *c)
 	c->cfg = ncfg;
 	set_params(c);
 	c->prober_stale |= prober_changed;
+	if (c->gate && c->gops->set_pass_clients && c->gops->set_pass_clients(c->gate, c->cfg) < 0)
+		c->cnt.gate_errors++;
 
 	if (resolver_changed) {
 		struct dns_resolver *r = ctl_resolver_new(c, ncfg);

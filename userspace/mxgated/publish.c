@@ -200,5 +200,6 @@ void ctl_publish(struct controller *c)
 			c->gate_failing = false;
 		}
 	}
+	ctl_passes_sweep(c);
 	ctl_responder_push(c);
 }

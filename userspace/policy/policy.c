@@ -44,6 +44,7 @@ struct policy_server {
 	int fd;
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	policy_lookup_fn lookup;
+	policy_client_fn client;
 	void *arg;
 	struct offender_table offenders;
 	bool escalate;
@@ -97,7 +98,7 @@ static int conn_line(struct policy_conn *c, const char *line, size_t len)
 
 	if (!policy_request_line(&c->req, line, len))
 		return 0;
-	n = policy_answer(&c->req, c->ps->lookup, c->ps->arg,
+	n = policy_answer(&c->req, c->ps->lookup, c->ps->client, c->ps->arg,
 			  c->ps->escalate ? &c->ps->offenders : NULL, ev_now_ms(), answer,
 			  sizeof(answer));
 	if (c->req.bad)
@@ -258,8 +259,8 @@ fail:
 }
 
 struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_config *cfg,
-					policy_lookup_fn lookup, void *arg, char *err,
-					size_t errlen)
+					policy_lookup_fn lookup, policy_client_fn client, void *arg,
+					char *err, size_t errlen)
 {
 	struct policy_server *ps = calloc(1, sizeof(*ps));
 	struct sockaddr_storage ss;
@@ -275,6 +276,7 @@ struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_c
 	ps->fd = -1;
 	ps->loop = loop;
 	ps->lookup = lookup;
+	ps->client = client;
 	ps->arg = arg;
 	if (cv_policy_listen(cfg->policy_listen, &ss, &sslen, why, sizeof(why))) {
 		snprintf(err, errlen, "policy_listen: %s", why);

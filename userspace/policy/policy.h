@@ -41,6 +41,13 @@ struct policy_domain {
  * is served; -ENOENT when it is not (then the answer is DUNNO). */
 typedef int (*policy_lookup_fn)(void *arg, const char *domain, struct policy_domain *d);
 
+/* The client and recipient of a request for a gated domain: true when it
+ * is let through (DUNNO): the client is in pass_clients or holds a pass
+ * (which this renews: it is delivering), or the recipient is on
+ * pass_recipients. NULL: never. */
+struct mxg_ip;
+typedef bool (*policy_client_fn)(void *arg, const struct mxg_ip *client, const char *recipient);
+
 /* Bounds on what a client may send; beyond them the request gets DUNNO or
  * the connection is closed. */
 #define POLICY_LINE_MAX 2048	 /* octets per attribute line, with LF */
@@ -69,8 +76,9 @@ bool policy_request_line(struct policy_request *r, const char *line, size_t len)
 
 /* The answer to a complete request, "action=...\n\n", into out. offenders
  * may be NULL (no escalation). Returns the length. */
-size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup, void *arg,
-		     struct offender_table *offenders, uint64_t now_ms, char *out, size_t outlen);
+size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup,
+		     policy_client_fn client, void *arg, struct offender_table *offenders,
+		     uint64_t now_ms, char *out, size_t outlen);
 
 /* ---- the server ---- */
 
@@ -78,7 +86,8 @@ size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup, vo
  * offender_threshold/_window come from cfg. NULL on error with one line in
  * err saying what failed and what to do. */
 struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_config *cfg,
-					policy_lookup_fn lookup, void *arg, char *err,
+					policy_lookup_fn lookup, policy_client_fn client, void *arg,
+					char *err,
 					size_t errlen);
 /* Close every connection and the listener (and unlink a unix socket). */
 void policy_server_free(struct policy_server *ps);

@@ -120,8 +120,9 @@ static bool ip_is_loopback(const struct mxg_ip *ip)
 	       (IN6_IS_ADDR_V4MAPPED(&ip->v6) && ip->v6.s6_addr[12] == 127);
 }
 
-size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup, void *arg,
-		     struct offender_table *offenders, uint64_t now_ms, char *out, size_t outlen)
+size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup,
+		     policy_client_fn client, void *arg, struct offender_table *offenders,
+		     uint64_t now_ms, char *out, size_t outlen)
 {
 	char domain[MXG_NAME_MAX], line[REPLY_LINE_MAX + 1];
 	struct policy_domain d = {0};
@@ -134,6 +135,10 @@ size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup, vo
 	    !recipient_domain(r->recipient, domain, sizeof(domain)))
 		return dunno(out, outlen);
 	if (lookup(arg, domain, &d) || d.state != MXG_DOMAIN_GATED || !d.primary || !d.primary[0])
+		return dunno(out, outlen);
+	/* Allowlisted or passed: Postfix delivers it (a live session here,
+	 * unlike the responder's, can be handed on). */
+	if (client && !mxg_ip_parse(r->client_address, &ip) && client(arg, &ip, r->recipient))
 		return dunno(out, outlen);
 	/* Only reject domains count: a client told 451 was asked to retry. */
 	/* Loopback is this host (local submission, content filters): never

@@ -23,6 +23,7 @@
 
 #include "event.h"
 #include "log.h"
+#include "config_pass.h"
 #include "offender.h"
 #include "responder_int.h"
 #include "responder_report.h"
@@ -122,6 +123,7 @@ static enum smtp_lookup conn_lookup(void *arg, const char *domain,
 }
 
 static bool client_is_local(const struct conn *c);
+static void report_update_events(struct rsp *r, bool pending);
 
 static bool conn_offender(void *arg)
 {
@@ -143,7 +145,25 @@ static void conn_rcpt_replied(void *arg, int code)
 	c->rsp->rep.cnt.replies[responder_code_of(code)]++;
 }
 
-static const struct smtp_session_ops conn_ops = {conn_lookup, conn_offender, conn_rcpt_replied};
+static bool conn_rcpt_pass(void *arg, const struct responder_domain *d, const char *local,
+			   const char *domain, const char *from)
+{
+	struct conn *c = arg;
+	struct rsp *r = c->rsp;
+
+	if (cfg_pass_recipient(r->cfg, local, domain)) {
+		r->rep.cnt.passed_recipient++;
+		report_pass(&r->rep, &c->peer, ev_now_ms(), MXG_PASS_RECIPIENT);
+		report_update_events(r, r->rep.out_len > 0);
+		return true;
+	}
+	return false;
+}
+
+static const struct smtp_session_ops conn_ops = {.lookup = conn_lookup,
+						 .offender_try = conn_offender,
+						 .rcpt_pass = conn_rcpt_pass,
+						 .rcpt_replied = conn_rcpt_replied};
 
 static void conn_free(struct conn *c)
 {

@@ -12,6 +12,35 @@ void report_init(struct responder_report *r, int fd)
 	r->fd = fd;
 }
 
+static void wire_addr(const struct mxg_ip *ip, uint8_t *family, uint8_t addr[16])
+{
+	if (ip->family == AF_INET) {
+		*family = 4;
+		memcpy(addr, &ip->v4, 4);
+	} else if (IN6_IS_ADDR_V4MAPPED(&ip->v6)) {
+		*family = 4; /* IPv4 seen on a dual-stack socket */
+		memcpy(addr, &ip->v6.s6_addr[12], 4);
+	} else {
+		*family = 6;
+		memcpy(addr, &ip->v6, 16);
+	}
+}
+
+void report_pass(struct responder_report *r, const struct mxg_ip *ip, uint64_t now_ms,
+		 unsigned reason)
+{
+	struct responder_pass p = {.when_ms = now_ms, .reason = (uint8_t)reason};
+	int n;
+
+	wire_addr(ip, &p.family, p.addr);
+	n = responder_wire_encode_passes(&p, 1, r->out + r->out_len, sizeof(r->out) - r->out_len);
+	if (n > 0)
+		r->out_len += (size_t)n;
+	else
+		r->dropped++;
+	report_flush(r);
+}
+
 void report_offender(struct responder_report *r, const struct mxg_ip *ip, uint64_t now_ms)
 {
 	struct responder_offender o = {.when_ms = now_ms};

@@ -36,6 +36,11 @@ struct responder_report {
 void report_init(struct responder_report *r, int fd);
 /* A client answered 550 as an offender at now_ms. */
 void report_offender(struct responder_report *r, const struct mxg_ip *ip, uint64_t now_ms);
+/* A client to pass, for reason (enum mxg_pass_reason): queued at once
+ * and flushed (the client's retry must find the pass in the kernel);
+ * dropped and counted when the buffer is full. */
+void report_pass(struct responder_report *r, const struct mxg_ip *ip, uint64_t now_ms,
+		 unsigned reason);
 /* Queue COUNTS (when changed) and OFFENDERS (when any), then flush. */
 void report_tick(struct responder_report *r);
 /* Queue an ACK of the seq-th domain table installed, then flush. When the

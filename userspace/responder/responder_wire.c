@@ -32,6 +32,11 @@ int responder_wire_check_hdr(const struct responder_wire_hdr *h)
 			   : -EBADMSG;
 	case RESPONDER_MSG_ACK:
 		return h->count >= 1 && h->len == 0 ? 0 : -EBADMSG;
+	case RESPONDER_MSG_PASSES:
+		return h->count >= 1 && h->count <= RESPONDER_PASSES_MAX &&
+			       h->len == h->count * sizeof(struct responder_pass)
+			   ? 0
+			   : -EBADMSG;
 	default:
 		return -EBADMSG;
 	}
@@ -144,7 +149,7 @@ int responder_wire_decode(const uint8_t *p, size_t len, uint32_t count,
 		pl = p[off + 3];
 		memcpy(&tl, p + off + 4, 2);
 		off += RESPONDER_REC_FIXED;
-		if (t[i].state > MXG_DOMAIN_GATED || t[i].reply > MXG_REPLY_DEFER || !nl ||
+		if (t[i].state > MXG_DOMAIN_GATED || t[i].reply > MXG_REPLY_GREYLIST || !nl ||
 		    nl > 253 || pl > 253 || tl >= MXG_REPLY_TEXT_MAX ||
 		    len - off < (size_t)nl + pl + tl)
 			goto out;
@@ -263,4 +268,24 @@ int responder_wire_offender(const struct responder_offender *o, uint64_t now_ms,
 		return 0;
 	}
 	return -EBADMSG;
+}
+
+int responder_wire_encode_passes(const struct responder_pass *p, size_t n, uint8_t *buf,
+				 size_t len)
+{
+	if (!n || n > RESPONDER_PASSES_MAX)
+		return -E2BIG;
+	return encode(RESPONDER_MSG_PASSES, (uint32_t)n, p, n * sizeof(*p), buf, len);
+}
+
+int responder_wire_pass(const struct responder_pass *p, uint64_t now_ms, struct mxg_ip *ip)
+{
+	struct responder_offender o = {.when_ms = p->when_ms, .family = p->family};
+	static const uint8_t zero[6];
+
+	if (memcmp(p->pad, zero, sizeof(p->pad)) ||
+	    (p->reason != MXG_PASS_GREYLIST && p->reason != MXG_PASS_RECIPIENT))
+		return -EBADMSG;
+	memcpy(o.addr, p->addr, sizeof(o.addr));
+	return responder_wire_offender(&o, now_ms, ip);
 }

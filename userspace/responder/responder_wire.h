@@ -24,6 +24,11 @@
  *   RESPONDER_MSG_OFFENDERS (responder -> controller, with COUNTS): the
  *     clients answered 550 as offenders since the last message, count
  *     records of struct responder_offender (1..RESPONDER_OFFENDERS_MAX).
+ *   RESPONDER_MSG_PASSES (responder -> controller, at once): clients to
+ *     pass (an allowlisted recipient, a greylisted tuple retried in time),
+ *     count records of struct responder_pass (1..RESPONDER_PASSES_MAX).
+ *     The controller checks each and writes the kernel; the responder
+ *     cannot pass anyone by itself.
  *   RESPONDER_MSG_ACK (responder -> controller, after every DOMAINS table
  *     it installed): count = how many tables this child has installed
  *     since it started (1, 2, ...), len 0. Cumulative, so an ACK skipped
@@ -55,6 +60,7 @@ enum responder_msg_type {
 	RESPONDER_MSG_COUNTS = 3,
 	RESPONDER_MSG_OFFENDERS = 4,
 	RESPONDER_MSG_ACK = 5,
+	RESPONDER_MSG_PASSES = 6,
 };
 
 /* Replies of the responder counted by code: every RCPT reply, and every
@@ -73,6 +79,9 @@ struct responder_counts {
 	uint64_t refused;		   /* connections refused with 421 at once */
 	uint64_t replies[RESPONDER_CODES]; /* by enum responder_code */
 	uint64_t offenders;		   /* RCPTs answered 550 as an offender */
+	uint64_t passed_recipient;	   /* RCPTs for pass_recipients: client passed */
+	uint64_t passed_greylist;	   /* greylisted tuples retried in time: passed */
+	uint64_t greylisted;		   /* RCPTs of new (or early) greylist tuples */
 };
 
 /* One client answered 550 as an offender: its own address (for IPv6 the
@@ -85,6 +94,17 @@ struct responder_offender {
 };
 
 #define RESPONDER_OFFENDERS_MAX 64 /* per message; more in a second are dropped */
+
+/* One client to pass: the address the responder saw, and why. */
+struct responder_pass {
+	uint64_t when_ms; /* CLOCK_MONOTONIC, ev_now_ms() */
+	uint8_t family;	  /* 4 or 6 */
+	uint8_t reason;	  /* enum mxg_pass_reason */
+	uint8_t pad[6];	  /* zero */
+	uint8_t addr[16]; /* IPv4 in the first 4 octets, the rest zero */
+};
+
+#define RESPONDER_PASSES_MAX 64 /* per message */
 
 struct responder_wire_hdr {
 	uint32_t magic;
@@ -116,6 +136,10 @@ enum responder_code responder_code_of(int smtp_code);
 int responder_wire_encode_counts(const struct responder_counts *c, uint8_t *buf, size_t len);
 int responder_wire_encode_offenders(const struct responder_offender *o, size_t n, uint8_t *buf,
 				    size_t len);
+int responder_wire_encode_passes(const struct responder_pass *p, size_t n, uint8_t *buf,
+				 size_t len);
+/* Check one PASSES record like an offender record, and its reason. */
+int responder_wire_pass(const struct responder_pass *p, uint64_t now_ms, struct mxg_ip *ip);
 /* Encode an ACK of the seq-th table installed (seq >= 1). */
 int responder_wire_encode_ack(uint32_t seq, uint8_t *buf, size_t len);
 /* Check one OFFENDERS record (family, padding, unused address octets,

@@ -87,10 +87,11 @@ int reply_code(enum reply_kind kind, int mode)
 {
 	switch (kind) {
 	case REPLY_GATED:
-		return mode == MXG_REPLY_DEFER ? 451 : 551;
+		return mode == MXG_REPLY_DEFER || mode == MXG_REPLY_GREYLIST ? 451 : 551;
 	case REPLY_OFFENDER:
 		return 550;
 	case REPLY_NOT_GATED:
+	case REPLY_PASSED:
 		return 451;
 	case REPLY_NOT_SERVED:
 	default:
@@ -114,7 +115,8 @@ size_t reply_format(char *buf, size_t len, enum reply_kind kind, int mode, const
 	buf[0] = '\0';
 	switch (kind) {
 	case REPLY_GATED:
-		rb_puts(&b, mode == MXG_REPLY_DEFER ? "451 4.7.1 " : "551 5.7.1 ");
+		rb_puts(&b, mode == MXG_REPLY_DEFER || mode == MXG_REPLY_GREYLIST ? "451 4.7.1 "
+										: "551 5.7.1 ");
 		reply_expand(text, sizeof(text), tmpl, domain, primary);
 		rb_puts(&b, text);
 		break;
@@ -125,6 +127,11 @@ size_t reply_format(char *buf, size_t len, enum reply_kind kind, int mode, const
 		rb_puts(&b, "451 4.7.1 ");
 		rb_angle(&b, domain);
 		rb_puts(&b, "service for this domain is changing; please try again later");
+		break;
+	case REPLY_PASSED:
+		rb_puts(&b, "451 4.7.1 ");
+		rb_angle(&b, domain);
+		rb_puts(&b, REPLY_PASSED_TEXT);
 		break;
 	case REPLY_NOT_SERVED:
 	default:

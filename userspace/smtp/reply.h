@@ -20,6 +20,7 @@ enum mxg_reply_mode {
 	MXG_REPLY_INHERIT = -1, /* [domain] sections only */
 	MXG_REPLY_REJECT = 0,	/* 551 5.7.1 */
 	MXG_REPLY_DEFER = 1,	/* 451 4.7.1 */
+	MXG_REPLY_GREYLIST = 2, /* 451 4.7.1, then pass the client after a proven retry */
 };
 
 #define REPLY_OFFENDER_LINE                                                                        \
@@ -31,7 +32,12 @@ enum reply_kind {
 	REPLY_NOT_GATED,  /* 451 4.7.1: served, but no longer gated (a race) */
 	REPLY_NOT_SERVED, /* 451 4.7.1: not served here now; never a 5xx, as the
 			   * MTA behind may accept the domain (design-deviations) */
+	REPLY_PASSED,	  /* 451 4.7.1: the client is passed now, retry reaches the MTA */
 };
+
+#define REPLY_PASSED_TEXT                                                                          \
+	"you may deliver through this backup MX now; please try again, your next connection "      \
+	"goes to its mail server"
 
 /*
  * Expand tmpl (NULL or "" = REPLY_DEFAULT_TEXT) into buf: %d domain,

@@ -185,12 +185,14 @@ static int parse_domain(const char *p, const char *end, char *dom, size_t domlen
  * Postfix is by default). Source routes are ignored (RFC 5321 4.1.2).
  * dom gets the domain ("" when the path has none). 0 or -1.
  */
-static int parse_path(const char *a, bool null_ok, char *dom, size_t domlen)
+static int parse_path(const char *a, bool null_ok, char *dom, size_t domlen, char *local,
+		      size_t locallen)
 {
+	const char *d, *lstart;
 	bool angle;
-	const char *d;
 
 	dom[0] = '\0';
+	local[0] = '\0';
 	while (*a == ' ')
 		a++;
 	angle = *a == '<';
@@ -213,6 +215,7 @@ static int parse_path(const char *a, bool null_ok, char *dom, size_t domlen)
 				return -1;
 		a = colon + 1;
 	}
+	lstart = a;
 	if (*a == '"') { /* quoted local part */
 		for (a++; *a != '"'; a++) {
 			if (!*a)
@@ -228,6 +231,11 @@ static int parse_path(const char *a, bool null_ok, char *dom, size_t domlen)
 			a++;
 		if (a == start)
 			return -1;
+	}
+	/* The local part as sent, lower case, cut to locallen - 1. */
+	for (size_t i = 0; lstart + i < a && i + 1 < locallen; i++) {
+		local[i] = (char)tolower((unsigned char)lstart[i]);
+		local[i + 1] = '\0';
 	}
 	if (*a == '@') {
 		d = ++a;
@@ -265,7 +273,7 @@ params:
 
 static void do_rcpt(struct smtp_session *s, const char *arg)
 {
-	char dom[MXG_NAME_MAX + 2], line[REPLY_LINE_MAX + 1];
+	char dom[MXG_NAME_MAX + 2], line[REPLY_LINE_MAX + 1], local[SMTP_LOCAL_MAX];
 	const struct responder_domain *d = NULL;
 	enum smtp_lookup found = SMTP_DOMAIN_NOT_SERVED;
 	enum reply_kind kind = REPLY_NOT_SERVED;
@@ -276,7 +284,7 @@ static void do_rcpt(struct smtp_session *s, const char *arg)
 		return;
 	}
 	to = skip_keyword(arg, "TO:");
-	if (!to || parse_path(to, false, dom, sizeof(dom)) < 0) {
+	if (!to || parse_path(to, false, dom, sizeof(dom), local, sizeof(local)) < 0) {
 		error_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
 		return;
 	}
@@ -288,10 +296,14 @@ static void do_rcpt(struct smtp_session *s, const char *arg)
 	} else if (found == SMTP_DOMAIN_FOUND && d) {
 		/* Gated means a primary is up: without its name, do not refuse. */
 		if (d->state == MXG_DOMAIN_GATED && d->primary && d->primary[0]) {
-			/* Only a client told 551 that comes back is counted: one
-			 * told 451 was asked to retry (offender.h). */
-			if (d->reply == MXG_REPLY_REJECT && s->ops->offender_try &&
-			    s->ops->offender_try(s->arg))
+			/* Allowlisted recipients and proven retries first: they
+			 * are let through even for an offender. Only a client
+			 * told 551 that comes back is counted: one told 451 was
+			 * asked to retry (offender.h). */
+			if (s->ops->rcpt_pass && s->ops->rcpt_pass(s->arg, d, local, dom, s->from))
+				kind = REPLY_PASSED;
+			else if (d->reply == MXG_REPLY_REJECT && s->ops->offender_try &&
+				 s->ops->offender_try(s->arg))
 				kind = REPLY_OFFENDER;
 			else
 				kind = REPLY_GATED;
@@ -311,7 +323,7 @@ static void do_rcpt(struct smtp_session *s, const char *arg)
 
 static void do_mail(struct smtp_session *s, const char *arg)
 {
-	char dom[MXG_NAME_MAX + 2];
+	char dom[MXG_NAME_MAX + 2], local[SMTP_LOCAL_MAX];
 	const char *from;
 
 	if (!s->helo) {
@@ -323,11 +335,16 @@ static void do_mail(struct smtp_session *s, const char *arg)
 		return;
 	}
 	from = skip_keyword(arg, "FROM:");
-	if (!from || parse_path(from, true, dom, sizeof(dom)) < 0) {
+	if (!from || parse_path(from, true, dom, sizeof(dom), local, sizeof(local)) < 0) {
 		error_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		return;
 	}
 	s->mail = true;
+	/* The envelope sender, for greylisting: local@domain, "" for <>. */
+	if (local[0] || dom[0])
+		snprintf(s->from, sizeof(s->from), "%s@%s", local, dom);
+	else
+		s->from[0] = '\0';
 	reply(s, "250 2.1.0 Ok");
 }
 

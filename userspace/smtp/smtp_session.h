@@ -30,6 +30,8 @@
 #define SMTP_OUT_MAX 2048    /* queued replies; small: 10,000 idle sessions must fit in 64 MiB */
 #define SMTP_REPLY_ROOM 1024 /* free output needed to process one line */
 #define SMTP_SUMMARY_MAX 256 /* "domain=code ..." for the session log line */
+#define SMTP_LOCAL_MAX 128   /* a local part as kept (RFC 5321: 64), cut beyond */
+#define SMTP_FROM_MAX (SMTP_LOCAL_MAX + MXG_NAME_MAX + 2) /* local@domain */
 #define SMTP_DEFAULT_MAX_COMMANDS 50
 #define SMTP_DEFAULT_MAX_ERRORS 10 /* 500/501/502/503 replies before 421 */
 
@@ -60,6 +62,13 @@ struct smtp_session_ops {
 	 * (once, offender.h); true = the client is past the offender
 	 * threshold and gets 550 5.7.1. NULL: never. */
 	bool (*offender_try)(void *arg);
+	/* One RCPT for a gated domain: true = let this client through (an
+	 * allowlisted recipient, a greylisted tuple retried in time); the
+	 * session answers 451 4.7.1 and the client's next connection goes to
+	 * the MTA. local and domain are lower case; from is the envelope
+	 * sender ("" for <>). NULL: never. */
+	bool (*rcpt_pass)(void *arg, const struct responder_domain *d, const char *local,
+			  const char *domain, const char *from);
 	/* Every RCPT reply that names a domain's fate (551, 451, 550), for
 	 * the counters. NULL: not counted. */
 	void (*rcpt_replied)(void *arg, int code);
@@ -78,6 +87,7 @@ struct smtp_session {
 
 	bool helo;	 /* HELO/EHLO seen */
 	bool mail;	 /* MAIL accepted, transaction open */
+	char from[SMTP_FROM_MAX]; /* its envelope sender, lower case; "" = <> */
 	bool done;	 /* QUIT or 421 queued: close once output is sent */
 	bool discarding; /* inside an overlong line: drop up to the next LF */
 
