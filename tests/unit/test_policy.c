@@ -188,7 +188,8 @@ static void test_loopback_never_offender(void **state)
 	offender_free(&t);
 }
 
-static bool client_hook(void *arg, const struct mxg_ip *ip, const char *rcpt)
+static bool client_hook(void *arg, const struct mxg_ip *ip, const char *sender, const char *rcpt,
+			int reply)
 {
 	char a[MXG_ADDRSTRLEN];
 

@@ -112,6 +112,8 @@ static const struct key keys[CFG_N_KEYS] = {
     {"pass_recipients", K_PASS_RECIPIENTS, 0, 0, 0, false, true},
     {"pass_ttl", K_DURATION, F(pass_ttl_ms), 1000, 366 * DAY_MS, false, false},
     {"pass_max", K_DURATION, F(pass_max_ms), 1000, 366 * DAY_MS, false, false},
+    {"greylist_delay", K_DURATION, F(greylist_delay_ms), 1000, DAY_MS, false, false},
+    {"greylist_window", K_DURATION, F(greylist_window_ms), 2000, 7 * DAY_MS, false, false},
 };
 
 static int key_index(const char *name)
@@ -278,7 +280,7 @@ static int set_list(struct cfg_parse *p, const struct key *k, const char *value,
 }
 
 static const char *const gate_names[] = {"tc", "nft", "none", NULL};
-static const char *const reply_names[] = {"reject", "defer", NULL};
+static const char *const reply_names[] = {"reject", "defer", "greylist", NULL};
 static const char *const bool_names[] = {"no", "yes", NULL};
 
 /* "[FAMILY] TABLE SET": the last word is the set, the rest the table. */
@@ -653,6 +655,13 @@ static int parse(struct cfg_parse *p)
 								   : p->key_line[key_index("pass_ttl")],
 				"pass_max: shorter than pass_ttl; a pass could never last its ttl, "
 				"raise pass_max or lower pass_ttl");
+	if (c->greylist_window_ms <= c->greylist_delay_ms)
+		return cfg_fail(p, p->name,
+				p->key_line[key_index("greylist_window")]
+				    ? p->key_line[key_index("greylist_window")]
+				    : p->key_line[key_index("greylist_delay")],
+				"greylist_window: must exceed greylist_delay, or no retry could "
+				"ever pass; raise greylist_window or lower greylist_delay");
 	if (c->max_connections_per_client > c->max_connections)
 		return cfg_fail(
 		    p, p->name, p->key_line[key_index("max_connections_per_client")],

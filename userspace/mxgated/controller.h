@@ -23,6 +23,7 @@
 #include "domain_state.h"
 #include "event.h"
 #include "gate.h"
+#include "greylist.h"
 #include "probe.h"
 #include "responder.h"
 #include "responder_wire.h"
@@ -67,6 +68,9 @@ struct ctl_passes {
 	struct ctl_pass e[MXG_MAX_PASSES];
 	size_t n;
 	const struct gate *written_gate; /* the gate that holds them all */
+	struct greylist_table gl;	 /* tuples (greylist.h) */
+	uint64_t gl_seed;		 /* keys the stored tuple hashes */
+	uint64_t gl_seen, gl_early;	 /* tuples reported; back too early */
 	uint64_t added[2];		 /* by reason: greylist, recipient */
 	uint64_t renewed, evicted;
 };
@@ -77,7 +81,7 @@ struct ctl_resp_reader {
 	bool watching;
 	struct responder_wire_hdr hdr;
 	size_t hdr_got;
-	uint8_t payload[RESPONDER_OFFENDERS_MAX * sizeof(struct responder_offender)];
+	uint8_t payload[RESPONDER_PASSES_MAX * sizeof(struct responder_tuple)]; /* the largest */
 	size_t payload_got;
 };
 
@@ -273,6 +277,9 @@ void ctl_pass_add(struct controller *c, const struct mxg_ip *ip, unsigned reason
 /* Drop expired passes; rewrite all to a newly opened gate. Each round. */
 void ctl_passes_sweep(struct controller *c);
 bool ctl_pass_live(const struct controller *c, const struct mxg_ip *ip);
+/* A greylist tuple (responder hash) seen from ip: pass ip when it came
+ * back after greylist_delay and within greylist_window. */
+void ctl_greylist_seen(struct controller *c, const struct mxg_ip *ip, uint64_t hash);
 size_t ctl_passes_live(const struct controller *c);
 
 /* status.c: the control socket's handler, and its parts (a full status

@@ -20,10 +20,16 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "log.h"
 
 #define NS_PER_MS 1000000ULL
+/* An expired pass stays in the kernel map (which ignores it) this long
+ * before the controller deletes it: `mxgate dump` shows it expired, and
+ * the kernel's own expiry, not the controller, is what ends a pass. */
+#define CTL_PASS_KEEP_EXPIRED_MS 60000
 
 static const char *reason_str(unsigned r)
 {
@@ -32,14 +38,48 @@ static const char *reason_str(unsigned r)
 
 int ctl_passes_start(struct controller *c)
 {
-	c->passes = calloc(1, sizeof(*c->passes));
-	return c->passes ? 0 : -ENOMEM;
+	struct ctl_passes *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	if (greylist_init(&p->gl, c->cfg->greylist_delay_ms, c->cfg->greylist_window_ms, 0) < 0) {
+		free(p);
+		return -ENOMEM;
+	}
+	if (getrandom(&p->gl_seed, sizeof(p->gl_seed), GRND_NONBLOCK) < 0)
+		p->gl_seed = ev_now_ns() ^ ((uint64_t)getpid() << 32);
+	c->passes = p;
+	return 0;
 }
 
 void ctl_passes_stop(struct controller *c)
 {
+	if (c->passes)
+		greylist_free(&c->passes->gl);
 	free(c->passes);
 	c->passes = NULL;
+}
+
+void ctl_greylist_seen(struct controller *c, const struct mxg_ip *ip, uint64_t hash)
+{
+	struct ctl_passes *p = c->passes;
+
+	if (!p)
+		return;
+	/* A reload may have changed them. */
+	p->gl.delay_ms = c->cfg->greylist_delay_ms;
+	p->gl.window_ms = c->cfg->greylist_window_ms;
+	p->gl_seen++;
+	switch (greylist_seen(&p->gl, greylist_rekey(p->gl_seed, hash), ev_now_ms())) {
+	case GREYLIST_PASS:
+		ctl_pass_add(c, ip, MXG_PASS_GREYLIST);
+		break;
+	case GREYLIST_EARLY:
+		p->gl_early++;
+		break;
+	case GREYLIST_NEW:
+		break;
+	}
 }
 
 static struct ctl_pass *find(struct ctl_passes *p, const struct mxg_ip *ip)
@@ -67,8 +107,8 @@ static void write_kernel(struct controller *c, const struct ctl_pass *e, bool re
 	}
 }
 
-/* Drop expired passes (and their kernel entries, which the tc program
- * already ignores) so the table and the map never fill with them. */
+/* Drop passes expired a while ago (and their kernel entries, which the
+ * tc program already ignores) so the table and the map never fill. */
 void ctl_passes_sweep(struct controller *c)
 {
 	struct ctl_passes *p = c->passes;
@@ -77,7 +117,7 @@ void ctl_passes_sweep(struct controller *c)
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->n;) {
-		if (p->e[i].expires_ms > now) {
+		if (p->e[i].expires_ms + CTL_PASS_KEEP_EXPIRED_MS > now) {
 			i++;
 			continue;
 		}
@@ -89,7 +129,8 @@ void ctl_passes_sweep(struct controller *c)
 	if (p->written_gate != c->gate) {
 		p->written_gate = c->gate;
 		for (size_t i = 0; i < p->n; i++)
-			write_kernel(c, &p->e[i], false);
+			if (p->e[i].expires_ms > now)
+				write_kernel(c, &p->e[i], false);
 	}
 }
 

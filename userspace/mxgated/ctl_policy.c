@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "config_pass.h"
@@ -56,17 +57,29 @@ static bool split_rcpt(const char *rcpt, char *local, size_t llen, char *dom, si
 	return true;
 }
 
-static bool client_passed(void *arg, const struct mxg_ip *ip, const char *recipient)
+static void lower(const char *in, char *out, size_t len)
+{
+	size_t i;
+
+	for (i = 0; in[i] && i + 1 < len; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	out[i] = '\0';
+}
+
+static bool client_passed(void *arg, const struct mxg_ip *ip, const char *sender,
+			  const char *recipient, int reply)
 {
 	struct controller *c = arg;
 	char local[MXG_PASS_RCPT_MAX], dom[MXG_NAME_MAX];
+	char from[GREYLIST_SENDER_MAX], rcpt[MXG_PASS_RCPT_MAX + MXG_NAME_MAX];
 
 	if (cfg_pass_client(c->cfg, ip)) {
 		c->cnt.pass_hits[0]++;
 		return true;
 	}
-	if (split_rcpt(recipient, local, sizeof(local), dom, sizeof(dom)) &&
-	    cfg_pass_recipient(c->cfg, local, dom)) {
+	bool split = split_rcpt(recipient, local, sizeof(local), dom, sizeof(dom));
+
+	if (split && cfg_pass_recipient(c->cfg, local, dom)) {
 		c->cnt.pass_hits[1]++;
 		return true;
 	}
@@ -75,6 +88,13 @@ static bool client_passed(void *arg, const struct mxg_ip *ip, const char *recipi
 		ctl_pass_add(c, ip, MXG_PASS_GREYLIST);
 		c->cnt.pass_hits[2]++;
 		return true;
+	}
+	/* Greylisting, as the responder does it: the same tuple hash. */
+	if (reply == MXG_REPLY_GREYLIST && split) {
+		lower(sender, from, sizeof(from));
+		snprintf(rcpt, sizeof(rcpt), "%s@%s", local, dom);
+		ctl_greylist_seen(c, ip, greylist_tuple_hash(0, ip, from, rcpt));
+		return ctl_pass_live(c, ip);
 	}
 	return false;
 }

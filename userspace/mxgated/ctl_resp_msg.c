@@ -107,6 +107,20 @@ static void handle(struct controller *c)
 		c->resp_cur = n;
 		return;
 	}
+	if (rr->hdr.type == RESPONDER_MSG_TUPLES) {
+		for (uint32_t i = 0; i < rr->hdr.count; i++) {
+			struct responder_tuple t;
+			struct mxg_ip ip;
+
+			memcpy(&t, rr->payload + i * sizeof(t), sizeof(t));
+			if (responder_wire_tuple(&t, now, &ip) < 0) {
+				bad_message(c, "malformed greylist tuple record");
+				return;
+			}
+			ctl_greylist_seen(c, &ip, t.hash);
+		}
+		return;
+	}
 	if (rr->hdr.type == RESPONDER_MSG_PASSES) {
 		for (uint32_t i = 0; i < rr->hdr.count; i++) {
 			struct responder_pass ps;
@@ -163,6 +177,7 @@ static bool read_once(struct controller *c)
 		    (rr->hdr.type != RESPONDER_MSG_COUNTS &&
 		     rr->hdr.type != RESPONDER_MSG_OFFENDERS &&
 		     rr->hdr.type != RESPONDER_MSG_PASSES &&
+		     rr->hdr.type != RESPONDER_MSG_TUPLES &&
 		     rr->hdr.type != RESPONDER_MSG_ACK) ||
 		    rr->hdr.len > sizeof(rr->payload)) {
 			bad_message(c, "malformed report header");

@@ -41,12 +41,14 @@ struct policy_domain {
  * is served; -ENOENT when it is not (then the answer is DUNNO). */
 typedef int (*policy_lookup_fn)(void *arg, const char *domain, struct policy_domain *d);
 
-/* The client and recipient of a request for a gated domain: true when it
- * is let through (DUNNO): the client is in pass_clients or holds a pass
- * (which this renews: it is delivering), or the recipient is on
- * pass_recipients. NULL: never. */
+/* The client, sender and recipient of a request for a gated domain with
+ * reply mode reply: true when it is let through (DUNNO): the client is in
+ * pass_clients or holds a pass (which this renews: it is delivering), the
+ * recipient is on pass_recipients, or (reply = greylist) the tuple came
+ * back in time. NULL: never. */
 struct mxg_ip;
-typedef bool (*policy_client_fn)(void *arg, const struct mxg_ip *client, const char *recipient);
+typedef bool (*policy_client_fn)(void *arg, const struct mxg_ip *client, const char *sender,
+				 const char *recipient, int reply);
 
 /* Bounds on what a client may send; beyond them the request gets DUNNO or
  * the connection is closed. */
@@ -64,6 +66,7 @@ struct policy_request {
 	char recipient[512];
 	char client_address[64];
 	char instance[64]; /* one message of one smtpd session */
+	char sender[512];
 	unsigned n_attrs;
 	size_t size;
 	bool bad; /* malformed or over a bound: answer DUNNO */

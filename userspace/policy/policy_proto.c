@@ -58,6 +58,8 @@ bool policy_request_line(struct policy_request *r, const char *line, size_t len)
 		take(r, r->recipient, sizeof(r->recipient), eq + 1, len - nlen - 1);
 	else if (IS("client_address"))
 		take(r, r->client_address, sizeof(r->client_address), eq + 1, len - nlen - 1);
+	else if (IS("sender"))
+		take(r, r->sender, sizeof(r->sender), eq + 1, len - nlen - 1);
 	else if (IS("instance"))
 		take(r, r->instance, sizeof(r->instance), eq + 1, len - nlen - 1);
 #undef IS
@@ -138,7 +140,8 @@ size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup,
 		return dunno(out, outlen);
 	/* Allowlisted or passed: Postfix delivers it (a live session here,
 	 * unlike the responder's, can be handed on). */
-	if (client && !mxg_ip_parse(r->client_address, &ip) && client(arg, &ip, r->recipient))
+	if (client && !mxg_ip_parse(r->client_address, &ip) &&
+	    client(arg, &ip, r->sender, r->recipient, d.reply))
 		return dunno(out, outlen);
 	/* Only reject domains count: a client told 451 was asked to retry. */
 	/* Loopback is this host (local submission, content filters): never

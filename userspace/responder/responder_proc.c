@@ -24,6 +24,7 @@
 #include "event.h"
 #include "log.h"
 #include "config_pass.h"
+#include "greylist.h"
 #include "offender.h"
 #include "responder_int.h"
 #include "responder_report.h"
@@ -156,6 +157,17 @@ static bool conn_rcpt_pass(void *arg, const struct responder_domain *d, const ch
 		report_pass(&r->rep, &c->peer, ev_now_ms(), MXG_PASS_RECIPIENT);
 		report_update_events(r, r->rep.out_len > 0);
 		return true;
+	}
+	if (d->reply == MXG_REPLY_GREYLIST) {
+		char rcpt[SMTP_FROM_MAX];
+
+		/* 451 with the defer text; the controller keeps the tuple and
+		 * passes the client if it comes back in time. */
+		snprintf(rcpt, sizeof(rcpt), "%s@%s", local, domain);
+		r->rep.cnt.greylisted++;
+		report_tuple(&r->rep, &c->peer, ev_now_ms(),
+			     greylist_tuple_hash(0, &c->peer, from, rcpt));
+		report_update_events(r, r->rep.out_len > 0);
 	}
 	return false;
 }

@@ -41,6 +41,21 @@ void report_pass(struct responder_report *r, const struct mxg_ip *ip, uint64_t n
 	report_flush(r);
 }
 
+void report_tuple(struct responder_report *r, const struct mxg_ip *ip, uint64_t now_ms,
+		  uint64_t hash)
+{
+	struct responder_tuple t = {.when_ms = now_ms, .hash = hash};
+	int n;
+
+	wire_addr(ip, &t.family, t.addr);
+	n = responder_wire_encode_tuples(&t, 1, r->out + r->out_len, sizeof(r->out) - r->out_len);
+	if (n > 0)
+		r->out_len += (size_t)n;
+	else
+		r->dropped++;
+	report_flush(r);
+}
+
 void report_offender(struct responder_report *r, const struct mxg_ip *ip, uint64_t now_ms)
 {
 	struct responder_offender o = {.when_ms = now_ms};

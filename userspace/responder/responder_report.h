@@ -41,6 +41,9 @@ void report_offender(struct responder_report *r, const struct mxg_ip *ip, uint64
  * dropped and counted when the buffer is full. */
 void report_pass(struct responder_report *r, const struct mxg_ip *ip, uint64_t now_ms,
 		 unsigned reason);
+/* A greylist tuple seen (hash, the client): queued at once and flushed. */
+void report_tuple(struct responder_report *r, const struct mxg_ip *ip, uint64_t now_ms,
+		  uint64_t hash);
 /* Queue COUNTS (when changed) and OFFENDERS (when any), then flush. */
 void report_tick(struct responder_report *r);
 /* Queue an ACK of the seq-th domain table installed, then flush. When the

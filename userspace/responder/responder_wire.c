@@ -32,6 +32,11 @@ int responder_wire_check_hdr(const struct responder_wire_hdr *h)
 			   : -EBADMSG;
 	case RESPONDER_MSG_ACK:
 		return h->count >= 1 && h->len == 0 ? 0 : -EBADMSG;
+	case RESPONDER_MSG_TUPLES:
+		return h->count >= 1 && h->count <= RESPONDER_PASSES_MAX &&
+			       h->len == h->count * sizeof(struct responder_tuple)
+			   ? 0
+			   : -EBADMSG;
 	case RESPONDER_MSG_PASSES:
 		return h->count >= 1 && h->count <= RESPONDER_PASSES_MAX &&
 			       h->len == h->count * sizeof(struct responder_pass)
@@ -287,5 +292,24 @@ int responder_wire_pass(const struct responder_pass *p, uint64_t now_ms, struct 
 	    (p->reason != MXG_PASS_GREYLIST && p->reason != MXG_PASS_RECIPIENT))
 		return -EBADMSG;
 	memcpy(o.addr, p->addr, sizeof(o.addr));
+	return responder_wire_offender(&o, now_ms, ip);
+}
+
+int responder_wire_encode_tuples(const struct responder_tuple *t, size_t n, uint8_t *buf,
+				 size_t len)
+{
+	if (!n || n > RESPONDER_PASSES_MAX)
+		return -E2BIG;
+	return encode(RESPONDER_MSG_TUPLES, (uint32_t)n, t, n * sizeof(*t), buf, len);
+}
+
+int responder_wire_tuple(const struct responder_tuple *t, uint64_t now_ms, struct mxg_ip *ip)
+{
+	struct responder_offender o = {.when_ms = t->when_ms, .family = t->family};
+	static const uint8_t zero[7];
+
+	if (memcmp(t->pad, zero, sizeof(t->pad)) || !t->hash)
+		return -EBADMSG;
+	memcpy(o.addr, t->addr, sizeof(o.addr));
 	return responder_wire_offender(&o, now_ms, ip);
 }

@@ -29,6 +29,11 @@
  *     count records of struct responder_pass (1..RESPONDER_PASSES_MAX).
  *     The controller checks each and writes the kernel; the responder
  *     cannot pass anyone by itself.
+ *   RESPONDER_MSG_TUPLES (responder -> controller, at once): greylist
+ *     tuples seen (an RCPT for a gated reply = greylist domain), count
+ *     records of struct responder_tuple (1..RESPONDER_PASSES_MAX). The
+ *     controller keeps the table (greylist.h) and passes the client when
+ *     a tuple comes back in time.
  *   RESPONDER_MSG_ACK (responder -> controller, after every DOMAINS table
  *     it installed): count = how many tables this child has installed
  *     since it started (1, 2, ...), len 0. Cumulative, so an ACK skipped
@@ -61,6 +66,7 @@ enum responder_msg_type {
 	RESPONDER_MSG_OFFENDERS = 4,
 	RESPONDER_MSG_ACK = 5,
 	RESPONDER_MSG_PASSES = 6,
+	RESPONDER_MSG_TUPLES = 7,
 };
 
 /* Replies of the responder counted by code: every RCPT reply, and every
@@ -106,6 +112,16 @@ struct responder_pass {
 
 #define RESPONDER_PASSES_MAX 64 /* per message */
 
+/* One greylist tuple seen: its hash (greylist_tuple_hash, seed 0) and
+ * the client's own address (the one to pass). */
+struct responder_tuple {
+	uint64_t when_ms;
+	uint64_t hash;	  /* never 0 */
+	uint8_t family;	  /* 4 or 6 */
+	uint8_t pad[7];	  /* zero */
+	uint8_t addr[16]; /* IPv4 in the first 4 octets, the rest zero */
+};
+
 struct responder_wire_hdr {
 	uint32_t magic;
 	uint16_t version;
@@ -138,6 +154,10 @@ int responder_wire_encode_offenders(const struct responder_offender *o, size_t n
 				    size_t len);
 int responder_wire_encode_passes(const struct responder_pass *p, size_t n, uint8_t *buf,
 				 size_t len);
+int responder_wire_encode_tuples(const struct responder_tuple *t, size_t n, uint8_t *buf,
+				 size_t len);
+/* Check one TUPLES record like an offender record, and its hash. */
+int responder_wire_tuple(const struct responder_tuple *t, uint64_t now_ms, struct mxg_ip *ip);
 /* Check one PASSES record like an offender record, and its reason. */
 int responder_wire_pass(const struct responder_pass *p, uint64_t now_ms, struct mxg_ip *ip);
 /* Encode an ACK of the seq-th table installed (seq >= 1). */

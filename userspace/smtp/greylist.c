@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Greylisting tuples and their table; see greylist.h. */
+#include "greylist.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void greylist_sender_normalize(const char *from, char *out, size_t outlen)
+{
+	const char *at = strrchr(from, '@');
+	const char *local = from, *lend = at ? at : from + strlen(from);
+	size_t n;
+
+	if (!outlen)
+		return;
+	/* BATV: prvs=TAG=user@domain (RFC draft; the tag changes per
+	 * message). Some write the tag after the user: prvs=user/TAG. */
+	{
+		size_t skip = !strncmp(local, "prvs=", 5)      ? 5
+			      : !strncmp(local, "msprvs1=", 8) ? 8
+							       : 0;
+		const char *eq = skip ? memchr(local + skip, '=', (size_t)(lend - local - skip)) : NULL;
+
+		if (eq && eq + 1 < lend) {
+			local = eq + 1;
+		} else if (skip) {
+			const char *slash = memchr(local, '/', (size_t)(lend - local));
+
+			local += skip;
+			if (slash)
+				lend = slash;
+		}
+	}
+	/* user+extension: the extension (VERP, sub-addressing) varies. */
+	{
+		const char *plus = memchr(local, '+', (size_t)(lend - local));
+
+		if (plus && plus > local)
+			lend = plus;
+	}
+	n = (size_t)(lend - local);
+	snprintf(out, outlen, "%.*s%s", (int)n, local, at ? at : "");
+}
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+uint64_t greylist_tuple_hash(uint64_t seed, const struct mxg_ip *client, const char *from,
+			     const char *rcpt)
+{
+	char sender[GREYLIST_SENDER_MAX];
+	uint8_t net[17] = {0};
+	uint64_t h = 14695981039346656037ull ^ seed;
+
+	if (client->family == AF_INET) {
+		net[0] = 4;
+		memcpy(net + 1, &client->v4, 3); /* the /24 */
+	} else if (IN6_IS_ADDR_V4MAPPED(&client->v6)) {
+		net[0] = 4;
+		memcpy(net + 1, &client->v6.s6_addr[12], 3);
+	} else {
+		net[0] = 6;
+		memcpy(net + 1, &client->v6, 8); /* the /64 */
+	}
+	greylist_sender_normalize(from, sender, sizeof(sender));
+	h = fnv(h, net, sizeof(net));
+	h = fnv(h, sender, strlen(sender) + 1);
+	h = fnv(h, rcpt, strlen(rcpt) + 1);
+	/* A final mix, so nearby tuples land in unrelated buckets. */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return h ? h : 1;
+}
+
+uint64_t greylist_rekey(uint64_t seed, uint64_t hash)
+{
+	uint64_t z = hash + seed + 0x9e3779b97f4a7c15ull; /* splitmix64 */
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return z ? z : 1;
+}
+
+int greylist_init(struct greylist_table *t, uint64_t delay_ms, uint64_t window_ms, size_t slots)
+{
+	memset(t, 0, sizeof(*t));
+	if (!slots)
+		slots = GREYLIST_DEFAULT_SLOTS;
+	t->n_buckets = (slots + GREYLIST_WAYS - 1) / GREYLIST_WAYS;
+	t->e = calloc(t->n_buckets * GREYLIST_WAYS, sizeof(*t->e));
+	if (!t->e)
+		return -ENOMEM;
+	t->delay_ms = delay_ms;
+	t->window_ms = window_ms;
+	return 0;
+}
+
+void greylist_free(struct greylist_table *t)
+{
+	free(t->e);
+	t->e = NULL;
+}
+
+static struct greylist_entry *bucket(const struct greylist_table *t, uint64_t hash)
+{
+	return &t->e[(hash % t->n_buckets) * GREYLIST_WAYS];
+}
+
+/* A free slot, else the least recently seen one. */
+static struct greylist_entry *victim(struct greylist_entry *b)
+{
+	struct greylist_entry *v = &b[0];
+
+	for (size_t i = 0; i < GREYLIST_WAYS; i++) {
+		if (!b[i].hash)
+			return &b[i];
+		if (b[i].last_ms < v->last_ms)
+			v = &b[i];
+	}
+	return v;
+}
+
+enum greylist_verdict greylist_seen(struct greylist_table *t, uint64_t hash, uint64_t now_ms)
+{
+	struct greylist_entry *b, *e;
+	uint64_t age;
+
+	if (!t->e || !hash)
+		return GREYLIST_NEW;
+	b = bucket(t, hash);
+	for (size_t i = 0; i < GREYLIST_WAYS; i++) {
+		e = &b[i];
+		if (e->hash != hash)
+			continue;
+		age = now_ms > e->first_ms ? now_ms - e->first_ms : 0;
+		e->last_ms = now_ms;
+		if (age > t->window_ms) {
+			e->first_ms = now_ms; /* forgotten: a new round */
+			return GREYLIST_NEW;
+		}
+		return age >= t->delay_ms ? GREYLIST_PASS : GREYLIST_EARLY;
+	}
+	e = victim(b);
+	*e = (struct greylist_entry){.hash = hash, .first_ms = now_ms, .last_ms = now_ms};
+	return GREYLIST_NEW;
+}
+
+bool greylist_restore(struct greylist_table *t, const struct greylist_entry *in)
+{
+	struct greylist_entry *b, *v;
+
+	if (!t->e || !in->hash)
+		return false;
+	b = bucket(t, in->hash);
+	for (size_t i = 0; i < GREYLIST_WAYS; i++)
+		if (b[i].hash == in->hash)
+			return false;
+	v = victim(b);
+	if (v->hash && v->last_ms >= in->last_ms)
+		return false;
+	*v = *in;
+	return true;
+}
+
+size_t greylist_count(const struct greylist_table *t, uint64_t now_ms)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; t->e && i < t->n_buckets * GREYLIST_WAYS; i++)
+		n += t->e[i].hash && t->e[i].first_ms + t->window_ms >= now_ms;
+	return n;
+}
