@@ -29,7 +29,8 @@ static int fuzz_policy_lookup(void *arg, const char *domain, struct policy_domai
 		d->state = 2;
 		d->reply = 1;
 		d->primary = "mx1.defer.test";
-		d->reply_text = "%d%p%%%x%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p";
+		d->reply_text =
+		    "%d%p%%%x%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p%p";
 		return 0;
 	}
 	if (!strcmp(domain, "open.test")) {
@@ -77,8 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		if (policy_request_line(&req, (const char *)data + start, i - start)) {
-			size_t n = policy_answer(&req, fuzz_policy_lookup, NULL, NULL, i % 2 ? &offenders : NULL,
-						 (uint64_t)i * 1000, out, sizeof(out));
+			size_t n = policy_answer(&req, fuzz_policy_lookup, NULL, NULL,
+						 i % 2 ? &offenders : NULL, (uint64_t)i * 1000, out,
+						 sizeof(out));
 			fuzz_policy_check(out, n, sizeof(out));
 			policy_request_reset(&req);
 		}

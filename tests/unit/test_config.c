@@ -716,9 +716,10 @@ static void test_pass_keys(void **state)
 	assert_string_equal(cfg.state_dir, "/var/lib/mxgate");
 	config_free(&cfg);
 
-	expect_ok(BASE "pass_clients = 192.0.2.7 198.51.100.77/24\n  2001:db8:1::/48 ::ffff:203.0.113.9\n"
-		       "pass_recipients = hostmaster Sales@Example.ORG\n"
-		       "reply = greylist\ngreylist_delay = 1s\ngreylist_window = 1m\n");
+	expect_ok(
+	    BASE "pass_clients = 192.0.2.7 198.51.100.77/24\n  2001:db8:1::/48 ::ffff:203.0.113.9\n"
+		 "pass_recipients = hostmaster Sales@Example.ORG\n"
+		 "reply = greylist\ngreylist_delay = 1s\ngreylist_window = 1m\n");
 	assert_int_equal(cfg.n_pass_clients, 4);
 	assert_int_equal(cfg.pass_clients[1].prefix, 24);
 	mxg_ip_parse("198.51.100.200", &ip);
@@ -742,13 +743,17 @@ static void test_pass_keys(void **state)
 	assert_int_equal(cfg.greylist_delay_ms, 1000);
 	config_free(&cfg);
 
-	expect_error(BASE "pass_clients = 192.0.2.0/33\n", "t.conf:4: pass_clients: \"192.0.2.0/33\" is not an address or network");
+	expect_error(BASE "pass_clients = 192.0.2.0/33\n",
+		     "t.conf:4: pass_clients: \"192.0.2.0/33\" is not an address or network");
 	expect_error(BASE "pass_clients = example.org\n", "t.conf:4: pass_clients: ");
-	expect_error(BASE "pass_clients = 192.0.2.1 192.0.2.1/32\n", "t.conf:4: pass_clients: 192.0.2.1/32 is listed twice");
+	expect_error(BASE "pass_clients = 192.0.2.1 192.0.2.1/32\n",
+		     "t.conf:4: pass_clients: 192.0.2.1/32 is listed twice");
 	expect_error(BASE "pass_recipients = a<b\n", "t.conf:4: pass_recipients: ");
 	expect_error(BASE "pass_recipients = @example.org\n", "t.conf:4: pass_recipients: ");
-	expect_error(BASE "pass_ttl = 2d\npass_max = 1d\n", "t.conf:5: pass_max: shorter than pass_ttl");
-	expect_error(BASE "greylist_delay = 5h\n", "t.conf:4: greylist_window: must exceed greylist_delay");
+	expect_error(BASE "pass_ttl = 2d\npass_max = 1d\n",
+		     "t.conf:5: pass_max: shorter than pass_ttl");
+	expect_error(BASE "greylist_delay = 5h\n",
+		     "t.conf:4: greylist_window: must exceed greylist_delay");
 	expect_error(BASE "greylist_delay = 0s\n", "t.conf:4: greylist_delay: ");
 }
 

@@ -193,7 +193,8 @@ static bool client_hook(void *arg, const struct mxg_ip *ip, const char *sender, 
 {
 	char a[MXG_ADDRSTRLEN];
 
-	return !strcmp(mxg_ip_str(ip, a, sizeof(a)), "198.51.100.7") && !strncmp(rcpt, "postmaster@", 11);
+	return !strcmp(mxg_ip_str(ip, a, sizeof(a)), "198.51.100.7") &&
+	       !strncmp(rcpt, "postmaster@", 11);
 }
 
 /* The controller's allowlist hook turns a gated answer into DUNNO. */
@@ -202,7 +203,8 @@ static void test_client_hook_dunno(void **state)
 	static char out[1024];
 	struct policy_request r;
 	const char *lines[] = {"request=smtpd_access_policy", "protocol_state=RCPT",
-			       "client_address=198.51.100.7", "recipient=postmaster@example.test", ""};
+			       "client_address=198.51.100.7", "recipient=postmaster@example.test",
+			       ""};
 
 	policy_request_reset(&r);
 	for (size_t i = 0; i < 5; i++)

@@ -548,7 +548,8 @@ static void test_rcpt_pass_gets_451(void **state)
 			    "451 4.7.1 <example.test>: " REPLY_PASSED_TEXT "\r\n");
 	assert_int_equal(f->s.last_rcpt_code, 451);
 	/* Not gated: the hook is not asked, the usual 451/550 apply. */
-	assert_non_null(strstr(say(f, "RCPT TO:<postmaster@other.test>\r\n"), "451 4.7.1 <other.test>"));
+	assert_non_null(
+	    strstr(say(f, "RCPT TO:<postmaster@other.test>\r\n"), "451 4.7.1 <other.test>"));
 	say(f, "RSET\r\nMAIL FROM:<>\r\n");
 	say(f, "RCPT TO:<x@example.test>\r\n");
 	assert_string_equal(fx_passed_from, "");

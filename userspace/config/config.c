@@ -651,8 +651,9 @@ static int parse(struct cfg_parse *p)
 		    c->policy_listen);
 	if (c->pass_max_ms < c->pass_ttl_ms)
 		return cfg_fail(p, p->name,
-				p->key_line[key_index("pass_max")] ? p->key_line[key_index("pass_max")]
-								   : p->key_line[key_index("pass_ttl")],
+				p->key_line[key_index("pass_max")]
+				    ? p->key_line[key_index("pass_max")]
+				    : p->key_line[key_index("pass_ttl")],
 				"pass_max: shorter than pass_ttl; a pass could never last its ttl, "
 				"raise pass_max or lower pass_ttl");
 	if (c->greylist_window_ms <= c->greylist_delay_ms)

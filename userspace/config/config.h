@@ -44,9 +44,9 @@
 #define MXG_DEFAULT_OFFENDER_THRESHOLD 5
 #define MXG_DEFAULT_OFFENDER_WINDOW_MS 60000
 /* Mail safety and scale (DESIGN.md, "Keys added ..."). */
-#define MXG_DEFAULT_PASS_TTL_MS (24ULL * 3600 * 1000)	   /* a pass lasts a day ... */
-#define MXG_DEFAULT_PASS_MAX_MS (7ULL * 24 * 3600 * 1000)  /* ... renewed up to a week */
-#define MXG_DEFAULT_GREYLIST_DELAY_MS (25ULL * 60 * 1000)  /* spamd's 25 min */
+#define MXG_DEFAULT_PASS_TTL_MS (24ULL * 3600 * 1000)	    /* a pass lasts a day ... */
+#define MXG_DEFAULT_PASS_MAX_MS (7ULL * 24 * 3600 * 1000)   /* ... renewed up to a week */
+#define MXG_DEFAULT_GREYLIST_DELAY_MS (25ULL * 60 * 1000)   /* spamd's 25 min */
 #define MXG_DEFAULT_GREYLIST_WINDOW_MS (4ULL * 3600 * 1000) /* forget a tuple after 4 h */
 #define MXG_DEFAULT_STATE_DIR "/var/lib/mxgate"
 #define MXG_MAX_PASS_CLIENTS 1024  /* pass_clients entries (LPM trie size) */

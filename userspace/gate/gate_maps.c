@@ -135,7 +135,8 @@ out:
 int gate_map_set_pass(int map_fd, const struct mxg_ip *ip, uint64_t expires_ns, uint64_t since_ns,
 		      unsigned reason)
 {
-	struct mxg_pass_entry e = {.expires_ns = expires_ns, .since_ns = since_ns, .reason = reason};
+	struct mxg_pass_entry e = {
+	    .expires_ns = expires_ns, .since_ns = since_ns, .reason = reason};
 	struct mxg_gate_key key;
 
 	mxg_ip_to_gate_key(ip, &key);

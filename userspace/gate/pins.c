@@ -28,7 +28,7 @@
 
 const char *const mxg_pin_names[] = {
     MXG_MAP_GATE,      MXG_MAP_DOMAINS, MXG_MAP_COUNTERS, MXG_MAP_RESPONDER,
-    MXG_MAP_PASS_NETS, MXG_MAP_PASSES,	MXG_PIN_PROG,	   NULL,
+    MXG_MAP_PASS_NETS, MXG_MAP_PASSES,	MXG_PIN_PROG,	  NULL,
 };
 
 static int libbpf_to_debug(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -256,7 +256,7 @@ int pins_open(const char *dir, struct mxg_pins *p)
 
 void pins_close(struct mxg_pins *p)
 {
-	int *fds[] = {&p->gate_fd,	&p->domains_fd, &p->counters_fd,   &p->responder_fd,
+	int *fds[] = {&p->gate_fd, &p->domains_fd,   &p->counters_fd, &p->responder_fd,
 		      &p->prog_fd, &p->pass_nets_fd, &p->passes_fd};
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {

@@ -176,8 +176,7 @@ static bool read_once(struct controller *c)
 		if (responder_wire_check_hdr(&rr->hdr) < 0 ||
 		    (rr->hdr.type != RESPONDER_MSG_COUNTS &&
 		     rr->hdr.type != RESPONDER_MSG_OFFENDERS &&
-		     rr->hdr.type != RESPONDER_MSG_PASSES &&
-		     rr->hdr.type != RESPONDER_MSG_TUPLES &&
+		     rr->hdr.type != RESPONDER_MSG_PASSES && rr->hdr.type != RESPONDER_MSG_TUPLES &&
 		     rr->hdr.type != RESPONDER_MSG_ACK) ||
 		    rr->hdr.len > sizeof(rr->payload)) {
 			bad_message(c, "malformed report header");

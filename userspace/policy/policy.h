@@ -90,8 +90,7 @@ size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup,
  * err saying what failed and what to do. */
 struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_config *cfg,
 					policy_lookup_fn lookup, policy_client_fn client, void *arg,
-					char *err,
-					size_t errlen);
+					char *err, size_t errlen);
 /* Close every connection and the listener (and unlink a unix socket). */
 void policy_server_free(struct policy_server *ps);
 

@@ -275,8 +275,7 @@ int responder_wire_offender(const struct responder_offender *o, uint64_t now_ms,
 	return -EBADMSG;
 }
 
-int responder_wire_encode_passes(const struct responder_pass *p, size_t n, uint8_t *buf,
-				 size_t len)
+int responder_wire_encode_passes(const struct responder_pass *p, size_t n, uint8_t *buf, size_t len)
 {
 	if (!n || n > RESPONDER_PASSES_MAX)
 		return -E2BIG;

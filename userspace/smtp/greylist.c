@@ -21,7 +21,8 @@ void greylist_sender_normalize(const char *from, char *out, size_t outlen)
 		size_t skip = !strncmp(local, "prvs=", 5)      ? 5
 			      : !strncmp(local, "msprvs1=", 8) ? 8
 							       : 0;
-		const char *eq = skip ? memchr(local + skip, '=', (size_t)(lend - local - skip)) : NULL;
+		const char *eq =
+		    skip ? memchr(local + skip, '=', (size_t)(lend - local - skip)) : NULL;
 
 		if (eq && eq + 1 < lend) {
 			local = eq + 1;

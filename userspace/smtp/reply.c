@@ -116,7 +116,7 @@ size_t reply_format(char *buf, size_t len, enum reply_kind kind, int mode, const
 	switch (kind) {
 	case REPLY_GATED:
 		rb_puts(&b, mode == MXG_REPLY_DEFER || mode == MXG_REPLY_GREYLIST ? "451 4.7.1 "
-										: "551 5.7.1 ");
+										  : "551 5.7.1 ");
 		reply_expand(text, sizeof(text), tmpl, domain, primary);
 		rb_puts(&b, text);
 		break;

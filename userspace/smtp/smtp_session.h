@@ -85,11 +85,11 @@ struct smtp_session {
 	const struct smtp_session_ops *ops;
 	void *arg;
 
-	bool helo;	 /* HELO/EHLO seen */
-	bool mail;	 /* MAIL accepted, transaction open */
+	bool helo;		  /* HELO/EHLO seen */
+	bool mail;		  /* MAIL accepted, transaction open */
 	char from[SMTP_FROM_MAX]; /* its envelope sender, lower case; "" = <> */
-	bool done;	 /* QUIT or 421 queued: close once output is sent */
-	bool discarding; /* inside an overlong line: drop up to the next LF */
+	bool done;		  /* QUIT or 421 queued: close once output is sent */
+	bool discarding;	  /* inside an overlong line: drop up to the next LF */
 
 	char line[SMTP_LINE_MAX];
 	size_t line_len;
