@@ -25,7 +25,7 @@ size_t config_max_domains = MXG_MAX_DOMAINS;
 /* The key that made file a source of domains, for messages. */
 static const char *source_key(const struct cfg_parse *p, const char *file)
 {
-	return file == p->name		       ? "domains"
+	return file == p->name		      ? "domains"
 	       : file == p->cfg->domains_file ? "domains_file"
 					      : "domains_from";
 }
