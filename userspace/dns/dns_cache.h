@@ -25,10 +25,10 @@
 
 #include "dns.h"
 
-#define DNS_CACHE_INFLIGHT 64	/* domain lookups at once (each <= 1 + 2x32 queries) */
+#define DNS_CACHE_INFLIGHT 64	 /* domain lookups at once (each <= 1 + 2x32 queries) */
 #define DNS_CACHE_START_BATCH 16 /* lookups started per loop iteration */
-#define DNS_HOST_FAIL_MS 5000	/* a failed host lookup is not repeated for this long */
-#define DNS_HOST_NEGATIVE_S 300 /* a host without addresses is asked again after */
+#define DNS_HOST_FAIL_MS 5000	 /* a failed host lookup is not repeated for this long */
+#define DNS_HOST_NEGATIVE_S 300	 /* a host without addresses is asked again after */
 
 struct dns_cache;
 struct dns_lookup;

@@ -199,8 +199,8 @@ static bool round_slot(void *arg, void *ctx)
 static void start_batch(struct controller *c)
 {
 	struct ctl_round *rd = &c->round;
-	size_t end = rd->next_start + CTL_PROBE_BATCH < rd->n ? rd->next_start + CTL_PROBE_BATCH
-							       : rd->n;
+	size_t end =
+	    rd->next_start + CTL_PROBE_BATCH < rd->n ? rd->next_start + CTL_PROBE_BATCH : rd->n;
 
 	for (size_t i = rd->next_start; i < end; i++) {
 		char a[MXG_ADDRSTRLEN];
