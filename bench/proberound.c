@@ -98,7 +98,10 @@ int main(int argc, char **argv)
 	long before = rss_kib();
 	uint64_t t0 = ev_now_ns();
 	for (unsigned i = 0; i < n; i++) {
-		if (probe_start(p, &addrs[i], port, on_report, &r) < 0)
+		/* rcpt_domain NULL: connect, banner, EHLO, QUIT, as before the
+		 * deep probe, so the figure stays comparable with earlier runs. */
+		if (probe_start(p, &(struct probe_target){.addr = addrs[i], .port = port}, on_report,
+				&r) < 0)
 			r.failed++;
 		else
 			r.pending++;

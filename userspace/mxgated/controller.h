@@ -47,6 +47,9 @@
  * long after the first: 100,000 answers at start-up are a few dozen
  * publications, not 100,000 (each one walks every domain). */
 #define CTL_PUBLISH_DELAY_MS 200
+/* `mxgate metrics` lists each domain's state up to this many domains;
+ * beyond, only the counts by state (mxgate_domains). */
+#define CTL_METRICS_DOMAINS_MAX 1000
 /* After an rtnetlink link/tc event, wait this long for the burst to end
  * (a `tc qdisc del` sends several) before checking our filter. */
 #define CTL_LINKS_SETTLE_MS 100

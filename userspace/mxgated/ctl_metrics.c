@@ -61,9 +61,11 @@ static void write_metrics(const struct controller *c, FILE *f)
 				 prom_labels(l, sizeof(l), 1, "state", mxg_domain_state_str(s)),
 				 by[s]);
 	}
+	/* Per domain only up to CTL_METRICS_DOMAINS_MAX: 100,000 domains
+	 * would be 300,000 series per scrape; mxgate_domains counts them. */
 	prom_family(f, "mxgate_domain_state", "gauge",
 		    "1 for the state each served domain is in (gated, open, unknown), else 0.");
-	for (size_t i = 0; i < c->n_domains; i++) {
+	for (size_t i = 0; c->n_domains <= CTL_METRICS_DOMAINS_MAX && i < c->n_domains; i++) {
 		const struct ctl_domain *d = c->domains[i];
 
 		for (unsigned s = 0; s < MXG_DOMAIN_STATES; s++)
