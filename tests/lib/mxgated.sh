@@ -67,10 +67,11 @@ mxg_config() {
 		[state_ttl]=4s
 		[recovery_grace]=2s
 		[offender_threshold]=0
+		[state_dir]=$TN_DIR/state
 	)
 	local order=(self domains gate interfaces pin_dir control_socket resolver
 		probe_interval probe_timeout rise fall state_ttl recovery_grace
-		offender_threshold)
+		offender_threshold state_dir)
 	for kv in "$@"; do
 		[ -n "${v[${kv%%=*}]+x}" ] || order+=("${kv%%=*}")
 		v[${kv%%=*}]=${kv#*=}

@@ -114,6 +114,8 @@ static const struct key keys[CFG_N_KEYS] = {
     {"pass_max", K_DURATION, F(pass_max_ms), 1000, 366 * DAY_MS, false, false},
     {"greylist_delay", K_DURATION, F(greylist_delay_ms), 1000, DAY_MS, false, false},
     {"greylist_window", K_DURATION, F(greylist_window_ms), 2000, 7 * DAY_MS, false, false},
+    {"state_dir", K_PATH, F(state_dir), 0, sizeof(((struct mxg_config *)0)->state_dir), false,
+     false},
 };
 
 static int key_index(const char *name)

@@ -157,6 +157,7 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	r = ctl_passes_start(c);
 	if (r < 0)
 		return r;
+	ctl_state_start(c);
 
 	c->domains = calloc(cfg->n_domains ? cfg->n_domains : 1, sizeof(*c->domains));
 	if (!c->domains)
@@ -204,6 +205,8 @@ void controller_stop(struct controller *c, bool detach)
 	}
 	ctl_links_stop(c);
 	ctl_responder_stop(c);
+	if (c->passes)
+		ctl_state_stop(c); /* before the tables it saves go */
 	ctl_offenders_stop(c, detach);
 	if (c->gate)
 		c->gops->close(c->gate, detach);

@@ -175,6 +175,8 @@ struct controller {
 	struct responder_counts resp_cur;  /* the running one's last report */
 	struct ctl_offenders *offenders;   /* NULL unless offender_set = yes */
 	struct ctl_passes *passes;	   /* passed clients */
+	struct ev_timer state_timer;	   /* saves the state file (ctl_state.c) */
+	bool state_failing;		   /* the last save failed: logged once */
 	/* The heartbeat: tables sent to the running child and acknowledged,
 	 * and when each unacknowledged one was sent (by number % ring). */
 	uint32_t resp_pushed;
@@ -280,6 +282,19 @@ void ctl_pass_add(struct controller *c, const struct mxg_ip *ip, unsigned reason
 /* Drop expired passes; rewrite all to a newly opened gate. Each round. */
 void ctl_passes_sweep(struct controller *c);
 bool ctl_pass_live(const struct controller *c, const struct mxg_ip *ip);
+/* ctl_state.c: the state file under state_dir (load at start, save
+ * every minute and at stop). */
+void ctl_state_start(struct controller *c);
+void ctl_state_stop(struct controller *c);
+void ctl_state_load(struct controller *c);
+int ctl_state_save(struct controller *c);
+/* ctl_offenders.c: for the state file. */
+void ctl_offenders_each(const struct controller *c,
+			void (*fn)(void *arg, const struct mxg_ip *ip, uint64_t first_ms,
+				   uint64_t last_ms, uint64_t expires_ms, uint64_t reports),
+			void *arg);
+void ctl_offender_restore(struct controller *c, const struct mxg_ip *ip, uint64_t first_ms,
+			  uint64_t last_ms, uint64_t expires_ms, uint64_t reports);
 /* A greylist tuple (responder hash) seen from ip: pass ip when it came
  * back after greylist_delay and within greylist_window. */
 void ctl_greylist_seen(struct controller *c, const struct mxg_ip *ip, uint64_t hash);

@@ -175,3 +175,40 @@ void ctl_offenders_list(const struct controller *c, struct sbuf *out)
 	if (!live)
 		sbuf_printf(out, "no offenders\n");
 }
+
+void ctl_offenders_each(const struct controller *c,
+			void (*fn)(void *arg, const struct mxg_ip *ip, uint64_t first_ms,
+				   uint64_t last_ms, uint64_t expires_ms, uint64_t reports),
+			void *arg)
+{
+	const struct ctl_offenders *o = c->offenders;
+	uint64_t now = ev_now_ms();
+
+	for (size_t i = 0; o && i < o->n; i++)
+		if (o->e[i].expires_ms > now)
+			fn(arg, &o->e[i].ip, o->e[i].first_ms, o->e[i].last_ms, o->e[i].expires_ms,
+			   o->e[i].reports);
+}
+
+void ctl_offender_restore(struct controller *c, const struct mxg_ip *ip, uint64_t first_ms,
+			  uint64_t last_ms, uint64_t expires_ms, uint64_t reports)
+{
+	struct ctl_offenders *o = c->offenders;
+	uint64_t now = ev_now_ms();
+	struct ctl_offender *e;
+
+	if (!o || expires_ms <= now || !reports)
+		return;
+	e = find_or_make(o, ip, now);
+	e->first_ms = first_ms;
+	e->last_ms = last_ms;
+	e->expires_ms = expires_ms;
+	e->reports = reports;
+	/* Back into the nft set too, with its own timeout (one batch). */
+	if (o->nft_on && offender_nft_set_for(&o->nft, ip->family)[0] &&
+	    o->n_batch < RESPONDER_OFFENDERS_MAX) {
+		o->batch[o->n_batch++] = *ip;
+		if (!ev_timer_armed(&o->flush))
+			ev_timer_start(c->loop, &o->flush, 0);
+	}
+}
