@@ -11,7 +11,7 @@ set -u
 . "$MXG_SRC/tests/lib/mxgated.sh"
 
 mxg_scene 150
-tap_plan 16
+tap_plan 17
 tn_addr_add snd 192.0.2.44
 tn_addr_add snd 2001:db8::44
 tn_addr_add snd 2001:db8::45
@@ -70,4 +70,6 @@ tap_ok "the sender's message to abuse@ is delivered by the backup's Postfix on a
 tap_like "$(grep 'status=deferred' "$TN_DIR/snd/maillog" | head -n 1)" '451 4\.7\.1 .*you may deliver through this backup MX now' \
 	"its first try was deferred with the responder's 451"
 tap_is "$(tn_bounces snd)" 0 "nothing bounced"
+tap_ok "mxgate status --json counts the pass_recipients hits and passes" \
+	test "$(mxg_status | jq '.counters.allowlist_hits.pass_recipients >= 2 and .counters.passes.recipient >= 2')" = true
 tap_done

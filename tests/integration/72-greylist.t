@@ -16,7 +16,7 @@ set -u
 
 N=5
 mxg_scene 240
-tap_plan 18
+tap_plan 21
 for a in 51 52 54; do
 	tn_addr_add snd 192.0.2.$a
 done
@@ -64,6 +64,14 @@ tap_ok "the sender's address is in the kernel's pass map" passed "$TN_IP_snd"
 tap_like "$(dump | sed -n '/^passes:/,$p' | grep "^  $TN_IP_snd ")" "greylist" "with reason greylist"
 tap_like "$(cat "$MXG_LOG")" "pass: client $TN_IP_snd passed for 25s: it retried a greylisted message after greylist_delay" \
 	"the log says when and why the client was passed"
+
+st=$(mxg_status)
+tap_ok "mxgate status --json: greylist tuples and a greylist pass" \
+	test "$(echo "$st" | jq '.counters.greylist.tuples >= 1 and .counters.passes.greylist >= 1 and .counters.passes.live >= 1')" = true
+tap_like "$(tn_exec edge "$MXGATE" metrics --pin-dir "$MXG_PIN" -s "$MXG_SOCK")" $'mxgate_passes_total\\{reason="greylist"\\} [1-9]' \
+	"mxgate metrics counts the greylist pass"
+tap_like "$(tn_exec edge "$MXGATE" status -s "$MXG_SOCK")" $'greylist: [1-9][0-9]* tuple\\(s\\)' \
+	"mxgate status shows the greylist tuples"
 
 # --- a sender that can reach the primary
 TN_POSTFIX_MAIN="smtp_bind_address = $TN_IP_snd2

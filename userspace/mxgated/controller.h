@@ -282,6 +282,21 @@ void ctl_pass_add(struct controller *c, const struct mxg_ip *ip, unsigned reason
 /* Drop expired passes; rewrite all to a newly opened gate. Each round. */
 void ctl_passes_sweep(struct controller *c);
 bool ctl_pass_live(const struct controller *c, const struct mxg_ip *ip);
+/* What status and metrics show of greylisting, passes and allowlists. */
+struct ctl_pass_stats {
+	uint64_t tuples;      /* greylist tuples within the window */
+	uint64_t tuples_seen; /* tuple reports (responder and policy) */
+	uint64_t early;	      /* of them, back before greylist_delay */
+	uint64_t greylisted;  /* responder RCPTs answered 451 as greylisted */
+	uint64_t passes;      /* live passes */
+	uint64_t passed[2];   /* passes given: greylist, recipient */
+	uint64_t renewed, evicted;
+	uint64_t hits_clients;	  /* policy DUNNO: pass_clients */
+	uint64_t hits_recipients; /* policy DUNNO + responder 451: pass_recipients */
+	uint64_t hits_passed;	  /* policy DUNNO: a passed client delivering */
+};
+void ctl_passes_stats(const struct controller *c, struct ctl_pass_stats *st);
+
 /* ctl_state.c: the state file under state_dir (load at start, save
  * every minute and at stop). */
 void ctl_state_start(struct controller *c);

@@ -16,6 +16,7 @@ static void write_metrics(const struct controller *c, FILE *f)
 {
 	char l[600], a[MXG_ADDRSTRLEN];
 	struct responder_counts rc;
+	struct ctl_pass_stats ps;
 
 	prom_family(f, "mxgate_up", "gauge", "1 when mxgated answers on its control socket.");
 	prom_u64(f, "mxgate_up", NULL, 1);
@@ -100,6 +101,35 @@ static void write_metrics(const struct controller *c, FILE *f)
 	prom_family(f, "mxgate_responder_offenders_total", "counter",
 		    "RCPTs answered 550 because the client was past offender_threshold.");
 	prom_u64(f, "mxgate_responder_offenders_total", NULL, rc.offenders);
+	ctl_passes_stats(c, &ps);
+	prom_family(f, "mxgate_greylist_tuples", "gauge",
+		    "Greylist tuples remembered (within greylist_window).");
+	prom_u64(f, "mxgate_greylist_tuples", NULL, ps.tuples);
+	prom_family(f, "mxgate_greylist_seen_total", "counter",
+		    "Greylist tuples reported (responder and policy service).");
+	prom_u64(f, "mxgate_greylist_seen_total", NULL, ps.tuples_seen);
+	prom_family(f, "mxgate_greylist_early_total", "counter",
+		    "Greylist tuples back before greylist_delay (not passed).");
+	prom_u64(f, "mxgate_greylist_early_total", NULL, ps.early);
+	prom_family(f, "mxgate_passes", "gauge", "Clients passed now (their SYNs reach the MTA).");
+	prom_u64(f, "mxgate_passes", NULL, ps.passes);
+	prom_family(f, "mxgate_passes_total", "counter", "Passes given, by why.");
+	prom_u64(f, "mxgate_passes_total", prom_labels(l, sizeof(l), 1, "reason", "greylist"),
+		 ps.passed[0]);
+	prom_u64(f, "mxgate_passes_total", prom_labels(l, sizeof(l), 1, "reason", "recipient"),
+		 ps.passed[1]);
+	prom_family(f, "mxgate_pass_renewals_total", "counter",
+		    "Pass renewals (a passed client seen delivering).");
+	prom_u64(f, "mxgate_pass_renewals_total", NULL, ps.renewed);
+	prom_family(f, "mxgate_allowlist_hits_total", "counter",
+		    "Requests let through by an allowlist or a pass (policy service; responder "
+		    "for pass_recipients).");
+	prom_u64(f, "mxgate_allowlist_hits_total",
+		 prom_labels(l, sizeof(l), 1, "list", "pass_clients"), ps.hits_clients);
+	prom_u64(f, "mxgate_allowlist_hits_total",
+		 prom_labels(l, sizeof(l), 1, "list", "pass_recipients"), ps.hits_recipients);
+	prom_u64(f, "mxgate_allowlist_hits_total", prom_labels(l, sizeof(l), 1, "list", "passed"),
+		 ps.hits_passed);
 	prom_family(f, "mxgate_responder_restarts_total", "counter", "Responder restarts.");
 	prom_u64(f, "mxgate_responder_restarts_total", NULL, c->cnt.responder_restarts);
 	prom_family(f, "mxgate_gate_errors_total", "counter", "Failed writes to the gate backend.");

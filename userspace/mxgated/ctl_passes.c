@@ -207,3 +207,26 @@ size_t ctl_passes_live(const struct controller *c)
 		n += p->e[i].expires_ms > now;
 	return n;
 }
+
+void ctl_passes_stats(const struct controller *c, struct ctl_pass_stats *st)
+{
+	const struct ctl_passes *p = c->passes;
+	struct responder_counts rc;
+
+	memset(st, 0, sizeof(*st));
+	ctl_responder_counts(c, &rc);
+	st->greylisted = rc.greylisted;
+	st->hits_clients = c->cnt.pass_hits[0];
+	st->hits_recipients = c->cnt.pass_hits[1] + rc.passed_recipient;
+	st->hits_passed = c->cnt.pass_hits[2];
+	if (!p)
+		return;
+	st->tuples = greylist_count(&p->gl, ev_now_ms());
+	st->tuples_seen = p->gl_seen;
+	st->early = p->gl_early;
+	st->passes = ctl_passes_live(c);
+	st->passed[0] = p->added[0];
+	st->passed[1] = p->added[1];
+	st->renewed = p->renewed;
+	st->evicted = p->evicted;
+}

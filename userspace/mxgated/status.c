@@ -131,6 +131,7 @@ static void text_tail(const struct controller *c, struct sbuf *o)
 {
 	char a[MXG_ADDRSTRLEN];
 	struct responder_counts rc;
+	struct ctl_pass_stats ps;
 	struct ifaddrs *ifa;
 
 	if (!c->n_addrs)
@@ -168,6 +169,18 @@ static void text_tail(const struct controller *c, struct sbuf *o)
 	for (unsigned i = 0; i < RESPONDER_CODES; i++)
 		sbuf_printf(o, " %s %" PRIu64, responder_code_str(i), rc.replies[i]);
 	sbuf_printf(o, ", offenders %" PRIu64 "\n", rc.offenders);
+	ctl_passes_stats(c, &ps);
+	sbuf_printf(o,
+		    "greylist: %" PRIu64 " tuple(s), %" PRIu64 " seen, %" PRIu64
+		    " back too early, %" PRIu64 " RCPT(s) greylisted\n"
+		    "passes: %" PRIu64 " live; given greylist %" PRIu64 ", recipient %" PRIu64
+		    "; renewed %" PRIu64 ", evicted %" PRIu64 "\n"
+		    "allowlist hits: pass_clients %" PRIu64 ", pass_recipients %" PRIu64
+		    ", passed clients %" PRIu64 " (policy service; the tc counters are in mxgate "
+		    "dump)\n",
+		    ps.tuples, ps.tuples_seen, ps.early, ps.greylisted, ps.passes, ps.passed[0],
+		    ps.passed[1], ps.renewed, ps.evicted, ps.hits_clients, ps.hits_recipients,
+		    ps.hits_passed);
 }
 
 static void json_kv_str(struct json_writer *w, const char *k, const char *v)
@@ -306,6 +319,7 @@ static void json_tail(const struct controller *c, struct sbuf *o)
 	struct json_writer w;
 	struct ifaddrs *ifa;
 	struct responder_counts rc;
+	struct ctl_pass_stats ps;
 	char a[MXG_ADDRSTRLEN];
 	char *text = NULL;
 	size_t len = 0;
@@ -370,6 +384,28 @@ static void json_tail(const struct controller *c, struct sbuf *o)
 		json_kv_uint(&w, responder_code_str(i), rc.replies[i]);
 	json_object_end(&w);
 	json_kv_uint(&w, "offenders", rc.offenders);
+	json_object_end(&w);
+	ctl_passes_stats(c, &ps);
+	json_key(&w, "greylist");
+	json_object_begin(&w);
+	json_kv_uint(&w, "tuples", ps.tuples);
+	json_kv_uint(&w, "seen", ps.tuples_seen);
+	json_kv_uint(&w, "early", ps.early);
+	json_kv_uint(&w, "greylisted", ps.greylisted);
+	json_object_end(&w);
+	json_key(&w, "passes");
+	json_object_begin(&w);
+	json_kv_uint(&w, "live", ps.passes);
+	json_kv_uint(&w, "greylist", ps.passed[0]);
+	json_kv_uint(&w, "recipient", ps.passed[1]);
+	json_kv_uint(&w, "renewed", ps.renewed);
+	json_kv_uint(&w, "evicted", ps.evicted);
+	json_object_end(&w);
+	json_key(&w, "allowlist_hits");
+	json_object_begin(&w);
+	json_kv_uint(&w, "pass_clients", ps.hits_clients);
+	json_kv_uint(&w, "pass_recipients", ps.hits_recipients);
+	json_kv_uint(&w, "passed", ps.hits_passed);
 	json_object_end(&w);
 	json_object_end(&w);
 	json_object_end(&w);
