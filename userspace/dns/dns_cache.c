@@ -29,7 +29,7 @@ struct host_wait {
 	struct host_wait *next, *prev;
 	struct dns_lookup *l;
 	struct dns_host *h;
-	unsigned slot; /* index into l->set.hosts */
+	unsigned slot; /* index into l->hosts */
 };
 
 struct dns_host {
@@ -52,7 +52,13 @@ struct dns_lookup {
 	mx_resolve_cb cb;
 	void *arg;
 	unsigned pending; /* hosts waited for */
-	struct mx_set *set;
+	/* The MX answer, sized to it (a struct mx_set is 20 KB): assembled
+	 * into the cache's scratch set for the callback. */
+	enum mx_status status;
+	uint32_t ttl_s;
+	char *error;
+	struct mx_host *hosts;
+	size_t n_hosts;
 	struct host_wait w[MXG_MX_MAX_HOSTS];
 };
 
@@ -64,7 +70,9 @@ struct dns_cache {
 	struct dns_lookup *running;
 	struct strmap *hosts; /* name -> struct dns_host * */
 	unsigned since_sweep;
-	struct ev_timer kick; /* starts queued lookups from a clean stack */
+	struct ev_timer kick;	/* starts queued lookups from a clean stack */
+	struct mx_set *scratch; /* what callbacks get; one at a time */
+	bool delivering;
 	struct dns_cache_stats st;
 };
 
@@ -85,7 +93,10 @@ struct dns_cache *dns_cache_new(struct dns_resolver *r, unsigned max_inflight)
 	c->loop = dns_resolver_loop(r);
 	c->max_inflight = max_inflight ? max_inflight : DNS_CACHE_INFLIGHT;
 	c->hosts = strmap_new();
-	if (!c->hosts) {
+	c->scratch = malloc(sizeof(*c->scratch));
+	if (!c->hosts || !c->scratch) {
+		strmap_free(c->hosts);
+		free(c->scratch);
 		free(c);
 		return NULL;
 	}
@@ -125,7 +136,8 @@ static bool drop_any(void *arg, const char *key, uintptr_t *val)
 static void lookup_free(struct dns_lookup *l)
 {
 	free(l->domain);
-	free(l->set);
+	free(l->error);
+	free(l->hosts);
 	free(l);
 }
 
@@ -190,6 +202,7 @@ void dns_cache_free(struct dns_cache *c)
 	/* Host lookups still out are cancelled with their entries. */
 	strmap_sweep(c->hosts, drop_any, c);
 	strmap_free(c->hosts);
+	free(c->scratch);
 	free(c);
 }
 
@@ -229,9 +242,28 @@ static void deliver(struct dns_lookup *l)
 {
 	struct dns_cache *c = l->c;
 
+	struct mx_set *set = c->scratch, *own = NULL;
+
 	unlink_lookup(c, l);
 	c->st.lookups++;
-	l->cb(l->arg, l->set);
+	if (c->delivering) /* a callback that completes another lookup */
+		set = own = malloc(sizeof(*own));
+	if (set) {
+		/* Only the header and the hosts DNS gave: callers read
+		 * hosts[0 .. n_hosts). */
+		memset(set, 0, offsetof(struct mx_set, hosts));
+		snprintf(set->domain, sizeof(set->domain), "%s", l->domain);
+		set->status = l->status;
+		set->ttl_s = l->ttl_s;
+		snprintf(set->error, sizeof(set->error), "%s", l->error ? l->error : "");
+		if (l->n_hosts)
+			memcpy(set->hosts, l->hosts, l->n_hosts * sizeof(*l->hosts));
+		set->n_hosts = l->n_hosts;
+		c->delivering = true;
+		l->cb(l->arg, set);
+		c->delivering = own ? true : false;
+	}
+	free(own);
 	lookup_free(l);
 	if (!ev_timer_armed(&c->kick))
 		ev_timer_start(c->loop, &c->kick, 0);
@@ -239,15 +271,15 @@ static void deliver(struct dns_lookup *l)
 
 static void fill_host(struct dns_lookup *l, unsigned slot, const struct dns_host *h)
 {
-	struct mx_host *mh = &l->set->hosts[slot];
+	struct mx_host *mh = &l->hosts[slot];
 
 	mh->n_addrs = h->n_addrs;
 	memcpy(mh->addrs, h->addrs, h->n_addrs * sizeof(h->addrs[0]));
 	mh->addr_status = (enum mx_status)h->addr_status;
 	/* The set lives as long as its shortest part (the host's own TTL,
 	 * not what is left of it: a domain refreshes on its own cadence). */
-	if (h->addr_status == MX_OK && l->set->ttl_s > h->ttl_s)
-		l->set->ttl_s = h->ttl_s;
+	if (h->addr_status == MX_OK && l->ttl_s > h->ttl_s)
+		l->ttl_s = h->ttl_s;
 }
 
 static void host_answer(void *arg, const struct mx_set *set)
@@ -323,7 +355,7 @@ static struct dns_host *host_get(struct dns_cache *c, const char *name)
 static void need_host(struct dns_lookup *l, unsigned i)
 {
 	struct dns_cache *c = l->c;
-	struct mx_host *mh = &l->set->hosts[i];
+	struct mx_host *mh = &l->hosts[i];
 	struct dns_host *h = host_get(c, mh->name);
 	struct host_wait *w = &l->w[i];
 	int r;
@@ -362,27 +394,25 @@ static void need_host(struct dns_lookup *l, unsigned i)
 static void mx_answer(void *arg, const struct mx_set *set)
 {
 	struct dns_lookup *l = arg;
-	size_t n = set->status == MX_OK ? set->n_hosts : 0;
-	size_t size = offsetof(struct mx_set, hosts) + n * sizeof(set->hosts[0]);
+	size_t n = set->status == MX_OK && set->n_hosts <= MXG_MX_MAX_HOSTS ? set->n_hosts : 0;
 
 	l->mx_asked = false;
-	/* Only the hosts DNS gave (the rest of the 20 KB struct stays
-	 * zero): a full set per running lookup, never per queued one. */
-	l->set = calloc(1, sizeof(*l->set));
-	if (!l->set) {
-		static struct mx_set oom;
-
-		oom.status = MX_ERROR;
-		snprintf(oom.error, sizeof(oom.error), "out of memory");
-		snprintf(oom.domain, sizeof(oom.domain), "%s", l->domain);
-		unlink_lookup(l->c, l);
-		l->c->st.lookups++;
-		l->cb(l->arg, &oom);
-		lookup_free(l);
-		return;
+	l->status = set->status;
+	l->ttl_s = set->ttl_s;
+	if (set->error[0])
+		l->error = strndup(set->error, sizeof(set->error) - 1);
+	if (n) {
+		l->hosts = malloc(n * sizeof(*l->hosts));
+		if (!l->hosts) {
+			l->status = MX_ERROR;
+			free(l->error);
+			l->error = strdup("out of memory");
+			n = 0;
+		} else {
+			memcpy(l->hosts, set->hosts, n * sizeof(*l->hosts));
+		}
 	}
-	memcpy(l->set, set, size);
-	l->set->n_hosts = n;
+	l->n_hosts = n;
 	for (unsigned i = 0; i < n; i++)
 		need_host(l, i);
 	if (!l->pending)

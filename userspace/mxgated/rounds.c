@@ -80,10 +80,27 @@ static void probe_done(void *arg, const struct probe_report *rep)
 
 /* The primary addresses of every domain, sorted, each once, in *out and
  * *count. -ENOMEM when they do not fit in memory. */
+static uint32_t ip_hash(const struct mxg_ip *ip)
+{
+	const uint8_t *b =
+	    ip->family == AF_INET ? (const uint8_t *)&ip->v4 : (const uint8_t *)&ip->v6;
+	size_t n = ip->family == AF_INET ? sizeof(ip->v4) : sizeof(ip->v6);
+	uint32_t h = 2166136261u ^ (uint32_t)ip->family;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+/* The primary addresses of every domain, sorted, each once, in *out and
+ * *count. Deduplicated through a hash table as they are collected: 100,000
+ * domains naming 1,000 addresses sort 1,000, not 100,000. -ENOMEM when
+ * they do not fit in memory. */
 static int collect(struct controller *c, struct ds_probe_result **out, size_t *count)
 {
 	struct ds_probe_result *res;
-	size_t n = 0, cap = 0, u = 0;
+	size_t cap = 0, u = 0, size = 16;
+	uint32_t *slot;
 
 	for (size_t i = 0; i < c->n_domains; i++)
 		cap += c->domains[i]->ds.n_addrs;
@@ -91,16 +108,30 @@ static int collect(struct controller *c, struct ds_probe_result **out, size_t *c
 	*count = 0;
 	if (!cap)
 		return 0;
+	while (size < 2 * cap)
+		size *= 2;
 	res = calloc(cap, sizeof(*res));
-	if (!res)
+	slot = calloc(size, sizeof(*slot)); /* index + 1 into res; 0 = free */
+	if (!res || !slot) {
+		free(res);
+		free(slot);
 		return -ENOMEM;
-	for (size_t i = 0; i < c->n_domains; i++)
-		for (size_t j = 0; j < c->domains[i]->ds.n_addrs; j++)
-			res[n++].ip = c->domains[i]->ds.addrs[j].ip;
-	ds_sort_results(res, n);
-	for (size_t i = 0; i < n; i++)
-		if (!u || ds_ip_cmp(&res[u - 1].ip, &res[i].ip))
-			res[u++] = res[i];
+	}
+	for (size_t i = 0; i < c->n_domains; i++) {
+		for (size_t j = 0; j < c->domains[i]->ds.n_addrs; j++) {
+			const struct mxg_ip *ip = &c->domains[i]->ds.addrs[j].ip;
+			size_t k = ip_hash(ip) & (size - 1);
+
+			while (slot[k] && ds_ip_cmp(&res[slot[k] - 1].ip, ip))
+				k = (k + 1) & (size - 1);
+			if (slot[k])
+				continue;
+			res[u].ip = *ip;
+			slot[k] = (uint32_t)++u;
+		}
+	}
+	free(slot);
+	ds_sort_results(res, u);
 	*out = res;
 	*count = u;
 	return 0;
