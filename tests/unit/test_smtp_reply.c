@@ -43,6 +43,28 @@ static void test_multi_line_ehlo_reply(void **state)
 	assert_int_equal(used, sizeof(r) - 1 - strlen("extra"));
 }
 
+/* STARTTLS is seen on any line, in any case, only as the whole keyword. */
+static void test_starttls_offered(void **state)
+{
+	static const char yes[] = "250-p1.example.test\r\n250-PIPELINING\r\n250-starttls\r\n"
+				  "250 8BITMIME\r\n";
+	static const char no[] = "250-p1.example.test\r\n250-STARTTLSX\r\n250-X STARTTLS\r\n"
+				 "250 STARTTL\r\n";
+	static const char last[] = "250-p1.example.test\n250 STARTTLS\n";
+	struct smtp_reply_reader rr;
+	size_t used = 0;
+
+	smtp_reply_reader_init(&rr);
+	assert_int_equal(smtp_reply_reader_feed(&rr, yes, sizeof(yes) - 1, &used), 1);
+	assert_true(rr.starttls);
+	smtp_reply_reader_init(&rr);
+	assert_int_equal(smtp_reply_reader_feed(&rr, no, sizeof(no) - 1, &used), 1);
+	assert_false(rr.starttls);
+	smtp_reply_reader_init(&rr);
+	assert_int_equal(smtp_reply_reader_feed(&rr, last, sizeof(last) - 1, &used), 1);
+	assert_true(rr.starttls);
+}
+
 static void test_every_split_gives_the_same_reply(void **state)
 {
 	static const char r[] = "250-first line\r\n250-second\n250 last\r\n";
@@ -170,6 +192,7 @@ static void test_unprintable_text_masked(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_starttls_offered),
 	    cmocka_unit_test(test_single_line_greeting),
 	    cmocka_unit_test(test_multi_line_ehlo_reply),
 	    cmocka_unit_test(test_every_split_gives_the_same_reply),

@@ -53,14 +53,18 @@ static const char *const verdict_names[] = {"gate", "open", "unknown"};
 
 static void print_usage(FILE *f)
 {
-	fprintf(f, "usage: mxgate probe DOMAIN [--self HOST]... [--resolver ADDR[:PORT]] "
-		   "[--timeout DURATION] [--json]\n"
-		   "  --self HOST      this backup MX's name as it appears in the MX records\n"
-		   "                   (repeatable; default: this host's name)\n"
-		   "  --resolver ADDR  DNS server to ask (default: first nameserver of "
-		   "/etc/resolv.conf)\n"
-		   "  --timeout DUR    deadline per SMTP probe, e.g. 500ms, 5s (default 5s)\n"
-		   "  --json           one JSON object on stdout\n");
+	fprintf(f,
+		"usage: mxgate probe DOMAIN [--self HOST]... [--resolver ADDR[:PORT]] "
+		"[--timeout DURATION] [--tls off|opportunistic|verify] [--tls-ca FILE] [--json]\n"
+		"  --self HOST      this backup MX's name as it appears in the MX records\n"
+		"                   (repeatable; default: this host's name)\n"
+		"  --resolver ADDR  DNS server to ask (default: first nameserver of "
+		"/etc/resolv.conf)\n"
+		"  --timeout DUR    deadline per SMTP probe, e.g. 500ms, 5s (default 5s)\n"
+		"  --tls MODE       STARTTLS: off, opportunistic (default) or verify (the\n"
+		"                   certificate must verify for the MX host name)\n"
+		"  --tls-ca FILE    CA certificates (PEM) instead of the system store\n"
+		"  --json           one JSON object on stdout\n");
 }
 
 static void server_str(const struct sockaddr_storage *ss, char *buf, size_t len)
@@ -173,6 +177,10 @@ static const char *host_role(const struct mx_host *h, const struct mx_primaries 
 }
 
 /* Probe every address of every primary once, all at the same time. */
+/* --tls, --tls-ca: as probe_tls, probe_tls_ca in mxgate.conf */
+static enum probe_tls_mode opt_tls = PROBE_TLS_OPPORTUNISTIC;
+static const char *opt_tls_ca;
+
 static int run_probes(struct probe_ctx *ctx, const struct mx_primaries *pr, const char *helo,
 		      unsigned timeout_ms, uint16_t port)
 {
@@ -202,6 +210,15 @@ static int run_probes(struct probe_ctx *ctx, const struct mx_primaries *pr, cons
 	p = prober_new(ctx->loop, helo, timeout_ms);
 	if (!p)
 		return -errno;
+	{
+		char err[256];
+
+		if (prober_set_tls(p, opt_tls, opt_tls_ca, err, sizeof(err)) < 0) {
+			fprintf(stderr, "mxgate: probe: --tls-ca: %s\n", err);
+			prober_free(p);
+			return -EINVAL;
+		}
+	}
 	for (size_t i = 0; i < ctx->n_items; i++) {
 		struct probe_item *it = &ctx->items[i];
 
@@ -210,7 +227,8 @@ static int run_probes(struct probe_ctx *ctx, const struct mx_primaries *pr, cons
 		ret = probe_start(p,
 				  &(struct probe_target){.addr = it->addr,
 							 .port = port,
-							 .rcpt_domain = ctx->set->domain},
+							 .rcpt_domain = ctx->set->domain,
+							 .mx_name = it->host->name},
 				  probe_done, it);
 		if (ret < 0) {
 			char a[INET6_ADDRSTRLEN];
@@ -437,6 +455,8 @@ int do_probe(int argc, char **argv)
 	    {"self", required_argument, NULL, 's'},
 	    {"resolver", required_argument, NULL, 'r'},
 	    {"timeout", required_argument, NULL, 't'},
+	    {"tls", required_argument, NULL, 'T'},
+	    {"tls-ca", required_argument, NULL, 'C'},
 	    {"port", required_argument, NULL, 'p'}, /* hidden: tests */
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
@@ -458,10 +478,28 @@ int do_probe(int argc, char **argv)
 	int c, ret = CLI_FAIL;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:r:t:p:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:r:t:p:jhT:C:", opts, NULL)) != -1) {
 		char *end;
 
 		switch (c) {
+		case 'T':
+			if (!strcmp(optarg, "off"))
+				opt_tls = PROBE_TLS_OFF;
+			else if (!strcmp(optarg, "opportunistic"))
+				opt_tls = PROBE_TLS_OPPORTUNISTIC;
+			else if (!strcmp(optarg, "verify"))
+				opt_tls = PROBE_TLS_VERIFY;
+			else {
+				fprintf(stderr,
+					"mxgate: probe: --tls %s: use off, opportunistic "
+					"or verify\n",
+					optarg);
+				return CLI_USAGE;
+			}
+			break;
+		case 'C':
+			opt_tls_ca = optarg;
+			break;
 		case 's':
 			if (n_self >= MXG_MAX_SELF) {
 				fprintf(stderr, "mxgate: probe: at most %d --self names\n",

@@ -50,6 +50,7 @@ enum key_type {
 	K_POLICY,
 	K_OFFENDER_SET,
 	K_POLICY_GROUP,
+	K_PROBE_TLS,
 	K_POLICY_REMOTE,
 	K_OFFENDER_NFT_SET,
 	K_DOMAINS_FROM,
@@ -97,6 +98,9 @@ static const struct key keys[CFG_N_KEYS] = {
     {"nft_set", K_NFT_SET, F(nft_set), 0, 0, false, false},
     {"policy_listen", K_POLICY, 0, 0, 0, false, false},
     {"policy_group", K_POLICY_GROUP, F(policy_group), 0, 0, false, false},
+    {"probe_tls", K_PROBE_TLS, 0, 0, 0, false, false},
+    {"probe_tls_ca", K_PATH, F(probe_tls_ca), 0, sizeof(((struct mxg_config *)0)->probe_tls_ca),
+     false, false},
     {"policy_allow_remote", K_POLICY_REMOTE, 0, 0, 0, false, false},
     {"max_connections", K_UINT, F(max_connections), 1, 1000000, false, false},
     {"max_connections_per_client", K_UINT, F(max_connections_per_client), 1, 1000000, false, false},
@@ -193,6 +197,7 @@ static void set_defaults(struct mxg_config *cfg)
 	cfg->max_connections_per_network = MXG_DEFAULT_MAX_CONNECTIONS_PER_NETWORK;
 	cfg->session_timeout_ms = MXG_DEFAULT_SESSION_TIMEOUT_MS;
 	snprintf(cfg->policy_group, sizeof(cfg->policy_group), "%s", MXG_DEFAULT_POLICY_GROUP);
+	cfg->probe_tls = MXG_DEFAULT_PROBE_TLS;
 }
 
 /* One element of a list key; duplicates are refused. */
@@ -282,6 +287,8 @@ static int set_list(struct cfg_parse *p, const struct key *k, const char *value,
 }
 
 static const char *const gate_names[] = {"tc", "nft", "none", NULL};
+/* enum probe_tls_mode order */
+static const char *const probe_tls_names[] = {"off", "opportunistic", "verify", NULL};
 static const char *const reply_names[] = {"reject", "defer", "greylist", NULL};
 static const char *const bool_names[] = {"no", "yes", NULL};
 
@@ -427,6 +434,11 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 		if (cv_policy_listen(v, &c->policy_addr, &c->policy_addr_len, why, len))
 			return -1;
 		return cv_copy(c->policy_listen, sizeof(c->policy_listen), v, why, len);
+	case K_PROBE_TLS:
+		if (cv_enum(v, probe_tls_names, &e, why, len))
+			return -1;
+		c->probe_tls = e;
+		return 0;
 	case K_POLICY_GROUP:
 		if (cv_user(v, why, len))
 			return -1;

@@ -31,6 +31,7 @@
 #define MXG_DEFAULT_STATE_TTL_MS 30000	    /* 30 s life of a gate entry */
 #define MXG_DEFAULT_REPLY_TEXT REPLY_DEFAULT_TEXT
 #define MXG_DEFAULT_USER "nobody"
+#define MXG_DEFAULT_PROBE_TLS 1		   /* PROBE_TLS_OPPORTUNISTIC (probe.h) */
 #define MXG_DEFAULT_POLICY_GROUP "postfix" /* the unix policy socket's group */
 
 /* A primary that just came back must hold for a minute before gating:
@@ -140,6 +141,8 @@ struct mxg_config {
 	/* policy_listen parsed: AF_INET/AF_INET6 (inet:) or AF_UNIX (unix:) */
 	struct sockaddr_storage policy_addr;
 	socklen_t policy_addr_len; /* 0 = off */
+	int probe_tls;		   /* enum probe_tls_mode */
+	char probe_tls_ca[4096];   /* "" = the system trust store */
 	char policy_group[64];	   /* unix: socket's group (mode 0660); "postfix" */
 	bool policy_allow_remote;  /* inet: on a non-loopback address allowed */
 

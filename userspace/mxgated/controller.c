@@ -116,6 +116,11 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 		log_err("cannot set up DNS and probes: out of memory");
 		return -ENOMEM;
 	}
+	if (prober_set_tls(c->prober, (enum probe_tls_mode)cfg->probe_tls, cfg->probe_tls_ca, err,
+			   sizeof(err)) < 0) {
+		log_err("probe_tls: %s; fix probe_tls_ca or set probe_tls = off", err);
+		return -EINVAL;
+	}
 
 	/* The control socket first: it also finds another running mxgated
 	 * before we touch its gate. */

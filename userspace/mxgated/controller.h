@@ -126,6 +126,7 @@ struct probe_slot {
 	size_t idx;
 	bool reported;
 	char *rcpt_domain; /* this round's RCPT TO:<postmaster@...> domain */
+	char *mx_name;	   /* its MX host at this address: the TLS name */
 };
 
 #define CTL_PROBE_BATCH 64 /* probes started per loop iteration */

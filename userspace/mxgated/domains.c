@@ -275,7 +275,9 @@ int ctl_reload(struct controller *c)
 	resolver_changed = c->cfg->resolver_len != ncfg->resolver_len ||
 			   memcmp(&c->cfg->resolver, &ncfg->resolver, sizeof(ncfg->resolver));
 	prober_changed = c->cfg->probe_timeout_ms != ncfg->probe_timeout_ms ||
-			 strcmp(c->cfg->helo_name, ncfg->helo_name);
+			 strcmp(c->cfg->helo_name, ncfg->helo_name) ||
+			 c->cfg->probe_tls != ncfg->probe_tls ||
+			 strcmp(c->cfg->probe_tls_ca, ncfg->probe_tls_ca);
 	interval_changed = c->cfg->probe_interval_ms != ncfg->probe_interval_ms;
 	/* Who the primaries are depends on `self`: the stored MX sets were
 	 * read with the old one, so look them up again at once. */

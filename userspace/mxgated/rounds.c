@@ -24,8 +24,10 @@
 static void round_clear(struct ctl_round *rd)
 {
 	if (rd->slots)
-		for (size_t i = 0; i < rd->n; i++)
+		for (size_t i = 0; i < rd->n; i++) {
 			free(rd->slots[i].rcpt_domain);
+			free(rd->slots[i].mx_name);
+		}
 	free(rd->res);
 	free(rd->slots);
 	rd->res = NULL;
@@ -170,7 +172,9 @@ static int pick_domains(struct controller *c, struct ctl_round *rd)
 				k = (size_t)(r - rd->res);
 				if (pass == 1 && seen[k] == want[k] && !rd->slots[k].rcpt_domain) {
 					rd->slots[k].rcpt_domain = strdup(ds->name);
-					if (!rd->slots[k].rcpt_domain) {
+					rd->slots[k].mx_name =
+					    strdup(ds->set->hosts[ds->addrs[j].host].name);
+					if (!rd->slots[k].rcpt_domain || !rd->slots[k].mx_name) {
 						ret = -ENOMEM;
 						goto out;
 					}
@@ -193,9 +197,17 @@ static int renew_prober(struct controller *c)
 	struct prober *p =
 	    prober_new(c->loop, c->cfg->helo_name, (unsigned)c->cfg->probe_timeout_ms);
 
+	char err[256];
+
 	if (!p) {
 		log_err("cannot set up the prober: out of memory; keeping the previous one");
 		return -ENOMEM;
+	}
+	if (prober_set_tls(p, (enum probe_tls_mode)c->cfg->probe_tls, c->cfg->probe_tls_ca, err,
+			   sizeof(err)) < 0) {
+		log_err("probe_tls: %s; keeping the previous prober", err);
+		prober_free(p);
+		return -EINVAL;
 	}
 	prober_free(c->prober);
 	c->prober = p;
@@ -242,7 +254,8 @@ static void start_batch(struct controller *c)
 		r = probe_start(c->prober,
 				&(struct probe_target){.addr = rd->res[i].ip,
 						       .port = MXG_SMTP_PORT,
-						       .rcpt_domain = rd->slots[i].rcpt_domain},
+						       .rcpt_domain = rd->slots[i].rcpt_domain,
+						       .mx_name = rd->slots[i].mx_name},
 				probe_done, &rd->slots[i]);
 		if (r < 0) {
 			log_err(

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "probe_tls.h"
 
 #define PROBE_LINGER_MS 1000 /* wait for the 221 after QUIT at most this long */
 #define PROBE_READ_CHUNK 512 /* bytes per recv(); replies are fed piecewise */
@@ -33,12 +34,15 @@ enum probe_state {
 	PS_EHLO,
 	PS_MAIL,
 	PS_RCPT,
-	PS_RSET,   /* verdict known; waiting for the RSET reply */
-	PS_LINGER, /* reported; QUIT sent, draining until EOF or the timer */
+	PS_RSET,     /* verdict known; waiting for the RSET reply */
+	PS_STARTTLS, /* STARTTLS sent, waiting for 220 */
+	PS_TLS_HS,   /* TLS handshake */
+	PS_LINGER,   /* reported; QUIT sent, draining until EOF or the timer */
 };
 
 static const char cmd_mail[] = "MAIL FROM:<>\r\n";
 static const char cmd_rset[] = "RSET\r\n";
+static const char cmd_starttls[] = "STARTTLS\r\n";
 
 struct probe {
 	struct probe *next, *prev;
@@ -54,9 +58,11 @@ struct probe {
 	uint16_t verdict_code; /* with the RCPT reply's code */
 	uint16_t out_off;      /* bytes of the current command already sent */
 	uint16_t out_len;
-	uint16_t last_code; /* of the last complete reply */
-	const char *out;    /* the command being sent */
-	char *rcpt;	    /* "RCPT TO:<postmaster@DOMAIN>\r\n", or NULL */
+	uint16_t last_code;	    /* of the last complete reply */
+	const char *out;	    /* the command being sent */
+	char *rcpt;		    /* "RCPT TO:<postmaster@DOMAIN>\r\n", or NULL */
+	char *mx_name;		    /* for the certificate check, or NULL */
+	struct probe_tls_conn *tls; /* after STARTTLS */
 	struct smtp_reply_reader rr;
 	char verdict_text[sizeof(((struct probe_report *)0)->text)];
 };
@@ -66,6 +72,7 @@ struct prober {
 	unsigned timeout_ms;
 	struct probe *head;
 	bool allow_self;
+	struct probe_tls *tls; /* NULL: probe_tls = off */
 	size_t ehlo_len;
 	char ehlo[PROBE_EHLO_MAX];
 };
@@ -78,6 +85,7 @@ static const char *const result_names[] = {
     [PROBE_BAD_EHLO] = "bad-ehlo",
     [PROBE_PROTOCOL] = "protocol-error",
     [PROBE_SELF] = "self",
+    [PROBE_TLS] = "tls-failed",
     [PROBE_NO_MAIL] = "no-mail",
 };
 
@@ -112,6 +120,21 @@ struct prober *prober_new(struct ev_loop *loop, const char *helo_name, unsigned 
 void prober_allow_self(struct prober *p, bool allow)
 {
 	p->allow_self = allow;
+}
+
+int prober_set_tls(struct prober *p, enum probe_tls_mode mode, const char *ca_file, char *err,
+		   size_t errlen)
+{
+	struct probe_tls *t = NULL;
+
+	if (mode != PROBE_TLS_OFF) {
+		t = probe_tls_new(mode, ca_file, err, errlen);
+		if (!t)
+			return -EINVAL;
+	}
+	probe_tls_free(p->tls);
+	p->tls = t;
+	return 0;
 }
 
 /*
@@ -152,7 +175,9 @@ static void probe_close(struct probe *pr)
 		p->head = pr->next;
 	if (pr->next)
 		pr->next->prev = pr->prev;
+	probe_tls_conn_free(pr->tls);
 	free(pr->rcpt);
+	free(pr->mx_name);
 	free(pr);
 }
 
@@ -162,6 +187,7 @@ void prober_free(struct prober *p)
 		return;
 	while (p->head)
 		probe_close(p->head);
+	probe_tls_free(p->tls);
 	free(p);
 }
 
@@ -187,6 +213,10 @@ void probe_cancel_matching(struct prober *p, bool (*match)(void *arg, void *ctx)
 	}
 }
 
+static ssize_t io_recv(struct probe *pr, void *buf, size_t n, unsigned *want);
+static ssize_t io_send(struct probe *pr, const void *buf, size_t n, unsigned *want);
+static void tls_step(struct probe *pr);
+
 /*
  * Report the result. Whatever follows (linger or close) is set up first and
  * the callback runs last, so the callback may cancel or free anything,
@@ -211,8 +241,9 @@ static void probe_report(struct probe *pr, enum probe_result result, const char 
 		/* The server is talking SMTP: say goodbye properly. */
 		static const char quit[] = "QUIT\r\n";
 
-		if (send(pr->fd, quit, sizeof(quit) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) ==
-			(ssize_t)(sizeof(quit) - 1) &&
+		unsigned want;
+
+		if (io_send(pr, quit, sizeof(quit) - 1, &want) == (ssize_t)(sizeof(quit) - 1) &&
 		    ev_io_mod(p->loop, pr->fd, EV_READ) == 0 &&
 		    ev_timer_start(p->loop, &pr->timer, PROBE_LINGER_MS) == 0) {
 			shutdown(pr->fd, SHUT_WR);
@@ -234,18 +265,36 @@ static void probe_fail_errno(struct probe *pr, enum probe_result result, const c
 	probe_report(pr, result, why);
 }
 
+/* recv/send, through TLS after STARTTLS. *want: what to wait for on
+ * EAGAIN. */
+static ssize_t io_recv(struct probe *pr, void *buf, size_t n, unsigned *want)
+{
+	*want = EV_READ;
+	if (pr->tls)
+		return probe_tls_read(pr->tls, buf, n, want);
+	return recv(pr->fd, buf, n, MSG_DONTWAIT);
+}
+
+static ssize_t io_send(struct probe *pr, const void *buf, size_t n, unsigned *want)
+{
+	*want = EV_READ | EV_WRITE;
+	if (pr->tls)
+		return probe_tls_write(pr->tls, buf, n, want);
+	return send(pr->fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 /* Send what is left of the current command; EV_WRITE while some is. */
 static int send_out(struct probe *pr)
 {
 	struct prober *p = pr->p;
 
 	while (pr->out_off < pr->out_len) {
-		ssize_t n = send(pr->fd, pr->out + pr->out_off, pr->out_len - pr->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		unsigned want;
+		ssize_t n = io_send(pr, pr->out + pr->out_off, pr->out_len - pr->out_off, &want);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
-				return ev_io_mod(p->loop, pr->fd, EV_READ | EV_WRITE);
+				return ev_io_mod(p->loop, pr->fd, want | EV_READ);
 			return -errno;
 		}
 		pr->out_off += (uint16_t)n;
@@ -266,6 +315,33 @@ static void send_cmd(struct probe *pr, enum probe_state next, const char *cmd, s
 		probe_fail_errno(pr, PROBE_PROTOCOL, "send", -ret);
 }
 
+/* Drive the TLS handshake; when done, check the certificate (verify
+ * mode) and say EHLO again, over TLS (RFC 3207: the server forgets what
+ * it knew). */
+static void tls_step(struct probe *pr)
+{
+	char why[128];
+	unsigned want = EV_READ;
+	int r = probe_tls_handshake(pr->tls, &want, why, sizeof(why));
+
+	if (r == 0) {
+		if (ev_io_mod(pr->p->loop, pr->fd, want) < 0)
+			probe_report(pr, PROBE_PROTOCOL, "event loop failure");
+		return;
+	}
+	if (r < 0) {
+		probe_report(pr, PROBE_TLS, why);
+		return;
+	}
+	if (!probe_tls_verified(pr->tls, why, sizeof(why)) &&
+	    probe_tls_mode(pr->p->tls) == PROBE_TLS_VERIFY) {
+		probe_report(pr, PROBE_TLS, why);
+		return;
+	}
+	smtp_reply_reader_init(&pr->rr);
+	send_cmd(pr, PS_EHLO, pr->p->ehlo, pr->p->ehlo_len);
+}
+
 /* A complete reply after EHLO: the next step of the dialogue. */
 static void probe_step(struct probe *pr)
 {
@@ -273,12 +349,38 @@ static void probe_step(struct probe *pr)
 
 	switch (pr->state) {
 	case PS_EHLO:
-		if (code != 250)
+		if (code != 250) {
 			probe_report(pr, PROBE_BAD_EHLO, NULL);
-		else if (!pr->rcpt)
+			return;
+		}
+		if (pr->p->tls && !pr->tls) {
+			if (pr->rr.starttls) {
+				send_cmd(pr, PS_STARTTLS, cmd_starttls, sizeof(cmd_starttls) - 1);
+				return;
+			}
+			if (probe_tls_mode(pr->p->tls) == PROBE_TLS_VERIFY) {
+				probe_report(pr, PROBE_TLS,
+					     "STARTTLS not offered: the server cannot be verified");
+				return;
+			}
+		}
+		if (!pr->rcpt)
 			probe_report(pr, PROBE_OK, NULL);
 		else
 			send_cmd(pr, PS_MAIL, cmd_mail, sizeof(cmd_mail) - 1);
+		return;
+	case PS_STARTTLS:
+		if (code != 220) {
+			probe_report(pr, PROBE_TLS, NULL);
+			return;
+		}
+		pr->tls = probe_tls_conn_new(pr->p->tls, pr->fd, pr->mx_name);
+		if (!pr->tls) {
+			probe_report(pr, PROBE_TLS, "cannot start TLS (out of memory?)");
+			return;
+		}
+		pr->state = PS_TLS_HS;
+		tls_step(pr);
 		return;
 	case PS_MAIL:
 		if (code != 250) {
@@ -316,13 +418,17 @@ static void probe_read(struct probe *pr)
 	char buf[PROBE_READ_CHUNK];
 
 	for (;;) {
-		ssize_t n = recv(pr->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		unsigned want;
+		ssize_t n = io_recv(pr, buf, sizeof(buf), &want);
 		size_t used = 0;
 		int ret;
 
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
+			if (errno == EAGAIN || errno == EINTR) {
+				if (want & EV_WRITE)
+					ev_io_mod(pr->p->loop, pr->fd, EV_READ | EV_WRITE);
 				return;
+			}
 			probe_fail_errno(pr, PROBE_PROTOCOL, "read", errno);
 			return;
 		}
@@ -356,6 +462,12 @@ static void probe_read(struct probe *pr)
 			send_cmd(pr, PS_EHLO, pr->p->ehlo, pr->p->ehlo_len);
 			return;
 		}
+		if (pr->state == PS_STARTTLS && used != (size_t)n) {
+			/* RFC 3207 5: nothing may precede the handshake; bytes
+			 * here would be read as if they came over TLS. */
+			probe_report(pr, PROBE_TLS, "data after the 220 to STARTTLS");
+			return;
+		}
 		/* Anything after the reply is ignored: we never pipeline. */
 		probe_step(pr);
 		return;
@@ -367,7 +479,8 @@ static void probe_drain(struct probe *pr)
 	char buf[PROBE_READ_CHUNK];
 
 	for (;;) {
-		ssize_t n = recv(pr->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		unsigned want;
+		ssize_t n = io_recv(pr, buf, sizeof(buf), &want);
 
 		if (n > 0)
 			continue;
@@ -409,10 +522,14 @@ static void probe_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		if (events & EV_READ)
 			probe_read(pr);
 		return;
+	case PS_TLS_HS:
+		tls_step(pr);
+		return;
 	case PS_EHLO:
 	case PS_MAIL:
 	case PS_RCPT:
 	case PS_RSET:
+	case PS_STARTTLS:
 		if (events & EV_WRITE) {
 			int ret = send_out(pr);
 
@@ -462,6 +579,10 @@ static void probe_timer(struct ev_loop *loop, void *arg)
 	case PS_RCPT:
 		snprintf(why, sizeof(why), "no reply to RCPT within %u ms", pr->p->timeout_ms);
 		break;
+	case PS_STARTTLS:
+	case PS_TLS_HS:
+		snprintf(why, sizeof(why), "STARTTLS not done within %u ms", pr->p->timeout_ms);
+		break;
 	default:
 		snprintf(why, sizeof(why), "no EHLO reply within %u ms", pr->p->timeout_ms);
 		break;
@@ -489,9 +610,14 @@ int probe_start(struct prober *p, const struct probe_target *t, probe_cb cb, voi
 	pr->start_ms = ev_now_ms();
 	ev_timer_init(&pr->timer, probe_timer, pr);
 	smtp_reply_reader_init(&pr->rr);
+	if (t->mx_name && *t->mx_name && !(pr->mx_name = strdup(t->mx_name))) {
+		free(pr);
+		return -ENOMEM;
+	}
 	if (t->rcpt_domain && *t->rcpt_domain) {
 		pr->rcpt = malloc(PROBE_RCPT_MAX);
 		if (!pr->rcpt) {
+			free(pr->mx_name);
 			free(pr);
 			return -ENOMEM;
 		}
@@ -500,6 +626,7 @@ int probe_start(struct prober *p, const struct probe_target *t, probe_cb cb, voi
 			       t->rcpt_domain);
 		if (ret < 0 || ret >= PROBE_RCPT_MAX || strpbrk(t->rcpt_domain, "\r\n<> ")) {
 			free(pr->rcpt);
+			free(pr->mx_name);
 			free(pr);
 			return -EINVAL;
 		}
@@ -509,6 +636,7 @@ int probe_start(struct prober *p, const struct probe_target *t, probe_cb cb, voi
 	if (pr->fd < 0) {
 		ret = -errno; /* EMFILE: the caller raises RLIMIT_NOFILE */
 		free(pr->rcpt);
+		free(pr->mx_name);
 		free(pr);
 		return ret;
 	}
@@ -523,6 +651,7 @@ int probe_start(struct prober *p, const struct probe_target *t, probe_cb cb, voi
 	} else if ((ret = ev_io_add(p->loop, pr->fd, EV_WRITE, probe_io, pr)) < 0) {
 		close(pr->fd);
 		free(pr->rcpt);
+		free(pr->mx_name);
 		free(pr);
 		return ret;
 	}
@@ -533,6 +662,7 @@ int probe_start(struct prober *p, const struct probe_target *t, probe_cb cb, voi
 			close(pr->fd);
 		}
 		free(pr->rcpt);
+		free(pr->mx_name);
 		free(pr);
 		return ret;
 	}

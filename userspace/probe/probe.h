@@ -26,10 +26,20 @@ enum probe_result {
 	PROBE_PROTOCOL,	    /* garbage, overlong line, connection closed */
 	PROBE_SELF,	    /* this host's own address (or loopback): our own MTA
 			     * would answer, so never a primary that is up */
+	PROBE_TLS,	    /* STARTTLS failed, or (probe_tls = verify) not offered
+			     * or the certificate does not verify for the MX name */
 	PROBE_NO_MAIL,	    /* EHLO fine, but MAIL FROM:<> or RCPT TO:<postmaster@>
 			     * not accepted (4xx or 5xx): not taking mail now */
 };
 #define PROBE_RESULTS (PROBE_NO_MAIL + 1)
+
+/* probe_tls: what the probe does when the primary offers STARTTLS. */
+enum probe_tls_mode {
+	PROBE_TLS_OFF,		 /* never: plaintext dialogue */
+	PROBE_TLS_OPPORTUNISTIC, /* TLS when offered; the certificate is not checked */
+	PROBE_TLS_VERIFY,	 /* TLS required, the certificate must verify for the
+				  * MX host name (system store, or ca_file) */
+};
 
 struct probe_report {
 	enum probe_result result;
@@ -47,11 +57,16 @@ void prober_free(struct prober *p);
 /* Tests only: let probes of this host's own addresses (a fake server on
  * 127.0.0.1) run instead of reporting PROBE_SELF. */
 void prober_allow_self(struct prober *p, bool allow);
+/* TLS for every probe of p: mode, and a CA file (PEM) instead of the
+ * system trust store (NULL or ""). 0, or -errno with err saying why. */
+int prober_set_tls(struct prober *p, enum probe_tls_mode mode, const char *ca_file, char *err,
+		   size_t errlen);
 
 struct probe_target {
 	struct mxg_ip addr;
 	uint16_t port;		 /* 25 */
 	const char *rcpt_domain; /* RCPT TO:<postmaster@this>; NULL: stop at EHLO */
+	const char *mx_name;	 /* the MX host name the certificate must match */
 };
 
 typedef void (*probe_cb)(void *arg, const struct probe_report *report);
@@ -82,6 +97,8 @@ struct smtp_reply_reader {
 	int code;	/* set when the reply is complete */
 	int first_code; /* every line of a reply carries the same code */
 	unsigned lines; /* complete lines of this reply */
+	bool starttls;	/* a line said STARTTLS (an EHLO reply offering it) */
+	char kw[9];	/* the current line's first text octets */
 	size_t text_len;
 	char text[128];
 };

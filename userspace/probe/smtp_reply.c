@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 void smtp_reply_reader_init(struct smtp_reply_reader *rr)
 {
@@ -54,6 +55,14 @@ static int end_line(struct smtp_reply_reader *rr)
 	}
 	if (++rr->lines > SMTP_REPLY_LINES_MAX)
 		return -EPROTO;
+	{
+		size_t kl = rr->len > 4 ? rr->len - 4 : 0;
+
+		if (kl == 9 && rr->kw[8] == '\r')
+			kl = 8;
+		if (kl == 8 && !strncasecmp(rr->kw, "STARTTLS", 8))
+			rr->starttls = true;
+	}
 	rr->len = 0;
 	if (!last)
 		return 0;
@@ -93,6 +102,8 @@ int smtp_reply_reader_feed(struct smtp_reply_reader *rr, const char *buf, size_t
 			goto bad;
 		if (p == 4 && rr->head[3] == '\r')
 			goto bad; /* a CR inside the code field */
+		if (p >= 4 && p < 4 + sizeof(rr->kw))
+			rr->kw[p - 4] = c;
 		if (p < 4)
 			rr->head[p] = c;
 		else if (rr->lines == 0 && rr->text_len + 1 < sizeof(rr->text))
