@@ -12,7 +12,7 @@ TN_MAIL_DOMAINS=extra.test
 . "$MXG_SRC/tests/lib/mxgated.sh"
 
 mxg_scene 150
-tap_plan 7
+tap_plan 9
 {
 	tn_dns_std_zone
 	echo "extra.test.        300 IN MX   10 mx1.example.test."
@@ -26,6 +26,11 @@ mxg_start
 tap_ok "gated while the primary is up" mxg_wait_state example.test gated 10
 tap_like "$(mxg_rcpt extra.test)" '^451 4\.7\.1 <extra\.test>: not served by this backup MX now' \
 	"RCPT for a domain mxgate does not serve: 451 4.7.1, not 550"
+
+tap_ok "mxgate status names extra.test among the unserved recipient domains" \
+	tn_wait 5 sh -c "$MXGATE status --json -s $MXG_SOCK | jq -e '.unserved_domains[] | select(.name == \"extra.test\")'"
+tap_like "$("$MXGATE" status -s "$MXG_SOCK")" "unserved recipient domains .*extra\.test: 1 time" \
+	"and the text status too"
 
 tn_block_host snd p1
 tn_postfix_send snd a@sender.test u@extra.test "unserved" ||

@@ -232,6 +232,50 @@ static void test_reports_roundtrip_and_checks(void **state)
 }
 
 /* The heartbeat: ACK carries the table number, nothing else. */
+/* UNSERVED: names out and back; bounds and bad octets refused. */
+static void test_unserved_roundtrip_and_checks(void **state)
+{
+	static const char names[2][254] = {"extra.test", "[192.0.2.20]"};
+	uint8_t buf[1024];
+	struct responder_wire_hdr h;
+	char out[254];
+	const uint8_t *p;
+	size_t left;
+	int n, used;
+
+	n = responder_wire_encode_unserved(names, 2, buf, sizeof(buf));
+	assert_true(n > (int)sizeof(h));
+	memcpy(&h, buf, sizeof(h));
+	assert_int_equal(responder_wire_check_hdr(&h), 0);
+	assert_int_equal(h.type, RESPONDER_MSG_UNSERVED);
+	assert_int_equal(h.count, 2);
+	p = buf + sizeof(h);
+	left = h.len;
+	used = responder_wire_unserved_next(p, left, out);
+	assert_true(used > 0);
+	assert_string_equal(out, "extra.test");
+	p += used;
+	left -= (size_t)used;
+	used = responder_wire_unserved_next(p, left, out);
+	assert_true(used > 0);
+	assert_string_equal(out, "[192.0.2.20]");
+	assert_int_equal(responder_wire_unserved_next(p + used, left - (size_t)used, out), 0);
+	/* A record longer than the payload, a space, a zero length. */
+	assert_int_equal(responder_wire_unserved_next((const uint8_t *)"\x05"
+								       "ab",
+						      3, out),
+			 -EBADMSG);
+	assert_int_equal(responder_wire_unserved_next((const uint8_t *)"\x03"
+								       "a b",
+						      4, out),
+			 -EBADMSG);
+	assert_int_equal(responder_wire_unserved_next((const uint8_t *)"\x00", 1, out), -EBADMSG);
+	assert_int_equal(responder_wire_encode_unserved(names, 0, buf, sizeof(buf)), -E2BIG);
+	assert_int_equal(responder_wire_encode_unserved(names, 2, buf, 20), -E2BIG);
+	h.count = RESPONDER_UNSERVED_MAX + 1;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+}
+
 static void test_ack_roundtrip_and_checks(void **state)
 {
 	struct responder_wire_hdr h;
@@ -278,6 +322,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed_is_refused),
 	    cmocka_unit_test(test_reports_roundtrip_and_checks),
 	    cmocka_unit_test(test_ack_roundtrip_and_checks),
+	    cmocka_unit_test(test_unserved_roundtrip_and_checks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

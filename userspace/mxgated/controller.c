@@ -213,6 +213,7 @@ void controller_stop(struct controller *c, bool detach)
 	if (c->passes)
 		ctl_state_stop(c); /* before the tables it saves go */
 	ctl_offenders_stop(c, detach);
+	ctl_unserved_free(c);
 	if (c->gate)
 		c->gops->close(c->gate, detach);
 	c->gate = NULL;

@@ -84,7 +84,9 @@ struct ctl_resp_reader {
 	bool watching;
 	struct responder_wire_hdr hdr;
 	size_t hdr_got;
-	uint8_t payload[RESPONDER_PASSES_MAX * sizeof(struct responder_tuple)]; /* the largest */
+	/* room for the largest report: PASSES/TUPLES or UNSERVED */
+	uint8_t payload[RESPONDER_PASSES_MAX * sizeof(struct responder_tuple) +
+			RESPONDER_UNSERVED_MAX * 254];
 	size_t payload_got;
 };
 
@@ -178,6 +180,7 @@ struct controller {
 	struct ctl_passes *passes;	   /* passed clients */
 	struct ev_timer state_timer;	   /* saves the state file (ctl_state.c) */
 	bool state_failing;		   /* the last save failed: logged once */
+	struct ctl_unserved *unserved;	   /* recipient domains seen, not served */
 	/* The heartbeat: tables sent to the running child and acknowledged,
 	 * and when each unacknowledged one was sent (by number % ring). */
 	uint32_t resp_pushed;
@@ -265,6 +268,15 @@ void ctl_responder_watch(struct controller *c);
 void ctl_responder_unwatch(struct controller *c);
 /* resp_base + resp_cur. */
 void ctl_responder_counts(const struct controller *c, struct responder_counts *out);
+
+/* ctl_unserved.c: recipient domains the responder saw and mxgate does
+ * not serve (a bounded list, the most recently seen kept). */
+struct ctl_unserved;
+struct json_writer;
+void ctl_unserved_add(struct controller *c, const char *domain, uint64_t now_ms);
+void ctl_unserved_free(struct controller *c);
+void ctl_unserved_text(const struct controller *c, struct sbuf *o, uint64_t now_ms);
+void ctl_unserved_json(const struct controller *c, struct json_writer *w, uint64_t now_ms);
 
 /* ctl_offenders.c: offenders to an nft set (offender_set = yes). */
 int ctl_offenders_start(struct controller *c);

@@ -96,6 +96,23 @@ static void handle(struct controller *c)
 		handle_ack(c, rr->hdr.count);
 		return;
 	}
+	if (rr->hdr.type == RESPONDER_MSG_UNSERVED) {
+		const uint8_t *p = rr->payload;
+		size_t left = rr->hdr.len;
+		char name[254];
+		uint32_t seen = 0;
+		int used;
+
+		while ((used = responder_wire_unserved_next(p, left, name)) > 0) {
+			ctl_unserved_add(c, name, now);
+			p += used;
+			left -= (size_t)used;
+			seen++;
+		}
+		if (used < 0 || seen != rr->hdr.count)
+			bad_message(c, "malformed unserved-domain record");
+		return;
+	}
 	if (rr->hdr.type == RESPONDER_MSG_COUNTS) {
 		struct responder_counts n;
 
@@ -177,7 +194,7 @@ static bool read_once(struct controller *c)
 		    (rr->hdr.type != RESPONDER_MSG_COUNTS &&
 		     rr->hdr.type != RESPONDER_MSG_OFFENDERS &&
 		     rr->hdr.type != RESPONDER_MSG_PASSES && rr->hdr.type != RESPONDER_MSG_TUPLES &&
-		     rr->hdr.type != RESPONDER_MSG_ACK) ||
+		     rr->hdr.type != RESPONDER_MSG_ACK && rr->hdr.type != RESPONDER_MSG_UNSERVED) ||
 		    rr->hdr.len > sizeof(rr->payload)) {
 			bad_message(c, "malformed report header");
 			return false;

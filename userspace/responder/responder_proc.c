@@ -120,6 +120,9 @@ static enum smtp_lookup conn_lookup(void *arg, const char *domain,
 		else
 			lo = mid + 1;
 	}
+	/* Reported so that `mxgate status` can name it: a domain the MTA
+	 * takes and mxgate does not list gets 451 until the address opens. */
+	report_unserved(&c->rsp->rep, domain);
 	return SMTP_DOMAIN_NOT_SERVED;
 }
 

@@ -83,6 +83,22 @@ void report_offender(struct responder_report *r, const struct mxg_ip *ip, uint64
 	r->pend[r->n_pend++] = o;
 }
 
+void report_unserved(struct responder_report *r, const char *domain)
+{
+	size_t l = strnlen(domain, 254);
+
+	if (!l || l > 253)
+		return;
+	for (size_t i = 0; i < r->n_unserved; i++)
+		if (!strcmp(r->unserved[i], domain))
+			return;
+	if (r->n_unserved >= RESPONDER_UNSERVED_MAX)
+		return;
+	memcpy(r->unserved[r->n_unserved], domain, l);
+	r->unserved[r->n_unserved][l] = '\0';
+	r->n_unserved++;
+}
+
 void report_tick(struct responder_report *r)
 {
 	int n;
@@ -102,6 +118,14 @@ void report_tick(struct responder_report *r)
 			r->out_len += (size_t)n;
 			r->n_pend = 0;
 		}
+	}
+	if (r->n_unserved) {
+		n = responder_wire_encode_unserved((const char(*)[254])r->unserved, r->n_unserved,
+						   r->out + r->out_len,
+						   sizeof(r->out) - r->out_len);
+		if (n > 0)
+			r->out_len += (size_t)n;
+		r->n_unserved = 0; /* a sample: dropped when it does not fit */
 	}
 	report_flush(r);
 }

@@ -28,7 +28,9 @@ struct responder_report {
 	struct responder_counts sent; /* as of the last COUNTS queued */
 	struct responder_offender pend[RESPONDER_OFFENDERS_MAX];
 	size_t n_pend;
-	uint64_t dropped; /* offender reports that did not fit */
+	uint64_t dropped;			    /* offender reports that did not fit */
+	char unserved[RESPONDER_UNSERVED_MAX][254]; /* since the last tick */
+	size_t n_unserved;
 	uint8_t out[REPORT_OUT_MAX];
 	size_t out_len;
 };
@@ -44,7 +46,12 @@ void report_pass(struct responder_report *r, const struct mxg_ip *ip, uint64_t n
 /* A greylist tuple seen (hash, the client): queued at once and flushed. */
 void report_tuple(struct responder_report *r, const struct mxg_ip *ip, uint64_t now_ms,
 		  uint64_t hash);
-/* Queue COUNTS (when changed) and OFFENDERS (when any), then flush. */
+/* A RCPT named a domain this responder does not serve (bounded, deduplicated
+ * per tick; more are dropped: status shows a sample, not a census). */
+void report_unserved(struct responder_report *r, const char *domain);
+/* Queue COUNTS (when changed), OFFENDERS and UNSERVED (when any), then
+ * flush. */
+
 void report_tick(struct responder_report *r);
 /* Queue an ACK of the seq-th domain table installed, then flush. When the
  * buffer is full it is skipped: the next one acknowledges both. */

@@ -42,6 +42,11 @@ int responder_wire_check_hdr(const struct responder_wire_hdr *h)
 			       h->len == h->count * sizeof(struct responder_pass)
 			   ? 0
 			   : -EBADMSG;
+	case RESPONDER_MSG_UNSERVED:
+		return h->count >= 1 && h->count <= RESPONDER_UNSERVED_MAX &&
+			       h->len >= h->count * 2 && h->len <= h->count * 254
+			   ? 0
+			   : -EBADMSG;
 	default:
 		return -EBADMSG;
 	}
@@ -311,4 +316,51 @@ int responder_wire_tuple(const struct responder_tuple *t, uint64_t now_ms, struc
 		return -EBADMSG;
 	memcpy(o.addr, t->addr, sizeof(o.addr));
 	return responder_wire_offender(&o, now_ms, ip);
+}
+
+int responder_wire_encode_unserved(const char (*names)[254], size_t n, uint8_t *buf, size_t len)
+{
+	struct responder_wire_hdr h = {RESPONDER_MAGIC, RESPONDER_VERSION, RESPONDER_MSG_UNSERVED,
+				       (uint32_t)n, 0};
+	size_t total = sizeof(h);
+
+	if (n < 1 || n > RESPONDER_UNSERVED_MAX)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strnlen(names[i], 254);
+
+		if (!l || l > 253)
+			return -EINVAL;
+		h.len += (uint32_t)(1 + l);
+	}
+	total += h.len;
+	if (total > len)
+		return -E2BIG;
+	memcpy(buf, &h, sizeof(h));
+	buf += sizeof(h);
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strnlen(names[i], 254);
+
+		*buf++ = (uint8_t)l;
+		memcpy(buf, names[i], l);
+		buf += l;
+	}
+	return (int)total;
+}
+
+int responder_wire_unserved_next(const uint8_t *p, size_t len, char out[254])
+{
+	size_t l;
+
+	if (!len)
+		return 0;
+	l = p[0];
+	if (!l || l > 253 || 1 + l > len)
+		return -EBADMSG;
+	for (size_t i = 0; i < l; i++)
+		if (p[1 + i] <= ' ' || p[1 + i] >= 0x7f)
+			return -EBADMSG;
+	memcpy(out, p + 1, l);
+	out[l] = '\0';
+	return (int)(1 + l);
 }

@@ -34,6 +34,11 @@
  *     records of struct responder_tuple (1..RESPONDER_PASSES_MAX). The
  *     controller keeps the table (greylist.h) and passes the client when
  *     a tuple comes back in time.
+ *   RESPONDER_MSG_UNSERVED (responder -> controller, with COUNTS): recipient
+ *     domains it does not serve that RCPTs named since the last message
+ *     (answered 451: a domain the MTA may accept and mxgate does not
+ *     list), count records (1..RESPONDER_UNSERVED_MAX) of u8 len (1..253)
+ *     and that many printable octets, no spaces; len is their total.
  *   RESPONDER_MSG_ACK (responder -> controller, after every DOMAINS table
  *     it installed): count = how many tables this child has installed
  *     since it started (1, 2, ...), len 0. Cumulative, so an ACK skipped
@@ -67,6 +72,7 @@ enum responder_msg_type {
 	RESPONDER_MSG_ACK = 5,
 	RESPONDER_MSG_PASSES = 6,
 	RESPONDER_MSG_TUPLES = 7,
+	RESPONDER_MSG_UNSERVED = 8,
 };
 
 /* Replies of the responder counted by code: every RCPT reply, and every
@@ -100,6 +106,7 @@ struct responder_offender {
 };
 
 #define RESPONDER_OFFENDERS_MAX 64 /* per message; more in a second are dropped */
+#define RESPONDER_UNSERVED_MAX 16  /* unserved domains per message; more are dropped */
 
 /* One client to pass: the address the responder saw, and why. */
 struct responder_pass {
@@ -160,6 +167,11 @@ int responder_wire_encode_tuples(const struct responder_tuple *t, size_t n, uint
 int responder_wire_tuple(const struct responder_tuple *t, uint64_t now_ms, struct mxg_ip *ip);
 /* Check one PASSES record like an offender record, and its reason. */
 int responder_wire_pass(const struct responder_pass *p, uint64_t now_ms, struct mxg_ip *ip);
+/* Encode UNSERVED: n (1..RESPONDER_UNSERVED_MAX) domain names. */
+int responder_wire_encode_unserved(const char (*names)[254], size_t n, uint8_t *buf, size_t len);
+/* Walk an UNSERVED payload: the next name into out (254 octets); returns
+ * the octets used, 0 at the end, -EBADMSG on a malformed record. */
+int responder_wire_unserved_next(const uint8_t *p, size_t len, char out[254]);
 /* Encode an ACK of the seq-th table installed (seq >= 1). */
 int responder_wire_encode_ack(uint32_t seq, uint8_t *buf, size_t len);
 /* Check one OFFENDERS record (family, padding, unused address octets,
