@@ -572,6 +572,41 @@ static void test_defer_never_escalates(void **state)
 	assert_int_equal(f->rcpt_codes[550], 0);
 }
 
+/* The per-network limit counts IPv4 /24 and IPv6 /48: 105 addresses of
+ * one /24 are one network, the next /24 another. */
+static void test_client_network(void **state)
+{
+	static const char *const same[][2] = {
+	    {"192.0.2.1", "192.0.2.254"},
+	    {"2001:db8:1:2::1", "2001:db8:1:ffff::2"},
+	    {"::ffff:192.0.2.7", "192.0.2.9"},
+	};
+	static const char *const other[][2] = {
+	    {"192.0.2.1", "192.0.3.1"},
+	    {"2001:db8:1::1", "2001:db8:2::1"},
+	    {"192.0.2.1", "::ffff:192.0.3.1"},
+	};
+	struct client_key a, b, na, nb;
+	struct mxg_ip ia, ib;
+
+	for (size_t i = 0; i < 3; i++) {
+		mxg_ip_parse(same[i][0], &ia);
+		mxg_ip_parse(same[i][1], &ib);
+		client_key_from_ip(&ia, &a);
+		client_key_from_ip(&ib, &b);
+		client_key_network(&a, &na);
+		client_key_network(&b, &nb);
+		assert_true(client_key_equal(&na, &nb));
+		mxg_ip_parse(other[i][0], &ia);
+		mxg_ip_parse(other[i][1], &ib);
+		client_key_from_ip(&ia, &a);
+		client_key_from_ip(&ib, &b);
+		client_key_network(&a, &na);
+		client_key_network(&b, &nb);
+		assert_false(client_key_equal(&na, &nb));
+	}
+}
+
 static void test_offender_leaky_bucket(void **state)
 {
 	struct offender_table t;
@@ -710,6 +745,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_rcpt_pass_gets_451, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_random_input_stays_bounded, setup, teardown),
 	    cmocka_unit_test(test_offender_leaky_bucket),
+	    cmocka_unit_test(test_client_network),
 	    cmocka_unit_test(test_offender_ipv6_by_64_and_bounded),
 	};
 
