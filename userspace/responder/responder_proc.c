@@ -155,6 +155,12 @@ static bool conn_rcpt_pass(void *arg, const struct responder_domain *d, const ch
 	struct conn *c = arg;
 	struct rsp *r = c->rsp;
 
+	/* Only the tc gate can pass a client (its passes map). Elsewhere a
+	 * "your next connection goes to its mail server" would not be true:
+	 * such a recipient gets the domain's usual reply, and greylist
+	 * works as defer (docs/design-deviations.md). */
+	if (r->cfg->gate != MXG_GATE_TC)
+		return false;
 	if (cfg_pass_recipient(r->cfg, local, domain)) {
 		r->rep.cnt.passed_recipient++;
 		report_pass(&r->rep, &c->peer, ev_now_ms(), MXG_PASS_RECIPIENT);
