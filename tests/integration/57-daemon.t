@@ -17,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tap_plan 12
+tap_plan 14
 sock=$dir/run/sub/control.sock
 cat >"$dir/mxgate.conf" <<EOF
 self = mx2.example.test
@@ -50,6 +50,9 @@ tap_is "$(stat -c %a "$sock")" 600 "the control socket is mode 0600"
 tap_is "$(stat -c %a "$(dirname "$sock")")" 755 "its directory is mode 0755"
 tap_is "$("$MXGATE" status --json -s "$sock" | jq -r '.domains[0].state')" unknown \
 	"no DNS answer: the domain is unknown"
+out=$("$MXGATE" status not-served.example -s "$sock" 2>&1)
+tap_is "$?" 1 "status for a domain it does not serve exits 1"
+tap_like "$out" '^mxgate: not-served\.example is not a served domain' "and says so on one line"
 
 "$MXGATED" -f -c "$dir/mxgate.conf" 2>"$dir/err2"
 tap_is "$?" 1 "a second mxgated refuses to start"

@@ -34,7 +34,8 @@ int cli_ask_daemon(const char *path, const char *request, uint64_t timeout_ms, s
 		   char **answer, char *err, size_t errlen);
 /* The same, for answers of any length (a status of 100,000 domains): the
  * answer is written to out as it arrives; it fails when the daemon sends
- * nothing for idle_ms. */
+ * nothing for idle_ms. An answer that starts with "error: " (the daemon
+ * refuses the request) is not written: -EREMOTEIO, the line in err. */
 #include <stdio.h>
 int cli_ask_daemon_stream(const char *path, const char *request, uint64_t idle_ms, FILE *out,
 			  char *err, size_t errlen);

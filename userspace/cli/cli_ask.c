@@ -80,6 +80,17 @@ int cli_ask_daemon_stream(const char *path, const char *request, uint64_t idle_m
 		}
 		if (n == 0)
 			break;
+		/* An answer that starts with "error: " is the daemon refusing the
+		 * request (say, a domain it does not serve): it goes to err, not
+		 * to out, so that the command fails with exit 1. */
+		if (!len && (size_t)n > 7 && !memcmp(buf, "error: ", 7)) {
+			char *nl = memchr(buf, '\n', (size_t)n);
+			int line = (int)((nl ? (size_t)(nl - buf) : (size_t)n) - 7);
+
+			ret = -EREMOTEIO;
+			snprintf(err, errlen, "%.*s", line, buf + 7);
+			break;
+		}
 		len += (size_t)n;
 		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
 			ret = -EIO;
