@@ -54,8 +54,25 @@ override CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
 	-Ibpf $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
 override LDFLAGS += $(SANFLAGS)
 
-ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Wextra \
+# The BPF object is built for the machine that builds it: its multiarch
+# include directory, and libbpf's __TARGET_ARCH_* from the compiler's target
+# triplet (x86_64-linux-gnu -> x86, aarch64-linux-gnu -> arm64, ...).
+TRIPLET := $(shell $(CC) -dumpmachine)
+TRIPLET_CPU := $(firstword $(subst -, ,$(TRIPLET)))
+BPF_ARCH ?= $(or \
+	$(if $(filter x86_64 i386 i486 i586 i686,$(TRIPLET_CPU)),x86), \
+	$(if $(filter aarch64 arm64,$(TRIPLET_CPU)),arm64), \
+	$(if $(filter arm%,$(TRIPLET_CPU)),arm), \
+	$(if $(filter riscv%,$(TRIPLET_CPU)),riscv), \
+	$(if $(filter powerpc% ppc%,$(TRIPLET_CPU)),powerpc), \
+	$(if $(filter s390%,$(TRIPLET_CPU)),s390), \
+	$(if $(filter mips%,$(TRIPLET_CPU)),mips), \
+	$(if $(filter loongarch%,$(TRIPLET_CPU)),loongarch), \
+	$(if $(filter sparc%,$(TRIPLET_CPU)),sparc), \
+	$(error $(CC) -dumpmachine says $(TRIPLET): no __TARGET_ARCH_ known for $(TRIPLET_CPU); \
+		set BPF_ARCH=x86|arm64|arm|riscv|powerpc|s390|mips|loongarch|sparc))
+ARCH_INC := /usr/include/$(TRIPLET)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall -Wextra \
 	-Wno-unused-parameter -I$(ARCH_INC) -Ibpf
 
 DEPS_STAMP := $(OUT)/.deps-installed
