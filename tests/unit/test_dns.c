@@ -492,7 +492,7 @@ static void test_cancel_means_no_callback(void **state)
 	assert_int_equal(dns_resolve_mx(r, "null.test", on_mx, &res), 0);
 	dns_cancel(r, &res);
 	ev_timer_init(&t, stop_loop, NULL);
-	ev_timer_start(loop, &t, 200);
+	assert_int_equal(ev_timer_start(loop, &t, 200), 0);
 	assert_int_equal(ev_run(loop), 0);
 	assert_int_equal(res.calls, 0);
 	dns_resolver_free(r);

@@ -222,7 +222,7 @@ static void settle(struct ev_loop *loop, unsigned ms)
 	struct ev_timer t;
 
 	ev_timer_init(&t, stop_loop, NULL);
-	ev_timer_start(loop, &t, ms);
+	assert_int_equal(ev_timer_start(loop, &t, ms), 0);
 	ev_run(loop);
 	ev_timer_stop(loop, &t);
 }

@@ -80,8 +80,12 @@ static void client_write(struct control_client *cl)
 				return;
 			}
 			cl->sent += (size_t)n;
-			/* A reader that keeps reading keeps its answer alive. */
-			ev_timer_start(c->loop, &cl->timeout, CONTROL_TIMEOUT_MS);
+			/* A reader that keeps reading keeps its answer alive;
+			 * one we cannot time out any more, we do not keep. */
+			if (ev_timer_start(c->loop, &cl->timeout, CONTROL_TIMEOUT_MS) < 0) {
+				client_close(cl);
+				return;
+			}
 		}
 		if (!cl->streaming)
 			break;

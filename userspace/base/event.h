@@ -39,8 +39,11 @@ int ev_io_mod(struct ev_loop *loop, int fd, unsigned events);
 void ev_io_del(struct ev_loop *loop, int fd);
 
 void ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *arg);
-/* (Re)arm t to fire once, delay_ms from now. */
-int ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t delay_ms);
+/* (Re)arm t to fire once, delay_ms from now. Fails (-ENOMEM) only when
+ * the timer heap must grow, so never when re-arming an armed timer; a
+ * caller must still say what a timer that will not fire means for it. */
+__attribute__((warn_unused_result)) int ev_timer_start(struct ev_loop *loop, struct ev_timer *t,
+						       uint64_t delay_ms);
 void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t);
 static inline bool ev_timer_armed(const struct ev_timer *t)
 {

@@ -83,6 +83,17 @@ static void kick_cb(struct ev_loop *loop, void *arg)
 	start_some(arg);
 }
 
+/* Start queued lookups soon. If the timer cannot be armed (out of memory)
+ * the queue waits for the next lookup queued or completed, which kicks
+ * again: the daemon queues one per domain at every refresh. */
+static void kick(struct dns_cache *c)
+{
+	if (!ev_timer_armed(&c->kick) && ev_timer_start(c->loop, &c->kick, 0) < 0)
+		log_warn("dns: cannot arm the lookup queue timer: out of memory; %zu lookup(s) "
+			 "wait for the next one",
+			 c->st.queued);
+}
+
 struct dns_cache *dns_cache_new(struct dns_resolver *r, unsigned max_inflight)
 {
 	struct dns_cache *c = calloc(1, sizeof(*c));
@@ -186,8 +197,7 @@ void dns_cache_cancel(struct dns_cache *c, struct dns_lookup *l)
 	 * the cache: the next domain naming the host will want it. */
 	unlink_lookup(c, l);
 	lookup_free(l);
-	if (!ev_timer_armed(&c->kick))
-		ev_timer_start(c->loop, &c->kick, 0);
+	kick(c);
 }
 
 void dns_cache_free(struct dns_cache *c)
@@ -232,8 +242,7 @@ struct dns_lookup *dns_cache_resolve(struct dns_cache *c, const char *domain, mx
 	c->q_tail = l;
 	if (++c->st.queued > c->st.max_queued)
 		c->st.max_queued = c->st.queued;
-	if (!ev_timer_armed(&c->kick))
-		ev_timer_start(c->loop, &c->kick, 0);
+	kick(c);
 	return l;
 }
 
@@ -265,8 +274,7 @@ static void deliver(struct dns_lookup *l)
 	}
 	free(own);
 	lookup_free(l);
-	if (!ev_timer_armed(&c->kick))
-		ev_timer_start(c->loop, &c->kick, 0);
+	kick(c);
 }
 
 static void fill_host(struct dns_lookup *l, unsigned slot, const struct dns_host *h)

@@ -58,7 +58,9 @@ static void tcp_failed(struct dns_query *q, const char *what, int err)
 		snprintf(q->err, sizeof(q->err), "TCP to %s: %s", r->server_str, what);
 	dns_query_close_socket(q);
 	q->state = Q_TCP_CONNECTING;
-	ev_timer_start(r->loop, &q->timer, 0); /* query_timer counts the attempt */
+	/* query_timer counts the attempt; without it the query fails now. */
+	if (ev_timer_start(r->loop, &q->timer, 0) < 0)
+		dns_query_failed(q); /* frees q */
 }
 
 static void tcp_answer(struct dns_query *q)

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -179,11 +180,15 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	/* Without a responder nothing is steered, so failing to start one is
 	 * not fatal: the gate stays open and the supervisor retries. */
 	c->resp_backoff_ms = CTL_RESPONDER_BACKOFF_MS;
-	if (ctl_responder_start(c) < 0)
-		ev_timer_start(c->loop, &c->resp_timer, c->resp_backoff_ms);
+	if (ctl_responder_start(c) < 0 &&
+	    ev_timer_start(c->loop, &c->resp_timer, c->resp_backoff_ms) < 0)
+		return -ENOMEM;
 
 	/* The first round as soon as the first MX sets may be in. */
-	ev_timer_start(c->loop, &c->round.timer, 0);
+	if (ev_timer_start(c->loop, &c->round.timer, 0) < 0) {
+		log_err("cannot arm the round timer: out of memory");
+		return -ENOMEM;
+	}
 	log_notice("started: %zu domain(s), gate %s, probe every %llums, state_ttl %llums",
 		   c->n_domains, c->gops->name, (unsigned long long)cfg->probe_interval_ms,
 		   (unsigned long long)cfg->state_ttl_ms);
@@ -196,7 +201,27 @@ int controller_run(struct controller *c)
 
 	if (r < 0)
 		log_err("event loop: %s", strerror(-r));
-	return r;
+	return r < 0 ? r : c->failed ? -ENOMEM : 0;
+}
+
+void ctl_fatal(struct controller *c, const char *what)
+{
+	log_err("%s; exiting: the gate is detached and mail passes to the MTA until mxgated "
+		"is restarted (systemd does that)",
+		what);
+	c->failed = true;
+	c->stopping = true;
+	ev_stop(c->loop);
+}
+
+void ctl_timer_start(struct controller *c, struct ev_timer *t, uint64_t delay_ms, const char *name)
+{
+	char what[128];
+
+	if (ev_timer_start(c->loop, t, delay_ms) == 0)
+		return;
+	snprintf(what, sizeof(what), "cannot arm the %s timer: out of memory", name);
+	ctl_fatal(c, what);
 }
 
 void controller_stop(struct controller *c, bool detach)

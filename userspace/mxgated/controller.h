@@ -199,6 +199,7 @@ struct controller {
 	struct ctl_counters cnt;
 	uint64_t started_ms;
 	bool stopping;
+	bool failed; /* ctl_fatal: controller_run returns an error */
 };
 
 /* Set up everything (gate, control socket, responder, first lookups).
@@ -209,6 +210,12 @@ int controller_run(struct controller *c);
 /* Stop the responder, close the gate (detach = true on a clean stop),
  * remove the control socket, free everything. */
 void controller_stop(struct controller *c, bool detach);
+/* The daemon cannot go on (a timer that must fire cannot be armed): log
+ * why, and stop the loop; main detaches the gate (the host is open) and
+ * exits non-zero, so systemd restarts mxgated. */
+void ctl_fatal(struct controller *c, const char *what);
+/* ev_timer_start, or ctl_fatal naming the timer. */
+void ctl_timer_start(struct controller *c, struct ev_timer *t, uint64_t delay_ms, const char *name);
 
 /* ctl_policy.c: the Postfix policy service on policy_listen (if set). */
 int ctl_policy_start(struct controller *c);

@@ -61,8 +61,9 @@ static void on_links(struct ev_loop *loop, int fd, unsigned events, void *arg)
 			break;
 		}
 	}
-	if (any && !c->stopping && !ev_timer_armed(&c->links_timer))
-		ev_timer_start(loop, &c->links_timer, CTL_LINKS_SETTLE_MS);
+	if (any && !c->stopping && !ev_timer_armed(&c->links_timer) &&
+	    ev_timer_start(loop, &c->links_timer, CTL_LINKS_SETTLE_MS) < 0)
+		ctl_gate_check(c); /* at once, unsettled */
 }
 
 int ctl_links_start(struct controller *c)

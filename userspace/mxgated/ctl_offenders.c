@@ -137,8 +137,8 @@ void ctl_offender_add(struct controller *c, const struct mxg_ip *ip, uint64_t wh
 	if (o->n_batch < RESPONDER_OFFENDERS_MAX)
 		o->batch[o->n_batch++] = *ip;
 	/* One nft batch for all the records of one report. */
-	if (!ev_timer_armed(&o->flush))
-		ev_timer_start(c->loop, &o->flush, 0);
+	if (!ev_timer_armed(&o->flush) && ev_timer_start(c->loop, &o->flush, 0) < 0)
+		flush_cb(c->loop, c); /* this record's own batch, then */
 }
 
 void ctl_offenders_list(const struct controller *c, struct sbuf *out)

@@ -72,8 +72,9 @@ static void ack_arm(struct controller *c)
 	/* With more than the ring outstanding this is a later send time:
 	 * the child gets a little longer, never less. */
 	sent = c->resp_push_ms[(c->resp_acked + 1) % CTL_RESPONDER_ACK_RING];
-	ev_timer_start(c->loop, &c->resp_ack_timer,
-		       sent + CTL_RESPONDER_ACK_MS > now ? sent + CTL_RESPONDER_ACK_MS - now : 0);
+	ctl_timer_start(c, &c->resp_ack_timer,
+			sent + CTL_RESPONDER_ACK_MS > now ? sent + CTL_RESPONDER_ACK_MS - now : 0,
+			"responder heartbeat");
 }
 
 static void handle_ack(struct controller *c, uint32_t seq)

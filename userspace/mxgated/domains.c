@@ -354,7 +354,7 @@ int ctl_reload(struct controller *c)
 			if (!c->domains[i]->lookup)
 				ctl_dns_schedule(c->domains[i], 0);
 	if (interval_changed)
-		ev_timer_start(c->loop, &c->round.timer, c->cfg->probe_interval_ms);
+		ctl_timer_start(c, &c->round.timer, c->cfg->probe_interval_ms, "round");
 
 	for (size_t i = 0; i < c->n_domains; i++) {
 		struct ctl_domain *cd = c->domains[i];

@@ -294,7 +294,7 @@ void ctl_round_timer(struct ev_loop *loop, void *arg)
 	struct controller *c = arg;
 	struct ctl_round *rd = &c->round;
 
-	ev_timer_start(loop, &rd->timer, c->cfg->probe_interval_ms);
+	ctl_timer_start(c, &rd->timer, c->cfg->probe_interval_ms, "round");
 	if (rd->running) {
 		/* probe_timeout <= probe_interval makes this rare: a probe that
 		 * never reported. Refreshing the old verdicts here would keep a

@@ -81,7 +81,7 @@ void ctl_responder_restart_cb(struct ev_loop *loop, void *arg)
 	if (ctl_responder_start(c) < 0) {
 		log_err("responder restart failed; next try in %llums",
 			(unsigned long long)c->resp_backoff_ms);
-		ev_timer_start(loop, &c->resp_timer, c->resp_backoff_ms);
+		ctl_timer_start(c, &c->resp_timer, c->resp_backoff_ms, "responder restart");
 		if (c->resp_backoff_ms < CTL_RESPONDER_BACKOFF_MAX_MS)
 			c->resp_backoff_ms *= 2;
 	}
@@ -127,7 +127,7 @@ void ctl_responder_reap(struct controller *c)
 			c->gops->set_responder(c->gate, -1, -1);
 		if (c->stopping)
 			continue;
-		ev_timer_start(c->loop, &c->resp_timer, c->resp_backoff_ms);
+		ctl_timer_start(c, &c->resp_timer, c->resp_backoff_ms, "responder restart");
 		if (c->resp_backoff_ms < CTL_RESPONDER_BACKOFF_MAX_MS)
 			c->resp_backoff_ms *= 2;
 	}
@@ -173,7 +173,8 @@ void ctl_responder_push(struct controller *c)
 		c->resp_pushed++;
 		c->resp_push_ms[c->resp_pushed % CTL_RESPONDER_ACK_RING] = ev_now_ms();
 		if (!ev_timer_armed(&c->resp_ack_timer))
-			ev_timer_start(c->loop, &c->resp_ack_timer, CTL_RESPONDER_ACK_MS);
+			ctl_timer_start(c, &c->resp_ack_timer, CTL_RESPONDER_ACK_MS,
+					"responder heartbeat");
 	}
 	if (r < 0 && r != -ENOTCONN) {
 		/* A child that does not read for a second is stuck, and a

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -36,7 +37,7 @@ struct policy_conn {
 	char out[POLICY_OUT_MAX];
 	size_t out_len;
 	struct ev_timer idle;
-	struct policy_conn *prev, *next;
+	LIST_ENTRY(policy_conn) link; /* in policy_server.conns */
 };
 
 struct policy_server {
@@ -48,7 +49,7 @@ struct policy_server {
 	void *arg;
 	struct offender_table offenders;
 	bool escalate;
-	struct policy_conn *conns;
+	LIST_HEAD(, policy_conn) conns;
 	unsigned n_conns;
 };
 
@@ -59,12 +60,7 @@ static void conn_close(struct policy_conn *c)
 	ev_io_del(ps->loop, c->fd);
 	ev_timer_stop(ps->loop, &c->idle);
 	close(c->fd);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		ps->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	ps->n_conns--;
 	free(c);
 }
@@ -151,7 +147,11 @@ static void on_conn(struct ev_loop *loop, int fd, unsigned events, void *arg)
 			conn_close(c);
 			return;
 		}
-		ev_timer_start(loop, &c->idle, POLICY_IDLE_MS);
+		/* No idle timeout, no connection: Postfix reconnects. */
+		if (ev_timer_start(loop, &c->idle, POLICY_IDLE_MS) < 0) {
+			conn_close(c);
+			return;
+		}
 	}
 	if (conn_flush(c))
 		conn_close(c);
@@ -190,10 +190,7 @@ static void on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		free(c);
 		return;
 	}
-	c->next = ps->conns;
-	if (ps->conns)
-		ps->conns->prev = c;
-	ps->conns = c;
+	LIST_INSERT_HEAD(&ps->conns, c, link);
 	ps->n_conns++;
 }
 
@@ -275,6 +272,7 @@ struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_c
 	}
 	ps->fd = -1;
 	ps->loop = loop;
+	LIST_INIT(&ps->conns);
 	ps->lookup = lookup;
 	ps->client = client;
 	ps->arg = arg;
@@ -322,8 +320,8 @@ void policy_server_free(struct policy_server *ps)
 {
 	if (!ps)
 		return;
-	while (ps->conns)
-		conn_close(ps->conns);
+	while (!LIST_EMPTY(&ps->conns))
+		conn_close(LIST_FIRST(&ps->conns));
 	if (ps->fd >= 0) {
 		ev_io_del(ps->loop, ps->fd);
 		close(ps->fd);

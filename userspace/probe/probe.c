@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,7 +46,7 @@ static const char cmd_rset[] = "RSET\r\n";
 static const char cmd_starttls[] = "STARTTLS\r\n";
 
 struct probe {
-	struct probe *next, *prev;
+	LIST_ENTRY(probe) link; /* in prober.probes */
 	struct prober *p;
 	probe_cb cb; /* NULL once reported */
 	void *arg;
@@ -70,7 +71,7 @@ struct probe {
 struct prober {
 	struct ev_loop *loop;
 	unsigned timeout_ms;
-	struct probe *head;
+	LIST_HEAD(, probe) probes; /* in flight or lingering */
 	bool allow_self;
 	struct probe_tls *tls; /* NULL: probe_tls = off */
 	size_t ehlo_len;
@@ -105,6 +106,7 @@ struct prober *prober_new(struct ev_loop *loop, const char *helo_name, unsigned 
 	if (!p)
 		return NULL;
 	p->loop = loop;
+	LIST_INIT(&p->probes);
 	p->timeout_ms = timeout_ms ? timeout_ms : 5000;
 	n = snprintf(p->ehlo, sizeof(p->ehlo), "EHLO %s\r\n",
 		     helo_name && *helo_name ? helo_name : "localhost");
@@ -169,12 +171,7 @@ static void probe_close(struct probe *pr)
 		ev_io_del(p->loop, pr->fd);
 		close(pr->fd);
 	}
-	if (pr->prev)
-		pr->prev->next = pr->next;
-	else
-		p->head = pr->next;
-	if (pr->next)
-		pr->next->prev = pr->prev;
+	LIST_REMOVE(pr, link);
 	probe_tls_conn_free(pr->tls);
 	free(pr->rcpt);
 	free(pr->mx_name);
@@ -185,18 +182,18 @@ void prober_free(struct prober *p)
 {
 	if (!p)
 		return;
-	while (p->head)
-		probe_close(p->head);
+	while (!LIST_EMPTY(&p->probes))
+		probe_close(LIST_FIRST(&p->probes));
 	probe_tls_free(p->tls);
 	free(p);
 }
 
 void probe_cancel(struct prober *p, void *arg)
 {
-	struct probe *pr = p->head, *next;
+	struct probe *pr, *next;
 
-	for (; pr; pr = next) {
-		next = pr->next;
+	for (pr = LIST_FIRST(&p->probes); pr; pr = next) {
+		next = LIST_NEXT(pr, link);
 		if (pr->arg == arg)
 			probe_close(pr);
 	}
@@ -204,10 +201,10 @@ void probe_cancel(struct prober *p, void *arg)
 
 void probe_cancel_matching(struct prober *p, bool (*match)(void *arg, void *ctx), void *ctx)
 {
-	struct probe *pr = p->head, *next;
+	struct probe *pr, *next;
 
-	for (; pr; pr = next) {
-		next = pr->next;
+	for (pr = LIST_FIRST(&p->probes); pr; pr = next) {
+		next = LIST_NEXT(pr, link);
 		if (match(pr->arg, ctx))
 			probe_close(pr);
 	}
@@ -666,9 +663,6 @@ int probe_start(struct prober *p, const struct probe_target *t, probe_cb cb, voi
 		free(pr);
 		return ret;
 	}
-	pr->next = p->head;
-	if (p->head)
-		p->head->prev = pr;
-	p->head = pr;
+	LIST_INSERT_HEAD(&p->probes, pr, link);
 	return 0;
 }

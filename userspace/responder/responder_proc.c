@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -47,7 +48,7 @@
 struct rsp;
 
 struct conn {
-	struct conn *prev, *next;
+	LIST_ENTRY(conn) link; /* in rsp.conns */
 	struct rsp *rsp;
 	int fd;
 	struct mxg_ip peer, dst;
@@ -85,7 +86,7 @@ struct rsp {
 	uint8_t *payload;
 	size_t payload_got;
 
-	struct conn *conns;
+	LIST_HEAD(, conn) conns;
 	unsigned n_conns;
 	struct offender_table off;
 	uint64_t sessions_seen;	     /* serial of the last session accepted */
@@ -202,12 +203,7 @@ static void conn_free(struct conn *c)
 	ev_io_del(r->loop, c->fd);
 	ev_timer_stop(r->loop, &c->timer);
 	close(c->fd);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		r->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	LIST_REMOVE(c, link);
 	r->n_conns--;
 	free(c);
 }
@@ -284,7 +280,11 @@ static bool conn_pump(struct conn *c)
 			 * endless line gets no extension. */
 			if (c->smtp.commands != before && !smtp_session_done(&c->smtp)) {
 				c->active_ms = ev_now_ms();
-				conn_arm(c);
+				if (conn_arm(c) < 0) {
+					c->end = "out of memory (timer)";
+					conn_free(c);
+					return false;
+				}
 			}
 		}
 		if (!conn_send(c, &progress)) {
@@ -303,7 +303,10 @@ static bool conn_pump(struct conn *c)
 		shutdown(c->fd, SHUT_WR);
 		c->lingering = true;
 		c->in_len = 0;
-		ev_timer_start(r->loop, &c->timer, CONN_LINGER_MS);
+		if (ev_timer_start(r->loop, &c->timer, CONN_LINGER_MS) < 0) {
+			conn_free(c); /* no linger then: the reply is sent */
+			return false;
+		}
 	}
 	conn_update_events(c);
 	return true;
@@ -362,7 +365,14 @@ static void conn_timer(struct ev_loop *loop, void *arg)
 		c->end = "idle timeout";
 		smtp_session_close_421(&c->smtp, SMTP_WHY_IDLE);
 	}
-	ev_timer_start(loop, &c->timer, CONN_LINGER_MS);
+	if (ev_timer_start(loop, &c->timer, CONN_LINGER_MS) < 0) {
+		bool ignored = false;
+
+		/* No linger: one try at the 421, then close. */
+		conn_send(c, &ignored);
+		conn_free(c);
+		return;
+	}
 	conn_pump(c);
 }
 
@@ -503,7 +513,7 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 	}
 	client_key_from_ip(&peer, &key);
 	client_key_network(&key, &net);
-	for (c = r->conns; c; c = c->next) {
+	LIST_FOREACH(c, &r->conns, link) {
 		same += client_key_equal(&c->key, &key);
 		same_net += client_key_equal(&c->net, &net);
 		if (!c->lingering && !smtp_session_done(&c->smtp) &&
@@ -547,10 +557,7 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 		refuse(r, fd, &peer, "out of memory");
 		return;
 	}
-	c->next = r->conns;
-	if (r->conns)
-		r->conns->prev = c;
-	r->conns = c;
+	LIST_INSERT_HEAD(&r->conns, c, link);
 	r->n_conns++;
 	r->rep.cnt.sessions++;
 	smtp_session_start(&c->smtp);
@@ -567,6 +574,13 @@ static void listeners_enable(struct rsp *r, unsigned events)
 static void accept_resume(struct ev_loop *loop, void *arg)
 {
 	listeners_enable(arg, EV_READ);
+}
+
+static void fatal(struct rsp *r, const char *what)
+{
+	log_err("responder: %s; exiting (the gate opens, mxgated restarts the responder)", what);
+	r->exit_code = 1;
+	ev_stop(r->loop);
 }
 
 static void on_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg)
@@ -592,16 +606,10 @@ static void on_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg)
 		 * clients; stop accepting for a moment instead of spinning. */
 		log_warn("responder: accept: %s; pausing %d ms", strerror(errno), ACCEPT_PAUSE_MS);
 		listeners_enable(r, 0);
-		ev_timer_start(loop, &r->accept_pause, ACCEPT_PAUSE_MS);
+		if (ev_timer_start(loop, &r->accept_pause, ACCEPT_PAUSE_MS) < 0)
+			fatal(r, "cannot arm the accept pause timer: out of memory");
 		return;
 	}
-}
-
-static void fatal(struct rsp *r, const char *what)
-{
-	log_err("responder: %s; exiting (the gate opens, mxgated restarts the responder)", what);
-	r->exit_code = 1;
-	ev_stop(r->loop);
 }
 
 static void report_update_events(struct rsp *r, bool pending);
@@ -642,7 +650,8 @@ static void on_report_timer(struct ev_loop *loop, void *arg)
 
 	report_tick(&r->rep);
 	report_update_events(r, r->rep.out_len > 0);
-	ev_timer_start(loop, &r->report_timer, REPORT_INTERVAL_MS);
+	if (ev_timer_start(loop, &r->report_timer, REPORT_INTERVAL_MS) < 0)
+		fatal(r, "cannot arm the report timer: out of memory");
 }
 
 static void on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg)
@@ -714,6 +723,7 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 	    cfg->session_timeout_ms ? cfg->session_timeout_ms : RESPONDER_DEFAULT_SESSION_MS;
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) < 0)
 		seed = (uint32_t)getpid() ^ (uint32_t)ev_now_ns();
+	LIST_INIT(&r.conns);
 	ev_timer_init(&r.accept_pause, accept_resume, &r);
 	ev_timer_init(&r.report_timer, on_report_timer, &r);
 	report_init(&r.rep, ctl);
@@ -736,9 +746,9 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 		r.exit_code = 1;
 	}
 	rc = r.exit_code;
-	while (r.conns) {
-		r.conns->end = "responder exit";
-		conn_free(r.conns);
+	while (!LIST_EMPTY(&r.conns)) {
+		LIST_FIRST(&r.conns)->end = "responder exit";
+		conn_free(LIST_FIRST(&r.conns));
 	}
 out:
 	if (r.loop) {
