@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * State of one config_load() run, shared by config.c (the INI file and
- * its keys) and config_domains.c (the served domains and their [domain]
- * overrides). Internal to the config module.
+ * State of one config_load() run, shared by config.c (the keys and their
+ * checks), config_reader.c (the lines of the file) and config_domains.c
+ * (the served domains and their [domain] overrides). Internal to the
+ * config module.
  */
 #ifndef MXG_CONFIG_PARSE_H
 #define MXG_CONFIG_PARSE_H
@@ -59,6 +60,9 @@ struct cfg_parse {
  * Returns -1. */
 int cfg_fail(struct cfg_parse *p, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* config_reader.c: inih's ini_reader over p->fp or p->text (stream = p). */
+char *cfg_reader(char *str, int num, void *stream);
 
 /* config_domains.c */
 int cfg_add_domain(struct cfg_parse *p, const char *name, const char *file, int line);
