@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * State of one config_load() run, shared by config.c (the keys and their
- * checks), config_reader.c (the lines of the file) and config_domains.c
- * (the served domains and their [domain] overrides). Internal to the
- * config module.
+ * State of one config_load() run, shared by config.c (the keys),
+ * config_check.c (the checks across keys), config_reader.c (the lines of
+ * the file) and config_domains.c (the served domains and their [domain]
+ * overrides). Internal to the config module.
  */
 #ifndef MXG_CONFIG_PARSE_H
 #define MXG_CONFIG_PARSE_H
@@ -60,6 +60,13 @@ struct cfg_parse {
  * Returns -1. */
 int cfg_fail(struct cfg_parse *p, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The line where a global key was set, 0 if not (or unknown). */
+int cfg_key_line(const struct cfg_parse *p, const char *key);
+
+/* config_check.c: the checks across keys after the file is read, then
+ * cfg_finish_domains. 0 or -1 (cfg_fail). */
+int cfg_check(struct cfg_parse *p);
 
 /* config_reader.c: inih's ini_reader over p->fp or p->text (stream = p). */
 char *cfg_reader(char *str, int num, void *stream);
