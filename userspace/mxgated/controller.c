@@ -16,6 +16,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "ctl_responder.h"
 #include "log.h"
 
 static sigset_t ctl_sigs;
@@ -83,7 +84,6 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 
 	memset(c, 0, sizeof(*c));
 	c->sigfd = -1;
-	c->resp.ctl_fd = c->resp.listen_fd_v4 = c->resp.listen_fd_v6 = -1;
 	c->config_path = config_path;
 	c->cfg = cfg;
 	c->started_ms = ev_now_ms();
@@ -96,8 +96,6 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	}
 	ev_timer_init(&c->round.timer, ctl_round_timer, c);
 	ev_timer_init(&c->round.start_timer, ctl_round_start_cb, c);
-	ev_timer_init(&c->resp_timer, ctl_responder_restart_cb, c);
-	ev_timer_init(&c->resp_ack_timer, ctl_responder_ack_cb, c);
 	ev_timer_init(&c->publish_timer, ctl_publish_timer_cb, c);
 
 	c->loop = ev_loop_new();
@@ -113,8 +111,9 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	c->dns = ctl_resolver_new(c, cfg);
 	c->dnsc = c->dns ? dns_cache_new(c->dns, 0) : NULL;
 	c->prober = prober_new(c->loop, cfg->helo_name, (unsigned)cfg->probe_timeout_ms);
-	if (!c->dns || !c->dnsc || !c->prober) {
-		log_err("cannot set up DNS and probes: out of memory");
+	c->resp = ctl_responder_new(c);
+	if (!c->dns || !c->dnsc || !c->prober || !c->resp) {
+		log_err("cannot set up DNS, probes and the responder: out of memory");
 		return -ENOMEM;
 	}
 	if (prober_set_tls(c->prober, (enum probe_tls_mode)cfg->probe_tls, cfg->probe_tls_ca, err,
@@ -179,10 +178,10 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 
 	/* Without a responder nothing is steered, so failing to start one is
 	 * not fatal: the gate stays open and the supervisor retries. */
-	c->resp_backoff_ms = CTL_RESPONDER_BACKOFF_MS;
-	if (ctl_responder_start(c) < 0 &&
-	    ev_timer_start(c->loop, &c->resp_timer, c->resp_backoff_ms) < 0)
+	if (ctl_responder_begin(c) < 0) {
+		log_err("cannot arm the responder restart timer: out of memory");
 		return -ENOMEM;
+	}
 
 	/* The first round as soon as the first MX sets may be in. */
 	if (ev_timer_start(c->loop, &c->round.timer, 0) < 0) {
@@ -229,12 +228,10 @@ void controller_stop(struct controller *c, bool detach)
 	c->stopping = true;
 	if (c->loop) {
 		ctl_round_abort(c);
-		ev_timer_stop(c->loop, &c->resp_timer);
-		ev_timer_stop(c->loop, &c->resp_ack_timer);
 		ev_timer_stop(c->loop, &c->publish_timer);
 	}
 	ctl_links_stop(c);
-	ctl_responder_stop(c);
+	ctl_responder_free(c);
 	if (c->passes)
 		ctl_state_stop(c); /* before the tables it saves go */
 	ctl_offenders_stop(c, detach);

@@ -4,7 +4,7 @@
  * MX set on its TTL (domains.c), probes every primary address once per
  * round (rounds.c), feeds the per-domain state machine (domain_state.c),
  * writes the verdicts to the gate backend and the responder each round
- * (publish.c), supervises the responder (supervise.c), answers the control
+ * (publish.c), supervises the responder (ctl_responder.h), answers the control
  * socket (status.c) and handles signals (controller.c).
  *
  * Data flows one way: DNS and probes -> domain states -> gate + responder.
@@ -25,24 +25,11 @@
 #include "gate.h"
 #include "greylist.h"
 #include "probe.h"
-#include "responder.h"
-#include "responder_wire.h"
 
 #define CTL_PROBE_RESULTS PROBE_RESULTS
 #define CTL_DNS_RETRY_MS 2000		 /* after a failed MX lookup, doubled */
 #define CTL_DNS_RETRY_FIRST_MAX_MS 30000 /* at most, while a domain has no answer */
 #define CTL_DNS_RETRY_MAX_MS 300000	 /* at most, within dns_grace */
-#define CTL_RESPONDER_BACKOFF_MS 1000	 /* first restart delay, doubled */
-#define CTL_RESPONDER_BACKOFF_MAX_MS 60000
-#define CTL_RESPONDER_STABLE_MS 60000 /* lived this long: reset backoff */
-/* A domain table the responder has not acknowledged (RESPONDER_MSG_ACK)
- * this long after it was sent: its loop is stuck, and it is killed. Its
- * loop never blocks, so a healthy one answers in milliseconds; 5 s leaves
- * room for a loaded host and is still far below a sender's greeting
- * timeout. A round pushes a table, so a stuck child is found within
- * probe_interval + this. */
-#define CTL_RESPONDER_ACK_MS 5000
-#define CTL_RESPONDER_ACK_RING 64 /* send times kept of unacknowledged tables */
 /* DNS answers that change a verdict are published together, at most this
  * long after the first: 100,000 answers at start-up are a few dozen
  * publications, not 100,000 (each one walks every domain). */
@@ -77,18 +64,8 @@ struct ctl_passes {
 	uint64_t added[2];		 /* by reason: greylist, recipient */
 	uint64_t renewed, evicted;
 };
+struct ctl_responder;
 struct mnl_socket;
-
-/* The message being read from the responder (ctl_resp_msg.c). */
-struct ctl_resp_reader {
-	bool watching;
-	struct responder_wire_hdr hdr;
-	size_t hdr_got;
-	/* room for the largest report: PASSES/TUPLES or UNSERVED */
-	uint8_t payload[RESPONDER_PASSES_MAX * sizeof(struct responder_tuple) +
-			RESPONDER_UNSERVED_MAX * 254];
-	size_t payload_got;
-};
 
 struct ctl_domain {
 	struct controller *c;
@@ -168,25 +145,12 @@ struct controller {
 	struct mnl_socket *links_nl; /* rtnetlink link + tc events (ctl_links.c) */
 	struct ev_timer links_timer;
 
-	struct responder resp;
-	bool resp_alive;
-	struct ev_timer resp_timer;
-	uint64_t resp_backoff_ms;
-	uint64_t resp_started_ms;
-	struct ctl_resp_reader rr;
-	struct responder_counts resp_base; /* totals of responders gone */
-	struct responder_counts resp_cur;  /* the running one's last report */
-	struct ctl_offenders *offenders;   /* NULL unless offender_set = yes */
-	struct ctl_passes *passes;	   /* passed clients */
-	struct ev_timer state_timer;	   /* saves the state file (ctl_state.c) */
-	bool state_failing;		   /* the last save failed: logged once */
-	struct ctl_unserved *unserved;	   /* recipient domains seen, not served */
-	/* The heartbeat: tables sent to the running child and acknowledged,
-	 * and when each unacknowledged one was sent (by number % ring). */
-	uint32_t resp_pushed;
-	uint32_t resp_acked;
-	uint64_t resp_push_ms[CTL_RESPONDER_ACK_RING];
-	struct ev_timer resp_ack_timer;
+	struct ctl_responder *resp;	 /* ctl_responder.h */
+	struct ctl_offenders *offenders; /* NULL unless offender_set = yes */
+	struct ctl_passes *passes;	 /* passed clients */
+	struct ev_timer state_timer;	 /* saves the state file (ctl_state.c) */
+	bool state_failing;		 /* the last save failed: logged once */
+	struct ctl_unserved *unserved;	 /* recipient domains seen, not served */
 
 	struct ctl_gate_addr addrs[MXG_MAX_ADDRESSES];
 	size_t n_addrs;
@@ -259,22 +223,6 @@ void ctl_publish(struct controller *c);
 /* Publish within CTL_PUBLISH_DELAY_MS (coalesces bursts of changes). */
 void ctl_publish_soon(struct controller *c);
 void ctl_publish_timer_cb(struct ev_loop *loop, void *arg);
-
-/* supervise.c */
-int ctl_responder_start(struct controller *c);
-void ctl_responder_reap(struct controller *c);
-void ctl_responder_restart_cb(struct ev_loop *loop, void *arg);
-void ctl_responder_stop(struct controller *c);
-void ctl_responder_push(struct controller *c);
-/* resp_ack_timer: kill a child that has not acknowledged a table. */
-void ctl_responder_ack_cb(struct ev_loop *loop, void *arg);
-
-/* ctl_resp_msg.c: the responder's reports (COUNTS, OFFENDERS, ACK). */
-void ctl_responder_watch(struct controller *c);
-/* Stop reading; the running child's counts go into resp_base. */
-void ctl_responder_unwatch(struct controller *c);
-/* resp_base + resp_cur. */
-void ctl_responder_counts(const struct controller *c, struct responder_counts *out);
 
 /* ctl_unserved.c: recipient domains the responder saw and mxgate does
  * not serve (a bounded list, the most recently seen kept). */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "controller.h"
+#include "ctl_responder.h"
 #include "mxgate_kern_user.h"
 #include "prom.h"
 #include "reason.h"
@@ -84,7 +85,7 @@ static void write_metrics(const struct controller *c, FILE *f)
 			 c->addrs[i].gated);
 
 	prom_family(f, "mxgate_responder_up", "gauge", "1 while the responder child runs.");
-	prom_u64(f, "mxgate_responder_up", NULL, c->resp_alive);
+	prom_u64(f, "mxgate_responder_up", NULL, ctl_responder_alive(c));
 	ctl_responder_counts(c, &rc);
 	prom_family(f, "mxgate_responder_sessions_total", "counter",
 		    "Connections the responder served with an SMTP session.");

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "offender_nft.h"
+#include "responder_wire.h"
 
 #define OFFENDERS_MAX 4096 /* clients listed; the nft set has its own limit */
 

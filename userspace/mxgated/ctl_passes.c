@@ -15,6 +15,7 @@
  * primary is up.
  */
 #include "controller.h"
+#include "ctl_responder.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -11,7 +11,7 @@
  * on a malformed message it is killed (the gate opens with its sockets)
  * and restarted by the supervisor.
  */
-#include "controller.h"
+#include "ctl_responder_int.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -34,8 +34,8 @@ static void add_counts(struct responder_counts *to, const struct responder_count
 
 void ctl_responder_counts(const struct controller *c, struct responder_counts *out)
 {
-	*out = c->resp_base;
-	add_counts(out, &c->resp_cur);
+	*out = c->resp->base;
+	add_counts(out, &c->resp->cur);
 }
 
 /* Totals since the child started: none may shrink. */
@@ -53,26 +53,23 @@ static bool counts_grew(const struct responder_counts *old, const struct respond
 
 static void bad_message(struct controller *c, const char *why)
 {
-	log_err("responder (pid %d): %s; killing it (the gate opens, it is restarted)",
-		(int)c->resp.pid, why);
-	ctl_responder_unwatch(c);
-	if (c->resp.pid > 0)
-		kill(c->resp.pid, SIGKILL); /* SIGCHLD reaps and restarts */
+	ctl_responder_kill(c, ": %s", why);
 }
 
 /* Wait for the oldest table still unacknowledged, or for none. */
 static void ack_arm(struct controller *c)
 {
+	struct ctl_responder *cr = c->resp;
 	uint64_t sent, now = ev_now_ms();
 
-	if (c->resp_acked == c->resp_pushed) {
-		ev_timer_stop(c->loop, &c->resp_ack_timer);
+	if (cr->acked == cr->pushed) {
+		ev_timer_stop(c->loop, &cr->ack_timer);
 		return;
 	}
 	/* With more than the ring outstanding this is a later send time:
 	 * the child gets a little longer, never less. */
-	sent = c->resp_push_ms[(c->resp_acked + 1) % CTL_RESPONDER_ACK_RING];
-	ctl_timer_start(c, &c->resp_ack_timer,
+	sent = cr->push_ms[(cr->acked + 1) % CTL_RESPONDER_ACK_RING];
+	ctl_timer_start(c, &cr->ack_timer,
 			sent + CTL_RESPONDER_ACK_MS > now ? sent + CTL_RESPONDER_ACK_MS - now : 0,
 			"responder heartbeat");
 }
@@ -80,17 +77,17 @@ static void ack_arm(struct controller *c)
 static void handle_ack(struct controller *c, uint32_t seq)
 {
 	/* Tables are installed in order, each acknowledged once. */
-	if (seq <= c->resp_acked || seq > c->resp_pushed) {
+	if (seq <= c->resp->acked || seq > c->resp->pushed) {
 		bad_message(c, "acknowledged a domain table it was not sent");
 		return;
 	}
-	c->resp_acked = seq;
+	c->resp->acked = seq;
 	ack_arm(c);
 }
 
 static void handle(struct controller *c)
 {
-	struct ctl_resp_reader *rr = &c->rr;
+	struct ctl_resp_reader *rr = &c->resp->rr;
 	uint64_t now = ev_now_ms();
 
 	if (rr->hdr.type == RESPONDER_MSG_ACK) {
@@ -118,11 +115,11 @@ static void handle(struct controller *c)
 		struct responder_counts n;
 
 		memcpy(&n, rr->payload, sizeof(n));
-		if (!counts_grew(&c->resp_cur, &n)) {
+		if (!counts_grew(&c->resp->cur, &n)) {
 			bad_message(c, "counters went backwards");
 			return;
 		}
-		c->resp_cur = n;
+		c->resp->cur = n;
 		return;
 	}
 	if (rr->hdr.type == RESPONDER_MSG_TUPLES) {
@@ -169,9 +166,9 @@ static void handle(struct controller *c)
 /* One read; true when it got something (there may be more). */
 static bool read_once(struct controller *c)
 {
-	struct ctl_resp_reader *rr = &c->rr;
+	struct ctl_resp_reader *rr = &c->resp->rr;
 	bool in_hdr = rr->hdr_got < sizeof(rr->hdr);
-	int fd = c->resp.ctl_fd;
+	int fd = c->resp->proc.ctl_fd;
 	ssize_t n;
 
 	if (in_hdr)
@@ -209,7 +206,7 @@ static bool read_once(struct controller *c)
 		rr->payload_got = 0;
 		handle(c);
 	}
-	return c->rr.watching;
+	return rr->watching;
 }
 
 static void on_resp_msg(struct ev_loop *loop, int fd, unsigned events, void *arg)
@@ -222,47 +219,50 @@ static void on_resp_msg(struct ev_loop *loop, int fd, unsigned events, void *arg
 void ctl_responder_ack_cb(struct ev_loop *loop, void *arg)
 {
 	struct controller *c = arg;
+	struct ctl_responder *cr = c->resp;
 	uint64_t sent, age;
 
 	/* Our own loop may have been the slow one: read what the child has
 	 * sent before blaming it. */
-	for (int i = 0; i < ACK_DRAIN_READS && c->rr.watching && read_once(c); i++)
+	for (int i = 0; i < ACK_DRAIN_READS && cr->rr.watching && read_once(c); i++)
 		;
-	if (!c->resp_alive || !c->rr.watching || c->resp_acked == c->resp_pushed)
+	if (!cr->alive || !cr->rr.watching || cr->acked == cr->pushed)
 		return;
-	sent = c->resp_push_ms[(c->resp_acked + 1) % CTL_RESPONDER_ACK_RING];
+	sent = cr->push_ms[(cr->acked + 1) % CTL_RESPONDER_ACK_RING];
 	age = ev_now_ms() - sent;
 	if (age < CTL_RESPONDER_ACK_MS) {
 		ack_arm(c);
 		return;
 	}
-	log_err("responder (pid %d) is stuck: it has not acknowledged the domain table sent "
-		"%llums ago (%u of %u acknowledged); killing it (mail passes to the MTA until it "
-		"is restarted)",
-		(int)c->resp.pid, (unsigned long long)age, c->resp_acked, c->resp_pushed);
-	ctl_responder_unwatch(c);
-	if (c->resp.pid > 0)
-		kill(c->resp.pid, SIGKILL); /* works on a stopped one too; SIGCHLD restarts */
+	ctl_responder_kill(c,
+			   " is stuck: it has not acknowledged the domain table sent %llums ago "
+			   "(%u of %u acknowledged)",
+			   (unsigned long long)age, cr->acked, cr->pushed);
 }
 
 void ctl_responder_watch(struct controller *c)
 {
-	memset(&c->rr, 0, sizeof(c->rr));
-	memset(&c->resp_cur, 0, sizeof(c->resp_cur));
-	if (c->resp.ctl_fd < 0 || ev_io_add(c->loop, c->resp.ctl_fd, EV_READ, on_resp_msg, c) < 0) {
+	struct ctl_responder *cr = c->resp;
+
+	memset(&cr->rr, 0, sizeof(cr->rr));
+	memset(&cr->cur, 0, sizeof(cr->cur));
+	if (cr->proc.ctl_fd < 0 ||
+	    ev_io_add(c->loop, cr->proc.ctl_fd, EV_READ, on_resp_msg, c) < 0) {
 		log_warn("responder: cannot watch its reports; counters stay as they are");
 		return;
 	}
-	c->rr.watching = true;
+	cr->rr.watching = true;
 }
 
 void ctl_responder_unwatch(struct controller *c)
 {
-	ev_timer_stop(c->loop, &c->resp_ack_timer);
-	if (!c->rr.watching)
+	struct ctl_responder *cr = c->resp;
+
+	ev_timer_stop(c->loop, &cr->ack_timer);
+	if (!cr->rr.watching)
 		return;
-	ev_io_del(c->loop, c->resp.ctl_fd);
-	c->rr.watching = false;
-	add_counts(&c->resp_base, &c->resp_cur);
-	memset(&c->resp_cur, 0, sizeof(c->resp_cur));
+	ev_io_del(c->loop, cr->proc.ctl_fd);
+	cr->rr.watching = false;
+	add_counts(&cr->base, &cr->cur);
+	memset(&cr->cur, 0, sizeof(cr->cur));
 }

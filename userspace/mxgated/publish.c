@@ -13,6 +13,7 @@
  * served on it is gated; unknown gates nothing.
  */
 #include "controller.h"
+#include "ctl_responder.h"
 
 #include <errno.h>
 #include <ifaddrs.h>

@@ -7,6 +7,7 @@
  * through the escaping writer.
  */
 #include "controller.h"
+#include "ctl_responder.h"
 
 #include <ifaddrs.h>
 #include <ctype.h>
@@ -120,8 +121,8 @@ static void text_status(const struct controller *c, struct sbuf *o)
 
 	sbuf_printf(o, "mxgated pid %d, up %s, gate %s, %zu domain(s), responder ", (int)getpid(),
 		    ago(t, sizeof(t), now, c->started_ms), c->gops->name, c->n_domains);
-	if (c->resp_alive)
-		sbuf_printf(o, "pid %d\n", (int)c->resp.pid);
+	if (ctl_responder_alive(c))
+		sbuf_printf(o, "pid %d\n", (int)ctl_responder_pid(c));
 	else
 		sbuf_printf(o, "down (restarting)\n");
 }
@@ -299,8 +300,8 @@ static void json_status(const struct controller *c, struct sbuf *o)
 	json_kv_str(&w, "gate", c->gops->name);
 	json_key(&w, "responder");
 	json_object_begin(&w);
-	json_kv_bool(&w, "running", c->resp_alive);
-	json_kv_int(&w, "pid", c->resp_alive ? c->resp.pid : 0);
+	json_kv_bool(&w, "running", ctl_responder_alive(c));
+	json_kv_int(&w, "pid", ctl_responder_pid(c));
 	json_object_end(&w);
 
 	json_key(&w, "domains");

@@ -6,10 +6,11 @@
  * the sockets close, the kernel drops them from the SOCKMAP, and the gate
  * stops steering by itself, before we even notice.
  */
-#include "controller.h"
+#include "ctl_responder_int.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,14 +26,13 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-int ctl_responder_start(struct controller *c)
+static int start(struct controller *c)
 {
+	struct ctl_responder *cr = c->resp;
 	char err[512] = "";
 	int r;
 
-	memset(&c->resp, 0, sizeof(c->resp));
-	c->resp.ctl_fd = c->resp.listen_fd_v4 = c->resp.listen_fd_v6 = -1;
-	r = responder_listen(&c->resp, err, sizeof(err));
+	r = responder_listen(&cr->proc, err, sizeof(err));
 	if (r < 0) {
 		log_err("responder: %s", err[0] ? err : strerror(-r));
 		return r;
@@ -40,73 +40,144 @@ int ctl_responder_start(struct controller *c)
 	/* Into the SOCKMAP before the fork: responder_spawn() closes our
 	 * copies, after which only the child holds the sockets. */
 	if (c->gate) {
-		r = c->gops->set_responder(c->gate, c->resp.listen_fd_v4, c->resp.listen_fd_v6);
+		r = c->gops->set_responder(c->gate, cr->proc.listen_fd_v4, cr->proc.listen_fd_v6);
 		if (r < 0)
 			log_err(
 			    "responder: the %s gate refused its sockets: %s; nothing is steered "
 			    "(fail open)",
 			    c->gops->name, strerror(-r));
 	}
-	r = responder_spawn(&c->resp, c->cfg, err, sizeof(err));
+	r = responder_spawn(&cr->proc, c->cfg, err, sizeof(err));
 	if (r < 0) {
 		log_err("responder: %s", err[0] ? err : strerror(-r));
 		/* Its sockets are gone: nothing may name them (nft elements
 		 * carry the port). */
 		if (c->gate)
 			c->gops->set_responder(c->gate, -1, -1);
-		close_fd(&c->resp.listen_fd_v4);
-		close_fd(&c->resp.listen_fd_v6);
-		close_fd(&c->resp.ctl_fd);
+		close_fd(&cr->proc.listen_fd_v4);
+		close_fd(&cr->proc.listen_fd_v6);
+		close_fd(&cr->proc.ctl_fd);
 		return r;
 	}
-	c->resp_alive = true;
-	c->resp_started_ms = ev_now_ms();
-	c->resp_pushed = c->resp_acked = 0;
+	cr->alive = true;
+	cr->started_ms = ev_now_ms();
+	cr->pushed = cr->acked = 0;
 	ctl_responder_watch(c);
 	ctl_responder_push(c);
 	/* Normally closed by responder_spawn() already. */
-	close_fd(&c->resp.listen_fd_v4);
-	close_fd(&c->resp.listen_fd_v6);
-	log_info("responder started, pid %d", (int)c->resp.pid);
+	close_fd(&cr->proc.listen_fd_v4);
+	close_fd(&cr->proc.listen_fd_v6);
+	log_info("responder started, pid %d", (int)cr->proc.pid);
 	return 0;
 }
 
-void ctl_responder_restart_cb(struct ev_loop *loop, void *arg)
+/* Try again in backoff_ms, doubling it up to its maximum. */
+static void plan_restart(struct controller *c)
+{
+	struct ctl_responder *cr = c->resp;
+
+	ctl_timer_start(c, &cr->restart_timer, cr->backoff_ms, "responder restart");
+	if (cr->backoff_ms < CTL_RESPONDER_BACKOFF_MAX_MS)
+		cr->backoff_ms *= 2;
+}
+
+static void restart_cb(struct ev_loop *loop, void *arg)
 {
 	struct controller *c = arg;
 
-	if (c->stopping || c->resp_alive)
+	if (c->stopping || c->resp->alive)
 		return;
 	c->cnt.responder_restarts++;
-	if (ctl_responder_start(c) < 0) {
+	if (start(c) < 0) {
 		log_err("responder restart failed; next try in %llums",
-			(unsigned long long)c->resp_backoff_ms);
-		ctl_timer_start(c, &c->resp_timer, c->resp_backoff_ms, "responder restart");
-		if (c->resp_backoff_ms < CTL_RESPONDER_BACKOFF_MAX_MS)
-			c->resp_backoff_ms *= 2;
+			(unsigned long long)c->resp->backoff_ms);
+		plan_restart(c);
 	}
+}
+
+struct ctl_responder *ctl_responder_new(struct controller *c)
+{
+	struct ctl_responder *cr = calloc(1, sizeof(*cr));
+
+	if (!cr)
+		return NULL;
+	cr->proc.ctl_fd = cr->proc.listen_fd_v4 = cr->proc.listen_fd_v6 = -1;
+	cr->backoff_ms = CTL_RESPONDER_BACKOFF_MS;
+	ev_timer_init(&cr->restart_timer, restart_cb, c);
+	ev_timer_init(&cr->ack_timer, ctl_responder_ack_cb, c);
+	return cr;
+}
+
+void ctl_responder_free(struct controller *c)
+{
+	if (!c->resp)
+		return;
+	if (c->loop)
+		ctl_responder_stop(c);
+	free(c->resp);
+	c->resp = NULL;
+}
+
+int ctl_responder_begin(struct controller *c)
+{
+	/* Without a responder nothing is steered, so failing to start one is
+	 * not fatal: the gate stays open and the supervisor retries. */
+	c->resp->backoff_ms = CTL_RESPONDER_BACKOFF_MS;
+	if (start(c) < 0 &&
+	    ev_timer_start(c->loop, &c->resp->restart_timer, c->resp->backoff_ms) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+bool ctl_responder_alive(const struct controller *c)
+{
+	return c->resp && c->resp->alive;
+}
+
+pid_t ctl_responder_pid(const struct controller *c)
+{
+	return ctl_responder_alive(c) ? c->resp->proc.pid : 0;
+}
+
+void ctl_responder_kill(struct controller *c, const char *fmt, ...)
+{
+	struct ctl_responder *cr = c->resp;
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_err("responder (pid %d)%s; killing it (mail passes to the MTA until it is "
+		"restarted)",
+		(int)cr->proc.pid, why);
+	ctl_responder_unwatch(c);
+	close_fd(&cr->proc.ctl_fd);
+	if (cr->proc.pid > 0)
+		kill(cr->proc.pid, SIGKILL); /* a stopped one too; SIGCHLD restarts */
 }
 
 /* SIGCHLD: reap every child; if the responder died, plan its restart. */
 void ctl_responder_reap(struct controller *c)
 {
+	struct ctl_responder *cr = c->resp;
 	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		uint64_t lived;
 
-		if (!c->resp_alive || pid != c->resp.pid) {
+		if (!cr->alive || pid != cr->proc.pid) {
 			log_debug("reaped child %d", (int)pid);
 			continue;
 		}
 		ctl_responder_unwatch(c);
-		c->resp_alive = false;
-		c->resp.pid = 0;
-		close_fd(&c->resp.ctl_fd);
-		lived = ev_now_ms() - c->resp_started_ms;
-		if (lived >= CTL_RESPONDER_STABLE_MS || !c->resp_backoff_ms)
-			c->resp_backoff_ms = CTL_RESPONDER_BACKOFF_MS;
+		cr->alive = false;
+		cr->proc.pid = 0;
+		close_fd(&cr->proc.ctl_fd);
+		lived = ev_now_ms() - cr->started_ms;
+		if (lived >= CTL_RESPONDER_STABLE_MS || !cr->backoff_ms)
+			cr->backoff_ms = CTL_RESPONDER_BACKOFF_MS;
 		if (WIFSIGNALED(status))
 			log_err("responder (pid %d) killed by signal %d%s; the gate steers nothing "
 				"until it is back; restarting in %llums",
@@ -115,41 +186,41 @@ void ctl_responder_reap(struct controller *c)
 				    ? " (SIGSYS: a system call outside its seccomp allowlist; "
 				      "report it with the mxgate version)"
 				    : "",
-				(unsigned long long)c->resp_backoff_ms);
+				(unsigned long long)cr->backoff_ms);
 		else
 			log_err("responder (pid %d) exited with status %d; the gate steers nothing "
 				"until it is back; restarting in %llums",
-				(int)pid, WEXITSTATUS(status),
-				(unsigned long long)c->resp_backoff_ms);
+				(int)pid, WEXITSTATUS(status), (unsigned long long)cr->backoff_ms);
 		/* Never steer to a dead responder: tc's SOCKMAP entries went
 		 * with its sockets already; nft's elements go here. */
 		if (c->gate)
 			c->gops->set_responder(c->gate, -1, -1);
 		if (c->stopping)
 			continue;
-		ctl_timer_start(c, &c->resp_timer, c->resp_backoff_ms, "responder restart");
-		if (c->resp_backoff_ms < CTL_RESPONDER_BACKOFF_MAX_MS)
-			c->resp_backoff_ms *= 2;
+		plan_restart(c);
 	}
 }
 
 void ctl_responder_stop(struct controller *c)
 {
-	ev_timer_stop(c->loop, &c->resp_timer);
+	struct ctl_responder *cr = c->resp;
+
+	ev_timer_stop(c->loop, &cr->restart_timer);
 	ctl_responder_unwatch(c);
-	if (c->resp_alive) {
-		responder_stop(&c->resp);
-		c->resp_alive = false;
+	if (cr->alive) {
+		responder_stop(&cr->proc);
+		cr->alive = false;
 	}
-	close_fd(&c->resp.ctl_fd);
+	close_fd(&cr->proc.ctl_fd);
 }
 
 void ctl_responder_push(struct controller *c)
 {
+	struct ctl_responder *cr = c->resp;
 	struct responder_domain *t;
 	int r;
 
-	if (!c->resp_alive)
+	if (!cr->alive)
 		return;
 	t = calloc(c->n_domains ? c->n_domains : 1, sizeof(*t));
 	if (!t) {
@@ -166,28 +237,19 @@ void ctl_responder_push(struct controller *c)
 		t[i].primary = cd->ds.primary;
 		t[i].reply_text = config_domain_reply_text(c->cfg, cd->dcfg);
 	}
-	r = responder_push_domains(&c->resp, t, c->n_domains);
+	r = responder_push_domains(&cr->proc, t, c->n_domains);
 	free(t);
-	if (!r && c->rr.watching) {
+	if (!r && cr->rr.watching) {
 		/* The heartbeat (ctl_resp_msg.c): the child acknowledges it. */
-		c->resp_pushed++;
-		c->resp_push_ms[c->resp_pushed % CTL_RESPONDER_ACK_RING] = ev_now_ms();
-		if (!ev_timer_armed(&c->resp_ack_timer))
-			ctl_timer_start(c, &c->resp_ack_timer, CTL_RESPONDER_ACK_MS,
+		cr->pushed++;
+		cr->push_ms[cr->pushed % CTL_RESPONDER_ACK_RING] = ev_now_ms();
+		if (!ev_timer_armed(&cr->ack_timer))
+			ctl_timer_start(c, &cr->ack_timer, CTL_RESPONDER_ACK_MS,
 					"responder heartbeat");
 	}
-	if (r < 0 && r != -ENOTCONN) {
-		/* A child that does not read for a second is stuck, and a
-		 * half-sent table cannot be resumed: a stuck child would keep
-		 * its listening sockets, and steered senders would hang. Kill
-		 * it; its sockets close, the gate stops steering, and SIGCHLD
-		 * restarts it. */
-		log_err("responder (pid %d): cannot send it the domain table: %s; killing it "
-			"(mail passes to the MTA until it is restarted)",
-			(int)c->resp.pid, strerror(-r));
-		ctl_responder_unwatch(c);
-		close_fd(&c->resp.ctl_fd);
-		if (c->resp.pid > 0)
-			kill(c->resp.pid, SIGKILL);
-	}
+	/* A child that does not read for a second is stuck, and a half-sent
+	 * table cannot be resumed: a stuck child would keep its listening
+	 * sockets, and steered senders would hang. */
+	if (r < 0 && r != -ENOTCONN)
+		ctl_responder_kill(c, ": cannot send it the domain table: %s", strerror(-r));
 }

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The controller's responder: the one unit (supervise.c, ctl_resp_msg.c)
+ * that starts the child, feeds it the domain table, reads its reports,
+ * watches its heartbeat and kills and restarts it. The rest of mxgated
+ * calls only what this header declares; the state is ctl_responder_int.h's.
+ */
+#ifndef MXG_CTL_RESPONDER_H
+#define MXG_CTL_RESPONDER_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "responder_wire.h"
+
+struct controller;
+struct ctl_responder;
+
+/* Allocate the (stopped) responder state: NULL when out of memory. */
+struct ctl_responder *ctl_responder_new(struct controller *c);
+/* Stop the child (if any) and free the state. */
+void ctl_responder_free(struct controller *c);
+
+/* Start the child now; on failure retry with a backoff. 0, or negative
+ * errno when not even a retry could be planned. */
+int ctl_responder_begin(struct controller *c);
+/* Kill the child and reap it, stop every timer; no restart follows. */
+void ctl_responder_stop(struct controller *c);
+/* SIGCHLD: reap; a dead responder is restarted with a backoff. */
+void ctl_responder_reap(struct controller *c);
+/* Send the current domain table (every round and on changes). */
+void ctl_responder_push(struct controller *c);
+
+bool ctl_responder_alive(const struct controller *c);
+pid_t ctl_responder_pid(const struct controller *c); /* 0 when not alive */
+/* Counts of every responder so far: those gone plus the running one. */
+void ctl_responder_counts(const struct controller *c, struct responder_counts *out);
+
+#endif
