@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The per-domain state machine: every rule of DESIGN.md "Domain state",
+/* The per-domain state machine: every rule of docs/controller.md "Domain state",
  * driven with canned MX sets and probe rounds on a fake clock. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The responder's SMTP dialogue, driven without sockets: every row of
- * DESIGN.md's reply table, pipelining, split and overlong lines, binary
+ * docs/responder.md's reply table, pipelining, split and overlong lines, binary
  * input, abuse limits, reply templates, offender escalation. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -25,8 +25,7 @@
 #include "mxset.h"
 #include "probe.h"
 
-#define PROBE_DEFAULT_TIMEOUT_MS 5000 /* DESIGN.md: probe_timeout default */
-#define PROBE_MAX_TIMEOUT_MS 600000   /* 10 minutes: anything longer is a typo */
+#define PROBE_MAX_TIMEOUT_MS 600000 /* 10 minutes: anything longer is a typo */
 #define PROBE_MAX_ITEMS (MXG_MX_MAX_HOSTS * MXG_MX_MAX_ADDRS)
 
 struct probe_item {
@@ -467,7 +466,7 @@ int do_probe(int argc, char **argv)
 	uint64_t ms;
 	struct sockaddr_storage server;
 	socklen_t server_len = 0;
-	unsigned timeout_ms = PROBE_DEFAULT_TIMEOUT_MS;
+	unsigned timeout_ms = MXG_DEFAULT_PROBE_TIMEOUT_MS; /* probe_timeout's default */
 	unsigned long port = 25;
 	size_t n_self = 0;
 	bool json = false;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The configuration of mxgated, /etc/mxgate/mxgate.conf (INI). Keys and
- * defaults are fixed by DESIGN.md; docs/mxgate.conf.example documents them.
+ * defaults are documented in docs/mxgate.conf.example and mxgate.conf(5).
  * Durations are stored in milliseconds.
  */
 #ifndef MXG_CONFIG_H
@@ -21,8 +21,8 @@
 #define MXG_DEFAULT_CONTROL_SOCKET "/run/mxgate/control.sock"
 
 /*
- * Defaults. The first group is fixed by DESIGN.md; the second is ours
- * ("documented choice"), explained in docs/mxgate.conf.example.
+ * Defaults, set once here (config.c applies them before the file is read)
+ * and explained in docs/mxgate.conf.example.
  */
 #define MXG_DEFAULT_PROBE_INTERVAL_MS 10000 /* 10 s between probe rounds */
 #define MXG_DEFAULT_PROBE_TIMEOUT_MS 5000   /* 5 s deadline per probe */
@@ -44,7 +44,7 @@
  * domains only, -> 550 (docs/responder.md, "Offenders"). */
 #define MXG_DEFAULT_OFFENDER_THRESHOLD 5
 #define MXG_DEFAULT_OFFENDER_WINDOW_MS 60000
-/* Mail safety and scale (DESIGN.md, "Keys added ..."). */
+/* Passes and greylisting (docs/responder.md, "Passes"). */
 #define MXG_DEFAULT_PASS_TTL_MS (24ULL * 3600 * 1000)	    /* a pass lasts a day ... */
 #define MXG_DEFAULT_PASS_MAX_MS (7ULL * 24 * 3600 * 1000)   /* ... renewed up to a week */
 #define MXG_DEFAULT_GREYLIST_DELAY_MS (25ULL * 60 * 1000)   /* spamd's 25 min */
@@ -53,7 +53,7 @@
 #define MXG_MAX_PASS_CLIENTS 1024  /* pass_clients entries (LPM trie size) */
 #define MXG_MAX_PASS_RECIPIENTS 64 /* pass_recipients entries */
 #define MXG_PASS_RCPT_MAX 256	   /* one of them: local@domain, NUL */
-/* Responder limits (not in DESIGN.md's table). */
+/* Responder limits (docs/responder.md, "Bounds"). */
 #define MXG_DEFAULT_MAX_CONNECTIONS 1000
 #define MXG_DEFAULT_MAX_CONNECTIONS_PER_CLIENT 10
 #define MXG_DEFAULT_MAX_COMMANDS 50
@@ -162,7 +162,7 @@ struct mxg_config {
 	uint64_t greylist_window_ms;
 	char state_dir[4096];
 
-	/* Responder limits: not in DESIGN.md's table, documented in
+	/* Responder limits: docs/responder.md ("Bounds") and
 	 * mxgate.conf(5). */
 	unsigned max_connections;	      /* total concurrent sessions */
 	unsigned max_connections_per_client;  /* per address (IPv6: /64) */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The responder: a child process of mxgated that answers steered SMTP
- * connections with the replies of DESIGN.md. The controller creates the
+ * connections with the replies of docs/responder.md. The controller creates the
  * listening sockets (it needs their fds for the SOCKMAP), forks, and the
  * child drops to `user` with no capabilities before it reads a byte from
  * the internet. Domain states reach it over a socketpair

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The texts of the RCPT replies of DESIGN.md, shared by the responder and
+ * The texts of the RCPT replies (docs/responder.md, "Dialogue"), shared by the responder and
  * the Postfix policy server so that both say exactly the same thing.
  */
 #ifndef MXG_REPLY_H

@@ -2,7 +2,7 @@
 /*
  * The responder's SMTP dialogue as a pure state machine (see
  * smtp_session.h): it greets, accepts EHLO and MAIL, answers every RCPT
- * with the reply of DESIGN.md's table, never accepts DATA, and ends
+ * with the reply of docs/responder.md's table, never accepts DATA, and ends
  * sessions that abuse it.
  */
 #include "smtp_session.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The per-domain state machine of DESIGN.md "Domain state": pure, no I/O,
+ * The per-domain state machine of docs/controller.md "Domain state": pure, no I/O,
  * time passed in as milliseconds on the monotonic clock. The controller
  * feeds it DNS answers (or failures) and, every probe round, the result of
  * each probed address; it answers gated / open / unknown with a reason.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Primaries of a domain from its MX set (DESIGN.md "Domain state"): every
+ * Primaries of a domain from its MX set (docs/probe-and-dns.md "Primaries"): every
  * MX host whose preference is lower than ours. Pure, no I/O, so the daemon,
  * `mxgate probe` and the tests share one answer.
  */
