@@ -435,8 +435,7 @@ static void start_some(struct dns_cache *c)
 
 	while (c->q_head && c->st.inflight < c->max_inflight) {
 		if (started++ == DNS_CACHE_START_BATCH) {
-			if (!ev_timer_armed(&c->kick))
-				ev_timer_start(c->loop, &c->kick, 0);
+			kick(c);
 			return;
 		}
 		struct dns_lookup *l = c->q_head;
