@@ -61,6 +61,20 @@ static void test_self_matches_case_and_trailing_dot(void **state)
 	assert_int_equal(p.pref_self, 20);
 }
 
+/* The one "is this MX host me" of the daemon, its status and mxgate probe:
+ * `mxgate probe --self mx2.example.test.` once missed a dotless MX name. */
+static void test_host_is_self_ignores_case_and_trailing_dot(void **state)
+{
+	static const char self[2][MXG_NAME_MAX] = {"mx2.example.test.", "backup.example.net"};
+
+	assert_true(mx_host_is_self("MX2.Example.Test", self, 2));
+	assert_true(mx_host_is_self("mx2.example.test.", self, 2));
+	assert_true(mx_host_is_self("backup.example.net.", self, 2));
+	assert_false(mx_host_is_self("mx2.example.tes", self, 2));
+	assert_false(mx_host_is_self("", self, 2));
+	assert_false(mx_host_is_self("mx2.example.test", self, 0));
+}
+
 static void test_self_missing(void **state)
 {
 	static const char self[][MXG_NAME_MAX] = {"backup.example.test"};
@@ -153,6 +167,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(test_cascading_primaries, setup),
 	    cmocka_unit_test_setup(test_self_matches_case_and_trailing_dot, setup),
+	    cmocka_unit_test(test_host_is_self_ignores_case_and_trailing_dot),
 	    cmocka_unit_test_setup(test_self_missing, setup),
 	    cmocka_unit_test_setup(test_tie_with_self_is_not_primary, setup),
 	    cmocka_unit_test_setup(test_lowest_self_preference_counts, setup),

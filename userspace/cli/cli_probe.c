@@ -157,18 +157,10 @@ static void probe_done(void *arg, const struct probe_report *rep)
 		ev_stop(it->ctx->loop);
 }
 
-static bool is_self(const char *name, const char (*self)[MXG_NAME_MAX], size_t n_self)
-{
-	for (size_t i = 0; i < n_self; i++)
-		if (!strcasecmp(name, self[i]))
-			return true;
-	return false;
-}
-
 static const char *host_role(const struct mx_host *h, const struct mx_primaries *pr,
 			     const char (*self)[MXG_NAME_MAX], size_t n_self)
 {
-	if (is_self(h->name, self, n_self))
+	if (mx_host_is_self(h->name, self, n_self))
 		return "self";
 	if (pr->pref_self >= 0 && h->pref < pr->pref_self)
 		return "primary";

@@ -323,19 +323,7 @@ bool ds_round(struct domain_state *d, const struct ds_params *p, const struct ds
 
 bool ds_is_self(const struct ds_params *p, const char *host)
 {
-	size_t hl = strlen(host);
-
-	if (hl && host[hl - 1] == '.')
-		hl--;
-	for (size_t i = 0; i < p->n_self; i++) {
-		size_t sl = strlen(p->self[i]);
-
-		if (sl && p->self[i][sl - 1] == '.')
-			sl--;
-		if (sl == hl && !strncasecmp(p->self[i], host, hl))
-			return true;
-	}
-	return false;
+	return mx_host_is_self(host, p->self, p->n_self);
 }
 
 int ds_self_has_addr(const struct domain_state *d, const struct ds_params *p,

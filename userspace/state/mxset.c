@@ -21,15 +21,22 @@ static bool name_equal(const char *a, const char *b)
 	return la == lb && la > 0 && strncasecmp(a, b, la) == 0;
 }
 
+bool mx_host_is_self(const char *host, const char (*self)[MXG_NAME_MAX], size_t n_self)
+{
+	for (size_t i = 0; i < n_self; i++)
+		if (name_equal(host, self[i]))
+			return true;
+	return false;
+}
+
 static int self_pref(const struct mx_set *set, const char (*self)[MXG_NAME_MAX], size_t n_self)
 {
 	int best = -1;
 
 	for (size_t i = 0; i < set->n_hosts; i++)
-		for (size_t j = 0; j < n_self; j++)
-			if (name_equal(set->hosts[i].name, self[j]) &&
-			    (best < 0 || set->hosts[i].pref < best))
-				best = set->hosts[i].pref;
+		if (mx_host_is_self(set->hosts[i].name, self, n_self) &&
+		    (best < 0 || set->hosts[i].pref < best))
+			best = set->hosts[i].pref;
 	return best;
 }
 

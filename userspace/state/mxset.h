@@ -7,6 +7,7 @@
 #ifndef MXG_MXSET_H
 #define MXG_MXSET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "mxg_limits.h"
@@ -23,6 +24,11 @@ struct mx_primaries {
 				 * NO_PRIMARY_ADDR, or DNS_FAILED when their
 				 * address lookups failed) */
 };
+
+/* "Is this MX host me": host is one of self, in any case, a trailing dot
+ * on either side ignored. The one comparison the daemon, its status and
+ * `mxgate probe` use. */
+bool mx_host_is_self(const char *host, const char (*self)[MXG_NAME_MAX], size_t n_self);
 
 /* Fills out; returns out->n. Host names compare case-insensitively,
  * without trailing dots. Primaries without addresses are listed too (for
