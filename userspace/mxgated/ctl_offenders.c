@@ -209,7 +209,7 @@ void ctl_offender_restore(struct controller *c, const struct mxg_ip *ip, uint64_
 	if (o->nft_on && offender_nft_set_for(&o->nft, ip->family)[0] &&
 	    o->n_batch < RESPONDER_OFFENDERS_MAX) {
 		o->batch[o->n_batch++] = *ip;
-		if (!ev_timer_armed(&o->flush))
-			ev_timer_start(c->loop, &o->flush, 0);
+		if (!ev_timer_armed(&o->flush) && ev_timer_start(c->loop, &o->flush, 0) < 0)
+			flush_cb(c->loop, c);
 	}
 }

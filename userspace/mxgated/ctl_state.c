@@ -329,14 +329,14 @@ static void save_cb(struct ev_loop *loop, void *arg)
 	struct controller *c = arg;
 
 	ctl_state_save(c);
-	ev_timer_start(loop, &c->state_timer, CTL_STATE_SAVE_MS);
+	ctl_timer_start(c, &c->state_timer, CTL_STATE_SAVE_MS, "state save");
 }
 
 void ctl_state_start(struct controller *c)
 {
 	ctl_state_load(c);
 	ev_timer_init(&c->state_timer, save_cb, c);
-	ev_timer_start(c->loop, &c->state_timer, CTL_STATE_SAVE_MS);
+	ctl_timer_start(c, &c->state_timer, CTL_STATE_SAVE_MS, "state save");
 }
 
 void ctl_state_stop(struct controller *c)
