@@ -30,13 +30,18 @@ const char *mxg_ip_str(const struct mxg_ip *ip, char *buf, size_t len)
 	return buf;
 }
 
-bool mxg_ip_equal(const struct mxg_ip *a, const struct mxg_ip *b)
+int mxg_ip_cmp(const struct mxg_ip *a, const struct mxg_ip *b)
 {
 	if (a->family != b->family)
-		return false;
+		return a->family == AF_INET ? -1 : 1;
 	if (a->family == AF_INET)
-		return a->v4.s_addr == b->v4.s_addr;
-	return memcmp(&a->v6, &b->v6, sizeof(a->v6)) == 0;
+		return memcmp(&a->v4, &b->v4, sizeof(a->v4));
+	return memcmp(&a->v6, &b->v6, sizeof(a->v6));
+}
+
+bool mxg_ip_equal(const struct mxg_ip *a, const struct mxg_ip *b)
+{
+	return mxg_ip_cmp(a, b) == 0;
 }
 
 void mxg_ip_to_gate_key(const struct mxg_ip *ip, struct mxg_gate_key *key)

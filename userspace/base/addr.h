@@ -25,6 +25,9 @@ struct mxg_ip {
 int mxg_ip_parse(const char *s, struct mxg_ip *ip);
 /* Format the address alone. Returns buf. */
 const char *mxg_ip_str(const struct mxg_ip *ip, char *buf, size_t len);
+/* The one order of addresses: IPv4 before IPv6, then by the bytes in
+ * network order; <0, 0 or >0 like memcmp. */
+int mxg_ip_cmp(const struct mxg_ip *a, const struct mxg_ip *b);
 bool mxg_ip_equal(const struct mxg_ip *a, const struct mxg_ip *b);
 /* IPv4 as IPv4-mapped IPv6, as the tc program builds its lookup key. */
 void mxg_ip_to_gate_key(const struct mxg_ip *ip, struct mxg_gate_key *key);

@@ -49,11 +49,7 @@ static void request_deliver(struct ev_loop *loop, void *arg)
 
 static int ip_cmp(const void *a, const void *b)
 {
-	const struct mxg_ip *x = a, *y = b;
-
-	if (x->family != y->family)
-		return x->family == AF_INET ? -1 : 1;
-	return x->family == AF_INET ? memcmp(&x->v4, &y->v4, 4) : memcmp(&x->v6, &y->v6, 16);
+	return mxg_ip_cmp(a, b);
 }
 
 /* Combine what A and AAAA said about a host. */

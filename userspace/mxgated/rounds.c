@@ -124,7 +124,7 @@ static int collect(struct controller *c, struct ds_probe_result **out, size_t *c
 			const struct mxg_ip *ip = &c->domains[i]->ds.addrs[j].ip;
 			size_t k = ip_hash(ip) & (size - 1);
 
-			while (slot[k] && ds_ip_cmp(&res[slot[k] - 1].ip, ip))
+			while (slot[k] && mxg_ip_cmp(&res[slot[k] - 1].ip, ip))
 				k = (k + 1) & (size - 1);
 			if (slot[k])
 				continue;
@@ -141,8 +141,8 @@ static int collect(struct controller *c, struct ds_probe_result **out, size_t *c
 
 static int result_cmp(const void *a, const void *b)
 {
-	return ds_ip_cmp(&((const struct ds_probe_result *)a)->ip,
-			 &((const struct ds_probe_result *)b)->ip);
+	return mxg_ip_cmp(&((const struct ds_probe_result *)a)->ip,
+			  &((const struct ds_probe_result *)b)->ip);
 }
 
 /* Give every slot the domain whose postmaster it asks for this round: the

@@ -61,20 +61,11 @@ void ds_free(struct domain_state *d)
 	d->name = NULL;
 }
 
-int ds_ip_cmp(const struct mxg_ip *a, const struct mxg_ip *b)
-{
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	if (a->family == AF_INET)
-		return memcmp(&a->v4, &b->v4, sizeof(a->v4));
-	return memcmp(&a->v6, &b->v6, sizeof(a->v6));
-}
-
 static int result_cmp(const void *a, const void *b)
 {
 	const struct ds_probe_result *x = a, *y = b;
 
-	return ds_ip_cmp(&x->ip, &y->ip);
+	return mxg_ip_cmp(&x->ip, &y->ip);
 }
 
 void ds_sort_results(struct ds_probe_result *r, size_t n)
@@ -197,7 +188,7 @@ bool ds_evaluate(struct domain_state *d, const struct ds_params *p, uint64_t now
 static const struct ds_addr *find_addr(const struct ds_addr *a, size_t n, const struct mxg_ip *ip)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!ds_ip_cmp(&a[i].ip, ip))
+		if (!mxg_ip_cmp(&a[i].ip, ip))
 			return &a[i];
 	return NULL;
 }
@@ -340,7 +331,7 @@ int ds_self_has_addr(const struct domain_state *d, const struct ds_params *p,
 			continue;
 		for (size_t j = 0; j < h->n_addrs; j++) {
 			any_self_addr = true;
-			if (!ds_ip_cmp(&h->addrs[j], ip))
+			if (!mxg_ip_cmp(&h->addrs[j], ip))
 				return 1;
 		}
 	}

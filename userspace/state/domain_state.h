@@ -109,13 +109,12 @@ int ds_dns_answer(struct domain_state *d, const struct ds_params *p, const struc
 		  uint64_t now_ms);
 
 /* One probe round's result for one address (the controller's round table,
- * sorted with ds_ip_cmp so ds_round can bsearch it). */
+ * sorted with mxg_ip_cmp so ds_round can bsearch it). */
 struct ds_probe_result {
 	struct mxg_ip ip;
 	enum probe_result result;
 	int code;
 };
-int ds_ip_cmp(const struct mxg_ip *a, const struct mxg_ip *b);
 void ds_sort_results(struct ds_probe_result *r, size_t n);
 
 /* A completed probe round: addresses missing from r keep their counters.

@@ -107,15 +107,6 @@ static uint32_t set_hash(const struct mx_set *set)
 	return h;
 }
 
-static bool ip_same(const struct mxg_ip *a, const struct mxg_ip *b)
-{
-	if (a->family != b->family)
-		return false;
-	if (a->family == AF_INET)
-		return !memcmp(&a->v4, &b->v4, sizeof(a->v4));
-	return !memcmp(&a->v6, &b->v6, sizeof(a->v6));
-}
-
 static bool same(const struct mxs *x, const struct mx_set *set)
 {
 	if (x->status != (uint8_t)set->status || x->n_hosts != n_hosts_of(set))
@@ -128,7 +119,7 @@ static bool same(const struct mxs *x, const struct mx_set *set)
 		    a->n_addrs != n_addrs_of(b) || strncmp(a->name, b->name, sizeof(b->name)))
 			return false;
 		for (size_t j = 0; j < a->n_addrs; j++)
-			if (!ip_same(&a->addrs[j], &b->addrs[j]))
+			if (!mxg_ip_equal(&a->addrs[j], &b->addrs[j]))
 				return false;
 	}
 	return true;
