@@ -23,6 +23,7 @@
 #include "json.h"
 #include "log.h"
 #include "mxset.h"
+#include "nofile.h"
 #include "probe.h"
 
 #define PROBE_MAX_TIMEOUT_MS 600000 /* 10 minutes: anything longer is a typo */
@@ -81,17 +82,6 @@ static void server_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 		snprintf(buf, len, "%s", a);
 	else
 		snprintf(buf, len, ip.family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
-}
-
-/* Many primaries with many addresses need one descriptor each. */
-static void raise_nofile(size_t want)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want + 64)
-		return;
-	rl.rlim_cur = rl.rlim_max;
-	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 static const char *mx_status_str(enum mx_status s)
@@ -197,7 +187,8 @@ static int run_probes(struct probe_ctx *ctx, const struct mx_primaries *pr, cons
 	}
 	if (!ctx->n_items)
 		return 0;
-	raise_nofile(ctx->n_items);
+	/* One descriptor per probed address, and some to spare. */
+	mxg_raise_nofile((unsigned)ctx->n_items + 64, NULL, 0);
 	p = prober_new(ctx->loop, helo, timeout_ms);
 	if (!p)
 		return -errno;

@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "nofile.h"
 #include "responder_int.h"
 
 int responder_caps_are_zero(int status_fd, char *err, size_t errlen)
@@ -72,24 +73,6 @@ int responder_caps_are_zero(int status_fd, char *err, size_t errlen)
 	return 0;
 }
 
-static int raise_nofile(unsigned want, char *err, size_t errlen)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return 0;
-	if (rl.rlim_cur >= want)
-		return 0;
-	if (rl.rlim_max < want && geteuid() == 0)
-		rl.rlim_max = want; /* root may raise the hard limit */
-	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		snprintf(err, errlen, "setrlimit RLIMIT_NOFILE %u: %s", want, strerror(errno));
-		return -errno;
-	}
-	return 0;
-}
-
 int responder_drop_privileges(uid_t uid, gid_t gid, bool change_user, unsigned nofile,
 			      int status_fd, char *err, size_t errlen)
 {
@@ -97,7 +80,7 @@ int responder_drop_privileges(uid_t uid, gid_t gid, bool change_user, unsigned n
 	cap_t empty;
 	int rc;
 
-	rc = raise_nofile(nofile, err, errlen);
+	rc = mxg_raise_nofile(nofile, err, errlen);
 	if (rc)
 		return rc;
 	if (change_user && uid == 0) {
