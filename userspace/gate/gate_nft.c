@@ -53,6 +53,7 @@
 #include "log.h"
 #include "nft_batch.h"
 #include "nft_own.h"
+#include "nft_pass.h"
 
 struct nft_entry {
 	struct mxg_ip ip;
@@ -74,6 +75,9 @@ struct gate {
 	size_t n_live;
 	bool warned_family;
 	bool failing; /* the last write failed: logged once */
+	/* pass_clients as last set, to put back into a recreated table */
+	struct mxg_net pass_nets[MXG_MAX_PASS_CLIENTS];
+	size_t n_pass_nets;
 };
 
 /* Flush map, then add the entries of one family still alive at now. */
@@ -421,7 +425,12 @@ static int nft_commit(struct gate *g)
 		ret = nft_own_create(&g->nl, err, sizeof(err));
 		if (ret)
 			log_err("%s", err);
-		else
+		else if (nft_pass_nets(&g->nl, g->pass_nets, g->n_pass_nets, err, sizeof(err)))
+			log_err(
+			    "gate nft: pass_clients into the recreated table: %s; those clients "
+			    "are steered like any other",
+			    err);
+		if (!ret)
 			ret = write_elements(g, g->pending, g->n_pending);
 	}
 
@@ -429,6 +438,45 @@ static int nft_commit(struct gate *g)
 		memcpy(g->live, g->pending, g->n_pending * sizeof(g->pending[0]));
 		g->n_live = g->n_pending;
 	}
+	return ret;
+}
+
+/* Own mode only: the administrator's table has no pass sets of ours
+ * (docs/deployment.md says what to add); there a pass changes nothing, as
+ * without a set_pass. */
+static int nft_set_pass(struct gate *g, const struct mxg_ip *ip, uint64_t expires_ns,
+			uint64_t since_ns, unsigned reason)
+{
+	uint64_t now = ev_now_ms(), until = expires_ns / 1000000u;
+	char err[256];
+	int ret;
+
+	(void)since_ns;
+	(void)reason;
+	if (!g->own)
+		return 0;
+	/* An expired pass is a removal: a timeout of 0 would mean "never". */
+	ret =
+	    nft_pass_set(&g->nl, ip, expires_ns && until > now ? until - now : 0, err, sizeof(err));
+	if (ret)
+		log_err("gate nft: pass set in table inet " OWN_TABLE ": %s", err);
+	return ret;
+}
+
+static int nft_set_pass_clients(struct gate *g, const struct mxg_config *cfg)
+{
+	char err[256];
+	int ret;
+
+	if (!g->own)
+		return 0;
+	g->n_pass_nets = cfg->n_pass_clients;
+	memcpy(g->pass_nets, cfg->pass_clients, g->n_pass_nets * sizeof(g->pass_nets[0]));
+	ret = nft_pass_nets(&g->nl, g->pass_nets, g->n_pass_nets, err, sizeof(err));
+	if (ret)
+		log_err("gate nft: pass_clients into table inet " OWN_TABLE
+			": %s; those clients are steered like any other",
+			err);
 	return ret;
 }
 
@@ -454,5 +502,7 @@ const struct gate_ops gate_nft_ops = {
     .set_address = nft_set_address,
     .set_domain = nft_set_domain,
     .commit = nft_commit,
+    .set_pass = nft_set_pass,
+    .set_pass_clients = nft_set_pass_clients,
     .close = nft_close,
 };

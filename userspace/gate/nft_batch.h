@@ -17,7 +17,7 @@ struct nlmsghdr;
 struct nftnl_set;
 
 #define NFT_BATCH_MAX_MSGS 64
-#define NFT_BATCH_BYTES (64 * 1024) /* far above our biggest round */
+#define NFT_BATCH_BYTES (128 * 1024) /* above our biggest round or pass_clients */
 
 struct nft_conn {
 	struct mnl_socket *nl;

@@ -5,8 +5,14 @@
  *   table inet mxgate {
  *     map gated4 { type ipv4_addr : inet_service; flags timeout; }
  *     map gated6 { type ipv6_addr : inet_service; flags timeout; }
+ *     set pass4 { type ipv4_addr; flags timeout; }      (nft_pass.c)
+ *     set pass6 { type ipv6_addr; flags timeout; }
+ *     set passnet4 { type ipv4_addr; flags interval; }  (pass_clients)
+ *     set passnet6 { type ipv6_addr; flags interval; }
  *     chain steer {
  *       type filter hook prerouting priority mangle; policy accept;
+ *       ip saddr @pass4 counter accept      (and @passnet4, ip6 @pass6,
+ *                                            @passnet6: never steered)
  *       tcp dport 25 tcp flags & (syn|ack) == syn meta nfproto ipv4 counter
  *           tproxy ip to 127.0.0.1:ip daddr map @gated4
  *       (and the same for ipv6 to [::1])
@@ -154,6 +160,38 @@ fail:
 	return NULL;
 }
 
+/* meta nfproto F SADDR-in-@SET counter accept: a passed client (or a
+ * pass_clients network) leaves our chain before the tproxy rule. */
+static struct nftnl_rule *build_pass_rule(const char *table, const char *set, uint32_t set_id,
+					  bool v6)
+{
+	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr *e;
+
+	if (!r)
+		return NULL;
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, OWN_CHAIN);
+	if (expr_meta(r, NFT_META_NFPROTO, NFT_REG_1) || expr_cmp(r, NFT_REG_1, &nfproto, 1) ||
+	    expr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4, NFT_REG_1))
+		goto fail;
+	if (add_expr(r, "lookup", &e))
+		goto fail;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+	if (add_expr(r, "counter", &e) || add_expr(r, "immediate", &e))
+		goto fail;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
+	return r;
+fail:
+	nftnl_rule_free(r);
+	return NULL;
+}
+
 /* ---- batch pieces ---- */
 
 static int batch_table(struct nft_conn *c, struct nft_batch *b, uint16_t type, const char *what)
@@ -197,6 +235,30 @@ static int batch_map(struct nft_conn *c, struct nft_batch *b, const char *name, 
 	return nlh ? 0 : -ENOSPC;
 }
 
+/* A plain address set: timeouts (passes) or intervals (pass_clients). */
+static int batch_set(struct nft_conn *c, struct nft_batch *b, const char *name, bool v6,
+		     uint32_t id, uint32_t flags)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!s)
+		return -ENOMEM;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, OWN_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, v6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 16 : 4);
+	nlh = nft_batch_msg(c, b, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE,
+			    "create pass set in table inet " OWN_TABLE);
+	if (nlh)
+		nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	return nlh ? 0 : -ENOSPC;
+}
+
 static int batch_chain(struct nft_conn *c, struct nft_batch *b)
 {
 	struct nftnl_chain *ch = nftnl_chain_alloc();
@@ -219,15 +281,17 @@ static int batch_chain(struct nft_conn *c, struct nft_batch *b)
 }
 
 static int batch_rule(struct nft_conn *c, struct nft_batch *b, const char *map, uint32_t id,
-		      bool v6)
+		      bool v6, bool pass)
 {
-	struct nftnl_rule *r = build_rule(OWN_TABLE, map, id, v6);
+	struct nftnl_rule *r =
+	    pass ? build_pass_rule(OWN_TABLE, map, id, v6) : build_rule(OWN_TABLE, map, id, v6);
 	struct nlmsghdr *nlh;
 
 	if (!r)
 		return -ENOMEM;
 	nlh = nft_batch_msg(c, b, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_CREATE | NLM_F_APPEND,
-			    "add tproxy rule (kernel needs CONFIG_NFT_TPROXY)");
+			    pass ? "add pass rule"
+				 : "add tproxy rule (kernel needs CONFIG_NFT_TPROXY)");
 	if (nlh)
 		nftnl_rule_nlmsg_build_payload(nlh, r);
 	nftnl_rule_free(r);
@@ -249,9 +313,19 @@ int nft_own_create(struct nft_conn *c, char *err, size_t errlen)
 	    (ret = batch_table(c, &b, NFT_MSG_DELTABLE, "delete previous table inet " OWN_TABLE)) ||
 	    (ret = batch_table(c, &b, NFT_MSG_NEWTABLE, "create table inet " OWN_TABLE)) ||
 	    (ret = batch_map(c, &b, OWN_MAP "4", false, 1)) ||
-	    (ret = batch_map(c, &b, OWN_MAP "6", true, 2)) || (ret = batch_chain(c, &b)) ||
-	    (ret = batch_rule(c, &b, OWN_MAP "4", 1, false)) ||
-	    (ret = batch_rule(c, &b, OWN_MAP "6", 2, true))) {
+	    (ret = batch_map(c, &b, OWN_MAP "6", true, 2)) ||
+	    (ret = batch_set(c, &b, OWN_PASS "4", false, 3, NFT_SET_TIMEOUT)) ||
+	    (ret = batch_set(c, &b, OWN_PASS "6", true, 4, NFT_SET_TIMEOUT)) ||
+	    (ret = batch_set(c, &b, OWN_PASSNET "4", false, 5, NFT_SET_INTERVAL)) ||
+	    (ret = batch_set(c, &b, OWN_PASSNET "6", true, 6, NFT_SET_INTERVAL)) ||
+	    (ret = batch_chain(c, &b)) ||
+	    /* the pass rules first: a passed client is never steered */
+	    (ret = batch_rule(c, &b, OWN_PASS "4", 3, false, true)) ||
+	    (ret = batch_rule(c, &b, OWN_PASSNET "4", 5, false, true)) ||
+	    (ret = batch_rule(c, &b, OWN_PASS "6", 4, true, true)) ||
+	    (ret = batch_rule(c, &b, OWN_PASSNET "6", 6, true, true)) ||
+	    (ret = batch_rule(c, &b, OWN_MAP "4", 1, false, false)) ||
+	    (ret = batch_rule(c, &b, OWN_MAP "6", 2, true, false))) {
 		nft_batch_free(&b);
 		snprintf(err, errlen,
 			 "gate nft: cannot build the batch for table inet " OWN_TABLE ": %s",

@@ -10,6 +10,8 @@ struct nft_conn;
 #define OWN_TABLE "mxgate"
 #define OWN_MAP "gated" /* maps gated4 and gated6 */
 #define OWN_CHAIN "steer"
+#define OWN_PASS "pass"	      /* sets pass4, pass6: passes, with timeouts */
+#define OWN_PASSNET "passnet" /* sets passnet4, passnet6: pass_clients */
 
 /* Create the table, maps, chain and rules in one batch, replacing what a
  * previous run left. 0 or negative errno with one line in err. */

@@ -156,11 +156,12 @@ static bool conn_rcpt_pass(void *arg, const struct responder_domain *d, const ch
 	struct conn *c = arg;
 	struct rsp *r = c->rsp;
 
-	/* Only the tc gate can pass a client (its passes map). Elsewhere a
-	 * "your next connection goes to its mail server" would not be true:
-	 * such a recipient gets the domain's usual reply, and greylist
-	 * works as defer (docs/design-deviations.md). */
-	if (r->cfg->gate != MXG_GATE_TC)
+	/* Only the tc gate (passes map) and the nft gate in its own table
+	 * (set pass4/pass6) can pass a client. Elsewhere a "your next
+	 * connection goes to its mail server" would not be true: such a
+	 * recipient gets the domain's usual reply, and greylist works as
+	 * defer (docs/design-deviations.md). */
+	if (r->cfg->gate != MXG_GATE_TC && !(r->cfg->gate == MXG_GATE_NFT && !r->cfg->nft_table[0]))
 		return false;
 	if (cfg_pass_recipient(r->cfg, local, domain)) {
 		r->rep.cnt.passed_recipient++;

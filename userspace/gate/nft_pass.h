@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Passes and pass_clients in mxgate's own nft table (sets pass4/6,
+ * passnet4/6; the rules ahead of the tproxy rule are nft_own.c's). */
+#ifndef MXG_NFT_PASS_H
+#define MXG_NFT_PASS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "config.h"
+
+struct nft_conn;
+
+/* Pass ip for timeout_ms (the kernel removes the element by itself then);
+ * 0 removes the pass. 0 or negative errno with one line in err. */
+int nft_pass_set(struct nft_conn *c, const struct mxg_ip *ip, uint64_t timeout_ms, char *err,
+		 size_t errlen);
+/* Make passnet4/passnet6 hold exactly nets (atomic). Same returns. */
+int nft_pass_nets(struct nft_conn *c, const struct mxg_net *nets, size_t n, char *err,
+		  size_t errlen);
+
+#endif
