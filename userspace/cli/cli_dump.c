@@ -44,65 +44,6 @@ static const char *gate_state_str(unsigned s)
 	return "?";
 }
 
-static int dump_gate(int fd)
-{
-	struct mxg_gate_key key, next;
-	struct mxg_gate_entry e;
-	uint64_t now = ev_now_ns();
-	int n = 0, r;
-
-	printf("gate_addrs:\n");
-	for (r = bpf_map_get_next_key(fd, NULL, &next); !r;
-	     r = bpf_map_get_next_key(fd, &key, &next)) {
-		char buf[MXG_ADDRSTRLEN];
-		struct mxg_ip ip;
-
-		key = next;
-		if (bpf_map_lookup_elem(fd, &key, &e))
-			continue; /* deleted under us */
-		mxg_ip_from_gate_key(&key, &ip);
-		printf("  %-40s %-6s ", mxg_ip_str(&ip, buf, sizeof(buf)), gate_state_str(e.state));
-		print_expiry(e.expires_ns, now);
-		printf("  domains %u  updated %llus ago\n", e.domains,
-		       (unsigned long long)(e.updated_ns < now ? (now - e.updated_ns) / NS_PER_SEC
-							       : 0));
-		n++;
-	}
-	if (!n)
-		printf("  (none)\n");
-	return 0;
-}
-
-static int dump_domains(int fd)
-{
-	struct mxg_domain_key key, next;
-	struct mxg_domain_entry e;
-	uint64_t now = ev_now_ns();
-	int n = 0, r;
-
-	printf("domains:\n");
-	for (r = bpf_map_get_next_key(fd, NULL, &next); !r;
-	     r = bpf_map_get_next_key(fd, &key, &next)) {
-		key = next;
-		if (bpf_map_lookup_elem(fd, &key, &e))
-			continue;
-		/* Both strings come from the controller; bound them anyway. */
-		key.name[sizeof(key.name) - 1] = '\0';
-		e.primary[sizeof(e.primary) - 1] = '\0';
-		printf("  %-30s %-7s ", key.name, mxg_domain_state_str(e.state));
-		print_expiry(e.expires_ns, now);
-		printf("  primary %s  reason %s  since %llus ago\n", e.primary[0] ? e.primary : "-",
-		       mxg_reason_str(e.reason),
-		       (unsigned long long)(e.since_ns && e.since_ns < now
-						? (now - e.since_ns) / NS_PER_SEC
-						: 0));
-		n++;
-	}
-	if (!n)
-		printf("  (none)\n");
-	return 0;
-}
-
 static const char *pass_reason_str(unsigned r)
 {
 	switch (r) {
@@ -114,54 +55,103 @@ static const char *pass_reason_str(unsigned r)
 	return "?";
 }
 
-static void dump_passes(int fd)
+/* Whole seconds since a CLOCK_MONOTONIC stamp; 0 for unset or future ones. */
+static unsigned long long secs_since(uint64_t then_ns, uint64_t now)
 {
-	struct mxg_gate_key key, next;
-	struct mxg_pass_entry e;
+	return then_ns && then_ns < now ? (now - then_ns) / NS_PER_SEC : 0;
+}
+
+static void print_gate(const void *k, const void *v, uint64_t now)
+{
+	const struct mxg_gate_entry *e = v;
+	char buf[MXG_ADDRSTRLEN];
+	struct mxg_ip ip;
+
+	mxg_ip_from_gate_key(k, &ip);
+	printf("  %-40s %-6s ", mxg_ip_str(&ip, buf, sizeof(buf)), gate_state_str(e->state));
+	print_expiry(e->expires_ns, now);
+	printf("  domains %u  updated %llus ago\n", e->domains, secs_since(e->updated_ns, now));
+}
+
+static void print_domain(const void *k, const void *v, uint64_t now)
+{
+	struct mxg_domain_key key = *(const struct mxg_domain_key *)k;
+	struct mxg_domain_entry e = *(const struct mxg_domain_entry *)v;
+
+	/* Both strings come from the controller; bound them anyway. */
+	key.name[sizeof(key.name) - 1] = '\0';
+	e.primary[sizeof(e.primary) - 1] = '\0';
+	printf("  %-30s %-7s ", key.name, mxg_domain_state_str(e.state));
+	print_expiry(e.expires_ns, now);
+	printf("  primary %s  reason %s  since %llus ago\n", e.primary[0] ? e.primary : "-",
+	       mxg_reason_str(e.reason), secs_since(e.since_ns, now));
+}
+
+static void print_pass(const void *k, const void *v, uint64_t now)
+{
+	const struct mxg_pass_entry *e = v;
+	char buf[MXG_ADDRSTRLEN];
+	struct mxg_ip ip;
+
+	mxg_ip_from_gate_key(k, &ip);
+	printf("  %-39s ", mxg_ip_str(&ip, buf, sizeof(buf)));
+	print_expiry(e->expires_ns, now);
+	printf("  %s, since %llus\n", pass_reason_str(e->reason), secs_since(e->since_ns, now));
+}
+
+static void print_pass_net(const void *k, const void *v, uint64_t now)
+{
+	const struct mxg_pass_net_key *key = k;
+	char buf[MXG_ADDRSTRLEN];
+	struct mxg_gate_key g;
+	struct mxg_ip ip;
+	unsigned plen;
+
+	(void)v;
+	(void)now;
+	memcpy(g.addr, key->addr, sizeof(g.addr));
+	mxg_ip_from_gate_key(&g, &ip);
+	plen = ip.family == AF_INET && key->prefixlen >= 96 ? key->prefixlen - 96 : key->prefixlen;
+	printf("  %s/%u\n", mxg_ip_str(&ip, buf, sizeof(buf)), plen);
+}
+
+/* Room for any key or value of the maps dump_map() walks. */
+union dump_buf {
+	struct mxg_gate_key gate_key;
+	struct mxg_gate_entry gate;
+	struct mxg_domain_key domain_key;
+	struct mxg_domain_entry domain;
+	struct mxg_pass_entry pass;
+	struct mxg_pass_net_key pass_net_key;
+	__u32 pass_net;
+};
+
+/* Every map is walked the same way: next key, look it up (an entry deleted
+ * under us is skipped), print. A pinned map whose key or value is larger
+ * than this build knows (pinned by another version) is named, not read. */
+static void dump_map(const char *title, int fd,
+		     void (*print)(const void *key, const void *val, uint64_t now))
+{
+	union dump_buf key, next, val;
+	struct bpf_map_info info = {0};
+	__u32 info_len = sizeof(info);
 	uint64_t now = ev_now_ns();
 	int n = 0, r;
 
-	printf("passes:\n");
-	for (r = bpf_map_get_next_key(fd, NULL, &next); !r;
-	     r = bpf_map_get_next_key(fd, &key, &next)) {
-		char buf[MXG_ADDRSTRLEN];
-		struct mxg_ip ip;
-
-		key = next;
-		if (bpf_map_lookup_elem(fd, &key, &e) < 0)
-			continue;
-		mxg_ip_from_gate_key(&key, &ip);
-		printf("  %-39s ", mxg_ip_str(&ip, buf, sizeof(buf)));
-		print_expiry(e.expires_ns, now);
-		printf("  %s, since %llus\n", pass_reason_str(e.reason),
-		       (unsigned long long)(e.since_ns && e.since_ns < now
-						? (now - e.since_ns) / NS_PER_SEC
-						: 0));
-		n++;
+	printf("%s:\n", title);
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) == 0 &&
+	    (info.key_size > sizeof(key) || info.value_size > sizeof(val))) {
+		printf("  (key %u / value %u bytes: pinned by another mxgate version; "
+		       "unload it with that version's mxgate unload)\n",
+		       info.key_size, info.value_size);
+		return;
 	}
-	if (!n)
-		printf("  (none)\n");
-}
-
-static void dump_pass_nets(int fd)
-{
-	struct mxg_pass_net_key key, next;
-	int n = 0, r;
-
-	printf("pass_nets:\n");
 	for (r = bpf_map_get_next_key(fd, NULL, &next); !r;
 	     r = bpf_map_get_next_key(fd, &key, &next)) {
-		char buf[MXG_ADDRSTRLEN];
-		struct mxg_gate_key g;
-		struct mxg_ip ip;
-		unsigned plen;
-
 		key = next;
-		memcpy(g.addr, key.addr, sizeof(g.addr));
-		mxg_ip_from_gate_key(&g, &ip);
-		plen = ip.family == AF_INET && key.prefixlen >= 96 ? key.prefixlen - 96
-								   : key.prefixlen;
-		printf("  %s/%u\n", mxg_ip_str(&ip, buf, sizeof(buf)), plen);
+		if (bpf_map_lookup_elem(fd, &key, &val))
+			continue; /* deleted under us */
+		print(&key, &val, now);
 		n++;
 	}
 	if (!n)
@@ -276,11 +266,11 @@ int do_dump(int argc, char **argv)
 	else
 		missing(dir, MXG_PIN_PROG);
 	if (p.gate_fd >= 0)
-		dump_gate(p.gate_fd);
+		dump_map("gate_addrs", p.gate_fd, print_gate);
 	else
 		missing(dir, MXG_MAP_GATE);
 	if (p.domains_fd >= 0)
-		dump_domains(p.domains_fd);
+		dump_map("domains", p.domains_fd, print_domain);
 	else
 		missing(dir, MXG_MAP_DOMAINS);
 	if (p.counters_fd >= 0) {
@@ -294,11 +284,11 @@ int do_dump(int argc, char **argv)
 	else
 		missing(dir, MXG_MAP_RESPONDER);
 	if (p.pass_nets_fd >= 0)
-		dump_pass_nets(p.pass_nets_fd);
+		dump_map("pass_nets", p.pass_nets_fd, print_pass_net);
 	else
 		missing(dir, MXG_MAP_PASS_NETS);
 	if (p.passes_fd >= 0)
-		dump_passes(p.passes_fd);
+		dump_map("passes", p.passes_fd, print_pass);
 	else
 		missing(dir, MXG_MAP_PASSES);
 	pins_close(&p);
