@@ -33,7 +33,8 @@ tap_ok "primary stopped: the backup accepted a message within ${bound}ms (took $
 	test -n "$delivered"
 tap_ok "the message is in the backup's Postfix" tn_mail_wait edge 1 5
 tap_is "$(mxg_state example.test)" open "status: open"
-tap_like "$(mxg_status | jq -r '.domains[0].reason')" 'primary down' "reason: primary down"
+tap_is "$(mxg_status | jq -r '.domains[0] | .reason + " / " + .reason_text')" "primary_down / primary down" \
+	"reason: primary_down, the sentence primary down"
 
 # --- 3: the primary comes back
 tn_postfix_start p1 primary
@@ -43,7 +44,7 @@ tn_postfix_start p1 primary
 t1=$(($(mxg_ms) - 100))
 earliest=$((1 * 1000 + 4000))
 tap_ok "recovery grace starts after rise rounds" \
-	tn_wait 5 sh -c "$MXGATE status --json -s $MXG_SOCK | jq -e '.domains[0].reason | test(\"grace\")'"
+	tn_wait 5 sh -c "$MXGATE status --json -s $MXG_SOCK | jq -e '.domains[0].reason == \"recovery_grace\"'"
 # Look 2.5 s before the earliest gating, and take the time only after
 # the look: the RCPT was answered before `at`, so at < earliest proves it
 # was answered during the grace.

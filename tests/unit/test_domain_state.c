@@ -611,8 +611,23 @@ static void test_state_names(void **state)
 	assert_string_equal(mxg_domain_state_str(MXG_DOMAIN_GATED), "gated");
 	assert_string_equal(mxg_domain_state_str(MXG_DOMAIN_OPEN), "open");
 	assert_string_equal(mxg_domain_state_str(MXG_DOMAIN_UNKNOWN), "unknown");
-	for (unsigned r = 0; r < MXG_REASON__COUNT; r++)
+	for (unsigned r = 0; r < MXG_REASON__COUNT; r++) {
+		const char *tok = mxg_reason_token(r);
+
 		assert_string_not_equal(mxg_reason_str(r), "?");
+		/* Tokens are for machines: lower case and '_', each once. */
+		assert_int_equal(strspn(tok, "abcdefghijklmnopqrstuvwxyz_"), strlen(tok));
+		for (unsigned q = 0; q < r; q++)
+			assert_string_not_equal(mxg_reason_token(q), tok);
+	}
+	assert_string_equal(mxg_reason_token(MXG_REASON_PRIMARY_DOWN), "primary_down");
+	assert_string_equal(mxg_reason_str(MXG_REASON_PRIMARY_DOWN), "primary down");
+	assert_string_equal(mxg_reason_token(MXG_REASON__COUNT), "?");
+	assert_string_equal(mxg_mx_status_str(MX_OK), "ok");
+	assert_string_equal(mxg_mx_status_str(MX_NULL), "null-mx");
+	assert_string_equal(mxg_mx_status_str(MX_NO_RECORDS), "no-records");
+	assert_string_equal(mxg_mx_status_str(MX_NXDOMAIN), "nxdomain");
+	assert_string_equal(mxg_mx_status_str(MX_ERROR), "error");
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)

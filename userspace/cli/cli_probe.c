@@ -25,6 +25,7 @@
 #include "mxset.h"
 #include "nofile.h"
 #include "probe.h"
+#include "reason.h"
 
 #define PROBE_MAX_TIMEOUT_MS 600000 /* 10 minutes: anything longer is a typo */
 #define PROBE_MAX_ITEMS (MXG_MX_MAX_HOSTS * MXG_MX_MAX_ADDRS)
@@ -82,50 +83,6 @@ static void server_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 		snprintf(buf, len, "%s", a);
 	else
 		snprintf(buf, len, ip.family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, port);
-}
-
-static const char *mx_status_str(enum mx_status s)
-{
-	switch (s) {
-	case MX_OK:
-		return "ok";
-	case MX_NULL:
-		return "null-mx";
-	case MX_NO_RECORDS:
-		return "no-records";
-	case MX_NXDOMAIN:
-		return "nxdomain";
-	default:
-		return "error";
-	}
-}
-
-static const char *reason_token(enum mxg_reason r)
-{
-	switch (r) {
-	case MXG_REASON_PRIMARY_UP:
-		return "primary_up";
-	case MXG_REASON_NO_PRIMARY:
-		return "no_primary";
-	case MXG_REASON_SELF_NOT_IN_MX:
-		return "self_not_in_mx";
-	case MXG_REASON_NULL_MX:
-		return "null_mx";
-	case MXG_REASON_NO_MX:
-		return "no_mx";
-	case MXG_REASON_PRIMARY_DOWN:
-		return "primary_down";
-	case MXG_REASON_DNS_FAILED:
-		return "dns_failed";
-	case MXG_REASON_NXDOMAIN:
-		return "nxdomain";
-	case MXG_REASON_NO_PRIMARY_ADDR:
-		return "no_primary_addr";
-	case MXG_REASON_PRIMARY_IS_SELF:
-		return "primary_is_self";
-	default:
-		return "none";
-	}
 }
 
 static void dns_done(void *arg, const struct mx_set *set)
@@ -319,14 +276,14 @@ static void print_text(const struct probe_ctx *ctx, const struct mx_primaries *p
 	const struct mx_set *set = ctx->set;
 	char a[INET6_ADDRSTRLEN];
 
-	printf("domain %s: %s, TTL %us, resolver %s\n", set->domain, mx_status_str(set->status),
+	printf("domain %s: %s, TTL %us, resolver %s\n", set->domain, mxg_mx_status_str(set->status),
 	       set->ttl_s, resolver);
 	for (size_t i = 0; i < set->n_hosts; i++) {
 		const struct mx_host *h = &set->hosts[i];
 
 		printf("  MX %5u %-32s %-8s", h->pref, h->name, host_role(h, pr, self, n_self));
 		if (!h->n_addrs)
-			printf(" (no address: %s)", mx_status_str(h->addr_status));
+			printf(" (no address: %s)", mxg_mx_status_str(h->addr_status));
 		for (size_t j = 0; j < h->n_addrs; j++)
 			printf(" %s", mxg_ip_str(&h->addrs[j], a, sizeof(a)));
 		printf("\n");
@@ -365,7 +322,7 @@ static void print_json(const struct probe_ctx *ctx, const struct mx_primaries *p
 		json_string(&w, self[i]);
 	json_array_end(&w);
 	json_key(&w, "mx_status");
-	json_string(&w, mx_status_str(set->status));
+	json_string(&w, mxg_mx_status_str(set->status));
 	json_key(&w, "error");
 	if (set->error[0])
 		json_string(&w, set->error);
@@ -391,7 +348,7 @@ static void print_json(const struct probe_ctx *ctx, const struct mx_primaries *p
 		json_key(&w, "role");
 		json_string(&w, host_role(h, pr, self, n_self));
 		json_key(&w, "address_status");
-		json_string(&w, mx_status_str(h->addr_status));
+		json_string(&w, mxg_mx_status_str(h->addr_status));
 		json_key(&w, "addresses");
 		json_array_begin(&w);
 		for (size_t j = 0; j < h->n_addrs; j++)
@@ -424,7 +381,7 @@ static void print_json(const struct probe_ctx *ctx, const struct mx_primaries *p
 	json_key(&w, "verdict");
 	json_string(&w, verdict_names[o->verdict]);
 	json_key(&w, "reason");
-	json_string(&w, reason_token(o->reason));
+	json_string(&w, mxg_reason_token(o->reason));
 	json_key(&w, "message");
 	json_string(&w, o->message);
 	json_object_end(&w);

@@ -89,14 +89,12 @@ static void log_answer(const struct ctl_domain *cd, const struct mx_set *set)
 	if (!log_debug_enabled())
 		return;
 	if (set->status == MX_ERROR || set->status == MX_NXDOMAIN) {
-		log_debug("dns %s: %s: %s", cd->ds.name,
-			  set->status == MX_ERROR ? "error" : "NXDOMAIN", set->error);
+		log_debug("dns %s: %s: %s", cd->ds.name, mxg_mx_status_str(set->status),
+			  set->error);
 		return;
 	}
-	log_debug("dns %s: %zu MX host(s), ttl %us%s", cd->ds.name, set->n_hosts, set->ttl_s,
-		  set->status == MX_NULL	 ? ", null MX"
-		  : set->status == MX_NO_RECORDS ? ", no MX records"
-						 : "");
+	log_debug("dns %s: %s, %zu MX host(s), ttl %us", cd->ds.name,
+		  mxg_mx_status_str(set->status), set->n_hosts, set->ttl_s);
 	for (size_t i = 0; i < set->n_hosts; i++) {
 		const struct mx_host *h = &set->hosts[i];
 

@@ -22,23 +22,6 @@
 #include "log.h"
 #include "reason.h"
 
-static const char *mx_status_str(enum mx_status s)
-{
-	switch (s) {
-	case MX_OK:
-		return "ok";
-	case MX_NULL:
-		return "null MX";
-	case MX_NO_RECORDS:
-		return "no MX records";
-	case MX_NXDOMAIN:
-		return "NXDOMAIN";
-	case MX_ERROR:
-		break;
-	}
-	return "error";
-}
-
 static bool host_is_primary(const struct domain_state *d, size_t host)
 {
 	return d->pref_self >= 0 && d->set->hosts[host].pref < d->pref_self;
@@ -76,13 +59,13 @@ static void text_domain(const struct controller *c, const struct ctl_domain *cd,
 		sbuf_printf(o, "  dns: failing for %s: %s\n",
 			    ago(t, sizeof(t), now, d->dns_fail_since_ms),
 			    d->dns_error[0] ? log_printable(name, sizeof(name), d->dns_error, 160)
-					    : mx_status_str(d->dns_last));
+					    : mxg_mx_status_str(d->dns_last));
 	if (!d->set) {
 		sbuf_printf(o, "  mx: no answer yet\n");
 		return;
 	}
 	sbuf_printf(o, "  mx: %s, %u host(s), answer %s old, next lookup in %s\n",
-		    mx_status_str(d->set->status), d->set->n_hosts,
+		    mxg_mx_status_str(d->set->status), d->set->n_hosts,
 		    ago(t, sizeof(t), now, d->set_ms),
 		    cd->dns_next_ms > now ? ago(name, sizeof(name), cd->dns_next_ms, now) : "0s");
 	for (size_t i = 0; i < d->set->n_hosts; i++) {
@@ -218,7 +201,9 @@ static void json_domain(const struct controller *c, const struct ctl_domain *cd,
 	json_object_begin(w);
 	json_kv_str(w, "name", d->name);
 	json_kv_str(w, "state", mxg_domain_state_str(d->state));
-	json_kv_str(w, "reason", mxg_reason_str(d->reason));
+	/* The same token and sentence as `mxgate probe --json` (reason.h). */
+	json_kv_str(w, "reason", mxg_reason_token(d->reason));
+	json_kv_str(w, "reason_text", mxg_reason_str(d->reason));
 	json_kv_uint(w, "reason_code", d->reason);
 	json_kv_str(w, "primary", d->primary);
 	json_kv_uint(w, "since_ms_ago", now - d->since_ms);
@@ -229,7 +214,7 @@ static void json_domain(const struct controller *c, const struct ctl_domain *cd,
 	json_object_begin(w);
 	/* No answer and no failure yet: say so, not the initial "ok". */
 	json_kv_str(w, "last",
-		    !d->set && !d->dns_fail_since_ms ? "pending" : mx_status_str(d->dns_last));
+		    !d->set && !d->dns_fail_since_ms ? "pending" : mxg_mx_status_str(d->dns_last));
 	json_kv_str(w, "error", d->dns_error);
 	json_kv_uint(w, "failing_for_ms", d->dns_fail_since_ms ? now - d->dns_fail_since_ms : 0);
 	if (d->set)

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Why a domain is in its state: logged, shown by `mxgate status`, and
- * stored in the domain map's `reason` field. Append only: the numbers are
- * read back from pinned maps. */
+/* Why a domain is in its state: logged, shown by `mxgate status` and
+ * `mxgate probe`, and stored in the domain map's `reason` field. Append
+ * only: the numbers are read back from pinned maps. This header is the one
+ * spelling of a domain state, a reason (token and sentence) and an MX
+ * answer's status, for every output that names them. */
 #ifndef MXG_REASON_H
 #define MXG_REASON_H
 
+#include "dns.h"
 #include "mxgate_kern_user.h"
 
-/* The one spelling of a domain state: logs, status, dump, metrics. */
+/* The one spelling of a domain state: logs, status, dump, metrics, probe. */
 static inline const char *mxg_domain_state_str(unsigned s)
 {
 	static const char *const names[MXG_DOMAIN_STATES] = {
@@ -37,27 +40,66 @@ enum mxg_reason {
 	MXG_REASON__COUNT
 };
 
+/* A reason's machine-readable token (JSON `reason`: status and probe)
+ * and its sentence for people (text output, logs, JSON `reason_text`). */
+struct mxg_reason_name {
+	const char *token;
+	const char *text;
+};
+
+static inline const struct mxg_reason_name *mxg_reason_name(unsigned r)
+{
+	static const struct mxg_reason_name names[MXG_REASON__COUNT] = {
+	    [MXG_REASON_NONE] = {"none", "none"},
+	    [MXG_REASON_PRIMARY_UP] = {"primary_up", "primary up"},
+	    [MXG_REASON_NO_PRIMARY] = {"no_primary", "no primary: we are the lowest preference"},
+	    [MXG_REASON_SELF_NOT_IN_MX] = {"self_not_in_mx",
+					   "self not in the MX set (misconfiguration)"},
+	    [MXG_REASON_NULL_MX] = {"null_mx", "null MX (RFC 7505)"},
+	    [MXG_REASON_NO_MX] = {"no_mx", "no MX records (implicit MX)"},
+	    [MXG_REASON_PRIMARY_DOWN] = {"primary_down", "primary down"},
+	    [MXG_REASON_RECOVERY_GRACE] = {"recovery_grace",
+					   "primary back, recovery grace running"},
+	    [MXG_REASON_RISING] = {"rising", "primary up, waiting for rise rounds"},
+	    [MXG_REASON_DNS_PENDING] = {"dns_pending", "no DNS answer yet"},
+	    [MXG_REASON_DNS_FAILED] = {"dns_failed", "DNS failing past dns_grace"},
+	    [MXG_REASON_NXDOMAIN] = {"nxdomain", "domain does not exist (NXDOMAIN)"},
+	    [MXG_REASON_NO_PRIMARY_ADDR] = {"no_primary_addr", "primaries have no address"},
+	    [MXG_REASON_PROBE_PENDING] = {"probe_pending", "primaries not probed yet"},
+	    [MXG_REASON_PRIMARY_IS_SELF] = {"primary_is_self",
+					    "a primary's address is this host's own "
+					    "(misconfiguration)"},
+	};
+	static const struct mxg_reason_name unknown = {"?", "?"};
+
+	return r < MXG_REASON__COUNT && names[r].token ? &names[r] : &unknown;
+}
+
+/* The sentence: logs and text output. */
 static inline const char *mxg_reason_str(unsigned r)
 {
-	static const char *const names[MXG_REASON__COUNT] = {
-	    [MXG_REASON_NONE] = "none",
-	    [MXG_REASON_PRIMARY_UP] = "primary up",
-	    [MXG_REASON_NO_PRIMARY] = "no primary: we are the lowest preference",
-	    [MXG_REASON_SELF_NOT_IN_MX] = "self not in the MX set (misconfiguration)",
-	    [MXG_REASON_NULL_MX] = "null MX (RFC 7505)",
-	    [MXG_REASON_NO_MX] = "no MX records (implicit MX)",
-	    [MXG_REASON_PRIMARY_DOWN] = "primary down",
-	    [MXG_REASON_RECOVERY_GRACE] = "primary back, recovery grace running",
-	    [MXG_REASON_RISING] = "primary up, waiting for rise rounds",
-	    [MXG_REASON_DNS_PENDING] = "no DNS answer yet",
-	    [MXG_REASON_DNS_FAILED] = "DNS failing past dns_grace",
-	    [MXG_REASON_NXDOMAIN] = "domain does not exist (NXDOMAIN)",
-	    [MXG_REASON_NO_PRIMARY_ADDR] = "primaries have no address",
-	    [MXG_REASON_PROBE_PENDING] = "primaries not probed yet",
-	    [MXG_REASON_PRIMARY_IS_SELF] =
-		"a primary's address is this host's own (misconfiguration)",
+	return mxg_reason_name(r)->text;
+}
+
+/* The token: JSON. */
+static inline const char *mxg_reason_token(unsigned r)
+{
+	return mxg_reason_name(r)->token;
+}
+
+/* The one spelling of an MX answer's status (enum mx_status of dns.h):
+ * status (text and JSON `dns.last`), `mxgate probe` (`mx_status`,
+ * `address_status`), logs. */
+static inline const char *mxg_mx_status_str(unsigned s)
+{
+	static const char *const names[] = {
+	    [MX_OK] = "ok",
+	    [MX_NULL] = "null-mx",
+	    [MX_NO_RECORDS] = "no-records",
+	    [MX_NXDOMAIN] = "nxdomain",
+	    [MX_ERROR] = "error",
 	};
-	return r < MXG_REASON__COUNT && names[r] ? names[r] : "?";
+	return s < sizeof(names) / sizeof(names[0]) && names[s] ? names[s] : "error";
 }
 
 #endif
