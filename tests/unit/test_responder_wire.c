@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "responder_wire.h"
 
@@ -314,6 +316,57 @@ static void test_ack_roundtrip_and_checks(void **state)
 	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
 }
 
+/* The one reader (responder_wire_read.c): a message in one-octet pieces,
+ * then the next; a type this end does not take; the end of the stream. */
+static void test_reader_pieces_types_eof(void **state)
+{
+	struct responder_counts cnt = {.sessions = 7};
+	struct responder_wire_reader rd;
+	uint8_t buf[256];
+	int sv[2], len, rc;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	responder_wire_reader_init(
+	    &rd, RESPONDER_WIRE_TYPE(RESPONDER_MSG_COUNTS) | RESPONDER_WIRE_TYPE(RESPONDER_MSG_ACK),
+	    sizeof(cnt));
+	assert_int_equal(responder_wire_read(&rd, sv[0]), -EAGAIN);
+	len = responder_wire_encode_counts(&cnt, buf, sizeof(buf));
+	assert_true(len > 0);
+	for (int i = 0; i < len; i++) {
+		assert_int_equal(send(sv[1], buf + i, 1, 0), 1);
+		rc = responder_wire_read(&rd, sv[0]);
+		assert_int_equal(rc, i == len - 1 ? 1 : 0);
+	}
+	assert_int_equal(rd.hdr.type, RESPONDER_MSG_COUNTS);
+	assert_int_equal(rd.hdr.len, sizeof(cnt));
+	assert_memory_equal(rd.payload, &cnt, sizeof(cnt));
+	/* A message without payload right behind it. */
+	len = responder_wire_encode_ack(3, buf, sizeof(buf));
+	assert_int_equal(send(sv[1], buf, (size_t)len, 0), len);
+	assert_int_equal(responder_wire_read(&rd, sv[0]), 1);
+	assert_int_equal(rd.hdr.type, RESPONDER_MSG_ACK);
+	assert_int_equal(rd.hdr.count, 3);
+	assert_null(rd.payload);
+	/* A valid message of a type this end does not take. */
+	{
+		struct responder_offender o = {.when_ms = 1, .family = 4};
+
+		len = responder_wire_encode_offenders(&o, 1, buf, sizeof(buf));
+		assert_int_equal(send(sv[1], buf, (size_t)len, 0), len);
+		assert_int_equal(responder_wire_read(&rd, sv[0]), -EBADMSG);
+	}
+	/* Out of step now: the caller closes; here, skip its payload. */
+	assert_int_equal(recv(sv[0], buf, sizeof(struct responder_offender), 0),
+			 (ssize_t)sizeof(struct responder_offender));
+	responder_wire_reader_free(&rd);
+	/* The end of the stream. */
+	close(sv[1]);
+	assert_int_equal(responder_wire_read(&rd, sv[0]), -EPIPE);
+	responder_wire_reader_free(&rd);
+	close(sv[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +376,7 @@ int main(void)
 	    cmocka_unit_test(test_reports_roundtrip_and_checks),
 	    cmocka_unit_test(test_ack_roundtrip_and_checks),
 	    cmocka_unit_test(test_unserved_roundtrip_and_checks),
+	    cmocka_unit_test(test_reader_pieces_types_eof),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

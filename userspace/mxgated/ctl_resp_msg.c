@@ -87,7 +87,7 @@ static void handle_ack(struct controller *c, uint32_t seq)
 
 static void handle(struct controller *c)
 {
-	struct ctl_resp_reader *rr = &c->resp->rr;
+	struct responder_wire_reader *rr = &c->resp->rr.rd;
 	uint64_t now = ev_now_ms();
 
 	if (rr->hdr.type == RESPONDER_MSG_ACK) {
@@ -163,49 +163,37 @@ static void handle(struct controller *c)
 	}
 }
 
+/* The reports the controller takes, and room for the largest of them:
+ * PASSES/TUPLES or UNSERVED. */
+#define REPORT_TYPES                                                                               \
+	(RESPONDER_WIRE_TYPE(RESPONDER_MSG_COUNTS) |                                               \
+	 RESPONDER_WIRE_TYPE(RESPONDER_MSG_OFFENDERS) |                                            \
+	 RESPONDER_WIRE_TYPE(RESPONDER_MSG_PASSES) | RESPONDER_WIRE_TYPE(RESPONDER_MSG_TUPLES) |   \
+	 RESPONDER_WIRE_TYPE(RESPONDER_MSG_ACK) | RESPONDER_WIRE_TYPE(RESPONDER_MSG_UNSERVED))
+#define REPORT_MAX                                                                                 \
+	(RESPONDER_PASSES_MAX * sizeof(struct responder_tuple) + RESPONDER_UNSERVED_MAX * 254)
+
 /* One read; true when it got something (there may be more). */
 static bool read_once(struct controller *c)
 {
 	struct ctl_resp_reader *rr = &c->resp->rr;
-	bool in_hdr = rr->hdr_got < sizeof(rr->hdr);
-	int fd = c->resp->proc.ctl_fd;
-	ssize_t n;
+	int rc = responder_wire_read(&rr->rd, c->resp->proc.ctl_fd);
 
-	if (in_hdr)
-		n = recv(fd, (char *)&rr->hdr + rr->hdr_got, sizeof(rr->hdr) - rr->hdr_got,
-			 MSG_DONTWAIT);
-	else
-		n = recv(fd, rr->payload + rr->payload_got, rr->hdr.len - rr->payload_got,
-			 MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (rc == -EAGAIN)
 		return false;
-	if (n <= 0) {
+	if (rc == -EBADMSG) {
+		bad_message(c, "malformed report header");
+		return false;
+	}
+	if (rc < 0) {
 		/* The child is gone: SIGCHLD does the rest. */
+		if (rc == -ENOMEM)
+			log_err("responder: out of memory reading its report");
 		ctl_responder_unwatch(c);
 		return false;
 	}
-	if (in_hdr) {
-		rr->hdr_got += (size_t)n;
-		if (rr->hdr_got < sizeof(rr->hdr))
-			return true;
-		if (responder_wire_check_hdr(&rr->hdr) < 0 ||
-		    (rr->hdr.type != RESPONDER_MSG_COUNTS &&
-		     rr->hdr.type != RESPONDER_MSG_OFFENDERS &&
-		     rr->hdr.type != RESPONDER_MSG_PASSES && rr->hdr.type != RESPONDER_MSG_TUPLES &&
-		     rr->hdr.type != RESPONDER_MSG_ACK && rr->hdr.type != RESPONDER_MSG_UNSERVED) ||
-		    rr->hdr.len > sizeof(rr->payload)) {
-			bad_message(c, "malformed report header");
-			return false;
-		}
-		rr->payload_got = 0;
-	} else {
-		rr->payload_got += (size_t)n;
-	}
-	if (rr->payload_got == rr->hdr.len) {
-		rr->hdr_got = 0;
-		rr->payload_got = 0;
+	if (rc == 1)
 		handle(c);
-	}
 	return rr->watching;
 }
 
@@ -244,7 +232,8 @@ void ctl_responder_watch(struct controller *c)
 {
 	struct ctl_responder *cr = c->resp;
 
-	memset(&cr->rr, 0, sizeof(cr->rr));
+	cr->rr.watching = false;
+	responder_wire_reader_init(&cr->rr.rd, REPORT_TYPES, REPORT_MAX);
 	memset(&cr->cur, 0, sizeof(cr->cur));
 	if (cr->proc.ctl_fd < 0 ||
 	    ev_io_add(c->loop, cr->proc.ctl_fd, EV_READ, on_resp_msg, c) < 0) {
@@ -263,6 +252,7 @@ void ctl_responder_unwatch(struct controller *c)
 		return;
 	ev_io_del(c->loop, cr->proc.ctl_fd);
 	cr->rr.watching = false;
+	responder_wire_reader_free(&cr->rr.rd);
 	add_counts(&cr->base, &cr->cur);
 	memset(&cr->cur, 0, sizeof(cr->cur));
 }

@@ -28,15 +28,10 @@
 #define CTL_RESPONDER_ACK_MS 5000
 #define CTL_RESPONDER_ACK_RING 64 /* send times kept of unacknowledged tables */
 
-/* The message being read from the responder (ctl_resp_msg.c). */
+/* The messages read from the responder (ctl_resp_msg.c). */
 struct ctl_resp_reader {
 	bool watching;
-	struct responder_wire_hdr hdr;
-	size_t hdr_got;
-	/* room for the largest report: PASSES/TUPLES or UNSERVED */
-	uint8_t payload[RESPONDER_PASSES_MAX * sizeof(struct responder_tuple) +
-			RESPONDER_UNSERVED_MAX * 254];
-	size_t payload_got;
+	struct responder_wire_reader rd;
 };
 
 struct ctl_responder {

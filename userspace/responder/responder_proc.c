@@ -80,11 +80,7 @@ struct rsp {
 	bool have_table;
 	uint32_t tables; /* tables installed: the ACK sequence */
 
-	/* the message being received from the controller */
-	struct responder_wire_hdr hdr;
-	size_t hdr_got;
-	uint8_t *payload;
-	size_t payload_got;
+	struct responder_wire_reader rd; /* tables from the controller */
 
 	LIST_HEAD(, conn) conns;
 	unsigned n_conns;
@@ -620,13 +616,13 @@ static void table_install(struct rsp *r)
 	struct responder_domain *t;
 	size_t gated = 0;
 
-	if (responder_wire_decode(r->payload, r->hdr.len, r->hdr.count, &t) < 0) {
+	if (responder_wire_decode(r->rd.payload, r->rd.hdr.len, r->rd.hdr.count, &t) < 0) {
 		fatal(r, "bad domain table from the controller");
 		return;
 	}
 	free(r->dom);
 	r->dom = t;
-	r->n_dom = r->hdr.count;
+	r->n_dom = r->rd.hdr.count;
 	for (size_t i = 0; i < r->n_dom; i++)
 		gated += r->dom[i].state == MXG_DOMAIN_GATED;
 	if (!r->have_table)
@@ -658,47 +654,24 @@ static void on_report_timer(struct ev_loop *loop, void *arg)
 static void on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct rsp *r = arg;
-	bool in_hdr = r->hdr_got < sizeof(r->hdr);
-	ssize_t n;
+	int rc;
 
 	if (events & EV_WRITE)
 		report_update_events(r, report_flush(&r->rep));
 	if (!(events & (EV_READ | EV_ERROR)))
 		return;
-	if (in_hdr)
-		n = read(fd, (char *)&r->hdr + r->hdr_got, sizeof(r->hdr) - r->hdr_got);
-	else
-		n = read(fd, r->payload + r->payload_got, r->hdr.len - r->payload_got);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		log_info("responder: controller gone (%s); exiting",
-			 n == 0 ? "end of file" : strerror(errno));
-		ev_stop(loop);
-		return;
-	}
-	if (in_hdr) {
-		r->hdr_got += (size_t)n;
-		if (r->hdr_got < sizeof(r->hdr))
-			return;
-		if (responder_wire_check_hdr(&r->hdr) < 0 || r->hdr.type != RESPONDER_MSG_DOMAINS) {
-			fatal(r, "bad message header from the controller");
-			return;
-		}
-		r->payload = malloc(r->hdr.len ? r->hdr.len : 1);
-		r->payload_got = 0;
-		if (!r->payload) {
-			fatal(r, "out of memory for a domain table");
-			return;
-		}
-	} else {
-		r->payload_got += (size_t)n;
-	}
-	if (r->payload_got == r->hdr.len) {
+	rc = responder_wire_read(&r->rd, fd);
+	if (rc == 1) {
 		table_install(r);
-		free(r->payload);
-		r->payload = NULL;
-		r->hdr_got = 0;
+		responder_wire_reader_free(&r->rd); /* a table can be large */
+	} else if (rc == -EBADMSG)
+		fatal(r, "bad message header from the controller");
+	else if (rc == -ENOMEM)
+		fatal(r, "out of memory for a domain table");
+	else if (rc < 0 && rc != -EAGAIN) {
+		log_info("responder: controller gone (%s); exiting",
+			 rc == -EPIPE ? "end of file" : strerror(-rc));
+		ev_stop(loop);
 	}
 }
 
@@ -728,6 +701,8 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 	ev_timer_init(&r.accept_pause, accept_resume, &r);
 	ev_timer_init(&r.report_timer, on_report_timer, &r);
 	report_init(&r.rep, ctl);
+	responder_wire_reader_init(&r.rd, RESPONDER_WIRE_TYPE(RESPONDER_MSG_DOMAINS),
+				   RESPONDER_PAYLOAD_MAX);
 	r.loop = ev_loop_new();
 	if (!r.loop ||
 	    offender_init(&r.off, cfg->offender_threshold, cfg->offender_window_ms, 0, seed) < 0) {
@@ -757,7 +732,7 @@ out:
 		ev_timer_stop(r.loop, &r.report_timer);
 	}
 	offender_free(&r.off);
-	free(r.payload);
+	responder_wire_reader_free(&r.rd);
 	free(r.dom);
 	ev_loop_free(r.loop);
 	return rc;

@@ -55,6 +55,7 @@
 #ifndef MXG_RESPONDER_WIRE_H
 #define MXG_RESPONDER_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -141,6 +142,30 @@ struct responder_wire_hdr {
 #define RESPONDER_REC_MAX (RESPONDER_REC_FIXED + 253 + 253 + MXG_REPLY_TEXT_MAX - 1)
 #define RESPONDER_PAYLOAD_MAX ((size_t)MXG_MAX_DOMAINS * RESPONDER_REC_MAX)
 #define RESPONDER_READY_TEXT_MAX 255
+
+/* Reads one message at a time from a non-blocking stream socket
+ * (responder_wire_read.c): the one reader of both ends. */
+struct responder_wire_reader {
+	uint32_t types; /* 1u << type for each type this end takes */
+	size_t max_len; /* the largest payload this end takes */
+	struct responder_wire_hdr hdr;
+	size_t hdr_got;
+	uint8_t *payload; /* hdr.len octets (NULL when 0), malloc'd */
+	size_t payload_got;
+	bool complete; /* hdr and payload hold a whole message */
+};
+
+#define RESPONDER_WIRE_TYPE(t) (1u << (t))
+
+void responder_wire_reader_init(struct responder_wire_reader *rd, uint32_t types, size_t max_len);
+/* One recv(). 1: a whole message is in rd->hdr and rd->payload, valid
+ * until the next call; 0: part of one came; -EAGAIN: nothing to read now;
+ * -EPIPE: end of file; -EBADMSG: a header that fails
+ * responder_wire_check_hdr, of a type not in types or longer than
+ * max_len (the stream is out of step: close it); -ENOMEM; other -errno. */
+int responder_wire_read(struct responder_wire_reader *rd, int fd);
+/* Free the payload and start over (the stream must start a message). */
+void responder_wire_reader_free(struct responder_wire_reader *rd);
 
 /* Header check: 0 or -EBADMSG (magic, version, type, sizes). */
 int responder_wire_check_hdr(const struct responder_wire_hdr *h);
