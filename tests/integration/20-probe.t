@@ -75,7 +75,7 @@ verdict() {
 
 SELF=(--self mx2.example.test --resolver "$TN_DNS_IP")
 
-tap_plan 36
+tap_plan 38
 
 # A primary that accepts mail: gate.
 probe example.test "${SELF[@]}"
@@ -93,6 +93,11 @@ tap_is "$RC" 0 "json: exit 0"
 tap_ok "json: one valid object with verdict gate and the probes" \
 	jq -e '.verdict == "gate" and .reason == "primary_up" and (.probes | length) == 2
 		and .hosts[0].role == "primary" and .pref_self == 20' "$OUT"
+# The verdict is the daemon's state machine's: its state name, its reason
+# token and sentence (as `mxgate status --json` has them), the details.
+tap_ok "json: state, reason token and sentence as the daemon's status says them" \
+	jq -e '.state == "gated" and .reason_text == "primary up" and .mx_status == "ok"
+		and (.message | startswith("primary up: mx1.example.test "))' "$OUT"
 
 # Cascading: the first lower-preference MX is down, the second is up.
 tn_postfix_stop p1
@@ -106,6 +111,11 @@ tap_like "$(cat "$OUT")" 'probe mx1\.example\.test 192\.0\.2\.11: refused' \
 probe example.test "${SELF[@]}"
 tap_is "$RC" 0 "primary down: exit 0"
 tap_like "$(verdict)" '^verdict: open \(primary down' "primary down: verdict open"
+probe example.test "${SELF[@]}" --json
+tap_ok "primary down, json: open, primary_down, the sentence" \
+	jq -e '.verdict == "open" and .state == "open" and .reason == "primary_down"
+		and .reason_text == "primary down"
+		and .message == "primary down: no address of 1 primary accepted the probe"' "$OUT"
 
 # A primary that greets 421 is not accepting mail.
 tn_fake_smtp p1 greet421 || tap_bail "fake 421 server did not start"
@@ -142,7 +152,7 @@ tap_unlike "$(cat "$OUT")" 'probe v6only\.test 192\.' "IPv6-only primary: no IPv
 # refuse every sender with a 551 naming ourselves. Open, and say so.
 tn_postfix_start edge backup || tap_bail "Postfix on edge did not start"
 probe selfp.test "${SELF[@]}"
-tap_like "$(verdict)" '^verdict: open \(primary mx1\.selfp\.test has this host.s own address 192\.0\.2\.20' \
+tap_like "$(verdict)" '^verdict: open \(a primary.s address is this host.s own \(misconfiguration\): mx1\.selfp\.test 192\.0\.2\.20' \
 	"primary on our own address: verdict open"
 tap_like "$(cat "$OUT")" 'probe mx1\.selfp\.test 192\.0\.2\.20: self' "its probe result is self"
 tn_postfix_stop edge
@@ -150,7 +160,7 @@ tn_postfix_stop edge
 # Self is not one of the MX hosts: open, and say so.
 probe example.test --self backup.example.test --resolver "$TN_DNS_IP"
 tap_is "$RC" 0 "self not in MX: exit 0"
-tap_like "$(verdict)" '^verdict: open \(self not in the MX set: none of backup\.example\.test' \
+tap_like "$(verdict)" '^verdict: open \(self not in the MX set \(misconfiguration\): none of backup\.example\.test' \
 	"self not in MX: verdict open with the reason"
 tap_like "$(cat "$ERR")" 'check --self' "self not in MX: stderr says what to check"
 
@@ -186,6 +196,6 @@ tap_is "$RC" 2 "bad --timeout: exit 2"
 tn_dns_stop
 probe example.test "${SELF[@]}"
 tap_is "$RC" 0 "DNS down: exit 0"
-tap_like "$(verdict)" '^verdict: unknown \(DNS failed: ' "DNS down: verdict unknown"
+tap_like "$(verdict)" '^verdict: unknown \(DNS failing past dns_grace: ' "DNS down: verdict unknown"
 
 tap_done

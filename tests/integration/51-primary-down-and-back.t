@@ -8,7 +8,18 @@ set -u
 . "$MXG_SRC/tests/lib/mxgated.sh"
 
 mxg_scene 90
-tap_plan 9
+tap_plan 11
+
+# The daemon's status and `mxgate probe` (the daemon's state machine, one
+# round, rise = fall = 1) say the same state, reason token and sentence
+# for the same MX set and primary: prints both, then "same" or "differ".
+same_reason() {
+	local s p
+	s=$(mxg_status | jq -c '.domains[0] | [.state, .reason, .reason_text]')
+	p=$(tn_exec edge "$MXGATE" probe example.test --self mx2.example.test \
+		--resolver "$TN_DNS_IP" --json 2>/dev/null | jq -c '[.state, .reason, .reason_text]')
+	echo "status $s probe $p $([ -n "$s" ] && [ "$s" = "$p" ] && echo same || echo differ)"
+}
 
 # probe_interval 1s, probe_timeout 1s, rise 2, fall 1; recovery_grace 4s
 # rather than 2s, so the "still open during the grace" look (status and
@@ -16,6 +27,9 @@ tap_plan 9
 mxg_config recovery_grace=4s
 mxg_start
 tap_ok "gated while the primary is up" mxg_wait_state example.test gated 8
+tap_is "$(same_reason)" \
+	'status ["gated","primary_up","primary up"] probe ["gated","primary_up","primary up"] same' \
+	"primary up: mxgate probe says what the daemon's status says"
 
 # --- 2: the primary stops
 tn_postfix_stop p1
@@ -35,6 +49,9 @@ tap_ok "the message is in the backup's Postfix" tn_mail_wait edge 1 5
 tap_is "$(mxg_state example.test)" open "status: open"
 tap_is "$(mxg_status | jq -r '.domains[0] | .reason + " / " + .reason_text')" "primary_down / primary down" \
 	"reason: primary_down, the sentence primary down"
+tap_is "$(same_reason)" \
+	'status ["open","primary_down","primary down"] probe ["open","primary_down","primary down"] same' \
+	"primary down: mxgate probe says what the daemon's status says"
 
 # --- 3: the primary comes back
 tn_postfix_start p1 primary

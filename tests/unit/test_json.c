@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "json.h"
 
 static char *buf;
@@ -49,6 +50,30 @@ static void test_nesting_and_commas(void **state)
 	assert_int_equal(json_end(&w), 0);
 	fclose(f);
 	assert_string_equal(buf, "{\"a\":-1,\"list\":[1,true,null,{}],\"s\":\"x\"}\n");
+}
+
+/* Key and value at once, and a list of addresses. */
+static void test_key_values(void **state)
+{
+	FILE *f = open_mem();
+	struct json_writer w;
+	struct mxg_ip ips[2];
+
+	assert_int_equal(mxg_ip_parse("192.0.2.1", &ips[0]), 0);
+	assert_int_equal(mxg_ip_parse("2001:db8::1", &ips[1]), 0);
+	json_init(&w, f);
+	json_object_begin(&w);
+	json_kv_str(&w, "s", "x");
+	json_kv_int(&w, "i", -2);
+	json_kv_uint(&w, "u", 3);
+	json_kv_bool(&w, "b", false);
+	json_kv_ips(&w, "ips", ips, 2);
+	json_kv_ips(&w, "none", ips, 0);
+	json_object_end(&w);
+	assert_int_equal(json_end(&w), 0);
+	fclose(f);
+	assert_string_equal(buf, "{\"s\":\"x\",\"i\":-2,\"u\":3,\"b\":false,"
+				 "\"ips\":[\"192.0.2.1\",\"2001:db8::1\"],\"none\":[]}\n");
 }
 
 static void test_escaping(void **state)
@@ -91,6 +116,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_nesting_and_commas),
+	    cmocka_unit_test(test_key_values),
 	    cmocka_unit_test(test_escaping),
 	    cmocka_unit_test(test_misuse_reported),
 	};

@@ -6,6 +6,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "addr.h"
+
 void json_init(struct json_writer *w, FILE *f)
 {
 	*w = (struct json_writer){.f = f};
@@ -190,6 +192,41 @@ void json_null(struct json_writer *w)
 {
 	json_sep(w);
 	fputs("null", w->f);
+}
+
+void json_kv_str(struct json_writer *w, const char *key, const char *v)
+{
+	json_key(w, key);
+	json_string(w, v);
+}
+
+void json_kv_int(struct json_writer *w, const char *key, int64_t v)
+{
+	json_key(w, key);
+	json_int(w, v);
+}
+
+void json_kv_uint(struct json_writer *w, const char *key, uint64_t v)
+{
+	json_key(w, key);
+	json_uint(w, v);
+}
+
+void json_kv_bool(struct json_writer *w, const char *key, bool v)
+{
+	json_key(w, key);
+	json_bool(w, v);
+}
+
+void json_kv_ips(struct json_writer *w, const char *key, const struct mxg_ip *ips, size_t n)
+{
+	char a[MXG_ADDRSTRLEN];
+
+	json_key(w, key);
+	json_array_begin(w);
+	for (size_t i = 0; i < n; i++)
+		json_string(w, mxg_ip_str(&ips[i], a, sizeof(a)));
+	json_array_end(w);
 }
 
 int json_end(struct json_writer *w)

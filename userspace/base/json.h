@@ -36,6 +36,14 @@ void json_int(struct json_writer *w, int64_t v);
 void json_uint(struct json_writer *w, uint64_t v);
 void json_bool(struct json_writer *w, bool v);
 void json_null(struct json_writer *w);
+/* Inside an object: a key and its value at once. */
+void json_kv_str(struct json_writer *w, const char *key, const char *v);
+void json_kv_int(struct json_writer *w, const char *key, int64_t v);
+void json_kv_uint(struct json_writer *w, const char *key, uint64_t v);
+void json_kv_bool(struct json_writer *w, const char *key, bool v);
+/* key: [ "192.0.2.1", "2001:db8::1", ... ] */
+struct mxg_ip;
+void json_kv_ips(struct json_writer *w, const char *key, const struct mxg_ip *ips, size_t n);
 /* Finish: a newline after the top-level value. 0, or -EINVAL on misuse. */
 int json_end(struct json_writer *w);
 

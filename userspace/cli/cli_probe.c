@@ -2,25 +2,23 @@
 /*
  * `mxgate probe DOMAIN`: one round of what the daemon does for a domain,
  * on demand and without privileges or kernel state: resolve the MX set,
- * find the primaries (preference lower than ours), probe every primary
- * address at once over SMTP, and print the verdict the daemon would reach
- * from that one round (it adds rise/fall hysteresis over many rounds).
+ * feed it to the daemon's own state machine (domain_state.c, rise = fall =
+ * 1), probe every primary address it lists at once over SMTP, feed it the
+ * round, and print its verdict (the daemon adds rise/fall hysteresis and
+ * the recovery grace over many rounds). Output: cli_probe_out.c.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_probe.h"
 #include "config_values.h"
 #include "dns.h"
-#include "json.h"
 #include "log.h"
 #include "mxset.h"
 #include "nofile.h"
@@ -28,14 +26,10 @@
 #include "reason.h"
 
 #define PROBE_MAX_TIMEOUT_MS 600000 /* 10 minutes: anything longer is a typo */
-#define PROBE_MAX_ITEMS (MXG_MX_MAX_HOSTS * MXG_MX_MAX_ADDRS)
 
+/* A probe's callback argument: where its report goes. */
 struct probe_item {
-	const struct mx_host *host;
-	struct mxg_ip addr;
-	int same_as; /* index of an earlier item with this address, or -1 */
-	bool done;
-	struct probe_report rep;
+	struct cli_probe_item *out;
 	struct probe_ctx *ctx;
 };
 
@@ -44,13 +38,13 @@ struct probe_ctx {
 	struct mx_set *set;
 	bool dns_done;
 	size_t outstanding;
-	struct probe_item items[PROBE_MAX_ITEMS];
+	struct cli_probe_item *out; /* one per address of ds.addrs */
+	struct probe_item *items;   /* the same, for the callbacks */
 	size_t n_items;
+	struct ds_params params;
+	struct domain_state ds;
+	bool ds_live; /* ds_init succeeded: ds_free owed */
 };
-
-enum verdict { VERDICT_GATE, VERDICT_OPEN, VERDICT_UNKNOWN };
-
-static const char *const verdict_names[] = {"gate", "open", "unknown"};
 
 static void print_usage(FILE *f)
 {
@@ -98,294 +92,134 @@ static void probe_done(void *arg, const struct probe_report *rep)
 {
 	struct probe_item *it = arg;
 
-	it->rep = *rep;
-	it->done = true;
+	it->out->rep = *rep;
 	if (--it->ctx->outstanding == 0)
 		ev_stop(it->ctx->loop);
 }
 
-static const char *host_role(const struct mx_host *h, const struct mx_primaries *pr,
-			     const char (*self)[MXG_NAME_MAX], size_t n_self)
-{
-	if (mx_host_is_self(h->name, self, n_self))
-		return "self";
-	if (pr->pref_self >= 0 && h->pref < pr->pref_self)
-		return "primary";
-	return "backup";
-}
-
-/* Probe every address of every primary once, all at the same time. */
 /* --tls, --tls-ca: as probe_tls, probe_tls_ca in mxgate.conf */
 static enum probe_tls_mode opt_tls = PROBE_TLS_OPPORTUNISTIC;
 static const char *opt_tls_ca;
 
-static int run_probes(struct probe_ctx *ctx, const struct mx_primaries *pr, const char *helo,
-		      unsigned timeout_ms, uint16_t port)
+/* Probe every primary address the state machine lists (each address once,
+ * as the daemon's round does), all at the same time. */
+static int run_probes(struct probe_ctx *ctx, const char *helo, unsigned timeout_ms, uint16_t port)
 {
+	const struct domain_state *ds = &ctx->ds;
 	struct prober *p;
+	char err[256];
 	int ret = 0;
 
-	for (size_t i = 0; i < pr->n; i++) {
-		const struct mx_host *h = pr->hosts[i];
-
-		for (size_t j = 0; j < h->n_addrs && ctx->n_items < PROBE_MAX_ITEMS; j++) {
-			struct probe_item *it = &ctx->items[ctx->n_items++];
-
-			it->host = h;
-			it->addr = h->addrs[j];
-			it->ctx = ctx;
-			it->same_as = -1;
-			for (size_t k = 0; k + 1 < ctx->n_items; k++)
-				if (mxg_ip_equal(&ctx->items[k].addr, &it->addr)) {
-					it->same_as = (int)k;
-					break;
-				}
-		}
-	}
-	if (!ctx->n_items)
+	if (!ds->n_addrs)
 		return 0;
+	ctx->out = calloc(ds->n_addrs, sizeof(*ctx->out));
+	ctx->items = calloc(ds->n_addrs, sizeof(*ctx->items));
+	if (!ctx->out || !ctx->items)
+		return -ENOMEM;
+	for (size_t i = 0; i < ds->n_addrs; i++) {
+		struct probe_item *it = &ctx->items[ctx->n_items];
+
+		it->out = &ctx->out[ctx->n_items++];
+		it->out->host = ds->set->hosts[ds->addrs[i].host].name;
+		it->out->addr = ds->addrs[i].ip;
+		it->ctx = ctx;
+	}
 	/* One descriptor per probed address, and some to spare. */
 	mxg_raise_nofile((unsigned)ctx->n_items + 64, NULL, 0);
 	p = prober_new(ctx->loop, helo, timeout_ms);
 	if (!p)
 		return -errno;
-	{
-		char err[256];
-
-		if (prober_set_tls(p, opt_tls, opt_tls_ca, err, sizeof(err)) < 0) {
-			fprintf(stderr, "mxgate: probe: --tls-ca: %s\n", err);
-			prober_free(p);
-			return -EINVAL;
-		}
+	if (prober_set_tls(p, opt_tls, opt_tls_ca, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mxgate: probe: --tls-ca: %s\n", err);
+		prober_free(p);
+		return -EINVAL;
 	}
 	for (size_t i = 0; i < ctx->n_items; i++) {
 		struct probe_item *it = &ctx->items[i];
 
-		if (it->same_as >= 0)
-			continue;
 		ret = probe_start(p,
-				  &(struct probe_target){.addr = it->addr,
+				  &(struct probe_target){.addr = it->out->addr,
 							 .port = port,
 							 .rcpt_domain = ctx->set->domain,
-							 .mx_name = it->host->name},
+							 .mx_name = it->out->host},
 				  probe_done, it);
 		if (ret < 0) {
 			char a[INET6_ADDRSTRLEN];
 
-			log_err("cannot probe %s: %s", mxg_ip_str(&it->addr, a, sizeof(a)),
+			log_err("cannot probe %s: %s", mxg_ip_str(&it->out->addr, a, sizeof(a)),
 				strerror(-ret));
 			goto out;
 		}
 		ctx->outstanding++;
 	}
 	ret = ev_run(ctx->loop);
-	for (size_t i = 0; i < ctx->n_items; i++)
-		if (ctx->items[i].same_as >= 0)
-			ctx->items[i].rep = ctx->items[ctx->items[i].same_as].rep;
 out:
 	prober_free(p);
 	return ret;
 }
 
-struct outcome {
-	enum verdict verdict;
-	enum mxg_reason reason;
+/* The daemon's state machine, fed the answer and (when it lists primary
+ * addresses) one probe round, with rise = fall = 1 and no wait for a
+ * second answer: the verdict the daemon reaches from the same facts.
+ * 0, or negative errno. */
+static int decide(struct probe_ctx *ctx, const char (*self)[MXG_NAME_MAX], size_t n_self,
+		  const char *helo, unsigned timeout_ms, uint16_t port)
+{
+	struct ds_probe_result *res;
+	int ret;
+
+	ctx->params = (struct ds_params){.rise = 1, .fall = 1, .self = self, .n_self = n_self};
+	ctx->params.store = mxs_store_new();
+	if (!ctx->params.store)
+		return -ENOMEM;
+	ret = ds_init(&ctx->ds, ctx->set->domain, 0, ev_now_ms());
+	if (ret < 0)
+		return ret;
+	ctx->ds_live = true;
+	ret = ds_dns_answer(&ctx->ds, &ctx->params, ctx->set, ev_now_ms());
+	if (ret < 0)
+		return ret;
+	ret = run_probes(ctx, helo, timeout_ms, port);
+	if (ret < 0 || !ctx->n_items)
+		return ret < 0 ? ret : 0;
+	res = calloc(ctx->n_items, sizeof(*res));
+	if (!res)
+		return -ENOMEM;
+	for (size_t i = 0; i < ctx->n_items; i++)
+		res[i] = (struct ds_probe_result){.ip = ctx->out[i].addr,
+						  .result = ctx->out[i].rep.result,
+						  .code = ctx->out[i].rep.code};
+	ds_sort_results(res, ctx->n_items);
+	ds_round(&ctx->ds, &ctx->params, res, ctx->n_items, ev_now_ms());
+	free(res);
+	return 0;
+}
+
+static void print(const struct probe_ctx *ctx, const char (*self)[MXG_NAME_MAX], size_t n_self,
+		  const char *resolver, bool json)
+{
+	struct mx_primaries pr;
+	struct cli_probe_view v = {.set = ctx->set,
+				   .pr = &pr,
+				   .self = self,
+				   .n_self = n_self,
+				   .resolver = resolver,
+				   .ds = &ctx->ds,
+				   .items = ctx->out,
+				   .n_items = ctx->n_items};
 	char message[512];
-};
 
-static void decide(const struct probe_ctx *ctx, const struct mx_primaries *pr,
-		   const char (*self)[MXG_NAME_MAX], size_t n_self, struct outcome *o)
-{
-	const struct mx_set *set = ctx->set;
-	char a[INET6_ADDRSTRLEN];
-
-	o->reason = pr->reason;
-	switch (pr->reason) {
-	case MXG_REASON_NONE:
-		break;
-	case MXG_REASON_DNS_FAILED:
-		o->verdict = VERDICT_UNKNOWN;
-		snprintf(o->message, sizeof(o->message), "DNS failed: %s",
-			 set->error[0] ? set->error
-				       : "the address lookups of the primaries failed");
-		return;
-	case MXG_REASON_SELF_NOT_IN_MX: {
-		size_t off;
-
-		o->verdict = VERDICT_OPEN;
-		off = (size_t)snprintf(o->message, sizeof(o->message),
-				       "self not in the MX set: none of");
-		for (size_t i = 0; i < n_self && off < sizeof(o->message); i++)
-			off += (size_t)snprintf(o->message + off, sizeof(o->message) - off, " %s",
-						self[i]);
-		if (off < sizeof(o->message))
-			snprintf(o->message + off, sizeof(o->message) - off,
-				 " is an MX host of %s; check --self (or `self` in the config) "
-				 "against the MX records",
-				 set->domain);
-		return;
-	}
-	case MXG_REASON_NO_PRIMARY:
-		o->verdict = VERDICT_OPEN;
-		snprintf(o->message, sizeof(o->message),
-			 "no primary: no MX host has a preference lower than ours (%d)",
-			 pr->pref_self);
-		return;
-	default:
-		o->verdict = VERDICT_OPEN;
-		snprintf(o->message, sizeof(o->message), "%s", mxg_reason_str(pr->reason));
-		return;
-	}
-	/* A primary on one of our own addresses: senders trying it reach us,
-	 * so refusing them would bounce their mail. Open, whatever else is up. */
-	for (size_t i = 0; i < ctx->n_items; i++) {
-		const struct probe_item *it = &ctx->items[i];
-
-		if (it->rep.result != PROBE_SELF)
-			continue;
-		o->verdict = VERDICT_OPEN;
-		o->reason = MXG_REASON_PRIMARY_IS_SELF;
-		snprintf(o->message, sizeof(o->message),
-			 "primary %s has this host's own address %s; fix its DNS records (or "
-			 "`self`)",
-			 it->host->name, mxg_ip_str(&it->addr, a, sizeof(a)));
-		return;
-	}
-	for (size_t i = 0; i < ctx->n_items; i++) {
-		const struct probe_item *it = &ctx->items[i];
-
-		if (it->rep.result != PROBE_OK)
-			continue;
-		o->verdict = VERDICT_GATE;
-		o->reason = MXG_REASON_PRIMARY_UP;
-		snprintf(o->message, sizeof(o->message), "primary up: %s %s accepts mail",
-			 it->host->name, mxg_ip_str(&it->addr, a, sizeof(a)));
-		return;
-	}
-	o->verdict = VERDICT_OPEN;
-	o->reason = MXG_REASON_PRIMARY_DOWN;
-	snprintf(o->message, sizeof(o->message),
-		 "primary down: no address of %zu primar%s accepted the probe", pr->n,
-		 pr->n == 1 ? "y" : "ies");
-}
-
-static void print_text(const struct probe_ctx *ctx, const struct mx_primaries *pr,
-		       const char (*self)[MXG_NAME_MAX], size_t n_self, const char *resolver,
-		       const struct outcome *o)
-{
-	const struct mx_set *set = ctx->set;
-	char a[INET6_ADDRSTRLEN];
-
-	printf("domain %s: %s, TTL %us, resolver %s\n", set->domain, mxg_mx_status_str(set->status),
-	       set->ttl_s, resolver);
-	for (size_t i = 0; i < set->n_hosts; i++) {
-		const struct mx_host *h = &set->hosts[i];
-
-		printf("  MX %5u %-32s %-8s", h->pref, h->name, host_role(h, pr, self, n_self));
-		if (!h->n_addrs)
-			printf(" (no address: %s)", mxg_mx_status_str(h->addr_status));
-		for (size_t j = 0; j < h->n_addrs; j++)
-			printf(" %s", mxg_ip_str(&h->addrs[j], a, sizeof(a)));
-		printf("\n");
-	}
-	for (size_t i = 0; i < ctx->n_items; i++) {
-		const struct probe_item *it = &ctx->items[i];
-
-		printf("probe %s %s: %s", it->host->name, mxg_ip_str(&it->addr, a, sizeof(a)),
-		       probe_result_str(it->rep.result));
-		if (it->rep.code)
-			printf(" %d", it->rep.code);
-		if (it->rep.text[0])
-			printf(" \"%s\"", it->rep.text);
-		printf(" (%llu ms)\n", (unsigned long long)it->rep.elapsed_ms);
-	}
-	printf("verdict: %s (%s)\n", verdict_names[o->verdict], o->message);
-}
-
-static void print_json(const struct probe_ctx *ctx, const struct mx_primaries *pr,
-		       const char (*self)[MXG_NAME_MAX], size_t n_self, const char *resolver,
-		       const struct outcome *o)
-{
-	const struct mx_set *set = ctx->set;
-	struct json_writer w;
-	char a[INET6_ADDRSTRLEN];
-
-	json_init(&w, stdout);
-	json_object_begin(&w);
-	json_key(&w, "domain");
-	json_string(&w, set->domain);
-	json_key(&w, "resolver");
-	json_string(&w, resolver);
-	json_key(&w, "self");
-	json_array_begin(&w);
-	for (size_t i = 0; i < n_self; i++)
-		json_string(&w, self[i]);
-	json_array_end(&w);
-	json_key(&w, "mx_status");
-	json_string(&w, mxg_mx_status_str(set->status));
-	json_key(&w, "error");
-	if (set->error[0])
-		json_string(&w, set->error);
+	/* Roles and our preference for the listing, by the function the
+	 * state machine uses. */
+	mx_find_primaries(ctx->set, self, n_self, &pr);
+	cli_probe_message(&v, message, sizeof(message));
+	if (json)
+		cli_probe_print_json(&v, message);
 	else
-		json_null(&w);
-	json_key(&w, "ttl");
-	json_uint(&w, set->ttl_s);
-	json_key(&w, "pref_self");
-	if (pr->pref_self >= 0)
-		json_int(&w, pr->pref_self);
-	else
-		json_null(&w);
-	json_key(&w, "hosts");
-	json_array_begin(&w);
-	for (size_t i = 0; i < set->n_hosts; i++) {
-		const struct mx_host *h = &set->hosts[i];
-
-		json_object_begin(&w);
-		json_key(&w, "name");
-		json_string(&w, h->name);
-		json_key(&w, "pref");
-		json_uint(&w, h->pref);
-		json_key(&w, "role");
-		json_string(&w, host_role(h, pr, self, n_self));
-		json_key(&w, "address_status");
-		json_string(&w, mxg_mx_status_str(h->addr_status));
-		json_key(&w, "addresses");
-		json_array_begin(&w);
-		for (size_t j = 0; j < h->n_addrs; j++)
-			json_string(&w, mxg_ip_str(&h->addrs[j], a, sizeof(a)));
-		json_array_end(&w);
-		json_object_end(&w);
-	}
-	json_array_end(&w);
-	json_key(&w, "probes");
-	json_array_begin(&w);
-	for (size_t i = 0; i < ctx->n_items; i++) {
-		const struct probe_item *it = &ctx->items[i];
-
-		json_object_begin(&w);
-		json_key(&w, "host");
-		json_string(&w, it->host->name);
-		json_key(&w, "address");
-		json_string(&w, mxg_ip_str(&it->addr, a, sizeof(a)));
-		json_key(&w, "result");
-		json_string(&w, probe_result_str(it->rep.result));
-		json_key(&w, "code");
-		json_int(&w, it->rep.code);
-		json_key(&w, "text");
-		json_string(&w, it->rep.text);
-		json_key(&w, "elapsed_ms");
-		json_uint(&w, it->rep.elapsed_ms);
-		json_object_end(&w);
-	}
-	json_array_end(&w);
-	json_key(&w, "verdict");
-	json_string(&w, verdict_names[o->verdict]);
-	json_key(&w, "reason");
-	json_string(&w, mxg_reason_token(o->reason));
-	json_key(&w, "message");
-	json_string(&w, o->message);
-	json_object_end(&w);
-	json_end(&w);
+		cli_probe_print_text(&v, message);
+	if (ctx->ds.reason == MXG_REASON_SELF_NOT_IN_MX ||
+	    ctx->ds.reason == MXG_REASON_PRIMARY_IS_SELF)
+		fprintf(stderr, "mxgate: %s: %s\n", ctx->set->domain, message);
 }
 
 int do_probe(int argc, char **argv)
@@ -412,8 +246,6 @@ int do_probe(int argc, char **argv)
 	bool json = false;
 	struct probe_ctx *ctx = NULL;
 	struct dns_resolver *res = NULL;
-	struct mx_primaries pr;
-	struct outcome o = {0};
 	int c, ret = CLI_FAIL;
 
 	optind = 1;
@@ -554,25 +386,22 @@ int do_probe(int argc, char **argv)
 		goto out;
 	}
 
-	mx_find_primaries(ctx->set, (const char(*)[MXG_NAME_MAX])self, n_self, &pr);
-	if (pr.reason == MXG_REASON_NONE) {
-		c = run_probes(ctx, &pr, self[0], timeout_ms, (uint16_t)port);
-		if (c < 0) {
-			fprintf(stderr, "mxgate: %s: probing failed: %s\n", domain, strerror(-c));
-			goto out;
-		}
+	c = decide(ctx, (const char(*)[MXG_NAME_MAX])self, n_self, self[0], timeout_ms,
+		   (uint16_t)port);
+	if (c < 0) {
+		fprintf(stderr, "mxgate: %s: probing failed: %s\n", domain, strerror(-c));
+		goto out;
 	}
-	decide(ctx, &pr, (const char(*)[MXG_NAME_MAX])self, n_self, &o);
-	if (json)
-		print_json(ctx, &pr, (const char(*)[MXG_NAME_MAX])self, n_self, resolver_s, &o);
-	else
-		print_text(ctx, &pr, (const char(*)[MXG_NAME_MAX])self, n_self, resolver_s, &o);
-	if (o.reason == MXG_REASON_SELF_NOT_IN_MX || o.reason == MXG_REASON_PRIMARY_IS_SELF)
-		fprintf(stderr, "mxgate: %s: %s\n", domain, o.message);
+	print(ctx, (const char(*)[MXG_NAME_MAX])self, n_self, resolver_s, json);
 	ret = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
 out:
 	dns_resolver_free(res);
 	if (ctx) {
+		if (ctx->ds_live)
+			ds_free(&ctx->ds);
+		mxs_store_free(ctx->params.store);
+		free(ctx->items);
+		free(ctx->out);
 		ev_loop_free(ctx->loop);
 		free(ctx->set);
 	}

@@ -168,30 +168,6 @@ static void text_tail(const struct controller *c, struct sbuf *o)
 	ctl_unserved_text(c, o, ev_now_ms());
 }
 
-static void json_kv_str(struct json_writer *w, const char *k, const char *v)
-{
-	json_key(w, k);
-	json_string(w, v);
-}
-
-static void json_kv_int(struct json_writer *w, const char *k, int64_t v)
-{
-	json_key(w, k);
-	json_int(w, v);
-}
-
-static void json_kv_uint(struct json_writer *w, const char *k, uint64_t v)
-{
-	json_key(w, k);
-	json_uint(w, v);
-}
-
-static void json_kv_bool(struct json_writer *w, const char *k, bool v)
-{
-	json_key(w, k);
-	json_bool(w, v);
-}
-
 static void json_domain(const struct controller *c, const struct ctl_domain *cd, uint64_t now,
 			struct json_writer *w)
 {
@@ -232,11 +208,7 @@ static void json_domain(const struct controller *c, const struct ctl_domain *cd,
 		json_kv_uint(w, "pref", h->pref);
 		json_kv_bool(w, "self", ds_is_self(&c->params, h->name));
 		json_kv_bool(w, "primary", host_is_primary(d, i));
-		json_key(w, "addresses");
-		json_array_begin(w);
-		for (size_t j = 0; j < h->n_addrs; j++)
-			json_string(w, mxg_ip_str(&h->addrs[j], a, sizeof(a)));
-		json_array_end(w);
+		json_kv_ips(w, "addresses", h->addrs, h->n_addrs);
 		json_object_end(w);
 	}
 	json_array_end(w);
