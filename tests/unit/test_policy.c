@@ -193,6 +193,8 @@ static bool client_hook(void *arg, const struct mxg_ip *ip, const char *sender, 
 {
 	char a[MXG_ADDRSTRLEN];
 
+	if (!ip) /* no client address: the recipient allowlist alone */
+		return !strncmp(rcpt, "abuse@", 6);
 	return !strcmp(mxg_ip_str(ip, a, sizeof(a)), "198.51.100.7") &&
 	       !strncmp(rcpt, "postmaster@", 11);
 }
@@ -209,6 +211,15 @@ static void test_client_hook_dunno(void **state)
 	policy_request_reset(&r);
 	for (size_t i = 0; i < 5; i++)
 		policy_request_line(&r, lines[i], strlen(lines[i]));
+	policy_answer(&r, lookup, client_hook, NULL, NULL, 1000, out, sizeof(out));
+	assert_string_equal(out, "action=DUNNO\n\n");
+	snprintf(r.recipient, sizeof(r.recipient), "user@example.test");
+	policy_answer(&r, lookup, client_hook, NULL, NULL, 1000, out, sizeof(out));
+	assert_non_null(strstr(out, "action=551 5.7.1 "));
+	/* A client address that does not parse still has its recipient
+	 * checked: an allowlisted one is never refused. */
+	snprintf(r.client_address, sizeof(r.client_address), "unknown");
+	snprintf(r.recipient, sizeof(r.recipient), "abuse@example.test");
 	policy_answer(&r, lookup, client_hook, NULL, NULL, 1000, out, sizeof(out));
 	assert_string_equal(out, "action=DUNNO\n\n");
 	snprintf(r.recipient, sizeof(r.recipient), "user@example.test");

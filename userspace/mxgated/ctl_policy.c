@@ -73,7 +73,7 @@ static bool client_passed(void *arg, const struct mxg_ip *ip, const char *sender
 	char local[MXG_PASS_RCPT_MAX], dom[MXG_NAME_MAX];
 	char from[GREYLIST_SENDER_MAX], rcpt[MXG_PASS_RCPT_MAX + MXG_NAME_MAX];
 
-	if (cfg_pass_client(c->cfg, ip)) {
+	if (ip && cfg_pass_client(c->cfg, ip)) {
 		c->cnt.pass_hits[0]++;
 		return true;
 	}
@@ -83,6 +83,8 @@ static bool client_passed(void *arg, const struct mxg_ip *ip, const char *sender
 		c->cnt.pass_hits[1]++;
 		return true;
 	}
+	if (!ip) /* no client address: nothing client-bound can pass it */
+		return false;
 	if (ctl_pass_live(c, ip)) {
 		/* It is delivering through us: renew its pass. */
 		ctl_pass_add(c, ip, MXG_PASS_GREYLIST);

@@ -45,7 +45,8 @@ typedef int (*policy_lookup_fn)(void *arg, const char *domain, struct policy_dom
  * reply mode reply: true when it is let through (DUNNO): the client is in
  * pass_clients or holds a pass (which this renews: it is delivering), the
  * recipient is on pass_recipients, or (reply = greylist) the tuple came
- * back in time. NULL: never. */
+ * back in time. client is NULL when Postfix's client_address did not
+ * parse: the recipient checks still apply. NULL: never. */
 struct mxg_ip;
 typedef bool (*policy_client_fn)(void *arg, const struct mxg_ip *client, const char *sender,
 				 const char *recipient, int reply);

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "mxgate_kern_user.h"
+#include "rcpt.h"
 #include "reply.h"
 
 void policy_request_reset(struct policy_request *r)
@@ -122,38 +123,66 @@ static bool ip_is_loopback(const struct mxg_ip *ip)
 	       (IN6_IS_ADDR_V4MAPPED(&ip->v6) && ip->v6.s6_addr[12] == 127);
 }
 
+/* The questions of the RCPT decision (rcpt.h) for one request. */
+struct policy_ask {
+	const struct policy_request *r;
+	const struct policy_domain *d;
+	policy_client_fn client;
+	void *arg;
+	struct offender_table *offenders;
+	uint64_t now_ms;
+	const struct mxg_ip *ip; /* NULL: the client address did not parse */
+};
+
+static bool ask_passed(void *arg)
+{
+	struct policy_ask *a = arg;
+
+	/* Allowlisted or passed: Postfix delivers it (a live session here,
+	 * unlike the responder's, can be handed on). Asked without a client
+	 * address too: pass_recipients need none. */
+	return a->client && a->client(a->arg, a->ip, a->r->sender, a->r->recipient, a->d->reply);
+}
+
+static bool ask_offender(void *arg)
+{
+	struct policy_ask *a = arg;
+	struct client_key k;
+
+	/* Loopback is this host (local submission, content filters): never
+	 * an offender; nor is a client we cannot name. */
+	if (!a->offenders || !a->ip || ip_is_loopback(a->ip))
+		return false;
+	client_key_from_ip(a->ip, &k);
+	return offender_try(a->offenders, &k, a->now_ms, instance_tag(a->r->instance));
+}
+
 size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup,
 		     policy_client_fn client, void *arg, struct offender_table *offenders,
 		     uint64_t now_ms, char *out, size_t outlen)
 {
 	char domain[MXG_NAME_MAX], line[REPLY_LINE_MAX + 1];
 	struct policy_domain d = {0};
-	enum reply_kind kind = REPLY_GATED;
 	struct mxg_ip ip;
+	struct policy_ask ask = {r, &d, client, arg, offenders, now_ms, NULL};
+	const struct rcpt_checks chk = {ask_passed, ask_offender, &ask};
+	enum rcpt_found found = RCPT_NOT_SERVED;
+	enum reply_kind kind;
 	int n;
 
 	if (r->bad || strcmp(r->request, "smtpd_access_policy") ||
 	    strcasecmp(r->protocol_state, "RCPT") ||
 	    !recipient_domain(r->recipient, domain, sizeof(domain)))
 		return dunno(out, outlen);
-	if (lookup(arg, domain, &d) || d.state != MXG_DOMAIN_GATED || !d.primary || !d.primary[0])
+	if (!lookup(arg, domain, &d))
+		found = RCPT_SERVED;
+	if (!mxg_ip_parse(r->client_address, &ip))
+		ask.ip = &ip;
+	kind = rcpt_decide(found, &(struct rcpt_domain){d.state, d.reply, d.primary}, &chk);
+	/* What the responder answers 451 (not served, not gated, passed)
+	 * is Postfix's to decide: the gate is open for it. */
+	if (!rcpt_refuses(kind))
 		return dunno(out, outlen);
-	/* Allowlisted or passed: Postfix delivers it (a live session here,
-	 * unlike the responder's, can be handed on). */
-	if (client && !mxg_ip_parse(r->client_address, &ip) &&
-	    client(arg, &ip, r->sender, r->recipient, d.reply))
-		return dunno(out, outlen);
-	/* Only reject domains count: a client told 451 was asked to retry. */
-	/* Loopback is this host (local submission, content filters): never
-	 * an offender. */
-	if (offenders && d.reply == MXG_REPLY_REJECT && !mxg_ip_parse(r->client_address, &ip) &&
-	    !ip_is_loopback(&ip)) {
-		struct client_key k;
-
-		client_key_from_ip(&ip, &k);
-		if (offender_try(offenders, &k, now_ms, instance_tag(r->instance)))
-			kind = REPLY_OFFENDER;
-	}
 	reply_format(line, sizeof(line), kind, d.reply, domain, d.primary, d.reply_text);
 	n = snprintf(out, outlen, "action=%s\n\n", line);
 	if (n < 0 || (size_t)n >= outlen)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "rcpt.h"
 #include "reply.h"
 
 #define SMTP_VERB_MAX 16 /* longer verbs are unknown anyway */
@@ -271,12 +272,38 @@ params:
 	return 0;
 }
 
+/* The questions of the RCPT decision (rcpt.h), asked through the ops. */
+struct rcpt_ask {
+	struct smtp_session *s;
+	const struct responder_domain *d;
+	const char *local, *domain;
+};
+
+static bool ask_passed(void *arg)
+{
+	struct rcpt_ask *a = arg;
+
+	return a->s->ops->rcpt_pass &&
+	       a->s->ops->rcpt_pass(a->s->arg, a->d, a->local, a->domain, a->s->from);
+}
+
+static bool ask_offender(void *arg)
+{
+	struct rcpt_ask *a = arg;
+
+	return a->s->ops->offender_try && a->s->ops->offender_try(a->s->arg);
+}
+
 static void do_rcpt(struct smtp_session *s, const char *arg)
 {
 	char dom[MXG_NAME_MAX + 2], line[REPLY_LINE_MAX + 1], local[SMTP_LOCAL_MAX];
 	const struct responder_domain *d = NULL;
 	enum smtp_lookup found = SMTP_DOMAIN_NOT_SERVED;
-	enum reply_kind kind = REPLY_NOT_SERVED;
+	struct rcpt_domain rd = {0};
+	struct rcpt_ask ask = {s, NULL, local, dom};
+	const struct rcpt_checks chk = {ask_passed, ask_offender, &ask};
+	enum rcpt_found rf = RCPT_NOT_SERVED;
+	enum reply_kind kind;
 	const char *to;
 
 	if (!s->mail) {
@@ -292,25 +319,15 @@ static void do_rcpt(struct smtp_session *s, const char *arg)
 	if (dom[0] && s->ops && s->ops->lookup)
 		found = s->ops->lookup(s->arg, dom, &d);
 	if (found == SMTP_DOMAIN_NO_TABLE) {
-		kind = REPLY_NOT_GATED;
+		rf = RCPT_NO_TABLE;
 	} else if (found == SMTP_DOMAIN_FOUND && d) {
-		/* Gated means a primary is up: without its name, do not refuse. */
-		if (d->state == MXG_DOMAIN_GATED && d->primary && d->primary[0]) {
-			/* Allowlisted recipients and proven retries first: they
-			 * are let through even for an offender. Only a client
-			 * told 551 that comes back is counted: one told 451 was
-			 * asked to retry (offender.h). */
-			if (s->ops->rcpt_pass && s->ops->rcpt_pass(s->arg, d, local, dom, s->from))
-				kind = REPLY_PASSED;
-			else if (d->reply == MXG_REPLY_REJECT && s->ops->offender_try &&
-				 s->ops->offender_try(s->arg))
-				kind = REPLY_OFFENDER;
-			else
-				kind = REPLY_GATED;
-		} else {
-			kind = REPLY_NOT_GATED;
-		}
+		rf = RCPT_SERVED;
+		rd = (struct rcpt_domain){d->state, d->reply, d->primary};
+		ask.d = d;
+	} else {
+		d = NULL;
 	}
+	kind = rcpt_decide(rf, &rd, &chk);
 	reply_format(line, sizeof(line), kind, d ? d->reply : MXG_REPLY_REJECT, dom,
 		     d && d->primary ? d->primary : "",
 		     d && d->reply_text && d->reply_text[0] ? d->reply_text : NULL);
