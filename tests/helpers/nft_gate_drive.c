@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_values.h"
 #include "gate.h"
 #include "log.h"
 
@@ -119,14 +120,20 @@ static void do_round(char *args)
 static void do_open(char *args)
 {
 	static struct mxg_config cfg;
-	char err[512];
+	char err[512], spec[128] = "";
 	int ret;
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.gate = MXG_GATE_NFT;
 	cfg.state_ttl_ms = 30000;
-	if (args && sscanf(args, "%63[^,],%63s", cfg.nft_table, cfg.nft_set) < 1) {
+	if (args && sscanf(args, "%127[^,],%63s", spec, cfg.nft_set) < 1) {
 		printf("error usage: open [TABLE,SET]\n");
+		return;
+	}
+	/* "[FAMILY] NAME" split as mxgate.conf's nft_table is (config_values.c). */
+	snprintf(cfg.nft_family, sizeof(cfg.nft_family), "inet");
+	if (spec[0] && cv_nft_table(spec, cfg.nft_family, cfg.nft_table, err, sizeof(err))) {
+		printf("error nft_table: %s\n", err);
 		return;
 	}
 	ret = gate_nft_ops.open(&g, &cfg, err, sizeof(err));

@@ -52,6 +52,7 @@
 #include "event.h"
 #include "log.h"
 #include "nft_batch.h"
+#include "nft_admin.h"
 #include "nft_own.h"
 #include "nft_pass.h"
 
@@ -65,8 +66,8 @@ struct gate {
 	bool own;
 	uint16_t family; /* NFPROTO_INET, _IPV4 or _IPV6 of the table */
 	char table[64];
-	char map4[80]; /* "" when this family is not gated */
-	char map6[80];
+	char map4[NFT_ADMIN_NAME_MAX]; /* "" when this family is not gated */
+	char map6[NFT_ADMIN_NAME_MAX];
 	uint16_t port4; /* responder ports, host order; 0 = none */
 	uint16_t port6;
 	struct nft_entry pending[MXG_MAX_ADDRESSES];
@@ -171,115 +172,34 @@ static int write_elements(struct gate *g, const struct nft_entry *ents, size_t n
 
 /* ---- administrator's table ---- */
 
-/* "inet filter", "ip nat", "ip6 nat" or just "filter" (inet). */
-static int parse_table(const char *spec, uint16_t *family, char *name, size_t namelen)
-{
-	char fam[16], tab[64], extra[2];
-	int n = sscanf(spec, "%15s %63s %1s", fam, tab, extra);
-
-	if (n == 1) {
-		*family = NFPROTO_INET;
-		snprintf(name, namelen, "%s", fam);
-		return 0;
-	}
-	if (n != 2)
-		return -EINVAL;
-	if (!strcmp(fam, "inet"))
-		*family = NFPROTO_INET;
-	else if (!strcmp(fam, "ip"))
-		*family = NFPROTO_IPV4;
-	else if (!strcmp(fam, "ip6"))
-		*family = NFPROTO_IPV6;
-	else
-		return -EINVAL;
-	snprintf(name, namelen, "%s", tab);
-	return 0;
-}
-
-static const char *family_str(uint16_t f)
-{
-	return f == NFPROTO_IPV4 ? "ip" : f == NFPROTO_IPV6 ? "ip6" : "inet";
-}
-
-/* Check the administrator's map; 0 usable, -ENOENT absent, else wrong. */
-static int check_admin_map(struct gate *g, const char *name, bool v6, char *err, size_t errlen)
-{
-	struct nftnl_set *s = nftnl_set_alloc();
-	uint32_t want = NFT_SET_MAP | NFT_SET_TIMEOUT;
-	int ret;
-
-	if (!s)
-		return -ENOMEM;
-	ret = nft_get_set(&g->nl, g->family, g->table, name, s);
-	if (ret == -ENOENT)
-		goto out;
-	if (ret) {
-		snprintf(err, errlen, "gate nft: cannot read map %s in table %s %s: %s", name,
-			 family_str(g->family), g->table, strerror(-ret));
-		goto out;
-	}
-	if ((nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & want) != want ||
-	    nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) != (v6 ? 16u : 4u) ||
-	    nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN) != 2) {
-		snprintf(
-		    err, errlen,
-		    "gate nft: map %s in table %s %s must be declared as "
-		    "'map %s { type %s : inet_service; flags timeout; }' (see docs/deployment.md)",
-		    name, family_str(g->family), g->table, name, v6 ? "ipv6_addr" : "ipv4_addr");
-		ret = -EINVAL;
-	}
-out:
-	nftnl_set_free(s);
-	return ret;
-}
-
 static int open_admin(struct gate *g, const struct mxg_config *cfg, char *err, size_t errlen)
 {
-	char m4[80], m6[80], spec[80];
-	int r4 = -ENOENT, r6 = -ENOENT;
+	int ret;
 
 	/* config.c splits "ip nat" into nft_family and nft_table. */
-	snprintf(spec, sizeof(spec), "%s %s", cfg->nft_family, cfg->nft_table);
-	if (parse_table(spec, &g->family, g->table, sizeof(g->table))) {
-		snprintf(err, errlen, "gate nft: nft_table '%s': expected '[inet|ip|ip6] NAME'",
-			 spec);
+	if (nft_family_parse(cfg->nft_family, &g->family)) {
+		snprintf(err, errlen, "gate nft: nft_table '%s %s': expected '[inet|ip|ip6] NAME'",
+			 cfg->nft_family, cfg->nft_table);
 		return -EINVAL;
 	}
+	snprintf(g->table, sizeof(g->table), "%s", cfg->nft_table);
 	if (!cfg->nft_set[0]) {
 		snprintf(err, errlen,
 			 "gate nft: nft_table is set but nft_set is not; set both, or neither "
 			 "for mxgate's own table");
 		return -EINVAL;
 	}
-	snprintf(m4, sizeof(m4), "%s4", cfg->nft_set);
-	snprintf(m6, sizeof(m6), "%s6", cfg->nft_set);
-	if (g->family != NFPROTO_IPV6) {
-		r4 = check_admin_map(g, m4, false, err, errlen);
-		if (r4 && r4 != -ENOENT)
-			return r4;
-	}
-	if (g->family != NFPROTO_IPV4) {
-		r6 = check_admin_map(g, m6, true, err, errlen);
-		if (r6 && r6 != -ENOENT)
-			return r6;
-	}
-	if (r4 && r6) {
-		snprintf(err, errlen,
-			 "gate nft: table %s %s has neither map %s nor %s; declare them as in "
-			 "docs/deployment.md, or unset nft_table and nft_set",
-			 family_str(g->family), g->table, m4, m6);
-		return -ENOENT;
-	}
-	if (!r4)
-		snprintf(g->map4, sizeof(g->map4), "%s", m4);
-	else if (g->family == NFPROTO_INET)
-		log_warn("gate nft: no map %s in table %s %s: IPv4 addresses stay open", m4,
-			 family_str(g->family), g->table);
-	if (!r6)
-		snprintf(g->map6, sizeof(g->map6), "%s", m6);
-	else if (g->family == NFPROTO_INET)
-		log_warn("gate nft: no map %s in table %s %s: IPv6 addresses stay open", m6,
-			 family_str(g->family), g->table);
+	ret = nft_admin_check_pair(&g->nl, g->family, g->table, cfg->nft_set, NFT_ADMIN_MAP,
+				   "gate nft", "unset nft_table and nft_set", g->map4, g->map6, err,
+				   errlen);
+	if (ret)
+		return ret;
+	if (!g->map4[0] && g->family == NFPROTO_INET)
+		log_warn("gate nft: no map %s4 in table inet %s: IPv4 addresses stay open",
+			 cfg->nft_set, g->table);
+	if (!g->map6[0] && g->family == NFPROTO_INET)
+		log_warn("gate nft: no map %s6 in table inet %s: IPv6 addresses stay open",
+			 cfg->nft_set, g->table);
 	/* Start open: a previous run's elements name an old responder port. */
 	return write_elements(g, NULL, 0);
 }
@@ -318,7 +238,8 @@ static int nft_open(struct gate **out, const struct mxg_config *cfg, char *err, 
 		goto fail;
 	log_info("gate nft: managing map%s %s%s%s in table %s %s",
 		 g->map4[0] && g->map6[0] ? "s" : "", g->map4,
-		 g->map4[0] && g->map6[0] ? " and " : "", g->map6, family_str(g->family), g->table);
+		 g->map4[0] && g->map6[0] ? " and " : "", g->map6, nft_family_name(g->family),
+		 g->table);
 	*out = g;
 	return 0;
 fail:
@@ -370,7 +291,7 @@ static int nft_set_responder(struct gate *g, int fd_v4, int fd_v6)
 		return ret;
 	if (!p4 && !p6)
 		log_notice("gate nft: no responder; removing every element of %s %s (gate open)",
-			   family_str(g->family), g->table);
+			   nft_family_name(g->family), g->table);
 	g->port4 = p4;
 	g->port6 = p6;
 	/* Rewrite at once: an element naming a dead port must not wait for
@@ -394,7 +315,8 @@ static int nft_set_address(struct gate *g, const struct mxg_ip *addr, bool gated
 		if (!g->warned_family)
 			log_warn(
 			    "gate nft: table %s %s has no map for IPv%c addresses; they stay open",
-			    family_str(g->family), g->table, addr->family == AF_INET ? '4' : '6');
+			    nft_family_name(g->family), g->table,
+			    addr->family == AF_INET ? '4' : '6');
 		g->warned_family = true;
 		return 0;
 	}

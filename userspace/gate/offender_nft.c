@@ -14,16 +14,12 @@
 #include <string.h>
 
 #include "log.h"
+#include "nft_admin.h"
 #include "nft_own.h"
 
 /* nft's datatype numbers (src/datatype.h), so `nft list` prints the sets. */
 #define NFT_TYPE_IPADDR 7
 #define NFT_TYPE_IP6ADDR 8
-
-static const char *family_str(uint16_t f)
-{
-	return f == NFPROTO_IPV4 ? "ip" : f == NFPROTO_IPV6 ? "ip6" : "inet";
-}
 
 /* Our table and sets, created if missing (never replaced). */
 static int batch_own(struct offender_nft *o, struct nft_batch *b)
@@ -64,72 +60,20 @@ static int batch_own(struct offender_nft *o, struct nft_batch *b)
 	return 0;
 }
 
-/* Check the administrator's set; 0 usable, -ENOENT absent, else wrong. */
-static int check_admin_set(struct offender_nft *o, const char *name, bool v6, char *err,
-			   size_t errlen)
-{
-	struct nftnl_set *s = nftnl_set_alloc();
-	int ret;
-
-	if (!s)
-		return -ENOMEM;
-	ret = nft_get_set(&o->nl, o->family, o->table, name, s);
-	if (ret == -ENOENT)
-		goto out;
-	if (ret) {
-		snprintf(err, errlen, "offenders: cannot read set %s in table %s %s: %s", name,
-			 family_str(o->family), o->table, strerror(-ret));
-		goto out;
-	}
-	if (!(nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & NFT_SET_TIMEOUT) ||
-	    (nftnl_set_get_u32(s, NFTNL_SET_FLAGS) & (NFT_SET_MAP | NFT_SET_INTERVAL)) ||
-	    nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN) != (v6 ? 16u : 4u)) {
-		snprintf(err, errlen,
-			 "offenders: set %s in table %s %s must be declared as "
-			 "'set %s { type %s; flags timeout; }' (see docs/deployment.md)",
-			 name, family_str(o->family), o->table, name,
-			 v6 ? "ipv6_addr" : "ipv4_addr");
-		ret = -EINVAL;
-	}
-out:
-	nftnl_set_free(s);
-	return ret;
-}
-
 static int open_admin(struct offender_nft *o, const struct mxg_config *cfg, char *err,
 		      size_t errlen)
 {
-	char s4[80], s6[80];
-	int r4 = -ENOENT, r6 = -ENOENT;
-
-	o->family = !strcmp(cfg->offender_nft_family, "ip")    ? NFPROTO_IPV4
-		    : !strcmp(cfg->offender_nft_family, "ip6") ? NFPROTO_IPV6
-							       : NFPROTO_INET;
-	snprintf(o->table, sizeof(o->table), "%s", cfg->offender_nft_table);
-	snprintf(s4, sizeof(s4), "%s4", cfg->offender_nft_set);
-	snprintf(s6, sizeof(s6), "%s6", cfg->offender_nft_set);
-	if (o->family != NFPROTO_IPV6) {
-		r4 = check_admin_set(o, s4, false, err, errlen);
-		if (r4 && r4 != -ENOENT)
-			return r4;
-	}
-	if (o->family != NFPROTO_IPV4) {
-		r6 = check_admin_set(o, s6, true, err, errlen);
-		if (r6 && r6 != -ENOENT)
-			return r6;
-	}
-	if (r4 && r6) {
+	/* config.c checked the family name and split "[FAMILY] TABLE SET". */
+	if (nft_family_parse(cfg->offender_nft_family, &o->family)) {
 		snprintf(err, errlen,
-			 "offenders: table %s %s has neither set %s nor %s; declare them as in "
-			 "docs/deployment.md, or remove offender_nft_set for mxgate's own sets",
-			 family_str(o->family), o->table, s4, s6);
-		return -ENOENT;
+			 "offenders: offender_nft_set: family '%s' is not inet, ip or ip6",
+			 cfg->offender_nft_family);
+		return -EINVAL;
 	}
-	if (!r4)
-		snprintf(o->set4, sizeof(o->set4), "%s", s4);
-	if (!r6)
-		snprintf(o->set6, sizeof(o->set6), "%s", s6);
-	return 0;
+	snprintf(o->table, sizeof(o->table), "%s", cfg->offender_nft_table);
+	return nft_admin_check_pair(
+	    &o->nl, o->family, o->table, cfg->offender_nft_set, NFT_ADMIN_SET, "offenders",
+	    "remove offender_nft_set for mxgate's own sets", o->set4, o->set6, err, errlen);
 }
 
 int offender_nft_open(struct offender_nft *o, const struct mxg_config *cfg, char *err,
@@ -173,7 +117,8 @@ int offender_nft_open(struct offender_nft *o, const struct mxg_config *cfg, char
 	}
 	log_info("offenders: to set%s %s%s%s in table %s %s, timeout offender_window",
 		 o->set4[0] && o->set6[0] ? "s" : "", o->set4,
-		 o->set4[0] && o->set6[0] ? " and " : "", o->set6, family_str(o->family), o->table);
+		 o->set4[0] && o->set6[0] ? " and " : "", o->set6, nft_family_name(o->family),
+		 o->table);
 	return 0;
 }
 
@@ -259,9 +204,9 @@ int offender_nft_add(struct offender_nft *o, const struct mxg_ip *ips, size_t n)
 	if (ret && !o->failing)
 		log_err("offenders: table %s %s: %s; offenders are not added until it works "
 			"again",
-			family_str(o->family), o->table, err);
+			nft_family_name(o->family), o->table, err);
 	else if (!ret && o->failing)
-		log_notice("offenders: table %s %s writable again", family_str(o->family),
+		log_notice("offenders: table %s %s writable again", nft_family_name(o->family),
 			   o->table);
 	o->failing = ret != 0;
 	return ret;

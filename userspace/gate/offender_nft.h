@@ -23,6 +23,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "nft_admin.h"
 #include "nft_batch.h"
 
 #define OFFENDER_OWN_SET "offenders" /* sets offenders4 and offenders6 */
@@ -33,8 +34,8 @@ struct offender_nft {
 	bool own_table_is_gates; /* gate = nft, own table: the gate deletes it */
 	uint16_t family;	 /* NFPROTO_* of the table */
 	char table[64];
-	char set4[80]; /* "" when this family is not kept */
-	char set6[80];
+	char set4[NFT_ADMIN_NAME_MAX]; /* "" when this family is not kept */
+	char set6[NFT_ADMIN_NAME_MAX];
 	uint64_t timeout_ms;
 	bool failing; /* the last write failed: logged once */
 };

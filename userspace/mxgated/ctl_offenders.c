@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <linux/netfilter.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -166,10 +165,7 @@ void ctl_offenders_list(const struct controller *c, struct sbuf *out)
 			    (now - e->first_ms) / 1000, (now - e->last_ms) / 1000,
 			    (e->expires_ms - now + 999) / 1000);
 		if (o->nft_on && offender_nft_set_for(&o->nft, e->ip.family)[0])
-			sbuf_printf(out, ", nft set %s %s %s",
-				    o->nft.family == NFPROTO_IPV4   ? "ip"
-				    : o->nft.family == NFPROTO_IPV6 ? "ip6"
-								    : "inet",
+			sbuf_printf(out, ", nft set %s %s %s", nft_family_name(o->nft.family),
 				    o->nft.table, offender_nft_set_for(&o->nft, e->ip.family));
 		sbuf_printf(out, "\n");
 	}
