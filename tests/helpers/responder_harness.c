@@ -32,11 +32,85 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "log.h"
 #include "responder.h"
+#include "responder_wire.h"
 
 #define HARNESS_MAX_DOMAINS 64	/* from --domain */
 #define HARNESS_BULK_MAX 200000 /* from --bulk */
+#define HARNESS_READY_MS 5000	/* the child's privilege drop and checks */
+#define HARNESS_SEND_MS 5000	/* a table the child does not read: stuck */
+
+/* The harness has no event loop: it waits for the child with poll, each
+ * wait bounded. Wait for fd to be ready for events until deadline_ms. */
+static int wait_fd(int fd, short events, uint64_t deadline_ms)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+	uint64_t now = ev_now_ms();
+	int rc;
+
+	if (now >= deadline_ms)
+		return -ETIMEDOUT;
+	rc = poll(&p, 1, (int)(deadline_ms - now));
+	if (rc < 0 && errno != EINTR)
+		return -errno;
+	return 0;
+}
+
+/* The child's READY, as mxgated reads it (supervise.c) but blocking. */
+static int wait_ready(struct responder *r, char *err, size_t errlen)
+{
+	struct responder_wire_reader rd;
+	uint64_t deadline = ev_now_ms() + HARNESS_READY_MS;
+	int rc;
+
+	responder_wire_reader_init(&rd, RESPONDER_WIRE_TYPE(RESPONDER_MSG_READY),
+				   RESPONDER_READY_TEXT_MAX);
+	while ((rc = responder_wire_read(&rd, r->ctl_fd)) == 0 || rc == -EAGAIN) {
+		rc = wait_fd(r->ctl_fd, POLLIN, deadline);
+		if (rc < 0)
+			break;
+	}
+	if (rc == 1) {
+		char why[RESPONDER_READY_TEXT_MAX + 1];
+
+		rc = responder_ready_result(&rd, why, sizeof(why));
+		if (rc < 0)
+			snprintf(err, errlen, "responder: %s", why);
+	} else
+		snprintf(err, errlen, "responder: no READY from the child (%s); see its log line",
+			 strerror(-rc));
+	responder_wire_reader_free(&rd);
+	return rc;
+}
+
+/* Send a whole table; -ETIMEDOUT when the child does not read it. */
+static int push_table(struct responder *r, const struct responder_domain *d, size_t n)
+{
+	uint64_t deadline = ev_now_ms() + HARNESS_SEND_MS;
+	size_t len, off = 0;
+	uint8_t *buf;
+	int rc;
+
+	if (r->ctl_fd < 0)
+		return -ENOTCONN;
+	rc = responder_wire_encode(d, n, &buf, &len);
+	if (rc)
+		return rc;
+	while (off < len && !rc) {
+		ssize_t w = send(r->ctl_fd, buf + off, len - off, MSG_NOSIGNAL);
+
+		if (w > 0)
+			off += (size_t)w;
+		else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			rc = wait_fd(r->ctl_fd, POLLOUT, deadline);
+		else
+			rc = w < 0 ? -errno : -EPIPE;
+	}
+	free(buf);
+	return rc;
+}
 
 static void usage(void)
 {
@@ -297,7 +371,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "responder_harness: %s\n", err);
 		return 1;
 	}
-	if (push && responder_push_domains(&r, dom, n_dom) < 0) {
+	if (wait_ready(&r, err, sizeof(err)) < 0) {
+		fprintf(stderr, "responder_harness: %s\n", err);
+		responder_stop(&r);
+		return 1;
+	}
+	if (push && push_table(&r, dom, n_dom) < 0) {
 		fprintf(stderr, "responder_harness: pushing the domain table failed\n");
 		responder_stop(&r);
 		return 1;
@@ -317,7 +396,7 @@ int main(int argc, char **argv)
 			for (size_t i = 0; i < n_dom; i++)
 				dom[i].state = dom[i].state == MXG_DOMAIN_GATED ? MXG_DOMAIN_OPEN
 										: MXG_DOMAIN_GATED;
-			if (responder_push_domains(&r, dom, n_dom) < 0)
+			if (push_table(&r, dom, n_dom) < 0)
 				fprintf(stderr,
 					"responder_harness: pushing the table again failed\n");
 			else

@@ -177,12 +177,16 @@ static void handle(struct controller *c)
 static bool read_once(struct controller *c)
 {
 	struct ctl_resp_reader *rr = &c->resp->rr;
+	bool starting = c->resp->phase == CTL_RESP_STARTING;
 	int rc = responder_wire_read(&rr->rd, c->resp->proc.ctl_fd);
 
 	if (rc == -EAGAIN)
 		return false;
 	if (rc == -EBADMSG) {
-		bad_message(c, "malformed report header");
+		if (starting)
+			ctl_responder_end(c, "sent a malformed message instead of READY");
+		else
+			bad_message(c, "malformed report header");
 		return false;
 	}
 	if (rc < 0) {
@@ -192,14 +196,21 @@ static bool read_once(struct controller *c)
 		ctl_responder_unwatch(c);
 		return false;
 	}
-	if (rc == 1)
+	if (rc == 1 && starting)
+		ctl_responder_ready(c);
+	else if (rc == 1)
 		handle(c);
 	return rr->watching;
 }
 
 static void on_resp_msg(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
-	read_once(arg);
+	struct controller *c = arg;
+
+	if (events & EV_WRITE)
+		ctl_responder_flush(c);
+	if ((events & (EV_READ | EV_ERROR)) && c->resp->rr.watching)
+		read_once(c);
 }
 
 #define ACK_DRAIN_READS 1024 /* bounded: ACKs queued behind a backlog */
@@ -214,7 +225,7 @@ void ctl_responder_ack_cb(struct ev_loop *loop, void *arg)
 	 * sent before blaming it. */
 	for (int i = 0; i < ACK_DRAIN_READS && cr->rr.watching && read_once(c); i++)
 		;
-	if (!cr->alive || !cr->rr.watching || cr->acked == cr->pushed)
+	if (cr->phase != CTL_RESP_READY || !cr->rr.watching || cr->acked == cr->pushed)
 		return;
 	sent = cr->push_ms[(cr->acked + 1) % CTL_RESPONDER_ACK_RING];
 	age = ev_now_ms() - sent;
@@ -228,19 +239,30 @@ void ctl_responder_ack_cb(struct ev_loop *loop, void *arg)
 			   (unsigned long long)age, cr->acked, cr->pushed);
 }
 
-void ctl_responder_watch(struct controller *c)
+int ctl_responder_watch(struct controller *c)
 {
 	struct ctl_responder *cr = c->resp;
+	int rc;
 
 	cr->rr.watching = false;
-	responder_wire_reader_init(&cr->rr.rd, REPORT_TYPES, REPORT_MAX);
+	/* First READY (its text on a failed drop), then the reports. */
+	responder_wire_reader_init(&cr->rr.rd, RESPONDER_WIRE_TYPE(RESPONDER_MSG_READY),
+				   RESPONDER_READY_TEXT_MAX);
 	memset(&cr->cur, 0, sizeof(cr->cur));
-	if (cr->proc.ctl_fd < 0 ||
-	    ev_io_add(c->loop, cr->proc.ctl_fd, EV_READ, on_resp_msg, c) < 0) {
-		log_warn("responder: cannot watch its reports; counters stay as they are");
-		return;
-	}
+	rc = cr->proc.ctl_fd < 0 ? -EBADF
+				 : ev_io_add(c->loop, cr->proc.ctl_fd, EV_READ, on_resp_msg, c);
+	if (rc < 0)
+		return rc;
 	cr->rr.watching = true;
+	return 0;
+}
+
+void ctl_responder_read_reports(struct controller *c)
+{
+	struct ctl_resp_reader *rr = &c->resp->rr;
+
+	responder_wire_reader_free(&rr->rd);
+	responder_wire_reader_init(&rr->rd, REPORT_TYPES, REPORT_MAX);
 }
 
 void ctl_responder_unwatch(struct controller *c)
@@ -248,6 +270,7 @@ void ctl_responder_unwatch(struct controller *c)
 	struct ctl_responder *cr = c->resp;
 
 	ev_timer_stop(c->loop, &cr->ack_timer);
+	ctl_responder_push_drop(c);
 	if (!cr->rr.watching)
 		return;
 	ev_io_del(c->loop, cr->proc.ctl_fd);

@@ -24,15 +24,20 @@ void ctl_responder_free(struct controller *c);
 /* Start the child now; on failure retry with a backoff. 0, or negative
  * errno when not even a retry could be planned. */
 int ctl_responder_begin(struct controller *c);
-/* Kill the child and reap it, stop every timer; no restart follows. */
+/* Kill the child and reap it, stop every timer; no restart follows.
+ * Blocks (up to a second): only after the loop ended, on the way out. */
 void ctl_responder_stop(struct controller *c);
 /* SIGCHLD: reap; a dead responder is restarted with a backoff. */
 void ctl_responder_reap(struct controller *c);
 /* Send the current domain table (every round and on changes). */
 void ctl_responder_push(struct controller *c);
 
-bool ctl_responder_alive(const struct controller *c);
-pid_t ctl_responder_pid(const struct controller *c); /* 0 when not alive */
+bool ctl_responder_alive(const struct controller *c); /* READY: serving */
+pid_t ctl_responder_pid(const struct controller *c);  /* 0 when not alive */
+/* "down", "starting" (forked, not ready yet), "running", "stopping". */
+const char *ctl_responder_phase(const struct controller *c);
+/* The child in any phase but down, even before READY; 0 for none. */
+pid_t ctl_responder_child(const struct controller *c);
 /* Counts of every responder so far: those gone plus the running one. */
 void ctl_responder_counts(const struct controller *c, struct responder_counts *out);
 

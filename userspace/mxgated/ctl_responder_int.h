@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The state of the controller's responder, shared by the two files of its
- * unit only: supervise.c (start, restart, push, stop) and ctl_resp_msg.c
- * (reports and heartbeat). Nothing else includes this.
+ * The state of the controller's responder, shared by the files of its
+ * unit only: supervise.c (start, READY, restart, stop), ctl_resp_push.c
+ * (the domain table) and ctl_resp_msg.c (reports and heartbeat). Nothing
+ * else includes this. None of them blocks the event loop: every wait for
+ * the child is an event on its socket or a timer.
  */
 #ifndef MXG_CTL_RESPONDER_INT_H
 #define MXG_CTL_RESPONDER_INT_H
@@ -27,6 +29,21 @@
  * probe_interval + this. */
 #define CTL_RESPONDER_ACK_MS 5000
 #define CTL_RESPONDER_ACK_RING 64 /* send times kept of unacknowledged tables */
+/* From the fork to READY: the child's chroot, privilege drop and checks
+ * take milliseconds; one not ready in 5 s is stuck, and is ended. */
+#define CTL_RESPONDER_READY_MS 5000
+/* A table the child has not read in full this long after we began to
+ * write it: its loop is stuck (the heartbeat's reasoning). */
+#define CTL_RESPONDER_SEND_MS 5000
+/* SIGTERM, then SIGKILL when it has not exited this long after. */
+#define CTL_RESPONDER_STOP_GRACE_MS 1000
+
+enum ctl_resp_phase {
+	CTL_RESP_DOWN,	   /* no child (a restart may be planned) */
+	CTL_RESP_STARTING, /* forked, waiting for READY */
+	CTL_RESP_READY,	   /* serving: tables, reports, heartbeat */
+	CTL_RESP_ENDING,   /* signalled, waiting for SIGCHLD */
+};
 
 /* The messages read from the responder (ctl_resp_msg.c). */
 struct ctl_resp_reader {
@@ -36,7 +53,9 @@ struct ctl_resp_reader {
 
 struct ctl_responder {
 	struct responder proc; /* the child: pid, ctl_fd, its sockets */
-	bool alive;
+	enum ctl_resp_phase phase;
+	struct ev_timer ready_timer; /* STARTING: READY deadline */
+	struct ev_timer stop_timer;  /* ENDING: SIGKILL after the grace */
 	struct ev_timer restart_timer;
 	uint64_t backoff_ms;
 	uint64_t started_ms;
@@ -49,6 +68,12 @@ struct ctl_responder {
 	uint32_t acked;
 	uint64_t push_ms[CTL_RESPONDER_ACK_RING];
 	struct ev_timer ack_timer;
+	/* The table being written (ctl_resp_push.c): one at a time; a push
+	 * meanwhile only asks for the newest table after it. */
+	uint8_t *out;
+	size_t out_len, out_off;
+	bool push_again;
+	struct ev_timer send_timer;
 };
 
 /* The one way to end a running child that misbehaves (stuck, garbage,
@@ -59,10 +84,26 @@ struct ctl_responder {
 void ctl_responder_kill(struct controller *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* ctl_resp_msg.c */
-void ctl_responder_watch(struct controller *c);
-/* Stop reading; the running child's counts go into base. */
+/* End a child that failed to start: log why, close our end (it exits on
+ * EOF), SIGTERM it and SIGKILL it after CTL_RESPONDER_STOP_GRACE_MS;
+ * SIGCHLD restarts it with a backoff. */
+void ctl_responder_end(struct controller *c, const char *why);
+/* READY came (in cr->rr.rd): serve, or end a child that failed. */
+void ctl_responder_ready(struct controller *c);
+
+/* ctl_resp_msg.c: reading READY (phase STARTING), then the reports. */
+int ctl_responder_watch(struct controller *c);
+/* Stop reading and writing; the running child's counts go into base. */
 void ctl_responder_unwatch(struct controller *c);
+/* After READY: read reports from now on. */
+void ctl_responder_read_reports(struct controller *c);
+
+/* ctl_resp_push.c: write what is queued (the socket is writable). */
+void ctl_responder_flush(struct controller *c);
+/* Drop the table being written (the child is gone or being ended). */
+void ctl_responder_push_drop(struct controller *c);
+/* send_timer: the child has not read the table in time. */
+void ctl_responder_send_cb(struct ev_loop *loop, void *arg);
 /* ack_timer: kill a child that has not acknowledged a table. */
 void ctl_responder_ack_cb(struct ev_loop *loop, void *arg);
 

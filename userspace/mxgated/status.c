@@ -106,6 +106,9 @@ static void text_status(const struct controller *c, struct sbuf *o)
 		    ago(t, sizeof(t), now, c->started_ms), c->gops->name, c->n_domains);
 	if (ctl_responder_alive(c))
 		sbuf_printf(o, "pid %d\n", (int)ctl_responder_pid(c));
+	else if (ctl_responder_child(c))
+		sbuf_printf(o, "%s (pid %d, not serving)\n", ctl_responder_phase(c),
+			    (int)ctl_responder_child(c));
 	else
 		sbuf_printf(o, "down (restarting)\n");
 }
@@ -259,6 +262,8 @@ static void json_status(const struct controller *c, struct sbuf *o)
 	json_object_begin(&w);
 	json_kv_bool(&w, "running", ctl_responder_alive(c));
 	json_kv_int(&w, "pid", ctl_responder_pid(c));
+	json_kv_str(&w, "state", ctl_responder_phase(c));
+	json_kv_int(&w, "child", ctl_responder_child(c));
 	json_object_end(&w);
 
 	json_key(&w, "domains");

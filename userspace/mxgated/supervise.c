@@ -1,10 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The responder child: created, handed to the gate, fed the domain table,
+ * The responder child: created, handed to the gate, waited for (READY),
  * and restarted with a backoff when it dies. The parent closes its copies
  * of the listening sockets once the child has them: when the child dies
  * the sockets close, the kernel drops them from the SOCKMAP, and the gate
  * stops steering by itself, before we even notice.
+ *
+ * Nothing here waits on the loop: READY is an event on the socketpair
+ * with a deadline (ready_timer); a child that fails or misses it is ended
+ * with SIGTERM and, after a grace (stop_timer), SIGKILL; SIGCHLD reaps it
+ * and plans the restart. Until READY the controller sends it nothing and
+ * counts it as down; its sockets are in the gate from before the fork (as
+ * they must be, responder.h), and it accepts nothing before READY, so a
+ * steered client waits in the backlog and gets a session once it serves,
+ * or its connection is reset with the sockets if it never does, and the
+ * gate then steers nothing (fail open).
  */
 #include "ctl_responder_int.h"
 
@@ -59,16 +69,77 @@ static int start(struct controller *c)
 		close_fd(&cr->proc.ctl_fd);
 		return r;
 	}
-	cr->alive = true;
+	cr->phase = CTL_RESP_STARTING;
 	cr->started_ms = ev_now_ms();
 	cr->pushed = cr->acked = 0;
-	ctl_responder_watch(c);
-	ctl_responder_push(c);
 	/* Normally closed by responder_spawn() already. */
 	close_fd(&cr->proc.listen_fd_v4);
 	close_fd(&cr->proc.listen_fd_v6);
-	log_info("responder started, pid %d", (int)cr->proc.pid);
+	r = ctl_responder_watch(c);
+	if (r < 0) {
+		ctl_responder_end(c, "cannot be watched for READY");
+		return 0; /* SIGCHLD plans the restart */
+	}
+	ctl_timer_start(c, &cr->ready_timer, CTL_RESPONDER_READY_MS, "responder READY");
+	log_info("responder forked, pid %d; waiting for it to be ready", (int)cr->proc.pid);
 	return 0;
+}
+
+void ctl_responder_ready(struct controller *c)
+{
+	struct ctl_responder *cr = c->resp;
+	char err[512] = "";
+
+	ev_timer_stop(c->loop, &cr->ready_timer);
+	if (responder_ready_result(&cr->rr.rd, err, sizeof(err)) < 0) {
+		ctl_responder_end(c, err);
+		return;
+	}
+	cr->phase = CTL_RESP_READY;
+	ctl_responder_read_reports(c);
+	log_info("responder started, pid %d", (int)cr->proc.pid);
+	ctl_responder_push(c);
+}
+
+static void ready_cb(struct ev_loop *loop, void *arg)
+{
+	struct controller *c = arg;
+
+	if (c->resp->phase != CTL_RESP_STARTING)
+		return;
+	ctl_responder_end(c, "not ready within 5 s (no READY from the child)");
+}
+
+/* The grace is over: a child that has not exited (stopped, or ignoring
+ * SIGTERM) gets SIGKILL, which nothing ignores; SIGCHLD reaps it. */
+static void stop_cb(struct ev_loop *loop, void *arg)
+{
+	struct controller *c = arg;
+	struct ctl_responder *cr = c->resp;
+
+	if (cr->phase != CTL_RESP_ENDING || cr->proc.pid <= 0)
+		return;
+	log_warn("responder (pid %d) did not exit %dms after SIGTERM; SIGKILL", (int)cr->proc.pid,
+		 CTL_RESPONDER_STOP_GRACE_MS);
+	if (kill(cr->proc.pid, SIGKILL) < 0 && errno != ESRCH)
+		log_err("responder (pid %d): SIGKILL: %s", (int)cr->proc.pid, strerror(errno));
+}
+
+void ctl_responder_end(struct controller *c, const char *why)
+{
+	struct ctl_responder *cr = c->resp;
+
+	log_err("responder (pid %d): %s; ending it (the gate steers nothing until a responder "
+		"is ready)",
+		(int)cr->proc.pid, why);
+	ev_timer_stop(c->loop, &cr->ready_timer);
+	ctl_responder_unwatch(c);
+	close_fd(&cr->proc.ctl_fd); /* it exits on EOF by itself */
+	/* SIGCHLD ends ENDING; without a child nothing would. */
+	cr->phase = cr->proc.pid > 0 ? CTL_RESP_ENDING : CTL_RESP_DOWN;
+	if (cr->proc.pid > 0 && kill(cr->proc.pid, SIGTERM) < 0 && errno != ESRCH)
+		log_err("responder (pid %d): SIGTERM: %s", (int)cr->proc.pid, strerror(errno));
+	ctl_timer_start(c, &cr->stop_timer, CTL_RESPONDER_STOP_GRACE_MS, "responder stop");
 }
 
 /* Try again in backoff_ms, doubling it up to its maximum. */
@@ -85,7 +156,7 @@ static void restart_cb(struct ev_loop *loop, void *arg)
 {
 	struct controller *c = arg;
 
-	if (c->stopping || c->resp->alive)
+	if (c->stopping || c->resp->phase != CTL_RESP_DOWN)
 		return;
 	c->cnt.responder_restarts++;
 	if (start(c) < 0) {
@@ -104,7 +175,10 @@ struct ctl_responder *ctl_responder_new(struct controller *c)
 	cr->proc.ctl_fd = cr->proc.listen_fd_v4 = cr->proc.listen_fd_v6 = -1;
 	cr->backoff_ms = CTL_RESPONDER_BACKOFF_MS;
 	ev_timer_init(&cr->restart_timer, restart_cb, c);
+	ev_timer_init(&cr->ready_timer, ready_cb, c);
+	ev_timer_init(&cr->stop_timer, stop_cb, c);
 	ev_timer_init(&cr->ack_timer, ctl_responder_ack_cb, c);
+	ev_timer_init(&cr->send_timer, ctl_responder_send_cb, c);
 	return cr;
 }
 
@@ -131,7 +205,22 @@ int ctl_responder_begin(struct controller *c)
 
 bool ctl_responder_alive(const struct controller *c)
 {
-	return c->resp && c->resp->alive;
+	return c->resp && c->resp->phase == CTL_RESP_READY;
+}
+
+const char *ctl_responder_phase(const struct controller *c)
+{
+	static const char *const names[] = {[CTL_RESP_DOWN] = "down",
+					    [CTL_RESP_STARTING] = "starting",
+					    [CTL_RESP_READY] = "running",
+					    [CTL_RESP_ENDING] = "stopping"};
+
+	return c->resp ? names[c->resp->phase] : "down";
+}
+
+pid_t ctl_responder_child(const struct controller *c)
+{
+	return c->resp && c->resp->phase != CTL_RESP_DOWN ? c->resp->proc.pid : 0;
 }
 
 pid_t ctl_responder_pid(const struct controller *c)
@@ -151,10 +240,14 @@ void ctl_responder_kill(struct controller *c, const char *fmt, ...)
 	log_err("responder (pid %d)%s; killing it (mail passes to the MTA until it is "
 		"restarted)",
 		(int)cr->proc.pid, why);
+	ev_timer_stop(c->loop, &cr->ready_timer);
 	ctl_responder_unwatch(c);
 	close_fd(&cr->proc.ctl_fd);
-	if (cr->proc.pid > 0)
-		kill(cr->proc.pid, SIGKILL); /* a stopped one too; SIGCHLD restarts */
+	/* SIGCHLD ends ENDING; without a child nothing would. */
+	cr->phase = cr->proc.pid > 0 ? CTL_RESP_ENDING : CTL_RESP_DOWN;
+	/* A stopped one too; SIGCHLD restarts it. */
+	if (cr->proc.pid > 0 && kill(cr->proc.pid, SIGKILL) < 0 && errno != ESRCH)
+		log_err("responder (pid %d): SIGKILL: %s", (int)cr->proc.pid, strerror(errno));
 }
 
 /* SIGCHLD: reap every child; if the responder died, plan its restart. */
@@ -167,12 +260,14 @@ void ctl_responder_reap(struct controller *c)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		uint64_t lived;
 
-		if (!cr->alive || pid != cr->proc.pid) {
+		if (cr->phase == CTL_RESP_DOWN || pid != cr->proc.pid) {
 			log_debug("reaped child %d", (int)pid);
 			continue;
 		}
 		ctl_responder_unwatch(c);
-		cr->alive = false;
+		ev_timer_stop(c->loop, &cr->ready_timer);
+		ev_timer_stop(c->loop, &cr->stop_timer);
+		cr->phase = CTL_RESP_DOWN;
 		cr->proc.pid = 0;
 		close_fd(&cr->proc.ctl_fd);
 		lived = ev_now_ms() - cr->started_ms;
@@ -201,55 +296,19 @@ void ctl_responder_reap(struct controller *c)
 	}
 }
 
+/* Only on the way out, after the loop ended (controller_stop): the one
+ * place that may wait for the child synchronously (responder_stop: up to
+ * a second, then SIGKILL), so that mxgated leaves no child behind. */
 void ctl_responder_stop(struct controller *c)
 {
 	struct ctl_responder *cr = c->resp;
 
 	ev_timer_stop(c->loop, &cr->restart_timer);
+	ev_timer_stop(c->loop, &cr->ready_timer);
+	ev_timer_stop(c->loop, &cr->stop_timer);
 	ctl_responder_unwatch(c);
-	if (cr->alive) {
+	if (cr->proc.pid > 0)
 		responder_stop(&cr->proc);
-		cr->alive = false;
-	}
+	cr->phase = CTL_RESP_DOWN;
 	close_fd(&cr->proc.ctl_fd);
-}
-
-void ctl_responder_push(struct controller *c)
-{
-	struct ctl_responder *cr = c->resp;
-	struct responder_domain *t;
-	int r;
-
-	if (!cr->alive)
-		return;
-	t = calloc(c->n_domains ? c->n_domains : 1, sizeof(*t));
-	if (!t) {
-		log_err("responder: out of memory building the domain table");
-		return;
-	}
-	for (size_t i = 0; i < c->n_domains; i++) {
-		const struct ctl_domain *cd = c->domains[i];
-
-		/* Pointers only: the encoder copies the strings once. */
-		t[i].name = cd->ds.name;
-		t[i].state = (uint8_t)cd->ds.state;
-		t[i].reply = (uint8_t)config_domain_reply(c->cfg, cd->dcfg);
-		t[i].primary = cd->ds.primary;
-		t[i].reply_text = config_domain_reply_text(c->cfg, cd->dcfg);
-	}
-	r = responder_push_domains(&cr->proc, t, c->n_domains);
-	free(t);
-	if (!r && cr->rr.watching) {
-		/* The heartbeat (ctl_resp_msg.c): the child acknowledges it. */
-		cr->pushed++;
-		cr->push_ms[cr->pushed % CTL_RESPONDER_ACK_RING] = ev_now_ms();
-		if (!ev_timer_armed(&cr->ack_timer))
-			ctl_timer_start(c, &cr->ack_timer, CTL_RESPONDER_ACK_MS,
-					"responder heartbeat");
-	}
-	/* A child that does not read for a second is stuck, and a half-sent
-	 * table cannot be resumed: a stuck child would keep its listening
-	 * sockets, and steered senders would hang. */
-	if (r < 0 && r != -ENOTCONN)
-		ctl_responder_kill(c, ": cannot send it the domain table: %s", strerror(-r));
 }

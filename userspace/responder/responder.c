@@ -5,12 +5,10 @@
  * child's side is responder_proc.c; the privilege drop responder_priv.c.
  * See responder.h for the order that keeps the gate failing open.
  */
-#include "event.h"
 #include "responder.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,10 +24,8 @@
 #include "responder_wire.h"
 
 #define RESPONDER_BACKLOG 1024
-#define RESPONDER_READY_WAIT_MS 5000   /* the child's privilege drop and check */
-#define RESPONDER_SEND_TIMEOUT_MS 1000 /* a push that takes longer: child stuck */
-#define RESPONDER_STOP_WAIT_MS 1000    /* SIGTERM grace before SIGKILL */
-#define RESPONDER_FD_SLACK 64	       /* descriptors beyond one per session */
+#define RESPONDER_FD_SLACK 64 /* descriptors beyond one per session */
+#define RESPONDER_TEST_HOLD "MXGATE_TEST_RESPONDER_HOLD"
 
 static int listen_one(const struct mxg_ip *ip, uint16_t port, uint16_t *bound, char *err,
 		      size_t errlen)
@@ -146,9 +142,21 @@ static void send_ready(int ctl, int error, const char *text)
 		_exit(1);
 }
 
+/* For the tests only (tests/integration/93-responder-not-ready.t): a child
+ * started while the file named by $MXGATE_TEST_RESPONDER_HOLD exists
+ * stops itself (SIGSTOP) just before it reports READY, so that a test can
+ * hold a responder that is not ready. Read before the chroot. */
+static bool test_hold(void)
+{
+	const char *path = getenv(RESPONDER_TEST_HOLD);
+
+	return path && path[0] && access(path, F_OK) == 0;
+}
+
 __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, struct responder *r,
 						 int ctl, pid_t parent, uid_t uid, gid_t gid,
-						 bool change_user, const char *jail)
+						 bool change_user, const char *user,
+						 const char *jail)
 {
 	int keep[3] = {r->listen_fd_v4, r->listen_fd_v6, ctl};
 	unsigned max_conn =
@@ -156,6 +164,8 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 	char err[256] = "";
 	sigset_t none;
 	int rc, status_fd;
+	bool hold = test_hold();
+	pid_t self;
 
 	/* The controller's signal handlers and mask are not ours. */
 	sigemptyset(&none);
@@ -192,6 +202,9 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
 	if (getppid() != parent)
 		_exit(0);
+	if (hold)
+		raise(SIGSTOP);
+	self = getpid();
 	/* The last step: from here on only the event loop's calls. */
 	rc = responder_seccomp(err, sizeof(err));
 	if (rc) {
@@ -199,71 +212,33 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 		send_ready(ctl, -rc, err);
 		_exit(1);
 	}
+	log_info("responder: pid %d serving as %s, root %s, seccomp allowlist", (int)self,
+		 change_user ? user : "(unchanged)", jail[0] ? jail : "(unchanged)");
 	send_ready(ctl, 0, "");
 	_exit(responder_child_run(cfg, r->listen_fd_v4, r->listen_fd_v6, ctl));
 }
 
-/* Read exactly len bytes from fd within the deadline. */
-static int read_full(int fd, void *buf, size_t len, uint64_t deadline_ms)
+int responder_ready_result(const struct responder_wire_reader *rd, char *err, size_t errlen)
 {
-	size_t got = 0;
+	char text[RESPONDER_READY_TEXT_MAX + 1];
 
-	while (got < len) {
-		uint64_t now = ev_now_ms();
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ssize_t n;
-		int prc;
-
-		if (now >= deadline_ms)
-			return -ETIMEDOUT;
-		prc = poll(&p, 1, (int)(deadline_ms - now));
-		if (prc < 0 && errno != EINTR)
-			return -errno;
-		if (prc <= 0)
-			continue;
-		n = read(fd, (char *)buf + got, len - got);
-		if (n == 0)
-			return -EPIPE;
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
-		got += (size_t)n;
+	if (rd->hdr.type != RESPONDER_MSG_READY) {
+		snprintf(err, errlen, "a message before READY; see its log line");
+		return -EBADMSG;
 	}
-	return 0;
-}
-
-static int wait_ready(struct responder *r, char *err, size_t errlen)
-{
-	struct responder_wire_hdr h = {0};
-	char text[RESPONDER_READY_TEXT_MAX + 1] = "";
-	uint64_t deadline = ev_now_ms() + RESPONDER_READY_WAIT_MS;
-	int rc;
-
-	rc = read_full(r->ctl_fd, &h, sizeof(h), deadline);
-	if (!rc && (responder_wire_check_hdr(&h) < 0 || h.type != RESPONDER_MSG_READY))
-		rc = -EBADMSG;
-	if (!rc)
-		rc = read_full(r->ctl_fd, text, h.len, deadline);
-	if (rc) {
-		snprintf(err, errlen, "responder: no READY from the child (%s); see its log line",
-			 strerror(-rc));
-		return rc;
-	}
-	if (h.count) {
-		text[h.len] = '\0';
-		snprintf(err, errlen, "responder: %s", text);
-		return -(int)h.count;
-	}
-	return 0;
+	if (!rd->hdr.count)
+		return 0;
+	/* Its own words, but from a process that may be compromised. */
+	log_printable(text, sizeof(text), rd->payload ? (const char *)rd->payload : "",
+		      rd->hdr.len < RESPONDER_READY_TEXT_MAX ? rd->hdr.len
+							     : RESPONDER_READY_TEXT_MAX);
+	snprintf(err, errlen, "%s", text);
+	return rd->hdr.count < 4096 ? -(int)rd->hdr.count : -EPROTO;
 }
 
 int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err, size_t errlen)
 {
 	const char *user = cfg->user[0] ? cfg->user : "nobody";
-	struct timeval tv = {.tv_sec = RESPONDER_SEND_TIMEOUT_MS / 1000,
-			     .tv_usec = (suseconds_t)(RESPONDER_SEND_TIMEOUT_MS % 1000) * 1000};
 	bool change_user = geteuid() == 0;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
@@ -307,6 +282,17 @@ int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err
 		snprintf(err, errlen, "responder: socketpair: %s", strerror(errno));
 		goto out_close;
 	}
+	/* Our end never blocks: the caller reads READY and the reports, and
+	 * writes the tables, from its event loop. */
+	rc = fcntl(sv[0], F_GETFL);
+	if (rc < 0 || fcntl(sv[0], F_SETFL, rc | O_NONBLOCK) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "responder: cannot make its socket non-blocking: %s",
+			 strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		goto out_close;
+	}
 	fflush(NULL);
 	r->pid = fork();
 	if (r->pid < 0) {
@@ -319,21 +305,13 @@ int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err
 	}
 	if (r->pid == 0) {
 		close(sv[0]);
-		child_main(cfg, r, sv[1], parent, uid, gid, change_user, jail);
+		child_main(cfg, r, sv[1], parent, uid, gid, change_user, user, jail);
 	}
 	close(sv[1]);
 	r->ctl_fd = sv[0];
 	/* Fail-open: from now on only the child holds the sockets. */
 	close_fd(&r->listen_fd_v4);
 	close_fd(&r->listen_fd_v6);
-	setsockopt(r->ctl_fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	rc = wait_ready(r, err, errlen);
-	if (rc) {
-		responder_stop(r);
-		return rc;
-	}
-	log_info("responder: pid %d serving as %s, root %s, seccomp allowlist", (int)r->pid,
-		 change_user ? user : "(unchanged)", jail[0] ? jail : "(unchanged)");
 	return 0;
 out_close:
 	close_fd(&r->listen_fd_v4);
@@ -341,31 +319,7 @@ out_close:
 	return rc;
 }
 
-int responder_push_domains(struct responder *r, const struct responder_domain *d, size_t n)
-{
-	uint8_t *buf;
-	size_t len, off = 0;
-	int rc;
-
-	if (r->ctl_fd < 0)
-		return -ENOTCONN;
-	rc = responder_wire_encode(d, n, &buf, &len);
-	if (rc)
-		return rc;
-	while (off < len) {
-		ssize_t w = send(r->ctl_fd, buf + off, len - off, MSG_NOSIGNAL);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT : -errno;
-			break;
-		}
-		off += (size_t)w;
-	}
-	free(buf);
-	return rc;
-}
+#define RESPONDER_STOP_WAIT_MS 1000 /* SIGTERM grace before SIGKILL */
 
 void responder_stop(struct responder *r)
 {

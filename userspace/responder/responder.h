@@ -12,7 +12,8 @@
  *     responder_listen(&r)                  two listening sockets
  *     gate->set_responder(g, r.listen_fd_v4, r.listen_fd_v6)   into the SOCKMAP
  *     responder_spawn(&r, cfg)              fork; the PARENT CLOSES ITS COPIES
- *     responder_push_domains(&r, ...)       now and on every change
+ *     READY on r.ctl_fd                     read without blocking
+ *     a DOMAINS table (responder_wire_encode) now and on every change
  *
  * After responder_spawn() the child is the only owner of the listening
  * sockets (r.listen_fd_* are -1 in the parent): when it dies, for any
@@ -20,11 +21,12 @@
  * the tc program stops steering (the gate opens). So the SOCKMAP must be
  * filled between listen and spawn, never later.
  *
- * After its READY message the child writes only COUNTS and OFFENDERS
- * reports (at most one of each a second, responder_wire.h); the controller
- * reads them from ctl_fd without blocking (ctl_resp_msg.c). EOF on ctl_fd
- * means the responder is gone; call responder_stop() (it reaps), then
- * listen, set_responder, spawn and push again. Likewise the child exits
+ * The controller's end (ctl_fd) is non-blocking: mxgated waits for READY,
+ * writes the tables and reads the reports on its event loop, with
+ * deadlines (mxgated/supervise.c, ctl_resp_push.c, ctl_resp_msg.c). After
+ * its READY message the child writes only reports (responder_wire.h).
+ * EOF on ctl_fd means the responder is gone: reap it, then listen,
+ * set_responder, spawn and push again. Likewise the child exits
  * when ctl_fd closes (controller gone). A config reload that changes
  * helo_name, user or a responder limit needs a respawn: the child keeps the
  * config it was forked with.
@@ -60,17 +62,21 @@ int responder_listen_on(struct responder *r, const struct mxg_ip *v4, const stru
 /*
  * Fork the child: it closes every other descriptor, drops to cfg->user
  * (when run as root; "" = nobody), verifies it holds no capability, and
- * reports READY; only then does it accept connections. Waits for READY (at
- * most a few seconds): an error of the drop comes back here, in err.
- * Closes the parent's copies of the listening sockets in every case.
+ * reports READY on ctl_fd; only then does it accept connections. Does not
+ * wait for READY: ctl_fd is non-blocking, and the caller reads READY
+ * (responder_wire_read) within a deadline of its own. Closes the parent's
+ * copies of the listening sockets in every case.
  */
 int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err, size_t errlen);
-/* Send the full domain table (replaces the previous one). Blocks at most
- * about a second; on error (-EPIPE child gone, -ETIMEDOUT stuck) the
- * stream is out of step: responder_stop() and start again. */
-int responder_push_domains(struct responder *r, const struct responder_domain *d, size_t n);
-/* Kill (SIGTERM, then SIGKILL after a second) and reap the child, close
- * the fds. Safe to call twice and after the child died by itself. */
+/* The READY message rd holds: 0 when the child serves, or the negative
+ * errno of its failed privilege drop with its words in err. */
+struct responder_wire_reader;
+int responder_ready_result(const struct responder_wire_reader *rd, char *err, size_t errlen);
+/* Close the fds, SIGTERM the child, wait up to a second for it to exit,
+ * then SIGKILL and reap it. It blocks: only for a process on its way out
+ * (mxgated after its loop ended, the test harness); the loop ends a child
+ * with signals and timers (supervise.c). Safe to call twice and after the
+ * child died by itself. */
 void responder_stop(struct responder *r);
 
 #endif

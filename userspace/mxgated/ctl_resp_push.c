@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The domain table to the responder, every round and on changes, without
+ * blocking the loop: the table is encoded once into a buffer and written
+ * as far as the socket takes it; the rest goes when the socket is writable
+ * again (the watcher of ctl_resp_msg.c). One table at a time, so the
+ * buffer is bounded by the largest table: a push while one is in flight
+ * only asks for the newest table after it (a table replaces the previous
+ * one whole). A child that has not read a table within
+ * CTL_RESPONDER_SEND_MS is stuck, and is killed like one that does not
+ * acknowledge (a half-written table cannot be taken back).
+ */
+#include "ctl_responder_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+
+void ctl_responder_push_drop(struct controller *c)
+{
+	struct ctl_responder *cr = c->resp;
+
+	ev_timer_stop(c->loop, &cr->send_timer);
+	free(cr->out);
+	cr->out = NULL;
+	cr->out_len = cr->out_off = 0;
+	cr->push_again = false;
+}
+
+/* Written in full: the heartbeat (ctl_resp_msg.c) waits for its ACK. */
+static void sent(struct controller *c)
+{
+	struct ctl_responder *cr = c->resp;
+
+	cr->pushed++;
+	cr->push_ms[cr->pushed % CTL_RESPONDER_ACK_RING] = ev_now_ms();
+	if (!ev_timer_armed(&cr->ack_timer))
+		ctl_timer_start(c, &cr->ack_timer, CTL_RESPONDER_ACK_MS, "responder heartbeat");
+}
+
+void ctl_responder_flush(struct controller *c)
+{
+	struct ctl_responder *cr = c->resp;
+	int fd = cr->proc.ctl_fd, r;
+	bool again;
+
+	while (cr->out && cr->out_off < cr->out_len) {
+		ssize_t w = send(fd, cr->out + cr->out_off, cr->out_len - cr->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w > 0) {
+			cr->out_off += (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* The rest when it has read some. */
+			r = ev_io_mod(c->loop, fd, EV_READ | EV_WRITE);
+			if (r < 0)
+				ctl_responder_kill(c,
+						   ": cannot wait to send it the domain table: %s",
+						   strerror(-r));
+			return;
+		}
+		ctl_responder_kill(c, ": cannot send it the domain table: %s",
+				   w < 0 ? strerror(errno) : "nothing written");
+		return;
+	}
+	if (!cr->out)
+		return;
+	again = cr->push_again;
+	ctl_responder_push_drop(c); /* also stops send_timer */
+	r = ev_io_mod(c->loop, fd, EV_READ);
+	if (r < 0) {
+		ctl_responder_kill(c, ": cannot watch its socket: %s", strerror(-r));
+		return;
+	}
+	sent(c);
+	if (again)
+		ctl_responder_push(c); /* the newest table */
+}
+
+void ctl_responder_send_cb(struct ev_loop *loop, void *arg)
+{
+	struct controller *c = arg;
+	struct ctl_responder *cr = c->resp;
+
+	if (cr->phase != CTL_RESP_READY || !cr->out)
+		return;
+	ctl_responder_kill(c,
+			   " is stuck: it has read %zu of the %zu octets of the domain table in "
+			   "%ums",
+			   cr->out_off, cr->out_len, (unsigned)CTL_RESPONDER_SEND_MS);
+}
+
+/* The table as it stands now, encoded: 0, or negative errno. */
+static int encode(struct controller *c)
+{
+	struct ctl_responder *cr = c->resp;
+	struct responder_domain *t;
+	int r;
+
+	t = calloc(c->n_domains ? c->n_domains : 1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_domains; i++) {
+		const struct ctl_domain *cd = c->domains[i];
+
+		/* Pointers only: the encoder copies the strings once. */
+		t[i].name = cd->ds.name;
+		t[i].state = (uint8_t)cd->ds.state;
+		t[i].reply = (uint8_t)config_domain_reply(c->cfg, cd->dcfg);
+		t[i].primary = cd->ds.primary;
+		t[i].reply_text = config_domain_reply_text(c->cfg, cd->dcfg);
+	}
+	r = responder_wire_encode(t, c->n_domains, &cr->out, &cr->out_len);
+	free(t);
+	cr->out_off = 0;
+	if (r < 0)
+		cr->out = NULL;
+	return r;
+}
+
+void ctl_responder_push(struct controller *c)
+{
+	struct ctl_responder *cr = c->resp;
+	int r;
+
+	/* Before READY the child takes no table: the first one follows its
+	 * READY (supervise.c). */
+	if (cr->phase != CTL_RESP_READY || !cr->rr.watching)
+		return;
+	if (cr->out) {
+		cr->push_again = true;
+		return;
+	}
+	r = encode(c);
+	if (r < 0) {
+		/* The child keeps its previous table; the next round tries
+		 * again. */
+		log_err("responder: cannot build the domain table: %s", strerror(-r));
+		return;
+	}
+	ctl_timer_start(c, &cr->send_timer, CTL_RESPONDER_SEND_MS, "responder send");
+	ctl_responder_flush(c);
+}
