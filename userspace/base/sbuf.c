@@ -73,3 +73,20 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
 	va_end(ap);
 	b->len += (size_t)n;
 }
+
+static ssize_t stream_write(void *cookie, const char *buf, size_t n)
+{
+	struct sbuf *b = cookie;
+
+	sbuf_add(b, buf, n);
+	return b->failed ? -1 : (ssize_t)n;
+}
+
+FILE *sbuf_stream(struct sbuf *b)
+{
+	FILE *f = fopencookie(b, "w", (cookie_io_functions_t){.write = stream_write});
+
+	if (!f)
+		b->failed = true;
+	return f;
+}

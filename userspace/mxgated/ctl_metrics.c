@@ -184,18 +184,10 @@ static void write_metrics(const struct controller *c, FILE *f)
 
 void ctl_metrics(const struct controller *c, struct sbuf *out)
 {
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	FILE *f = sbuf_stream(out);
 
-	if (!f) {
-		sbuf_printf(out, "error: out of memory\n");
+	if (!f)
 		return;
-	}
 	write_metrics(c, f);
-	if (fclose(f) == 0 && text)
-		sbuf_add(out, text, len);
-	else
-		sbuf_printf(out, "error: out of memory\n");
-	free(text);
+	fclose(f);
 }

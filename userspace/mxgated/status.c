@@ -245,14 +245,10 @@ static void json_status(const struct controller *c, struct sbuf *o)
 {
 	uint64_t now = ev_now_ms();
 	struct json_writer w;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	FILE *f = sbuf_stream(o);
 
-	if (!f) {
-		sbuf_printf(o, "error: out of memory\n");
+	if (!f)
 		return;
-	}
 	json_init(&w, f);
 	json_object_begin(&w);
 	json_kv_int(&w, "pid", getpid());
@@ -269,11 +265,7 @@ static void json_status(const struct controller *c, struct sbuf *o)
 	json_key(&w, "domains");
 	json_array_begin(&w);
 	/* The domains and the rest follow in parts (status_more). */
-	if (fclose(f) == 0 && text)
-		sbuf_add(o, text, len);
-	else
-		sbuf_printf(o, "error: out of memory\n");
-	free(text);
+	fclose(f);
 }
 
 /* After the last domain: close the array, addresses and counters. The
@@ -285,14 +277,10 @@ static void json_tail(const struct controller *c, struct sbuf *o)
 	struct responder_counts rc;
 	struct ctl_pass_stats ps;
 	char a[MXG_ADDRSTRLEN];
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	FILE *f = sbuf_stream(o);
 
-	if (!f) {
-		sbuf_printf(o, "error: out of memory\n");
+	if (!f)
 		return;
-	}
 	json_init(&w, f);
 	w.depth = 2;
 	w.need_comma[1] = true;
@@ -375,11 +363,7 @@ static void json_tail(const struct controller *c, struct sbuf *o)
 	ctl_unserved_json(c, &w, ev_now_ms());
 	json_object_end(&w);
 	json_end(&w);
-	if (fclose(f) == 0 && text)
-		sbuf_add(o, text, len);
-	else
-		sbuf_printf(o, "error: out of memory\n");
-	free(text);
+	fclose(f);
 }
 
 #define STATUS_PART 64 /* domains per part of a streamed status */
@@ -412,22 +396,14 @@ static void one_domain(const struct controller *c, const char *name, bool json, 
 	}
 	{
 		struct json_writer w;
-		char *text = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&text, &len);
+		FILE *f = sbuf_stream(o);
 
-		if (!f) {
-			sbuf_printf(o, "error: out of memory\n");
+		if (!f)
 			return;
-		}
 		json_init(&w, f);
 		json_domain(c, cd, ev_now_ms(), &w);
 		json_end(&w);
-		if (fclose(f) == 0 && text)
-			sbuf_add(o, text, len);
-		else
-			sbuf_printf(o, "error: out of memory\n");
-		free(text);
+		fclose(f);
 	}
 }
 
@@ -446,25 +422,17 @@ static bool status_more(void *arg, const char *request, uint64_t *cursor, struct
 	end = i + STATUS_PART < c->n_domains ? i + STATUS_PART : c->n_domains;
 	if (json && i < end) {
 		struct json_writer w;
-		char *text = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&text, &len);
+		FILE *f = sbuf_stream(out);
 
-		if (!f) {
-			out->failed = true;
+		if (!f)
 			return false;
-		}
 		json_init(&w, f);
 		w.depth = 2; /* inside the top object's domains array */
 		w.need_comma[1] = true;
 		w.need_comma[2] = i > 0;
 		for (; i < end; i++)
 			json_domain(c, c->domains[i], now, &w);
-		if (fclose(f) == 0 && text)
-			sbuf_add(out, text, len);
-		else
-			out->failed = true;
-		free(text);
+		fclose(f);
 	}
 	for (; i < end; i++)
 		text_domain(c, c->domains[i], now, out);
