@@ -6,7 +6,7 @@ set -u
 . "$MXG_SRC/tests/lib/mxgated.sh"
 
 mxg_scene 90
-tap_plan 12
+tap_plan 13
 tn_postfix_start p2 primary
 
 mxg_config
@@ -58,3 +58,10 @@ no_primary() {
 tap_ok "a new self is applied at once: example.test has no primary left, open" \
 	tn_wait 10 no_primary
 tap_diag "$(mxg_status | jq -c '.domains[] | select(.name == "example.test") | {state, reason}')"
+# `mxgate probe` with the same self names says what the daemon says.
+status_says=$(mxg_status | jq -c '.domains[] | select(.name == "example.test")
+	| [.state, .reason, .reason_text]')
+probe_says=$(tn_exec edge "$MXGATE" probe example.test --self mx2.example.test \
+	--self mx1.example.test --resolver "$TN_DNS_IP" --json 2>/dev/null |
+	jq -c '[.state, .reason, .reason_text]')
+tap_is "$probe_says" "$status_says" "mxgate probe, same self: the daemon's state, token and sentence ($status_says)"

@@ -122,6 +122,8 @@ static int run_probes(struct probe_ctx *ctx, const char *helo, unsigned timeout_
 		it->out = &ctx->out[ctx->n_items++];
 		it->out->host = ds->set->hosts[ds->addrs[i].host].name;
 		it->out->addr = ds->addrs[i].ip;
+		/* Until its report comes, a probe is not a primary that is up. */
+		it->out->rep.result = PROBE_TIMEOUT;
 		it->ctx = ctx;
 	}
 	/* One descriptor per probed address, and some to spare. */
@@ -195,8 +197,8 @@ static int decide(struct probe_ctx *ctx, const char (*self)[MXG_NAME_MAX], size_
 	return 0;
 }
 
-static void print(const struct probe_ctx *ctx, const char (*self)[MXG_NAME_MAX], size_t n_self,
-		  const char *resolver, bool json)
+static void print_outcome(const struct probe_ctx *ctx, const char (*self)[MXG_NAME_MAX],
+			  size_t n_self, const char *resolver, bool json)
 {
 	struct mx_primaries pr;
 	struct cli_probe_view v = {.set = ctx->set,
@@ -392,7 +394,7 @@ int do_probe(int argc, char **argv)
 		fprintf(stderr, "mxgate: %s: probing failed: %s\n", domain, strerror(-c));
 		goto out;
 	}
-	print(ctx, (const char(*)[MXG_NAME_MAX])self, n_self, resolver_s, json);
+	print_outcome(ctx, (const char(*)[MXG_NAME_MAX])self, n_self, resolver_s, json);
 	ret = fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
 out:
 	dns_resolver_free(res);
