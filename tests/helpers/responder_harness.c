@@ -231,13 +231,21 @@ int main(int argc, char **argv)
 	struct responder r;
 	uint16_t port = 0;
 	size_t n_dom = 0;
-	bool push = true;
+	bool push = true, per_net_set = false;
 	char err[512];
 	sigset_t sigs;
 	int opt, sig = 0;
 
+	/* Not from config_load: set what the responder uses as it is, to
+	 * the configuration's defaults (config.h). */
 	snprintf(cfg.helo_name, sizeof(cfg.helo_name), "backup.test");
-	snprintf(cfg.user, sizeof(cfg.user), "nobody");
+	snprintf(cfg.user, sizeof(cfg.user), "%s", MXG_DEFAULT_USER);
+	snprintf(cfg.control_socket, sizeof(cfg.control_socket), "%s", MXG_DEFAULT_CONTROL_SOCKET);
+	cfg.max_connections = MXG_DEFAULT_MAX_CONNECTIONS;
+	cfg.max_connections_per_client = MXG_DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
+	cfg.max_connections_per_network = MXG_DEFAULT_MAX_CONNECTIONS_PER_NETWORK;
+	cfg.idle_timeout_ms = MXG_DEFAULT_IDLE_TIMEOUT_MS;
+	cfg.session_timeout_ms = MXG_DEFAULT_SESSION_TIMEOUT_MS;
 	cfg.reply = MXG_REPLY_REJECT;
 	cfg.offender_threshold = 5;
 	cfg.offender_window_ms = 3600000;
@@ -303,6 +311,7 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			cfg.max_connections_per_network = parse_uint(optarg);
+			per_net_set = true;
 			break;
 		case 'S':
 			cfg.session_timeout_ms = parse_duration(optarg);
@@ -318,6 +327,10 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	/* As config_check.c: the per-network default follows a smaller
+	 * max_connections. */
+	if (!per_net_set && cfg.max_connections_per_network > cfg.max_connections)
+		cfg.max_connections_per_network = cfg.max_connections;
 	if (bulk) {
 		dom = calloc(HARNESS_MAX_DOMAINS + bulk, sizeof(*dom));
 		if (!dom) {

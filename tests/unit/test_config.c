@@ -337,6 +337,18 @@ static void test_bad_number(void **state)
 		     "t.conf:4: max_commands: 99999999999999999999999 is out of range");
 	expect_error(BASE "max_connections = 10\nmax_connections_per_client = 20\n",
 		     "t.conf:5: max_connections_per_client: exceeds max_connections (10)");
+	/* The responder uses these as they are (no default at use): 0 or
+	 * empty never gets through. */
+	expect_error(BASE "max_connections = 0\n", "t.conf:4: max_connections: 0 is out of range");
+	expect_error(BASE "max_connections_per_client = 0\n",
+		     "t.conf:4: max_connections_per_client: 0 is out of range");
+	expect_error(BASE "max_connections_per_network = 0\n",
+		     "t.conf:4: max_connections_per_network: 0 is out of range");
+	expect_error(BASE "idle_timeout = 0\n", "t.conf:4: idle_timeout: 0 is out of range");
+	expect_error(BASE "session_timeout = 0s\n",
+		     "t.conf:4: session_timeout: 0s is out of range");
+	expect_error(BASE "user =\n", "t.conf:4: user: ");
+	expect_error(BASE "control_socket =\n", "t.conf:4: control_socket: ");
 }
 
 static void test_bad_enum(void **state)

@@ -159,8 +159,7 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 						 const char *jail)
 {
 	int keep[3] = {r->listen_fd_v4, r->listen_fd_v6, ctl};
-	unsigned max_conn =
-	    cfg->max_connections ? cfg->max_connections : RESPONDER_DEFAULT_MAX_CONNECTIONS;
+	unsigned max_conn = cfg->max_connections;
 	char err[256] = "";
 	sigset_t none;
 	int rc, status_fd;
@@ -236,9 +235,30 @@ int responder_ready_result(const struct responder_wire_reader *rd, char *err, si
 	return rd->hdr.count < 4096 ? -(int)rd->hdr.count : -EPROTO;
 }
 
+int responder_cfg_check(const struct mxg_config *cfg, char *err, size_t errlen)
+{
+	const char *missing = !cfg->max_connections		  ? "max_connections"
+			      : !cfg->max_connections_per_client  ? "max_connections_per_client"
+			      : !cfg->max_connections_per_network ? "max_connections_per_network"
+			      : !cfg->idle_timeout_ms		  ? "idle_timeout"
+			      : !cfg->session_timeout_ms	  ? "session_timeout"
+			      : !cfg->helo_name[0]		  ? "helo_name"
+			      : !cfg->user[0]			  ? "user"
+			      : !cfg->control_socket[0]		  ? "control_socket"
+								  : NULL;
+
+	if (!missing)
+		return 0;
+	snprintf(err, errlen,
+		 "responder: %s is 0 or empty; the configuration must come from config_load, "
+		 "which sets every default (a bug: report it)",
+		 missing);
+	return -EINVAL;
+}
+
 int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err, size_t errlen)
 {
-	const char *user = cfg->user[0] ? cfg->user : "nobody";
+	const char *user = cfg->user;
 	bool change_user = geteuid() == 0;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
@@ -247,6 +267,9 @@ int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err
 	struct passwd *pw;
 	int sv[2], rc;
 
+	rc = responder_cfg_check(cfg, err, errlen);
+	if (rc)
+		goto out_close;
 	if (r->listen_fd_v4 < 0 && r->listen_fd_v6 < 0) {
 		snprintf(err, errlen,
 			 "responder: no listening socket; call responder_listen first");

@@ -60,8 +60,7 @@ int responder_jail_dir(const struct mxg_config *cfg, char *out, size_t outlen, c
 		       size_t errlen)
 {
 	char base[sizeof(cfg->control_socket)], why[128];
-	const char *sock =
-	    cfg->control_socket[0] ? cfg->control_socket : MXG_DEFAULT_CONTROL_SOCKET;
+	const char *sock = cfg->control_socket; /* never empty: responder_cfg_check */
 	int rc;
 
 	out[0] = '\0';

@@ -45,10 +45,10 @@ extern void responder_test_after_accept(void) __attribute__((weak));
 void responder_self_snapshot(void);
 int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int ctl);
 
-#define RESPONDER_DEFAULT_IDLE_MS 30000 /* used when the config says 0 */
-#define RESPONDER_DEFAULT_MAX_CONNECTIONS 1000
-#define RESPONDER_DEFAULT_MAX_PER_CLIENT 10
-#define RESPONDER_DEFAULT_MAX_PER_NET 100
-#define RESPONDER_DEFAULT_SESSION_MS 60000
+/* The settings the responder uses as they are (config.c sets their
+ * defaults and refuses 0): 0, or -EINVAL with err naming the one that is
+ * missing. A configuration not from config_load (the test harness) must
+ * set them too. */
+int responder_cfg_check(const struct mxg_config *cfg, char *err, size_t errlen);
 
 #endif

@@ -1,19 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The responder child's event loop (it runs without privileges, see
- * responder_priv.c): accept steered connections, run one smtp_session per
- * connection with non-blocking I/O and bounded buffers, enforce the
- * connection (in all, per client, per network), command, idle and
- * session-lifetime limits, make room for new clients by closing the
- * longest-idle session when full, track offenders, take domain
- * tables from the controller and report counters and offenders back to it
- * (responder_report.c). It exits when the controller's end of the
+ * responder_priv.c): run one smtp_session per connection that
+ * responder_accept.c took, with non-blocking I/O and bounded buffers,
+ * enforce the command, idle and session-lifetime limits, track offenders,
+ * take domain tables from the controller and report counters and
+ * offenders back to it (responder_report.c). It exits when the controller's end of the
  * socketpair closes.
  */
 #include <errno.h>
-#include <ifaddrs.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,78 +18,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "event.h"
 #include "log.h"
 #include "config_pass.h"
 #include "greylist.h"
-#include "offender.h"
+#include "responder_child.h"
 #include "responder_int.h"
-#include "responder_report.h"
-#include "responder_wire.h"
-#include "smtp_session.h"
 
-#ifndef SO_ORIGINAL_DST
-#define SO_ORIGINAL_DST 80 /* linux/netfilter_ipv4.h */
-#endif
-#ifndef IP6T_SO_ORIGINAL_DST
-#define IP6T_SO_ORIGINAL_DST 80 /* linux/netfilter_ipv6/ip6_tables.h */
-#endif
-
-#define CONN_IN_MAX 1024	    /* unprocessed client bytes per session: two full lines */
-#define CONN_LINGER_MS 2000	    /* after the last reply: wait for the client's FIN */
-#define ACCEPT_BATCH 64		    /* accepts per wakeup, so sessions get served too */
-#define ACCEPT_PAUSE_MS 100	    /* out of descriptors: stop accepting this long */
-#define REFUSE_LOG_INTERVAL_MS 1000 /* at most one "refused" line per second */
-
-struct rsp;
-
-struct conn {
-	LIST_ENTRY(conn) link; /* in rsp.conns */
-	struct rsp *rsp;
-	int fd;
-	struct mxg_ip peer, dst;
-	uint16_t peer_port, dst_port;
-	struct client_key key, net;
-	uint64_t serial;       /* this session, for the offender count (never 0) */
-	uint64_t started_ms;   /* accepted: session_timeout counts from here */
-	uint64_t active_ms;    /* accepted, or the last complete command */
-	struct ev_timer timer; /* idle or lifetime, then linger */
-	bool lingering;	       /* replies sent, write side shut: wait for EOF */
-	const char *end;       /* why it ended, for the log line */
-	size_t in_len;
-	char in[CONN_IN_MAX];
-	struct smtp_session smtp;
-};
-
-struct rsp {
-	struct ev_loop *loop;
-	const struct mxg_config *cfg;
-	int listen_fd[2];
-	int ctl;
-	char helo[MXG_NAME_MAX];
-	unsigned max_conn, max_per_client, max_per_net;
-	uint64_t idle_ms, session_ms;
-	struct ev_timer accept_pause;
-
-	struct responder_domain *dom;
-	size_t n_dom;
-	bool have_table;
-	uint32_t tables; /* tables installed: the ACK sequence */
-
-	struct responder_wire_reader rd; /* tables from the controller */
-
-	LIST_HEAD(, conn) conns;
-	unsigned n_conns;
-	struct offender_table off;
-	uint64_t sessions_seen;	     /* serial of the last session accepted */
-	struct responder_report rep; /* counters and offenders to the controller */
-	struct ev_timer report_timer;
-
-	uint64_t refuse_log_ms;
-	unsigned refused_quiet; /* refusals not logged since the last line */
-	uint64_t unsteered;	/* connections closed: not steered from port 25 */
-	int exit_code;
-};
+#define CONN_LINGER_MS 2000 /* after the last reply: wait for the client's FIN */
 
 static enum smtp_lookup conn_lookup(void *arg, const char *domain,
 				    const struct responder_domain **d)
@@ -123,14 +54,13 @@ static enum smtp_lookup conn_lookup(void *arg, const char *domain,
 	return SMTP_DOMAIN_NOT_SERVED;
 }
 
-static bool client_is_local(const struct conn *c);
 static void report_update_events(struct rsp *r, bool pending);
 
 static bool conn_offender(void *arg)
 {
 	struct conn *c = arg;
 
-	if (!c->rsp->cfg->responder_test_mode && client_is_local(c))
+	if (!c->rsp->cfg->responder_test_mode && rsp_client_is_local(c))
 		return false;
 	if (!offender_try(&c->rsp->off, &c->key, ev_now_ms(), c->serial))
 		return false;
@@ -184,7 +114,7 @@ static const struct smtp_session_ops conn_ops = {.lookup = conn_lookup,
 						 .rcpt_pass = conn_rcpt_pass,
 						 .rcpt_replied = conn_rcpt_replied};
 
-static void conn_free(struct conn *c)
+void rsp_conn_free(struct conn *c)
 {
 	struct rsp *r = c->rsp;
 	char peer[MXG_ADDRSTRLEN], dst[MXG_ADDRSTRLEN];
@@ -238,7 +168,7 @@ static void conn_update_events(struct conn *c)
 }
 
 /* Send what the session has queued. false on a fatal error. */
-static bool conn_send(struct conn *c, bool *progress)
+bool rsp_conn_send(struct conn *c, bool *progress)
 {
 	size_t out;
 	const char *o = smtp_session_output(&c->smtp, &out);
@@ -279,14 +209,14 @@ static bool conn_pump(struct conn *c)
 				c->active_ms = ev_now_ms();
 				if (conn_arm(c) < 0) {
 					c->end = "out of memory (timer)";
-					conn_free(c);
+					rsp_conn_free(c);
 					return false;
 				}
 			}
 		}
-		if (!conn_send(c, &progress)) {
+		if (!rsp_conn_send(c, &progress)) {
 			c->end = "write error";
-			conn_free(c);
+			rsp_conn_free(c);
 			return false;
 		}
 	} while (progress);
@@ -301,7 +231,7 @@ static bool conn_pump(struct conn *c)
 		c->lingering = true;
 		c->in_len = 0;
 		if (ev_timer_start(r->loop, &c->timer, CONN_LINGER_MS) < 0) {
-			conn_free(c); /* no linger then: the reply is sent */
+			rsp_conn_free(c); /* no linger then: the reply is sent */
 			return false;
 		}
 	}
@@ -322,7 +252,7 @@ static void conn_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	if (c->lingering) {
 		n = read(fd, junk, sizeof(junk));
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-			conn_free(c);
+			rsp_conn_free(c);
 		return;
 	}
 	if (c->in_len < sizeof(c->in)) {
@@ -336,8 +266,8 @@ static void conn_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 			smtp_session_feed(&c->smtp, c->in, c->in_len);
 			c->in_len = 0;
 			if (n == 0)
-				conn_send(c, &ignored);
-			conn_free(c);
+				rsp_conn_send(c, &ignored);
+			rsp_conn_free(c);
 			return;
 		}
 		if (n > 0)
@@ -352,7 +282,7 @@ static void conn_timer(struct ev_loop *loop, void *arg)
 
 	if (c->lingering || smtp_session_done(&c->smtp)) {
 		/* linger over, or a 421 the client would not read */
-		conn_free(c);
+		rsp_conn_free(c);
 		return;
 	}
 	if (ev_now_ms() >= c->started_ms + c->rsp->session_ms) {
@@ -366,184 +296,31 @@ static void conn_timer(struct ev_loop *loop, void *arg)
 		bool ignored = false;
 
 		/* No linger: one try at the 421, then close. */
-		conn_send(c, &ignored);
-		conn_free(c);
+		rsp_conn_send(c, &ignored);
+		rsp_conn_free(c);
 		return;
 	}
 	conn_pump(c);
 }
 
-/* The destination the client dialled: with bpf_sk_assign or tproxy
- * getsockname already shows it (port 25); behind an nft redirect ask
- * conntrack. A port other than 25 means the connection was not steered:
- * someone on this host connected to the responder's own listener. */
-static void original_dst(int fd, struct mxg_ip *dst, uint16_t *dst_port)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	int rc;
-
-	*dst_port = 0;
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
-	    mxg_ip_from_sockaddr((struct sockaddr *)&ss, dst, dst_port) < 0 ||
-	    *dst_port == MXG_SMTP_PORT)
-		return;
-	len = sizeof(ss);
-	if (ss.ss_family == AF_INET)
-		rc = getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &ss, &len);
-	else
-		rc = getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &len);
-	if (rc == 0)
-		mxg_ip_from_sockaddr((struct sockaddr *)&ss, dst, dst_port);
-}
-
-/* This host's addresses, taken before the privilege drop (and any
- * sandbox): a client there is local, never an offender. */
-#define SELF_ADDRS_MAX 64
-static struct mxg_ip self_addrs[SELF_ADDRS_MAX];
-static size_t n_self_addrs;
-
-void responder_self_snapshot(void)
-{
-	struct ifaddrs *ifa = NULL;
-
-	n_self_addrs = 0;
-	if (getifaddrs(&ifa) < 0) {
-		log_warn("responder: cannot list this host's addresses (%s); only loopback "
-			 "and the dialled address count as local",
-			 strerror(errno));
-		return;
-	}
-	for (struct ifaddrs *i = ifa; i && n_self_addrs < SELF_ADDRS_MAX; i = i->ifa_next) {
-		uint16_t port;
-
-		if (i->ifa_addr &&
-		    mxg_ip_from_sockaddr(i->ifa_addr, &self_addrs[n_self_addrs], &port) == 0)
-			n_self_addrs++;
-	}
-	freeifaddrs(ifa);
-}
-
-/* Loopback, the address it dialled (it connected to itself), or one of
- * this host's addresses: a local client. Counting it would put the host
- * itself into the offender set (local submission over localhost, the
- * host's own MTA). */
-static bool client_is_local(const struct conn *c)
-{
-	const struct mxg_ip *p = &c->peer;
-
-	if (p->family == AF_INET && (ntohl(p->v4.s_addr) >> 24) == 127)
-		return true;
-	if (p->family == AF_INET6 && (IN6_IS_ADDR_LOOPBACK(&p->v6) ||
-				      (IN6_IS_ADDR_V4MAPPED(&p->v6) && p->v6.s6_addr[12] == 127)))
-		return true;
-	if (c->dst.family && mxg_ip_equal(p, &c->dst))
-		return true;
-	for (size_t i = 0; i < n_self_addrs; i++)
-		if (mxg_ip_equal(p, &self_addrs[i]))
-			return true;
-	return false;
-}
-
-static void refuse(struct rsp *r, int fd, const struct mxg_ip *peer, const char *why)
-{
-	static const char msg[] = "421 4.7.0 " SMTP_WHY_TOO_MANY "\r\n";
-	uint64_t now = ev_now_ms();
-	char addr[MXG_ADDRSTRLEN];
-	ssize_t w;
-
-	/* The client has said nothing yet, so close sends a FIN, not a RST. */
-	w = send(fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-	(void)w; /* best effort: the connection is closed either way */
-	close(fd);
-	r->rep.cnt.refused++;
-	r->rep.cnt.replies[RESPONDER_CODE_421]++;
-	if (now - r->refuse_log_ms < REFUSE_LOG_INTERVAL_MS) {
-		r->refused_quiet++;
-		return;
-	}
-	log_notice("responder: refused client=%s reply=421 end=%s (%u more not logged)",
-		   mxg_ip_str(peer, addr, sizeof(addr)), why, r->refused_quiet);
-	r->refuse_log_ms = now;
-	r->refused_quiet = 0;
-}
-
-/* Full: close the session idle longest, if it has been idle a third of
- * idle_timeout, so that a new client is served instead of the one that
- * holds a slot doing nothing (idle floods). A client in a dialogue sends
- * its next command within milliseconds and is never chosen. */
-static bool evict_idlest(struct rsp *r, struct conn *idlest)
-{
-	bool ignored = false;
-
-	if (!idlest || ev_now_ms() - idlest->active_ms < r->idle_ms / 3)
-		return false;
-	idlest->end = "evicted: idle while full";
-	smtp_session_close_421(&idlest->smtp, SMTP_WHY_BUSY);
-	/* One try: an idle client has nothing unread, so close sends a FIN
-	 * after the 421; a slot now matters more than a slow reader. */
-	conn_send(idlest, &ignored);
-	conn_free(idlest);
-	return true;
-}
-
-static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
+bool rsp_conn_new(struct rsp *r, int fd, const struct mxg_ip *peer, uint16_t peer_port,
+		  const struct client_key *key, const struct client_key *net,
+		  const struct mxg_ip *dst, uint16_t dst_port)
 {
 	struct smtp_session_params p = {r->helo, r->cfg->max_commands, 0};
-	struct mxg_ip peer, dst = {0};
-	struct client_key key, net;
-	uint16_t peer_port, dst_port;
-	unsigned same = 0, same_net = 0;
-	struct conn *c, *idlest = NULL;
+	struct conn *c = calloc(1, sizeof(*c));
 
-	if (mxg_ip_from_sockaddr((const struct sockaddr *)ss, &peer, &peer_port) < 0) {
-		close(fd); /* not TCP over IP: cannot happen on our listeners */
-		return;
-	}
-	original_dst(fd, &dst, &dst_port);
-	if (dst_port != MXG_SMTP_PORT && !r->cfg->responder_test_mode) {
-		/* Not steered from port 25: a local process dialled our
-		 * listener. No session, no reply, nothing counted. */
-		close(fd);
-		r->unsteered++;
-		return;
-	}
-	client_key_from_ip(&peer, &key);
-	client_key_network(&key, &net);
-	LIST_FOREACH(c, &r->conns, link) {
-		same += client_key_equal(&c->key, &key);
-		same_net += client_key_equal(&c->net, &net);
-		if (!c->lingering && !smtp_session_done(&c->smtp) &&
-		    (!idlest || c->active_ms < idlest->active_ms))
-			idlest = c;
-	}
-	/* A client over its own limits never takes another's slot. */
-	if (same >= r->max_per_client) {
-		refuse(r, fd, &peer, "too many connections from this client");
-		return;
-	}
-	if (same_net >= r->max_per_net) {
-		refuse(r, fd, &peer, "too many connections from this network");
-		return;
-	}
-	if (r->n_conns >= r->max_conn && !evict_idlest(r, idlest)) {
-		refuse(r, fd, &peer, "too many connections");
-		return;
-	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		refuse(r, fd, &peer, "out of memory");
-		return;
-	}
+	if (!c)
+		return false;
 	c->rsp = r;
 	c->fd = fd;
-	c->peer = peer;
+	c->peer = *peer;
 	c->peer_port = peer_port;
-	c->key = key;
-	c->net = net;
+	c->key = *key;
+	c->net = *net;
 	c->serial = ++r->sessions_seen;
 	c->started_ms = c->active_ms = ev_now_ms();
-	c->dst = dst;
+	c->dst = *dst;
 	c->dst_port = dst_port;
 	ev_timer_init(&c->timer, conn_timer, c);
 	smtp_session_init(&c->smtp, &p, &conn_ops, c);
@@ -551,62 +328,21 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 		ev_io_del(r->loop, fd);
 		ev_timer_stop(r->loop, &c->timer);
 		free(c);
-		refuse(r, fd, &peer, "out of memory");
-		return;
+		return false;
 	}
 	LIST_INSERT_HEAD(&r->conns, c, link);
 	r->n_conns++;
 	r->rep.cnt.sessions++;
 	smtp_session_start(&c->smtp);
 	conn_pump(c);
+	return true;
 }
 
-static void listeners_enable(struct rsp *r, unsigned events)
-{
-	for (int i = 0; i < 2; i++)
-		if (r->listen_fd[i] >= 0)
-			ev_io_mod(r->loop, r->listen_fd[i], events);
-}
-
-static void accept_resume(struct ev_loop *loop, void *arg)
-{
-	listeners_enable(arg, EV_READ);
-}
-
-static void fatal(struct rsp *r, const char *what)
+void rsp_fatal(struct rsp *r, const char *what)
 {
 	log_err("responder: %s; exiting (the gate opens, mxgated restarts the responder)", what);
 	r->exit_code = 1;
 	ev_stop(r->loop);
-}
-
-static void on_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg)
-{
-	struct rsp *r = arg;
-
-	for (int i = 0; i < ACCEPT_BATCH; i++) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss);
-		int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd >= 0) {
-			if (responder_test_after_accept)
-				responder_test_after_accept();
-			accept_one(r, fd, &ss);
-			continue;
-		}
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return;
-		if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-			continue;
-		/* EMFILE, ENFILE, ENOBUFS, ENOMEM: the backlog keeps the
-		 * clients; stop accepting for a moment instead of spinning. */
-		log_warn("responder: accept: %s; pausing %d ms", strerror(errno), ACCEPT_PAUSE_MS);
-		listeners_enable(r, 0);
-		if (ev_timer_start(loop, &r->accept_pause, ACCEPT_PAUSE_MS) < 0)
-			fatal(r, "cannot arm the accept pause timer: out of memory");
-		return;
-	}
 }
 
 static void report_update_events(struct rsp *r, bool pending);
@@ -617,7 +353,7 @@ static void table_install(struct rsp *r)
 	size_t gated = 0;
 
 	if (responder_wire_decode(r->rd.payload, r->rd.hdr.len, r->rd.hdr.count, &t) < 0) {
-		fatal(r, "bad domain table from the controller");
+		rsp_fatal(r, "bad domain table from the controller");
 		return;
 	}
 	free(r->dom);
@@ -648,7 +384,7 @@ static void on_report_timer(struct ev_loop *loop, void *arg)
 	report_tick(&r->rep);
 	report_update_events(r, r->rep.out_len > 0);
 	if (ev_timer_start(loop, &r->report_timer, REPORT_INTERVAL_MS) < 0)
-		fatal(r, "cannot arm the report timer: out of memory");
+		rsp_fatal(r, "cannot arm the report timer: out of memory");
 }
 
 static void on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg)
@@ -665,9 +401,9 @@ static void on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		table_install(r);
 		responder_wire_reader_free(&r->rd); /* a table can be large */
 	} else if (rc == -EBADMSG)
-		fatal(r, "bad message header from the controller");
+		rsp_fatal(r, "bad message header from the controller");
 	else if (rc == -ENOMEM)
-		fatal(r, "out of memory for a domain table");
+		rsp_fatal(r, "out of memory for a domain table");
 	else if (rc < 0 && rc != -EAGAIN) {
 		log_info("responder: controller gone (%s); exiting",
 			 rc == -EPIPE ? "end of file" : strerror(-rc));
@@ -681,24 +417,18 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 	uint32_t seed = 0;
 	int rc = 1;
 
+	/* Used as they are: config.c sets the defaults and refuses 0, and
+	 * responder_spawn() checked them (responder_cfg_check). */
 	snprintf(r.helo, sizeof(r.helo), "%s", cfg->helo_name);
-	if (!r.helo[0] && gethostname(r.helo, sizeof(r.helo) - 1) < 0)
-		snprintf(r.helo, sizeof(r.helo), "localhost");
-	r.max_conn =
-	    cfg->max_connections ? cfg->max_connections : RESPONDER_DEFAULT_MAX_CONNECTIONS;
-	r.max_per_client = cfg->max_connections_per_client ? cfg->max_connections_per_client
-							   : RESPONDER_DEFAULT_MAX_PER_CLIENT;
-	r.max_per_net = cfg->max_connections_per_network ? cfg->max_connections_per_network
-							 : RESPONDER_DEFAULT_MAX_PER_NET;
-	if (r.max_per_net > r.max_conn)
-		r.max_per_net = r.max_conn;
-	r.idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : RESPONDER_DEFAULT_IDLE_MS;
-	r.session_ms =
-	    cfg->session_timeout_ms ? cfg->session_timeout_ms : RESPONDER_DEFAULT_SESSION_MS;
+	r.max_conn = cfg->max_connections;
+	r.max_per_client = cfg->max_connections_per_client;
+	r.max_per_net = cfg->max_connections_per_network;
+	r.idle_ms = cfg->idle_timeout_ms;
+	r.session_ms = cfg->session_timeout_ms;
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) < 0)
 		seed = (uint32_t)getpid() ^ (uint32_t)ev_now_ns();
 	LIST_INIT(&r.conns);
-	ev_timer_init(&r.accept_pause, accept_resume, &r);
+	ev_timer_init(&r.accept_pause, rsp_accept_resume, &r);
 	ev_timer_init(&r.report_timer, on_report_timer, &r);
 	report_init(&r.rep, ctl);
 	responder_wire_reader_init(&r.rd, RESPONDER_WIRE_TYPE(RESPONDER_MSG_DOMAINS),
@@ -715,7 +445,7 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 		goto out;
 	for (int i = 0; i < 2; i++)
 		if (r.listen_fd[i] >= 0 &&
-		    ev_io_add(r.loop, r.listen_fd[i], EV_READ, on_accept, &r) < 0)
+		    ev_io_add(r.loop, r.listen_fd[i], EV_READ, rsp_on_accept, &r) < 0)
 			goto out;
 	if (ev_run(r.loop) < 0) {
 		log_err("responder: event loop failed: %s", strerror(errno));
@@ -724,7 +454,7 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 	rc = r.exit_code;
 	while (!LIST_EMPTY(&r.conns)) {
 		LIST_FIRST(&r.conns)->end = "responder exit";
-		conn_free(LIST_FIRST(&r.conns));
+		rsp_conn_free(LIST_FIRST(&r.conns));
 	}
 out:
 	if (r.loop) {

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The responder child's loop state, shared by its two files only:
+ * responder_proc.c (the loop, the SMTP sessions, the controller's tables
+ * and the reports) and responder_accept.c (accept, limits, refusals).
+ */
+#ifndef MXG_RESPONDER_CHILD_H
+#define MXG_RESPONDER_CHILD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "addr.h"
+#include "config.h"
+#include "event.h"
+#include "offender.h"
+#include "responder_report.h"
+#include "responder_wire.h"
+#include "smtp_session.h"
+
+#define CONN_IN_MAX 1024 /* unprocessed client bytes per session: two full lines */
+
+struct rsp;
+
+struct conn {
+	LIST_ENTRY(conn) link; /* in rsp.conns */
+	struct rsp *rsp;
+	int fd;
+	struct mxg_ip peer, dst;
+	uint16_t peer_port, dst_port;
+	struct client_key key, net;
+	uint64_t serial;       /* this session, for the offender count (never 0) */
+	uint64_t started_ms;   /* accepted: session_timeout counts from here */
+	uint64_t active_ms;    /* accepted, or the last complete command */
+	struct ev_timer timer; /* idle or lifetime, then linger */
+	bool lingering;	       /* replies sent, write side shut: wait for EOF */
+	const char *end;       /* why it ended, for the log line */
+	size_t in_len;
+	char in[CONN_IN_MAX];
+	struct smtp_session smtp;
+};
+
+struct rsp {
+	struct ev_loop *loop;
+	const struct mxg_config *cfg;
+	int listen_fd[2];
+	int ctl;
+	char helo[MXG_NAME_MAX];
+	unsigned max_conn, max_per_client, max_per_net;
+	uint64_t idle_ms, session_ms;
+	struct ev_timer accept_pause;
+
+	struct responder_domain *dom;
+	size_t n_dom;
+	bool have_table;
+	uint32_t tables; /* tables installed: the ACK sequence */
+
+	struct responder_wire_reader rd; /* tables from the controller */
+
+	LIST_HEAD(, conn) conns;
+	unsigned n_conns;
+	struct offender_table off;
+	uint64_t sessions_seen;	     /* serial of the last session accepted */
+	struct responder_report rep; /* counters and offenders to the controller */
+	struct ev_timer report_timer;
+
+	uint64_t refuse_log_ms;
+	unsigned refused_quiet; /* refusals not logged since the last line */
+	uint64_t unsteered;	/* connections closed: not steered from port 25 */
+	int exit_code;
+};
+
+/* responder_proc.c */
+/* Start the session of an accepted connection (the accept side has
+ * checked the limits). false when out of memory: the caller refuses it. */
+bool rsp_conn_new(struct rsp *r, int fd, const struct mxg_ip *peer, uint16_t peer_port,
+		  const struct client_key *key, const struct client_key *net,
+		  const struct mxg_ip *dst, uint16_t dst_port);
+/* Log the session's line, close it and free it. */
+void rsp_conn_free(struct conn *c);
+/* Send what the session has queued; false on a fatal error. */
+bool rsp_conn_send(struct conn *c, bool *progress);
+/* Log what and end the loop with exit code 1 (the gate opens). */
+void rsp_fatal(struct rsp *r, const char *what);
+
+/* responder_accept.c */
+void rsp_on_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg);
+/* accept_pause: listen again. */
+void rsp_accept_resume(struct ev_loop *loop, void *arg);
+/* Loopback, the dialled address or one of this host's: never an
+ * offender. */
+bool rsp_client_is_local(const struct conn *c);
+
+#endif
