@@ -34,7 +34,10 @@ static void handler(void *arg, const char *req, struct sbuf *out)
 	f->calls++;
 	if (!strcmp(req, "status"))
 		sbuf_printf(out, "all good\n");
-	else
+	else if (!strcmp(req, "half")) {
+		sbuf_printf(out, "half");
+		out->failed = true; /* as when memory or the bound runs out */
+	} else
 		sbuf_printf(out, "error: unknown request\n");
 }
 
@@ -108,6 +111,15 @@ static void test_status_request_is_answered_then_closed(void **state)
 	assert_string_equal(exchange(f, client(f->path), "status\r\n", 8), "all good\n");
 	assert_string_equal(exchange(f, client(f->path), "bogus\n", 6), "error: unknown request\n");
 	assert_int_equal(f->calls, 3);
+}
+
+/* An answer that could not be made whole says so at its end. */
+static void test_truncated_answer_says_so(void **state)
+{
+	struct fx *f = *state;
+
+	assert_string_equal(exchange(f, client(f->path), "half\n", 5),
+			    "half\nerror: answer truncated\n");
 }
 
 static void test_overlong_request_is_refused(void **state)
@@ -190,6 +202,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(test_status_request_is_answered_then_closed),
+	    T(test_truncated_answer_says_so),
 	    T(test_overlong_request_is_refused),
 	    T(test_socket_mode_and_directory),
 	    T(test_live_socket_is_not_taken_over),

@@ -120,10 +120,14 @@ static void client_answer(struct control_client *cl)
 		len--;
 	cl->req[len] = '\0';
 	cl->ctl->handler(cl->ctl->arg, cl->req, &cl->reply);
-	if (cl->reply.failed)
+	if (cl->reply.failed) {
+		/* A failed buffer takes nothing more: clear the flag so the
+		 * client learns the answer is not whole. */
+		cl->reply.failed = false;
 		sbuf_printf(&cl->reply, "\nerror: answer truncated\n");
-	else
+	} else {
 		cl->streaming = cl->ctl->more != NULL;
+	}
 	ev_io_mod(cl->ctl->loop, cl->fd, EV_WRITE);
 	client_write(cl);
 }
