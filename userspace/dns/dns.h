@@ -25,7 +25,7 @@
 
 #define MXG_MX_MAX_HOSTS 32  /* MX records kept per domain */
 #define MXG_MX_MAX_ADDRS 16  /* A+AAAA kept per MX host */
-#define MXG_DNS_TTL_MIN_S 30 /* TTLs are clamped to this range */
+#define MXG_DNS_TTL_MIN_S 30 /* TTLs are clamped to this range: mxg_dns_ttl_clamp() */
 #define MXG_DNS_TTL_MAX_S 3600
 
 enum mx_status {
@@ -52,6 +52,19 @@ struct mx_set {
 	struct mx_host hosts[MXG_MX_MAX_HOSTS]; /* sorted by pref, then name */
 	size_t n_hosts;
 };
+
+/* A TTL in seconds as mxgate uses it: at least MXG_DNS_TTL_MIN_S (a zero
+ * TTL must not make us ask in a tight loop), at most MXG_DNS_TTL_MAX_S (a
+ * changed MX set is seen within the hour). The one place TTLs are clamped;
+ * every mx_set a lookup delivers has its ttl_s through it. */
+static inline uint32_t mxg_dns_ttl_clamp(uint32_t ttl_s)
+{
+	if (ttl_s < MXG_DNS_TTL_MIN_S)
+		return MXG_DNS_TTL_MIN_S;
+	if (ttl_s > MXG_DNS_TTL_MAX_S)
+		return MXG_DNS_TTL_MAX_S;
+	return ttl_s;
+}
 
 struct dns_resolver;
 

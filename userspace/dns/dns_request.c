@@ -78,10 +78,7 @@ static void request_finish(struct dns_request *req)
 		if (set->ttl_s > req->ttl)
 			set->ttl_s = req->ttl;
 	}
-	if (set->ttl_s < MXG_DNS_TTL_MIN_S)
-		set->ttl_s = MXG_DNS_TTL_MIN_S;
-	if (set->ttl_s > MXG_DNS_TTL_MAX_S)
-		set->ttl_s = MXG_DNS_TTL_MAX_S;
+	set->ttl_s = mxg_dns_ttl_clamp(set->ttl_s);
 	if (ev_timer_start(req->r->loop, &req->done_timer, 0) < 0)
 		log_err("dns: cannot schedule the answer for %s: out of memory", set->domain);
 }

@@ -126,12 +126,10 @@ static uint64_t next_lookup(struct ctl_domain *cd, const struct mx_set *set, boo
 			ms *= 2;
 		return jitter(ms < cap ? ms : cap, 750, 1250);
 	}
-	uint32_t ttl = set->ttl_s;
+	/* dns/ has clamped it; clamped again by the same function, as a
+	 * zero here would ask again at once, in a loop. */
+	uint32_t ttl = mxg_dns_ttl_clamp(set->ttl_s);
 
-	if (ttl < MXG_DNS_TTL_MIN_S)
-		ttl = MXG_DNS_TTL_MIN_S;
-	if (ttl > MXG_DNS_TTL_MAX_S)
-		ttl = MXG_DNS_TTL_MAX_S;
 	return first ? jitter(ttl * 1000ull, 100, 1000) : jitter(ttl * 1000ull, 900, 1000);
 }
 
