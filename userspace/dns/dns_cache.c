@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "log.h"
 #include "strmap.h"
@@ -26,7 +27,7 @@ struct dns_host;
 
 /* One lookup waiting for one host's addresses. */
 struct host_wait {
-	struct host_wait *next, *prev;
+	LIST_ENTRY(host_wait) link; /* in dns_host.waiters while h is set */
 	struct dns_lookup *l;
 	struct dns_host *h;
 	unsigned slot; /* index into l->hosts */
@@ -40,12 +41,12 @@ struct dns_host {
 	uint8_t addr_status; /* enum mx_status */
 	uint8_t n_addrs;
 	struct mxg_ip *addrs;
-	struct host_wait *waiters;
+	LIST_HEAD(, host_wait) waiters;
 };
 
 struct dns_lookup {
 	struct dns_cache *c;
-	struct dns_lookup *next, *prev; /* queue, or the running list */
+	TAILQ_ENTRY(dns_lookup) link; /* in dns_cache.queue, or .running */
 	bool running;
 	bool mx_asked; /* the MX query is out (cancel it through the resolver) */
 	char *domain;
@@ -66,8 +67,8 @@ struct dns_cache {
 	struct dns_resolver *r;
 	struct ev_loop *loop;
 	unsigned max_inflight;
-	struct dns_lookup *q_head, *q_tail;
-	struct dns_lookup *running;
+	TAILQ_HEAD(lookup_list, dns_lookup) queue; /* waiting to start, in order */
+	struct lookup_list running;
 	struct strmap *hosts; /* name -> struct dns_host * */
 	unsigned since_sweep;
 	struct ev_timer kick;	/* starts queued lookups from a clean stack */
@@ -101,6 +102,8 @@ struct dns_cache *dns_cache_new(struct dns_resolver *r, unsigned max_inflight)
 	if (!c)
 		return NULL;
 	c->r = r;
+	TAILQ_INIT(&c->queue);
+	TAILQ_INIT(&c->running);
 	c->loop = dns_resolver_loop(r);
 	c->max_inflight = max_inflight ? max_inflight : DNS_CACHE_INFLIGHT;
 	c->hosts = strmap_new();
@@ -127,7 +130,7 @@ static bool drop_expired(void *arg, const char *key, uintptr_t *val)
 {
 	struct dns_host *h = (struct dns_host *)*val;
 
-	if (h->resolving || h->waiters || h->expires_ms > ev_now_ms())
+	if (h->resolving || !LIST_EMPTY(&h->waiters) || h->expires_ms > ev_now_ms())
 		return false;
 	host_free(h);
 	return true;
@@ -154,35 +157,19 @@ static void lookup_free(struct dns_lookup *l)
 
 static void unlink_lookup(struct dns_cache *c, struct dns_lookup *l)
 {
-	struct dns_lookup **head = l->running ? &c->running : &c->q_head;
-
-	if (l->prev)
-		l->prev->next = l->next;
-	else
-		*head = l->next;
-	if (l->next)
-		l->next->prev = l->prev;
-	else if (!l->running)
-		c->q_tail = l->prev;
+	TAILQ_REMOVE(l->running ? &c->running : &c->queue, l, link);
 	if (l->running)
 		c->st.inflight--;
 	else
 		c->st.queued--;
-	l->next = l->prev = NULL;
 }
 
 static void unwait(struct host_wait *w)
 {
 	if (!w->h)
 		return;
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		w->h->waiters = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
+	LIST_REMOVE(w, link);
 	w->h = NULL;
-	w->next = w->prev = NULL;
 }
 
 void dns_cache_cancel(struct dns_cache *c, struct dns_lookup *l)
@@ -204,10 +191,10 @@ void dns_cache_free(struct dns_cache *c)
 {
 	if (!c)
 		return;
-	while (c->running)
-		dns_cache_cancel(c, c->running);
-	while (c->q_head)
-		dns_cache_cancel(c, c->q_head);
+	while (!TAILQ_EMPTY(&c->running))
+		dns_cache_cancel(c, TAILQ_FIRST(&c->running));
+	while (!TAILQ_EMPTY(&c->queue))
+		dns_cache_cancel(c, TAILQ_FIRST(&c->queue));
 	ev_timer_stop(c->loop, &c->kick);
 	/* Host lookups still out are cancelled with their entries. */
 	strmap_sweep(c->hosts, drop_any, c);
@@ -234,12 +221,7 @@ struct dns_lookup *dns_cache_resolve(struct dns_cache *c, const char *domain, mx
 		errno = ENOMEM;
 		return NULL;
 	}
-	l->prev = c->q_tail;
-	if (c->q_tail)
-		c->q_tail->next = l;
-	else
-		c->q_head = l;
-	c->q_tail = l;
+	TAILQ_INSERT_TAIL(&c->queue, l, link);
 	if (++c->st.queued > c->st.max_queued)
 		c->st.max_queued = c->st.queued;
 	kick(c);
@@ -294,7 +276,7 @@ static void host_answer(void *arg, const struct mx_set *set)
 {
 	struct dns_host *h = arg;
 	const struct mx_host *mh = &set->hosts[0];
-	struct host_wait *w, *next;
+	struct host_wait *w;
 	uint64_t now = ev_now_ms();
 
 	h->resolving = false;
@@ -321,15 +303,13 @@ static void host_answer(void *arg, const struct mx_set *set)
 	else
 		h->expires_ms = now + 1000ull * h->ttl_s;
 
-	/* Detach the waiters first: a callback may queue or cancel. */
-	w = h->waiters;
-	h->waiters = NULL;
-	for (; w; w = next) {
+	/* One waiter at a time off the list: a callback may cancel another
+	 * lookup, whose waiters then leave the list themselves. */
+	while ((w = LIST_FIRST(&h->waiters))) {
 		struct dns_lookup *l = w->l;
 
-		next = w->next;
+		LIST_REMOVE(w, link);
 		w->h = NULL;
-		w->next = w->prev = NULL;
 		fill_host(l, w->slot, h);
 		if (--l->pending == 0)
 			deliver(l);
@@ -350,6 +330,7 @@ static struct dns_host *host_get(struct dns_cache *c, const char *name)
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
+	LIST_INIT(&h->waiters);
 	h->name = strdup(name);
 	if (!h->name || strmap_put(c->hosts, name, (uintptr_t)h) < 0) {
 		host_free(h);
@@ -391,11 +372,7 @@ static void need_host(struct dns_lookup *l, unsigned i)
 	w->l = l;
 	w->h = h;
 	w->slot = i;
-	w->prev = NULL;
-	w->next = h->waiters;
-	if (h->waiters)
-		h->waiters->prev = w;
-	h->waiters = w;
+	LIST_INSERT_HEAD(&h->waiters, w, link);
 	l->pending++;
 }
 
@@ -433,20 +410,17 @@ static void start_some(struct dns_cache *c)
 {
 	unsigned started = 0;
 
-	while (c->q_head && c->st.inflight < c->max_inflight) {
+	while (!TAILQ_EMPTY(&c->queue) && c->st.inflight < c->max_inflight) {
 		if (started++ == DNS_CACHE_START_BATCH) {
 			kick(c);
 			return;
 		}
-		struct dns_lookup *l = c->q_head;
+		struct dns_lookup *l = TAILQ_FIRST(&c->queue);
 		int r;
 
 		unlink_lookup(c, l);
 		l->running = true;
-		l->next = c->running;
-		if (c->running)
-			c->running->prev = l;
-		c->running = l;
+		TAILQ_INSERT_HEAD(&c->running, l, link);
 		c->st.inflight++;
 		r = dns_resolve_mx_only(c->r, l->domain, mx_answer, l);
 		if (r < 0) {

@@ -5,6 +5,7 @@
 #define MXG_DNS_INT_H
 
 #include <ldns/ldns.h>
+#include <sys/queue.h>
 
 #include "dns.h"
 
@@ -20,8 +21,8 @@ enum q_state { Q_WAITING, Q_UDP, Q_TCP_CONNECTING, Q_TCP_WRITING, Q_TCP_READING 
 
 /* One question (name, type), asked over one socket per attempt. */
 struct dns_query {
-	struct dns_query *next, *prev;	 /* in the request */
-	struct dns_query *wnext, *wprev; /* waiting for a socket slot */
+	LIST_ENTRY(dns_query) link;  /* in dns_request.queries */
+	TAILQ_ENTRY(dns_query) wait; /* in dns_resolver.waiting, while waiting */
 	struct dns_request *req;
 	struct ev_timer timer; /* the attempt's timeout */
 	ldns_rdf *qname;       /* as asked; the wire carries it 0x20-mixed */
@@ -46,12 +47,12 @@ struct dns_query {
 
 /* One dns_resolve_mx call: the MX query, then A and AAAA of every host. */
 struct dns_request {
-	struct dns_request *next, *prev;
+	LIST_ENTRY(dns_request) link; /* in dns_resolver.reqs */
 	struct dns_resolver *r;
 	mx_resolve_cb cb;
 	void *arg;
 	struct ev_timer done_timer; /* deliver from a clean stack */
-	struct dns_query *queries;
+	LIST_HEAD(, dns_query) queries;
 	size_t pending;
 	uint32_t ttl;
 	bool mx_only;				 /* dns_resolve_mx_only: no host queries */
@@ -67,11 +68,11 @@ struct dns_resolver {
 	unsigned timeout_ms;
 	unsigned attempts;
 	unsigned max_sockets;
-	unsigned open_sockets; /* queries holding a slot */
-	bool refused;	       /* ICMP port unreachable seen: nothing listens there */
-	struct dns_query *wait_head, *wait_tail;
-	struct ev_timer dispatch_timer; /* starts waiting queries from a clean stack */
-	struct dns_request *reqs;
+	unsigned open_sockets;		 /* queries holding a slot */
+	bool refused;			 /* ICMP port unreachable seen: nothing listens there */
+	TAILQ_HEAD(, dns_query) waiting; /* for a socket slot, first come first served */
+	struct ev_timer dispatch_timer;	 /* starts waiting queries from a clean stack */
+	LIST_HEAD(, dns_request) reqs;
 	struct dns_stats stats;
 	uint8_t *rbuf; /* DNS_MSG_MAX */
 };

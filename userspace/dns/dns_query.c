@@ -45,12 +45,7 @@ void dns_query_free(struct dns_query *q)
 	ev_timer_stop(req->r->loop, &q->timer);
 	dns_query_close_socket(q);
 	dns_slot_release(q);
-	if (q->prev)
-		q->prev->next = q->next;
-	else
-		req->queries = q->next;
-	if (q->next)
-		q->next->prev = q->prev;
+	LIST_REMOVE(q, link);
 	ldns_rdf_deep_free(q->qname);
 	free(q->wire);
 	free(q);
@@ -211,10 +206,7 @@ int dns_query_new(struct dns_request *req, const ldns_rdf *name, ldns_rr_type ty
 	free(wire);
 	ldns_pkt_free(pkt);
 
-	q->next = req->queries;
-	if (req->queries)
-		req->queries->prev = q;
-	req->queries = q;
+	LIST_INSERT_HEAD(&req->queries, q, link);
 	req->pending++;
 	if (!dns_slot_take(q))
 		return 0; /* dispatch() starts it when a socket frees */

@@ -28,14 +28,7 @@ static int host_query(struct dns_request *req, int host, ldns_rr_type type, cons
 /* Take req off the resolver's list of requests. */
 static void request_unlink(struct dns_request *req)
 {
-	struct dns_resolver *r = req->r;
-
-	if (req->prev)
-		req->prev->next = req->next;
-	else
-		r->reqs = req->next;
-	if (req->next)
-		req->next->prev = req->prev;
+	LIST_REMOVE(req, link);
 }
 
 static void request_deliver(struct ev_loop *loop, void *arg)
@@ -194,6 +187,7 @@ static struct dns_request *request_new(struct dns_resolver *r, const char *name,
 		return NULL;
 	}
 	req->r = r;
+	LIST_INIT(&req->queries);
 	req->cb = cb;
 	req->arg = arg;
 	req->ttl = UINT32_MAX;
@@ -209,12 +203,7 @@ static struct dns_request *request_new(struct dns_resolver *r, const char *name,
 
 static void request_link(struct dns_request *req)
 {
-	struct dns_resolver *r = req->r;
-
-	req->next = r->reqs;
-	if (r->reqs)
-		r->reqs->prev = req;
-	r->reqs = req;
+	LIST_INSERT_HEAD(&req->r->reqs, req, link);
 }
 
 static int resolve_mx(struct dns_resolver *r, const char *domain, bool mx_only, mx_resolve_cb cb,
@@ -283,8 +272,8 @@ void dns_request_free(struct dns_request *req)
 {
 	struct dns_resolver *r = req->r;
 
-	while (req->queries)
-		dns_query_free(req->queries);
+	while (!LIST_EMPTY(&req->queries))
+		dns_query_free(LIST_FIRST(&req->queries));
 	ev_timer_stop(r->loop, &req->done_timer);
 	request_unlink(req);
 	free(req);
@@ -292,10 +281,10 @@ void dns_request_free(struct dns_request *req)
 
 void dns_cancel(struct dns_resolver *r, void *arg)
 {
-	struct dns_request *req = r->reqs, *next;
+	struct dns_request *req, *next;
 
-	for (; req; req = next) {
-		next = req->next;
+	for (req = LIST_FIRST(&r->reqs); req; req = next) {
+		next = LIST_NEXT(req, link);
 		if (req->arg == arg)
 			dns_request_free(req);
 	}

@@ -91,6 +91,8 @@ struct dns_resolver *dns_resolver_new(struct ev_loop *loop, const struct sockadd
 		return NULL;
 	}
 	r->loop = loop;
+	LIST_INIT(&r->reqs);
+	TAILQ_INIT(&r->waiting);
 	memcpy(&r->server, server, server_len);
 	r->server_len = server_len;
 	r->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
@@ -115,7 +117,7 @@ bool dns_slot_take(struct dns_query *q)
 	if (q->has_slot)
 		return true;
 	/* Waiting queries go first: no overtaking a queue. */
-	if (r->open_sockets < r->max_sockets && !r->wait_head) {
+	if (r->open_sockets < r->max_sockets && TAILQ_EMPTY(&r->waiting)) {
 		r->open_sockets++;
 		if (r->open_sockets > r->stats.max_open)
 			r->stats.max_open = r->open_sockets;
@@ -123,28 +125,14 @@ bool dns_slot_take(struct dns_query *q)
 		return true;
 	}
 	q->waiting = true;
-	q->wnext = NULL;
-	q->wprev = r->wait_tail;
-	if (r->wait_tail)
-		r->wait_tail->wnext = q;
-	else
-		r->wait_head = q;
-	r->wait_tail = q;
+	TAILQ_INSERT_TAIL(&r->waiting, q, wait);
 	r->stats.waited++;
 	return false;
 }
 
 static void wait_unlink(struct dns_resolver *r, struct dns_query *q)
 {
-	if (q->wprev)
-		q->wprev->wnext = q->wnext;
-	else
-		r->wait_head = q->wnext;
-	if (q->wnext)
-		q->wnext->wprev = q->wprev;
-	else
-		r->wait_tail = q->wprev;
-	q->wnext = q->wprev = NULL;
+	TAILQ_REMOVE(&r->waiting, q, wait);
 	q->waiting = false;
 }
 
@@ -160,7 +148,7 @@ void dns_slot_release(struct dns_query *q)
 	r->open_sockets--;
 	/* Start the next waiting query from the loop, not from inside
 	 * whatever freed this one. */
-	if (r->wait_head && ev_timer_start(r->loop, &r->dispatch_timer, 0) < 0)
+	if (!TAILQ_EMPTY(&r->waiting) && ev_timer_start(r->loop, &r->dispatch_timer, 0) < 0)
 		log_err("dns: cannot schedule %s's waiting queries: out of memory", r->server_str);
 }
 
@@ -168,8 +156,8 @@ static void dispatch(struct ev_loop *loop, void *arg)
 {
 	struct dns_resolver *r = arg;
 
-	while (r->wait_head && r->open_sockets < r->max_sockets) {
-		struct dns_query *q = r->wait_head;
+	while (!TAILQ_EMPTY(&r->waiting) && r->open_sockets < r->max_sockets) {
+		struct dns_query *q = TAILQ_FIRST(&r->waiting);
 
 		wait_unlink(r, q);
 		r->open_sockets++;
@@ -190,8 +178,8 @@ void dns_resolver_free(struct dns_resolver *r)
 {
 	if (!r)
 		return;
-	while (r->reqs)
-		dns_request_free(r->reqs);
+	while (!LIST_EMPTY(&r->reqs))
+		dns_request_free(LIST_FIRST(&r->reqs));
 	ev_timer_stop(r->loop, &r->dispatch_timer);
 	free(r->rbuf);
 	free(r);
