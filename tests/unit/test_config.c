@@ -328,6 +328,10 @@ static void test_bad_number(void **state)
 	expect_error(BASE "rise = x\n", "t.conf:4: rise: \"x\" is not a number; use a whole "
 					"number from 1 to 100");
 	expect_error(BASE "fall = 0\n", "t.conf:4: fall: 0 is out of range; ");
+	/* The controller uses these as they are (no default at use). */
+	expect_error(BASE "rise = 0\n", "t.conf:4: rise: 0 is out of range; ");
+	expect_error(BASE "offender_window = 500ms\n",
+		     "t.conf:4: offender_window: 500ms is out of range");
 	expect_error(BASE "rise = 101\n", "t.conf:4: rise: 101 is out of range");
 	expect_error(BASE "rise = -1\n", "t.conf:4: rise: \"-1\" is not a number");
 	expect_error(BASE "rise = 3 rounds\n", "t.conf:4: rise: \"3 rounds\" is not a number");

@@ -82,7 +82,7 @@ int offender_nft_open(struct offender_nft *o, const struct mxg_config *cfg, char
 	int ret;
 
 	memset(o, 0, sizeof(*o));
-	o->timeout_ms = cfg->offender_window_ms ? cfg->offender_window_ms : 1000;
+	o->timeout_ms = cfg->offender_window_ms; /* config.c: at least 1s */
 	ret = nft_conn_open(&o->nl);
 	if (ret) {
 		snprintf(err, errlen, "offenders: netlink socket to nf_tables: %s", strerror(-ret));

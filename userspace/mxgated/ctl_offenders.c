@@ -56,7 +56,7 @@ int ctl_offenders_start(struct controller *c)
 
 	if (!o)
 		return -ENOMEM;
-	o->window_ms = c->cfg->offender_window_ms ? c->cfg->offender_window_ms : 1000;
+	o->window_ms = c->cfg->offender_window_ms; /* config.c: at least 1s */
 	ev_timer_init(&o->flush, flush_cb, c);
 	if (c->cfg->offender_set) {
 		r = offender_nft_open(&o->nft, c->cfg, err, sizeof(err));

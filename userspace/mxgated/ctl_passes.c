@@ -174,8 +174,8 @@ void ctl_pass_add(struct controller *c, const struct mxg_ip *ip, unsigned reason
 		e = &p->e[p->n++];
 	}
 	*e = (struct ctl_pass){.ip = *ip, .since_ms = now, .reason = reason};
-	e->expires_ms =
-	    now + (cfg->pass_ttl_ms < cfg->pass_max_ms ? cfg->pass_ttl_ms : cfg->pass_max_ms);
+	/* config_check.c refuses a pass_max shorter than pass_ttl. */
+	e->expires_ms = now + cfg->pass_ttl_ms;
 	p->added[reason == MXG_PASS_GREYLIST ? 0 : 1]++;
 	log_notice("pass: client %s passed for %" PRIu64 "s: %s; its new connections go to the "
 		   "MTA",

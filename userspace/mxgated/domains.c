@@ -229,8 +229,9 @@ struct ctl_domain *ctl_find_domain(const struct controller *c, const char *name)
 
 static void set_params(struct controller *c)
 {
-	c->params.rise = c->cfg->rise ? c->cfg->rise : 1;
-	c->params.fall = c->cfg->fall ? c->cfg->fall : 1;
+	/* As config.c set and bounded them (rise, fall >= 1). */
+	c->params.rise = c->cfg->rise;
+	c->params.fall = c->cfg->fall;
 	c->params.probe_interval_ms = c->cfg->probe_interval_ms;
 	c->params.dns_grace_ms = c->cfg->dns_grace_ms;
 	c->params.self = (const char(*)[MXG_NAME_MAX])c->cfg->self;
