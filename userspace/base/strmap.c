@@ -21,7 +21,7 @@ struct strmap {
 	size_t count;
 };
 
-static uint32_t hash_str(const char *s)
+uint32_t strmap_hash(const char *s)
 {
 	uint32_t h = 2166136261u;
 
@@ -78,7 +78,7 @@ static struct strmap_ent **find(const struct strmap *m, const char *key, uint32_
 
 bool strmap_get(const struct strmap *m, const char *key, uintptr_t *val)
 {
-	struct strmap_ent **pp = find(m, key, hash_str(key));
+	struct strmap_ent **pp = find(m, key, strmap_hash(key));
 
 	if (!*pp)
 		return false;
@@ -110,7 +110,7 @@ static void grow(struct strmap *m)
 
 int strmap_put(struct strmap *m, const char *key, uintptr_t val)
 {
-	uint32_t h = hash_str(key);
+	uint32_t h = strmap_hash(key);
 	struct strmap_ent **pp = find(m, key, h), *e;
 	size_t len;
 
@@ -134,7 +134,7 @@ int strmap_put(struct strmap *m, const char *key, uintptr_t val)
 
 bool strmap_del(struct strmap *m, const char *key)
 {
-	struct strmap_ent **pp = find(m, key, hash_str(key)), *e = *pp;
+	struct strmap_ent **pp = find(m, key, strmap_hash(key)), *e = *pp;
 
 	if (!e)
 		return false;

@@ -25,5 +25,7 @@ bool strmap_del(struct strmap *m, const char *key);
 /* Call fn for every entry; fn returns true to delete the entry. */
 void strmap_sweep(struct strmap *m, bool (*fn)(void *arg, const char *key, uintptr_t *val),
 		  void *arg);
+/* The map's string hash (FNV-1a, 32 bits), for others that need one. */
+uint32_t strmap_hash(const char *s);
 
 #endif

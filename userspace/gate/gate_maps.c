@@ -194,3 +194,40 @@ int gate_map_set_pass_nets(int map_fd, const struct mxg_net *nets, size_t n)
 			return -errno;
 	return 0;
 }
+
+static bool seen(const void *keys, size_t n, size_t size, const void *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp((const char *)keys + i * size, key, size))
+			return true;
+	return false;
+}
+
+/* Delete every key of the map that is not in keys[0..n) (the gate
+ * addresses: at most MXG_GATE_MAX_ADDRS). Keys are collected first:
+ * deleting while walking a hash map restarts the walk. */
+int gate_map_delete_unseen(int map, const void *keys, size_t n, size_t size, size_t max)
+{
+	char *stale = calloc(max, size);
+	char *cur = calloc(2, size), *next = cur + size;
+	size_t n_stale = 0;
+	int ret = 0, r;
+
+	if (!stale || !cur) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (r = bpf_map_get_next_key(map, NULL, next); !r && n_stale < max;
+	     r = bpf_map_get_next_key(map, cur, next)) {
+		if (!seen(keys, n, size, next))
+			memcpy(stale + n_stale++ * size, next, size);
+		memcpy(cur, next, size);
+	}
+	for (size_t i = 0; i < n_stale; i++)
+		if (bpf_map_delete_elem(map, stale + i * size) < 0 && errno != ENOENT && !ret)
+			ret = -errno;
+out:
+	free(stale);
+	free(cur);
+	return ret;
+}

@@ -8,6 +8,7 @@
 #define MXG_GATE_MAPS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -40,6 +41,10 @@ int gate_map_delete_pass(int map_fd, const struct mxg_ip *ip);
  * delete the rest). */
 void gate_map_pass_net_key(const struct mxg_net *n, struct mxg_pass_net_key *k);
 int gate_map_set_pass_nets(int map_fd, const struct mxg_net *nets, size_t n);
+
+/* Delete every key of the hash map that is not in keys[0..n) (each size
+ * octets), at most max of them: what a round did not write. */
+int gate_map_delete_unseen(int map_fd, const void *keys, size_t n, size_t size, size_t max);
 
 /* Sum the per-CPU counters. */
 int gate_map_read_counters(int map_fd, struct mxg_counters *sum);

@@ -24,11 +24,15 @@
  * Scale. The domain map is informational (the program never reads it)
  * and may hold 100,000 domains: it is created without preallocation and
  * sized from the configuration at load (twice the domains, at least
- * MXG_DOMAINS_MIN), its entries are written in batches
- * (BPF_MAP_UPDATE_BATCH, one system call per GATE_BATCH entries), and the
- * names written are kept in a hash map with the round that wrote them, so
- * commit() deletes what a round did not write without walking the kernel
- * map (it walks it once, after open, for entries of an earlier run).
+ * MXG_DOMAINS_MIN), and tc_domains.c writes it: in batches
+ * (BPF_MAP_UPDATE_BATCH, one system call per TC_DOMAINS_BATCH entries),
+ * keeping the names written in a hash map with the round that wrote them,
+ * so commit() deletes what a round did not write without walking the
+ * kernel map (it walks it once, after open, for entries of an earlier run).
+ *
+ * This file is the only one that includes the BPF skeleton (the Makefile
+ * makes only gate_tc.o depend on it); the map writes below it take map
+ * descriptors (gate_maps.c, tc_domains.c).
  */
 #include "gate.h"
 
@@ -45,9 +49,9 @@
 #include "event.h"
 #include "gate_maps.h"
 #include "log.h"
-#include "strmap.h"
 #include "mxgate.skel.h"
 #include "pins.h"
+#include "tc_domains.h"
 #include "tc_hook.h"
 
 struct gate {
@@ -63,26 +67,9 @@ struct gate {
 	struct mxg_gate_key seen_addrs[MXG_GATE_MAX_ADDRS];
 	size_t n_seen_addrs;
 
-	uint32_t dom_max;     /* max_entries of the domain map */
-	struct strmap *dom;   /* domain name -> struct tc_dom */
-	uintptr_t gen;	      /* this round */
-	bool dom_swept;	      /* entries of an earlier run removed */
-	bool dom_full_logged; /* E2BIG said once per run */
-	size_t n_batch;
-	struct mxg_domain_key *bkeys;	/* GATE_BATCH of them */
-	struct mxg_domain_entry *bvals; /* GATE_BATCH of them */
+	struct tc_domains doms; /* the domain map's writer */
 };
 
-#define GATE_BATCH 1024 /* domain entries per BPF_MAP_UPDATE_BATCH */
-
-/* The last entry written for one domain (value of gate.dom). */
-struct tc_dom {
-	uintptr_t gen;	     /* the round that last set it */
-	uint64_t refresh_ns; /* write it again from then on, even unchanged */
-	uint64_t since_ns;
-	uint32_t state, reason;
-	uint32_t primary_hash;
-};
 #define MXG_DOMAINS_MIN 4096
 
 static uint32_t domain_map_size(size_t n_domains)
@@ -106,7 +93,7 @@ static void size_domain_map(struct gate *g, size_t n_domains)
 	char path[4200];
 	int fd;
 
-	g->dom_max = want;
+	g->doms.max = want;
 	if (pins_path(path, sizeof(path), g->pin_dir, MXG_MAP_DOMAINS))
 		goto set;
 	fd = bpf_obj_get(path);
@@ -117,14 +104,14 @@ static void size_domain_map(struct gate *g, size_t n_domains)
 	    info.key_size == sizeof(struct mxg_domain_key) &&
 	    info.value_size == sizeof(struct mxg_domain_entry) && info.max_entries >= n_domains &&
 	    info.max_entries <= MXG_MAX_DOMAINS) {
-		g->dom_max = info.max_entries;
+		g->doms.max = info.max_entries;
 	} else if (unlink(path) == 0) {
 		log_notice("domain map in %s: replaced by one sized for %zu domains (%u entries)",
 			   g->pin_dir, n_domains, want);
 	}
 	close(fd);
 set:
-	bpf_map__set_max_entries(g->skel->maps.domains, g->dom_max);
+	bpf_map__set_max_entries(g->skel->maps.domains, g->doms.max);
 }
 
 static void unstale_iface(int ifindex, const char *ifname, uint32_t prog_id, void *arg)
@@ -180,21 +167,6 @@ fail:
 	return ret;
 }
 
-static bool free_record(void *arg, const char *name, uintptr_t *val)
-{
-	free((void *)*val);
-	return true;
-}
-
-static void free_domains(struct gate *g)
-{
-	if (g->dom)
-		strmap_sweep(g->dom, free_record, NULL);
-	strmap_free(g->dom);
-	free(g->bkeys);
-	free(g->bvals);
-}
-
 static void attach_error(const char *ifname, int ret, char *err, size_t errlen)
 {
 	if (ret == -EEXIST)
@@ -217,10 +189,7 @@ static int tc_open(struct gate **out, const struct mxg_config *cfg, char *err, s
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
-	g->dom = strmap_new();
-	g->bkeys = calloc(GATE_BATCH, sizeof(*g->bkeys));
-	g->bvals = calloc(GATE_BATCH, sizeof(*g->bvals));
-	if (!g->dom || !g->bkeys || !g->bvals) {
+	if (tc_domains_init(&g->doms, g->pin_dir)) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -284,7 +253,7 @@ fail:
 	pins_unlock(lock);
 	if (g->skel)
 		mxgate__destroy(g->skel);
-	free_domains(g);
+	tc_domains_free(&g->doms);
 	free(g);
 	return ret;
 }
@@ -379,7 +348,7 @@ static int tc_begin(struct gate *g)
 {
 	g->in_round = true;
 	g->n_seen_addrs = 0;
-	g->gen++;
+	tc_domains_begin(&g->doms);
 	return 0;
 }
 
@@ -397,217 +366,9 @@ static int tc_set_address(struct gate *g, const struct mxg_ip *addr, bool gated,
 	return 0;
 }
 
-/* Write the batched domain entries. A full map (a reload added more
- * domains than it was sized for) is said once and is no gate error: the
- * program does not read this map. */
-static int flush_domains(struct gate *g)
-{
-	int map = bpf_map__fd(g->skel->maps.domains);
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint32_t count = (uint32_t)g->n_batch;
-	int ret = 0;
-
-	if (!g->n_batch)
-		return 0;
-	if (bpf_map_update_batch(map, g->bkeys, g->bvals, &count, &opts) < 0) {
-		/* Where it stopped, one by one, to tell a full map apart. */
-		for (size_t i = count; i < g->n_batch; i++) {
-			if (!bpf_map_update_elem(map, &g->bkeys[i], &g->bvals[i], BPF_ANY))
-				continue;
-			if (errno == E2BIG) {
-				if (!g->dom_full_logged)
-					log_warn("domain map in %s is full (%u entries); restart "
-						 "mxgated to size it for the configured domains "
-						 "(the gate itself is not affected)",
-						 g->pin_dir, g->dom_max);
-				g->dom_full_logged = true;
-				break;
-			}
-			ret = -errno;
-			break;
-		}
-	}
-	g->n_batch = 0;
-	return ret;
-}
-
-static uint32_t str_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
-/* What we last wrote for a domain: an unchanged entry is written again
- * only when half its life is gone, so a round costs the domains that
- * changed plus about half the others, in batches. */
-static struct tc_dom *domain_record(struct gate *g, const char *key, bool *fresh)
-{
-	uintptr_t v;
-	struct tc_dom *t;
-
-	*fresh = false;
-	if (strmap_get(g->dom, key, &v))
-		return (struct tc_dom *)v;
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return NULL;
-	if (strmap_put(g->dom, key, (uintptr_t)t) < 0) {
-		free(t);
-		return NULL;
-	}
-	*fresh = true;
-	return t;
-}
-
 static int tc_set_domain(struct gate *g, const struct gate_domain_view *d, uint64_t ttl_ms)
 {
-	struct mxg_domain_key *k = &g->bkeys[g->n_batch];
-	struct mxg_domain_entry *e = &g->bvals[g->n_batch];
-	uint32_t ph = str_hash(d->primary ? d->primary : "");
-	uint64_t now = ev_now_ns();
-	struct tc_dom *t;
-	bool fresh;
-	int ret;
-
-	ret = gate_map_domain_entry(d, ttl_ms, k, e);
-	if (ret)
-		return ret;
-	t = domain_record(g, k->name, &fresh);
-	if (!t)
-		return -ENOMEM;
-	t->gen = g->gen;
-	if (!fresh && t->state == d->state && t->reason == d->reason && t->primary_hash == ph &&
-	    t->since_ns == d->since_ns && now < t->refresh_ns)
-		return 0;
-	t->state = d->state;
-	t->reason = d->reason;
-	t->primary_hash = ph;
-	t->since_ns = d->since_ns;
-	t->refresh_ns = now + ttl_ms * 1000000ull / 2;
-	g->n_batch++;
-	if (g->n_batch == GATE_BATCH || !g->in_round) {
-		int r = flush_domains(g);
-
-		if (!ret)
-			ret = r;
-	}
-	return ret;
-}
-
-static bool seen(const void *keys, size_t n, size_t size, const void *key)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!memcmp((const char *)keys + i * size, key, size))
-			return true;
-	return false;
-}
-
-struct stale_sweep {
-	struct gate *g;
-	int map;
-	int ret;
-};
-
-static bool stale_domain(void *arg, const char *name, uintptr_t *val)
-{
-	struct stale_sweep *s = arg;
-	struct tc_dom *t = (struct tc_dom *)*val;
-	struct mxg_domain_key key;
-
-	if (t->gen == s->g->gen)
-		return false;
-	free(t);
-	if (!gate_map_domain_key(name, &key) && bpf_map_delete_elem(s->map, &key) < 0 &&
-	    errno != ENOENT && !s->ret)
-		s->ret = -errno;
-	return true;
-}
-
-/* Once after open: delete domain entries that an earlier run left and
- * this one did not write. Keys are collected first: deleting while
- * walking a hash map restarts the walk. */
-static int sweep_earlier_run(struct gate *g, int map)
-{
-	size_t cap = 1024, n = 0;
-	struct mxg_domain_key *stale = malloc(cap * sizeof(*stale)), cur, next;
-	int ret = 0, r;
-
-	if (!stale)
-		return -ENOMEM;
-	for (r = bpf_map_get_next_key(map, NULL, &next); !r;
-	     r = bpf_map_get_next_key(map, &cur, &next)) {
-		cur = next;
-		next.name[sizeof(next.name) - 1] = '\0';
-		if (strmap_get(g->dom, next.name, NULL))
-			continue;
-		if (n == cap) {
-			struct mxg_domain_key *s2 = realloc(stale, 2 * cap * sizeof(*stale));
-
-			if (!s2) {
-				ret = -ENOMEM;
-				break;
-			}
-			stale = s2;
-			cap *= 2;
-		}
-		stale[n++] = cur;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (bpf_map_delete_elem(map, &stale[i]) < 0 && errno != ENOENT && !ret)
-			ret = -errno;
-	free(stale);
-	return ret;
-}
-
-static int commit_domains(struct gate *g)
-{
-	int map = bpf_map__fd(g->skel->maps.domains);
-	struct stale_sweep s = {.g = g, .map = map};
-	int ret = flush_domains(g);
-
-	strmap_sweep(g->dom, stale_domain, &s);
-	if (!ret)
-		ret = s.ret;
-	if (!g->dom_swept) {
-		int r = sweep_earlier_run(g, map);
-
-		g->dom_swept = true;
-		if (!ret)
-			ret = r;
-	}
-	return ret;
-}
-
-/* Delete every key of the map that is not in keys[0..n) (the gate
- * addresses: at most MXG_GATE_MAX_ADDRS). Keys are collected first:
- * deleting while walking a hash map restarts the walk. */
-static int delete_unseen(int map, const void *keys, size_t n, size_t size, size_t max)
-{
-	char *stale = calloc(max, size);
-	char *cur = calloc(2, size), *next = cur + size;
-	size_t n_stale = 0;
-	int ret = 0, r;
-
-	if (!stale || !cur) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (r = bpf_map_get_next_key(map, NULL, next); !r && n_stale < max;
-	     r = bpf_map_get_next_key(map, cur, next)) {
-		if (!seen(keys, n, size, next))
-			memcpy(stale + n_stale++ * size, next, size);
-		memcpy(cur, next, size);
-	}
-	for (size_t i = 0; i < n_stale; i++)
-		if (bpf_map_delete_elem(map, stale + i * size) < 0 && errno != ENOENT && !ret)
-			ret = -errno;
-out:
-	free(stale);
-	free(cur);
-	return ret;
+	return tc_domains_set(&g->doms, bpf_map__fd(g->skel->maps.domains), d, ttl_ms, g->in_round);
 }
 
 static int tc_commit(struct gate *g)
@@ -617,9 +378,9 @@ static int tc_commit(struct gate *g)
 	if (!g->in_round)
 		return 0;
 	g->in_round = false;
-	ret = delete_unseen(bpf_map__fd(g->skel->maps.gate_addrs), g->seen_addrs, g->n_seen_addrs,
-			    sizeof(g->seen_addrs[0]), MXG_GATE_MAX_ADDRS);
-	ret2 = commit_domains(g);
+	ret = gate_map_delete_unseen(bpf_map__fd(g->skel->maps.gate_addrs), g->seen_addrs,
+				     g->n_seen_addrs, sizeof(g->seen_addrs[0]), MXG_GATE_MAX_ADDRS);
+	ret2 = tc_domains_commit(&g->doms, bpf_map__fd(g->skel->maps.domains));
 	if (ret || ret2)
 		log_err("removing stale gate entries in %s: %s; they expire by themselves within "
 			"state_ttl",
@@ -677,7 +438,7 @@ static void tc_close(struct gate *g, bool detach)
 		pins_unlock(lock);
 	}
 	mxgate__destroy(g->skel);
-	free_domains(g);
+	tc_domains_free(&g->doms);
 	free(g);
 }
 
