@@ -27,6 +27,7 @@ void ctl_responder_push_drop(struct controller *c)
 	free(cr->out);
 	cr->out = NULL;
 	cr->out_len = cr->out_off = 0;
+	cr->out_waits = 0;
 	cr->push_again = false;
 }
 
@@ -59,6 +60,7 @@ void ctl_responder_flush(struct controller *c)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			/* The rest when it has read some. */
+			cr->out_waits++;
 			r = ev_io_mod(c->loop, fd, EV_READ | EV_WRITE);
 			if (r < 0)
 				ctl_responder_kill(c,
@@ -73,6 +75,10 @@ void ctl_responder_flush(struct controller *c)
 	if (!cr->out)
 		return;
 	again = cr->push_again;
+	if (cr->out_waits)
+		log_debug("responder: domain table of %zu octets sent; the socket was full %u "
+			  "time(s)",
+			  cr->out_len, cr->out_waits);
 	ctl_responder_push_drop(c); /* also stops send_timer */
 	r = ev_io_mod(c->loop, fd, EV_READ);
 	if (r < 0) {

@@ -72,6 +72,7 @@ struct ctl_responder {
 	 * meanwhile only asks for the newest table after it. */
 	uint8_t *out;
 	size_t out_len, out_off;
+	unsigned out_waits; /* times the socket was full for this table */
 	bool push_again;
 	struct ev_timer send_timer;
 };
