@@ -32,33 +32,34 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Read len octets; a message may have been sent in part, so let the
- * reporter flush the rest while we read. */
-static void read_rest(void *buf, size_t len, size_t got)
-{
-	for (int tries = 0; got < len && tries < 100; tries++) {
-		ssize_t n = recv(sv[1], (char *)buf + got, len - got, MSG_DONTWAIT);
-
-		if (n > 0)
-			got += (size_t)n;
-		else
-			report_flush(&rep);
-	}
-	assert_int_equal(got, len);
-}
-
-/* Read one message from the controller's end; its type, or -1 for none. */
+/* Read one message from the controller's end with the controller's
+ * reader; its type, or -1 for none. A message may have been sent in part,
+ * so let the reporter flush the rest while we read. */
 static int read_msg(struct responder_wire_hdr *h, uint8_t *payload, size_t max)
 {
-	ssize_t n = recv(sv[1], h, sizeof(*h), MSG_DONTWAIT);
+	struct responder_wire_reader rd;
+	int rc = -EAGAIN, type = -1;
 
-	if (n <= 0)
-		return -1;
-	read_rest(h, sizeof(*h), (size_t)n);
-	assert_int_equal(responder_wire_check_hdr(h), 0);
-	assert_true(h->len <= max);
-	read_rest(payload, h->len, 0);
-	return h->type;
+	responder_wire_reader_init(&rd, ~0u, max);
+	for (int tries = 0; tries < 100 && rc != 1; tries++) {
+		rc = responder_wire_read(&rd, sv[1]);
+		if (rc == -EAGAIN && !rd.hdr_got)
+			break; /* nothing sent */
+		if (rc == -EAGAIN)
+			report_flush(&rep);
+		else
+			assert_true(rc == 0 || rc == 1);
+	}
+	if (rc == 1) {
+		*h = rd.hdr;
+		if (h->len)
+			memcpy(payload, rd.payload, h->len);
+		type = h->type;
+	} else {
+		assert_int_equal(rd.hdr_got, 0); /* no message cut short */
+	}
+	responder_wire_reader_free(&rd);
+	return type;
 }
 
 static void test_counts_only_when_changed(void **state)
