@@ -85,56 +85,28 @@ struct gate {
 static int batch_elements(struct gate *g, struct nft_batch *b, const char *map, int af,
 			  uint16_t port, const struct nft_entry *ents, size_t n, uint64_t now)
 {
-	struct nftnl_set *s;
-	struct nlmsghdr *nlh;
 	uint16_t port_be = htons(port);
+	struct nftnl_set *s;
 	size_t added = 0;
-	int ret = -ENOSPC;
+	int ret;
 
 	if (!map[0])
 		return 0;
-	s = nftnl_set_alloc();
+	s = nft_elems_new(g->table, map);
 	if (!s)
 		return -ENOMEM;
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, g->table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, map);
 	/* No elements: the kernel reads a DELSETELEM without a list as flush. */
-	nlh = nft_batch_msg(&g->nl, b, NFT_MSG_DELSETELEM, g->family, 0, "flush mxgate's map");
-	if (!nlh)
-		goto out;
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-
-	for (size_t i = 0; port && i < n; i++) {
-		struct nftnl_set_elem *e;
-
+	ret = nft_batch_elems(&g->nl, b, NFT_MSG_DELSETELEM, g->family, s, "flush mxgate's map");
+	for (size_t i = 0; !ret && port && i < n; i++) {
 		/* A timeout of 0 would mean "never expires": never write it. */
 		if (ents[i].ip.family != af || ents[i].expires_ms <= now)
 			continue;
-		e = nftnl_set_elem_alloc();
-		if (!e) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		if (af == AF_INET)
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &ents[i].ip.v4, 4);
-		else
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &ents[i].ip.v6, 16);
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, &port_be, 2);
-		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, ents[i].expires_ms - now);
-		nftnl_set_elem_add(s, e);
+		ret = nft_elems_add_ip(s, &ents[i].ip, &port_be, 2, ents[i].expires_ms - now);
 		added++;
 	}
-	ret = 0;
-	if (!added)
-		goto out;
-	nlh = nft_batch_msg(&g->nl, b, NFT_MSG_NEWSETELEM, g->family, NLM_F_CREATE,
-			    "add gated addresses");
-	if (!nlh) {
-		ret = -ENOSPC;
-		goto out;
-	}
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-out:
+	if (!ret && added)
+		ret = nft_batch_elems(&g->nl, b, NFT_MSG_NEWSETELEM, g->family, s,
+				      "add gated addresses");
 	nftnl_set_free(s);
 	return ret;
 }

@@ -2,6 +2,8 @@
 /* Atomic nf_tables batches over libmnl, with per-message errors. */
 #include "nft_batch.h"
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
@@ -17,6 +19,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
+
+#include "addr.h"
 
 #define NFT_REPLY_TIMEOUT_S 3 /* the kernel answers at once; never hang */
 #define NFT_RECV_BYTES 16384  /* acks are small: NETLINK_CAP_ACK */
@@ -322,4 +326,46 @@ int nft_chain_packets(struct nft_conn *c, uint16_t family, const char *table, co
 	if (!ret)
 		*packets = sum.packets;
 	return ret;
+}
+
+struct nftnl_set *nft_elems_new(const char *table, const char *name)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (!s)
+		return NULL;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, table);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	return s;
+}
+
+int nft_elems_add_ip(struct nftnl_set *s, const struct mxg_ip *ip, const void *data,
+		     uint32_t data_len, uint64_t timeout_ms)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+	if (!e)
+		return -ENOMEM;
+	if (ip->family == AF_INET)
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &ip->v4, 4);
+	else
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &ip->v6, 16);
+	if (data)
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data, data_len);
+	if (timeout_ms)
+		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, timeout_ms);
+	nftnl_set_elem_add(s, e);
+	return 0;
+}
+
+int nft_batch_elems(struct nft_conn *c, struct nft_batch *b, uint16_t type, uint16_t family,
+		    struct nftnl_set *s, const char *what)
+{
+	struct nlmsghdr *nlh =
+	    nft_batch_msg(c, b, type, family, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0, what);
+
+	if (!nlh)
+		return -ENOSPC;
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	return 0;
 }

@@ -15,6 +15,7 @@ struct mnl_socket;
 struct mnl_nlmsg_batch;
 struct nlmsghdr;
 struct nftnl_set;
+struct mxg_ip;
 
 #define NFT_BATCH_MAX_MSGS 64
 #define NFT_BATCH_BYTES (128 * 1024) /* above our biggest round or pass_clients */
@@ -49,6 +50,20 @@ struct nlmsghdr *nft_batch_msg(struct nft_conn *c, struct nft_batch *b, uint16_t
  * or the first negative errno, with "WHAT: strerror" in err. Frees b. */
 int nft_batch_commit(struct nft_conn *c, struct nft_batch *b, char *err, size_t errlen);
 void nft_batch_free(struct nft_batch *b);
+
+/* Set elements, for the sets and maps of mxgate's own table and of the
+ * administrator's: a set object naming table and name that carries
+ * elements (NULL when out of memory; nftnl_set_free() it), an element
+ * keyed by an address (4 or 16 octets) with optional data and timeout
+ * (0 = none; the callers never write an element without one where the
+ * set has timeouts), and the message of type NFT_MSG_NEWSETELEM (with
+ * NLM_F_CREATE) or NFT_MSG_DELSETELEM with the set's elements (a
+ * DELSETELEM without elements flushes the set). 0, -ENOMEM or -ENOSPC. */
+struct nftnl_set *nft_elems_new(const char *table, const char *name);
+int nft_elems_add_ip(struct nftnl_set *s, const struct mxg_ip *ip, const void *data,
+		     uint32_t data_len, uint64_t timeout_ms);
+int nft_batch_elems(struct nft_conn *c, struct nft_batch *b, uint16_t type, uint16_t family,
+		    struct nftnl_set *s, const char *what);
 
 struct nlmsghdr;
 /* Read the kernel's replies to request seq (sent already): every message

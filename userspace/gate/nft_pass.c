@@ -32,39 +32,20 @@
 
 #define RANGES_PER_MSG 64 /* 128 elements: a message stays far below 8 KiB */
 
-static void set_key(struct nftnl_set_elem *e, const struct mxg_ip *ip)
-{
-	if (ip->family == AF_INET)
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &ip->v4, 4);
-	else
-		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &ip->v6, 16);
-}
-
 /* One NEWSETELEM or DELSETELEM for one address of set name. */
 static int batch_one(struct nft_conn *c, struct nft_batch *b, const char *name,
 		     const struct mxg_ip *ip, uint16_t type, uint64_t timeout_ms, const char *what)
 {
-	struct nftnl_set *s = nftnl_set_alloc();
-	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
-	struct nlmsghdr *nlh;
+	struct nftnl_set *s = nft_elems_new(OWN_TABLE, name);
+	int ret;
 
-	if (!s || !e) {
-		nftnl_set_free(s);
-		nftnl_set_elem_free(e);
+	if (!s)
 		return -ENOMEM;
-	}
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, OWN_TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
-	set_key(e, ip);
-	if (timeout_ms)
-		nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, timeout_ms);
-	nftnl_set_elem_add(s, e);
-	nlh = nft_batch_msg(c, b, type, NFPROTO_INET, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
-			    what);
-	if (nlh)
-		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	ret = nft_elems_add_ip(s, ip, NULL, 0, timeout_ms);
+	if (!ret)
+		ret = nft_batch_elems(c, b, type, NFPROTO_INET, s, what);
 	nftnl_set_free(s);
-	return nlh ? 0 : -ENOSPC;
+	return ret;
 }
 
 int nft_pass_set(struct nft_conn *c, const struct mxg_ip *ip, uint64_t timeout_ms, char *err,
@@ -160,27 +141,21 @@ static int batch_ranges(struct nft_conn *c, struct nft_batch *b, const char *nam
 			const struct range *r, size_t n)
 {
 	size_t len = af == AF_INET ? 4 : 16;
-	struct nftnl_set *s;
-	struct nlmsghdr *nlh;
+	struct nftnl_set *s = nft_elems_new(OWN_TABLE, name);
+	int ret;
 
-	s = nftnl_set_alloc();
 	if (!s)
 		return -ENOMEM;
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, OWN_TABLE);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 	/* No elements: the kernel reads a DELSETELEM without a list as flush. */
-	nlh = nft_batch_msg(c, b, NFT_MSG_DELSETELEM, NFPROTO_INET, 0, "flush pass_clients set");
-	if (!nlh)
-		goto full;
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	ret = nft_batch_elems(c, b, NFT_MSG_DELSETELEM, NFPROTO_INET, s, "flush pass_clients set");
 	nftnl_set_free(s);
+	if (ret)
+		return ret;
 
 	for (size_t i = 0; i < n; i += RANGES_PER_MSG) {
-		s = nftnl_set_alloc();
+		s = nft_elems_new(OWN_TABLE, name);
 		if (!s)
 			return -ENOMEM;
-		nftnl_set_set_str(s, NFTNL_SET_TABLE, OWN_TABLE);
-		nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 		for (size_t j = i; j < n && j < i + RANGES_PER_MSG; j++) {
 			struct nftnl_set_elem *lo = nftnl_set_elem_alloc(), *end;
 			uint8_t after[16];
@@ -200,20 +175,16 @@ static int batch_ranges(struct nft_conn *c, struct nft_batch *b, const char *nam
 					       NFT_SET_ELEM_INTERVAL_END);
 			nftnl_set_elem_add(s, end);
 		}
-		nlh = nft_batch_msg(c, b, NFT_MSG_NEWSETELEM, NFPROTO_INET, NLM_F_CREATE,
-				    "add pass_clients networks");
-		if (!nlh)
-			goto full;
-		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		ret = nft_batch_elems(c, b, NFT_MSG_NEWSETELEM, NFPROTO_INET, s,
+				      "add pass_clients networks");
 		nftnl_set_free(s);
+		if (ret)
+			return ret;
 	}
 	return 0;
 nomem:
 	nftnl_set_free(s);
 	return -ENOMEM;
-full:
-	nftnl_set_free(s);
-	return -ENOSPC;
 }
 
 int nft_pass_nets(struct nft_conn *c, const struct mxg_net *nets, size_t n, char *err,

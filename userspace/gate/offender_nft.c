@@ -128,47 +128,24 @@ static int batch_elems(struct offender_nft *o, struct nft_batch *b, uint16_t typ
 {
 	const char *set = af == AF_INET ? o->set4 : o->set6;
 	struct nftnl_set *s;
-	struct nlmsghdr *nlh;
 	size_t added = 0;
 	int ret = 0;
 
 	if (!set[0])
 		return 0;
-	s = nftnl_set_alloc();
+	s = nft_elems_new(o->table, set);
 	if (!s)
 		return -ENOMEM;
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, o->table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
-	for (size_t i = 0; i < n; i++) {
-		struct nftnl_set_elem *e;
-
+	for (size_t i = 0; !ret && i < n; i++) {
 		if (ips[i].family != af)
 			continue;
-		e = nftnl_set_elem_alloc();
-		if (!e) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		if (af == AF_INET)
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &ips[i].v4, 4);
-		else
-			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, &ips[i].v6, 16);
-		if (timeout)
-			nftnl_set_elem_set_u64(e, NFTNL_SET_ELEM_TIMEOUT, o->timeout_ms);
-		nftnl_set_elem_add(s, e);
+		ret = nft_elems_add_ip(s, &ips[i], NULL, 0, timeout ? o->timeout_ms : 0);
 		added++;
 	}
-	if (!added)
-		goto out;
-	nlh =
-	    nft_batch_msg(&o->nl, b, type, o->family, type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
-			  type == NFT_MSG_NEWSETELEM ? "add offenders" : "refresh offenders");
-	if (!nlh) {
-		ret = -ENOSPC;
-		goto out;
-	}
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-out:
+	if (!ret && added)
+		ret = nft_batch_elems(&o->nl, b, type, o->family, s,
+				      type == NFT_MSG_NEWSETELEM ? "add offenders"
+								 : "refresh offenders");
 	nftnl_set_free(s);
 	return ret;
 }
