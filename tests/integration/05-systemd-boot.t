@@ -120,7 +120,12 @@ probe_interval = 2s
 probe_timeout = 1s
 EOT
 in_c systemctl start mxgated >/dev/null 2>&1
-active() { [ "$(in_c systemctl is-active mxgated)" = active ] && in_c mxgate status >/dev/null 2>&1; }
+# Status answers while the responder is still starting (the loop never
+# waits for it): wait until it serves.
+active() {
+	[ "$(in_c systemctl is-active mxgated)" = active ] &&
+		in_c mxgate status 2>/dev/null | grep -q 'responder pid [0-9]'
+}
 tap_ok "systemctl start: mxgated runs and answers mxgate status" wait_for 20 active
 status=$(in_c systemctl status mxgated --no-pager 2>&1)
 tap_like "$status" 'Active: active \(running\)' "systemctl status: active (running)"
