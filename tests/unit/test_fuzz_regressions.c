@@ -33,6 +33,9 @@
 #define LLVMFuzzerTestOneInput fuzz_policy_one
 #include "../fuzz/fuzz_policy.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_responder_wire_one
+#include "../fuzz/fuzz_responder_wire.c"
+#undef LLVMFuzzerTestOneInput
 
 typedef int (*fuzz_fn)(const uint8_t *data, size_t size);
 
@@ -111,6 +114,11 @@ static void test_policy_inputs(void **state)
 	replay("policy", fuzz_policy_one);
 }
 
+static void test_responder_wire_inputs(void **state)
+{
+	replay("responder_wire", fuzz_responder_wire_one);
+}
+
 int main(void)
 {
 	/* One per harness under tests/fuzz/, one a line (clang-format would
@@ -122,6 +130,7 @@ int main(void)
 	    cmocka_unit_test(test_config_inputs),
 	    cmocka_unit_test(test_dns_mx_inputs),
 	    cmocka_unit_test(test_policy_inputs),
+	    cmocka_unit_test(test_responder_wire_inputs),
 	};
 	/* clang-format on */
 
