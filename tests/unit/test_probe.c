@@ -401,6 +401,19 @@ static void test_refused_port(void **state)
 	ev_loop_free(loop);
 }
 
+/* The timeout is the caller's (config or --timeout): 0 is refused, not
+ * replaced by a default of the prober's own. */
+static void test_zero_timeout_refused(void **state)
+{
+	struct ev_loop *loop = ev_loop_new();
+
+	(void)state;
+	errno = 0;
+	assert_null(prober_new(loop, "edge.example.test", 0));
+	assert_int_equal(errno, EINVAL);
+	ev_loop_free(loop);
+}
+
 /* A "primary" on this host is our own MTA: never up, whatever it says. */
 static void test_own_address_is_self(void **state)
 {
@@ -477,6 +490,7 @@ static void test_cancel_and_free_with_probes_running(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_zero_timeout_refused),
 	    cmocka_unit_test(test_deep_probe_takes_mail),
 	    cmocka_unit_test(test_deep_probe_4xx_is_no_mail),
 	    cmocka_unit_test(test_deep_probe_refuses_odd_domains),

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -627,6 +628,8 @@ static void test_offender_leaky_bucket(void **state)
 	/* The same session asks again: same verdict, not counted again. */
 	assert_true(offender_try(&t, &k, 10000000 + 600, 2000));
 	offender_free(&t);
+	/* A window of 0 is refused (config never gives one), not bent to 1 ms. */
+	assert_int_equal(offender_init(&t, 5, 0, 0, 7), -EINVAL);
 	/* Threshold 0 never escalates. */
 	assert_int_equal(offender_init(&t, 0, 3600000, 0, 7), 0);
 	for (int i = 0; i < 100; i++)

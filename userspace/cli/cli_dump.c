@@ -139,8 +139,11 @@ static void dump_map(const char *title, int fd,
 	int n = 0, r;
 
 	printf("%s:\n", title);
-	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) == 0 &&
-	    (info.key_size > sizeof(key) || info.value_size > sizeof(val))) {
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) < 0) {
+		printf("  (cannot read the map's sizes: %s; not read)\n", strerror(errno));
+		return;
+	}
+	if (info.key_size > sizeof(key) || info.value_size > sizeof(val)) {
 		printf("  (key %u / value %u bytes: pinned by another mxgate version; "
 		       "unload it with that version's mxgate unload)\n",
 		       info.key_size, info.value_size);

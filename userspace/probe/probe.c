@@ -42,12 +42,18 @@ struct prober *prober_new(struct ev_loop *loop, const char *helo_name, unsigned 
 	struct prober *p;
 	int n;
 
+	/* The caller's timeout as it is (config's probe_timeout, the CLI's
+	 * --timeout, both defaulted there): no second default here. */
+	if (!timeout_ms) {
+		errno = EINVAL;
+		return NULL;
+	}
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->loop = loop;
 	LIST_INIT(&p->probes);
-	p->timeout_ms = timeout_ms ? timeout_ms : 5000;
+	p->timeout_ms = timeout_ms;
 	n = snprintf(p->ehlo, sizeof(p->ehlo), "EHLO %s\r\n",
 		     helo_name && *helo_name ? helo_name : "localhost");
 	if (n < 0 || (size_t)n >= sizeof(p->ehlo)) {

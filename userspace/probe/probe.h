@@ -52,6 +52,7 @@ const char *probe_result_str(enum probe_result r); /* "ok", "refused", ... */
 
 struct prober;
 
+/* timeout_ms: per probe, not 0 (EINVAL). */
 struct prober *prober_new(struct ev_loop *loop, const char *helo_name, unsigned timeout_ms);
 void prober_free(struct prober *p);
 /* Tests only: let probes of this host's own addresses (a fake server on

@@ -40,6 +40,8 @@ int offender_init(struct offender_table *t, unsigned threshold, uint64_t window_
 		  uint32_t seed)
 {
 	memset(t, 0, sizeof(*t));
+	if (!window_ms)
+		return -EINVAL; /* config refuses an offender_window under 1 s */
 	if (!slots)
 		slots = OFFENDER_DEFAULT_SLOTS;
 	t->n_buckets = (slots + OFFENDER_WAYS - 1) / OFFENDER_WAYS;
@@ -47,7 +49,7 @@ int offender_init(struct offender_table *t, unsigned threshold, uint64_t window_
 	if (!t->e)
 		return -ENOMEM;
 	t->threshold = threshold;
-	t->window_ms = window_ms ? window_ms : 1;
+	t->window_ms = window_ms;
 	t->seed = seed;
 	return 0;
 }

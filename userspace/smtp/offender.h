@@ -61,7 +61,8 @@ struct offender_table {
 	struct offender_entry *e;
 };
 
-/* slots: entries to allocate (0 = default), rounded to whole buckets. */
+/* slots: entries to allocate (0 = default), rounded to whole buckets;
+ * window_ms: not 0 (-EINVAL). */
 int offender_init(struct offender_table *t, unsigned threshold, uint64_t window_ms, size_t slots,
 		  uint32_t seed);
 void offender_free(struct offender_table *t);
