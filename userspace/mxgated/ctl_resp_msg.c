@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -182,18 +183,26 @@ static bool read_once(struct controller *c)
 
 	if (rc == -EAGAIN)
 		return false;
-	if (rc == -EBADMSG) {
-		if (starting)
-			ctl_responder_end(c, "sent a malformed message instead of READY");
-		else
-			bad_message(c, "malformed report header");
+	if (rc == -EPIPE || rc == -ECONNRESET) {
+		/* The child is gone: SIGCHLD does the rest. */
+		ctl_responder_unwatch(c);
 		return false;
 	}
 	if (rc < 0) {
-		/* The child is gone: SIGCHLD does the rest. */
-		if (rc == -ENOMEM)
-			log_err("responder: out of memory reading its report");
-		ctl_responder_unwatch(c);
+		/* Out of step (-EBADMSG), out of memory or a read error: the
+		 * child may well be alive, serving from a table we can no
+		 * longer update and sending reports we no longer read. End it
+		 * (the gate opens; SIGCHLD restarts it), never just stop
+		 * listening. */
+		char why[128];
+
+		snprintf(why, sizeof(why), "%s%s",
+			 rc == -EBADMSG ? "malformed message header" : "cannot read its messages: ",
+			 rc == -EBADMSG ? "" : strerror(-rc));
+		if (starting)
+			ctl_responder_end(c, why);
+		else
+			bad_message(c, why);
 		return false;
 	}
 	if (rc == 1 && starting)
