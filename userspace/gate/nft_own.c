@@ -100,6 +100,43 @@ static int expr_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint3
 	return 0;
 }
 
+/* A lookup of SREG in @set (a map when dreg is not 0: its value to dreg). */
+static int expr_lookup(struct nftnl_rule *r, uint32_t sreg, uint32_t dreg, const char *set,
+		       uint32_t set_id)
+{
+	struct nftnl_expr *e;
+
+	if (add_expr(r, "lookup", &e))
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
+	if (dreg)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, dreg);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+	return 0;
+}
+
+/* An empty rule of our chain. */
+static struct nftnl_rule *rule_new(const char *table)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (!r)
+		return NULL;
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, OWN_CHAIN);
+	return r;
+}
+
+/* meta nfproto ipv4 / ipv6 */
+static int expr_nfproto(struct nftnl_rule *r, const uint8_t *nfproto)
+{
+	return expr_meta(r, NFT_META_NFPROTO, NFT_REG_1) || expr_cmp(r, NFT_REG_1, nfproto, 1)
+		   ? -ENOMEM
+		   : 0;
+}
+
 /* tcp dport 25 tcp flags & (syn|ack) == syn meta nfproto F
  *   tproxy F to LOOPBACK:F daddr map @MAP  (with a counter) */
 static struct nftnl_rule *build_rule(const char *table, const char *map, uint32_t set_id, bool v6)
@@ -109,15 +146,11 @@ static struct nftnl_rule *build_rule(const char *table, const char *map, uint32_
 	uint16_t dport = htons(25);
 	uint8_t proto = IPPROTO_TCP, flags_mask = 0x12 /* syn|ack */, syn = 0x02, zero = 0;
 	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
-	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_rule *r = rule_new(table);
 	struct nftnl_expr *e;
 
 	if (!r)
 		return NULL;
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, OWN_CHAIN);
-
 	if (expr_meta(r, NFT_META_L4PROTO, NFT_REG_1) || expr_cmp(r, NFT_REG_1, &proto, 1) ||
 	    expr_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1) ||
 	    expr_cmp(r, NFT_REG_1, &dport, 2) ||
@@ -130,16 +163,10 @@ static struct nftnl_rule *build_rule(const char *table, const char *map, uint32_
 	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, 1);
 	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &flags_mask, 1);
 	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, 1);
-	if (expr_cmp(r, NFT_REG_1, &syn, 1) || expr_meta(r, NFT_META_NFPROTO, NFT_REG_1) ||
-	    expr_cmp(r, NFT_REG_1, &nfproto, 1) ||
-	    expr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, v6 ? 16 : 4, NFT_REG_2))
+	if (expr_cmp(r, NFT_REG_1, &syn, 1) || expr_nfproto(r, &nfproto) ||
+	    expr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 24 : 16, v6 ? 16 : 4, NFT_REG_2) ||
+	    expr_lookup(r, NFT_REG_2, NFT_REG_2, map, set_id))
 		goto fail;
-	if (add_expr(r, "lookup", &e))
-		goto fail;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_2);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_2);
-	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, map);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
 	if (add_expr(r, "counter", &e))
 		goto fail;
 	if (add_expr(r, "immediate", &e))
@@ -166,22 +193,15 @@ static struct nftnl_rule *build_pass_rule(const char *table, const char *set, ui
 					  bool v6)
 {
 	uint8_t nfproto = v6 ? NFPROTO_IPV6 : NFPROTO_IPV4;
-	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_rule *r = rule_new(table);
 	struct nftnl_expr *e;
 
 	if (!r)
 		return NULL;
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, OWN_CHAIN);
-	if (expr_meta(r, NFT_META_NFPROTO, NFT_REG_1) || expr_cmp(r, NFT_REG_1, &nfproto, 1) ||
-	    expr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4, NFT_REG_1))
+	if (expr_nfproto(r, &nfproto) ||
+	    expr_payload(r, NFT_PAYLOAD_NETWORK_HEADER, v6 ? 8 : 12, v6 ? 16 : 4, NFT_REG_1) ||
+	    expr_lookup(r, NFT_REG_1, 0, set, set_id))
 		goto fail;
-	if (add_expr(r, "lookup", &e))
-		goto fail;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
 	if (add_expr(r, "counter", &e) || add_expr(r, "immediate", &e))
 		goto fail;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
