@@ -146,9 +146,12 @@ void ctl_responder_push(struct controller *c)
 	}
 	r = encode(c);
 	if (r < 0) {
-		/* The child keeps its previous table; the next round tries
-		 * again. */
-		log_err("responder: cannot build the domain table: %s", strerror(-r));
+		/* Not "keep the previous table": that table may say reject
+		 * where the config now says defer, for as long as this
+		 * failure lasts (E2BIG and EINVAL do not pass). A child we
+		 * cannot update is ended: the gate opens, it is restarted
+		 * with the usual backoff. */
+		ctl_responder_kill(c, ": cannot build its domain table (%s)", strerror(-r));
 		return;
 	}
 	ctl_timer_start(c, &cr->send_timer, CTL_RESPONDER_SEND_MS, "responder send");
