@@ -341,7 +341,7 @@ static int nft_commit(struct gate *g)
 static int nft_set_pass(struct gate *g, const struct mxg_ip *ip, uint64_t expires_ns,
 			uint64_t since_ns, unsigned reason)
 {
-	uint64_t now = ev_now_ms(), until = expires_ns / 1000000u;
+	uint64_t now = ev_now_ms(), until = expires_ns / 1000000u, timeout_ms;
 	char err[256];
 	int ret;
 
@@ -349,9 +349,13 @@ static int nft_set_pass(struct gate *g, const struct mxg_ip *ip, uint64_t expire
 	(void)reason;
 	if (!g->own)
 		return 0;
-	/* An expired pass is a removal: a timeout of 0 would mean "never". */
-	ret =
-	    nft_pass_set(&g->nl, ip, expires_ns && until > now ? until - now : 0, err, sizeof(err));
+	/* An expired pass is a removal: a timeout of 0 would mean "never".
+	 * The rest is rounded up to a whole second: the pass was computed a
+	 * few milliseconds before this loop time, and `nft list set` then
+	 * shows the pass_ttl the administrator set ("timeout 1d"), not
+	 * "23h59m59s996ms"; the kernel keeps the pass under a second longer. */
+	timeout_ms = expires_ns && until > now ? (until - now + 999) / 1000 * 1000 : 0;
+	ret = nft_pass_set(&g->nl, ip, timeout_ms, err, sizeof(err));
 	if (ret)
 		log_err("gate nft: pass set in table inet " OWN_TABLE ": %s", err);
 	return ret;
