@@ -44,6 +44,16 @@ bool mxg_ip_equal(const struct mxg_ip *a, const struct mxg_ip *b)
 	return mxg_ip_cmp(a, b) == 0;
 }
 
+bool mxg_ip_is_loopback(const struct mxg_ip *ip)
+{
+	if (ip->family == AF_INET)
+		return (ntohl(ip->v4.s_addr) >> 24) == 127;
+	/* A mapped address a caller kept as IPv6 is still IPv4's loopback. */
+	return ip->family == AF_INET6 &&
+	       (IN6_IS_ADDR_LOOPBACK(&ip->v6) ||
+		(IN6_IS_ADDR_V4MAPPED(&ip->v6) && ip->v6.s6_addr[12] == 127));
+}
+
 void mxg_ip_to_gate_key(const struct mxg_ip *ip, struct mxg_gate_key *key)
 {
 	memset(key, 0, sizeof(*key));

@@ -29,6 +29,8 @@ const char *mxg_ip_str(const struct mxg_ip *ip, char *buf, size_t len);
  * network order; <0, 0 or >0 like memcmp. */
 int mxg_ip_cmp(const struct mxg_ip *a, const struct mxg_ip *b);
 bool mxg_ip_equal(const struct mxg_ip *a, const struct mxg_ip *b);
+/* 127/8, ::1 or ::ffff:127/104: this host, whatever its interfaces. */
+bool mxg_ip_is_loopback(const struct mxg_ip *ip);
 /* IPv4 as IPv4-mapped IPv6, as the tc program builds its lookup key. */
 void mxg_ip_to_gate_key(const struct mxg_ip *ip, struct mxg_gate_key *key);
 void mxg_ip_from_gate_key(const struct mxg_gate_key *key, struct mxg_ip *ip);

@@ -3,7 +3,6 @@
  * sockets, so tests feed them lines. See policy.h. */
 #include "policy.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -115,14 +114,6 @@ static size_t dunno(char *out, size_t outlen)
 	return n < 0 ? 0 : (size_t)n;
 }
 
-static bool ip_is_loopback(const struct mxg_ip *ip)
-{
-	if (ip->family == AF_INET)
-		return (ntohl(ip->v4.s_addr) >> 24) == 127;
-	return IN6_IS_ADDR_LOOPBACK(&ip->v6) ||
-	       (IN6_IS_ADDR_V4MAPPED(&ip->v6) && ip->v6.s6_addr[12] == 127);
-}
-
 /* The questions of the RCPT decision (rcpt.h) for one request. */
 struct policy_ask {
 	const struct policy_request *r;
@@ -151,7 +142,7 @@ static bool ask_offender(void *arg)
 
 	/* Loopback is this host (local submission, content filters): never
 	 * an offender; nor is a client we cannot name. */
-	if (!a->offenders || !a->ip || ip_is_loopback(a->ip))
+	if (!a->offenders || !a->ip || mxg_ip_is_loopback(a->ip))
 		return false;
 	client_key_from_ip(a->ip, &k);
 	return offender_try(a->offenders, &k, a->now_ms, instance_tag(a->r->instance));

@@ -90,10 +90,7 @@ bool rsp_client_is_local(const struct conn *c)
 {
 	const struct mxg_ip *p = &c->peer;
 
-	if (p->family == AF_INET && (ntohl(p->v4.s_addr) >> 24) == 127)
-		return true;
-	if (p->family == AF_INET6 && (IN6_IS_ADDR_LOOPBACK(&p->v6) ||
-				      (IN6_IS_ADDR_V4MAPPED(&p->v6) && p->v6.s6_addr[12] == 127)))
+	if (mxg_ip_is_loopback(p))
 		return true;
 	if (c->dst.family && mxg_ip_equal(p, &c->dst))
 		return true;
