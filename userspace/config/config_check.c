@@ -4,8 +4,6 @@
  * values that are each fine but wrong together. Each error names the line
  * of the key to change (none when the key is missing).
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <string.h>
 
 #include "addr.h"
@@ -19,10 +17,7 @@ static bool policy_addr_is_loopback(const struct sockaddr_storage *ss)
 
 	if (mxg_ip_from_sockaddr((const struct sockaddr *)ss, &ip, &port) < 0)
 		return false;
-	if (ip.family == AF_INET)
-		return (ntohl(ip.v4.s_addr) >> 24) == 127;
-	return IN6_IS_ADDR_LOOPBACK(&ip.v6) ||
-	       (IN6_IS_ADDR_V4MAPPED(&ip.v6) && ip.v6.s6_addr[12] == 127);
+	return mxg_ip_is_loopback(&ip);
 }
 
 int cfg_check(struct cfg_parse *p)

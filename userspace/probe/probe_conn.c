@@ -7,7 +7,6 @@
  * courtesy and the socket lingers a short while for the 221 so the server
  * sees an orderly goodbye, never longer than PROBE_LINGER_MS.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +38,7 @@ static bool reached_self(int fd)
 	    mxg_ip_from_sockaddr((struct sockaddr *)&l, &local, &port) < 0 ||
 	    mxg_ip_from_sockaddr((struct sockaddr *)&r, &peer, &port) < 0)
 		return false;
-	if (peer.family == AF_INET)
-		return (ntohl(peer.v4.s_addr) >> 24) == 127 || mxg_ip_equal(&local, &peer);
-	return IN6_IS_ADDR_LOOPBACK(&peer.v6) || mxg_ip_equal(&local, &peer);
+	return mxg_ip_is_loopback(&peer) || mxg_ip_equal(&local, &peer);
 }
 
 static ssize_t io_recv(struct probe *pr, void *buf, size_t n, unsigned *want);
