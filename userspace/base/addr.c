@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -128,4 +129,20 @@ int mxg_ip_from_sockaddr(const struct sockaddr *sa, struct mxg_ip *ip, uint16_t 
 		return 0;
 	}
 	return -EAFNOSUPPORT;
+}
+
+size_t mxg_ip_from_ifaddrs(const struct ifaddrs *ifa, struct mxg_ip *out, size_t max)
+{
+	size_t n = 0;
+
+	for (; ifa; ifa = ifa->ifa_next) {
+		struct mxg_ip ip;
+
+		if (!ifa->ifa_addr || mxg_ip_from_sockaddr(ifa->ifa_addr, &ip, NULL) < 0)
+			continue;
+		if (n < max)
+			out[n] = ip;
+		n++;
+	}
+	return n;
 }

@@ -37,5 +37,10 @@ void mxg_ip_from_gate_key(const struct mxg_gate_key *key, struct mxg_ip *ip);
 /* sockaddr with port; returns its length. */
 socklen_t mxg_ip_to_sockaddr(const struct mxg_ip *ip, uint16_t port, struct sockaddr_storage *ss);
 int mxg_ip_from_sockaddr(const struct sockaddr *sa, struct mxg_ip *ip, uint16_t *port);
+/* The IPv4 and IPv6 addresses of a getifaddrs() list, the first max of
+ * them into out. Returns how many the list has: more than max means the
+ * rest did not fit. */
+struct ifaddrs;
+size_t mxg_ip_from_ifaddrs(const struct ifaddrs *ifa, struct mxg_ip *out, size_t max);
 
 #endif

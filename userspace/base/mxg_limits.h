@@ -13,5 +13,7 @@
 #define MXG_MAX_SELF 16
 #define MXG_MAX_INTERFACES 16
 #define MXG_MAX_ADDRESSES 64
+/* this host's own addresses kept to tell a local client (getifaddrs) */
+#define MXG_MAX_HOST_ADDRESSES 256
 
 #endif

@@ -57,8 +57,7 @@ static void original_dst(int fd, struct mxg_ip *dst, uint16_t *dst_port)
 
 /* This host's addresses, taken before the privilege drop (and any
  * sandbox): a client there is local, never an offender. */
-#define SELF_ADDRS_MAX 64
-static struct mxg_ip self_addrs[SELF_ADDRS_MAX];
+static struct mxg_ip self_addrs[MXG_MAX_HOST_ADDRESSES];
 static size_t n_self_addrs;
 
 void responder_self_snapshot(void)
@@ -72,13 +71,9 @@ void responder_self_snapshot(void)
 			 strerror(errno));
 		return;
 	}
-	for (struct ifaddrs *i = ifa; i && n_self_addrs < SELF_ADDRS_MAX; i = i->ifa_next) {
-		uint16_t port;
-
-		if (i->ifa_addr &&
-		    mxg_ip_from_sockaddr(i->ifa_addr, &self_addrs[n_self_addrs], &port) == 0)
-			n_self_addrs++;
-	}
+	n_self_addrs = mxg_ip_from_ifaddrs(ifa, self_addrs, MXG_MAX_HOST_ADDRESSES);
+	if (n_self_addrs > MXG_MAX_HOST_ADDRESSES)
+		n_self_addrs = MXG_MAX_HOST_ADDRESSES;
 	freeifaddrs(ifa);
 }
 
