@@ -57,6 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct policy_request req;
 	static struct offender_table offenders;
+	static const struct policy_hooks hooks = {.lookup = fuzz_policy_lookup};
 	static int ready;
 	char out[1024];
 	size_t start = 0;
@@ -78,9 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		if (policy_request_line(&req, (const char *)data + start, i - start)) {
-			size_t n = policy_answer(&req, fuzz_policy_lookup, NULL, NULL,
-						 i % 2 ? &offenders : NULL, (uint64_t)i * 1000, out,
-						 sizeof(out));
+			size_t n = policy_answer(&req, &hooks, i % 2 ? &offenders : NULL,
+						 (uint64_t)i * 1000, out, sizeof(out));
 			fuzz_policy_check(out, n, sizeof(out));
 			policy_request_reset(&req);
 		}

@@ -77,7 +77,8 @@ int main(int argc, char **argv)
 	loop = ev_loop_new();
 	if (!loop)
 		return 1;
-	ps = policy_server_new(loop, &cfg, lookup, NULL, NULL, err, sizeof(err));
+	ps = policy_server_new(loop, &cfg, &(struct policy_hooks){.lookup = lookup}, err,
+			       sizeof(err));
 	if (!ps) {
 		fprintf(stderr, "policy_serve: %s\n", err);
 		return 1;

@@ -7,14 +7,16 @@
 #  - a connection to the responder's own listener (not steered from port
 #    25) is closed without a greeting and counts nowhere;
 #  - a loopback client is never an offender, even on port 25 (the
-#    responder harness in --strict mode, as under mxgated).
+#    responder harness in --strict mode, as under mxgated);
+#  - nor, for the policy service, is one of this host's own addresses
+#    (its MTA or a content filter over the public address).
 set -u
 . "$MXG_SRC/tests/lib/mxgated.sh"
 
 HARNESS=$MXG_OUT/tests/helpers/responder_harness
 SOCK=
 mxg_scene 150
-tap_plan 14
+tap_plan 16
 
 SOCK=$TN_DIR/policy.sock
 mxg_config policy_listen=unix:$SOCK offender_threshold=2
@@ -34,6 +36,30 @@ out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 -c 
 tap_like "$out" "PermissionError" "a local user (nobody) cannot connect to the policy socket"
 out=$(setpriv --reuid=postfix --regid=postfix --init-groups /usr/bin/python3 -c "$ASK" "$SOCK" 2>&1)
 tap_like "$out" "^action=551 5\.7\.1 " "Postfix's user (postfix) asks and gets the answer"
+
+# --- the policy service: this host's own addresses are never offenders
+ASKC='import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(("request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=%s\n"
+           "instance=%s\nrecipient=u@example.test\n\n" % (sys.argv[2], sys.argv[3])).encode())
+print(s.recv(1024).decode().split()[0])'
+policy_codes() { # CLIENT: the answer to each of five messages from it
+	local codes=
+	for i in 1 2 3 4 5; do
+		codes+="$(/usr/bin/python3 -c "$ASKC" "$SOCK" "$1" "m$i" 2>&1) "
+	done
+	echo "$codes"
+}
+own= want=
+for a in $TN_IP_edge $TN_IP6_edge; do
+	own+=$(policy_codes "$a")
+	want+="action=551 action=551 action=551 action=551 action=551 "
+done
+tap_is "$own" "$want" "the edge's own addresses ($TN_IP_edge $TN_IP6_edge): 551 past offender_threshold, never 550"
+tap_is "$(policy_codes 203.0.113.50)" "action=551 action=551 action=550 action=550 action=550 " \
+	"another client: 550 past offender_threshold (2)"
 
 # --- an inet policy listener beyond loopback
 printf 'self = mx2.example.org\ndomains = example.org\ngate = none\npolicy_listen = inet:0.0.0.0:10040\n' \

@@ -36,7 +36,8 @@ static int lookup(void *arg, const char *domain, struct policy_domain *d)
 }
 
 /* Feed a whole request text (LF separated) and return the answer. */
-static const char *ask(const char *text, struct offender_table *off)
+static const char *ask_with(const struct policy_hooks *h, const char *text,
+			    struct offender_table *off)
 {
 	static char out[1024];
 	struct policy_request r;
@@ -51,8 +52,13 @@ static const char *ask(const char *text, struct offender_table *off)
 			break;
 		p = nl + 1;
 	}
-	policy_answer(&r, lookup, NULL, NULL, off, 1000, out, sizeof(out));
+	policy_answer(&r, h, off, 1000, out, sizeof(out));
 	return out;
+}
+
+static const char *ask(const char *text, struct offender_table *off)
+{
+	return ask_with(&(struct policy_hooks){.lookup = lookup}, text, off);
 }
 
 #define REQ(state, rcpt)                                                                           \
@@ -188,6 +194,63 @@ static void test_loopback_never_offender(void **state)
 	offender_free(&t);
 }
 
+/* The controller's list of this host's addresses: 198.51.100.7 (REQ's
+ * client) when arg says so, 203.0.113.9 always. */
+static bool host_hook(void *arg, const struct mxg_ip *ip)
+{
+	const bool *req_client_is_host = arg;
+	char a[MXG_ADDRSTRLEN];
+
+	mxg_ip_str(ip, a, sizeof(a));
+	return !strcmp(a, "203.0.113.9") || (*req_client_is_host && !strcmp(a, "198.51.100.7"));
+}
+
+/* One of this host's own addresses (its MTA or a content filter over the
+ * public address) is never counted, however often it asks: past the
+ * threshold it still gets the domain's 551, never 550. */
+static void test_host_address_never_offender(void **state)
+{
+	bool req_client_is_host = true;
+	const struct policy_hooks h = {
+	    .lookup = lookup, .host = host_hook, .arg = &req_client_is_host};
+	struct offender_table t;
+
+	assert_int_equal(offender_init(&t, 2, 3600000, 64, 1), 0);
+	for (int i = 0; i < 10; i++) {
+		char req[512];
+
+		snprintf(req, sizeof(req), REQ_INST("u@example.test", "h%d"), i);
+		assert_non_null(strstr(ask_with(&h, req, &t), "action=551 5.7.1 "));
+	}
+	/* Not counted at all: once it is no longer this host's, it starts
+	 * from nothing, 550 only after another threshold's worth. */
+	req_client_is_host = false;
+	assert_non_null(strstr(ask_with(&h, REQ_INST("u@example.test", "r1"), &t), "action=551 "));
+	assert_non_null(strstr(ask_with(&h, REQ_INST("u@example.test", "r2"), &t), "action=551 "));
+	assert_non_null(strstr(ask_with(&h, REQ_INST("u@example.test", "r3"), &t), "action=550 "));
+	offender_free(&t);
+}
+
+/* With the hook in place, a client that is not this host's is counted as
+ * before. */
+static void test_other_client_counted_beside_host_hook(void **state)
+{
+	bool req_client_is_host = false;
+	const struct policy_hooks h = {
+	    .lookup = lookup, .host = host_hook, .arg = &req_client_is_host};
+	struct offender_table t;
+
+	assert_int_equal(offender_init(&t, 3, 3600000, 64, 1), 0);
+	for (int i = 0; i < 3; i++)
+		assert_non_null(
+		    strstr(ask_with(&h, REQ("RCPT", "u@example.test"), &t), "action=551 5.7.1 "));
+	assert_string_equal(
+	    ask_with(&h, REQ("RCPT", "u@example.test"), &t),
+	    "action=550 5.7.1 You tried me, a backup MX, too often while the primary "
+	    "MX is online\n\n");
+	offender_free(&t);
+}
+
 static bool client_hook(void *arg, const struct mxg_ip *ip, const char *sender, const char *rcpt,
 			int reply)
 {
@@ -207,23 +270,24 @@ static void test_client_hook_dunno(void **state)
 	const char *lines[] = {"request=smtpd_access_policy", "protocol_state=RCPT",
 			       "client_address=198.51.100.7", "recipient=postmaster@example.test",
 			       ""};
+	const struct policy_hooks h = {.lookup = lookup, .client = client_hook};
 
 	policy_request_reset(&r);
 	for (size_t i = 0; i < 5; i++)
 		policy_request_line(&r, lines[i], strlen(lines[i]));
-	policy_answer(&r, lookup, client_hook, NULL, NULL, 1000, out, sizeof(out));
+	policy_answer(&r, &h, NULL, 1000, out, sizeof(out));
 	assert_string_equal(out, "action=DUNNO\n\n");
 	snprintf(r.recipient, sizeof(r.recipient), "user@example.test");
-	policy_answer(&r, lookup, client_hook, NULL, NULL, 1000, out, sizeof(out));
+	policy_answer(&r, &h, NULL, 1000, out, sizeof(out));
 	assert_non_null(strstr(out, "action=551 5.7.1 "));
 	/* A client address that does not parse still has its recipient
 	 * checked: an allowlisted one is never refused. */
 	snprintf(r.client_address, sizeof(r.client_address), "unknown");
 	snprintf(r.recipient, sizeof(r.recipient), "abuse@example.test");
-	policy_answer(&r, lookup, client_hook, NULL, NULL, 1000, out, sizeof(out));
+	policy_answer(&r, &h, NULL, 1000, out, sizeof(out));
 	assert_string_equal(out, "action=DUNNO\n\n");
 	snprintf(r.recipient, sizeof(r.recipient), "user@example.test");
-	policy_answer(&r, lookup, client_hook, NULL, NULL, 1000, out, sizeof(out));
+	policy_answer(&r, &h, NULL, 1000, out, sizeof(out));
 	assert_non_null(strstr(out, "action=551 5.7.1 "));
 }
 
@@ -261,6 +325,8 @@ int main(void)
 	    cmocka_unit_test(test_bounds_spoil_the_request),
 	    cmocka_unit_test(test_offender_gets_550_after_threshold),
 	    cmocka_unit_test(test_loopback_never_offender),
+	    cmocka_unit_test(test_host_address_never_offender),
+	    cmocka_unit_test(test_other_client_counted_beside_host_hook),
 	    cmocka_unit_test(test_offender_counts_messages_never_defer),
 	    cmocka_unit_test(test_client_hook_dunno),
 	};

@@ -2,7 +2,8 @@
 /*
  * The controller's side of the Postfix policy service (policy.c): start it
  * on policy_listen, and answer its per-domain lookups from the live domain
- * states, so the policy service and the responder always agree.
+ * states, so the policy service and the responder always agree; its pass
+ * checks; and whether a client is one of this host's own addresses.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -101,13 +102,54 @@ static bool client_passed(void *arg, const struct mxg_ip *ip, const char *sender
 	return false;
 }
 
+/* One of this host's own addresses (its MTA or a content filter over the
+ * public address, a local script): never an offender. Answered from the
+ * list of the last publish, never by listing the interfaces per request. */
+static bool client_is_host(void *arg, const struct mxg_ip *ip)
+{
+	const struct controller *c = arg;
+
+	for (size_t i = 0; i < c->n_host_addrs; i++)
+		if (mxg_ip_equal(&c->host_addrs[i], ip))
+			return true;
+	return false;
+}
+
+void ctl_policy_host_refresh(struct controller *c, const struct ifaddrs *ifa, int err)
+{
+	size_t n;
+
+	if (err) {
+		if (!c->host_addrs_failing)
+			log_warn("policy: cannot list this host's addresses (getifaddrs: %s); "
+				 "keeping the %zu known, so a new address of this host may be "
+				 "counted as an offender until it works again",
+				 strerror(err), c->n_host_addrs);
+		c->host_addrs_failing = true;
+		return;
+	}
+	if (c->host_addrs_failing)
+		log_notice("policy: listing this host's addresses works again");
+	c->host_addrs_failing = false;
+	n = mxg_ip_from_ifaddrs(ifa, c->host_addrs, MXG_MAX_HOST_ADDRESSES);
+	if (n > MXG_MAX_HOST_ADDRESSES && !c->host_addrs_full)
+		log_warn("policy: this host has %zu addresses; only the first %d are known as "
+			 "its own, a client on another one can be counted as an offender",
+			 n, MXG_MAX_HOST_ADDRESSES);
+	c->host_addrs_full = n > MXG_MAX_HOST_ADDRESSES;
+	c->n_host_addrs = c->host_addrs_full ? MXG_MAX_HOST_ADDRESSES : n;
+}
+
 int ctl_policy_start(struct controller *c)
 {
+	/* The host list fills at the first publish, which ends the first
+	 * round: before it no domain is gated, so no one is counted. */
+	const struct policy_hooks h = {lookup, client_passed, client_is_host, c};
 	char err[512];
 
 	if (!c->cfg->policy_listen[0])
 		return 0;
-	c->policy = policy_server_new(c->loop, c->cfg, lookup, client_passed, c, err, sizeof(err));
+	c->policy = policy_server_new(c->loop, c->cfg, &h, err, sizeof(err));
 	if (!c->policy) {
 		log_err("%s", err);
 		return -EINVAL;

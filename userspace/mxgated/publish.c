@@ -47,10 +47,11 @@ static bool have(const struct ctl_gate_addr *a, size_t n, const struct mxg_ip *i
 }
 
 /* Fill out[] with this round's gate addresses; keeps the previous gated
- * flags so changes can be logged. */
-static size_t gate_addresses(struct controller *c, struct ctl_gate_addr *out)
+ * flags so changes can be logged. ifa: this host's addresses, or NULL
+ * with err = getifaddrs' errno. */
+static size_t gate_addresses(struct controller *c, struct ctl_gate_addr *out,
+			     const struct ifaddrs *ifa, int err)
 {
-	struct ifaddrs *ifa = NULL;
 	size_t n = 0;
 
 	if (c->cfg->n_addresses) {
@@ -59,8 +60,8 @@ static size_t gate_addresses(struct controller *c, struct ctl_gate_addr *out)
 				out[n++].ip = c->cfg->addresses[i];
 		return n;
 	}
-	if (getifaddrs(&ifa) < 0) {
-		log_err("getifaddrs: %s; gating nothing this round", strerror(errno));
+	if (err) {
+		log_err("getifaddrs: %s; gating nothing this round", strerror(err));
 		return 0;
 	}
 	for (size_t i = 0; i < c->n_domains; i++) {
@@ -78,7 +79,6 @@ static size_t gate_addresses(struct controller *c, struct ctl_gate_addr *out)
 			}
 		}
 	}
-	freeifaddrs(ifa);
 	return n;
 }
 
@@ -171,6 +171,8 @@ void ctl_publish(struct controller *c)
 	if (c->loop)
 		ev_timer_stop(c->loop, &c->publish_timer);
 	struct ctl_gate_addr *a = calloc(MXG_MAX_ADDRESSES, sizeof(*a));
+	struct ifaddrs *ifa = NULL;
+	int ifa_err = 0;
 	size_t n;
 	int r;
 
@@ -178,7 +180,17 @@ void ctl_publish(struct controller *c)
 		log_err("publish: out of memory; gate entries expire in state_ttl (fail open)");
 		return;
 	}
-	n = gate_addresses(c, a);
+	/* One listing of this host's addresses a publish serves both the gate
+	 * addresses and the policy service's own-address list. */
+	if ((!c->cfg->n_addresses || c->policy) && getifaddrs(&ifa) < 0) {
+		ifa_err = errno;
+		ifa = NULL;
+	}
+	if (c->policy)
+		ctl_policy_host_refresh(c, ifa, ifa_err);
+	n = gate_addresses(c, a, ifa, ifa_err);
+	if (ifa)
+		freeifaddrs(ifa);
 	decide_addresses(c, a, n);
 	log_address_changes(c, a, n);
 	memcpy(c->addrs, a, n * sizeof(*a));

@@ -44,9 +44,7 @@ struct policy_server {
 	struct ev_loop *loop;
 	int fd;
 	char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	policy_lookup_fn lookup;
-	policy_client_fn client;
-	void *arg;
+	struct policy_hooks h;
 	struct offender_table offenders;
 	bool escalate;
 	LIST_HEAD(, policy_conn) conns;
@@ -94,9 +92,8 @@ static int conn_line(struct policy_conn *c, const char *line, size_t len)
 
 	if (!policy_request_line(&c->req, line, len))
 		return 0;
-	n = policy_answer(&c->req, c->ps->lookup, c->ps->client, c->ps->arg,
-			  c->ps->escalate ? &c->ps->offenders : NULL, ev_now_ms(), answer,
-			  sizeof(answer));
+	n = policy_answer(&c->req, &c->ps->h, c->ps->escalate ? &c->ps->offenders : NULL,
+			  ev_now_ms(), answer, sizeof(answer));
 	if (c->req.bad)
 		log_debug("policy: malformed or oversized request, answered DUNNO");
 	policy_request_reset(&c->req);
@@ -256,8 +253,7 @@ fail:
 }
 
 struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_config *cfg,
-					policy_lookup_fn lookup, policy_client_fn client, void *arg,
-					char *err, size_t errlen)
+					const struct policy_hooks *h, char *err, size_t errlen)
 {
 	struct policy_server *ps = calloc(1, sizeof(*ps));
 	struct sockaddr_storage ss;
@@ -273,9 +269,7 @@ struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_c
 	ps->fd = -1;
 	ps->loop = loop;
 	LIST_INIT(&ps->conns);
-	ps->lookup = lookup;
-	ps->client = client;
-	ps->arg = arg;
+	ps->h = *h;
 	if (cv_policy_listen(cfg->policy_listen, &ss, &sslen, why, sizeof(why))) {
 		snprintf(err, errlen, "policy_listen: %s", why);
 		goto fail;

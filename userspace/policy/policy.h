@@ -8,10 +8,12 @@
  * responder's 551/451 (or 550 for an offender) from reply.c; anything else,
  * including anything unexpected, gets DUNNO: the policy server fails open.
  *
- * The controller owns the domain states: it passes a lookup callback.
+ * The controller owns the domain states, the passes and the list of this
+ * host's addresses: it answers through hooks.
  *
  *     static int lookup(void *arg, const char *domain, struct policy_domain *d);
- *     ps = policy_server_new(loop, cfg, lookup, ctl, err, sizeof(err));
+ *     const struct policy_hooks h = {lookup, client_passed, client_is_host, ctl};
+ *     ps = policy_server_new(loop, cfg, &h, err, sizeof(err));
  *     ...
  *     policy_server_free(ps);
  */
@@ -51,6 +53,21 @@ struct mxg_ip;
 typedef bool (*policy_client_fn)(void *arg, const struct mxg_ip *client, const char *sender,
 				 const char *recipient, int reply);
 
+/* true when client is one of this host's own addresses (its MTA or a
+ * content filter re-injecting over a public address, a local script):
+ * such a client is never counted as an offender. Loopback is this host
+ * without asking. Called per request: answer from a list, never list the
+ * interfaces here. */
+typedef bool (*policy_host_fn)(void *arg, const struct mxg_ip *client);
+
+/* What the policy service asks its owner; each hook gets arg. */
+struct policy_hooks {
+	policy_lookup_fn lookup;
+	policy_client_fn client; /* NULL: nothing is let through */
+	policy_host_fn host;	 /* NULL: only loopback is this host */
+	void *arg;
+};
+
 /* Bounds on what a client may send; beyond them the request gets DUNNO or
  * the connection is closed. */
 #define POLICY_LINE_MAX 2048	 /* octets per attribute line, with LF */
@@ -80,18 +97,16 @@ bool policy_request_line(struct policy_request *r, const char *line, size_t len)
 
 /* The answer to a complete request, "action=...\n\n", into out. offenders
  * may be NULL (no escalation). Returns the length. */
-size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup,
-		     policy_client_fn client, void *arg, struct offender_table *offenders,
-		     uint64_t now_ms, char *out, size_t outlen);
+size_t policy_answer(const struct policy_request *r, const struct policy_hooks *h,
+		     struct offender_table *offenders, uint64_t now_ms, char *out, size_t outlen);
 
 /* ---- the server ---- */
 
-/* Listen on cfg->policy_listen (inet:ADDR:PORT or unix:PATH) on loop.
- * offender_threshold/_window come from cfg. NULL on error with one line in
- * err saying what failed and what to do. */
+/* Listen on cfg->policy_listen (inet:ADDR:PORT or unix:PATH) on loop;
+ * h is copied. offender_threshold/_window come from cfg. NULL on error
+ * with one line in err saying what failed and what to do. */
 struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_config *cfg,
-					policy_lookup_fn lookup, policy_client_fn client, void *arg,
-					char *err, size_t errlen);
+					const struct policy_hooks *h, char *err, size_t errlen);
 /* Close every connection and the listener (and unlink a unix socket). */
 void policy_server_free(struct policy_server *ps);
 

@@ -118,8 +118,7 @@ static size_t dunno(char *out, size_t outlen)
 struct policy_ask {
 	const struct policy_request *r;
 	const struct policy_domain *d;
-	policy_client_fn client;
-	void *arg;
+	const struct policy_hooks *h;
 	struct offender_table *offenders;
 	uint64_t now_ms;
 	const struct mxg_ip *ip; /* NULL: the client address did not parse */
@@ -132,7 +131,8 @@ static bool ask_passed(void *arg)
 	/* Allowlisted or passed: Postfix delivers it (a live session here,
 	 * unlike the responder's, can be handed on). Asked without a client
 	 * address too: pass_recipients need none. */
-	return a->client && a->client(a->arg, a->ip, a->r->sender, a->r->recipient, a->d->reply);
+	return a->h->client &&
+	       a->h->client(a->h->arg, a->ip, a->r->sender, a->r->recipient, a->d->reply);
 }
 
 static bool ask_offender(void *arg)
@@ -140,22 +140,23 @@ static bool ask_offender(void *arg)
 	struct policy_ask *a = arg;
 	struct client_key k;
 
-	/* Loopback is this host (local submission, content filters): never
-	 * an offender; nor is a client we cannot name. */
-	if (!a->offenders || !a->ip || mxg_ip_is_loopback(a->ip))
+	/* This host is never an offender (local submission, content filters
+	 * re-injecting, its own MTA over a public address); nor is a client
+	 * we cannot name. */
+	if (!a->offenders || !a->ip || mxg_ip_is_loopback(a->ip) ||
+	    (a->h->host && a->h->host(a->h->arg, a->ip)))
 		return false;
 	client_key_from_ip(a->ip, &k);
 	return offender_try(a->offenders, &k, a->now_ms, instance_tag(a->r->instance));
 }
 
-size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup,
-		     policy_client_fn client, void *arg, struct offender_table *offenders,
-		     uint64_t now_ms, char *out, size_t outlen)
+size_t policy_answer(const struct policy_request *r, const struct policy_hooks *h,
+		     struct offender_table *offenders, uint64_t now_ms, char *out, size_t outlen)
 {
 	char domain[MXG_NAME_MAX], line[REPLY_LINE_MAX + 1];
 	struct policy_domain d = {0};
 	struct mxg_ip ip;
-	struct policy_ask ask = {r, &d, client, arg, offenders, now_ms, NULL};
+	struct policy_ask ask = {r, &d, h, offenders, now_ms, NULL};
 	const struct rcpt_checks chk = {ask_passed, ask_offender, &ask};
 	enum rcpt_found found = RCPT_NOT_SERVED;
 	enum reply_kind kind;
@@ -165,7 +166,7 @@ size_t policy_answer(const struct policy_request *r, policy_lookup_fn lookup,
 	    strcasecmp(r->protocol_state, "RCPT") ||
 	    !recipient_domain(r->recipient, domain, sizeof(domain)))
 		return dunno(out, outlen);
-	if (!lookup(arg, domain, &d))
+	if (!h->lookup(h->arg, domain, &d))
 		found = RCPT_SERVED;
 	if (!mxg_ip_parse(r->client_address, &ip))
 		ask.ip = &ip;
