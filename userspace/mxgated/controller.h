@@ -34,6 +34,9 @@
  * long after the first: 100,000 answers at start-up are a few dozen
  * publications, not 100,000 (each one walks every domain). */
 #define CTL_PUBLISH_DELAY_MS 200
+/* Blocks from this size on come from mmap and go back at free()
+ * (main_mxgated.c): a fixed threshold, not glibc's sliding one. */
+#define MXG_MMAP_THRESHOLD (256 * 1024)
 /* `mxgate metrics` lists each domain's state up to this many domains;
  * beyond, only the counts by state (mxgate_domains). */
 #define CTL_METRICS_DOMAINS_MAX 1000

@@ -16,6 +16,7 @@
 #include "controller.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,23 @@ static void round_clear(struct ctl_round *rd)
 	rd->slots = NULL;
 	rd->n = 0;
 	rd->running = false;
+}
+
+/* Give the free pages inside the heap back to the system once a round.
+ * The start-up lookups (an MX answer, an ldns packet and a set per domain,
+ * 100,000 of them) leave the heap in holes that glibc keeps because they
+ * are not at its top: 150 of 230 MiB at 100,000 domains, until a
+ * malloc_trim, which returns every whole free page wherever it is. Once a
+ * round is cheap (a walk over the free chunks; milliseconds) and keeps
+ * the resident size near what is in use after bursts (a reload, DNS
+ * trouble) too. */
+static void trim_heap(void)
+{
+	uint64_t t0 = ev_now_ms();
+	int freed = malloc_trim(0);
+
+	log_debug("heap trim: %s in %llums", freed ? "pages given back" : "nothing to give back",
+		  (unsigned long long)(ev_now_ms() - t0));
 }
 
 static void round_finish(struct controller *c)
@@ -56,6 +74,7 @@ static void round_finish(struct controller *c)
 		  rd->n, (unsigned long long)rd->last_took_ms);
 	round_clear(rd);
 	ctl_publish(c);
+	trim_heap();
 }
 
 static void probe_done(void *arg, const struct probe_report *rep)
