@@ -163,8 +163,8 @@ struct controller {
 	int sigfd;
 	struct control *control;
 	struct policy_server *policy; /* NULL unless policy_listen */
-	/* This host's addresses as of the last publish (ctl_policy.c): the
-	 * policy service never counts one as an offender. */
+	/* This host's addresses as of the last publish (ctl_host.c): never
+	 * an offender, for the policy service or from a responder report. */
 	struct mxg_ip host_addrs[MXG_MAX_HOST_ADDRESSES];
 	size_t n_host_addrs;
 	bool host_addrs_failing; /* getifaddrs failed: logged once, list kept */
@@ -193,10 +193,12 @@ void ctl_timer_start(struct controller *c, struct ev_timer *t, uint64_t delay_ms
 /* ctl_policy.c: the Postfix policy service on policy_listen (if set). */
 int ctl_policy_start(struct controller *c);
 void ctl_policy_stop(struct controller *c);
-/* This host's addresses for the policy service, from publish's one
- * getifaddrs a publish; err: its errno (ifa NULL), the list is kept. */
+/* This host's addresses (ctl_host.c), from publish's one getifaddrs a
+ * publish; err: its errno (ifa NULL), the list is kept. */
 struct ifaddrs;
-void ctl_policy_host_refresh(struct controller *c, const struct ifaddrs *ifa, int err);
+void ctl_host_refresh(struct controller *c, const struct ifaddrs *ifa, int err);
+/* Loopback or one of this host's addresses as of the last refresh. */
+bool ctl_ip_is_host(const struct controller *c, const struct mxg_ip *ip);
 
 /* ctl_metrics.c: the "metrics" request, Prometheus text. */
 void ctl_metrics(const struct controller *c, struct sbuf *out);

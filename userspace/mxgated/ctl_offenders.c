@@ -116,6 +116,15 @@ void ctl_offender_add(struct controller *c, const struct mxg_ip *ip, uint64_t wh
 
 	if (!o)
 		return;
+	/* The responder does not count this host, but it is not trusted: a
+	 * report naming loopback or an address of this host would put local
+	 * submission into the administrator's drop rule. */
+	if (ctl_ip_is_host(c, ip)) {
+		log_warn("offender %s: this host's own address, reported by the responder; "
+			 "ignored",
+			 mxg_ip_str(ip, a, sizeof(a)));
+		return;
+	}
 	if (when_ms > now)
 		when_ms = now;
 	e = find_or_make(o, ip, now);

@@ -103,41 +103,10 @@ static bool client_passed(void *arg, const struct mxg_ip *ip, const char *sender
 }
 
 /* One of this host's own addresses (its MTA or a content filter over the
- * public address, a local script): never an offender. Answered from the
- * list of the last publish, never by listing the interfaces per request. */
+ * public address, a local script): never an offender (ctl_host.c). */
 static bool client_is_host(void *arg, const struct mxg_ip *ip)
 {
-	const struct controller *c = arg;
-
-	for (size_t i = 0; i < c->n_host_addrs; i++)
-		if (mxg_ip_equal(&c->host_addrs[i], ip))
-			return true;
-	return false;
-}
-
-void ctl_policy_host_refresh(struct controller *c, const struct ifaddrs *ifa, int err)
-{
-	size_t n;
-
-	if (err) {
-		if (!c->host_addrs_failing)
-			log_warn("policy: cannot list this host's addresses (getifaddrs: %s); "
-				 "keeping the %zu known, so a new address of this host may be "
-				 "counted as an offender until it works again",
-				 strerror(err), c->n_host_addrs);
-		c->host_addrs_failing = true;
-		return;
-	}
-	if (c->host_addrs_failing)
-		log_notice("policy: listing this host's addresses works again");
-	c->host_addrs_failing = false;
-	n = mxg_ip_from_ifaddrs(ifa, c->host_addrs, MXG_MAX_HOST_ADDRESSES);
-	if (n > MXG_MAX_HOST_ADDRESSES && !c->host_addrs_full)
-		log_warn("policy: this host has %zu addresses; only the first %d are known as "
-			 "its own, a client on another one can be counted as an offender",
-			 n, MXG_MAX_HOST_ADDRESSES);
-	c->host_addrs_full = n > MXG_MAX_HOST_ADDRESSES;
-	c->n_host_addrs = c->host_addrs_full ? MXG_MAX_HOST_ADDRESSES : n;
+	return ctl_ip_is_host(arg, ip);
 }
 
 int ctl_policy_start(struct controller *c)
