@@ -3,7 +3,7 @@
  * libFuzzer harness: the messages on the responder's socketpair, read as
  * both ends read them (responder_wire_read.c, in pieces whose sizes come
  * from the input) and checked as they check them: DOMAINS decoded, READY
- * interpreted, every report record checked. It must never crash; a table
+ * interpreted, SAME bare, every report record checked. It must never crash; a table
  * it accepts holds only the names and texts the encoder allows, sorted.
  * fuzz-needs: userspace/responder/responder_wire_read.c
  */
@@ -49,6 +49,11 @@ static void check_message(const struct responder_wire_reader *rd)
 	switch (rd->hdr.type) {
 	case RESPONDER_MSG_DOMAINS:
 		check_domains(rd);
+		break;
+	case RESPONDER_MSG_SAME:
+		/* The header alone: the reader took nothing else. */
+		if (rd->hdr.count || rd->hdr.len || rd->payload)
+			abort();
 		break;
 	case RESPONDER_MSG_READY:
 		if (responder_ready_result(rd, err, sizeof(err)) > 0)

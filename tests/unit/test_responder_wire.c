@@ -316,6 +316,31 @@ static void test_ack_roundtrip_and_checks(void **state)
 	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
 }
 
+/* SAME: the header alone, count 0 and len 0; anything else is refused. */
+static void test_same_encode_and_checks(void **state)
+{
+	struct responder_wire_hdr h;
+	uint8_t buf[64];
+
+	assert_int_equal(responder_wire_encode_same(buf, sizeof(buf)), sizeof(h));
+	memcpy(&h, buf, sizeof(h));
+	assert_int_equal(responder_wire_check_hdr(&h), 0);
+	assert_int_equal(h.type, RESPONDER_MSG_SAME);
+	assert_int_equal(h.count, 0);
+	assert_int_equal(h.len, 0);
+	assert_int_equal(responder_wire_encode_same(buf, sizeof(h) - 1), -E2BIG);
+
+	/* A count (it is not a table of one), a payload, both. */
+	h.count = 1;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+	h.count = 0;
+	h.len = 1;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+	h.count = 1;
+	h.len = RESPONDER_REC_FIXED + 1;
+	assert_int_equal(responder_wire_check_hdr(&h), -EBADMSG);
+}
+
 /* The one reader (responder_wire_read.c): a message in one-octet pieces,
  * then the next; a type this end does not take; the end of the stream. */
 static void test_reader_pieces_types_eof(void **state)
@@ -375,6 +400,7 @@ int main(void)
 	    cmocka_unit_test(test_malformed_is_refused),
 	    cmocka_unit_test(test_reports_roundtrip_and_checks),
 	    cmocka_unit_test(test_ack_roundtrip_and_checks),
+	    cmocka_unit_test(test_same_encode_and_checks),
 	    cmocka_unit_test(test_unserved_roundtrip_and_checks),
 	    cmocka_unit_test(test_reader_pieces_types_eof),
 	};

@@ -54,7 +54,7 @@ struct rsp {
 	struct responder_domain *dom;
 	size_t n_dom;
 	bool have_table;
-	uint32_t tables; /* tables installed: the ACK sequence */
+	uint32_t tables; /* tables installed and SAMEs taken: the ACK sequence */
 
 	struct responder_wire_reader rd; /* tables from the controller */
 

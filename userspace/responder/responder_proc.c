@@ -372,6 +372,19 @@ static void table_install(struct rsp *r)
 	report_update_events(r, r->rep.out_len > 0);
 }
 
+/* SAME: the table installed last is still current. Acknowledged like a
+ * table (the heartbeat); without a table there is nothing it could mean,
+ * and the controller never sends one then: a bug, so exit. */
+static void table_same(struct rsp *r)
+{
+	if (!r->have_table) {
+		rsp_fatal(r, "SAME before any domain table from the controller");
+		return;
+	}
+	report_ack(&r->rep, ++r->tables);
+	report_update_events(r, r->rep.out_len > 0);
+}
+
 static void report_update_events(struct rsp *r, bool pending)
 {
 	ev_io_mod(r->loop, r->ctl, EV_READ | (pending ? EV_WRITE : 0));
@@ -397,7 +410,9 @@ static void on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	if (!(events & (EV_READ | EV_ERROR)))
 		return;
 	rc = responder_wire_read(&r->rd, fd);
-	if (rc == 1) {
+	if (rc == 1 && r->rd.hdr.type == RESPONDER_MSG_SAME) {
+		table_same(r);
+	} else if (rc == 1) {
 		table_install(r);
 		responder_wire_reader_free(&r->rd); /* a table can be large */
 	} else if (rc == -EBADMSG)
@@ -431,7 +446,9 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 	ev_timer_init(&r.accept_pause, rsp_accept_resume, &r);
 	ev_timer_init(&r.report_timer, on_report_timer, &r);
 	report_init(&r.rep, ctl);
-	responder_wire_reader_init(&r.rd, RESPONDER_WIRE_TYPE(RESPONDER_MSG_DOMAINS),
+	responder_wire_reader_init(&r.rd,
+				   RESPONDER_WIRE_TYPE(RESPONDER_MSG_DOMAINS) |
+				       RESPONDER_WIRE_TYPE(RESPONDER_MSG_SAME),
 				   RESPONDER_PAYLOAD_MAX);
 	r.loop = ev_loop_new();
 	if (!r.loop ||

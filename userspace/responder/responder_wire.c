@@ -32,6 +32,8 @@ int responder_wire_check_hdr(const struct responder_wire_hdr *h)
 			   : -EBADMSG;
 	case RESPONDER_MSG_ACK:
 		return h->count >= 1 && h->len == 0 ? 0 : -EBADMSG;
+	case RESPONDER_MSG_SAME:
+		return h->count == 0 && h->len == 0 ? 0 : -EBADMSG;
 	case RESPONDER_MSG_TUPLES:
 		return h->count >= 1 && h->count <= RESPONDER_PASSES_MAX &&
 			       h->len == h->count * sizeof(struct responder_tuple)
@@ -254,6 +256,11 @@ int responder_wire_encode_ack(uint32_t seq, uint8_t *buf, size_t len)
 	if (!seq)
 		return -EINVAL;
 	return encode(RESPONDER_MSG_ACK, seq, NULL, 0, buf, len);
+}
+
+int responder_wire_encode_same(uint8_t *buf, size_t len)
+{
+	return encode(RESPONDER_MSG_SAME, 0, NULL, 0, buf, len);
 }
 
 #define OFFENDER_CLOCK_SLACK_MS 5000 /* when_ms may lead our clock by this */

@@ -14,6 +14,13 @@
  *       (0..MXG_REPLY_TEXT_MAX-1), then name, primary and reply_text
  *       without NULs; printable ASCII only. count <= MXG_MAX_DOMAINS and
  *       the records fill len exactly.
+ *   RESPONDER_MSG_SAME (controller -> responder): count 0, len 0: "the
+ *     table you installed last is still current". The controller sends it
+ *     instead of a DOMAINS table byte for byte the same as the last one
+ *     it sent this child in full, so a round where nothing changed costs
+ *     16 octets, not the whole table. The responder keeps its table and
+ *     acknowledges it like a table; a SAME before its first table is a
+ *     bad message (it exits).
  *   RESPONDER_MSG_READY (responder -> controller, once, after the
  *     privilege drop): count 0 = serving; otherwise a positive errno and
  *     a payload of at most 255 octets of text saying what failed.
@@ -40,10 +47,11 @@
  *     list), count records (1..RESPONDER_UNSERVED_MAX) of u8 len (1..253)
  *     and that many printable octets, no spaces; len is their total.
  *   RESPONDER_MSG_ACK (responder -> controller, after every DOMAINS table
- *     it installed): count = how many tables this child has installed
- *     since it started (1, 2, ...), len 0. Cumulative, so an ACK skipped
- *     for a full buffer loses nothing. The controller pushes a table every
- *     round: a child that stops acknowledging is stuck and is killed.
+ *     it installed and every SAME): count = how many tables and SAMEs this
+ *     child has taken since it started (1, 2, ...), len 0. Cumulative, so
+ *     an ACK skipped for a full buffer loses nothing. The controller
+ *     pushes a table or a SAME every round: a child that stops
+ *     acknowledging is stuck and is killed.
  *
  * The receiver validates every size before it allocates or copies. The
  * controller is trusted: a corrupt message from it is a bug, and the
@@ -74,6 +82,7 @@ enum responder_msg_type {
 	RESPONDER_MSG_PASSES = 6,
 	RESPONDER_MSG_TUPLES = 7,
 	RESPONDER_MSG_UNSERVED = 8,
+	RESPONDER_MSG_SAME = 9,
 };
 
 /* Replies of the responder counted by code: every RCPT reply, and every
@@ -199,6 +208,8 @@ int responder_wire_encode_unserved(const char (*names)[254], size_t n, uint8_t *
 int responder_wire_unserved_next(const uint8_t *p, size_t len, char out[254]);
 /* Encode an ACK of the seq-th table installed (seq >= 1). */
 int responder_wire_encode_ack(uint32_t seq, uint8_t *buf, size_t len);
+/* Encode a SAME (the header alone): its length, or -E2BIG. */
+int responder_wire_encode_same(uint8_t *buf, size_t len);
 /* Check one OFFENDERS record (family, padding, unused address octets,
  * not from the future beyond now_ms + 5 s) and turn it into an address. */
 int responder_wire_offender(const struct responder_offender *o, uint64_t now_ms, struct mxg_ip *ip);
