@@ -92,6 +92,8 @@ struct ctl_counters {
 	uint64_t probes[CTL_PROBE_RESULTS];
 	uint64_t transitions; /* domain state changes */
 	uint64_t responder_restarts;
+	uint64_t responder_tables_full; /* domain tables written in full */
+	uint64_t responder_tables_same; /* SAMEs written instead (no change) */
 	uint64_t gate_errors;
 	uint64_t gate_reattached; /* tc filters found removed and attached again */
 	uint64_t dns_answers;

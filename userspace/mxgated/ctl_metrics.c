@@ -133,6 +133,13 @@ static void write_metrics(const struct controller *c, FILE *f)
 		 ps.hits_passed);
 	prom_family(f, "mxgate_responder_restarts_total", "counter", "Responder restarts.");
 	prom_u64(f, "mxgate_responder_restarts_total", NULL, c->cnt.responder_restarts);
+	prom_family(f, "mxgate_responder_tables_sent_total", "counter",
+		    "Domain tables sent to the responder: full, or same (unchanged since the "
+		    "last full one, 16 octets).");
+	prom_u64(f, "mxgate_responder_tables_sent_total",
+		 prom_labels(l, sizeof(l), 1, "kind", "full"), c->cnt.responder_tables_full);
+	prom_u64(f, "mxgate_responder_tables_sent_total",
+		 prom_labels(l, sizeof(l), 1, "kind", "same"), c->cnt.responder_tables_same);
 	prom_family(f, "mxgate_gate_errors_total", "counter", "Failed writes to the gate backend.");
 	prom_u64(f, "mxgate_gate_errors_total", NULL, c->cnt.gate_errors);
 	prom_family(f, "mxgate_gate_reattached_total", "counter",

@@ -280,6 +280,8 @@ void ctl_responder_unwatch(struct controller *c)
 
 	ev_timer_stop(c->loop, &cr->ack_timer);
 	ctl_responder_push_drop(c);
+	/* Every way a child ends comes here: the next one starts empty. */
+	ctl_responder_last_drop(c);
 	if (!cr->rr.watching)
 		return;
 	ev_io_del(c->loop, cr->proc.ctl_fd);

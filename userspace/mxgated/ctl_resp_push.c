@@ -9,6 +9,14 @@
  * one whole). A child that has not read a table within
  * CTL_RESPONDER_SEND_MS is stuck, and is killed like one that does not
  * acknowledge (a half-written table cannot be taken back).
+ *
+ * Most rounds change nothing: a table that encodes to the very bytes of
+ * the last one written in full to this child goes as a SAME (16 octets),
+ * which the child acknowledges like a table, so the heartbeat is the same
+ * and a round costs the encoding, not the child's decode and sort of
+ * every domain. The last table is forgotten whenever the child may not
+ * hold it (a new child, one ended, a table cut off); then the full table
+ * goes, which is always right.
  */
 #include "ctl_responder_int.h"
 
@@ -19,16 +27,30 @@
 
 #include "log.h"
 
+void ctl_responder_last_drop(struct controller *c)
+{
+	struct ctl_responder *cr = c->resp;
+
+	free(cr->last);
+	cr->last = NULL;
+	cr->last_len = 0;
+}
+
 void ctl_responder_push_drop(struct controller *c)
 {
 	struct ctl_responder *cr = c->resp;
 
+	/* Not written in full (flush takes a finished one off first): the
+	 * stream is cut, and the child may hold neither table. */
+	if (cr->out)
+		ctl_responder_last_drop(c);
 	ev_timer_stop(c->loop, &cr->send_timer);
 	free(cr->out);
 	cr->out = NULL;
 	cr->out_len = cr->out_off = 0;
 	cr->out_waits = 0;
 	cr->push_again = false;
+	cr->out_same = false;
 }
 
 /* Written in full: the heartbeat (ctl_resp_msg.c) waits for its ACK. */
@@ -76,9 +98,20 @@ void ctl_responder_flush(struct controller *c)
 		return;
 	again = cr->push_again;
 	if (cr->out_waits)
-		log_debug("responder: domain table of %zu octets sent; the socket was full %u "
-			  "time(s)",
-			  cr->out_len, cr->out_waits);
+		log_debug("responder: %s of %zu octets sent; the socket was full %u time(s)",
+			  cr->out_same ? "SAME" : "domain table", cr->out_len, cr->out_waits);
+	if (cr->out_same) {
+		c->cnt.responder_tables_same++;
+		free(cr->out);
+	} else {
+		/* In full, in order: the child installs it, and a SAME
+		 * after it means this table. */
+		c->cnt.responder_tables_full++;
+		ctl_responder_last_drop(c);
+		cr->last = cr->out;
+		cr->last_len = cr->out_len;
+	}
+	cr->out = NULL;
 	ctl_responder_push_drop(c); /* also stops send_timer */
 	r = ev_io_mod(c->loop, fd, EV_READ);
 	if (r < 0) {
@@ -131,6 +164,20 @@ static int encode(struct controller *c)
 	return r;
 }
 
+/* out holds the same bytes as last: send a SAME instead. Out of memory
+ * for 16 octets, the full table goes (never wrong). */
+static void use_same(struct ctl_responder *cr)
+{
+	uint8_t *b = malloc(sizeof(struct responder_wire_hdr));
+
+	if (!b)
+		return;
+	free(cr->out);
+	cr->out = b;
+	cr->out_len = (size_t)responder_wire_encode_same(b, sizeof(struct responder_wire_hdr));
+	cr->out_same = true;
+}
+
 void ctl_responder_push(struct controller *c)
 {
 	struct ctl_responder *cr = c->resp;
@@ -154,6 +201,8 @@ void ctl_responder_push(struct controller *c)
 		ctl_responder_kill(c, ": cannot build its domain table (%s)", strerror(-r));
 		return;
 	}
+	if (cr->last && cr->out_len == cr->last_len && !memcmp(cr->out, cr->last, cr->last_len))
+		use_same(cr);
 	ctl_timer_start(c, &cr->send_timer, CTL_RESPONDER_SEND_MS, "responder send");
 	ctl_responder_flush(c);
 }

@@ -74,7 +74,14 @@ struct ctl_responder {
 	size_t out_len, out_off;
 	unsigned out_waits; /* times the socket was full for this table */
 	bool push_again;
+	bool out_same; /* out is a SAME, not a table */
 	struct ev_timer send_timer;
+	/* The last table written in full to the running child, encoded: a
+	 * push that encodes to these very bytes sends a SAME instead. NULL
+	 * whenever the child may not hold it (none yet, a new child, a table
+	 * cut off): then the full table goes, which is always right. */
+	uint8_t *last;
+	size_t last_len;
 };
 
 /* The one way to end a running child that misbehaves (stuck, garbage,
@@ -103,6 +110,8 @@ void ctl_responder_read_reports(struct controller *c);
 void ctl_responder_flush(struct controller *c);
 /* Drop the table being written (the child is gone or being ended). */
 void ctl_responder_push_drop(struct controller *c);
+/* Forget the last table sent: the next push sends a full one. */
+void ctl_responder_last_drop(struct controller *c);
 /* send_timer: the child has not read the table in time. */
 void ctl_responder_send_cb(struct ev_loop *loop, void *arg);
 /* ack_timer: kill a child that has not acknowledged a table. */

@@ -72,6 +72,7 @@ static int start(struct controller *c)
 	cr->phase = CTL_RESP_STARTING;
 	cr->started_ms = ev_now_ms();
 	cr->pushed = cr->acked = 0;
+	ctl_responder_last_drop(c); /* a new child holds no table */
 	/* Normally closed by responder_spawn() already. */
 	close_fd(&cr->proc.listen_fd_v4);
 	close_fd(&cr->proc.listen_fd_v6);
@@ -98,6 +99,7 @@ void ctl_responder_ready(struct controller *c)
 	cr->phase = CTL_RESP_READY;
 	ctl_responder_read_reports(c);
 	log_info("responder started, pid %d", (int)cr->proc.pid);
+	ctl_responder_last_drop(c); /* its first message must be a table */
 	ctl_responder_push(c);
 }
 
@@ -188,6 +190,7 @@ void ctl_responder_free(struct controller *c)
 		return;
 	if (c->loop)
 		ctl_responder_stop(c);
+	ctl_responder_last_drop(c);
 	free(c->resp);
 	c->resp = NULL;
 }
