@@ -6,7 +6,7 @@ set -u
 . "$MXG_SRC/tests/lib/mxgated.sh"
 
 mxg_scene 90
-tap_plan 13
+tap_plan 15
 tn_postfix_start p2 primary
 
 mxg_config
@@ -26,6 +26,14 @@ tap_is "$(kill -0 "$MXG_PID" && echo alive)" alive "mxgated is still running"
 tap_is "$(mxg_state example.test)" gated "still gated"
 tap_like "$(mxg_rcpt example.test)" '^551 ' "still 551"
 tap_is "$(mxg_status | jq -r .counters.reloads_refused)" 1 "status counts the refused reload"
+# Rounds that change nothing send the responder a SAME, not the table.
+metric() {
+	tn_exec edge "$MXGATE" metrics -s "$MXG_SOCK" 2>/dev/null | awk -v m="$1" '$1 == m { print $2 }'
+}
+full0=$(metric 'mxgate_responder_tables_sent_total{kind="full"}')
+same0=$(metric 'mxgate_responder_tables_sent_total{kind="same"}')
+tap_ok "unchanged rounds send SAME (full ${full0:-none}, same ${same0:-none})" \
+	test "${same0:-0}" -ge 1
 
 # A good reload: reply = defer, a second domain. State is carried over:
 # example.test stays gated without waiting for rise rounds again.
@@ -45,6 +53,9 @@ tap_is "$(mxg_state example.test)" gated "example.test is still gated (state car
 tap_ok "other.test gated after its rise rounds, the address with it" \
 	tn_wait 10 mxg_is_addr_gated 192.0.2.20
 tap_like "$(mxg_rcpt example.test)" '^451 4\.7\.1 ' "reply = defer now: 451 4.7.1"
+full1=$(metric 'mxgate_responder_tables_sent_total{kind="full"}')
+tap_ok "the changed table went in full (full $full0 -> ${full1:-none})" \
+	test "${full1:-0}" -gt "${full0:-0}"
 
 # `self` changes: who the primaries are is decided again at once, not when
 # the MX set's TTL (300 s in the test zone) runs out. With mx1.example.test
