@@ -141,6 +141,34 @@ static void test_controller_not_reading(void **state)
 	assert_int_equal(last.sessions, 10000);
 }
 
+/* An ACK that finds the buffer full waits for room instead of being
+ * skipped: the controller kills a child whose table goes unacknowledged. */
+static void test_ack_waits_for_room(void **state)
+{
+	struct responder_wire_hdr h;
+	uint8_t buf[sizeof(struct responder_counts)];
+	int snd = 4096, type;
+	uint32_t seq = 0, last = 0;
+
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+	/* Tables installed while the controller does not read, until an ACK
+	 * finds no room. */
+	do
+		report_ack(&rep, ++seq);
+	while (!rep.ack_seq && seq < 100000);
+	assert_int_equal(rep.ack_seq, seq);
+	assert_true(rep.out_len <= sizeof(rep.out));
+	/* The controller reads again: the newest table is acknowledged. */
+	while ((type = read_msg(&h, buf, sizeof(buf))) >= 0) {
+		assert_int_equal(type, RESPONDER_MSG_ACK);
+		assert_true(h.count > last);
+		last = h.count;
+		report_flush(&rep);
+	}
+	assert_int_equal(last, seq);
+	assert_int_equal(rep.ack_seq, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +176,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_offenders_deduplicated_and_bounded, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_controller_not_reading, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ack_waits_for_room, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

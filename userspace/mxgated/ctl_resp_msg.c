@@ -224,6 +224,12 @@ static void on_resp_msg(struct ev_loop *loop, int fd, unsigned events, void *arg
 
 #define ACK_DRAIN_READS 1024 /* bounded: ACKs queued behind a backlog */
 
+void ctl_responder_drain(struct controller *c)
+{
+	for (int i = 0; i < ACK_DRAIN_READS && c->resp->rr.watching && read_once(c); i++)
+		;
+}
+
 void ctl_responder_ack_cb(struct ev_loop *loop, void *arg)
 {
 	struct controller *c = arg;
@@ -232,8 +238,7 @@ void ctl_responder_ack_cb(struct ev_loop *loop, void *arg)
 
 	/* Our own loop may have been the slow one: read what the child has
 	 * sent before blaming it. */
-	for (int i = 0; i < ACK_DRAIN_READS && cr->rr.watching && read_once(c); i++)
-		;
+	ctl_responder_drain(c);
 	if (cr->phase != CTL_RESP_READY || !cr->rr.watching || cr->acked == cr->pushed)
 		return;
 	sent = cr->push_ms[(cr->acked + 1) % CTL_RESPONDER_ACK_RING];

@@ -105,6 +105,9 @@ int ctl_responder_watch(struct controller *c);
 void ctl_responder_unwatch(struct controller *c);
 /* After READY: read reports from now on. */
 void ctl_responder_read_reports(struct controller *c);
+/* Read what the child has sent (bounded) before a deadline blames it:
+ * our own loop may have been the slow one (a reload's postconf). */
+void ctl_responder_drain(struct controller *c);
 
 /* ctl_resp_push.c: write what is queued (the socket is writable). */
 void ctl_responder_flush(struct controller *c);

@@ -109,6 +109,11 @@ static void ready_cb(struct ev_loop *loop, void *arg)
 
 	if (c->resp->phase != CTL_RESP_STARTING)
 		return;
+	/* The READY may be waiting behind our own stall (a reload that ran
+	 * postconf): read before blaming the child. */
+	ctl_responder_drain(c);
+	if (c->resp->phase != CTL_RESP_STARTING)
+		return;
 	ctl_responder_end(c, "not ready within 5 s (no READY from the child)");
 }
 

@@ -130,20 +130,36 @@ void report_tick(struct responder_report *r)
 	report_flush(r);
 }
 
+/* The waiting ACK into the buffer when it fits (cumulative: the newest
+ * seq stands for every earlier table). */
+static void queue_ack(struct responder_report *r)
+{
+	int n;
+
+	if (!r->ack_seq)
+		return;
+	n = responder_wire_encode_ack(r->ack_seq, r->out + r->out_len, sizeof(r->out) - r->out_len);
+	if (n > 0) {
+		r->out_len += (size_t)n;
+		r->ack_seq = 0;
+	}
+}
+
 void report_ack(struct responder_report *r, uint32_t seq)
 {
-	int n = responder_wire_encode_ack(seq, r->out + r->out_len, sizeof(r->out) - r->out_len);
-
-	if (n > 0)
-		r->out_len += (size_t)n;
+	r->ack_seq = seq;
 	report_flush(r);
 }
 
 bool report_flush(struct responder_report *r)
 {
-	while (r->out_len) {
-		ssize_t w = send(r->fd, r->out, r->out_len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	for (;;) {
+		ssize_t w;
 
+		queue_ack(r);
+		if (!r->out_len)
+			return false;
+		w = send(r->fd, r->out, r->out_len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -151,5 +167,4 @@ bool report_flush(struct responder_report *r)
 		memmove(r->out, r->out + w, r->out_len - (size_t)w);
 		r->out_len -= (size_t)w;
 	}
-	return false;
 }

@@ -31,6 +31,7 @@ struct responder_report {
 	uint64_t dropped;			    /* offender reports that did not fit */
 	char unserved[RESPONDER_UNSERVED_MAX][254]; /* since the last tick */
 	size_t n_unserved;
+	uint32_t ack_seq; /* an ACK that did not fit yet; 0: none */
 	uint8_t out[REPORT_OUT_MAX];
 	size_t out_len;
 };
@@ -54,7 +55,9 @@ void report_unserved(struct responder_report *r, const char *domain);
 
 void report_tick(struct responder_report *r);
 /* Queue an ACK of the seq-th domain table installed, then flush. When the
- * buffer is full it is skipped: the next one acknowledges both. */
+ * buffer is full it waits for room (report_flush queues it then): the
+ * controller kills a child whose table goes unacknowledged, and the next
+ * table, which would acknowledge both, may be a round away. */
 void report_ack(struct responder_report *r, uint32_t seq);
 /* Send what is queued without blocking; true while some is left (wait
  * for the socket to become writable), false when empty. A fatal send
