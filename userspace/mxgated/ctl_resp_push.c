@@ -128,12 +128,28 @@ void ctl_responder_send_cb(struct ev_loop *loop, void *arg)
 	struct controller *c = arg;
 	struct ctl_responder *cr = c->resp;
 
+	size_t was = cr->out_off;
+
 	if (cr->phase != CTL_RESP_READY || !cr->out)
 		return;
+	/* Our own loop may have been the slow one (a reload's postconf): the
+	 * socket may have room we did not hear about. Write first; if that
+	 * moved, the child is reading: once per table, give it another
+	 * CTL_RESPONDER_SEND_MS (only once, so a child that reads a trickle
+	 * cannot keep an old table for long). */
+	ctl_responder_flush(c);
+	if (cr->phase != CTL_RESP_READY || !cr->out)
+		return;
+	if (cr->out_off > was && !cr->send_extended) {
+		cr->send_extended = true;
+		ctl_timer_start(c, &cr->send_timer, CTL_RESPONDER_SEND_MS, "responder send");
+		return;
+	}
 	ctl_responder_kill(c,
 			   " is stuck: it has read %zu of the %zu octets of the domain table in "
 			   "%ums",
-			   cr->out_off, cr->out_len, (unsigned)CTL_RESPONDER_SEND_MS);
+			   cr->out_off, cr->out_len,
+			   (unsigned)CTL_RESPONDER_SEND_MS * (cr->send_extended ? 2 : 1));
 }
 
 /* The table as it stands now, encoded: 0, or negative errno. */
@@ -203,6 +219,7 @@ void ctl_responder_push(struct controller *c)
 	}
 	if (cr->last && cr->out_len == cr->last_len && !memcmp(cr->out, cr->last, cr->last_len))
 		use_same(cr);
+	cr->send_extended = false;
 	ctl_timer_start(c, &cr->send_timer, CTL_RESPONDER_SEND_MS, "responder send");
 	ctl_responder_flush(c);
 }

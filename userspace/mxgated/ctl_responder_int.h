@@ -74,7 +74,8 @@ struct ctl_responder {
 	size_t out_len, out_off;
 	unsigned out_waits; /* times the socket was full for this table */
 	bool push_again;
-	bool out_same; /* out is a SAME, not a table */
+	bool out_same;	    /* out is a SAME, not a table */
+	bool send_extended; /* its send deadline was extended once (ctl_resp_push.c) */
 	struct ev_timer send_timer;
 	/* The last table written in full to the running child, encoded: a
 	 * push that encodes to these very bytes sends a SAME instead. NULL
