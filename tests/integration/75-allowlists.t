@@ -11,10 +11,11 @@ set -u
 . "$MXG_SRC/tests/lib/mxgated.sh"
 
 mxg_scene 150
-tap_plan 17
+tap_plan 21
 tn_addr_add snd 192.0.2.44
 tn_addr_add snd 2001:db8::44
 tn_addr_add snd 2001:db8::45
+tn_addr_add snd 192.0.2.61
 
 PASSED='^451 4\.7\.1 <example\.test>: you may deliver through this backup MX now; please try again'
 dump() { tn_exec edge "$MXGATE" dump --pin-dir "$MXG_PIN"; }
@@ -72,4 +73,22 @@ tap_like "$(grep 'status=deferred' "$TN_DIR/snd/maillog" | head -n 1)" '451 4\.7
 tap_is "$(tn_bounces snd)" 0 "nothing bounced"
 tap_ok "mxgate status --json counts the pass_recipients hits and passes" \
 	test "$(mxg_status | jq '.counters.allowlist_hits.pass_recipients >= 2 and .counters.passes.recipient >= 2')" = true
+
+# --- a reload that adds to pass_recipients reaches the responder (the
+# child keeps the settings it was started with: it is started anew)
+tap_like "$(rcpt_to 192.0.2.61 hostmaster@example.test)" '^551 5\.7\.1 ' \
+	"hostmaster@ is not a default pass_recipients address: 551"
+old_pid=$(mxg_status | jq -r .responder.pid)
+mxg_config pass_clients="192.0.2.44/30 2001:db8::44/128" pass_recipients="postmaster abuse hostmaster"
+kill -HUP "$MXG_PID"
+renewed() {
+	local now
+	now=$(mxg_status | jq -r '"\(.responder.state) \(.responder.pid)"')
+	case $now in "running $old_pid" | "running 0") return 1 ;; running\ *) return 0 ;; *) return 1 ;; esac
+}
+tap_ok "the reload starts a new responder, and it is ready" tn_wait 10 renewed
+tap_like "$(cat "$MXG_LOG")" "pass_recipients, user, helo_name, connection limits or offender settings changed; restarting it with them" \
+	"the log says why the responder was restarted"
+tap_like "$(rcpt_to 192.0.2.61 hostmaster@example.test)" "$PASSED" \
+	"after the reload hostmaster@ gets the pass (451 4.7.1 asking for a retry)"
 tap_done

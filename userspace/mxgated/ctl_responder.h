@@ -29,6 +29,10 @@ int ctl_responder_begin(struct controller *c);
 void ctl_responder_stop(struct controller *c);
 /* SIGCHLD: reap; a dead responder is restarted with a backoff. */
 void ctl_responder_reap(struct controller *c);
+/* A reload changed what the child was started with (pass_recipients,
+ * user, limits, greeting name, offender settings): end it and start a new
+ * one at once (fail open in between). Nothing when it is not running. */
+void ctl_responder_renew(struct controller *c, const char *why);
 /* Send the current domain table (every round and on changes). */
 void ctl_responder_push(struct controller *c);
 

@@ -75,6 +75,7 @@ struct ctl_responder {
 	unsigned out_waits; /* times the socket was full for this table */
 	bool push_again;
 	bool out_same;	    /* out is a SAME, not a table */
+	bool renewing;	    /* ended for a reload's new settings (ctl_responder_renew) */
 	bool send_extended; /* its send deadline was extended once (ctl_resp_push.c) */
 	struct ev_timer send_timer;
 	/* The last table written in full to the running child, encoded: a

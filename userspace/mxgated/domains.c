@@ -5,6 +5,7 @@
  * the table rebuilt on reload with the state of kept domains carried over.
  */
 #include "controller.h"
+#include "ctl_responder.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -192,23 +193,34 @@ static void warn_restart_keys(const struct mxg_config *o, const struct mxg_confi
 	if (strcmp(o->control_socket, n->control_socket))
 		log_warn("reload: control_socket changes only when mxgated restarts; still on %s",
 			 o->control_socket);
-	if (strcmp(o->user, n->user) || strcmp(o->helo_name, n->helo_name) ||
-	    o->max_connections != n->max_connections ||
-	    o->max_connections_per_client != n->max_connections_per_client ||
-	    o->max_commands != n->max_commands || o->idle_timeout_ms != n->idle_timeout_ms ||
-	    o->max_connections_per_network != n->max_connections_per_network ||
-	    o->session_timeout_ms != n->session_timeout_ms ||
-	    o->offender_threshold != n->offender_threshold ||
-	    o->offender_window_ms != n->offender_window_ms)
-		log_warn("reload: user, helo_name (in the greeting), connection limits and "
-			 "offender settings reach the responder when it restarts (restart "
-			 "mxgated to apply them now)");
 	if (o->offender_set != n->offender_set ||
 	    strcmp(o->offender_nft_family, n->offender_nft_family) ||
 	    strcmp(o->offender_nft_table, n->offender_nft_table) ||
 	    strcmp(o->offender_nft_set, n->offender_nft_set))
 		log_warn("reload: offender_set and offender_nft_set change only when mxgated "
 			 "restarts; keeping the running ones");
+}
+
+/* What the responder child was started with (it reads its config copy
+ * from the fork): a change is applied by starting a new child. Without
+ * it, a pass_recipients entry added on reload (postmaster) would still
+ * get the domain's 551 from the responder while the policy service
+ * already lets it through. */
+static bool responder_keys_changed(const struct mxg_config *o, const struct mxg_config *n)
+{
+	if (o->n_pass_recipients != n->n_pass_recipients)
+		return true;
+	for (size_t i = 0; i < n->n_pass_recipients; i++)
+		if (strcmp(o->pass_recipients[i], n->pass_recipients[i]))
+			return true;
+	return strcmp(o->user, n->user) || strcmp(o->helo_name, n->helo_name) ||
+	       o->max_connections != n->max_connections ||
+	       o->max_connections_per_client != n->max_connections_per_client ||
+	       o->max_commands != n->max_commands || o->idle_timeout_ms != n->idle_timeout_ms ||
+	       o->max_connections_per_network != n->max_connections_per_network ||
+	       o->session_timeout_ms != n->session_timeout_ms ||
+	       o->offender_threshold != n->offender_threshold ||
+	       o->offender_window_ms != n->offender_window_ms;
 }
 
 static int cmp_name_domain(const void *key, const void *elem)
@@ -245,7 +257,7 @@ int ctl_reload(struct controller *c)
 {
 	struct mxg_config *ncfg = calloc(1, sizeof(*ncfg));
 	struct ctl_domain **nd = NULL;
-	bool resolver_changed, prober_changed, interval_changed, self_changed;
+	bool resolver_changed, prober_changed, interval_changed, self_changed, responder_changed;
 	char err[1024];
 	size_t n_new = 0;
 
@@ -269,6 +281,7 @@ int ctl_reload(struct controller *c)
 		return -ENOMEM;
 	}
 	warn_restart_keys(c->cfg, ncfg);
+	responder_changed = responder_keys_changed(c->cfg, ncfg);
 	resolver_changed = c->cfg->resolver_len != ncfg->resolver_len ||
 			   memcmp(&c->cfg->resolver, &ncfg->resolver, sizeof(ncfg->resolver));
 	prober_changed = c->cfg->probe_timeout_ms != ncfg->probe_timeout_ms ||
@@ -364,6 +377,9 @@ int ctl_reload(struct controller *c)
 	c->cnt.reloads++;
 	log_notice("reloaded %s: %zu domain(s)", c->config_path, c->n_domains);
 	ctl_publish(c);
+	if (responder_changed)
+		ctl_responder_renew(c, "pass_recipients, user, helo_name, connection limits or "
+				       "offender settings changed");
 	return 0;
 }
 

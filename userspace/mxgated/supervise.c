@@ -132,13 +132,35 @@ static void stop_cb(struct ev_loop *loop, void *arg)
 		log_err("responder (pid %d): SIGKILL: %s", (int)cr->proc.pid, strerror(errno));
 }
 
+static void end_child(struct controller *c);
+
 void ctl_responder_end(struct controller *c, const char *why)
+{
+	log_err("responder (pid %d): %s; ending it (the gate steers nothing until a responder "
+		"is ready)",
+		(int)c->resp->proc.pid, why);
+	end_child(c);
+}
+
+void ctl_responder_renew(struct controller *c, const char *why)
 {
 	struct ctl_responder *cr = c->resp;
 
-	log_err("responder (pid %d): %s; ending it (the gate steers nothing until a responder "
-		"is ready)",
-		(int)cr->proc.pid, why);
+	/* Down: its next start reads the new settings anyway. Ending: the
+	 * restart after it does too. */
+	if (cr->phase != CTL_RESP_READY && cr->phase != CTL_RESP_STARTING)
+		return;
+	log_notice("responder (pid %d): %s; restarting it with them (the gate steers nothing "
+		   "until the new one is ready, about a second)",
+		   (int)cr->proc.pid, why);
+	cr->renewing = true;
+	end_child(c);
+}
+
+static void end_child(struct controller *c)
+{
+	struct ctl_responder *cr = c->resp;
+
 	ev_timer_stop(c->loop, &cr->ready_timer);
 	ctl_responder_unwatch(c);
 	close_fd(&cr->proc.ctl_fd); /* it exits on EOF by itself */
@@ -279,9 +301,14 @@ void ctl_responder_reap(struct controller *c)
 		cr->proc.pid = 0;
 		close_fd(&cr->proc.ctl_fd);
 		lived = ev_now_ms() - cr->started_ms;
-		if (lived >= CTL_RESPONDER_STABLE_MS || !cr->backoff_ms)
+		if (lived >= CTL_RESPONDER_STABLE_MS || !cr->backoff_ms || cr->renewing)
 			cr->backoff_ms = CTL_RESPONDER_BACKOFF_MS;
-		if (WIFSIGNALED(status))
+		if (cr->renewing)
+			log_notice(
+			    "responder (pid %d) ended for the new settings; starting the new "
+			    "one in %llums",
+			    (int)pid, (unsigned long long)cr->backoff_ms);
+		else if (WIFSIGNALED(status))
 			log_err("responder (pid %d) killed by signal %d%s; the gate steers nothing "
 				"until it is back; restarting in %llums",
 				(int)pid, WTERMSIG(status),
@@ -294,6 +321,7 @@ void ctl_responder_reap(struct controller *c)
 			log_err("responder (pid %d) exited with status %d; the gate steers nothing "
 				"until it is back; restarting in %llums",
 				(int)pid, WEXITSTATUS(status), (unsigned long long)cr->backoff_ms);
+		cr->renewing = false;
 		/* Never steer to a dead responder: tc's SOCKMAP entries went
 		 * with its sockets already; nft's elements go here. */
 		if (c->gate)
