@@ -188,6 +188,11 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 		log_err("cannot arm the round timer: out of memory");
 		return -ENOMEM;
 	}
+	/* A ctl_fatal on the way (a timer that could not be armed) asked the
+	 * loop to stop before it ran: ev_run would start it anyway, and a
+	 * daemon that is stopping never restarts its responder. */
+	if (c->failed)
+		return -ENOMEM;
 	log_notice("started: %zu domain(s), gate %s, probe every %llums, state_ttl %llums",
 		   c->n_domains, c->gops->name, (unsigned long long)cfg->probe_interval_ms,
 		   (unsigned long long)cfg->state_ttl_ms);

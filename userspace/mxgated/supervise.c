@@ -132,14 +132,14 @@ static void stop_cb(struct ev_loop *loop, void *arg)
 		log_err("responder (pid %d): SIGKILL: %s", (int)cr->proc.pid, strerror(errno));
 }
 
-static void end_child(struct controller *c);
+static void end_child(struct controller *c, int sig);
 
 void ctl_responder_end(struct controller *c, const char *why)
 {
 	log_err("responder (pid %d): %s; ending it (the gate steers nothing until a responder "
 		"is ready)",
 		(int)c->resp->proc.pid, why);
-	end_child(c);
+	end_child(c, SIGTERM);
 }
 
 void ctl_responder_renew(struct controller *c, const char *why)
@@ -154,21 +154,38 @@ void ctl_responder_renew(struct controller *c, const char *why)
 		   "until the new one is ready, about a second)",
 		   (int)cr->proc.pid, why);
 	cr->renewing = true;
-	end_child(c);
+	end_child(c, SIGTERM);
 }
 
-static void end_child(struct controller *c)
+static void plan_restart(struct controller *c);
+
+/* Stop talking to the child and signal it: SIGTERM (then SIGKILL after
+ * the grace, stop_cb) or SIGKILL at once. Nothing is steered to it from
+ * here on: a stopped or stuck child would hold steered connections until
+ * it dies; they go to the MTA instead (fail open). */
+static void end_child(struct controller *c, int sig)
 {
 	struct ctl_responder *cr = c->resp;
 
 	ev_timer_stop(c->loop, &cr->ready_timer);
 	ctl_responder_unwatch(c);
 	close_fd(&cr->proc.ctl_fd); /* it exits on EOF by itself */
-	/* SIGCHLD ends ENDING; without a child nothing would. */
-	cr->phase = cr->proc.pid > 0 ? CTL_RESP_ENDING : CTL_RESP_DOWN;
-	if (cr->proc.pid > 0 && kill(cr->proc.pid, SIGTERM) < 0 && errno != ESRCH)
-		log_err("responder (pid %d): SIGTERM: %s", (int)cr->proc.pid, strerror(errno));
-	ctl_timer_start(c, &cr->stop_timer, CTL_RESPONDER_STOP_GRACE_MS, "responder stop");
+	if (c->gate)
+		c->gops->set_responder(c->gate, -1, -1);
+	if (cr->proc.pid <= 0) {
+		/* No child, so no SIGCHLD to plan the restart. */
+		cr->phase = CTL_RESP_DOWN;
+		if (!c->stopping)
+			plan_restart(c);
+		return;
+	}
+	/* SIGCHLD ends ENDING. */
+	cr->phase = CTL_RESP_ENDING;
+	if (kill(cr->proc.pid, sig) < 0 && errno != ESRCH)
+		log_err("responder (pid %d): %s: %s", (int)cr->proc.pid, strsignal(sig),
+			strerror(errno));
+	if (sig == SIGTERM)
+		ctl_timer_start(c, &cr->stop_timer, CTL_RESPONDER_STOP_GRACE_MS, "responder stop");
 }
 
 /* Try again in backoff_ms, doubling it up to its maximum. */
@@ -270,14 +287,7 @@ void ctl_responder_kill(struct controller *c, const char *fmt, ...)
 	log_err("responder (pid %d)%s; killing it (mail passes to the MTA until it is "
 		"restarted)",
 		(int)cr->proc.pid, why);
-	ev_timer_stop(c->loop, &cr->ready_timer);
-	ctl_responder_unwatch(c);
-	close_fd(&cr->proc.ctl_fd);
-	/* SIGCHLD ends ENDING; without a child nothing would. */
-	cr->phase = cr->proc.pid > 0 ? CTL_RESP_ENDING : CTL_RESP_DOWN;
-	/* A stopped one too; SIGCHLD restarts it. */
-	if (cr->proc.pid > 0 && kill(cr->proc.pid, SIGKILL) < 0 && errno != ESRCH)
-		log_err("responder (pid %d): SIGKILL: %s", (int)cr->proc.pid, strerror(errno));
+	end_child(c, SIGKILL); /* a stopped one too; SIGCHLD restarts it */
 }
 
 /* SIGCHLD: reap every child; if the responder died, plan its restart. */
