@@ -9,7 +9,7 @@ set -u
 
 mxg_scene 150
 command -v nft >/dev/null || tap_skip_all "nft not installed"
-tap_plan 11
+tap_plan 13
 tn_addr_add snd 192.0.2.44
 tn_addr_add snd 192.0.2.50
 tn_addr_add snd 2001:db8::44
@@ -56,4 +56,12 @@ tap_like "$(banner_from 192.0.2.50 "$TN_IP_edge")" "mxgate-test-backup" \
 	"its next connection goes to the backup's Postfix"
 tap_unlike "$(banner_from "$TN_IP_snd" "$TN_IP_edge")" "mxgate-test-backup" \
 	"another client is still steered to the responder"
+
+# `nft flush ruleset` (nftables.service reloaded): the table comes back at
+# the next publish, and with it the passes only the controller keeps.
+tn_exec edge nft flush ruleset
+inpass_again() { tn_exec edge nft list set inet mxgate pass4 2>/dev/null | grep -q '192\.0\.2\.50 timeout'; }
+tap_ok "after nft flush ruleset the recreated table holds the pass again" tn_wait 20 inpass_again
+tap_like "$(banner_from 192.0.2.50 "$TN_IP_edge")" "mxgate-test-backup" \
+	"and the passed client still reaches the backup's Postfix"
 tap_done

@@ -62,6 +62,11 @@ struct gate_ops {
 	/* Make cfg's pass_clients the networks never steered (at start and
 	 * on every reload). NULL: none to set. */
 	int (*set_pass_clients)(struct gate *g, const struct mxg_config *cfg);
+	/* Changes when the backend made its kernel objects anew under the
+	 * same gate (the nft gate recreating table inet mxgate after `nft
+	 * flush ruleset`): the passes, which only the controller keeps, must
+	 * be written again. NULL: never (tc's maps are pinned). */
+	unsigned (*epoch)(const struct gate *g);
 	/* detach = true: remove program/rules/pins (SIGTERM, unload). false:
 	 * leave kernel state to expire by itself (crash-like exit, reload). */
 	void (*close)(struct gate *g, bool detach);

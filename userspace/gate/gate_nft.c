@@ -79,6 +79,7 @@ struct gate {
 	/* pass_clients as last set, to put back into a recreated table */
 	struct mxg_net pass_nets[MXG_MAX_PASS_CLIENTS];
 	size_t n_pass_nets;
+	unsigned epoch; /* tables recreated: the controller writes its passes again */
 };
 
 /* Flush map, then add the entries of one family still alive at now. */
@@ -305,6 +306,11 @@ static int nft_set_domain(struct gate *g, const struct gate_domain_view *d, uint
 	return 0; /* domains live in the control socket and policy server */
 }
 
+static unsigned nft_epoch(const struct gate *g)
+{
+	return g->epoch;
+}
+
 static int nft_commit(struct gate *g)
 {
 	int ret = write_elements(g, g->pending, g->n_pending);
@@ -317,6 +323,8 @@ static int nft_commit(struct gate *g)
 		log_warn("gate nft: table inet " OWN_TABLE
 			 " has gone (nft flush ruleset?); recreating it");
 		ret = nft_own_create(&g->nl, err, sizeof(err));
+		if (!ret)
+			g->epoch++; /* empty pass sets: ctl_passes_sweep fills them */
 		if (ret)
 			log_err("%s", err);
 		else if (nft_pass_nets(&g->nl, g->pass_nets, g->n_pass_nets, err, sizeof(err)))
@@ -402,5 +410,6 @@ const struct gate_ops gate_nft_ops = {
     .commit = nft_commit,
     .set_pass = nft_set_pass,
     .set_pass_clients = nft_set_pass_clients,
+    .epoch = nft_epoch,
     .close = nft_close,
 };

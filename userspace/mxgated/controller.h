@@ -61,6 +61,7 @@ struct ctl_passes {
 	struct ctl_pass e[MXG_MAX_PASSES];
 	size_t n;
 	const struct gate *written_gate; /* the gate that holds them all */
+	unsigned written_epoch;		 /* and its epoch (gate_ops.epoch) then */
 	struct greylist_table gl;	 /* tuples (greylist.h) */
 	uint64_t gl_seed;		 /* keys the stored tuple hashes */
 	uint64_t gl_seen, gl_early;	 /* tuples reported; back too early */

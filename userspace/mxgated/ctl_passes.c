@@ -114,6 +114,7 @@ void ctl_passes_sweep(struct controller *c)
 {
 	struct ctl_passes *p = c->passes;
 	uint64_t now = ev_now_ms();
+	unsigned epoch;
 
 	if (!p)
 		return;
@@ -125,10 +126,13 @@ void ctl_passes_sweep(struct controller *c)
 		write_kernel(c, &p->e[i], true);
 		p->e[i] = p->e[--p->n];
 	}
-	/* A gate opened anew (start, reload, re-created maps): give it
-	 * every live pass. */
-	if (p->written_gate != c->gate) {
+	/* A gate opened anew (start, reload, re-created maps) or one that
+	 * made its kernel objects anew (nft after `nft flush ruleset`): give
+	 * it every live pass. */
+	epoch = c->gate && c->gops->epoch ? c->gops->epoch(c->gate) : 0;
+	if (p->written_gate != c->gate || p->written_epoch != epoch) {
 		p->written_gate = c->gate;
+		p->written_epoch = epoch;
 		for (size_t i = 0; i < p->n; i++)
 			if (p->e[i].expires_ms > now)
 				write_kernel(c, &p->e[i], false);
