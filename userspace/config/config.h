@@ -8,6 +8,7 @@
 #define MXG_CONFIG_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -132,6 +133,11 @@ struct mxg_config {
 
 	char helo_name[MXG_NAME_MAX];
 	char user[64];
+	/* user as config_check_host found it: a responder (re)start uses
+	 * these and looks nothing up in the loop (NSS may be LDAP, slow). */
+	bool user_found;
+	uid_t user_uid;
+	gid_t user_gid;
 	char pin_dir[4096];
 	char control_socket[108]; /* sun_path */
 	char nft_family[8];	  /* "inet" (default), "ip" or "ip6": nft_table's */
@@ -183,10 +189,11 @@ int config_load_string(const char *name, const char *text, struct mxg_config *cf
 		       size_t errlen);
 void config_free(struct mxg_config *cfg);
 /* What the file cannot say by itself but the host can (config_host.c):
- * user names an existing account that is not root. mxgated -n, start-up
+ * user names an existing account that is not root (its uid and gid kept
+ * in cfg for the responder). mxgated -n, start-up
  * and SIGHUP call it; a refused user keeps the previous configuration,
  * instead of a responder that never starts. path: for the message. */
-int config_check_host(const char *path, const struct mxg_config *cfg, char *err, size_t errlen);
+int config_check_host(const char *path, struct mxg_config *cfg, char *err, size_t errlen);
 
 /* "500ms", "10s", "5m", "1h", "2d"; a bare number is seconds. 0, -EINVAL
  * (syntax) or -ERANGE (over MXG_DURATION_MAX_MS). */

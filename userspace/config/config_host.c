@@ -12,7 +12,7 @@
 
 #include "config.h"
 
-int config_check_host(const char *path, const struct mxg_config *cfg, char *err, size_t errlen)
+int config_check_host(const char *path, struct mxg_config *cfg, char *err, size_t errlen)
 {
 	const char *user = cfg->user[0] ? cfg->user : MXG_DEFAULT_USER;
 	struct passwd *pw;
@@ -39,6 +39,9 @@ int config_check_host(const char *path, const struct mxg_config *cfg, char *err,
 			 path, user);
 		return -EPERM;
 	}
+	cfg->user_uid = pw->pw_uid;
+	cfg->user_gid = pw->pw_gid;
+	cfg->user_found = true;
 	if (cfg->policy_addr_len && cfg->policy_addr.ss_family == AF_UNIX) {
 		errno = 0;
 		if (!getgrnam(cfg->policy_group)) {

@@ -281,7 +281,12 @@ int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err
 			 "responder: no listening socket; call responder_listen first");
 		return -EINVAL;
 	}
-	if (change_user) {
+	if (change_user && cfg->user_found) {
+		/* Looked up when the config was loaded (config_check_host): a
+		 * restart from the controller's loop does not wait on NSS. */
+		uid = cfg->user_uid;
+		gid = cfg->user_gid;
+	} else if (change_user) {
 		errno = 0;
 		pw = getpwnam(user);
 		if (!pw) {
