@@ -181,13 +181,13 @@ void ctl_publish(struct controller *c)
 		return;
 	}
 	/* One listing of this host's addresses a publish serves both the gate
-	 * addresses and the own-address list (ctl_host.c). */
-	if ((!c->cfg->n_addresses || c->policy || c->offenders) && getifaddrs(&ifa) < 0) {
+	 * addresses and the own-address list (ctl_host.c), which the offender
+	 * table (always there) and the policy service ask. */
+	if (getifaddrs(&ifa) < 0) {
 		ifa_err = errno;
 		ifa = NULL;
 	}
-	if (c->policy || c->offenders)
-		ctl_host_refresh(c, ifa, ifa_err);
+	ctl_host_refresh(c, ifa, ifa_err);
 	n = gate_addresses(c, a, ifa, ifa_err);
 	if (ifa)
 		freeifaddrs(ifa);
