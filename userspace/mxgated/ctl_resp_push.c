@@ -127,7 +127,6 @@ void ctl_responder_send_cb(struct ev_loop *loop, void *arg)
 {
 	struct controller *c = arg;
 	struct ctl_responder *cr = c->resp;
-
 	size_t was = cr->out_off;
 
 	if (cr->phase != CTL_RESP_READY || !cr->out)
@@ -145,10 +144,8 @@ void ctl_responder_send_cb(struct ev_loop *loop, void *arg)
 		ctl_timer_start(c, &cr->send_timer, CTL_RESPONDER_SEND_MS, "responder send");
 		return;
 	}
-	ctl_responder_kill(c,
-			   " is stuck: it has read %zu of the %zu octets of the domain table in "
-			   "%ums",
-			   cr->out_off, cr->out_len,
+	ctl_responder_kill(c, " is stuck: it has read %zu of the %zu octets of the %s in %ums",
+			   cr->out_off, cr->out_len, cr->out_same ? "SAME message" : "domain table",
 			   (unsigned)CTL_RESPONDER_SEND_MS * (cr->send_extended ? 2 : 1));
 }
 
