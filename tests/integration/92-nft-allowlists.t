@@ -50,7 +50,10 @@ tap_like "$(rcpt_to 192.0.2.50 postmaster@example.test)" "$PASSED" \
 	"postmaster@: 451 4.7.1 asking for a retry"
 inpass() { tn_exec edge nft list set inet mxgate pass4 | grep -q '192\.0\.2\.50 timeout'; }
 tap_ok "the client is in set pass4 with a timeout" tn_wait 5 inpass
-tap_like "$(tn_exec edge nft list set inet mxgate pass4)" '192\.0\.2\.50 timeout 1d expires' \
+# The timeout is the pass's rest, rounded up to a second: 1d, unless the
+# report took over a second to reach mxgated on a loaded host (never more
+# than the pass_ttl, never minutes less).
+tap_like "$(tn_exec edge nft list set inet mxgate pass4)" '192\.0\.2\.50 timeout (1d|23h59m[0-5][0-9]s) expires' \
 	"its timeout is the pass's life (pass_ttl, 24 h)"
 tap_like "$(banner_from 192.0.2.50 "$TN_IP_edge")" "mxgate-test-backup" \
 	"its next connection goes to the backup's Postfix"
