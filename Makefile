@@ -112,7 +112,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUT)/tests/helpers/%,$(TEST_HELPER_SRCS))
 
-.PHONY: all deps check check-unit check-integration check-san demo bench fuzz \
+.PHONY: all deps check check-root check-unit check-integration check-san demo bench fuzz \
 	format format-check install uninstall clean help deb
 
 all: $(PROGS) $(BPF_OBJS) $(SKELS) $(UNIT_BINS) $(TEST_HELPERS)
@@ -202,8 +202,13 @@ format: | $(DEPS_STAMP)
 	$(Q)$(CLANG_FORMAT) -i $(FORMAT_SRCS)
 
 # The test runner is prove: cmocka speaks TAP, the shell tests print TAP.
-check: all format-check
+# Most tests build network namespaces and load BPF: without root they
+# would all skip and the run would look green, so refuse instead.
+check: check-root all format-check
 	$(Q)OUT=$(OUT) tests/run
+
+check-root:
+	$(Q)[ "$$(id -u)" -eq 0 ] || { echo "make check: needs root (network namespaces, BPF); run it as root, or 'make check-unit' for the unit tests alone" >&2; exit 1; }
 
 check-unit: all
 	$(Q)OUT=$(OUT) tests/run --unit
