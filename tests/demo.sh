@@ -310,7 +310,7 @@ status_lines 'domain|address|  probe' | out
 reason=$(mxg_status | jq -r '.domains[0].reason')
 [[ $reason == primary_down ]] || fail "reason: primary_down" "$reason"
 # The next round starts within probe_interval and its probe fails within
-# probe_timeout; 1 s more (as issue 4 allows) for a loaded machine and
+# probe_timeout; 1 s more for a loaded machine and
 # for polling `mxgate status`.
 [ "$took" -le $(((INTERVAL + TIMEOUT + 1) * 1000)) ] ||
 	fail "open within $((INTERVAL + TIMEOUT + 1))s" "open after ${took}ms"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 12, part 5: the probe knows whom it spoke to. The primary's Postfix
+# The probe knows whom it spoke to. The primary's Postfix
 # offers STARTTLS with a certificate from a CA made here; probe_tls =
 # verify with probe_tls_ca = that CA: a certificate for mx1.example.test
 # gates, one for another name (or one the system trust store does not

@@ -6,7 +6,7 @@
 # 550 per client and IPv6 /64), no capabilities, bad input (overlong lines,
 # binary, pipelined garbage, a silent client), connection limits, and
 # fail-open: when the responder dies its listening sockets close.
-# End-to-end scenarios 6 and 10 of issue 4, before the controller exists.
+# The defer reply and bad input end to end, before the controller exists.
 set -u
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Scenario 1 of issue 4: the primary is up, so the edge steers new SMTP
+# The primary is up, so the edge steers new SMTP
 # connections to the responder, which answers 551 naming the primary; the
 # backup's Postfix receives nothing; status and the pinned gate map say
 # why. Then SIGTERM: mxgated detaches, unpins, removes its socket, exit 0.

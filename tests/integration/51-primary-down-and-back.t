@@ -1,5 +1,5 @@
 #!/bin/bash
-# Scenarios 2 and 3 of issue 4. The primary stops: within probe_interval +
+# The primary stops: within probe_interval +
 # probe_timeout + 1s a message to the backup reaches the backup's Postfix.
 # The primary comes back: the domain is gated again only after `rise` good
 # rounds and then `recovery_grace` (still open before that bound, gated

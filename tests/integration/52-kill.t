@@ -1,5 +1,5 @@
 #!/bin/bash
-# Scenarios 4 and 5 of issue 4: parts of mxgate die, the gate opens.
+# Parts of mxgate die, the gate opens.
 # 5: the responder child is killed: the next connection reaches Postfix,
 #    passed by the kernel for want of a responder (not by expiry); then
 #    the responder is restarted and steering resumes.

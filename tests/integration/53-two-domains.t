@@ -1,5 +1,5 @@
 #!/bin/bash
-# Scenario 8 of issue 4: two served domains with different primaries
+# Two served domains with different primaries
 # (example.test -> p1, other.test -> p2) share one gate address (the
 # edge's): the address is gated only while both primaries are up.
 set -u

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Scenario 9 of issue 4: a bad config on SIGHUP is refused with its error
+# A bad config on SIGHUP is refused with its error
 # line, and the daemon keeps working with the old one (still 551). A good
 # one is applied with the state of kept domains carried over.
 set -u

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Scenario 7 of issue 4, the objection in the seed: a sender that cannot
+# The objection in the seed: a sender that cannot
 # reach the primary is not a spammer. The sender's Postfix cannot reach p1
 # (a route blocks it in the sender's namespace), the edge can, so the edge
 # gates. With reply = defer the message stays queued at the sender and is

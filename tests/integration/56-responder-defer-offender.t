@@ -1,5 +1,5 @@
 #!/bin/bash
-# Scenario 6 of issue 4, end to end (real DNS, Postfix, mxgated, tc gate):
+# The defer reply and offenders, end to end (real DNS, Postfix, mxgated, tc gate):
 # with reply = defer the steered sender gets 451 4.7.1 and the same
 # explanation, and nothing is accepted; with reply = reject and an offender
 # threshold, a client that keeps asking is escalated to 550 5.7.1 while

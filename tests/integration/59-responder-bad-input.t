@@ -1,5 +1,5 @@
 #!/bin/bash
-# Scenario 10 of issue 4, end to end (real DNS, Postfix, mxgated, tc gate):
+# Bad SMTP input, end to end (real DNS, Postfix, mxgated, tc gate):
 # bad SMTP input to the responder through port 25 of the edge: overlong
 # lines, binary bytes, pipelined garbage and a client that never speaks get
 # their error replies (500/501, then 421 4.7.0 and close), the responder

@@ -1,11 +1,11 @@
 #!/bin/bash
-# Issue 10, scenario 1: reply = defer never turns into a bounce. The edge
+# reply = defer never turns into a bounce. The edge
 # is gated with reply = defer and the DEFAULT offender settings; a sending
 # Postfix that cannot reach the primary (a route blocks it in its own
 # namespace) queues 12 messages for 12 recipients of the gated domain and
 # retries them every 2-4 s (one session per message: connection caching
-# is off), many rounds. Before issue 10 every RCPT counted and all 12
-# bounced with 550 after five deferrals. Now: nothing bounces, nothing is
+# is off), many rounds. When every RCPT counted, and all 12
+# bounced with 550 after five deferrals. Now nothing bounces, nothing is
 # escalated, and every message reaches the primary once the block lifts.
 set -u
 . "$MXG_SRC/tests/lib/mxgated.sh"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 12, part 1 (test 71): a forged DNS answer must not gate a domain whose
+# A forged DNS answer must not gate a domain whose
 # primary is down. The primary (p1, mx1) is down; an attacker host runs a
 # mail server and, while a local user reads the backup's UDP sockets from
 # /proc (any user can), sprays forged A/AAAA answers for mx1 from the

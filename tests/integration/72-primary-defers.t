@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 12, part 2: a primary that answers the probe but does not take mail
+# A primary that answers the probe but does not take mail
 # now must not make the backup bounce mail. The probe goes on past EHLO:
 # MAIL FROM:<>, RCPT TO:<postmaster@DOMAIN>, RSET, QUIT. A real Postfix
 # primary that greylists (`smtpd_recipient_restrictions = defer`: 450 at

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 12, part 3: a domain the backup's Postfix accepts but mxgate does
+# A domain the backup's Postfix accepts but mxgate does
 # not serve (a postmaster added it to Postfix and forgot mxgate) is
 # deferred, never bounced, while the address is gated. extra.test has the
 # same MX hosts as example.test; the sender cannot reach the primary, so it

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 12, part 4: a local user cannot make a client an offender.
+# A local user cannot make a client an offender.
 #  - the unix policy socket is root:postfix 0660: nobody cannot connect,
 #    Postfix's smtpd user can;
 #  - mxgated -n refuses an inet policy listener beyond loopback unless

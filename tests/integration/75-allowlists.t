@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 10, allowlists, end to end (real DNS, Postfix, mxgated, tc gate):
+# Allowlists, end to end (real DNS, Postfix, mxgated, tc gate):
 # - pass_recipients (default postmaster abuse, RFC 5321 4.5.1): the
 #   responder cannot hand a live session to the MTA, so it answers 451
 #   4.7.1 telling the sender to retry and passes that client at once; a

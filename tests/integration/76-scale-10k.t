@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 11: one edge serving 10,000 domains over 100 primaries. nsd serves
+# One edge serving 10,000 domains over 100 primaries. nsd serves
 # dNNNNN.test MX 10 pJJ.test (JJ = NNNNN mod 100), MX 20 mx2.example.test;
 # the 100 primary addresses are on p1 (50) and p2 (50), each served by
 # that host's real Postfix. All 10,000 domains get gated with none left

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 11: domains_from = postfix. The edge's own Postfix is a classic
+# domains_from = postfix: The edge's own Postfix is a classic
 # backup MX (role relay) whose relay_domains is a hash: table; mxgated
 # serves exactly those domains, read with postconf -c from that Postfix's
 # config dir. A SIGHUP after the table gains a domain and loses one adds

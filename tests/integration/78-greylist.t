@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 10, reply = greylist, end to end (real DNS, Postfix, mxgated, tc):
+# reply = greylist, end to end (real DNS, Postfix, mxgated, tc):
 # the first time a tuple (client /24, normalised sender, recipient) is seen
 # the responder answers 451 4.7.1 with the defer text; the same tuple back
 # after greylist_delay and within greylist_window passes the client's

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 10, state that survives a restart: passes and greylist tuples are
+# State that survives a restart: passes and greylist tuples are
 # saved under state_dir on SIGTERM (and every minute) and loaded at
 # start; the kernel gets the passes back. A corrupt state file is
 # reported and ignored, never a crash, and replaced at the next save.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Issue 10, allowlists with gate = nft in its own table inet mxgate (real
+# Allowlists with gate = nft in its own table inet mxgate (real
 # DNS, Postfix, mxgated): a pass_clients network (set passnet4/passnet6)
 # is never steered, its neighbours are; a postmaster@ recipient passes the
 # client into set pass4 with a timeout (the kernel expires it by itself),

@@ -438,7 +438,7 @@ static void test_missing_required(void **state)
 	expect_error(BASE "rise =\n", "t.conf:4: rise: empty value; ");
 }
 
-/* Issue 12: whoever can ask the policy service can make any client an
+/* Whoever can ask the policy service can make any client an
  * offender; a listener beyond loopback needs an explicit yes. */
 static void test_policy_listener_local_only(void **state)
 {

@@ -137,7 +137,7 @@ static void assert_state(const struct fixture *f, enum mxg_domain_state st, enum
 			 mxg_reason_str(why));
 }
 
-/* Issue 12: a primary address named by one answer only is not believed up
+/* A primary address named by one answer only is not believed up
  * before a probe_interval has passed since that answer, however fast its
  * probes succeed; a second answer naming it confirms it at once. */
 static void test_new_address_needs_a_round_or_two_answers(void **state)
