@@ -15,7 +15,7 @@
 #   mxg_send DOMAIN            a whole message from snd to the edge with
 #                              swaks; 0 when the edge accepted it
 #
-# The timings (issue 4): probe_interval 1s, probe_timeout 1s, rise 2,
+# The timings (short, so a scenario fits a test): probe_interval 1s, probe_timeout 1s, rise 2,
 # fall 1, state_ttl 4s, recovery_grace 2s. offender_threshold 0: these
 # tests poll the backup many times and are not about escalation (the
 # responder's tests are).

@@ -1,4 +1,4 @@
-# The end-to-end scenarios of issue 4 with gate = nft, run by
+# The end-to-end scenarios (primary up, down, back, kills) with gate = nft, run by
 # tests/integration/62-nft-daemon-own.t and 63-nft-daemon-admin.t:
 #   nft_daemon_scenario own|admin
 # An administrator's ruleset is loaded before mxgated starts; it must be
