@@ -86,15 +86,16 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 # and nothing else, so a dependency against the one-way flow (say, the
 # unprivileged responder reaching into the controller or the gate) fails to
 # build. The two programs and the tests see everything.
-SUBSYSTEMS := base config dns probe state smtp responder policy gate mxgated cli
+SUBSYSTEMS := base config dns probe state smtp pass responder policy gate mxgated cli
 USES_base := base
 USES_smtp := base smtp
 USES_config := base smtp config
+USES_pass := base config pass
 USES_dns := base dns
 USES_probe := base probe
 USES_state := base dns probe state
-USES_responder := base smtp config responder
-USES_policy := base smtp config policy
+USES_responder := base smtp config pass responder
+USES_policy := base smtp config pass policy
 USES_gate := base smtp config gate
 USES_mxgated := $(SUBSYSTEMS)
 USES_cli := $(SUBSYSTEMS)

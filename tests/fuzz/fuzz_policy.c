@@ -4,7 +4,7 @@
  * on arbitrary client bytes, split at LF as the server splits them; every
  * complete request is answered and the answer must be one
  * "action=...\n\n" of bounded length.
- * fuzz-needs: userspace/policy/policy_proto.c userspace/smtp/offender.c userspace/smtp/reply.c
+ * fuzz-needs: userspace/policy/policy_proto.c userspace/pass/offender.c userspace/smtp/reply.c
  */
 #include <errno.h>
 #include <stddef.h>
