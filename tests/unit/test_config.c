@@ -619,7 +619,9 @@ static void pf_main(const char *relay)
 	char text[1024];
 
 	snprintf(text, sizeof(text),
-		 "compatibility_level = 3.6\nmydomain = m.test\nrelay_domains = %s\n", relay);
+		 "compatibility_level = 3.6\nmydomain = m.test\nmyhostname = mx.m.test\n"
+		 "relay_domains = %s\n",
+		 relay);
 	write_file("main.cf", text);
 }
 
@@ -665,6 +667,72 @@ static void test_domains_from_postfix(void **state)
 	expect_error(text, "postconf relay_domains: domains_from: a.test is listed twice");
 	expect_error("self = x.example\ninterfaces = e\ndomains_from = exim\n",
 		     "t.conf:3: domains_from: not \"postfix\"");
+}
+
+/* The same postconf run knows which domains Postfix delivers here: the
+ * relay domains are served, mydestination and the virtual domains are
+ * final destinations (localhost names and served ones left out), and a
+ * final-destination table mxgate cannot list is a note, not an error. */
+static void test_domains_from_postfix_final(void **state)
+{
+	char text[1024], cf[1024];
+	const struct mxg_final_domain *f;
+
+	if (access("/usr/sbin/postconf", X_OK)) {
+		skip();
+		return;
+	}
+	write_file("vmail", "Hosted.test OK\nuser@other.test x\n");
+	write_file("valias", "alias.test anything\nuser@alias2.test x\n");
+	snprintf(cf, sizeof(cf),
+		 "compatibility_level = 3.6\nmydomain = m.test\nmyhostname = mx.m.test\n"
+		 "mydestination = $myhostname, localhost.$mydomain, localhost, both.test\n"
+		 "virtual_mailbox_domains = hash:%s/vmail\n"
+		 "virtual_alias_maps = hash:%s/valias\n"
+		 "relay_domains = relay.test both.test\n",
+		 tmpdir, tmpdir);
+	write_file("main.cf", cf);
+	snprintf(text, sizeof(text),
+		 "self = x.example\ninterfaces = e\ndomains_from = postfix\n"
+		 "postfix_config_dir = %s\n",
+		 tmpdir);
+	expect_ok(text);
+	assert_int_equal(cfg.n_domains, 2);
+	assert_non_null(config_find_domain(&cfg, "relay.test"));
+	assert_non_null(config_find_domain(&cfg, "both.test"));
+	assert_int_equal(cfg.n_final_domains, 3);
+	f = config_find_final_domain(&cfg, "HOSTED.test.");
+	assert_non_null(f);
+	assert_string_equal(config_final_from_name(f->from), "virtual_mailbox_domains");
+	f = config_find_final_domain(&cfg, "mx.m.test");
+	assert_non_null(f);
+	assert_string_equal(config_final_from_name(f->from), "mydestination");
+	f = config_find_final_domain(&cfg, "alias.test");
+	assert_non_null(f);
+	assert_string_equal(config_final_from_name(f->from), "virtual_alias_domains");
+	assert_null(config_find_final_domain(&cfg, "both.test"));
+	assert_null(config_find_final_domain(&cfg, "relay.test"));
+	assert_null(config_find_final_domain(&cfg, "localhost"));
+	assert_null(config_find_final_domain(&cfg, "localhost.m.test"));
+	assert_null(config_find_final_domain(&cfg, "other.test"));
+	assert_null(config_find_final_domain(&cfg, "alias2.test"));
+	assert_string_equal(cfg.final_unlisted, "");
+	config_free(&cfg);
+
+	/* A final destination mxgate cannot list: the rest is read. */
+	snprintf(cf, sizeof(cf),
+		 "compatibility_level = 3.6\nmydomain = m.test\nmyhostname = mx.m.test\n"
+		 "virtual_mailbox_domains = mysql:/etc/postfix/vmail.cf, hash:%s/vmail\n"
+		 "relay_domains = relay.test\n",
+		 tmpdir);
+	write_file("main.cf", cf);
+	expect_ok(text);
+	assert_int_equal(cfg.n_domains, 1);
+	assert_non_null(config_find_final_domain(&cfg, "hosted.test"));
+	assert_non_null(strstr(cfg.final_unlisted,
+			       "virtual_mailbox_domains item mysql:/etc/postfix/vmail.cf: mxgate "
+			       "cannot list the keys of a mysql: table"));
+	config_free(&cfg);
 }
 
 static void test_domain_bound(void **state)
@@ -838,6 +906,7 @@ int main(void)
 	    T(test_domains_file),
 	    T(test_domain_bound),
 	    T(test_domains_from_postfix),
+	    T(test_domains_from_postfix_final),
 	    T(test_file_errors),
 	    T(test_offender_set),
 	    T(test_pass_keys),

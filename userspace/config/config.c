@@ -584,4 +584,7 @@ void config_free(struct mxg_config *cfg)
 	free(cfg->domains);
 	cfg->domains = NULL;
 	cfg->n_domains = 0;
+	free(cfg->final_domains);
+	cfg->final_domains = NULL;
+	cfg->n_final_domains = 0;
 }

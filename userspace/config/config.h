@@ -87,6 +87,21 @@ struct mxg_domain_config {
 	char *reply_text;	   /* NULL = global; owned by the config */
 };
 
+/* A domain this host is the final destination for, as Postfix says
+ * (domains_from = postfix): mail for it is delivered here, not relayed.
+ * mxgate does not gate it; with a handoff (docs/responder.md, "Handoff")
+ * a steered session's recipients there go to the MTA. */
+enum mxg_final_from {
+	MXG_FINAL_MYDESTINATION,
+	MXG_FINAL_VIRTUAL_MAILBOX,
+	MXG_FINAL_VIRTUAL_ALIAS,
+};
+
+struct mxg_final_domain {
+	char name[MXG_NAME_MAX]; /* lower case, no trailing dot */
+	uint8_t from;		 /* enum mxg_final_from: the first parameter naming it */
+};
+
 struct mxg_config {
 	char path[4096]; /* the file this came from, for messages */
 
@@ -98,6 +113,14 @@ struct mxg_config {
 	char domains_file[4096];
 	bool domains_from_postfix;     /* domains_from = postfix: relay_domains */
 	char postfix_config_dir[4096]; /* postconf -c; "" = Postfix's default */
+	/* With domains_from = postfix: mydestination, virtual_mailbox_domains
+	 * and virtual_alias_domains, sorted, without the served domains and
+	 * localhost names. What could not be listed (a mysql: table, a
+	 * missing file) is not an error: the first such item is in
+	 * final_unlisted, for mxgated -n. */
+	struct mxg_final_domain *final_domains;
+	size_t n_final_domains;
+	char final_unlisted[512];
 
 	struct mxg_ip addresses[MXG_MAX_ADDRESSES]; /* empty: resolve self */
 	size_t n_addresses;
@@ -207,6 +230,12 @@ extern size_t config_max_domains;
  * sorted by name; find takes any case and an optional trailing dot and
  * returns NULL for a domain that is not served. */
 const struct mxg_domain_config *config_find_domain(const struct mxg_config *cfg, const char *name);
+/* A final destination of this host (domains_from = postfix), or NULL;
+ * any case, optional trailing dot. */
+const struct mxg_final_domain *config_find_final_domain(const struct mxg_config *cfg,
+							const char *name);
+/* "mydestination", "virtual_mailbox_domains" or "virtual_alias_domains". */
+const char *config_final_from_name(unsigned from);
 enum mxg_reply_mode config_domain_reply(const struct mxg_config *cfg,
 					const struct mxg_domain_config *d);
 const char *config_domain_reply_text(const struct mxg_config *cfg,

@@ -112,5 +112,7 @@ int cfg_check(struct cfg_parse *p)
 		memcpy(c->helo_name, c->self[0], sizeof(c->helo_name));
 	if (c->domains_from_postfix && cfg_read_postfix_domains(p))
 		return -1;
-	return cfg_finish_domains(p);
+	if (cfg_finish_domains(p))
+		return -1;
+	return cfg_finish_final_domains(p);
 }

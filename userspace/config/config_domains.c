@@ -368,6 +368,69 @@ const struct mxg_domain_config *config_find_domain(const struct mxg_config *cfg,
 	return bsearch(&key, cfg->domains, cfg->n_domains, sizeof(key), cmp_domain);
 }
 
+static int cmp_final(const void *a, const void *b)
+{
+	return strcmp(((const struct mxg_final_domain *)a)->name,
+		      ((const struct mxg_final_domain *)b)->name);
+}
+
+const struct mxg_final_domain *config_find_final_domain(const struct mxg_config *cfg,
+							const char *name)
+{
+	struct mxg_final_domain key = {0};
+
+	normalise(name, key.name);
+	if (!key.name[0] || !cfg->n_final_domains)
+		return NULL;
+	return bsearch(&key, cfg->final_domains, cfg->n_final_domains, sizeof(key), cmp_final);
+}
+
+/* Sorted, one of each, none served, no localhost names: mail for
+ * localhost never comes from outside. The first parameter naming a
+ * domain is kept (Postfix's own order of address classes). */
+int cfg_finish_final_domains(struct cfg_parse *p)
+{
+	struct mxg_config *c = p->cfg;
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_final_domains; i++) {
+		const char *name = c->final_domains[i].name;
+
+		if (!strcmp(name, "localhost") || !strncmp(name, "localhost.", 10) ||
+		    config_find_domain(c, name))
+			continue;
+		c->final_domains[n++] = c->final_domains[i];
+	}
+	/* qsort is not stable: order by name, then by the parameter. */
+	qsort(c->final_domains, n, sizeof(*c->final_domains), cmp_final);
+	c->n_final_domains = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct mxg_final_domain *last =
+		    c->n_final_domains ? &c->final_domains[c->n_final_domains - 1] : NULL;
+
+		if (last && !strcmp(last->name, c->final_domains[i].name)) {
+			if (c->final_domains[i].from < last->from)
+				last->from = c->final_domains[i].from;
+			continue;
+		}
+		c->final_domains[c->n_final_domains++] = c->final_domains[i];
+	}
+	return 0;
+}
+
+const char *config_final_from_name(unsigned from)
+{
+	switch (from) {
+	case MXG_FINAL_MYDESTINATION:
+		return "mydestination";
+	case MXG_FINAL_VIRTUAL_MAILBOX:
+		return "virtual_mailbox_domains";
+	case MXG_FINAL_VIRTUAL_ALIAS:
+		return "virtual_alias_domains";
+	}
+	return "?";
+}
+
 enum mxg_reply_mode config_domain_reply(const struct mxg_config *cfg,
 					const struct mxg_domain_config *d)
 {

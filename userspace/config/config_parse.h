@@ -50,6 +50,7 @@ struct cfg_parse {
 	int key_line_domains_from; /* where domains_from was set */
 	char **kept;		   /* source names of domains (config_postfix.c) */
 	size_t n_kept;
+	size_t cap_final; /* of cfg->final_domains */
 
 	bool failed;
 	char *err; /* the first error, one line */
@@ -77,8 +78,13 @@ int cfg_read_domains_file(struct cfg_parse *p, int line);
 int cfg_open_section(struct cfg_parse *p, const char *name);
 int cfg_finish_domains(struct cfg_parse *p);
 
-/* config_postfix.c: domains_from = postfix. */
+/* config_postfix.c: domains_from = postfix: relay_domains are the served
+ * domains (cfg_add_domain); mydestination, virtual_mailbox_domains and
+ * virtual_alias_domains the final destinations (cfg->final_domains,
+ * unsorted until cfg_finish_final_domains, which runs after
+ * cfg_finish_domains and drops the served ones). */
 int cfg_read_postfix_domains(struct cfg_parse *p);
+int cfg_finish_final_domains(struct cfg_parse *p);
 /* A copy of name that lives until the load ends (NULL: out of memory). */
 const char *cfg_keep_name(struct cfg_parse *p, const char *name);
 

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * domains_from = postfix: the served domains are Postfix's relay_domains,
- * as a backup MX is configured in Postfix's STANDARD_CONFIGURATION_README
- * ("Configuring Postfix as primary or backup MX host for a remote site").
+ * domains_from = postfix: which domains Postfix relays and which it is the
+ * final destination for, from one `postconf [-c postfix_config_dir] -x -h
+ * mydestination virtual_mailbox_domains virtual_alias_domains
+ * relay_domains` (one line each, in that order, $parameters expanded).
  *
- * `postconf [-c postfix_config_dir] -x -h relay_domains` gives the list
- * with $parameters expanded; its items are separated by white space or
- * commas and are:
+ * relay_domains are the served domains, as a backup MX is configured in
+ * Postfix's STANDARD_CONFIGURATION_README ("Configuring Postfix as primary
+ * or backup MX host for a remote site"). The other three are domains this
+ * host delivers itself (cfg->final_domains): never gated, and, on a gated
+ * address, mail for them can only arrive through the handoff to the MTA
+ * (mxgated -n warns when none is configured).
+ *
+ * Items are separated by white space or commas and are:
  *   - a domain name;
  *   - /file/name: a file of more such items (# comments);
  *   - hash:, lmdb:, btree:, cdb:, dbm:, sdbm: or texthash: TABLE: the keys
@@ -15,8 +21,12 @@
  *     `postmap -s` would dump them).
  * Table keys that are not domains (user@domain) and ".domain" patterns
  * (subdomains, which only an explicit name can be gated for) are skipped.
- * Other lookup types (mysql:, ldap:, pcre:, ...) cannot be listed and are
- * an error that says so. Read at start and on every SIGHUP.
+ * Other lookup types (mysql:, ldap:, pcre:, ...) cannot be listed: in
+ * relay_domains an error that says so; in the final destinations the first
+ * such item is noted (cfg->final_unlisted) for mxgated -n and the rest is
+ * read: what mxgate does not know of a final destination changes no reply
+ * (an unknown domain is handed off or deferred like one not served). Read
+ * at start and on every SIGHUP.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -24,6 +34,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -32,7 +43,8 @@
 #include "config_parse.h"
 #include "config_values.h"
 
-#define POSTCONF_OUT_MAX (1u << 20) /* octets of relay_domains' value */
+#define POSTCONF_OUT_MAX (4u << 20) /* octets of the four values */
+#define POSTCONF_N_PARAMS 4
 #define POSTCONF_TIMEOUT_MS 10000
 #define TABLE_LINE_MAX 4096 /* a postmap source line */
 
@@ -136,12 +148,71 @@ out:
 	return ret;
 }
 
-static int add_item(struct cfg_parse *p, const char *item, const char *src, int line, int depth);
+/* One parameter being read. */
+struct pf_src {
+	struct cfg_parse *p;
+	const char *param; /* "relay_domains", "mydestination", ... */
+	int final;	   /* -1: relay_domains (served); else enum mxg_final_from */
+};
+
+/* Something an item cannot give: an error for relay_domains (the served
+ * domains must be exactly what Postfix relays), a note otherwise. Returns
+ * what the caller returns. */
+static int trouble(struct pf_src *s, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int trouble(struct pf_src *s, const char *file, int line, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->final < 0)
+		return cfg_fail(s->p, file, line, "domains_from: %s", msg);
+	if (!s->p->cfg->final_unlisted[0])
+		snprintf(s->p->cfg->final_unlisted, sizeof(s->p->cfg->final_unlisted), "%.500s",
+			 msg);
+	return 0;
+}
+
+static int add_final(struct pf_src *s, const char *name, const char *src, int line)
+{
+	struct cfg_parse *p = s->p;
+	struct mxg_config *c = p->cfg;
+	struct mxg_final_domain *d;
+	char why[256];
+
+	if (c->n_final_domains == p->cap_final) {
+		size_t cap = p->cap_final ? p->cap_final * 2 : 16;
+
+		if (c->n_final_domains >= config_max_domains)
+			return trouble(s, src, line,
+				       "%s: more than %zu domains; the rest is not read", s->param,
+				       config_max_domains);
+		d = realloc(c->final_domains, cap * sizeof(*d));
+		if (!d)
+			return cfg_fail(p, src, line, "domains_from: out of memory");
+		c->final_domains = d;
+		p->cap_final = cap;
+	}
+	d = &c->final_domains[c->n_final_domains];
+	memset(d, 0, sizeof(*d));
+	if (cv_hostname(name, d->name, why, sizeof(why)))
+		return trouble(s, src, line, "%s item %.100s: %s", s->param, name, why);
+	d->from = (uint8_t)s->final;
+	c->n_final_domains++;
+	return 0;
+}
+
+static int add_item(struct pf_src *s, const char *item, const char *src, int line, int depth);
 
 /* A /file/name of list items: white space or commas, # comments. */
-static int read_list_file(struct cfg_parse *p, const char *path, int depth)
+static int read_list_file(struct pf_src *s, const char *path, int depth)
 {
 	char line[TABLE_LINE_MAX + 2];
+	struct cfg_parse *p = s->p;
 	const char *src = cfg_keep_name(p, path);
 	int n = 0, err = 0;
 	FILE *f;
@@ -150,10 +221,9 @@ static int read_list_file(struct cfg_parse *p, const char *path, int depth)
 		return cfg_fail(p, p->name, 0, "out of memory");
 	f = fopen(path, "re");
 	if (!f)
-		return cfg_fail(p, p->name, p->key_line_domains_from,
-				"domains_from: relay_domains names %s: cannot open: %s; fix "
-				"relay_domains in Postfix's main.cf",
-				path, strerror(errno));
+		return trouble(s, p->name, p->key_line_domains_from,
+			       "%s names %s: cannot open: %s; fix %s in Postfix's main.cf",
+			       s->param, path, strerror(errno), s->param);
 	while (!err && fgets(line, sizeof(line), f)) {
 		char *save = NULL, *tok;
 
@@ -161,7 +231,7 @@ static int read_list_file(struct cfg_parse *p, const char *path, int depth)
 		line[strcspn(line, "#")] = '\0';
 		for (tok = strtok_r(line, " \t\r\n,", &save); tok && !err;
 		     tok = strtok_r(NULL, " \t\r\n,", &save))
-			err = add_item(p, tok, src, n, depth + 1);
+			err = add_item(s, tok, src, n, depth + 1);
 	}
 	fclose(f);
 	return err;
@@ -169,9 +239,10 @@ static int read_list_file(struct cfg_parse *p, const char *path, int depth)
 
 /* A postmap source file: "key value" lines, # comment lines, indented
  * lines continue the previous one (their words are values, not keys). */
-static int read_table(struct cfg_parse *p, const char *spec, const char *path)
+static int read_table(struct pf_src *s, const char *spec, const char *path)
 {
 	char line[TABLE_LINE_MAX + 2], key[TABLE_LINE_MAX + 2];
+	struct cfg_parse *p = s->p;
 	const char *src = cfg_keep_name(p, path);
 	int n = 0, err = 0;
 	FILE *f;
@@ -180,10 +251,10 @@ static int read_table(struct cfg_parse *p, const char *spec, const char *path)
 		return cfg_fail(p, p->name, 0, "out of memory");
 	f = fopen(path, "re");
 	if (!f)
-		return cfg_fail(p, p->name, p->key_line_domains_from,
-				"domains_from: relay_domains names %s: cannot open its source "
-				"file %s: %s; mxgate reads the file postmap made the table from",
-				spec, path, strerror(errno));
+		return trouble(s, p->name, p->key_line_domains_from,
+			       "%s names %s: cannot open its source file %s: %s; mxgate reads "
+			       "the file postmap made the table from",
+			       s->param, spec, path, strerror(errno));
 	while (!err && fgets(line, sizeof(line), f)) {
 		size_t k;
 
@@ -195,10 +266,11 @@ static int read_table(struct cfg_parse *p, const char *spec, const char *path)
 			continue;
 		memcpy(key, line, k);
 		key[k] = '\0';
-		/* user@domain keys belong to relay_recipient_maps. */
+		/* user@domain keys are recipients (relay_recipient_maps,
+		 * virtual_alias_maps), not domains. */
 		if (strchr(key, '@'))
 			continue;
-		err = add_item(p, key, src, n, 99);
+		err = add_item(s, key, src, n, 99);
 	}
 	fclose(f);
 	return err;
@@ -207,7 +279,7 @@ static int read_table(struct cfg_parse *p, const char *spec, const char *path)
 static const char *const table_types[] = {"hash", "lmdb", "btree",    "cdb",
 					  "dbm",  "sdbm", "texthash", NULL};
 
-static int add_item(struct cfg_parse *p, const char *item, const char *src, int line, int depth)
+static int add_item(struct pf_src *s, const char *item, const char *src, int line, int depth)
 {
 	const char *colon = strchr(item, ':');
 
@@ -216,41 +288,53 @@ static int add_item(struct cfg_parse *p, const char *item, const char *src, int 
 	if (item[0] == '.')
 		return 0; /* a subdomain pattern: no name to gate */
 	if (item[0] == '!')
-		return cfg_fail(p, src, line,
-				"domains_from: relay_domains item %.100s: exclusions are not "
-				"supported; list the served domains explicitly",
-				item);
+		return trouble(s, src, line,
+			       "%s item %.100s: exclusions are not supported; list the served "
+			       "domains explicitly",
+			       s->param, item);
 	if (item[0] == '/') {
 		if (depth > 4)
-			return cfg_fail(p, src, line, "domains_from: %.200s: files nest too deep",
-					item);
-		return read_list_file(p, item, depth);
+			return trouble(s, src, line, "%.200s: files nest too deep", item);
+		return read_list_file(s, item, depth);
 	}
 	if (colon) {
 		size_t tl = (size_t)(colon - item);
 
 		for (size_t i = 0; table_types[i]; i++)
 			if (strlen(table_types[i]) == tl && !strncmp(item, table_types[i], tl))
-				return depth > 4 ? cfg_fail(p, src, line,
-							    "domains_from: %.200s: tables "
-							    "nest too deep",
-							    item)
-						 : read_table(p, item, colon + 1);
-		return cfg_fail(p, src, line,
-				"domains_from: relay_domains item %.100s: mxgate cannot list the "
-				"keys of a %.*s: table; keep the relay domains in a hash:, lmdb: "
-				"or texthash: table, a file or main.cf, or use domains_file",
-				item, (int)tl, item);
+				return depth > 4 ? trouble(s, src, line,
+							   "%.200s: tables nest too deep", item)
+						 : read_table(s, item, colon + 1);
+		return trouble(s, src, line,
+			       "%s item %.100s: mxgate cannot list the keys of a %.*s: table%s",
+			       s->param, item, (int)tl, item,
+			       s->final < 0 ? "; keep the relay domains in a hash:, lmdb: or "
+					      "texthash: table, a file or main.cf, or use "
+					      "domains_file"
+					    : "");
 	}
-	return cfg_add_domain(p, item, src, line);
+	if (s->final >= 0)
+		return add_final(s, item, src, line);
+	return cfg_add_domain(s->p, item, src, line);
 }
+
+/* The parameters asked, in postconf's output order. */
+static const struct {
+	const char *name, *src;
+	int final;
+} params[POSTCONF_N_PARAMS] = {
+    {"mydestination", "postconf mydestination", MXG_FINAL_MYDESTINATION},
+    {"virtual_mailbox_domains", "postconf virtual_mailbox_domains", MXG_FINAL_VIRTUAL_MAILBOX},
+    {"virtual_alias_domains", "postconf virtual_alias_domains", MXG_FINAL_VIRTUAL_ALIAS},
+    {"relay_domains", "postconf relay_domains", -1},
+};
 
 int cfg_read_postfix_domains(struct cfg_parse *p)
 {
 	const char *dir = p->cfg->postfix_config_dir;
-	char *argv[8], *out = NULL, *save = NULL, *tok, why[700];
+	char *argv[6 + POSTCONF_N_PARAMS], *out = NULL, *line, *next, why[700];
 	size_t before = p->cfg->n_domains;
-	int a = 0, err = 0;
+	int a = 0, err = 0, i;
 
 	argv[a++] = (char *)"postconf";
 	if (dir[0]) {
@@ -259,14 +343,30 @@ int cfg_read_postfix_domains(struct cfg_parse *p)
 	}
 	argv[a++] = (char *)"-x";
 	argv[a++] = (char *)"-h";
-	argv[a++] = (char *)"relay_domains";
+	for (i = 0; i < POSTCONF_N_PARAMS; i++)
+		argv[a++] = (char *)params[i].name;
 	argv[a] = NULL;
+	p->cfg->final_unlisted[0] = '\0';
 	if (run_capture(argv, &out, POSTCONF_OUT_MAX, why, sizeof(why)))
 		return cfg_fail(p, p->name, p->key_line_domains_from, "domains_from: %s", why);
-	for (tok = strtok_r(out, " \t\r\n,", &save); tok && !err;
-	     tok = strtok_r(NULL, " \t\r\n,", &save))
-		err = add_item(p, tok, "postconf relay_domains", 0, 0);
+	/* One line per parameter, in the order asked. */
+	for (i = 0, line = out; i < POSTCONF_N_PARAMS && line && !err; i++, line = next) {
+		struct pf_src s = {.p = p, .param = params[i].name, .final = params[i].final};
+		char *save = NULL, *tok;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		for (tok = strtok_r(line, " \t\r,", &save); tok && !err;
+		     tok = strtok_r(NULL, " \t\r,", &save))
+			err = add_item(&s, tok, params[i].src, 0, 0);
+	}
 	free(out);
+	if (!err && i < POSTCONF_N_PARAMS)
+		err = cfg_fail(p, p->name, p->key_line_domains_from,
+			       "domains_from: postconf gave %d values for %d parameters; is this "
+			       "Postfix's postconf?",
+			       i, POSTCONF_N_PARAMS);
 	if (!err && p->cfg->n_domains == before)
 		err = cfg_fail(p, p->name, p->key_line_domains_from,
 			       "domains_from: Postfix's relay_domains (postconf%s%s -h "

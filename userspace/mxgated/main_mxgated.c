@@ -45,6 +45,36 @@ static void warn_reject(const struct mxg_config *cfg)
 		cfg->path, n, first, n > 1 ? ", ..." : "");
 }
 
+/*
+ * A gate steers whole connections by address: while a relay domain gates
+ * this host's address, mail for the domains Postfix delivers here
+ * (mydestination, virtual_*_domains) arrives at the responder too, which
+ * cannot deliver it without a handoff and defers it; a gate that stays
+ * closed longer than the senders' queue lifetime returns it to them.
+ */
+static void warn_final(const struct mxg_config *cfg)
+{
+	const struct mxg_final_domain *f = cfg->final_domains;
+	size_t n = cfg->n_final_domains;
+
+	if (n)
+		fprintf(stderr,
+			"mxgated: %s: warning: Postfix is also the final destination of %zu "
+			"domain(s) (%s in %s%s): while a relay domain gates an address their "
+			"MX points to, mail for them is answered 451 by the responder, and "
+			"returned to its senders if the gate stays closed past their queue "
+			"lifetime; configure a handoff to the MTA (see docs/responder.md, "
+			"\"Handoff\")\n",
+			cfg->path, n, f[0].name, config_final_from_name(f[0].from),
+			n > 1 ? ", ..." : "");
+	if (cfg->final_unlisted[0])
+		fprintf(stderr,
+			"mxgated: %s: warning: domains_from: not every final destination of "
+			"Postfix could be listed (%s); mail for such domains on a gated "
+			"address is answered 451 without a handoff\n",
+			cfg->path, cfg->final_unlisted);
+}
+
 static int check_config(const struct mxgated_options *opts)
 {
 	struct mxg_config cfg;
@@ -60,6 +90,7 @@ static int check_config(const struct mxgated_options *opts)
 		return 1;
 	}
 	warn_reject(&cfg);
+	warn_final(&cfg);
 	config_free(&cfg);
 	printf("mxgated: %s: configuration ok\n", opts->config);
 	return 0;
