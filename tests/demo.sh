@@ -224,9 +224,11 @@ rise = $RISE
 fall = 1
 state_ttl = 6s
 recovery_grace = 5s
+state_dir = $TN_DIR/state
 CONF
 prompt edge "cat mxgate.conf"
 out <"$MXG_CONF"
+say "(no reply key: the default, reply = greylist)"
 prompt edge "mxgated -n -c mxgate.conf && mxgated -f -c mxgate.conf &"
 chk=$(edge "$MXGATED" -n -c "$MXG_CONF" 2>&1) || fail "mxgated -n accepts the config" "$chk"
 mxg_start >/dev/null || fail "mxgated starts and opens its control socket" "$(tail -n 5 "$MXG_LOG")"
@@ -242,14 +244,16 @@ ok "example.test is gated, and with it the edge's addresses $TN_IP_edge and $TN_
 
 # ---- 4 ------------------------------------------------------------------
 step "A sender tries the backup while the primary is up" \
-	"The kernel steers the new connection to mxgated's unprivileged responder, which explains instead of dropping."
+	"The kernel steers the new connection to mxgated's unprivileged responder; by default (greylist) it says \"try later\", never a bounce."
 prompt sender "swaks --server $TN_IP_edge --from a@sender.test --to u@example.test"
 sw=$(tn_swaks snd --server "$TN_IP_edge" --from a@sender.test --to u@example.test \
 	--header "Subject: mxgate demo 1" --timeout 5 2>&1)
 swaks_lines <<<"$sw" | out
-grep -qE '^<.. 551 5\.7\.1 .*please try mx1\.example\.test' <<<"$sw" ||
-	fail "551 5.7.1 ... please try mx1.example.test" "$(rcpt_reply <<<"$sw")"
-ok "551 5.7.1 naming the primary: a real sender moves on to mx1"
+grep -qE '^<.. 451 4\.7\.1 .*please try mx1\.example\.test' <<<"$sw" ||
+	fail "451 4.7.1 ... please try mx1.example.test" "$(rcpt_reply <<<"$sw")"
+ok "451 4.7.1 naming the primary: a real sender keeps the message queued and tries mx1 again"
+say "(a sender that cannot reach mx1 and retries after greylist_delay, 25m, is passed to the backup's"
+say " Postfix: tests/integration/78-greylist.t; one that sends once, like most backup-MX spam, never is)"
 rpid=$(mxg_status | jq -r '.responder.pid')
 prompt edge "grep -E '^(Uid|CapEff)' /proc/$rpid/status   ${DIM}(the responder that answered)${RST}"
 priv=$(edge grep -E '^(Uid|CapEff)' "/proc/$rpid/status" 2>&1)
@@ -269,6 +273,28 @@ fi
 ok "the backup's Postfix never saw the connection"
 
 # ---- 5 ------------------------------------------------------------------
+step "An administrator who chooses reply = reject" \
+	"The 551 bounces at once; mxgated -n names what that risks. A SIGHUP reloads the config, the gate stays."
+prompt edge "echo 'reply = reject' >>mxgate.conf; mxgated -n -c mxgate.conf"
+echo "reply = reject" >>"$MXG_CONF"
+chk=$(edge "$MXGATED" -n -c "$MXG_CONF" 2>&1) || fail "mxgated -n accepts reply = reject" "$chk"
+sed "s|$MXG_CONF|mxgate.conf|" <<<"$chk" | out
+[ "$(grep -c 'warning: reply = reject risk: ' <<<"$chk")" -ge 4 ] ||
+	fail "mxgated -n names the risks of reply = reject" "$chk"
+ok "accepted, with a warning line for each risk"
+prompt edge "kill -HUP \$(pidof mxgated)"
+kill -HUP "$MXG_PID"
+rejecting() { [ "$(mxg_rcpt example.test | cut -c1-3)" = 551 ]; }
+tn_wait 10 rejecting || fail "551 after the reload" "$(mxg_rcpt example.test)"
+prompt sender "swaks --server $TN_IP_edge --from a@sender.test --to u@example.test"
+sw=$(tn_swaks snd --server "$TN_IP_edge" --from a@sender.test --to u@example.test \
+	--header "Subject: mxgate demo 1b" --timeout 5 2>&1)
+swaks_lines <<<"$sw" | out
+grep -qE '^<.. 551 5\.7\.1 .*please try mx1\.example\.test' <<<"$sw" ||
+	fail "551 5.7.1 ... please try mx1.example.test" "$(rcpt_reply <<<"$sw")"
+ok "551 5.7.1 naming the primary: the sender bounces the message at once"
+
+# ---- 6 ------------------------------------------------------------------
 step "Why: the pinned gate map" \
 	"Each gate address has an entry with an expiry on the monotonic clock; mxgated rewrites it every round."
 prompt edge "bpftool map dump pinned $MXG_PIN/gate_addrs"
@@ -295,7 +321,7 @@ steered=$(awk '$1 == "steered" { print $2 }' <<<"$dump")
 [ "${steered:-0}" -ge 1 ] || fail "the counters show the steered connection" "steered ${steered:-missing}"
 ok "the same, decoded: gated and fresh; $steered connection(s) steered"
 
-# ---- 6 ------------------------------------------------------------------
+# ---- 7 ------------------------------------------------------------------
 step "The primary goes down" \
 	"One failed round (fall=1) opens the domain: expected within probe_interval + probe_timeout = $((INTERVAL + TIMEOUT))s."
 prompt p1 "postfix stop"
@@ -316,7 +342,7 @@ reason=$(mxg_status | jq -r '.domains[0].reason')
 	fail "open within $((INTERVAL + TIMEOUT + 1))s" "open after ${took}ms"
 ok "open (primary down) ${took}ms after the primary stopped"
 
-# ---- 7 ------------------------------------------------------------------
+# ---- 8 ------------------------------------------------------------------
 step "Now the backup takes the mail" \
 	"The gate entry says open: the SYN passes to the backup's own Postfix, untouched."
 prompt sender "swaks --server $TN_IP_edge --from a@sender.test --to u@example.test"
@@ -335,7 +361,7 @@ conn=$(grep ": connect from .*\[$TN_IP_snd\]" "$TN_DIR/edge/maillog")
 out <<<"$conn"
 ok "accepted by the backup's Postfix and stored"
 
-# ---- 8 ------------------------------------------------------------------
+# ---- 9 ------------------------------------------------------------------
 step "SIGTERM: mxgated leaves the host open" \
 	"A clean exit detaches the tc filter and removes the pins (after a crash, every entry expires within state_ttl)."
 prompt edge "kill -TERM \$(pidof mxgated)"
@@ -351,5 +377,5 @@ printf '%s\n' "$filters" "$pins" | grep -v '^$' | out
 [ ! -e "$MXG_PIN" ] || fail "no pins" "$pins"
 ok "no filter, no pins: port 25 belongs to Postfix alone"
 
-printf '\n%sDone%s in %ss: gated while mx1 was up (551, please try mx1), open once it went down.\n' \
+printf '\n%sDone%s in %ss: gated while mx1 was up (451 by default, 551 with reply = reject), open once it went down.\n' \
 	"$B" "$RST" "$(elapsed)"

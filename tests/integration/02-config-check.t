@@ -19,12 +19,12 @@ ok() { # ok COND DESC
 		fails=$((fails + 1))
 	fi
 }
-run() { # run ARGS...: sets rc, out, err (and errs: err without the warning about reply = reject)
+run() { # run ARGS...: sets rc, out, err (and errs: err without the warning lines about reply = reject)
 	"$MXGATED" "$@" >"$dir/out" 2>"$dir/err"
 	rc=$?
 	out=$(cat "$dir/out")
 	err=$(cat "$dir/err")
-	errs=$(grep -v ': warning: reply = reject for ' "$dir/err")
+	errs=$(grep -v ': warning: reply = reject' "$dir/err")
 }
 is() { # is GOT WANT DESC
 	if [ "$1" = "$2" ]; then
@@ -45,7 +45,7 @@ like() { # like GOT REGEX DESC
 	fi
 }
 
-echo 1..30
+echo 1..37
 
 cat >"$dir/domains" <<'EOT'
 # served from a file
@@ -65,9 +65,22 @@ EOT
 run -n -c "$dir/good.conf"
 is "$rc" 0 "good config: exit 0"
 is "$out" "mxgated: $dir/good.conf: configuration ok" "good config: says so on stdout"
-like "$err" "^mxgated: $dir/good.conf: warning: reply = reject for 1 domain\\(s\\) \\(example.net\\): if a primary greylists or rate-limits, .* set reply = defer" \
-	"good config with a reject domain: warns that a greylisting primary makes it bounce"
-is "$(wc -l <"$dir/err")" 1 "good config: one line on stderr"
+like "$err" "^mxgated: $dir/good.conf: warning: reply = reject for 1 domain\\(s\\) \\(example.net\\) bounces \\(551\\)" \
+	"good config with a reject domain: warns that reject bounces, naming the domain"
+risks=$(grep -c "^mxgated: $dir/good.conf: warning: reply = reject risk: " "$dir/err")
+is "$risks" 4 "and names four risks, one line each"
+like "$err" "risk: senders with retry memory: .*Exim skips the failed host for ~15 min and OpenSMTPD disables the route" \
+	"risk: senders that remember a primary failure (Exim, OpenSMTPD)"
+like "$err" "risk: primaries that greylist or defer everyone but their backup" "risk: primaries that defer all but their backup"
+like "$err" "risk: per-user conditions at the primary \\(452 mailbox full" "risk: per-user conditions at the primary"
+like "$err" "risk: TLS-requiring senders" "risk: senders that require TLS"
+like "$(tail -n 1 "$dir/err")" "warning: reply = reject: .*remove reply \\(the default is greylist\\) or set reply = defer" \
+	"and says what to do instead"
+is "$(wc -l <"$dir/err")" 6 "good config: six warning lines on stderr, nothing else"
+
+printf 'self = mx2.example.org\ndomains = example.org\ninterfaces = eth0\n' >"$dir/default.conf"
+run -n -c "$dir/default.conf"
+is "$rc:$err" "0:" "no reply key (the default, greylist): exit 0, no warning"
 
 cat >"$dir/defer.conf" <<'EOT'
 self = mx2.example.org
@@ -134,7 +147,7 @@ chk_domains_file() { # chk_domains_file PATH: rc and err of mxgated -n
 	timeout 20 "$MXGATED" -n -c "$dir/df.conf" >"$dir/out" 2>"$dir/err"
 	rc=$?
 	err=$(cat "$dir/err")
-	errs=$(grep -v ': warning: reply = reject for ' "$dir/err")
+	errs=$(grep -v ': warning: reply = reject' "$dir/err")
 }
 chk_domains_file /dev/zero
 like "$rc:$err" "^1:mxgated: $dir/df.conf:3: domains_file: /dev/zero is not a regular file; name a text file" "domains_file = /dev/zero: refused at once"

@@ -39,7 +39,7 @@ tap_ok "unchanged rounds send SAME (full ${full0:-none}, same ${same0:-none})" \
 # example.test stays gated without waiting for rise rounds again.
 cp "$TN_DIR/good.conf" "$MXG_CONF"
 sed -i 's/^domains = .*/domains = example.test other.test/' "$MXG_CONF"
-echo "reply = defer" >>"$MXG_CONF"
+sed -i "s/^reply = .*/reply = defer/" "$MXG_CONF"
 kill -HUP "$MXG_PID"
 reloaded() {
 	[ "$(mxg_status | jq -r .counters.reloads)" = 1 ]

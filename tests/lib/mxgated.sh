@@ -18,7 +18,10 @@
 # The timings (short, so a scenario fits a test): probe_interval 1s, probe_timeout 1s, rise 2,
 # fall 1, state_ttl 4s, recovery_grace 2s. offender_threshold 0: these
 # tests poll the backup many times and are not about escalation (the
-# responder's tests are).
+# responder's tests are). reply reject: most of these tests prove the gate
+# by the 551 of a gated domain, which the built-in default (greylist, a
+# 451) no longer gives; `mxg_config reply=` writes no reply key and so
+# runs the default (tests/demo.sh shows both).
 
 # shellcheck source=tests/lib/testnet.sh
 . "$MXG_SRC/tests/lib/testnet.sh"
@@ -68,10 +71,11 @@ mxg_config() {
 		[recovery_grace]=2s
 		[offender_threshold]=0
 		[state_dir]=$TN_DIR/state
+		[reply]=reject
 	)
 	local order=(self domains gate interfaces pin_dir control_socket resolver
 		probe_interval probe_timeout rise fall state_ttl recovery_grace
-		offender_threshold state_dir)
+		offender_threshold state_dir reply)
 	for kv in "$@"; do
 		[ -n "${v[${kv%%=*}]+x}" ] || order+=("${kv%%=*}")
 		v[${kv%%=*}]=${kv#*=}

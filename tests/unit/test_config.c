@@ -103,7 +103,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.state_ttl_ms, 30000);
 	assert_int_equal(cfg.recovery_grace_ms, 60000);
 	assert_int_equal(cfg.dns_grace_ms, 3600000);
-	assert_int_equal(cfg.reply, MXG_REPLY_REJECT);
+	assert_int_equal(cfg.reply, MXG_REPLY_GREYLIST);
 	assert_string_equal(cfg.reply_text, MXG_DEFAULT_REPLY_TEXT);
 	assert_int_equal(cfg.offender_threshold, 5);
 	assert_int_equal(cfg.offender_window_ms, 60000);
@@ -125,7 +125,7 @@ static void test_defaults(void **state)
 
 	d = config_find_domain(&cfg, "example.org");
 	assert_non_null(d);
-	assert_int_equal(config_domain_reply(&cfg, d), MXG_REPLY_REJECT);
+	assert_int_equal(config_domain_reply(&cfg, d), MXG_REPLY_GREYLIST);
 	assert_string_equal(config_domain_reply_text(&cfg, d), MXG_DEFAULT_REPLY_TEXT);
 	assert_int_equal(config_domain_recovery_grace(&cfg, d), 60000);
 }
@@ -242,7 +242,7 @@ static void test_overrides(void **state)
 	assert_int_equal(config_domain_reply(&cfg, a), MXG_REPLY_DEFER);
 	assert_string_equal(config_domain_reply_text(&cfg, a), "primary: %p");
 	assert_int_equal(config_domain_recovery_grace(&cfg, a), 120000);
-	assert_int_equal(config_domain_reply(&cfg, b), MXG_REPLY_REJECT);
+	assert_int_equal(config_domain_reply(&cfg, b), MXG_REPLY_GREYLIST);
 	assert_string_equal(config_domain_reply_text(&cfg, b), "%d lives at %p");
 	assert_int_equal(config_domain_recovery_grace(&cfg, b), 60000);
 	/* NULL (no such domain) means the global settings. */

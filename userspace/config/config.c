@@ -167,7 +167,7 @@ static void set_defaults(struct mxg_config *cfg)
 	cfg->state_ttl_ms = MXG_DEFAULT_STATE_TTL_MS;
 	cfg->recovery_grace_ms = MXG_DEFAULT_RECOVERY_GRACE_MS;
 	cfg->dns_grace_ms = MXG_DEFAULT_DNS_GRACE_MS;
-	cfg->reply = MXG_REPLY_REJECT;
+	cfg->reply = MXG_DEFAULT_REPLY;
 	snprintf(cfg->reply_text, sizeof(cfg->reply_text), "%s", MXG_DEFAULT_REPLY_TEXT);
 	cfg->offender_threshold = MXG_DEFAULT_OFFENDER_THRESHOLD;
 	cfg->offender_window_ms = MXG_DEFAULT_OFFENDER_WINDOW_MS;

@@ -30,6 +30,9 @@
 #define MXG_DEFAULT_RISE 3		    /* good rounds before gating */
 #define MXG_DEFAULT_FALL 1		    /* bad rounds before opening */
 #define MXG_DEFAULT_STATE_TTL_MS 30000	    /* 30 s life of a gate entry */
+/* greylist: a 451 a sender queues and retries, never a bounce; reject
+ * (551) is an administrator's explicit choice (docs/reject-vs-defer.md). */
+#define MXG_DEFAULT_REPLY MXG_REPLY_GREYLIST
 #define MXG_DEFAULT_REPLY_TEXT REPLY_DEFAULT_TEXT
 #define MXG_DEFAULT_USER "nobody"
 #define MXG_DEFAULT_PROBE_TLS 1		   /* PROBE_TLS_OPPORTUNISTIC (probe.h) */
