@@ -122,8 +122,9 @@ is "$rc:$errs" "0:" "docs/mxgate.conf.example passes the check"
 
 # ... and so is every commented-out key in it, uncommented.
 echo example.info >"$dir/more"
-mkdir "$dir/postfix" # domains_from = postfix asks this Postfix config
-printf 'compatibility_level = 3.6\nrelay_domains = example.biz\n' >"$dir/postfix/main.cf"
+mkdir "$dir/postfix" # domains_from = postfix asks this Postfix config; no final
+# destinations (mydestination defaults to this machine's name), or -n warns
+printf 'compatibility_level = 3.6\nrelay_domains = example.biz\nmydestination =\n' >"$dir/postfix/main.cf"
 sed -E -e 's/^#(\[?[a-z_]+( = |[ ]))/\1/' -e "s|^domains_file = .*|domains_file = $dir/more|" \
 	-e "s|^postfix_config_dir = .*|postfix_config_dir = $dir/postfix|" \
 	"$SRC/docs/mxgate.conf.example" >"$dir/all.conf"
