@@ -5,15 +5,11 @@
  * states, so the policy service and the responder always agree; its pass
  * checks; and whether a client is one of this host's own addresses.
  */
-#include <ctype.h>
 #include <errno.h>
-#include <stdio.h>
-#include <string.h>
-
-#include "config_pass.h"
 
 #include "controller.h"
 #include "log.h"
+#include "pass_decide.h"
 #include "policy.h"
 
 static int lookup(void *arg, const char *domain, struct policy_domain *d)
@@ -37,67 +33,55 @@ static int lookup(void *arg, const char *domain, struct policy_domain *d)
 	return -ENOENT;
 }
 
-/* A recipient's local part and domain, lower case; false if unparsable. */
-static bool split_rcpt(const char *rcpt, char *local, size_t llen, char *dom, size_t dlen)
+/* A live pass: it is delivering through us, renew it. */
+static bool pass_held(void *arg, const struct mxg_ip *ip)
 {
-	const char *at = strrchr(rcpt, '@');
-	size_t n;
+	struct controller *c = arg;
 
-	if (!at || at == rcpt || (size_t)(at - rcpt) >= llen || strlen(at + 1) >= dlen)
+	if (!ctl_pass_live(c, ip))
 		return false;
-	n = (size_t)(at - rcpt);
-	for (size_t i = 0; i < n; i++)
-		local[i] = (char)tolower((unsigned char)rcpt[i]);
-	local[n] = '\0';
-	n = strlen(at + 1);
-	for (size_t i = 0; i < n; i++)
-		dom[i] = (char)tolower((unsigned char)at[1 + i]);
-	dom[n] = '\0';
-	if (n && dom[n - 1] == '.')
-		dom[n - 1] = '\0';
+	ctl_pass_add(c, ip, MXG_PASS_GREYLIST);
 	return true;
 }
 
-static void lower(const char *in, char *out, size_t len)
+static bool pass_tuple(void *arg, const struct mxg_ip *ip, uint64_t hash)
 {
-	size_t i;
+	struct controller *c = arg;
 
-	for (i = 0; in[i] && i + 1 < len; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	out[i] = '\0';
+	ctl_greylist_seen(c, ip, hash);
+	return ctl_pass_live(c, ip);
 }
 
 static bool client_passed(void *arg, const struct mxg_ip *ip, const char *sender,
 			  const char *recipient, int reply)
 {
 	struct controller *c = arg;
-	char local[MXG_PASS_RCPT_MAX], dom[MXG_NAME_MAX];
-	char from[GREYLIST_SENDER_MAX], rcpt[MXG_PASS_RCPT_MAX + MXG_NAME_MAX];
+	char local[MXG_PASS_RCPT_MAX], dom[MXG_NAME_MAX] = "";
+	bool split = pass_split_rcpt(recipient, local, sizeof(local), dom, sizeof(dom));
+	const struct pass_ask ask = {.cfg = c->cfg,
+				     .client = ip,
+				     .from = sender,
+				     .local = split ? local : NULL,
+				     .domain = dom,
+				     .reply = reply,
+				     .held = pass_held,
+				     .tuple = pass_tuple,
+				     .arg = c};
 
-	if (ip && cfg_pass_client(c->cfg, ip)) {
+	switch (pass_decide(&ask)) {
+	case PASS_CLIENT:
 		c->cnt.pass_hits[0]++;
 		return true;
-	}
-	bool split = split_rcpt(recipient, local, sizeof(local), dom, sizeof(dom));
-
-	if (split && cfg_pass_recipient(c->cfg, local, dom)) {
+	case PASS_RECIPIENT:
 		c->cnt.pass_hits[1]++;
 		return true;
-	}
-	if (!ip) /* no client address: nothing client-bound can pass it */
-		return false;
-	if (ctl_pass_live(c, ip)) {
-		/* It is delivering through us: renew its pass. */
-		ctl_pass_add(c, ip, MXG_PASS_GREYLIST);
+	case PASS_HELD:
 		c->cnt.pass_hits[2]++;
 		return true;
-	}
-	/* Greylisting, as the responder does it: the same tuple hash. */
-	if (reply == MXG_REPLY_GREYLIST && split) {
-		lower(sender, from, sizeof(from));
-		snprintf(rcpt, sizeof(rcpt), "%s@%s", local, dom);
-		ctl_greylist_seen(c, ip, greylist_tuple_hash(0, ip, from, rcpt));
-		return ctl_pass_live(c, ip);
+	case PASS_GREYLIST:
+		return true;
+	case PASS_NONE:
+		break;
 	}
 	return false;
 }

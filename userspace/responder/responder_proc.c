@@ -19,8 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "config_pass.h"
-#include "greylist.h"
+#include "pass_decide.h"
 #include "responder_child.h"
 #include "responder_int.h"
 
@@ -76,35 +75,49 @@ static void conn_rcpt_replied(void *arg, int code)
 	c->rsp->rep.cnt.replies[responder_code_of(code)]++;
 }
 
+/* The greylist tuple of an RCPT (pass_decide.c): 451 with the defer text;
+ * the controller keeps the tuple and passes the client if it comes back
+ * in time. This side never knows whether it did. */
+static bool conn_tuple(void *arg, const struct mxg_ip *client, uint64_t hash)
+{
+	struct conn *c = arg;
+	struct rsp *r = c->rsp;
+
+	r->rep.cnt.greylisted++;
+	report_tuple(&r->rep, client, ev_now_ms(), hash);
+	report_update_events(r, r->rep.out_len > 0);
+	return false;
+}
+
 static bool conn_rcpt_pass(void *arg, const struct responder_domain *d, const char *local,
 			   const char *domain, const char *from)
 {
 	struct conn *c = arg;
 	struct rsp *r = c->rsp;
+	const struct pass_ask ask = {.cfg = r->cfg,
+				     .client = &c->peer,
+				     .from = from,
+				     .local = local,
+				     .domain = domain,
+				     .reply = d->reply,
+				     .behind_gate = true,
+				     .tuple = conn_tuple,
+				     .arg = c};
 
-	/* Only the tc gate (passes map) and the nft gate in its own table
-	 * (set pass4/pass6) can pass a client. Elsewhere a "your next
-	 * connection goes to its mail server" would not be true: such a
-	 * recipient gets the domain's usual reply, and greylist works as
-	 * defer (docs/design-deviations.md). */
-	if (r->cfg->gate != MXG_GATE_TC && !(r->cfg->gate == MXG_GATE_NFT && !r->cfg->nft_table[0]))
+	if (!pass_gate_can_pass(r->cfg))
 		return false;
-	if (cfg_pass_recipient(r->cfg, local, domain)) {
+	switch (pass_decide(&ask)) {
+	case PASS_RECIPIENT:
 		r->rep.cnt.passed_recipient++;
 		report_pass(&r->rep, &c->peer, ev_now_ms(), MXG_PASS_RECIPIENT);
 		report_update_events(r, r->rep.out_len > 0);
 		return true;
-	}
-	if (d->reply == MXG_REPLY_GREYLIST) {
-		char rcpt[SMTP_FROM_MAX];
-
-		/* 451 with the defer text; the controller keeps the tuple and
-		 * passes the client if it comes back in time. */
-		snprintf(rcpt, sizeof(rcpt), "%s@%s", local, domain);
-		r->rep.cnt.greylisted++;
-		report_tuple(&r->rep, &c->peer, ev_now_ms(),
-			     greylist_tuple_hash(0, &c->peer, from, rcpt));
-		report_update_events(r, r->rep.out_len > 0);
+	case PASS_NONE:
+		return false;
+	case PASS_CLIENT:
+	case PASS_HELD:
+	case PASS_GREYLIST:
+		break; /* never behind the gate */
 	}
 	return false;
 }
