@@ -23,7 +23,7 @@
 #include "domain_state.h"
 #include "event.h"
 #include "gate.h"
-#include "greylist.h"
+#include "pass_db.h"
 #include "probe.h"
 
 #define CTL_PROBE_RESULTS PROBE_RESULTS
@@ -48,26 +48,7 @@ struct controller;
 struct policy_server;
 struct ctl_offenders;
 
-/* A passed client (ctl_passes.c). Times on ev_now_ms()'s clock. */
-struct ctl_pass {
-	struct mxg_ip ip;
-	uint64_t since_ms;   /* first passed: renewals stop at since + pass_max */
-	uint64_t expires_ms; /* the kernel entry's expiry */
-	uint64_t renewals;
-	unsigned reason; /* enum mxg_pass_reason */
-};
-
-struct ctl_passes {
-	struct ctl_pass e[MXG_MAX_PASSES];
-	size_t n;
-	const struct gate *written_gate; /* the gate that holds them all */
-	unsigned written_epoch;		 /* and its epoch (gate_ops.epoch) then */
-	struct greylist_table gl;	 /* tuples (greylist.h) */
-	uint64_t gl_seed;		 /* keys the stored tuple hashes */
-	uint64_t gl_seen, gl_early;	 /* tuples reported; back too early */
-	uint64_t added[2];		 /* by reason: greylist, recipient */
-	uint64_t renewed, evicted;
-};
+struct ctl_passes;
 struct ctl_responder;
 struct mnl_socket;
 
@@ -102,8 +83,6 @@ struct ctl_counters {
 	uint64_t dns_forged_before; /* forged answers seen by resolvers since replaced */
 	uint64_t reloads;
 	uint64_t reloads_refused;
-	/* policy service DUNNO: pass_clients, pass_recipients, passed */
-	uint64_t pass_hits[3];
 };
 
 struct probe_slot {
@@ -153,7 +132,7 @@ struct controller {
 
 	struct ctl_responder *resp;	 /* ctl_responder.h */
 	struct ctl_offenders *offenders; /* NULL unless offender_set = yes */
-	struct ctl_passes *passes;	 /* passed clients */
+	struct ctl_passes *passes;	 /* greylisting and passes (ctl_passes.c) */
 	struct ev_timer state_timer;	 /* saves the state file (ctl_state.c) */
 	bool state_failing;		 /* the last save failed: logged once */
 	struct ctl_unserved *unserved;	 /* recipient domains seen, not served */
@@ -300,6 +279,9 @@ void ctl_offender_restore(struct controller *c, const struct mxg_ip *ip, uint64_
  * back after greylist_delay and within greylist_window. */
 void ctl_greylist_seen(struct controller *c, const struct mxg_ip *ip, uint64_t hash);
 size_t ctl_passes_live(const struct controller *c);
+/* The pure unit (pass_db.h) behind them: the state file, the policy
+ * service's counts. NULL before ctl_passes_start. */
+struct pass_db *ctl_pass_db(struct controller *c);
 
 /* status.c: the control socket's handler, and its parts (a full status
  * is streamed: ctl_status_start registers that). */

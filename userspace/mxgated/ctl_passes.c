@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Passed clients: the controller's side of greylisting and
- * pass_recipients. The unprivileged responder reports a client to pass
- * (ctl_resp_msg.c, RESPONDER_MSG_PASSES); the controller checks it, keeps
- * it here and writes it to the gate backend with an expiry, so the kernel
+ * Passed clients: the controller's glue around the pass unit (pass/:
+ * the tables and the decision are there). The unprivileged responder
+ * reports a client to pass (ctl_resp_msg.c, RESPONDER_MSG_PASSES) or a
+ * greylist tuple; the controller keeps them in its pass_db, logs, and
+ * writes each pass to the gate backend with an expiry, so the kernel
  * lets the client's new connections through to the real MTA on its own
  * until then. A pass lasts pass_ttl; each renewal (the policy service
  * seeing the client deliver, the responder reporting it again) extends it
  * to now + pass_ttl, never beyond pass_max after it was first given.
  *
- * The table is bounded (MXG_MAX_PASSES, the size of the kernel map): when
- * full, the pass that expires first makes room. Passing only ever opens
+ * The table is bounded (MXG_MAX_PASSES, the size of the kernel map;
+ * pass_table.c says what makes room). Passing only ever opens
  * the gate; an expired pass means steered again, and only while the
  * primary is up.
  */
@@ -32,6 +33,13 @@
  * the kernel's own expiry, not the controller, is what ends a pass. */
 #define CTL_PASS_KEEP_EXPIRED_MS 60000
 
+/* The controller's passes: the pure unit and what was written where. */
+struct ctl_passes {
+	struct pass_db db;
+	const struct gate *written_gate; /* the gate that holds them all */
+	unsigned written_epoch;		 /* and its epoch (gate_ops.epoch) then */
+};
+
 static const char *reason_str(unsigned r)
 {
 	return r == MXG_PASS_GREYLIST ? "greylist" : r == MXG_PASS_RECIPIENT ? "recipient" : "?";
@@ -40,15 +48,17 @@ static const char *reason_str(unsigned r)
 int ctl_passes_start(struct controller *c)
 {
 	struct ctl_passes *p = calloc(1, sizeof(*p));
+	uint64_t seed;
 
 	if (!p)
 		return -ENOMEM;
-	if (greylist_init(&p->gl, c->cfg->greylist_delay_ms, c->cfg->greylist_window_ms, 0) < 0) {
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) < 0)
+		seed = ev_now_ns() ^ ((uint64_t)getpid() << 32);
+	if (pass_db_init(&p->db, c->cfg->greylist_delay_ms, c->cfg->greylist_window_ms,
+			 MXG_MAX_PASSES, seed) < 0) {
 		free(p);
 		return -ENOMEM;
 	}
-	if (getrandom(&p->gl_seed, sizeof(p->gl_seed), GRND_NONBLOCK) < 0)
-		p->gl_seed = ev_now_ns() ^ ((uint64_t)getpid() << 32);
 	c->passes = p;
 	return 0;
 }
@@ -56,9 +66,14 @@ int ctl_passes_start(struct controller *c)
 void ctl_passes_stop(struct controller *c)
 {
 	if (c->passes)
-		greylist_free(&c->passes->gl);
+		pass_db_free(&c->passes->db);
 	free(c->passes);
 	c->passes = NULL;
+}
+
+struct pass_db *ctl_pass_db(struct controller *c)
+{
+	return c->passes ? &c->passes->db : NULL;
 }
 
 void ctl_greylist_seen(struct controller *c, const struct mxg_ip *ip, uint64_t hash)
@@ -67,31 +82,13 @@ void ctl_greylist_seen(struct controller *c, const struct mxg_ip *ip, uint64_t h
 
 	if (!p)
 		return;
-	/* A reload may have changed them. */
-	p->gl.delay_ms = c->cfg->greylist_delay_ms;
-	p->gl.window_ms = c->cfg->greylist_window_ms;
-	p->gl_seen++;
-	switch (greylist_seen(&p->gl, greylist_rekey(p->gl_seed, hash), ev_now_ms())) {
-	case GREYLIST_PASS:
+	/* A reload may have changed the delay and the window. */
+	if (pass_db_tuple(&p->db, hash, ev_now_ms(), c->cfg->greylist_delay_ms,
+			  c->cfg->greylist_window_ms) == GREYLIST_PASS)
 		ctl_pass_add(c, ip, MXG_PASS_GREYLIST);
-		break;
-	case GREYLIST_EARLY:
-		p->gl_early++;
-		break;
-	case GREYLIST_NEW:
-		break;
-	}
 }
 
-static struct ctl_pass *find(struct ctl_passes *p, const struct mxg_ip *ip)
-{
-	for (size_t i = 0; i < p->n; i++)
-		if (mxg_ip_equal(&p->e[i].ip, ip))
-			return &p->e[i];
-	return NULL;
-}
-
-static void write_kernel(struct controller *c, const struct ctl_pass *e, bool remove)
+static void write_kernel(struct controller *c, const struct pass_entry *e, bool remove)
 {
 	int r;
 
@@ -108,24 +105,24 @@ static void write_kernel(struct controller *c, const struct ctl_pass *e, bool re
 	}
 }
 
+static void remove_kernel(void *arg, const struct pass_entry *e)
+{
+	write_kernel(arg, e, true);
+}
+
 /* Drop passes expired a while ago (and their kernel entries, which the
  * tc program already ignores) so the table and the map never fill. */
 void ctl_passes_sweep(struct controller *c)
 {
 	struct ctl_passes *p = c->passes;
+	struct pass_table *t;
 	uint64_t now = ev_now_ms();
 	unsigned epoch;
 
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->n;) {
-		if (p->e[i].expires_ms + CTL_PASS_KEEP_EXPIRED_MS > now) {
-			i++;
-			continue;
-		}
-		write_kernel(c, &p->e[i], true);
-		p->e[i] = p->e[--p->n];
-	}
+	t = &p->db.passes;
+	pass_table_sweep(t, now, CTL_PASS_KEEP_EXPIRED_MS, remove_kernel, c);
 	/* A gate opened anew (start, reload, re-created maps) or one that
 	 * made its kernel objects anew (nft after `nft flush ruleset`): give
 	 * it every live pass. */
@@ -133,9 +130,9 @@ void ctl_passes_sweep(struct controller *c)
 	if (p->written_gate != c->gate || p->written_epoch != epoch) {
 		p->written_gate = c->gate;
 		p->written_epoch = epoch;
-		for (size_t i = 0; i < p->n; i++)
-			if (p->e[i].expires_ms > now)
-				write_kernel(c, &p->e[i], false);
+		for (size_t i = 0; i < t->n; i++)
+			if (t->e[i].expires_ms > now)
+				write_kernel(c, &t->e[i], false);
 	}
 }
 
@@ -143,44 +140,25 @@ void ctl_pass_add(struct controller *c, const struct mxg_ip *ip, unsigned reason
 {
 	struct ctl_passes *p = c->passes;
 	const struct mxg_config *cfg = c->cfg;
-	uint64_t now = ev_now_ms(), until;
+	uint64_t now = ev_now_ms();
+	const struct pass_entry *e;
+	struct pass_entry gone;
 	char a[MXG_ADDRSTRLEN];
-	struct ctl_pass *e;
+	bool evicted;
 
 	if (!p)
 		return;
 	mxg_ip_str(ip, a, sizeof(a));
-	e = find(p, ip);
-	if (e && e->expires_ms > now) {
-		until = now + cfg->pass_ttl_ms;
-		if (until > e->since_ms + cfg->pass_max_ms)
-			until = e->since_ms + cfg->pass_max_ms;
-		if (until > e->expires_ms)
-			e->expires_ms = until;
-		e->renewals++;
-		p->renewed++;
+	if (pass_table_add(&p->db.passes, ip, reason, now, cfg->pass_ttl_ms, cfg->pass_max_ms, &e,
+			   &gone, &evicted) == PASS_ADD_RENEWED) {
 		log_info("pass: client %s renewed (%s) for %" PRIu64 "s", a, reason_str(reason),
 			 (e->expires_ms - now) / 1000);
 		write_kernel(c, e, false);
 		return;
 	}
-	if (!e) {
-		if (p->n == MXG_MAX_PASSES) {
-			size_t first = 0;
-
-			for (size_t i = 1; i < p->n; i++)
-				if (p->e[i].expires_ms < p->e[first].expires_ms)
-					first = i;
-			write_kernel(c, &p->e[first], true);
-			p->e[first] = p->e[--p->n];
-			p->evicted++;
-		}
-		e = &p->e[p->n++];
-	}
-	*e = (struct ctl_pass){.ip = *ip, .since_ms = now, .reason = reason};
-	/* config_check.c refuses a pass_max shorter than pass_ttl. */
-	e->expires_ms = now + cfg->pass_ttl_ms;
-	p->added[reason == MXG_PASS_GREYLIST ? 0 : 1]++;
+	if (evicted)
+		write_kernel(c, &gone, true);
+	p->db.added[reason == MXG_PASS_GREYLIST ? 0 : 1]++;
 	log_notice("pass: client %s passed for %" PRIu64 "s: %s; its new connections go to the "
 		   "MTA",
 		   a, (e->expires_ms - now) / 1000,
@@ -192,25 +170,12 @@ void ctl_pass_add(struct controller *c, const struct mxg_ip *ip, unsigned reason
 
 bool ctl_pass_live(const struct controller *c, const struct mxg_ip *ip)
 {
-	const struct ctl_passes *p = c->passes;
-
-	if (!p)
-		return false;
-	for (size_t i = 0; i < p->n; i++)
-		if (mxg_ip_equal(&p->e[i].ip, ip))
-			return p->e[i].expires_ms > ev_now_ms();
-	return false;
+	return c->passes && pass_table_live(&c->passes->db.passes, ip, ev_now_ms());
 }
 
 size_t ctl_passes_live(const struct controller *c)
 {
-	const struct ctl_passes *p = c->passes;
-	uint64_t now = ev_now_ms();
-	size_t n = 0;
-
-	for (size_t i = 0; p && i < p->n; i++)
-		n += p->e[i].expires_ms > now;
-	return n;
+	return c->passes ? pass_table_count_live(&c->passes->db.passes, ev_now_ms()) : 0;
 }
 
 void ctl_passes_stats(const struct controller *c, struct ctl_pass_stats *st)
@@ -221,17 +186,18 @@ void ctl_passes_stats(const struct controller *c, struct ctl_pass_stats *st)
 	memset(st, 0, sizeof(*st));
 	ctl_responder_counts(c, &rc);
 	st->greylisted = rc.greylisted;
-	st->hits_clients = c->cnt.pass_hits[0];
-	st->hits_recipients = c->cnt.pass_hits[1] + rc.passed_recipient;
-	st->hits_passed = c->cnt.pass_hits[2];
+	st->hits_recipients = rc.passed_recipient;
 	if (!p)
 		return;
-	st->tuples = greylist_count(&p->gl, ev_now_ms());
-	st->tuples_seen = p->gl_seen;
-	st->early = p->gl_early;
+	st->hits_clients = p->db.hits[PASS_CLIENT];
+	st->hits_recipients += p->db.hits[PASS_RECIPIENT];
+	st->hits_passed = p->db.hits[PASS_HELD];
+	st->tuples = greylist_count(&p->db.gl, ev_now_ms());
+	st->tuples_seen = p->db.gl_seen;
+	st->early = p->db.gl_early;
 	st->passes = ctl_passes_live(c);
-	st->passed[0] = p->added[0];
-	st->passed[1] = p->added[1];
-	st->renewed = p->renewed;
-	st->evicted = p->evicted;
+	st->passed[0] = p->db.added[0];
+	st->passed[1] = p->db.added[1];
+	st->renewed = p->db.passes.renewed;
+	st->evicted = p->db.passes.evicted;
 }

@@ -68,22 +68,12 @@ static bool client_passed(void *arg, const struct mxg_ip *ip, const char *sender
 				     .tuple = pass_tuple,
 				     .arg = c};
 
-	switch (pass_decide(&ask)) {
-	case PASS_CLIENT:
-		c->cnt.pass_hits[0]++;
-		return true;
-	case PASS_RECIPIENT:
-		c->cnt.pass_hits[1]++;
-		return true;
-	case PASS_HELD:
-		c->cnt.pass_hits[2]++;
-		return true;
-	case PASS_GREYLIST:
-		return true;
-	case PASS_NONE:
-		break;
-	}
-	return false;
+	struct pass_db *db = ctl_pass_db(c);
+	enum pass_why why = pass_decide(&ask);
+
+	if (db && why != PASS_GREYLIST)
+		db->hits[why]++; /* status and metrics: what let it through */
+	return why != PASS_NONE;
 }
 
 /* One of this host's own addresses (its MTA or a content filter over the

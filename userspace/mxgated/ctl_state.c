@@ -140,7 +140,7 @@ static int state_dir_fd(const struct controller *c)
 
 int ctl_state_save(struct controller *c)
 {
-	const struct ctl_passes *p = c->passes;
+	const struct pass_db *p = ctl_pass_db(c);
 	struct clocks k = {ev_now_ms(), real_ms()};
 	struct out o = {0};
 	struct each_arg ea = {&o, &k};
@@ -157,8 +157,8 @@ int ctl_state_save(struct controller *c)
 	snprintf(seed, sizeof(seed), "seed %016llx\n", (unsigned long long)p->gl_seed);
 	memcpy(o.buf + o.len, seed, strlen(seed));
 	o.len += strlen(seed);
-	for (size_t i = 0; i < p->n; i++) {
-		const struct ctl_pass *e = &p->e[i];
+	for (size_t i = 0; i < p->passes.n; i++) {
+		const struct pass_entry *e = &p->passes.e[i];
 		struct persist_pass rec = {.ip = e->ip,
 					   .reason = e->reason,
 					   .since_ms = to_real(&k, e->since_ms),
@@ -230,25 +230,18 @@ static void load_seed(void *arg, uint64_t seed)
 {
 	struct load_arg *a = arg;
 
-	a->c->passes->gl_seed = seed;
+	ctl_pass_db(a->c)->gl_seed = seed;
 }
 
 static void load_pass(void *arg, const struct persist_pass *r)
 {
 	struct load_arg *a = arg;
-	struct ctl_passes *p = a->c->passes;
-	uint64_t expires = to_mono(&a->k, r->expires_ms);
+	const struct pass_entry e = {.ip = r->ip,
+				     .since_ms = to_mono(&a->k, r->since_ms),
+				     .expires_ms = to_mono(&a->k, r->expires_ms),
+				     .reason = r->reason};
 
-	if (expires <= a->k.mono || p->n >= MXG_MAX_PASSES)
-		return;
-	for (size_t i = 0; i < p->n; i++)
-		if (mxg_ip_equal(&p->e[i].ip, &r->ip))
-			return;
-	p->e[p->n++] = (struct ctl_pass){.ip = r->ip,
-					 .since_ms = to_mono(&a->k, r->since_ms),
-					 .expires_ms = expires,
-					 .reason = r->reason};
-	a->passes++;
+	a->passes += pass_table_restore(&ctl_pass_db(a->c)->passes, &e, a->k.mono);
 }
 
 static void load_tuple(void *arg, const struct persist_tuple *r)
@@ -258,7 +251,7 @@ static void load_tuple(void *arg, const struct persist_tuple *r)
 				   .first_ms = to_mono(&a->k, r->first_ms),
 				   .last_ms = to_mono(&a->k, r->last_ms)};
 
-	a->tuples += greylist_restore(&a->c->passes->gl, &e);
+	a->tuples += greylist_restore(&ctl_pass_db(a->c)->gl, &e);
 }
 
 static void load_offender(void *arg, const struct persist_offender *r)

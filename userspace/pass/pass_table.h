@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Passed clients, pure: the table the controller writes to the gate. A
+ * pass lasts ttl; each renewal (the client delivering, or reported again)
+ * extends it to now + ttl, never beyond max after it was first given.
+ * Times are the caller's (ev_now_ms()), so tests need no clock.
+ *
+ * The table is bounded (its size is the kernel map's). What changed in it
+ * is returned to the caller, which writes the gate: the entry added or
+ * renewed, and the one that made room for it.
+ */
+#ifndef MXG_PASS_TABLE_H
+#define MXG_PASS_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+struct pass_entry {
+	struct mxg_ip ip;
+	uint64_t since_ms;   /* first passed: renewals stop at since + max */
+	uint64_t expires_ms; /* the gate entry's expiry */
+	uint64_t renewals;
+	unsigned reason; /* the caller's (enum mxg_pass_reason) */
+};
+
+struct pass_table {
+	struct pass_entry *e;
+	size_t n, cap;
+	uint64_t renewed, evicted;
+};
+
+/* What pass_table_add did. */
+enum pass_add {
+	PASS_ADD_NEW,	  /* a new pass (*out) */
+	PASS_ADD_RENEWED, /* a live pass renewed (*out) */
+};
+
+/* cap: the most passes at once (not 0). 0 or -ENOMEM / -EINVAL. */
+int pass_table_init(struct pass_table *t, size_t cap);
+void pass_table_free(struct pass_table *t);
+/* Pass ip (or renew its live pass) at now_ms for ttl_ms, renewals capped
+ * at max_ms after the first. *out: the entry to write to the gate; when
+ * room had to be made, *evicted (if not NULL) gets the pass dropped, which
+ * the caller removes from the gate, and *had_evicted is set. */
+enum pass_add pass_table_add(struct pass_table *t, const struct mxg_ip *ip, unsigned reason,
+			     uint64_t now_ms, uint64_t ttl_ms, uint64_t max_ms,
+			     const struct pass_entry **out, struct pass_entry *evicted,
+			     bool *had_evicted);
+/* The pass of ip, live or expired; NULL when none. */
+const struct pass_entry *pass_table_find(const struct pass_table *t, const struct mxg_ip *ip);
+bool pass_table_live(const struct pass_table *t, const struct mxg_ip *ip, uint64_t now_ms);
+size_t pass_table_count_live(const struct pass_table *t, uint64_t now_ms);
+/* Drop passes expired before now_ms - keep_ms; fn (may be NULL) is told
+ * each one first, so the caller removes it from the gate. */
+void pass_table_sweep(struct pass_table *t, uint64_t now_ms, uint64_t keep_ms,
+		      void (*fn)(void *arg, const struct pass_entry *e), void *arg);
+/* Put a saved pass back (state loading); false when it expired at now_ms,
+ * is already there or the table is full. */
+bool pass_table_restore(struct pass_table *t, const struct pass_entry *e, uint64_t now_ms);
+
+#endif
