@@ -12,15 +12,35 @@
  *       bare TCP connect plus banner read to COUNT addresses ADDR, ADDR+1..
  *       (the baseline of a probe round).
  *   smtpload -m idle -c CONC [-s SECONDS] ADDR PORT
- *       open CONC sessions, read the banner, hold them idle; prints "idle N"
- *       once all are open, exits after SECONDS or SIGTERM.
+ *       open CONC sessions, read the banner, hold them idle; prints a line
+ *       "idle open=N ..." once every session is open or has failed, exits
+ *       after SECONDS or SIGTERM.
  *
- * Prints one line of key=value pairs.
+ * Sources: by default every session comes from the one address the kernel
+ * picks, as before. -S PREFIX/LEN (up to two, one IPv4 and one IPv6) binds
+ * each session to an address of an AnyIP range of the client's namespace
+ * (`ip route add local PREFIX/LEN dev lo`), as real senders come from many
+ * hosts in many networks (without that route the replies never come back
+ * and every session times out): the sessions go round-robin over the ranges,
+ * then over every network of the range (IPv4 /24, IPv6 /48, the networks a
+ * server's per-network limit counts), then over -H hosts in each network.
+ * ADDR may then be "IPV6,IPV4": each session dials the one of its family.
+ *
+ * Every session that does not end as asked is a failure, counted by kind:
+ * refused421 (a 421 at any step: a server limit), conn_err (bind, connect,
+ * a reset or close before the dialogue ended), timeouts (no progress for
+ * -t SECONDS, default 30, or still running when the run gives up after
+ * 120 s) and other_err (any other reply or text). errors= is their sum,
+ * and the exit status is 3 when it is not 0.
+ *
+ * Prints one line of key=value pairs; in idle mode also open= (sessions
+ * still held when it exits: the server closed none of them meanwhile).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,27 +51,54 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
 enum mode { M_SESSION, M_BANNER, M_IDLE };
 enum step { S_CONNECT, S_GREET, S_EHLO, S_MAIL, S_RCPT, S_QUIT, S_IDLE };
+/* How a session ended; everything but FAIL_NONE is a failed session. */
+enum fail { FAIL_NONE, FAIL_421, FAIL_CONN, FAIL_TIMEOUT, FAIL_OTHER, FAIL_KINDS };
 
 struct sess {
 	int fd;
 	enum step step;
+	enum fail fail; /* set at RCPT when its code was not the expected one */
 	double t0;
+	double last; /* last progress, for the -t timeout */
 	size_t len;
 	char buf[2048];
 };
+
+/* An AnyIP source range (-S): IPv4 as v4-mapped, so one socket family. */
+struct src_range {
+	struct in6_addr base;
+	bool v4;
+	unsigned nets;		 /* /24s or /48s in the range */
+	struct sockaddr_in6 dst; /* the ADDR of the same family */
+};
+
+#define SRC_RANGES_MAX 2
+#define SRC_NETS_MAX (1u << 16) /* networks used of one range */
+#define SRC_HOSTS_DEFAULT 8	/* hosts used in each network */
 
 static enum mode mode = M_SESSION;
 static int expect_code = 551;
 static char rcpt_cmd[300] = "RCPT TO:<user@gated.test>\r\n";
 static double *lat;
-static size_t n_lat, n_err, n_started, total;
-static struct sockaddr_in6 base;
+static size_t n_lat, n_err, n_started, n_open, total;
+static size_t n_fail[FAIL_KINDS];
+static struct sockaddr_in6 base, base4; /* ADDR: IPv6 (or mapped), IPv4 */
+static bool have_base6, have_base4;
 static unsigned n_addrs = 1;
 static volatile sig_atomic_t stop;
 static double max_rate;	  /* -r: sessions started per second, 0 = no limit */
 static unsigned src_port; /* -p: first source port; each session its own */
+static struct src_range ranges[SRC_RANGES_MAX];
+static unsigned n_ranges;
+static unsigned hosts_per_net = SRC_HOSTS_DEFAULT; /* -H */
+static double step_timeout = 30;		   /* -t, seconds */
+static bool bind_warned;
 
 static double now_s(void)
 {
@@ -66,39 +113,103 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/* -r RATE: start no more than RATE sessions per second on average. */
+
+static int paced_ok(double t0)
+{
+	return max_rate <= 0 || (double)n_started < max_rate * (now_s() - t0) + 1;
+}
+
+static void count_fail(enum fail f)
+{
+	n_fail[f]++;
+	n_err++;
+}
+
+/* Session number n's source address and destination from the -S ranges:
+ * round-robin over the ranges, then their networks, then the hosts. */
+static void pick_source(size_t n, struct sockaddr_in6 *src, struct sockaddr_in6 *dst)
+{
+	const struct src_range *r = &ranges[n % n_ranges];
+	size_t k = n / n_ranges;
+	uint32_t net = (uint32_t)(k % r->nets);
+	uint32_t host = (uint32_t)(k / r->nets % hosts_per_net) + 1;
+	uint8_t *a = src->sin6_addr.s6_addr;
+
+	memset(src, 0, sizeof(*src));
+	src->sin6_family = AF_INET6;
+	src->sin6_addr = r->base;
+	if (r->v4) {
+		/* a.b.NET.HOST: the network in bytes 13-14 (/24s), the host in 15 */
+		uint32_t v =
+		    ((uint32_t)a[12] << 24 | (uint32_t)a[13] << 16 | (uint32_t)a[14] << 8) +
+		    (net << 8);
+		a[12] = (uint8_t)(v >> 24);
+		a[13] = (uint8_t)(v >> 16);
+		a[14] = (uint8_t)(v >> 8);
+		a[15] = (uint8_t)host;
+	} else {
+		/* the /48 in bytes 4-5, the host in the interface identifier */
+		uint32_t v = ((uint32_t)a[4] << 8 | a[5]) + net;
+		a[4] = (uint8_t)(v >> 8);
+		a[5] = (uint8_t)v;
+		a[14] = (uint8_t)(host >> 8);
+		a[15] = (uint8_t)host;
+	}
+	*dst = r->dst;
+}
+
 static int start(int ep, struct sess *s)
 {
-	struct sockaddr_in6 sa = base;
+	struct sockaddr_in6 sa = base, src = {.sin6_family = AF_INET6};
+	bool bind_src = src_port != 0;
 	uint32_t last;
+	int one = 1;
 
-	memcpy(&last, &sa.sin6_addr.s6_addr[12], 4);
-	last = htonl(ntohl(last) + (uint32_t)(n_started % n_addrs));
-	memcpy(&sa.sin6_addr.s6_addr[12], &last, 4);
+	if (n_ranges) {
+		pick_source(n_started, &src, &sa);
+		bind_src = true;
+	} else {
+		memcpy(&last, &sa.sin6_addr.s6_addr[12], 4);
+		last = htonl(ntohl(last) + (uint32_t)(n_started % n_addrs));
+		memcpy(&sa.sin6_addr.s6_addr[12], &last, 4);
+	}
 	n_started++;
 	memset(s, 0, sizeof(*s));
-	s->t0 = now_s();
+	s->t0 = s->last = now_s();
 	s->fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->fd < 0)
-		return -errno;
+	if (s->fd < 0) {
+		count_fail(FAIL_CONN);
+		return -1;
+	}
 	if (src_port) {
 		/* A source port never used twice in a run: a steered connection
 		 * that reuses a 4-tuple still in TIME_WAIT at the server is not
 		 * answered (87-fault-port-reuse.t). */
-		struct sockaddr_in6 src = {.sin6_family = AF_INET6};
-		int one = 1;
 		src.sin6_port = htons((uint16_t)(src_port + (n_started - 1) % (65535 - src_port)));
 		setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(s->fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
-			close(s->fd);
-			s->fd = -1;
-			n_err++;
-			return -1;
-		}
+	} else if (bind_src) {
+		/* The port is chosen at connect, per 4-tuple: every source
+		 * address has the whole port range. */
+		setsockopt(s->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	}
+	/* IPv6 binds only configured addresses, not those of a local route
+	 * (AnyIP): freebind lets it; the route still makes the replies ours. */
+	if (n_ranges)
+		setsockopt(s->fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+	if (bind_src && bind(s->fd, (struct sockaddr *)&src, sizeof(src)) < 0) {
+		if (!bind_warned)
+			fprintf(stderr, "smtpload: bind: %s\n", strerror(errno));
+		bind_warned = true;
+		close(s->fd);
+		s->fd = -1;
+		count_fail(FAIL_CONN);
+		return -1;
 	}
 	if (connect(s->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
 		close(s->fd);
 		s->fd = -1;
-		n_err++;
+		count_fail(FAIL_CONN);
 		return -1;
 	}
 	s->step = S_CONNECT;
@@ -107,15 +218,34 @@ static int start(int ep, struct sess *s)
 	return 0;
 }
 
-static void finish(int ep, struct sess *s, int ok)
+/* Start the next session in slot s, past those that fail at once. */
+static void start_next(int ep, struct sess *s, double t0)
+{
+	while (n_started < total && paced_ok(t0))
+		if (start(ep, s) == 0)
+			return;
+}
+
+/* End session s; f is FAIL_NONE or why it failed. */
+static void finish(int ep, struct sess *s, enum fail f)
 {
 	epoll_ctl(ep, EPOLL_CTL_DEL, s->fd, NULL);
 	close(s->fd);
 	s->fd = -1;
-	if (ok)
+	if (s->step == S_IDLE)
+		n_open--; /* counted open when its banner came */
+	else if (f == FAIL_NONE)
 		lat[n_lat++] = now_s() - s->t0;
-	else
-		n_err++;
+	if (f != FAIL_NONE)
+		count_fail(f);
+}
+
+/* A reply that is not the one the dialogue expects: a 421 is a server
+ * limit (too many connections, from this client or network), anything
+ * else is some other failure. */
+static enum fail fail_of(int code)
+{
+	return code == 421 ? FAIL_421 : FAIL_OTHER;
 }
 
 static void send_line(struct sess *s, const char *line)
@@ -151,7 +281,7 @@ static void progress(int ep, struct sess *s, unsigned events)
 		socklen_t l = sizeof(err);
 		getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &l);
 		if (err) {
-			finish(ep, s, 0);
+			finish(ep, s, FAIL_CONN);
 			return;
 		}
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
@@ -164,9 +294,12 @@ static void progress(int ep, struct sess *s, unsigned events)
 	if (n < 0 && errno == EAGAIN)
 		return;
 	if (n <= 0) {
-		finish(ep, s, 0);
+		/* A close after the 221 we waited for is the end, not a
+		 * failure: that case never reaches here (finished at 221). */
+		finish(ep, s, FAIL_CONN);
 		return;
 	}
+	s->last = now_s();
 	if (s->step == S_IDLE)
 		return; /* unexpected text while idle: ignore */
 	s->len += (size_t)n;
@@ -174,55 +307,133 @@ static void progress(int ep, struct sess *s, unsigned events)
 	if (code == 0)
 		return;
 	if (code < 0) {
-		finish(ep, s, 0);
+		finish(ep, s, FAIL_OTHER);
+		return;
+	}
+	if (code == 421 && s->step != S_QUIT) {
+		finish(ep, s, FAIL_421);
 		return;
 	}
 	switch (s->step) {
 	case S_GREET:
 		if (code != 220) {
-			finish(ep, s, 0);
+			finish(ep, s, fail_of(code));
 		} else if (mode == M_BANNER) {
-			finish(ep, s, 1);
+			finish(ep, s, FAIL_NONE);
 		} else if (mode == M_IDLE) {
 			s->step = S_IDLE;
 			lat[n_lat++] = now_s() - s->t0;
+			n_open++;
 		} else {
 			send_line(s, "EHLO load.test\r\n");
 			s->step = S_EHLO;
 		}
 		break;
 	case S_EHLO:
-		send_line(s, "MAIL FROM:<sender@load.test>\r\n");
-		s->step = code == 250 ? S_MAIL : S_QUIT;
+		if (code != 250)
+			s->fail = fail_of(code);
+		send_line(s, s->fail ? "QUIT\r\n" : "MAIL FROM:<sender@load.test>\r\n");
+		s->step = s->fail ? S_QUIT : S_MAIL;
 		break;
 	case S_MAIL:
-		send_line(s, rcpt_cmd);
-		s->step = code == 250 ? S_RCPT : S_QUIT;
+		if (code != 250)
+			s->fail = fail_of(code);
+		send_line(s, s->fail ? "QUIT\r\n" : rcpt_cmd);
+		s->step = s->fail ? S_QUIT : S_RCPT;
 		break;
 	case S_RCPT:
 		if (code != expect_code)
-			n_err++, s->t0 = -1e9; /* counted; excluded below */
+			s->fail = fail_of(code);
 		send_line(s, "QUIT\r\n");
 		s->step = S_QUIT;
 		break;
 	case S_QUIT:
-		if (s->t0 < 0) {
-			finish(ep, s, 0);
-			n_err--; /* already counted at RCPT */
-		} else {
-			finish(ep, s, code == 221);
-		}
+		finish(ep, s, s->fail ? s->fail : code == 221 ? FAIL_NONE : FAIL_OTHER);
 		break;
 	default:
 		break;
 	}
 }
 
-/* -r RATE: start no more than RATE sessions per second on average. */
-
-static int paced_ok(double t0)
+/* -t: a session that made no progress for step_timeout seconds failed
+ * (idle sessions hold on purpose and are not timed). */
+static unsigned expire(int ep, struct sess *ss, unsigned conc, double now)
 {
-	return max_rate <= 0 || (double)n_started < max_rate * (now_s() - t0) + 1;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < conc; i++)
+		if (ss[i].fd >= 0 && ss[i].step != S_IDLE && now - ss[i].last > step_timeout) {
+			finish(ep, &ss[i], FAIL_TIMEOUT);
+			n++;
+		}
+	return n;
+}
+
+/* Parse -S PREFIX/LEN into the next range. */
+static int add_range(const char *arg)
+{
+	char a[INET6_ADDRSTRLEN + 8], *slash;
+	struct src_range *r = &ranges[n_ranges];
+	struct in_addr v4;
+	unsigned len, net_bits;
+
+	if (n_ranges >= SRC_RANGES_MAX || strlen(arg) >= sizeof(a))
+		return -1;
+	strcpy(a, arg);
+	slash = strchr(a, '/');
+	if (!slash)
+		return -1;
+	*slash = 0;
+	len = (unsigned)atoi(slash + 1);
+	memset(r, 0, sizeof(*r));
+	if (inet_pton(AF_INET, a, &v4) == 1) {
+		if (len < 8 || len > 24)
+			return -1;
+		r->v4 = true;
+		r->base.s6_addr[10] = r->base.s6_addr[11] = 0xff;
+		memcpy(&r->base.s6_addr[12], &v4, 4);
+		net_bits = 24 - len;
+	} else if (inet_pton(AF_INET6, a, &r->base) == 1) {
+		if (len < 16 || len > 48)
+			return -1;
+		net_bits = 48 - len;
+	} else {
+		return -1;
+	}
+	r->nets = net_bits >= 16 ? SRC_NETS_MAX : 1u << net_bits;
+	n_ranges++;
+	return 0;
+}
+
+/* ADDR: one address, or "IPV6,IPV4" for -S ranges of both families. */
+static int parse_dst(const char *arg, uint16_t port)
+{
+	char a[2 * INET6_ADDRSTRLEN + 2], *tok, *save = NULL;
+	struct in_addr v4;
+
+	if (strlen(arg) >= sizeof(a))
+		return -1;
+	strcpy(a, arg);
+	for (tok = strtok_r(a, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		struct sockaddr_in6 d = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+
+		if (inet_pton(AF_INET, tok, &v4) == 1) {
+			d.sin6_addr.s6_addr[10] = d.sin6_addr.s6_addr[11] = 0xff;
+			memcpy(&d.sin6_addr.s6_addr[12], &v4, 4);
+		} else if (inet_pton(AF_INET6, tok, &d.sin6_addr) != 1) {
+			return -1;
+		}
+		if (IN6_IS_ADDR_V4MAPPED(&d.sin6_addr)) {
+			base4 = d;
+			have_base4 = true;
+		} else {
+			base = d;
+			have_base6 = true;
+		}
+	}
+	if (!have_base6 && have_base4)
+		base = base4; /* one IPv4 address: dialled as v4-mapped */
+	return have_base6 || have_base4 ? 0 : -1;
 }
 
 static int cmp(const void *a, const void *b)
@@ -237,7 +448,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	total = 0;
-	while ((opt = getopt(argc, argv, "m:c:n:N:e:s:d:r:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:n:N:e:s:d:r:p:S:H:t:")) != -1) {
 		switch (opt) {
 		case 'm':
 			mode = !strcmp(optarg, "banner") ? M_BANNER
@@ -268,17 +479,45 @@ int main(int argc, char **argv)
 		case 'd':
 			snprintf(rcpt_cmd, sizeof(rcpt_cmd), "RCPT TO:<user@%.250s>\r\n", optarg);
 			break;
+		case 'S':
+			if (add_range(optarg) < 0) {
+				fprintf(stderr,
+					"smtpload: -S %s: want IPV4/8..24 or IPV6/16..48 "
+					"(at most one of each)\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'H':
+			hosts_per_net = (unsigned)atoi(optarg);
+			if (hosts_per_net < 1 || hosts_per_net > 254)
+				goto usage;
+			break;
+		case 't':
+			step_timeout = atof(optarg);
+			if (step_timeout <= 0)
+				goto usage;
+			break;
 		default:
 			goto usage;
 		}
 	}
 	if (argc - optind != 2 || conc == 0)
 		goto usage;
-	base.sin6_family = AF_INET6;
-	base.sin6_port = htons((uint16_t)atoi(argv[optind + 1]));
-	if (inet_pton(AF_INET6, argv[optind], &base.sin6_addr) != 1) {
-		fprintf(stderr, "smtpload: %s: not an IPv6 address (use ::ffff:a.b.c.d)\n",
-			argv[optind]);
+	if (parse_dst(argv[optind], (uint16_t)atoi(argv[optind + 1])) < 0) {
+		fprintf(stderr, "smtpload: %s: not an address, nor IPV6,IPV4\n", argv[optind]);
+		return 2;
+	}
+	for (unsigned i = 0; i < n_ranges; i++) {
+		if (ranges[i].v4 ? !have_base4 : !have_base6) {
+			fprintf(stderr, "smtpload: -S of %s: ADDR has no %s address to dial\n",
+				ranges[i].v4 ? "IPv4" : "IPv6", ranges[i].v4 ? "IPv4" : "IPv6");
+			return 2;
+		}
+		ranges[i].dst = ranges[i].v4 ? base4 : base;
+	}
+	if (n_ranges && mode == M_BANNER) {
+		fprintf(stderr, "smtpload: -S is for the session and idle modes\n");
 		return 2;
 	}
 	if (mode == M_BANNER && !total)
@@ -305,16 +544,19 @@ int main(int argc, char **argv)
 	if (!lat || !ss || ep < 0)
 		return 1;
 	double t0 = now_s();
-	for (unsigned i = 0; i < conc; i++) {
+	for (unsigned i = 0; i < conc; i++)
 		ss[i].fd = -1;
-		if (paced_ok(t0))
-			start(ep, &ss[i]);
-	}
+	for (unsigned i = 0; i < conc; i++)
+		start_next(ep, &ss[i], t0);
 	int announced = 0;
+	double last_expire = t0;
 	struct epoll_event evs[512];
 	while (!stop) {
 		if (mode == M_IDLE && !announced && n_lat + n_err >= total) {
-			printf("idle open=%zu errors=%zu\n", n_lat, n_err);
+			printf("idle open=%zu errors=%zu refused421=%zu conn_err=%zu timeouts=%zu "
+			       "other_err=%zu\n",
+			       n_open, n_err, n_fail[FAIL_421], n_fail[FAIL_CONN],
+			       n_fail[FAIL_TIMEOUT], n_fail[FAIL_OTHER]);
 			fflush(stdout);
 			announced = 1;
 			if (!hold_s)
@@ -330,19 +572,33 @@ int main(int argc, char **argv)
 		for (int i = 0; i < n; i++) {
 			struct sess *s = evs[i].data.ptr;
 			progress(ep, s, evs[i].events);
-			if (s->fd < 0 && mode != M_IDLE && n_started < total && paced_ok(t0))
-				start(ep, s);
+			if (s->fd < 0 && mode != M_IDLE)
+				start_next(ep, s, t0);
 		}
-		/* Slots left idle by the pacing. */
-		for (unsigned i = 0; i < conc && max_rate > 0; i++) {
-			if (ss[i].fd < 0 && n_started < total && paced_ok(t0))
-				start(ep, &ss[i]);
+		double now = now_s();
+		unsigned expired = 0;
+		if (now - last_expire > 0.1) {
+			expired = expire(ep, ss, conc, now);
+			last_expire = now;
+		}
+		/* Slots left idle by the pacing, or freed by expire. */
+		for (unsigned i = 0; i < conc && (max_rate > 0 || expired); i++) {
+			if (ss[i].fd < 0)
+				start_next(ep, &ss[i], t0);
 		}
 		if (mode != M_IDLE && now_s() - t0 > 120) {
 			fprintf(stderr, "smtpload: gave up after 120 s\n");
 			break;
 		}
 	}
+	/* Sessions still running, and those never started, did not end as
+	 * asked: timeouts (idle ones held to the end are not failures). */
+	for (unsigned i = 0; i < conc; i++)
+		if (ss[i].fd >= 0 && ss[i].step != S_IDLE)
+			count_fail(FAIL_TIMEOUT);
+	if (mode != M_IDLE)
+		while (n_started++ < total)
+			count_fail(FAIL_TIMEOUT);
 	double wall = now_s() - t0;
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
@@ -351,12 +607,17 @@ int main(int argc, char **argv)
 	       p99 = n_lat ? lat[(size_t)((double)n_lat * 0.99)] : 0;
 	double mx = n_lat ? lat[n_lat - 1] : 0;
 	printf("done=%zu errors=%zu wall_s=%.4f rate=%.1f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f "
-	       "maxrss_kb=%ld\n",
+	       "maxrss_kb=%ld refused421=%zu conn_err=%zu timeouts=%zu other_err=%zu",
 	       n_lat, n_err, wall, (double)n_lat / wall, p50 * 1e3, p99 * 1e3, mx * 1e3,
-	       ru.ru_maxrss);
+	       ru.ru_maxrss, n_fail[FAIL_421], n_fail[FAIL_CONN], n_fail[FAIL_TIMEOUT],
+	       n_fail[FAIL_OTHER]);
+	if (mode == M_IDLE)
+		printf(" open=%zu", n_open);
+	printf("\n");
 	return n_err ? 3 : 0;
 usage:
 	fprintf(stderr, "usage: smtpload -m session|banner|idle [-c CONC] [-n TOTAL] [-N ADDRS] "
-			"[-e CODE] [-d DOMAIN] [-r RATE] [-p SRCPORT] [-s SECS] ADDR PORT\n");
+			"[-e CODE] [-d DOMAIN] [-r RATE] [-p SRCPORT] [-s SECS] [-t SECS] "
+			"[-S PREFIX/LEN]... [-H HOSTS] ADDR[,ADDR4] PORT\n");
 	return 2;
 }
