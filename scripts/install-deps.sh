@@ -8,7 +8,7 @@ make gcc clang clang-format llvm pkg-config libc6-dev linux-libc-dev
 libbpf-dev bpftool libelf-dev zlib1g-dev
 libnftnl-dev libmnl-dev libldns-dev ldnsutils libinih-dev libcmocka-dev
 libcap-dev libseccomp-dev libclang-rt-14-dev libssl-dev openssl ca-certificates
-iproute2 nftables nsd postfix swaks iperf3 jq procps psmisc
+iproute2 nftables nsd postfix swaks libnet-ssleay-perl libio-socket-ssl-perl iperf3 jq procps psmisc
 perl libtest-harness-perl libio-socket-inet6-perl man-db groff-base python3 util-linux
 coreutils python3-prometheus-client systemd
 "

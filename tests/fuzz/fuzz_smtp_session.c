@@ -82,7 +82,8 @@ static void fuzz_drain(struct smtp_session *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct smtp_session s; /* 5 KiB: keep it off the stack */
-	struct smtp_session_params p = { .helo_name = "backup.test", .max_commands = 0 };
+	struct smtp_session_params p = { .helo_name = "backup.test", .max_commands = 0,
+					 .starttls = true };
 	size_t chunk, off = 0;
 
 	if (size < 1)
@@ -107,6 +108,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			__builtin_trap(); /* stuck: took nothing, said nothing */
 		fuzz_drain(&s);
 		off += used;
+		/* The responder's handshake: input behind STARTTLS is dropped,
+		 * then the dialogue starts over inside TLS. */
+		if (smtp_session_tls_wanted(&s)) {
+			if (used != n)
+				__builtin_trap();
+			smtp_session_tls_started(&s);
+			if (s.helo || s.mail)
+				__builtin_trap();
+		}
 	}
 	if (!smtp_session_done(&s))
 		smtp_session_close_421(&s, SMTP_WHY_IDLE);

@@ -18,6 +18,7 @@
  *       [--user NAME] [--max-conn N] [--max-per-client N]
  *       [--max-commands N] [--idle DURATION] [--no-table] [--bulk N]
  *       [--max-per-net N] [--session DURATION] [--strict]
+ *       [--tls-cert FILE [--tls-key FILE]]
  *   --strict: as under mxgated, close connections not dialled to port 25
  *   and never count loopback clients as offenders (default: serve and
  *   count them, as the tests dial the harness directly from loopback).
@@ -119,7 +120,7 @@ static void usage(void)
 			"[--reply reject|defer] [--reply-text T] [--offender N/DURATION] "
 			"[--helo NAME] [--user NAME] [--max-conn N] [--max-per-client N] "
 			"[--max-commands N] [--idle DURATION] [--no-table] [--max-per-net N] "
-			"[--session DURATION] [--strict]\n");
+			"[--session DURATION] [--strict] [--tls-cert FILE [--tls-key FILE]]\n");
 	exit(2);
 }
 
@@ -219,6 +220,8 @@ int main(int argc, char **argv)
 	    {"max-per-net", required_argument, NULL, 'N'},
 	    {"session", required_argument, NULL, 'S'},
 	    {"strict", no_argument, NULL, 's'},
+	    {"tls-cert", required_argument, NULL, 'T'},
+	    {"tls-key", required_argument, NULL, 'K'},
 	    {NULL, 0, NULL, 0},
 	};
 	static struct mxg_config cfg;
@@ -256,6 +259,12 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'p':
 			port = (uint16_t)parse_uint(optarg);
+			break;
+		case 'T':
+			snprintf(cfg.tls_cert_file, sizeof(cfg.tls_cert_file), "%s", optarg);
+			break;
+		case 'K':
+			snprintf(cfg.tls_key_file, sizeof(cfg.tls_key_file), "%s", optarg);
 			break;
 		case 's':
 			cfg.responder_test_mode = false;

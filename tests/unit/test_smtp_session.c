@@ -98,7 +98,7 @@ static void add_domain(struct fx *f, const char *name, int state, int reply, con
 
 static void fx_start(struct fx *f, unsigned max_commands, unsigned threshold)
 {
-	struct smtp_session_params p = {HELO_NAME, max_commands, 0};
+	struct smtp_session_params p = {HELO_NAME, max_commands, 0, false};
 	struct mxg_ip ip;
 
 	assert_int_equal(offender_init(&f->off, threshold, 60000, 64, 1), 0);
@@ -535,7 +535,7 @@ static void test_offender_escalation(void **state)
 static void test_rcpt_pass_gets_451(void **state)
 {
 	struct fx *f = *state;
-	struct smtp_session_params p = {HELO_NAME, 0, 0};
+	struct smtp_session_params p = {HELO_NAME, 0, 0, false};
 
 	fx_start(f, 0, 1);
 	smtp_session_init(&f->s, &p, &fx_pass_ops, f);

@@ -120,6 +120,10 @@ static const struct key keys[CFG_N_KEYS] = {
     {"greylist_window", K_DURATION, F(greylist_window_ms), 2000, 7 * DAY_MS, false, false},
     {"state_dir", K_PATH, F(state_dir), 0, sizeof(((struct mxg_config *)0)->state_dir), false,
      false},
+    {"tls_cert_file", K_PATH, F(tls_cert_file), 0, sizeof(((struct mxg_config *)0)->tls_cert_file),
+     false, false},
+    {"tls_key_file", K_PATH, F(tls_key_file), 0, sizeof(((struct mxg_config *)0)->tls_key_file),
+     false, false},
 };
 
 static int key_index(const char *name)

@@ -202,6 +202,17 @@ struct mxg_config {
 	uint64_t idle_timeout_ms;	      /* per command wait */
 	unsigned max_connections_per_network; /* per IPv4 /24, IPv6 /48 */
 	uint64_t session_timeout_ms;	      /* a whole session, from accept */
+
+	/* STARTTLS in the responder (docs/responder.md, "TLS"): a PEM
+	 * certificate chain and its key ("" = no STARTTLS). The key may be in
+	 * the chain file: tls_key_file then names the same file. With
+	 * domains_from = postfix and neither key set, taken from Postfix. */
+	char tls_cert_file[4096];
+	char tls_key_file[4096];
+	char tls_from[64]; /* "" = the tls_* keys, else the Postfix parameter */
+	/* The files' identity when checked (inode, size, mtime): a renewed
+	 * certificate at the same path restarts the responder on SIGHUP. */
+	uint64_t tls_stamp;
 };
 
 /*

@@ -112,6 +112,11 @@ int cfg_check(struct cfg_parse *p)
 		memcpy(c->helo_name, c->self[0], sizeof(c->helo_name));
 	if (c->domains_from_postfix && cfg_read_postfix_domains(p))
 		return -1;
+	if (c->domains_from_postfix && !c->tls_cert_file[0] && !c->tls_key_file[0] &&
+	    cfg_read_postfix_tls(p))
+		return -1;
+	if (cfg_check_tls(p))
+		return -1;
 	if (cfg_finish_domains(p))
 		return -1;
 	return cfg_finish_final_domains(p);

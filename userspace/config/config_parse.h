@@ -14,7 +14,7 @@
 #include "config.h"
 
 #define CFG_LINE_MAX 1024      /* characters on one line; lists continue on indented lines */
-#define CFG_N_KEYS 46	       /* entries of config.c's key table */
+#define CFG_N_KEYS 48	       /* entries of config.c's key table */
 #define CFG_KEY_DOMAINS_FILE 2 /* its index there */
 
 /* Where a served domain was listed, for "listed twice" messages. */
@@ -85,6 +85,15 @@ int cfg_finish_domains(struct cfg_parse *p);
  * cfg_finish_domains and drops the served ones). */
 int cfg_read_postfix_domains(struct cfg_parse *p);
 int cfg_finish_final_domains(struct cfg_parse *p);
+/* The certificate and key of Postfix's smtpd (smtpd_tls_chain_files, else
+ * smtpd_tls_cert_file and smtpd_tls_key_file) into cfg->tls_*_file when
+ * the tls_* keys are not set; none there leaves them empty. 0 or -1. */
+int cfg_read_postfix_tls(struct cfg_parse *p);
+
+/* config_tls.c: tls_cert_file and tls_key_file (or what came from
+ * Postfix) are readable, the key is no one else's to read, and it matches
+ * the certificate. 0 or -1 (cfg_fail naming the key and its line). */
+int cfg_check_tls(struct cfg_parse *p);
 /* A copy of name that lives until the load ends (NULL: out of memory). */
 const char *cfg_keep_name(struct cfg_parse *p, const char *name);
 

@@ -27,6 +27,11 @@
  * read: what mxgate does not know of a final destination changes no reply
  * (an unknown domain is handed off or deferred like one not served). Read
  * at start and on every SIGHUP.
+ *
+ * With no tls_cert_file or tls_key_file in mxgate.conf, the responder's
+ * STARTTLS uses smtpd's own certificate: smtpd_tls_chain_files, else
+ * smtpd_tls_cert_file and smtpd_tls_key_file (the responder stands in for
+ * this host's smtpd on port 25, so it shows the same certificate).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -372,5 +377,109 @@ int cfg_read_postfix_domains(struct cfg_parse *p)
 			       "domains_from: Postfix's relay_domains (postconf%s%s -h "
 			       "relay_domains) lists no domain; set relay_domains in main.cf",
 			       dir[0] ? " -c " : "", dir);
+	return err;
+}
+
+/* Whether a PEM file holds a block of this kind ("CERTIFICATE", "PRIVATE
+ * KEY"): which file of smtpd_tls_chain_files is the key and which the
+ * chain. -errno when it cannot be read. */
+static int pem_has(const char *path, const char *kind)
+{
+	char line[TABLE_LINE_MAX + 2];
+	int found = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f))
+		found = !strncmp(line, "-----BEGIN ", 11) && strstr(line, kind) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* smtpd_tls_chain_files: each file holds keys each followed by its chain,
+ * or a key file is followed by its chain file (postconf(5)). mxgate serves
+ * one key: the first file when it holds both, else the first as key and
+ * the second as chain. */
+static int postfix_chain(struct cfg_parse *p, char *list)
+{
+	struct mxg_config *c = p->cfg;
+	char *save = NULL, *first = strtok_r(list, " \t,", &save);
+	char *second = first ? strtok_r(NULL, " \t,", &save) : NULL;
+	int cert = first ? pem_has(first, "CERTIFICATE") : 0;
+
+	if (!first)
+		return 0;
+	if (cert < 0)
+		return cfg_fail(p, p->name, p->key_line_domains_from,
+				"domains_from: Postfix's smtpd_tls_chain_files names %.300s: "
+				"cannot read it: %s; fix it in main.cf, or set tls_cert_file and "
+				"tls_key_file",
+				first, strerror(-cert));
+	if (cert || !second)
+		second = first;
+	if (snprintf(c->tls_key_file, sizeof(c->tls_key_file), "%s", first) >=
+		(int)sizeof(c->tls_key_file) ||
+	    snprintf(c->tls_cert_file, sizeof(c->tls_cert_file), "%s", second) >=
+		(int)sizeof(c->tls_cert_file))
+		return cfg_fail(p, p->name, p->key_line_domains_from,
+				"domains_from: Postfix's smtpd_tls_chain_files: a path is too "
+				"long; set tls_cert_file and tls_key_file");
+	snprintf(c->tls_from, sizeof(c->tls_from), "smtpd_tls_chain_files");
+	return 0;
+}
+
+int cfg_read_postfix_tls(struct cfg_parse *p)
+{
+	struct mxg_config *c = p->cfg;
+	const char *dir = c->postfix_config_dir;
+	char *argv[10], *out = NULL, *lines[3] = {NULL, NULL, NULL}, why[700];
+	int a = 0, err = 0;
+
+	argv[a++] = (char *)"postconf";
+	if (dir[0]) {
+		argv[a++] = (char *)"-c";
+		argv[a++] = (char *)dir;
+	}
+	argv[a++] = (char *)"-x";
+	argv[a++] = (char *)"-h";
+	argv[a++] = (char *)"smtpd_tls_chain_files";
+	argv[a++] = (char *)"smtpd_tls_cert_file";
+	argv[a++] = (char *)"smtpd_tls_key_file";
+	argv[a] = NULL;
+	if (run_capture(argv, &out, POSTCONF_OUT_MAX, why, sizeof(why)))
+		return cfg_fail(p, p->name, p->key_line_domains_from,
+				"domains_from: reading Postfix's TLS certificate: %s", why);
+	/* One line per parameter, in the order asked; an empty one is "". */
+	lines[0] = out;
+	for (int i = 1; i < 3 && lines[i - 1]; i++) {
+		char *nl = strchr(lines[i - 1], '\n');
+
+		if (nl) {
+			*nl = '\0';
+			lines[i] = nl + 1;
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		if (lines[i])
+			lines[i][strcspn(lines[i], "\r\n")] = '\0';
+	if (lines[0] && lines[0][strspn(lines[0], " \t,")]) {
+		err = postfix_chain(p, lines[0]);
+	} else if (lines[1] && lines[1][0]) {
+		/* smtpd_tls_key_file defaults to $smtpd_tls_cert_file. */
+		const char *key = lines[2] && lines[2][0] ? lines[2] : lines[1];
+
+		if (snprintf(c->tls_cert_file, sizeof(c->tls_cert_file), "%s", lines[1]) >=
+			(int)sizeof(c->tls_cert_file) ||
+		    snprintf(c->tls_key_file, sizeof(c->tls_key_file), "%s", key) >=
+			(int)sizeof(c->tls_key_file))
+			err = cfg_fail(p, p->name, p->key_line_domains_from,
+				       "domains_from: Postfix's smtpd_tls_cert_file: a path is too "
+				       "long; set tls_cert_file and tls_key_file");
+		else
+			snprintf(c->tls_from, sizeof(c->tls_from),
+				 "smtpd_tls_cert_file and smtpd_tls_key_file");
+	}
+	free(out);
 	return err;
 }

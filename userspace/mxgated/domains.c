@@ -205,7 +205,8 @@ static void warn_restart_keys(const struct mxg_config *o, const struct mxg_confi
  * from the fork): a change is applied by starting a new child. Without
  * it, a pass_recipients entry added on reload (postmaster) would still
  * get the domain's 551 from the responder while the policy service
- * already lets it through. */
+ * already lets it through. A renewed certificate (tls_stamp) likewise:
+ * the child read the files before its chroot. */
 static bool responder_keys_changed(const struct mxg_config *o, const struct mxg_config *n)
 {
 	if (o->n_pass_recipients != n->n_pass_recipients)
@@ -220,7 +221,9 @@ static bool responder_keys_changed(const struct mxg_config *o, const struct mxg_
 	       o->max_connections_per_network != n->max_connections_per_network ||
 	       o->session_timeout_ms != n->session_timeout_ms ||
 	       o->offender_threshold != n->offender_threshold ||
-	       o->offender_window_ms != n->offender_window_ms;
+	       o->offender_window_ms != n->offender_window_ms ||
+	       strcmp(o->tls_cert_file, n->tls_cert_file) ||
+	       strcmp(o->tls_key_file, n->tls_key_file) || o->tls_stamp != n->tls_stamp;
 }
 
 static int cmp_name_domain(const void *key, const void *elem)

@@ -170,6 +170,7 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 	sigset_t none;
 	int rc, status_fd;
 	bool hold = test_hold();
+	SSL_CTX *tls = NULL;
 	pid_t self;
 
 	/* The controller's signal handlers and mask are not ours. */
@@ -191,7 +192,10 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 	 * /proc/self/status, kept open across the chroot), then the
 	 * allowlist, all before a byte from the network. */
 	status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	rc = responder_chroot(jail, err, sizeof(err));
+	/* The certificate and key, read as root while files are in reach. */
+	rc = responder_tls_prepare(cfg, &tls, err, sizeof(err));
+	if (!rc)
+		rc = responder_chroot(jail, err, sizeof(err));
 	if (!rc)
 		rc = responder_drop_privileges(uid, gid, change_user, max_conn + RESPONDER_FD_SLACK,
 					       status_fd, err, sizeof(err));
@@ -217,10 +221,11 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 		send_ready(ctl, -rc, err);
 		_exit(1);
 	}
-	log_info("responder: pid %d serving as %s, root %s, seccomp allowlist", (int)self,
-		 change_user ? user : "(unchanged)", jail[0] ? jail : "(unchanged)");
+	log_info("responder: pid %d serving as %s, root %s, seccomp allowlist, STARTTLS %s",
+		 (int)self, change_user ? user : "(unchanged)", jail[0] ? jail : "(unchanged)",
+		 tls ? "offered" : "off");
 	send_ready(ctl, 0, "");
-	_exit(responder_child_run(cfg, r->listen_fd_v4, r->listen_fd_v6, ctl));
+	_exit(responder_child_run(cfg, r->listen_fd_v4, r->listen_fd_v6, ctl, tls));
 }
 
 int responder_ready_result(const struct responder_wire_reader *rd, char *err, size_t errlen)

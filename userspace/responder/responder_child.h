@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include <openssl/types.h>
+
 #include "addr.h"
 #include "config.h"
 #include "event.h"
@@ -20,6 +22,21 @@
 #include "smtp_session.h"
 
 #define CONN_IN_MAX 1024 /* unprocessed client bytes per session: two full lines */
+
+/* STARTTLS (responder_tls.c). A handshake must finish within this; a
+ * sender on a slow link needs a second or two. */
+#define RSP_TLS_HANDSHAKE_MS 10000
+/* Handshakes in progress at once: max_connections / 8 in all and
+ * max_connections_per_network / 8 per network (IPv4 /24, IPv6 /48), at
+ * least 1. A handshake costs a private-key operation and a few tens of
+ * KiB: a flood of them must leave room for plaintext sessions. */
+#define RSP_TLS_HANDSHAKE_SHARE 8
+
+enum conn_tls {
+	CONN_TLS_NONE,	    /* plaintext */
+	CONN_TLS_HANDSHAKE, /* after our 220 to STARTTLS: handshake in progress */
+	CONN_TLS_ACTIVE,    /* the dialogue runs inside TLS */
+};
 
 struct rsp;
 
@@ -36,6 +53,10 @@ struct conn {
 	struct ev_timer timer; /* idle or lifetime, then linger */
 	bool lingering;	       /* replies sent, write side shut: wait for EOF */
 	const char *end;       /* why it ended, for the log line */
+	SSL *ssl;	       /* NULL before STARTTLS */
+	enum conn_tls tls;
+	bool tls_slot;	   /* holds one of the handshake slots */
+	unsigned tls_want; /* EV_READ / EV_WRITE the TLS layer waits for */
 	size_t in_len;
 	char in[CONN_IN_MAX];
 	struct smtp_session smtp;
@@ -49,6 +70,8 @@ struct rsp {
 	char helo[MXG_NAME_MAX];
 	unsigned max_conn, max_per_client, max_per_net;
 	uint64_t idle_ms, session_ms;
+	SSL_CTX *tls_ctx; /* NULL: no STARTTLS */
+	unsigned tls_handshakes, tls_max, tls_max_per_net;
 	struct ev_timer accept_pause;
 
 	struct responder_domain *dom;
@@ -83,6 +106,30 @@ void rsp_conn_free(struct conn *c);
 bool rsp_conn_send(struct conn *c, bool *progress);
 /* Log what and end the loop with exit code 1 (the gate opens). */
 void rsp_fatal(struct rsp *r, const char *what);
+/* Arm the idle timer (never past the session's lifetime); < 0 on error. */
+int rsp_conn_arm(struct conn *c);
+/* Feed, send and set the events; false when the connection was freed. */
+bool rsp_conn_pump(struct conn *c);
+
+/* responder_tls.c */
+/* The session's STARTTLS: take a handshake slot if the bounds allow. */
+bool rsp_tls_slot_take(struct conn *c);
+/* The 220 is sent: drop the plaintext held, start the handshake. false
+ * when the connection was freed. */
+bool rsp_tls_begin(struct conn *c);
+/* Drive the handshake on an event; false when the connection was freed. */
+bool rsp_tls_step(struct conn *c);
+/* Like read() and send() on the connection, through TLS once it runs:
+ * > 0 octets, 0 end of file, -1 with errno (EAGAIN: c->tls_want says
+ * what to wait for). */
+ssize_t rsp_conn_recv(struct conn *c, void *buf, size_t n);
+ssize_t rsp_conn_write(struct conn *c, const void *buf, size_t n);
+/* Decrypted octets held by the TLS layer that no event will announce. */
+bool rsp_tls_pending(const struct conn *c);
+/* Before the write side is shut: our close_notify, best effort. */
+void rsp_tls_close(struct conn *c);
+/* Free the TLS state and give back the handshake slot. */
+void rsp_tls_free(struct conn *c);
 
 /* responder_accept.c */
 void rsp_on_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg);

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <openssl/types.h>
+
 #include "config.h"
 
 /* Become uid/gid for good (when change_user), with no capabilities and
@@ -38,12 +40,18 @@ int responder_seccomp(char *err, size_t errlen);
  * that a forbidden system call kills it and the gate opens. */
 extern void responder_test_after_accept(void) __attribute__((weak));
 
+/* responder_tls.c, in the child before the chroot: the TLS server
+ * context from tls_cert_file and tls_key_file (*ctx NULL when none is
+ * set), with OpenSSL's random generators seeded. 0 or -errno with err. */
+int responder_tls_prepare(const struct mxg_config *cfg, SSL_CTX **ctx, char *err, size_t errlen);
+
 /* The child's event loop: serve the listening sockets, take domain
- * tables from ctl. Returns when ctl closes (0) or on a fatal error (1). */
+ * tables from ctl (and STARTTLS with tls, NULL = none). Returns when ctl
+ * closes (0) or on a fatal error (1). */
 /* Note this host's addresses (before the privilege drop): local clients
  * are never offenders. */
 void responder_self_snapshot(void);
-int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int ctl);
+int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int ctl, SSL_CTX *tls);
 
 /* The settings the responder uses as they are (config.c sets their
  * defaults and refuses 0): 0, or -EINVAL with err naming the one that is

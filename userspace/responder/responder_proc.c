@@ -122,10 +122,18 @@ static bool conn_rcpt_pass(void *arg, const struct responder_domain *d, const ch
 	return false;
 }
 
+static bool conn_starttls(void *arg)
+{
+	return rsp_tls_slot_take(arg);
+}
+
 static const struct smtp_session_ops conn_ops = {.lookup = conn_lookup,
 						 .offender_try = conn_offender,
 						 .rcpt_pass = conn_rcpt_pass,
-						 .rcpt_replied = conn_rcpt_replied};
+						 .rcpt_replied = conn_rcpt_replied,
+						 .starttls = conn_starttls};
+
+static const char *const tls_names[] = {"no", "handshake", "yes"};
 
 void rsp_conn_free(struct conn *c)
 {
@@ -133,15 +141,17 @@ void rsp_conn_free(struct conn *c)
 	char peer[MXG_ADDRSTRLEN], dst[MXG_ADDRSTRLEN];
 
 	log_info("responder: session client=%s port=%u dst=%s port=%u rcpt=%s reply=%d end=%s "
-		 "commands=%u",
+		 "commands=%u tls=%s%s",
 		 mxg_ip_str(&c->peer, peer, sizeof(peer)), (unsigned)c->peer_port,
 		 mxg_ip_str(&c->dst, dst, sizeof(dst)), (unsigned)c->dst_port,
 		 c->smtp.summary_len ? c->smtp.summary : "-", c->smtp.last_rcpt_code,
-		 c->end ? c->end : "closed", c->smtp.commands);
+		 c->end ? c->end : "closed", c->smtp.commands, tls_names[c->tls],
+		 c->smtp.tls_dropped ? " dropped=plaintext-after-starttls" : "");
 	if (c->smtp.last_code == 421)
 		r->rep.cnt.replies[RESPONDER_CODE_421]++;
 	ev_io_del(r->loop, c->fd);
 	ev_timer_stop(r->loop, &c->timer);
+	rsp_tls_free(c);
 	close(c->fd);
 	LIST_REMOVE(c, link);
 	r->n_conns--;
@@ -158,7 +168,7 @@ static size_t conn_out_len(const struct conn *c)
 
 /* Wait for the next command at most idle_ms, and never past the end of
  * the session's lifetime. */
-static int conn_arm(struct conn *c)
+int rsp_conn_arm(struct conn *c)
 {
 	struct rsp *r = c->rsp;
 	uint64_t now = ev_now_ms(), end = c->started_ms + r->session_ms;
@@ -172,11 +182,16 @@ static void conn_update_events(struct conn *c)
 	unsigned ev = 0;
 
 	/* Lingering: read (and drop) until the FIN. Otherwise read while
-	 * there is room, and the session still wants input. */
-	if (c->lingering || (!smtp_session_done(&c->smtp) && c->in_len < sizeof(c->in)))
+	 * there is room, and the session still wants input: not after its
+	 * STARTTLS, when the next octets are the client's TLS handshake. */
+	if (c->lingering || (!smtp_session_done(&c->smtp) && !smtp_session_tls_wanted(&c->smtp) &&
+			     c->in_len < sizeof(c->in)))
 		ev = EV_READ;
 	if (!c->lingering && conn_out_len(c))
 		ev |= EV_WRITE;
+	/* The TLS layer may need the other direction (a key update). */
+	if (!c->lingering && c->tls == CONN_TLS_ACTIVE)
+		ev |= c->tls_want;
 	ev_io_mod(c->rsp->loop, c->fd, ev);
 }
 
@@ -189,7 +204,7 @@ bool rsp_conn_send(struct conn *c, bool *progress)
 
 	if (!out)
 		return true;
-	w = send(c->fd, o, out, MSG_NOSIGNAL | MSG_DONTWAIT);
+	w = rsp_conn_write(c, o, out);
 	if (w > 0) {
 		smtp_session_consume(&c->smtp, (size_t)w);
 		*progress = true;
@@ -200,7 +215,7 @@ bool rsp_conn_send(struct conn *c, bool *progress)
 
 /* Feed what we have, send what we can, until neither makes progress.
  * Returns false when the connection was freed. */
-static bool conn_pump(struct conn *c)
+bool rsp_conn_pump(struct conn *c)
 {
 	struct rsp *r = c->rsp;
 	bool progress;
@@ -220,7 +235,7 @@ static bool conn_pump(struct conn *c)
 			 * endless line gets no extension. */
 			if (c->smtp.commands != before && !smtp_session_done(&c->smtp)) {
 				c->active_ms = ev_now_ms();
-				if (conn_arm(c) < 0) {
+				if (rsp_conn_arm(c) < 0) {
 					c->end = "out of memory (timer)";
 					rsp_conn_free(c);
 					return false;
@@ -232,7 +247,24 @@ static bool conn_pump(struct conn *c)
 			rsp_conn_free(c);
 			return false;
 		}
+		/* Decrypted input the TLS layer holds: no event will come. */
+		if (!c->lingering && c->in_len < sizeof(c->in) && !smtp_session_done(&c->smtp) &&
+		    rsp_tls_pending(c)) {
+			ssize_t n = rsp_conn_recv(c, c->in + c->in_len, sizeof(c->in) - c->in_len);
+
+			if (n > 0) {
+				c->in_len += (size_t)n;
+				progress = true;
+			}
+		}
 	} while (progress);
+
+	/* Our 220 to STARTTLS is out: the handshake. */
+	if (smtp_session_tls_wanted(&c->smtp) && !smtp_session_done(&c->smtp) &&
+	    c->tls == CONN_TLS_NONE && !conn_out_len(c))
+		return rsp_tls_begin(c);
+	if (c->tls == CONN_TLS_HANDSHAKE)
+		return true;
 
 	if (smtp_session_done(&c->smtp) && !c->lingering && !conn_out_len(c)) {
 		/* Half-close and wait for the client's FIN: closing with unread
@@ -240,6 +272,7 @@ static bool conn_pump(struct conn *c)
 		 * the client reads it. */
 		if (!c->end)
 			c->end = c->smtp.last_code == 221 ? "quit" : "421";
+		rsp_tls_close(c);
 		shutdown(c->fd, SHUT_WR);
 		c->lingering = true;
 		c->in_len = 0;
@@ -258,8 +291,12 @@ static void conn_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	char junk[4096];
 	ssize_t n;
 
+	if (c->tls == CONN_TLS_HANDSHAKE) {
+		rsp_tls_step(c);
+		return;
+	}
 	if (!(events & (EV_READ | EV_ERROR))) {
-		conn_pump(c);
+		rsp_conn_pump(c);
 		return;
 	}
 	if (c->lingering) {
@@ -269,7 +306,7 @@ static void conn_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		return;
 	}
 	if (c->in_len < sizeof(c->in)) {
-		n = read(fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+		n = rsp_conn_recv(c, c->in + c->in_len, sizeof(c->in) - c->in_len);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			bool ignored = false;
 
@@ -286,7 +323,7 @@ static void conn_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		if (n > 0)
 			c->in_len += (size_t)n;
 	}
-	conn_pump(c);
+	rsp_conn_pump(c);
 }
 
 static void conn_timer(struct ev_loop *loop, void *arg)
@@ -295,6 +332,12 @@ static void conn_timer(struct ev_loop *loop, void *arg)
 
 	if (c->lingering || smtp_session_done(&c->smtp)) {
 		/* linger over, or a 421 the client would not read */
+		rsp_conn_free(c);
+		return;
+	}
+	if (c->tls == CONN_TLS_HANDSHAKE) {
+		/* Nothing can be said in the middle of a handshake. */
+		c->end = "TLS handshake timeout";
 		rsp_conn_free(c);
 		return;
 	}
@@ -313,14 +356,14 @@ static void conn_timer(struct ev_loop *loop, void *arg)
 		rsp_conn_free(c);
 		return;
 	}
-	conn_pump(c);
+	rsp_conn_pump(c);
 }
 
 bool rsp_conn_new(struct rsp *r, int fd, const struct mxg_ip *peer, uint16_t peer_port,
 		  const struct client_key *key, const struct client_key *net,
 		  const struct mxg_ip *dst, uint16_t dst_port)
 {
-	struct smtp_session_params p = {r->helo, r->cfg->max_commands, 0};
+	struct smtp_session_params p = {r->helo, r->cfg->max_commands, 0, r->tls_ctx != NULL};
 	struct conn *c = calloc(1, sizeof(*c));
 
 	if (!c)
@@ -337,7 +380,7 @@ bool rsp_conn_new(struct rsp *r, int fd, const struct mxg_ip *peer, uint16_t pee
 	c->dst_port = dst_port;
 	ev_timer_init(&c->timer, conn_timer, c);
 	smtp_session_init(&c->smtp, &p, &conn_ops, c);
-	if (ev_io_add(r->loop, fd, EV_READ | EV_WRITE, conn_io, c) < 0 || conn_arm(c) < 0) {
+	if (ev_io_add(r->loop, fd, EV_READ | EV_WRITE, conn_io, c) < 0 || rsp_conn_arm(c) < 0) {
 		ev_io_del(r->loop, fd);
 		ev_timer_stop(r->loop, &c->timer);
 		free(c);
@@ -347,7 +390,7 @@ bool rsp_conn_new(struct rsp *r, int fd, const struct mxg_ip *peer, uint16_t pee
 	r->n_conns++;
 	r->rep.cnt.sessions++;
 	smtp_session_start(&c->smtp);
-	conn_pump(c);
+	rsp_conn_pump(c);
 	return true;
 }
 
@@ -439,9 +482,9 @@ static void on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	}
 }
 
-int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int ctl)
+int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int ctl, SSL_CTX *tls)
 {
-	struct rsp r = {.cfg = cfg, .listen_fd = {fd_v4, fd_v6}, .ctl = ctl};
+	struct rsp r = {.cfg = cfg, .listen_fd = {fd_v4, fd_v6}, .ctl = ctl, .tls_ctx = tls};
 	uint32_t seed = 0;
 	int rc = 1;
 
@@ -453,6 +496,9 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 	r.max_per_net = cfg->max_connections_per_network;
 	r.idle_ms = cfg->idle_timeout_ms;
 	r.session_ms = cfg->session_timeout_ms;
+	r.tls_max = r.max_conn / RSP_TLS_HANDSHAKE_SHARE ? r.max_conn / RSP_TLS_HANDSHAKE_SHARE : 1;
+	r.tls_max_per_net =
+	    r.max_per_net / RSP_TLS_HANDSHAKE_SHARE ? r.max_per_net / RSP_TLS_HANDSHAKE_SHARE : 1;
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) < 0)
 		seed = (uint32_t)getpid() ^ (uint32_t)ev_now_ns();
 	LIST_INIT(&r.conns);

@@ -382,12 +382,51 @@ static void do_ehlo(struct smtp_session *s, const char *arg, bool extended)
 	reply(s, "250-PIPELINING");
 	reply(s, "250-ENHANCEDSTATUSCODES");
 	reply(s, "250-8BITMIME");
+	if (s->p.starttls && !s->tls)
+		reply(s, "250-STARTTLS");
 	reply(s, "250 SIZE");
 }
 
 static bool verb_is(const char *verb, const char *name)
 {
 	return strcasecmp(verb, name) == 0;
+}
+
+static void do_starttls(struct smtp_session *s, const char *arg)
+{
+	if (*arg) {
+		error_reply(s, "501 5.5.4 Syntax: STARTTLS");
+		return;
+	}
+	if (s->tls) {
+		error_reply(s, "554 5.5.1 Error: TLS already active");
+		return;
+	}
+	if (s->mail) {
+		error_reply(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	/* RFC 3207 4: 454 when TLS is not available for a temporary reason
+	 * (here: too many handshakes at once). The client may go on in
+	 * plaintext or try later. */
+	if (s->ops && s->ops->starttls && !s->ops->starttls(s->arg)) {
+		reply(s, "454 4.7.0 TLS not available due to temporary reason");
+		return;
+	}
+	reply(s, "220 2.0.0 Ready to start TLS");
+	s->tls_wanted = true;
+}
+
+void smtp_session_tls_started(struct smtp_session *s)
+{
+	/* RFC 3207 4.2: discard all knowledge obtained from the client. */
+	s->tls_wanted = false;
+	s->tls = true;
+	s->helo = false;
+	s->mail = false;
+	s->from[0] = '\0';
+	s->line_len = 0;
+	s->discarding = false;
 }
 
 /* Known verbs this responder has no use for (not advertised). */
@@ -461,6 +500,8 @@ static void process_line(struct smtp_session *s, char *line, size_t len)
 	} else if (verb_is(verb, "QUIT")) {
 		reply(s, "221 2.0.0 Bye");
 		s->done = true;
+	} else if (verb_is(verb, "STARTTLS") && s->p.starttls) {
+		do_starttls(s, arg);
 	} else if (verb_is(verb, "HELP")) {
 		reply(s, "214 2.0.0 This backup MX accepts no mail while the primary MX is online; "
 			 "commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY");
@@ -487,6 +528,11 @@ size_t smtp_session_feed(struct smtp_session *s, const void *buf, size_t len)
 
 		if (s->done)
 			return len; /* QUIT or 421 sent: the rest is ignored */
+		if (s->tls_wanted) {
+			/* Pipelined behind STARTTLS: never a command. */
+			s->tls_dropped += len - off;
+			return len;
+		}
 		lf = memchr(p + off, '\n', len - off);
 		seg = lf ? (size_t)(lf - (p + off)) : len - off;
 		if (s->discarding) {

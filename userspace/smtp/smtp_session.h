@@ -72,12 +72,18 @@ struct smtp_session_ops {
 	/* Every RCPT reply that names a domain's fate (551, 451, 550), for
 	 * the counters. NULL: not counted. */
 	void (*rcpt_replied)(void *arg, int code);
+	/* STARTTLS (offered when params.starttls): true = a handshake slot is
+	 * the session's (the caller's bounds allow one more handshake) and it
+	 * gets "220 Ready to start TLS"; false = 454, try later. NULL: always
+	 * true. */
+	bool (*starttls)(void *arg);
 };
 
 struct smtp_session_params {
 	const char *helo_name; /* kept by pointer: must outlive the session */
 	unsigned max_commands; /* 0 = SMTP_DEFAULT_MAX_COMMANDS */
 	unsigned max_errors;   /* 0 = SMTP_DEFAULT_MAX_ERRORS */
+	bool starttls;	       /* offer STARTTLS (RFC 3207) */
 };
 
 struct smtp_session {
@@ -90,6 +96,9 @@ struct smtp_session {
 	char from[SMTP_FROM_MAX]; /* its envelope sender, lower case; "" = <> */
 	bool done;		  /* QUIT or 421 queued: close once output is sent */
 	bool discarding;	  /* inside an overlong line: drop up to the next LF */
+	bool tls_wanted;	  /* "220 Ready to start TLS" queued: handshake next */
+	bool tls;		  /* the dialogue runs inside TLS */
+	size_t tls_dropped;	  /* plaintext pipelined after STARTTLS, dropped */
 
 	char line[SMTP_LINE_MAX];
 	size_t line_len;
@@ -128,6 +137,22 @@ static inline bool smtp_session_done(const struct smtp_session *s)
 {
 	return s->done;
 }
+
+/*
+ * STARTTLS (RFC 3207). After "220 2.0.0 Ready to start TLS" is queued,
+ * tls_wanted() is true and feed() drops every byte: plaintext pipelined
+ * behind STARTTLS must never be read as a command inside TLS (the
+ * command injection of CVE-2011-0411). The caller sends the 220, stops
+ * reading plaintext, discards what it holds, and does the handshake; when
+ * it completes it calls tls_started(), which forgets everything the
+ * client said before (it must EHLO again). A failed handshake ends the
+ * connection.
+ */
+static inline bool smtp_session_tls_wanted(const struct smtp_session *s)
+{
+	return s->tls_wanted;
+}
+void smtp_session_tls_started(struct smtp_session *s);
 
 /* The responder's own reasons to end a session: each queues "421 4.7.0
  * <why>" (if there is room) and marks the session done. */
