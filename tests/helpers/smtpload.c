@@ -6,8 +6,10 @@
  *   smtpload -m session -c CONC -n TOTAL [-e CODE] [-d DOMAIN] ADDR PORT
  *       full reject dialogues: connect, 220, EHLO, MAIL, RCPT TO user@DOMAIN
  *       (default gated.test; expects CODE, default 551), QUIT; latency per
- *       session from connect() to 221. -r RATE paces the starts (per second);
- *       -p PORT gives session i the source port PORT + i (no reuse).
+ *       session from connect() to 221. -r RATE paces the starts (per second),
+ *       -w N keeps at most N sessions in progress at once (for idle ones:
+ *       until their greeting); -p PORT gives session i the source port
+ *       PORT + i (no reuse).
  *   smtpload -m banner -c CONC -N COUNT ADDR PORT
  *       bare TCP connect plus banner read to COUNT addresses ADDR, ADDR+1..
  *       (the baseline of a probe round).
@@ -92,8 +94,9 @@ static struct sockaddr_in6 base, base4; /* ADDR: IPv6 (or mapped), IPv4 */
 static bool have_base6, have_base4;
 static unsigned n_addrs = 1;
 static volatile sig_atomic_t stop;
-static double max_rate;	  /* -r: sessions started per second, 0 = no limit */
-static unsigned src_port; /* -p: first source port; each session its own */
+static double max_rate;		/* -r: sessions started per second, 0 = no limit */
+static size_t max_busy, n_busy; /* -w: sessions not yet idle nor ended, at most */
+static unsigned src_port;	/* -p: first source port; each session its own */
 static struct src_range ranges[SRC_RANGES_MAX];
 static unsigned n_ranges;
 static unsigned hosts_per_net = SRC_HOSTS_DEFAULT; /* -H */
@@ -113,11 +116,15 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-/* -r RATE: start no more than RATE sessions per second on average. */
-
+/* -r RATE: start no more than RATE sessions per second on average;
+ * -w N: no more than N at once between connect and greeting (or, in the
+ * session mode, their end), so that a server slow to accept is not
+ * pushed past its accept queue into SYN cookies, on which a client waiting
+ * for the greeting hangs. */
 static int paced_ok(double t0)
 {
-	return max_rate <= 0 || (double)n_started < max_rate * (now_s() - t0) + 1;
+	return (max_rate <= 0 || (double)n_started < max_rate * (now_s() - t0) + 1) &&
+	       (!max_busy || n_busy < max_busy);
 }
 
 static void count_fail(enum fail f)
@@ -213,6 +220,7 @@ static int start(int ep, struct sess *s)
 		return -1;
 	}
 	s->step = S_CONNECT;
+	n_busy++;
 	struct epoll_event ev = {.events = EPOLLOUT | EPOLLIN, .data.ptr = s};
 	epoll_ctl(ep, EPOLL_CTL_ADD, s->fd, &ev);
 	return 0;
@@ -234,7 +242,9 @@ static void finish(int ep, struct sess *s, enum fail f)
 	s->fd = -1;
 	if (s->step == S_IDLE)
 		n_open--; /* counted open when its banner came */
-	else if (f == FAIL_NONE)
+	else
+		n_busy--;
+	if (s->step != S_IDLE && f == FAIL_NONE)
 		lat[n_lat++] = now_s() - s->t0;
 	if (f != FAIL_NONE)
 		count_fail(f);
@@ -324,6 +334,7 @@ static void progress(int ep, struct sess *s, unsigned events)
 			s->step = S_IDLE;
 			lat[n_lat++] = now_s() - s->t0;
 			n_open++;
+			n_busy--;
 		} else {
 			send_line(s, "EHLO load.test\r\n");
 			s->step = S_EHLO;
@@ -448,7 +459,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	total = 0;
-	while ((opt = getopt(argc, argv, "m:c:n:N:e:s:d:r:p:S:H:t:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:c:n:N:e:s:d:r:p:S:H:t:w:")) != -1) {
 		switch (opt) {
 		case 'm':
 			mode = !strcmp(optarg, "banner") ? M_BANNER
@@ -475,6 +486,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			max_rate = atof(optarg);
+			break;
+		case 'w':
+			max_busy = (size_t)atol(optarg);
 			break;
 		case 'd':
 			snprintf(rcpt_cmd, sizeof(rcpt_cmd), "RCPT TO:<user@%.250s>\r\n", optarg);
@@ -566,7 +580,7 @@ int main(int argc, char **argv)
 			break;
 		if (mode != M_IDLE && n_lat + n_err >= total)
 			break;
-		int n = epoll_wait(ep, evs, 512, max_rate > 0 ? 5 : 200);
+		int n = epoll_wait(ep, evs, 512, max_rate > 0 || max_busy ? 5 : 200);
 		if (n < 0 && errno != EINTR)
 			return 1;
 		for (int i = 0; i < n; i++) {
@@ -582,7 +596,7 @@ int main(int argc, char **argv)
 			last_expire = now;
 		}
 		/* Slots left idle by the pacing, or freed by expire. */
-		for (unsigned i = 0; i < conc && (max_rate > 0 || expired); i++) {
+		for (unsigned i = 0; i < conc && (max_rate > 0 || max_busy || expired); i++) {
 			if (ss[i].fd < 0)
 				start_next(ep, &ss[i], t0);
 		}
@@ -616,8 +630,9 @@ int main(int argc, char **argv)
 	printf("\n");
 	return n_err ? 3 : 0;
 usage:
-	fprintf(stderr, "usage: smtpload -m session|banner|idle [-c CONC] [-n TOTAL] [-N ADDRS] "
-			"[-e CODE] [-d DOMAIN] [-r RATE] [-p SRCPORT] [-s SECS] [-t SECS] "
-			"[-S PREFIX/LEN]... [-H HOSTS] ADDR[,ADDR4] PORT\n");
+	fprintf(stderr,
+		"usage: smtpload -m session|banner|idle [-c CONC] [-n TOTAL] [-N ADDRS] "
+		"[-e CODE] [-d DOMAIN] [-r RATE] [-w BUSY] [-p SRCPORT] [-s SECS] [-t SECS] "
+		"[-S PREFIX/LEN]... [-H HOSTS] ADDR[,ADDR4] PORT\n");
 	return 2;
 }

@@ -51,7 +51,7 @@ ok "the sessions came from 600 IPv6 /48s" test "$n48" -eq 600
 ok "and from all 256 IPv4 /24s of the /16" test "$n24" -eq 256
 ok "no address sent more than the per-client limit over the whole run" test "${maxper:-99}" -le 10
 
-out=$(fl_exec "$LOAD" -m idle -S $SRC6 -S $SRC4 -r 2000 -c 1000 ::1,127.0.0.1 2525 | head -1)
+out=$(fl_exec "$LOAD" -m idle -S $SRC6 -S $SRC4 -r 5000 -w 100 -c 1000 ::1,127.0.0.1 2525 | head -1)
 like "$out" '^idle open=1000 errors=0 ' "1000 idle sessions from the ranges all opened"
 
 # --- one address: the limits answer, and each failure is counted
