@@ -79,7 +79,7 @@ size_t handoff_xclient_line(char *buf, size_t len, const struct mxg_ip *client, 
 	if (!xtext(helo, sizeof(helo), helo_name && *helo_name ? helo_name : "[UNAVAILABLE]"))
 		return 0;
 	mxg_ip_str(client, addr, sizeof(addr));
-	n = snprintf(buf, len, "XCLIENT ADDR=%s%s PORT=%u HELO=%s PROTO=%s",
+	n = snprintf(buf, len, "XCLIENT ADDR=%s%s PORT=%u NAME=[TEMPUNAVAIL] HELO=%s PROTO=%s",
 		     client->family == AF_INET6 ? "IPV6:" : "", addr, (unsigned)port, helo,
 		     extended ? "ESMTP" : "SMTP");
 	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
@@ -140,8 +140,7 @@ bool handoff_init(struct handoff *h, const struct handoff_params *p)
 			handoff_fail(h, "no name for our own EHLO");
 			return false;
 		}
-		snprintf(h->rcpt_line, sizeof(h->rcpt_line), "EHLO %s", p->our_name);
-		return true; /* rcpt_line holds our EHLO until the greeting */
+		snprintf(h->our_ehlo, sizeof(h->our_ehlo), "EHLO %s", p->our_name);
 	} else {
 		uint8_t hdr[HANDOFF_PROXY_V2_MAX];
 		size_t n = handoff_proxy_v2(hdr, sizeof(hdr), &p->client, p->client_port, &p->local,
@@ -161,9 +160,6 @@ bool handoff_rcpt(struct handoff *h, const char *rcpt_line)
 	    (h->state >= HO_RCPT && h->state != HO_READY))
 		return false;
 	if (h->state != HO_READY) {
-		/* xclient keeps our EHLO in rcpt_line until the greeting. */
-		if (h->protocol == HANDOFF_XCLIENT && h->state == HO_GREETING)
-			return false;
 		if (!copy_line(h->rcpt_line, rcpt_line))
 			return false;
 		h->rcpt_pending = true;
@@ -292,9 +288,8 @@ static enum handoff_event on_reply(struct handoff *h, size_t len, int code)
 		if (code != 220)
 			return failed(h, "greeting", code);
 		if (h->protocol == HANDOFF_XCLIENT) {
-			if (!queue_line(h, h->rcpt_line))
+			if (!queue_line(h, h->our_ehlo))
 				return failed(h, "EHLO", 0);
-			h->rcpt_line[0] = '\0';
 			h->state = HO_XCLIENT_EHLO;
 			return HO_EV_NONE;
 		}

@@ -81,6 +81,7 @@ struct handoff {
 	char helo_line[HANDOFF_LINE_MAX];
 	char mail_line[HANDOFF_LINE_MAX];
 	char xclient_line[HANDOFF_LINE_MAX];
+	char our_ehlo[HANDOFF_LINE_MAX];  /* xclient: our EHLO before XCLIENT */
 	char rcpt_line[HANDOFF_LINE_MAX]; /* waiting until the transaction is open */
 	bool rcpt_pending;
 	bool extended; /* EHLO (not HELO): the ESMTP greeting */
@@ -108,8 +109,10 @@ size_t handoff_proxy_v2(uint8_t *buf, size_t len, const struct mxg_ip *src, uint
 
 /*
  * "XCLIENT ADDR=... PORT=... HELO=... PROTO=..." (no CRLF) into buf:
- * ADDR as Postfix wants it (IPv6 with the "IPV6:" prefix), HELO xtext
- * encoded (RFC 3461 4), PROTO SMTP or ESMTP. Returns the length, 0 when
+ * ADDR as Postfix wants it (IPv6 with the "IPV6:" prefix), NAME
+ * [TEMPUNAVAIL] (the responder looks up no names; a temporary failure keeps
+ * Postfix's name checks at 450, and the client is not left "localhost"),
+ * HELO xtext encoded (RFC 3461 4), PROTO SMTP or ESMTP. Returns the length, 0 when
  * it does not fit.
  */
 size_t handoff_xclient_line(char *buf, size_t len, const struct mxg_ip *client, uint16_t port,
