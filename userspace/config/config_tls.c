@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,10 +30,12 @@ static void ssl_why(char *why, size_t len, const char *what, const char *path)
 	ERR_clear_error();
 }
 
-SSL_CTX *config_tls_server_ctx(const char *cert, const char *key, char *why, size_t len)
+SSL_CTX *config_tls_server_ctx(const char *cert, const char *key, bool *key_failed, char *why,
+			       size_t len)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
+	*key_failed = false;
 	if (!ctx) {
 		ssl_why(why, len, "cannot create a TLS context", cert);
 		return NULL;
@@ -55,10 +58,19 @@ SSL_CTX *config_tls_server_ctx(const char *cert, const char *key, char *why, siz
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-		ssl_why(why, len, "cannot load a PEM private key", key);
+		*key_failed = true;
+		if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+			ERR_clear_error();
+			snprintf(why, len,
+				 "%.300s: the key does not match the certificate in %.300s", key,
+				 cert);
+		} else {
+			ssl_why(why, len, "cannot load a PEM private key", key);
+		}
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
+		*key_failed = true;
 		ERR_clear_error();
 		snprintf(why, len, "%.300s: the key does not match the certificate in %.300s", key,
 			 cert);
@@ -113,6 +125,7 @@ int cfg_check_tls(struct cfg_parse *p)
 	int kline = c->tls_from[0] ? p->key_line_domains_from : cfg_key_line(p, "tls_key_file");
 	char why[800], from[96] = "";
 	struct stat st;
+	bool key_failed;
 	SSL_CTX *ctx;
 
 	if (!c->tls_cert_file[0] && !c->tls_key_file[0])
@@ -144,10 +157,11 @@ int cfg_check_tls(struct cfg_parse *p)
 				kkey, from, c->tls_key_file,
 				st.st_mode & S_IWOTH ? "writable" : "readable",
 				(unsigned)(st.st_mode & 07777), c->tls_key_file);
-	ctx = config_tls_server_ctx(c->tls_cert_file, c->tls_key_file, why, sizeof(why));
+	ctx =
+	    config_tls_server_ctx(c->tls_cert_file, c->tls_key_file, &key_failed, why, sizeof(why));
 	if (!ctx)
-		return cfg_fail(p, p->name, strstr(why, "key") ? kline : cline, "%s: %s%s",
-				strstr(why, "key") ? kkey : ckey, from, why);
+		return cfg_fail(p, p->name, key_failed ? kline : cline, "%s: %s%s",
+				key_failed ? kkey : ckey, from, why);
 	SSL_CTX_free(ctx);
 	return 0;
 }

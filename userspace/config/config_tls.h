@@ -7,13 +7,17 @@
 #ifndef MXG_CONFIG_TLS_H
 #define MXG_CONFIG_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <openssl/types.h>
 
 /* A TLS server context (TLS 1.2 and later, no session cache or tickets:
  * nothing grows per client) with the chain of cert and the key of key
- * loaded and matched. NULL with why ("what: OpenSSL's words"). */
-SSL_CTX *config_tls_server_ctx(const char *cert, const char *key, char *why, size_t len);
+ * loaded and matched. NULL with why ("FILE: what: OpenSSL's words") and
+ * *key_failed true when the key (or the match) failed, false for the
+ * certificate. */
+SSL_CTX *config_tls_server_ctx(const char *cert, const char *key, bool *key_failed, char *why,
+			       size_t len);
 
 #endif

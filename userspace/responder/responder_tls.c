@@ -25,6 +25,7 @@
 int responder_tls_prepare(const struct mxg_config *cfg, SSL_CTX **ctx, char *err, size_t errlen)
 {
 	unsigned char seed[32];
+	bool key_failed;
 	char why[700];
 
 	*ctx = NULL;
@@ -32,7 +33,7 @@ int responder_tls_prepare(const struct mxg_config *cfg, SSL_CTX **ctx, char *err
 		return 0;
 	*ctx = config_tls_server_ctx(cfg->tls_cert_file,
 				     cfg->tls_key_file[0] ? cfg->tls_key_file : cfg->tls_cert_file,
-				     why, sizeof(why));
+				     &key_failed, why, sizeof(why));
 	if (!*ctx) {
 		snprintf(err, errlen, "STARTTLS: %s", why);
 		return -EINVAL;
