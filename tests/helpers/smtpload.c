@@ -628,6 +628,10 @@ int main(int argc, char **argv)
 	if (mode == M_IDLE)
 		printf(" open=%zu", n_open);
 	printf("\n");
+	fflush(stdout);
+	free(ss);
+	free(lat);
+	close(ep);
 	return n_err ? 3 : 0;
 usage:
 	fprintf(stderr,
