@@ -21,7 +21,9 @@
 # responder's tests are). reply reject: most of these tests prove the gate
 # by the 551 of a gated domain, which the built-in default (greylist, a
 # 451) no longer gives; `mxg_config reply=` writes no reply key and so
-# runs the default (tests/demo.sh shows both).
+# runs the default (tests/demo.sh shows both). reject_grace 0: several
+# tests expect that 551 right after the primary comes back, which the
+# default grace (1 h of 451) would not give; 97-reject-grace.t tests it.
 
 # shellcheck source=tests/lib/testnet.sh
 . "$MXG_SRC/tests/lib/testnet.sh"
@@ -72,10 +74,11 @@ mxg_config() {
 		[offender_threshold]=0
 		[state_dir]=$TN_DIR/state
 		[reply]=reject
+		[reject_grace]=0
 	)
 	local order=(self domains gate interfaces pin_dir control_socket resolver
 		probe_interval probe_timeout rise fall state_ttl recovery_grace
-		offender_threshold state_dir reply)
+		offender_threshold state_dir reply reject_grace)
 	for kv in "$@"; do
 		[ -n "${v[${kv%%=*}]+x}" ] || order+=("${kv%%=*}")
 		v[${kv%%=*}]=${kv#*=}

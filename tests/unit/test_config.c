@@ -534,13 +534,49 @@ static void test_domain_override_errors(void **state)
 		     "t.conf:5: [domain example.net]: not a served domain; add it to domains");
 	expect_error(BASE "[domain example.org]\nrise = 2\n",
 		     "t.conf:5: rise: not allowed in [domain example.org]; only reply, "
-		     "reply_text and recovery_grace are");
+		     "reply_text, recovery_grace and reject_grace are");
 	expect_error(BASE "[domain example.org]\nreply = defer\n[domain EXAMPLE.org]\n",
 		     "t.conf:6: [domain example.org]: section repeated (first on line 4)");
 	expect_error(BASE "[domain example.org]\nreply = defer\nreply = reject\n",
 		     "t.conf:6: reply: set twice in [domain example.org]");
 	expect_error(BASE "[domain example.org]\nrecovery_grace = soon\n",
 		     "t.conf:5: recovery_grace: \"soon\" is not a duration");
+	expect_error(BASE "[domain example.org]\nreject_grace = 1m\nreject_grace = 2m\n",
+		     "t.conf:6: reject_grace: set twice in [domain example.org]");
+	/* recovery_grace and reject_grace are two keys, each once. */
+	expect_ok(BASE "[domain example.org]\nrecovery_grace = 1m\nreject_grace = 2m\n");
+}
+
+/* reject_grace: 1 h by default (Exim's 15 min retry skip and OpenSMTPD's
+ * longest route delay, an hour); global and per domain; only reject
+ * domains have one. */
+static void test_reject_grace(void **state)
+{
+	const struct mxg_domain_config *a, *b, *c;
+
+	expect_ok(BASE);
+	assert_int_equal(cfg.reject_grace_ms, 3600000);
+	assert_true(cfg.reject_grace_ms >= 15 * 60000);
+	/* The default reply is greylist: no reject grace to run. */
+	assert_int_equal(config_domain_reject_grace(&cfg, config_find_domain(&cfg, "example.org")),
+			 0);
+
+	expect_ok("self = mx2.example.org\ninterfaces = eth0\n"
+		  "domains = example.net example.com example.org\n"
+		  "reply = reject\nreject_grace = 20m\n"
+		  "[domain example.net]\nreject_grace = 0\n"
+		  "[domain example.com]\nreply = defer\nreject_grace = 1h\n");
+	a = config_find_domain(&cfg, "example.net");
+	b = config_find_domain(&cfg, "example.com");
+	c = config_find_domain(&cfg, "example.org");
+	assert_int_equal(config_domain_reject_grace(&cfg, a), 0);
+	assert_int_equal(config_domain_reject_grace(&cfg, b), 0); /* defer */
+	assert_int_equal(config_domain_reject_grace(&cfg, c), 20 * 60000);
+
+	expect_error(BASE "reject_grace = soon\n",
+		     "t.conf:4: reject_grace: \"soon\" is not a duration");
+	expect_error(BASE "reject_grace = 8d\n", "t.conf:4: reject_grace: ");
+	expect_error(BASE "[domain example.org]\nreject_grace = -1s\n", "t.conf:5: reject_grace: ");
 }
 
 static void test_overlong_values(void **state)
@@ -902,6 +938,7 @@ int main(void)
 	    T(test_reply_text),
 	    T(test_domains),
 	    T(test_domain_override_errors),
+	    T(test_reject_grace),
 	    T(test_overlong_values),
 	    T(test_domains_file),
 	    T(test_domain_bound),

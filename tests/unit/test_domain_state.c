@@ -630,6 +630,113 @@ static void test_state_names(void **state)
 	assert_string_equal(mxg_mx_status_str(MX_ERROR), "error");
 }
 
+#define REJECT_GRACE_MS 10000
+
+/* reply = reject, fall 2: one failed round leaves the domain gated, but a
+ * sender may have met that failure and will come back to the backup: 451
+ * (reason reject_grace) for reject_grace after it, then 551 again. */
+static void test_failed_round_starts_reject_grace_while_gated(void **state)
+{
+	struct fixture *f = *state;
+	struct ds_params saved = params;
+	uint64_t failed;
+
+	params.fall = 2;
+	f->d.reject_grace_ms = REJECT_GRACE_MS;
+	make_gated(f);
+	assert_false(ds_in_reject_grace(&f->d));
+	assert_int_equal(ds_reject_grace_left(&f->d, f->now), 0);
+
+	assert_true(round1(f, PROBE_TIMEOUT));
+	failed = f->now;
+	assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_REJECT_GRACE);
+	assert_true(ds_in_reject_grace(&f->d));
+	assert_int_equal(ds_reject_grace_left(&f->d, f->now), REJECT_GRACE_MS);
+	assert_string_equal(mxg_reason_token(f->d.reason), "reject_grace");
+
+	/* The primary answers again: still in the grace until it ends. */
+	while (f->now + ROUND_MS < failed + REJECT_GRACE_MS) {
+		round1(f, PROBE_OK);
+		assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_REJECT_GRACE);
+	}
+	assert_int_equal(ds_reject_grace_left(&f->d, f->now), failed + REJECT_GRACE_MS - f->now);
+	assert_true(round1(f, PROBE_OK)); /* reject_grace after the failure */
+	assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_PRIMARY_UP);
+	assert_false(ds_in_reject_grace(&f->d));
+
+	/* Another failure starts it again; so does a deferring primary. */
+	round1(f, PROBE_NO_MAIL);
+	assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_REJECT_GRACE);
+	params = saved;
+}
+
+/* The usual outage (fall 1): open while down, recovery_grace and rise
+ * after it; the reject grace runs from the last failed round, so once
+ * gated again the domain still answers 451 until it ends. */
+static void test_reject_grace_outlasts_an_outage(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t last_failed;
+
+	f->d.reject_grace_ms = REJECT_GRACE_MS;
+	make_gated(f);
+	round1(f, PROBE_REFUSED);
+	round1(f, PROBE_REFUSED);
+	last_failed = f->now;
+	assert_state(f, MXG_DOMAIN_OPEN, MXG_REASON_PRIMARY_DOWN);
+	assert_int_equal(ds_reject_grace_left(&f->d, f->now), 0); /* open: no reply at all */
+	while (f->d.state != MXG_DOMAIN_GATED && f->now < last_failed + REJECT_GRACE_MS)
+		round1(f, PROBE_OK);
+	assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_REJECT_GRACE);
+	assert_true(f->now - last_failed >= GRACE_MS); /* after recovery_grace */
+	while (f->now + ROUND_MS < last_failed + REJECT_GRACE_MS)
+		round1(f, PROBE_OK);
+	assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_REJECT_GRACE);
+	round1(f, PROBE_OK);
+	assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_PRIMARY_UP);
+}
+
+/* reject_grace 0 (defer and greylist domains, or reject_grace = 0): a
+ * failed round changes nothing but what fall says. */
+static void test_no_reject_grace_without_reject(void **state)
+{
+	struct fixture *f = *state;
+	struct ds_params saved = params;
+
+	params.fall = 2;
+	make_gated(f);
+	round1(f, PROBE_TIMEOUT);
+	assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_PRIMARY_UP);
+	assert_int_equal(ds_reject_grace_left(&f->d, f->now), 0);
+	/* Turned on later (a reload to reply = reject): the failure it
+	 * remembers counts from when it happened. */
+	f->d.reject_grace_ms = REJECT_GRACE_MS;
+	assert_true(ds_evaluate(&f->d, &params, f->now));
+	assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_REJECT_GRACE);
+	assert_true(ds_evaluate(&f->d, &params, f->now + REJECT_GRACE_MS));
+	assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_PRIMARY_UP);
+	params = saved;
+}
+
+/* A primary without an address is a failed primary too. */
+static void test_primary_without_address_starts_reject_grace(void **state)
+{
+	struct fixture *f = *state;
+	struct mx_set s;
+
+	f->d.reject_grace_ms = REJECT_GRACE_MS;
+	make_gated(f);
+	set_init(&s, MX_OK);
+	add_host(&s, "mx1.example.test", 10, NULL);
+	add_host(&s, "mx2.example.test", 20, SELF_IP, NULL);
+	answer(f, &s);
+	assert_state(f, MXG_DOMAIN_OPEN, MXG_REASON_NO_PRIMARY_ADDR);
+	answer_usual(f);
+	for (int i = 0; i < 10 && f->d.state != MXG_DOMAIN_GATED; i++)
+		round1(f, PROBE_OK);
+	assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_REJECT_GRACE);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -660,6 +767,10 @@ int main(void)
 	    T(test_shared_address_is_one_probe_target),
 	    T(test_self_addresses_decide_where_a_domain_is_served),
 	    T(test_state_names),
+	    T(test_failed_round_starts_reject_grace_while_gated),
+	    T(test_reject_grace_outlasts_an_outage),
+	    T(test_no_reject_grace_without_reject),
+	    T(test_primary_without_address_starts_reject_grace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -81,6 +81,7 @@ static const struct key keys[CFG_N_KEYS] = {
     {"fall", K_UINT, F(fall), 1, 100, false, false},
     {"state_ttl", K_DURATION, F(state_ttl_ms), 1000, DAY_MS, false, false},
     {"recovery_grace", K_DURATION, F(recovery_grace_ms), 0, 7 * DAY_MS, true, false},
+    {"reject_grace", K_DURATION, F(reject_grace_ms), 0, 7 * DAY_MS, true, false},
     {"dns_grace", K_DURATION, F(dns_grace_ms), 0, 7 * DAY_MS, false, false},
     {"reply", K_REPLY, 0, 0, 0, true, false},
     {"reply_text", K_REPLY_TEXT, F(reply_text), 0, 0, true, false},
@@ -170,6 +171,7 @@ static void set_defaults(struct mxg_config *cfg)
 	cfg->fall = MXG_DEFAULT_FALL;
 	cfg->state_ttl_ms = MXG_DEFAULT_STATE_TTL_MS;
 	cfg->recovery_grace_ms = MXG_DEFAULT_RECOVERY_GRACE_MS;
+	cfg->reject_grace_ms = MXG_DEFAULT_REJECT_GRACE_MS;
 	cfg->dns_grace_ms = MXG_DEFAULT_DNS_GRACE_MS;
 	cfg->reply = MXG_DEFAULT_REPLY;
 	snprintf(cfg->reply_text, sizeof(cfg->reply_text), "%s", MXG_DEFAULT_REPLY_TEXT);
@@ -323,6 +325,12 @@ static int set_offender_nft_set(struct mxg_config *c, const char *v, char *why, 
 	return cv_copy(c->offender_nft_set, sizeof(c->offender_nft_set), sp + 1, why, len);
 }
 
+/* The [domain] field of a duration key that a section may override. */
+static int64_t *ov_duration(struct mxg_domain_config *d, const struct key *k)
+{
+	return k->off == F(reject_grace_ms) ? &d->reject_grace_ms : &d->recovery_grace_ms;
+}
+
 static int set_value(struct cfg_parse *p, const struct key *k, const char *v, char *why, size_t len)
 {
 	struct mxg_config *c = p->cfg;
@@ -370,7 +378,7 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 
 			if (cv_duration(v, k->min, k->max, &ms, why, len))
 				return -1;
-			ov->recovery_grace_ms = (int64_t)ms;
+			*ov_duration(ov, k) = (int64_t)ms;
 			return 0;
 		}
 		return cv_duration(v, k->min, k->max, field, why, len);
@@ -474,8 +482,9 @@ static int handler(void *user, const char *section, const char *name, const char
 				 name, value, name);
 	if (p->cur_ov >= 0 && !keys[i].in_domain)
 		return !cfg_fail(p, p->name, p->line,
-				 "%s: not allowed in [domain %s]; only reply, reply_text and "
-				 "recovery_grace are; move it above the first section",
+				 "%s: not allowed in [domain %s]; only reply, reply_text, "
+				 "recovery_grace and reject_grace are; move it above the first "
+				 "section",
 				 name, p->ovs[p->cur_ov].d.name);
 	if (!value[0] && !p->continuation)
 		return !cfg_fail(p, p->name, p->line,
@@ -490,7 +499,8 @@ static int handler(void *user, const char *section, const char *name, const char
 
 		if ((keys[i].type == K_REPLY && d->reply != MXG_REPLY_INHERIT) ||
 		    (keys[i].type == K_REPLY_TEXT && d->reply_text) ||
-		    (keys[i].type == K_DURATION && d->recovery_grace_ms >= 0))
+		    (keys[i].type == K_DURATION &&
+		     *ov_duration(&p->ovs[p->cur_ov].d, &keys[i]) >= 0))
 			return !cfg_fail(p, p->name, p->line,
 					 "%s: set twice in [domain %s]; remove one", name, d->name);
 	} else if (!p->continuation) {

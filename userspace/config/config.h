@@ -41,6 +41,13 @@
 /* A primary that just came back must hold for a minute before gating:
  * senders that queued mail during the outage get to retry here first. */
 #define MXG_DEFAULT_RECOVERY_GRACE_MS 60000
+/* reply = reject answers 451 for this long after a round in which a
+ * primary failed: senders remember a failed primary and send their next
+ * mail to the backup although the primary is back. Exim's default retry
+ * rule (F,2h,15m) skips a failed host for 15 minutes; OpenSMTPD keeps a
+ * failed route disabled for 15 s x penalty^2, at most an hour
+ * (DELAY_ROUTE_MAX). An hour covers both (docs/reject-vs-defer.md). */
+#define MXG_DEFAULT_REJECT_GRACE_MS (60ULL * 60 * 1000)
 /* Keep the last good DNS answer for an hour when DNS fails (well below
  * the usual MX TTLs' worst case, long enough to ride out an outage). */
 #define MXG_DEFAULT_DNS_GRACE_MS 3600000
@@ -87,6 +94,7 @@ struct mxg_domain_config {
 	char name[MXG_NAME_MAX];   /* lower case, no trailing dot */
 	int reply;		   /* enum mxg_reply_mode, INHERIT = global */
 	int64_t recovery_grace_ms; /* -1 = global */
+	int64_t reject_grace_ms;   /* -1 = global */
 	char *reply_text;	   /* NULL = global; owned by the config */
 };
 
@@ -139,6 +147,7 @@ struct mxg_config {
 	unsigned fall;
 	uint64_t state_ttl_ms;
 	uint64_t recovery_grace_ms;
+	uint64_t reject_grace_ms;
 	uint64_t dns_grace_ms;
 
 	enum mxg_reply_mode reply;
@@ -256,5 +265,9 @@ const char *config_domain_reply_text(const struct mxg_config *cfg,
 				     const struct mxg_domain_config *d);
 uint64_t config_domain_recovery_grace(const struct mxg_config *cfg,
 				      const struct mxg_domain_config *d);
+/* The domain's reject_grace, or 0 when its reply is not reject: the time
+ * it answers 451 instead of 551 after a round in which a primary failed. */
+uint64_t config_domain_reject_grace(const struct mxg_config *cfg,
+				    const struct mxg_domain_config *d);
 
 #endif

@@ -3,7 +3,7 @@
  * The served domains of the config: from domains and domains_file, merged,
  * normalised (lower case, no trailing dot), checked for duplicates, sorted
  * for lookup; and the [domain NAME] sections that override reply,
- * reply_text and recovery_grace for one of them.
+ * reply_text, recovery_grace and reject_grace for one of them.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -62,6 +62,7 @@ int cfg_add_domain(struct cfg_parse *p, const char *name, const char *file, int 
 		return cfg_fail(p, file, line, "%s: %s", key, why);
 	d->reply = MXG_REPLY_INHERIT;
 	d->recovery_grace_ms = -1;
+	d->reject_grace_ms = -1;
 	p->origins[c->n_domains].file = file;
 	p->origins[c->n_domains].line = line;
 	c->n_domains++;
@@ -250,6 +251,7 @@ int cfg_open_section(struct cfg_parse *p, const char *name)
 	memcpy(ov->d.name, dom, sizeof(dom));
 	ov->d.reply = MXG_REPLY_INHERIT;
 	ov->d.recovery_grace_ms = -1;
+	ov->d.reject_grace_ms = -1;
 	ov->line = p->line;
 	p->cur_ov = (long)p->n_ovs++;
 	return 0;
@@ -448,4 +450,11 @@ uint64_t config_domain_recovery_grace(const struct mxg_config *cfg,
 {
 	return d && d->recovery_grace_ms >= 0 ? (uint64_t)d->recovery_grace_ms
 					      : cfg->recovery_grace_ms;
+}
+
+uint64_t config_domain_reject_grace(const struct mxg_config *cfg, const struct mxg_domain_config *d)
+{
+	if (config_domain_reply(cfg, d) != MXG_REPLY_REJECT)
+		return 0;
+	return d && d->reject_grace_ms >= 0 ? (uint64_t)d->reject_grace_ms : cfg->reject_grace_ms;
 }

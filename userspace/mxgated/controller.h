@@ -194,6 +194,10 @@ struct ctl_domain *ctl_find_domain(const struct controller *c, const char *name)
 void ctl_dns_schedule(struct ctl_domain *cd, uint64_t delay_ms);
 void ctl_log_change(struct ctl_domain *cd, enum mxg_domain_state old_state,
 		    enum mxg_reason old_reason);
+/* The reply the domain gives now, for the responder's table and the
+ * policy service alike: its configured reply, except defer (451) while a
+ * reject domain is in its reject grace. */
+enum mxg_reply_mode ctl_domain_reply(const struct controller *c, const struct ctl_domain *cd);
 int ctl_reload(struct controller *c);
 void ctl_set_params(struct controller *c);
 /* The configured resolver, or the first of /etc/resolv.conf. */

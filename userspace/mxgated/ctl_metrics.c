@@ -52,11 +52,17 @@ static void write_metrics(const struct controller *c, FILE *f)
 	prom_u64(f, "mxgate_state_transitions_total", NULL, c->cnt.transitions);
 
 	{
-		uint64_t by[MXG_DOMAIN_STATES] = {0};
+		uint64_t by[MXG_DOMAIN_STATES] = {0}, in_grace = 0;
 
-		for (size_t i = 0; i < c->n_domains; i++)
+		for (size_t i = 0; i < c->n_domains; i++) {
 			if (c->domains[i]->ds.state < MXG_DOMAIN_STATES)
 				by[c->domains[i]->ds.state]++;
+			in_grace += ds_in_reject_grace(&c->domains[i]->ds);
+		}
+		prom_family(f, "mxgate_domains_reject_grace", "gauge",
+			    "Gated reply = reject domains answering 451, not 551, because a "
+			    "primary failed a round less than reject_grace ago.");
+		prom_u64(f, "mxgate_domains_reject_grace", NULL, in_grace);
 		prom_family(f, "mxgate_domains", "gauge", "Served domains by state.");
 		for (unsigned s = 0; s < MXG_DOMAIN_STATES; s++)
 			prom_u64(f, "mxgate_domains",

@@ -25,7 +25,7 @@ static int lookup(void *arg, const char *domain, struct policy_domain *d)
 		if (d->state == MXG_DOMAIN_GATED &&
 		    (!c->round.last_ms || ev_now_ms() - c->round.last_ms > c->cfg->state_ttl_ms))
 			d->state = MXG_DOMAIN_OPEN;
-		d->reply = config_domain_reply(c->cfg, cd->dcfg);
+		d->reply = ctl_domain_reply(c, cd);
 		d->primary = cd->ds.primary;
 		d->reply_text = config_domain_reply_text(c->cfg, cd->dcfg);
 		return 0;

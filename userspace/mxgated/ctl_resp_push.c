@@ -165,7 +165,7 @@ static int encode(struct controller *c)
 		/* Pointers only: the encoder copies the strings once. */
 		t[i].name = cd->ds.name;
 		t[i].state = (uint8_t)cd->ds.state;
-		t[i].reply = (uint8_t)config_domain_reply(c->cfg, cd->dcfg);
+		t[i].reply = (uint8_t)ctl_domain_reply(c, cd);
 		t[i].primary = cd->ds.primary;
 		t[i].reply_text = config_domain_reply_text(c->cfg, cd->dcfg);
 	}

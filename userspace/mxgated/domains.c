@@ -30,6 +30,7 @@ struct ctl_domain *ctl_domain_new(struct controller *c, const struct mxg_domain_
 		free(cd);
 		return NULL;
 	}
+	cd->ds.reject_grace_ms = config_domain_reject_grace(c->cfg, dcfg);
 	ev_timer_init(&cd->dns_timer, dns_timer_cb, cd);
 	return cd;
 }
@@ -44,6 +45,13 @@ void ctl_domain_free(struct ctl_domain *cd)
 	cd->lookup = NULL;
 	ds_free(&cd->ds);
 	free(cd);
+}
+
+enum mxg_reply_mode ctl_domain_reply(const struct controller *c, const struct ctl_domain *cd)
+{
+	enum mxg_reply_mode r = config_domain_reply(c->cfg, cd->dcfg);
+
+	return r == MXG_REPLY_REJECT && ds_in_reject_grace(&cd->ds) ? MXG_REPLY_DEFER : r;
 }
 
 void ctl_dns_schedule(struct ctl_domain *cd, uint64_t delay_ms)
@@ -308,6 +316,7 @@ int ctl_reload(struct controller *c)
 			cd->keep = true;
 			cd->dcfg = &ncfg->domains[i];
 			cd->ds.recovery_grace_ms = config_domain_recovery_grace(ncfg, cd->dcfg);
+			cd->ds.reject_grace_ms = config_domain_reject_grace(ncfg, cd->dcfg);
 		} else {
 			struct mxg_config *old = c->cfg;
 

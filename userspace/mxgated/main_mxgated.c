@@ -28,7 +28,8 @@
 static const char *const reject_risks[] = {
     "senders with retry memory: after a primary blip Exim skips the failed host for "
     "~15 min and OpenSMTPD disables the route, so their next mail comes here while the "
-    "primary is up again and bounces",
+    "primary is up again and bounces; reject_grace (451 after a failed round) covers "
+    "only the blips mxgated's probe sees, not a break on the sender's own path",
     "primaries that greylist or defer everyone but their backup pass mxgate's probe; "
     "the senders they defer (450) come here and bounce",
     "per-user conditions at the primary (452 mailbox full, a per-sender rate limit) "

@@ -54,6 +54,9 @@ static void text_domain(const struct controller *c, const struct ctl_domain *cd,
 		sbuf_printf(o, ", primary %s", log_printable(name, sizeof(name), d->primary, 256));
 	if (d->grace_running && d->grace_until_ms > now)
 		sbuf_printf(o, ", grace ends in %" PRIu64 "ms", d->grace_until_ms - now);
+	if (ds_reject_grace_left(d, now))
+		sbuf_printf(o, ", reject grace ends in %" PRIu64 "ms",
+			    ds_reject_grace_left(d, now));
 	sbuf_printf(o, "\n");
 	if (d->dns_fail_since_ms)
 		sbuf_printf(o, "  dns: failing for %s: %s\n",
@@ -189,6 +192,11 @@ static void json_domain(const struct controller *c, const struct ctl_domain *cd,
 	json_kv_bool(w, "recovery_grace_running", d->grace_running && d->grace_until_ms > now);
 	json_kv_uint(w, "recovery_grace_left_ms",
 		     d->grace_running && d->grace_until_ms > now ? d->grace_until_ms - now : 0);
+	/* reply = reject answering 451 after a primary failure (the reason
+	 * says reject_grace). reply is what RCPTs get now. */
+	json_kv_str(w, "reply", reply_mode_name(ctl_domain_reply(c, cd)));
+	json_kv_bool(w, "reject_grace_running", ds_in_reject_grace(d));
+	json_kv_uint(w, "reject_grace_left_ms", ds_reject_grace_left(d, now));
 	json_key(w, "dns");
 	json_object_begin(w);
 	/* No answer and no failure yet: say so, not the initial "ok". */

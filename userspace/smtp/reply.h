@@ -23,6 +23,15 @@ enum mxg_reply_mode {
 	MXG_REPLY_GREYLIST = 2, /* 451 4.7.1, then pass the client after a proven retry */
 };
 
+/* The `reply` key's spelling of a mode: status, logs. */
+static inline const char *reply_mode_name(int mode)
+{
+	return mode == MXG_REPLY_REJECT	    ? "reject"
+	       : mode == MXG_REPLY_DEFER    ? "defer"
+	       : mode == MXG_REPLY_GREYLIST ? "greylist"
+					    : "?";
+}
+
 #define REPLY_OFFENDER_LINE                                                                        \
 	"550 5.7.1 You tried me, a backup MX, too often while the primary MX is online"
 

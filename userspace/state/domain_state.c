@@ -108,6 +108,8 @@ static void decide(struct domain_state *d, const struct ds_params *p, uint64_t n
 	if (!d->n_addrs) {
 		/* A primary we cannot reach is, to us, a primary that is down. */
 		d->down_seen = true;
+		d->primary_failed = true;
+		d->primary_failed_ms = now_ms;
 		d->grace_running = false;
 		*reason = MXG_REASON_NO_PRIMARY_ADDR;
 		return;
@@ -150,6 +152,16 @@ static void decide(struct domain_state *d, const struct ds_params *p, uint64_t n
 	d->down_seen = false;
 	*state = MXG_DOMAIN_GATED;
 	*reason = MXG_REASON_PRIMARY_UP;
+	if (d->reject_grace_ms && d->primary_failed &&
+	    now_ms - d->primary_failed_ms < d->reject_grace_ms)
+		*reason = MXG_REASON_REJECT_GRACE;
+}
+
+uint64_t ds_reject_grace_left(const struct domain_state *d, uint64_t now_ms)
+{
+	uint64_t end = d->primary_failed_ms + d->reject_grace_ms;
+
+	return ds_in_reject_grace(d) && end > now_ms ? end - now_ms : 0;
 }
 
 /* The primary to name: the most preferred one with an up address when
@@ -302,6 +314,10 @@ bool ds_round(struct domain_state *d, const struct ds_params *p, const struct ds
 			    (a->confirmed || now_ms - a->first_seen_ms >= p->probe_interval_ms))
 				a->up = true;
 		} else {
+			/* Whether or not it counts against `fall` yet: a sender
+			 * may have met this failure and will remember it. */
+			d->primary_failed = true;
+			d->primary_failed_ms = now_ms;
 			a->ok_run = 0;
 			if (a->fail_run < UINT32_MAX)
 				a->fail_run++;

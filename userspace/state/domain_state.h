@@ -18,6 +18,14 @@
  * stays open for recovery_grace; senders that queued mail for the backup
  * while the primary was away get a window to deliver it.
  *
+ * Reject grace: a gated domain whose primary failed a round (down,
+ * refused, deferring, timed out, or without an address) less than
+ * reject_grace_ms ago is gated with the reason reject_grace: its reply is
+ * 451, not 551 (the controller gives reject_grace_ms = 0 to domains whose
+ * reply is not reject). Senders remember a failed primary (Exim skips it,
+ * OpenSMTPD disables the route) and keep coming to the backup for a while
+ * after it is back; a 551 would bounce their mail.
+ *
  * DNS: unknown before the first usable answer; on failure the last good MX
  * set is kept for dns_grace, then the domain is unknown. NXDOMAIN counts as
  * a failure (a zone being re-published must not flap the gate).
@@ -93,6 +101,10 @@ struct domain_state {
 	bool down_seen; /* open because primaries were down since last gated */
 	bool grace_running;
 	uint64_t grace_until_ms;
+
+	uint64_t reject_grace_ms;   /* 0: none (the reply is not reject) */
+	bool primary_failed;	    /* primary_failed_ms is valid */
+	uint64_t primary_failed_ms; /* the last round in which a primary failed */
 };
 
 /* Starts unknown (DNS pending). 0 or -ENOMEM. */
@@ -124,6 +136,15 @@ bool ds_round(struct domain_state *d, const struct ds_params *p, const struct ds
 
 /* Re-evaluate timers (dns_grace, recovery_grace) without new input. */
 bool ds_evaluate(struct domain_state *d, const struct ds_params *p, uint64_t now_ms);
+
+/* Gated in its reject grace: answers 451 where reply = reject says 551. */
+static inline bool ds_in_reject_grace(const struct domain_state *d)
+{
+	return d->state == MXG_DOMAIN_GATED && d->reason == MXG_REASON_REJECT_GRACE;
+}
+
+/* What is left of the reject grace, 0 when it is not running. */
+uint64_t ds_reject_grace_left(const struct domain_state *d, uint64_t now_ms);
 
 /* host (an MX host name, trailing dot or not, any case) is one of self. */
 bool ds_is_self(const struct ds_params *p, const char *host);

@@ -37,6 +37,7 @@ enum mxg_reason {
 	MXG_REASON_NO_PRIMARY_ADDR = 12, /* open: primaries have no address */
 	MXG_REASON_PROBE_PENDING = 13,	 /* open: primaries not probed yet */
 	MXG_REASON_PRIMARY_IS_SELF = 14, /* open: a primary's address is ours */
+	MXG_REASON_REJECT_GRACE = 15,	 /* gated: a primary failed lately, 451 */
 	MXG_REASON__COUNT
 };
 
@@ -69,6 +70,9 @@ static inline const struct mxg_reason_name *mxg_reason_name(unsigned r)
 	    [MXG_REASON_PRIMARY_IS_SELF] = {"primary_is_self",
 					    "a primary's address is this host's own "
 					    "(misconfiguration)"},
+	    [MXG_REASON_REJECT_GRACE] = {"reject_grace",
+					 "primary up, but it failed a round lately: 451, not 551, "
+					 "until reject_grace ends"},
 	};
 	static const struct mxg_reason_name unknown = {"?", "?"};
 
