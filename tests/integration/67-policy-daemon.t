@@ -15,7 +15,7 @@ tap_plan 8
 tn_postconf edge "smtpd_recipient_restrictions = reject_unauth_destination, check_policy_service inet:127.0.0.1:10040" \
 	"smtpd_policy_service_default_action = DUNNO"
 
-mxg_config gate=none interfaces= "domains=example.test other.test" policy_listen=inet:127.0.0.1:10040
+mxg_config gate=none interfaces= "domains=example.test other.test" policy_listen=inet:127.0.0.1:10040 policy_allow_local_inet=yes
 mxg_start
 tap_ok "example.test becomes gated" mxg_wait_state example.test gated 8
 tap_ok "other.test is open (its primary is down)" mxg_wait_state other.test open 8

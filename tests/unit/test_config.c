@@ -165,6 +165,7 @@ static void test_full_config(void **state)
 		 "nft_table = ip6 filter\n"
 		 "nft_set = mxgate_gated\n"
 		 "policy_listen = inet:127.0.0.1:10040\n"
+		 "policy_allow_local_inet = yes\n"
 		 "max_connections = 500\n"
 		 "max_connections_per_client = 5\n"
 		 "max_commands = 20\n"
@@ -408,7 +409,7 @@ static void test_good_addresses(void **state)
 		    cases[i].port);
 		config_free(&cfg);
 	}
-	expect_ok(BASE "policy_listen = inet:[::1]:10040\n");
+	expect_ok(BASE "policy_listen = inet:[::1]:10040\npolicy_allow_local_inet = yes\n");
 	assert_int_equal(cfg.policy_addr.ss_family, AF_INET6);
 	config_free(&cfg);
 	expect_ok(BASE "policy_listen = unix:/run/mxgate/policy.sock\n");
@@ -451,10 +452,24 @@ static void test_policy_listener_local_only(void **state)
 	expect_ok(BASE "policy_listen = inet:192.0.2.20:10040\npolicy_allow_remote = yes\n");
 	assert_true(cfg.policy_allow_remote);
 	config_free(&cfg);
-	expect_ok(BASE "policy_listen = inet:127.0.0.2:10040\n");
+	/* Every local user reaches a loopback port: asked for by name. */
+	expect_error(BASE "policy_listen = inet:127.0.0.2:10040\n",
+		     "t.conf:4: policy_listen: inet:127.0.0.2:10040 answers every local user, ");
+	expect_error(BASE "policy_listen = inet:[::1]:10040\npolicy_allow_local_inet = no\n",
+		     "t.conf:4: policy_listen: inet:[::1]:10040 answers every local user, "
+		     "who could ask about any client and make it an offender; use policy_listen "
+		     "= unix (the socket /run/mxgate/policy.sock, group policy_group) or set "
+		     "policy_allow_local_inet = yes");
+	expect_ok(BASE "policy_listen = inet:127.0.0.2:10040\npolicy_allow_local_inet = yes\n");
 	assert_false(cfg.policy_allow_remote);
+	assert_true(cfg.policy_allow_local_inet);
 	config_free(&cfg);
-	expect_ok(BASE "policy_listen = inet:[::1]:10040\n");
+	/* "unix" alone: the documented default socket. */
+	expect_ok(BASE "policy_listen = unix\n");
+	assert_string_equal(cfg.policy_listen, "unix:/run/mxgate/policy.sock");
+	assert_int_equal(cfg.policy_addr.ss_family, AF_UNIX);
+	assert_string_equal(((struct sockaddr_un *)&cfg.policy_addr)->sun_path,
+			    "/run/mxgate/policy.sock");
 	config_free(&cfg);
 	expect_ok(BASE "policy_listen = unix:/run/mxgate/policy.sock\n");
 	assert_string_equal(cfg.policy_group, "postfix");

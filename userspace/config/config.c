@@ -52,6 +52,7 @@ enum key_type {
 	K_POLICY_GROUP,
 	K_PROBE_TLS,
 	K_POLICY_REMOTE,
+	K_POLICY_LOCAL_INET,
 	K_OFFENDER_NFT_SET,
 	K_DOMAINS_FROM,
 	K_PASS_CLIENTS,
@@ -103,6 +104,7 @@ static const struct key keys[CFG_N_KEYS] = {
     {"probe_tls_ca", K_PATH, F(probe_tls_ca), 0, sizeof(((struct mxg_config *)0)->probe_tls_ca),
      false, false},
     {"policy_allow_remote", K_POLICY_REMOTE, 0, 0, 0, false, false},
+    {"policy_allow_local_inet", K_POLICY_LOCAL_INET, 0, 0, 0, false, false},
     {"max_connections", K_UINT, F(max_connections), 1, 1000000, false, false},
     {"max_connections_per_client", K_UINT, F(max_connections_per_client), 1, 1000000, false, false},
     {"max_commands", K_UINT, F(max_commands), 1, 10000, false, false},
@@ -437,6 +439,9 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 	case K_OFFENDER_NFT_SET:
 		return set_offender_nft_set(c, v, why, len);
 	case K_POLICY:
+		/* "unix" alone: the default socket, root:policy_group 0660. */
+		if (!strcmp(v, "unix"))
+			v = "unix:" MXG_DEFAULT_POLICY_SOCKET;
 		if (cv_policy_listen(v, &c->policy_addr, &c->policy_addr_len, why, len))
 			return -1;
 		return cv_copy(c->policy_listen, sizeof(c->policy_listen), v, why, len);
@@ -453,6 +458,11 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 		if (cv_enum(v, bool_names, &e, why, len))
 			return -1;
 		c->policy_allow_remote = e == 1;
+		return 0;
+	case K_POLICY_LOCAL_INET:
+		if (cv_enum(v, bool_names, &e, why, len))
+			return -1;
+		c->policy_allow_local_inet = e == 1;
 		return 0;
 	}
 	return -1;

@@ -37,6 +37,8 @@
 #define MXG_DEFAULT_USER "nobody"
 #define MXG_DEFAULT_PROBE_TLS 1		   /* PROBE_TLS_OPPORTUNISTIC (probe.h) */
 #define MXG_DEFAULT_POLICY_GROUP "postfix" /* the unix policy socket's group */
+/* policy_listen = unix: the policy socket beside the control socket */
+#define MXG_DEFAULT_POLICY_SOCKET "/run/mxgate/policy.sock"
 
 /* A primary that just came back must hold for a minute before gating:
  * senders that queued mail during the outage get to retry here first. */
@@ -181,11 +183,12 @@ struct mxg_config {
 	char policy_listen[256]; /* "" = off */
 	/* policy_listen parsed: AF_INET/AF_INET6 (inet:) or AF_UNIX (unix:) */
 	struct sockaddr_storage policy_addr;
-	socklen_t policy_addr_len; /* 0 = off */
-	int probe_tls;		   /* enum probe_tls_mode */
-	char probe_tls_ca[4096];   /* "" = the system trust store */
-	char policy_group[64];	   /* unix: socket's group (mode 0660); "postfix" */
-	bool policy_allow_remote;  /* inet: on a non-loopback address allowed */
+	socklen_t policy_addr_len;    /* 0 = off */
+	int probe_tls;		      /* enum probe_tls_mode */
+	char probe_tls_ca[4096];      /* "" = the system trust store */
+	char policy_group[64];	      /* unix: socket's group (mode 0660); "postfix" */
+	bool policy_allow_remote;     /* inet: on a non-loopback address allowed */
+	bool policy_allow_local_inet; /* inet: on loopback allowed (every local user) */
 
 	/* Tests only (responder_harness), never from a file: serve
 	 * connections that were not steered from port 25, and count

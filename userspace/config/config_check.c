@@ -80,6 +80,17 @@ int cfg_check(struct cfg_parse *p)
 		    "inet:127.0.0.1:PORT or unix:PATH, or set policy_allow_remote = yes "
 		    "and firewall the port",
 		    c->policy_listen);
+	/* Every local user reaches a loopback port; only smtpd (group
+	 * policy_group) reaches the unix socket. */
+	if (c->policy_addr_len && c->policy_addr.ss_family != AF_UNIX &&
+	    policy_addr_is_loopback(&c->policy_addr) && !c->policy_allow_local_inet)
+		return cfg_fail(
+		    p, p->name, cfg_key_line(p, "policy_listen"),
+		    "policy_listen: %s answers every local user, who could ask about any "
+		    "client and make it an offender; use policy_listen = unix (the socket "
+		    "" MXG_DEFAULT_POLICY_SOCKET ", group policy_group) or set "
+		    "policy_allow_local_inet = yes",
+		    c->policy_listen);
 	if (c->pass_max_ms < c->pass_ttl_ms)
 		return cfg_fail(p, p->name,
 				cfg_key_line(p, "pass_max") ? cfg_key_line(p, "pass_max")

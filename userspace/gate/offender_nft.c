@@ -124,7 +124,8 @@ int offender_nft_open(struct offender_nft *o, const struct mxg_config *cfg, char
 
 /* One message with the elements of one family, timeout or not. */
 static int batch_elems(struct offender_nft *o, struct nft_batch *b, uint16_t type, int af,
-		       const struct mxg_ip *ips, size_t n, bool timeout)
+		       const struct mxg_ip *ips, const uint64_t *timeouts_ms, size_t n,
+		       bool timeout)
 {
 	const char *set = af == AF_INET ? o->set4 : o->set6;
 	struct nftnl_set *s;
@@ -139,7 +140,10 @@ static int batch_elems(struct offender_nft *o, struct nft_batch *b, uint16_t typ
 	for (size_t i = 0; !ret && i < n; i++) {
 		if (ips[i].family != af)
 			continue;
-		ret = nft_elems_add_ip(s, &ips[i], NULL, 0, timeout ? o->timeout_ms : 0);
+		ret = nft_elems_add_ip(s, &ips[i], NULL, 0,
+				       !timeout			       ? 0
+				       : timeouts_ms && timeouts_ms[i] ? timeouts_ms[i]
+								       : o->timeout_ms);
 		added++;
 	}
 	if (!ret && added)
@@ -150,7 +154,8 @@ static int batch_elems(struct offender_nft *o, struct nft_batch *b, uint16_t typ
 	return ret;
 }
 
-int offender_nft_add(struct offender_nft *o, const struct mxg_ip *ips, size_t n)
+int offender_nft_add(struct offender_nft *o, const struct mxg_ip *ips, const uint64_t *timeouts_ms,
+		     size_t n)
 {
 	static const int afs[2] = {AF_INET, AF_INET6};
 	struct nft_batch b;
@@ -167,11 +172,12 @@ int offender_nft_add(struct offender_nft *o, const struct mxg_ip *ips, size_t n)
 	/* add, delete, add: the last add sets a fresh timeout on every
 	 * kernel, also before 6.12 where re-adding keeps the old one. */
 	for (int i = 0; !ret && i < 2; i++) {
-		ret = batch_elems(o, &b, NFT_MSG_NEWSETELEM, afs[i], ips, n, true);
+		ret = batch_elems(o, &b, NFT_MSG_NEWSETELEM, afs[i], ips, timeouts_ms, n, true);
 		if (!ret)
-			ret = batch_elems(o, &b, NFT_MSG_DELSETELEM, afs[i], ips, n, false);
+			ret = batch_elems(o, &b, NFT_MSG_DELSETELEM, afs[i], ips, NULL, n, false);
 		if (!ret)
-			ret = batch_elems(o, &b, NFT_MSG_NEWSETELEM, afs[i], ips, n, true);
+			ret = batch_elems(o, &b, NFT_MSG_NEWSETELEM, afs[i], ips, timeouts_ms, n,
+					  true);
 	}
 	if (ret) {
 		nft_batch_free(&b);

@@ -44,9 +44,12 @@ struct offender_nft {
  * negative errno with one line in err. */
 int offender_nft_open(struct offender_nft *o, const struct mxg_config *cfg, char *err,
 		      size_t errlen);
-/* Add (or refresh) n addresses with a timeout of offender_window, in one
- * batch that works on kernels that do not reset a timeout on re-add. */
-int offender_nft_add(struct offender_nft *o, const struct mxg_ip *ips, size_t n);
+/* Add (or refresh) n addresses with a timeout of offender_window (or
+ * timeouts_ms[i] where that array is given and the value is not 0: a
+ * record loaded from the state file keeps only its rest), in one batch
+ * that works on kernels that do not reset a timeout on re-add. */
+int offender_nft_add(struct offender_nft *o, const struct mxg_ip *ips, const uint64_t *timeouts_ms,
+		     size_t n);
 /* Close; on a clean stop delete table inet mxgate in own mode unless the
  * nft gate owns it (the administrator's set elements expire by themselves). */
 void offender_nft_close(struct offender_nft *o, bool clean);

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 #include <linux/magic.h>
 
+#include "dircheck.h"
 #include "log.h"
 #include "mxgate_kern_user.h"
 #include "tc_hook.h"
@@ -100,67 +101,22 @@ int pins_check_bpffs(const char *dir, char *err, size_t errlen)
  * mount point), must be a directory owned by root and writable by no one
  * else: whoever may rename or unlink entries there can swap our pins for
  * theirs, delete them, or hold the lock so that mxgated refuses to start.
- * A bpffs mounted by hand without -o mode is 1777, like /tmp. missing_ok:
+ * A bpffs mounted by hand without -o mode is 1777, like /tmp, and refused
+ * (no sticky exception: the pins are made by name inside it). missing_ok:
  * path itself may not exist yet (its parents are still checked).
  */
 static int check_owner(const char *path, bool missing_ok, char *err, size_t errlen)
 {
-	char cur[4096], fix[4200] = "";
-	struct statfs sfs;
-	struct stat st;
-	bool first = true;
+	const struct mxg_dir_rule rule = {
+	    .key = "pin_dir",
+	    .guards = "mxgate's pins",
+	    .chmod = "0700",
+	    .hint = " (a bpffs mounted by hand: mount -t bpf -o mode=0700 bpf DIR)",
+	    .fstype = BPF_FS_MAGIC,
+	    .missing_ok = missing_ok,
+	};
 
-	if (snprintf(cur, sizeof(cur), "%s", path) >= (int)sizeof(cur)) {
-		snprintf(err, errlen, "pin_dir %.100s...: path too long", path);
-		return -ENAMETOOLONG;
-	}
-	for (;;) {
-		if (lstat(cur, &st) < 0) {
-			if (!(first && missing_ok && errno == ENOENT)) {
-				snprintf(err, errlen, "pin_dir %s: %s: %s", path, cur,
-					 strerror(errno));
-				return -errno;
-			}
-		} else {
-			if (statfs(cur, &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC)
-				return 0; /* left the bpffs: its owner is not ours to judge */
-			if (!S_ISDIR(st.st_mode)) {
-				snprintf(err, errlen,
-					 "pin_dir %s: %s is not a directory (a symlink?); name the "
-					 "real directory in pin_dir",
-					 path, cur);
-				return -ENOTDIR;
-			}
-			if (st.st_uid != 0)
-				snprintf(fix, sizeof(fix), "is owned by uid %u, not root",
-					 (unsigned)st.st_uid);
-			else if (st.st_mode & (S_IWGRP | S_IWOTH))
-				snprintf(fix, sizeof(fix), "is mode %04o, writable by others",
-					 (unsigned)(st.st_mode & 07777));
-			if (fix[0]) {
-				snprintf(err, errlen,
-					 "pin_dir %s: %s %s, who could replace or remove mxgate's "
-					 "pins; make it root's alone: chown root:root %s && chmod "
-					 "0700 %s (a bpffs mounted by hand: mount -t bpf -o "
-					 "mode=0700 bpf DIR), or remove a directory someone else "
-					 "made",
-					 path, cur, fix, cur, cur);
-				return -EPERM;
-			}
-		}
-		first = false;
-		if (!strcmp(cur, "/"))
-			return 0;
-		/* dirname() of "/a" is "/", of "a" is ".": both end the walk. */
-		char *slash = strrchr(cur, '/');
-
-		if (!slash)
-			return 0;
-		if (slash == cur)
-			cur[1] = '\0';
-		else
-			*slash = '\0';
-	}
+	return mxg_dir_check(&rule, path, err, errlen);
 }
 
 int pins_lock(const char *dir, bool create, char *err, size_t errlen)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ctl_responder.h"
+#include "dircheck.h"
 #include "log.h"
 
 static sigset_t ctl_sigs;
@@ -77,6 +78,24 @@ static int setup_signals(struct controller *c)
 	return ev_io_add(c->loop, c->sigfd, EV_READ, on_signal, c);
 }
 
+/* The directory a socket of ours is made in (control_socket, a unix
+ * policy_listen) is checked as pin_dir and state_dir are: whoever could
+ * rename entries there could put their own socket in place of ours (and
+ * answer Postfix's policy requests, or mxgate status). */
+int ctl_socket_dir_check(const char *key, const char *sock, bool missing_ok, char *err,
+			 size_t errlen)
+{
+	const struct mxg_dir_rule rule = {
+	    .key = key,
+	    .guards = "the socket",
+	    .chmod = "go-w",
+	    .missing_ok = missing_ok,
+	    .sticky_parents = true,
+	};
+
+	return mxg_dir_check_parent(&rule, sock, err, errlen);
+}
+
 int controller_start(struct controller *c, const char *config_path, struct mxg_config *cfg)
 {
 	char err[1024] = "";
@@ -123,9 +142,20 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	}
 
 	/* The control socket first: it also finds another running mxgated
-	 * before we touch its gate. */
+	 * before we touch its gate. Its directory is checked before it is
+	 * made (the parents) and after (the directory itself). */
+	r = ctl_socket_dir_check("control_socket", cfg->control_socket, true, err, sizeof(err));
+	if (r < 0) {
+		log_err("%s", err);
+		return r;
+	}
 	r = control_open(&c->control, c->loop, cfg->control_socket, ctl_status, c, err,
 			 sizeof(err));
+	if (r < 0) {
+		log_err("%s", err);
+		return r;
+	}
+	r = ctl_socket_dir_check("control_socket", cfg->control_socket, false, err, sizeof(err));
 	if (r < 0) {
 		log_err("%s", err);
 		return r;

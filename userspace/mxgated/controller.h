@@ -180,6 +180,11 @@ void ctl_policy_stop(struct controller *c);
 struct ifaddrs;
 void ctl_host_refresh(struct controller *c, const struct ifaddrs *ifa, int err);
 /* Loopback or one of this host's addresses as of the last refresh. */
+/* 0 if the directory of sock (a socket mxgated makes) is root's alone,
+ * else a negative errno and one line in err naming key. missing_ok: the
+ * directory itself may not exist yet. */
+int ctl_socket_dir_check(const char *key, const char *sock, bool missing_ok, char *err,
+			 size_t errlen);
 bool ctl_ip_is_host(const struct controller *c, const struct mxg_ip *ip);
 
 /* ctl_metrics.c: the "metrics" request, Prometheus text. */

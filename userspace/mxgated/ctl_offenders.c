@@ -34,6 +34,7 @@ struct ctl_offenders {
 	struct offender_nft nft;
 	/* addresses of the current report, written in one batch */
 	struct mxg_ip batch[RESPONDER_OFFENDERS_MAX];
+	uint64_t batch_ms[RESPONDER_OFFENDERS_MAX]; /* nft timeout, 0: the window */
 	size_t n_batch;
 	struct ev_timer flush;
 };
@@ -43,7 +44,8 @@ static void flush_cb(struct ev_loop *loop, void *arg)
 	struct controller *c = arg;
 	struct ctl_offenders *o = c->offenders;
 
-	if (o->nft_on && o->n_batch && offender_nft_add(&o->nft, o->batch, o->n_batch) < 0)
+	if (o->nft_on && o->n_batch &&
+	    offender_nft_add(&o->nft, o->batch, o->batch_ms, o->n_batch) < 0)
 		c->cnt.gate_errors++;
 	o->n_batch = 0;
 }
@@ -141,10 +143,14 @@ void ctl_offender_add(struct controller *c, const struct mxg_ip *ip, uint64_t wh
 	if (!o->nft_on || !offender_nft_set_for(&o->nft, ip->family)[0])
 		return;
 	for (size_t i = 0; i < o->n_batch; i++)
-		if (mxg_ip_equal(&o->batch[i], ip))
+		if (mxg_ip_equal(&o->batch[i], ip)) {
+			o->batch_ms[i] = 0; /* a new report: the whole window */
 			return;
-	if (o->n_batch < RESPONDER_OFFENDERS_MAX)
+		}
+	if (o->n_batch < RESPONDER_OFFENDERS_MAX) {
+		o->batch_ms[o->n_batch] = 0;
 		o->batch[o->n_batch++] = *ip;
+	}
 	/* One nft batch for all the records of one report. */
 	if (!ev_timer_armed(&o->flush) && ev_timer_start(c->loop, &o->flush, 0) < 0)
 		flush_cb(c->loop, c); /* this record's own batch, then */
@@ -203,16 +209,33 @@ void ctl_offender_restore(struct controller *c, const struct mxg_ip *ip, uint64_
 	uint64_t now = ev_now_ms();
 	struct ctl_offender *e;
 
-	if (!o || expires_ms <= now || !reports)
+	if (!o || !reports || ctl_ip_is_host(c, ip))
 		return;
+	/* Loaded from a file: never longer than offender_window from now
+	 * (the nft element gets the same rest, so both end together), never
+	 * reported in the future. */
+	if (expires_ms > now + o->window_ms)
+		expires_ms = now + o->window_ms;
+	if (expires_ms <= now)
+		return;
+	/* A whole second, as the nft element gets it: the list and the set
+	 * end together. */
+	expires_ms = now + (expires_ms - now + 999) / 1000 * 1000;
+	if (last_ms > now)
+		last_ms = now;
+	if (first_ms > last_ms)
+		first_ms = last_ms;
 	e = find_or_make(o, ip, now);
 	e->first_ms = first_ms;
 	e->last_ms = last_ms;
 	e->expires_ms = expires_ms;
 	e->reports = reports;
-	/* Back into the nft set too, with its own timeout (one batch). */
-	if (o->nft_on && offender_nft_set_for(&o->nft, ip->family)[0] &&
-	    o->n_batch < RESPONDER_OFFENDERS_MAX) {
+	/* Back into the nft set too, with the rest of its time (one batch; a
+	 * full batch is written at once). */
+	if (o->nft_on && offender_nft_set_for(&o->nft, ip->family)[0]) {
+		if (o->n_batch == RESPONDER_OFFENDERS_MAX)
+			flush_cb(c->loop, c);
+		o->batch_ms[o->n_batch] = expires_ms - now;
 		o->batch[o->n_batch++] = *ip;
 		if (!ev_timer_armed(&o->flush) && ev_timer_start(c->loop, &o->flush, 0) < 0)
 			flush_cb(c->loop, c);

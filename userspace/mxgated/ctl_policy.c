@@ -6,6 +6,10 @@
  * checks; and whether a client is one of this host's own addresses.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include "controller.h"
 #include "log.h"
@@ -83,6 +87,32 @@ static bool client_is_host(void *arg, const struct mxg_ip *ip)
 	return ctl_ip_is_host(arg, ip);
 }
 
+/* A unix socket's directory, made if missing (/run/mxgate), root's alone
+ * before and after: nobody may put another socket in place of ours (and
+ * answer REJECT for every recipient). */
+static int policy_dir(const struct mxg_config *cfg, char *err, size_t errlen)
+{
+	const char *sock = ((const struct sockaddr_un *)&cfg->policy_addr)->sun_path;
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+	int r = ctl_socket_dir_check("policy_listen", sock, true, err, errlen);
+
+	if (r < 0)
+		return r;
+	snprintf(dir, sizeof(dir), "%s", sock);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			r = -errno;
+			snprintf(err, errlen, "policy_listen %s: cannot create its directory: %s",
+				 sock, strerror(-r));
+			return r;
+		}
+	}
+	return ctl_socket_dir_check("policy_listen", sock, false, err, errlen);
+}
+
 int ctl_policy_start(struct controller *c)
 {
 	/* The host list fills at the first publish, which ends the first
@@ -92,6 +122,10 @@ int ctl_policy_start(struct controller *c)
 
 	if (!c->cfg->policy_listen[0])
 		return 0;
+	if (c->cfg->policy_addr.ss_family == AF_UNIX && policy_dir(c->cfg, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return -EPERM;
+	}
 	c->policy = policy_server_new(c->loop, c->cfg, &h, err, sizeof(err));
 	if (!c->policy) {
 		log_err("%s", err);

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dircheck.h"
 #include "log.h"
 #include "persist.h"
 
@@ -127,14 +129,39 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static int state_dir_fd(const struct controller *c)
+/* state_dir and every directory above it root's and writable by no one
+ * else: whoever could write there could hand mxgated passes and offenders
+ * (a pass for years, a remote MTA in the drop set). */
+static int state_dir_check(const struct controller *c, bool missing_ok, char *err, size_t errlen)
+{
+	const struct mxg_dir_rule rule = {
+	    .key = "state_dir",
+	    .guards = "mxgate's saved passes and offenders",
+	    .chmod = "0700",
+	    .missing_ok = missing_ok,
+	    .sticky_parents = true,
+	};
+
+	return mxg_dir_check(&rule, c->cfg->state_dir, err, errlen);
+}
+
+static int state_dir_fd(struct controller *c)
 {
 	const char *dir = c->cfg->state_dir;
-	int fd;
+	char err[PATH_MAX + 512];
+	int fd, r;
 
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	r = state_dir_check(c, true, err, sizeof(err));
+	if (!r && mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!r)
+		r = state_dir_check(c, false, err, sizeof(err));
+	if (r) {
+		if (!c->state_failing)
+			log_err("state: %s", err);
+		return r;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -236,12 +263,24 @@ static void load_seed(void *arg, uint64_t seed)
 static void load_pass(void *arg, const struct persist_pass *r)
 {
 	struct load_arg *a = arg;
-	const struct pass_entry e = {.ip = r->ip,
-				     .since_ms = to_mono(&a->k, r->since_ms),
-				     .expires_ms = to_mono(&a->k, r->expires_ms),
-				     .reason = r->reason};
+	const struct mxg_config *cfg = a->c->cfg;
+	uint64_t now = a->k.mono, expires = to_mono(&a->k, r->expires_ms);
+	uint64_t since = to_mono(&a->k, r->since_ms);
 
-	a->passes += pass_table_restore(&ctl_pass_db(a->c)->passes, &e, a->k.mono);
+	/* The file is not trusted beyond the configured limits: a pass
+	 * began no later than now, lasts at most pass_max from then, and
+	 * has at most pass_ttl left (its last renewal was no later than
+	 * now); what the kernel gets and status shows is this clamped end. */
+	if (since > now)
+		since = now;
+	if (expires > since + cfg->pass_max_ms)
+		expires = since + cfg->pass_max_ms;
+	if (expires > now + cfg->pass_ttl_ms)
+		expires = now + cfg->pass_ttl_ms;
+	const struct pass_entry e = {
+	    .ip = r->ip, .since_ms = since, .expires_ms = expires, .reason = r->reason};
+
+	a->passes += pass_table_restore(&ctl_pass_db(a->c)->passes, &e, now);
 }
 
 static void load_tuple(void *arg, const struct persist_tuple *r)
@@ -267,7 +306,7 @@ void ctl_state_load(struct controller *c)
 {
 	struct load_arg a = {.c = c, .k = {ev_now_ms(), real_ms()}};
 	struct persist_sink sink = {&a, load_seed, load_pass, load_tuple, load_offender};
-	char path[4200], err[256];
+	char path[4200], err[PATH_MAX + 512];
 	char *buf = NULL;
 	struct stat st;
 	ssize_t n = 0;
@@ -275,6 +314,10 @@ void ctl_state_load(struct controller *c)
 
 	if (!c->passes || !c->cfg->state_dir[0])
 		return;
+	if (state_dir_check(c, true, err, sizeof(err))) {
+		log_err("state: %s; starting with no saved state", err);
+		return;
+	}
 	snprintf(path, sizeof(path), "%s/" STATE_FILE, c->cfg->state_dir);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
@@ -283,9 +326,10 @@ void ctl_state_load(struct controller *c)
 				 strerror(errno));
 		return;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > PERSIST_FILE_MAX) {
-		log_warn("state: %s is not a regular file of at most %d bytes; ignored (starting "
-			 "with no saved state)",
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > PERSIST_FILE_MAX ||
+	    st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		log_warn("state: %s is not a regular file of root's, writable only by root, of "
+			 "at most %d bytes; ignored (starting with no saved state)",
 			 path, PERSIST_FILE_MAX);
 		close(fd);
 		return;

@@ -96,6 +96,21 @@ static void warn_final(const struct mxg_config *cfg)
 			cfg->path, cfg->final_unlisted);
 }
 
+/* An inet policy listener answers whoever reaches the port: on loopback
+ * every local user, who could name any client an offender. */
+static void warn_policy_inet(const struct mxg_config *cfg)
+{
+	if (!cfg->policy_addr_len || cfg->policy_addr.ss_family == AF_UNIX)
+		return;
+	fprintf(stderr,
+		"mxgated: %s: warning: policy_listen = %s: every %s can reach the policy "
+		"service and ask about any client (make it an offender, learn the replies); "
+		"policy_listen = unix lets only Postfix's group (policy_group) in\n",
+		cfg->path, cfg->policy_listen,
+		cfg->policy_allow_remote ? "host that reaches this port, and every local user,"
+					 : "local user");
+}
+
 static int check_config(const struct mxgated_options *opts)
 {
 	struct mxg_config cfg;
@@ -112,6 +127,7 @@ static int check_config(const struct mxgated_options *opts)
 	}
 	warn_reject(&cfg);
 	warn_final(&cfg);
+	warn_policy_inet(&cfg);
 	config_free(&cfg);
 	printf("mxgated: %s: configuration ok\n", opts->config);
 	return 0;

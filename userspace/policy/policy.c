@@ -27,9 +27,17 @@
 
 #define POLICY_OUT_MAX 2048 /* pending answers; Postfix waits for each one */
 
+/* Who holds a connection: a uid (unix socket, SO_PEERCRED) or an address
+ * (inet), so that no one client can take the whole connection cap. */
+struct policy_peer {
+	uint8_t b[17]; /* family byte, then the uid or the address */
+};
+
 struct policy_conn {
 	struct policy_server *ps;
 	int fd;
+	struct policy_peer peer;
+	uint64_t last_ms; /* last byte read */
 	char in[POLICY_LINE_MAX];
 	size_t in_len;
 	bool discarding; /* inside a line over POLICY_LINE_MAX */
@@ -144,6 +152,7 @@ static void on_conn(struct ev_loop *loop, int fd, unsigned events, void *arg)
 			conn_close(c);
 			return;
 		}
+		c->last_ms = ev_now_ms();
 		/* No idle timeout, no connection: Postfix reconnects. */
 		if (ev_timer_start(loop, &c->idle, POLICY_IDLE_MS) < 0) {
 			conn_close(c);
@@ -154,15 +163,78 @@ static void on_conn(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		conn_close(c);
 }
 
+static void peer_of(int fd, const struct sockaddr_storage *ss, struct policy_peer *p)
+{
+	struct mxg_ip ip;
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	uint16_t port;
+
+	memset(p, 0, sizeof(*p));
+	if (ss->ss_family == AF_UNIX) {
+		p->b[0] = AF_UNIX;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) == 0)
+			memcpy(p->b + 1, &uc.uid, sizeof(uc.uid));
+	} else if (mxg_ip_from_sockaddr((const struct sockaddr *)ss, &ip, &port) == 0) {
+		p->b[0] = (uint8_t)ip.family;
+		memcpy(p->b + 1, &ip.v6, ip.family == AF_INET ? 4 : 16);
+	}
+}
+
+/*
+ * The cap is full: make room for a client that holds fewer connections
+ * than the biggest holder by closing that holder's longest idle one. A
+ * client holding the most gets no more: one local user (or one remote
+ * host) that opens hundreds of connections cannot keep smtpd out.
+ */
+static bool make_room(struct policy_server *ps, const struct policy_peer *peer)
+{
+	struct policy_conn *c, *d, *big = NULL, *victim = NULL;
+	unsigned mine = 0, most = 0;
+
+	LIST_FOREACH(c, &ps->conns, link) {
+		unsigned n = 0;
+
+		mine += !memcmp(&c->peer, peer, sizeof(*peer));
+		LIST_FOREACH(d, &ps->conns, link)
+			n += !memcmp(&c->peer, &d->peer, sizeof(d->peer));
+		if (n > most) {
+			most = n;
+			big = c;
+		}
+	}
+	if (!big || most <= mine + 1)
+		return false;
+	/* Its longest idle connection, one between requests if it has one. */
+	LIST_FOREACH(c, &ps->conns, link) {
+		if (memcmp(&c->peer, &big->peer, sizeof(c->peer)))
+			continue;
+		if (!victim || (c->in_len == 0 && victim->in_len != 0) ||
+		    ((c->in_len == 0) == (victim->in_len == 0) && c->last_ms < victim->last_ms))
+			victim = c;
+	}
+	log_info("policy: %u connections already; closing the longest idle of the client "
+		 "holding %u of them for a new client",
+		 ps->n_conns, most);
+	conn_close(victim);
+	return true;
+}
+
 static void on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct policy_server *ps = arg;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	struct policy_peer peer;
 	struct policy_conn *c;
-	int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int cfd = accept4(fd, (struct sockaddr *)&ss, &sslen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (cfd < 0)
 		return;
-	if (ps->n_conns >= POLICY_CONN_MAX) {
+	if (ps->unix_path[0])
+		ss.ss_family = AF_UNIX; /* an unnamed peer has no address family */
+	peer_of(cfd, &ss, &peer);
+	if (ps->n_conns >= POLICY_CONN_MAX && !make_room(ps, &peer)) {
 		/* Postfix applies smtpd_policy_service_default_action (DUNNO as
 		 * docs/deployment.md recommends). */
 		log_warn("policy: %u connections already; refusing one more (Postfix applies "
@@ -179,6 +251,8 @@ static void on_accept(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	}
 	c->ps = ps;
 	c->fd = cfd;
+	c->peer = peer;
+	c->last_ms = ev_now_ms();
 	ev_timer_init(&c->idle, on_idle, c);
 	if (ev_io_add(loop, cfd, EV_READ, on_conn, c) ||
 	    ev_timer_start(loop, &c->idle, POLICY_IDLE_MS)) {
