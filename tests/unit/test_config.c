@@ -871,6 +871,11 @@ static void test_pass_keys(void **state)
 	assert_true(cfg_pass_client(&cfg, &ip));
 	/* The key replaces the default list. */
 	assert_false(cfg_pass_recipient(&cfg, "postmaster", "example.org"));
+	/* A bare <postmaster> (no domain, RFC 5321 4.5.1) is let through
+	 * whatever the list; another bare name is not. */
+	assert_true(cfg_pass_recipient(&cfg, "postmaster", ""));
+	assert_true(cfg_pass_recipient(&cfg, "PostMaster", ""));
+	assert_false(cfg_pass_recipient(&cfg, "sales", ""));
 	assert_true(cfg_pass_recipient(&cfg, "hostmaster", "a.example"));
 	assert_true(cfg_pass_recipient(&cfg, "sales", "example.org"));
 	assert_false(cfg_pass_recipient(&cfg, "sales", "example.com"));

@@ -108,13 +108,29 @@ static void test_no_checks(void **state)
 	assert_int_equal(rcpt_decide(RCPT_SERVED, NULL, &none), REPLY_NOT_SERVED);
 }
 
+/* A bare <postmaster> (RFC 5321 4.5.1): only "is it passed?" is asked;
+ * passed or not, never refused and never "not served"; no offender. */
+static void test_bare_postmaster(void **state)
+{
+	struct answers a = {true, true, 0, 0};
+	const struct rcpt_checks chk = {q_passed, q_offender, &a};
+
+	(void)state;
+	assert_int_equal(rcpt_decide(RCPT_POSTMASTER, NULL, &chk), REPLY_PASSED);
+	a.passed = false;
+	assert_int_equal(rcpt_decide(RCPT_POSTMASTER, NULL, &chk), REPLY_NOT_GATED);
+	assert_int_equal(a.asked_passed, 2);
+	assert_int_equal(a.asked_offender, 0);
+	assert_int_equal(rcpt_decide(RCPT_POSTMASTER, NULL, NULL), REPLY_NOT_GATED);
+	assert_false(rcpt_refuses(REPLY_NOT_GATED));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_open_asks_nothing),
-	    cmocka_unit_test(test_pass_first),
-	    cmocka_unit_test(test_offender_only_for_reject),
-	    cmocka_unit_test(test_no_checks),
+	    cmocka_unit_test(test_open_asks_nothing),	     cmocka_unit_test(test_pass_first),
+	    cmocka_unit_test(test_offender_only_for_reject), cmocka_unit_test(test_no_checks),
+	    cmocka_unit_test(test_bare_postmaster),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

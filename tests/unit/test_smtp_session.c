@@ -70,13 +70,14 @@ static void fx_rcpt_replied(void *arg, int code)
 static const struct smtp_session_ops fx_ops = {
     .lookup = fx_lookup, .offender_try = fx_offender, .rcpt_replied = fx_rcpt_replied};
 
-/* pass_recipients as the responder does it: postmaster, by local part. */
+/* pass_recipients as the responder does it: postmaster, by local part;
+ * a bare <postmaster> comes without a domain (d NULL, domain ""). */
 static char fx_passed_from[SMTP_FROM_MAX];
 static bool fx_rcpt_pass(void *arg, const struct responder_domain *d, const char *local,
 			 const char *domain, const char *from)
 {
 	snprintf(fx_passed_from, sizeof(fx_passed_from), "%s", from);
-	return !strcmp(local, "postmaster") && !strcmp(domain, d->name);
+	return !strcmp(local, "postmaster") && (d ? !strcmp(domain, d->name) : !domain[0]);
 }
 
 static const struct smtp_session_ops fx_pass_ops = {.lookup = fx_lookup,
@@ -239,9 +240,11 @@ static void test_not_gated_race_and_not_served_451(void **state)
 	r = say(f, "RCPT TO:<x@elsewhere.test>\r\n");
 	assert_string_equal(r, "451 4.7.1 <elsewhere.test>: not served by this backup MX now; "
 			       "please try again later\r\n");
+	/* A bare <postmaster> is the served domains' (RFC 5321 4.5.1): with
+	 * no pass hook here, a 451 to retry, not "not served". */
 	assert_string_equal(
 	    say(f, "RCPT TO:<postmaster>\r\n"),
-	    "451 4.7.1 not served by this backup MX now; please try again later\r\n");
+	    "451 4.7.1 service for this domain is changing; please try again later\r\n");
 	assert_string_equal(say(f, "RCPT TO:<x@[192.0.2.20]>\r\n"),
 			    "451 4.7.1 <[192.0.2.20]>: not served by this backup MX now; please "
 			    "try again later\r\n");
@@ -556,6 +559,77 @@ static void test_rcpt_pass_gets_451(void **state)
 	assert_string_equal(fx_passed_from, "");
 }
 
+static void fx_start_pass(struct fx *f)
+{
+	struct smtp_session_params p = {HELO_NAME, 0, 0, false};
+
+	fx_start(f, 0, 0);
+	smtp_session_init(&f->s, &p, &fx_pass_ops, f);
+	smtp_session_start(&f->s);
+}
+
+/* RFC 5321 4.1.2: a quoted local part names the mailbox of its unquoted
+ * content. <"postmaster"@example.test> is postmaster, let through like
+ * <postmaster@example.test> (it got 551 when the quotes were compared);
+ * the domain is the one after the closing quote, whatever the quotes hold. */
+static void test_quoted_local_part_is_its_unquoted_form(void **state)
+{
+	struct fx *f = *state;
+	const char *passed = "451 4.7.1 <example.test>: " REPLY_PASSED_TEXT "\r\n";
+
+	fx_start_pass(f);
+	say(f, "EHLO c\r\nMAIL FROM:<\"Bounce+X\"@Sender.Example>\r\n");
+	assert_string_equal(say(f, "RCPT TO:<\"postmaster\"@example.test>\r\n"), passed);
+	assert_string_equal(fx_passed_from, "bounce+x@sender.example");
+	assert_string_equal(say(f, "RCPT TO:<\"PostMaster\"@Example.TEST>\r\n"), passed);
+	/* A quoted-pair is its character. */
+	assert_string_equal(say(f, "RCPT TO:<\"post\\master\"@example.test>\r\n"), passed);
+	/* Source route and parameters around it change nothing. */
+	assert_string_equal(
+	    say(f, "RCPT TO:<@relay.test:\"postmaster\"@example.test> NOTIFY=NEVER\r\n"), passed);
+	/* Anyone else quoted is who they are: the domain's reply. */
+	assert_string_equal(say(f, "RCPT TO:<\"x\"@example.test>\r\n"), GATED_551);
+	assert_string_equal(say(f, "RCPT TO:<\"postmaster@other.test\"@example.test>\r\n"),
+			    GATED_551);
+	assert_string_equal(say(f, "RCPT TO:<\"a>b@c\"@example.test>\r\n"), GATED_551);
+	assert_string_equal(say(f, "RCPT TO:<\"postmaster\"@defer.test>\r\n"),
+			    "451 4.7.1 <defer.test>: " REPLY_PASSED_TEXT "\r\n");
+	/* An unterminated quote is a syntax error, as before. */
+	assert_string_equal(say(f, "RCPT TO:<\"postmaster@example.test>\r\n"),
+			    "501 5.5.4 Syntax: RCPT TO:<address>\r\n");
+}
+
+/* RFC 5321 4.5.1: every SMTP server must take RCPT TO:<postmaster>
+ * without a domain. It is the postmaster of the domains served here: let
+ * through as pass_recipients are, never "451 not served" (it was deferred
+ * for ever). Where nobody can be passed, a 451 to retry, never a 5xx. */
+static void test_bare_postmaster_is_let_through(void **state)
+{
+	struct fx *f = *state;
+	const char *passed = "451 4.7.1 " REPLY_PASSED_TEXT "\r\n";
+
+	fx_start_pass(f);
+	say(f, "EHLO c\r\nMAIL FROM:<a@sender.example>\r\n");
+	assert_string_equal(say(f, "RCPT TO:<postmaster>\r\n"), passed);
+	assert_int_equal(f->s.last_rcpt_code, 451);
+	assert_string_equal(say(f, "RCPT TO:<PostMaster>\r\n"), passed);
+	assert_string_equal(say(f, "RCPT TO:<\"postmaster\">\r\n"), passed);
+	assert_string_equal(say(f, "RCPT TO:postmaster\r\n"), passed); /* no brackets */
+	/* Another bare name is still not served here. */
+	assert_non_null(strstr(say(f, "RCPT TO:<hostmaster>\r\n"), "451 4.7.1 not served"));
+
+	/* No pass hook (a gate that cannot pass): 451, try later. */
+	fx_start(f, 0, 0);
+	say(f, "EHLO c\r\nMAIL FROM:<a@sender.example>\r\n");
+	assert_string_equal(
+	    say(f, "RCPT TO:<postmaster>\r\n"),
+	    "451 4.7.1 service for this domain is changing; please try again later\r\n");
+	/* Before the first table: the same. */
+	f->no_table = true;
+	assert_non_null(strstr(say(f, "RCPT TO:<Postmaster>\r\n"), "451 4.7.1 "));
+	assert_int_equal(f->rcpt_codes[551] + f->rcpt_codes[550], 0);
+}
+
 /* The issue-10 case: an MTA with a queue of any size, deferred with 451,
  * retrying every few seconds, is never counted at all. */
 static void test_defer_never_escalates(void **state)
@@ -746,6 +820,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_offender_escalation, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_defer_never_escalates, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rcpt_pass_gets_451, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_quoted_local_part_is_its_unquoted_form, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bare_postmaster_is_let_through, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_random_input_stays_bounded, setup, teardown),
 	    cmocka_unit_test(test_offender_leaky_bucket),
 	    cmocka_unit_test(test_client_network),

@@ -148,6 +148,10 @@ bool cfg_pass_recipient(const struct mxg_config *c, const char *local, const cha
 	char full[MXG_PASS_RCPT_MAX];
 	int n;
 
+	/* A bare <postmaster> (RFC 5321 4.5.1: every server must take it) is
+	 * the postmaster of the domains served here, whatever the list. */
+	if (!domain[0] && !strcasecmp(local, "postmaster"))
+		return true;
 	n = snprintf(full, sizeof(full), "%s@%s", local, domain);
 	for (size_t i = 0; i < c->n_pass_recipients; i++) {
 		const char *r = c->pass_recipients[i];

@@ -99,7 +99,8 @@ static bool conn_rcpt_pass(void *arg, const struct responder_domain *d, const ch
 				     .from = from,
 				     .local = local,
 				     .domain = domain,
-				     .reply = d->reply,
+				     /* a bare <postmaster> has no domain */
+				     .reply = d ? d->reply : MXG_REPLY_DEFER,
 				     .behind_gate = true,
 				     .tuple = conn_tuple,
 				     .arg = c};

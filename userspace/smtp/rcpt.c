@@ -10,6 +10,8 @@ enum reply_kind rcpt_decide(enum rcpt_found found, const struct rcpt_domain *d,
 {
 	if (found == RCPT_NO_TABLE)
 		return REPLY_NOT_GATED;
+	if (found == RCPT_POSTMASTER)
+		return chk && chk->passed && chk->passed(chk->arg) ? REPLY_PASSED : REPLY_NOT_GATED;
 	if (found != RCPT_SERVED || !d)
 		return REPLY_NOT_SERVED;
 	/* Gated means a primary is up: without its name, do not refuse. */

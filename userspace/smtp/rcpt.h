@@ -25,6 +25,8 @@ enum rcpt_found {
 	RCPT_NOT_SERVED, /* no domain, or not one of ours */
 	RCPT_SERVED,	 /* the rcpt_domain is filled */
 	RCPT_NO_TABLE,	 /* nothing known yet (the responder before its first table) */
+	RCPT_POSTMASTER, /* a bare <postmaster>: no domain, but every server must
+			  * take it (RFC 5321 4.5.1): let through, never refused */
 };
 
 struct rcpt_domain {
@@ -44,7 +46,9 @@ struct rcpt_checks {
 
 /* REPLY_NOT_SERVED or REPLY_NOT_GATED (the gate is open for it: never
  * refused), REPLY_PASSED, REPLY_OFFENDER or REPLY_GATED. d is read only
- * when found is RCPT_SERVED. */
+ * when found is RCPT_SERVED. RCPT_POSTMASTER asks only whether the client
+ * is passed: REPLY_PASSED, else REPLY_NOT_GATED (a 451 to retry, as where
+ * the gate cannot pass anyone), never REPLY_NOT_SERVED. */
 enum reply_kind rcpt_decide(enum rcpt_found found, const struct rcpt_domain *d,
 			    const struct rcpt_checks *chk);
 

@@ -179,17 +179,30 @@ static int parse_domain(const char *p, const char *end, char *dom, size_t domlen
 	return 0;
 }
 
+/* One character of a local part, lower case; the rest is cut. */
+static void local_add(char *local, size_t len, size_t *n, char c)
+{
+	if (*n + 1 >= len)
+		return;
+	local[(*n)++] = (char)tolower((unsigned char)c);
+	local[*n] = '\0';
+}
+
 /*
  * A path of MAIL FROM or RCPT TO with optional ESMTP parameters:
  *     [SP] "<" [source-route ":"] local-part "@" domain ">" *(SP param)
  * or "<>" (null path) or the same without angle brackets (lenient, as
  * Postfix is by default). Source routes are ignored (RFC 5321 4.1.2).
- * dom gets the domain ("" when the path has none). 0 or -1.
+ * dom gets the domain ("" when the path has none), local the local part
+ * in lower case and unquoted: <"postmaster"@d> is <postmaster@d> (RFC 5321
+ * 4.1.2: a quoted string names the same mailbox as its unquoted content),
+ * cut to locallen - 1. 0 or -1.
  */
 static int parse_path(const char *a, bool null_ok, char *dom, size_t domlen, char *local,
 		      size_t locallen)
 {
-	const char *d, *lstart;
+	const char *d;
+	size_t n = 0;
 	bool angle;
 
 	dom[0] = '\0';
@@ -216,27 +229,22 @@ static int parse_path(const char *a, bool null_ok, char *dom, size_t domlen, cha
 				return -1;
 		a = colon + 1;
 	}
-	lstart = a;
-	if (*a == '"') { /* quoted local part */
+	if (*a == '"') { /* quoted local part: its content, quoted-pairs undone */
 		for (a++; *a != '"'; a++) {
 			if (!*a)
 				return -1;
 			if (*a == '\\' && !*++a)
 				return -1;
+			local_add(local, locallen, &n, *a);
 		}
 		a++;
 	} else {
 		const char *start = a;
 
 		while (is_atext(*a))
-			a++;
+			local_add(local, locallen, &n, *a++);
 		if (a == start)
 			return -1;
-	}
-	/* The local part as sent, lower case, cut to locallen - 1. */
-	for (size_t i = 0; lstart + i < a && i + 1 < locallen; i++) {
-		local[i] = (char)tolower((unsigned char)lstart[i]);
-		local[i + 1] = '\0';
 	}
 	if (*a == '@') {
 		d = ++a;
@@ -318,7 +326,12 @@ static void do_rcpt(struct smtp_session *s, const char *arg)
 	s->rcpts++;
 	if (dom[0] && s->ops && s->ops->lookup)
 		found = s->ops->lookup(s->arg, dom, &d);
-	if (found == SMTP_DOMAIN_NO_TABLE) {
+	if (!dom[0] && !strcmp(local, "postmaster")) {
+		/* RFC 5321 4.5.1: every SMTP server must take <postmaster>
+		 * without a domain: the postmaster of the domains served here,
+		 * let through as pass_recipients are (d NULL, domain ""). */
+		rf = RCPT_POSTMASTER;
+	} else if (found == SMTP_DOMAIN_NO_TABLE) {
 		rf = RCPT_NO_TABLE;
 	} else if (found == SMTP_DOMAIN_FOUND && d) {
 		rf = RCPT_SERVED;

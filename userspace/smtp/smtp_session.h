@@ -65,8 +65,9 @@ struct smtp_session_ops {
 	/* One RCPT for a gated domain: true = let this client through (an
 	 * allowlisted recipient, a greylisted tuple retried in time); the
 	 * session answers 451 4.7.1 and the client's next connection goes to
-	 * the MTA. local and domain are lower case; from is the envelope
-	 * sender ("" for <>). NULL: never. */
+	 * the MTA. local and domain are lower case, local unquoted; from is
+	 * the envelope sender ("" for <>). For a bare <postmaster> (RFC 5321
+	 * 4.5.1) d is NULL and domain "". NULL: never. */
 	bool (*rcpt_pass)(void *arg, const struct responder_domain *d, const char *local,
 			  const char *domain, const char *from);
 	/* Every RCPT reply that names a domain's fate (551, 451, 550), for
