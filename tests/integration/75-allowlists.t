@@ -4,18 +4,23 @@
 #   responder cannot hand a live session to the MTA, so it answers 451
 #   4.7.1 telling the sender to retry and passes that client at once; a
 #   real Postfix sender that cannot reach the primary gets its message to
-#   postmaster@ delivered by the backup's Postfix on its retry.
+#   postmaster@ delivered by the backup's Postfix on its retry. A quoted
+#   local part ("postmaster"@) is the same mailbox, and a bare
+#   <postmaster> (no domain) is the served domains' postmaster: both let
+#   through, never 551 or "not served".
 # - pass_clients: a listed address or network is never steered, IPv4
 #   and IPv6; its neighbours are.
 set -u
 . "$MXG_SRC/tests/lib/mxgated.sh"
 
 mxg_scene 150
-tap_plan 21
+tap_plan 24
 tn_addr_add snd 192.0.2.44
 tn_addr_add snd 2001:db8::44
 tn_addr_add snd 2001:db8::45
 tn_addr_add snd 192.0.2.61
+tn_addr_add snd 192.0.2.62
+tn_addr_add snd 2001:db8::46
 
 PASSED='^451 4\.7\.1 <example\.test>: you may deliver through this backup MX now; please try again'
 dump() { tn_exec edge "$MXGATE" dump --pin-dir "$MXG_PIN"; }
@@ -59,6 +64,12 @@ tap_like "$(banner_from 2001:db8::45 "$TN_IP6_edge")" "mxgate-test-backup" \
 	"its next connection goes to the backup's Postfix"
 tap_like "$(cat "$MXG_LOG")" "pass: client 2001:db8::45 passed for 86400s: it asked for a pass_recipients address" \
 	"the log says when and why the client was passed"
+tap_like "$(rcpt_to 192.0.2.62 '"postmaster"@example.test')" "$PASSED" \
+	'<"postmaster"@example.test> (a quoted local part) is postmaster@: 451 asking for a retry, not 551'
+tap_like "$(rcpt_to 2001:db8::46 postmaster)" '^451 4\.7\.1 you may deliver through this backup MX now; please try again' \
+	"a bare <postmaster> (RFC 5321 4.5.1) is let through too, not 451 not served"
+passed_bare() { dump | grep -q "^  2001:db8::46 .*fresh.*recipient"; }
+tap_ok "and that client is passed" tn_wait 5 passed_bare
 
 # --- pass_recipients: a real Postfix sender that cannot reach the primary
 # (from its own first addresses, which are neither listed nor passed yet)
