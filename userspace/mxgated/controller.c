@@ -264,6 +264,7 @@ void controller_stop(struct controller *c, bool detach)
 	if (c->loop) {
 		ctl_round_abort(c);
 		ev_timer_stop(c->loop, &c->publish_timer);
+		ctl_reload_stop(c);
 	}
 	ctl_links_stop(c);
 	ctl_responder_free(c);

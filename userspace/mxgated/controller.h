@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "ctl_job.h"
 #include "control.h"
 #include "dns.h"
 #include "dns_cache.h"
@@ -134,6 +135,9 @@ struct controller {
 	struct ctl_offenders *offenders; /* NULL unless offender_set = yes */
 	struct ctl_passes *passes;	 /* greylisting and passes (ctl_passes.c) */
 	struct ev_timer state_timer;	 /* saves the state file (ctl_state.c) */
+	struct ctl_job state_job;	 /* the save running, if any */
+	struct ctl_job reload_job;	 /* SIGHUP's helper (ctl_reload.c) */
+	bool reload_again;		 /* SIGHUP during a reload: one more */
 	bool state_failing;		 /* the last save failed: logged once */
 	struct ctl_unserved *unserved;	 /* recipient domains seen, not served */
 
@@ -203,7 +207,11 @@ void ctl_log_change(struct ctl_domain *cd, enum mxg_domain_state old_state,
  * policy service alike: its configured reply, except defer (451) while a
  * reject domain is in its reject grace. */
 enum mxg_reply_mode ctl_domain_reply(const struct controller *c, const struct ctl_domain *cd);
-int ctl_reload(struct controller *c);
+int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg);
+/* ctl_reload.c: SIGHUP; the file is loaded and checked by a helper
+ * process, applied when its answer comes (ctl_reload_apply). */
+void ctl_reload(struct controller *c);
+void ctl_reload_stop(struct controller *c);
 void ctl_set_params(struct controller *c);
 /* The configured resolver, or the first of /etc/resolv.conf. */
 struct dns_resolver *ctl_resolver_new(struct controller *c, const struct mxg_config *cfg);

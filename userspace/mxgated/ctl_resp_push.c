@@ -131,7 +131,7 @@ void ctl_responder_send_cb(struct ev_loop *loop, void *arg)
 
 	if (cr->phase != CTL_RESP_READY || !cr->out)
 		return;
-	/* Our own loop may have been the slow one (a reload's postconf): the
+	/* Our own loop may have been the slow one (a loaded host): the
 	 * socket may have room we did not hear about. Write first; if that
 	 * moved, the child is reading: once per table, give it another
 	 * CTL_RESPONDER_SEND_MS (only once, so a child that reads a trickle

@@ -3,7 +3,8 @@
  * State that survives a restart and a reboot: greylist tuples, passes and
  * offenders in <state_dir>/state (persist.h's text), written atomically
  * (a temporary file, fsync, rename, fsync of the directory) every
- * CTL_STATE_SAVE_MS and when mxgated stops, and read at start. A file
+ * CTL_STATE_SAVE_MS by a forked child (the loop never fsyncs) and when
+ * mxgated stops, and read at start. A file
  * that is corrupt or not ours is reported and ignored: mxgated starts
  * empty, which costs senders at most a new greylisting round, never a
  * bounce. Times in the file are wall-clock; here they become the
@@ -26,6 +27,9 @@
 #include "persist.h"
 
 #define CTL_STATE_SAVE_MS 60000 /* at least every minute */
+/* A save's child that has not finished after this is killed (a hung
+ * disk): the next save tries again. */
+#define CTL_STATE_SAVE_DEADLINE_MS 50000
 #define STATE_FILE "state"
 #define STATE_TMP "state.tmp"
 
@@ -165,7 +169,9 @@ static int state_dir_fd(struct controller *c)
 	return fd < 0 ? -errno : fd;
 }
 
-int ctl_state_save(struct controller *c)
+/* Build the file from the tables and write it: 0 or negative errno
+ * (-E2BIG: too much to save). In the save's child, or at the stop. */
+static int state_write(struct controller *c)
 {
 	const struct pass_db *p = ctl_pass_db(c);
 	struct clocks k = {ev_now_ms(), real_ms()};
@@ -206,7 +212,6 @@ int ctl_state_save(struct controller *c)
 	ctl_offenders_each(c, offender_out, &ea);
 	if (o.full) {
 		free(o.buf);
-		log_err("state: more than %d bytes to save; not saved", PERSIST_FILE_MAX);
 		return -E2BIG;
 	}
 	dfd = state_dir_fd(c);
@@ -233,6 +238,18 @@ fail:
 	if (dfd >= 0)
 		close(dfd);
 	free(o.buf);
+	return r;
+}
+
+/* A save's result, in the loop: a failure is logged once a run and the
+ * next save (a minute on) tries again; nothing is dropped from the
+ * tables, so nothing is lost but what a crash before then would lose. */
+static int state_report(struct controller *c, int r)
+{
+	if (r == -E2BIG) {
+		log_err("state: more than %d bytes to save; not saved", PERSIST_FILE_MAX);
+		return r;
+	}
 	if (r) {
 		if (!c->state_failing)
 			log_err("state: cannot save %s/" STATE_FILE ": %s; greylisting and passes "
@@ -361,12 +378,57 @@ void ctl_state_load(struct controller *c)
 		   a.passes, a.tuples, a.offenders);
 }
 
+int ctl_state_save(struct controller *c)
+{
+	return state_report(c, state_write(c));
+}
+
+/* In the save's child: its copy of the tables (the fork's) to disk, the
+ * result as one int on fd. */
+static void save_run(struct controller *c, int fd, void *arg)
+{
+	int r = state_write(c);
+
+	if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r))
+		_exit(1);
+}
+
+static void save_done(struct controller *c, bool ok, const char *buf, size_t len, const char *why)
+{
+	int r;
+
+	if (!ok || len != sizeof(r)) {
+		log_err("state: the save's helper failed (%s); the next save tries again",
+			why ? why : "no answer");
+		return;
+	}
+	memcpy(&r, buf, sizeof(r));
+	state_report(c, r);
+}
+
+/* The loop never writes or fsyncs: a forked child saves what the tables
+ * held at the fork. One save at a time: if the last one still runs (a
+ * slow disk), this one is skipped and the next tries. */
 static void save_cb(struct ev_loop *loop, void *arg)
 {
 	struct controller *c = arg;
+	int r;
 
-	ctl_state_save(c);
 	ctl_timer_start(c, &c->state_timer, CTL_STATE_SAVE_MS, "state save");
+	if (!ctl_pass_db(c) || !c->cfg->state_dir[0])
+		return;
+	if (ctl_job_running(&c->state_job)) {
+		log_warn("state: the last save (pid %d) is still writing to %s; skipping this one",
+			 (int)c->state_job.pid, c->cfg->state_dir);
+		return;
+	}
+	c->state_job.name = "state save";
+	c->state_job.max = sizeof(int);
+	c->state_job.done = save_done;
+	r = ctl_job_start(c, &c->state_job, CTL_STATE_SAVE_DEADLINE_MS, save_run, NULL);
+	if (r < 0)
+		log_err("state: cannot start the save: %s; the next save tries again",
+			strerror(-r));
 }
 
 void ctl_state_start(struct controller *c)
@@ -376,9 +438,15 @@ void ctl_state_start(struct controller *c)
 	ctl_timer_start(c, &c->state_timer, CTL_STATE_SAVE_MS, "state save");
 }
 
+/* SIGTERM's save is written here, synchronously: the loop has ended
+ * (nothing waits on it any more), and mxgated must not exit before the
+ * state is on disk. A save still running is ended first: it holds older
+ * state and writes the same temporary file. */
 void ctl_state_stop(struct controller *c)
 {
-	if (c->loop)
+	if (c->loop) {
 		ev_timer_stop(c->loop, &c->state_timer);
+		ctl_job_cancel(&c->state_job);
+	}
 	ctl_state_save(c);
 }

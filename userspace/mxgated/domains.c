@@ -263,27 +263,14 @@ static void set_params(struct controller *c)
 		c->params.store = mxs_store_new();
 }
 
-/* SIGHUP: load the file again; a bad one is refused and the old one kept. */
-int ctl_reload(struct controller *c)
+/* A reload's new config, loaded and checked by the helper (ctl_reload.c):
+ * applied here, ncfg is the controller's from now on. */
+int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg)
 {
-	struct mxg_config *ncfg = calloc(1, sizeof(*ncfg));
 	struct ctl_domain **nd = NULL;
 	bool resolver_changed, prober_changed, interval_changed, self_changed, responder_changed;
-	char err[1024];
 	size_t n_new = 0;
 
-	if (!ncfg) {
-		log_err("reload: out of memory; keeping the previous configuration");
-		return -ENOMEM;
-	}
-	if (config_load(c->config_path, ncfg, err, sizeof(err)) ||
-	    config_check_host(c->config_path, ncfg, err, sizeof(err))) {
-		log_err("reload refused: %s; keeping the previous configuration", err);
-		c->cnt.reloads_refused++;
-		config_free(ncfg);
-		free(ncfg);
-		return -EINVAL;
-	}
 	nd = calloc(ncfg->n_domains ? ncfg->n_domains : 1, sizeof(*nd));
 	if (!nd) {
 		log_err("reload: out of memory; keeping the previous configuration");
