@@ -129,13 +129,13 @@ printf 'compatibility_level = 3.6\nrelay_domains = example.biz\nmydestination =\
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/tls.key" -out "$dir/tls.pem" -days 2 \
 	-subj /CN=mx2.example.org 2>/dev/null
 chmod 600 "$dir/tls.key"
-sed -E -e 's/^#(\[?[a-z_]+( = |[ ]))/\1/' -e "s|^domains_file = .*|domains_file = $dir/more|" \
+sed -E -e 's/^#(\[?[a-z0-9_]+( = |[ ]))/\1/' -e "s|^domains_file = .*|domains_file = $dir/more|" \
 	-e "s|^tls_cert_file = .*|tls_cert_file = $dir/tls.pem|" -e "s|^tls_key_file = .*|tls_key_file = $dir/tls.key|" \
 	-e "s|^postfix_config_dir = .*|postfix_config_dir = $dir/postfix|" \
 	"$SRC/docs/mxgate.conf.example" >"$dir/all.conf"
 run -n -c "$dir/all.conf"
 is "$rc:$errs" "0:" "docs/mxgate.conf.example with every key uncommented passes"
-is "$(grep -oE '^[a-z_]+ = ' "$dir/all.conf" | sort -u | wc -l)" 50 "the example shows all 50 keys"
+is "$(grep -oE '^[a-z0-9_]+ = ' "$dir/all.conf" | sort -u | wc -l)" 56 "the example shows all 56 keys"
 
 # The responder's user must exist and must not be root: refused here, not
 # by a daemon that would loop restarting a responder that cannot start.

@@ -833,6 +833,29 @@ static void test_file_errors(void **state)
 	assert_string_equal(err, "t.conf:");
 }
 
+/* The flood-proof tables: sizes and per-network limits, defaults,
+ * bounds, and errors that name the file, the line and the key. */
+static void test_table_limit_keys(void **state)
+{
+	expect_ok(BASE);
+	assert_int_equal(cfg.greylist_table_size, 65536);
+	assert_int_equal(cfg.greylist_limit_network, 4096);
+	assert_int_equal(cfg.greylist_limit_64, 1024);
+	assert_int_equal(cfg.pass_table_size, 16384);
+	assert_int_equal(cfg.pass_limit_network, 1024);
+	assert_int_equal(cfg.pass_limit_64, 64);
+	expect_ok(BASE "greylist_table_size = 1024\ngreylist_limit_network = 100\n"
+		       "greylist_limit_64 = 10\npass_table_size = 16\npass_limit_network = 8\n"
+		       "pass_limit_64 = 2\n");
+	assert_int_equal(cfg.greylist_table_size, 1024);
+	assert_int_equal(cfg.greylist_limit_64, 10);
+	assert_int_equal(cfg.pass_limit_64, 2);
+	expect_error(BASE "pass_table_size = 16385\n", "t.conf:4: pass_table_size: ");
+	expect_error(BASE "\ngreylist_table_size = 100\n", "t.conf:5: greylist_table_size: ");
+	expect_error(BASE "greylist_limit_64 = 0\n", "t.conf:4: greylist_limit_64: ");
+	expect_error(BASE "pass_limit_network = lots\n", "t.conf:4: pass_limit_network: ");
+}
+
 /* Allowlists and passes: defaults, lists, CIDR, bounds, errors. */
 static void test_pass_keys(void **state)
 {
@@ -967,6 +990,7 @@ int main(void)
 	    T(test_file_errors),
 	    T(test_offender_set),
 	    T(test_pass_keys),
+	    T(test_table_limit_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

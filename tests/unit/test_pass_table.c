@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <cmocka.h>
 
+#include "config.h"
 #include "pass_table.h"
 
 #define TTL 1000
@@ -28,7 +29,7 @@ static enum pass_add add(struct pass_table *t, const char *a, uint64_t now,
 	struct mxg_ip ip = ip_of(a);
 	struct pass_entry gone;
 
-	return pass_table_add(t, &ip, 1, now, TTL, MAX, e, &gone, evicted);
+	return pass_table_add(t, &ip, 1, true, now, TTL, MAX, e, &gone, evicted);
 }
 
 /* A pass lasts ttl; a renewal extends it, never beyond max after the first. */
@@ -68,7 +69,8 @@ static void test_full_table_evicts_first_expiring(void **state)
 	assert_int_equal(pass_table_init(&t, 2), 0);
 	add(&t, "192.0.2.1", 100, &e, &ev);
 	add(&t, "192.0.2.2", 50, &e, &ev);
-	assert_int_equal(pass_table_add(&t, &ip, 2, 200, TTL, MAX, &e, &gone, &ev), PASS_ADD_NEW);
+	assert_int_equal(pass_table_add(&t, &ip, 2, true, 200, TTL, MAX, &e, &gone, &ev),
+			 PASS_ADD_NEW);
 	assert_true(ev);
 	assert_true(mxg_ip_equal(&gone.ip, &second));
 	assert_int_equal(gone.since_ms, 50);
@@ -110,12 +112,130 @@ static void test_sweep_and_restore(void **state)
 	pass_table_free(&t);
 }
 
+/* A pass_recipients flood: 16,700 RCPT TO:<postmaster@...> from as many
+ * addresses of one IPv6 /64 within 2 s, into a table of the kernel map's
+ * size, does not push out a client's pass; the /64 gets its share only. */
+static void test_postmaster_flood_from_one_64_keeps_a_pass(void **state)
+{
+	struct pass_table t;
+	const struct pass_entry *e;
+	struct pass_entry gone;
+	struct mxg_ip legit = ip_of("192.0.2.7"), ip;
+	char a[64];
+	bool ev;
+
+	assert_int_equal(pass_table_init(&t, MXG_PASS_TABLE_SIZE_MAX), 0);
+	t.per_network = MXG_DEFAULT_PASS_LIMIT_NETWORK;
+	t.per_64 = MXG_DEFAULT_PASS_LIMIT_64;
+	assert_int_equal(
+	    pass_table_add(&t, &legit, 1, true, 0, 86400000, 7 * 86400000ull, &e, &gone, &ev),
+	    PASS_ADD_NEW);
+	for (unsigned i = 0; i < 16700; i++) {
+		snprintf(a, sizeof(a), "2001:db8:1:2::%x:%x", i >> 16, i & 0xffff);
+		ip = ip_of(a);
+		pass_table_add(&t, &ip, 2, false, 1 + i * 2000 / 16700, 86400000, 7 * 86400000ull,
+			       &e, &gone, &ev);
+		assert_false(ev);
+	}
+	assert_true(pass_table_live(&t, &legit, 2001));
+	assert_int_equal(t.n, 1 + MXG_DEFAULT_PASS_LIMIT_64);
+	assert_int_equal(t.dropped_64, 16700 - MXG_DEFAULT_PASS_LIMIT_64);
+	assert_int_equal(t.evicted, 0);
+	pass_table_free(&t);
+}
+
+/* Without network limits too: unproven newcomers (pass_recipients) never
+ * push out a proven pass (a retried greylist tuple); a proven newcomer
+ * takes the place of an unproven one. */
+static void test_unproven_never_evicts_proven(void **state)
+{
+	struct pass_table t;
+	const struct pass_entry *e;
+	struct pass_entry gone;
+	struct mxg_ip ip;
+	char a[64];
+	bool ev;
+
+	assert_int_equal(pass_table_init(&t, 100), 0);
+	t.per_network = t.per_64 = 0;
+	for (unsigned i = 0; i < 10; i++) {
+		snprintf(a, sizeof(a), "198.51.100.%u", i + 1);
+		ip = ip_of(a);
+		pass_table_add(&t, &ip, 1, true, i, TTL, MAX, &e, &gone, &ev);
+	}
+	for (unsigned i = 0; i < 5000; i++) {
+		snprintf(a, sizeof(a), "2001:db8:%x::1", i);
+		ip = ip_of(a);
+		pass_table_add(&t, &ip, 2, false, 10 + i / 100, TTL, MAX, &e, &gone, &ev);
+		assert_true(!ev || !gone.proven);
+	}
+	assert_int_equal(t.n, 100);
+	for (unsigned i = 0; i < 10; i++) {
+		snprintf(a, sizeof(a), "198.51.100.%u", i + 1);
+		ip = ip_of(a);
+		assert_true(pass_table_live(&t, &ip, 100));
+	}
+	assert_int_equal(t.dropped_full, 0); /* they pushed out each other */
+	ip = ip_of("203.0.113.5");
+	assert_int_equal(pass_table_add(&t, &ip, 1, true, 100, TTL, MAX, &e, &gone, &ev),
+			 PASS_ADD_NEW);
+	assert_true(ev);
+	assert_false(gone.proven);
+	pass_table_free(&t);
+	/* A table full of proven passes: an unproven newcomer gets none. */
+	assert_int_equal(pass_table_init(&t, 10), 0);
+	t.per_network = t.per_64 = 0;
+	for (unsigned i = 0; i < 10; i++) {
+		snprintf(a, sizeof(a), "198.51.100.%u", i + 1);
+		ip = ip_of(a);
+		pass_table_add(&t, &ip, 1, true, i, TTL, MAX, &e, &gone, &ev);
+	}
+	ip = ip_of("203.0.113.6");
+	assert_int_equal(pass_table_add(&t, &ip, 2, false, 20, TTL, MAX, &e, &gone, &ev),
+			 PASS_ADD_DROPPED);
+	assert_int_equal(t.dropped_full, 1);
+	assert_int_equal(t.evicted, 0);
+	pass_table_free(&t);
+}
+
+/* A network at its limit: a proven pass takes the place of one of that
+ * network's own (unproven first), never another network's. */
+static void test_proven_pass_makes_room_in_its_own_network(void **state)
+{
+	struct pass_table t;
+	const struct pass_entry *e;
+	struct pass_entry gone;
+	struct mxg_ip a1 = ip_of("2001:db8::1"), a2 = ip_of("2001:db8::2"),
+		      a3 = ip_of("2001:db8::3"), other = ip_of("192.0.2.1");
+	bool ev;
+
+	assert_int_equal(pass_table_init(&t, 100), 0);
+	t.per_64 = 2;
+	pass_table_add(&t, &other, 1, false, 0, TTL, MAX, &e, &gone, &ev);
+	pass_table_add(&t, &a1, 1, true, 1, TTL, MAX, &e, &gone, &ev);
+	pass_table_add(&t, &a2, 2, false, 2, TTL, MAX, &e, &gone, &ev);
+	assert_int_equal(pass_table_add(&t, &a3, 2, false, 3, TTL, MAX, &e, &gone, &ev),
+			 PASS_ADD_DROPPED);
+	assert_int_equal(t.dropped_64, 1);
+	assert_int_equal(pass_table_add(&t, &a3, 1, true, 4, TTL, MAX, &e, &gone, &ev),
+			 PASS_ADD_NEW);
+	assert_true(ev);
+	assert_true(mxg_ip_equal(&gone.ip, &a2)); /* the unproven one of the /64 */
+	assert_true(pass_table_live(&t, &other, 5));
+	assert_true(pass_table_live(&t, &a1, 5));
+	assert_int_equal(t.n, 3);
+	pass_table_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pass_renewed_up_to_max),
 	    cmocka_unit_test(test_full_table_evicts_first_expiring),
 	    cmocka_unit_test(test_sweep_and_restore),
+	    cmocka_unit_test(test_postmaster_flood_from_one_64_keeps_a_pass),
+	    cmocka_unit_test(test_unproven_never_evicts_proven),
+	    cmocka_unit_test(test_proven_pass_makes_room_in_its_own_network),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

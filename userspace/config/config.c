@@ -121,6 +121,12 @@ static const struct key keys[CFG_N_KEYS] = {
     {"pass_max", K_DURATION, F(pass_max_ms), 1000, 366 * DAY_MS, false, false},
     {"greylist_delay", K_DURATION, F(greylist_delay_ms), 1000, DAY_MS, false, false},
     {"greylist_window", K_DURATION, F(greylist_window_ms), 2000, 7 * DAY_MS, false, false},
+    {"greylist_table_size", K_UINT, F(greylist_table_size), 1024, 4194304, false, false},
+    {"greylist_limit_network", K_UINT, F(greylist_limit_network), 1, 4194304, false, false},
+    {"greylist_limit_64", K_UINT, F(greylist_limit_64), 1, 4194304, false, false},
+    {"pass_table_size", K_UINT, F(pass_table_size), 16, MXG_PASS_TABLE_SIZE_MAX, false, false},
+    {"pass_limit_network", K_UINT, F(pass_limit_network), 1, MXG_PASS_TABLE_SIZE_MAX, false, false},
+    {"pass_limit_64", K_UINT, F(pass_limit_64), 1, MXG_PASS_TABLE_SIZE_MAX, false, false},
     {"state_dir", K_PATH, F(state_dir), 0, sizeof(((struct mxg_config *)0)->state_dir), false,
      false},
     {"tls_cert_file", K_PATH, F(tls_cert_file), 0, sizeof(((struct mxg_config *)0)->tls_cert_file),
@@ -183,6 +189,12 @@ static void set_defaults(struct mxg_config *cfg)
 	cfg->pass_max_ms = MXG_DEFAULT_PASS_MAX_MS;
 	cfg->greylist_delay_ms = MXG_DEFAULT_GREYLIST_DELAY_MS;
 	cfg->greylist_window_ms = MXG_DEFAULT_GREYLIST_WINDOW_MS;
+	cfg->greylist_table_size = MXG_DEFAULT_GREYLIST_TABLE_SIZE;
+	cfg->greylist_limit_network = MXG_DEFAULT_GREYLIST_LIMIT_NETWORK;
+	cfg->greylist_limit_64 = MXG_DEFAULT_GREYLIST_LIMIT_64;
+	cfg->pass_table_size = MXG_PASS_TABLE_SIZE_MAX;
+	cfg->pass_limit_network = MXG_DEFAULT_PASS_LIMIT_NETWORK;
+	cfg->pass_limit_64 = MXG_DEFAULT_PASS_LIMIT_64;
 	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", MXG_DEFAULT_STATE_DIR);
 	snprintf(cfg->pass_recipients[0], MXG_PASS_RCPT_MAX, "postmaster");
 	snprintf(cfg->pass_recipients[1], MXG_PASS_RCPT_MAX, "abuse");

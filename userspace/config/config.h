@@ -62,6 +62,16 @@
 #define MXG_DEFAULT_PASS_MAX_MS (7ULL * 24 * 3600 * 1000)   /* ... renewed up to a week */
 #define MXG_DEFAULT_GREYLIST_DELAY_MS (25ULL * 60 * 1000)   /* spamd's 25 min */
 #define MXG_DEFAULT_GREYLIST_WINDOW_MS (4ULL * 3600 * 1000) /* forget a tuple after 4 h */
+/* Table sizes and per-network limits (docs/responder.md, "Flood-proof
+ * tables"): one IPv4 /24 or IPv6 /48 may hold 1/16 of the greylist table,
+ * one IPv6 /64 (one host, usually) 1/64; passes are per address, so a /64
+ * gets 64 of them and a /24 or /48 1,024 of the kernel map's 16,384. */
+#define MXG_DEFAULT_GREYLIST_TABLE_SIZE 65536 /* tuples, 2.5 MiB */
+#define MXG_DEFAULT_GREYLIST_LIMIT_NETWORK 4096
+#define MXG_DEFAULT_GREYLIST_LIMIT_64 1024
+#define MXG_PASS_TABLE_SIZE_MAX 16384 /* the kernel map's size (MXG_MAX_PASSES) */
+#define MXG_DEFAULT_PASS_LIMIT_NETWORK 1024
+#define MXG_DEFAULT_PASS_LIMIT_64 64
 #define MXG_DEFAULT_STATE_DIR "/var/lib/mxgate"
 #define MXG_MAX_PASS_CLIENTS 1024  /* pass_clients entries (LPM trie size) */
 #define MXG_MAX_PASS_RECIPIENTS 64 /* pass_recipients entries */
@@ -204,6 +214,12 @@ struct mxg_config {
 	uint64_t pass_max_ms;
 	uint64_t greylist_delay_ms;
 	uint64_t greylist_window_ms;
+	unsigned greylist_table_size;	 /* tuples (read at start) */
+	unsigned greylist_limit_network; /* tuples per IPv4 /24, IPv6 /48 */
+	unsigned greylist_limit_64;	 /* tuples per IPv6 /64 */
+	unsigned pass_table_size;	 /* passes (read at start) */
+	unsigned pass_limit_network;	 /* passes per IPv4 /24, IPv6 /48 */
+	unsigned pass_limit_64;		 /* passes per IPv6 /64 */
 	char state_dir[4096];
 
 	/* Responder limits: docs/responder.md ("Bounds") and

@@ -273,6 +273,10 @@ struct ctl_pass_stats {
 	uint64_t passes;      /* live passes */
 	uint64_t passed[2];   /* passes given: greylist, recipient */
 	uint64_t renewed, evicted;
+	/* Flood-proof tables: tuples not remembered (network at its limit)
+	 * or pushed out of a full bucket; passes not given. */
+	uint64_t tuples_dropped_network, tuples_dropped_64, tuples_evicted;
+	uint64_t passes_dropped_network, passes_dropped_64, passes_dropped_full;
 	uint64_t hits_clients;	  /* policy DUNNO: pass_clients */
 	uint64_t hits_recipients; /* policy DUNNO + responder 451: pass_recipients */
 	uint64_t hits_passed;	  /* policy DUNNO: a passed client delivering */

@@ -125,6 +125,31 @@ static void write_metrics(const struct controller *c, FILE *f)
 		 ps.passed[0]);
 	prom_u64(f, "mxgate_passes_total", prom_labels(l, sizeof(l), 1, "reason", "recipient"),
 		 ps.passed[1]);
+	prom_family(f, "mxgate_greylist_dropped_total", "counter",
+		    "New greylist tuples not remembered: their network (limit=\"network\": "
+		    "IPv4 /24, IPv6 /48; limit=\"64\": IPv6 /64) held its share "
+		    "(greylist_limit_network, greylist_limit_64); the RCPT still got 451.");
+	prom_u64(f, "mxgate_greylist_dropped_total",
+		 prom_labels(l, sizeof(l), 1, "limit", "network"), ps.tuples_dropped_network);
+	prom_u64(f, "mxgate_greylist_dropped_total", prom_labels(l, sizeof(l), 1, "limit", "64"),
+		 ps.tuples_dropped_64);
+	prom_family(f, "mxgate_greylist_evicted_total", "counter",
+		    "Greylist tuples within greylist_window pushed out of a full table.");
+	prom_u64(f, "mxgate_greylist_evicted_total", NULL, ps.tuples_evicted);
+	prom_family(f, "mxgate_passes_dropped_total", "counter",
+		    "Passes not given: their network held its share (pass_limit_network, "
+		    "pass_limit_64), or the table was full of passes an unproven one may not "
+		    "push out; the client stays steered and gets its 4xx.");
+	prom_u64(f, "mxgate_passes_dropped_total", prom_labels(l, sizeof(l), 1, "limit", "network"),
+		 ps.passes_dropped_network);
+	prom_u64(f, "mxgate_passes_dropped_total", prom_labels(l, sizeof(l), 1, "limit", "64"),
+		 ps.passes_dropped_64);
+	prom_u64(f, "mxgate_passes_dropped_total", prom_labels(l, sizeof(l), 1, "limit", "full"),
+		 ps.passes_dropped_full);
+	prom_family(f, "mxgate_passes_evicted_total", "counter",
+		    "Passes pushed out to make room for another (never a proven pass for an "
+		    "unproven one).");
+	prom_u64(f, "mxgate_passes_evicted_total", NULL, ps.evicted);
 	prom_family(f, "mxgate_pass_renewals_total", "counter",
 		    "Pass renewals (a passed client seen delivering).");
 	prom_u64(f, "mxgate_pass_renewals_total", NULL, ps.renewed);

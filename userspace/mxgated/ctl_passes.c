@@ -32,6 +32,9 @@
  * before the controller deletes it: `mxgate dump` shows it expired, and
  * the kernel's own expiry, not the controller, is what ends a pass. */
 #define CTL_PASS_KEEP_EXPIRED_MS 60000
+/* Greylist buckets swept per round: the default table (8,192 buckets of 8)
+ * in 8 rounds. */
+#define CTL_GREYLIST_SWEEP_BUCKETS 1024
 
 /* The controller's passes: the pure unit and what was written where. */
 struct ctl_passes {
@@ -54,8 +57,9 @@ int ctl_passes_start(struct controller *c)
 		return -ENOMEM;
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) < 0)
 		seed = ev_now_ns() ^ ((uint64_t)getpid() << 32);
+	_Static_assert(MXG_PASS_TABLE_SIZE_MAX <= MXG_MAX_PASSES, "passes beyond the kernel map");
 	if (pass_db_init(&p->db, c->cfg->greylist_delay_ms, c->cfg->greylist_window_ms,
-			 MXG_MAX_PASSES, seed) < 0) {
+			 c->cfg->greylist_table_size, c->cfg->pass_table_size, seed) < 0) {
 		free(p);
 		return -ENOMEM;
 	}
@@ -76,14 +80,24 @@ struct pass_db *ctl_pass_db(struct controller *c)
 	return c->passes ? &c->passes->db : NULL;
 }
 
+/* A reload may have changed the limits. */
+static void set_limits(struct ctl_passes *p, const struct mxg_config *cfg)
+{
+	p->db.gl.per_network = cfg->greylist_limit_network;
+	p->db.gl.per_64 = cfg->greylist_limit_64;
+	p->db.passes.per_network = cfg->pass_limit_network;
+	p->db.passes.per_64 = cfg->pass_limit_64;
+}
+
 void ctl_greylist_seen(struct controller *c, const struct mxg_ip *ip, uint64_t hash)
 {
 	struct ctl_passes *p = c->passes;
 
 	if (!p)
 		return;
-	/* A reload may have changed the delay and the window. */
-	if (pass_db_tuple(&p->db, hash, ev_now_ms(), c->cfg->greylist_delay_ms,
+	set_limits(p, c->cfg);
+	/* A reload may have changed the delay and the window too. */
+	if (pass_db_tuple(&p->db, ip, hash, ev_now_ms(), c->cfg->greylist_delay_ms,
 			  c->cfg->greylist_window_ms) == GREYLIST_PASS)
 		ctl_pass_add(c, ip, MXG_PASS_GREYLIST);
 }
@@ -123,6 +137,9 @@ void ctl_passes_sweep(struct controller *c)
 		return;
 	t = &p->db.passes;
 	pass_table_sweep(t, now, CTL_PASS_KEEP_EXPIRED_MS, remove_kernel, c);
+	/* Expired tuples leave their networks' counts within a few rounds
+	 * even when no tuple comes (each tuple sweeps a little too). */
+	greylist_sweep(&p->db.gl, now, CTL_GREYLIST_SWEEP_BUCKETS);
 	/* A gate opened anew (start, reload, re-created maps) or one that
 	 * made its kernel objects anew (nft after `nft flush ruleset`): give
 	 * it every live pass. */
@@ -148,13 +165,24 @@ void ctl_pass_add(struct controller *c, const struct mxg_ip *ip, unsigned reason
 
 	if (!p)
 		return;
+	set_limits(p, cfg);
 	mxg_ip_str(ip, a, sizeof(a));
-	if (pass_table_add(&p->db.passes, ip, reason, now, cfg->pass_ttl_ms, cfg->pass_max_ms, &e,
-			   &gone, &evicted) == PASS_ADD_RENEWED) {
+	switch (pass_table_add(&p->db.passes, ip, reason, reason == MXG_PASS_GREYLIST, now,
+			       cfg->pass_ttl_ms, cfg->pass_max_ms, &e, &gone, &evicted)) {
+	case PASS_ADD_RENEWED:
 		log_info("pass: client %s renewed (%s) for %" PRIu64 "s", a, reason_str(reason),
 			 (e->expires_ms - now) / 1000);
 		write_kernel(c, e, false);
 		return;
+	case PASS_ADD_DROPPED:
+		/* Counted (mxgate_passes_dropped_total); a flood would
+		 * flood the log. The client stays steered: its 4xx. */
+		log_debug("pass: client %s not passed (%s): its network has its share of the "
+			  "pass table, or the table is full",
+			  a, reason_str(reason));
+		return;
+	case PASS_ADD_NEW:
+		break;
 	}
 	if (evicted)
 		write_kernel(c, &gone, true);
@@ -200,4 +228,10 @@ void ctl_passes_stats(const struct controller *c, struct ctl_pass_stats *st)
 	st->passed[1] = p->db.added[1];
 	st->renewed = p->db.passes.renewed;
 	st->evicted = p->db.passes.evicted;
+	st->tuples_dropped_network = p->db.gl.dropped_network;
+	st->tuples_dropped_64 = p->db.gl.dropped_64;
+	st->tuples_evicted = p->db.gl.evicted;
+	st->passes_dropped_network = p->db.passes.dropped_network;
+	st->passes_dropped_64 = p->db.passes.dropped_64;
+	st->passes_dropped_full = p->db.passes.dropped_full;
 }

@@ -294,8 +294,11 @@ static void load_pass(void *arg, const struct persist_pass *r)
 		expires = since + cfg->pass_max_ms;
 	if (expires > now + cfg->pass_ttl_ms)
 		expires = now + cfg->pass_ttl_ms;
-	const struct pass_entry e = {
-	    .ip = r->ip, .since_ms = since, .expires_ms = expires, .reason = r->reason};
+	const struct pass_entry e = {.ip = r->ip,
+				     .since_ms = since,
+				     .expires_ms = expires,
+				     .reason = r->reason,
+				     .proven = r->reason == MXG_PASS_GREYLIST};
 
 	a->passes += pass_table_restore(&ctl_pass_db(a->c)->passes, &e, now);
 }

@@ -207,6 +207,10 @@ static void warn_restart_keys(const struct mxg_config *o, const struct mxg_confi
 	    strcmp(o->offender_nft_set, n->offender_nft_set))
 		log_warn("reload: offender_set and offender_nft_set change only when mxgated "
 			 "restarts; keeping the running ones");
+	if (o->greylist_table_size != n->greylist_table_size ||
+	    o->pass_table_size != n->pass_table_size)
+		log_warn("reload: greylist_table_size and pass_table_size change only when mxgated "
+			 "restarts; keeping the running tables (their limits apply now)");
 }
 
 /* What the responder child was started with (it reads its config copy

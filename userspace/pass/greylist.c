@@ -101,8 +101,11 @@ int greylist_init(struct greylist_table *t, uint64_t delay_ms, uint64_t window_m
 		slots = GREYLIST_DEFAULT_SLOTS;
 	t->n_buckets = (slots + GREYLIST_WAYS - 1) / GREYLIST_WAYS;
 	t->e = calloc(t->n_buckets * GREYLIST_WAYS, sizeof(*t->e));
-	if (!t->e)
+	if (!t->e || netcount_init(&t->nets, t->n_buckets * GREYLIST_WAYS, slots) < 0 ||
+	    netcount_init(&t->nets64, t->n_buckets * GREYLIST_WAYS, ~(uint64_t)slots) < 0) {
+		greylist_free(t);
 		return -ENOMEM;
+	}
 	t->delay_ms = delay_ms;
 	t->window_ms = window_ms;
 	return 0;
@@ -112,6 +115,8 @@ void greylist_free(struct greylist_table *t)
 {
 	free(t->e);
 	t->e = NULL;
+	netcount_free(&t->nets);
+	netcount_free(&t->nets64);
 }
 
 static struct greylist_entry *bucket(const struct greylist_table *t, uint64_t hash)
@@ -119,8 +124,21 @@ static struct greylist_entry *bucket(const struct greylist_table *t, uint64_t ha
 	return &t->e[(hash % t->n_buckets) * GREYLIST_WAYS];
 }
 
-/* A free slot, else the least recently seen one. */
-static struct greylist_entry *victim(struct greylist_entry *b)
+static bool expired(const struct greylist_table *t, const struct greylist_entry *e, uint64_t now_ms)
+{
+	return now_ms > e->first_ms && now_ms - e->first_ms > t->window_ms;
+}
+
+/* Empty a slot, and take it off its networks' counts. */
+static void forget(struct greylist_table *t, struct greylist_entry *e)
+{
+	netcount_dec(&t->nets, e->net);
+	netcount_dec(&t->nets64, e->net64);
+	*e = (struct greylist_entry){0};
+}
+
+/* A free slot, else the least recently seen one (state loading). */
+static struct greylist_entry *victim_lru(struct greylist_entry *b)
 {
 	struct greylist_entry *v = &b[0];
 
@@ -133,13 +151,52 @@ static struct greylist_entry *victim(struct greylist_entry *b)
 	return v;
 }
 
-enum greylist_verdict greylist_seen(struct greylist_table *t, uint64_t hash, uint64_t now_ms)
+/* Room for a new tuple: a free slot; an expired tuple; the newest
+ * unproven tuple of the network holding the most tuples (a flood pushes
+ * out its own, not the tuples waiting for their retry); when every tuple
+ * of the bucket is proven, the least recently seen. */
+static struct greylist_entry *victim(struct greylist_table *t, struct greylist_entry *b,
+				     uint64_t now_ms)
+{
+	struct greylist_entry *v = NULL;
+	uint32_t v_n = 0, n;
+
+	for (size_t i = 0; i < GREYLIST_WAYS; i++)
+		if (!b[i].hash || expired(t, &b[i], now_ms))
+			return &b[i];
+	for (size_t i = 0; i < GREYLIST_WAYS; i++) {
+		if (b[i].proven)
+			continue;
+		n = netcount_get(&t->nets, b[i].net);
+		if (!v || n > v_n || (n == v_n && b[i].first_ms > v->first_ms)) {
+			v = &b[i];
+			v_n = n;
+		}
+	}
+	return v ? v : victim_lru(b);
+}
+
+void greylist_sweep(struct greylist_table *t, uint64_t now_ms, size_t n)
+{
+	for (; t->e && n; n--) {
+		struct greylist_entry *b = &t->e[t->sweep_next * GREYLIST_WAYS];
+
+		for (size_t i = 0; i < GREYLIST_WAYS; i++)
+			if (b[i].hash && expired(t, &b[i], now_ms))
+				forget(t, &b[i]);
+		t->sweep_next = (t->sweep_next + 1) % t->n_buckets;
+	}
+}
+
+enum greylist_verdict greylist_seen_from(struct greylist_table *t, uint64_t hash,
+					 const struct mxg_ip *client, uint64_t now_ms)
 {
 	struct greylist_entry *b, *e;
-	uint64_t age;
+	uint64_t age, net = 0, net64 = 0;
 
 	if (!t->e || !hash)
 		return GREYLIST_NEW;
+	greylist_sweep(t, now_ms, 2);
 	b = bucket(t, hash);
 	for (size_t i = 0; i < GREYLIST_WAYS; i++) {
 		e = &b[i];
@@ -149,13 +206,42 @@ enum greylist_verdict greylist_seen(struct greylist_table *t, uint64_t hash, uin
 		e->last_ms = now_ms;
 		if (age > t->window_ms) {
 			e->first_ms = now_ms; /* forgotten: a new round */
+			e->proven = false;
 			return GREYLIST_NEW;
 		}
-		return age >= t->delay_ms ? GREYLIST_PASS : GREYLIST_EARLY;
+		if (age < t->delay_ms)
+			return GREYLIST_EARLY;
+		e->proven = true;
+		return GREYLIST_PASS;
 	}
-	e = victim(b);
-	*e = (struct greylist_entry){.hash = hash, .first_ms = now_ms, .last_ms = now_ms};
+	/* A new tuple: only within its networks' share. The client still
+	 * gets its 451; it is only not remembered. */
+	if (client) {
+		pass_net_keys(client, &net, &net64);
+		if (t->per_network && netcount_get(&t->nets, net) >= t->per_network) {
+			t->dropped_network++;
+			return GREYLIST_NEW;
+		}
+		if (t->per_64 && net64 && netcount_get(&t->nets64, net64) >= t->per_64) {
+			t->dropped_64++;
+			return GREYLIST_NEW;
+		}
+	}
+	e = victim(t, b, now_ms);
+	if (e->hash) {
+		t->evicted += !expired(t, e, now_ms);
+		forget(t, e);
+	}
+	*e = (struct greylist_entry){
+	    .hash = hash, .first_ms = now_ms, .last_ms = now_ms, .net = net, .net64 = net64};
+	netcount_inc(&t->nets, net);
+	netcount_inc(&t->nets64, net64);
 	return GREYLIST_NEW;
+}
+
+enum greylist_verdict greylist_seen(struct greylist_table *t, uint64_t hash, uint64_t now_ms)
+{
+	return greylist_seen_from(t, hash, NULL, now_ms);
 }
 
 bool greylist_restore(struct greylist_table *t, const struct greylist_entry *in)
@@ -168,10 +254,13 @@ bool greylist_restore(struct greylist_table *t, const struct greylist_entry *in)
 	for (size_t i = 0; i < GREYLIST_WAYS; i++)
 		if (b[i].hash == in->hash)
 			return false;
-	v = victim(b);
+	v = victim_lru(b);
 	if (v->hash && v->last_ms >= in->last_ms)
 		return false;
-	*v = *in;
+	if (v->hash)
+		forget(t, v);
+	*v = (struct greylist_entry){
+	    .hash = in->hash, .first_ms = in->first_ms, .last_ms = in->last_ms};
 	return true;
 }
 

@@ -26,13 +26,16 @@ struct pass_db {
 	uint64_t hits[PASS_GREYLIST]; /* let through by pass_decide, by why (policy) */
 };
 
-/* 0 or -ENOMEM / -EINVAL. seed: secret, keys the stored tuples. */
-int pass_db_init(struct pass_db *db, uint64_t delay_ms, uint64_t window_ms, size_t max_passes,
-		 uint64_t seed);
+/* 0 or -ENOMEM / -EINVAL. seed: secret, keys the stored tuples;
+ * tuples: the greylist table's size (0: default), max_passes the pass
+ * table's. */
+int pass_db_init(struct pass_db *db, uint64_t delay_ms, uint64_t window_ms, size_t tuples,
+		 size_t max_passes, uint64_t seed);
 void pass_db_free(struct pass_db *db);
-/* The responder's tuple hash (seed 0) seen at now_ms with the current
- * greylist_delay and greylist_window (a reload may change them). */
-enum greylist_verdict pass_db_tuple(struct pass_db *db, uint64_t hash, uint64_t now_ms,
-				    uint64_t delay_ms, uint64_t window_ms);
+/* The responder's tuple hash (seed 0) seen from client at now_ms with
+ * the current greylist_delay and greylist_window (a reload may change
+ * them, and the limits in db->gl). */
+enum greylist_verdict pass_db_tuple(struct pass_db *db, const struct mxg_ip *client, uint64_t hash,
+				    uint64_t now_ms, uint64_t delay_ms, uint64_t window_ms);
 
 #endif

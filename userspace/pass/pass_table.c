@@ -4,6 +4,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "netcount.h"
 
 int pass_table_init(struct pass_table *t, size_t cap)
 {
@@ -47,13 +50,67 @@ size_t pass_table_count_live(const struct pass_table *t, uint64_t now_ms)
 	return n;
 }
 
+/* Who could make room: the pass that expires first, and the unproven one
+ * that does. */
+struct pick {
+	struct pass_entry *any, *unproven;
+	size_t n;
+};
+
+static void pick(struct pick *p, struct pass_entry *e)
+{
+	p->n++;
+	if (!p->any || e->expires_ms < p->any->expires_ms)
+		p->any = e;
+	if (!e->proven && (!p->unproven || e->expires_ms < p->unproven->expires_ms))
+		p->unproven = e;
+}
+
+/* One scan of the table for a new pass from net/net64. */
+struct scan {
+	struct pass_entry *free; /* an expired pass */
+	struct pick all, net, net64;
+};
+
+static void scan(struct pass_table *t, uint64_t net, uint64_t net64, uint64_t now_ms,
+		 struct scan *sc)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		struct pass_entry *e = &t->e[i];
+
+		if (e->expires_ms <= now_ms) {
+			if (!sc->free || e->expires_ms < sc->free->expires_ms)
+				sc->free = e;
+			continue;
+		}
+		pick(&sc->all, e);
+		if (e->net == net)
+			pick(&sc->net, e);
+		if (net64 && e->net64 == net64)
+			pick(&sc->net64, e);
+	}
+}
+
+static struct pass_entry *take(struct pass_table *t, struct pass_entry *v,
+			       struct pass_entry *evicted, bool *had_evicted)
+{
+	if (evicted)
+		*evicted = *v;
+	*had_evicted = true;
+	t->evicted++;
+	return v;
+}
+
 enum pass_add pass_table_add(struct pass_table *t, const struct mxg_ip *ip, unsigned reason,
-			     uint64_t now_ms, uint64_t ttl_ms, uint64_t max_ms,
+			     bool proven, uint64_t now_ms, uint64_t ttl_ms, uint64_t max_ms,
 			     const struct pass_entry **out, struct pass_entry *evicted,
 			     bool *had_evicted)
 {
 	struct pass_entry *e = (struct pass_entry *)pass_table_find(t, ip);
-	uint64_t until;
+	struct scan sc = {0};
+	struct pick *over = NULL;
+	struct pass_entry *v;
+	uint64_t until, net, net64;
 
 	*had_evicted = false;
 	if (e && e->expires_ms > now_ms) {
@@ -63,29 +120,62 @@ enum pass_add pass_table_add(struct pass_table *t, const struct mxg_ip *ip, unsi
 		if (until > e->expires_ms)
 			e->expires_ms = until;
 		e->renewals++;
+		e->proven |= proven;
 		t->renewed++;
 		*out = e;
 		return PASS_ADD_RENEWED;
 	}
-	if (!e) {
-		if (t->n == t->cap) {
-			size_t first = 0;
-
-			/* The pass that expires first makes room. */
-			for (size_t i = 1; i < t->n; i++)
-				if (t->e[i].expires_ms < t->e[first].expires_ms)
-					first = i;
-			if (evicted)
-				*evicted = t->e[first];
-			*had_evicted = true;
-			t->e[first] = t->e[--t->n];
-			t->evicted++;
+	pass_net_keys(ip, &net, &net64);
+	scan(t, net, net64, now_ms, &sc);
+	/* The narrower network first: the /64, then the /24 or /48. */
+	if (net64 && t->per_64 && sc.net64.n >= t->per_64)
+		over = &sc.net64;
+	else if (t->per_network && sc.net.n >= t->per_network)
+		over = &sc.net;
+	if (over) {
+		/* Its network has its share: only a proven pass gets in, in
+		 * place of one of that network's own. */
+		if (!proven) {
+			if (over == &sc.net64)
+				t->dropped_64++;
+			else
+				t->dropped_network++;
+			return PASS_ADD_DROPPED;
 		}
-		e = &t->e[t->n++];
+		v = take(t, over->unproven ? over->unproven : over->any, evicted, had_evicted);
+		if (e) {
+			/* ip's own expired pass is reused; v leaves the table. */
+			size_t vi = (size_t)(v - t->e), ei = (size_t)(e - t->e);
+
+			t->e[vi] = t->e[--t->n];
+			if (ei == t->n)
+				e = &t->e[vi];
+		} else {
+			e = v;
+		}
+	} else if (!e && t->n == t->cap) {
+		/* Full: an expired pass, else the unproven pass that expires
+		 * first; a proven pass makes room only for a proven one. */
+		v = sc.free	      ? sc.free
+		    : sc.all.unproven ? sc.all.unproven
+		    : proven	      ? sc.all.any
+				      : NULL;
+		if (!v) {
+			t->dropped_full++;
+			return PASS_ADD_DROPPED;
+		}
+		e = take(t, v, evicted, had_evicted);
 	}
+	if (!e)
+		e = &t->e[t->n++];
 	/* config_check.c refuses a pass_max shorter than pass_ttl. */
-	*e = (struct pass_entry){
-	    .ip = *ip, .since_ms = now_ms, .expires_ms = now_ms + ttl_ms, .reason = reason};
+	*e = (struct pass_entry){.ip = *ip,
+				 .since_ms = now_ms,
+				 .expires_ms = now_ms + ttl_ms,
+				 .net = net,
+				 .net64 = net64,
+				 .reason = reason,
+				 .proven = proven};
 	*out = e;
 	return PASS_ADD_NEW;
 }
@@ -106,8 +196,12 @@ void pass_table_sweep(struct pass_table *t, uint64_t now_ms, uint64_t keep_ms,
 
 bool pass_table_restore(struct pass_table *t, const struct pass_entry *in, uint64_t now_ms)
 {
+	struct pass_entry *e;
+
 	if (in->expires_ms <= now_ms || t->n >= t->cap || pass_table_find(t, &in->ip))
 		return false;
-	t->e[t->n++] = *in;
+	e = &t->e[t->n++];
+	*e = *in;
+	pass_net_keys(&e->ip, &e->net, &e->net64);
 	return true;
 }

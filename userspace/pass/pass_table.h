@@ -5,9 +5,17 @@
  * extends it to now + ttl, never beyond max after it was first given.
  * Times are the caller's (ev_now_ms()), so tests need no clock.
  *
- * The table is bounded (its size is the kernel map's). What changed in it
- * is returned to the caller, which writes the gate: the entry added or
- * renewed, and the one that made room for it.
+ * The table is bounded (its size is the kernel map's at most), and
+ * flood-proof: a pass is proven (the client retried a greylisted tuple in
+ * time, or delivered through the policy service) or not (it asked for a
+ * pass_recipients address, which anyone can). Each client network (IPv4
+ * /24, IPv6 /48, IPv6 /64) holds at most its limit of passes; an unproven
+ * pass beyond it, or for a full table, is not given (the client stays
+ * steered and keeps its 4xx); a proven one makes room in its own network
+ * first. An unproven newcomer never pushes out a proven pass.
+ *
+ * What changed is returned to the caller, which writes the gate: the
+ * entry added or renewed, and the one that made room for it.
  */
 #ifndef MXG_PASS_TABLE_H
 #define MXG_PASS_TABLE_H
@@ -23,30 +31,36 @@ struct pass_entry {
 	uint64_t since_ms;   /* first passed: renewals stop at since + max */
 	uint64_t expires_ms; /* the gate entry's expiry */
 	uint64_t renewals;
-	unsigned reason; /* the caller's (enum mxg_pass_reason) */
+	uint64_t net, net64; /* pass_net_keys() of ip */
+	unsigned reason;     /* the caller's (enum mxg_pass_reason) */
+	bool proven;
 };
 
 struct pass_table {
 	struct pass_entry *e;
 	size_t n, cap;
+	unsigned per_network, per_64; /* limits; 0 (init): none */
 	uint64_t renewed, evicted;
+	uint64_t dropped_network, dropped_64, dropped_full; /* not given */
 };
 
 /* What pass_table_add did. */
 enum pass_add {
 	PASS_ADD_NEW,	  /* a new pass (*out) */
 	PASS_ADD_RENEWED, /* a live pass renewed (*out) */
+	PASS_ADD_DROPPED, /* not given: its network's limit, or a full table */
 };
 
 /* cap: the most passes at once (not 0). 0 or -ENOMEM / -EINVAL. */
 int pass_table_init(struct pass_table *t, size_t cap);
 void pass_table_free(struct pass_table *t);
 /* Pass ip (or renew its live pass) at now_ms for ttl_ms, renewals capped
- * at max_ms after the first. *out: the entry to write to the gate; when
+ * at max_ms after the first; proven: see above (a renewal may prove a
+ * pass, never unprove it). *out: the entry to write to the gate; when
  * room had to be made, *evicted (if not NULL) gets the pass dropped, which
  * the caller removes from the gate, and *had_evicted is set. */
 enum pass_add pass_table_add(struct pass_table *t, const struct mxg_ip *ip, unsigned reason,
-			     uint64_t now_ms, uint64_t ttl_ms, uint64_t max_ms,
+			     bool proven, uint64_t now_ms, uint64_t ttl_ms, uint64_t max_ms,
 			     const struct pass_entry **out, struct pass_entry *evicted,
 			     bool *had_evicted);
 /* The pass of ip, live or expired; NULL when none. */
@@ -57,8 +71,9 @@ size_t pass_table_count_live(const struct pass_table *t, uint64_t now_ms);
  * each one first, so the caller removes it from the gate. */
 void pass_table_sweep(struct pass_table *t, uint64_t now_ms, uint64_t keep_ms,
 		      void (*fn)(void *arg, const struct pass_entry *e), void *arg);
-/* Put a saved pass back (state loading); false when it expired at now_ms,
- * is already there or the table is full. */
+/* Put a saved pass back (state loading; e->ip, times, reason and proven
+ * are taken); false when it expired at now_ms, is already there or the
+ * table is full. */
 bool pass_table_restore(struct pass_table *t, const struct pass_entry *e, uint64_t now_ms);
 
 #endif
