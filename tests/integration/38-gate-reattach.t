@@ -47,13 +47,15 @@ tap_is "$(metric mxgate_gate_unsteered_interfaces)" 0 "metrics: every interface 
 
 # --- someone else's filter takes our handle and priority: we cannot
 # attach (never replace what is not ours); status must not say gated.
+# mxgated is held (SIGSTOP) while the qdisc goes and the foreign filter
+# takes the slot, so the test never races its re-attach; the rtnetlink
+# events wait in its socket and it reads them when continued.
 taken() { [ "$(tn_exec edge tc filter show dev eth0 ingress | grep -c 'other_filter')" -ge 1 ]; }
-for _ in $(seq 50); do
-	tn_exec edge tc qdisc del dev eth0 clsact 2>/dev/null
-	tn_exec edge "$OTHER" attach eth0 19800 "$TN_DIR/bpf/other" 0x4d58 2>/dev/null && break
-	rm -f "$TN_DIR/bpf/other"
-done
+kill -STOP "$MXG_PID"
+tn_exec edge tc qdisc del dev eth0 clsact
+tn_exec edge "$OTHER" attach eth0 19800 "$TN_DIR/bpf/other" 0x4d58
 tap_ok "a foreign filter sits at our handle and priority" taken
+kill -CONT "$MXG_PID"
 tap_ok "the failure is logged" tn_wait 10 grep -q 'our tc filter on eth0 is gone and cannot be attached again' "$MXG_LOG"
 tap_is "$(ours eth0)" 0 "no mxgate filter on eth0"
 tap_is "$(mxg_addr_gated "$TN_IP_edge")" false "status: the address is not gated"
