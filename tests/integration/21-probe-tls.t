@@ -51,17 +51,26 @@ use_cert wrong.example.test
 out=$(probe --tls verify --tls-ca "$T/ca.crt")
 tap_like "$out" "tls-failed .*hostname mismatch" "verify, certificate for another name: tls-failed (hostname mismatch)"
 tap_like "$out" "verdict: open " "and the verdict is open"
+t0=$(mxg_ms)
 out=$(probe --tls opportunistic)
+took=$(($(mxg_ms) - t0))
 tap_like "$out" "verdict: gate " "opportunistic: TLS without the name check, gate"
 
-# The daemon, verify mode.
+# The daemon, verify mode. Its probe_timeout must let a TLS handshake
+# finish, or the result is `timeout`, not `tls-failed`: scaled by what one
+# whole probe with TLS just took here (${took} ms; about 0.2 s on a quiet
+# host, 1.5 s and more under emulation), at least the standard 1 s.
+pt=$((took * 3 > 1000 ? took * 3 : 1000))
+wait_s=$((10 + 4 * pt / 1000))
+tap_diag "one TLS probe took ${took} ms: probe_interval = probe_timeout = ${pt} ms"
 use_cert mx1.example.test
-mxg_config probe_tls=verify probe_tls_ca=$T/ca.crt
+mxg_config probe_tls=verify probe_tls_ca=$T/ca.crt probe_interval=${pt}ms probe_timeout=${pt}ms \
+	state_ttl=$((2 * pt + 2000))ms
 mxg_start
 tap_ok "mxgated, probe_tls = verify: gated with the right certificate" \
-	mxg_wait_state example.test gated 10
+	mxg_wait_state example.test gated "$wait_s"
 use_cert wrong.example.test
-tap_ok "the primary shows a certificate for another name: open" mxg_wait_state example.test open 10
+tap_ok "the primary shows a certificate for another name: open" mxg_wait_state example.test open "$wait_s"
 probes=$(mxg_status | jq -c '[.domains[0].probes[] | .result]')
 tap_like "$probes" 'tls-failed' "status: probe result tls-failed ($probes)"
 
