@@ -112,11 +112,15 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUT)/tests/helpers/%,$(TEST_HELPER_SRCS))
+# Test hooks stay out of the shipped binaries: shared objects a test
+# preloads (LD_PRELOAD) into mxgated.
+TEST_PRELOAD_SRCS := $(wildcard tests/preload/*.c)
+TEST_PRELOADS := $(patsubst tests/preload/%.c,$(OUT)/tests/preload/%.so,$(TEST_PRELOAD_SRCS))
 
 .PHONY: all deps check check-root check-unit check-integration check-san demo bench fuzz \
 	format format-check install uninstall clean help deb
 
-all: $(PROGS) $(BPF_OBJS) $(SKELS) $(UNIT_BINS) $(TEST_HELPERS)
+all: $(PROGS) $(BPF_OBJS) $(SKELS) $(UNIT_BINS) $(TEST_HELPERS) $(TEST_PRELOADS)
 
 help:
 	@echo 'make              build mxgated, mxgate, the BPF object and the tests into $(OUT)/'
@@ -182,10 +186,17 @@ $(OUT)/tests/helpers/%: tests/helpers/%.c $(LIB) $(SKELS) | $(DEPS_STAMP)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(ALL_INC) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
 
+# Built without the sanitizers: preloaded ahead of an ASan runtime it
+# would have to come first (the test sets verify_asan_link_order=0).
+$(OUT)/tests/preload/%.so: tests/preload/%.c | $(DEPS_STAMP)
+	$(call msg,PRELOAD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(filter-out $(SANFLAGS),$(CFLAGS)) -fPIC -shared $< -ldl -o $@
+
 # Every C file we write is formatted by the repository's .clang-format
 # (kernel style); `make check` refuses a tree where one is not.
 FORMAT_SRCS := $(sort $(wildcard userspace/*/*.[ch] bpf/*.[ch] tests/unit/*.[ch] \
-	tests/helpers/*.[ch]))
+	tests/helpers/*.[ch] tests/preload/*.[ch]))
 
 format-check: | $(DEPS_STAMP)
 	$(call msg,FORMAT,check)
@@ -321,4 +332,5 @@ clean:
 	$(call msg,CLEAN,$(OUT))
 	$(Q)rm -rf build build-san build-fuzz
 
--include $(wildcard $(OUT)/obj/*/*.d $(OUT)/tests/*.d $(OUT)/tests/helpers/*.d $(OUT)/*.d)
+-include $(wildcard $(OUT)/obj/*/*.d $(OUT)/tests/*.d $(OUT)/tests/helpers/*.d \
+	$(OUT)/tests/preload/*.d $(OUT)/*.d)

@@ -98,8 +98,13 @@ mxg_status() {
 # Starts mxgated in the edge namespace and waits for its control socket.
 # Call it directly (not inside tap_ok: that is a subshell): it sets
 # MXG_PID (mxgated's pid) and MXG_BGPID (the job to `wait` for).
+# MXG_PRELOAD=SO: mxgated runs with that test hook preloaded (tests/preload/).
+MXG_PRELOAD=
 mxg_start() {
-	tn_exec edge "$MXGATED" -f -d -c "$MXG_CONF" >>"$MXG_LOG" 2>&1 &
+	local pre=()
+	[ -n "$MXG_PRELOAD" ] &&
+		pre=(env LD_PRELOAD="$MXG_PRELOAD" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+	tn_exec edge "${pre[@]}" "$MXGATED" -f -d -c "$MXG_CONF" >>"$MXG_LOG" 2>&1 &
 	MXG_BGPID=$!
 	MXG_PID=
 	if ! tn_wait 20 mxg_status; then

@@ -25,7 +25,6 @@
 
 #define RESPONDER_BACKLOG 1024
 #define RESPONDER_FD_SLACK 64 /* descriptors beyond one per session */
-#define RESPONDER_TEST_HOLD "MXGATE_TEST_RESPONDER_HOLD"
 
 static int listen_one(const struct mxg_ip *ip, uint16_t port, uint16_t *bound, char *err,
 		      size_t errlen)
@@ -142,23 +141,6 @@ static void send_ready(int ctl, int error, const char *text)
 		_exit(1);
 }
 
-/* For the tests only (tests/integration/93-responder-not-ready.t): a child
- * started while the file named by $MXGATE_TEST_RESPONDER_HOLD exists
- * stops itself (SIGSTOP) just before it reports READY, so that a test can
- * hold a responder that is not ready. Read before the chroot. */
-static bool test_hold(void)
-{
-	const char *path = getenv(RESPONDER_TEST_HOLD);
-
-	if (!path || !path[0] || access(path, F_OK) < 0)
-		return false;
-	/* Never silent: outside a test this would keep the gate open. */
-	log_warn("responder: %s names %s, which exists: this child stops before READY (a test "
-		 "hook); unset %s in mxgated's environment outside tests",
-		 RESPONDER_TEST_HOLD, path, RESPONDER_TEST_HOLD);
-	return true;
-}
-
 __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, struct responder *r,
 						 int ctl, pid_t parent, uid_t uid, gid_t gid,
 						 bool change_user, const char *user,
@@ -169,7 +151,6 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 	char err[256] = "";
 	sigset_t none;
 	int rc, status_fd;
-	bool hold = test_hold();
 	SSL_CTX *tls = NULL;
 	pid_t self;
 
@@ -211,8 +192,6 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
 	if (getppid() != parent)
 		_exit(0);
-	if (hold)
-		raise(SIGSTOP);
 	self = getpid();
 	/* The last step: from here on only the event loop's calls. */
 	rc = responder_seccomp(err, sizeof(err));
