@@ -48,6 +48,7 @@
 
 #include "event.h"
 #include "gate_maps.h"
+#include "kernel_features.h"
 #include "log.h"
 #include "mxgate.skel.h"
 #include "pins.h"
@@ -186,6 +187,11 @@ static int tc_open(struct gate **out, const struct mxg_config *cfg, char *err, s
 	int lock = -1, ret, prog_fd;
 
 	*out = NULL;
+	/* Before anything is loaded: an older kernel is refused in one line
+	 * naming what it lacks, and the host stays open. */
+	ret = kernel_features_check_tc(err, errlen);
+	if (ret)
+		return ret;
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "controller.h"
+#include "kernel_features.h"
 #include "log.h"
 #include "mxgated.h"
 
@@ -111,6 +112,29 @@ static void warn_policy_inet(const struct mxg_config *cfg)
 					 : "local user");
 }
 
+/*
+ * The kernel is part of the check: gate = tc starts only on a kernel with
+ * every feature it needs (kernel_features.c); the oldest tested is named
+ * either way. A kernel that cannot be asked (not root) is not an error.
+ */
+static int check_kernel(const struct mxg_config *cfg)
+{
+	char err[512];
+	int r = kernel_features_check_tc(err, sizeof(err));
+
+	if (r == -EOPNOTSUPP) {
+		fprintf(stderr, "mxgated: %s: %s\n", cfg->path, err);
+		return 1;
+	}
+	if (r)
+		printf("mxgated: kernel: not checked: %s\n", err);
+	else
+		printf("mxgated: kernel: has what gate = tc needs (%s); oldest supported: "
+		       "Linux %s\n",
+		       kernel_features_tc_list(), MXG_OLDEST_KERNEL);
+	return 0;
+}
+
 static int check_config(const struct mxgated_options *opts)
 {
 	struct mxg_config cfg;
@@ -128,6 +152,10 @@ static int check_config(const struct mxgated_options *opts)
 	warn_reject(&cfg);
 	warn_final(&cfg);
 	warn_policy_inet(&cfg);
+	if (cfg.gate == MXG_GATE_TC && check_kernel(&cfg)) {
+		config_free(&cfg);
+		return 1;
+	}
 	config_free(&cfg);
 	printf("mxgated: %s: configuration ok\n", opts->config);
 	return 0;
