@@ -45,7 +45,7 @@ like() { # like GOT REGEX DESC
 	fi
 }
 
-echo 1..37
+echo 1..38
 
 cat >"$dir/domains" <<'EOT'
 # served from a file
@@ -64,7 +64,9 @@ reply = reject
 EOT
 run -n -c "$dir/good.conf"
 is "$rc" 0 "good config: exit 0"
-is "$out" "mxgated: $dir/good.conf: configuration ok" "good config: says so on stdout"
+is "$(tail -n 1 "$dir/out")" "mxgated: $dir/good.conf: configuration ok" "good config: says so on stdout"
+like "$(head -n 1 "$dir/out")" "^mxgated: kernel: (has what gate = tc needs \\(bpf_sk_assign at tc ingress .*\\); oldest supported: Linux 6\\.1|not checked: .*)$" \
+	"and, gate = tc: the kernel has what it needs, the oldest supported kernel named"
 like "$err" "^mxgated: $dir/good.conf: warning: reply = reject for 1 domain\\(s\\) \\(example.net\\) bounces \\(551\\)" \
 	"good config with a reject domain: warns that reject bounces, naming the domain"
 risks=$(grep -c "^mxgated: $dir/good.conf: warning: reply = reject risk: " "$dir/err")
