@@ -117,7 +117,7 @@ TEST_HELPERS := $(patsubst tests/helpers/%.c,$(OUT)/tests/helpers/%,$(TEST_HELPE
 TEST_PRELOAD_SRCS := $(wildcard tests/preload/*.c)
 TEST_PRELOADS := $(patsubst tests/preload/%.c,$(OUT)/tests/preload/%.so,$(TEST_PRELOAD_SRCS))
 
-.PHONY: all deps check check-root check-unit check-integration check-san demo bench fuzz \
+.PHONY: all deps check check-root check-unit check-integration check-san check-kernel demo bench fuzz \
 	format format-check install uninstall clean help deb
 
 all: $(PROGS) $(BPF_OBJS) $(SKELS) $(UNIT_BINS) $(TEST_HELPERS) $(TEST_PRELOADS)
@@ -127,6 +127,7 @@ help:
 	@echo 'make check        run every test (namespace tests need root); summary from prove'
 	@echo 'make check-unit   unit and BPF_PROG_TEST_RUN tests only'
 	@echo 'make check-san    unit tests built with ASan and UBSan'
+	@echo 'make check-kernel KERNEL=6.1|6.12  kernel-facing tests on a Debian kernel under qemu (root)'
 	@echo 'make format-check fail on any C file that .clang-format would change'
 	@echo 'make format       reformat those files in place'
 	@echo 'make demo         narrated demo on a test network (root)'
@@ -231,6 +232,12 @@ check-san:
 	$(Q)$(MAKE) --no-print-directory SAN=1 all
 	$(Q)OUT=build-san tests/run $$(find build-san/tests -maxdepth 1 -name 'test_*' -type f \
 		-perm -u+x | sort) $(wildcard tests/integration/*responder*.t)
+
+# The kernel-facing tests (tests/kernel/subset) on Debian's stock kernel
+# KERNEL=6.1|6.12, booted under qemu with this tree visible; nothing is
+# installed on the host. KERNEL_TESTS=ci: CI's part; or test files.
+check-kernel: all
+	$(Q)OUT=$(OUT) tests/kernel/check-kernel "$(KERNEL)" $(KERNEL_TESTS)
 
 demo: all
 	$(Q)OUT=$(OUT) tests/demo.sh

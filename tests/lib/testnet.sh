@@ -36,6 +36,10 @@
 # - Never clean up namespaces by pattern by hand: other runs (and other
 #   tests) use the same "mx" prefix style. tests/lib/tn-clean lists runs
 #   whose test and watchdog are both gone and removes them.
+# - MXG_TIME_SCALE (a whole number, default 1) multiplies the watchdog and
+#   every tn_wait: how long to wait for an event, never what a test
+#   asserts about the daemon's own timers. tests/kernel/guest-run sets it
+#   to the measured slowdown of a VM under software emulation.
 #
 # ---- Setup -------------------------------------------------------------
 # tn_init [SECONDS]     Skips the test (1..0 # SKIP) unless root; bails out if
@@ -206,6 +210,9 @@ TN_DNS_IP6=2001:db8::53
 }
 TN__HOOKS=()
 TN__PY=/usr/bin/python3
+# Waits scale with the machine (see MXG_TIME_SCALE above); not a number: 1.
+TN_TIME_SCALE=${MXG_TIME_SCALE:-1}
+case "$TN_TIME_SCALE" in "" | *[!0-9]* | 0) TN_TIME_SCALE=1 ;; esac
 
 tn__die() {
 	tap_diag "testnet: $*"
@@ -227,7 +234,7 @@ tn_ns() {
 # ---------------------------------------------------------------- setup
 
 tn_init() {
-	local secs=${1:-180} t
+	local secs=$((${1:-180} * TN_TIME_SCALE)) t
 
 	[ "$(id -u)" -eq 0 ] || tap_skip_all "needs root (network namespaces)"
 	for t in ip nsd nsd-checkzone postconf postfix swaks drill mount umount timeout \
@@ -384,7 +391,7 @@ tn__cleanup_system() {
 tn_wait() {
 	local secs=$1 end
 	shift
-	end=$(($(date +%s%N) / 1000000 + $(awk -v s="$secs" 'BEGIN { printf "%d", s * 1000 }')))
+	end=$(($(date +%s%N) / 1000000 + $(awk -v s="$secs" -v f="$TN_TIME_SCALE" 'BEGIN { printf "%d", s * f * 1000 }')))
 	while :; do
 		"$@" >/dev/null 2>&1 && return 0
 		[ $(($(date +%s%N) / 1000000)) -ge "$end" ] && return 1
