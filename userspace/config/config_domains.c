@@ -403,8 +403,10 @@ int cfg_finish_final_domains(struct cfg_parse *p)
 			continue;
 		c->final_domains[n++] = c->final_domains[i];
 	}
-	/* qsort is not stable: order by name, then by the parameter. */
-	qsort(c->final_domains, n, sizeof(*c->final_domains), cmp_final);
+	/* qsort is not stable: order by name, then by the parameter. Not
+	 * with none: final_domains is NULL then (UBSan: nonnull argument). */
+	if (n)
+		qsort(c->final_domains, n, sizeof(*c->final_domains), cmp_final);
 	c->n_final_domains = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct mxg_final_domain *last =
