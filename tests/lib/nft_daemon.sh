@@ -74,8 +74,12 @@ EOF2
 	# first connection at once. "At once" is the event itself, not a wall
 	# clock bound (swaks alone takes 2 s under emulation): Postfix greets
 	# the first try, and the sender's kernel retransmitted no SYN (a SYN
-	# dropped or held by a rule would be sent again after 1 s).
+	# dropped or held by a rule would be sent again after 1 s). mxgated is
+	# held meanwhile (SIGSTOP), or it restarts the responder before a slow
+	# machine has looked (its greeting, not Postfix's, then); the gate's
+	# elements stay for state_ttl, so what is seen is the missing listener.
 	rpid=$(mxg_status | jq -r .responder.pid)
+	kill -STOP "$MXG_PID"
 	kill -KILL "$rpid"
 	rgone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 	tn_wait 5 rgone "$rpid" || tap_diag "responder $rpid still alive 5 s after SIGKILL"
@@ -85,6 +89,9 @@ EOF2
 	banner=$(mxg_banner)
 	took=$(($(mxg_ms) - t0))
 	syn1=$(synre)
+	tn_exec edge $list | grep -q "$TN_IP_edge" ||
+		tap_diag "the gate's element had expired by then (a slow machine): Postfix greets either way"
+	kill -CONT "$MXG_PID"
 	at_once() { [[ "$banner" == *mxgate-test-backup* ]] && [ "$syn1" = "$syn0" ]; }
 	tap_ok "responder killed: Postfix greets the first connection at once (${took}ms, SYNs resent: $((syn1 - syn0)))" at_once ||
 		tap_diag "banner: $banner"
