@@ -34,7 +34,18 @@ senders_run() {
 }
 
 senders_ok() {
-	[ -f "$SENDERS_DIR/.unpacked" ] && senders_run
+	[ -f "$SENDERS_DIR/.unpacked" ] && senders_run && smtpctl_ok
+}
+
+# smtpctl talks to smtpd only when setgid opensmtpq (the package's
+# dpkg-statoverride); dpkg-deb -x leaves it plain.
+smtpctl_ok() {
+	[ "$(stat -c %a:%G "$SENDERS_DIR/root/usr/sbin/smtpctl" 2>/dev/null)" = 2755:opensmtpq ]
+}
+
+smtpctl_mode() {
+	chgrp opensmtpq "$SENDERS_DIR/root/usr/sbin/smtpctl" &&
+		chmod 2755 "$SENDERS_DIR/root/usr/sbin/smtpctl"
 }
 
 # The users the binaries expect, as their packages' postinst scripts make
@@ -55,6 +66,8 @@ sender_users() {
 
 install_senders() {
 	sender_users
+	# Unpacked before smtpctl's mode was set here: set it, keep the rest.
+	[ -f "$SENDERS_DIR/.unpacked" ] && senders_run && ! smtpctl_ok && smtpctl_mode
 	senders_ok && return 0
 	tmp=$(mktemp -d)
 	# shellcheck disable=SC2086
@@ -70,6 +83,7 @@ install_senders() {
 	done
 	# Not setuid outside a package: the tests run them as root.
 	chmod u-s "$SENDERS_DIR/root/usr/sbin/exim4"
+	smtpctl_mode
 	rm -rf "$tmp"
 	if ! senders_run; then
 		echo "install-deps: the unpacked Exim or OpenSMTPD in $SENDERS_DIR/root does not run" >&2

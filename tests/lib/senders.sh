@@ -55,7 +55,8 @@
 #                       (no final status yet).
 # tn_sender_wait HOST RCPT SECS  Waits until the message to RCPT is
 #                       delivered or bounced; 1 on timeout.
-# tn_sender_bounces HOST  Prints how many recipients it bounced.
+# tn_sender_bounces HOST [TEXT]  Prints how many recipients it bounced
+#                       (only those whose log line has TEXT, e.g. "@dom.test").
 # tn_sender_deferrals HOST RCPT  Prints how many temporary failures it
 #                       logged for RCPT.
 # tn_sender_log HOST    Prints its log (Exim's mainlog, smtpd's -d output,
@@ -199,7 +200,7 @@ EOF
 	chmod 0644 "$d/exim.conf"
 	tn_kill "$h" exim
 	tn_spawn "$h" exim "$TN_EXIM" -C "$d/exim.conf" -bdf -q"$q"
-	tn_wait 10 tn__smtp_greets "$h" 127.0.0.1 25 ||
+	tn_wait 60 tn__smtp_greets "$h" 127.0.0.1 25 ||
 		{ tn__log "exim on $h does not greet: $(cat "$TN_DIR/$h/exim.log" "$d/log/paniclog" 2>/dev/null)"; return 1; }
 }
 
@@ -231,7 +232,7 @@ EOF
 			mount --bind "$d/run" /run || exit 1
 		exec "$@" > >(while IFS= read -r l; do printf "%(%s)T %s\n" -1 "$l"; done) 2>&1' \
 		sh "$d" "$TN_SMTPD" -d -f "$d/smtpd.conf"
-	tn_wait 10 tn__smtp_greets "$h" 127.0.0.1 25 ||
+	tn_wait 60 tn__smtp_greets "$h" 127.0.0.1 25 ||
 		{ tn__log "opensmtpd on $h does not greet: $(tail -n 20 "$TN_DIR/$h/opensmtpd.log")"; return 1; }
 	if [ "$sched" = short ]; then
 		tn_spawn "$h" kicker sh -c 'while sleep 2; do "$@" >/dev/null 2>&1; done' sh \
@@ -350,16 +351,21 @@ tn__sender_done() {
 	[ -n "$(tn__sender_results "$1" "$2")" ]
 }
 
+# Polls once a second (not tn_wait's 0.1 s): reading the logs forks.
 tn_sender_wait() {
-	tn_wait "$3" tn__sender_done "$1" "$2"
+	local end=$(($(date +%s) + $3))
+	while ! tn__sender_done "$1" "$2"; do
+		[ "$(date +%s)" -lt "$end" ] || return 1
+		sleep 1
+	done
 }
 
 tn_sender_bounces() {
-	local h=$1
+	local h=$1 only=${2:-}
 	case $(tn_sender_kind "$h") in
-	postfix) tn_bounces "$h" ;;
-	exim) tn_sender_log "$h" | awk '$4 == "**"' | wc -l ;;
-	opensmtpd) tn_sender_log "$h" | grep -c 'result="PermFail"' ;;
+	postfix) tn_sender_log "$h" | grep -F -e "$only" | grep -c ' status=bounced' ;;
+	exim) tn_sender_log "$h" | grep -F -e "$only" | awk '$4 == "**"' | wc -l ;;
+	opensmtpd) tn_sender_log "$h" | grep -F -e "$only" | grep -c 'result="PermFail"' ;;
 	esac
 }
 
