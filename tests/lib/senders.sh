@@ -289,8 +289,8 @@ tn_sender_log() {
 #             status=sent|bounced"
 #   exim      "2026-12-07 17:03:23 ID => RCPT R=... H=HOST [ADDR] ..." and
 #             "... ID ** RCPT ...: 5xx ..."
-#   opensmtpd "EPOCH ID mta delivery evpid=... to=<RCPT> ... relay=\"[ADDR]
-#             (ADDR)\" ... result=\"Ok\"|\"PermFail\"" (smtpd -d has no
+#   opensmtpd "EPOCH ID mta delivery evpid=... to=<RCPT> ... relay=\"[ADDR6]
+#             (ADDR6)\" (or \"ADDR4 (ADDR4)\") ... result=\"Ok\"|\"PermFail\"" (smtpd -d has no
 #             time stamps: tn__sender_opensmtpd adds the epoch)
 tn__sender_results() {
 	local h=$1 rcpt=$2
@@ -315,7 +315,7 @@ tn__sender_results() {
 		tn_sender_log "$h" | awk -v r="to=<$rcpt>" '
 			/ mta delivery evpid=/ && index($0, r) && /result="(Ok|PermFail)"/ {
 				if ($0 ~ /result="PermFail"/) { print $1, "bounced"; next }
-				m = $0; sub(/.* relay="\[/, "", m); sub(/\].*/, "", m); print $1, m
+				m = $0; sub(/.* relay="\[?/, "", m); sub(/[] ].*/, "", m); print $1, m
 			}'
 		;;
 	esac
