@@ -17,7 +17,7 @@ set -u
 
 mxg_scene 240
 perl -MNet::SSLeay -e1 2>/dev/null || tap_skip_all "swaks --tls needs Net::SSLeay: sh scripts/install-deps.sh"
-tap_plan 14
+tap_plan 17
 tn_addr_add snd 192.0.2.61
 tn_host_add snd2 192.0.2.36 2001:db8::36
 
@@ -77,4 +77,24 @@ tap_like "$(grep 'status=deferred' "$TN_DIR/snd2/maillog" | head -n 1)" "$DEFER"
 tap_like "$(cat "$MXG_LOG")" "session client=$TN_IP_snd2 [^$NL]*reply=451 [^$NL]*tls=yes" \
 	"the responder's 451 to it was inside TLS"
 tap_is "$(tn_bounces snd2)" 0 "nothing bounced"
+
+# A renewed certificate at the same paths: SIGHUP restarts the responder,
+# which shows the new one (it read the files before its chroot).
+old_pid=$(mxg_status | jq -r .responder.pid)
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$TLS/key.new" -out "$TLS/cert.new" -days 2 \
+	-subj /CN=renewed.example.test 2>/dev/null
+chmod 600 "$TLS/key.new"
+mv "$TLS/key.new" "$TLS/key.pem"
+mv "$TLS/cert.new" "$TLS/cert.pem"
+kill -HUP "$MXG_PID"
+renewed() {
+	local now
+	now=$(mxg_status | jq -r '"\(.responder.state) \(.responder.pid)"')
+	case $now in "running $old_pid" | "running 0") return 1 ;; running\ *) return 0 ;; *) return 1 ;; esac
+}
+tap_ok "SIGHUP after a renewal starts a new responder" tn_wait 10 renewed
+tap_like "$(cat "$MXG_LOG")" "tls_cert_file, tls_key_file or the files they name changed; restarting it" \
+	"the log says why"
+tap_like "$(swaks_tls "$TN_IP_snd" other@example.test --quit-after RCPT)" 'TLS peer DN="/CN=renewed\.example\.test"' \
+	"and it presents the renewed certificate"
 tap_done

@@ -217,8 +217,7 @@ static void warn_restart_keys(const struct mxg_config *o, const struct mxg_confi
  * from the fork): a change is applied by starting a new child. Without
  * it, a pass_recipients entry added on reload (postmaster) would still
  * get the domain's 551 from the responder while the policy service
- * already lets it through. A renewed certificate (tls_stamp) likewise:
- * the child read the files before its chroot. */
+ * already lets it through. */
 static bool responder_keys_changed(const struct mxg_config *o, const struct mxg_config *n)
 {
 	if (o->n_pass_recipients != n->n_pass_recipients)
@@ -233,8 +232,14 @@ static bool responder_keys_changed(const struct mxg_config *o, const struct mxg_
 	       o->max_connections_per_network != n->max_connections_per_network ||
 	       o->session_timeout_ms != n->session_timeout_ms ||
 	       o->offender_threshold != n->offender_threshold ||
-	       o->offender_window_ms != n->offender_window_ms ||
-	       strcmp(o->tls_cert_file, n->tls_cert_file) ||
+	       o->offender_window_ms != n->offender_window_ms;
+}
+
+/* The TLS files likewise, renewed at the same paths too (tls_stamp): the
+ * child read them before its chroot and cannot read them again. */
+static bool responder_tls_changed(const struct mxg_config *o, const struct mxg_config *n)
+{
+	return strcmp(o->tls_cert_file, n->tls_cert_file) ||
 	       strcmp(o->tls_key_file, n->tls_key_file) || o->tls_stamp != n->tls_stamp;
 }
 
@@ -273,6 +278,7 @@ int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg)
 {
 	struct ctl_domain **nd = NULL;
 	bool resolver_changed, prober_changed, interval_changed, self_changed, responder_changed;
+	bool tls_changed;
 	size_t n_new = 0;
 
 	nd = calloc(ncfg->n_domains ? ncfg->n_domains : 1, sizeof(*nd));
@@ -284,6 +290,7 @@ int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg)
 	}
 	warn_restart_keys(c->cfg, ncfg);
 	responder_changed = responder_keys_changed(c->cfg, ncfg);
+	tls_changed = responder_tls_changed(c->cfg, ncfg);
 	resolver_changed = c->cfg->resolver_len != ncfg->resolver_len ||
 			   memcmp(&c->cfg->resolver, &ncfg->resolver, sizeof(ncfg->resolver));
 	prober_changed = c->cfg->probe_timeout_ms != ncfg->probe_timeout_ms ||
@@ -383,6 +390,9 @@ int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg)
 	if (responder_changed)
 		ctl_responder_renew(c, "pass_recipients, user, helo_name, connection limits or "
 				       "offender settings changed");
+	else if (tls_changed)
+		ctl_responder_renew(c,
+				    "tls_cert_file, tls_key_file or the files they name changed");
 	return 0;
 }
 
