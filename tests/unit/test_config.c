@@ -786,6 +786,32 @@ static void test_domains_from_postfix_final(void **state)
 	config_free(&cfg);
 }
 
+/* handoff: the MTA's listener that trusts the client address we send:
+ * loopback or a unix socket only; proxy by default. */
+static void test_handoff_keys(void **state)
+{
+	expect_ok(BASE);
+	assert_int_equal(cfg.handoff_addr_len, 0);
+	assert_int_equal(cfg.handoff_protocol, 0);
+	config_free(&cfg);
+	expect_ok(BASE "handoff = inet:127.0.0.1:10025\nhandoff_protocol = xclient\n");
+	assert_string_equal(cfg.handoff, "inet:127.0.0.1:10025");
+	assert_int_equal(cfg.handoff_addr.ss_family, AF_INET);
+	assert_int_equal(cfg.handoff_protocol, 1);
+	config_free(&cfg);
+	expect_ok(BASE "handoff = inet:[::1]:10025\n");
+	assert_int_equal(cfg.handoff_addr.ss_family, AF_INET6);
+	config_free(&cfg);
+	expect_ok(BASE "handoff = unix:/var/spool/postfix/private/handoff\n");
+	assert_int_equal(cfg.handoff_addr.ss_family, AF_UNIX);
+	config_free(&cfg);
+	expect_error(BASE "handoff = inet:192.0.2.1:25\n",
+		     "t.conf:4: handoff: \"inet:192.0.2.1:25\" is not on loopback");
+	expect_error(BASE "handoff = 127.0.0.1:10025\n", "t.conf:4: handoff: ");
+	expect_error(BASE "handoff = unix:relative\n", "t.conf:4: handoff: ");
+	expect_error(BASE "handoff_protocol = haproxy\n", "t.conf:4: handoff_protocol: ");
+}
+
 static void test_domain_bound(void **state)
 {
 	size_t saved = config_max_domains;
@@ -987,6 +1013,7 @@ int main(void)
 	    T(test_domain_bound),
 	    T(test_domains_from_postfix),
 	    T(test_domains_from_postfix_final),
+	    T(test_handoff_keys),
 	    T(test_file_errors),
 	    T(test_offender_set),
 	    T(test_pass_keys),

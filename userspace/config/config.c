@@ -57,6 +57,8 @@ enum key_type {
 	K_DOMAINS_FROM,
 	K_PASS_CLIENTS,
 	K_PASS_RECIPIENTS,
+	K_HANDOFF,
+	K_HANDOFF_PROTOCOL,
 };
 
 struct key {
@@ -129,6 +131,8 @@ static const struct key keys[CFG_N_KEYS] = {
     {"pass_limit_64", K_UINT, F(pass_limit_64), 1, MXG_PASS_TABLE_SIZE_MAX, false, false},
     {"state_dir", K_PATH, F(state_dir), 0, sizeof(((struct mxg_config *)0)->state_dir), false,
      false},
+    {"handoff", K_HANDOFF, 0, 0, 0, false, false},
+    {"handoff_protocol", K_HANDOFF_PROTOCOL, 0, 0, 0, false, false},
     {"tls_cert_file", K_PATH, F(tls_cert_file), 0, sizeof(((struct mxg_config *)0)->tls_cert_file),
      false, false},
     {"tls_key_file", K_PATH, F(tls_key_file), 0, sizeof(((struct mxg_config *)0)->tls_key_file),
@@ -305,6 +309,7 @@ static const char *const gate_names[] = {"tc", "nft", "none", NULL};
 static const char *const probe_tls_names[] = {"off", "opportunistic", "verify", NULL};
 static const char *const reply_names[] = {"reject", "defer", "greylist", NULL};
 static const char *const bool_names[] = {"no", "yes", NULL};
+static const char *const handoff_protocol_names[] = {"proxy", "xclient", NULL};
 
 /* "[FAMILY] TABLE SET": the last word is the set, the rest the table. */
 static int set_offender_nft_set(struct mxg_config *c, const char *v, char *why, size_t len)
@@ -475,6 +480,15 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 		if (cv_enum(v, bool_names, &e, why, len))
 			return -1;
 		c->policy_allow_local_inet = e == 1;
+		return 0;
+	case K_HANDOFF:
+		if (cv_handoff(v, &c->handoff_addr, &c->handoff_addr_len, why, len))
+			return -1;
+		return cv_copy(c->handoff, sizeof(c->handoff), v, why, len);
+	case K_HANDOFF_PROTOCOL:
+		if (cv_enum(v, handoff_protocol_names, &e, why, len))
+			return -1;
+		c->handoff_protocol = e;
 		return 0;
 	}
 	return -1;

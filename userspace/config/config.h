@@ -199,6 +199,12 @@ struct mxg_config {
 	char policy_group[64];	      /* unix: socket's group (mode 0660); "postfix" */
 	bool policy_allow_remote;     /* inet: on a non-loopback address allowed */
 	bool policy_allow_local_inet; /* inet: on loopback allowed (every local user) */
+	/* The MTA's handoff listener (docs/responder.md, "Handoff"): "" =
+	 * none; unix:PATH or inet:LOOPBACK:PORT, parsed into handoff_addr. */
+	char handoff[256];
+	struct sockaddr_storage handoff_addr;
+	socklen_t handoff_addr_len; /* 0 = no handoff */
+	int handoff_protocol;	    /* 0 proxy (PROXY v2), 1 xclient */
 
 	/* Tests only (responder_harness), never from a file: serve
 	 * connections that were not steered from port 25, and count

@@ -283,6 +283,26 @@ int cv_policy_listen(const char *s, struct sockaddr_storage *ss, socklen_t *ssle
 	return -1;
 }
 
+int cv_handoff(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *why, size_t len)
+{
+	struct mxg_ip ip;
+
+	if (cv_policy_listen(s, ss, sslen, why, len))
+		return -1;
+	if (ss->ss_family == AF_UNIX)
+		return 0;
+	if (mxg_ip_from_sockaddr((struct sockaddr *)ss, &ip, NULL) || !mxg_ip_is_loopback(&ip)) {
+		snprintf(why, len,
+			 "\"" ECHO "\" is not on loopback; the MTA trusts the client address the "
+			 "handoff sends, so its listener must be local: inet:127.0.0.1:PORT, "
+			 "inet:[::1]:PORT or unix:/PATH",
+			 s);
+		*sslen = 0;
+		return -1;
+	}
+	return 0;
+}
+
 int cv_ifname(const char *s, char *why, size_t len)
 {
 	size_t n = strlen(s);

@@ -27,6 +27,9 @@ int cv_resolver(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, ch
 /* inet:HOST:PORT (HOST an IPv4 address or [IPv6]) or unix:/ABSOLUTE/PATH. */
 int cv_policy_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *why,
 		     size_t len);
+/* handoff: unix:/ABSOLUTE/PATH or inet:ADDRESS:PORT on loopback only
+ * (the MTA must trust the header it gets there and nowhere else). */
+int cv_handoff(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *why, size_t len);
 int cv_ifname(const char *s, char *why, size_t len);
 int cv_user(const char *s, char *why, size_t len);
 /* An nft table or set name; for a table, an optional family first. */
