@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "offender.h"
+#include "handoff_proto.h"
 #include "reply.h"
 #include "smtp_session.h"
 
@@ -796,6 +797,161 @@ static void test_random_input_stays_bounded(void **state)
 	fx_start(f, 0, 0); /* teardown frees this one */
 }
 
+/* Handoff: what the session asks of the caller, recorded. */
+static struct {
+	char helo[SMTP_LINE_MAX], mail[SMTP_LINE_MAX], rcpt[SMTP_LINE_MAX];
+	unsigned rcpts, datas, resets;
+	bool refuse; /* handoff_rcpt answers false (a bound) */
+} ho;
+
+static bool fx_handoff_rcpt(void *arg, const char *helo, const char *mail, const char *rcpt)
+{
+	snprintf(ho.helo, sizeof(ho.helo), "%s", helo ? helo : "(open)");
+	snprintf(ho.mail, sizeof(ho.mail), "%s", mail ? mail : "(open)");
+	snprintf(ho.rcpt, sizeof(ho.rcpt), "%s", rcpt);
+	ho.rcpts++;
+	return !ho.refuse;
+}
+
+static bool fx_handoff_data(void *arg)
+{
+	ho.datas++;
+	return true;
+}
+
+static void fx_handoff_reset(void *arg)
+{
+	ho.resets++;
+}
+
+static const struct smtp_session_ops fx_handoff_ops = {.lookup = fx_lookup,
+						       .offender_try = fx_offender,
+						       .rcpt_pass = fx_rcpt_pass,
+						       .rcpt_replied = fx_rcpt_replied,
+						       .handoff_rcpt = fx_handoff_rcpt,
+						       .handoff_data = fx_handoff_data,
+						       .handoff_reset = fx_handoff_reset};
+
+/* Feed text; returns how much the session took. */
+static size_t feed(struct fx *f, const char *text)
+{
+	size_t n = smtp_session_feed(&f->s, text, strlen(text));
+
+	drain(f);
+	return n;
+}
+
+static const char *got_since(struct fx *f, size_t mark)
+{
+	return f->got + mark;
+}
+
+/* A let-through recipient goes to the MTA with the client's EHLO and MAIL;
+ * the session reads nothing more until the MTA's reply, relays it as it
+ * is (an unknown user gets the MTA's 550), answers a gated recipient
+ * itself (551), sends DATA only after the MTA accepted one, and is piped
+ * after the MTA's 354. */
+static void test_handoff_dialogue(void **state)
+{
+	struct fx *f = *state;
+	struct smtp_session_params p = {HELO_NAME, 0, 0, false};
+	const char *pipelined = "RCPT TO:<u@example.test>\r\n";
+	size_t mark;
+
+	memset(&ho, 0, sizeof(ho));
+	fx_start(f, 0, 0);
+	smtp_session_init(&f->s, &p, &fx_handoff_ops, f);
+	feed(f, "EHLO Client.Sender.test\r\nMAIL FROM:<A@sender.test> BODY=8BITMIME\r\n");
+	mark = f->got_len;
+	assert_int_equal(feed(f, "RCPT TO:<nobody@hosted.test>\r\n"), 30);
+	assert_int_equal(ho.rcpts, 1);
+	assert_string_equal(ho.helo, "EHLO Client.Sender.test");
+	assert_string_equal(ho.mail, "MAIL FROM:<A@sender.test> BODY=8BITMIME");
+	assert_string_equal(ho.rcpt, "RCPT TO:<nobody@hosted.test>");
+	assert_string_equal(got_since(f, mark), ""); /* nothing of ours */
+	assert_int_equal(feed(f, pipelined), 0);     /* waits for the MTA */
+	smtp_session_handoff_reply(&f->s, "550 5.1.1 <nobody@hosted.test>: unknown\r\n",
+				   strlen("550 5.1.1 <nobody@hosted.test>: unknown\r\n"));
+	drain(f);
+	assert_string_equal(got_since(f, mark), "550 5.1.1 <nobody@hosted.test>: unknown\r\n");
+	/* The gated recipient: our own 551, no handoff. */
+	mark = f->got_len;
+	assert_int_equal(feed(f, pipelined), strlen(pipelined));
+	assert_string_equal(got_since(f, mark), GATED_551);
+	assert_int_equal(ho.rcpts, 1);
+	/* DATA before the MTA accepted anyone: 554 as always. */
+	mark = f->got_len;
+	feed(f, "DATA\r\n");
+	assert_string_equal(got_since(f, mark), "554 5.5.1 Error: no valid recipients\r\n");
+	/* The same transaction's next let-through recipient: no replay. */
+	feed(f, "RCPT TO:<u@hosted.test>\r\n");
+	assert_string_equal(ho.helo, "(open)");
+	smtp_session_handoff_reply(&f->s, "250 2.1.5 Ok\r\n", strlen("250 2.1.5 Ok\r\n"));
+	drain(f);
+	mark = f->got_len;
+	assert_int_equal(feed(f, "DATA\r\n"), 6);
+	assert_int_equal(ho.datas, 1);
+	assert_false(smtp_session_piped(&f->s));
+	smtp_session_handoff_reply(&f->s, "354 End data with <CR><LF>.<CR><LF>\r\n",
+				   strlen("354 End data with <CR><LF>.<CR><LF>\r\n"));
+	drain(f);
+	assert_true(smtp_session_piped(&f->s));
+	assert_string_equal(got_since(f, mark), "354 End data with <CR><LF>.<CR><LF>\r\n");
+	assert_int_equal(feed(f, "Subject: x\r\n"), 0); /* the caller copies now */
+	assert_non_null(strstr(f->s.summary, "hosted.test=550"));
+	assert_non_null(strstr(f->s.summary, "hosted.test=250"));
+}
+
+/* Every way the handoff can fail gives 451 4.4.1, never a 5xx; RSET and a
+ * new MAIL end the MTA's transaction. */
+static void test_handoff_failures_are_4xx(void **state)
+{
+	struct fx *f = *state;
+	struct smtp_session_params p = {HELO_NAME, 0, 0, false};
+	size_t mark;
+
+	memset(&ho, 0, sizeof(ho));
+	fx_start(f, 0, 0);
+	smtp_session_init(&f->s, &p, &fx_handoff_ops, f);
+	feed(f, "HELO c\r\nMAIL FROM:<>\r\n");
+	/* No handoff now (a bound). */
+	ho.refuse = true;
+	mark = f->got_len;
+	feed(f, "RCPT TO:<postmaster@example.test>\r\n"); /* allowlisted */
+	assert_string_equal(ho.helo, "HELO c");
+	assert_non_null(strstr(got_since(f, mark), "451 4.4.1 "));
+	ho.refuse = false;
+	/* The MTA's side broke while a RCPT waited. */
+	mark = f->got_len;
+	feed(f, "RCPT TO:<u@hosted.test>\r\n");
+	smtp_session_handoff_failed(&f->s);
+	drain(f);
+	assert_string_equal(got_since(f, mark), HANDOFF_FAIL_LINE "\r\n");
+	/* A broken reply is not relayed. */
+	mark = f->got_len;
+	feed(f, "RCPT TO:<u@hosted.test>\r\n");
+	assert_string_equal(ho.helo, "HELO c"); /* a new handoff after the failure */
+	smtp_session_handoff_reply(&f->s, "garbage", strlen("garbage"));
+	drain(f);
+	assert_string_equal(got_since(f, mark), HANDOFF_FAIL_LINE "\r\n");
+	/* DATA that fails at the MTA. */
+	feed(f, "RCPT TO:<u@hosted.test>\r\n");
+	smtp_session_handoff_reply(&f->s, "250 ok\r\n", strlen("250 ok\r\n"));
+	drain(f);
+	mark = f->got_len;
+	feed(f, "DATA\r\n");
+	smtp_session_handoff_failed(&f->s);
+	drain(f);
+	assert_string_equal(got_since(f, mark), HANDOFF_FAIL_LINE "\r\n");
+	assert_false(smtp_session_piped(&f->s));
+	/* RSET ends the handoff's transaction. */
+	feed(f, "RCPT TO:<u@hosted.test>\r\n");
+	smtp_session_handoff_reply(&f->s, "250 ok\r\n", strlen("250 ok\r\n"));
+	feed(f, "RSET\r\n");
+	assert_int_equal(ho.resets, 1);
+	assert_int_equal(f->rcpt_codes[550] + f->rcpt_codes[551] + f->rcpt_codes[554], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -824,6 +980,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bare_postmaster_is_let_through, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_random_input_stays_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_handoff_dialogue, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_handoff_failures_are_4xx, setup, teardown),
 	    cmocka_unit_test(test_offender_leaky_bucket),
 	    cmocka_unit_test(test_client_network),
 	    cmocka_unit_test(test_offender_ipv6_by_64_and_bounded),

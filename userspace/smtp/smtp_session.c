@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "handoff_proto.h"
 #include "rcpt.h"
 #include "reply.h"
 
@@ -280,6 +281,58 @@ params:
 	return 0;
 }
 
+/* The transaction ends here: the MTA's connection with it. */
+static void handoff_end(struct smtp_session *s)
+{
+	if (s->handoff_open && s->ops && s->ops->handoff_reset)
+		s->ops->handoff_reset(s->arg);
+	s->handoff_open = false;
+	s->handed_ok = 0;
+}
+
+void smtp_session_handoff_failed(struct smtp_session *s)
+{
+	if (s->waiting == SMTP_WAIT_RCPT) {
+		s->last_rcpt_code = 451;
+		summary_add(s, s->wait_domain, 451);
+		if (s->ops && s->ops->rcpt_replied)
+			s->ops->rcpt_replied(s->arg, 451);
+	}
+	if (s->waiting != SMTP_WAIT_NONE)
+		reply(s, HANDOFF_FAIL_LINE);
+	s->waiting = SMTP_WAIT_NONE;
+	/* The connection is gone: the next let-through recipient of this
+	 * transaction starts a new handoff. */
+	s->handoff_open = false;
+	s->handed_ok = 0;
+}
+
+void smtp_session_handoff_reply(struct smtp_session *s, const char *r, size_t len)
+{
+	int code = len >= 3 && isdigit((unsigned char)r[0]) && isdigit((unsigned char)r[1]) &&
+			   isdigit((unsigned char)r[2])
+		       ? (r[0] - '0') * 100 + (r[1] - '0') * 10 + (r[2] - '0')
+		       : 0;
+
+	if (s->waiting == SMTP_WAIT_NONE)
+		return;
+	if (!code || len > out_room(s) || len < 5 || memcmp(r + len - 2, "\r\n", 2)) {
+		smtp_session_handoff_failed(s);
+		return;
+	}
+	memcpy(s->out + s->out_len, r, len);
+	s->out_len += len;
+	s->last_code = code;
+	if (s->waiting == SMTP_WAIT_RCPT) {
+		s->last_rcpt_code = code;
+		summary_add(s, s->wait_domain, code);
+		s->handed_ok += code < 300;
+	} else if (code == 354) {
+		s->piped = true;
+	}
+	s->waiting = SMTP_WAIT_NONE;
+}
+
 /* The questions of the RCPT decision (rcpt.h), asked through the ops. */
 struct rcpt_ask {
 	struct smtp_session *s;
@@ -341,6 +394,22 @@ static void do_rcpt(struct smtp_session *s, const char *arg)
 		d = NULL;
 	}
 	kind = rcpt_decide(rf, &rd, &chk);
+	/* Let through: with a handoff, the MTA answers it in this session. */
+	if (s->ops && s->ops->handoff_rcpt && dom[0] &&
+	    (kind == REPLY_PASSED || kind == REPLY_NOT_SERVED || kind == REPLY_NOT_GATED)) {
+		char rcpt_line[SMTP_LINE_MAX];
+
+		snprintf(rcpt_line, sizeof(rcpt_line), "RCPT %s", arg);
+		snprintf(s->wait_domain, sizeof(s->wait_domain), "%.60s", dom);
+		s->waiting = SMTP_WAIT_RCPT;
+		if (s->ops->handoff_rcpt(s->arg, s->handoff_open ? NULL : s->helo_line,
+					 s->handoff_open ? NULL : s->mail_line, rcpt_line)) {
+			s->handoff_open = true;
+			return;
+		}
+		smtp_session_handoff_failed(s);
+		return;
+	}
 	reply_format(line, sizeof(line), kind, d ? d->reply : MXG_REPLY_REJECT, dom,
 		     d && d->primary ? d->primary : "",
 		     d && d->reply_text && d->reply_text[0] ? d->reply_text : NULL);
@@ -370,6 +439,8 @@ static void do_mail(struct smtp_session *s, const char *arg)
 		return;
 	}
 	s->mail = true;
+	handoff_end(s);
+	snprintf(s->mail_line, sizeof(s->mail_line), "MAIL %s", arg);
 	/* The envelope sender, for greylisting: local@domain, "" for <>. */
 	if (local[0] || dom[0])
 		snprintf(s->from, sizeof(s->from), "%s@%s", local, dom);
@@ -387,6 +458,8 @@ static void do_ehlo(struct smtp_session *s, const char *arg, bool extended)
 	}
 	s->helo = true;
 	s->mail = false; /* EHLO resets the transaction (RFC 5321 4.1.4) */
+	handoff_end(s);
+	snprintf(s->helo_line, sizeof(s->helo_line), "%s %s", extended ? "EHLO" : "HELO", arg);
 	if (!extended) {
 		replyf(s, "250 %.253s", s->p.helo_name);
 		return;
@@ -433,6 +506,7 @@ static void do_starttls(struct smtp_session *s, const char *arg)
 void smtp_session_tls_started(struct smtp_session *s)
 {
 	/* RFC 3207 4.2: discard all knowledge obtained from the client. */
+	handoff_end(s);
 	s->tls_wanted = false;
 	s->tls = true;
 	s->helo = false;
@@ -499,7 +573,13 @@ static void process_line(struct smtp_session *s, char *line, size_t len)
 	} else if (verb_is(verb, "RCPT")) {
 		do_rcpt(s, arg);
 	} else if (verb_is(verb, "DATA")) {
-		/* Never 354: the responder accepts no mail. */
+		/* 354 only from the MTA, after it accepted a recipient. */
+		if (s->handed_ok) {
+			s->waiting = SMTP_WAIT_DATA;
+			if (!s->ops->handoff_data || !s->ops->handoff_data(s->arg))
+				smtp_session_handoff_failed(s);
+			return;
+		}
 		reply(s, "554 5.5.1 Error: no valid recipients");
 	} else if (verb_is(verb, "RSET")) {
 		if (*arg) {
@@ -507,6 +587,7 @@ static void process_line(struct smtp_session *s, char *line, size_t len)
 			return;
 		}
 		s->mail = false;
+		handoff_end(s);
 		reply(s, "250 2.0.0 Ok");
 	} else if (verb_is(verb, "NOOP")) {
 		reply(s, "250 2.0.0 Ok");
@@ -541,6 +622,8 @@ size_t smtp_session_feed(struct smtp_session *s, const void *buf, size_t len)
 
 		if (s->done)
 			return len; /* QUIT or 421 sent: the rest is ignored */
+		if (s->waiting != SMTP_WAIT_NONE || s->piped)
+			return off; /* the MTA's reply first; piped: the caller copies */
 		if (s->tls_wanted) {
 			/* Pipelined behind STARTTLS: never a command. */
 			s->tls_dropped += len - off;

@@ -78,6 +78,23 @@ struct smtp_session_ops {
 	 * gets "220 Ready to start TLS"; false = 454, try later. NULL: always
 	 * true. */
 	bool (*starttls)(void *arg);
+	/*
+	 * Handoff to the MTA (docs/responder.md, "Handoff"); NULL: none, and
+	 * every recipient is answered here as without. A recipient the
+	 * decision lets through (allowlisted, a domain not served or not
+	 * gated) goes to handoff_rcpt with the client's EHLO/HELO and MAIL
+	 * lines (for the first one) and its own RCPT line, as sent: true = the
+	 * session waits and reads no further command until
+	 * smtp_session_handoff_reply() or _failed(); false = no handoff now
+	 * (a bound): the recipient gets the 451 of HANDOFF_FAIL_LINE.
+	 * handoff_data: DATA once the MTA accepted a recipient, true = waiting
+	 * for its reply. handoff_reset: the transaction ended here (RSET,
+	 * MAIL, EHLO/HELO, STARTTLS): close the MTA's connection.
+	 */
+	bool (*handoff_rcpt)(void *arg, const char *helo_line, const char *mail_line,
+			     const char *rcpt_line);
+	bool (*handoff_data)(void *arg);
+	void (*handoff_reset)(void *arg);
 };
 
 struct smtp_session_params {
@@ -100,6 +117,15 @@ struct smtp_session {
 	bool tls_wanted;	  /* "220 Ready to start TLS" queued: handshake next */
 	bool tls;		  /* the dialogue runs inside TLS */
 	size_t tls_dropped;	  /* plaintext pipelined after STARTTLS, dropped */
+
+	/* Handoff: the lines the MTA gets replayed, what waits for it. */
+	char helo_line[SMTP_LINE_MAX];
+	char mail_line[SMTP_LINE_MAX];
+	char wait_domain[64]; /* the RCPT waiting, for the summary */
+	enum { SMTP_WAIT_NONE, SMTP_WAIT_RCPT, SMTP_WAIT_DATA } waiting;
+	bool handoff_open;  /* a handoff belongs to this transaction */
+	unsigned handed_ok; /* recipients the MTA accepted in it */
+	bool piped;	    /* the MTA said 354: the caller copies both ways */
 
 	char line[SMTP_LINE_MAX];
 	size_t line_len;
@@ -154,6 +180,22 @@ static inline bool smtp_session_tls_wanted(const struct smtp_session *s)
 	return s->tls_wanted;
 }
 void smtp_session_tls_started(struct smtp_session *s);
+
+/*
+ * The MTA's reply (whole CRLF-terminated lines, at most SMTP_REPLY_ROOM
+ * octets, as handoff_proto.c keeps it) to what the session waits for: it
+ * is queued for the client as it is, and the session reads on. A 354 to
+ * DATA makes it piped: no more commands, the caller copies the message
+ * and everything after it between client and MTA.
+ */
+void smtp_session_handoff_reply(struct smtp_session *s, const char *reply, size_t len);
+/* The handoff failed: what waits gets 451 4.4.1 (never a 5xx); the
+ * transaction's later let-through recipients try a new handoff. */
+void smtp_session_handoff_failed(struct smtp_session *s);
+static inline bool smtp_session_piped(const struct smtp_session *s)
+{
+	return s->piped;
+}
 
 /* The responder's own reasons to end a session: each queues "421 4.7.0
  * <why>" (if there is room) and marks the session done. */
