@@ -15,12 +15,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "responder_connector.h"
+#include "responder_int.h"
 
 static char dir[64];
 
@@ -85,10 +88,64 @@ static void test_connects_to_the_one_address(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* The responder under its seccomp allowlist can make no socket at all
+ * (so it can connect nowhere itself), and still gets its connection to
+ * the handoff address from the connector. */
+static void test_confined_responder_reaches_only_the_target(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = unix_addr(&ss, "target");
+	int lfd = socket(AF_UNIX, SOCK_STREAM, 0), fd, st;
+	char err[256] = "";
+	pid_t pid, cpid;
+
+	assert_int_equal(bind(lfd, (struct sockaddr *)&ss, len), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	fd = rsp_connector_start(&ss, len, 0, 0, false, &cpid, err, sizeof(err));
+	assert_true(fd >= 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		uint64_t id;
+		int conn, error, s;
+
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		if (responder_seccomp(err, sizeof(err)))
+			_exit(10);
+		s = socket(AF_INET, SOCK_STREAM, 0);
+		if (s >= 0 || errno != EACCES)
+			_exit(11);
+		s = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (s >= 0 || errno != EACCES)
+			_exit(12);
+		if (rsp_connector_ask(fd, 1))
+			_exit(13);
+		/* epoll: the calls of the responder's own loop. */
+		{
+			struct epoll_event ev = {.events = EPOLLIN}, got;
+			int ep = epoll_create1(0), rc;
+
+			if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ||
+			    epoll_wait(ep, &got, 1, 5000) != 1)
+				_exit(16);
+			rc = rsp_connector_take(fd, &id, &conn, &error);
+			_exit(rc == 1 && conn >= 0 && id == 1 && !error ? 0 : 14);
+		}
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	close(fd);
+	assert_int_equal(waitpid(cpid, &st, 0), cpid);
+	close(lfd);
+	unlink(((struct sockaddr_un *)&ss)->sun_path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_connects_to_the_one_address),
+	    cmocka_unit_test(test_confined_responder_reaches_only_the_target),
 	};
 	int rc;
 

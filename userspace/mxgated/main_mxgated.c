@@ -79,14 +79,17 @@ static void warn_final(const struct mxg_config *cfg)
 	const struct mxg_final_domain *f = cfg->final_domains;
 	size_t n = cfg->n_final_domains;
 
+	/* With a handoff the responder delivers them through the MTA. */
+	if (cfg->handoff_addr_len)
+		return;
 	if (n)
 		fprintf(stderr,
 			"mxgated: %s: warning: Postfix is also the final destination of %zu "
 			"domain(s) (%s in %s%s): while a relay domain gates an address their "
 			"MX points to, mail for them is answered 451 by the responder, and "
 			"returned to its senders if the gate stays closed past their queue "
-			"lifetime; configure a handoff to the MTA (see docs/responder.md, "
-			"\"Handoff\")\n",
+			"lifetime; set handoff so that the responder hands them to the MTA "
+			"(see docs/responder.md, \"Handoff\")\n",
 			cfg->path, n, f[0].name, config_final_from_name(f[0].from),
 			n > 1 ? ", ..." : "");
 	if (cfg->final_unlisted[0])

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "responder_connector.h"
 #include "responder_int.h"
 #include "responder_wire.h"
 
@@ -150,7 +151,7 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 	unsigned max_conn = cfg->max_connections;
 	char err[256] = "";
 	sigset_t none;
-	int rc, status_fd;
+	int rc, status_fd, connector = -1;
 	SSL_CTX *tls = NULL;
 	pid_t self;
 
@@ -175,6 +176,15 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 	status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	/* The certificate and key, read as root while files are in reach. */
 	rc = responder_tls_prepare(cfg, &tls, err, sizeof(err));
+	/* The handoff's connector, before the chroot (a unix: target's path)
+	 * and the drop (RLIMIT_NPROC 0: no fork after it). */
+	if (!rc && cfg->handoff_addr_len) {
+		pid_t cpid;
+
+		connector = rsp_connector_start(&cfg->handoff_addr, cfg->handoff_addr_len, uid, gid,
+						change_user, &cpid, err, sizeof(err));
+		rc = connector < 0 ? connector : 0;
+	}
 	if (!rc)
 		rc = responder_chroot(jail, err, sizeof(err));
 	if (!rc)
@@ -204,7 +214,7 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 		 (int)self, change_user ? user : "(unchanged)", jail[0] ? jail : "(unchanged)",
 		 tls ? "offered" : "off");
 	send_ready(ctl, 0, "");
-	_exit(responder_child_run(cfg, r->listen_fd_v4, r->listen_fd_v6, ctl, tls));
+	_exit(responder_child_run(cfg, r->listen_fd_v4, r->listen_fd_v6, ctl, tls, connector));
 }
 
 int responder_ready_result(const struct responder_wire_reader *rd, char *err, size_t errlen)

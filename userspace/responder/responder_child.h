@@ -59,6 +59,7 @@ struct conn {
 	unsigned tls_want; /* EV_READ / EV_WRITE the TLS layer waits for */
 	size_t in_len;
 	char in[CONN_IN_MAX];
+	struct conn_ho *ho; /* the handoff to the MTA, NULL: none (responder_handoff.c) */
 	struct smtp_session smtp;
 };
 
@@ -92,6 +93,11 @@ struct rsp {
 	unsigned refused_quiet; /* refusals not logged since the last line */
 	uint64_t unsteered;	/* connections closed: not steered from port 25 */
 	int exit_code;
+
+	/* Handoff (responder_handoff.c): the connector's end, -1 = none. */
+	int connector_fd;
+	unsigned n_handoffs, max_handoffs;
+	uint64_t handoffs, handoffs_failed;
 };
 
 /* responder_proc.c */
@@ -130,6 +136,17 @@ bool rsp_tls_pending(const struct conn *c);
 void rsp_tls_close(struct conn *c);
 /* Free the TLS state and give back the handshake slot. */
 void rsp_tls_free(struct conn *c);
+
+/* responder_handoff.c: the session's handoff ops, the connector's
+ * answers, the copy phase after the MTA's 354. */
+bool rsp_ho_rcpt(struct conn *c, const char *helo_line, const char *mail_line,
+		 const char *rcpt_line);
+bool rsp_ho_data(struct conn *c);
+void rsp_ho_reset(struct conn *c);
+void rsp_ho_free(struct conn *c);
+void rsp_ho_copy(struct conn *c);
+bool rsp_ho_copying(const struct conn *c);
+void rsp_on_connector(struct ev_loop *loop, int fd, unsigned events, void *arg);
 
 /* responder_accept.c */
 void rsp_on_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg);

@@ -51,7 +51,9 @@ int responder_tls_prepare(const struct mxg_config *cfg, SSL_CTX **ctx, char *err
 /* Note this host's addresses (before the privilege drop): local clients
  * are never offenders. */
 void responder_self_snapshot(void);
-int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int ctl, SSL_CTX *tls);
+/* connector: the handoff connector's end (responder_connector.h), -1 = none. */
+int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int ctl, SSL_CTX *tls,
+			int connector);
 
 /* The settings the responder uses as they are (config.c sets their
  * defaults and refuses 0): 0, or -EINVAL with err naming the one that is

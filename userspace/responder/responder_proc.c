@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "config_pass.h"
 #include "pass_decide.h"
 #include "responder_child.h"
 #include "responder_int.h"
@@ -105,6 +106,12 @@ static bool conn_rcpt_pass(void *arg, const struct responder_domain *d, const ch
 				     .tuple = conn_tuple,
 				     .arg = c};
 
+	/* With a handoff an allowlisted recipient is delivered in this
+	 * session, and the client gets no pass for anything else. */
+	if (r->connector_fd >= 0 && cfg_pass_recipient(r->cfg, local, domain)) {
+		r->rep.cnt.passed_recipient++;
+		return true;
+	}
 	if (!pass_gate_can_pass(r->cfg))
 		return false;
 	switch (pass_decide(&ask)) {
@@ -134,6 +141,31 @@ static const struct smtp_session_ops conn_ops = {.lookup = conn_lookup,
 						 .rcpt_replied = conn_rcpt_replied,
 						 .starttls = conn_starttls};
 
+static bool conn_handoff_rcpt(void *arg, const char *helo, const char *mail, const char *rcpt)
+{
+	return rsp_ho_rcpt(arg, helo, mail, rcpt);
+}
+
+static bool conn_handoff_data(void *arg)
+{
+	return rsp_ho_data(arg);
+}
+
+static void conn_handoff_reset(void *arg)
+{
+	rsp_ho_reset(arg);
+}
+
+/* With a handoff: the recipients the decision lets through go to the MTA. */
+static const struct smtp_session_ops conn_ops_handoff = {.lookup = conn_lookup,
+							 .offender_try = conn_offender,
+							 .rcpt_pass = conn_rcpt_pass,
+							 .rcpt_replied = conn_rcpt_replied,
+							 .starttls = conn_starttls,
+							 .handoff_rcpt = conn_handoff_rcpt,
+							 .handoff_data = conn_handoff_data,
+							 .handoff_reset = conn_handoff_reset};
+
 static const char *const tls_names[] = {"no", "handshake", "yes"};
 
 void rsp_conn_free(struct conn *c)
@@ -150,6 +182,7 @@ void rsp_conn_free(struct conn *c)
 		 c->smtp.tls_dropped ? " dropped=plaintext-after-starttls" : "");
 	if (c->smtp.last_code == 421)
 		r->rep.cnt.replies[RESPONDER_CODE_421]++;
+	rsp_ho_free(c);
 	ev_io_del(r->loop, c->fd);
 	ev_timer_stop(r->loop, &c->timer);
 	rsp_tls_free(c);
@@ -296,6 +329,10 @@ static void conn_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		rsp_tls_step(c);
 		return;
 	}
+	if (rsp_ho_copying(c)) {
+		rsp_ho_copy(c);
+		return;
+	}
 	if (!(events & (EV_READ | EV_ERROR))) {
 		rsp_conn_pump(c);
 		return;
@@ -331,6 +368,11 @@ static void conn_timer(struct ev_loop *loop, void *arg)
 {
 	struct conn *c = arg;
 
+	if (rsp_ho_copying(c)) {
+		c->end = "handoff idle";
+		rsp_conn_free(c);
+		return;
+	}
 	if (c->lingering || smtp_session_done(&c->smtp)) {
 		/* linger over, or a 421 the client would not read */
 		rsp_conn_free(c);
@@ -380,7 +422,7 @@ bool rsp_conn_new(struct rsp *r, int fd, const struct mxg_ip *peer, uint16_t pee
 	c->dst = *dst;
 	c->dst_port = dst_port;
 	ev_timer_init(&c->timer, conn_timer, c);
-	smtp_session_init(&c->smtp, &p, &conn_ops, c);
+	smtp_session_init(&c->smtp, &p, r->connector_fd >= 0 ? &conn_ops_handoff : &conn_ops, c);
 	if (ev_io_add(r->loop, fd, EV_READ | EV_WRITE, conn_io, c) < 0 || rsp_conn_arm(c) < 0) {
 		ev_io_del(r->loop, fd);
 		ev_timer_stop(r->loop, &c->timer);
@@ -483,9 +525,14 @@ static void on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	}
 }
 
-int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int ctl, SSL_CTX *tls)
+int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int ctl, SSL_CTX *tls,
+			int connector)
 {
-	struct rsp r = {.cfg = cfg, .listen_fd = {fd_v4, fd_v6}, .ctl = ctl, .tls_ctx = tls};
+	struct rsp r = {.cfg = cfg,
+			.listen_fd = {fd_v4, fd_v6},
+			.ctl = ctl,
+			.tls_ctx = tls,
+			.connector_fd = connector};
 	uint32_t seed = 0;
 	int rc = 1;
 
@@ -497,6 +544,7 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 	r.max_per_net = cfg->max_connections_per_network;
 	r.idle_ms = cfg->idle_timeout_ms;
 	r.session_ms = cfg->session_timeout_ms;
+	r.max_handoffs = r.max_conn / 4 ? r.max_conn / 4 : 1;
 	r.tls_max = r.max_conn / RSP_TLS_HANDSHAKE_SHARE ? r.max_conn / RSP_TLS_HANDSHAKE_SHARE : 1;
 	r.tls_max_per_net =
 	    r.max_per_net / RSP_TLS_HANDSHAKE_SHARE ? r.max_per_net / RSP_TLS_HANDSHAKE_SHARE : 1;
@@ -519,6 +567,8 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 	if (fcntl(ctl, F_SETFL, fcntl(ctl, F_GETFL) | O_NONBLOCK) < 0 ||
 	    ev_io_add(r.loop, ctl, EV_READ, on_ctl, &r) < 0 ||
 	    ev_timer_start(r.loop, &r.report_timer, REPORT_INTERVAL_MS) < 0)
+		goto out;
+	if (connector >= 0 && ev_io_add(r.loop, connector, EV_READ, rsp_on_connector, &r) < 0)
 		goto out;
 	for (int i = 0; i < 2; i++)
 		if (r.listen_fd[i] >= 0 &&

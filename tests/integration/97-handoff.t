@@ -1,0 +1,70 @@
+#!/bin/bash
+# The responder hands the recipients it lets through to the backup's own
+# Postfix, in the same session, on a listener that trusts the PROXY v2
+# header (smtpd_upstream_proxy_protocol = haproxy). The edge is gated for
+# example.test (primary up, reply = defer) and is also the final
+# destination of hosted.test: mail for hosted.test that reaches the gated
+# address is delivered (Postfix's log names the sender's real address),
+# not deferred until it expires; in one transaction a gated recipient gets
+# the responder's 451 and a handed-off one Postfix's 250, and exactly that
+# one is delivered; postmaster@ is delivered in the session and gives the
+# client no pass (its next session to another recipient is still
+# steered); with the handoff listener down, a real Postfix sender gets
+# 451 4.4.1, keeps the message and delivers it once the listener is back.
+set -u
+TN_MAIL_DOMAINS=hosted.test
+. "$MXG_SRC/tests/lib/mxgated.sh"
+
+mxg_scene 180
+{
+	tn_dns_std_zone
+	echo "hosted.test.       300 IN MX   10 mx2.example.test."
+} | tn_dns_zone
+tn_dns_reload
+CF=$TN_DIR/edge/postfix
+LISTENER="127.0.0.1:10025/inet=127.0.0.1:10025 inet n - n - - smtpd -o syslog_name=postfix/handoff -o smtpd_upstream_proxy_protocol=haproxy"
+postconf -c "$CF" -M "$LISTENER" || tn_die "postconf -M failed"
+tn_postconf edge "smtpd_banner = \$myhostname ESMTP mxgate-test-backup" || tn_die "reload failed"
+tn_wait_port edge 127.0.0.1 10025 || tn_die "no handoff listener"
+tn_postfix_start snd sender
+
+tap_plan 14
+mxg_config reply=defer handoff=inet:127.0.0.1:10025
+mxg_start
+tap_ok "example.test gated (its primary is up)" mxg_wait_state example.test gated 10
+
+out=$(tn_swaks snd --server "$TN_IP_edge" --from a@sender.test --to u@hosted.test \
+	--header "Subject: hosted" --timeout 15 2>&1)
+tap_unlike "$out" "mxgate-test-backup" "the session is the responder's (steered)"
+tap_like "$out" "<- *250 2\.0\.0 Ok: queued as" "hosted.test on the gated address: Postfix's 250 after DATA"
+tap_ok "delivered to hosted.test" tn_mail_wait edge 1 15 u@hosted.test
+tap_ok "Postfix's log names the sender's real address" \
+	grep -qE "postfix/handoff/smtpd\[[0-9]+\]: [0-9A-F]+: client=unknown\[$TN_IP_snd\]" "$TN_DIR/edge/maillog"
+
+out=$(tn_swaks snd --server "$TN_IP_edge" --from a@sender.test --to u@example.test,v@hosted.test \
+	--header "Subject: mixed" --timeout 15 2>&1)
+tap_like "$out" "<\*\* 451 4\.7\.1 example\.test" "the gated recipient: the responder's 451"
+tap_like "$out" "<-  250 2\.1\.5 Ok" "the handed-off recipient: Postfix's 250"
+tap_ok "exactly the handed-off recipient is delivered" tn_mail_wait edge 1 15 v@hosted.test
+tap_is "$(tn_mail_count edge u@example.test)$(tn_mail_count p1 u@example.test)" 00 \
+	"nothing for the gated one"
+
+out=$(tn_swaks snd --server "$TN_IP_edge" --from a@sender.test --to postmaster@example.test \
+	--header "Subject: pm" --timeout 15 2>&1)
+tap_like "$out" "<- *250 2\.0\.0 Ok: queued as" "postmaster@example.test delivered in the session"
+tap_like "$(mxg_rcpt example.test)" "^451 4\.7\.1 example\.test" \
+	"the same client's next session to another recipient is still steered (no pass)"
+
+# The handoff listener down: 451 4.4.1, and nothing lost.
+postconf -c "$CF" -MX "127.0.0.1:10025/inet" && tn_postconf edge "smtpd_banner = \$myhostname ESMTP mxgate-test-backup"
+tn_wait 10 sh -c "! ip netns exec $(tn_ns edge) bash -c 'exec 3<>/dev/tcp/127.0.0.1/10025' 2>/dev/null"
+tn_block_host snd p1
+tn_postfix_send snd a@sender.test w@hosted.test "down" || tap_diag "submitting failed"
+tap_ok "listener down: the sender is deferred with 451 4.4.1" \
+	tn_wait 30 sh -c "grep 'status=deferred' '$TN_DIR/snd/maillog' | grep -q '451 4\.4\.1'"
+postconf -c "$CF" -M "$LISTENER" && tn_postconf edge "smtpd_banner = \$myhostname ESMTP mxgate-test-backup"
+tn_wait_port edge 127.0.0.1 10025
+tn_postfix_flush snd >/dev/null 2>&1
+tap_ok "listener back: the kept message is delivered" tn_mail_wait edge 1 60 w@hosted.test
+tap_is "$(tn_bounces snd)" 0 "no bounce"
+tap_done
