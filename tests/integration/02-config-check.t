@@ -137,7 +137,7 @@ sed -E -e 's/^#(\[?[a-z0-9_]+( = |[ ]))/\1/' -e "s|^domains_file = .*|domains_fi
 	"$SRC/docs/mxgate.conf.example" >"$dir/all.conf"
 run -n -c "$dir/all.conf"
 is "$rc:$errs" "0:" "docs/mxgate.conf.example with every key uncommented passes"
-is "$(grep -oE '^[a-z0-9_]+ = ' "$dir/all.conf" | sort -u | wc -l)" 56 "the example shows all 56 keys"
+is "$(grep -oE '^[a-z0-9_]+ = ' "$dir/all.conf" | sort -u | wc -l)" 58 "the example shows all 58 keys"
 
 # The responder's user must exist and must not be root: refused here, not
 # by a daemon that would loop restarting a responder that cannot start.

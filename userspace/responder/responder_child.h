@@ -16,6 +16,7 @@
 #include "addr.h"
 #include "config.h"
 #include "event.h"
+#include "greylist.h"
 #include "offender.h"
 #include "responder_report.h"
 #include "responder_wire.h"
@@ -97,6 +98,8 @@ struct rsp {
 	/* Handoff (responder_handoff.c): the connector's end, -1 = none. */
 	int connector_fd;
 	unsigned n_handoffs, max_handoffs;
+	struct greylist_table gl; /* this responder's own tuples (only with a handoff) */
+	uint64_t gl_seed;
 	uint64_t handoffs, handoffs_failed;
 };
 

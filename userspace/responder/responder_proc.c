@@ -87,7 +87,12 @@ static bool conn_tuple(void *arg, const struct mxg_ip *client, uint64_t hash)
 	r->rep.cnt.greylisted++;
 	report_tuple(&r->rep, client, ev_now_ms(), hash);
 	report_update_events(r, r->rep.out_len > 0);
-	return false;
+	/* With a handoff the retry that earns its pass is delivered now: the
+	 * responder keeps the tuples of its own sessions too (the controller
+	 * still passes the client). A responder restarted since the first
+	 * try does not know the tuple: that retry gets 451, as without. */
+	return r->connector_fd >= 0 && greylist_seen(&r->gl, greylist_rekey(r->gl_seed, hash),
+						     ev_now_ms()) == GREYLIST_PASS;
 }
 
 static bool conn_rcpt_pass(void *arg, const struct responder_domain *d, const char *local,
@@ -112,7 +117,8 @@ static bool conn_rcpt_pass(void *arg, const struct responder_domain *d, const ch
 		r->rep.cnt.passed_recipient++;
 		return true;
 	}
-	if (!pass_gate_can_pass(r->cfg))
+	/* Without a handoff only a pass at the gate can let anyone through. */
+	if (r->connector_fd < 0 && !pass_gate_can_pass(r->cfg))
 		return false;
 	switch (pass_decide(&ask)) {
 	case PASS_RECIPIENT:
@@ -122,9 +128,11 @@ static bool conn_rcpt_pass(void *arg, const struct responder_domain *d, const ch
 		return true;
 	case PASS_NONE:
 		return false;
+	case PASS_GREYLIST:
+		/* Only conn_tuple's own table says so, with a handoff. */
+		return r->connector_fd >= 0;
 	case PASS_CLIENT:
 	case PASS_HELD:
-	case PASS_GREYLIST:
 		break; /* never behind the gate */
 	}
 	return false;
@@ -550,6 +558,7 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 	    r.max_per_net / RSP_TLS_HANDSHAKE_SHARE ? r.max_per_net / RSP_TLS_HANDSHAKE_SHARE : 1;
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) < 0)
 		seed = (uint32_t)getpid() ^ (uint32_t)ev_now_ns();
+	r.gl_seed = ((uint64_t)seed << 32) ^ (uint64_t)ev_now_ns();
 	LIST_INIT(&r.conns);
 	ev_timer_init(&r.accept_pause, rsp_accept_resume, &r);
 	ev_timer_init(&r.report_timer, on_report_timer, &r);
@@ -568,7 +577,9 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 	    ev_io_add(r.loop, ctl, EV_READ, on_ctl, &r) < 0 ||
 	    ev_timer_start(r.loop, &r.report_timer, REPORT_INTERVAL_MS) < 0)
 		goto out;
-	if (connector >= 0 && ev_io_add(r.loop, connector, EV_READ, rsp_on_connector, &r) < 0)
+	if (connector >= 0 &&
+	    (greylist_init(&r.gl, cfg->greylist_delay_ms, cfg->greylist_window_ms, 0) < 0 ||
+	     ev_io_add(r.loop, connector, EV_READ, rsp_on_connector, &r) < 0))
 		goto out;
 	for (int i = 0; i < 2; i++)
 		if (r.listen_fd[i] >= 0 &&
@@ -588,6 +599,7 @@ out:
 		ev_timer_stop(r.loop, &r.accept_pause);
 		ev_timer_stop(r.loop, &r.report_timer);
 	}
+	greylist_free(&r.gl);
 	offender_free(&r.off);
 	responder_wire_reader_free(&r.rd);
 	free(r.dom);
