@@ -14,7 +14,7 @@ set -u
 . "$MXG_SRC/tests/lib/mxgated.sh"
 
 mxg_scene 150
-tap_plan 15
+tap_plan 16
 
 hold=$TN_DIR/hold-responder
 export MXG_TEST_HOLD_FILE=$hold
@@ -100,6 +100,8 @@ steered() { [ "$(mxg_rcpt example.test | cut -c1-3)" = 551 ]; }
 tn_wait 15 steered
 tap_like "$(mxg_rcpt example.test)" '^551 5\.7\.1 .*mx1\.example\.test' \
 	"551 naming the primary from the released child"
+addr() { mxg_status | jq -c --arg a "$TN_IP_edge" '.addresses[] | select(.address == $a) | [.verdict, .gated, .steered, .steer]'; }
+tap_is "$(addr)" '[true,true,true,"steered"]' "with the child ready the address is gated and steered"
 map=$(mxg_gate_map)
 tap_like "$(jq -c '[.[] | select(.formatted.value.state == 1)] | length' <<<"$map")" '^[12]$' \
 	"gate_addrs holds gated entries"

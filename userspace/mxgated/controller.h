@@ -184,6 +184,10 @@ void ctl_policy_stop(struct controller *c);
 struct ifaddrs;
 void ctl_host_refresh(struct controller *c, const struct ifaddrs *ifa, int err);
 /* Loopback or one of this host's addresses as of the last refresh. */
+/* ctl_oom.c: the OOM kills in our cgroup so far (memory.events); 0, or
+ * -1 when unknown (no cgroup v2, no memory controller). */
+int ctl_oom_kills(uint64_t *out);
+
 /* 0 if the directory of sock (a socket mxgated makes) is root's alone,
  * else a negative errno and one line in err naming key. missing_ok: the
  * directory itself may not exist yet. */
@@ -224,8 +228,19 @@ int ctl_links_start(struct controller *c);
 void ctl_links_stop(struct controller *c);
 void ctl_gate_check(struct controller *c);
 struct ifaddrs;
-bool ctl_addr_steered(const struct controller *c, const struct mxg_ip *ip,
-		      const struct ifaddrs *ifa);
+/* Whether a new connection to a gated address really reaches the
+ * responder, and if not, why (status, metrics). */
+enum ctl_steer {
+	CTL_STEER_YES,
+	CTL_STEER_NO_RESPONDER, /* no responder ready: the program finds no socket */
+	CTL_STEER_NO_FILTER,	/* our tc filter is not on the address's interface */
+};
+enum ctl_steer ctl_addr_steer(const struct controller *c, const struct mxg_ip *ip,
+			      const struct ifaddrs *ifa);
+/* A token for JSON ("steered", "no-responder", "no-filter") and a
+ * sentence for the text status. */
+const char *ctl_steer_token(enum ctl_steer s);
+const char *ctl_steer_text(enum ctl_steer s);
 
 /* rounds.c */
 void ctl_round_timer(struct ev_loop *loop, void *arg);

@@ -19,6 +19,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 
+#include "ctl_responder.h"
 #include "log.h"
 
 void ctl_gate_check(struct controller *c)
@@ -100,18 +101,22 @@ void ctl_links_stop(struct controller *c)
 }
 
 /*
- * Is mail to ip steered? Only when our filter is on the interface that
- * holds it, if that is a configured one; an address elsewhere (a dummy or
- * lo) is reached through the configured interfaces, so one of them must
- * have it. ifa: getifaddrs(), or NULL (then: any).
+ * Is mail to ip steered? Only while a responder is ready (before READY and
+ * after its end the program finds no socket and passes everything), and
+ * only when our filter is on the interface that holds it, if that is a
+ * configured one; an address elsewhere (a dummy or lo) is reached through
+ * the configured interfaces, so one of them must have it. ifa:
+ * getifaddrs(), or NULL (then: any).
  */
-bool ctl_addr_steered(const struct controller *c, const struct mxg_ip *ip,
-		      const struct ifaddrs *ifa)
+enum ctl_steer ctl_addr_steer(const struct controller *c, const struct mxg_ip *ip,
+			      const struct ifaddrs *ifa)
 {
 	const char *on = NULL;
 
 	if (!c->gate || !c->gops->steers)
-		return true;
+		return CTL_STEER_YES;
+	if (!ctl_responder_alive(c))
+		return CTL_STEER_NO_RESPONDER;
 	for (; ifa; ifa = ifa->ifa_next) {
 		struct mxg_ip l;
 		uint16_t port;
@@ -127,6 +132,22 @@ bool ctl_addr_steered(const struct controller *c, const struct mxg_ip *ip,
 	if (on)
 		for (size_t i = 0; i < c->cfg->n_interfaces; i++)
 			if (!strcmp(c->cfg->interfaces[i], on))
-				return c->gops->steers(c->gate, on);
-	return c->gops->steers(c->gate, NULL);
+				return c->gops->steers(c->gate, on) ? CTL_STEER_YES
+								    : CTL_STEER_NO_FILTER;
+	return c->gops->steers(c->gate, NULL) ? CTL_STEER_YES : CTL_STEER_NO_FILTER;
+}
+
+const char *ctl_steer_token(enum ctl_steer s)
+{
+	return s == CTL_STEER_YES	     ? "steered"
+	       : s == CTL_STEER_NO_RESPONDER ? "no-responder"
+					     : "no-filter";
+}
+
+const char *ctl_steer_text(enum ctl_steer s)
+{
+	return s == CTL_STEER_YES ? "steered"
+	       : s == CTL_STEER_NO_RESPONDER
+		   ? "no responder is ready to receive it (mail goes to the MTA; see the log)"
+		   : "no mxgate tc filter on its interface (see the log)";
 }

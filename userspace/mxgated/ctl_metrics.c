@@ -4,6 +4,7 @@
  * states as Prometheus text, which `mxgate metrics` prints next to what it
  * reads from the pinned maps (families never overlap).
  */
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,6 +17,7 @@
 static void write_metrics(const struct controller *c, FILE *f)
 {
 	char l[600], a[MXG_ADDRSTRLEN];
+	struct ifaddrs *ifa;
 	struct responder_counts rc;
 	struct ctl_pass_stats ps;
 
@@ -89,6 +91,19 @@ static void write_metrics(const struct controller *c, FILE *f)
 			 prom_labels(l, sizeof(l), 1, "address",
 				     mxg_ip_str(&c->addrs[i].ip, a, sizeof(a))),
 			 c->addrs[i].gated);
+	prom_family(f, "mxgate_address_steered", "gauge",
+		    "1 when new connections to the gate address reach the responder now: gated, "
+		    "a responder ready and our filter deciding on its interface.");
+	if (getifaddrs(&ifa) < 0)
+		ifa = NULL;
+	for (size_t i = 0; i < c->n_addrs; i++)
+		prom_u64(f, "mxgate_address_steered",
+			 prom_labels(l, sizeof(l), 1, "address",
+				     mxg_ip_str(&c->addrs[i].ip, a, sizeof(a))),
+			 c->addrs[i].gated &&
+			     ctl_addr_steer(c, &c->addrs[i].ip, ifa) == CTL_STEER_YES);
+	if (ifa)
+		freeifaddrs(ifa);
 
 	prom_family(f, "mxgate_responder_up", "gauge", "1 while the responder child runs.");
 	prom_u64(f, "mxgate_responder_up", NULL, ctl_responder_alive(c));

@@ -59,6 +59,8 @@ struct ctl_responder {
 	struct ev_timer restart_timer;
 	uint64_t backoff_ms;
 	uint64_t started_ms;
+	int oom_known;	    /* 0: oom_kills holds memory.events at the start */
+	uint64_t oom_kills; /* of our cgroup, when this child started */
 	struct ctl_resp_reader rr;
 	struct responder_counts base; /* totals of responders gone */
 	struct responder_counts cur;  /* the running one's last report */

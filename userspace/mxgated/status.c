@@ -131,14 +131,14 @@ static void text_tail(const struct controller *c, struct sbuf *o)
 	for (size_t i = 0; i < c->n_addrs; i++) {
 		/* The truth, not the verdict: without our filter nothing is
 		 * steered, whatever the maps say. */
-		bool steered = ctl_addr_steered(c, &c->addrs[i].ip, ifa);
+		enum ctl_steer s = ctl_addr_steer(c, &c->addrs[i].ip, ifa);
 
-		sbuf_printf(o, "address %s: %s (%u domain(s))\n",
+		sbuf_printf(o, "address %s: %s%s (%u domain(s))\n",
 			    mxg_ip_str(&c->addrs[i].ip, a, sizeof(a)),
-			    !c->addrs[i].gated ? "open"
-			    : steered	       ? "gated"
-					       : "open, not steered: no mxgate tc filter on its "
-						 "interface (see the log)",
+			    !c->addrs[i].gated	 ? "open"
+			    : s == CTL_STEER_YES ? "gated"
+						 : "open, not steered: ",
+			    c->addrs[i].gated && s != CTL_STEER_YES ? ctl_steer_text(s) : "",
 			    c->addrs[i].n_domains);
 	}
 	if (ifa)
@@ -300,16 +300,19 @@ static void json_tail(const struct controller *c, struct sbuf *o)
 	if (getifaddrs(&ifa) < 0)
 		ifa = NULL;
 	for (size_t i = 0; i < c->n_addrs; i++) {
-		bool steered = ctl_addr_steered(c, &c->addrs[i].ip, ifa);
+		enum ctl_steer s = ctl_addr_steer(c, &c->addrs[i].ip, ifa);
+		bool steered = s == CTL_STEER_YES;
 
 		json_object_begin(&w);
 		json_kv_str(&w, "address", mxg_ip_str(&c->addrs[i].ip, a, sizeof(a)));
 		/* gated: what really happens to a new connection; verdict:
-		 * what the domain states decided; steered: our filter is on
-		 * the address's interface. */
+		 * what the domain states decided; steered: a responder is
+		 * ready and our filter is on the address's interface (steer:
+		 * why not). */
 		json_kv_bool(&w, "gated", c->addrs[i].gated && steered);
 		json_kv_bool(&w, "verdict", c->addrs[i].gated);
 		json_kv_bool(&w, "steered", steered);
+		json_kv_str(&w, "steer", ctl_steer_token(s));
 		json_kv_uint(&w, "domains", c->addrs[i].n_domains);
 		json_object_end(&w);
 	}

@@ -19,6 +19,7 @@
 #include "ctl_responder_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -71,6 +72,7 @@ static int start(struct controller *c)
 	}
 	cr->phase = CTL_RESP_STARTING;
 	cr->started_ms = ev_now_ms();
+	cr->oom_known = ctl_oom_kills(&cr->oom_kills);
 	cr->pushed = cr->acked = 0;
 	ctl_responder_last_drop(c); /* a new child holds no table */
 	/* Normally closed by responder_spawn() already. */
@@ -298,7 +300,9 @@ void ctl_responder_reap(struct controller *c)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		uint64_t lived;
+		bool ours = cr->phase == CTL_RESP_ENDING; /* we sent TERM or KILL */
+		char why[200] = "";
+		uint64_t lived, ooms;
 
 		if (cr->phase == CTL_RESP_DOWN || pid != cr->proc.pid) {
 			log_debug("reaped child %d", (int)pid);
@@ -313,20 +317,35 @@ void ctl_responder_reap(struct controller *c)
 		lived = ev_now_ms() - cr->started_ms;
 		if (lived >= CTL_RESPONDER_STABLE_MS || !cr->backoff_ms || cr->renewing)
 			cr->backoff_ms = CTL_RESPONDER_BACKOFF_MS;
+		/* A SIGKILL we did not send: the kernel's OOM killer (its
+		 * count in our cgroup went up) or someone's kill -9. */
+		if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL && !ours) {
+			if (!cr->oom_known && !ctl_oom_kills(&ooms) && ooms > cr->oom_kills)
+				snprintf(why, sizeof(why),
+					 " (the kernel's out-of-memory killer: oom_kill %" PRIu64
+					 " -> %" PRIu64 " in our cgroup; raise its memory limit, "
+					 "MemoryMax, or lower max_connections)",
+					 cr->oom_kills, ooms);
+			else
+				snprintf(why, sizeof(why),
+					 " (not sent by mxgated: the kernel's out-of-memory killer "
+					 "or someone's kill -9; see dmesg)");
+		}
 		if (cr->renewing)
 			log_notice(
 			    "responder (pid %d) ended for the new settings; starting the new "
 			    "one in %llums",
 			    (int)pid, (unsigned long long)cr->backoff_ms);
 		else if (WIFSIGNALED(status))
-			log_err("responder (pid %d) killed by signal %d%s; the gate steers nothing "
-				"until it is back; restarting in %llums",
-				(int)pid, WTERMSIG(status),
-				WTERMSIG(status) == SIGSYS
-				    ? " (SIGSYS: a system call outside its seccomp allowlist; "
-				      "report it with the mxgate version)"
-				    : "",
-				(unsigned long long)cr->backoff_ms);
+			log_err(
+			    "responder (pid %d) killed by signal %d%s%s; the gate steers nothing "
+			    "until it is back; restarting in %llums",
+			    (int)pid, WTERMSIG(status),
+			    WTERMSIG(status) == SIGSYS
+				? " (SIGSYS: a system call outside its seccomp allowlist; "
+				  "report it with the mxgate version)"
+				: "",
+			    why, (unsigned long long)cr->backoff_ms);
 		else
 			log_err("responder (pid %d) exited with status %d; the gate steers nothing "
 				"until it is back; restarting in %llums",

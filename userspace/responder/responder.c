@@ -170,6 +170,20 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 
 	/* This host's addresses, while netlink is still allowed. */
 	responder_self_snapshot();
+	/* Under memory pressure the kernel's OOM killer takes the child, which
+	 * holds the sessions, before the controller: the controller sees the
+	 * SIGKILL, logs it and restarts the child (the gate is open meanwhile).
+	 * Raising one's own score needs no privilege; a failure changes
+	 * nothing else. */
+	{
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			if (write(fd, "500", 3) != 3)
+				log_debug("responder: oom_score_adj: %s", strerror(errno));
+			close(fd);
+		}
+	}
 	/* Still root: the empty root, then the drop (which reads
 	 * /proc/self/status, kept open across the chroot), then the
 	 * allowlist, all before a byte from the network. */
