@@ -147,12 +147,17 @@ static int run(struct bpf_program *prog, int repeat)
 		{ "port25_non_syn", GATED_ADDR, IPPROTO_TCP, 25, 0, 1 },
 		{ "port25_syn_ungated", UNGATED_ADDR, IPPROTO_TCP, 25, 1, 0 },
 		{ "port25_syn_gated", GATED_ADDR, IPPROTO_TCP, 25, 1, 0 },
+		/* A bare ACK (no payload) to a gated address with no socket:
+		 * the ACK of a SYN cookie, looked up and sent to the listener. */
+		{ "port25_bare_ack_gated", GATED_ADDR, IPPROTO_TCP, 25, 0, 1 },
 	};
 	int fd = bpf_program__fd(prog);
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct pkt p, out;
 		build(&p, cases[i].dst, cases[i].proto, cases[i].dport, cases[i].syn, cases[i].ack);
+		if (!strcmp(cases[i].kind, "port25_bare_ack_gated"))
+			p.ip.tot_len = htons(sizeof(p.ip) + sizeof(p.tcp));
 		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &p, .data_size_in = sizeof(p),
 			    .data_out = &out, .data_size_out = sizeof(out), .repeat = repeat);
 		if (bpf_prog_test_run_opts(fd, &opts) < 0) {

@@ -6,9 +6,17 @@
  * expired entry, no responder, a header we do not parse) leaves the packet
  * alone, so the real MTA gets it: the gate fails open in the kernel.
  *
- * Only the first packet of a connection is ever steered; the rest of the
- * flow follows the socket the kernel created from it, so a state change
- * never breaks a connection in progress.
+ * Only the first packet of a connection is steered; the rest of the flow
+ * follows the socket the kernel created from it, so a state change never
+ * breaks a connection in progress. One exception, for SYN cookies: under a
+ * SYN flood the responder's listener answers a steered SYN with a cookie
+ * and keeps no state, so the ACK that completes the handshake finds no
+ * socket of its 4-tuple and would meet the MTA's listener, which has
+ * issued no cookie and resets it. A bare ACK to a gated address whose
+ * 4-tuple has no socket (bpf_skc_lookup_tcp finds none, or only a
+ * listener) goes to the responder's listener too, which checks the
+ * cookie; any socket of the 4-tuple (established, a request, TIME_WAIT)
+ * keeps its packets.
  *
  * The program never ends classification: it returns TC_ACT_UNSPEC, so tc
  * filters of others at a later priority on the same hook still run.
@@ -215,6 +223,59 @@ static __always_inline int gate_syn(struct __sk_buff *skb, const struct mxg_gate
 	return MXG_PASS;
 }
 
+/* A bare ACK (no SYN, RST, FIN, no payload) to port 25 of daddr: see the
+ * head of this file. Costs a gate map lookup for every bare ACK to port 25
+ * and, for a gated address, a socket lookup (docs/benchmarks.md). */
+static __always_inline int gate_ack(struct __sk_buff *skb, const struct mxg_gate_key *key,
+				    const struct mxg_pass_net_key *client, __u32 slot,
+				    struct bpf_sock_tuple *tuple, __u32 tuple_len)
+{
+	struct mxg_counters *cnt;
+	struct mxg_gate_entry *entry;
+	struct mxg_pass_entry *pass;
+	struct bpf_sock *sk, *existing;
+	__u64 now;
+
+	entry = bpf_map_lookup_elem(&gate_addrs, key);
+	if (!entry || entry->state != MXG_GATE_GATED)
+		return MXG_PASS;
+	now = bpf_ktime_get_ns();
+	if (entry->expires_ns <= now)
+		return MXG_PASS;
+	/* A client the SYN path lets through: its handshake is the MTA's. */
+	if (bpf_map_lookup_elem(&pass_nets, client))
+		return MXG_PASS;
+	pass = bpf_map_lookup_elem(&passes, client->addr);
+	if (pass && pass->expires_ns > now)
+		return MXG_PASS;
+	/* Never a connection in progress: any socket of the 4-tuple (an
+	 * established one, a request socket of a normal handshake, TIME_WAIT)
+	 * takes its own packets. Only none, or a listener, is left. */
+	existing = bpf_skc_lookup_tcp(skb, tuple, tuple_len, BPF_F_CURRENT_NETNS, 0);
+	if (existing) {
+		__u32 state = existing->state;
+
+		bpf_sk_release(existing);
+		if (state != BPF_TCP_LISTEN)
+			return MXG_PASS;
+	}
+	cnt = counters_get();
+	if (!cnt)
+		return MXG_PASS;
+	cnt->ack25++;
+	sk = bpf_map_lookup_elem(&responder, &slot);
+	if (!sk)
+		return MXG_PASS;
+	if (sk->state != BPF_TCP_LISTEN) {
+		bpf_sk_release(sk);
+		return MXG_PASS;
+	}
+	if (!bpf_sk_assign(skb, sk, 0))
+		cnt->ack_steered++;
+	bpf_sk_release(sk);
+	return MXG_PASS;
+}
+
 SEC("tc")
 int mxgate_tc(struct __sk_buff *skb)
 {
@@ -244,8 +305,9 @@ int mxgate_tc(struct __sk_buff *skb)
 			return pass_unparsed();
 		if (tcp->dest != bpf_htons(MXG_SMTP_PORT))
 			return MXG_PASS;
-		flags = ((__u8 *)tcp)[13];
-		if ((flags & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN)) != TCPF_SYN)
+		flags = ((__u8 *)tcp)[13] & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN);
+		if (flags != TCPF_SYN &&
+		    (flags != TCPF_ACK || bpf_ntohs(ip->tot_len) != ihl + tcp->doff * 4))
 			return MXG_PASS;
 		struct mxg_gate_key key = {};
 		struct mxg_pass_net_key client = {.prefixlen = 128};
@@ -261,6 +323,9 @@ int mxgate_tc(struct __sk_buff *skb)
 		tuple.ipv4.daddr = ip->daddr;
 		tuple.ipv4.sport = tcp->source;
 		tuple.ipv4.dport = tcp->dest;
+		if (flags == TCPF_ACK)
+			return gate_ack(skb, &key, &client, MXG_RESPONDER_V4, &tuple,
+					sizeof(tuple.ipv4));
 		return gate_syn(skb, &key, &client, MXG_RESPONDER_V4, &tuple, sizeof(tuple.ipv4));
 	}
 
@@ -276,8 +341,9 @@ int mxgate_tc(struct __sk_buff *skb)
 			return pass_unparsed();
 		if (tcp->dest != bpf_htons(MXG_SMTP_PORT))
 			return MXG_PASS;
-		flags = ((__u8 *)tcp)[13];
-		if ((flags & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN)) != TCPF_SYN)
+		flags = ((__u8 *)tcp)[13] & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN);
+		if (flags != TCPF_SYN &&
+		    (flags != TCPF_ACK || bpf_ntohs(ip6->payload_len) != tcp->doff * 4))
 			return MXG_PASS;
 		struct mxg_gate_key key = {};
 		struct mxg_pass_net_key client = {.prefixlen = 128};
@@ -289,6 +355,9 @@ int mxgate_tc(struct __sk_buff *skb)
 		__builtin_memcpy(tuple.ipv6.daddr, &ip6->daddr, 16);
 		tuple.ipv6.sport = tcp->source;
 		tuple.ipv6.dport = tcp->dest;
+		if (flags == TCPF_ACK)
+			return gate_ack(skb, &key, &client, MXG_RESPONDER_V6, &tuple,
+					sizeof(tuple.ipv6));
 		return gate_syn(skb, &key, &client, MXG_RESPONDER_V6, &tuple, sizeof(tuple.ipv6));
 	}
 

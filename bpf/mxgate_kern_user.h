@@ -118,6 +118,11 @@ struct mxg_counters {
 	__u64 pass_existing;	  /* the 4-tuple has a socket already (TIME_WAIT) */
 	__u64 pass_client_net;	  /* gated, but the client is in pass_clients */
 	__u64 pass_passed;	  /* gated, but the client holds a live pass */
+	/* A bare ACK to port 25 of a gated address whose 4-tuple has no
+	 * socket (only a listener, or nothing): the ACK of a SYN cookie the
+	 * responder's listener sent under a SYN flood, or a stray one. */
+	__u64 ack25;
+	__u64 ack_steered; /* ... assigned to the responder's listener */
 };
 
 #endif

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -291,11 +292,12 @@ static void test_syn_open_passes(void **state)
 	DECISION(d, pass_open);
 }
 
-/* Only connection-opening SYNs: packets of a flow in progress never. */
+/* Only connection-opening SYNs and bare ACKs (below): other packets of a
+ * flow in progress never. */
 static void test_not_a_new_connection_ignored(void **state)
 {
-	static const uint8_t flags[] = {F_SYN | F_ACK, F_ACK,	      F_RST,	     F_RST | F_ACK,
-					F_FIN | F_ACK, F_SYN | F_RST, F_SYN | F_FIN, 0};
+	static const uint8_t flags[] = {
+	    F_SYN | F_ACK, F_RST, F_RST | F_ACK, F_FIN | F_ACK, F_SYN | F_RST, F_SYN | F_FIN, 0};
 	struct pkt p;
 	struct delta d;
 
@@ -553,6 +555,132 @@ static void test_responder_slot_follows_listener(void **state)
 	assert_int_equal(gate_map_set_responder(map, MXG_RESPONDER_V4, -1), 0);
 }
 
+/* Exactly one counter moved among the ACK ones, and nothing else. */
+static void assert_ack(const struct delta *d, __u64 ack25)
+{
+	struct mxg_counters want = {.ack25 = ack25};
+
+	assert_int_equal(d->retval, VERDICT_PASS);
+	assert_memory_equal(&d->c, &want, sizeof(want));
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Under a SYN flood the responder's listener answers with a SYN cookie and
+ * keeps nothing: the ACK that completes the handshake has no socket of its
+ * own and must reach the responder's listener too (counted ack25: "would
+ * steer"; a test run is not tc ingress, so the assign itself is refused). */
+static void test_bare_ack_without_socket_goes_to_responder(void **state)
+{
+	int map = bpf_map__fd(skel->maps.responder);
+	int fd4 = listener(AF_INET);
+	struct pkt p;
+	struct delta d;
+
+	syn4(&p, GATED4, 25, F_ACK);
+	d = run(&p);
+	assert_ack(&d, 1);
+	syn6(&p, GATED6, 25, F_ACK);
+	d = run(&p);
+	assert_ack(&d, 1);
+	/* With a listener in the slot: the assign is tried (and refused
+	 * here, not at tc ingress): still ack25 only. */
+	assert_int_equal(gate_map_set_responder(map, MXG_RESPONDER_V4, fd4), 0);
+	syn4(&p, GATED4, 25, F_ACK);
+	d = run(&p);
+	assert_ack(&d, 1);
+	close(fd4);
+}
+
+/* Everything the SYN path lets through keeps its ACKs too: an open,
+ * expired or unknown address, a passed client; and an ACK with payload is
+ * no handshake. None touches a counter. */
+static void test_ack_left_alone_where_the_syn_would_pass(void **state)
+{
+	int passes = bpf_map__fd(skel->maps.passes);
+	struct mxg_ip client;
+	struct pkt p;
+	struct delta d;
+
+	syn4(&p, OPEN4, 25, F_ACK);
+	d = run(&p);
+	assert_ignored(&d);
+	syn4(&p, EXPIRED4, 25, F_ACK);
+	d = run(&p);
+	assert_ignored(&d);
+	syn6(&p, NOENTRY6, 25, F_ACK);
+	d = run(&p);
+	assert_ignored(&d);
+	syn4(&p, GATED4, 25, F_ACK | 0x08 /* PSH */);
+	((struct iphdr *)(p.buf + sizeof(struct ethhdr)))->tot_len = htons(40 + 6);
+	memcpy(p.buf + p.len, "EHLO\r\n", 6);
+	p.len += 6;
+	d = run(&p);
+	assert_ignored(&d);
+	syn4(&p, GATED4, 587, F_ACK);
+	d = run(&p);
+	assert_ignored(&d);
+
+	assert_int_equal(mxg_ip_parse("192.0.2.30", &client), 0);
+	assert_int_equal(
+	    gate_map_set_pass(passes, &client, mono_ns() + 60000000000ull, mono_ns(), 0), 0);
+	syn4(&p, GATED4, 25, F_ACK);
+	d = run(&p);
+	assert_ignored(&d);
+	assert_int_equal(gate_map_delete_pass(passes, &client), 0);
+}
+
+/* Never a connection in progress: the ACK of an established connection to
+ * a gated address on port 25 finds its socket and is left alone. Needs
+ * port 25 free on 127.0.0.2 (skipped where an MTA holds it). */
+static void test_ack_of_an_established_connection_left_alone(void **state)
+{
+	struct sockaddr_in srv = {.sin_family = AF_INET, .sin_port = htons(25)};
+	struct sockaddr_in cli;
+	socklen_t len = sizeof(cli);
+	int lfd, cfd, afd, one = 1;
+	struct iphdr *ip;
+	struct tcphdr *tcp;
+	struct pkt p;
+	struct delta d;
+
+	inet_pton(AF_INET, "127.0.0.2", &srv.sin_addr);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(lfd >= 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&srv, sizeof(srv)) < 0) {
+		close(lfd);
+		skip();
+	}
+	assert_int_equal(listen(lfd, 4), 0);
+	set_addr("127.0.0.2", true, TTL_MS);
+	/* The listener alone: an ACK of no connection would go to the responder. */
+	syn4(&p, "127.0.0.2", 25, F_ACK);
+	ip = (struct iphdr *)(p.buf + sizeof(struct ethhdr));
+	inet_pton(AF_INET, "127.0.0.1", &ip->saddr);
+	d = run(&p);
+	assert_ack(&d, 1);
+
+	cfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(cfd, (struct sockaddr *)&srv, sizeof(srv)), 0);
+	afd = accept(lfd, NULL, NULL);
+	assert_true(afd >= 0);
+	assert_int_equal(getsockname(cfd, (struct sockaddr *)&cli, &len), 0);
+	tcp = (struct tcphdr *)(p.buf + sizeof(struct ethhdr) + sizeof(*ip));
+	tcp->source = cli.sin_port;
+	d = run(&p);
+	assert_ignored(&d);
+	close(afd);
+	close(cfd);
+	close(lfd);
+}
+
 /* The gate key of an IPv4 address is IPv4-mapped: an IPv6 SYN to the
  * mapped form of a gated IPv4 address must not find an IPv6 entry. */
 static void test_families_do_not_mix(void **state)
@@ -574,6 +702,9 @@ int main(void)
 	    cmocka_unit_test(test_syn_no_entry_passes),
 	    cmocka_unit_test(test_syn_open_passes),
 	    cmocka_unit_test(test_not_a_new_connection_ignored),
+	    cmocka_unit_test(test_bare_ack_without_socket_goes_to_responder),
+	    cmocka_unit_test(test_ack_left_alone_where_the_syn_would_pass),
+	    cmocka_unit_test(test_ack_of_an_established_connection_left_alone),
 	    cmocka_unit_test(test_other_ports_ignored),
 	    cmocka_unit_test(test_udp_icmp_arp_ignored),
 	    cmocka_unit_test(test_truncated_every_boundary),

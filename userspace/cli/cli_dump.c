@@ -170,7 +170,8 @@ static int dump_counters(int fd)
 #define F(x) {#x, offsetof(struct mxg_counters, x)}
 	    F(syn25),	      F(steered),	    F(pass_no_entry),	   F(pass_open),
 	    F(pass_expired),  F(pass_no_responder), F(pass_assign_failed), F(pass_unparsed),
-	    F(pass_existing), F(pass_client_net),   F(pass_passed),
+	    F(pass_existing), F(pass_client_net),   F(pass_passed),	   F(ack25),
+	    F(ack_steered),
 #undef F
 	};
 	_Static_assert(sizeof(fields) / sizeof(fields[0]) ==

@@ -92,6 +92,14 @@ static void tc_counters(FILE *f, const struct mxg_counters *k, uint64_t nft_stee
 		 prom_labels(l, sizeof(l), 1, "reason", "client_net"), k->pass_client_net);
 	prom_u64(f, "mxgate_tc_passed_syn_total", prom_labels(l, sizeof(l), 1, "reason", "passed"),
 		 k->pass_passed);
+	prom_family(f, "mxgate_tc_ack_total", "counter",
+		    "Bare ACKs to port 25 of a gated address with no socket of their own (the "
+		    "ACK of a SYN cookie, or a stray one), and those steered to the responder's "
+		    "listener, which checks the cookie.");
+	prom_u64(f, "mxgate_tc_ack_total", prom_labels(l, sizeof(l), 1, "to", "no_socket"),
+		 k->ack25);
+	prom_u64(f, "mxgate_tc_ack_total", prom_labels(l, sizeof(l), 1, "to", "responder"),
+		 k->ack_steered);
 }
 
 static void gate_entries(FILE *f, int fd)
