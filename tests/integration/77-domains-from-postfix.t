@@ -26,7 +26,7 @@ tap_unlike "$(tn_exec edge "$MXGATED" -n -c "$MXG_CONF" 2>&1)" "final destinatio
 	"no final-destination warning while Postfix only relays"
 tn_postconf edge "virtual_mailbox_domains = hosted.test" || tn_die "postconf failed"
 out=$(tn_exec edge "$MXGATED" -n -c "$MXG_CONF" 2>&1)
-tap_like "$out" "warning: Postfix is also the final destination of 1 domain\(s\) \(hosted\.test in virtual_mailbox_domains\): .* answered 451 .*configure a handoff" \
+tap_like "$out" "warning: Postfix is also the final destination of 1 domain\(s\) \(hosted\.test in virtual_mailbox_domains\): .* answered 451 .*set handoff" \
 	"mxgated -n warns that mail for hosted.test on a gated address is deferred without a handoff"
 tap_like "$out" "configuration ok" "and still accepts the configuration"
 mxg_start
