@@ -133,9 +133,14 @@ enum pass_add pass_table_add(struct pass_table *t, const struct mxg_ip *ip, unsi
 	else if (t->per_network && sc.net.n >= t->per_network)
 		over = &sc.net;
 	if (over) {
-		/* Its network has its share: only a proven pass gets in, in
-		 * place of one of that network's own. */
-		if (!proven) {
+		/* Its network has its share: the newcomer takes the place of
+		 * one of that network's own, never another network's: the
+		 * unproven pass that expires first, or for a proven newcomer
+		 * any. An unproven newcomer is not dropped while its network
+		 * holds an unproven pass: it was just told "you may deliver
+		 * now" (a postmaster@ sender sharing a /64 with a flood of
+		 * them would hear that on every retry and never get in). */
+		if (!proven && !over->unproven) {
 			if (over == &sc.net64)
 				t->dropped_64++;
 			else
