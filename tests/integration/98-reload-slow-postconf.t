@@ -4,8 +4,9 @@
 # once, probe rounds go on, and the longest loop iteration
 # (mxgate_loop_stall_max_seconds) stays under a second. The reload is
 # applied when postconf answers (a new relay domain is served); SIGHUPs
-# during a reload are folded into one more reload after it; a bad config
-# is still refused with its error line and the old one kept.
+# during a reload are folded into one more reload after it; a helper past
+# its deadline is killed and the reload refused; a bad config is still
+# refused with its error line and the old one kept.
 set -u
 . "$MXG_SRC/tests/lib/mxgated.sh"
 
@@ -22,11 +23,14 @@ mkdir -p "$TN_DIR/bin"
 cat >"$TN_DIR/bin/postconf" <<STUB
 #!/bin/sh
 [ -f "$TN_DIR/slow" ] && sleep 5
+if [ -f "$TN_DIR/trickle" ]; then # a byte every 5 s: past the helper's 30 s
+	for i in 1 2 3 4 5 6 7 8 9; do printf ' '; sleep 5; done
+fi
 exec "$real" "\$@"
 STUB
 chmod +x "$TN_DIR/bin/postconf"
 
-tap_plan 13
+tap_plan 16
 mxg_config domains= domains_from=postfix postfix_config_dir="$PF"
 PATH="$TN_DIR/bin:$PATH" mxg_start || tn_die "mxgated did not start"
 tap_ok "example.test (Postfix's relay_domains) gated" mxg_wait_state example.test gated 10
@@ -72,6 +76,17 @@ tap_ok "SIGHUPs during a reload are folded into one more" tn_wait 30 reloads_are
 sleep 3
 tap_is "$(reloads)" 3 "and no fourth one follows"
 tap_ok "the log says so" grep -q "SIGHUP came during the last reload" "$MXG_LOG"
+
+# A helper that takes too long (postconf trickling its answer) is killed
+# with its postconf after 30 s, and the reload refused.
+touch "$TN_DIR/trickle"
+kill -HUP "$MXG_PID"
+killed() { grep -q "reload refused: the helper reading $MXG_CONF: it did not finish within 30 s; killed it; keeping the previous configuration" "$MXG_LOG"; }
+tap_ok "a helper over its 30 s deadline is killed, the reload refused" tn_wait 40 killed
+no_stub() { ! pgrep -f "$TN_DIR/bin/postconf" >/dev/null; }
+tap_ok "and its postconf with it" tn_wait 3 no_stub
+tap_is "$(reloads)" 3 "the config stays as it was"
+rm -f "$TN_DIR/trickle"
 
 # A bad file is refused with its line, the old config kept.
 sed -i 's/^rise = .*/rise = often/' "$MXG_CONF"

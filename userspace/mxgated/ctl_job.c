@@ -22,6 +22,8 @@
 static void finish(struct ctl_job *j, bool ok, const char *why)
 {
 	struct controller *c = j->c;
+	char *buf = j->buf;
+	size_t len = j->len;
 
 	ev_io_del(c->loop, j->fd);
 	close(j->fd);
@@ -31,11 +33,12 @@ static void finish(struct ctl_job *j, bool ok, const char *why)
 		kill(-j->pid, SIGKILL);
 		kill(j->pid, SIGKILL);
 	}
+	/* done may start the next job on j (a reload asked for meanwhile). */
 	j->pid = 0;
-	j->done(c, ok, j->buf, j->len, why);
-	free(j->buf);
 	j->buf = NULL;
 	j->len = j->cap = 0;
+	j->done(c, ok, buf, len, why);
+	free(buf);
 }
 
 static bool grow(struct ctl_job *j)
