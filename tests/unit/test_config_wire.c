@@ -57,6 +57,7 @@ static void test_config_comes_back_whole(void **st)
 	assert_int_equal(b.n_final_domains, 2);
 	assert_string_equal(b.final_domains[1].name, "alias.example");
 	assert_int_equal(b.final_domains[1].from, MXG_FINAL_VIRTUAL_ALIAS);
+	config_free(&b);
 
 	/* Every cut short is refused, and leaves nothing to free. */
 	for (size_t n = 0; n < len; n += 1 + n / 7) {
