@@ -13,9 +13,10 @@
       N connections, spread over SRCS (A.B.C.X-Y: those addresses in turn),
       each reads its greeting and sends NOOP every NOOP_S seconds (0:
       never), for at most SECS; prints "greeted A refused B lifetime C
-      busy D idle E other F open G": refused = 421 instead of a greeting,
-      lifetime/busy/idle = closed by the server after a 421 saying
-      "session time limit", "too busy" or "idle timeout".
+      busy D idle E stalled F other G open H": refused = 421 instead of a
+      greeting, lifetime/busy/idle/stalled = closed by the server after a
+      421 saying "session time limit", "too busy", "idle timeout" or "too
+      many commands without progress".
   fault_client.py session SRC DST PORT [DOMAIN]
       one normal reject session; prints "RCPT_REPLY_CODE SECONDS".
   fault_client.py reuse SRC SRCPORT DST PORT DOMAIN
@@ -159,7 +160,8 @@ def hold(n, srcs, dst, port, noop_s, secs):
     prefix, _, rng = srcs.rpartition(".")
     lo, _, hi = rng.partition("-")
     addrs = ["%s.%d" % (prefix, i) for i in range(int(lo), int(hi or lo) + 1)]
-    counts = dict.fromkeys(("greeted", "refused", "lifetime", "busy", "idle", "other", "open"), 0)
+    counts = dict.fromkeys(("greeted", "refused", "lifetime", "busy", "idle", "stalled", "other",
+                            "open"), 0)
     conns = []  # [sock, text seen, closed]
     for i in range(n):
         try:
@@ -201,7 +203,8 @@ def hold(n, srcs, dst, port, noop_s, secs):
                 last = c[1].strip().splitlines()[-1] if c[1].strip() else ""
                 kind = "other"
                 for k, text in (("lifetime", "session time limit"), ("busy", "too busy"),
-                                ("idle", "idle timeout")):
+                                ("idle", "idle timeout"),
+                                ("stalled", "too many commands without progress")):
                     if last.startswith("421") and text in last:
                         kind = k
                 counts[kind] += 1

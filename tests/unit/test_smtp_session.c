@@ -417,6 +417,52 @@ static void test_max_commands_gets_421(void **state)
 	assert_true(smtp_session_done(&f->s));
 }
 
+static void test_keepalive_only_session_gets_421_after_budget(void **state)
+{
+	struct fx *f = *state;
+	const char *r;
+
+	fx_start(f, 0, 0);
+	drain(f);
+	say(f, "EHLO client.test\r\n");
+	assert_false(smtp_session_holding(&f->s));
+	/* NOOP, RSET, HELP, VRFY and a repeated EHLO all spend the budget. */
+	for (unsigned i = 0; i < SMTP_MAX_STALLED; i++) {
+		static const char *const keep[] = {"NOOP\r\n", "RSET\r\n", "HELP\r\n", "VRFY x\r\n",
+						   "EHLO again.test\r\n"};
+
+		say(f, keep[i % 5]);
+		assert_false(smtp_session_done(&f->s));
+		assert_true(smtp_session_holding(&f->s));
+	}
+	r = say(f, "NOOP\r\n");
+	assert_string_equal(r, "421 4.7.0 " SMTP_WHY_STALLED "\r\n");
+	assert_true(smtp_session_done(&f->s));
+	assert_false(smtp_session_holding(&f->s));
+}
+
+static void test_refusal_dialogue_spends_no_budget(void **state)
+{
+	struct fx *f = *state;
+
+	fx_start(f, 0, 0);
+	drain(f);
+	/* A sender's whole dialogue, several times over a cached connection
+	 * with an RSET per message: never near the budget, never holding. */
+	for (int i = 0; i < 3; i++) {
+		if (i == 0)
+			say(f, "EHLO client.test\r\n");
+		else
+			say(f, "RSET\r\n");
+		say(f, "MAIL FROM:<a@client.test>\r\n");
+		assert_non_null(strstr(say(f, "RCPT TO:<u@defer.test>\r\n"), "451 4.7.1 "));
+		say(f, "RCPT TO:<v@defer.test>\r\n");
+		assert_false(smtp_session_holding(&f->s));
+	}
+	assert_int_equal(f->s.stalled, 2);
+	assert_string_equal(say(f, "QUIT\r\n"), "221 2.0.0 Bye\r\n");
+}
+
 static void test_close_421_idle_and_too_many(void **state)
 {
 	struct fx *f = *state;
@@ -437,8 +483,10 @@ static void test_output_backpressure(void **state)
 	size_t off = 0, n, out_max = 0;
 
 	fx_start(f, 100000, 0);
-	for (size_t i = 0; i + 6 <= sizeof(buf); i += 6)
-		memcpy(buf + i, "NOOP\r\n", 6);
+	/* MAIL between the RSETs: NOOPs alone would end at SMTP_MAX_STALLED. */
+	memcpy(buf, "EHLO c\r\n", 8);
+	for (size_t i = 8; i + 20 <= sizeof(buf); i += 20)
+		memcpy(buf + i, "MAIL FROM:<>\r\nRSET\r\n", 20);
 	/* The client never reads: feed stops once replies would not fit. */
 	while ((n = smtp_session_feed(&f->s, buf + off, sizeof(buf) - off)) > 0)
 		off += n;
@@ -970,6 +1018,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_nul_and_binary_bytes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_flood_gets_421, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_max_commands_gets_421, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_keepalive_only_session_gets_421_after_budget,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refusal_dialogue_spends_no_budget, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_close_421_idle_and_too_many, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_output_backpressure, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_template_expansion, setup, teardown),

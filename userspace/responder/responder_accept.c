@@ -3,7 +3,8 @@
  * The responder child's accept side: take steered connections from the
  * listening sockets, drop those not steered from port 25, enforce the
  * connection limits (in all, per client, per network), make room when
- * full by closing the longest-idle session, refuse the rest with 421, and
+ * full by closing the longest-idle session or else the oldest one that
+ * only keeps itself alive, refuse the rest with 421, and
  * pause when out of descriptors. Whether a client is local (never an
  * offender) is decided here too, from the addresses noted before the
  * privilege drop. The sessions themselves are responder_proc.c's.
@@ -137,13 +138,31 @@ static bool evict_idlest(struct rsp *r, struct conn *idlest)
 	return true;
 }
 
+/* Full, and nobody idle long enough: close the oldest session whose last
+ * commands only kept it alive (NOOP, RSET, ... since its last MAIL or
+ * RCPT, smtp_session_holding()). Active holders NOOP well within the idle
+ * limit; a sender in its refusal dialogue sends MAIL and RCPT and is
+ * never chosen, nor is a client that has not spoken yet. */
+static bool evict_holder(struct conn *holder)
+{
+	bool ignored = false;
+
+	if (!holder)
+		return false;
+	holder->end = "evicted: no progress while full";
+	smtp_session_close_421(&holder->smtp, SMTP_WHY_HOLDING);
+	rsp_conn_send(holder, &ignored);
+	rsp_conn_free(holder);
+	return true;
+}
+
 static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 {
 	struct mxg_ip peer, dst = {0};
 	struct client_key key, net;
 	uint16_t peer_port, dst_port;
 	unsigned same = 0, same_net = 0;
-	struct conn *c, *idlest = NULL;
+	struct conn *c, *idlest = NULL, *holder = NULL;
 
 	if (mxg_ip_from_sockaddr((const struct sockaddr *)ss, &peer, &peer_port) < 0) {
 		close(fd); /* not TCP over IP: cannot happen on our listeners */
@@ -159,12 +178,18 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 	}
 	client_key_from_ip(&peer, &key);
 	client_key_network(&key, &net);
+	/* The walk that counts the client's sessions also finds the ones to
+	 * close when full: O(n) per accept, no second pass. */
 	LIST_FOREACH(c, &r->conns, link) {
 		same += client_key_equal(&c->key, &key);
 		same_net += client_key_equal(&c->net, &net);
-		if (!c->lingering && !smtp_session_done(&c->smtp) &&
-		    (!idlest || c->active_ms < idlest->active_ms))
+		if (c->lingering || smtp_session_done(&c->smtp))
+			continue;
+		if (!idlest || c->active_ms < idlest->active_ms)
 			idlest = c;
+		if (smtp_session_holding(&c->smtp) &&
+		    (!holder || c->started_ms < holder->started_ms))
+			holder = c;
 	}
 	/* A client over its own limits never takes another's slot. */
 	if (same >= r->max_per_client) {
@@ -175,7 +200,7 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 		refuse(r, fd, &peer, "too many connections from this network");
 		return;
 	}
-	if (r->n_conns >= r->max_conn && !evict_idlest(r, idlest)) {
+	if (r->n_conns >= r->max_conn && !evict_idlest(r, idlest) && !evict_holder(holder)) {
 		refuse(r, fd, &peer, "too many connections");
 		return;
 	}

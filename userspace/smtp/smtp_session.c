@@ -516,6 +516,20 @@ void smtp_session_tls_started(struct smtp_session *s)
 	s->discarding = false;
 }
 
+/* A command that moved nothing forward; past the budget (in a row: a
+ * cached connection RSETs once per message, and max_commands bounds the
+ * rest) the session ends
+ * (421 4.7.0 and close, as for other repeated abuse). true = ended. */
+static bool stalled(struct smtp_session *s)
+{
+	s->stalled++;
+	if (++s->stalled_run > SMTP_MAX_STALLED) {
+		smtp_session_close_421(s, SMTP_WHY_STALLED);
+		return true;
+	}
+	return false;
+}
+
 /* Known verbs this responder has no use for (not advertised). */
 static bool verb_unimplemented(const char *verb)
 {
@@ -563,6 +577,18 @@ static void process_line(struct smtp_session *s, char *line, size_t len)
 	arg = line + vlen;
 	while (*arg == ' ')
 		arg++;
+
+	/* Progress: MAIL, RCPT, DATA, the first EHLO/HELO (again after
+	 * STARTTLS, which forgets it). The rest only keeps the session. */
+	if ((verb_is(verb, "EHLO") || verb_is(verb, "HELO")) && s->helo && stalled(s))
+		return;
+	if (verb_is(verb, "NOOP") || verb_is(verb, "RSET") || verb_is(verb, "HELP") ||
+	    verb_is(verb, "VRFY")) {
+		if (stalled(s))
+			return;
+	} else if (verb_is(verb, "MAIL") || verb_is(verb, "RCPT") || verb_is(verb, "DATA")) {
+		s->stalled_run = 0;
+	}
 
 	if (verb_is(verb, "EHLO")) {
 		do_ehlo(s, arg, true);

@@ -34,6 +34,12 @@
 #define SMTP_FROM_MAX (SMTP_LOCAL_MAX + MXG_NAME_MAX + 2) /* local@domain */
 #define SMTP_DEFAULT_MAX_COMMANDS 50
 #define SMTP_DEFAULT_MAX_ERRORS 10 /* 500/501/502/503 replies before 421 */
+/* Commands in a row that move no dialogue forward (NOOP, RSET, HELP,
+ * VRFY, a repeated EHLO/HELO) before 421: a refusal dialogue needs EHLO, MAIL,
+ * a few RCPT and QUIT; a sender that RSETs between transactions of a
+ * cached connection needs one per message. A session that only keeps
+ * itself alive is not a sender and must not hold a slot. */
+#define SMTP_MAX_STALLED 10
 
 /* What the responder knows of one served domain. */
 /* One served domain as the responder knows it. The strings belong to
@@ -135,6 +141,8 @@ struct smtp_session {
 
 	unsigned commands; /* complete lines processed */
 	unsigned errors;
+	unsigned stalled;     /* commands that moved nothing forward, in all (for tests, logs) */
+	unsigned stalled_run; /* of them since the last one that did (MAIL, RCPT, DATA) */
 	unsigned rcpts;
 	int last_rcpt_code; /* 0 = no RCPT yet */
 	int last_code;	    /* of the last reply queued */
@@ -197,6 +205,14 @@ static inline bool smtp_session_piped(const struct smtp_session *s)
 	return s->piped;
 }
 
+/* The client's last commands moved nothing forward (NOOP, RSET, ...
+ * since its last MAIL, RCPT or DATA): when the responder is full, such a
+ * session gives its slot to a new client before anyone is refused. */
+static inline bool smtp_session_holding(const struct smtp_session *s)
+{
+	return s->stalled_run > 0 && !s->done;
+}
+
 /* The responder's own reasons to end a session: each queues "421 4.7.0
  * <why>" (if there is room) and marks the session done. */
 void smtp_session_close_421(struct smtp_session *s, const char *why);
@@ -204,5 +220,7 @@ void smtp_session_close_421(struct smtp_session *s, const char *why);
 #define SMTP_WHY_TOO_MANY "too many connections"
 #define SMTP_WHY_LIFETIME "session time limit"
 #define SMTP_WHY_BUSY "too busy, closing idle session"
+#define SMTP_WHY_HOLDING "too busy, closing session without progress"
+#define SMTP_WHY_STALLED "too many commands without progress"
 
 #endif
