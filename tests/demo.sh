@@ -252,7 +252,7 @@ swaks_lines <<<"$sw" | out
 grep -qE '^<.. 451 4\.7\.1 .*please try mx1\.example\.test' <<<"$sw" ||
 	fail "451 4.7.1 ... please try mx1.example.test" "$(rcpt_reply <<<"$sw")"
 ok "451 4.7.1 naming the primary: a real sender keeps the message queued and tries mx1 again"
-say "(a sender that cannot reach mx1 and retries after greylist_delay, 25m, is passed to the backup's"
+say "(a sender that cannot reach mx1 and retries after greylist_delay, 5m, is passed to the backup's"
 say " Postfix: tests/integration/78-greylist.t; one that sends once, like most backup-MX spam, never is)"
 rpid=$(mxg_status | jq -r '.responder.pid')
 prompt edge "grep -E '^(Uid|CapEff)' /proc/$rpid/status   ${DIM}(the responder that answered)${RST}"

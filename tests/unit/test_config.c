@@ -895,7 +895,7 @@ static void test_pass_keys(void **state)
 	assert_false(cfg_pass_recipient(&cfg, "sales", "example.org"));
 	assert_int_equal(cfg.pass_ttl_ms, 24ULL * 3600 * 1000);
 	assert_int_equal(cfg.pass_max_ms, 7ULL * 24 * 3600 * 1000);
-	assert_int_equal(cfg.greylist_delay_ms, 25ULL * 60 * 1000);
+	assert_int_equal(cfg.greylist_delay_ms, 5ULL * 60 * 1000);
 	assert_int_equal(cfg.greylist_window_ms, 4ULL * 3600 * 1000);
 	assert_string_equal(cfg.state_dir, "/var/lib/mxgate");
 	config_free(&cfg);

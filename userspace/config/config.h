@@ -58,9 +58,10 @@
 #define MXG_DEFAULT_OFFENDER_THRESHOLD 5
 #define MXG_DEFAULT_OFFENDER_WINDOW_MS 60000
 /* Passes and greylisting (docs/responder.md, "Passes"). */
-#define MXG_DEFAULT_PASS_TTL_MS (24ULL * 3600 * 1000)	    /* a pass lasts a day ... */
-#define MXG_DEFAULT_PASS_MAX_MS (7ULL * 24 * 3600 * 1000)   /* ... renewed up to a week */
-#define MXG_DEFAULT_GREYLIST_DELAY_MS (25ULL * 60 * 1000)   /* spamd's 25 min */
+#define MXG_DEFAULT_PASS_TTL_MS (24ULL * 3600 * 1000)	  /* a pass lasts a day ... */
+#define MXG_DEFAULT_PASS_MAX_MS (7ULL * 24 * 3600 * 1000) /* ... renewed up to a week */
+#define MXG_DEFAULT_GREYLIST_DELAY_MS                                                              \
+	(5ULL * 60 * 1000) /* postgrey's 5 min: docs/reject-vs-defer.md */
 #define MXG_DEFAULT_GREYLIST_WINDOW_MS (4ULL * 3600 * 1000) /* forget a tuple after 4 h */
 /* Table sizes and per-network limits (docs/responder.md, "Flood-proof
  * tables"): one IPv4 /24 or IPv6 /48 may hold 1/16 of the greylist table,
