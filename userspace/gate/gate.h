@@ -53,6 +53,11 @@ struct gate_ops {
 	bool (*steers)(const struct gate *g, const char *ifname);
 	/* Configured interfaces without our filter (last check); NULL: 0. */
 	unsigned (*unsteered)(const struct gate *g);
+	/* Foreign filters ahead of ours on ifname as of the last check (0:
+	 * ours decides, or is absent), with the first one's preference and
+	 * kind when non-zero. NULL: none ever. */
+	unsigned (*filters_ahead)(const struct gate *g, const char *ifname, uint32_t *pref,
+				  const char **kind);
 	/* Pass a client (greylisting, pass_recipients) until expires_ns
 	 * (CLOCK_MONOTONIC); expires_ns 0 removes the pass. The kernel lets
 	 * its new connections through on its own until then. NULL: the

@@ -60,7 +60,8 @@ struct gate {
 	char pin_dir[4096];
 	int ifindex[MXG_MAX_INTERFACES];
 	char ifname[MXG_MAX_INTERFACES][IF_NAMESIZE];
-	bool attached[MXG_MAX_INTERFACES]; /* as of the last open/check */
+	bool attached[MXG_MAX_INTERFACES];	   /* as of the last open/check */
+	struct tc_ahead ahead[MXG_MAX_INTERFACES]; /* foreign filters before ours */
 	size_t n_if;
 	uint32_t prog_id;
 
@@ -72,6 +73,9 @@ struct gate {
 };
 
 #define MXG_DOMAINS_MIN 4096
+
+static void check_ahead(struct gate *g, size_t i);
+static int tc_check_attached(struct gate *g, unsigned *reattached);
 
 static uint32_t domain_map_size(size_t n_domains)
 {
@@ -247,6 +251,8 @@ static int tc_open(struct gate **out, const struct mxg_config *cfg, char *err, s
 	for (size_t i = 0; i < g->n_if; i++)
 		g->attached[i] = true;
 	log_info("tc gate attached on %zu interface(s), pins in %s", g->n_if, g->pin_dir);
+	for (size_t i = 0; i < g->n_if; i++)
+		check_ahead(g, i);
 	*out = g;
 	return 0;
 fail:
@@ -264,7 +270,53 @@ fail:
 	return ret;
 }
 
+/* Is our program the one deciding on interface i? Another tool's filter
+ * ahead of ours that ends classification means ours never runs: mail
+ * passes to the MTA while the maps say gated. Logged once per change. */
+static void check_ahead(struct gate *g, size_t i)
+{
+	struct tc_ahead now, *was = &g->ahead[i];
+
+	if (!g->attached[i] || tc_ahead(g->ifindex[i], g->prog_id, &now))
+		memset(&now, 0, sizeof(now));
+	if (now.n == was->n && now.pref == was->pref && !strcmp(now.kind, was->kind))
+		return;
+	if (now.n)
+		log_warn("interface %s: %u foreign tc filter(s) ahead of ours (the first: %s at "
+			 "pref %u); one that ends classification keeps mail from ever reaching "
+			 "our program, so it passes ungated to the MTA; see: tc filter show "
+			 "dev %s ingress",
+			 g->ifname[i], now.n, now.kind, (unsigned)now.pref, g->ifname[i]);
+	else if (was->n)
+		log_notice("interface %s: no foreign tc filter ahead of ours any more",
+			   g->ifname[i]);
+	*was = now;
+}
+
 static int tc_check(struct gate *g, unsigned *reattached)
+{
+	int ret = tc_check_attached(g, reattached);
+
+	for (size_t i = 0; i < g->n_if; i++)
+		check_ahead(g, i);
+	return ret;
+}
+
+static unsigned tc_filters_ahead(const struct gate *g, const char *ifname, uint32_t *pref,
+				 const char **kind)
+{
+	for (size_t i = 0; i < g->n_if; i++)
+		if (!strcmp(g->ifname[i], ifname) && g->ahead[i].n) {
+			if (pref)
+				*pref = g->ahead[i].pref;
+			if (kind)
+				*kind = g->ahead[i].kind;
+			return g->ahead[i].n;
+		}
+	return 0;
+}
+
+static int tc_check_attached(struct gate *g, unsigned *reattached)
 {
 	int prog_fd = bpf_program__fd(g->skel->progs.mxgate_tc);
 	int ret, fail = 0;
@@ -459,6 +511,7 @@ const struct gate_ops gate_tc_ops = {
     .check = tc_check,
     .steers = tc_steers,
     .unsteered = tc_unsteered,
+    .filters_ahead = tc_filters_ahead,
     .set_pass = tc_set_pass,
     .set_pass_clients = tc_set_pass_clients,
     .close = tc_close,

@@ -37,6 +37,19 @@ bool tc_prog_is_ours(uint32_t prog_id, uint32_t pinned_id);
 /* The id of a program given its descriptor; 0 on error. */
 uint32_t tc_prog_id(int prog_fd);
 
+/* Foreign filters ahead of ours on an ingress hook: a lower preference,
+ * or the same one listed before ours. Any of them that ends
+ * classification ("done", drop, a direct-action program returning OK)
+ * keeps our program from ever seeing the packet. */
+struct tc_ahead {
+	unsigned n;    /* preferences listed before ours (0: none, or ours absent) */
+	uint32_t pref; /* the first one's preference */
+	char kind[16]; /* and its kind (u32, bpf, flower, ...) */
+};
+/* One netlink dump of the hook's filters (receive timeout 1 s). 0, or a
+ * negative errno. pinned_id: see tc_prog_is_ours(). */
+int tc_ahead(int ifindex, uint32_t pinned_id, struct tc_ahead *out);
+
 /* Call fn for every interface of this network namespace whose ingress
  * hook holds our filter with a program of ours. Returns the number found
  * or a negative errno. */

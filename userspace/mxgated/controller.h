@@ -234,10 +234,12 @@ enum ctl_steer {
 	CTL_STEER_YES,
 	CTL_STEER_NO_RESPONDER, /* no responder ready: the program finds no socket */
 	CTL_STEER_NO_FILTER,	/* our tc filter is not on the address's interface */
+	CTL_STEER_FILTER_AHEAD, /* another tool's tc filter runs before ours there */
 };
 enum ctl_steer ctl_addr_steer(const struct controller *c, const struct mxg_ip *ip,
 			      const struct ifaddrs *ifa);
-/* A token for JSON ("steered", "no-responder", "no-filter") and a
+/* A token for JSON ("steered", "no-responder", "no-filter",
+ * "filter-ahead") and a
  * sentence for the text status. */
 const char *ctl_steer_token(enum ctl_steer s);
 const char *ctl_steer_text(enum ctl_steer s);

@@ -100,17 +100,29 @@ void ctl_links_stop(struct controller *c)
 	c->links_nl = NULL;
 }
 
+static enum ctl_steer iface_steer(const struct controller *c, const char *ifname)
+{
+	if (!c->gops->steers(c->gate, ifname))
+		return CTL_STEER_NO_FILTER;
+	if (c->gops->filters_ahead && c->gops->filters_ahead(c->gate, ifname, NULL, NULL))
+		return CTL_STEER_FILTER_AHEAD;
+	return CTL_STEER_YES;
+}
+
 /*
  * Is mail to ip steered? Only while a responder is ready (before READY and
  * after its end the program finds no socket and passes everything), and
  * only when our filter is on the interface that holds it, if that is a
  * configured one; an address elsewhere (a dummy or lo) is reached through
- * the configured interfaces, so one of them must have it. ifa:
+ * the configured interfaces, so one of them must have it. And only when
+ * no other tool's filter runs before ours there (it may end
+ * classification: ours never sees the packet). ifa:
  * getifaddrs(), or NULL (then: any).
  */
 enum ctl_steer ctl_addr_steer(const struct controller *c, const struct mxg_ip *ip,
 			      const struct ifaddrs *ifa)
 {
+	enum ctl_steer any = CTL_STEER_NO_FILTER;
 	const char *on = NULL;
 
 	if (!c->gate || !c->gops->steers)
@@ -132,15 +144,25 @@ enum ctl_steer ctl_addr_steer(const struct controller *c, const struct mxg_ip *i
 	if (on)
 		for (size_t i = 0; i < c->cfg->n_interfaces; i++)
 			if (!strcmp(c->cfg->interfaces[i], on))
-				return c->gops->steers(c->gate, on) ? CTL_STEER_YES
-								    : CTL_STEER_NO_FILTER;
-	return c->gops->steers(c->gate, NULL) ? CTL_STEER_YES : CTL_STEER_NO_FILTER;
+				return iface_steer(c, on);
+	/* Reached through any configured interface: steered when one of
+	 * them has ours deciding. */
+	for (size_t i = 0; i < c->cfg->n_interfaces; i++) {
+		enum ctl_steer s = iface_steer(c, c->cfg->interfaces[i]);
+
+		if (s == CTL_STEER_YES)
+			return s;
+		if (s == CTL_STEER_FILTER_AHEAD)
+			any = s;
+	}
+	return any;
 }
 
 const char *ctl_steer_token(enum ctl_steer s)
 {
 	return s == CTL_STEER_YES	     ? "steered"
 	       : s == CTL_STEER_NO_RESPONDER ? "no-responder"
+	       : s == CTL_STEER_FILTER_AHEAD ? "filter-ahead"
 					     : "no-filter";
 }
 
@@ -149,5 +171,7 @@ const char *ctl_steer_text(enum ctl_steer s)
 	return s == CTL_STEER_YES ? "steered"
 	       : s == CTL_STEER_NO_RESPONDER
 		   ? "no responder is ready to receive it (mail goes to the MTA; see the log)"
+	       : s == CTL_STEER_FILTER_AHEAD
+		   ? "another tc filter runs before ours on its interface (see the log)"
 		   : "no mxgate tc filter on its interface (see the log)";
 }

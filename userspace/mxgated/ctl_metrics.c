@@ -197,6 +197,16 @@ static void write_metrics(const struct controller *c, FILE *f)
 		    "not gated.");
 	prom_u64(f, "mxgate_gate_unsteered_interfaces", NULL,
 		 c->gate && c->gops->unsteered ? c->gops->unsteered(c->gate) : 0);
+	prom_family(f, "mxgate_gate_filters_ahead", "gauge",
+		    "Foreign tc filters running before mxgate's on a configured interface's "
+		    "ingress hook (see: tc filter show dev IF ingress); one that ends "
+		    "classification keeps mail there ungated.");
+	for (size_t i = 0; c->cfg && i < c->cfg->n_interfaces; i++)
+		prom_u64(f, "mxgate_gate_filters_ahead",
+			 prom_labels(l, sizeof(l), 1, "interface", c->cfg->interfaces[i]),
+			 c->gate && c->gops->filters_ahead
+			     ? c->gops->filters_ahead(c->gate, c->cfg->interfaces[i], NULL, NULL)
+			     : 0);
 	prom_family(f, "mxgate_dns_answers_total", "counter", "Usable MX lookups.");
 	prom_u64(f, "mxgate_dns_answers_total", NULL, c->cnt.dns_answers);
 	prom_family(f, "mxgate_dns_failures_total", "counter", "Failed MX lookups.");

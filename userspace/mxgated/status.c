@@ -143,6 +143,19 @@ static void text_tail(const struct controller *c, struct sbuf *o)
 	}
 	if (ifa)
 		freeifaddrs(ifa);
+	for (size_t i = 0; c->gate && c->gops->filters_ahead && i < c->cfg->n_interfaces; i++) {
+		const char *ifn = c->cfg->interfaces[i], *kind = "";
+		uint32_t pref = 0;
+		unsigned n = c->gops->filters_ahead(c->gate, ifn, &pref, &kind);
+
+		if (n)
+			sbuf_printf(
+			    o,
+			    "interface %s: %u foreign tc filter(s) ahead of ours (the first: "
+			    "%s at pref %u), mail may never reach our program; see: tc "
+			    "filter show dev %s ingress\n",
+			    ifn, n, kind, (unsigned)pref, ifn);
+	}
 	sbuf_printf(o, "counters: rounds %" PRIu64 ", probes", c->cnt.rounds);
 	for (unsigned r = 0; r < CTL_PROBE_RESULTS; r++)
 		sbuf_printf(o, " %s %" PRIu64, probe_result_str(r), c->cnt.probes[r]);
@@ -318,6 +331,30 @@ static void json_tail(const struct controller *c, struct sbuf *o)
 	}
 	if (ifa)
 		freeifaddrs(ifa);
+	json_array_end(&w);
+
+	/* Per configured interface: is our filter there, and does another
+	 * filter run before it (filters_ahead > 0: ours may never run). */
+	json_key(&w, "interfaces");
+	json_array_begin(&w);
+	for (size_t i = 0; c->cfg && i < c->cfg->n_interfaces; i++) {
+		const char *ifn = c->cfg->interfaces[i], *kind = "";
+		uint32_t pref = 0;
+		unsigned n = c->gate && c->gops->filters_ahead
+				 ? c->gops->filters_ahead(c->gate, ifn, &pref, &kind)
+				 : 0;
+
+		json_object_begin(&w);
+		json_kv_str(&w, "name", ifn);
+		json_kv_bool(&w, "filter",
+			     c->gate && (!c->gops->steers || c->gops->steers(c->gate, ifn)));
+		json_kv_uint(&w, "filters_ahead", n);
+		if (n) {
+			json_kv_uint(&w, "ahead_pref", pref);
+			json_kv_str(&w, "ahead_kind", kind);
+		}
+		json_object_end(&w);
+	}
 	json_array_end(&w);
 
 	json_key(&w, "counters");
