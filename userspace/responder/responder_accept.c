@@ -3,8 +3,8 @@
  * The responder child's accept side: take steered connections from the
  * listening sockets, drop those not steered from port 25, enforce the
  * connection limits (in all, per client, per network), make room when
- * full by closing the longest-idle session or else the oldest one that
- * only keeps itself alive, refuse the rest with 421, and
+ * full by closing the longest-idle session or else one that only keeps
+ * itself alive (from the network holding most), refuse the rest with 421, and
  * pause when out of descriptors. Whether a client is local (never an
  * offender) is decided here too, from the addresses noted before the
  * privilege drop. The sessions themselves are responder_proc.c's.
@@ -138,13 +138,64 @@ static bool evict_idlest(struct rsp *r, struct conn *idlest)
 	return true;
 }
 
-/* Full, and nobody idle long enough: close the oldest session whose last
- * commands only kept it alive (NOOP, RSET, ... since its last MAIL or
- * RCPT, smtp_session_holding()). Active holders NOOP well within the idle
- * limit; a sender in its refusal dialogue sends MAIL and RCPT and is
- * never chosen, nor is a client that has not spoken yet. */
-static bool evict_holder(struct conn *holder)
+#define HOLDER_NETS 16 /* networks tracked while choosing whose holder goes */
+
+/* Full, and nobody idle long enough: close a session whose last commands
+ * only kept it alive (NOOP, RSET, ... since its last MAIL or RCPT,
+ * smtp_session_holding()), the oldest of the network (IPv4 /24, IPv6
+ * /48) holding the most such sessions, so that a flood from a few
+ * networks pays before a lone client does. Active holders NOOP well
+ * within the idle limit; a sender in its refusal dialogue sends MAIL and
+ * RCPT and is never chosen, nor is a client that has not spoken yet.
+ * One pass, only when full: the networks are counted with Misra-Gries
+ * (HOLDER_NETS counters, O(n x HOLDER_NETS)), which finds every network
+ * with more than 1/(HOLDER_NETS + 1) of the holders, the floods. */
+static struct conn *find_holder(struct rsp *r)
 {
+	struct {
+		const struct client_key *net;
+		unsigned n;
+		struct conn *oldest;
+	} top[HOLDER_NETS] = {0};
+	struct conn *c, *oldest = NULL;
+	size_t best = HOLDER_NETS;
+
+	LIST_FOREACH(c, &r->conns, link) {
+		size_t i, free_slot = HOLDER_NETS;
+
+		if (c->lingering || !smtp_session_holding(&c->smtp))
+			continue;
+		if (!oldest || c->started_ms < oldest->started_ms)
+			oldest = c;
+		for (i = 0; i < HOLDER_NETS; i++) {
+			if (top[i].n && client_key_equal(top[i].net, &c->net))
+				break;
+			if (!top[i].n && free_slot == HOLDER_NETS)
+				free_slot = i;
+		}
+		if (i == HOLDER_NETS && free_slot < HOLDER_NETS) {
+			i = free_slot;
+			top[i].net = &c->net;
+			top[i].oldest = NULL;
+		}
+		if (i < HOLDER_NETS) {
+			top[i].n++;
+			if (!top[i].oldest || c->started_ms < top[i].oldest->started_ms)
+				top[i].oldest = c;
+			continue;
+		}
+		for (i = 0; i < HOLDER_NETS; i++)
+			top[i].n--; /* none free, none matched: all were > 0 */
+	}
+	for (size_t i = 0; i < HOLDER_NETS; i++)
+		if (top[i].n && (best == HOLDER_NETS || top[i].n > top[best].n))
+			best = i;
+	return best < HOLDER_NETS ? top[best].oldest : oldest;
+}
+
+static bool evict_holder(struct rsp *r)
+{
+	struct conn *holder = find_holder(r);
 	bool ignored = false;
 
 	if (!holder)
@@ -162,7 +213,7 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 	struct client_key key, net;
 	uint16_t peer_port, dst_port;
 	unsigned same = 0, same_net = 0;
-	struct conn *c, *idlest = NULL, *holder = NULL;
+	struct conn *c, *idlest = NULL;
 
 	if (mxg_ip_from_sockaddr((const struct sockaddr *)ss, &peer, &peer_port) < 0) {
 		close(fd); /* not TCP over IP: cannot happen on our listeners */
@@ -178,18 +229,12 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 	}
 	client_key_from_ip(&peer, &key);
 	client_key_network(&key, &net);
-	/* The walk that counts the client's sessions also finds the ones to
-	 * close when full: O(n) per accept, no second pass. */
 	LIST_FOREACH(c, &r->conns, link) {
 		same += client_key_equal(&c->key, &key);
 		same_net += client_key_equal(&c->net, &net);
-		if (c->lingering || smtp_session_done(&c->smtp))
-			continue;
-		if (!idlest || c->active_ms < idlest->active_ms)
+		if (!c->lingering && !smtp_session_done(&c->smtp) &&
+		    (!idlest || c->active_ms < idlest->active_ms))
 			idlest = c;
-		if (smtp_session_holding(&c->smtp) &&
-		    (!holder || c->started_ms < holder->started_ms))
-			holder = c;
 	}
 	/* A client over its own limits never takes another's slot. */
 	if (same >= r->max_per_client) {
@@ -200,7 +245,7 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 		refuse(r, fd, &peer, "too many connections from this network");
 		return;
 	}
-	if (r->n_conns >= r->max_conn && !evict_idlest(r, idlest) && !evict_holder(holder)) {
+	if (r->n_conns >= r->max_conn && !evict_idlest(r, idlest) && !evict_holder(r)) {
 		refuse(r, fd, &peer, "too many connections");
 		return;
 	}
