@@ -331,7 +331,15 @@ for k in $KINDS; do
 	no_bounce "$k" stop reject
 	# pdef: the primary defers the sender (450), which tries the backup:
 	# greylist delivers it there after the delay; defer keeps it queued
-	cell "$k" pdef dflt m1 edge "the primary defers it, the backup greylists and then delivers it"
+	# OpenSMTPD 6.8 does not try the next MX after a 4xx at RCPT: it keeps
+	# the message for the primary that deferred it (seen: 450 from p3
+	# every 2 s, never the backup), so it never meets the gate here.
+	if [ "$k" = opensmtpd ]; then
+		tap_ok "$k, pdef, dflt, m1: the primary defers it, it keeps retrying the primary, queued" \
+			test "$(where "$k" pdef dflt m1)" = queued
+	else
+		cell "$k" pdef dflt m1 edge "the primary defers it, the backup greylists and then delivers it"
+	fi
 	no_bounce "$k" pdef dflt
 	h=$(host "$k" pdef defer)
 	tap_ok "$k, pdef, defer: still queued, retried, not bounced" \
@@ -348,8 +356,15 @@ for k in $KINDS; do
 		"$(tn_sender_deferrals "$h" "$(rcpt "$k" blk defer m1)")" -ge 2
 	tn_unblock_host "$h" p1
 done
+# OpenSMTPD keeps a route that failed for minutes disabled for 15 s x its
+# penalty^2 (up to an hour), and meanwhile goes to the backup (451): its
+# mail waits, queued, beyond this test's patience.
 for k in $KINDS; do
-	cell "$k" blk defer m1 p1 "path healed: delivered to the primary"
+	if [ "$k" = opensmtpd ]; then
+		cell "$k" blk defer m1 'p1|queued' "path healed: delivered to the primary, or still queued while its route memory lasts"
+	else
+		cell "$k" blk defer m1 p1 "path healed: delivered to the primary"
+	fi
 done
 # tls: greylisted inside TLS, passed, delivered by the backup over TLS
 cell exim tls dflt m1 edge "requires TLS: STARTTLS at the responder, greylisted, delivered by the backup"
