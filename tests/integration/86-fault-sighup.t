@@ -44,7 +44,11 @@ tap_is "$LRC" 0 "the load generator saw no error"
 tap_like "$(cat "$TN_DIR/load")" '^done=4000 errors=0 ' "all 4000 sessions got 551 and 221"
 tap_ok "mxgated is still running with the same pid" kill -0 "$MXG_PID"
 tap_is "$(mxg_state example.test)" gated "the domain is still gated"
-tap_ok "the log shows the reloads" test "$(grep -c 'reloaded ' "$MXG_LOG")" -ge 5
+# Every SIGHUP either starts a reload (it ends "reloaded" or "reload
+# refused") or, while one runs, is coalesced ("one is running": read again
+# after it); how many coalesce depends on how fast the helper answers.
+tap_ok "the log shows every SIGHUP taken: a reload, or coalesced into the next" \
+	test "$(grep -cE 'reloaded |reload refused|reload: one is running' "$MXG_LOG")" -ge 6
 tap_like "$(grep 'reload refused' "$MXG_LOG")" 'no_such_key.*keeping the previous configuration' \
 	"the broken config was refused, the previous kept"
 tap_is "$(mxg_status | jq -r .responder.pid)" "$resp0" "the responder was not restarted"
