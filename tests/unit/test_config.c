@@ -575,6 +575,7 @@ static void test_reject_grace(void **state)
 	/* The default reply is greylist: no reject grace to run. */
 	assert_int_equal(config_domain_reject_grace(&cfg, config_find_domain(&cfg, "example.org")),
 			 0);
+	config_free(&cfg);
 
 	expect_ok("self = mx2.example.org\ninterfaces = eth0\n"
 		  "domains = example.net example.com example.org\n"
@@ -587,6 +588,7 @@ static void test_reject_grace(void **state)
 	assert_int_equal(config_domain_reject_grace(&cfg, a), 0);
 	assert_int_equal(config_domain_reject_grace(&cfg, b), 0); /* defer */
 	assert_int_equal(config_domain_reject_grace(&cfg, c), 20 * 60000);
+	config_free(&cfg);
 
 	expect_error(BASE "reject_grace = soon\n",
 		     "t.conf:4: reject_grace: \"soon\" is not a duration");
@@ -870,12 +872,14 @@ static void test_table_limit_keys(void **state)
 	assert_int_equal(cfg.pass_table_size, 16384);
 	assert_int_equal(cfg.pass_limit_network, 1024);
 	assert_int_equal(cfg.pass_limit_64, 64);
+	config_free(&cfg);
 	expect_ok(BASE "greylist_table_size = 1024\ngreylist_limit_network = 100\n"
 		       "greylist_limit_64 = 10\npass_table_size = 16\npass_limit_network = 8\n"
 		       "pass_limit_64 = 2\n");
 	assert_int_equal(cfg.greylist_table_size, 1024);
 	assert_int_equal(cfg.greylist_limit_64, 10);
 	assert_int_equal(cfg.pass_limit_64, 2);
+	config_free(&cfg);
 	expect_error(BASE "pass_table_size = 16385\n", "t.conf:4: pass_table_size: ");
 	expect_error(BASE "\ngreylist_table_size = 100\n", "t.conf:5: greylist_table_size: ");
 	expect_error(BASE "greylist_limit_64 = 0\n", "t.conf:4: greylist_limit_64: ");

@@ -668,6 +668,7 @@ static void test_bare_postmaster_is_let_through(void **state)
 	assert_non_null(strstr(say(f, "RCPT TO:<hostmaster>\r\n"), "451 4.7.1 not served"));
 
 	/* No pass hook (a gate that cannot pass): 451, try later. */
+	offender_free(&f->off);
 	fx_start(f, 0, 0);
 	say(f, "EHLO c\r\nMAIL FROM:<a@sender.example>\r\n");
 	assert_string_equal(
