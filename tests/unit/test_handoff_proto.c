@@ -187,12 +187,13 @@ static void test_failures(void **state)
 	handoff_init(&h, &p);
 	assert_int_equal(mta("HTTP/1.0 400 Bad request\r\n"), HO_EV_FAILED);
 
+	/* A 421 to the MAIL (the MTA is closing): our 4xx. */
 	handoff_init(&h, &p);
 	handoff_rcpt(&h, "RCPT TO:<u@d.test>");
 	mta("220 mx\r\n");
 	mta("250 mx\r\n");
-	assert_int_equal(mta("553 5.1.8 sender rejected\r\n"), HO_EV_FAILED);
-	assert_non_null(strstr(h.why, "MAIL: the MTA answered 553"));
+	assert_int_equal(mta("421 4.3.2 shutting down\r\n"), HO_EV_FAILED);
+	assert_non_null(strstr(h.why, "MAIL: the MTA answered 421"));
 
 	/* A 421 to the RCPT (the MTA is closing): our 4xx, not its reply. */
 	handoff_init(&h, &p);
@@ -221,6 +222,40 @@ static void test_failures(void **state)
 	p = params(HANDOFF_PROXY);
 	p.mail_line = NULL;
 	assert_false(handoff_init(&h, &p));
+}
+
+/* The MTA refuses the replayed MAIL: the sender gets the MTA's own reply
+ * to the recipient that caused the replay (a 5xx bounces at once only when
+ * the MTA said so; a 4xx stays a 4xx), and the next recipient replays the
+ * MAIL, so it gets the MTA's own verdict too. */
+static void test_mail_refusal_relayed(void **state)
+{
+	struct handoff_params p = params(HANDOFF_PROXY);
+
+	handoff_init(&h, &p);
+	sent();
+	handoff_rcpt(&h, "RCPT TO:<u@d.test>");
+	mta("220 mx\r\n");
+	mta("250 mx\r\n");
+	assert_string_equal(sent(),
+			    "EHLO mail.sender.test\r\nMAIL FROM:<a@sender.test> SIZE=100\r\n");
+	assert_int_equal(mta("553 5.1.8 <a@sender.test>: Sender address rejected\r\n"),
+			 HO_EV_RCPT_REPLY);
+	assert_int_equal(h.reply_code, 553);
+	assert_memory_equal(h.reply, "553 5.1.8 <a@sender.test>: Sender address rejected\r\n",
+			    h.reply_len);
+	assert_int_equal(h.accepted, 0);
+	assert_false(handoff_data(&h));
+	assert_true(handoff_rcpt(&h, "RCPT TO:<v@d.test>"));
+	assert_string_equal(sent(), "MAIL FROM:<a@sender.test> SIZE=100\r\n");
+	assert_int_equal(mta("452 4.3.1 Insufficient system storage\r\n"), HO_EV_RCPT_REPLY);
+	assert_int_equal(h.reply_code, 452);
+	assert_true(handoff_rcpt(&h, "RCPT TO:<w@d.test>"));
+	assert_string_equal(sent(), "MAIL FROM:<a@sender.test> SIZE=100\r\n");
+	assert_int_equal(mta("250 2.1.0 Ok\r\n"), HO_EV_NONE);
+	assert_string_equal(sent(), "RCPT TO:<w@d.test>\r\n");
+	assert_int_equal(mta("250 2.1.5 Ok\r\n"), HO_EV_RCPT_REPLY);
+	assert_true(handoff_data(&h));
 }
 
 /* A relayed reply cannot break the client's SMTP: controls become '?',
@@ -261,10 +296,14 @@ static void test_reply_relayed_safely(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_proxy_v2_ipv4),	 cmocka_unit_test(test_proxy_v2_ipv6),
-	    cmocka_unit_test(test_xclient_line),	 cmocka_unit_test(test_proxy_dialogue),
-	    cmocka_unit_test(test_xclient_dialogue),	 cmocka_unit_test(test_failures),
+	    cmocka_unit_test(test_proxy_v2_ipv4),
+	    cmocka_unit_test(test_proxy_v2_ipv6),
+	    cmocka_unit_test(test_xclient_line),
+	    cmocka_unit_test(test_proxy_dialogue),
+	    cmocka_unit_test(test_xclient_dialogue),
+	    cmocka_unit_test(test_failures),
 	    cmocka_unit_test(test_reply_relayed_safely),
+	    cmocka_unit_test(test_mail_refusal_relayed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

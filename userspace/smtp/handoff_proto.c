@@ -159,6 +159,13 @@ bool handoff_rcpt(struct handoff *h, const char *rcpt_line)
 	if (h->rcpt_pending || h->state == HO_FAILED ||
 	    (h->state >= HO_RCPT && h->state != HO_READY))
 		return false;
+	if (h->state == HO_NO_MAIL) { /* ask again: the MTA answers this one too */
+		if (!copy_line(h->rcpt_line, rcpt_line) || !queue_line(h, h->mail_line))
+			return false;
+		h->rcpt_pending = true;
+		h->state = HO_MAIL;
+		return true;
+	}
 	if (h->state != HO_READY) {
 		if (!copy_line(h->rcpt_line, rcpt_line))
 			return false;
@@ -319,6 +326,14 @@ static enum handoff_event on_reply(struct handoff *h, size_t len, int code)
 		h->state = HO_MAIL;
 		return HO_EV_NONE;
 	case HO_MAIL:
+		/* Refused: the MTA's verdict on this transaction, relayed to
+		 * the recipient that made us replay the MAIL. */
+		if (code >= 400 && code < 600 && code != 421 && h->rcpt_pending) {
+			keep_reply(h, len, code);
+			h->rcpt_pending = false;
+			h->state = HO_NO_MAIL;
+			return HO_EV_RCPT_REPLY;
+		}
 		if (code != 250)
 			return failed(h, "MAIL", code);
 		h->state = HO_READY;
@@ -345,6 +360,7 @@ static enum handoff_event on_reply(struct handoff *h, size_t len, int code)
 		h->state = code == 354 ? HO_PIPE : HO_READY;
 		return HO_EV_DATA_REPLY;
 	case HO_READY: /* unasked: a 421 at the MTA's timeout */
+	case HO_NO_MAIL:
 		return failed(h, "unasked reply", code);
 	case HO_PIPE:
 	case HO_FAILED:

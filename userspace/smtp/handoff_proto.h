@@ -13,8 +13,13 @@
  *            the client's EHLO/HELO, MAIL, RCPT...
  * so the MTA sees the original client's address and port, never loopback.
  * Only the RCPT replies (and the 354 to DATA) are relayed to the client,
- * verbatim: an unknown user gets the MTA's own 550. Anything else going
- * wrong (no 220, a refused EHLO, XCLIENT or MAIL, a 421, a reply that is
+ * verbatim: an unknown user gets the MTA's own 550. The MAIL is replayed
+ * only once a recipient is let through, after the client had our 250 to
+ * it: a 4xx or 5xx of the MTA to the MAIL (421 aside) is relayed as that
+ * recipient's reply, the MTA's own words (it would have said them to the
+ * sender directly: a 5xx bounces at once only when the MTA said so), and
+ * the next let-through recipient replays the MAIL. Anything else going
+ * wrong (no 220, a refused EHLO or XCLIENT, a 421, a reply that is
  * not SMTP, more than HANDOFF_IN_MAX octets of one reply) fails the
  * handoff, and every recipient waiting on it gets HANDOFF_FAIL_LINE: a
  * 4xx, never a 5xx, so the sender retries (mail safety).
@@ -50,6 +55,7 @@ enum handoff_state {
 	HO_XCLIENT,	 /* XCLIENT sent, waiting for the new 220 */
 	HO_HELO,	 /* the client's EHLO/HELO replayed, waiting for 250 */
 	HO_MAIL,	 /* the client's MAIL replayed, waiting for 250 */
+	HO_NO_MAIL,	 /* the MTA refused the MAIL: the next RCPT replays it */
 	HO_RCPT,	 /* a RCPT forwarded, waiting for its reply */
 	HO_READY,	 /* the transaction is open at the MTA: RCPT or DATA */
 	HO_DATA,	 /* DATA sent, waiting for 354 */
