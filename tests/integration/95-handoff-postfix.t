@@ -8,7 +8,9 @@
 # hosted.test, a domain it is the final destination of) and delivers
 # exactly the accepted recipient. The same with XCLIENT on a listener that
 # authorizes loopback; a listener that does not offer XCLIENT fails the
-# handoff, which the client would see as a 4xx.
+# handoff, which the client would see as a 4xx. A sender Postfix refuses
+# at MAIL (smtpd_delay_reject = no) gets Postfix's own 5xx as the
+# recipient's reply, not a 4xx of ours.
 set -u
 . "$MXG_SRC/tests/lib/testnet.sh"
 
@@ -20,14 +22,17 @@ postconf -c "$CF" -M "127.0.0.1:10025/inet=127.0.0.1:10025 inet n - n - - smtpd 
 	tn_die "postconf -M failed"
 postconf -c "$CF" -M "127.0.0.1:10026/inet=127.0.0.1:10026 inet n - n - - smtpd -o syslog_name=postfix/handoff-x -o smtpd_authorized_xclient_hosts=127.0.0.1" ||
 	tn_die "postconf -M failed"
+postconf -c "$CF" -M "127.0.0.1:10027/inet=127.0.0.1:10027 inet n - n - - smtpd -o syslog_name=postfix/handoff-s -o smtpd_upstream_proxy_protocol=haproxy -o smtpd_delay_reject=no -o smtpd_sender_restrictions=reject_non_fqdn_sender" ||
+	tn_die "postconf -M failed"
 tn_postconf edge "virtual_mailbox_domains = hosted.test" || tn_die "postconf failed"
 tn_wait_port edge 127.0.0.1 10025 || tn_die "no proxy listener" # it greets after the header only
+tn_wait_port edge 127.0.0.1 10027 || tn_die "no refusing listener"
 tn_wait_smtp edge 127.0.0.1 10026 || tn_die "no xclient listener"
 
 SEND=$MXG_OUT/tests/helpers/handoff_send
 send() { tn_exec edge "$SEND" "$@"; }
 
-tap_plan 12
+tap_plan 14
 out=$(echo "Subject: proxy" | send inet:127.0.0.1:10025 proxy 192.0.2.30 40001 192.0.2.20 25 \
 	"EHLO snd.sender.test" "MAIL FROM:<a@sender.test>" \
 	"RCPT TO:<u@nowhere.test>" "RCPT TO:<u@hosted.test>")
@@ -60,4 +65,11 @@ out=$(echo "Subject: no" | send "inet:$TN_IP_edge:25" xclient 192.0.2.32 40004 1
 rc=$?
 tap_ok "a listener that does not offer XCLIENT fails the handoff (the client gets a 4xx): $out" \
 	test "$rc" = 4 -a -n "$(echo "$out" | grep smtpd_authorized_xclient_hosts)"
+
+out=$(echo "Subject: refused" | send inet:127.0.0.1:10027 proxy 192.0.2.33 40005 192.0.2.20 25 \
+	"EHLO y.sender.test" "MAIL FROM:<a@nodot>" "RCPT TO:<y@hosted.test>")
+rc=$?
+tap_like "$out" "RCPT RCPT TO:<y@hosted.test> -> 504 5\.5\.2 <a@nodot>: Sender address rejected" \
+	"a sender Postfix refuses at MAIL: Postfix's own 504 as the recipient's reply"
+tap_is "$rc$(tn_mail_count edge y@hosted.test)" 30 "no DATA, nothing delivered"
 tap_done
