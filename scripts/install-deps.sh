@@ -14,6 +14,7 @@ libcap-dev libseccomp-dev libclang-rt-14-dev libssl-dev openssl ca-certificates
 iproute2 nftables nsd postfix swaks libnet-ssleay-perl libio-socket-ssl-perl iperf3 jq procps psmisc
 perl libtest-harness-perl libio-socket-inet6-perl man-db groff-base python3 util-linux
 coreutils python3-prometheus-client systemd
+redis-server redis-sentinel redis-tools libhiredis-dev
 libidn12 libevent-2.1-7 libdb5.3 libgnutls30 libgnutls-dane0 libnsl2 libpcre2-8-0
 libpam0g libssl3 zlib1g libcrypt1 adduser
 "
