@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hash.h"
+
 int mxg_ip_parse(const char *s, struct mxg_ip *ip)
 {
 	memset(ip, 0, sizeof(*ip));
@@ -38,6 +40,15 @@ int mxg_ip_cmp(const struct mxg_ip *a, const struct mxg_ip *b)
 	if (a->family == AF_INET)
 		return memcmp(&a->v4, &b->v4, sizeof(a->v4));
 	return memcmp(&a->v6, &b->v6, sizeof(a->v6));
+}
+
+uint64_t mxg_ip_hash(const struct mxg_ip *ip, uint64_t seed)
+{
+	uint64_t h = mxg_hash(MXG_HASH_INIT ^ seed, &ip->family, sizeof(ip->family));
+
+	if (ip->family == AF_INET)
+		return mxg_hash(h, &ip->v4, sizeof(ip->v4));
+	return mxg_hash(h, &ip->v6, sizeof(ip->v6));
 }
 
 bool mxg_ip_equal(const struct mxg_ip *a, const struct mxg_ip *b)

@@ -31,6 +31,9 @@ int mxg_ip_cmp(const struct mxg_ip *a, const struct mxg_ip *b);
 bool mxg_ip_equal(const struct mxg_ip *a, const struct mxg_ip *b);
 /* 127/8, ::1 or ::ffff:127/104: this host, whatever its interfaces. */
 bool mxg_ip_is_loopback(const struct mxg_ip *ip);
+/* The address's hash (hash.h) from seed, the same for equal addresses:
+ * for tables indexed by client or primary address. */
+uint64_t mxg_ip_hash(const struct mxg_ip *ip, uint64_t seed);
 /* IPv4 as IPv4-mapped IPv6, as the tc program builds its lookup key. */
 void mxg_ip_to_gate_key(const struct mxg_ip *ip, struct mxg_gate_key *key);
 void mxg_ip_from_gate_key(const struct mxg_gate_key *key, struct mxg_ip *ip);

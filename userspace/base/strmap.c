@@ -1,33 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* String hash map; see strmap.h. */
+/* String hash map on the base hash table; see strmap.h. */
 #include "strmap.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define STRMAP_BUCKETS_MIN 64
+#include "hash.h"
+#include "htab.h"
 
 struct strmap_ent {
-	struct strmap_ent *next;
-	uint32_t hash;
+	struct htab_node node;
 	uintptr_t val;
 	char key[];
 };
 
 struct strmap {
-	struct strmap_ent **b;
-	size_t n_buckets; /* a power of two */
-	size_t count;
+	struct htab t;
 };
 
-uint32_t strmap_hash(const char *s)
+static uint64_t key_hash(const char *key)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
+	return mxg_hash_str(MXG_HASH_INIT, key);
 }
 
 struct strmap *strmap_new(void)
@@ -36,130 +30,96 @@ struct strmap *strmap_new(void)
 
 	if (!m)
 		return NULL;
-	m->b = calloc(STRMAP_BUCKETS_MIN, sizeof(*m->b));
-	if (!m->b) {
+	if (htab_init(&m->t)) {
 		free(m);
 		return NULL;
 	}
-	m->n_buckets = STRMAP_BUCKETS_MIN;
 	return m;
 }
 
 void strmap_free(struct strmap *m)
 {
+	struct htab_node *n, *tmp;
+	size_t i;
+
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->n_buckets; i++) {
-		struct strmap_ent *e = m->b[i], *next;
-
-		for (; e; e = next) {
-			next = e->next;
-			free(e);
-		}
-	}
-	free(m->b);
+	htab_for_each_safe(&m->t, i, n, tmp) free(htab_entry(n, struct strmap_ent, node));
+	htab_fini(&m->t);
 	free(m);
 }
 
 size_t strmap_count(const struct strmap *m)
 {
-	return m ? m->count : 0;
+	return m ? m->t.count : 0;
 }
 
-static struct strmap_ent **find(const struct strmap *m, const char *key, uint32_t h)
+static struct strmap_ent *find(const struct strmap *m, const char *key, uint64_t h)
 {
-	struct strmap_ent **pp = &m->b[h & (m->n_buckets - 1)];
+	for (struct htab_node *n = htab_first(&m->t, h); n; n = n->next) {
+		struct strmap_ent *e = htab_entry(n, struct strmap_ent, node);
 
-	for (; *pp; pp = &(*pp)->next)
-		if ((*pp)->hash == h && !strcmp((*pp)->key, key))
-			return pp;
-	return pp;
+		if (n->hash == h && !strcmp(e->key, key))
+			return e;
+	}
+	return NULL;
 }
 
 bool strmap_get(const struct strmap *m, const char *key, uintptr_t *val)
 {
-	struct strmap_ent **pp = find(m, key, strmap_hash(key));
+	struct strmap_ent *e = find(m, key, key_hash(key));
 
-	if (!*pp)
+	if (!e)
 		return false;
 	if (val)
-		*val = (*pp)->val;
+		*val = e->val;
 	return true;
-}
-
-static void grow(struct strmap *m)
-{
-	size_t n = m->n_buckets * 2;
-	struct strmap_ent **b = calloc(n, sizeof(*b));
-
-	if (!b)
-		return; /* longer chains, still correct */
-	for (size_t i = 0; i < m->n_buckets; i++) {
-		struct strmap_ent *e = m->b[i], *next;
-
-		for (; e; e = next) {
-			next = e->next;
-			e->next = b[e->hash & (n - 1)];
-			b[e->hash & (n - 1)] = e;
-		}
-	}
-	free(m->b);
-	m->b = b;
-	m->n_buckets = n;
 }
 
 int strmap_put(struct strmap *m, const char *key, uintptr_t val)
 {
-	uint32_t h = strmap_hash(key);
-	struct strmap_ent **pp = find(m, key, h), *e;
+	uint64_t h = key_hash(key);
+	struct strmap_ent *e = find(m, key, h);
 	size_t len;
 
-	if (*pp) {
-		(*pp)->val = val;
+	if (e) {
+		e->val = val;
 		return 0;
 	}
 	len = strlen(key);
 	e = malloc(sizeof(*e) + len + 1);
 	if (!e)
 		return -ENOMEM;
-	e->hash = h;
 	e->val = val;
 	memcpy(e->key, key, len + 1);
-	e->next = NULL;
-	*pp = e;
-	if (++m->count > m->n_buckets)
-		grow(m);
+	htab_add(&m->t, &e->node, h);
 	return 0;
 }
 
 bool strmap_del(struct strmap *m, const char *key)
 {
-	struct strmap_ent **pp = find(m, key, strmap_hash(key)), *e = *pp;
+	struct strmap_ent *e = find(m, key, key_hash(key));
 
 	if (!e)
 		return false;
-	*pp = e->next;
+	htab_del(&m->t, &e->node);
 	free(e);
-	m->count--;
 	return true;
 }
 
 void strmap_sweep(struct strmap *m, bool (*fn)(void *arg, const char *key, uintptr_t *val),
 		  void *arg)
 {
-	for (size_t i = 0; i < m->n_buckets; i++) {
-		struct strmap_ent **pp = &m->b[i];
+	struct htab_node *n, *tmp;
+	size_t i;
 
-		while (*pp) {
-			struct strmap_ent *e = *pp;
+	htab_for_each_safe(&m->t, i, n, tmp)
+	{
+		struct strmap_ent *e = htab_entry(n, struct strmap_ent, node);
 
-			if (fn(arg, e->key, &e->val)) {
-				*pp = e->next;
-				free(e);
-				m->count--;
-			} else {
-				pp = &e->next;
-			}
+		if (fn(arg, e->key, &e->val)) {
+			htab_del(&m->t, n);
+			free(e);
 		}
 	}
 }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * A hash map from strings (copied in) to a pointer-sized value: lookups in
- * O(1) where a scan over 100,000 domains would be O(n). Chained, doubling
- * when as full as it is wide.
+ * O(1) where a scan over 100,000 domains would be O(n), on the base hash
+ * table (htab.h).
  */
 #ifndef MXG_STRMAP_H
 #define MXG_STRMAP_H
@@ -25,7 +25,5 @@ bool strmap_del(struct strmap *m, const char *key);
 /* Call fn for every entry; fn returns true to delete the entry. */
 void strmap_sweep(struct strmap *m, bool (*fn)(void *arg, const char *key, uintptr_t *val),
 		  void *arg);
-/* The map's string hash (FNV-1a, 32 bits), for others that need one. */
-uint32_t strmap_hash(const char *s);
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config_parse.h"
+#include "hash.h"
 
 static void ssl_why(char *why, size_t len, const char *what, const char *path)
 {
@@ -102,18 +103,13 @@ static int check_readable(const char *path, struct stat *st, char *why, size_t l
 	return 0;
 }
 
-/* FNV-1a over what changes when a file is replaced or rewritten. */
+/* A hash of what changes when a file is replaced or rewritten. */
 static uint64_t stamp(const struct stat *st, uint64_t h)
 {
 	const uint64_t v[] = {(uint64_t)st->st_ino, (uint64_t)st->st_size,
 			      (uint64_t)st->st_mtim.tv_sec, (uint64_t)st->st_mtim.tv_nsec};
-	const unsigned char *b = (const unsigned char *)v;
 
-	if (!h)
-		h = 14695981039346656037ULL;
-	for (size_t i = 0; i < sizeof(v); i++)
-		h = (h ^ b[i]) * 1099511628211ULL;
-	return h;
+	return mxg_hash(h ? h : MXG_HASH_INIT, v, sizeof(v));
 }
 
 int cfg_check_tls(struct cfg_parse *p)

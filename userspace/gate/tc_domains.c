@@ -11,6 +11,7 @@
 
 #include "event.h"
 #include "gate_maps.h"
+#include "hash.h"
 #include "log.h"
 #include "strmap.h"
 
@@ -120,7 +121,7 @@ int tc_domains_set(struct tc_domains *w, int map, const struct gate_domain_view 
 {
 	struct mxg_domain_key *k = &w->bkeys[w->n_batch];
 	struct mxg_domain_entry *e = &w->bvals[w->n_batch];
-	uint32_t ph = strmap_hash(d->primary ? d->primary : "");
+	uint32_t ph = (uint32_t)mxg_hash_str(MXG_HASH_INIT, d->primary ? d->primary : "");
 	uint64_t now = ev_now_ns();
 	struct tc_dom *t;
 	bool fresh;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config_wire.h"
+#include "fdio.h"
 #include "log.h"
 
 /* postconf may take up to 10 s twice (domains, then TLS settings; see
@@ -25,21 +26,6 @@
 
 static void reload_done(struct controller *c, bool ok, const char *buf, size_t len,
 			const char *why);
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* In the helper: the blocking part of a reload. */
 static void reload_run(struct controller *c, int fd, void *arg)
@@ -55,7 +41,7 @@ static void reload_run(struct controller *c, int fd, void *arg)
 	else
 		r = config_pack(&ncfg, &out, &len);
 	if (!r)
-		write_all(fd, out, len); /* a short answer is refused by the loop */
+		mxg_write_all(fd, out, len); /* a short answer is refused by the loop */
 }
 
 static void reload_start(struct controller *c)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "dircheck.h"
+#include "fdio.h"
 #include "log.h"
 #include "persist.h"
 
@@ -118,21 +119,6 @@ static void offender_out(void *arg, const struct mxg_ip *ip, uint64_t first, uin
 	put(a->o, fmt_offender, &r);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* state_dir and every directory above it root's and writable by no one
  * else: whoever could write there could hand mxgated passes and offenders
  * (a pass for years, a remote MTA in the drop set). */
@@ -224,7 +210,7 @@ static int state_write(struct controller *c)
 		r = -errno;
 		goto fail;
 	}
-	r = write_all(fd, o.buf, o.len);
+	r = mxg_write_all(fd, o.buf, o.len);
 	if (!r && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && !r)

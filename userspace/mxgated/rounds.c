@@ -103,14 +103,9 @@ static void probe_done(void *arg, const struct probe_report *rep)
  * *count. -ENOMEM when they do not fit in memory. */
 static uint32_t ip_hash(const struct mxg_ip *ip)
 {
-	const uint8_t *b =
-	    ip->family == AF_INET ? (const uint8_t *)&ip->v4 : (const uint8_t *)&ip->v6;
-	size_t n = ip->family == AF_INET ? sizeof(ip->v4) : sizeof(ip->v6);
-	uint32_t h = 2166136261u ^ (uint32_t)ip->family;
+	uint64_t h = mxg_ip_hash(ip, 0);
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 /* The primary addresses of every domain, sorted, each once, in *out and

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 void greylist_sender_normalize(const char *from, char *out, size_t outlen)
 {
 	const char *at = strrchr(from, '@');
@@ -45,23 +47,12 @@ void greylist_sender_normalize(const char *from, char *out, size_t outlen)
 	snprintf(out, outlen, "%.*s%s", (int)n, local, at ? at : "");
 }
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 uint64_t greylist_tuple_hash(uint64_t seed, const struct mxg_ip *client, const char *from,
 			     const char *rcpt)
 {
 	char sender[GREYLIST_SENDER_MAX];
 	uint8_t net[17] = {0};
-	uint64_t h = 14695981039346656037ull ^ seed;
+	uint64_t h = MXG_HASH_INIT ^ seed;
 
 	if (client->family == AF_INET) {
 		net[0] = 4;
@@ -74,9 +65,9 @@ uint64_t greylist_tuple_hash(uint64_t seed, const struct mxg_ip *client, const c
 		memcpy(net + 1, &client->v6, 8); /* the /64 */
 	}
 	greylist_sender_normalize(from, sender, sizeof(sender));
-	h = fnv(h, net, sizeof(net));
-	h = fnv(h, sender, strlen(sender) + 1);
-	h = fnv(h, rcpt, strlen(rcpt) + 1);
+	h = mxg_hash(h, net, sizeof(net));
+	h = mxg_hash(h, sender, strlen(sender) + 1);
+	h = mxg_hash(h, rcpt, strlen(rcpt) + 1);
 	/* A final mix, so nearby tuples land in unrelated buckets. */
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 void client_key_from_ip(const struct mxg_ip *ip, struct client_key *k)
 {
 	memset(k, 0, sizeof(*k));
@@ -62,13 +64,9 @@ void offender_free(struct offender_table *t)
 
 static uint32_t key_hash(const struct offender_table *t, const struct client_key *k)
 {
-	uint32_t h = 2166136261u ^ t->seed; /* FNV-1a */
+	uint64_t h = mxg_hash(MXG_HASH_INIT ^ t->seed, k->b, sizeof(k->b));
 
-	for (size_t i = 0; i < sizeof(k->b); i++) {
-		h ^= k->b[i];
-		h *= 16777619u;
-	}
-	return h ^ (h >> 15);
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 /* Drain the bucket of e up to now. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
 #include "mxgate_kern_user.h"
 #include "rcpt.h"
 #include "reply.h"
@@ -96,14 +97,11 @@ static bool recipient_domain(const char *rcpt, char *out, size_t outlen)
  * with many recipients counts once. 0 (none) counts every request. */
 static uint64_t instance_tag(const char *instance)
 {
-	uint64_t h = 14695981039346656037ull; /* FNV-1a 64 */
+	uint64_t h;
 
 	if (!instance[0])
 		return 0;
-	for (const char *p = instance; *p; p++) {
-		h ^= (unsigned char)*p;
-		h *= 1099511628211ull;
-	}
+	h = mxg_hash_str(MXG_HASH_INIT, instance);
 	return h ? h : 1;
 }
 

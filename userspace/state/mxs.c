@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Interned MX sets (see mxs.h). The store is a chained hash table that
- * doubles when it is as full as it is wide, so lookups stay O(1) at any
- * number of domains; an mxs is compared field by field on a hash match.
+ * Interned MX sets (see mxs.h), in the base hash table, so lookups stay
+ * O(1) at any number of domains; an mxs is compared field by field on a
+ * hash match.
  */
 #include "mxs.h"
 
@@ -10,12 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MXS_BUCKETS_MIN 64
+#include "hash.h"
 
 struct mxs_store {
-	struct mxs **b;
-	size_t n_buckets; /* a power of two */
-	size_t count;
+	struct htab t;
 	size_t bytes;
 };
 
@@ -25,12 +23,10 @@ struct mxs_store *mxs_store_new(void)
 
 	if (!s)
 		return NULL;
-	s->b = calloc(MXS_BUCKETS_MIN, sizeof(*s->b));
-	if (!s->b) {
+	if (htab_init(&s->t)) {
 		free(s);
 		return NULL;
 	}
-	s->n_buckets = MXS_BUCKETS_MIN;
 	return s;
 }
 
@@ -39,28 +35,18 @@ void mxs_store_free(struct mxs_store *s)
 	if (!s)
 		return;
 	/* Sets still referenced leak rather than dangle. */
-	free(s->b);
+	htab_fini(&s->t);
 	free(s);
 }
 
 size_t mxs_store_count(const struct mxs_store *s)
 {
-	return s ? s->count : 0;
+	return s ? s->t.count : 0;
 }
 
 size_t mxs_store_bytes(const struct mxs_store *s)
 {
 	return s ? s->bytes : 0;
-}
-
-/* FNV-1a over the fields that make two sets the same. */
-static uint32_t fnv(uint32_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
 }
 
 static uint32_t ip_bytes(const struct mxg_ip *ip, const void **p)
@@ -83,25 +69,26 @@ static size_t n_addrs_of(const struct mx_host *h)
 	return h->n_addrs <= MXG_MX_MAX_ADDRS ? h->n_addrs : MXG_MX_MAX_ADDRS;
 }
 
-static uint32_t set_hash(const struct mx_set *set)
+/* Over the fields that make two sets the same. */
+static uint64_t set_hash(const struct mx_set *set)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h = MXG_HASH_INIT;
 	uint8_t st = (uint8_t)set->status;
 
-	h = fnv(h, &st, 1);
+	h = mxg_hash(h, &st, 1);
 	for (size_t i = 0; i < n_hosts_of(set); i++) {
 		const struct mx_host *x = &set->hosts[i];
 		uint8_t as = (uint8_t)x->addr_status;
 
-		h = fnv(h, x->name, strnlen(x->name, sizeof(x->name)) + 1);
-		h = fnv(h, &x->pref, sizeof(x->pref));
-		h = fnv(h, &as, 1);
+		h = mxg_hash(h, x->name, strnlen(x->name, sizeof(x->name)) + 1);
+		h = mxg_hash(h, &x->pref, sizeof(x->pref));
+		h = mxg_hash(h, &as, 1);
 		for (size_t j = 0; j < n_addrs_of(x); j++) {
 			const void *p;
 			uint32_t n = ip_bytes(&x->addrs[j], &p);
 
-			h = fnv(h, &x->addrs[j].family, sizeof(int));
-			h = fnv(h, p, n);
+			h = mxg_hash(h, &x->addrs[j].family, sizeof(int));
+			h = mxg_hash(h, p, n);
 		}
 	}
 	return h;
@@ -125,7 +112,7 @@ static bool same(const struct mxs *x, const struct mx_set *set)
 	return true;
 }
 
-static struct mxs *make(const struct mx_set *set, uint32_t hash, size_t *bytes)
+static struct mxs *make(const struct mx_set *set, size_t *bytes)
 {
 	size_t nh = n_hosts_of(set), na = 0, nn = 0, size;
 	struct mxg_ip *ip;
@@ -143,7 +130,6 @@ static struct mxs *make(const struct mx_set *set, uint32_t hash, size_t *bytes)
 	ip = (struct mxg_ip *)((char *)x + sizeof(*x) + nh * sizeof(x->hosts[0]));
 	name = (char *)(ip + na);
 	x->refs = 1;
-	x->hash = hash;
 	x->status = (uint8_t)set->status;
 	x->n_hosts = (uint8_t)nh;
 	for (size_t i = 0; i < nh; i++) {
@@ -166,46 +152,23 @@ static struct mxs *make(const struct mx_set *set, uint32_t hash, size_t *bytes)
 	return x;
 }
 
-static void grow(struct mxs_store *s)
-{
-	size_t n = s->n_buckets * 2;
-	struct mxs **b = calloc(n, sizeof(*b));
-
-	if (!b)
-		return; /* longer chains, still correct */
-	for (size_t i = 0; i < s->n_buckets; i++) {
-		struct mxs *x = s->b[i], *next;
-
-		for (; x; x = next) {
-			next = x->next;
-			x->next = b[x->hash & (n - 1)];
-			b[x->hash & (n - 1)] = x;
-		}
-	}
-	free(s->b);
-	s->b = b;
-	s->n_buckets = n;
-}
-
 struct mxs *mxs_get(struct mxs_store *s, const struct mx_set *set)
 {
-	uint32_t h = set_hash(set);
+	uint64_t h = set_hash(set);
 	struct mxs *x;
 	size_t bytes = 0;
 
-	for (x = s->b[h & (s->n_buckets - 1)]; x; x = x->next)
-		if (x->hash == h && same(x, set))
+	for (struct htab_node *n = htab_first(&s->t, h); n; n = n->next) {
+		x = htab_entry(n, struct mxs, node);
+		if (n->hash == h && same(x, set))
 			return mxs_ref(x);
-	x = make(set, h, &bytes);
+	}
+	x = make(set, &bytes);
 	if (!x)
 		return NULL;
 	x->store = s;
-	x->next = s->b[h & (s->n_buckets - 1)];
-	s->b[h & (s->n_buckets - 1)] = x;
-	s->count++;
+	htab_add(&s->t, &x->node, h);
 	s->bytes += bytes;
-	if (s->count > s->n_buckets)
-		grow(s);
 	return x;
 }
 
@@ -219,18 +182,11 @@ struct mxs *mxs_ref(struct mxs *x)
 void mxs_put(struct mxs *x)
 {
 	struct mxs_store *s;
-	struct mxs **pp;
 
 	if (!x || --x->refs)
 		return;
 	s = x->store;
-	for (pp = &s->b[x->hash & (s->n_buckets - 1)]; *pp; pp = &(*pp)->next) {
-		if (*pp == x) {
-			*pp = x->next;
-			break;
-		}
-	}
-	s->count--;
+	htab_del(&s->t, &x->node);
 	/* bytes: recomputed from the layout to stay exact. */
 	{
 		size_t na = 0, nn = 0;

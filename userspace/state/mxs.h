@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "dns.h"
+#include "htab.h"
 
 struct mxs_host {
 	const char *name; /* lower case, no trailing dot; inside the mxs */
@@ -28,9 +29,8 @@ struct mxs_store;
 
 struct mxs {
 	struct mxs_store *store;
-	struct mxs *next; /* hash chain */
+	struct htab_node node; /* in the store */
 	uint32_t refs;
-	uint32_t hash;
 	uint8_t status;	 /* enum mx_status: MX_OK, MX_NULL, MX_NO_RECORDS */
 	uint8_t n_hosts; /* <= MXG_MX_MAX_HOSTS, in the order DNS gave */
 	struct mxs_host hosts[];
