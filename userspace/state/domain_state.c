@@ -140,6 +140,26 @@ static void decide(struct domain_state *d, const struct ds_params *p, uint64_t n
 		}
 		return;
 	}
+	if (p->quorum > 1) {
+		uint64_t others = 0;
+		enum quorum_result q;
+
+		for (size_t i = 0; i < d->n_addrs && p->qv; i++)
+			others |= qv_up_edges(p->qv, &d->addrs[i].ip);
+		q = quorum_decide(p->qv, p->quorum, others, now_ms);
+		if (q != QUORUM_MET) {
+			/* Not a recovery: our own view of the primary holds,
+			 * so no grace starts; but a sender somewhere may meet
+			 * a primary that fails it, so a 551 must wait. */
+			if (q == QUORUM_NOT_MET) {
+				d->primary_failed = true;
+				d->primary_failed_ms = now_ms;
+			}
+			*reason =
+			    q == QUORUM_NOT_MET ? MXG_REASON_QUORUM : MXG_REASON_QUORUM_UNVERIFIED;
+			return;
+		}
+	}
 	if (d->down_seen && !d->grace_running && d->recovery_grace_ms) {
 		d->grace_running = true;
 		d->grace_until_ms = now_ms + d->recovery_grace_ms;

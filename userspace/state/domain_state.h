@@ -26,6 +26,11 @@
  * OpenSMTPD disables the route) and keep coming to the backup for a while
  * after it is back; a 551 would bounce their mail.
  *
+ * Quorum: with quorum > 1, a domain this edge would gate is open unless
+ * the fleet's view (quorum.h) shows enough other edges that saw one of its
+ * primary addresses up; a domain opened so counts as a failed round for
+ * reject grace (some sender's path to the primary may be failing).
+ *
  * DNS: unknown before the first usable answer; on failure the last good MX
  * set is kept for dns_grace, then the domain is unknown. NXDOMAIN counts as
  * a failure (a zone being re-published must not flap the gate).
@@ -43,6 +48,7 @@
 #include "mxgate_kern_user.h"
 #include "mxs.h"
 #include "probe.h"
+#include "quorum.h"
 #include "reason.h"
 
 struct ds_params {
@@ -56,6 +62,10 @@ struct ds_params {
 	const char (*self)[MXG_NAME_MAX];
 	size_t n_self;
 	struct mxs_store *store; /* where MX sets are kept, shared */
+	/* Gate only while this many edges (this one included) saw a primary
+	 * up: quorum.h. 0 or 1: this edge alone, qv not consulted. */
+	unsigned quorum;
+	const struct quorum_view *qv;
 };
 
 /* One address of one primary host, with its hysteresis. */

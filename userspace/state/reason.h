@@ -23,21 +23,23 @@ static inline const char *mxg_domain_state_str(unsigned s)
 
 enum mxg_reason {
 	MXG_REASON_NONE = 0,
-	MXG_REASON_PRIMARY_UP = 1,	 /* gated: a primary passed `rise` rounds */
-	MXG_REASON_NO_PRIMARY = 2,	 /* open: we have the lowest preference */
-	MXG_REASON_SELF_NOT_IN_MX = 3,	 /* open: misconfiguration, logged */
-	MXG_REASON_NULL_MX = 4,		 /* open: RFC 7505 */
-	MXG_REASON_NO_MX = 5,		 /* open: implicit MX */
-	MXG_REASON_PRIMARY_DOWN = 6,	 /* open: every primary failed `fall` */
-	MXG_REASON_RECOVERY_GRACE = 7,	 /* open: primary back, grace running */
-	MXG_REASON_RISING = 8,		 /* open: primary up, fewer than `rise` */
-	MXG_REASON_DNS_PENDING = 9,	 /* unknown: no answer yet */
-	MXG_REASON_DNS_FAILED = 10,	 /* unknown: DNS failing past dns_grace */
-	MXG_REASON_NXDOMAIN = 11,	 /* unknown: the domain does not exist */
-	MXG_REASON_NO_PRIMARY_ADDR = 12, /* open: primaries have no address */
-	MXG_REASON_PROBE_PENDING = 13,	 /* open: primaries not probed yet */
-	MXG_REASON_PRIMARY_IS_SELF = 14, /* open: a primary's address is ours */
-	MXG_REASON_REJECT_GRACE = 15,	 /* gated: a primary failed lately, 451 */
+	MXG_REASON_PRIMARY_UP = 1,	   /* gated: a primary passed `rise` rounds */
+	MXG_REASON_NO_PRIMARY = 2,	   /* open: we have the lowest preference */
+	MXG_REASON_SELF_NOT_IN_MX = 3,	   /* open: misconfiguration, logged */
+	MXG_REASON_NULL_MX = 4,		   /* open: RFC 7505 */
+	MXG_REASON_NO_MX = 5,		   /* open: implicit MX */
+	MXG_REASON_PRIMARY_DOWN = 6,	   /* open: every primary failed `fall` */
+	MXG_REASON_RECOVERY_GRACE = 7,	   /* open: primary back, grace running */
+	MXG_REASON_RISING = 8,		   /* open: primary up, fewer than `rise` */
+	MXG_REASON_DNS_PENDING = 9,	   /* unknown: no answer yet */
+	MXG_REASON_DNS_FAILED = 10,	   /* unknown: DNS failing past dns_grace */
+	MXG_REASON_NXDOMAIN = 11,	   /* unknown: the domain does not exist */
+	MXG_REASON_NO_PRIMARY_ADDR = 12,   /* open: primaries have no address */
+	MXG_REASON_PROBE_PENDING = 13,	   /* open: primaries not probed yet */
+	MXG_REASON_PRIMARY_IS_SELF = 14,   /* open: a primary's address is ours */
+	MXG_REASON_REJECT_GRACE = 15,	   /* gated: a primary failed lately, 451 */
+	MXG_REASON_QUORUM = 16,		   /* open: fewer than `quorum` edges see it up */
+	MXG_REASON_QUORUM_UNVERIFIED = 17, /* open: the other edges cannot be read */
 	MXG_REASON__COUNT
 };
 
@@ -73,6 +75,11 @@ static inline const struct mxg_reason_name *mxg_reason_name(unsigned r)
 	    [MXG_REASON_REJECT_GRACE] = {"reject_grace",
 					 "primary up, but it failed a round lately: 451, not 551, "
 					 "until reject_grace ends"},
+	    [MXG_REASON_QUORUM] = {"quorum", "primary up here, but fewer than quorum edges "
+					     "of the fleet see it up"},
+	    [MXG_REASON_QUORUM_UNVERIFIED] = {"quorum_unverified",
+					      "primary up here, but the other edges' verdicts "
+					      "cannot be read (Redis): no quorum to gate on"},
 	};
 	static const struct mxg_reason_name unknown = {"?", "?"};
 
