@@ -51,7 +51,7 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
 	-Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes \
 	-D_GNU_SOURCE -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
-	-Ibpf $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
+	$(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
 override LDFLAGS += $(SANFLAGS)
 
 # The BPF object is built for the machine that builds it: its multiarch
@@ -85,22 +85,25 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 # folder is compiled with include paths to itself and to what it may use,
 # and nothing else, so a dependency against the one-way flow (say, the
 # unprivileged responder reaching into the controller or the gate) fails to
-# build. The two programs and the tests see everything.
+# build. Only gate/ sees bpf/, the kernel's map layouts (KERN_USERS). The
+# two programs see every folder; the tests see bpf/ as well.
 SUBSYSTEMS := base config dns probe state smtp pass responder policy gate mxgated cli
 USES_base := base
-USES_smtp := base smtp
-USES_config := base smtp config
-USES_pass := base smtp config pass
+USES_config := base config
 USES_dns := base dns
 USES_probe := base probe
 USES_state := base dns probe state
-USES_responder := base smtp config pass responder
-USES_policy := base smtp config pass policy
-USES_gate := base smtp config gate
+USES_smtp := base state smtp
+USES_pass := base state smtp config pass
+USES_responder := base state smtp config pass responder
+USES_policy := base state smtp config pass policy
+USES_gate := base state smtp config gate
 USES_mxgated := $(SUBSYSTEMS)
 USES_cli := $(SUBSYSTEMS)
-subsys_inc = $(addprefix -Iuserspace/,$(USES_$(1)))
-ALL_INC := $(call subsys_inc,mxgated) -I$(OUT)
+KERN_USERS := gate
+subsys_inc = $(addprefix -Iuserspace/,$(USES_$(1))) $(if $(filter $(1),$(KERN_USERS)),-Ibpf)
+ALL_INC := $(call subsys_inc,mxgated)
+TEST_INC := $(ALL_INC) -Ibpf -I$(OUT)
 
 LIB_SRCS := $(filter-out %/main_mxgated.c %/main_mxgate.c,$(wildcard userspace/*/*.c))
 LIB_OBJS := $(patsubst userspace/%.c,$(OUT)/obj/%.o,$(LIB_SRCS))
@@ -180,12 +183,12 @@ $(OUT)/mxgate: userspace/cli/main_mxgate.c $(LIB) | $(DEPS_STAMP)
 $(OUT)/tests/%: tests/unit/%.c $(LIB) $(SKELS) | $(DEPS_STAMP)
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(ALL_INC) -Itests/unit $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) $(TEST_INC) -Itests/unit $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -lcmocka -o $@
 
 $(OUT)/tests/helpers/%: tests/helpers/%.c $(LIB) $(SKELS) | $(DEPS_STAMP)
 	$(call msg,HELPER,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(ALL_INC) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(TEST_INC) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
 
 # Built without the sanitizers: preloaded ahead of an ASan runtime it
 # would have to come first (the test sets verify_asan_link_order=0).
@@ -258,7 +261,7 @@ $(OUT)/bench/%.bpf.o: bench/%.bpf.c | $(DEPS_STAMP)
 $(OUT)/bench/%: bench/%.c $(LIB) $(SKELS) | $(DEPS_STAMP)
 	$(call msg,BENCH,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(ALL_INC) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(TEST_INC) $(LDFLAGS) $< $(LIB) $(PKG_LIBS) -o $@
 
 bench: all $(BENCH_BPF) $(BENCH_BINS)
 	$(Q)OUT=$(OUT) bench/run
@@ -266,7 +269,7 @@ bench: all $(BENCH_BPF) $(BENCH_BINS)
 FUZZ_OUT := build-fuzz
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE \
-	-Ibpf $(PKG_CFLAGS)
+	$(PKG_CFLAGS)
 FUZZ_LIB_OBJS := $(patsubst userspace/%.c,$(FUZZ_OUT)/obj/%.o,$(LIB_SRCS))
 
 $(FUZZ_OUT)/obj/%.o: userspace/%.c $(SKELS) | $(DEPS_STAMP)
@@ -281,7 +284,7 @@ $(FUZZ_OUT)/libmxgate.a: $(FUZZ_LIB_OBJS)
 
 $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OUT)/libmxgate.a
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(FUZZ_FLAGS) $(ALL_INC) -fsanitize=fuzzer $< $(FUZZ_OUT)/libmxgate.a $(PKG_LIBS) -o $@
+	$(Q)$(CLANG) $(FUZZ_FLAGS) $(TEST_INC) -fsanitize=fuzzer $< $(FUZZ_OUT)/libmxgate.a $(PKG_LIBS) -o $@
 
 # tests/fuzz/run builds each harness whose code exists, then runs it.
 fuzz: $(SKELS)

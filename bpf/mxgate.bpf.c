@@ -49,7 +49,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, MXG_MAX_DOMAINS);
+	__uint(max_entries, MXG_KERN_MAX_DOMAINS);
 	__type(key, struct mxg_domain_key);
 	__type(value, struct mxg_domain_entry);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -76,7 +76,7 @@ struct {
 /* Passed clients (greylisting, pass_recipients), each with an expiry. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MXG_MAX_PASSES);
+	__uint(max_entries, MXG_KERN_MAX_PASSES);
 	__type(key, struct mxg_gate_key);
 	__type(value, struct mxg_pass_entry);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -303,7 +303,7 @@ int mxgate_tc(struct __sk_buff *skb)
 		tcp = (void *)ip + ihl;
 		if ((void *)(tcp + 1) > data_end)
 			return pass_unparsed();
-		if (tcp->dest != bpf_htons(MXG_SMTP_PORT))
+		if (tcp->dest != bpf_htons(MXG_KERN_SMTP_PORT))
 			return MXG_PASS;
 		flags = ((__u8 *)tcp)[13] & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN);
 		if (flags != TCPF_SYN &&
@@ -339,7 +339,7 @@ int mxgate_tc(struct __sk_buff *skb)
 		tcp = (void *)(ip6 + 1);
 		if ((void *)(tcp + 1) > data_end)
 			return pass_unparsed();
-		if (tcp->dest != bpf_htons(MXG_SMTP_PORT))
+		if (tcp->dest != bpf_htons(MXG_KERN_SMTP_PORT))
 			return MXG_PASS;
 		flags = ((__u8 *)tcp)[13] & (TCPF_SYN | TCPF_ACK | TCPF_RST | TCPF_FIN);
 		if (flags != TCPF_SYN &&

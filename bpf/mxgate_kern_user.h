@@ -20,16 +20,17 @@
 /* The tc program itself is pinned too, so `mxgate unload` can find it. */
 #define MXG_PIN_PROG "tc_prog"
 
-#define MXG_SMTP_PORT 25
+#define MXG_KERN_SMTP_PORT 25
 
 #define MXG_GATE_MAX_ADDRS 1024
 /* The most served domains. The domain map is created without
  * preallocation and sized from the configuration at load (gate_tc.c), so
- * this is a bound, not a cost. */
-#define MXG_MAX_DOMAINS 1000000
-#define MXG_DOMAIN_LEN 256     /* 253 octets of name, NUL, padding */
-#define MXG_MAX_PASS_NETS 1024 /* pass_clients entries */
-#define MXG_MAX_PASSES 16384   /* passed client addresses at once */
+ * this is a bound, not a cost. User space has its own bounds
+ * (base/mxg_limits.h); gate/gate_kern.h checks that they agree. */
+#define MXG_KERN_MAX_DOMAINS 1000000
+#define MXG_DOMAIN_LEN 256	  /* 253 octets of name, NUL, padding */
+#define MXG_MAX_PASS_NETS 1024	  /* pass_clients entries */
+#define MXG_KERN_MAX_PASSES 16384 /* passed client addresses at once */
 
 /* Responder listening sockets in the SOCKMAP, one per address family. A
  * closed socket leaves the map by itself, which opens the gate. */
@@ -64,10 +65,11 @@ struct mxg_pass_net_key {
 	__u8 addr[16];
 };
 
-/* Why a client is passed (mxg_pass_entry.reason). */
-enum mxg_pass_reason {
-	MXG_PASS_GREYLIST = 1,	/* it retried a greylisted tuple in time */
-	MXG_PASS_RECIPIENT = 2, /* it asked for a pass_recipients address */
+/* Why a client is passed (mxg_pass_entry.reason). User space has its own
+ * enum (state/reason.h); the gate converts. */
+enum mxg_kern_pass_reason {
+	MXG_KERN_PASS_GREYLIST = 1,  /* it retried a greylisted tuple in time */
+	MXG_KERN_PASS_RECIPIENT = 2, /* it asked for a pass_recipients address */
 };
 
 /* passes: key struct mxg_gate_key holding the client's address (IPv4
@@ -76,15 +78,16 @@ enum mxg_pass_reason {
 struct mxg_pass_entry {
 	__u64 expires_ns; /* CLOCK_MONOTONIC; past = no longer passed */
 	__u64 since_ns;	  /* when it was first passed (renewals stop at pass_max) */
-	__u32 reason;	  /* enum mxg_pass_reason */
+	__u32 reason;	  /* enum mxg_kern_pass_reason */
 	__u32 pad;
 };
 
-enum mxg_domain_state {
-	MXG_DOMAIN_UNKNOWN = 0,
-	MXG_DOMAIN_OPEN = 1,
-	MXG_DOMAIN_GATED = 2,
-	MXG_DOMAIN_STATES = 3, /* how many there are */
+/* A domain's state in the domain map (user space: state/reason.h; the
+ * gate converts). */
+enum mxg_kern_domain_state {
+	MXG_KERN_DOMAIN_UNKNOWN = 0,
+	MXG_KERN_DOMAIN_OPEN = 1,
+	MXG_KERN_DOMAIN_GATED = 2,
 };
 
 /* Domain map: written by the controller for administrators (bpftool map
@@ -96,8 +99,8 @@ struct mxg_domain_key {
 struct mxg_domain_entry {
 	__u64 since_ns;		      /* CLOCK_MONOTONIC of the last state change */
 	__u64 expires_ns;	      /* CLOCK_MONOTONIC; past = stale, treat as open */
-	__u32 state;		      /* enum mxg_domain_state */
-	__u32 reason;		      /* enum mxg_reason (userspace/reason.h) */
+	__u32 state;		      /* enum mxg_kern_domain_state */
+	__u32 reason;		      /* enum mxg_reason (userspace/state/reason.h) */
 	char primary[MXG_DOMAIN_LEN]; /* primary that is up, or "" */
 };
 

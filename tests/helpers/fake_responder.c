@@ -29,6 +29,7 @@
 #include <bpf/bpf.h>
 
 #include "addr.h"
+#include "gate_kern.h"
 #include "gate_maps.h"
 #include "pins.h"
 

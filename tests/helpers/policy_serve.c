@@ -14,7 +14,7 @@
 
 #include "event.h"
 #include "log.h"
-#include "mxgate_kern_user.h"
+#include "reason.h"
 #include "policy.h"
 
 #define MAX_DOMAINS 16

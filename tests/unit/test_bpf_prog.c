@@ -29,6 +29,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "gate_kern.h"
 #include "gate_maps.h"
 #include "mxgate.skel.h"
 #include "pins.h"

@@ -28,6 +28,7 @@
 
 #include "event.h"
 #include "gate.h"
+#include "gate_kern.h"
 #include "gate_maps.h"
 #include "pins.h"
 #include "reason.h"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mxgate_kern_user.h"
+#include "reason.h"
 #include "persist.h"
 
 struct got {

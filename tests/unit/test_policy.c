@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "mxgate_kern_user.h"
+#include "reason.h"
 #include "policy.h"
 
 /* Two domains share the edge: example.test's primary is up, other.test's

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "mxgate_kern_user.h"
+#include "reason.h"
 #include "rcpt.h"
 
 struct answers {

@@ -66,32 +66,6 @@ bool mxg_ip_is_loopback(const struct mxg_ip *ip)
 		(IN6_IS_ADDR_V4MAPPED(&ip->v6) && ip->v6.s6_addr[12] == 127));
 }
 
-void mxg_ip_to_gate_key(const struct mxg_ip *ip, struct mxg_gate_key *key)
-{
-	memset(key, 0, sizeof(*key));
-	if (ip->family == AF_INET) {
-		key->addr[10] = 0xff;
-		key->addr[11] = 0xff;
-		memcpy(&key->addr[12], &ip->v4, 4);
-	} else {
-		memcpy(key->addr, &ip->v6, 16);
-	}
-}
-
-void mxg_ip_from_gate_key(const struct mxg_gate_key *key, struct mxg_ip *ip)
-{
-	static const __u8 mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-	memset(ip, 0, sizeof(*ip));
-	if (memcmp(key->addr, mapped, sizeof(mapped)) == 0) {
-		ip->family = AF_INET;
-		memcpy(&ip->v4, &key->addr[12], 4);
-	} else {
-		ip->family = AF_INET6;
-		memcpy(&ip->v6, key->addr, 16);
-	}
-}
-
 socklen_t mxg_ip_to_sockaddr(const struct mxg_ip *ip, uint16_t port, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));

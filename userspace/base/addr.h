@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* IPv4/IPv6 addresses as one type: parse, print, compare, gate-map key. */
+/* IPv4/IPv6 addresses as one type: parse, print, compare, hash. */
 #ifndef MXG_ADDR_H
 #define MXG_ADDR_H
 
@@ -7,8 +7,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
-
-#include "mxgate_kern_user.h"
 
 struct mxg_ip {
 	int family; /* AF_INET or AF_INET6 */
@@ -34,9 +32,6 @@ bool mxg_ip_is_loopback(const struct mxg_ip *ip);
 /* The address's hash (hash.h) from seed, the same for equal addresses:
  * for tables indexed by client or primary address. */
 uint64_t mxg_ip_hash(const struct mxg_ip *ip, uint64_t seed);
-/* IPv4 as IPv4-mapped IPv6, as the tc program builds its lookup key. */
-void mxg_ip_to_gate_key(const struct mxg_ip *ip, struct mxg_gate_key *key);
-void mxg_ip_from_gate_key(const struct mxg_gate_key *key, struct mxg_ip *ip);
 /* sockaddr with port; returns its length. */
 socklen_t mxg_ip_to_sockaddr(const struct mxg_ip *ip, uint16_t port, struct sockaddr_storage *ss);
 int mxg_ip_from_sockaddr(const struct sockaddr *sa, struct mxg_ip *ip, uint16_t *port);

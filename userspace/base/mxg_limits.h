@@ -15,5 +15,11 @@
 #define MXG_MAX_ADDRESSES 64
 /* this host's own addresses kept to tell a local client (getifaddrs) */
 #define MXG_MAX_HOST_ADDRESSES 256
+/* Served domains and passed clients at once; the kernel's maps are sized
+ * to the same (gate/gate_kern.h checks). */
+#define MXG_MAX_DOMAINS 1000000
+#define MXG_MAX_PASSES 16384
+/* The port the gate steers and the prober connects to. */
+#define MXG_SMTP_PORT 25
 
 #endif

@@ -171,7 +171,7 @@ int do_gate_set(int argc, char **argv)
 		fprintf(stderr, "usage: mxgate gate-set %s\n", usage);
 		return CLI_USAGE;
 	}
-	fd = open_map(a.cfg.pin_dir, MXG_MAP_GATE);
+	fd = open_map(a.cfg.pin_dir, mxg_pin_names[MXG_PIN_GATE_MAP]);
 	if (fd < 0)
 		return CLI_FAIL;
 	ret = gate_map_set_address(fd, &ip, gated, 1, a.ttl_ms);
@@ -196,7 +196,7 @@ int do_gate_del(int argc, char **argv)
 		fprintf(stderr, "usage: mxgate gate-del %s\n", usage);
 		return CLI_USAGE;
 	}
-	fd = open_map(a.cfg.pin_dir, MXG_MAP_GATE);
+	fd = open_map(a.cfg.pin_dir, mxg_pin_names[MXG_PIN_GATE_MAP]);
 	if (fd < 0)
 		return CLI_FAIL;
 	ret = gate_map_delete_address(fd, &ip);
@@ -234,7 +234,7 @@ int do_gate_domain(int argc, char **argv)
 	} else {
 		goto usage;
 	}
-	fd = open_map(a.cfg.pin_dir, MXG_MAP_DOMAINS);
+	fd = open_map(a.cfg.pin_dir, mxg_pin_names[MXG_PIN_DOMAINS_MAP]);
 	if (fd < 0)
 		return CLI_FAIL;
 	ret = gate_map_set_domain(fd, &d, a.ttl_ms);

@@ -15,7 +15,7 @@
 
 #include "addr.h"
 #include "mxg_limits.h"
-#include "reply.h"
+#include "reply_mode.h"
 
 #define MXG_DEFAULT_CONFIG "/etc/mxgate/mxgate.conf"
 #define MXG_DEFAULT_PIN_DIR "/sys/fs/bpf/mxgate"

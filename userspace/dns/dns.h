@@ -36,6 +36,20 @@ enum mx_status {
 	MX_ERROR,      /* SERVFAIL, REFUSED, timeout, garbage: no usable answer */
 };
 
+/* The one spelling of an MX answer's status: status (text and JSON
+ * `dns.last`), `mxgate probe` (`mx_status`, `address_status`), logs. */
+static inline const char *mxg_mx_status_str(unsigned s)
+{
+	static const char *const names[] = {
+	    [MX_OK] = "ok",
+	    [MX_NULL] = "null-mx",
+	    [MX_NO_RECORDS] = "no-records",
+	    [MX_NXDOMAIN] = "nxdomain",
+	    [MX_ERROR] = "error",
+	};
+	return s < sizeof(names) / sizeof(names[0]) && names[s] ? names[s] : "error";
+}
+
 struct mx_host {
 	char name[256]; /* lower case, no trailing dot */
 	uint16_t pref;

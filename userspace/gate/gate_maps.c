@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Entries of mxgate's BPF maps; see gate_maps.h. */
-#include "event.h"
 #include "gate_maps.h"
 
 #include <ctype.h>
@@ -11,7 +10,82 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "event.h"
+#include "gate_kern.h"
+
 #define NS_PER_MS 1000000ULL
+
+void mxg_ip_to_gate_key(const struct mxg_ip *ip, struct mxg_gate_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	if (ip->family == AF_INET) {
+		key->addr[10] = 0xff;
+		key->addr[11] = 0xff;
+		memcpy(&key->addr[12], &ip->v4, 4);
+	} else {
+		memcpy(key->addr, &ip->v6, 16);
+	}
+}
+
+void mxg_ip_from_gate_key(const struct mxg_gate_key *key, struct mxg_ip *ip)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	memset(ip, 0, sizeof(*ip));
+	if (memcmp(key->addr, mapped, sizeof(mapped)) == 0) {
+		ip->family = AF_INET;
+		memcpy(&ip->v4, &key->addr[12], 4);
+	} else {
+		ip->family = AF_INET6;
+		memcpy(&ip->v6, key->addr, 16);
+	}
+}
+
+uint32_t gate_kern_domain_state(enum mxg_domain_state s)
+{
+	switch (s) {
+	case MXG_DOMAIN_GATED:
+		return MXG_KERN_DOMAIN_GATED;
+	case MXG_DOMAIN_OPEN:
+		return MXG_KERN_DOMAIN_OPEN;
+	default:
+		return MXG_KERN_DOMAIN_UNKNOWN;
+	}
+}
+
+enum mxg_domain_state gate_domain_state_from_kern(uint32_t s)
+{
+	switch (s) {
+	case MXG_KERN_DOMAIN_GATED:
+		return MXG_DOMAIN_GATED;
+	case MXG_KERN_DOMAIN_OPEN:
+		return MXG_DOMAIN_OPEN;
+	default:
+		return MXG_DOMAIN_UNKNOWN;
+	}
+}
+
+uint32_t gate_kern_pass_reason(enum mxg_pass_reason r)
+{
+	switch (r) {
+	case MXG_PASS_GREYLIST:
+		return MXG_KERN_PASS_GREYLIST;
+	case MXG_PASS_RECIPIENT:
+		return MXG_KERN_PASS_RECIPIENT;
+	}
+	return 0;
+}
+
+const char *gate_kern_pass_reason_str(uint32_t r)
+{
+	switch (r) {
+	case MXG_KERN_PASS_GREYLIST:
+		return "greylist";
+	case MXG_KERN_PASS_RECIPIENT:
+		return "recipient";
+	}
+	return "?";
+}
 
 int gate_map_set_address(int map_fd, const struct mxg_ip *ip, bool gated, unsigned n_domains,
 			 uint64_t ttl_ms)
@@ -65,7 +139,7 @@ int gate_map_domain_entry(const struct gate_domain_view *d, uint64_t ttl_ms,
 	memset(e, 0, sizeof(*e));
 	e->since_ns = d->since_ns;
 	e->expires_ns = ev_now_ns() + ttl_ms * NS_PER_MS;
-	e->state = d->state;
+	e->state = gate_kern_domain_state(d->state);
 	e->reason = d->reason;
 	memcpy(e->primary, primary, pl);
 	return 0;
@@ -133,10 +207,11 @@ out:
 }
 
 int gate_map_set_pass(int map_fd, const struct mxg_ip *ip, uint64_t expires_ns, uint64_t since_ns,
-		      unsigned reason)
+		      enum mxg_pass_reason reason)
 {
-	struct mxg_pass_entry e = {
-	    .expires_ns = expires_ns, .since_ns = since_ns, .reason = reason};
+	struct mxg_pass_entry e = {.expires_ns = expires_ns,
+				   .since_ns = since_ns,
+				   .reason = gate_kern_pass_reason(reason)};
 	struct mxg_gate_key key;
 
 	mxg_ip_to_gate_key(ip, &key);

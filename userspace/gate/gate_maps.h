@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Writing and reading entries of mxgate's BPF maps, given their
- * descriptors: shared by the tc backend, the CLI (dump, hidden test
- * commands) and the test helpers, so there is one encoding of each entry.
+ * Writing entries of mxgate's BPF maps, given their descriptors, in user
+ * space's types: shared by the tc backend, the CLI's hidden test commands
+ * and the test helpers, so there is one encoding of each entry. What
+ * needs the kernel's layouts is in gate_kern.h, for gate/ alone.
  */
 #ifndef MXG_GATE_MAPS_H
 #define MXG_GATE_MAPS_H
@@ -13,7 +14,7 @@
 
 #include "addr.h"
 #include "gate.h"
-#include "mxgate_kern_user.h"
+#include "reason.h"
 
 /* Gate entry for ip, expiring ttl_ms from now (0: already expired). */
 int gate_map_set_address(int map_fd, const struct mxg_ip *ip, bool gated, unsigned n_domains,
@@ -22,11 +23,7 @@ int gate_map_delete_address(int map_fd, const struct mxg_ip *ip);
 
 /* Domain entry; the name is stored lower case. -ENAMETOOLONG past
  * MXG_DOMAIN_LEN - 1 octets. */
-int gate_map_domain_key(const char *name, struct mxg_domain_key *key);
 int gate_map_set_domain(int map_fd, const struct gate_domain_view *d, uint64_t ttl_ms);
-/* The key and value gate_map_set_domain writes (for batches). */
-int gate_map_domain_entry(const struct gate_domain_view *d, uint64_t ttl_ms,
-			  struct mxg_domain_key *key, struct mxg_domain_entry *e);
 
 /* Put a listening socket into a responder SOCKMAP slot; sock_fd -1
  * empties the slot (an empty slot is not an error). */
@@ -39,14 +36,10 @@ int gate_map_set_pass(int map_fd, const struct mxg_ip *ip, uint64_t expires_ns, 
 int gate_map_delete_pass(int map_fd, const struct mxg_ip *ip);
 /* pass_clients into the LPM trie: exactly nets afterwards (add, then
  * delete the rest). */
-void gate_map_pass_net_key(const struct mxg_net *n, struct mxg_pass_net_key *k);
 int gate_map_set_pass_nets(int map_fd, const struct mxg_net *nets, size_t n);
 
 /* Delete every key of the hash map that is not in keys[0..n) (each size
  * octets), at most max of them: what a round did not write. */
 int gate_map_delete_unseen(int map_fd, const void *keys, size_t n, size_t size, size_t max);
-
-/* Sum the per-CPU counters. */
-int gate_map_read_counters(int map_fd, struct mxg_counters *sum);
 
 #endif

@@ -47,6 +47,7 @@
 #include <bpf/libbpf.h>
 
 #include "event.h"
+#include "gate_kern.h"
 #include "gate_maps.h"
 #include "kernel_features.h"
 #include "log.h"

@@ -20,7 +20,7 @@
 
 #include "dircheck.h"
 #include "log.h"
-#include "mxgate_kern_user.h"
+#include "gate_kern.h"
 #include "tc_hook.h"
 
 /* How long pins_lock() waits for another mxgate process. */
@@ -28,8 +28,14 @@
 #define PINS_LOCK_STEP_MS 50
 
 const char *const mxg_pin_names[] = {
-    MXG_MAP_GATE,      MXG_MAP_DOMAINS, MXG_MAP_COUNTERS, MXG_MAP_RESPONDER,
-    MXG_MAP_PASS_NETS, MXG_MAP_PASSES,	MXG_PIN_PROG,	  NULL,
+    [MXG_PIN_GATE_MAP] = MXG_MAP_GATE,
+    [MXG_PIN_DOMAINS_MAP] = MXG_MAP_DOMAINS,
+    [MXG_PIN_COUNTERS_MAP] = MXG_MAP_COUNTERS,
+    [MXG_PIN_RESPONDER_MAP] = MXG_MAP_RESPONDER,
+    [MXG_PIN_PASS_NETS_MAP] = MXG_MAP_PASS_NETS,
+    [MXG_PIN_PASSES_MAP] = MXG_MAP_PASSES,
+    [MXG_PIN_TC_PROG] = MXG_PIN_PROG,
+    [MXG_PIN__COUNT] = NULL,
 };
 
 static int libbpf_to_debug(enum libbpf_print_level level, const char *fmt, va_list ap)

@@ -15,7 +15,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Every file mxgate pins, NULL-terminated; what pins_remove() unlinks. */
+/* Every file mxgate pins, by these indexes, NULL-terminated; what
+ * pins_remove() unlinks. */
+enum mxg_pin_id {
+	MXG_PIN_GATE_MAP,
+	MXG_PIN_DOMAINS_MAP,
+	MXG_PIN_COUNTERS_MAP,
+	MXG_PIN_RESPONDER_MAP,
+	MXG_PIN_PASS_NETS_MAP,
+	MXG_PIN_PASSES_MAP,
+	MXG_PIN_TC_PROG,
+	MXG_PIN__COUNT
+};
 extern const char *const mxg_pin_names[];
 
 /* Descriptors of what is pinned; -1 where nothing is. */

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 
 #include "event.h"
+#include "gate_kern.h"
 #include "gate_maps.h"
 #include "hash.h"
 #include "log.h"

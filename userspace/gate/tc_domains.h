@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "gate.h"
-#include "mxgate_kern_user.h"
+#include "gate_kern.h"
 
 #define TC_DOMAINS_BATCH 1024 /* domain entries per BPF_MAP_UPDATE_BATCH */
 

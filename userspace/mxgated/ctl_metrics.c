@@ -10,7 +10,7 @@
 
 #include "controller.h"
 #include "ctl_responder.h"
-#include "mxgate_kern_user.h"
+#include "reason.h"
 #include "prom.h"
 #include "reason.h"
 

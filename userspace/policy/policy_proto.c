@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "hash.h"
-#include "mxgate_kern_user.h"
+#include "reason.h"
 #include "rcpt.h"
 #include "reply.h"
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mxgate_kern_user.h"
+#include "reason.h"
 
 int responder_wire_check_hdr(const struct responder_wire_hdr *h)
 {

@@ -3,7 +3,7 @@
  * rcpt.h). Pure: no I/O, the questions are the caller's. */
 #include "rcpt.h"
 
-#include "mxgate_kern_user.h" /* enum mxg_domain_state */
+#include "reason.h" /* enum mxg_domain_state */
 
 enum reply_kind rcpt_decide(enum rcpt_found found, const struct rcpt_domain *d,
 			    const struct rcpt_checks *chk)

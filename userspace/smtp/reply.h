@@ -8,29 +8,10 @@
 
 #include <stddef.h>
 
+#include "reply_mode.h"
+
 /* A reply line without CRLF; RFC 5321 4.5.3.1.5 allows 512 with CRLF. */
 #define REPLY_LINE_MAX 510
-
-/* Used when a domain has no reply_text of its own. %d is the domain, %p
- * the primary MX host, %% a percent sign. */
-#define REPLY_DEFAULT_TEXT "%d: this is a backup MX and the primary MX %p is online; please try %p"
-
-/* The `reply` key: what a gated served domain answers at RCPT. */
-enum mxg_reply_mode {
-	MXG_REPLY_INHERIT = -1, /* [domain] sections only */
-	MXG_REPLY_REJECT = 0,	/* 551 5.7.1 */
-	MXG_REPLY_DEFER = 1,	/* 451 4.7.1 */
-	MXG_REPLY_GREYLIST = 2, /* 451 4.7.1, then pass the client after a proven retry */
-};
-
-/* The `reply` key's spelling of a mode: status, logs. */
-static inline const char *reply_mode_name(int mode)
-{
-	return mode == MXG_REPLY_REJECT	    ? "reject"
-	       : mode == MXG_REPLY_DEFER    ? "defer"
-	       : mode == MXG_REPLY_GREYLIST ? "greylist"
-					    : "?";
-}
 
 #define REPLY_OFFENDER_LINE                                                                        \
 	"550 5.7.1 You tried me, a backup MX, too often while the primary MX is online"

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "mxg_limits.h"
-#include "mxgate_kern_user.h" /* enum mxg_domain_state */
+#include "reason.h" /* enum mxg_domain_state */
 
 /* A command line, CRLF included (RFC 5321 4.5.3.1.4). */
 #define SMTP_LINE_MAX 512

@@ -45,7 +45,7 @@
 #include "addr.h"
 #include "mxg_limits.h"
 #include "dns.h"
-#include "mxgate_kern_user.h"
+#include "reason.h"
 #include "mxs.h"
 #include "probe.h"
 #include "quorum.h"

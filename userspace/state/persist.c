@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mxgate_kern_user.h"
+#include "reason.h"
 
 #define FIELDS_MAX 8
 

@@ -1,14 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Why a domain is in its state: logged, shown by `mxgate status` and
- * `mxgate probe`, and stored in the domain map's `reason` field. Append
- * only: the numbers are read back from pinned maps. This header is the one
- * spelling of a domain state, a reason (token and sentence) and an MX
- * answer's status, for every output that names them. */
+/* A domain's state and why it is in it, and why a client is passed: the
+ * enums every subsystem uses, and their one spelling (token and sentence)
+ * for every output that names them. Includes nothing, so the pure modules
+ * (smtp/) may use it. The reason is stored in the domain map's `reason`
+ * field and read back from pinned maps: append only. The kernel has its
+ * own values for the state and the pass reason; the gate converts. */
 #ifndef MXG_REASON_H
 #define MXG_REASON_H
 
-#include "dns.h"
-#include "mxgate_kern_user.h"
+enum mxg_domain_state {
+	MXG_DOMAIN_UNKNOWN = 0,
+	MXG_DOMAIN_OPEN = 1,
+	MXG_DOMAIN_GATED = 2,
+	MXG_DOMAIN_STATES = 3, /* how many there are */
+};
+
+/* Why a client is passed. */
+enum mxg_pass_reason {
+	MXG_PASS_GREYLIST = 1,	/* it retried a greylisted tuple in time */
+	MXG_PASS_RECIPIENT = 2, /* it asked for a pass_recipients address */
+};
 
 /* The one spelling of a domain state: logs, status, dump, metrics, probe. */
 static inline const char *mxg_domain_state_str(unsigned s)
@@ -96,21 +107,6 @@ static inline const char *mxg_reason_str(unsigned r)
 static inline const char *mxg_reason_token(unsigned r)
 {
 	return mxg_reason_name(r)->token;
-}
-
-/* The one spelling of an MX answer's status (enum mx_status of dns.h):
- * status (text and JSON `dns.last`), `mxgate probe` (`mx_status`,
- * `address_status`), logs. */
-static inline const char *mxg_mx_status_str(unsigned s)
-{
-	static const char *const names[] = {
-	    [MX_OK] = "ok",
-	    [MX_NULL] = "null-mx",
-	    [MX_NO_RECORDS] = "no-records",
-	    [MX_NXDOMAIN] = "nxdomain",
-	    [MX_ERROR] = "error",
-	};
-	return s < sizeof(names) / sizeof(names[0]) && names[s] ? names[s] : "error";
 }
 
 #endif
