@@ -28,7 +28,7 @@ tn_postconf edge "smtpd_banner = \$myhostname ESMTP mxgate-test-backup" || tn_di
 tn_wait_port edge 127.0.0.1 10025 || tn_die "no handoff listener"
 tn_postfix_start snd sender
 
-tap_plan 14
+tap_plan 17
 mxg_config reply=defer handoff=inet:127.0.0.1:10025
 mxg_start
 tap_ok "example.test gated (its primary is up)" mxg_wait_state example.test gated 10
@@ -40,6 +40,21 @@ tap_like "$out" "<- *250 2\.0\.0 Ok: queued as" "hosted.test on the gated addres
 tap_ok "delivered to hosted.test" tn_mail_wait edge 1 15 u@hosted.test
 tap_ok "Postfix's log names the sender's real address" \
 	grep -qE "postfix/handoff/smtpd\[[0-9]+\]: [0-9A-F]+: client=unknown\[$TN_IP_snd\]" "$TN_DIR/edge/maillog"
+
+# A message of 3 MB: copied after the 354 with splice(2) (plaintext),
+# arriving whole.
+BIG=$TN_DIR/big.txt
+awk 'BEGIN { for (i = 0; i < 40000; i++) printf "line %06d %070d\n", i, 0; print "END-OF-BIG" }' >"$BIG"
+out=$(tn_swaks snd --server "$TN_IP_edge" --from a@sender.test --to big@hosted.test \
+	--header "Subject: big" --body "$BIG" --suppress-data --timeout 60 2>&1)
+tap_like "$out" "<- *250 2\.0\.0 Ok: queued as" "a 3 MB message handed off: Postfix's 250 after DATA"
+big_whole() {
+	local f
+	f=$(tn_mail_find edge "^Delivered-To: big@hosted.test") && grep -q END-OF-BIG $f
+}
+tap_ok "delivered whole (its last line is there)" tn_wait 30 big_whole
+tap_ok "the session line says the message was spliced" \
+	tn_wait 10 grep -q "rcpt=hosted.test=250 .*end=handed off (splice)" "$MXG_LOG"
 
 out=$(tn_swaks snd --server "$TN_IP_edge" --from a@sender.test --to u@example.test,v@hosted.test \
 	--header "Subject: mixed" --timeout 15 2>&1)

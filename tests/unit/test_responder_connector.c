@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +91,8 @@ static void test_connects_to_the_one_address(void **state)
 
 /* The responder under its seccomp allowlist can make no socket at all
  * (so it can connect nowhere itself), and still gets its connection to
- * the handoff address from the connector. */
+ * the handoff address from the connector, and can splice octets through a
+ * pipe of its own into it (the copy after DATA). */
 static void test_confined_responder_reaches_only_the_target(void **state)
 {
 	struct sockaddr_storage ss;
@@ -129,12 +131,31 @@ static void test_confined_responder_reaches_only_the_target(void **state)
 			    epoll_wait(ep, &got, 1, 5000) != 1)
 				_exit(16);
 			rc = rsp_connector_take(fd, &id, &conn, &error);
-			_exit(rc == 1 && conn >= 0 && id == 1 && !error ? 0 : 14);
+			if (rc != 1 || conn < 0 || id != 1 || error)
+				_exit(14);
+		}
+		{
+			int p[2];
+
+			if (pipe2(p, O_NONBLOCK | O_CLOEXEC) || write(p[1], "spliced", 7) != 7 ||
+			    splice(p[0], NULL, conn, NULL, 7, SPLICE_F_MOVE | SPLICE_F_NONBLOCK) !=
+				7)
+				_exit(15);
+			_exit(0);
 		}
 	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
+	{
+		char got[8] = "";
+		int a = accept(lfd, NULL, NULL);
+
+		assert_true(a >= 0);
+		assert_int_equal(read(a, got, sizeof(got)), 7);
+		assert_memory_equal(got, "spliced", 7);
+		close(a);
+	}
 	close(fd);
 	assert_int_equal(waitpid(cpid, &st, 0), cpid);
 	close(lfd);

@@ -27,6 +27,13 @@
 #define RESPONDER_BACKLOG 1024
 #define RESPONDER_FD_SLACK 64 /* descriptors beyond one per session */
 
+/* A handoff holds the MTA's socket and, while it copies, two pipes: five
+ * descriptors for each of the max_connections/4 (responder_proc.c). */
+static unsigned handoff_fds(const struct mxg_config *cfg, unsigned max_conn)
+{
+	return cfg->handoff_addr_len ? (max_conn / 4 ? max_conn / 4 : 1) * 5 : 0;
+}
+
 static int listen_one(const struct mxg_ip *ip, uint16_t port, uint16_t *bound, char *err,
 		      size_t errlen)
 {
@@ -202,7 +209,9 @@ __attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, s
 	if (!rc)
 		rc = responder_chroot(jail, err, sizeof(err));
 	if (!rc)
-		rc = responder_drop_privileges(uid, gid, change_user, max_conn + RESPONDER_FD_SLACK,
+		rc = responder_drop_privileges(uid, gid, change_user,
+					       max_conn + handoff_fds(cfg, max_conn) +
+						   RESPONDER_FD_SLACK,
 					       status_fd, err, sizeof(err));
 	if (status_fd >= 0)
 		close(status_fd);

@@ -4,12 +4,16 @@
  * session's handoff ops (smtp_session.h) on one connection to the MTA's
  * handoff listener, which the connector (responder_connector.c) makes;
  * the dialogue is smtp/handoff_proto.c; after the MTA's 354 the bytes of
- * both directions are copied as they are, through TLS on the client's side
- * when the session runs under STARTTLS (rsp_conn_recv / rsp_conn_write).
+ * both directions are copied as they are. A plaintext session's bytes go
+ * socket to pipe to socket with splice(2), never through this process's
+ * memory; a session under STARTTLS must go through OpenSSL on the client's
+ * side (rsp_conn_recv / rsp_conn_write) and is copied through two fixed
+ * buffers, as is a plaintext one when no pipe can be had (EMFILE).
  * Bounded: handoffs at once, the time of each step, the copy's idle time,
- * two fixed buffers per handoff.
+ * two fixed buffers and two pipes (their kernel capacity) per handoff.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,14 +28,35 @@
 #define HO_COPY_IDLE_MS 300000 /* the copy phase: Postfix's smtpd_timeout */
 #define HO_BUF 16384
 
+/* One direction of the spliced copy: the pipe, what it holds, and whether
+ * the kernel refused more although the count says room (a pipe holds a
+ * number of buffers, not of octets: a socket's small segments can fill it
+ * early; until it drains, its source is not watched). */
+struct ho_pipe {
+	int rd, wr; /* -1: not spliced */
+	size_t held;
+	bool full;
+};
+
 struct conn_ho {
 	int fd; /* -1 until the connector's answer */
 	bool connected, copying, client_eof, mta_eof;
 	struct ev_timer timer;
 	struct handoff h;
 	size_t c2m_len, m2c_len;
+	struct ho_pipe c2m_p, m2c_p; /* plaintext sessions: the spliced copy */
+	size_t pipe_cap;
 	char c2m[HO_BUF], m2c[HO_BUF];
 };
+
+static void ho_pipe_close(struct ho_pipe *p)
+{
+	if (p->rd >= 0)
+		close(p->rd);
+	if (p->wr >= 0)
+		close(p->wr);
+	p->rd = p->wr = -1;
+}
 
 static void ho_close(struct conn *c)
 {
@@ -44,6 +69,8 @@ static void ho_close(struct conn *c)
 		ev_io_del(c->rsp->loop, ho->fd);
 		close(ho->fd);
 	}
+	ho_pipe_close(&ho->c2m_p);
+	ho_pipe_close(&ho->m2c_p);
 	c->rsp->n_handoffs--;
 	free(ho);
 	c->ho = NULL;
@@ -78,6 +105,78 @@ static void ho_fail(struct conn *c, const char *why)
 }
 
 static void ho_events(struct conn *c);
+
+static bool ho_pipe_room(const struct conn_ho *ho, const struct ho_pipe *p)
+{
+	return !p->full && p->held < ho->pipe_cap;
+}
+
+/* A plaintext session after the 354: the two pipes of the spliced copy.
+ * false: none (the copy goes through the buffers, as under TLS). */
+static bool ho_pipes_open(struct conn *c)
+{
+	struct conn_ho *ho = c->ho;
+	int a[2], b[2], cap;
+
+	if (c->ssl || c->tls != CONN_TLS_NONE)
+		return false; /* OpenSSL must see the client's bytes */
+	if (pipe2(a, O_NONBLOCK | O_CLOEXEC) < 0)
+		return false;
+	if (pipe2(b, O_NONBLOCK | O_CLOEXEC) < 0) {
+		close(a[0]);
+		close(a[1]);
+		return false;
+	}
+	ho->c2m_p = (struct ho_pipe){a[0], a[1], 0, false};
+	ho->m2c_p = (struct ho_pipe){b[0], b[1], 0, false};
+	/* Both have the default size; a user past pipe-user-pages-soft gets
+	 * smaller ones: the count is only a hint (see struct ho_pipe). */
+	cap = fcntl(a[1], F_GETPIPE_SZ);
+	ho->pipe_cap = cap > 0 ? (size_t)cap : 4096;
+	return true;
+}
+
+/* Move what the pipe's source has into it. 1 progress, 0 nothing now,
+ * -1 end of file or error (errno 0 at end of file). */
+static int ho_fill(struct conn_ho *ho, struct ho_pipe *p, int from)
+{
+	ssize_t n;
+
+	if (p->full || p->held >= ho->pipe_cap)
+		return 0;
+	n = splice(from, NULL, p->wr, NULL, ho->pipe_cap - p->held,
+		   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n > 0) {
+		p->held += (size_t)n;
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		/* Nothing to read, or the pipe has no free buffer. */
+		p->full = p->held > 0;
+		return 0;
+	}
+	if (!n)
+		errno = 0;
+	return -1;
+}
+
+/* Move what the pipe holds to its sink. 1 progress, 0 nothing now, -1
+ * error. *moved adds what went. */
+static int ho_drain(struct ho_pipe *p, int to, uint64_t *moved)
+{
+	ssize_t n;
+
+	if (!p->held)
+		return 0;
+	n = splice(p->rd, NULL, to, NULL, p->held, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n > 0) {
+		p->held -= (size_t)n;
+		p->full = false;
+		*moved += (uint64_t)n;
+		return 1;
+	}
+	return n < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+}
 
 static bool ho_arm(struct conn *c, uint64_t ms)
 {
@@ -141,6 +240,9 @@ static void ho_feed(struct conn *c, const char *buf, size_t len)
 			memcpy(c->ho->c2m, c->in, c->in_len);
 			c->ho->c2m_len = c->in_len;
 			c->in_len = 0;
+			if (!ho_pipes_open(c) && !c->ssl)
+				log_debug("responder: handoff copy without splice: %s",
+					  strerror(errno));
 			ev_timer_stop(c->rsp->loop, &c->ho->timer);
 			if (ev_timer_start(c->rsp->loop, &c->timer, HO_COPY_IDLE_MS) < 0) {
 				ho_fail(c, "out of memory (timer)");
@@ -167,9 +269,10 @@ static void ho_events(struct conn *c)
 	if (!ho || ho->fd < 0)
 		return;
 	handoff_output(&ho->h, &n);
-	if (!ho->connected || n || (ho->copying && ho->c2m_len))
+	if (!ho->connected || n || (ho->copying && (ho->c2m_len || ho->c2m_p.held)))
 		ev |= EV_WRITE;
-	if (ho->copying && (ho->m2c_len == sizeof(ho->m2c) || ho->mta_eof))
+	if (ho->copying && (ho->mta_eof || (ho->m2c_p.rd >= 0 ? !ho_pipe_room(ho, &ho->m2c_p)
+							      : ho->m2c_len == sizeof(ho->m2c))))
 		ev &= ~(unsigned)EV_READ;
 	ev_io_mod(c->rsp->loop, ho->fd, ev);
 }
@@ -273,6 +376,7 @@ bool rsp_ho_rcpt(struct conn *c, const char *helo_line, const char *mail_line,
 		if (!ho)
 			return false;
 		ho->fd = -1;
+		ho->c2m_p.rd = ho->c2m_p.wr = ho->m2c_p.rd = ho->m2c_p.wr = -1;
 		ev_timer_init(&ho->timer, ho_timer, c);
 		c->ho = ho;
 		r->n_handoffs++;
@@ -309,17 +413,21 @@ void rsp_ho_reset(struct conn *c)
 	ho_close(c);
 }
 
-/* The copy phase, both directions, on an event of either side. */
+/* The copy phase, both directions, on an event of either side: the
+ * session's last replies (the 354) first, then the MTA's bytes; what the
+ * client pipelined behind DATA (c2m) before what it sends later. Each
+ * direction goes through its pipe (splice) or, under TLS, its buffer. */
 void rsp_ho_copy(struct conn *c)
 {
 	struct conn_ho *ho = c->ho;
+	struct rsp *r = c->rsp;
+	bool spliced = ho->c2m_p.rd >= 0, progress, c2m_room;
 	size_t out;
 	ssize_t n;
-	bool progress;
+	int rc;
 
 	do {
 		progress = false;
-		/* The session's last replies (the 354) first, then the MTA's. */
 		smtp_session_output(&c->smtp, &out);
 		if (out) {
 			if (!rsp_conn_send(c, &progress)) {
@@ -332,25 +440,46 @@ void rsp_ho_copy(struct conn *c)
 			if (n > 0) {
 				memmove(ho->m2c, ho->m2c + n, ho->m2c_len - (size_t)n);
 				ho->m2c_len -= (size_t)n;
+				r->handoff_bytes_to_client += (uint64_t)n;
 				progress = true;
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				c->end = "write error";
 				rsp_conn_free(c);
 				return;
 			}
+		} else if (spliced) {
+			rc = ho_drain(&ho->m2c_p, c->fd, &r->handoff_bytes_to_client);
+			if (rc < 0) {
+				c->end = "write error";
+				rsp_conn_free(c);
+				return;
+			}
+			progress |= rc > 0;
 		}
 		if (ho->c2m_len) {
 			n = send(ho->fd, ho->c2m, ho->c2m_len, MSG_NOSIGNAL | MSG_DONTWAIT);
 			if (n > 0) {
 				memmove(ho->c2m, ho->c2m + n, ho->c2m_len - (size_t)n);
 				ho->c2m_len -= (size_t)n;
+				r->handoff_bytes_to_mta += (uint64_t)n;
 				progress = true;
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				ho_fail(c, strerror(errno));
 				return;
 			}
+		} else if (spliced) {
+			rc = ho_drain(&ho->c2m_p, ho->fd, &r->handoff_bytes_to_mta);
+			if (rc < 0) {
+				ho_fail(c, strerror(errno));
+				return;
+			}
+			progress |= rc > 0;
 		}
-		if (!ho->client_eof && ho->c2m_len < sizeof(ho->c2m)) {
+		if (!ho->client_eof && spliced) {
+			rc = ho_fill(ho, &ho->c2m_p, c->fd);
+			ho->client_eof = rc < 0;
+			progress |= rc > 0;
+		} else if (!ho->client_eof && ho->c2m_len < sizeof(ho->c2m)) {
 			n = rsp_conn_recv(c, ho->c2m + ho->c2m_len, sizeof(ho->c2m) - ho->c2m_len);
 			if (n > 0) {
 				ho->c2m_len += (size_t)n;
@@ -359,7 +488,11 @@ void rsp_ho_copy(struct conn *c)
 				ho->client_eof = true;
 			}
 		}
-		if (!ho->mta_eof && ho->m2c_len < sizeof(ho->m2c)) {
+		if (!ho->mta_eof && spliced) {
+			rc = ho_fill(ho, &ho->m2c_p, ho->fd);
+			ho->mta_eof = rc < 0;
+			progress |= rc > 0;
+		} else if (!ho->mta_eof && ho->m2c_len < sizeof(ho->m2c)) {
 			n = recv(ho->fd, ho->m2c + ho->m2c_len, sizeof(ho->m2c) - ho->m2c_len,
 				 MSG_DONTWAIT);
 			if (n > 0) {
@@ -370,27 +503,29 @@ void rsp_ho_copy(struct conn *c)
 			}
 		}
 	} while (progress);
-	if (ho->client_eof && !ho->c2m_len)
+	if (ho->client_eof && !ho->c2m_len && !ho->c2m_p.held)
 		shutdown(ho->fd, SHUT_WR);
 	smtp_session_output(&c->smtp, &out);
 	/* The MTA is done (221 or closed) and all of it reached the client. */
-	if (ho->mta_eof && !ho->m2c_len && !out) {
-		c->end = "handed off";
+	if (ho->mta_eof && !ho->m2c_len && !ho->m2c_p.held && !out) {
+		c->end = spliced ? "handed off (splice)" : "handed off (copied)";
 		rsp_conn_free(c);
 		return;
 	}
 	if (ho->client_eof && ho->mta_eof) {
-		c->end = "handed off";
+		c->end = spliced ? "handed off (splice)" : "handed off (copied)";
 		rsp_conn_free(c);
 		return;
 	}
-	if (ev_timer_start(c->rsp->loop, &c->timer, HO_COPY_IDLE_MS) < 0) {
+	if (ev_timer_start(r->loop, &c->timer, HO_COPY_IDLE_MS) < 0) {
 		c->end = "out of memory (timer)";
 		rsp_conn_free(c);
 		return;
 	}
-	ev_io_mod(c->rsp->loop, c->fd,
-		  (ho->client_eof || ho->c2m_len == sizeof(ho->c2m) ? 0 : EV_READ) |
-		      (out || ho->m2c_len || (c->tls_want & EV_WRITE) ? EV_WRITE : 0));
+	c2m_room = spliced ? ho_pipe_room(ho, &ho->c2m_p) : ho->c2m_len < sizeof(ho->c2m);
+	ev_io_mod(
+	    r->loop, c->fd,
+	    (ho->client_eof || !c2m_room ? 0 : EV_READ) |
+		(out || ho->m2c_len || ho->m2c_p.held || (c->tls_want & EV_WRITE) ? EV_WRITE : 0));
 	ho_events(c);
 }
