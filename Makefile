@@ -43,7 +43,7 @@ PROVE ?= prove
 
 # Every external library is a Debian -dev package found with pkg-config.
 # The variables expand lazily, after the deps stamp has installed them.
-PKGS := libbpf libnftnl libmnl ldns inih libseccomp openssl
+PKGS := libbpf libnftnl libmnl ldns inih libseccomp openssl hiredis
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS)) -lcap
 

@@ -45,7 +45,7 @@ like() { # like GOT REGEX DESC
 	fi
 }
 
-echo 1..38
+echo 1..43
 
 cat >"$dir/domains" <<'EOT'
 # served from a file
@@ -131,13 +131,38 @@ printf 'compatibility_level = 3.6\nrelay_domains = example.biz\nmydestination =\
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/tls.key" -out "$dir/tls.pem" -days 2 \
 	-subj /CN=mx2.example.org 2>/dev/null
 chmod 600 "$dir/tls.key"
+echo secret >"$dir/redis.password"
+chmod 600 "$dir/redis.password"
 sed -E -e 's/^#(\[?[a-z0-9_]+( = |[ ]))/\1/' -e "s|^domains_file = .*|domains_file = $dir/more|" \
 	-e "s|^tls_cert_file = .*|tls_cert_file = $dir/tls.pem|" -e "s|^tls_key_file = .*|tls_key_file = $dir/tls.key|" \
 	-e "s|^postfix_config_dir = .*|postfix_config_dir = $dir/postfix|" \
+	-e "s|^redis_password_file = .*|redis_password_file = $dir/redis.password|" \
+	-e 's|^redis = |#redis = |' \
 	"$SRC/docs/mxgate.conf.example" >"$dir/all.conf"
 run -n -c "$dir/all.conf"
 is "$rc:$errs" "0:" "docs/mxgate.conf.example with every key uncommented passes"
-is "$(grep -oE '^[a-z0-9_]+ = ' "$dir/all.conf" | sort -u | wc -l)" 58 "the example shows all 58 keys"
+# redis stays commented: it excludes redis_sentinels.
+is "$(grep -oE '^#?[a-z0-9_]+ = ' "$dir/all.conf" | tr -d '#' | sort -u | wc -l)" 65 "the example shows all 65 keys"
+
+# state_backend = redis: where Redis is, and a password no one else reads.
+base='self = mx2.example.org\ndomains = example.org\ninterfaces = eth0\nstate_backend = redis\n'
+printf "$base" >"$dir/rnone.conf"
+run -n -c "$dir/rnone.conf"
+like "$rc:$err" "^1:mxgated: $dir/rnone.conf:4: redis: required key missing for state_backend = redis" "state_backend = redis without redis: refused, names the line"
+printf "${base}redis = redis.example.org:6379\n" >"$dir/rname.conf"
+run -n -c "$dir/rname.conf"
+like "$rc:$err" "^1:mxgated: $dir/rname.conf:5: redis: .*is not unix:/PATH or an IP address" "redis as a name (would block the loop): refused"
+printf "${base}redis_sentinels = 192.0.2.1 [2001:db8::1]:26380\n" >"$dir/rsent.conf"
+run -n -c "$dir/rsent.conf"
+like "$rc:$err" "^1:mxgated: $dir/rsent.conf:5: redis_master_name: required key missing" "Sentinels without a master name: refused"
+echo secret >"$dir/redis.pw"
+chmod 644 "$dir/redis.pw"
+printf "${base}redis = unix:/run/redis/redis.sock\nredis_user = mxgate\nredis_password_file = $dir/redis.pw\n" >"$dir/rpw.conf"
+run -n -c "$dir/rpw.conf"
+like "$rc:$err" "^1:mxgated: $dir/rpw.conf:7: redis_password_file: .*readable by every user on this host \\(mode 0644\\).*chmod o-rwx" "a world-readable Redis password file: refused, says chmod"
+chmod 600 "$dir/redis.pw"
+run -n -c "$dir/rpw.conf"
+is "$rc:$errs" "0:" "the same with mode 0600: accepted"
 
 # The responder's user must exist and must not be root: refused here, not
 # by a daemon that would loop restarting a responder that cannot start.

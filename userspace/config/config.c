@@ -59,6 +59,11 @@ enum key_type {
 	K_PASS_RECIPIENTS,
 	K_HANDOFF,
 	K_HANDOFF_PROTOCOL,
+	K_STATE_BACKEND,
+	K_REDIS,
+	K_REDIS_SENTINELS,
+	K_REDIS_NAME,
+	K_REDIS_PREFIX,
 };
 
 struct key {
@@ -137,6 +142,14 @@ static const struct key keys[CFG_N_KEYS] = {
      false, false},
     {"tls_key_file", K_PATH, F(tls_key_file), 0, sizeof(((struct mxg_config *)0)->tls_key_file),
      false, false},
+    {"state_backend", K_STATE_BACKEND, 0, 0, 0, false, false},
+    {"redis", K_REDIS, 0, 0, 0, false, false},
+    {"redis_sentinels", K_REDIS_SENTINELS, 0, 0, 0, false, true},
+    {"redis_master_name", K_REDIS_NAME, F(redis_master_name), 0, 0, false, false},
+    {"redis_user", K_REDIS_NAME, F(redis_user), 0, 0, false, false},
+    {"redis_password_file", K_PATH, F(redis_password_file), 0,
+     sizeof(((struct mxg_config *)0)->redis_password_file), false, false},
+    {"redis_prefix", K_REDIS_PREFIX, 0, 0, 0, false, false},
 };
 
 static int key_index(const char *name)
@@ -200,6 +213,8 @@ static void set_defaults(struct mxg_config *cfg)
 	cfg->pass_limit_network = MXG_DEFAULT_PASS_LIMIT_NETWORK;
 	cfg->pass_limit_64 = MXG_DEFAULT_PASS_LIMIT_64;
 	snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", MXG_DEFAULT_STATE_DIR);
+	cfg->state_backend = MXG_STATE_LOCAL;
+	snprintf(cfg->redis_prefix, sizeof(cfg->redis_prefix), "%s", MXG_DEFAULT_REDIS_PREFIX);
 	snprintf(cfg->pass_recipients[0], MXG_PASS_RCPT_MAX, "postmaster");
 	snprintf(cfg->pass_recipients[1], MXG_PASS_RCPT_MAX, "abuse");
 	cfg->n_pass_recipients = 2;
@@ -261,6 +276,23 @@ static int set_list_item(struct cfg_parse *p, const struct key *k, const char *v
 		return cfg_add_pass_client(c, v, why, len);
 	case K_PASS_RECIPIENTS:
 		return cfg_add_pass_recipient(c, v, why, len);
+	case K_REDIS_SENTINELS: {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		if (cv_redis_addr(v, false, MXG_DEFAULT_SENTINEL_PORT, &ss, &sl, why, len))
+			return -1;
+		for (i = 0;
+		     i < c->n_redis_sentinels && memcmp(&c->redis_sentinels[i], &ss, sizeof(ss));
+		     i++)
+			;
+		if (i < c->n_redis_sentinels)
+			goto twice;
+		if (c->n_redis_sentinels == MXG_MAX_REDIS_SENTINELS)
+			goto full;
+		c->redis_sentinels[c->n_redis_sentinels++] = ss;
+		return 0;
+	}
 	case K_INTERFACES:
 		if (cv_ifname(v, why, len))
 			return -1;
@@ -278,14 +310,14 @@ static int set_list_item(struct cfg_parse *p, const struct key *k, const char *v
 twice:
 	snprintf(why, len, "%.64s is listed twice; remove one", v);
 	return -1;
-full:
-	snprintf(why, len, "more than %d entries; mxgate takes at most %d",
-		 k->type == K_SELF	  ? MXG_MAX_SELF
-		 : k->type == K_ADDRESSES ? MXG_MAX_ADDRESSES
-					  : MXG_MAX_INTERFACES,
-		 k->type == K_SELF	  ? MXG_MAX_SELF
-		 : k->type == K_ADDRESSES ? MXG_MAX_ADDRESSES
-					  : MXG_MAX_INTERFACES);
+full : {
+	int max = k->type == K_SELF		 ? MXG_MAX_SELF
+		  : k->type == K_ADDRESSES	 ? MXG_MAX_ADDRESSES
+		  : k->type == K_REDIS_SENTINELS ? MXG_MAX_REDIS_SENTINELS
+						 : MXG_MAX_INTERFACES;
+
+	snprintf(why, len, "more than %d entries; mxgate takes at most %d", max, max);
+}
 	return -1;
 }
 
@@ -310,6 +342,7 @@ static const char *const probe_tls_names[] = {"off", "opportunistic", "verify", 
 static const char *const reply_names[] = {"reject", "defer", "greylist", NULL};
 static const char *const bool_names[] = {"no", "yes", NULL};
 static const char *const handoff_protocol_names[] = {"proxy", "xclient", NULL};
+static const char *const state_backend_names[] = {"local", "redis", NULL}; /* enum order */
 
 /* "[FAMILY] TABLE SET": the last word is the set, the rest the table. */
 static int set_offender_nft_set(struct mxg_config *c, const char *v, char *why, size_t len)
@@ -364,6 +397,7 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 	case K_INTERFACES:
 	case K_PASS_CLIENTS:
 	case K_PASS_RECIPIENTS:
+	case K_REDIS_SENTINELS:
 		return set_list(p, k, v, why, len);
 	case K_DOMAINS_FILE:
 		if (v[0] != '/' && p->fp) {
@@ -490,6 +524,24 @@ static int set_value(struct cfg_parse *p, const struct key *k, const char *v, ch
 			return -1;
 		c->handoff_protocol = e;
 		return 0;
+	case K_STATE_BACKEND:
+		if (cv_enum(v, state_backend_names, &e, why, len))
+			return -1;
+		c->state_backend = e;
+		return 0;
+	case K_REDIS:
+		if (cv_redis_addr(v, true, MXG_DEFAULT_REDIS_PORT, &c->redis_addr,
+				  &c->redis_addr_len, why, len))
+			return -1;
+		return cv_copy(c->redis, sizeof(c->redis), v, why, len);
+	case K_REDIS_NAME:
+		if (cv_redis_name(v, why, len))
+			return -1;
+		return cv_copy(field, MXG_REDIS_NAME_MAX, v, why, len);
+	case K_REDIS_PREFIX:
+		if (cv_redis_prefix(v, why, len))
+			return -1;
+		return cv_copy(c->redis_prefix, sizeof(c->redis_prefix), v, why, len);
 	}
 	return -1;
 }

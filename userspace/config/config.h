@@ -74,6 +74,12 @@
 #define MXG_DEFAULT_PASS_LIMIT_NETWORK 1024
 #define MXG_DEFAULT_PASS_LIMIT_64 64
 #define MXG_DEFAULT_STATE_DIR "/var/lib/mxgate"
+#define MXG_MAX_REDIS_SENTINELS 8 /* redis_sentinels entries */
+#define MXG_REDIS_PREFIX_MAX 64	  /* redis_prefix, NUL included */
+#define MXG_REDIS_NAME_MAX 64	  /* redis_master_name, redis_user, NUL included */
+#define MXG_DEFAULT_REDIS_PREFIX "mxgate:"
+#define MXG_DEFAULT_REDIS_PORT 6379
+#define MXG_DEFAULT_SENTINEL_PORT 26379
 #define MXG_MAX_PASS_CLIENTS 1024  /* pass_clients entries (LPM trie size) */
 #define MXG_MAX_PASS_RECIPIENTS 64 /* pass_recipients entries */
 #define MXG_PASS_RCPT_MAX 256	   /* one of them: local@domain, NUL */
@@ -88,6 +94,11 @@
 /* 60 s for a whole session: a reject dialogue needs a few seconds; a
  * client that keeps one open with NOOPs holds a slot no longer than this. */
 #define MXG_DEFAULT_SESSION_TIMEOUT_MS 60000
+
+enum mxg_state_backend {
+	MXG_STATE_LOCAL, /* this host's tables only (the default) */
+	MXG_STATE_REDIS, /* shared through Redis (docs/fleet.md) */
+};
 
 enum mxg_gate_kind {
 	MXG_GATE_TC,
@@ -229,6 +240,23 @@ struct mxg_config {
 	unsigned pass_limit_64;		 /* passes per IPv6 /64 */
 	char state_dir[4096];
 
+	/* Shared state (docs/fleet.md): with state_backend = redis, greylist
+	 * tuples, passes and offenders are shared with the other edges
+	 * through Redis, at redis (an address, never a name: resolving it
+	 * would block the loop) or the master the Sentinels name. Only the
+	 * password file's path is here: the config reaches the responder,
+	 * the password only the controller. */
+	int state_backend; /* enum mxg_state_backend */
+	char redis[256];   /* "" = none; unix:PATH or ADDRESS:PORT */
+	struct sockaddr_storage redis_addr;
+	socklen_t redis_addr_len; /* 0 = none */
+	struct sockaddr_storage redis_sentinels[MXG_MAX_REDIS_SENTINELS];
+	size_t n_redis_sentinels;
+	char redis_master_name[MXG_REDIS_NAME_MAX];
+	char redis_user[MXG_REDIS_NAME_MAX];
+	char redis_password_file[4096];
+	char redis_prefix[MXG_REDIS_PREFIX_MAX];
+
 	/* Responder limits: docs/responder.md ("Bounds") and
 	 * mxgate.conf(5). */
 	unsigned max_connections;	      /* total concurrent sessions */
@@ -295,5 +323,12 @@ uint64_t config_domain_recovery_grace(const struct mxg_config *cfg,
  * it answers 451 instead of 551 after a round in which a primary failed. */
 uint64_t config_domain_reject_grace(const struct mxg_config *cfg,
 				    const struct mxg_domain_config *d);
+
+/* The Redis password: the first line of path (redis_password_file), which
+ * must be a regular file no other user can read or write. 0, or -1 with
+ * "what is wrong; what to do" in why. The controller reads it at start
+ * and reload; it never goes into struct mxg_config (the responder gets a
+ * copy of that). */
+int config_redis_password(const char *path, char *out, size_t outlen, char *why, size_t len);
 
 #endif

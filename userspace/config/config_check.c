@@ -128,6 +128,8 @@ int cfg_check(struct cfg_parse *p)
 		return -1;
 	if (cfg_check_tls(p))
 		return -1;
+	if (cfg_check_redis(p))
+		return -1;
 	if (cfg_finish_domains(p))
 		return -1;
 	return cfg_finish_final_domains(p);

@@ -14,7 +14,7 @@
 #include "config.h"
 
 #define CFG_LINE_MAX 1024      /* characters on one line; lists continue on indented lines */
-#define CFG_N_KEYS 58	       /* entries of config.c's key table */
+#define CFG_N_KEYS 65	       /* entries of config.c's key table */
 #define CFG_KEY_DOMAINS_FILE 2 /* its index there */
 
 /* Where a served domain was listed, for "listed twice" messages. */
@@ -94,6 +94,9 @@ int cfg_read_postfix_tls(struct cfg_parse *p);
  * Postfix) are readable, the key is no one else's to read, and it matches
  * the certificate. 0 or -1 (cfg_fail naming the key and its line). */
 int cfg_check_tls(struct cfg_parse *p);
+/* config_redis.c: state_backend and the redis_* keys together, and the
+ * password file no one else may read. 0 or -1 (cfg_fail). */
+int cfg_check_redis(struct cfg_parse *p);
 /* A copy of name that lives until the load ends (NULL: out of memory). */
 const char *cfg_keep_name(struct cfg_parse *p, const char *name);
 

@@ -303,6 +303,60 @@ int cv_handoff(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, cha
 	return 0;
 }
 
+int cv_redis_addr(const char *s, bool unix_ok, uint16_t default_port, struct sockaddr_storage *ss,
+		  socklen_t *sslen, char *why, size_t len)
+{
+	struct mxg_ip ip;
+	uint16_t port = default_port;
+
+	if (unix_ok && !strncmp(s, "unix:", 5))
+		return cv_policy_listen(s, ss, sslen, why, len);
+	if (parse_hostport(s, true, false, &ip, &port) || !port) {
+		snprintf(why, len,
+			 "\"" ECHO "\" is not %san IP address with an optional port; write e.g. "
+			 "192.0.2.6, 192.0.2.6:6379 or [2001:db8::6]:6379 (an address: a name "
+			 "would be resolved in the daemon's loop)",
+			 s, unix_ok ? "unix:/PATH or " : "");
+		return -1;
+	}
+	*sslen = mxg_ip_to_sockaddr(&ip, port, ss);
+	return 0;
+}
+
+int cv_redis_prefix(const char *s, char *why, size_t len)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= MXG_REDIS_PREFIX_MAX || strpbrk(s, " \t*?[]\\")) {
+		snprintf(why, len,
+			 "\"" ECHO "\" is not a key prefix; use 1 to %d printable characters "
+			 "without spaces, '*', '?', '[', ']' or '\\', e.g. mxgate:",
+			 s, MXG_REDIS_PREFIX_MAX - 1);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e) {
+			snprintf(why, len,
+				 "\"" ECHO "\" holds a character that is not printable ASCII", s);
+			return -1;
+		}
+	return 0;
+}
+
+int cv_redis_name(const char *s, char *why, size_t len)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:");
+
+	if (n == 0 || s[n] || n >= MXG_REDIS_NAME_MAX) {
+		snprintf(why, len,
+			 "\"" ECHO "\" is not a name; use 1 to %d letters, digits, '.', '_', '-' "
+			 "or ':'",
+			 s, MXG_REDIS_NAME_MAX - 1);
+		return -1;
+	}
+	return 0;
+}
+
 int cv_ifname(const char *s, char *why, size_t len)
 {
 	size_t n = strlen(s);

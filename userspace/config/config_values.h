@@ -7,6 +7,7 @@
 #ifndef MXG_CONFIG_VALUES_H
 #define MXG_CONFIG_VALUES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -30,6 +31,16 @@ int cv_policy_listen(const char *s, struct sockaddr_storage *ss, socklen_t *ssle
 /* handoff: unix:/ABSOLUTE/PATH or inet:ADDRESS:PORT on loopback only
  * (the MTA must trust the header it gets there and nowhere else). */
 int cv_handoff(const char *s, struct sockaddr_storage *ss, socklen_t *sslen, char *why, size_t len);
+/* A Redis server or Sentinel: unix:/ABSOLUTE/PATH (unix_ok) or
+ * ADDRESS[:PORT], [IPv6][:PORT]; an address, not a name (resolving a name
+ * would block the controller's loop). */
+int cv_redis_addr(const char *s, bool unix_ok, uint16_t default_port, struct sockaddr_storage *ss,
+		  socklen_t *sslen, char *why, size_t len);
+/* redis_prefix: 1 to MXG_REDIS_PREFIX_MAX - 1 printable characters, no
+ * space, '*', '?', '[' or ']' (the catch-up SCAN's MATCH pattern). */
+int cv_redis_prefix(const char *s, char *why, size_t len);
+/* redis_master_name, redis_user: letters, digits, '.', '_', '-', ':'. */
+int cv_redis_name(const char *s, char *why, size_t len);
 int cv_ifname(const char *s, char *why, size_t len);
 int cv_user(const char *s, char *why, size_t len);
 /* An nft table or set name; for a table, an optional family first. */
