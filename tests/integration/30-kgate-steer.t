@@ -30,7 +30,7 @@ mxg() {
 # greet FROM ADDR [PORT]: the first line the server at ADDR:PORT sends.
 # The bound is generous: a loaded machine may take seconds to fork smtpd.
 greet() {
-	tn_exec "$1" timeout 15 bash -c '
+	tn_exec "$1" timeout $((15 * TN_TIME_SCALE)) bash -c '
 		exec 3<>"/dev/tcp/$1/$2" || exit 1
 		IFS= read -r line <&3 && printf "%s\n" "$line"
 		printf "QUIT\r\n" >&3' greet "$2" "${3:-25}" | tr -d '\r'
@@ -39,7 +39,7 @@ greet() {
 # greet_becomes FROM ADDR ERE SECS: greet until the greeting matches ERE, at
 # most SECS seconds; prints the last greeting.
 greet_becomes() {
-	local end=$((SECONDS + $4)) g
+	local end=$((SECONDS + $4 * TN_TIME_SCALE)) g
 	while :; do
 		g=$(greet "$1" "$2")
 		if [[ $g =~ $3 ]] || [ "$SECONDS" -ge "$end" ]; then
@@ -85,11 +85,13 @@ tap_like "$(greet snd $V4)" "$POSTFIX_RE" "entry says open: Postfix answers"
 
 # Fail open by expiry: nobody touches the entry, the kernel's clock does.
 # The TTL leaves a loaded machine seconds for the first greeting; then we
-# poll (bounded) instead of sleeping exactly the TTL.
-mxg gate-set $V4 gated 6
-mxg gate-set $V6 gated 6
+# poll (bounded) instead of sleeping exactly the TTL. 6 s times
+# MXG_TIME_SCALE (testnet.sh), as greet_becomes's bounds.
+ttl=$((6 * TN_TIME_SCALE))
+mxg gate-set $V4 gated $ttl
+mxg gate-set $V6 gated $ttl
 expired_before=$(counter pass_expired)
-tap_like "$(greet snd $V4)" "$FAKE_RE" "gated for 6 s: the responder answers"
+tap_like "$(greet snd $V4)" "$FAKE_RE" "gated for $ttl s: the responder answers"
 tap_like "$(greet_becomes snd $V4 "$POSTFIX_RE" 30)" "$POSTFIX_RE" \
 	"once the entry expired: Postfix answers (IPv4)"
 tap_like "$(greet_becomes snd $V6 "$POSTFIX_RE" 30)" "$POSTFIX_RE" \

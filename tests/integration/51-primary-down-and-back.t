@@ -23,7 +23,8 @@ same_reason() {
 
 # probe_interval 1s, probe_timeout 1s, rise 2, fall 1; recovery_grace 4s
 # rather than 2s, so the "still open during the grace" look (status and
-# a whole swaks session) has seconds to finish on a loaded machine.
+# a whole swaks session) has seconds to finish on a loaded machine. Every
+# timer and every bound below is times MXG_TIME_SCALE (testnet.sh).
 mxg_config recovery_grace=4s
 mxg_start
 tap_ok "gated while the primary is up" mxg_wait_state example.test gated 8
@@ -34,7 +35,7 @@ tap_is "$(same_reason)" \
 # --- 2: the primary stops
 tn_postfix_stop p1
 t0=$(mxg_ms)
-bound=$((1000 + 1000 + 1000)) # probe_interval + probe_timeout + 1s
+bound=$(tn_ms $((1000 + 1000 + 1000))) # probe_interval + probe_timeout + 1s
 delivered=
 while [ $(($(mxg_ms) - t0)) -le $bound ]; do
 	if mxg_send example.test; then
@@ -59,13 +60,13 @@ tn_postfix_start p1 primary
 # call that t1. The earliest possible gating: the first good round
 # (>= t1 - 0.1s), rise - 1 more rounds, then the whole grace.
 t1=$(($(mxg_ms) - 100))
-earliest=$((1 * 1000 + 4000))
+earliest=$(tn_ms $((1 * 1000 + 4000)))
 tap_ok "recovery grace starts after rise rounds" \
 	tn_wait 5 sh -c "$MXGATE status --json -s $MXG_SOCK | jq -e '.domains[0].reason == \"recovery_grace\"'"
 # Look 2.5 s before the earliest gating, and take the time only after
 # the look: the RCPT was answered before `at`, so at < earliest proves it
 # was answered during the grace.
-left=$((earliest - 2500 - ($(mxg_ms) - t1)))
+left=$((earliest - $(tn_ms 2500) - ($(mxg_ms) - t1)))
 [ $left -gt 0 ] && sleep "$(awk -v m=$left 'BEGIN { printf "%.3f", m / 1000 }')"
 state=$(mxg_state example.test)
 rcpt=$(mxg_rcpt example.test)
@@ -77,6 +78,7 @@ gated_at=$(($(mxg_ms) - t1))
 # Polling adds up to 0.1s; the grace is measured on the daemon's clock.
 # Latest: a round just missed (1s), rise rounds (2s), grace (4s), + 2s
 # for a loaded machine.
-tap_ok "gated again after rise rounds + grace (${gated_at}ms >= ${earliest}ms, <= 9000ms)" \
-	test "$gated_at" -ge "$earliest" -a "$gated_at" -le 9000
+latest=$(tn_ms 9000)
+tap_ok "gated again after rise rounds + grace (${gated_at}ms >= ${earliest}ms, <= ${latest}ms)" \
+	test "$gated_at" -ge "$earliest" -a "$gated_at" -le "$latest"
 tap_like "$(mxg_rcpt example.test)" '^551 ' "and the backup answers 551 again"

@@ -60,7 +60,7 @@ t0=$(mxg_ms)
 MXG_PID=
 before=$(tn_mail_count edge)
 delivered=
-while [ $(($(mxg_ms) - t0)) -le $((4000 + 1000)) ]; do # state_ttl + 1s
+while [ $(($(mxg_ms) - t0)) -le $(tn_ms $((4000 + 1000))) ]; do # state_ttl + 1s
 	if mxg_send example.test; then
 		delivered=$(($(mxg_ms) - t0))
 		break
@@ -76,7 +76,7 @@ tap_ok "the tc program is still attached" \
 tap_ok "the gate map is still pinned" test -e "$MXG_PIN/gate_addrs"
 # ...and they do expire: every gate entry is past its expiry (monotonic
 # clock, like bpf_ktime_get_ns) within state_ttl of the last refresh.
-sleep 4
+tn_sleep 4
 now_ns=$(/usr/bin/python3 -c 'import time; print(time.monotonic_ns())')
 fresh=$(mxg_gate_map | jq -r --argjson now "$now_ns" \
 	'"\(length) entries, \([.[] | select(.formatted.value.expires_ns > $now)] | length) fresh"')

@@ -59,8 +59,8 @@ tap_is "$(ng_steered_to snd "$E4")" "$E4 25" "IPv4: the administrator's rule ste
 tap_is "$(ng_steered_to snd "$E6")" "$E6 25" "IPv6 too"
 tap_is "$(ng_ruleset edge strip)" "$before_stripped" "only the maps' elements changed"
 
-ng_cmd round 1500 "$E4"
-sleep 2
+ng_cmd round "$(tn_ms 1500)" "$E4"
+tn_sleep 2
 tap_like "$(ng_banner snd "$E4")" "^220 mx2.example.test ESMTP" "an unrefreshed element expires: Postfix answers"
 
 ng_cmd round 30000 "$E4" "$E6"

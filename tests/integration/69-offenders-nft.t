@@ -39,7 +39,10 @@ tn_addr_add snd 192.0.2.31
 tap_plan 21
 
 # ---- own sets, gate = tc ----
-mxg_config offender_threshold=3 offender_window=1m offender_set=yes
+# offender_window 1m, and the seconds below, times MXG_TIME_SCALE
+# (testnet.sh): W is the window in seconds.
+W=$((60 * TN_TIME_SCALE))
+mxg_config offender_threshold=3 offender_window="$(tn_dur 1m)" offender_set=yes
 mxg_start
 tap_ok "example.test becomes gated" mxg_wait_state example.test gated 10
 tap_like "$(nft_set inet mxgate offenders4)" "flags timeout" \
@@ -50,7 +53,7 @@ tap_like "$(rcpt_from 192.0.2.31 example.test)" "^551 " "192.0.2.31 asks once: 5
 in_set4() { nft_set inet mxgate offenders4 | grep -q "$TN_IP_snd timeout"; }
 tap_ok "the offender reaches the set" tn_wait 5 in_set4
 s4=$(nft_set inet mxgate offenders4)
-tap_like "$s4" "$TN_IP_snd timeout 1m" "with a timeout of offender_window"
+tap_like "$s4" "$TN_IP_snd timeout $(tn_nft_dur "$W")" "with a timeout of offender_window"
 tap_unlike "$s4" "192\\.0\\.2\\.31" "the other client is not in the set"
 o=$(offenders)
 tap_like "$o" "^$TN_IP_snd: [0-9]+ report\\(s\\), .*expires in [0-9]+s, nft set inet mxgate offenders4" \
@@ -58,9 +61,24 @@ tap_like "$o" "^$TN_IP_snd: [0-9]+ report\\(s\\), .*expires in [0-9]+s, nft set 
 tap_unlike "$o" "192\\.0\\.2\\.31" "and not the other client"
 # Four seconds on, the element expires in 56s or less; a refresh puts it
 # back above 57s for three seconds, time enough to see on a loaded machine.
-sleep 4
+tn_sleep 4
 rcpt_from "$TN_IP_snd" example.test >/dev/null
-refreshed() { nft_set inet mxgate offenders4 | grep -Eq "$TN_IP_snd timeout 1m expires (5[7-9]s|1m)"; }
+# The element's "expires 1m2s345ms" in seconds.
+expires_s() {
+	nft_set inet mxgate offenders4 | grep -Eo "$TN_IP_snd timeout [0-9dhms]+ expires [0-9dhms]+" |
+		awk '{ t = $NF; s = 0
+		       while (match(t, /^[0-9]+(ms|d|h|m|s)/)) {
+		           n = substr(t, 1, RLENGTH); t = substr(t, RLENGTH + 1)
+		           v = n + 0; u = n; sub(/^[0-9]+/, "", u)
+		           s += u == "ms" ? v / 1000 : u == "d" ? v * 86400 : u == "h" ? v * 3600 : u == "m" ? v * 60 : v
+		       }
+		       print int(s) }'
+}
+refreshed() {
+	local e
+	e=$(expires_s)
+	[ -n "$e" ] && [ "$e" -ge $((W - 3 * TN_TIME_SCALE)) ]
+}
 tap_ok "another 550 four seconds later refreshes the element's timeout" tn_wait 5 refreshed
 tap_like "$(trip "$TN_IP6_snd" "$TN_IP6_edge")" "$OFFENDER" "IPv6: the fourth try gets 550"
 in_set6() { nft_set inet mxgate offenders6 | grep -q "$TN_IP6_snd timeout"; }
@@ -82,7 +100,7 @@ table inet filter {
 }
 EOF2
 before=$(ng_ruleset edge strip)
-mxg_config offender_threshold=3 offender_window=2m offender_set=yes gate=nft interfaces= \
+mxg_config offender_threshold=3 offender_window="$(tn_dur 2m)" offender_set=yes gate=nft interfaces= \
 	"offender_nft_set=inet filter bad"
 mxg_start
 tap_ok "gate = nft: example.test becomes gated" mxg_wait_state example.test gated 10

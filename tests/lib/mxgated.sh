@@ -16,7 +16,8 @@
 #                              swaks; 0 when the edge accepted it
 #
 # The timings (short, so a scenario fits a test): probe_interval 1s, probe_timeout 1s, rise 2,
-# fall 1, state_ttl 4s, recovery_grace 2s. offender_threshold 0: these
+# fall 1, state_ttl 4s, recovery_grace 2s, each times MXG_TIME_SCALE (1
+# on the host; the measured slowdown in check-kernel's VM; testnet.sh). offender_threshold 0: these
 # tests poll the backup many times and are not about escalation (the
 # responder's tests are). reply reject: most of these tests prove the gate
 # by the 551 of a gated domain, which the built-in default (greylist, a
@@ -29,6 +30,10 @@
 . "$MXG_SRC/tests/lib/testnet.sh"
 
 MXGATED=$MXG_OUT/mxgated
+# The keys mxg_config scales by MXG_TIME_SCALE: the timers a scene's
+# events wait on. Bounds a test asserts on them scale with tn_ms/tn_dur.
+MXG_SCALED_KEYS="probe_interval probe_timeout state_ttl recovery_grace greylist_delay greylist_window"
+
 MXGATE=$MXG_OUT/mxgate
 MXG_CONF=
 MXG_SOCK=
@@ -82,6 +87,11 @@ mxg_config() {
 	for kv in "$@"; do
 		[ -n "${v[${kv%%=*}]+x}" ] || order+=("${kv%%=*}")
 		v[${kv%%=*}]=${kv#*=}
+	done
+	# The scene's timers, and a test's overrides of them, run
+	# MXG_TIME_SCALE times longer on a slower machine (testnet.sh).
+	for kv in $MXG_SCALED_KEYS; do
+		[ -n "${v[$kv]:-}" ] && v[$kv]=$(tn_dur "${v[$kv]}")
 	done
 	: >"$MXG_CONF"
 	for kv in "${order[@]}"; do
@@ -162,21 +172,21 @@ mxg_is_addr_gated() {
 mxg_rcpt() {
 	local server=${2:-$TN_IP_edge}
 	tn_swaks snd --server "$server" --from a@sender.test --to "u@$1" \
-		--quit-after RCPT --timeout 5 2>&1 |
+		--quit-after RCPT --timeout $((5 * TN_TIME_SCALE)) 2>&1 |
 		awk '/-> RCPT TO/ { r = 1; next }
 		     r && /^<[-*~ ]+[0-9][0-9][0-9] / { sub(/^<[-*~ ]+/, ""); print; exit }'
 }
 
 # The greeting the edge gives on port 25 (the responder's or Postfix's).
 mxg_banner() {
-	tn_swaks snd --server "${1:-$TN_IP_edge}" --quit-after CONNECT --timeout 3 2>&1 |
+	tn_swaks snd --server "${1:-$TN_IP_edge}" --quit-after CONNECT --timeout $((3 * TN_TIME_SCALE)) 2>&1 |
 		awk '/^<[-*~ ]+[0-9][0-9][0-9] / { sub(/^<[-*~ ]+/, ""); print; exit }'
 }
 
 # A whole message to the edge; 0 when accepted (250 after DATA).
 mxg_send() {
 	tn_swaks snd --server "${2:-$TN_IP_edge}" --from a@sender.test --to "u@$1" \
-		--header "Subject: mxgate test $RANDOM" --timeout 5 >/dev/null 2>&1
+		--header "Subject: mxgate test $RANDOM" --timeout $((5 * TN_TIME_SCALE)) >/dev/null 2>&1
 }
 
 # The gate map as bpftool sees it (JSON with BTF).

@@ -62,7 +62,7 @@ EOF2
 	tap_ok "example.test becomes gated" mxg_wait_state example.test gated 8
 	tap_like "$(mxg_rcpt example.test)" '^551 5\.7\.1 .*mx1\.example\.test' "primary up: 551 naming the primary"
 	tap_like "$(mxg_rcpt example.test "$TN_IP6_edge")" '^551 5\.7\.1 ' "over IPv6 too"
-	tap_like "$(tn_exec edge $list)" "$TN_IP_edge timeout 4s" "the edge address is an element with timeout state_ttl"
+	tap_like "$(tn_exec edge $list)" "$TN_IP_edge timeout $(tn_nft_dur $((4 * TN_TIME_SCALE)))" "the edge address is an element with timeout state_ttl"
 	tap_is "$(ng_ruleset edge strip)" "$before_s" "the administrator's ruleset is unchanged while running"
 
 	kill -HUP "$MXG_PID"
@@ -109,7 +109,7 @@ EOF2
 	kill -STOP "$MXG_PID"
 	t0=$(mxg_ms)
 	delivered=
-	while [ $(($(mxg_ms) - t0)) -le 5500 ]; do # state_ttl + 1.5s
+	while [ $(($(mxg_ms) - t0)) -le $(tn_ms 5500) ]; do # state_ttl + 1.5s
 		if mxg_send example.test; then
 			delivered=$(($(mxg_ms) - t0))
 			break
@@ -128,7 +128,7 @@ EOF2
 	t0=$(mxg_ms)
 	MXG_PID=
 	delivered=
-	while [ $(($(mxg_ms) - t0)) -le 5000 ]; do # state_ttl + 1s
+	while [ $(($(mxg_ms) - t0)) -le $(tn_ms 5000) ]; do # state_ttl + 1s
 		if mxg_send example.test; then
 			delivered=$(($(mxg_ms) - t0))
 			break

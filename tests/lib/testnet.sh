@@ -36,10 +36,17 @@
 # - Never clean up namespaces by pattern by hand: other runs (and other
 #   tests) use the same "mx" prefix style. tests/lib/tn-clean lists runs
 #   whose test and watchdog are both gone and removes them.
-# - MXG_TIME_SCALE (a whole number, default 1) multiplies the watchdog and
-#   every tn_wait: how long to wait for an event, never what a test
-#   asserts about the daemon's own timers. tests/kernel/guest-run sets it
-#   to the measured slowdown of a VM under software emulation.
+# - MXG_TIME_SCALE (a whole number, default 1) is how many times slower
+#   than the machine the tests were written on this one runs them:
+#   tests/kernel/guest-run sets it to the measured slowdown of a VM under
+#   software emulation; unset (make check on the host) it is 1. It
+#   multiplies the watchdog, every tn_wait, and the scene's own timers
+#   (mxg_config scales probe_interval, probe_timeout, state_ttl,
+#   recovery_grace, greylist_delay and greylist_window; tests scale the
+#   bounds they assert with tn_ms, tn_dur, tn_sleep, tn_nft_dur), so what
+#   is asserted keeps its proportions: a bound of state_ttl + 1 s becomes
+#   S x (state_ttl + 1 s) with a state_ttl of S x 4 s, never a bound
+#   loosened on its own.
 #
 # ---- Setup -------------------------------------------------------------
 # tn_init [SECONDS]     Skips the test (1..0 # SKIP) unless root; bails out if
@@ -213,6 +220,50 @@ TN__PY=/usr/bin/python3
 # Waits scale with the machine (see MXG_TIME_SCALE above); not a number: 1.
 TN_TIME_SCALE=${MXG_TIME_SCALE:-1}
 case "$TN_TIME_SCALE" in "" | *[!0-9]* | 0) TN_TIME_SCALE=1 ;; esac
+
+# tn_ms MS: MS milliseconds on this machine (times MXG_TIME_SCALE).
+tn_ms() {
+	echo $(($1 * TN_TIME_SCALE))
+}
+
+# tn_dur DURATION: a duration in mxgate.conf's syntax (500ms, 4s, 1m, 2h)
+# scaled by MXG_TIME_SCALE, in the largest unit that divides it ("8s",
+# "1500ms"); 0 stays 0, anything else is printed unchanged.
+tn_dur() {
+	local d=$1 n u ms
+	[[ "$d" =~ ^([0-9]+)(ms|s|m|h|d)$ ]] || {
+		echo "$d"
+		return 0
+	}
+	n=${BASH_REMATCH[1]} u=${BASH_REMATCH[2]}
+	case "$u" in
+	ms) ms=$n ;; s) ms=$((n * 1000)) ;; m) ms=$((n * 60000)) ;;
+	h) ms=$((n * 3600000)) ;; d) ms=$((n * 86400000)) ;;
+	esac
+	ms=$((ms * TN_TIME_SCALE))
+	if [ "$ms" -eq 0 ]; then echo 0
+	elif [ $((ms % 3600000)) -eq 0 ]; then echo "$((ms / 3600000))h"
+	elif [ $((ms % 60000)) -eq 0 ]; then echo "$((ms / 60000))m"
+	elif [ $((ms % 1000)) -eq 0 ]; then echo "$((ms / 1000))s"
+	else echo "${ms}ms"; fi
+}
+
+# tn_sleep SECONDS: sleeps SECONDS (may be fractional) times MXG_TIME_SCALE;
+# for a test that lets one of the scene's timers run out.
+tn_sleep() {
+	sleep "$(awk -v s="$1" -v f="$TN_TIME_SCALE" 'BEGIN { printf "%.3f", s * f }')"
+}
+
+# tn_nft_dur SECONDS: how nft lists a timeout of SECONDS whole seconds
+# ("4s", "1m", "1m20s", "2h"), to match a scaled one in `nft list` output.
+tn_nft_dur() {
+	local s=$1 out=
+	[ "$s" -ge 86400 ] && out+="$((s / 86400))d" && s=$((s % 86400))
+	[ "$s" -ge 3600 ] && out+="$((s / 3600))h" && s=$((s % 3600))
+	[ "$s" -ge 60 ] && out+="$((s / 60))m" && s=$((s % 60))
+	[ "$s" -gt 0 ] || [ -z "$out" ] && out+="${s}s"
+	echo "$out"
+}
 
 tn__die() {
 	tap_diag "testnet: $*"

@@ -322,7 +322,7 @@ static void silence(struct fake_dns *fd);
  * same name (RFC 5452, 0x20). */
 static void test_attempts_change_port_id_and_case(void **state)
 {
-	struct dns_options o = {.timeout_ms = 30, .attempts = 8};
+	struct dns_options o = {.timeout_ms = 30 * fake_dns_scale(), .attempts = 8};
 	struct fake_dns fd;
 	struct result res;
 	bool upper = false, differ = false;
@@ -354,7 +354,7 @@ static void flip_case(struct fake_dns *fd)
  * believed: the domain gets an error (the gate opens), never its records. */
 static void test_answer_in_another_case_is_dropped(void **state)
 {
-	struct dns_options o = {.timeout_ms = 40, .attempts = 2};
+	struct dns_options o = {.timeout_ms = 40 * fake_dns_scale(), .attempts = 2};
 	struct fake_dns fd;
 	struct result res;
 
@@ -369,7 +369,7 @@ static void test_answer_in_another_case_is_dropped(void **state)
  * and question for that other query, is not taken by either. */
 static void test_answer_on_another_socket_is_dropped(void **state)
 {
-	struct dns_options o = {.timeout_ms = 40, .attempts = 2};
+	struct dns_options o = {.timeout_ms = 40 * fake_dns_scale(), .attempts = 2};
 	struct ev_loop *loop = ev_loop_new();
 	struct result a = {.loop = NULL}, b = {.loop = loop};
 	struct dns_stats st;
@@ -435,7 +435,7 @@ static void silence(struct fake_dns *fd)
 
 static void test_resolve_times_out_after_retries(void **state)
 {
-	struct dns_options o = {.timeout_ms = 60, .attempts = 3};
+	struct dns_options o = {.timeout_ms = 60 * fake_dns_scale(), .attempts = 3};
 	struct fake_dns fd;
 	struct result res;
 	uint64_t t0 = ev_now_ms(), dt;
@@ -445,12 +445,12 @@ static void test_resolve_times_out_after_retries(void **state)
 	assert_int_equal(res.set.status, MX_ERROR);
 	assert_non_null(strstr(res.set.error, "no answer"));
 	assert_int_equal(fd.udp_queries, 3);
-	assert_true(dt >= 170 && dt < 2000);
+	assert_true(dt >= 170 * fake_dns_scale() && dt < 2000 * fake_dns_scale());
 }
 
 static void test_resolve_refused_port_reports_it(void **state)
 {
-	struct dns_options o = {.timeout_ms = 50, .attempts = 2};
+	struct dns_options o = {.timeout_ms = 50 * fake_dns_scale(), .attempts = 2};
 	struct ev_loop *loop = ev_loop_new();
 	struct sockaddr_in sin = {.sin_family = AF_INET};
 	socklen_t len = sizeof(sin);
