@@ -45,7 +45,7 @@ like() { # like GOT REGEX DESC
 	fi
 }
 
-echo 1..43
+echo 1..44
 
 cat >"$dir/domains" <<'EOT'
 # served from a file
@@ -209,5 +209,10 @@ run -n extra
 is "$rc" 2 "stray argument: exit 2"
 run -h
 like "$rc:$out" "^0:usage: mxgated \[-c FILE\] \[-f\] \[-d\] \[-n\] \[-h\]" "-h: usage on stdout, exit 0"
+
+sed 's/^interfaces = eth0$/gate = nft/' "$dir/good.conf" >"$dir/nft.conf"
+run -n -c "$dir/nft.conf"
+like "$(head -n 1 "$dir/out")" "^mxgated: kernel: (has what gate = nft needs \\(nf_tables with tproxy .*\\); oldest supported: Linux 6\\.1|not checked: .*)$" \
+	"gate = nft: the kernel has nft tproxy (asked, nothing changed), the oldest supported kernel named"
 
 [ "$fails" = 0 ]

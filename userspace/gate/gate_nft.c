@@ -50,6 +50,7 @@
 #include <sys/socket.h>
 
 #include "event.h"
+#include "kernel_features.h"
 #include "log.h"
 #include "nft_batch.h"
 #include "nft_admin.h"
@@ -187,6 +188,11 @@ static int nft_open(struct gate **out, const struct mxg_config *cfg, char *err, 
 	*out = NULL;
 	if (!g)
 		return -ENOMEM;
+	/* Before anything is changed: a kernel without nft tproxy is refused
+	 * in one line naming it, and the host stays open. */
+	ret = kernel_features_check_nft(err, errlen);
+	if (ret)
+		goto fail;
 	ret = nft_conn_open(&g->nl);
 	if (ret) {
 		snprintf(err, errlen, "gate nft: netlink socket to nf_tables: %s", strerror(-ret));

@@ -16,6 +16,8 @@
 #include <bpf/libbpf.h>
 
 #include "kernel_features.h"
+#include "nft_batch.h"
+#include "nft_own.h"
 
 enum kf_kind { KF_PROG, KF_MAP, KF_HELPER, KF_BTF };
 
@@ -109,6 +111,43 @@ int kernel_features_check_tc(char *err, size_t errlen)
 		return r;
 	}
 	return 0;
+}
+
+int kernel_features_check_nft(char *err, size_t errlen)
+{
+	struct nft_conn c;
+	struct utsname u;
+	const char *rel = uname(&u) ? "?" : u.release;
+	char why[256] = "";
+	int r = nft_conn_open(&c);
+
+	if (r) {
+		snprintf(err, errlen,
+			 "cannot ask the kernel (Linux %s) for nf_tables: netlink socket: %s%s",
+			 rel, strerror(-r),
+			 r == -EPROTONOSUPPORT ? " (no nfnetlink: CONFIG_NETFILTER_NETLINK)" : "");
+		return r;
+	}
+	r = nft_own_check_tproxy(&c, why, sizeof(why));
+	nft_conn_close(&c);
+	if (r > 0)
+		return 0;
+	if (r == 0) {
+		snprintf(err, errlen,
+			 "this kernel (Linux %s) lacks nft tproxy (CONFIG_NFT_TPROXY, mainline "
+			 "4.19); gate = nft needs it, and mxgate is tested on Linux %s and later: "
+			 "nothing was changed, mail goes to the MTA",
+			 rel, MXG_OLDEST_KERNEL);
+		return -EOPNOTSUPP;
+	}
+	snprintf(err, errlen, "cannot ask the kernel (Linux %s) for nft tproxy: %s%s", rel, why,
+		 r == -EPERM ? " (needs CAP_NET_ADMIN, run as root)" : "");
+	return r;
+}
+
+const char *kernel_features_nft_list(void)
+{
+	return "nf_tables with tproxy (4.19)";
 }
 
 const char *kernel_features_tc_list(void)

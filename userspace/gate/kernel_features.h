@@ -24,4 +24,12 @@ int kernel_features_check_tc(char *err, size_t errlen);
 /* The features checked, as one line for `mxgated -n`. */
 const char *kernel_features_tc_list(void);
 
+/* The same for gate = nft: nf_tables with the tproxy expression
+ * (nft_tproxy, mainline 4.19), asked by sending the batch of mxgate's own
+ * table for the kernel to check and drop, so nothing changes. 0, or
+ * -EOPNOTSUPP with the one line, or another negative errno when the
+ * kernel could not be asked (no nf_tables, no CAP_NET_ADMIN). */
+int kernel_features_check_nft(char *err, size_t errlen);
+const char *kernel_features_nft_list(void);
+
 #endif

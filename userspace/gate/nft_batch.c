@@ -13,6 +13,7 @@
 #include <libnftnl/set.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,8 +117,10 @@ static const char *what_of(const struct nft_batch *b, uint32_t seq)
 	return i < b->n ? b->what[i] : "nf_tables";
 }
 
-/* Read acks until the last message's arrives; keep the first error. */
-static int wait_acks(struct nft_conn *c, const struct nft_batch *b, char *err, size_t errlen)
+/* Read acks until the last message's arrives; keep the first error, and
+ * in *failed (may be NULL) the index of its message (-1: the batch). */
+static int wait_acks(struct nft_conn *c, const struct nft_batch *b, int *failed, char *err,
+		     size_t errlen)
 {
 	char buf[NFT_RECV_BYTES];
 	int first = 0;
@@ -146,6 +149,8 @@ static int wait_acks(struct nft_conn *c, const struct nft_batch *b, char *err, s
 				first = e->error;
 				snprintf(err, errlen, "%s: %s", what_of(b, nlh->nlmsg_seq),
 					 strerror(-e->error));
+				if (failed)
+					*failed = (int)(nlh->nlmsg_seq - b->seq_first) - 1;
 			}
 			if (nlh->nlmsg_seq == b->seq_last || nlh->nlmsg_seq == b->seq_first)
 				return first;
@@ -153,7 +158,10 @@ static int wait_acks(struct nft_conn *c, const struct nft_batch *b, char *err, s
 	}
 }
 
-int nft_batch_commit(struct nft_conn *c, struct nft_batch *b, char *err, size_t errlen)
+/* Without the batch-end message the kernel checks every message, answers
+ * each, and then aborts the transaction: nothing changes (`nft -c`). */
+static int batch_send(struct nft_conn *c, struct nft_batch *b, bool commit, int *failed, char *err,
+		      size_t errlen)
 {
 	int ret;
 
@@ -165,8 +173,10 @@ int nft_batch_commit(struct nft_conn *c, struct nft_batch *b, char *err, size_t 
 		ret = -ENOSPC;
 		goto out;
 	}
-	nftnl_batch_end(mnl_nlmsg_batch_current(b->b), c->seq++);
-	mnl_nlmsg_batch_next(b->b);
+	if (commit) {
+		nftnl_batch_end(mnl_nlmsg_batch_current(b->b), c->seq++);
+		mnl_nlmsg_batch_next(b->b);
+	}
 	if (b->n == 0) {
 		ret = 0;
 		goto out;
@@ -176,10 +186,21 @@ int nft_batch_commit(struct nft_conn *c, struct nft_batch *b, char *err, size_t 
 		snprintf(err, errlen, "nf_tables: send: %s", strerror(errno));
 		goto out;
 	}
-	ret = wait_acks(c, b, err, errlen);
+	ret = wait_acks(c, b, failed, err, errlen);
 out:
 	nft_batch_free(b);
 	return ret;
+}
+
+int nft_batch_commit(struct nft_conn *c, struct nft_batch *b, char *err, size_t errlen)
+{
+	return batch_send(c, b, true, NULL, err, errlen);
+}
+
+int nft_batch_check(struct nft_conn *c, struct nft_batch *b, int *failed, char *err, size_t errlen)
+{
+	*failed = -1;
+	return batch_send(c, b, false, failed, err, errlen);
 }
 
 int nft_recv_replies(struct nft_conn *c, uint32_t seq,

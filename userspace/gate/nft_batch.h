@@ -49,6 +49,11 @@ struct nlmsghdr *nft_batch_msg(struct nft_conn *c, struct nft_batch *b, uint16_t
 /* Close the batch, send it and wait for every acknowledgement. Returns 0
  * or the first negative errno, with "WHAT: strerror" in err. Frees b. */
 int nft_batch_commit(struct nft_conn *c, struct nft_batch *b, char *err, size_t errlen);
+/* The same without committing: the kernel checks every message (loading
+ * the modules they need) and then drops the whole batch, as `nft -c`
+ * does. On an error *failed is the index of the first failing message
+ * in the order added (-1: the batch itself). Frees b. */
+int nft_batch_check(struct nft_conn *c, struct nft_batch *b, int *failed, char *err, size_t errlen);
 void nft_batch_free(struct nft_batch *b);
 
 /* Set elements, for the sets and maps of mxgate's own table and of the

@@ -320,38 +320,52 @@ static int batch_rule(struct nft_conn *c, struct nft_batch *b, const char *map, 
 
 /* ---- the table ---- */
 
+/* The whole table in one batch b (started); *tproxy is the index of the
+ * first of the two tproxy rules, the last messages. */
+static int own_batch(struct nft_conn *c, struct nft_batch *b, int *tproxy, char *err, size_t errlen)
+{
+	int ret;
+
+	/* add + delete + create: replaces a previous run's table, atomically. */
+	if ((ret = batch_table(c, b, NFT_MSG_NEWTABLE, "create table inet " OWN_TABLE)) ||
+	    (ret = batch_table(c, b, NFT_MSG_DELTABLE, "delete previous table inet " OWN_TABLE)) ||
+	    (ret = batch_table(c, b, NFT_MSG_NEWTABLE, "create table inet " OWN_TABLE)) ||
+	    (ret = batch_map(c, b, OWN_MAP "4", false, 1)) ||
+	    (ret = batch_map(c, b, OWN_MAP "6", true, 2)) ||
+	    (ret = batch_set(c, b, OWN_PASS "4", false, 3, NFT_SET_TIMEOUT)) ||
+	    (ret = batch_set(c, b, OWN_PASS "6", true, 4, NFT_SET_TIMEOUT)) ||
+	    (ret = batch_set(c, b, OWN_PASSNET "4", false, 5, NFT_SET_INTERVAL)) ||
+	    (ret = batch_set(c, b, OWN_PASSNET "6", true, 6, NFT_SET_INTERVAL)) ||
+	    (ret = batch_chain(c, b)) ||
+	    /* the pass rules first: a passed client is never steered */
+	    (ret = batch_rule(c, b, OWN_PASS "4", 3, false, true)) ||
+	    (ret = batch_rule(c, b, OWN_PASSNET "4", 5, false, true)) ||
+	    (ret = batch_rule(c, b, OWN_PASS "6", 4, true, true)) ||
+	    (ret = batch_rule(c, b, OWN_PASSNET "6", 6, true, true)))
+		goto fail;
+	*tproxy = (int)b->n;
+	if ((ret = batch_rule(c, b, OWN_MAP "4", 1, false, false)) ||
+	    (ret = batch_rule(c, b, OWN_MAP "6", 2, true, false)))
+		goto fail;
+	return 0;
+fail:
+	nft_batch_free(b);
+	snprintf(err, errlen, "gate nft: cannot build the batch for table inet " OWN_TABLE ": %s",
+		 strerror(-ret));
+	return ret;
+}
+
 int nft_own_create(struct nft_conn *c, char *err, size_t errlen)
 {
 	struct nft_batch b;
-	int ret;
+	int ret, tproxy;
 
 	ret = nft_batch_start(c, &b);
 	if (ret)
 		return ret;
-	/* add + delete + create: replaces a previous run's table, atomically. */
-	if ((ret = batch_table(c, &b, NFT_MSG_NEWTABLE, "create table inet " OWN_TABLE)) ||
-	    (ret = batch_table(c, &b, NFT_MSG_DELTABLE, "delete previous table inet " OWN_TABLE)) ||
-	    (ret = batch_table(c, &b, NFT_MSG_NEWTABLE, "create table inet " OWN_TABLE)) ||
-	    (ret = batch_map(c, &b, OWN_MAP "4", false, 1)) ||
-	    (ret = batch_map(c, &b, OWN_MAP "6", true, 2)) ||
-	    (ret = batch_set(c, &b, OWN_PASS "4", false, 3, NFT_SET_TIMEOUT)) ||
-	    (ret = batch_set(c, &b, OWN_PASS "6", true, 4, NFT_SET_TIMEOUT)) ||
-	    (ret = batch_set(c, &b, OWN_PASSNET "4", false, 5, NFT_SET_INTERVAL)) ||
-	    (ret = batch_set(c, &b, OWN_PASSNET "6", true, 6, NFT_SET_INTERVAL)) ||
-	    (ret = batch_chain(c, &b)) ||
-	    /* the pass rules first: a passed client is never steered */
-	    (ret = batch_rule(c, &b, OWN_PASS "4", 3, false, true)) ||
-	    (ret = batch_rule(c, &b, OWN_PASSNET "4", 5, false, true)) ||
-	    (ret = batch_rule(c, &b, OWN_PASS "6", 4, true, true)) ||
-	    (ret = batch_rule(c, &b, OWN_PASSNET "6", 6, true, true)) ||
-	    (ret = batch_rule(c, &b, OWN_MAP "4", 1, false, false)) ||
-	    (ret = batch_rule(c, &b, OWN_MAP "6", 2, true, false))) {
-		nft_batch_free(&b);
-		snprintf(err, errlen,
-			 "gate nft: cannot build the batch for table inet " OWN_TABLE ": %s",
-			 strerror(-ret));
+	ret = own_batch(c, &b, &tproxy, err, errlen);
+	if (ret)
 		return ret;
-	}
 	ret = nft_batch_commit(c, &b, err, errlen);
 	if (ret) {
 		char why[200];
@@ -362,6 +376,30 @@ int nft_own_create(struct nft_conn *c, char *err, size_t errlen)
 			 "and mxgated has CAP_NET_ADMIN",
 			 why);
 	}
+	return ret;
+}
+
+int nft_own_check_tproxy(struct nft_conn *c, char *err, size_t errlen)
+{
+	struct nft_batch b;
+	int ret, tproxy, failed;
+
+	ret = nft_batch_start(c, &b);
+	if (ret) {
+		snprintf(err, errlen, "nf_tables: %s", strerror(-ret));
+		return ret;
+	}
+	ret = own_batch(c, &b, &tproxy, err, errlen);
+	if (ret)
+		return ret;
+	ret = nft_batch_check(c, &b, &failed, err, errlen);
+	if (!ret)
+		return 1;
+	/* The kernel loads nft_tproxy on demand (the batch is replayed);
+	 * still unknown, the expression is not there: ENOENT, or EOPNOTSUPP
+	 * where the module lacks a family. */
+	if (failed >= tproxy && (ret == -ENOENT || ret == -EOPNOTSUPP))
+		return 0;
 	return ret;
 }
 

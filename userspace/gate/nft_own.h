@@ -16,6 +16,12 @@ struct nft_conn;
 /* Create the table, maps, chain and rules in one batch, replacing what a
  * previous run left. 0 or negative errno with one line in err. */
 int nft_own_create(struct nft_conn *c, char *err, size_t errlen);
+/* Whether the kernel takes the table as nft_own_create builds it, its
+ * tproxy rules included, without changing anything (a batch the kernel
+ * checks and drops): 1 yes; 0 when only the tproxy expression is missing
+ * (no nft_tproxy); else negative errno with one line in err (no
+ * nf_tables, no CAP_NET_ADMIN). */
+int nft_own_check_tproxy(struct nft_conn *c, char *err, size_t errlen);
 /* Delete the table (fine if it is gone already); logs failures. */
 int nft_own_delete(struct nft_conn *c);
 /* 1 when table inet mxgate exists, 0 when not, or negative errno. */

@@ -116,14 +116,17 @@ static void warn_policy_inet(const struct mxg_config *cfg)
 }
 
 /*
- * The kernel is part of the check: gate = tc starts only on a kernel with
- * every feature it needs (kernel_features.c); the oldest tested is named
- * either way. A kernel that cannot be asked (not root) is not an error.
+ * The kernel is part of the check: gate = tc or nft starts only on a
+ * kernel with every feature it needs (kernel_features.c); the oldest
+ * tested is named either way. A kernel that cannot be asked (not root) is
+ * not an error.
  */
 static int check_kernel(const struct mxg_config *cfg)
 {
+	bool tc = cfg->gate == MXG_GATE_TC;
 	char err[512];
-	int r = kernel_features_check_tc(err, sizeof(err));
+	int r = tc ? kernel_features_check_tc(err, sizeof(err))
+		   : kernel_features_check_nft(err, sizeof(err));
 
 	if (r == -EOPNOTSUPP) {
 		fprintf(stderr, "mxgated: %s: %s\n", cfg->path, err);
@@ -132,9 +135,11 @@ static int check_kernel(const struct mxg_config *cfg)
 	if (r)
 		printf("mxgated: kernel: not checked: %s\n", err);
 	else
-		printf("mxgated: kernel: has what gate = tc needs (%s); oldest supported: "
+		printf("mxgated: kernel: has what gate = %s needs (%s); oldest supported: "
 		       "Linux %s\n",
-		       kernel_features_tc_list(), MXG_OLDEST_KERNEL);
+		       tc ? "tc" : "nft",
+		       tc ? kernel_features_tc_list() : kernel_features_nft_list(),
+		       MXG_OLDEST_KERNEL);
 	return 0;
 }
 
@@ -155,7 +160,7 @@ static int check_config(const struct mxgated_options *opts)
 	warn_reject(&cfg);
 	warn_final(&cfg);
 	warn_policy_inet(&cfg);
-	if (cfg.gate == MXG_GATE_TC && check_kernel(&cfg)) {
+	if ((cfg.gate == MXG_GATE_TC || cfg.gate == MXG_GATE_NFT) && check_kernel(&cfg)) {
 		config_free(&cfg);
 		return 1;
 	}
