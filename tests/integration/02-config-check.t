@@ -142,7 +142,7 @@ sed -E -e 's/^#(\[?[a-z0-9_]+( = |[ ]))/\1/' -e "s|^domains_file = .*|domains_fi
 run -n -c "$dir/all.conf"
 is "$rc:$errs" "0:" "docs/mxgate.conf.example with every key uncommented passes"
 # redis stays commented: it excludes redis_sentinels.
-is "$(grep -oE '^#?[a-z0-9_]+ = ' "$dir/all.conf" | tr -d '#' | sort -u | wc -l)" 65 "the example shows all 65 keys"
+is "$(grep -oE '^#?[a-z0-9_]+ = ' "$dir/all.conf" | tr -d '#' | sort -u | wc -l)" 66 "the example shows all 66 keys"
 
 # state_backend = redis: where Redis is, and a password no one else reads.
 base='self = mx2.example.org\ndomains = example.org\ninterfaces = eth0\nstate_backend = redis\n'

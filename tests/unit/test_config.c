@@ -990,11 +990,30 @@ static void test_offender_set(void **state)
 
 #define T(f) cmocka_unit_test_teardown(f, free_cfg)
 
+/* quorum: 1 (this edge alone) by default; 1 to 32; more than one edge
+ * only with the shared state that carries the other edges' verdicts. */
+static void test_quorum(void **state)
+{
+	expect_ok(BASE);
+	assert_int_equal(cfg.quorum, 1);
+	config_free(&cfg);
+	expect_ok(BASE "quorum = 1\n");
+	assert_int_equal(cfg.quorum, 1);
+	config_free(&cfg);
+	expect_error(BASE "quorum = 0\n", "t.conf:4: quorum: 0 is out of range");
+	expect_error(BASE "quorum = 33\n", "t.conf:4: quorum: 33 is out of range");
+	expect_error(BASE "\nquorum = 2\n", "t.conf:5: quorum: 2 edges need the other edges' "
+					    "verdicts, which only state_backend = redis");
+	expect_ok(BASE "state_backend = redis\nredis = 127.0.0.1:6379\nquorum = 3\n");
+	assert_int_equal(cfg.quorum, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_policy_listener_local_only, free_cfg),
 	    T(test_defaults),
+	    T(test_quorum),
 	    T(test_full_config),
 	    T(test_overrides),
 	    T(test_durations),

@@ -21,5 +21,7 @@
 #define MXG_MAX_PASSES 16384
 /* The port the gate steers and the prober connects to. */
 #define MXG_SMTP_PORT 25
+/* the largest `quorum`: edges that must see a primary up (docs/fleet.md) */
+#define MXG_QUORUM_MAX 32
 
 #endif

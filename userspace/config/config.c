@@ -87,6 +87,7 @@ static const struct key keys[CFG_N_KEYS] = {
     {"probe_timeout", K_DURATION, F(probe_timeout_ms), 100, 300 * 1000, false, false},
     {"rise", K_UINT, F(rise), 1, 100, false, false},
     {"fall", K_UINT, F(fall), 1, 100, false, false},
+    {"quorum", K_UINT, F(quorum), 1, MXG_QUORUM_MAX, false, false},
     {"state_ttl", K_DURATION, F(state_ttl_ms), 1000, DAY_MS, false, false},
     {"recovery_grace", K_DURATION, F(recovery_grace_ms), 0, 7 * DAY_MS, true, false},
     {"reject_grace", K_DURATION, F(reject_grace_ms), 0, 7 * DAY_MS, true, false},
@@ -194,6 +195,7 @@ static void set_defaults(struct mxg_config *cfg)
 	cfg->probe_timeout_ms = MXG_DEFAULT_PROBE_TIMEOUT_MS;
 	cfg->rise = MXG_DEFAULT_RISE;
 	cfg->fall = MXG_DEFAULT_FALL;
+	cfg->quorum = 1;
 	cfg->state_ttl_ms = MXG_DEFAULT_STATE_TTL_MS;
 	cfg->recovery_grace_ms = MXG_DEFAULT_RECOVERY_GRACE_MS;
 	cfg->reject_grace_ms = MXG_DEFAULT_REJECT_GRACE_MS;

@@ -169,6 +169,9 @@ struct mxg_config {
 	uint64_t probe_timeout_ms;
 	unsigned rise;
 	unsigned fall;
+	/* Gate only while this many edges of the fleet (this one included)
+	 * saw a primary up: docs/fleet.md. 1 = this edge alone. */
+	unsigned quorum;
 	uint64_t state_ttl_ms;
 	uint64_t recovery_grace_ms;
 	uint64_t reject_grace_ms;

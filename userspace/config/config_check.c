@@ -119,6 +119,14 @@ int cfg_check(struct cfg_parse *p)
 		    p, p->name, cfg_key_line(p, "max_connections_per_network"),
 		    "max_connections_per_network: exceeds max_connections (%u); lower it",
 		    c->max_connections);
+	/* A quorum is counted from the other edges' verdicts in Redis; with
+	 * none to read, every domain would stay open for good. */
+	if (c->quorum > 1 && c->state_backend != MXG_STATE_REDIS)
+		return cfg_fail(p, p->name, cfg_key_line(p, "quorum"),
+				"quorum: %u edges need the other edges' verdicts, which only "
+				"state_backend = redis shares; set state_backend = redis (and "
+				"redis) or quorum = 1",
+				c->quorum);
 	if (!c->helo_name[0])
 		memcpy(c->helo_name, c->self[0], sizeof(c->helo_name));
 	if (c->domains_from_postfix && cfg_read_postfix_domains(p))

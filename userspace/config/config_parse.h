@@ -14,7 +14,7 @@
 #include "config.h"
 
 #define CFG_LINE_MAX 1024      /* characters on one line; lists continue on indented lines */
-#define CFG_N_KEYS 65	       /* entries of config.c's key table */
+#define CFG_N_KEYS 66	       /* entries of config.c's key table */
 #define CFG_KEY_DOMAINS_FILE 2 /* its index there */
 
 /* Where a served domain was listed, for "listed twice" messages. */

@@ -264,6 +264,7 @@ static void set_params(struct controller *c)
 	/* As config.c set and bounded them (rise, fall >= 1). */
 	c->params.rise = c->cfg->rise;
 	c->params.fall = c->cfg->fall;
+	c->params.quorum = c->cfg->quorum;
 	c->params.probe_interval_ms = c->cfg->probe_interval_ms;
 	c->params.dns_grace_ms = c->cfg->dns_grace_ms;
 	c->params.self = (const char(*)[MXG_NAME_MAX])c->cfg->self;

@@ -22,8 +22,8 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "mxg_limits.h"
 
-#define QUORUM_MAX 32		 /* the largest `quorum` */
 #define QUORUM_EDGES_MAX 64	 /* other edges one view tracks (a bit each) */
 #define QUORUM_EDGE_ID_MAX 65	 /* an edge id (a host name), NUL included */
 #define QUORUM_ADDRS_MAX 1048576 /* addresses in one view (100,000 domains use far fewer) */
