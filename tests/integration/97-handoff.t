@@ -11,6 +11,8 @@
 # client no pass (its next session to another recipient is still
 # steered); with the handoff listener down, a real Postfix sender gets
 # 451 4.4.1, keeps the message and delivers it once the listener is back.
+# A 3 MB message is spliced through whole; metrics and status count the
+# handoffs (ok, failed by reason, octets).
 set -u
 TN_MAIL_DOMAINS=hosted.test
 . "$MXG_SRC/tests/lib/mxgated.sh"
@@ -28,7 +30,7 @@ tn_postconf edge "smtpd_banner = \$myhostname ESMTP mxgate-test-backup" || tn_di
 tn_wait_port edge 127.0.0.1 10025 || tn_die "no handoff listener"
 tn_postfix_start snd sender
 
-tap_plan 17
+tap_plan 19
 mxg_config reply=defer handoff=inet:127.0.0.1:10025
 mxg_start
 tap_ok "example.test gated (its primary is up)" mxg_wait_state example.test gated 10
@@ -82,4 +84,19 @@ tn_wait_port edge 127.0.0.1 10025
 tn_postfix_flush snd >/dev/null 2>&1
 tap_ok "listener back: the kept message is delivered" tn_mail_wait edge 1 60 w@hosted.test
 tap_is "$(tn_bounces snd)" 0 "no bounce"
+
+# The handoffs counted: the controller's metrics and status from the
+# responder's reports (at most one a second).
+metric() {
+	tn_exec edge "$MXGATE" metrics --pin-dir "$MXG_PIN" -s "$MXG_SOCK" |
+		awk -v k="$1" '$1 == k { print $2 }'
+}
+counted() {
+	[ "$(metric mxgate_handoff_ok_total)" -ge 5 ] &&
+		[ "$(metric 'mxgate_handoff_failed_total{reason="connect"}')" -ge 1 ] &&
+		[ "$(metric 'mxgate_handoff_bytes_total{direction="to_mta"}')" -gt 3000000 ]
+}
+tap_ok "metrics: 5 handoffs ok, a failure to connect, the 3 MB copied to the MTA" tn_wait 10 counted
+tap_is "$(mxg_status | jq -c '.counters.responder.handoff | [.ok >= 5, .failed.connect >= 1, .failed.timeout, .bytes_to_mta > 3000000, .started >= 6]')" \
+	"[true,true,0,true,true]" "status JSON counts them too"
 tap_done

@@ -123,6 +123,26 @@ static void write_metrics(const struct controller *c, FILE *f)
 	prom_family(f, "mxgate_responder_offenders_total", "counter",
 		    "RCPTs answered 550 because the client was past offender_threshold.");
 	prom_u64(f, "mxgate_responder_offenders_total", NULL, rc.offenders);
+	prom_family(f, "mxgate_handoff_started_total", "counter",
+		    "Handoffs to the MTA's handoff listener (a connection asked for).");
+	prom_u64(f, "mxgate_handoff_started_total", NULL, rc.handoffs);
+	prom_family(f, "mxgate_handoff_ok_total", "counter",
+		    "Handoffs whose copy after the MTA's 354 ran to its end.");
+	prom_u64(f, "mxgate_handoff_ok_total", NULL, rc.handoffs_done);
+	prom_family(f, "mxgate_handoff_failed_total", "counter",
+		    "Handoffs that failed, by why (the client got 451 4.4.1; copy: the session "
+		    "closed during the message, without a 250).");
+	for (unsigned i = 0; i < RESPONDER_HO_FAILS; i++)
+		prom_u64(f, "mxgate_handoff_failed_total",
+			 prom_labels(l, sizeof(l), 1, "reason", responder_ho_fail_str(i)),
+			 rc.handoff_failed[i]);
+	prom_family(f, "mxgate_handoff_bytes_total", "counter",
+		    "Octets copied after the MTA's 354, by direction.");
+	prom_u64(f, "mxgate_handoff_bytes_total",
+		 prom_labels(l, sizeof(l), 1, "direction", "to_mta"), rc.handoff_bytes_to_mta);
+	prom_u64(f, "mxgate_handoff_bytes_total",
+		 prom_labels(l, sizeof(l), 1, "direction", "to_client"),
+		 rc.handoff_bytes_to_client);
 	ctl_passes_stats(c, &ps);
 	prom_family(f, "mxgate_greylist_tuples", "gauge",
 		    "Greylist tuples remembered (within greylist_window).");

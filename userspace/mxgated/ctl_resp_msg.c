@@ -31,6 +31,12 @@ static void add_counts(struct responder_counts *to, const struct responder_count
 	to->passed_recipient += c->passed_recipient;
 	to->passed_greylist += c->passed_greylist;
 	to->greylisted += c->greylisted;
+	to->handoffs += c->handoffs;
+	to->handoffs_done += c->handoffs_done;
+	for (unsigned i = 0; i < RESPONDER_HO_FAILS; i++)
+		to->handoff_failed[i] += c->handoff_failed[i];
+	to->handoff_bytes_to_mta += c->handoff_bytes_to_mta;
+	to->handoff_bytes_to_client += c->handoff_bytes_to_client;
 }
 
 void ctl_responder_counts(const struct controller *c, struct responder_counts *out)
@@ -44,10 +50,16 @@ static bool counts_grew(const struct responder_counts *old, const struct respond
 {
 	if (new->sessions < old->sessions || new->refused < old->refused ||
 	    new->offenders < old->offenders || new->passed_recipient < old->passed_recipient ||
-	    new->passed_greylist < old->passed_greylist || new->greylisted < old->greylisted)
+	    new->passed_greylist < old->passed_greylist || new->greylisted < old->greylisted ||
+	    new->handoffs < old->handoffs || new->handoffs_done < old->handoffs_done ||
+	    new->handoff_bytes_to_mta < old->handoff_bytes_to_mta ||
+	    new->handoff_bytes_to_client < old->handoff_bytes_to_client)
 		return false;
 	for (unsigned i = 0; i < RESPONDER_CODES; i++)
 		if (new->replies[i] < old->replies[i])
+			return false;
+	for (unsigned i = 0; i < RESPONDER_HO_FAILS; i++)
+		if (new->handoff_failed[i] < old->handoff_failed[i])
 			return false;
 	return true;
 }

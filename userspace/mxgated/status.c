@@ -172,6 +172,15 @@ static void text_tail(const struct controller *c, struct sbuf *o)
 	for (unsigned i = 0; i < RESPONDER_CODES; i++)
 		sbuf_printf(o, " %s %" PRIu64, responder_code_str(i), rc.replies[i]);
 	sbuf_printf(o, ", offenders %" PRIu64 "\n", rc.offenders);
+	if ((c->cfg && c->cfg->handoff_addr_len) || rc.handoffs) {
+		sbuf_printf(o, "handoff: started %" PRIu64 ", ok %" PRIu64 ", failed", rc.handoffs,
+			    rc.handoffs_done);
+		for (unsigned i = 0; i < RESPONDER_HO_FAILS; i++)
+			sbuf_printf(o, " %s %" PRIu64, responder_ho_fail_str(i),
+				    rc.handoff_failed[i]);
+		sbuf_printf(o, ", octets to the MTA %" PRIu64 ", to clients %" PRIu64 "\n",
+			    rc.handoff_bytes_to_mta, rc.handoff_bytes_to_client);
+	}
 	ctl_passes_stats(c, &ps);
 	sbuf_printf(o,
 		    "greylist: %" PRIu64 " tuple(s), %" PRIu64 " seen, %" PRIu64
@@ -384,6 +393,18 @@ static void json_tail(const struct controller *c, struct sbuf *o)
 		json_kv_uint(&w, responder_code_str(i), rc.replies[i]);
 	json_object_end(&w);
 	json_kv_uint(&w, "offenders", rc.offenders);
+	json_key(&w, "handoff");
+	json_object_begin(&w);
+	json_kv_uint(&w, "started", rc.handoffs);
+	json_kv_uint(&w, "ok", rc.handoffs_done);
+	json_key(&w, "failed");
+	json_object_begin(&w);
+	for (unsigned i = 0; i < RESPONDER_HO_FAILS; i++)
+		json_kv_uint(&w, responder_ho_fail_str(i), rc.handoff_failed[i]);
+	json_object_end(&w);
+	json_kv_uint(&w, "bytes_to_mta", rc.handoff_bytes_to_mta);
+	json_kv_uint(&w, "bytes_to_client", rc.handoff_bytes_to_client);
+	json_object_end(&w);
 	json_object_end(&w);
 	ctl_passes_stats(c, &ps);
 	json_key(&w, "greylist");

@@ -100,8 +100,6 @@ struct rsp {
 	unsigned n_handoffs, max_handoffs;
 	struct greylist_table gl; /* this responder's own tuples (only with a handoff) */
 	uint64_t gl_seed;
-	uint64_t handoffs, handoffs_failed;
-	uint64_t handoff_bytes_to_mta, handoff_bytes_to_client; /* after the 354 */
 };
 
 /* responder_proc.c */

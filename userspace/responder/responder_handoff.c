@@ -86,14 +86,17 @@ bool rsp_ho_copying(const struct conn *c)
 	return c->ho && c->ho->copying;
 }
 
-/* The MTA's side failed: what waits gets 451 4.4.1. */
-static void ho_fail(struct conn *c, const char *why)
+/* The MTA's side failed: what waits gets 451 4.4.1. Counted by reason
+ * (during the message: copy). */
+static void ho_fail(struct conn *c, enum responder_ho_fail reason, const char *why)
 {
 	char peer[MXG_ADDRSTRLEN];
 
 	log_warn("responder: handoff for client %s to %s failed: %s; the client is answered 451",
 		 mxg_ip_str(&c->peer, peer, sizeof(peer)), c->rsp->cfg->handoff, why);
-	c->rsp->handoffs_failed++;
+	if (c->ho && c->ho->copying)
+		reason = RESPONDER_HO_COPY;
+	c->rsp->rep.cnt.handoff_failed[reason]++;
 	if (c->ho && c->ho->copying) {
 		c->end = "handoff broken during the message";
 		rsp_conn_free(c);
@@ -181,7 +184,7 @@ static int ho_drain(struct ho_pipe *p, int to, uint64_t *moved)
 static bool ho_arm(struct conn *c, uint64_t ms)
 {
 	if (ev_timer_start(c->rsp->loop, &c->ho->timer, ms) < 0) {
-		ho_fail(c, "out of memory (timer)");
+		ho_fail(c, RESPONDER_HO_LIMIT, "out of memory (timer)");
 		return false;
 	}
 	return true;
@@ -199,7 +202,7 @@ static bool ho_flush(struct conn *c)
 		return true;
 	w = send(ho->fd, o, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (w < 0 && errno != EAGAIN && errno != EINTR) {
-		ho_fail(c, strerror(errno));
+		ho_fail(c, RESPONDER_HO_CLOSED, strerror(errno));
 		return false;
 	}
 	if (w > 0)
@@ -211,7 +214,7 @@ static void ho_timer(struct ev_loop *loop, void *arg)
 {
 	struct conn *c = arg;
 
-	ho_fail(c, "the MTA did not answer in time");
+	ho_fail(c, RESPONDER_HO_TIMEOUT, "the MTA did not answer in time");
 }
 
 /* The dialogue's events, until it wants more from the MTA. */
@@ -224,7 +227,7 @@ static void ho_feed(struct conn *c, const char *buf, size_t len)
 
 		off += used;
 		if (ev == HO_EV_FAILED) {
-			ho_fail(c, c->ho->h.why);
+			ho_fail(c, RESPONDER_HO_PROTOCOL, c->ho->h.why);
 			return;
 		}
 		if (ev == HO_EV_NONE) {
@@ -245,7 +248,7 @@ static void ho_feed(struct conn *c, const char *buf, size_t len)
 					  strerror(errno));
 			ev_timer_stop(c->rsp->loop, &c->ho->timer);
 			if (ev_timer_start(c->rsp->loop, &c->timer, HO_COPY_IDLE_MS) < 0) {
-				ho_fail(c, "out of memory (timer)");
+				ho_fail(c, RESPONDER_HO_LIMIT, "out of memory (timer)");
 				return;
 			}
 			rsp_ho_copy(c);
@@ -291,7 +294,7 @@ static void ho_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
 		if (err) {
-			ho_fail(c, strerror(err));
+			ho_fail(c, RESPONDER_HO_CONNECT, strerror(err));
 			return;
 		}
 		ho->connected = true;
@@ -305,7 +308,8 @@ static void ho_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	if (events & (EV_READ | EV_ERROR)) {
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-			ho_fail(c, n ? strerror(errno) : "the MTA closed the connection");
+			ho_fail(c, RESPONDER_HO_CLOSED,
+				n ? strerror(errno) : "the MTA closed the connection");
 			return;
 		}
 		if (n > 0) {
@@ -335,14 +339,14 @@ void rsp_on_connector(struct ev_loop *loop, int fd, unsigned events, void *arg)
 			continue;
 		}
 		if (conn < 0) {
-			ho_fail(c, strerror(error));
+			ho_fail(c, RESPONDER_HO_CONNECT, strerror(error));
 			continue;
 		}
 		c->ho->fd = conn;
 		if (ev_io_add(loop, conn, EV_WRITE, ho_io, c) < 0) {
 			close(conn);
 			c->ho->fd = -1;
-			ho_fail(c, "out of memory (watcher)");
+			ho_fail(c, RESPONDER_HO_LIMIT, "out of memory (watcher)");
 		}
 	}
 	if (rc < 0)
@@ -369,12 +373,14 @@ bool rsp_ho_rcpt(struct conn *c, const char *helo_line, const char *mail_line,
 		struct conn_ho *ho;
 
 		if (r->n_handoffs >= r->max_handoffs) {
-			r->handoffs_failed++;
+			r->rep.cnt.handoff_failed[RESPONDER_HO_LIMIT]++;
 			return false;
 		}
 		ho = calloc(1, sizeof(*ho));
-		if (!ho)
+		if (!ho) {
+			r->rep.cnt.handoff_failed[RESPONDER_HO_LIMIT]++;
 			return false;
+		}
 		ho->fd = -1;
 		ho->c2m_p.rd = ho->c2m_p.wr = ho->m2c_p.rd = ho->m2c_p.wr = -1;
 		ev_timer_init(&ho->timer, ho_timer, c);
@@ -384,9 +390,10 @@ bool rsp_ho_rcpt(struct conn *c, const char *helo_line, const char *mail_line,
 		    rsp_connector_ask(r->connector_fd, c->serial) < 0 ||
 		    ev_timer_start(r->loop, &ho->timer, HO_STEP_MS) < 0) {
 			ho_close(c);
+			r->rep.cnt.handoff_failed[RESPONDER_HO_LIMIT]++;
 			return false;
 		}
-		r->handoffs++;
+		r->rep.cnt.handoffs++;
 	}
 	if (!handoff_rcpt(&c->ho->h, rcpt_line))
 		return false;
@@ -440,7 +447,7 @@ void rsp_ho_copy(struct conn *c)
 			if (n > 0) {
 				memmove(ho->m2c, ho->m2c + n, ho->m2c_len - (size_t)n);
 				ho->m2c_len -= (size_t)n;
-				r->handoff_bytes_to_client += (uint64_t)n;
+				r->rep.cnt.handoff_bytes_to_client += (uint64_t)n;
 				progress = true;
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				c->end = "write error";
@@ -448,7 +455,7 @@ void rsp_ho_copy(struct conn *c)
 				return;
 			}
 		} else if (spliced) {
-			rc = ho_drain(&ho->m2c_p, c->fd, &r->handoff_bytes_to_client);
+			rc = ho_drain(&ho->m2c_p, c->fd, &r->rep.cnt.handoff_bytes_to_client);
 			if (rc < 0) {
 				c->end = "write error";
 				rsp_conn_free(c);
@@ -461,16 +468,16 @@ void rsp_ho_copy(struct conn *c)
 			if (n > 0) {
 				memmove(ho->c2m, ho->c2m + n, ho->c2m_len - (size_t)n);
 				ho->c2m_len -= (size_t)n;
-				r->handoff_bytes_to_mta += (uint64_t)n;
+				r->rep.cnt.handoff_bytes_to_mta += (uint64_t)n;
 				progress = true;
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-				ho_fail(c, strerror(errno));
+				ho_fail(c, RESPONDER_HO_COPY, strerror(errno));
 				return;
 			}
 		} else if (spliced) {
-			rc = ho_drain(&ho->c2m_p, ho->fd, &r->handoff_bytes_to_mta);
+			rc = ho_drain(&ho->c2m_p, ho->fd, &r->rep.cnt.handoff_bytes_to_mta);
 			if (rc < 0) {
-				ho_fail(c, strerror(errno));
+				ho_fail(c, RESPONDER_HO_COPY, strerror(errno));
 				return;
 			}
 			progress |= rc > 0;
@@ -507,12 +514,9 @@ void rsp_ho_copy(struct conn *c)
 		shutdown(ho->fd, SHUT_WR);
 	smtp_session_output(&c->smtp, &out);
 	/* The MTA is done (221 or closed) and all of it reached the client. */
-	if (ho->mta_eof && !ho->m2c_len && !ho->m2c_p.held && !out) {
-		c->end = spliced ? "handed off (splice)" : "handed off (copied)";
-		rsp_conn_free(c);
-		return;
-	}
-	if (ho->client_eof && ho->mta_eof) {
+	if ((ho->mta_eof && !ho->m2c_len && !ho->m2c_p.held && !out) ||
+	    (ho->client_eof && ho->mta_eof)) {
+		r->rep.cnt.handoffs_done++;
 		c->end = spliced ? "handed off (splice)" : "handed off (copied)";
 		rsp_conn_free(c);
 		return;

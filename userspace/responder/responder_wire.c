@@ -209,6 +209,17 @@ const char *responder_code_str(enum responder_code c)
 	return (unsigned)c < RESPONDER_CODES ? names[c] : "other";
 }
 
+const char *responder_ho_fail_str(enum responder_ho_fail f)
+{
+	static const char *const names[RESPONDER_HO_FAILS] = {
+	    [RESPONDER_HO_CONNECT] = "connect",	  [RESPONDER_HO_TIMEOUT] = "timeout",
+	    [RESPONDER_HO_PROTOCOL] = "protocol", [RESPONDER_HO_CLOSED] = "closed",
+	    [RESPONDER_HO_LIMIT] = "limit",	  [RESPONDER_HO_COPY] = "copy",
+	};
+
+	return (unsigned)f < RESPONDER_HO_FAILS ? names[f] : "closed";
+}
+
 enum responder_code responder_code_of(int smtp_code)
 {
 	switch (smtp_code) {

@@ -96,6 +96,18 @@ enum responder_code {
 	RESPONDER_CODES
 };
 
+/* Why a handoff to the MTA failed (every one answered 451 4.4.1, or,
+ * during the message, the session closed without a 250). */
+enum responder_ho_fail {
+	RESPONDER_HO_CONNECT,  /* the handoff listener could not be connected to */
+	RESPONDER_HO_TIMEOUT,  /* the MTA did not answer a step within 30 s */
+	RESPONDER_HO_PROTOCOL, /* it refused a step, answered 421 or not in SMTP */
+	RESPONDER_HO_CLOSED,   /* it closed the connection, or a read or write failed */
+	RESPONDER_HO_LIMIT,    /* handoffs at their bound, out of memory */
+	RESPONDER_HO_COPY,     /* the MTA's side broke while the message was copied */
+	RESPONDER_HO_FAILS
+};
+
 struct responder_counts {
 	uint64_t sessions;		   /* connections that got an SMTP session */
 	uint64_t refused;		   /* connections refused with 421 at once */
@@ -104,6 +116,11 @@ struct responder_counts {
 	uint64_t passed_recipient;	   /* RCPTs for pass_recipients: client passed */
 	uint64_t passed_greylist;	   /* greylisted tuples retried in time: passed */
 	uint64_t greylisted;		   /* RCPTs of new (or early) greylist tuples */
+	uint64_t handoffs;		   /* connections to the MTA's handoff listener asked */
+	uint64_t handoffs_done;		   /* handoffs whose copy after the 354 ran to its end */
+	uint64_t handoff_failed[RESPONDER_HO_FAILS]; /* by enum responder_ho_fail */
+	uint64_t handoff_bytes_to_mta;		     /* after the 354, each way */
+	uint64_t handoff_bytes_to_client;
 };
 
 /* One client answered 550 as an offender: its own address (for IPv6 the
@@ -187,6 +204,8 @@ int responder_wire_decode(const uint8_t *p, size_t len, uint32_t count,
 
 /* The label of a code in metrics and status: "551", ..., "other". */
 const char *responder_code_str(enum responder_code c);
+/* "connect", "timeout", "protocol", "closed", "limit", "copy". */
+const char *responder_ho_fail_str(enum responder_ho_fail f);
 enum responder_code responder_code_of(int smtp_code);
 /* Encode COUNTS / OFFENDERS (header + payload) into buf; returns the
  * length, or -E2BIG when it does not fit / n is out of range. */
