@@ -54,13 +54,24 @@ static void write_metrics(const struct controller *c, FILE *f)
 	prom_u64(f, "mxgate_state_transitions_total", NULL, c->cnt.transitions);
 
 	{
-		uint64_t by[MXG_DOMAIN_STATES] = {0}, in_grace = 0;
+		uint64_t by[MXG_DOMAIN_STATES] = {0}, in_grace = 0, no_quorum = 0, unverified = 0;
 
 		for (size_t i = 0; i < c->n_domains; i++) {
 			if (c->domains[i]->ds.state < MXG_DOMAIN_STATES)
 				by[c->domains[i]->ds.state]++;
 			in_grace += ds_in_reject_grace(&c->domains[i]->ds);
+			no_quorum += c->domains[i]->ds.reason == MXG_REASON_QUORUM;
+			unverified += c->domains[i]->ds.reason == MXG_REASON_QUORUM_UNVERIFIED;
 		}
+		/* Always both series: an alert on unverified must see its 0. */
+		prom_family(f, "mxgate_domains_quorum_open", "gauge",
+			    "Domains this edge would gate that are open for the quorum: too few "
+			    "edges see the primary up (quorum), or the other edges' verdicts "
+			    "cannot be read (quorum_unverified).");
+		prom_u64(f, "mxgate_domains_quorum_open",
+			 prom_labels(l, sizeof(l), 1, "reason", "quorum"), no_quorum);
+		prom_u64(f, "mxgate_domains_quorum_open",
+			 prom_labels(l, sizeof(l), 1, "reason", "quorum_unverified"), unverified);
 		prom_family(f, "mxgate_domains_reject_grace", "gauge",
 			    "Gated reply = reject domains answering 451, not 551, because a "
 			    "primary failed a round less than reject_grace ago.");
