@@ -24,13 +24,23 @@ static struct mxg_ip ip_of(const char *s)
 	return ip;
 }
 
+static void check_index(const struct pass_table *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		assert_ptr_equal(pass_table_find(t, &t->e[i].ip), &t->e[i]);
+	assert_int_equal(t->idx.count, t->n);
+}
+
 static enum pass_add add(struct pass_table *t, const char *a, uint64_t now,
 			 const struct pass_entry **e, bool *evicted)
 {
 	struct mxg_ip ip = ip_of(a);
 	struct pass_entry gone;
 
-	return pass_table_add(t, &ip, 1, true, now, TTL, MAX, e, &gone, evicted);
+	enum pass_add r = pass_table_add(t, &ip, 1, true, now, TTL, MAX, e, &gone, evicted);
+
+	check_index(t);
+	return r;
 }
 
 /* A pass lasts ttl; a renewal extends it, never beyond max after the first. */
@@ -241,6 +251,54 @@ static void test_proven_pass_makes_room_in_its_own_network(void **state)
 	pass_table_free(&t);
 }
 
+/* The index by address agrees with the table through every change that
+ * moves entries: adds past a full table, sweeps, reuse of an expired pass,
+ * restores. Each pass is found, at its own address, and nothing else is. */
+static void test_index_finds_every_pass_after_moves(void **state)
+{
+	struct pass_table t;
+	const struct pass_entry *e;
+	struct pass_entry saved;
+	bool ev;
+	char a[64];
+
+	assert_int_equal(pass_table_init(&t, 200), 0);
+	for (int i = 0; i < 300; i++) {
+		snprintf(a, sizeof(a), "10.%d.%d.1", i / 250, i % 250);
+		add(&t, a, (uint64_t)i, &e, &ev); /* the last 100 evict */
+		check_index(&t);
+	}
+	assert_int_equal(t.n, 200);
+	snprintf(a, sizeof(a), "10.0.%d.1", 99); /* evicted early on */
+	{
+		struct mxg_ip ip = ip_of(a);
+
+		assert_null(pass_table_find(&t, &ip));
+	}
+	/* Half expire and are swept: the rest move into their places. */
+	pass_table_sweep(&t, 150 + TTL, 0, NULL, NULL);
+	check_index(&t);
+	assert_true(t.n < 200 && t.n > 0);
+	/* An expired pass kept (keep_ms) is reused by its own address. */
+	saved = t.e[0];
+	pass_table_sweep(&t, 5000, 0, NULL, NULL);
+	assert_int_equal(t.n, 0);
+	check_index(&t);
+	assert_true(pass_table_restore(
+	    &t,
+	    &(struct pass_entry){
+		.ip = saved.ip, .since_ms = 5000, .expires_ms = 9000, .reason = 1, .proven = true},
+	    5000));
+	check_index(&t);
+	assert_ptr_equal(pass_table_find(&t, &saved.ip), &t.e[0]);
+	assert_false(pass_table_live(&t, &saved.ip, 9000));
+	mxg_ip_str(&saved.ip, a, sizeof(a));
+	assert_int_equal(add(&t, a, 9500, &e, &ev), PASS_ADD_NEW);
+	assert_int_equal(t.n, 1);
+	check_index(&t);
+	pass_table_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +308,7 @@ int main(void)
 	    cmocka_unit_test(test_postmaster_flood_from_one_64_keeps_a_pass),
 	    cmocka_unit_test(test_unproven_never_evicts_proven),
 	    cmocka_unit_test(test_proven_pass_makes_room_in_its_own_network),
+	    cmocka_unit_test(test_index_finds_every_pass_after_moves),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "netcount.h"
 
@@ -14,8 +15,14 @@ int pass_table_init(struct pass_table *t, size_t cap)
 	if (!cap)
 		return -EINVAL;
 	t->e = calloc(cap, sizeof(*t->e));
-	if (!t->e)
+	t->slot = calloc(cap, sizeof(*t->slot));
+	if (!t->e || !t->slot || htab_init(&t->idx)) {
+		pass_table_free(t);
 		return -ENOMEM;
+	}
+	/* Clients choose their addresses: keep them from aiming at one chain. */
+	if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) != sizeof(t->seed))
+		t->seed = (uint64_t)(uintptr_t)t->e;
 	t->cap = cap;
 	return 0;
 }
@@ -23,14 +30,44 @@ int pass_table_init(struct pass_table *t, size_t cap)
 void pass_table_free(struct pass_table *t)
 {
 	free(t->e);
+	free(t->slot);
+	htab_fini(&t->idx);
 	*t = (struct pass_table){0};
+}
+
+static void index_add(struct pass_table *t, size_t i)
+{
+	htab_add(&t->idx, &t->slot[i], mxg_ip_hash(&t->e[i].ip, t->seed));
+}
+
+static void index_del(struct pass_table *t, size_t i)
+{
+	htab_del(&t->idx, &t->slot[i]);
+}
+
+/* Take e[i] out: the last entry moves into its place. */
+static void remove_at(struct pass_table *t, size_t i)
+{
+	size_t last = --t->n;
+
+	index_del(t, i);
+	if (i == last)
+		return;
+	index_del(t, last);
+	t->e[i] = t->e[last];
+	index_add(t, i);
 }
 
 const struct pass_entry *pass_table_find(const struct pass_table *t, const struct mxg_ip *ip)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (mxg_ip_equal(&t->e[i].ip, ip))
-			return &t->e[i];
+	uint64_t h = mxg_ip_hash(ip, t->seed);
+
+	for (struct htab_node *n = htab_first(&t->idx, h); n; n = n->next) {
+		const struct pass_entry *e = &t->e[n - t->slot];
+
+		if (n->hash == h && mxg_ip_equal(&e->ip, ip))
+			return e;
+	}
 	return NULL;
 }
 
@@ -111,6 +148,7 @@ enum pass_add pass_table_add(struct pass_table *t, const struct mxg_ip *ip, unsi
 	struct pick *over = NULL;
 	struct pass_entry *v;
 	uint64_t until, net, net64;
+	bool indexed = true; /* e is in the index (under its old address) */
 
 	*had_evicted = false;
 	if (e && e->expires_ms > now_ms) {
@@ -152,7 +190,7 @@ enum pass_add pass_table_add(struct pass_table *t, const struct mxg_ip *ip, unsi
 			/* ip's own expired pass is reused; v leaves the table. */
 			size_t vi = (size_t)(v - t->e), ei = (size_t)(e - t->e);
 
-			t->e[vi] = t->e[--t->n];
+			remove_at(t, vi);
 			if (ei == t->n)
 				e = &t->e[vi];
 		} else {
@@ -171,8 +209,12 @@ enum pass_add pass_table_add(struct pass_table *t, const struct mxg_ip *ip, unsi
 		}
 		e = take(t, v, evicted, had_evicted);
 	}
-	if (!e)
+	if (!e) {
 		e = &t->e[t->n++];
+		indexed = false;
+	}
+	if (indexed)
+		index_del(t, (size_t)(e - t->e));
 	/* config_check.c refuses a pass_max shorter than pass_ttl. */
 	*e = (struct pass_entry){.ip = *ip,
 				 .since_ms = now_ms,
@@ -181,6 +223,7 @@ enum pass_add pass_table_add(struct pass_table *t, const struct mxg_ip *ip, unsi
 				 .net64 = net64,
 				 .reason = reason,
 				 .proven = proven};
+	index_add(t, (size_t)(e - t->e));
 	*out = e;
 	return PASS_ADD_NEW;
 }
@@ -195,7 +238,7 @@ void pass_table_sweep(struct pass_table *t, uint64_t now_ms, uint64_t keep_ms,
 		}
 		if (fn)
 			fn(arg, &t->e[i]);
-		t->e[i] = t->e[--t->n];
+		remove_at(t, i);
 	}
 }
 
@@ -208,5 +251,6 @@ bool pass_table_restore(struct pass_table *t, const struct pass_entry *in, uint6
 	e = &t->e[t->n++];
 	*e = *in;
 	pass_net_keys(&e->ip, &e->net, &e->net64);
+	index_add(t, (size_t)(e - t->e));
 	return true;
 }

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "htab.h"
 
 struct pass_entry {
 	struct mxg_ip ip;
@@ -39,6 +40,11 @@ struct pass_entry {
 struct pass_table {
 	struct pass_entry *e;
 	size_t n, cap;
+	/* e by address: slot[i] is e[i]'s node, so a lookup (each policy
+	 * RCPT, each pass report) does not walk every pass. */
+	struct htab idx;
+	struct htab_node *slot;
+	uint64_t seed;
 	unsigned per_network, per_64; /* limits; 0 (init): none */
 	uint64_t renewed, evicted;
 	uint64_t dropped_network, dropped_64, dropped_full; /* not given */

@@ -212,7 +212,6 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 	struct mxg_ip peer, dst = {0};
 	struct client_key key, net;
 	uint16_t peer_port, dst_port;
-	unsigned same = 0, same_net = 0;
 	struct conn *c, *idlest = NULL;
 
 	if (mxg_ip_from_sockaddr((const struct sockaddr *)ss, &peer, &peer_port) < 0) {
@@ -229,21 +228,22 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 	}
 	client_key_from_ip(&peer, &key);
 	client_key_network(&key, &net);
-	LIST_FOREACH(c, &r->conns, link) {
-		same += client_key_equal(&c->key, &key);
-		same_net += client_key_equal(&c->net, &net);
-		if (!c->lingering && !smtp_session_done(&c->smtp) &&
-		    (!idlest || c->active_ms < idlest->active_ms))
-			idlest = c;
-	}
 	/* A client over its own limits never takes another's slot. */
-	if (same >= r->max_per_client) {
+	if (rsp_count(&r->counts, RSP_COUNT_CLIENT, &key) >= r->max_per_client) {
 		refuse(r, fd, &peer, "too many connections from this client");
 		return;
 	}
-	if (same_net >= r->max_per_net) {
+	if (rsp_count(&r->counts, RSP_COUNT_NET, &net) >= r->max_per_net) {
 		refuse(r, fd, &peer, "too many connections from this network");
 		return;
+	}
+	/* Only when full is every session looked at, for one to close. */
+	if (r->n_conns >= r->max_conn) {
+		LIST_FOREACH(c, &r->conns, link) {
+			if (!c->lingering && !smtp_session_done(&c->smtp) &&
+			    (!idlest || c->active_ms < idlest->active_ms))
+				idlest = c;
+		}
 	}
 	if (r->n_conns >= r->max_conn && !evict_idlest(r, idlest) && !evict_holder(r)) {
 		refuse(r, fd, &peer, "too many connections");

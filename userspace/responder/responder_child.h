@@ -18,6 +18,7 @@
 #include "event.h"
 #include "greylist.h"
 #include "offender.h"
+#include "responder_count.h"
 #include "responder_report.h"
 #include "responder_wire.h"
 #include "smtp_session.h"
@@ -85,6 +86,7 @@ struct rsp {
 
 	LIST_HEAD(, conn) conns;
 	unsigned n_conns;
+	struct rsp_counts counts; /* of conns, per client and network */
 	struct offender_table off;
 	uint64_t sessions_seen;	     /* serial of the last session accepted */
 	struct responder_report rep; /* counters and offenders to the controller */

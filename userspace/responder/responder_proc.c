@@ -197,6 +197,8 @@ void rsp_conn_free(struct conn *c)
 	close(c->fd);
 	LIST_REMOVE(c, link);
 	r->n_conns--;
+	rsp_count_dec(&r->counts, RSP_COUNT_CLIENT, &c->key);
+	rsp_count_dec(&r->counts, RSP_COUNT_NET, &c->net);
 	free(c);
 }
 
@@ -419,6 +421,15 @@ bool rsp_conn_new(struct rsp *r, int fd, const struct mxg_ip *peer, uint16_t pee
 
 	if (!c)
 		return false;
+	if (rsp_count_inc(&r->counts, RSP_COUNT_CLIENT, key) < 0) {
+		free(c);
+		return false;
+	}
+	if (rsp_count_inc(&r->counts, RSP_COUNT_NET, net) < 0) {
+		rsp_count_dec(&r->counts, RSP_COUNT_CLIENT, key);
+		free(c);
+		return false;
+	}
 	c->rsp = r;
 	c->fd = fd;
 	c->peer = *peer;
@@ -434,6 +445,8 @@ bool rsp_conn_new(struct rsp *r, int fd, const struct mxg_ip *peer, uint16_t pee
 	if (ev_io_add(r->loop, fd, EV_READ | EV_WRITE, conn_io, c) < 0 || rsp_conn_arm(c) < 0) {
 		ev_io_del(r->loop, fd);
 		ev_timer_stop(r->loop, &c->timer);
+		rsp_count_dec(&r->counts, RSP_COUNT_CLIENT, key);
+		rsp_count_dec(&r->counts, RSP_COUNT_NET, net);
 		free(c);
 		return false;
 	}
@@ -568,7 +581,7 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int 
 				       RESPONDER_WIRE_TYPE(RESPONDER_MSG_SAME),
 				   RESPONDER_PAYLOAD_MAX);
 	r.loop = ev_loop_new();
-	if (!r.loop ||
+	if (!r.loop || rsp_counts_init(&r.counts, r.gl_seed) < 0 ||
 	    offender_init(&r.off, cfg->offender_threshold, cfg->offender_window_ms, 0, seed) < 0) {
 		log_err("responder: out of memory at start");
 		goto out;
@@ -601,6 +614,7 @@ out:
 	}
 	greylist_free(&r.gl);
 	offender_free(&r.off);
+	rsp_counts_free(&r.counts);
 	responder_wire_reader_free(&r.rd);
 	free(r.dom);
 	ev_loop_free(r.loop);

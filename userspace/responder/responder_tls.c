@@ -55,16 +55,13 @@ int responder_tls_prepare(const struct mxg_config *cfg, SSL_CTX **ctx, char *err
 bool rsp_tls_slot_take(struct conn *c)
 {
 	struct rsp *r = c->rsp;
-	unsigned same_net = 0;
-	struct conn *o;
 
 	if (!r->tls_ctx || c->tls_slot)
 		return false;
 	if (r->tls_handshakes >= r->tls_max)
 		return false;
-	LIST_FOREACH(o, &r->conns, link)
-		same_net += o->tls_slot && client_key_equal(&o->net, &c->net);
-	if (same_net >= r->tls_max_per_net)
+	if (rsp_count(&r->counts, RSP_COUNT_TLS, &c->net) >= r->tls_max_per_net ||
+	    rsp_count_inc(&r->counts, RSP_COUNT_TLS, &c->net) < 0)
 		return false;
 	c->tls_slot = true;
 	r->tls_handshakes++;
@@ -77,6 +74,7 @@ static void slot_give(struct conn *c)
 		return;
 	c->tls_slot = false;
 	c->rsp->tls_handshakes--;
+	rsp_count_dec(&c->rsp->counts, RSP_COUNT_TLS, &c->net);
 }
 
 /* SSL_get_error of r: -1 with errno EAGAIN (c->tls_want set) or EPROTO,
