@@ -189,6 +189,69 @@ static void test_too_many_edges_are_refused(void **state)
 	assert_int_equal(view.refused, 10);
 }
 
+/* ---- The verdicts as Redis keys and values ---------------------------- */
+
+static int decode(const char *key, const char *val, char *edge, struct mxg_ip *a, bool *up,
+		  int64_t *t)
+{
+	return quorum_decode("mx:", key, strlen(key), val, strlen(val), edge, a, up, t);
+}
+
+static void test_verdict_round_trip(void **state)
+{
+	char key[QUORUM_KEY_MAX], val[QUORUM_VALUE_MAX], edge[QUORUM_EDGE_ID_MAX];
+	const char *addrs[] = {P1, P1V6};
+	struct mxg_ip a, b;
+	bool up;
+	int64_t t;
+
+	for (size_t i = 0; i < 2; i++) {
+		a = ip(addrs[i]);
+		assert_int_equal(quorum_key("mx:", "edge-2.example.net", &a, key, sizeof(key)), 0);
+		assert_int_equal(quorum_value(i == 0, WALL0, val, sizeof(val)), 0);
+		assert_int_equal(decode(key, val, edge, &b, &up, &t), 0);
+		assert_string_equal(edge, "edge-2.example.net");
+		assert_true(mxg_ip_equal(&a, &b));
+		assert_int_equal(up, i == 0);
+		assert_int_equal(t, WALL0);
+	}
+	assert_string_equal(key, "mx:q:edge-2.example.net:2001:db8::11");
+	assert_int_equal(quorum_edge_key("mx:", "e1", key, sizeof(key)), 0);
+	assert_string_equal(key, "mx:qe:e1");
+	assert_int_equal(quorum_key("mx:", "e1", &a, key, 10), -ENAMETOOLONG);
+}
+
+static void test_verdict_decoding_trusts_nothing(void **state)
+{
+	static const char *const bad[][2] = {
+	    {"other:q:e2:192.0.2.11", "1 1700000000000 1"}, /* another prefix */
+	    {"mx:p:192.0.2.11", "1 1700000000000 1"},	    /* another record */
+	    {"mx:q:192.0.2.11", "1 1700000000000 1"},	    /* no edge */
+	    {"mx:q::192.0.2.11", "1 1700000000000 1"},	    /* empty edge */
+	    {"mx:q:e 2:192.0.2.11", "1 1700000000000 1"},   /* a space in it */
+	    {"mx:q:e2:", "1 1700000000000 1"},		    /* no address */
+	    {"mx:q:e2:mx1.example.test", "1 1700000000000 1"},
+	    {"mx:q:e2:192.0.2.11", "2 1700000000000 1"}, /* another version */
+	    {"mx:q:e2:192.0.2.11", "1 1700000000000 2"},
+	    {"mx:q:e2:192.0.2.11", "1 1700000000000 1 "},
+	    {"mx:q:e2:192.0.2.11", "1 -1 1"},
+	    {"mx:q:e2:192.0.2.11", "1 01700000000000 1"},
+	    {"mx:q:e2:192.0.2.11", "1 9999999999999999 1"},
+	    {"mx:q:e2:192.0.2.11", "1  1"},
+	    {"mx:q:e2:192.0.2.11", "1 17x 1"},
+	    {"mx:q:e2:192.0.2.11", ""},
+	};
+	char edge[QUORUM_EDGE_ID_MAX];
+	struct mxg_ip a;
+	bool up;
+	int64_t t;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (decode(bad[i][0], bad[i][1], edge, &a, &up, &t) != -EINVAL)
+			fail_msg("accepted %s = \"%s\"", bad[i][0], bad[i][1]);
+	assert_int_equal(decode("mx:q:e2:192.0.2.11", "1 0 0", edge, &a, &up, &t), 0);
+}
+
 /* ---- The domain state with a quorum -------------------------------- */
 
 static const char self_names[][MXG_NAME_MAX] = {"mx2.example.test"};
@@ -366,6 +429,8 @@ int main(void)
 	    V(test_a_new_read_replaces_the_old),
 	    V(test_edge_ids),
 	    V(test_too_many_edges_are_refused),
+	    V(test_verdict_round_trip),
+	    V(test_verdict_decoding_trusts_nothing),
 	    D(test_alone_up_is_not_a_quorum_of_two),
 	    D(test_two_edges_up_gate),
 	    D(test_edge_cut_off_opens_the_domain_everywhere),

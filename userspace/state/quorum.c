@@ -5,7 +5,9 @@
  * per address at commit, and looked up by bsearch: the state machine asks
  * once per primary address of each domain it would gate.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,4 +158,85 @@ enum quorum_result quorum_decide(const struct quorum_view *v, unsigned quorum, u
 	/* This edge, plus each other edge that saw a primary up. */
 	return 1 + (unsigned)__builtin_popcountll(others_up) >= quorum ? QUORUM_MET
 								       : QUORUM_NOT_MET;
+}
+
+int quorum_key(const char *prefix, const char *edge, const struct mxg_ip *ip, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	int n;
+
+	if (!mxg_ip_str(ip, a, sizeof(a)))
+		return -EINVAL;
+	n = snprintf(buf, len, "%sq:%s:%s", prefix, edge, a);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int quorum_edge_key(const char *prefix, const char *edge, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%sqe:%s", prefix, edge);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int quorum_value(bool up, int64_t t_ms, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "1 %lld %d", (long long)t_ms, up ? 1 : 0);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* Digits only, no sign, no leading zero, at most 15 (a wall-clock ms for
+ * the next 30,000 years): anything else is not ours. */
+static int parse_ms(const char *s, size_t n, int64_t *out)
+{
+	int64_t v = 0;
+
+	if (!n || n > 15 || (n > 1 && s[0] == '0'))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int quorum_decode(const char *prefix, const char *key, size_t keylen, const char *val,
+		  size_t vallen, char *edge, struct mxg_ip *ip, bool *up, int64_t *t_ms)
+{
+	size_t pl = strlen(prefix), el;
+	char a[INET6_ADDRSTRLEN];
+	const char *e, *colon, *sp;
+
+	if (keylen < pl + 2 || memcmp(key, prefix, pl) || memcmp(key + pl, "q:", 2))
+		return -EINVAL;
+	e = key + pl + 2;
+	colon = memchr(e, ':', keylen - pl - 2);
+	if (!colon)
+		return -EINVAL;
+	el = (size_t)(colon - e);
+	if (!el || el >= QUORUM_EDGE_ID_MAX)
+		return -EINVAL;
+	memcpy(edge, e, el);
+	edge[el] = '\0';
+	if (!qv_edge_id_ok(edge))
+		return -EINVAL;
+	if ((size_t)(key + keylen - colon - 1) >= sizeof(a) || key + keylen == colon + 1)
+		return -EINVAL;
+	memcpy(a, colon + 1, (size_t)(key + keylen - colon - 1));
+	a[key + keylen - colon - 1] = '\0';
+	if (mxg_ip_parse(a, ip))
+		return -EINVAL;
+
+	/* "1 T U" exactly. */
+	if (vallen < 5 || memcmp(val, "1 ", 2))
+		return -EINVAL;
+	sp = memchr(val + 2, ' ', vallen - 2);
+	if (!sp || val + vallen - sp != 2 || (sp[1] != '0' && sp[1] != '1'))
+		return -EINVAL;
+	if (parse_ms(val + 2, (size_t)(sp - val - 2), t_ms))
+		return -EINVAL;
+	*up = sp[1] == '1';
+	return 0;
 }

@@ -106,4 +106,31 @@ uint64_t qv_up_edges(const struct quorum_view *v, const struct mxg_ip *ip);
 enum quorum_result quorum_decide(const struct quorum_view *v, unsigned quorum, uint64_t others_up,
 				 uint64_t now_ms);
 
+/*
+ * The verdicts as Redis keys and values (the controller's glue does the
+ * I/O on the fleet's connection):
+ *
+ *   PREFIX q:EDGE:ADDR   "1 T U"   version 1, T the writer's wall-clock
+ *                                  ms, U 1 (up) or 0 (down); SET with PX
+ *                                  of about three probe intervals
+ *   PREFIX qe:EDGE       "1 T"     the edge is publishing (one per round)
+ *
+ * EDGE has no ':' (qv_edge_id_ok), so the address is what follows it.
+ * Decoding trusts nothing: any field that does not parse exactly refuses
+ * the whole verdict.
+ */
+#define QUORUM_KEY_MAX 192 /* prefix (< 64) + "q:" + edge + ':' + address */
+#define QUORUM_VALUE_MAX 32
+
+/* -ENAMETOOLONG when it does not fit. */
+int quorum_key(const char *prefix, const char *edge, const struct mxg_ip *ip, char *buf,
+	       size_t len);
+int quorum_edge_key(const char *prefix, const char *edge, char *buf, size_t len);
+int quorum_value(bool up, int64_t t_ms, char *buf, size_t len);
+
+/* A key and value as read (not NUL-terminated): 0, or -EINVAL. edge gets
+ * the writer's id (QUORUM_EDGE_ID_MAX). */
+int quorum_decode(const char *prefix, const char *key, size_t keylen, const char *val,
+		  size_t vallen, char *edge, struct mxg_ip *ip, bool *up, int64_t *t_ms);
+
 #endif
