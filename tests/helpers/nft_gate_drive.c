@@ -99,7 +99,7 @@ static void do_round(char *args)
 
 	tok = strtok_r(args, " ", &save);
 	ttl = tok ? strtoul(tok, NULL, 10) : 0;
-	ret = gate_nft_ops.begin(g);
+	ret = gate_nft_ops.begin(g, true);
 	while (!ret && (tok = strtok_r(NULL, " ", &save))) {
 		struct mxg_ip ip;
 

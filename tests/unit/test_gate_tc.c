@@ -164,12 +164,13 @@ static void test_lifecycle_and_rounds(void **state)
 	assert_true(ours_on_lo());
 
 	/* round 1: two addresses, two domains */
-	assert_int_equal(gate_tc_ops.begin(g), 0);
+	assert_int_equal(gate_tc_ops.begin(g, true), 0);
 	set_addr(g, "192.0.2.20", true);
 	set_addr(g, "2001:db8::20", false);
 	set_domain(g, "example.test");
 	set_domain(g, "other.test");
 	assert_int_equal(gate_tc_ops.commit(g), 0);
+	assert_int_equal(gate_tc_ops.domains_sync(g), 0);
 
 	assert_true(pins_open(cfg.pin_dir, &p) == 7);
 	assert_int_equal(count_keys(p.gate_fd, sizeof(struct mxg_gate_key)), 2);
@@ -180,15 +181,25 @@ static void test_lifecycle_and_rounds(void **state)
 	assert_int_equal(e.domains, 2);
 	assert_true(e.expires_ns > now && e.expires_ns <= now + 30000ULL * 1000000ULL);
 
-	/* round 2: what is not written again goes away */
-	assert_int_equal(gate_tc_ops.begin(g), 0);
+	/* round 2: an address not written again goes away at commit; a
+	 * domain not written since the last sync at the next sync */
+	assert_int_equal(gate_tc_ops.begin(g, true), 0);
 	set_addr(g, "192.0.2.20", true);
 	set_domain(g, "example.test");
 	assert_int_equal(gate_tc_ops.commit(g), 0);
 	assert_int_equal(count_keys(p.gate_fd, sizeof(struct mxg_gate_key)), 1);
 	assert_false(has_addr(p.gate_fd, "2001:db8::20", &e));
+	assert_true(has_domain(p.domains_fd, "other.test"));
+	assert_int_equal(gate_tc_ops.domains_sync(g), 0);
 	assert_true(has_domain(p.domains_fd, "example.test"));
 	assert_false(has_domain(p.domains_fd, "other.test"));
+
+	/* a batch of domains alone (the expiry refresh) leaves the addresses */
+	assert_int_equal(gate_tc_ops.begin(g, false), 0);
+	set_domain(g, "example.test");
+	assert_int_equal(gate_tc_ops.commit(g), 0);
+	assert_int_equal(count_keys(p.gate_fd, sizeof(struct mxg_gate_key)), 1);
+	assert_true(has_domain(p.domains_fd, "example.test"));
 
 	/* writes outside a round delete nothing */
 	set_addr(g, "192.0.2.21", true);

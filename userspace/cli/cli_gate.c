@@ -264,7 +264,7 @@ int do_gate_round(int argc, char **argv)
 		fprintf(stderr, "mxgate: %s\n", err[0] ? err : strerror(-ret));
 		return CLI_FAIL;
 	}
-	gate_tc_ops.begin(g);
+	gate_tc_ops.begin(g, true);
 	for (int i = 0; i < a.argc && !ret; i++) {
 		char addr[MXG_ADDRSTRLEN], *eq = strchr(a.argv[i], '=');
 		struct mxg_ip ip;

@@ -21,7 +21,12 @@ static int none_set_responder(struct gate *g, int fd_v4, int fd_v6)
 	return 0;
 }
 
-static int none_round(struct gate *g)
+static int none_begin(struct gate *g, bool addresses)
+{
+	return 0;
+}
+
+static int none_commit(struct gate *g)
 {
 	return 0;
 }
@@ -46,10 +51,10 @@ const struct gate_ops gate_none_ops = {
     .name = "none",
     .open = none_open,
     .set_responder = none_set_responder,
-    .begin = none_round,
+    .begin = none_begin,
     .set_address = none_set_address,
     .set_domain = none_set_domain,
-    .commit = none_round,
+    .commit = none_commit,
     .close = none_close,
 };
 

@@ -3,11 +3,15 @@
  * The gate backend: where the controller's verdicts become kernel state.
  * Two implementations: tc (BPF maps + tc ingress program, gate_tc.c) and
  * nft (set elements with timeouts + a rule, gate_nft.c); `none` keeps
- * nothing. The controller calls, each probe round:
- *     begin, set_address for every gate address, set_domain for every
- *     domain, commit
- * Every entry written carries expiry now + ttl: if the controller stops
- * refreshing, the kernel opens the gate by itself.
+ * nothing. The controller calls, on each publish:
+ *     begin(addresses = true), set_address for every gate address,
+ *     set_domain for the domains that changed, commit
+ * and, spread over loop iterations, begin(addresses = false), set_domain
+ * (force) for a bounded slice of the domains, commit: every domain entry
+ * is written again well within its ttl; domains_sync once every domain
+ * has been written since the last sync. Every entry written carries
+ * expiry now + ttl: if the controller stops refreshing, the kernel opens
+ * the gate by itself.
  */
 #ifndef MXG_GATE_H
 #define MXG_GATE_H
@@ -26,6 +30,7 @@ struct gate_domain_view {
 	unsigned reason;     /* enum mxg_reason */
 	const char *primary; /* "" when none */
 	uint64_t since_ns;   /* CLOCK_MONOTONIC */
+	bool force;	     /* write it even if unchanged: the expiry refresh */
 };
 
 struct gate_ops {
@@ -36,11 +41,19 @@ struct gate_ops {
 	/* The responder's listening sockets (-1 when absent). tc puts them in
 	 * the SOCKMAP; nft redirects to their port. */
 	int (*set_responder)(struct gate *g, int fd_v4, int fd_v6);
-	int (*begin)(struct gate *g);
+	/* addresses: this batch sets every gate address (the others are
+	 * removed at commit); false: domains only, addresses untouched. */
+	int (*begin)(struct gate *g, bool addresses);
 	int (*set_address)(struct gate *g, const struct mxg_ip *addr, bool gated,
 			   unsigned n_domains, uint64_t ttl_ms);
 	int (*set_domain)(struct gate *g, const struct gate_domain_view *d, uint64_t ttl_ms);
 	int (*commit)(struct gate *g);
+	/* Every served domain has been set since the last call (or open):
+	 * remove the entries of the others, and, the first time, those an
+	 * earlier run left, a bounded part per call. 1 while more is left
+	 * (call again in a later iteration), 0, or a negative errno. NULL:
+	 * the backend keeps no domain entries. */
+	int (*domains_sync)(struct gate *g);
 	/* Is our filter still where it was put? tc: on every configured
 	 * interface, found by name (one deleted and re-created has a new
 	 * index), re-attach it where someone removed it (tc qdisc del ...

@@ -76,7 +76,8 @@ struct gate {
 	struct nft_entry live[MXG_MAX_ADDRESSES]; /* last committed */
 	size_t n_live;
 	bool warned_family;
-	bool failing; /* the last write failed: logged once */
+	bool in_publish; /* begin(addresses = true) .. commit */
+	bool failing;	 /* the last write failed: logged once */
 	/* pass_clients as last set, to put back into a recreated table */
 	struct mxg_net pass_nets[MXG_MAX_PASS_CLIENTS];
 	size_t n_pass_nets;
@@ -279,9 +280,11 @@ static int nft_set_responder(struct gate *g, int fd_v4, int fd_v6)
 	return write_elements(g, g->live, g->n_live) ?: ret;
 }
 
-static int nft_begin(struct gate *g)
+static int nft_begin(struct gate *g, bool addresses)
 {
-	g->n_pending = 0;
+	g->in_publish = addresses;
+	if (addresses)
+		g->n_pending = 0;
 	return 0;
 }
 
@@ -319,7 +322,12 @@ static unsigned nft_epoch(const struct gate *g)
 
 static int nft_commit(struct gate *g)
 {
-	int ret = write_elements(g, g->pending, g->n_pending);
+	int ret;
+
+	if (!g->in_publish)
+		return 0; /* no domain entries here: nothing to write */
+	g->in_publish = false;
+	ret = write_elements(g, g->pending, g->n_pending);
 
 	/* `nft flush ruleset` (e.g. reloading nftables.service) removed our
 	 * table: put it back rather than stay open until a restart. */

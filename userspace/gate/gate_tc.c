@@ -26,9 +26,10 @@
  * sized from the configuration at load (twice the domains, at least
  * MXG_DOMAINS_MIN), and tc_domains.c writes it: in batches
  * (BPF_MAP_UPDATE_BATCH, one system call per TC_DOMAINS_BATCH entries),
- * keeping the names written in a hash map with the round that wrote them,
- * so commit() deletes what a round did not write without walking the
- * kernel map (it walks it once, after open, for entries of an earlier run).
+ * keeping the names written in a hash map with the sync period that last
+ * wrote them, so domains_sync() deletes what the controller no longer
+ * writes without walking the kernel map (it walks it once, after open, for
+ * entries of an earlier run, a bounded part per call).
  *
  * This file is the only one that includes the BPF skeleton (the Makefile
  * makes only gate_tc.o depend on it); the map writes below it take map
@@ -67,6 +68,7 @@ struct gate {
 	uint32_t prog_id;
 
 	bool in_round;
+	bool round_addrs; /* this batch sets every gate address */
 	struct mxg_gate_key seen_addrs[MXG_GATE_MAX_ADDRS];
 	size_t n_seen_addrs;
 
@@ -403,11 +405,11 @@ static int tc_set_responder(struct gate *g, int fd_v4, int fd_v6)
 	return ret;
 }
 
-static int tc_begin(struct gate *g)
+static int tc_begin(struct gate *g, bool addresses)
 {
 	g->in_round = true;
+	g->round_addrs = addresses;
 	g->n_seen_addrs = 0;
-	tc_domains_begin(&g->doms);
 	return 0;
 }
 
@@ -437,14 +439,27 @@ static int tc_commit(struct gate *g)
 	if (!g->in_round)
 		return 0;
 	g->in_round = false;
-	ret = gate_map_delete_unseen(bpf_map__fd(g->skel->maps.gate_addrs), g->seen_addrs,
-				     g->n_seen_addrs, sizeof(g->seen_addrs[0]), MXG_GATE_MAX_ADDRS);
+	ret = !g->round_addrs
+		  ? 0
+		  : gate_map_delete_unseen(bpf_map__fd(g->skel->maps.gate_addrs), g->seen_addrs,
+					   g->n_seen_addrs, sizeof(g->seen_addrs[0]),
+					   MXG_GATE_MAX_ADDRS);
 	ret2 = tc_domains_commit(&g->doms, bpf_map__fd(g->skel->maps.domains));
 	if (ret || ret2)
 		log_err("removing stale gate entries in %s: %s; they expire by themselves within "
 			"state_ttl",
 			g->pin_dir, strerror(-(ret ? ret : ret2)));
 	return ret ? ret : ret2;
+}
+
+static int tc_domains_sync_op(struct gate *g)
+{
+	int r = tc_domains_sync(&g->doms, bpf_map__fd(g->skel->maps.domains));
+
+	if (r < 0)
+		log_err("removing stale domain entries in %s: %s; they stay until the next sync",
+			g->pin_dir, strerror(-r));
+	return r;
 }
 
 static int tc_set_pass(struct gate *g, const struct mxg_ip *ip, uint64_t expires_ns,
@@ -509,6 +524,7 @@ const struct gate_ops gate_tc_ops = {
     .set_address = tc_set_address,
     .set_domain = tc_set_domain,
     .commit = tc_commit,
+    .domains_sync = tc_domains_sync_op,
     .check = tc_check,
     .steers = tc_steers,
     .unsteered = tc_unsteered,

@@ -52,14 +52,11 @@ void tc_domains_free(struct tc_domains *d)
 	strmap_free(d->dom);
 	free(d->bkeys);
 	free(d->bvals);
+	free(d->stale);
+	d->stale = NULL;
 	d->dom = NULL;
 	d->bkeys = NULL;
 	d->bvals = NULL;
-}
-
-void tc_domains_begin(struct tc_domains *d)
-{
-	d->gen++;
 }
 
 /* Write the batched domain entries. A full map (a reload added more
@@ -135,8 +132,8 @@ int tc_domains_set(struct tc_domains *w, int map, const struct gate_domain_view 
 	if (!t)
 		return -ENOMEM;
 	t->gen = w->gen;
-	if (!fresh && t->state == d->state && t->reason == d->reason && t->primary_hash == ph &&
-	    t->since_ns == d->since_ns && now < t->refresh_ns)
+	if (!fresh && !d->force && t->state == d->state && t->reason == d->reason &&
+	    t->primary_hash == ph && t->since_ns == d->since_ns && now < t->refresh_ns)
 		return 0;
 	t->state = d->state;
 	t->reason = d->reason;
@@ -175,55 +172,73 @@ static bool stale_domain(void *arg, const char *name, uintptr_t *val)
 }
 
 /* Once after open: delete domain entries that an earlier run left and
- * this one did not write. Keys are collected first: deleting while
- * walking a hash map restarts the walk. */
+ * this one did not write, TC_DOMAINS_SWEEP_STEP keys per call (100,000
+ * lookups in one go hold the loop for a tenth of a second). Keys are
+ * collected first and deleted at the end: deleting while walking a hash
+ * map restarts the walk. 1 while keys are left. */
 static int sweep_earlier_run(struct tc_domains *w, int map)
 {
-	size_t cap = 1024, n = 0;
-	struct mxg_domain_key *stale = malloc(cap * sizeof(*stale)), cur, next;
+	struct mxg_domain_key next;
 	int ret = 0, r;
+	unsigned n = 0;
 
-	if (!stale)
-		return -ENOMEM;
-	for (r = bpf_map_get_next_key(map, NULL, &next); !r;
-	     r = bpf_map_get_next_key(map, &cur, &next)) {
-		cur = next;
+	for (r = bpf_map_get_next_key(map, w->sweeping ? &w->sweep_cur : NULL, &next); !r;
+	     r = bpf_map_get_next_key(map, &w->sweep_cur, &next)) {
+		w->sweep_cur = next;
+		w->sweeping = true;
 		next.name[sizeof(next.name) - 1] = '\0';
 		if (strmap_get(w->dom, next.name, NULL))
-			continue;
-		if (n == cap) {
-			struct mxg_domain_key *s2 = realloc(stale, 2 * cap * sizeof(*stale));
+			goto step;
+		if (w->n_stale == w->cap_stale) {
+			size_t cap = w->cap_stale ? 2 * w->cap_stale : 1024;
+			struct mxg_domain_key *s2 = realloc(w->stale, cap * sizeof(*w->stale));
 
-			if (!s2) {
-				ret = -ENOMEM;
-				break;
-			}
-			stale = s2;
-			cap *= 2;
+			if (!s2)
+				return -ENOMEM; /* tried again at the next sync */
+			w->stale = s2;
+			w->cap_stale = cap;
 		}
-		stale[n++] = cur;
+		w->stale[w->n_stale++] = w->sweep_cur;
+	step:
+		if (++n == TC_DOMAINS_SWEEP_STEP)
+			return 1;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (bpf_map_delete_elem(map, &stale[i]) < 0 && errno != ENOENT && !ret)
+	for (size_t i = 0; i < w->n_stale; i++)
+		if (bpf_map_delete_elem(map, &w->stale[i]) < 0 && errno != ENOENT && !ret)
 			ret = -errno;
-	free(stale);
+	free(w->stale);
+	w->stale = NULL;
+	w->n_stale = w->cap_stale = 0;
+	w->sweeping = false;
+	w->swept = true;
 	return ret;
 }
 
 int tc_domains_commit(struct tc_domains *w, int map)
 {
+	return flush_domains(w, map);
+}
+
+int tc_domains_sync(struct tc_domains *w, int map)
+{
 	struct stale_sweep s = {.w = w, .map = map};
 	int ret = flush_domains(w, map);
 
+	/* A call while the walk of an earlier run's entries goes on only
+	 * takes it further: skipping a sweep of our own is always safe (what
+	 * it would delete waits for the next), making one is only right
+	 * when the controller says everything was set since the last. */
+	if (w->sweeping)
+		return sweep_earlier_run(w, map) ?: ret;
 	strmap_sweep(w->dom, stale_domain, &s);
+	w->gen++;
 	if (!ret)
 		ret = s.ret;
 	if (!w->swept) {
 		int r = sweep_earlier_run(w, map);
 
-		w->swept = true;
-		if (!ret)
-			ret = r;
+		if (r)
+			return r;
 	}
 	return ret;
 }

@@ -116,6 +116,9 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	ev_timer_init(&c->round.timer, ctl_round_timer, c);
 	ev_timer_init(&c->round.start_timer, ctl_round_start_cb, c);
 	ev_timer_init(&c->publish_timer, ctl_publish_timer_cb, c);
+	ev_timer_init(&c->dirty_timer, ctl_dirty_timer_cb, c);
+	ev_timer_init(&c->refresh_timer, ctl_refresh_timer_cb, c);
+	TAILQ_INIT(&c->dirty);
 
 	c->loop = ev_loop_new();
 	if (!c->loop) {
@@ -213,6 +216,7 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 		return -ENOMEM;
 	}
 
+	ctl_publish_start(c);
 	/* The first round as soon as the first MX sets may be in. */
 	if (ev_timer_start(c->loop, &c->round.timer, 0) < 0) {
 		log_err("cannot arm the round timer: out of memory");
@@ -264,6 +268,8 @@ void controller_stop(struct controller *c, bool detach)
 	if (c->loop) {
 		ctl_round_abort(c);
 		ev_timer_stop(c->loop, &c->publish_timer);
+		ev_timer_stop(c->loop, &c->dirty_timer);
+		ev_timer_stop(c->loop, &c->refresh_timer);
 		ctl_reload_stop(c);
 	}
 	ctl_links_stop(c);
@@ -284,6 +290,7 @@ void controller_stop(struct controller *c, bool detach)
 	free(c->domains);
 	c->domains = NULL;
 	c->n_domains = 0;
+	ctl_changes_free(c);
 	mxs_store_free(c->params.store);
 	c->params.store = NULL;
 	prober_free(c->prober);

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include "config.h"
 #include "ctl_job.h"
@@ -53,15 +54,45 @@ struct ctl_passes;
 struct ctl_responder;
 struct mnl_socket;
 
+/* What a domain contributes to its gate addresses' counts (ctl_changes.c):
+ * kept so that a change removes exactly what was added. */
+struct ctl_acct {
+	struct mxs *set;	     /* a reference to the set counted; NULL: none */
+	enum mxg_domain_state state; /* the state counted */
+	bool counted;
+};
+
 struct ctl_domain {
 	struct controller *c;
 	const struct mxg_domain_config *dcfg; /* into c->cfg->domains */
 	struct domain_state ds;
 	struct ev_timer dns_timer;
-	struct dns_lookup *lookup; /* queued or running; NULL */
-	uint8_t dns_fails;	   /* failed lookups in a row (backoff) */
-	uint64_t dns_next_ms;	   /* when the next lookup is due */
-	bool keep;		   /* reload: still configured */
+	struct dns_lookup *lookup;	    /* queued or running; NULL */
+	uint8_t dns_fails;		    /* failed lookups in a row (backoff) */
+	uint64_t dns_next_ms;		    /* when the next lookup is due */
+	bool keep;			    /* reload: still configured */
+	TAILQ_ENTRY(ctl_domain) dirty_link; /* on c->dirty: its gate entry changed */
+	bool dirty;
+	struct ctl_acct acct;
+};
+TAILQ_HEAD(ctl_domain_list, ctl_domain);
+
+/* A domain's published view before an input is fed, to tell what changed. */
+struct ctl_snap {
+	enum mxg_domain_state state;
+	enum mxg_reason reason;
+	const char *primary;
+	uint64_t since_ms;
+	const struct mxs *set;
+};
+
+/* A self address named in some MX set (ctl_changes.c): how many domains
+ * name it, and of the domains served on it, how many are not gated. */
+struct ctl_self_addr {
+	struct mxg_ip ip;
+	size_t n_sets;	 /* domains whose set has it as a self address */
+	size_t n_served; /* of them, known (not unknown): served on it */
+	size_t n_open;	 /* of those, not gated */
 };
 
 struct ctl_gate_addr {
@@ -146,6 +177,21 @@ struct controller {
 
 	struct ctl_round round;
 	struct ev_timer publish_timer; /* ctl_publish_soon */
+
+	/* What changed since the last publish, and the counts that decide
+	 * the gate addresses without a walk over the domains (ctl_changes.c). */
+	struct ctl_domain_list dirty;
+	size_t n_dirty;
+	struct ev_timer dirty_timer; /* writes the rest of c->dirty */
+	uint64_t table_gen;	     /* bumped when the responder's table changes */
+	struct ctl_self_addr *self_addrs;
+	size_t n_self_addrs, cap_self_addrs;
+	size_t n_everywhere, n_everywhere_open; /* served on every address */
+	size_t n_open;				/* domains not gated, all */
+	/* The expiry refresh: a slice of the domains every tick (publish.c). */
+	struct ev_timer refresh_timer;
+	size_t refresh_next;
+	bool sync_pending; /* a domains_sync is under way */
 	int sigfd;
 	struct control *control;
 	struct policy_server *policy; /* NULL unless policy_listen */
@@ -250,7 +296,26 @@ void ctl_round_start_cb(struct ev_loop *loop, void *arg);
 void ctl_round_abort(struct controller *c);
 
 /* publish.c: gate addresses, gate backend, responder table. */
+#define CTL_PUBLISH_BATCH 2048	/* changed domains written per loop iteration */
+#define CTL_REFRESH_TICK_MS 250 /* the expiry refresh writes a slice this often */
+#define CTL_REFRESH_MAX 8192	/* domains per slice at most */
 void ctl_publish(struct controller *c);
+void ctl_publish_start(struct controller *c); /* the refresh timer */
+void ctl_refresh_timer_cb(struct ev_loop *loop, void *arg);
+void ctl_dirty_timer_cb(struct ev_loop *loop, void *arg);
+
+/* ctl_changes.c: what a publish must write, and the address counts. */
+void ctl_snap_take(const struct ctl_domain *cd, struct ctl_snap *s);
+/* After an input was fed to cd: log a state change, queue its gate entry,
+ * count it for its addresses, mark the responder's table changed. true
+ * when state or reason changed. */
+bool ctl_domain_changed(struct ctl_domain *cd, const struct ctl_snap *s);
+/* A domain that appears (counted) or goes (uncounted, off the queue). */
+void ctl_domain_track(struct ctl_domain *cd);
+void ctl_domain_untrack(struct ctl_domain *cd);
+/* `self` changed: every domain counted again. */
+void ctl_recount(struct controller *c);
+void ctl_changes_free(struct controller *c);
 /* Publish within CTL_PUBLISH_DELAY_MS (coalesces bursts of changes). */
 void ctl_publish_soon(struct controller *c);
 void ctl_publish_timer_cb(struct ev_loop *loop, void *arg);

@@ -10,8 +10,9 @@
  * CTL_RESPONDER_SEND_MS is stuck, and is killed like one that does not
  * acknowledge (a half-written table cannot be taken back).
  *
- * Most rounds change nothing: a table that encodes to the very bytes of
- * the last one written in full to this child goes as a SAME (16 octets),
+ * Most rounds change nothing: when no domain's entry changed since the
+ * last table written in full to this child (c->table_gen, ctl_changes.c),
+ * or the table encodes to its very bytes, a SAME goes (16 octets),
  * which the child acknowledges like a table, so the heartbeat is the same
  * and a round costs the encoding, not the child's decode and sort of
  * every domain. The last table is forgotten whenever the child may not
@@ -110,6 +111,7 @@ void ctl_responder_flush(struct controller *c)
 		ctl_responder_last_drop(c);
 		cr->last = cr->out;
 		cr->last_len = cr->out_len;
+		cr->last_gen = cr->out_gen;
 	}
 	cr->out = NULL;
 	ctl_responder_push_drop(c); /* also stops send_timer */
@@ -204,6 +206,15 @@ void ctl_responder_push(struct controller *c)
 		cr->push_again = true;
 		return;
 	}
+	if (cr->last && cr->last_gen == c->table_gen) {
+		/* Nothing changed: no encoding, no comparison. */
+		cr->out_gen = c->table_gen;
+		cr->out_off = 0;
+		use_same(cr);
+		if (cr->out_same)
+			goto send;
+	}
+	cr->out_gen = c->table_gen;
 	r = encode(c);
 	if (r < 0) {
 		/* Not "keep the previous table": that table may say reject
@@ -214,8 +225,12 @@ void ctl_responder_push(struct controller *c)
 		ctl_responder_kill(c, ": cannot build its domain table (%s)", strerror(-r));
 		return;
 	}
-	if (cr->last && cr->out_len == cr->last_len && !memcmp(cr->out, cr->last, cr->last_len))
+	if (cr->last && cr->out_len == cr->last_len && !memcmp(cr->out, cr->last, cr->last_len)) {
 		use_same(cr);
+		if (cr->out_same)
+			cr->last_gen = cr->out_gen; /* the same bytes: this generation too */
+	}
+send:
 	cr->send_extended = false;
 	ctl_timer_start(c, &cr->send_timer, CTL_RESPONDER_SEND_MS, "responder send");
 	ctl_responder_flush(c);

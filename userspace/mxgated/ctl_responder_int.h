@@ -86,6 +86,9 @@ struct ctl_responder {
 	 * cut off): then the full table goes, which is always right. */
 	uint8_t *last;
 	size_t last_len;
+	/* c->table_gen when out and last were encoded: a push with last
+	 * of the same generation sends a SAME without encoding at all. */
+	uint64_t out_gen, last_gen;
 };
 
 /* The one way to end a running child that misbehaves (stuck, garbage,

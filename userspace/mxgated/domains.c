@@ -32,6 +32,7 @@ struct ctl_domain *ctl_domain_new(struct controller *c, const struct mxg_domain_
 	}
 	cd->ds.reject_grace_ms = config_domain_reject_grace(c->cfg, dcfg);
 	ev_timer_init(&cd->dns_timer, dns_timer_cb, cd);
+	ctl_domain_track(cd);
 	return cd;
 }
 
@@ -43,6 +44,7 @@ void ctl_domain_free(struct ctl_domain *cd)
 	if (cd->lookup && cd->c->dnsc)
 		dns_cache_cancel(cd->c->dnsc, cd->lookup);
 	cd->lookup = NULL;
+	ctl_domain_untrack(cd);
 	ds_free(&cd->ds);
 	free(cd);
 }
@@ -146,11 +148,11 @@ static void dns_done(void *arg, const struct mx_set *set)
 {
 	struct ctl_domain *cd = arg;
 	struct controller *c = cd->c;
-	enum mxg_domain_state old_state = cd->ds.state;
-	enum mxg_reason old_reason = cd->ds.reason;
 	bool first = !cd->ds.set;
+	struct ctl_snap snap;
 	int r;
 
+	ctl_snap_take(cd, &snap);
 	cd->lookup = NULL;
 	log_answer(cd, set);
 	if (set->status == MX_ERROR || set->status == MX_NXDOMAIN) {
@@ -165,10 +167,9 @@ static void dns_done(void *arg, const struct mx_set *set)
 	if (r < 0)
 		log_err("domain %s: keeping the previous MX set: %s", cd->ds.name, strerror(-r));
 	ctl_dns_schedule(cd, next_lookup(cd, set, first));
-	if (r > 0) {
-		ctl_log_change(cd, old_state, old_reason);
+	ctl_domain_changed(cd, &snap);
+	if (cd->dirty)
 		ctl_publish_soon(c);
-	}
 }
 
 static void dns_timer_cb(struct ev_loop *loop, void *arg)
@@ -374,17 +375,24 @@ int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg)
 		for (size_t i = 0; i < c->n_domains; i++)
 			if (!c->domains[i]->lookup)
 				ctl_dns_schedule(c->domains[i], 0);
+	if (self_changed)
+		ctl_recount(c);
 	if (interval_changed)
 		ctl_timer_start(c, &c->round.timer, c->cfg->probe_interval_ms, "round");
 
 	for (size_t i = 0; i < c->n_domains; i++) {
 		struct ctl_domain *cd = c->domains[i];
-		enum mxg_domain_state os = cd->ds.state;
-		enum mxg_reason orsn = cd->ds.reason;
+		struct ctl_snap snap;
 
-		if (ds_evaluate(&cd->ds, &c->params, ev_now_ms()))
-			ctl_log_change(cd, os, orsn);
+		ctl_snap_take(cd, &snap);
+		ds_evaluate(&cd->ds, &c->params, ev_now_ms());
+		ctl_domain_changed(cd, &snap);
 	}
+	/* The array is new: the expiry refresh starts it from the top (a
+	 * sync comes only after every domain of it was written). Replies
+	 * and reply texts may have changed: the responder's table too. */
+	c->refresh_next = 0;
+	c->table_gen++;
 	c->cnt.reloads++;
 	log_notice("reloaded %s: %zu domain(s)", c->config_path, c->n_domains);
 	ctl_publish(c);

@@ -46,9 +46,9 @@ static bool have(const struct ctl_gate_addr *a, size_t n, const struct mxg_ip *i
 	return false;
 }
 
-/* Fill out[] with this round's gate addresses; keeps the previous gated
- * flags so changes can be logged. ifa: this host's addresses, or NULL
- * with err = getifaddrs' errno. */
+/* Fill out[] with this publish's gate addresses from the counts of
+ * ctl_changes.c. ifa: this host's addresses, or NULL with err =
+ * getifaddrs' errno. */
 static size_t gate_addresses(struct controller *c, struct ctl_gate_addr *out,
 			     const struct ifaddrs *ifa, int err)
 {
@@ -64,42 +64,31 @@ static size_t gate_addresses(struct controller *c, struct ctl_gate_addr *out,
 		log_err("getifaddrs: %s; gating nothing this round", strerror(err));
 		return 0;
 	}
-	for (size_t i = 0; i < c->n_domains; i++) {
-		const struct mxs *set = c->domains[i]->ds.set;
+	for (size_t i = 0; i < c->n_self_addrs && n < MXG_MAX_ADDRESSES; i++) {
+		const struct mxg_ip *ip = &c->self_addrs[i].ip;
 
-		for (size_t h = 0; set && h < set->n_hosts; h++) {
-			if (!ds_is_self(&c->params, set->hosts[h].name))
-				continue;
-			for (size_t j = 0; j < set->hosts[h].n_addrs && n < MXG_MAX_ADDRESSES;
-			     j++) {
-				const struct mxg_ip *ip = &set->hosts[h].addrs[j];
-
-				if (!have(out, n, ip) && is_local(ifa, ip))
-					out[n++].ip = *ip;
-			}
-		}
+		if (c->self_addrs[i].n_sets && !have(out, n, ip) && is_local(ifa, ip))
+			out[n++].ip = *ip;
 	}
 	return n;
 }
 
 static void decide_addresses(struct controller *c, struct ctl_gate_addr *a, size_t n)
 {
-	bool all = c->cfg->n_addresses > 0;
-
 	for (size_t i = 0; i < n; i++) {
-		bool gated = true;
+		size_t served = c->n_domains, open = c->n_open;
 
-		a[i].n_domains = 0;
-		for (size_t j = 0; j < c->n_domains; j++) {
-			const struct domain_state *d = &c->domains[j]->ds;
+		if (!c->cfg->n_addresses) {
+			const struct ctl_self_addr *s = NULL;
 
-			if (!all && ds_self_has_addr(d, &c->params, &a[i].ip) == 0)
-				continue;
-			a[i].n_domains++;
-			if (d->state != MXG_DOMAIN_GATED)
-				gated = false;
+			for (size_t j = 0; j < c->n_self_addrs && !s; j++)
+				if (mxg_ip_equal(&c->self_addrs[j].ip, &a[i].ip))
+					s = &c->self_addrs[j];
+			served = c->n_everywhere + (s ? s->n_served : 0);
+			open = c->n_everywhere_open + (s ? s->n_open : 0);
 		}
-		a[i].gated = gated && a[i].n_domains > 0;
+		a[i].n_domains = (unsigned)served;
+		a[i].gated = served > 0 && open == 0;
 	}
 }
 
@@ -126,32 +115,145 @@ static void log_address_changes(struct controller *c, const struct ctl_gate_addr
 				   mxg_ip_str(&c->addrs[j].ip, s, sizeof(s)));
 }
 
+static struct gate_domain_view view_of(const struct domain_state *d, bool force)
+{
+	return (struct gate_domain_view){
+	    .name = d->name,
+	    .state = d->state,
+	    .reason = d->reason,
+	    .primary = d->primary,
+	    .since_ns = d->since_ms * 1000000ull,
+	    .force = force,
+	};
+}
+
+/* Up to CTL_PUBLISH_BATCH domains off c->dirty into the open batch; the
+ * rest in the next loop iterations (dirty_timer). A domain whose write
+ * failed is not queued again: the expiry refresh writes it. */
+static int write_dirty(struct controller *c)
+{
+	int r = 0;
+
+	for (unsigned n = 0; n < CTL_PUBLISH_BATCH && !TAILQ_EMPTY(&c->dirty); n++) {
+		struct ctl_domain *cd = TAILQ_FIRST(&c->dirty);
+		struct gate_domain_view v = view_of(&cd->ds, false);
+		int r2;
+
+		TAILQ_REMOVE(&c->dirty, cd, dirty_link);
+		cd->dirty = false;
+		c->n_dirty--;
+		r2 = c->gate ? c->gops->set_domain(c->gate, &v, c->cfg->state_ttl_ms) : 0;
+		if (!r)
+			r = r2;
+	}
+	if (c->n_dirty && !ev_timer_armed(&c->dirty_timer))
+		ctl_timer_start(c, &c->dirty_timer, 0, "publish");
+	return r;
+}
+
+static void gate_result(struct controller *c, int r)
+{
+	if (r < 0) {
+		c->cnt.gate_errors++;
+		if (!c->gate_failing)
+			log_err("writing the %s gate: %s; its entries expire within state_ttl "
+				"(fail open); check the pin_dir and the kernel log",
+				c->gops->name, strerror(-r));
+		c->gate_failing = true;
+	} else if (c->gate_failing) {
+		log_notice("writing the %s gate works again", c->gops->name);
+		c->gate_failing = false;
+	}
+}
+
+/* Every gate address, and the domains that changed (a bounded batch). */
 static int write_gate(struct controller *c)
 {
 	uint64_t ttl = c->cfg->state_ttl_ms;
 	int r;
 
-	r = c->gops->begin(c->gate);
+	r = c->gops->begin(c->gate, true);
 	for (size_t i = 0; !r && i < c->n_addrs; i++)
 		r = c->gops->set_address(c->gate, &c->addrs[i].ip, c->addrs[i].gated,
 					 c->addrs[i].n_domains, ttl);
-	for (size_t i = 0; !r && i < c->n_domains; i++) {
-		const struct domain_state *d = &c->domains[i]->ds;
-		struct gate_domain_view v = {
-		    .name = d->name,
-		    .state = d->state,
-		    .reason = d->reason,
-		    .primary = d->primary,
-		    .since_ns = d->since_ms * 1000000ull,
-		};
-
-		r = c->gops->set_domain(c->gate, &v, ttl);
-	}
+	if (!r)
+		r = write_dirty(c);
 	if (!r)
 		r = c->gops->commit(c->gate);
 	else
 		c->gops->commit(c->gate);
 	return r;
+}
+
+void ctl_dirty_timer_cb(struct ev_loop *loop, void *arg)
+{
+	struct controller *c = arg;
+	int r;
+
+	if (!c->gate) {
+		write_dirty(c);
+		return;
+	}
+	r = c->gops->begin(c->gate, false);
+	if (!r)
+		r = write_dirty(c);
+	if (!r)
+		r = c->gops->commit(c->gate);
+	else
+		c->gops->commit(c->gate);
+	gate_result(c, r);
+}
+
+static void sync_domains(struct controller *c)
+{
+	int r = c->gops->domains_sync(c->gate);
+
+	c->sync_pending = r == 1;
+	if (r < 0)
+		c->cnt.gate_errors++;
+}
+
+/* The expiry refresh: every domain entry is written again within 3/5 of
+ * state_ttl, a slice every CTL_REFRESH_TICK_MS, so that no publish walks
+ * every domain and the entries' ages stay spread. Only while rounds go
+ * on: verdicts no round checks any more are left to expire (fail open),
+ * as the gate addresses are. */
+void ctl_refresh_timer_cb(struct ev_loop *loop, void *arg)
+{
+	struct controller *c = arg;
+	uint64_t now = ev_now_ms(), period = c->cfg->state_ttl_ms * 3 / 5, k;
+	int r;
+
+	ctl_timer_start(c, &c->refresh_timer, CTL_REFRESH_TICK_MS, "refresh");
+	if (!c->gate || !c->gops->domains_sync || !c->n_domains || !c->round.last_ms ||
+	    now - c->round.last_ms > c->cfg->probe_interval_ms + c->cfg->probe_timeout_ms + 1000)
+		return;
+	if (c->sync_pending)
+		sync_domains(c);
+	k = c->n_domains * CTL_REFRESH_TICK_MS / (period ? period : 1) + 1;
+	if (k > CTL_REFRESH_MAX)
+		k = CTL_REFRESH_MAX;
+	r = c->gops->begin(c->gate, false);
+	for (; !r && k-- && c->refresh_next < c->n_domains; c->refresh_next++) {
+		struct gate_domain_view v = view_of(&c->domains[c->refresh_next]->ds, true);
+
+		r = c->gops->set_domain(c->gate, &v, c->cfg->state_ttl_ms);
+	}
+	if (!r)
+		r = c->gops->commit(c->gate);
+	else
+		c->gops->commit(c->gate);
+	gate_result(c, r);
+	if (c->refresh_next >= c->n_domains) {
+		/* Every domain written since the last sync: drop the others. */
+		c->refresh_next = 0;
+		sync_domains(c);
+	}
+}
+
+void ctl_publish_start(struct controller *c)
+{
+	ctl_timer_start(c, &c->refresh_timer, CTL_REFRESH_TICK_MS, "refresh");
 }
 
 void ctl_publish_soon(struct controller *c)
@@ -174,7 +276,6 @@ void ctl_publish(struct controller *c)
 	struct ifaddrs *ifa = NULL;
 	int ifa_err = 0;
 	size_t n;
-	int r;
 
 	if (!a) {
 		log_err("publish: out of memory; gate entries expire in state_ttl (fail open)");
@@ -199,19 +300,9 @@ void ctl_publish(struct controller *c)
 
 	if (c->gate) {
 		ctl_gate_check(c);
-		r = write_gate(c);
-		if (r < 0) {
-			c->cnt.gate_errors++;
-			if (!c->gate_failing)
-				log_err(
-				    "writing the %s gate: %s; its entries expire within state_ttl "
-				    "(fail open); check the pin_dir and the kernel log",
-				    c->gops->name, strerror(-r));
-			c->gate_failing = true;
-		} else if (c->gate_failing) {
-			log_notice("writing the %s gate works again", c->gops->name);
-			c->gate_failing = false;
-		}
+		gate_result(c, write_gate(c));
+	} else {
+		write_dirty(c);
 	}
 	ctl_passes_sweep(c);
 	ctl_responder_push(c);

@@ -62,11 +62,11 @@ static void round_finish(struct controller *c)
 	c->cnt.rounds++;
 	for (size_t i = 0; i < c->n_domains; i++) {
 		struct ctl_domain *cd = c->domains[i];
-		enum mxg_domain_state os = cd->ds.state;
-		enum mxg_reason orsn = cd->ds.reason;
+		struct ctl_snap snap;
 
-		if (ds_round(&cd->ds, &c->params, rd->res, rd->n, now))
-			ctl_log_change(cd, os, orsn);
+		ctl_snap_take(cd, &snap);
+		ds_round(&cd->ds, &c->params, rd->res, rd->n, now);
+		ctl_domain_changed(cd, &snap);
 	}
 	rd->last_ms = now;
 	rd->last_took_ms = now - rd->started_ms;
