@@ -737,6 +737,53 @@ static void test_primary_without_address_starts_reject_grace(void **state)
 	assert_state(f, MXG_DOMAIN_GATED, MXG_REASON_REJECT_GRACE);
 }
 
+/* A gated domain on up primaries with nothing running is settled: k
+ * skipped OK rounds replayed leave it exactly as k rounds fed would. */
+static void test_settled_domain_replays_skipped_ok_rounds(void **state)
+{
+	struct fixture *f = *state;
+	struct domain_state fed;
+	unsigned ok_before;
+
+	make_gated(f);
+	assert_true(ds_settled(&f->d));
+	ok_before = f->d.addrs[0].ok_run;
+	for (int i = 0; i < 5; i++)
+		assert_false(round1(f, PROBE_OK));
+	fed = f->d;
+	f->d.addrs[0].ok_run = ok_before;
+	f->d.addrs[0].last_ms = 0;
+	ds_replay_ok(&f->d, 5, f->now);
+	assert_int_equal(f->d.addrs[0].ok_run, fed.addrs[0].ok_run);
+	assert_int_equal(f->d.addrs[0].last_ms, fed.addrs[0].last_ms);
+	assert_int_equal(f->d.state, fed.state);
+	assert_int_equal(f->d.since_ms, fed.since_ms);
+	assert_true(ds_settled(&f->d));
+}
+
+/* Anything a round must still look at unsettles: a failed probe, a
+ * grace running, DNS failing, an address not yet up. */
+static void test_what_is_running_is_not_settled(void **state)
+{
+	struct fixture *f = *state;
+	struct mx_set s;
+
+	answer_usual(f);
+	assert_false(ds_settled(&f->d)); /* not probed */
+	round1(f, PROBE_OK);
+	assert_false(ds_settled(&f->d)); /* rising */
+	make_gated(f);
+	assert_true(ds_settled(&f->d));
+	set_init(&s, MX_ERROR);
+	snprintf(s.error, sizeof(s.error), "SERVFAIL");
+	answer(f, &s);
+	assert_false(ds_settled(&f->d)); /* DNS failing: dns_grace runs */
+	answer_usual(f);
+	assert_true(ds_settled(&f->d));
+	round1(f, PROBE_TIMEOUT);
+	assert_false(ds_settled(&f->d)); /* down */
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -771,6 +818,8 @@ int main(void)
 	    T(test_reject_grace_outlasts_an_outage),
 	    T(test_no_reject_grace_without_reject),
 	    T(test_primary_without_address_starts_reject_grace),
+	    T(test_settled_domain_replays_skipped_ok_rounds),
+	    T(test_what_is_running_is_not_settled),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,6 +119,9 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	ev_timer_init(&c->dirty_timer, ctl_dirty_timer_cb, c);
 	ev_timer_init(&c->refresh_timer, ctl_refresh_timer_cb, c);
 	TAILQ_INIT(&c->dirty);
+	TAILQ_INIT(&c->feed);
+	TAILQ_INIT(&c->unsettled);
+	ev_timer_init(&c->round.feed_timer, ctl_round_feed_cb, c);
 
 	c->loop = ev_loop_new();
 	if (!c->loop) {
@@ -291,6 +294,7 @@ void controller_stop(struct controller *c, bool detach)
 	c->domains = NULL;
 	c->n_domains = 0;
 	ctl_changes_free(c);
+	ctl_paddr_free(c);
 	mxs_store_free(c->params.store);
 	c->params.store = NULL;
 	prober_free(c->prober);

@@ -74,8 +74,45 @@ struct ctl_domain {
 	TAILQ_ENTRY(ctl_domain) dirty_link; /* on c->dirty: its gate entry changed */
 	bool dirty;
 	struct ctl_acct acct;
+	/* Its primary addresses in the index (ctl_paddr.c), as ds.addrs. */
+	struct ctl_dep *deps;
+	size_t n_deps;
+	/* Rounds (rounds.c): on c->feed when this round's results must be
+	 * fed to it, on c->unsettled when every round's must (not settled:
+	 * ds_settled). fed_round: c->cnt.rounds when it was last fed or
+	 * caught up; a settled domain skipped since is caught up with
+	 * ds_replay_ok before any new input (ctl_domain_catch_up). */
+	TAILQ_ENTRY(ctl_domain) feed_link;
+	TAILQ_ENTRY(ctl_domain) unsettled_link;
+	bool in_feed, unsettled;
+	uint64_t fed_round;
 };
 TAILQ_HEAD(ctl_domain_list, ctl_domain);
+
+/* One primary address of one domain, linked into the address's list of
+ * dependants (ctl_paddr.c). */
+struct ctl_paddr;
+struct ctl_dep {
+	TAILQ_ENTRY(ctl_dep) link;
+	struct ctl_domain *cd;
+	struct ctl_paddr *pa;
+	size_t addr; /* index into cd->ds.addrs */
+};
+TAILQ_HEAD(ctl_dep_list, ctl_dep);
+
+/* A primary address, probed once a round whatever the number of domains
+ * naming it, and the domains that do (its dependants). */
+struct ctl_paddr {
+	struct ctl_paddr *hnext; /* hash chain */
+	struct mxg_ip ip;
+	struct ctl_dep_list deps;
+	size_t n_deps;
+	struct ctl_dep *pick; /* whose postmaster the next probe asks */
+	bool probed;	      /* last, last_code: the last round's result */
+	enum probe_result last;
+	int last_code;
+	size_t slot; /* 1 + its index in the running round's table; 0: none */
+};
 
 /* A domain's published view before an input is fed, to tell what changed. */
 struct ctl_snap {
@@ -119,6 +156,7 @@ struct ctl_counters {
 
 struct probe_slot {
 	struct controller *c;
+	struct ctl_paddr *pa; /* NULL once no domain names it any more */
 	size_t idx;
 	bool reported;
 	char *rcpt_domain; /* this round's RCPT TO:<postmaster@...> domain */
@@ -133,6 +171,9 @@ struct ctl_round {
 	size_t next_start;	     /* the next slot to start */
 	bool running;
 	bool starting;
+	bool feeding; /* probes done; results being fed (feed_timer) */
+	struct ev_timer feed_timer;
+	uint64_t prev_ms; /* when the round before the last completed */
 	struct ds_probe_result *res;
 	struct probe_slot *slots;
 	size_t n;
@@ -188,6 +229,12 @@ struct controller {
 	size_t n_self_addrs, cap_self_addrs;
 	size_t n_everywhere, n_everywhere_open; /* served on every address */
 	size_t n_open;				/* domains not gated, all */
+	/* Primary addresses by hash (ctl_paddr.c); rounds' work lists. */
+	struct ctl_paddr **pa_buckets;
+	size_t pa_nbuckets, n_paddrs;
+	struct ctl_domain_list feed, unsettled;
+	size_t n_unsettled;
+	bool index_failed; /* out of memory indexing a domain: rounds retry */
 	/* The expiry refresh: a slice of the domains every tick (publish.c). */
 	struct ev_timer refresh_timer;
 	size_t refresh_next;
@@ -291,7 +338,22 @@ const char *ctl_steer_token(enum ctl_steer s);
 const char *ctl_steer_text(enum ctl_steer s);
 
 /* rounds.c */
+#define CTL_FEED_BATCH 4096 /* domains fed a round's results per loop iteration */
 void ctl_round_timer(struct ev_loop *loop, void *arg);
+void ctl_round_feed_cb(struct ev_loop *loop, void *arg);
+/* Before any new input to cd: replay the rounds it skipped while settled. */
+void ctl_domain_catch_up(struct ctl_domain *cd);
+/* After any input to cd: on or off c->unsettled as ds_settled says. */
+void ctl_domain_settle(struct ctl_domain *cd);
+
+/* ctl_paddr.c: the index of primary addresses. */
+/* cd->deps as cd->ds.addrs says (after a DNS answer); 0 or -ENOMEM (the
+ * domain is then left out of the index: on c->unsettled, fed every round). */
+int ctl_paddr_update(struct ctl_domain *cd);
+void ctl_paddr_drop(struct ctl_domain *cd);
+/* Call fn for every indexed address. */
+void ctl_paddr_each(struct controller *c, void (*fn)(void *arg, struct ctl_paddr *pa), void *arg);
+void ctl_paddr_free(struct controller *c);
 void ctl_round_start_cb(struct ev_loop *loop, void *arg);
 void ctl_round_abort(struct controller *c);
 
@@ -305,7 +367,8 @@ void ctl_refresh_timer_cb(struct ev_loop *loop, void *arg);
 void ctl_dirty_timer_cb(struct ev_loop *loop, void *arg);
 
 /* ctl_changes.c: what a publish must write, and the address counts. */
-void ctl_snap_take(const struct ctl_domain *cd, struct ctl_snap *s);
+/* Before an input is fed to cd (catches it up first: rounds.c). */
+void ctl_snap_take(struct ctl_domain *cd, struct ctl_snap *s);
 /* After an input was fed to cd: log a state change, queue its gate entry,
  * count it for its addresses, mark the responder's table changed. true
  * when state or reason changed. */

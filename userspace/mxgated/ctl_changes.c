@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
+
 static struct ctl_self_addr *self_addr(struct controller *c, const struct mxg_ip *ip, bool add)
 {
 	for (size_t i = 0; i < c->n_self_addrs; i++)
@@ -119,8 +121,9 @@ static void mark_dirty(struct ctl_domain *cd)
 	c->n_dirty++;
 }
 
-void ctl_snap_take(const struct ctl_domain *cd, struct ctl_snap *s)
+void ctl_snap_take(struct ctl_domain *cd, struct ctl_snap *s)
 {
+	ctl_domain_catch_up(cd);
 	s->state = cd->ds.state;
 	s->reason = cd->ds.reason;
 	s->primary = cd->ds.primary;
@@ -135,6 +138,12 @@ bool ctl_domain_changed(struct ctl_domain *cd, const struct ctl_snap *s)
 
 	if (changed)
 		ctl_log_change(cd, s->state, s->reason);
+	if (ctl_paddr_update(cd) < 0 && !cd->c->index_failed) {
+		log_err("domain %s: out of memory indexing its primaries; probe rounds are "
+			"skipped until it is (gate entries expire: fail open)",
+			d->name);
+		cd->c->index_failed = true;
+	}
 	if (cd->acct.set != d->set || cd->acct.state != d->state) {
 		acct_drop(cd);
 		acct_add(cd);
@@ -142,13 +151,16 @@ bool ctl_domain_changed(struct ctl_domain *cd, const struct ctl_snap *s)
 	if (changed || d->since_ms != s->since_ms ||
 	    (d->primary != s->primary && strcmp(d->primary, s->primary)))
 		mark_dirty(cd);
+	ctl_domain_settle(cd);
 	return changed;
 }
 
 void ctl_domain_track(struct ctl_domain *cd)
 {
+	cd->fed_round = cd->c->cnt.rounds;
 	acct_add(cd);
 	mark_dirty(cd);
+	ctl_domain_settle(cd); /* not settled: on c->unsettled */
 }
 
 void ctl_domain_untrack(struct ctl_domain *cd)
@@ -156,7 +168,17 @@ void ctl_domain_untrack(struct ctl_domain *cd)
 	struct controller *c = cd->c;
 
 	acct_drop(cd);
+	ctl_paddr_drop(cd);
 	c->table_gen++;
+	if (cd->in_feed) {
+		TAILQ_REMOVE(&c->feed, cd, feed_link);
+		cd->in_feed = false;
+	}
+	if (cd->unsettled) {
+		TAILQ_REMOVE(&c->unsettled, cd, unsettled_link);
+		cd->unsettled = false;
+		c->n_unsettled--;
+	}
 	if (cd->dirty) {
 		TAILQ_REMOVE(&c->dirty, cd, dirty_link);
 		c->n_dirty--;

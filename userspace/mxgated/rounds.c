@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Probe rounds: every probe_interval, the set of primary addresses over
- * all domains, deduplicated, each probed once, all at once, each under
- * probe_timeout. When the last probe reports, every domain is fed the
- * round and the verdicts are published. The round table holds addresses,
- * not domains, so a reload during a round is harmless.
+ * Probe rounds: every probe_interval, every primary address of the index
+ * (ctl_paddr.c: each once, however many domains name it) is probed, all
+ * at once, each under probe_timeout. When the last probe reports, the
+ * round's results are fed to the domains that need them, CTL_FEED_BATCH
+ * per loop iteration, and the verdicts are published: the dependants of
+ * an address whose result differs from its last, and the domains that
+ * are not settled (ds_settled: a grace, a DNS failure, a primary rising
+ * or down need every round). A settled domain whose addresses answered
+ * as before is not touched; it is caught up (ds_replay_ok) before its
+ * next input. The round table holds addresses, not domains, so a reload
+ * during a round is harmless.
  *
  * Each probe goes as far as RCPT TO:<postmaster@DOMAIN> (probe.h), one
  * RCPT per primary address per round whatever the number of domains that
@@ -26,6 +32,8 @@ static void round_clear(struct ctl_round *rd)
 {
 	if (rd->slots)
 		for (size_t i = 0; i < rd->n; i++) {
+			if (rd->slots[i].pa)
+				rd->slots[i].pa->slot = 0;
 			free(rd->slots[i].rcpt_domain);
 			free(rd->slots[i].mx_name);
 		}
@@ -54,27 +62,123 @@ static void trim_heap(void)
 		  (unsigned long long)(ev_now_ms() - t0));
 }
 
+void ctl_domain_catch_up(struct ctl_domain *cd)
+{
+	struct controller *c = cd->c;
+	/* A domain waiting to be fed this round is caught up to the round
+	 * before; the others, settled, are past this one too. */
+	uint64_t upto = cd->in_feed ? c->cnt.rounds - 1 : c->cnt.rounds;
+	uint64_t last = cd->in_feed ? c->round.prev_ms : c->round.last_ms;
+
+	if (upto <= cd->fed_round)
+		return;
+	if (!cd->unsettled)
+		ds_replay_ok(&cd->ds, upto - cd->fed_round, last);
+	cd->fed_round = upto;
+}
+
+void ctl_domain_settle(struct ctl_domain *cd)
+{
+	struct controller *c = cd->c;
+	bool settled = ds_settled(&cd->ds) && cd->n_deps == cd->ds.n_addrs;
+
+	if (settled && cd->unsettled) {
+		TAILQ_REMOVE(&c->unsettled, cd, unsettled_link);
+		cd->unsettled = false;
+		c->n_unsettled--;
+	} else if (!settled && !cd->unsettled) {
+		TAILQ_INSERT_TAIL(&c->unsettled, cd, unsettled_link);
+		cd->unsettled = true;
+		c->n_unsettled++;
+	}
+}
+
+static void feed_push(struct controller *c, struct ctl_domain *cd)
+{
+	if (cd->in_feed)
+		return;
+	cd->in_feed = true;
+	TAILQ_INSERT_TAIL(&c->feed, cd, feed_link);
+}
+
+/* The round's results to up to CTL_FEED_BATCH domains; the rest in the
+ * next iterations; then publish. all: everything now (a new round is
+ * due, or the daemon stops). */
+static void feed(struct controller *c, bool all)
+{
+	struct ctl_round *rd = &c->round;
+	uint64_t now = rd->last_ms;
+
+	for (unsigned n = 0; (all || n < CTL_FEED_BATCH) && !TAILQ_EMPTY(&c->feed); n++) {
+		struct ctl_domain *cd = TAILQ_FIRST(&c->feed);
+		struct ctl_snap snap;
+
+		ctl_snap_take(cd, &snap); /* catches up to the round before */
+		TAILQ_REMOVE(&c->feed, cd, feed_link);
+		cd->in_feed = false;
+		ds_round(&cd->ds, &c->params, rd->res, rd->n, now);
+		cd->fed_round = c->cnt.rounds;
+		ctl_domain_changed(cd, &snap);
+	}
+	if (!TAILQ_EMPTY(&c->feed)) {
+		ctl_timer_start(c, &rd->feed_timer, 0, "round feed");
+		return;
+	}
+	ev_timer_stop(c->loop, &rd->feed_timer);
+	rd->feeding = false;
+	log_debug("round %llu: fed in %llums", (unsigned long long)c->cnt.rounds,
+		  (unsigned long long)(ev_now_ms() - rd->last_ms));
+	round_clear(rd);
+	ctl_publish(c);
+	trim_heap();
+}
+
+void ctl_round_feed_cb(struct ev_loop *loop, void *arg)
+{
+	struct controller *c = arg;
+
+	if (c->round.feeding)
+		feed(c, false);
+}
+
+/* Every probe has reported: what changed, and who must be fed. */
 static void round_finish(struct controller *c)
 {
 	struct ctl_round *rd = &c->round;
 	uint64_t now = ev_now_ms();
+	size_t changed = 0;
 
 	c->cnt.rounds++;
-	for (size_t i = 0; i < c->n_domains; i++) {
-		struct ctl_domain *cd = c->domains[i];
-		struct ctl_snap snap;
-
-		ctl_snap_take(cd, &snap);
-		ds_round(&cd->ds, &c->params, rd->res, rd->n, now);
-		ctl_domain_changed(cd, &snap);
-	}
+	rd->prev_ms = rd->last_ms;
 	rd->last_ms = now;
 	rd->last_took_ms = now - rd->started_ms;
-	log_debug("round %llu: %zu address(es) probed in %llums", (unsigned long long)c->cnt.rounds,
-		  rd->n, (unsigned long long)rd->last_took_ms);
-	round_clear(rd);
-	ctl_publish(c);
-	trim_heap();
+	rd->running = false;
+	for (size_t i = 0; i < rd->n; i++) {
+		struct ctl_paddr *pa = rd->slots[i].pa;
+		const struct ds_probe_result *r = &rd->res[i];
+		struct ctl_dep *d;
+
+		if (!pa)
+			continue; /* no domain names it any more */
+		pa->slot = 0;
+		if (pa->probed && pa->last == r->result && pa->last_code == r->code)
+			continue;
+		pa->probed = true;
+		pa->last = r->result;
+		pa->last_code = r->code;
+		changed++;
+		TAILQ_FOREACH(d, &pa->deps, link)
+			feed_push(c, d->cd);
+	}
+	for (struct ctl_domain *cd = TAILQ_FIRST(&c->unsettled); cd;
+	     cd = TAILQ_NEXT(cd, unsettled_link))
+		feed_push(c, cd);
+	log_debug("round %llu: %zu address(es) probed in %llums, %zu answered otherwise than "
+		  "before, %zu domain(s) not settled",
+		  (unsigned long long)c->cnt.rounds, rd->n, (unsigned long long)rd->last_took_ms,
+		  changed, c->n_unsettled);
+	rd->feeding = true;
+	feed(c, false);
 }
 
 static void probe_done(void *arg, const struct probe_report *rep)
@@ -99,111 +203,52 @@ static void probe_done(void *arg, const struct probe_report *rep)
 		round_finish(c);
 }
 
-/* The primary addresses of every domain, sorted, each once, in *out and
- * *count. -ENOMEM when they do not fit in memory. */
-static uint32_t ip_hash(const struct mxg_ip *ip)
+static void collect_one(void *arg, struct ctl_paddr *pa)
 {
-	uint64_t h = mxg_ip_hash(ip, 0);
+	struct ctl_round *rd = arg;
 
-	return (uint32_t)(h ^ (h >> 32));
+	rd->slots[rd->n++].pa = pa;
 }
 
-/* The primary addresses of every domain, sorted, each once, in *out and
- * *count. Deduplicated through a hash table as they are collected: 100,000
- * domains naming 1,000 addresses sort 1,000, not 100,000. -ENOMEM when
- * they do not fit in memory. */
-static int collect(struct controller *c, struct ds_probe_result **out, size_t *count)
+static int slot_cmp(const void *a, const void *b)
 {
-	struct ds_probe_result *res;
-	size_t cap = 0, u = 0, size = 16;
-	uint32_t *slot;
+	return mxg_ip_cmp(&((const struct probe_slot *)a)->pa->ip,
+			  &((const struct probe_slot *)b)->pa->ip);
+}
 
-	for (size_t i = 0; i < c->n_domains; i++)
-		cap += c->domains[i]->ds.n_addrs;
-	*out = NULL;
-	*count = 0;
-	if (!cap)
+/* The round table: every indexed address, sorted (ds_round bsearches
+ * it), and for each the domain whose postmaster it asks this round, the
+ * next of its dependants in turn. -ENOMEM when it does not fit. */
+static int collect(struct controller *c, struct ctl_round *rd)
+{
+	size_t n = c->n_paddrs;
+
+	rd->n = 0;
+	if (!n)
 		return 0;
-	while (size < 2 * cap)
-		size *= 2;
-	res = calloc(cap, sizeof(*res));
-	slot = calloc(size, sizeof(*slot)); /* index + 1 into res; 0 = free */
-	if (!res || !slot) {
-		free(res);
-		free(slot);
+	rd->res = calloc(n, sizeof(*rd->res));
+	rd->slots = calloc(n, sizeof(*rd->slots));
+	if (!rd->res || !rd->slots)
 		return -ENOMEM;
-	}
-	for (size_t i = 0; i < c->n_domains; i++) {
-		for (size_t j = 0; j < c->domains[i]->ds.n_addrs; j++) {
-			const struct mxg_ip *ip = &c->domains[i]->ds.addrs[j].ip;
-			size_t k = ip_hash(ip) & (size - 1);
+	ctl_paddr_each(c, collect_one, rd);
+	qsort(rd->slots, rd->n, sizeof(*rd->slots), slot_cmp);
+	for (size_t i = 0; i < rd->n; i++) {
+		struct probe_slot *s = &rd->slots[i];
+		struct ctl_paddr *pa = s->pa;
+		struct ctl_dep *d = pa->pick ? pa->pick : TAILQ_FIRST(&pa->deps);
+		const struct domain_state *ds = &d->cd->ds;
 
-			while (slot[k] && mxg_ip_cmp(&res[slot[k] - 1].ip, ip))
-				k = (k + 1) & (size - 1);
-			if (slot[k])
-				continue;
-			res[u].ip = *ip;
-			slot[k] = (uint32_t)++u;
-		}
+		s->c = c;
+		s->idx = i;
+		pa->slot = i + 1;
+		pa->pick = TAILQ_NEXT(d, link);
+		rd->res[i].ip = pa->ip;
+		s->rcpt_domain = strdup(ds->name);
+		s->mx_name = strdup(ds->set->hosts[ds->addrs[d->addr].host].name);
+		if (!s->rcpt_domain || !s->mx_name)
+			return -ENOMEM;
 	}
-	free(slot);
-	ds_sort_results(res, u);
-	*out = res;
-	*count = u;
 	return 0;
-}
-
-static int result_cmp(const void *a, const void *b)
-{
-	return mxg_ip_cmp(&((const struct ds_probe_result *)a)->ip,
-			  &((const struct ds_probe_result *)b)->ip);
-}
-
-/* Give every slot the domain whose postmaster it asks for this round: the
- * (round mod k)-th of the k domains that have the address as a primary. */
-static int pick_domains(struct controller *c, struct ctl_round *rd)
-{
-	size_t *seen = calloc(rd->n, sizeof(*seen)), *want = calloc(rd->n, sizeof(*want));
-	int ret = 0;
-
-	if (!seen || !want) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (int pass = 0; pass < 2; pass++) {
-		memset(seen, 0, rd->n * sizeof(*seen));
-		for (size_t i = 0; i < c->n_domains; i++) {
-			const struct domain_state *ds = &c->domains[i]->ds;
-
-			for (size_t j = 0; j < ds->n_addrs; j++) {
-				struct ds_probe_result key = {.ip = ds->addrs[j].ip};
-				const struct ds_probe_result *r =
-				    bsearch(&key, rd->res, rd->n, sizeof(*rd->res), result_cmp);
-				size_t k;
-
-				if (!r)
-					continue;
-				k = (size_t)(r - rd->res);
-				if (pass == 1 && seen[k] == want[k] && !rd->slots[k].rcpt_domain) {
-					rd->slots[k].rcpt_domain = strdup(ds->name);
-					rd->slots[k].mx_name =
-					    strdup(ds->set->hosts[ds->addrs[j].host].name);
-					if (!rd->slots[k].rcpt_domain || !rd->slots[k].mx_name) {
-						ret = -ENOMEM;
-						goto out;
-					}
-				}
-				seen[k]++;
-			}
-		}
-		if (pass == 0)
-			for (size_t k = 0; k < rd->n; k++)
-				want[k] = seen[k] ? (size_t)(c->cnt.rounds % seen[k]) : 0;
-	}
-out:
-	free(seen);
-	free(want);
-	return ret;
 }
 
 static int renew_prober(struct controller *c)
@@ -309,6 +354,8 @@ void ctl_round_timer(struct ev_loop *loop, void *arg)
 	struct ctl_round *rd = &c->round;
 
 	ctl_timer_start(c, &rd->timer, c->cfg->probe_interval_ms, "round");
+	if (rd->feeding && !rd->running)
+		feed(c, true); /* the last round's results first */
 	if (rd->running) {
 		/* probe_timeout <= probe_interval makes this rare: a probe that
 		 * never reported. Refreshing the old verdicts here would keep a
@@ -338,24 +385,27 @@ void ctl_round_timer(struct ev_loop *loop, void *arg)
 	if (c->prober_stale)
 		renew_prober(c);
 	rd->started_ms = ev_now_ms();
-	if (collect(c, &rd->res, &rd->n) < 0)
-		goto oom;
-	if (!rd->n) {
-		round_finish(c);
-		return;
+	if (c->index_failed) {
+		/* A domain left out of the index would not be probed: its
+		 * verdict must not be refreshed. Index it, or skip the round. */
+		bool ok = true;
+
+		for (struct ctl_domain *cd = TAILQ_FIRST(&c->unsettled); cd;
+		     cd = TAILQ_NEXT(cd, unsettled_link))
+			if (cd->n_deps != cd->ds.n_addrs && ctl_paddr_update(cd) < 0)
+				ok = false;
+		c->index_failed = !ok;
+		if (!ok)
+			goto oom;
 	}
-	rd->slots = calloc(rd->n, sizeof(*rd->slots));
-	if (!rd->slots) {
-		free(rd->res);
-		rd->res = NULL;
-		rd->n = 0;
-		goto oom;
-	}
-	for (size_t i = 0; i < rd->n; i++)
-		rd->slots[i] = (struct probe_slot){.c = c, .idx = i};
-	if (pick_domains(c, rd) < 0) {
+	if (collect(c, rd) < 0) {
 		round_clear(rd);
 		goto oom;
+	}
+	if (!rd->n) {
+		round_clear(rd);
+		round_finish(c);
+		return;
 	}
 	rd->running = true;
 	rd->starting = true;
@@ -376,6 +426,14 @@ void ctl_round_abort(struct controller *c)
 
 	ev_timer_stop(c->loop, &rd->timer);
 	ev_timer_stop(c->loop, &rd->start_timer);
+	ev_timer_stop(c->loop, &rd->feed_timer);
+	rd->feeding = false;
+	while (!TAILQ_EMPTY(&c->feed)) {
+		struct ctl_domain *cd = TAILQ_FIRST(&c->feed);
+
+		TAILQ_REMOVE(&c->feed, cd, feed_link);
+		cd->in_feed = false;
+	}
 	if (rd->running)
 		probe_cancel_matching(c->prober, round_slot, rd);
 	round_clear(rd);

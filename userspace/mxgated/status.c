@@ -442,7 +442,7 @@ static void one_domain(const struct controller *c, const char *name, bool json, 
 {
 	char key[MXG_NAME_MAX], shown[300];
 	size_t n = strnlen(name, sizeof(key));
-	const struct ctl_domain *cd;
+	struct ctl_domain *cd;
 
 	if (n && name[n - 1] == '.')
 		n--;
@@ -459,6 +459,7 @@ static void one_domain(const struct controller *c, const char *name, bool json, 
 			    log_printable(shown, sizeof(shown), key, 256));
 		return;
 	}
+	ctl_domain_catch_up(cd);
 	if (!json) {
 		text_domain(c, cd, ev_now_ms(), o);
 		return;
@@ -499,12 +500,16 @@ static bool status_more(void *arg, const char *request, uint64_t *cursor, struct
 		w.depth = 2; /* inside the top object's domains array */
 		w.need_comma[1] = true;
 		w.need_comma[2] = i > 0;
-		for (; i < end; i++)
+		for (; i < end; i++) {
+			ctl_domain_catch_up(c->domains[i]);
 			json_domain(c, c->domains[i], now, &w);
+		}
 		fclose(f);
 	}
-	for (; i < end; i++)
+	for (; i < end; i++) {
+		ctl_domain_catch_up(c->domains[i]);
 		text_domain(c, c->domains[i], now, out);
+	}
 	*cursor = i;
 	if (i < c->n_domains)
 		return true;

@@ -348,6 +348,35 @@ bool ds_round(struct domain_state *d, const struct ds_params *p, const struct ds
 	return ds_evaluate(d, p, now_ms);
 }
 
+bool ds_settled(const struct domain_state *d)
+{
+	if (d->state != MXG_DOMAIN_GATED || d->reason != MXG_REASON_PRIMARY_UP ||
+	    d->grace_running || d->dns_fail_since_ms || !d->n_addrs)
+		return false;
+	for (size_t i = 0; i < d->n_addrs; i++) {
+		const struct ds_addr *a = &d->addrs[i];
+
+		if (!a->probed || !a->up || a->last != PROBE_OK || a->fail_run)
+			return false;
+	}
+	return true;
+}
+
+void ds_replay_ok(struct domain_state *d, uint64_t rounds, uint64_t last_ms)
+{
+	if (!rounds)
+		return;
+	for (size_t i = 0; i < d->n_addrs; i++) {
+		struct ds_addr *a = &d->addrs[i];
+
+		if (!a->probed)
+			continue;
+		a->ok_run =
+		    rounds >= UINT32_MAX - a->ok_run ? UINT32_MAX : a->ok_run + (unsigned)rounds;
+		a->last_ms = last_ms;
+	}
+}
+
 bool ds_is_self(const struct ds_params *p, const char *host)
 {
 	return mx_host_is_self(host, p->self, p->n_self);

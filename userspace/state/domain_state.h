@@ -144,6 +144,16 @@ void ds_sort_results(struct ds_probe_result *r, size_t n);
 bool ds_round(struct domain_state *d, const struct ds_params *p, const struct ds_probe_result *r,
 	      size_t n, uint64_t now_ms);
 
+/* Settled: gated on up primaries with nothing running (no grace, DNS
+ * answering), every address probed, up, its last probe OK. A further OK
+ * round would change nothing but the addresses' ok_run and last_ms, so
+ * the controller may skip feeding it rounds whose results for its
+ * addresses are what they were, and catch up later with ds_replay_ok. */
+bool ds_settled(const struct domain_state *d);
+/* As if `rounds` more OK rounds had been fed to a settled domain, the
+ * last at last_ms. */
+void ds_replay_ok(struct domain_state *d, uint64_t rounds, uint64_t last_ms);
+
 /* Re-evaluate timers (dns_grace, recovery_grace) without new input. */
 bool ds_evaluate(struct domain_state *d, const struct ds_params *p, uint64_t now_ms);
 
