@@ -81,8 +81,7 @@ void ctl_domain_settle(struct ctl_domain *cd)
 {
 	struct controller *c = cd->c;
 	/* With a quorum the other edges' view may change any round. */
-	bool settled =
-	    c->params.quorum <= 1 && ds_settled(&cd->ds) && cd->n_deps == cd->ds.n_addrs;
+	bool settled = c->params.quorum <= 1 && ds_settled(&cd->ds) && cd->n_deps == cd->ds.n_addrs;
 
 	if (settled && cd->unsettled) {
 		TAILQ_REMOVE(&c->unsettled, cd, unsettled_link);
