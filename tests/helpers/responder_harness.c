@@ -36,6 +36,7 @@
 #include "event.h"
 #include "log.h"
 #include "responder.h"
+#include "responder_start.h"
 #include "responder_wire.h"
 
 #define HARNESS_MAX_DOMAINS 64	/* from --domain */
@@ -239,6 +240,8 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int opt, sig = 0;
 
+	/* The responder process the spawn executes: this binary again. */
+	responder_role_main(argc, argv, "responder_harness");
 	/* Not from config_load: set what the responder uses as it is, to
 	 * the configuration's defaults (config.h). */
 	snprintf(cfg.helo_name, sizeof(cfg.helo_name), "backup.test");

@@ -27,6 +27,11 @@ void log_reopen(void)
 	openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+enum log_target log_current_target(void)
+{
+	return log_target;
+}
+
 bool log_debug_enabled(void)
 {
 	return log_debug_on;

@@ -17,6 +17,7 @@
 #include "kernel_features.h"
 #include "log.h"
 #include "mxgated.h"
+#include "responder_start.h"
 
 /*
  * reply = reject turns into a bounce every case where a legitimate sender
@@ -300,8 +301,12 @@ static int run(const struct mxgated_options *opts)
 int main(int argc, char **argv)
 {
 	struct mxgated_options opts;
-	int r = mxgated_parse_args(argc, argv, &opts);
+	int r;
 
+	/* `mxgated -x responder`: the responder process mxgated executes
+	 * (responder_start.h); it does not return. */
+	responder_role_main(argc, argv, "mxgated");
+	r = mxgated_parse_args(argc, argv, &opts);
 	if (r)
 		return r > 0 ? 0 : 2;
 	if (opts.check_only)

@@ -22,17 +22,10 @@
 #include "log.h"
 #include "responder_connector.h"
 #include "responder_int.h"
+#include "responder_start.h"
 #include "responder_wire.h"
 
 #define RESPONDER_BACKLOG 1024
-#define RESPONDER_FD_SLACK 64 /* descriptors beyond one per session */
-
-/* A handoff holds the MTA's socket and, while it copies, two pipes: five
- * descriptors for each of the max_connections/4 (responder_proc.c). */
-static unsigned handoff_fds(const struct mxg_config *cfg, unsigned max_conn)
-{
-	return cfg->handoff_addr_len ? (max_conn / 4 ? max_conn / 4 : 1) * 5 : 0;
-}
 
 static int listen_one(const struct mxg_ip *ip, uint16_t port, uint16_t *bound, char *err,
 		      size_t errlen)
@@ -113,131 +106,70 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-static int cmp_int(const void *a, const void *b)
+/* The responder's start blob: its confinement and the config subset. */
+static int start_blob(const struct responder *r, const struct mxg_config *cfg, pid_t parent,
+		      uid_t uid, gid_t gid, bool change_user, const char *jail, char *err,
+		      size_t errlen)
 {
-	return *(const int *)a - *(const int *)b;
+	struct rsp_start *s = calloc(1, sizeof(*s));
+	int fd;
+
+	if (!s) {
+		snprintf(err, errlen, "responder: out of memory for its start");
+		return -ENOMEM;
+	}
+	s->parent = parent;
+	s->uid = uid;
+	s->gid = gid;
+	s->change_user = change_user;
+	s->log_syslog = log_current_target() == LOG_TO_SYSLOG;
+	s->log_debug = log_debug_enabled();
+	s->have_v4 = r->listen_fd_v4 >= 0;
+	s->have_v6 = r->listen_fd_v6 >= 0;
+	snprintf(s->user, sizeof(s->user), "%s", cfg->user);
+	snprintf(s->jail, sizeof(s->jail), "%s", jail);
+	responder_config_subset(cfg, &s->cfg);
+	fd = responder_start_write(s, err, errlen);
+	free(s);
+	return fd;
 }
 
-/* Close every descriptor but 0-2 and keep[]: the child must not hold the
- * controller's BPF maps, control socket or anything else. */
-static void close_all_but(int *keep, size_t n)
+/*
+ * In the forked child, still a copy of the controller: put the
+ * responder's descriptors at their numbers (responder_start.h), close
+ * every other one (the controller's BPF maps, control socket, event
+ * loop), and execute our own binary in the responder's role: a fresh
+ * address space, nothing of the controller's heap. Async-signal-safe
+ * calls only until the exec.
+ */
+__attribute__((noreturn)) static void exec_role(int ctl, int start, int l4, int l6)
 {
-	unsigned next = 3;
+	char *const argv[] = {program_invocation_short_name, RSP_ROLE_OPT, RSP_ROLE_NAME, NULL};
+	int src[] = {ctl, start, l4, l6};
+	char err[128];
+	int e;
 
-	qsort(keep, n, sizeof(*keep), cmp_int);
-	for (size_t i = 0; i < n; i++) {
-		if (keep[i] < (int)next)
-			continue;
-		if ((unsigned)keep[i] > next)
-			close_range(next, (unsigned)keep[i] - 1, 0);
-		next = (unsigned)keep[i] + 1;
+	/* Out of the way first: a source may sit on another's target. */
+	for (int i = 0; i < 4; i++)
+		if (src[i] >= 0 && (src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, RSP_FD_INHERIT)) < 0)
+			goto fail;
+	for (int i = 0; i < 4; i++) {
+		if (src[i] < 0)
+			close(RSP_FD_WIRE + i);
+		else if (dup2(src[i], RSP_FD_WIRE + i) < 0) /* without close-on-exec */
+			goto fail;
 	}
-	close_range(next, ~0u, 0);
-}
-
-static void send_ready(int ctl, int error, const char *text)
-{
-	struct responder_wire_hdr h = {RESPONDER_MAGIC, RESPONDER_VERSION, RESPONDER_MSG_READY,
-				       (uint32_t)error, 0};
-	char buf[sizeof(h) + RESPONDER_READY_TEXT_MAX];
-	size_t tl = error ? strnlen(text, RESPONDER_READY_TEXT_MAX) : 0;
-
-	h.len = (uint32_t)tl;
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), text, tl);
-	if (send(ctl, buf, sizeof(h) + tl, MSG_NOSIGNAL) < 0)
-		_exit(1);
-}
-
-__attribute__((noreturn)) static void child_main(const struct mxg_config *cfg, struct responder *r,
-						 int ctl, pid_t parent, uid_t uid, gid_t gid,
-						 bool change_user, const char *user,
-						 const char *jail)
-{
-	int keep[3] = {r->listen_fd_v4, r->listen_fd_v6, ctl};
-	unsigned max_conn = cfg->max_connections;
-	char err[256] = "";
-	sigset_t none;
-	int rc, status_fd, connector = -1;
-	SSL_CTX *tls = NULL;
-	pid_t self;
-
-	/* The controller's signal handlers and mask are not ours. */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
-
-	closelog();
-	close_all_but(keep, 3);
-	/* Connected to /dev/log now: after the chroot it cannot be found. */
-	log_reopen();
-
-	/* This host's addresses, while netlink is still allowed. */
-	responder_self_snapshot();
-	/* Under memory pressure the kernel's OOM killer takes the child, which
-	 * holds the sessions, before the controller: the controller sees the
-	 * SIGKILL, logs it and restarts the child (the gate is open meanwhile).
-	 * Raising one's own score needs no privilege; a failure changes
-	 * nothing else. */
-	{
-		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-
-		if (fd >= 0) {
-			if (write(fd, "500", 3) != 3)
-				log_debug("responder: oom_score_adj: %s", strerror(errno));
-			close(fd);
-		}
-	}
-	/* Still root: the empty root, then the drop (which reads
-	 * /proc/self/status, kept open across the chroot), then the
-	 * allowlist, all before a byte from the network. */
-	status_fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	/* The certificate and key, read as root while files are in reach. */
-	rc = responder_tls_prepare(cfg, &tls, err, sizeof(err));
-	/* The handoff's connector, before the chroot (a unix: target's path)
-	 * and the drop (RLIMIT_NPROC 0: no fork after it). */
-	if (!rc && cfg->handoff_addr_len) {
-		pid_t cpid;
-
-		connector = rsp_connector_start(&cfg->handoff_addr, cfg->handoff_addr_len, uid, gid,
-						change_user, &cpid, err, sizeof(err));
-		rc = connector < 0 ? connector : 0;
-	}
-	if (!rc)
-		rc = responder_chroot(jail, err, sizeof(err));
-	if (!rc)
-		rc = responder_drop_privileges(uid, gid, change_user,
-					       max_conn + handoff_fds(cfg, max_conn) +
-						   RESPONDER_FD_SLACK,
-					       status_fd, err, sizeof(err));
-	if (status_fd >= 0)
-		close(status_fd);
-	if (rc) {
-		log_err("responder: %s", err);
-		send_ready(ctl, -rc, err);
-		_exit(1);
-	}
-	/* Set after the uid change, which clears it; then close the race
-	 * with a controller that died before this line. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
-	if (getppid() != parent)
-		_exit(0);
-	self = getpid();
-	/* The last step: from here on only the event loop's calls. */
-	rc = responder_seccomp(err, sizeof(err));
-	if (rc) {
-		log_err("responder: %s", err);
-		send_ready(ctl, -rc, err);
-		_exit(1);
-	}
-	log_info("responder: pid %d serving as %s, root %s, seccomp allowlist, STARTTLS %s",
-		 (int)self, change_user ? user : "(unchanged)", jail[0] ? jail : "(unchanged)",
-		 tls ? "offered" : "off");
-	send_ready(ctl, 0, "");
-	_exit(responder_child_run(cfg, r->listen_fd_v4, r->listen_fd_v6, ctl, tls, connector));
+	if (close_range(RSP_FD_INHERIT, ~0u, 0) < 0)
+		goto fail;
+	/* This very binary even when a package upgrade replaced the file:
+	 * the wire and the start blob are of this build. */
+	execve("/proc/self/exe", argv, environ);
+fail:
+	e = errno;
+	snprintf(err, sizeof(err), "cannot execute /proc/self/exe as the responder: %s",
+		 strerror(e));
+	responder_send_ready(fcntl(RSP_FD_WIRE, F_GETFD) >= 0 ? RSP_FD_WIRE : ctl, e, err);
+	_exit(127);
 }
 
 int responder_ready_result(const struct responder_wire_reader *rd, char *err, size_t errlen)
@@ -288,7 +220,7 @@ int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err
 	pid_t parent = getpid();
 	char jail[256];
 	struct passwd *pw;
-	int sv[2], rc;
+	int sv[2], rc, start = -1;
 
 	rc = responder_cfg_check(cfg, err, errlen);
 	if (rc)
@@ -328,6 +260,11 @@ int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err
 	rc = responder_jail_dir(cfg, jail, sizeof(jail), err, errlen);
 	if (rc)
 		goto out_close;
+	start = start_blob(r, cfg, parent, uid, gid, change_user, jail, err, errlen);
+	if (start < 0) {
+		rc = start;
+		goto out_close;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "responder: socketpair: %s", strerror(errno));
@@ -354,17 +291,17 @@ int responder_spawn(struct responder *r, const struct mxg_config *cfg, char *err
 		close(sv[1]);
 		goto out_close;
 	}
-	if (r->pid == 0) {
-		close(sv[0]);
-		child_main(cfg, r, sv[1], parent, uid, gid, change_user, user, jail);
-	}
+	if (r->pid == 0)
+		exec_role(sv[1], start, r->listen_fd_v4, r->listen_fd_v6);
 	close(sv[1]);
+	close(start);
 	r->ctl_fd = sv[0];
 	/* Fail-open: from now on only the child holds the sockets. */
 	close_fd(&r->listen_fd_v4);
 	close_fd(&r->listen_fd_v6);
 	return 0;
 out_close:
+	close_fd(&start);
 	close_fd(&r->listen_fd_v4);
 	close_fd(&r->listen_fd_v6);
 	return rc;

@@ -13,6 +13,10 @@
 
 #include "config.h"
 
+/* responder_role.c: the READY message on ctl, error 0 (serving) or an
+ * errno with text; _exit(1) when it cannot be sent. */
+void responder_send_ready(int ctl, int error, const char *text);
+
 /* Become uid/gid for good (when change_user), with no capabilities and
  * no way to gain any; raise RLIMIT_NOFILE to nofile first. Then verify
  * it: CapEff, CapPrm, CapInh, CapAmb all zero. status_fd: /proc/self/status
