@@ -65,11 +65,6 @@ struct prober *prober_new(struct ev_loop *loop, const char *helo_name, unsigned 
 	return p;
 }
 
-void prober_allow_self(struct prober *p, bool allow)
-{
-	p->allow_self = allow;
-}
-
 int prober_set_tls(struct prober *p, enum probe_tls_mode mode, const char *ca_file, char *err,
 		   size_t errlen)
 {

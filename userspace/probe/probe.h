@@ -55,9 +55,6 @@ struct prober;
 /* timeout_ms: per probe, not 0 (EINVAL). */
 struct prober *prober_new(struct ev_loop *loop, const char *helo_name, unsigned timeout_ms);
 void prober_free(struct prober *p);
-/* Tests only: let probes of this host's own addresses (a fake server on
- * 127.0.0.1) run instead of reporting PROBE_SELF. */
-void prober_allow_self(struct prober *p, bool allow);
 /* TLS for every probe of p: mode, and a CA file (PEM) instead of the
  * system trust store (NULL or ""). 0, or -errno with err saying why. */
 int prober_set_tls(struct prober *p, enum probe_tls_mode mode, const char *ca_file, char *err,

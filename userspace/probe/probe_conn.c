@@ -331,7 +331,7 @@ void probe_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
 			probe_fail_errno(pr, PROBE_REFUSED, "connect", err);
 			return;
 		}
-		if (!pr->p->allow_self && reached_self(fd)) {
+		if (reached_self(fd)) {
 			probe_report(pr, PROBE_SELF,
 				     "this host's own address: our own MTA, not a primary");
 			return;

@@ -55,8 +55,7 @@ struct prober {
 	struct ev_loop *loop;
 	unsigned timeout_ms;
 	LIST_HEAD(, probe) probes; /* in flight or lingering */
-	bool allow_self;
-	struct probe_tls *tls; /* NULL: probe_tls = off */
+	struct probe_tls *tls;	   /* NULL: probe_tls = off */
 	size_t ehlo_len;
 	char ehlo[PROBE_EHLO_MAX];
 };
