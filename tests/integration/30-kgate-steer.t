@@ -1,7 +1,7 @@
 #!/bin/bash
-# The kernel gate on a real veth, driven by hand (mxgate gate-*): a new SMTP
-# connection to a gated address reaches the responder (fake_responder,
-# listening on loopback), which sees the original destination address and
+# The kernel gate on a real veth, driven by hand (the test helper
+# tc_gate_drive): a new SMTP connection to a gated address reaches the
+# responder (fake_responder, listening on loopback), which sees the original destination address and
 # port 25; every case of doubt (no entry, open, expired, responder gone)
 # reaches the real Postfix on the edge; a session already open to Postfix
 # survives the address becoming gated; another port is never touched.
@@ -23,8 +23,12 @@ tn_up
 tn_postfix_start edge backup || tap_bail "postfix on edge did not start"
 PIN=$(tn_bpffs)/mxgate
 
+# gate-* commands: the test helper that drives the gate by hand.
+GATE=$MXG_OUT/tests/helpers/tc_gate_drive
 mxg() {
-	tn_exec edge "$MXG" "$@" --pin-dir "$PIN"
+	local bin=$MXG
+	case $1 in gate-*) bin=$GATE ;; esac
+	tn_exec edge "$bin" "$@" --pin-dir "$PIN"
 }
 
 # greet FROM ADDR [PORT]: the first line the server at ADDR:PORT sends.

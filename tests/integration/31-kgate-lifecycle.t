@@ -19,8 +19,12 @@ tn_up
 BPFFS=$(tn_bpffs)
 PIN=$BPFFS/mxgate
 
+# gate-* commands: the test helper that drives the gate by hand.
+GATE=$MXG_OUT/tests/helpers/tc_gate_drive
 mxg() {
-	tn_exec edge "$MXG" "$@"
+	local bin=$MXG
+	case $1 in gate-*) bin=$GATE ;; esac
+	tn_exec edge "$bin" "$@"
 }
 
 filters() {

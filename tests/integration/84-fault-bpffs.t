@@ -12,7 +12,12 @@ ip -n "$FL_NS" link add gw0 type veth peer name gw1
 ip -n "$FL_NS" link set gw0 up
 mkdir -p "$FL_DIR/plain"
 echo "someone's file" >"$FL_DIR/plain/gate_addrs"
-mxg() { fl_exec "$MXG" "$@"; }
+GATE=$OUT/tests/helpers/tc_gate_drive # gate-*: drives the gate by hand
+mxg() {
+	local bin=$MXG
+	case $1 in gate-*) bin=$GATE ;; esac
+	fl_exec "$bin" "$@"
+}
 n_ours() { fl_exec tc filter show dev gw0 ingress 2>/dev/null | grep -c mxgate_tc; }
 
 check() { # DESC ARGS...: exit 1, one line, the advice

@@ -16,7 +16,8 @@ mkdir -p "$FL_DIR/bpf" && mount -t bpf bpf "$FL_DIR/bpf" && FL_BPFFS=$FL_DIR/bpf
 	{ echo "1..0 # SKIP cannot mount a bpffs"; exit 0; }
 PIN=$FL_BPFFS/mxgate
 n_ours() { fl_exec tc filter show dev gw0 ingress 2>/dev/null | grep -c mxgate_tc; }
-attach() { fl_exec "$MXG" gate-attach --pin-dir "$PIN" --iface gw0 2>&1; }
+# The test helper that drives the gate by hand.
+attach() { fl_exec "$OUT/tests/helpers/tc_gate_drive" gate-attach --pin-dir "$PIN" --iface gw0 2>&1; }
 
 is "$(stat -c %a "$FL_BPFFS")" 1777 "a bpffs mounted without -o mode is 1777"
 out=$(attach)

@@ -15,7 +15,6 @@ struct cli_command {
 	int (*run)(int argc, char **argv); /* argv[0] is the command name */
 	const char *usage;		   /* one line: the arguments */
 	const char *help;		   /* one line: what it does */
-	bool hidden;			   /* test helpers, not in `mxgate help` */
 };
 
 /* Each cli_<command>.c defines its entry point. */
@@ -44,13 +43,5 @@ int cli_ask_daemon_stream(const char *path, const char *request, uint64_t idle_m
  * *dir set (default MXG_DEFAULT_PIN_DIR), else the exit code (after
  * --help, or a usage error, already reported). */
 int cli_pin_dir_args(int argc, char **argv, const char **dir);
-
-/* Hidden: drive the kernel gate by hand (cli_gate.c). */
-int do_gate_attach(int argc, char **argv);
-int do_gate_detach(int argc, char **argv);
-int do_gate_set(int argc, char **argv);
-int do_gate_del(int argc, char **argv);
-int do_gate_domain(int argc, char **argv);
-int do_gate_round(int argc, char **argv);
 
 #endif

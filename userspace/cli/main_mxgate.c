@@ -8,32 +8,23 @@
 
 /* Add a row per command; keep them in the order `mxgate help` shows. */
 static const struct cli_command commands[] = {
-    {"status", do_status, "[--json] [-s SOCKET]", "state of every domain and gate address", false},
+    {"status", do_status, "[--json] [-s SOCKET]", "state of every domain and gate address"},
     {"probe", do_probe, "DOMAIN [--self HOST] [--resolver A] [--json]",
-     "resolve and probe a domain's primary MXs once; print the verdict", false},
-    {"dump", do_dump, "[--pin-dir DIR]", "show the pinned gate maps, fresh or expired", false},
-    {"unload", do_unload, "[--pin-dir DIR]", "detach and unpin everything of mxgate's", false},
+     "resolve and probe a domain's primary MXs once; print the verdict"},
+    {"dump", do_dump, "[--pin-dir DIR]", "show the pinned gate maps, fresh or expired"},
+    {"unload", do_unload, "[--pin-dir DIR]", "detach and unpin everything of mxgate's"},
     {"offenders", do_offenders, "[-s SOCKET]",
-     "clients answered 550 as offenders, and their nft set", false},
-    {"gate-attach", do_gate_attach, "--pin-dir DIR --iface IF...", "load, pin, attach", true},
-    {"gate-detach", do_gate_detach, "--pin-dir DIR --iface IF...", "detach, unpin", true},
-    {"gate-set", do_gate_set, "--pin-dir DIR ADDR gated|open TTL", "write a gate entry", true},
-    {"gate-del", do_gate_del, "--pin-dir DIR ADDR", "delete a gate entry", true},
-    {"gate-domain", do_gate_domain, "--pin-dir DIR NAME STATE PRIMARY TTL", "write a domain entry",
-     true},
-    {"gate-round", do_gate_round, "--pin-dir DIR [--iface IF]... ADDR=gated|open...",
-     "one controller round", true},
+     "clients answered 550 as offenders, and their nft set"},
     {"metrics", do_metrics, "[--pin-dir DIR] [-s SOCKET]",
-     "Prometheus text for node_exporter's textfile collector", false},
-    {NULL, NULL, NULL, NULL, false},
+     "Prometheus text for node_exporter's textfile collector"},
+    {NULL, NULL, NULL, NULL},
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mxgate COMMAND [ARGS]\n\ncommands:\n");
 	for (const struct cli_command *c = commands; c->name; c++)
-		if (!c->hidden)
-			fprintf(f, "  %-9s %-44s %s\n", c->name, c->usage, c->help);
+		fprintf(f, "  %-9s %-44s %s\n", c->name, c->usage, c->help);
 	fprintf(f, "\nexit codes: 0 success, 1 failure, 2 usage\n");
 }
 

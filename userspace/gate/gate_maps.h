@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Writing entries of mxgate's BPF maps, given their descriptors, in user
- * space's types: shared by the tc backend, the CLI's hidden test commands
- * and the test helpers, so there is one encoding of each entry. What
+ * space's types: shared by the tc backend and the test helpers
+ * (tc_gate_drive), so there is one encoding of each entry. What
  * needs the kernel's layouts is in gate_kern.h, for gate/ alone.
  */
 #ifndef MXG_GATE_MAPS_H

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Hidden `mxgate gate-*` commands: drive the kernel gate by hand, without
- * the daemon, for tests and for an administrator debugging the tc part.
+ * tc_gate_drive: drives the kernel gate by hand, without the daemon, for
+ * the tests of the tc gate (30, 31, 83, 84, 89). A test helper, built by
+ * make with the tests and never installed: the shipped `mxgate` has no
+ * hidden commands. An administrator reads the gate with `mxgate dump`
+ * and removes it with `mxgate unload`.
  *
+ *   tc_gate_drive COMMAND ARGS...
  *   gate-attach --pin-dir D --iface IF...   load, pin, attach (tc backend open)
  *   gate-detach --pin-dir D --iface IF...   detach, unpin (close, detach)
  *   gate-set    --pin-dir D ADDR gated|open TTL      one gate entry
@@ -25,13 +29,15 @@
 
 #include <bpf/bpf.h>
 
-#include "cli.h"
 #include "config.h"
 #include "event.h"
 #include "gate.h"
 #include "gate_maps.h"
+#include "log.h"
 #include "pins.h"
 #include "reason.h"
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 }; /* exit codes, as mxgate's */
 
 struct gate_args {
 	struct mxg_config cfg;
@@ -102,7 +108,7 @@ static int parse_args(int argc, char **argv, struct gate_args *a, const char *us
 	a->argv = argv + optind;
 	return 0;
 usage:
-	fprintf(stderr, "usage: mxgate %s %s\n", argv[0], usage);
+	fprintf(stderr, "usage: tc_gate_drive %s %s\n", argv[0], usage);
 	return -EINVAL;
 }
 
@@ -111,8 +117,9 @@ static int open_map(const char *dir, const char *name)
 	int fd = pins_open_one(dir, name);
 
 	if (fd < 0)
-		fprintf(stderr, "mxgate: open %s/%s: %s; attach first (mxgate gate-attach)\n", dir,
-			name, strerror(-fd));
+		fprintf(stderr,
+			"tc_gate_drive: open %s/%s: %s; attach first (tc_gate_drive gate-attach)\n",
+			dir, name, strerror(-fd));
 	return fd;
 }
 
@@ -128,19 +135,19 @@ static int attach_or_detach(int argc, char **argv, bool detach)
 		return CLI_USAGE;
 	ret = gate_tc_ops.open(&g, &a.cfg, err, sizeof(err));
 	if (ret) {
-		fprintf(stderr, "mxgate: %s\n", err[0] ? err : strerror(-ret));
+		fprintf(stderr, "tc_gate_drive: %s\n", err[0] ? err : strerror(-ret));
 		return CLI_FAIL;
 	}
 	gate_tc_ops.close(g, detach);
 	return CLI_OK;
 }
 
-int do_gate_attach(int argc, char **argv)
+static int do_gate_attach(int argc, char **argv)
 {
 	return attach_or_detach(argc, argv, false);
 }
 
-int do_gate_detach(int argc, char **argv)
+static int do_gate_detach(int argc, char **argv)
 {
 	return attach_or_detach(argc, argv, true);
 }
@@ -156,7 +163,7 @@ static int parse_gated(const char *s, bool *gated)
 	return 0;
 }
 
-int do_gate_set(int argc, char **argv)
+static int do_gate_set(int argc, char **argv)
 {
 	const char *usage = "--pin-dir DIR ADDR gated|open TTL";
 	struct gate_args a;
@@ -168,7 +175,7 @@ int do_gate_set(int argc, char **argv)
 		return CLI_USAGE;
 	if (a.argc != 3 || mxg_ip_parse(a.argv[0], &ip) || parse_gated(a.argv[1], &gated) ||
 	    parse_ttl(a.argv[2], &a.ttl_ms)) {
-		fprintf(stderr, "usage: mxgate gate-set %s\n", usage);
+		fprintf(stderr, "usage: tc_gate_drive gate-set %s\n", usage);
 		return CLI_USAGE;
 	}
 	fd = open_map(a.cfg.pin_dir, mxg_pin_names[MXG_PIN_GATE_MAP]);
@@ -177,13 +184,14 @@ int do_gate_set(int argc, char **argv)
 	ret = gate_map_set_address(fd, &ip, gated, 1, a.ttl_ms);
 	close(fd);
 	if (ret) {
-		fprintf(stderr, "mxgate: write gate entry %s: %s\n", a.argv[0], strerror(-ret));
+		fprintf(stderr, "tc_gate_drive: write gate entry %s: %s\n", a.argv[0],
+			strerror(-ret));
 		return CLI_FAIL;
 	}
 	return CLI_OK;
 }
 
-int do_gate_del(int argc, char **argv)
+static int do_gate_del(int argc, char **argv)
 {
 	const char *usage = "--pin-dir DIR ADDR";
 	struct gate_args a;
@@ -193,7 +201,7 @@ int do_gate_del(int argc, char **argv)
 	if (parse_args(argc, argv, &a, usage))
 		return CLI_USAGE;
 	if (a.argc != 1 || mxg_ip_parse(a.argv[0], &ip)) {
-		fprintf(stderr, "usage: mxgate gate-del %s\n", usage);
+		fprintf(stderr, "usage: tc_gate_drive gate-del %s\n", usage);
 		return CLI_USAGE;
 	}
 	fd = open_map(a.cfg.pin_dir, mxg_pin_names[MXG_PIN_GATE_MAP]);
@@ -202,13 +210,14 @@ int do_gate_del(int argc, char **argv)
 	ret = gate_map_delete_address(fd, &ip);
 	close(fd);
 	if (ret) {
-		fprintf(stderr, "mxgate: delete gate entry %s: %s\n", a.argv[0], strerror(-ret));
+		fprintf(stderr, "tc_gate_drive: delete gate entry %s: %s\n", a.argv[0],
+			strerror(-ret));
 		return CLI_FAIL;
 	}
 	return CLI_OK;
 }
 
-int do_gate_domain(int argc, char **argv)
+static int do_gate_domain(int argc, char **argv)
 {
 	const char *usage = "--pin-dir DIR NAME gated|open|unknown PRIMARY TTL";
 	struct gate_domain_view d = {0};
@@ -240,16 +249,17 @@ int do_gate_domain(int argc, char **argv)
 	ret = gate_map_set_domain(fd, &d, a.ttl_ms);
 	close(fd);
 	if (ret) {
-		fprintf(stderr, "mxgate: write domain entry %s: %s\n", d.name, strerror(-ret));
+		fprintf(stderr, "tc_gate_drive: write domain entry %s: %s\n", d.name,
+			strerror(-ret));
 		return CLI_FAIL;
 	}
 	return CLI_OK;
 usage:
-	fprintf(stderr, "usage: mxgate gate-domain %s\n", usage);
+	fprintf(stderr, "usage: tc_gate_drive gate-domain %s\n", usage);
 	return CLI_USAGE;
 }
 
-int do_gate_round(int argc, char **argv)
+static int do_gate_round(int argc, char **argv)
 {
 	const char *usage = "--pin-dir DIR [--iface IF]... [--ttl TTL] [ADDR=gated|open]...";
 	struct gate_args a;
@@ -261,7 +271,7 @@ int do_gate_round(int argc, char **argv)
 		return CLI_USAGE;
 	ret = gate_tc_ops.open(&g, &a.cfg, err, sizeof(err));
 	if (ret) {
-		fprintf(stderr, "mxgate: %s\n", err[0] ? err : strerror(-ret));
+		fprintf(stderr, "tc_gate_drive: %s\n", err[0] ? err : strerror(-ret));
 		return CLI_FAIL;
 	}
 	gate_tc_ops.begin(g, true);
@@ -283,11 +293,30 @@ int do_gate_round(int argc, char **argv)
 			ret = gate_tc_ops.set_address(g, &ip, gated, 1, a.ttl_ms);
 	}
 	if (ret == -EINVAL)
-		fprintf(stderr, "usage: mxgate gate-round %s\n", usage);
+		fprintf(stderr, "usage: tc_gate_drive gate-round %s\n", usage);
 	else if (ret)
-		fprintf(stderr, "mxgate: write gate entry: %s\n", strerror(-ret));
+		fprintf(stderr, "tc_gate_drive: write gate entry: %s\n", strerror(-ret));
 	else
 		ret = gate_tc_ops.commit(g);
 	gate_tc_ops.close(g, false);
 	return ret == -EINVAL ? CLI_USAGE : ret ? CLI_FAIL : CLI_OK;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+    {"gate-attach", do_gate_attach}, {"gate-detach", do_gate_detach}, {"gate-set", do_gate_set},
+    {"gate-del", do_gate_del},	     {"gate-domain", do_gate_domain}, {"gate-round", do_gate_round},
+};
+
+int main(int argc, char **argv)
+{
+	log_init("tc_gate_drive", LOG_TO_STDERR, false);
+	for (size_t i = 0; argc > 1 && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "usage: tc_gate_drive gate-attach|gate-detach|gate-set|gate-del|"
+			"gate-domain|gate-round ARGS (see its source)\n");
+	return CLI_USAGE;
 }
