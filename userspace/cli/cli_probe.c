@@ -227,15 +227,10 @@ static void print_outcome(const struct probe_ctx *ctx, const char (*self)[MXG_NA
 int do_probe(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"self", required_argument, NULL, 's'},
-	    {"resolver", required_argument, NULL, 'r'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {"tls", required_argument, NULL, 'T'},
-	    {"tls-ca", required_argument, NULL, 'C'},
-	    {"port", required_argument, NULL, 'p'}, /* hidden: tests */
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"self", required_argument, NULL, 's'},    {"resolver", required_argument, NULL, 'r'},
+	    {"timeout", required_argument, NULL, 't'}, {"tls", required_argument, NULL, 'T'},
+	    {"tls-ca", required_argument, NULL, 'C'},  {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0},
 	};
 	static char self[MXG_MAX_SELF][MXG_NAME_MAX];
 	char domain[MXG_NAME_MAX], resolver_s[MXG_ADDRSTRLEN + 8], why[256];
@@ -243,7 +238,7 @@ int do_probe(int argc, char **argv)
 	struct sockaddr_storage server;
 	socklen_t server_len = 0;
 	unsigned timeout_ms = MXG_DEFAULT_PROBE_TIMEOUT_MS; /* probe_timeout's default */
-	unsigned long port = 25;
+	const uint16_t port = 25;			    /* as mxgated probes */
 	size_t n_self = 0;
 	bool json = false;
 	struct probe_ctx *ctx = NULL;
@@ -251,9 +246,7 @@ int do_probe(int argc, char **argv)
 	int c, ret = CLI_FAIL;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:r:t:p:jhT:C:", opts, NULL)) != -1) {
-		char *end;
-
+	while ((c = getopt_long(argc, argv, "s:r:t:jhT:C:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'T':
 			if (!strcmp(optarg, "off"))
@@ -301,15 +294,6 @@ int do_probe(int argc, char **argv)
 				return CLI_USAGE;
 			}
 			timeout_ms = (unsigned)ms;
-			break;
-		case 'p':
-			errno = 0;
-			port = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || port == 0 || port > 65535) {
-				fprintf(stderr, "mxgate: probe: --port %s: not a port number\n",
-					optarg);
-				return CLI_USAGE;
-			}
 			break;
 		case 'j':
 			json = true;
@@ -388,8 +372,7 @@ int do_probe(int argc, char **argv)
 		goto out;
 	}
 
-	c = decide(ctx, (const char(*)[MXG_NAME_MAX])self, n_self, self[0], timeout_ms,
-		   (uint16_t)port);
+	c = decide(ctx, (const char(*)[MXG_NAME_MAX])self, n_self, self[0], timeout_ms, port);
 	if (c < 0) {
 		fprintf(stderr, "mxgate: %s: probing failed: %s\n", domain, strerror(-c));
 		goto out;
