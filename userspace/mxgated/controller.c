@@ -23,8 +23,9 @@
 static sigset_t ctl_sigs;
 static sigset_t orig_mask;
 
-/* The responder is forked from inside responder_spawn(): give the child
- * the signal mask we had before signalfd, or SIGTERM would not stop it. */
+/* The responder and the helpers are forked from inside the loop: give
+ * the child the signal mask we had before signalfd, or SIGTERM would not
+ * stop it (an exec keeps the mask). */
 static void restore_mask_in_child(void)
 {
 	sigprocmask(SIG_SETMASK, &orig_mask, NULL);

@@ -251,7 +251,7 @@ static int run(const struct mxgated_options *opts)
 	 * domains) always from mmap, so free() gives them back. glibc's
 	 * default raises the threshold to the largest block freed, and from
 	 * then on they come from the heap, where they stay as holes. The
-	 * responder inherits this over the fork. Best effort: without it
+	 * responder, executed afresh, sets its own. Best effort: without it
 	 * (a sanitizer's allocator ignores it) only memory use differs. */
 	(void)mallopt(M_MMAP_THRESHOLD, MXG_MMAP_THRESHOLD);
 	if (config_load(opts->config, cfg, err, sizeof(err)) ||

@@ -84,7 +84,7 @@ static int start(struct controller *c)
 		return 0; /* SIGCHLD plans the restart */
 	}
 	ctl_timer_start(c, &cr->ready_timer, CTL_RESPONDER_READY_MS, "responder READY");
-	log_info("responder forked, pid %d; waiting for it to be ready", (int)cr->proc.pid);
+	log_info("responder started, pid %d; waiting for it to be ready", (int)cr->proc.pid);
 	return 0;
 }
 

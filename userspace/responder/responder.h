@@ -2,7 +2,9 @@
 /*
  * The responder: a child process of mxgated that answers steered SMTP
  * connections with the replies of docs/responder.md. The controller creates the
- * listening sockets (it needs their fds for the SOCKMAP), forks, and the
+ * listening sockets (it needs their fds for the SOCKMAP), forks and
+ * executes its own binary as `mxgated -x responder` (responder_start.h:
+ * what the responder inherits), and the
  * child drops to `user` with no capabilities before it reads a byte from
  * the internet. Domain states reach it over a socketpair
  * (responder_wire.h has the message format).
@@ -11,7 +13,7 @@
  *
  *     responder_listen(&r)                  two listening sockets
  *     gate->set_responder(g, r.listen_fd_v4, r.listen_fd_v6)   into the SOCKMAP
- *     responder_spawn(&r, cfg)              fork; the PARENT CLOSES ITS COPIES
+ *     responder_spawn(&r, cfg)              fork+exec; the PARENT CLOSES ITS COPIES
  *     READY on r.ctl_fd                     read without blocking
  *     a DOMAINS table (responder_wire_encode) now and on every change
  *
@@ -29,7 +31,7 @@
  * set_responder, spawn and push again. Likewise the child exits
  * when ctl_fd closes (controller gone). A config reload that changes
  * helo_name, user or a responder limit needs a respawn: the child keeps the
- * config it was forked with.
+ * config it was started with.
  */
 #ifndef MXG_RESPONDER_H
 #define MXG_RESPONDER_H
