@@ -8,20 +8,4 @@ set -eu
 
 sh "$(dirname "$0")/install-deps.sh"
 
-PACKAGES="dpkg-dev debhelper fakeroot lintian systemd-container mmdebstrap"
-missing=""
-for p in $PACKAGES; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-		missing="$missing $p"
-	fi
-done
-[ -z "$missing" ] && exit 0
-if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deb-deps: missing packages:$missing; run as root: sh scripts/install-deb-deps.sh" >&2
-	exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-echo "install-deb-deps: installing:$missing" >&2
-apt-get update -qq >/dev/null
-# shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+sh "$(dirname "$0")/install-packages.sh" install-deb-deps dpkg-dev debhelper fakeroot lintian systemd-container mmdebstrap

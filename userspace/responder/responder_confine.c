@@ -185,17 +185,30 @@ static const int allowed[] = {
 #endif
 };
 
-int responder_seccomp(char *err, size_t errlen)
+int responder_seccomp_load(const int *allowed_calls, size_t n,
+			   int (*rules)(scmp_filter_ctx ctx, void *arg), void *arg)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int rc = ctx ? 0 : -ENOMEM;
 
-	for (size_t i = 0; !rc && i < sizeof(allowed) / sizeof(allowed[0]); i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
-	/* Memory, never executable. */
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed_calls[i], 0);
+	if (!rc && rules)
+		rc = rules(ctx, arg);
 	if (!rc)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
-				      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
+		rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	return rc;
+}
+
+/* The responder's rules beyond its allowlist. */
+static int responder_rules(scmp_filter_ctx ctx, void *arg)
+{
+	int rc;
+
+	/* Memory, never executable. */
+	rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+			      SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 #ifndef __SANITIZE_ADDRESS__
 	if (!rc)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
@@ -213,10 +226,15 @@ int responder_seccomp(char *err, size_t errlen)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 0);
 	if (!rc)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(connect), 0);
-	if (!rc)
-		rc = seccomp_load(ctx);
+	return rc;
+}
+
+int responder_seccomp(char *err, size_t errlen)
+{
+	int rc = responder_seccomp_load(allowed, sizeof(allowed) / sizeof(allowed[0]),
+					responder_rules, NULL);
+
 	if (rc)
 		snprintf(err, errlen, "seccomp filter: %s", strerror(-rc));
-	seccomp_release(ctx);
 	return rc;
 }

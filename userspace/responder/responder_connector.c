@@ -20,6 +20,13 @@ struct answer {
 	int32_t pad;
 };
 
+/* Sockets of the handoff's family only. */
+static int socket_rule(scmp_filter_ctx ctx, void *arg)
+{
+	return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+				SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t) * (const int *)arg));
+}
+
 static int connector_seccomp(int family)
 {
 	static const int allowed[] = {
@@ -61,19 +68,9 @@ static int connector_seccomp(int family)
 	    SCMP_SYS(lseek),
 #endif
 	};
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int rc = ctx ? 0 : -ENOMEM;
 
-	for (size_t i = 0; !rc && i < sizeof(allowed) / sizeof(allowed[0]); i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
-	/* Sockets of the handoff's family only. */
-	if (!rc)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)family));
-	if (!rc)
-		rc = seccomp_load(ctx);
-	seccomp_release(ctx);
-	return rc;
+	return responder_seccomp_load(allowed, sizeof(allowed) / sizeof(allowed[0]), socket_rule,
+				      &family);
 }
 
 __attribute__((noreturn)) static void connector_main(int fd, const struct sockaddr_storage *addr,

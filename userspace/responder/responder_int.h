@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <openssl/types.h>
+#include <seccomp.h>
 
 #include "config.h"
 
@@ -23,9 +24,6 @@ void responder_send_ready(int ctl, int error, const char *text);
  * opened before a chroot (-1: open it now). 0 or -errno with err. */
 int responder_drop_privileges(uid_t uid, gid_t gid, bool change_user, unsigned nofile,
 			      int status_fd, char *err, size_t errlen);
-/* 0 when /proc/self/status (status_fd, or -1 to open it) shows no
- * capability at all. */
-int responder_caps_are_zero(int status_fd, char *err, size_t errlen);
 
 /* responder_confine.c. The controller picks the chroot directory before
  * the fork: /var/empty when it is an empty root-owned directory, else
@@ -39,6 +37,11 @@ int responder_chroot(const char *dir, char *err, size_t errlen);
 /* The child, after the privilege drop (no_new_privs set): install the
  * system call allowlist; anything else kills the process. */
 int responder_seccomp(char *err, size_t errlen);
+/* Load into this process a filter that kills it on any system call but
+ * allowed[0..n) and what rules (may be NULL) adds to ctx: the responder's
+ * and the handoff connector's. 0 or a negative errno. */
+int responder_seccomp_load(const int *allowed, size_t n,
+			   int (*rules)(scmp_filter_ctx ctx, void *arg), void *arg);
 /* Tests only: a build that defines it (tests/helpers/mxgated_sigsys.c)
  * has the confined child call it at every accepted connection, to prove
  * that a forbidden system call kills it and the gate opens. */
