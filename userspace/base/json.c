@@ -155,7 +155,7 @@ void json_key(struct json_writer *w, const char *key)
 	w->after_key = true;
 }
 
-void json_string_n(struct json_writer *w, const char *s, size_t len)
+static void json_string_n(struct json_writer *w, const char *s, size_t len)
 {
 	json_sep(w);
 	json_put_string(w, s, len);

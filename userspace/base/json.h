@@ -31,7 +31,6 @@ void json_array_end(struct json_writer *w);
 /* Inside an object: the key of the next value. */
 void json_key(struct json_writer *w, const char *key);
 void json_string(struct json_writer *w, const char *s);
-void json_string_n(struct json_writer *w, const char *s, size_t len);
 void json_int(struct json_writer *w, int64_t v);
 void json_uint(struct json_writer *w, uint64_t v);
 void json_bool(struct json_writer *w, bool v);

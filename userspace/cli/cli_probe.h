@@ -34,8 +34,6 @@ struct cli_probe_view {
 	size_t n_items;
 };
 
-/* "gate", "open" or "unknown": the verdict word for ds->state. */
-const char *cli_probe_verdict(const struct domain_state *ds);
 /* The reason's sentence (reason.h), then what it is about: which primary
  * accepts mail, which self names are missing, the DNS error. */
 void cli_probe_message(const struct cli_probe_view *v, char *buf, size_t len);

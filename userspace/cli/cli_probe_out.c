@@ -13,7 +13,8 @@
 #include "json.h"
 #include "reason.h"
 
-const char *cli_probe_verdict(const struct domain_state *ds)
+/* "gate", "open" or "unknown": the verdict word for ds->state. */
+static const char *cli_probe_verdict(const struct domain_state *ds)
 {
 	/* The command's documented word for gated; open and unknown are the
 	 * daemon's state names. */

@@ -20,7 +20,9 @@ static void net_mask(struct mxg_net *n)
 		b[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
 }
 
-int cfg_parse_net(const char *v, struct mxg_net *out, char *why, size_t len)
+/* "192.0.2.7", "198.51.100.0/24", "2001:db8::/32" (IPv4-mapped IPv6 is
+ * taken as IPv4); host bits are cleared. 0, or -1 with why filled. */
+static int cfg_parse_net(const char *v, struct mxg_net *out, char *why, size_t len)
 {
 	char addr[64];
 	const char *slash = strchr(v, '/');
@@ -63,7 +65,7 @@ bad:
 	return -1;
 }
 
-bool cfg_net_contains(const struct mxg_net *n, const struct mxg_ip *ip)
+static bool cfg_net_contains(const struct mxg_net *n, const struct mxg_ip *ip)
 {
 	struct mxg_net probe = {.prefix = n->prefix};
 

@@ -13,11 +13,6 @@
 
 #include "config.h"
 
-/* "192.0.2.7", "198.51.100.0/24", "2001:db8::/32" (IPv4-mapped IPv6 is
- * taken as IPv4); host bits are cleared. 0, or -1 with why filled. */
-int cfg_parse_net(const char *v, struct mxg_net *out, char *why, size_t len);
-bool cfg_net_contains(const struct mxg_net *n, const struct mxg_ip *ip);
-
 int cfg_add_pass_client(struct mxg_config *c, const char *v, char *why, size_t len);
 int cfg_add_pass_recipient(struct mxg_config *c, const char *v, char *why, size_t len);
 

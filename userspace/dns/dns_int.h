@@ -126,7 +126,4 @@ size_t dns_addrs_from_pkt(const ldns_pkt *pkt, const ldns_rdf *qname, ldns_rr_ty
 /* "Mx1.Example.Test." -> "mx1.example.test"; root -> "". 0 or -ENAMETOOLONG. */
 int dns_name_str(const ldns_rdf *name, char *buf, size_t len);
 
-/* "SERVFAIL", "REFUSED", ... */
-const char *dns_rcode_str(ldns_pkt_rcode rcode);
-
 #endif

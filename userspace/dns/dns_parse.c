@@ -37,7 +37,8 @@ int dns_name_str(const ldns_rdf *name, char *buf, size_t len)
 	return 0;
 }
 
-const char *dns_rcode_str(ldns_pkt_rcode rcode)
+/* "SERVFAIL", "REFUSED", ... */
+static const char *dns_rcode_str(ldns_pkt_rcode rcode)
 {
 	switch (rcode) {
 	case LDNS_RCODE_NOERROR:

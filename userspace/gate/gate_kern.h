@@ -24,11 +24,9 @@ _Static_assert(MXG_KERN_SMTP_PORT == MXG_SMTP_PORT, "one SMTP port");
 void mxg_ip_to_gate_key(const struct mxg_ip *ip, struct mxg_gate_key *key);
 void mxg_ip_from_gate_key(const struct mxg_gate_key *key, struct mxg_ip *ip);
 
-/* A domain state in the kernel's values and back (an unknown value reads
- * as unknown); a pass reason likewise (0 when unknown). */
-uint32_t gate_kern_domain_state(enum mxg_domain_state s);
+/* A domain state from the kernel's value (an unknown value reads as
+ * unknown); a pass reason's name ("?" when unknown). */
 enum mxg_domain_state gate_domain_state_from_kern(uint32_t s);
-uint32_t gate_kern_pass_reason(enum mxg_pass_reason r);
 const char *gate_kern_pass_reason_str(uint32_t r);
 
 /* The domain map's key for name, lower case. -ENAMETOOLONG past
@@ -37,7 +35,6 @@ int gate_map_domain_key(const char *name, struct mxg_domain_key *key);
 /* The key and value gate_map_set_domain writes (for batches). */
 int gate_map_domain_entry(const struct gate_domain_view *d, uint64_t ttl_ms,
 			  struct mxg_domain_key *key, struct mxg_domain_entry *e);
-void gate_map_pass_net_key(const struct mxg_net *n, struct mxg_pass_net_key *k);
 
 /* Sum the per-CPU counters. */
 int gate_map_read_counters(int map_fd, struct mxg_counters *sum);

@@ -41,7 +41,7 @@ void mxg_ip_from_gate_key(const struct mxg_gate_key *key, struct mxg_ip *ip)
 	}
 }
 
-uint32_t gate_kern_domain_state(enum mxg_domain_state s)
+static uint32_t gate_kern_domain_state(enum mxg_domain_state s)
 {
 	switch (s) {
 	case MXG_DOMAIN_GATED:
@@ -65,7 +65,7 @@ enum mxg_domain_state gate_domain_state_from_kern(uint32_t s)
 	}
 }
 
-uint32_t gate_kern_pass_reason(enum mxg_pass_reason r)
+static uint32_t gate_kern_pass_reason(enum mxg_pass_reason r)
 {
 	switch (r) {
 	case MXG_PASS_GREYLIST:
@@ -228,7 +228,7 @@ int gate_map_delete_pass(int map_fd, const struct mxg_ip *ip)
 	return 0;
 }
 
-void gate_map_pass_net_key(const struct mxg_net *n, struct mxg_pass_net_key *k)
+static void gate_map_pass_net_key(const struct mxg_net *n, struct mxg_pass_net_key *k)
 {
 	struct mxg_gate_key g;
 

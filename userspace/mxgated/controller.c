@@ -246,7 +246,10 @@ int controller_run(struct controller *c)
 	return r < 0 ? r : c->failed ? -ENOMEM : 0;
 }
 
-void ctl_fatal(struct controller *c, const char *what)
+/* The daemon cannot go on (a timer that must fire cannot be armed): log
+ * why, and stop the loop; main detaches the gate (the host is open) and
+ * exits non-zero, so systemd restarts mxgated. */
+static void ctl_fatal(struct controller *c, const char *what)
 {
 	log_err("%s; exiting: the gate is detached and mail passes to the MTA until mxgated "
 		"is restarted (systemd does that)",

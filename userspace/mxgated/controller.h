@@ -262,10 +262,6 @@ int controller_run(struct controller *c);
 /* Stop the responder, close the gate (detach = true on a clean stop),
  * remove the control socket, free everything. */
 void controller_stop(struct controller *c, bool detach);
-/* The daemon cannot go on (a timer that must fire cannot be armed): log
- * why, and stop the loop; main detaches the gate (the host is open) and
- * exits non-zero, so systemd restarts mxgated. */
-void ctl_fatal(struct controller *c, const char *what);
 /* ev_timer_start, or ctl_fatal naming the timer. */
 void ctl_timer_start(struct controller *c, struct ev_timer *t, uint64_t delay_ms, const char *name);
 
@@ -312,7 +308,6 @@ void ctl_reload_stop(struct controller *c);
 void ctl_set_params(struct controller *c);
 /* The configured resolver, or the first of /etc/resolv.conf. */
 struct dns_resolver *ctl_resolver_new(struct controller *c, const struct mxg_config *cfg);
-void ctl_dns_keep_counts(struct controller *c);
 /* DNS answers dropped as forged (wrong ID or question case), all resolvers. */
 uint64_t ctl_dns_forged(const struct controller *c);
 
@@ -432,8 +427,6 @@ void ctl_passes_stats(const struct controller *c, struct ctl_pass_stats *st);
  * every minute and at stop). */
 void ctl_state_start(struct controller *c);
 void ctl_state_stop(struct controller *c);
-void ctl_state_load(struct controller *c);
-int ctl_state_save(struct controller *c);
 /* ctl_offenders.c: for the state file. */
 void ctl_offenders_each(const struct controller *c,
 			void (*fn)(void *arg, const struct mxg_ip *ip, uint64_t first_ms,
@@ -444,7 +437,6 @@ void ctl_offender_restore(struct controller *c, const struct mxg_ip *ip, uint64_
 /* A greylist tuple (responder hash) seen from ip: pass ip when it came
  * back after greylist_delay and within greylist_window. */
 void ctl_greylist_seen(struct controller *c, const struct mxg_ip *ip, uint64_t hash);
-size_t ctl_passes_live(const struct controller *c);
 /* The pure unit (pass_db.h) behind them: the state file, the policy
  * service's counts. NULL before ctl_passes_start. */
 struct pass_db *ctl_pass_db(struct controller *c);

@@ -201,7 +201,7 @@ bool ctl_pass_live(const struct controller *c, const struct mxg_ip *ip)
 	return c->passes && pass_table_live(&c->passes->db.passes, ip, ev_now_ms());
 }
 
-size_t ctl_passes_live(const struct controller *c)
+static size_t ctl_passes_live(const struct controller *c)
 {
 	return c->passes ? pass_table_count_live(&c->passes->db.passes, ev_now_ms()) : 0;
 }

@@ -24,9 +24,6 @@ void ctl_responder_free(struct controller *c);
 /* Start the child now; on failure retry with a backoff. 0, or negative
  * errno when not even a retry could be planned. */
 int ctl_responder_begin(struct controller *c);
-/* Kill the child and reap it, stop every timer; no restart follows.
- * Blocks (up to a second): only after the loop ended, on the way out. */
-void ctl_responder_stop(struct controller *c);
 /* SIGCHLD: reap; a dead responder is restarted with a backoff. */
 void ctl_responder_reap(struct controller *c);
 /* A reload changed what the child was started with (pass_recipients,

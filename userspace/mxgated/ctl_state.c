@@ -308,7 +308,7 @@ static void load_offender(void *arg, const struct persist_offender *r)
 	a->offenders++;
 }
 
-void ctl_state_load(struct controller *c)
+static void ctl_state_load(struct controller *c)
 {
 	struct load_arg a = {.c = c, .k = {ev_now_ms(), real_ms()}};
 	struct persist_sink sink = {&a, load_seed, load_pass, load_tuple, load_offender};
@@ -367,7 +367,7 @@ void ctl_state_load(struct controller *c)
 		   a.passes, a.tuples, a.offenders);
 }
 
-int ctl_state_save(struct controller *c)
+static int ctl_state_save(struct controller *c)
 {
 	return state_report(c, state_write(c));
 }

@@ -274,6 +274,17 @@ static void set_params(struct controller *c)
 		c->params.store = mxs_store_new();
 }
 
+/* Before the resolver is replaced: its counters live on in the totals. */
+static void ctl_dns_keep_counts(struct controller *c)
+{
+	struct dns_stats st;
+
+	if (!c->dns)
+		return;
+	dns_resolver_stats(c->dns, &st);
+	c->cnt.dns_forged_before += st.forged;
+}
+
 /* A reload's new config, loaded and checked by the helper (ctl_reload.c):
  * applied here, ncfg is the controller's from now on. */
 int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg)
@@ -408,17 +419,6 @@ int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg)
 void ctl_set_params(struct controller *c)
 {
 	set_params(c);
-}
-
-/* Before the resolver is replaced: its counters live on in the totals. */
-void ctl_dns_keep_counts(struct controller *c)
-{
-	struct dns_stats st;
-
-	if (!c->dns)
-		return;
-	dns_resolver_stats(c->dns, &st);
-	c->cnt.dns_forged_before += st.forged;
 }
 
 uint64_t ctl_dns_forged(const struct controller *c)

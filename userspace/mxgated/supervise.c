@@ -230,6 +230,22 @@ struct ctl_responder *ctl_responder_new(struct controller *c)
 	return cr;
 }
 
+/* Kill the child and reap it, stop every timer; no restart follows.
+ * Blocks (up to a second): only after the loop ended, on the way out. */
+static void ctl_responder_stop(struct controller *c)
+{
+	struct ctl_responder *cr = c->resp;
+
+	ev_timer_stop(c->loop, &cr->restart_timer);
+	ev_timer_stop(c->loop, &cr->ready_timer);
+	ev_timer_stop(c->loop, &cr->stop_timer);
+	ctl_responder_unwatch(c);
+	if (cr->proc.pid > 0)
+		responder_stop(&cr->proc);
+	cr->phase = CTL_RESP_DOWN;
+	close_fd(&cr->proc.ctl_fd);
+}
+
 void ctl_responder_free(struct controller *c)
 {
 	if (!c->resp)
@@ -364,16 +380,3 @@ void ctl_responder_reap(struct controller *c)
 /* Only on the way out, after the loop ended (controller_stop): the one
  * place that may wait for the child synchronously (responder_stop: up to
  * a second, then SIGKILL), so that mxgated leaves no child behind. */
-void ctl_responder_stop(struct controller *c)
-{
-	struct ctl_responder *cr = c->resp;
-
-	ev_timer_stop(c->loop, &cr->restart_timer);
-	ev_timer_stop(c->loop, &cr->ready_timer);
-	ev_timer_stop(c->loop, &cr->stop_timer);
-	ctl_responder_unwatch(c);
-	if (cr->proc.pid > 0)
-		responder_stop(&cr->proc);
-	cr->phase = CTL_RESP_DOWN;
-	close_fd(&cr->proc.ctl_fd);
-}

@@ -18,7 +18,9 @@
 #include "nofile.h"
 #include "responder_int.h"
 
-int responder_caps_are_zero(int status_fd, char *err, size_t errlen)
+/* 0 when /proc/self/status (status_fd, or -1 to open it) shows no
+ * capability at all. */
+static int responder_caps_are_zero(int status_fd, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"CapInh:", "CapPrm:", "CapEff:", "CapAmb:"};
 	char line[256];

@@ -152,6 +152,14 @@ static struct mxs *make(const struct mx_set *set, size_t *bytes)
 	return x;
 }
 
+/* Another reference to x. */
+static struct mxs *mxs_ref(struct mxs *x)
+{
+	if (x)
+		x->refs++;
+	return x;
+}
+
 struct mxs *mxs_get(struct mxs_store *s, const struct mx_set *set)
 {
 	uint64_t h = set_hash(set);
@@ -169,13 +177,6 @@ struct mxs *mxs_get(struct mxs_store *s, const struct mx_set *set)
 	x->store = s;
 	htab_add(&s->t, &x->node, h);
 	s->bytes += bytes;
-	return x;
-}
-
-struct mxs *mxs_ref(struct mxs *x)
-{
-	if (x)
-		x->refs++;
 	return x;
 }
 
