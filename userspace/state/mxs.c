@@ -152,8 +152,7 @@ static struct mxs *make(const struct mx_set *set, size_t *bytes)
 	return x;
 }
 
-/* Another reference to x. */
-static struct mxs *mxs_ref(struct mxs *x)
+struct mxs *mxs_ref(struct mxs *x)
 {
 	if (x)
 		x->refs++;

@@ -47,6 +47,8 @@ size_t mxs_store_bytes(const struct mxs_store *s);
  * error text), made or shared, with a reference for the caller. NULL on
  * out of memory. */
 struct mxs *mxs_get(struct mxs_store *s, const struct mx_set *set);
+/* Another reference to x. */
+struct mxs *mxs_ref(struct mxs *x);
 /* Drop a reference; the last one frees. NULL is fine. */
 void mxs_put(struct mxs *x);
 
