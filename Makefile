@@ -87,7 +87,7 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
 # unprivileged responder reaching into the controller or the gate) fails to
 # build. Only gate/ sees bpf/, the kernel's map layouts (KERN_USERS). The
 # two programs see every folder; the tests see bpf/ as well.
-SUBSYSTEMS := base config dns probe state smtp pass responder policy gate mxgated cli
+SUBSYSTEMS := base config dns probe state smtp pass responder policy gate fleet mxgated cli
 USES_base := base
 USES_config := base config
 USES_dns := base dns
@@ -98,6 +98,7 @@ USES_pass := base state smtp config pass
 USES_responder := base state smtp config pass responder
 USES_policy := base state smtp config pass policy
 USES_gate := base state smtp config gate
+USES_fleet := base config fleet
 USES_mxgated := $(SUBSYSTEMS)
 USES_cli := $(SUBSYSTEMS)
 KERN_USERS := gate

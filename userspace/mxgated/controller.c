@@ -200,6 +200,11 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	if (r < 0)
 		return r;
 	ctl_state_start(c);
+	/* After the saved state: what is written back to Redis at connection
+	 * includes it. */
+	r = ctl_fleet_start(c);
+	if (r < 0)
+		return r;
 
 	c->domains = calloc(cfg->n_domains ? cfg->n_domains : 1, sizeof(*c->domains));
 	if (!c->domains)
@@ -280,6 +285,7 @@ void controller_stop(struct controller *c, bool detach)
 		ctl_reload_stop(c);
 	}
 	ctl_links_stop(c);
+	ctl_fleet_stop(c);
 	ctl_responder_free(c);
 	if (c->passes)
 		ctl_state_stop(c); /* before the tables it saves go */

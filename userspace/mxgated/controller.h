@@ -206,6 +206,7 @@ struct controller {
 	struct ctl_responder *resp;	 /* ctl_responder.h */
 	struct ctl_offenders *offenders; /* NULL unless offender_set = yes */
 	struct ctl_passes *passes;	 /* greylisting and passes (ctl_passes.c) */
+	struct fleet *fleet;		 /* state_backend = redis (ctl_fleet.c); NULL */
 	struct ev_timer state_timer;	 /* saves the state file (ctl_state.c) */
 	struct ctl_job state_job;	 /* the save running, if any */
 	struct ctl_job reload_job;	 /* SIGHUP's helper (ctl_reload.c) */
@@ -440,6 +441,34 @@ void ctl_greylist_seen(struct controller *c, const struct mxg_ip *ip, uint64_t h
 /* The pure unit (pass_db.h) behind them: the state file, the policy
  * service's counts. NULL before ctl_passes_start. */
 struct pass_db *ctl_pass_db(struct controller *c);
+
+/* ctl_passes.c: what another edge of the fleet learnt (ctl_fleet.c),
+ * times on our monotonic clock: a tuple first seen, a pass (its table's
+ * limits apply; never beyond expires_ms). */
+void ctl_greylist_merge(struct controller *c, const struct mxg_ip *client, uint64_t hash,
+			uint64_t first_ms);
+void ctl_pass_merge(struct controller *c, const struct mxg_ip *ip, unsigned reason, bool proven,
+		    uint64_t since_ms, uint64_t expires_ms);
+
+/* ctl_fleet.c: state_backend = redis. Start (nothing with local),
+ * stop; a reload: anything of Redis's changed (a new connection), else
+ * only the limits. */
+struct fleet;
+struct pass_entry;
+int ctl_fleet_start(struct controller *c);
+void ctl_fleet_stop(struct controller *c);
+bool ctl_fleet_changed(const struct mxg_config *old, const struct mxg_config *ncfg);
+void ctl_fleet_reload(struct controller *c, bool changed);
+/* What this edge learnt, for the others: a tuple (responder hash) first
+ * seen from ip, a pass given or renewed, an offender. */
+void ctl_fleet_tuple(struct controller *c, const struct mxg_ip *ip, uint64_t hash);
+void ctl_fleet_pass(struct controller *c, const struct pass_entry *e);
+void ctl_fleet_offender(struct controller *c, const struct mxg_ip *ip, uint64_t first_ms,
+			uint64_t last_ms, uint64_t expires_ms, uint64_t reports);
+/* Status (text, JSON) and metrics. */
+void ctl_fleet_text(const struct controller *c, struct sbuf *o);
+void ctl_fleet_json(const struct controller *c, struct json_writer *w);
+void ctl_fleet_metrics(const struct controller *c, FILE *f);
 
 /* status.c: the control socket's handler, and its parts (a full status
  * is streamed: ctl_status_start registers that). */

@@ -154,6 +154,7 @@ static void write_metrics(const struct controller *c, FILE *f)
 	prom_u64(f, "mxgate_handoff_bytes_total",
 		 prom_labels(l, sizeof(l), 1, "direction", "to_client"),
 		 rc.handoff_bytes_to_client);
+	ctl_fleet_metrics(c, f);
 	ctl_passes_stats(c, &ps);
 	prom_family(f, "mxgate_greylist_tuples", "gauge",
 		    "Greylist tuples remembered (within greylist_window).");

@@ -140,6 +140,7 @@ void ctl_offender_add(struct controller *c, const struct mxg_ip *ip, uint64_t wh
 	e->reports++;
 	e->last_ms = when_ms;
 	e->expires_ms = now + o->window_ms;
+	ctl_fleet_offender(c, ip, e->first_ms, e->last_ms, e->expires_ms, e->reports);
 	if (!o->nft_on || !offender_nft_set_for(&o->nft, ip->family)[0])
 		return;
 	for (size_t i = 0; i < o->n_batch; i++)

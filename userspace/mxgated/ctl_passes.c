@@ -97,9 +97,29 @@ void ctl_greylist_seen(struct controller *c, const struct mxg_ip *ip, uint64_t h
 		return;
 	set_limits(p, c->cfg);
 	/* A reload may have changed the delay and the window too. */
-	if (pass_db_tuple(&p->db, ip, hash, ev_now_ms(), c->cfg->greylist_delay_ms,
-			  c->cfg->greylist_window_ms) == GREYLIST_PASS)
+	switch (pass_db_tuple(&p->db, ip, hash, ev_now_ms(), c->cfg->greylist_delay_ms,
+			      c->cfg->greylist_window_ms)) {
+	case GREYLIST_PASS:
 		ctl_pass_add(c, ip, MXG_PASS_GREYLIST);
+		break;
+	case GREYLIST_NEW:
+		ctl_fleet_tuple(c, ip, hash);
+		break;
+	case GREYLIST_EARLY:
+		break;
+	}
+}
+
+void ctl_greylist_merge(struct controller *c, const struct mxg_ip *client, uint64_t hash,
+			uint64_t first_ms)
+{
+	struct ctl_passes *p = c->passes;
+
+	if (!p)
+		return;
+	set_limits(p, c->cfg);
+	greylist_merge(&p->db.gl, greylist_rekey(p->db.gl_seed, hash), client, first_ms,
+		       ev_now_ms());
 }
 
 static void write_kernel(struct controller *c, const struct pass_entry *e, bool remove)
@@ -173,6 +193,7 @@ void ctl_pass_add(struct controller *c, const struct mxg_ip *ip, unsigned reason
 		log_info("pass: client %s renewed (%s) for %" PRIu64 "s", a, reason_str(reason),
 			 (e->expires_ms - now) / 1000);
 		write_kernel(c, e, false);
+		ctl_fleet_pass(c, e);
 		return;
 	case PASS_ADD_DROPPED:
 		/* Counted (mxgate_passes_dropped_total); a flood would
@@ -193,6 +214,47 @@ void ctl_pass_add(struct controller *c, const struct mxg_ip *ip, unsigned reason
 		   reason == MXG_PASS_GREYLIST
 		       ? "it retried a greylisted message after greylist_delay"
 		       : "it asked for a pass_recipients address (postmaster, abuse, ...)");
+	write_kernel(c, e, false);
+	ctl_fleet_pass(c, e);
+}
+
+void ctl_pass_merge(struct controller *c, const struct mxg_ip *ip, unsigned reason, bool proven,
+		    uint64_t since_ms, uint64_t expires_ms)
+{
+	struct ctl_passes *p = c->passes;
+	const struct mxg_config *cfg = c->cfg;
+	uint64_t now = ev_now_ms();
+	const struct pass_entry *e;
+	struct pass_entry gone, *ne;
+	char a[MXG_ADDRSTRLEN];
+	bool evicted;
+
+	if (!p || expires_ms <= now ||
+	    (reason != MXG_PASS_GREYLIST && reason != MXG_PASS_RECIPIENT))
+		return;
+	set_limits(p, cfg);
+	/* The table's own rules: per-network limits, proven before unproven;
+	 * a renewal never beyond pass_max from this edge's first pass. */
+	switch (pass_table_add(&p->db.passes, ip, reason, proven, now, expires_ms - now,
+			       cfg->pass_max_ms, &e, &gone, &evicted)) {
+	case PASS_ADD_DROPPED:
+		return;
+	case PASS_ADD_RENEWED:
+		write_kernel(c, e, false);
+		return;
+	case PASS_ADD_NEW:
+		break;
+	}
+	/* Its start is the other edge's (clamped to now), so pass_max
+	 * counts from when the fleet first passed it. */
+	ne = (struct pass_entry *)e;
+	if (since_ms < ne->since_ms)
+		ne->since_ms = since_ms;
+	if (evicted)
+		write_kernel(c, &gone, true);
+	log_notice("pass: client %s passed for %" PRIu64 "s by another edge of the fleet (%s); "
+		   "its new connections go to the MTA",
+		   mxg_ip_str(ip, a, sizeof(a)), (e->expires_ms - now) / 1000, reason_str(reason));
 	write_kernel(c, e, false);
 }
 

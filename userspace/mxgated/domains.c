@@ -291,7 +291,7 @@ int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg)
 {
 	struct ctl_domain **nd = NULL;
 	bool resolver_changed, prober_changed, interval_changed, self_changed, responder_changed;
-	bool tls_changed;
+	bool tls_changed, fleet_changed;
 	size_t n_new = 0;
 
 	nd = calloc(ncfg->n_domains ? ncfg->n_domains : 1, sizeof(*nd));
@@ -354,10 +354,12 @@ int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg)
 	free(c->domains);
 	c->domains = nd;
 	c->n_domains = n_new;
+	fleet_changed = ctl_fleet_changed(c->cfg, ncfg);
 	config_free(c->cfg);
 	free(c->cfg);
 	c->cfg = ncfg;
 	set_params(c);
+	ctl_fleet_reload(c, fleet_changed);
 	c->prober_stale |= prober_changed;
 	if (c->gate && c->gops->set_pass_clients && c->gops->set_pass_clients(c->gate, c->cfg) < 0)
 		c->cnt.gate_errors++;

@@ -193,6 +193,7 @@ static void text_tail(const struct controller *c, struct sbuf *o)
 		    ps.tuples, ps.tuples_seen, ps.early, ps.greylisted, ps.passes, ps.passed[0],
 		    ps.passed[1], ps.renewed, ps.evicted, ps.hits_clients, ps.hits_recipients,
 		    ps.hits_passed);
+	ctl_fleet_text(c, o);
 	ctl_unserved_text(c, o, ev_now_ms());
 }
 
@@ -428,6 +429,7 @@ static void json_tail(const struct controller *c, struct sbuf *o)
 	json_kv_uint(&w, "pass_recipients", ps.hits_recipients);
 	json_kv_uint(&w, "passed", ps.hits_passed);
 	json_object_end(&w);
+	ctl_fleet_json(c, &w);
 	json_object_end(&w);
 	ctl_unserved_json(c, &w, ev_now_ms());
 	json_object_end(&w);

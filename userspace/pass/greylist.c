@@ -255,6 +255,37 @@ bool greylist_restore(struct greylist_table *t, const struct greylist_entry *in)
 	return true;
 }
 
+bool greylist_merge(struct greylist_table *t, uint64_t hash, const struct mxg_ip *client,
+		    uint64_t first_ms, uint64_t now_ms)
+{
+	struct greylist_entry *b, *e;
+	uint64_t net = 0, net64 = 0;
+
+	if (!t->e || !hash)
+		return false;
+	b = bucket(t, hash);
+	for (size_t i = 0; i < GREYLIST_WAYS; i++)
+		if (b[i].hash == hash) {
+			if (first_ms < b[i].first_ms && !expired(t, &b[i], now_ms))
+				b[i].first_ms = first_ms;
+			return true;
+		}
+	pass_net_keys(client, &net, &net64);
+	if ((t->per_network && netcount_get(&t->nets, net) >= t->per_network) ||
+	    (t->per_64 && net64 && netcount_get(&t->nets64, net64) >= t->per_64))
+		return false;
+	e = victim(t, b, now_ms);
+	if (e->hash) {
+		t->evicted += !expired(t, e, now_ms);
+		forget(t, e);
+	}
+	*e = (struct greylist_entry){
+	    .hash = hash, .first_ms = first_ms, .last_ms = now_ms, .net = net, .net64 = net64};
+	netcount_inc(&t->nets, net);
+	netcount_inc(&t->nets64, net64);
+	return true;
+}
+
 size_t greylist_count(const struct greylist_table *t, uint64_t now_ms)
 {
 	size_t n = 0;

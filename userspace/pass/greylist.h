@@ -87,6 +87,12 @@ void greylist_sweep(struct greylist_table *t, uint64_t now_ms, size_t n);
 /* Put an entry as it was (state loading; its network unknown, so not
  * counted); false when its bucket is full of entries seen later. */
 bool greylist_restore(struct greylist_table *t, const struct greylist_entry *e);
+/* A tuple another edge saw from client, first at first_ms (this table's
+ * clock): an older first sighting replaces ours; a new tuple is counted
+ * and limited per network as one seen here (its client still not told
+ * anything). False when it was not taken (its network at its limit). */
+bool greylist_merge(struct greylist_table *t, uint64_t hash, const struct mxg_ip *client,
+		    uint64_t first_ms, uint64_t now_ms);
 /* Tuples still within the window at now_ms. */
 size_t greylist_count(const struct greylist_table *t, uint64_t now_ms);
 

@@ -1,0 +1,695 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The fleet's Redis connection (fleet.h): Sentinel discovery, AUTH, the
+ * command and channel connections, deadlines and backoff, the queue of
+ * writes made while away, and the catch-up SCAN. Nothing here waits:
+ * every step is a callback on the controller's loop.
+ */
+#include "fleet.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "redis_loop.h"
+
+#define FLEET_TICK_MS 250	      /* the watchdog's period */
+#define FLEET_CMD_TIMEOUT_MS 2000     /* a command unanswered this long: reconnect */
+#define FLEET_CONNECT_TIMEOUT_MS 3000 /* connect, AUTH and SUBSCRIBE, in all */
+#define FLEET_BACKOFF_MIN_MS 250      /* first retry; doubled up to ... */
+#define FLEET_BACKOFF_MAX_MS 30000    /* ... 30 s */
+#define FLEET_QUEUE_MAX 4096	      /* records written while away */
+#define FLEET_PENDING_MAX 4096	      /* commands in flight; beyond: queued */
+#define FLEET_SCAN_COUNT 256	      /* keys asked per SCAN step */
+#define FLEET_MGET_MAX 1024	      /* keys per MGET: a SCAN step's at most */
+#define FLEET_SCAN_STEPS_MAX 100000   /* a catch-up's SCAN steps at most */
+
+enum fleet_state {
+	FLEET_IDLE,	  /* waiting for the backoff */
+	FLEET_SENTINEL,	  /* asking a Sentinel for the master */
+	FLEET_CONNECTING, /* connecting, AUTH, SUBSCRIBE */
+	FLEET_READY,
+};
+
+struct fleet {
+	struct ev_loop *loop;
+	struct fleet_hooks hooks;
+	struct fleet_limits lim;
+	uint64_t edge; /* this edge's id in what it writes */
+	char prefix[MXG_REDIS_PREFIX_MAX];
+	char channel[MXG_REDIS_PREFIX_MAX + sizeof(FLEET_CHANNEL)];
+	char user[MXG_REDIS_NAME_MAX];
+	char *password; /* NULL: no AUTH */
+	char master_name[MXG_REDIS_NAME_MAX];
+	struct sockaddr_storage direct; /* redis: the one server */
+	socklen_t direct_len;
+	struct sockaddr_storage sentinels[MXG_MAX_REDIS_SENTINELS];
+	size_t n_sentinels, next_sentinel, tried_sentinels;
+	struct sockaddr_storage master; /* in use */
+
+	enum fleet_state state;
+	redisAsyncContext *cmd, *sub, *sent;
+	bool cmd_ok, sub_ok;
+	struct ev_timer timer;
+	uint64_t state_ms; /* when the state began (connect deadline) */
+	uint64_t backoff_ms;
+	unsigned pending;     /* commands in flight on cmd */
+	uint64_t progress_ms; /* the last reply on cmd */
+	unsigned scan_steps;
+	bool warned; /* this outage is logged */
+
+	struct fleet_record *queue; /* ring */
+	size_t q_head, q_n;
+	struct fleet_stats st;
+};
+
+/* Keys of one MGET, for decoding its values. */
+struct mget {
+	struct fleet *f;
+	size_t n;
+	char *keys[];
+};
+
+static void reconnect(struct fleet *f);
+static void send_record(struct fleet *f, const struct fleet_record *r);
+static void scan_step(struct fleet *f, const char *cursor);
+
+uint64_t fleet_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len, int *port)
+{
+	const struct sockaddr_in *s4 = (const void *)ss;
+	const struct sockaddr_in6 *s6 = (const void *)ss;
+	const struct sockaddr_un *su = (const void *)ss;
+
+	*port = 0;
+	if (ss->ss_family == AF_UNIX) {
+		snprintf(buf, len, "%.*s", (int)sizeof(su->sun_path), su->sun_path);
+	} else if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &s4->sin_addr, buf, (socklen_t)len);
+		*port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &s6->sin6_addr, buf, (socklen_t)len);
+		*port = ntohs(s6->sin6_port);
+	} else {
+		snprintf(buf, len, "?");
+	}
+	return buf;
+}
+
+static void set_server(struct fleet *f, const struct sockaddr_storage *ss)
+{
+	char a[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	int port;
+
+	addr_str(ss, a, sizeof(a), &port);
+	if (port)
+		snprintf(f->st.server, sizeof(f->st.server), strchr(a, ':') ? "[%s]:%d" : "%s:%d",
+			 a, port);
+	else
+		snprintf(f->st.server, sizeof(f->st.server), "unix:%.58s", a);
+}
+
+static void tick(struct fleet *f, uint64_t ms)
+{
+	/* Fails only growing the heap: the loop then never retries, which
+	 * leaves this edge deciding alone, as when Redis is away. */
+	if (ev_timer_start(f->loop, &f->timer, ms) < 0)
+		log_err("redis: cannot arm a timer; state is no longer shared");
+}
+
+static void free_ctx(redisAsyncContext **pac)
+{
+	redisAsyncContext *ac = *pac;
+
+	*pac = NULL; /* first: its callbacks see it is no longer ours */
+	if (ac)
+		redisAsyncFree(ac);
+}
+
+/* Lost, or never reached: drop everything, retry after the backoff. */
+static void fail(struct fleet *f, const char *why)
+{
+	if (f->state == FLEET_READY || !f->warned) {
+		log_warn("redis %s: %s; deciding with local state, reconnecting with backoff",
+			 f->st.server[0] ? f->st.server : "?", why);
+		f->warned = true;
+	}
+	if (f->state == FLEET_READY) {
+		f->st.disconnects++;
+		f->st.down_since_ms = fleet_wall_ms();
+	}
+	f->st.errors++;
+	f->st.connected = false;
+	f->state = FLEET_IDLE;
+	f->cmd_ok = f->sub_ok = false;
+	f->pending = 0;
+	free_ctx(&f->cmd);
+	free_ctx(&f->sub);
+	free_ctx(&f->sent);
+	f->backoff_ms = f->backoff_ms ? f->backoff_ms * 2 : FLEET_BACKOFF_MIN_MS;
+	if (f->backoff_ms > FLEET_BACKOFF_MAX_MS)
+		f->backoff_ms = FLEET_BACKOFF_MAX_MS;
+	tick(f, f->backoff_ms);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+	struct fleet *f = ac->data;
+
+	if (status == REDIS_OK)
+		return;
+	/* hiredis frees ac after this. */
+	if (ac == f->cmd)
+		f->cmd = NULL;
+	else if (ac == f->sub)
+		f->sub = NULL;
+	else if (ac == f->sent)
+		f->sent = NULL;
+	else
+		return;
+	if (f->state == FLEET_SENTINEL && !f->sent && f->tried_sentinels < f->n_sentinels) {
+		reconnect(f); /* the next Sentinel */
+		return;
+	}
+	fail(f, ac->errstr[0] ? ac->errstr : "cannot connect");
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct fleet *f = ac->data;
+
+	if (ac == f->cmd)
+		f->cmd = NULL;
+	else if (ac == f->sub)
+		f->sub = NULL;
+	else if (ac == f->sent)
+		f->sent = NULL;
+	else
+		return; /* freed by us */
+	fail(f, "connection closed");
+}
+
+static redisAsyncContext *open_ctx(struct fleet *f, const struct sockaddr_storage *ss)
+{
+	char a[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	redisAsyncContext *ac;
+	int port;
+
+	addr_str(ss, a, sizeof(a), &port);
+	/* A numeric address: hiredis's getaddrinfo does no lookup. */
+	ac = port ? redisAsyncConnect(a, port) : redisAsyncConnectUnix(a);
+	if (!ac)
+		return NULL;
+	if (ac->err) {
+		log_debug("redis %s: %s", a, ac->errstr);
+		redisAsyncFree(ac);
+		return NULL;
+	}
+	ac->data = f;
+	if (redis_loop_attach(f->loop, ac) < 0) {
+		redisAsyncFree(ac);
+		return NULL;
+	}
+	redisAsyncSetConnectCallback(ac, on_connect);
+	redisAsyncSetDisconnectCallback(ac, on_disconnect);
+	return ac;
+}
+
+/* An error reply: READONLY means we write to a replica (a failover): ask
+ * again where the master is. */
+static bool reply_failed(struct fleet *f, redisAsyncContext *ac, const redisReply *r,
+			 const char *what)
+{
+	char why[160];
+
+	if (r->type != REDIS_REPLY_ERROR)
+		return false;
+	f->st.errors++;
+	snprintf(why, sizeof(why), "%s: %.100s", what, r->str);
+	if (!strncmp(r->str, "READONLY", 8) || !strncmp(r->str, "LOADING", 7) ||
+	    !strncmp(r->str, "MASTERDOWN", 10) || ac != f->cmd) {
+		fail(f, why);
+		return true;
+	}
+	log_debug("redis %s: %s", f->st.server, why);
+	return true;
+}
+
+static void ready(struct fleet *f)
+{
+	if (!f->cmd_ok || !f->sub_ok || f->state == FLEET_READY)
+		return;
+	f->state = FLEET_READY;
+	f->st.connected = true;
+	f->st.connects++;
+	f->st.down_since_ms = 0;
+	f->backoff_ms = 0;
+	f->warned = false;
+	f->progress_ms = ev_now_ms();
+	log_notice("redis %s: connected; sharing greylist tuples, passes and offenders under "
+		   "%s",
+		   f->st.server, f->prefix);
+	while (f->q_n && f->state == FLEET_READY) {
+		struct fleet_record r = f->queue[f->q_head];
+
+		f->q_head = (f->q_head + 1) % FLEET_QUEUE_MAX;
+		f->q_n--;
+		send_record(f, &r);
+	}
+	f->st.queued = f->q_n;
+	/* What this edge holds (its passes, offenders), then what the others
+	 * wrote while we were away. */
+	if (f->hooks.ready && f->state == FLEET_READY)
+		f->hooks.ready(f->hooks.arg);
+	if (f->state == FLEET_READY) {
+		f->scan_steps = 0;
+		scan_step(f, "0");
+	}
+}
+
+static void take(struct fleet *f, struct fleet_record *r)
+{
+	if (r->edge == f->edge)
+		return; /* our own, back from the channel or the SCAN */
+	if (!fleet_clamp(r, &f->lim, fleet_wall_ms())) {
+		f->st.refused++;
+		return;
+	}
+	f->st.received++;
+	if (f->hooks.record)
+		f->hooks.record(f->hooks.arg, r);
+}
+
+static void on_cmd_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct fleet *f = ac->data;
+
+	if (!reply || ac != f->cmd)
+		return;
+	if (f->pending)
+		f->pending--;
+	f->st.ops++;
+	f->progress_ms = ev_now_ms();
+	reply_failed(f, ac, reply, priv ? priv : "command");
+}
+
+static void on_mget(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct mget *m = priv;
+	struct fleet *f = m->f;
+	redisReply *r = reply;
+	struct fleet_record rec;
+
+	if (reply && ac == f->cmd) {
+		if (f->pending)
+			f->pending--;
+		f->st.ops++;
+		f->progress_ms = ev_now_ms();
+		if (!reply_failed(f, ac, r, "MGET") && r->type == REDIS_REPLY_ARRAY &&
+		    r->elements == m->n) {
+			for (size_t i = 0; i < r->elements; i++) {
+				const redisReply *v = r->element[i];
+
+				if (v->type != REDIS_REPLY_STRING)
+					continue; /* expired since the SCAN */
+				if (fleet_decode(f->prefix, m->keys[i], strlen(m->keys[i]), v->str,
+						 v->len, &rec)) {
+					f->st.refused++;
+					continue;
+				}
+				take(f, &rec);
+			}
+		}
+	}
+	for (size_t i = 0; i < m->n; i++)
+		free(m->keys[i]);
+	free(m);
+}
+
+static void on_scan(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct fleet *f = ac->data;
+	redisReply *r = reply, *keys;
+	struct mget *m;
+	const char **argv;
+	size_t *argl, n = 0;
+	char cursor[24];
+
+	if (!reply || ac != f->cmd)
+		return;
+	if (f->pending)
+		f->pending--;
+	f->st.ops++;
+	f->progress_ms = ev_now_ms();
+	if (reply_failed(f, ac, r, "SCAN"))
+		return;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= sizeof(cursor) ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY) {
+		f->st.errors++;
+		return;
+	}
+	snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+	keys = r->element[1];
+	m = calloc(1, sizeof(*m) + FLEET_MGET_MAX * sizeof(char *));
+	argv = calloc(FLEET_MGET_MAX + 1, sizeof(*argv));
+	argl = calloc(FLEET_MGET_MAX + 1, sizeof(*argl));
+	if (m && argv && argl) {
+		m->f = f;
+		argv[0] = "MGET";
+		argl[0] = 4;
+		for (size_t i = 0; i < keys->elements && n < FLEET_MGET_MAX; i++) {
+			const redisReply *k = keys->element[i];
+
+			if (k->type != REDIS_REPLY_STRING || k->len >= FLEET_KEY_MAX ||
+			    !(m->keys[n] = strndup(k->str, k->len)))
+				continue;
+			argv[n + 1] = m->keys[n];
+			argl[n + 1] = k->len;
+			n++;
+		}
+		m->n = n;
+		if (n &&
+		    redisAsyncCommandArgv(ac, on_mget, m, (int)n + 1, argv, argl) == REDIS_OK) {
+			f->pending++;
+			m = NULL;
+		}
+	}
+	if (m) {
+		for (size_t i = 0; i < m->n; i++)
+			free(m->keys[i]);
+		free(m);
+	}
+	free(argv);
+	free(argl);
+	if (strcmp(cursor, "0") && ++f->scan_steps < FLEET_SCAN_STEPS_MAX)
+		scan_step(f, cursor);
+}
+
+static void scan_step(struct fleet *f, const char *cursor)
+{
+	if (redisAsyncCommand(f->cmd, on_scan, NULL, "SCAN %s MATCH %s* COUNT %d", cursor,
+			      f->prefix, FLEET_SCAN_COUNT) == REDIS_OK)
+		f->pending++;
+}
+
+static void on_auth_cmd(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct fleet *f = ac->data;
+
+	if (!reply || ac != f->cmd)
+		return;
+	if (reply_failed(f, ac, reply, "AUTH"))
+		return;
+	f->pending = 0;
+	f->cmd_ok = true;
+	ready(f);
+}
+
+static void on_sub(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct fleet *f = ac->data;
+	redisReply *r = reply;
+	struct fleet_record rec;
+
+	if (!reply || ac != f->sub)
+		return;
+	if (r->type == REDIS_REPLY_ERROR) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "%s: %.100s", priv ? (char *)priv : "SUBSCRIBE", r->str);
+		fail(f, why);
+		return;
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	if (!strcmp(r->element[0]->str, "subscribe")) {
+		f->sub_ok = true;
+		ready(f);
+		return;
+	}
+	if (strcmp(r->element[0]->str, "message") || r->element[2]->type != REDIS_REPLY_STRING)
+		return;
+	if (r->element[2]->len >= FLEET_MSG_MAX ||
+	    fleet_decode_msg(f->prefix, r->element[2]->str, r->element[2]->len, &rec)) {
+		f->st.refused++;
+		return;
+	}
+	take(f, &rec);
+}
+
+static void on_auth_sub(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct fleet *f = ac->data;
+
+	if (!reply || ac != f->sub)
+		return;
+	if (((redisReply *)reply)->type == REDIS_REPLY_ERROR) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "AUTH: %.100s", ((redisReply *)reply)->str);
+		fail(f, why);
+	}
+}
+
+/* AUTH, or PING without a password: the first answer proves the link. */
+static int hello(struct fleet *f, redisAsyncContext *ac, redisCallbackFn *cb)
+{
+	if (!f->password)
+		return redisAsyncCommand(ac, cb, NULL, "PING");
+	if (f->user[0])
+		return redisAsyncCommand(ac, cb, NULL, "AUTH %s %s", f->user, f->password);
+	return redisAsyncCommand(ac, cb, NULL, "AUTH %s", f->password);
+}
+
+static void connect_master(struct fleet *f)
+{
+	f->state = FLEET_CONNECTING;
+	f->state_ms = ev_now_ms();
+	set_server(f, &f->master);
+	f->cmd = open_ctx(f, &f->master);
+	f->sub = f->cmd ? open_ctx(f, &f->master) : NULL;
+	if (!f->cmd || !f->sub || hello(f, f->cmd, on_auth_cmd) != REDIS_OK ||
+	    hello(f, f->sub, on_auth_sub) != REDIS_OK ||
+	    redisAsyncCommand(f->sub, on_sub, NULL, "SUBSCRIBE %s", f->channel) != REDIS_OK) {
+		fail(f, "cannot connect");
+		return;
+	}
+	f->pending = 1;
+}
+
+static void on_sentinel(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct fleet *f = ac->data;
+	redisReply *r = reply;
+	struct mxg_ip ip;
+	unsigned long port;
+	char *end;
+
+	if (!reply || ac != f->sent)
+		return;
+	free_ctx(&f->sent); /* freed when this callback returns */
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    r->element[1]->type == REDIS_REPLY_STRING && r->element[0]->len < INET6_ADDRSTRLEN &&
+	    !mxg_ip_parse(r->element[0]->str, &ip)) {
+		port = strtoul(r->element[1]->str, &end, 10);
+		if (!*end && port && port < 65536) {
+			mxg_ip_to_sockaddr(&ip, (uint16_t)port, &f->master);
+			connect_master(f);
+			return;
+		}
+	}
+	/* No master known there (nil), an error, or an answer that is not an
+	 * address (a Sentinel announcing host names: not supported, as
+	 * resolving would block): the next Sentinel. */
+	log_debug("redis: Sentinel %s did not name the master of %s", f->st.server, f->master_name);
+	if (f->tried_sentinels < f->n_sentinels)
+		reconnect(f);
+	else
+		fail(f, "no Sentinel names the master");
+}
+
+static void reconnect(struct fleet *f)
+{
+	if (!f->n_sentinels) {
+		f->master = f->direct;
+		connect_master(f);
+		return;
+	}
+	f->state = FLEET_SENTINEL;
+	if (f->state_ms == 0 || f->tried_sentinels == 0)
+		f->state_ms = ev_now_ms();
+	set_server(f, &f->sentinels[f->next_sentinel]);
+	f->sent = open_ctx(f, &f->sentinels[f->next_sentinel]);
+	f->next_sentinel = (f->next_sentinel + 1) % f->n_sentinels;
+	f->tried_sentinels++;
+	if (!f->sent ||
+	    redisAsyncCommand(f->sent, on_sentinel, NULL, "SENTINEL get-master-addr-by-name %s",
+			      f->master_name) != REDIS_OK) {
+		free_ctx(&f->sent);
+		if (f->tried_sentinels < f->n_sentinels)
+			reconnect(f);
+		else
+			fail(f, "no Sentinel answers");
+	}
+}
+
+static void on_timer(struct ev_loop *loop, void *arg)
+{
+	struct fleet *f = arg;
+	uint64_t now = ev_now_ms();
+
+	switch (f->state) {
+	case FLEET_IDLE:
+		f->tried_sentinels = 0;
+		f->state_ms = 0;
+		reconnect(f);
+		break;
+	case FLEET_SENTINEL:
+	case FLEET_CONNECTING:
+		if (now - f->state_ms > FLEET_CONNECT_TIMEOUT_MS) {
+			fail(f, "no answer within 3 s of connecting");
+			return;
+		}
+		break;
+	case FLEET_READY:
+		if (f->pending && now - f->progress_ms > FLEET_CMD_TIMEOUT_MS) {
+			fail(f, "a command unanswered for 2 s");
+			return;
+		}
+		break;
+	}
+	if (f->state != FLEET_IDLE && !ev_timer_armed(&f->timer))
+		tick(f, FLEET_TICK_MS);
+}
+
+static void send_record(struct fleet *f, const struct fleet_record *r)
+{
+	char key[FLEET_KEY_MAX], val[FLEET_VALUE_MAX], msg[FLEET_MSG_MAX];
+	uint64_t ttl = fleet_ttl_ms(r, fleet_wall_ms());
+	int ok;
+
+	if (fleet_encode(f->prefix, r, key, sizeof(key), val, sizeof(val)) < 0)
+		return;
+	snprintf(msg, sizeof(msg), "%s %s", key, val);
+	/* A tuple keeps its first sighting anywhere (NX); a pass or an
+	 * offender the latest word. */
+	ok = redisAsyncCommand(f->cmd, on_cmd_reply, (void *)"SET",
+			       r->kind == FLEET_TUPLE ? "SET %s %s PX %" PRIu64 " NX"
+						      : "SET %s %s PX %" PRIu64,
+			       key, val, ttl) == REDIS_OK;
+	ok = ok && redisAsyncCommand(f->cmd, on_cmd_reply, (void *)"PUBLISH", "PUBLISH %s %s",
+				     f->channel, msg) == REDIS_OK;
+	if (ok) {
+		f->pending += 2;
+		f->st.written++;
+	} else {
+		f->st.errors++;
+	}
+}
+
+void fleet_put(struct fleet *f, struct fleet_record *r)
+{
+	r->edge = f->edge;
+	if (f->state == FLEET_READY && f->pending < FLEET_PENDING_MAX) {
+		if (!f->pending)
+			f->progress_ms = ev_now_ms();
+		send_record(f, r);
+		return;
+	}
+	/* Away (or Redis too slow): keep the newest, drop the oldest. The
+	 * passes and offenders are written again at reconnection anyway
+	 * (hooks.ready); tuples only live here. */
+	if (f->q_n == FLEET_QUEUE_MAX) {
+		f->q_head = (f->q_head + 1) % FLEET_QUEUE_MAX;
+		f->q_n--;
+		f->st.dropped++;
+	}
+	f->queue[(f->q_head + f->q_n) % FLEET_QUEUE_MAX] = *r;
+	f->q_n++;
+	f->st.queued = f->q_n;
+}
+
+struct fleet *fleet_new(struct ev_loop *loop, const struct mxg_config *cfg, const char *password,
+			const struct fleet_limits *lim, const struct fleet_hooks *hooks)
+{
+	struct fleet *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->queue = calloc(FLEET_QUEUE_MAX, sizeof(*f->queue));
+	f->password = password ? strdup(password) : NULL;
+	if (!f->queue || (password && !f->password)) {
+		fleet_free(f);
+		return NULL;
+	}
+	f->loop = loop;
+	f->hooks = *hooks;
+	f->lim = *lim;
+	if (getrandom(&f->edge, sizeof(f->edge), GRND_NONBLOCK) != sizeof(f->edge))
+		f->edge = ev_now_ns() ^ ((uint64_t)getpid() << 32);
+	snprintf(f->prefix, sizeof(f->prefix), "%s", cfg->redis_prefix);
+	snprintf(f->channel, sizeof(f->channel), "%s%s", cfg->redis_prefix, FLEET_CHANNEL);
+	snprintf(f->user, sizeof(f->user), "%s", cfg->redis_user);
+	snprintf(f->master_name, sizeof(f->master_name), "%s", cfg->redis_master_name);
+	f->direct = cfg->redis_addr;
+	f->direct_len = cfg->redis_addr_len;
+	f->n_sentinels = cfg->n_redis_sentinels;
+	memcpy(f->sentinels, cfg->redis_sentinels, sizeof(f->sentinels));
+	f->st.down_since_ms = fleet_wall_ms();
+	ev_timer_init(&f->timer, on_timer, f);
+	f->state = FLEET_IDLE;
+	tick(f, 0);
+	return f;
+}
+
+void fleet_free(struct fleet *f)
+{
+	if (!f)
+		return;
+	if (f->loop)
+		ev_timer_stop(f->loop, &f->timer);
+	free_ctx(&f->cmd);
+	free_ctx(&f->sub);
+	free_ctx(&f->sent);
+	if (f->password) {
+		explicit_bzero(f->password, strlen(f->password));
+		free(f->password);
+	}
+	free(f->queue);
+	free(f);
+}
+
+void fleet_set_limits(struct fleet *f, const struct fleet_limits *lim)
+{
+	f->lim = *lim;
+}
+
+bool fleet_connected(const struct fleet *f)
+{
+	return f && f->state == FLEET_READY;
+}
+
+void fleet_get_stats(const struct fleet *f, struct fleet_stats *st)
+{
+	*st = f->st;
+	st->queued = f->q_n;
+}
