@@ -1,7 +1,8 @@
 #!/bin/bash
 # The responder hands the recipients it lets through to the backup's own
 # Postfix, in the same session, on a listener that trusts the PROXY v2
-# header (smtpd_upstream_proxy_protocol = haproxy). The edge is gated for
+# header (smtpd_upstream_proxy_protocol = haproxy), configured from the
+# line `mxgate handoff-config postfix` prints. The edge is gated for
 # example.test (primary up, reply = defer) and is also the final
 # destination of hosted.test: mail for hosted.test that reaches the gated
 # address is delivered (Postfix's log names the sender's real address),
@@ -24,14 +25,18 @@ mxg_scene 180
 } | tn_dns_zone
 tn_dns_reload
 CF=$TN_DIR/edge/postfix
-LISTENER="127.0.0.1:10025/inet=127.0.0.1:10025 inet n - n - - smtpd -o syslog_name=postfix/handoff -o smtpd_upstream_proxy_protocol=haproxy"
+# The handoff listener exactly as `mxgate handoff-config postfix` prints it.
+mxg_config reply=defer handoff=inet:127.0.0.1:10025
+entry=$("$MXGATE" handoff-config postfix -c "$MXG_CONF" | grep -v '^#')
+[ "$entry" = "127.0.0.1:10025 inet n - n - - smtpd -o syslog_name=postfix/handoff -o smtpd_upstream_proxy_protocol=haproxy" ] ||
+	tn_die "handoff-config printed: $entry"
+LISTENER="127.0.0.1:10025/inet=$entry"
 postconf -c "$CF" -M "$LISTENER" || tn_die "postconf -M failed"
 tn_postconf edge "smtpd_banner = \$myhostname ESMTP mxgate-test-backup" || tn_die "reload failed"
 tn_wait_port edge 127.0.0.1 10025 || tn_die "no handoff listener"
 tn_postfix_start snd sender
 
 tap_plan 19
-mxg_config reply=defer handoff=inet:127.0.0.1:10025
 mxg_start
 tap_ok "example.test gated (its primary is up)" mxg_wait_state example.test gated 10
 

@@ -24,6 +24,7 @@ int do_unload(int argc, char **argv);
 int do_status(int argc, char **argv);
 int do_metrics(int argc, char **argv);
 int do_offenders(int argc, char **argv);
+int do_handoff_config(int argc, char **argv);
 
 /* Send request (a line) to mxgated's control socket at path and read the
  * whole answer, at most max bytes within timeout_ms (cli_ask.c). 0 with

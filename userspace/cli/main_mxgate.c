@@ -17,6 +17,8 @@ static const struct cli_command commands[] = {
      "clients answered 550 as offenders, and their nft set"},
     {"metrics", do_metrics, "[--pin-dir DIR] [-s SOCKET]",
      "Prometheus text for node_exporter's textfile collector"},
+    {"handoff-config", do_handoff_config, "[postfix|exim|opensmtpd] [-c FILE]",
+     "the MTA's lines for the configured handoff"},
     {NULL, NULL, NULL, NULL},
 };
 
@@ -24,7 +26,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: mxgate COMMAND [ARGS]\n\ncommands:\n");
 	for (const struct cli_command *c = commands; c->name; c++)
-		fprintf(f, "  %-9s %-44s %s\n", c->name, c->usage, c->help);
+		fprintf(f, "  %-14s %-44s %s\n", c->name, c->usage, c->help);
 	fprintf(f, "\nexit codes: 0 success, 1 failure, 2 usage\n");
 }
 
