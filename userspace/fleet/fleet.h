@@ -63,6 +63,20 @@ void fleet_set_limits(struct fleet *f, const struct fleet_limits *lim);
 void fleet_put(struct fleet *f, struct fleet_record *r);
 bool fleet_connected(const struct fleet *f);
 void fleet_get_stats(const struct fleet *f, struct fleet_stats *st);
+/*
+ * A raw command on the commands connection, for the callers that keep
+ * their own keys (the quorum's verdicts, ctl_quorum.c): the same 2 s
+ * deadline and the same failover handling as the records. 0: sent, and
+ * cb is called exactly once, with the reply, or with NULL when the
+ * connection is lost first (the reply is hiredis's, valid during the
+ * call only). -ENOTCONN while disconnected, -EBUSY with too many
+ * commands in flight, -ENOMEM: cb is not called.
+ */
+struct redisReply;
+typedef void fleet_reply_fn(void *arg, const struct redisReply *r);
+int fleet_command_argv(struct fleet *f, int argc, const char **argv, const size_t *lens,
+		       fleet_reply_fn *cb, void *arg);
+
 /* Wall-clock milliseconds (CLOCK_REALTIME): what records carry. */
 uint64_t fleet_wall_ms(void);
 

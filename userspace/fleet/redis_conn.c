@@ -348,7 +348,7 @@ static void on_scan(redisAsyncContext *ac, void *reply, void *priv)
 	redisReply *r = reply, *keys;
 	struct mget *m;
 	const char **argv;
-	size_t *argl, n = 0;
+	size_t *argl, n = 0, pl = strlen(f->prefix);
 	char cursor[24];
 
 	if (!reply || ac != f->cmd)
@@ -377,7 +377,10 @@ static void on_scan(redisAsyncContext *ac, void *reply, void *priv)
 		for (size_t i = 0; i < keys->elements && n < FLEET_MGET_MAX; i++) {
 			const redisReply *k = keys->element[i];
 
+			/* The quorum's verdicts (PREFIXq:, PREFIXqe:) are
+			 * ctl_quorum.c's to read. */
 			if (k->type != REDIS_REPLY_STRING || k->len >= FLEET_KEY_MAX ||
+			    (k->len > pl && k->str[pl] == 'q') ||
 			    !(m->keys[n] = strndup(k->str, k->len)))
 				continue;
 			argv[n + 1] = m->keys[n];
@@ -604,6 +607,66 @@ static void send_record(struct fleet *f, const struct fleet_record *r)
 	} else {
 		f->st.errors++;
 	}
+}
+
+/* A caller's command in flight (fleet_command_argv). */
+struct raw_cmd {
+	struct fleet *f;
+	fleet_reply_fn *cb;
+	void *arg;
+};
+
+static void on_raw(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct raw_cmd *rc = priv;
+	struct fleet *f = rc->f;
+	redisReply *r = reply;
+
+	/* Freed with the context (f->cmd already NULL): not answered. */
+	if (r && ac == f->cmd) {
+		if (f->pending)
+			f->pending--;
+		f->st.ops++;
+		f->progress_ms = ev_now_ms();
+		if (r->type == REDIS_REPLY_ERROR) {
+			f->st.errors++;
+			if (!strncmp(r->str, "READONLY", 8) || !strncmp(r->str, "LOADING", 7) ||
+			    !strncmp(r->str, "MASTERDOWN", 10)) {
+				rc->cb(rc->arg, NULL);
+				free(rc);
+				fail(f, r->str);
+				return;
+			}
+		}
+	} else {
+		r = NULL;
+	}
+	rc->cb(rc->arg, r);
+	free(rc);
+}
+
+int fleet_command_argv(struct fleet *f, int argc, const char **argv, const size_t *lens,
+		       fleet_reply_fn *cb, void *arg)
+{
+	struct raw_cmd *rc;
+
+	if (f->state != FLEET_READY)
+		return -ENOTCONN;
+	if (f->pending >= FLEET_PENDING_MAX)
+		return -EBUSY;
+	rc = malloc(sizeof(*rc));
+	if (!rc)
+		return -ENOMEM;
+	*rc = (struct raw_cmd){.f = f, .cb = cb, .arg = arg};
+	if (redisAsyncCommandArgv(f->cmd, on_raw, rc, argc, argv, lens) != REDIS_OK) {
+		free(rc);
+		f->st.errors++;
+		return -ENOMEM;
+	}
+	if (!f->pending)
+		f->progress_ms = ev_now_ms();
+	f->pending++;
+	return 0;
 }
 
 void fleet_put(struct fleet *f, struct fleet_record *r)

@@ -112,6 +112,9 @@ struct ctl_paddr {
 	enum probe_result last;
 	int last_code;
 	size_t slot; /* 1 + its index in the running round's table; 0: none */
+	/* The quorum's verdict last written for it (ctl_quorum.c). */
+	uint64_t q_pub_ms; /* when; 0: never */
+	bool q_up;
 };
 
 /* A domain's published view before an input is fed, to tell what changed. */
@@ -207,6 +210,7 @@ struct controller {
 	struct ctl_offenders *offenders; /* NULL unless offender_set = yes */
 	struct ctl_passes *passes;	 /* greylisting and passes (ctl_passes.c) */
 	struct fleet *fleet;		 /* state_backend = redis (ctl_fleet.c); NULL */
+	struct ctl_quorum *quorum;	 /* verdicts exchanged (ctl_quorum.c); NULL */
 	struct ev_timer state_timer;	 /* saves the state file (ctl_state.c) */
 	struct ctl_job state_job;	 /* the save running, if any */
 	struct ctl_job reload_job;	 /* SIGHUP's helper (ctl_reload.c) */
@@ -469,6 +473,17 @@ void ctl_fleet_offender(struct controller *c, const struct mxg_ip *ip, uint64_t 
 void ctl_fleet_text(const struct controller *c, struct sbuf *o);
 void ctl_fleet_json(const struct controller *c, struct json_writer *w);
 void ctl_fleet_metrics(const struct controller *c, FILE *f);
+
+/* ctl_quorum.c: the quorum's verdicts on the fleet's connection. Started
+ * and stopped with it (stop after fleet_free); a reload that keeps it;
+ * after every round: write this edge's verdicts, read the others'. */
+struct ctl_quorum;
+int ctl_quorum_start(struct controller *c);
+void ctl_quorum_stop(struct controller *c);
+void ctl_quorum_reload(struct controller *c);
+void ctl_quorum_round(struct controller *c);
+void ctl_quorum_text(const struct controller *c, struct sbuf *o);
+void ctl_quorum_json(const struct controller *c, struct json_writer *w);
 
 /* status.c: the control socket's handler, and its parts (a full status
  * is streamed: ctl_status_start registers that). */

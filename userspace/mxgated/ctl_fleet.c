@@ -124,13 +124,14 @@ int ctl_fleet_start(struct controller *c)
 	explicit_bzero(pw, sizeof(pw));
 	if (!c->fleet)
 		return -ENOMEM;
-	return 0;
+	return ctl_quorum_start(c);
 }
 
 void ctl_fleet_stop(struct controller *c)
 {
-	fleet_free(c->fleet);
+	fleet_free(c->fleet); /* first: the quorum's reads get their NULL replies */
 	c->fleet = NULL;
+	ctl_quorum_stop(c);
 }
 
 /* What, in a config, makes a new connection. */
@@ -159,6 +160,7 @@ void ctl_fleet_reload(struct controller *c, bool changed)
 	}
 	limits(c->cfg, &lim);
 	fleet_set_limits(c->fleet, &lim);
+	ctl_quorum_reload(c);
 }
 
 void ctl_fleet_tuple(struct controller *c, const struct mxg_ip *ip, uint64_t hash)
@@ -220,6 +222,7 @@ void ctl_fleet_text(const struct controller *c, struct sbuf *o)
 		    st.connected ? "connected to" : "disconnected from", st.server, st.ops,
 		    st.errors, st.written, st.received, st.refused, st.queued, st.dropped,
 		    st.connected ? "" : "; deciding with local state, reconnecting");
+	ctl_quorum_text(c, o);
 }
 
 void ctl_fleet_json(const struct controller *c, struct json_writer *w)

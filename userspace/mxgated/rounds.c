@@ -178,6 +178,8 @@ static void round_finish(struct controller *c)
 		  "before, %zu domain(s) not settled",
 		  (unsigned long long)c->cnt.rounds, rd->n, (unsigned long long)rd->last_took_ms,
 		  changed, c->n_unsettled);
+	/* This round's verdicts to the fleet, and the others' for the next. */
+	ctl_quorum_round(c);
 	rd->feeding = true;
 	feed(c, false);
 }

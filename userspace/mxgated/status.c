@@ -430,6 +430,7 @@ static void json_tail(const struct controller *c, struct sbuf *o)
 	json_kv_uint(&w, "passed", ps.hits_passed);
 	json_object_end(&w);
 	ctl_fleet_json(c, &w);
+	ctl_quorum_json(c, &w);
 	json_object_end(&w);
 	ctl_unserved_json(c, &w, ev_now_ms());
 	json_object_end(&w);

@@ -134,7 +134,9 @@ void qv_commit(struct quorum_view *v, uint64_t now_ms)
 
 bool qv_verified(const struct quorum_view *v, uint64_t now_ms)
 {
-	return v->read_ok && now_ms - v->read_ms <= v->max_age_ms;
+	/* A read that completed after now_ms (a round's results fed after
+	 * it) is as recent as can be. */
+	return v->read_ok && (now_ms < v->read_ms || now_ms - v->read_ms <= v->max_age_ms);
 }
 
 uint64_t qv_up_edges(const struct quorum_view *v, const struct mxg_ip *ip)
