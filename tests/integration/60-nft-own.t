@@ -47,14 +47,15 @@ tap_like "$NG_REPLY" "^ok [0-9]+ [0-9]+$" "responder-like listeners on 127.0.0.1
 ng_cmd responder
 
 # A connection opened before the gate closes must stay with Postfix.
-tn_exec snd timeout 20 /usr/bin/python3 -c '
+tn_exec snd timeout $((20 * TN_TIME_SCALE)) /usr/bin/python3 -c '
 import socket, sys, time, os
-s = socket.create_connection((sys.argv[1], 25), 3); s.settimeout(5)
+f = int(sys.argv[4])
+s = socket.create_connection((sys.argv[1], 25), 3 * f); s.settimeout(5 * f)
 s.recv(200)
 open(sys.argv[2], "w").close()
 while not os.path.exists(sys.argv[3]): time.sleep(0.05)
 s.sendall(b"EHLO old.test\r\n"); print(s.recv(200).decode().splitlines()[0])
-' "$E4" "$TN_DIR/held" "$TN_DIR/go" >"$TN_DIR/held.out" 2>&1 &
+' "$E4" "$TN_DIR/held" "$TN_DIR/go" "$TN_TIME_SCALE" >"$TN_DIR/held.out" 2>&1 &
 held=$!
 tn_wait 5 test -e "$TN_DIR/held"
 

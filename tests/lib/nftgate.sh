@@ -33,17 +33,19 @@ ng_drive_stop() {
 ng_cmd() {
 	NG_REPLY=
 	echo "$*" >&"${NG_D[1]}" || return 1
-	IFS= read -r -t 20 NG_REPLY <&"${NG_D[0]}" || NG_REPLY="error no answer"
+	IFS= read -r -t $((20 * TN_TIME_SCALE)) NG_REPLY <&"${NG_D[0]}" || NG_REPLY="error no answer"
 	[ "${NG_REPLY%% *}" = ok ]
 }
 
 ng_banner() {
-	tn_exec "$1" timeout 5 /usr/bin/python3 -c '
+	# Bounds times MXG_TIME_SCALE (testnet.sh), as ng_steered_to's accept.
+	tn_exec "$1" timeout $((5 * TN_TIME_SCALE)) /usr/bin/python3 -c '
 import socket, sys
-s = socket.create_connection((sys.argv[1], 25), 3)
-s.settimeout(3)
+t = 3 * int(sys.argv[2])
+s = socket.create_connection((sys.argv[1], 25), t)
+s.settimeout(t)
 print(s.recv(200).decode(errors="replace").splitlines()[0])
-' "$2" 2>/dev/null
+' "$2" "$TN_TIME_SCALE" 2>/dev/null
 }
 
 ng_ruleset() {
@@ -59,7 +61,7 @@ ng_steered_to() {
 	local h=$1 a=$2 cpid
 	ng_banner "$h" "$a" >"$TN_DIR/banner.out" &
 	cpid=$!
-	ng_cmd accept 5
+	ng_cmd accept $((5 * TN_TIME_SCALE))
 	wait "$cpid"
 	[ "${NG_REPLY%% *}" = ok ] && echo "${NG_REPLY#ok }"
 }
