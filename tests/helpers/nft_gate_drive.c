@@ -7,6 +7,10 @@
  *   listen                  responder-like listeners on 127.0.0.1 and ::1
  *   responder | responder none
  *   round TTL_MS ADDR...    begin, set_address(gated) each ADDR, commit
+ *   answers                 "ok unread=U awaited=N" or "ok unread=U error=TEXT":
+ *                           whether the kernel's answer was still waiting in
+ *                           the socket (the commit did not read it), then
+ *                           async_poll: what is still awaited, or its error
  *   accept SECONDS          accept one connection: "ok LOCALADDR LOCALPORT"
  *   close detach|keep
  *   quit
@@ -23,6 +27,7 @@
 
 #include "config.h"
 #include "config_values.h"
+#include "event.h"
 #include "gate.h"
 #include "log.h"
 
@@ -117,6 +122,18 @@ static void do_round(char *args)
 		printf("ok\n");
 }
 
+static void do_answers(void)
+{
+	struct pollfd p = {.fd = gate_nft_ops.async_fd(g), .events = POLLIN};
+	int unread = poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+	int r = gate_nft_ops.async_poll(g, ev_now_ms());
+
+	if (r < 0)
+		printf("ok unread=%d error=%s\n", unread, strerror(-r));
+	else
+		printf("ok unread=%d awaited=%d\n", unread, r);
+}
+
 static void do_open(char *args)
 {
 	static struct mxg_config cfg;
@@ -172,6 +189,8 @@ int main(void)
 			printf(ret ? "error set_responder\n" : "ok\n");
 		} else if (!strcmp(line, "round") && g && arg) {
 			do_round(arg);
+		} else if (!strcmp(line, "answers") && g) {
+			do_answers();
 		} else if (!strcmp(line, "accept") && arg) {
 			do_accept(atoi(arg));
 		} else if (!strcmp(line, "close") && g) {

@@ -85,6 +85,16 @@ struct gate_ops {
 	 * flush ruleset`): the passes, which only the controller keeps, must
 	 * be written again. NULL: never (tc's maps are pinned). */
 	unsigned (*epoch)(const struct gate *g);
+	/* Writes the loop sends without waiting for the kernel's answer
+	 * (nft): the descriptor to watch for reading (-1: none), and what to
+	 * do when it is readable or a timer fires: read the answers, give up
+	 * those the kernel did not give within 3 s (logged; the next publish
+	 * writes everything again). async_poll returns the writes still
+	 * awaited, -ENOENT when the gate's table has gone (publish soon: it is
+	 * made again then), or another negative errno when a write failed.
+	 * NULL: every write is finished when it returns (tc, none). */
+	int (*async_fd)(const struct gate *g);
+	int (*async_poll)(struct gate *g, uint64_t now_ms);
 	/* detach = true: remove program/rules/pins (SIGTERM, unload). false:
 	 * leave kernel state to expire by itself (crash-like exit, reload). */
 	void (*close)(struct gate *g, bool detach);

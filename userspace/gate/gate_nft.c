@@ -76,8 +76,11 @@ struct gate {
 	struct nft_entry live[MXG_MAX_ADDRESSES]; /* last committed */
 	size_t n_live;
 	bool warned_family;
-	bool in_publish; /* begin(addresses = true) .. commit */
-	bool failing;	 /* the last write failed: logged once */
+	bool in_publish;      /* begin(addresses = true) .. commit */
+	struct nft_async pub; /* the loop's writes, answers read on readable */
+	bool recreate;	      /* our table has gone: make it at the next publish */
+	uint64_t async_errors;
+	bool failing; /* the last write failed: logged once */
 	/* pass_clients as last set, to put back into a recreated table */
 	struct mxg_net pass_nets[MXG_MAX_PASS_CLIENTS];
 	size_t n_pass_nets;
@@ -114,15 +117,43 @@ static int batch_elements(struct gate *g, struct nft_batch *b, const char *map, 
 	return ret;
 }
 
-/* Replace both maps' contents with ents (atomic). */
-static int write_elements(struct gate *g, const struct nft_entry *ents, size_t n)
+/* The answer to a batch sent by the loop (nft_async_poll). */
+static void write_done(void *arg, const char *label, int err, const char *text)
 {
+	struct gate *g = arg;
+
+	if (err == -ENOENT && g->own) {
+		/* `nft flush ruleset` (e.g. reloading nftables.service)
+		 * removed our table: the next publish puts it back. */
+		log_warn("gate nft: table inet " OWN_TABLE
+			 " has gone (nft flush ruleset?); recreating it");
+		g->recreate = true;
+		return;
+	}
+	if (err) {
+		g->async_errors++;
+		if (!g->failing)
+			log_err("gate nft: table %s: %s (%s); the gate stays as the kernel has it "
+				"and opens when elements expire; written again at the next "
+				"publish; check the table with `nft list table` and the kernel log",
+				g->table, text, label);
+	} else if (g->failing) {
+		log_notice("gate nft: table %s writable again", g->table);
+	}
+	g->failing = err != 0;
+}
+
+/* Replace both maps' contents with ents (atomic). async: sent from the
+ * loop, not waiting for the kernel's answer (write_done gets it). */
+static int write_elements(struct gate *g, const struct nft_entry *ents, size_t n, bool async)
+{
+	struct nft_conn *conn = async ? &g->pub.conn : &g->nl;
 	uint64_t now = ev_now_ms();
 	struct nft_batch b;
 	char err[256];
 	int ret;
 
-	ret = nft_batch_start(&g->nl, &b);
+	ret = nft_batch_start(conn, &b);
 	if (ret)
 		return ret;
 	ret = batch_elements(g, &b, g->map4, AF_INET, g->port4, ents, n, now);
@@ -130,6 +161,14 @@ static int write_elements(struct gate *g, const struct nft_entry *ents, size_t n
 		ret = batch_elements(g, &b, g->map6, AF_INET6, g->port6, ents, n, now);
 	if (ret) {
 		nft_batch_free(&b);
+		return ret;
+	}
+	if (async) {
+		ret = nft_batch_send(&g->pub, &b, "gated addresses", err, sizeof(err));
+		if (ret && !g->failing)
+			log_err("gate nft: table %s: %s; written again at the next publish",
+				g->table, err);
+		g->failing = ret != 0 || g->failing;
 		return ret;
 	}
 	ret = nft_batch_commit(&g->nl, &b, err, sizeof(err));
@@ -176,7 +215,7 @@ static int open_admin(struct gate *g, const struct mxg_config *cfg, char *err, s
 		log_warn("gate nft: no map %s6 in table inet %s: IPv6 addresses stay open",
 			 cfg->nft_set, g->table);
 	/* Start open: a previous run's elements name an old responder port. */
-	return write_elements(g, NULL, 0);
+	return write_elements(g, NULL, 0, false);
 }
 
 /* ---- gate_ops ---- */
@@ -195,6 +234,8 @@ static int nft_open(struct gate **out, const struct mxg_config *cfg, char *err, 
 	if (ret)
 		goto fail;
 	ret = nft_conn_open(&g->nl);
+	if (!ret)
+		ret = nft_async_open(&g->pub);
 	if (ret) {
 		snprintf(err, errlen, "gate nft: netlink socket to nf_tables: %s", strerror(-ret));
 		goto fail;
@@ -223,6 +264,7 @@ static int nft_open(struct gate **out, const struct mxg_config *cfg, char *err, 
 	*out = g;
 	return 0;
 fail:
+	nft_async_close(&g->pub);
 	nft_conn_close(&g->nl);
 	free(g);
 	return ret;
@@ -277,7 +319,7 @@ static int nft_set_responder(struct gate *g, int fd_v4, int fd_v6)
 	/* Rewrite at once: an element naming a dead port must not wait for
 	 * the next round (tproxy would fall through to the MTA, but the state
 	 * shown to the administrator would lie). Remaining timeouts are kept. */
-	return write_elements(g, g->live, g->n_live) ?: ret;
+	return write_elements(g, g->live, g->n_live, true) ?: ret;
 }
 
 static int nft_begin(struct gate *g, bool addresses)
@@ -315,6 +357,21 @@ static int nft_set_domain(struct gate *g, const struct gate_domain_view *d, uint
 	return 0; /* domains live in the control socket and policy server */
 }
 
+static int nft_async_fd(const struct gate *g)
+{
+	return g->pub.conn.nl ? mnl_socket_get_fd(g->pub.conn.nl) : -1;
+}
+
+static int nft_async_poll_op(struct gate *g, uint64_t now_ms)
+{
+	uint64_t errors = g->async_errors;
+	unsigned left = nft_async_poll(&g->pub, now_ms, write_done, g);
+
+	if (g->recreate)
+		return -ENOENT;
+	return g->async_errors != errors ? -EIO : (int)left;
+}
+
 static unsigned nft_epoch(const struct gate *g)
 {
 	return g->epoch;
@@ -327,28 +384,26 @@ static int nft_commit(struct gate *g)
 	if (!g->in_publish)
 		return 0; /* no domain entries here: nothing to write */
 	g->in_publish = false;
-	ret = write_elements(g, g->pending, g->n_pending);
-
 	/* `nft flush ruleset` (e.g. reloading nftables.service) removed our
-	 * table: put it back rather than stay open until a restart. */
-	if (ret == -ENOENT && g->own) {
+	 * table (an answer said ENOENT): put it back rather than stay open
+	 * until a restart. A repair, rare: made with the blocking socket. */
+	if (g->recreate && g->own) {
 		char err[256];
 
-		log_warn("gate nft: table inet " OWN_TABLE
-			 " has gone (nft flush ruleset?); recreating it");
 		ret = nft_own_create(&g->nl, err, sizeof(err));
-		if (!ret)
-			g->epoch++; /* empty pass sets: ctl_passes_sweep fills them */
-		if (ret)
+		if (ret) {
 			log_err("%s", err);
-		else if (nft_pass_nets(&g->nl, g->pass_nets, g->n_pass_nets, err, sizeof(err)))
-			log_err(
-			    "gate nft: pass_clients into the recreated table: %s; those clients "
-			    "are steered like any other",
-			    err);
-		if (!ret)
-			ret = write_elements(g, g->pending, g->n_pending);
+			return ret;
+		}
+		g->recreate = false;
+		g->epoch++; /* empty pass sets: ctl_passes_sweep fills them */
+		if (nft_pass_nets(&g->nl, g->pass_nets, g->n_pass_nets, err, sizeof(err)))
+			log_err("gate nft: pass_clients into the recreated table: %s; those "
+				"clients are steered like any other",
+				err);
 	}
+	/* Sent, not awaited: the answer comes to nft_async_poll. */
+	ret = write_elements(g, g->pending, g->n_pending, true);
 
 	if (!ret) {
 		memcpy(g->live, g->pending, g->n_pending * sizeof(g->pending[0]));
@@ -377,7 +432,7 @@ static int nft_set_pass(struct gate *g, const struct mxg_ip *ip, uint64_t expire
 	 * shows the pass_ttl the administrator set ("timeout 1d"), not
 	 * "23h59m59s996ms"; the kernel keeps the pass under a second longer. */
 	timeout_ms = expires_ns && until > now ? (until - now + 999) / 1000 * 1000 : 0;
-	ret = nft_pass_set(&g->nl, ip, timeout_ms, err, sizeof(err));
+	ret = nft_pass_set(&g->pub, ip, timeout_ms, err, sizeof(err));
 	if (ret)
 		log_err("gate nft: pass set in table inet " OWN_TABLE ": %s", err);
 	return ret;
@@ -408,8 +463,9 @@ static void nft_close(struct gate *g, bool detach)
 		if (g->own)
 			nft_own_delete(&g->nl);
 		else
-			write_elements(g, NULL, 0);
+			write_elements(g, NULL, 0, false);
 	}
+	nft_async_close(&g->pub);
 	nft_conn_close(&g->nl);
 	free(g);
 }
@@ -425,5 +481,7 @@ const struct gate_ops gate_nft_ops = {
     .set_pass = nft_set_pass,
     .set_pass_clients = nft_set_pass_clients,
     .epoch = nft_epoch,
+    .async_fd = nft_async_fd,
+    .async_poll = nft_async_poll_op,
     .close = nft_close,
 };

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
@@ -22,6 +23,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "event.h"
 
 #define NFT_REPLY_TIMEOUT_S 3 /* the kernel answers at once; never hang */
 #define NFT_RECV_BYTES 16384  /* acks are small: NETLINK_CAP_ACK */
@@ -201,6 +203,134 @@ int nft_batch_check(struct nft_conn *c, struct nft_batch *b, int *failed, char *
 {
 	*failed = -1;
 	return batch_send(c, b, false, failed, err, errlen);
+}
+
+int nft_async_open(struct nft_async *a)
+{
+	int r, fl;
+
+	memset(a, 0, sizeof(*a));
+	r = nft_conn_open(&a->conn);
+	if (r)
+		return r;
+	fl = fcntl(mnl_socket_get_fd(a->conn.nl), F_GETFL);
+	if (fl < 0 || fcntl(mnl_socket_get_fd(a->conn.nl), F_SETFL, fl | O_NONBLOCK) < 0) {
+		r = -errno;
+		nft_conn_close(&a->conn);
+		return r;
+	}
+	return 0;
+}
+
+void nft_async_close(struct nft_async *a)
+{
+	nft_conn_close(&a->conn);
+	a->n = 0;
+}
+
+static void finish(struct nft_async *a, unsigned i, nft_async_done done, void *arg)
+{
+	struct nft_pending p = a->p[i];
+
+	a->p[i] = a->p[--a->n];
+	if (done)
+		done(arg, p.label, p.error, p.text);
+}
+
+int nft_batch_send(struct nft_async *a, struct nft_batch *b, const char *label, char *err,
+		   size_t errlen)
+{
+	struct nft_conn *c = &a->conn;
+	struct nft_pending *p;
+	int ret = 0;
+
+	if (b->pending && !mnl_nlmsg_batch_next(b->b))
+		b->overflow = 1;
+	b->pending = 0;
+	if (b->overflow) {
+		snprintf(err, errlen, "nf_tables batch too large (internal limit)");
+		ret = -ENOSPC;
+		goto out;
+	}
+	nftnl_batch_end(mnl_nlmsg_batch_current(b->b), c->seq++);
+	mnl_nlmsg_batch_next(b->b);
+	if (b->n == 0)
+		goto out;
+	if (a->n == NFT_PENDING_MAX)
+		finish(a, 0, NULL, NULL); /* the oldest is long overdue */
+	if (send(mnl_socket_get_fd(c->nl), mnl_nlmsg_batch_head(b->b), mnl_nlmsg_batch_size(b->b),
+		 MSG_DONTWAIT) < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "nf_tables: send: %s", strerror(errno));
+		goto out;
+	}
+	p = &a->p[a->n++];
+	memset(p, 0, sizeof(*p));
+	p->seq_first = b->seq_first;
+	p->seq_last = b->seq_last;
+	p->n = b->n;
+	memcpy(p->what, b->what, b->n * sizeof(b->what[0]));
+	p->label = label;
+	p->sent_ms = ev_now_ms();
+out:
+	nft_batch_free(b);
+	return ret;
+}
+
+unsigned nft_async_poll(struct nft_async *a, uint64_t now_ms, nft_async_done done, void *arg)
+{
+	char buf[NFT_RECV_BYTES];
+
+	while (a->conn.nl && a->n) {
+		ssize_t len = recv(mnl_socket_get_fd(a->conn.nl), buf, sizeof(buf), MSG_DONTWAIT);
+		struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+		int ilen;
+
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0)
+			break; /* EAGAIN: all read; ENOBUFS: answers lost, they time out */
+		ilen = (int)len;
+		for (; mnl_nlmsg_ok(nlh, ilen); nlh = mnl_nlmsg_next(nlh, &ilen)) {
+			const struct nlmsgerr *e;
+			unsigned i;
+
+			if (nlh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			for (i = 0; i < a->n; i++)
+				if (nlh->nlmsg_seq >= a->p[i].seq_first &&
+				    nlh->nlmsg_seq <= a->p[i].seq_last)
+					break;
+			if (i == a->n)
+				continue; /* one we gave up */
+			e = mnl_nlmsg_get_payload(nlh);
+			if (e->error && !a->p[i].error) {
+				uint32_t k = nlh->nlmsg_seq - a->p[i].seq_first - 1;
+
+				a->p[i].error = e->error;
+				snprintf(a->p[i].text, sizeof(a->p[i].text), "%s: %s",
+					 nlh->nlmsg_seq == a->p[i].seq_first ? "batch"
+					 : k < a->p[i].n		     ? a->p[i].what[k]
+									     : "nf_tables",
+					 strerror(-e->error));
+			}
+			if (nlh->nlmsg_seq == a->p[i].seq_last ||
+			    nlh->nlmsg_seq == a->p[i].seq_first)
+				finish(a, i, done, arg);
+		}
+	}
+	for (unsigned i = 0; i < a->n;) {
+		if (now_ms - a->p[i].sent_ms < NFT_REPLY_TIMEOUT_MS) {
+			i++;
+			continue;
+		}
+		a->p[i].error = -ETIMEDOUT;
+		snprintf(a->p[i].text, sizeof(a->p[i].text),
+			 "nf_tables: no answer from the kernel within %u ms",
+			 (unsigned)NFT_REPLY_TIMEOUT_MS);
+		finish(a, i, done, arg);
+	}
+	return a->n;
 }
 
 int nft_recv_replies(struct nft_conn *c, uint32_t seq,

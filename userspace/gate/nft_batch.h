@@ -56,6 +56,49 @@ int nft_batch_commit(struct nft_conn *c, struct nft_batch *b, char *err, size_t 
 int nft_batch_check(struct nft_conn *c, struct nft_batch *b, int *failed, char *err, size_t errlen);
 void nft_batch_free(struct nft_batch *b);
 
+/*
+ * Batches sent without waiting for the kernel's answer, on a socket of
+ * their own (a blocking request on the other one must not read their
+ * acknowledgements): the controller's loop sends, and reads the answers
+ * when the socket is readable (nft_async_poll). A batch not answered
+ * within NFT_REPLY_TIMEOUT_MS is given up (reported as -ETIMEDOUT); at
+ * most NFT_PENDING_MAX are awaited, the oldest given up for a new one.
+ */
+#define NFT_PENDING_MAX 16
+#define NFT_REPLY_TIMEOUT_MS 3000
+
+struct nft_pending {
+	uint32_t seq_first, seq_last;
+	unsigned n;
+	const char *what[NFT_BATCH_MAX_MSGS];
+	const char *label; /* static text: what the batch was for */
+	uint64_t sent_ms;
+	int error; /* the first message's error, 0 so far */
+	char text[160];
+};
+
+struct nft_async {
+	struct nft_conn conn;
+	struct nft_pending p[NFT_PENDING_MAX];
+	unsigned n;
+};
+
+/* A batch answered (err 0) or failed (err < 0, text: "WHAT: strerror"). */
+typedef void (*nft_async_done)(void *arg, const char *label, int err, const char *text);
+
+/* The socket, non-blocking. 0 or negative errno. */
+int nft_async_open(struct nft_async *a);
+void nft_async_close(struct nft_async *a);
+/* Close the batch (built on &a->conn) and send it; its answer comes to
+ * nft_async_poll. 0, or a negative errno with the reason in err (the
+ * send failed: nothing is pending). Frees b. */
+int nft_batch_send(struct nft_async *a, struct nft_batch *b, const char *label, char *err,
+		   size_t errlen);
+/* Read every answer there is, never waiting, and give up the batches
+ * older than NFT_REPLY_TIMEOUT_MS at now_ms: done for each batch that
+ * finished. Returns the number still awaited. */
+unsigned nft_async_poll(struct nft_async *a, uint64_t now_ms, nft_async_done done, void *arg);
+
 /* Set elements, for the sets and maps of mxgate's own table and of the
  * administrator's: a set object naming table and name that carries
  * elements (NULL when out of memory; nftnl_set_free() it), an element

@@ -48,9 +48,10 @@ static int batch_one(struct nft_conn *c, struct nft_batch *b, const char *name,
 	return ret;
 }
 
-int nft_pass_set(struct nft_conn *c, const struct mxg_ip *ip, uint64_t timeout_ms, char *err,
+int nft_pass_set(struct nft_async *a, const struct mxg_ip *ip, uint64_t timeout_ms, char *err,
 		 size_t errlen)
 {
+	struct nft_conn *c = &a->conn;
 	const char *name = ip->family == AF_INET ? OWN_PASS "4" : OWN_PASS "6";
 	struct nft_batch b;
 	int ret;
@@ -70,7 +71,7 @@ int nft_pass_set(struct nft_conn *c, const struct mxg_ip *ip, uint64_t timeout_m
 		snprintf(err, errlen, "cannot build the batch: %s", strerror(-ret));
 		return ret;
 	}
-	return nft_batch_commit(c, &b, err, errlen);
+	return nft_batch_send(a, &b, "pass", err, errlen);
 }
 
 /* ---- pass_clients ---- */

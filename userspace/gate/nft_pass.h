@@ -13,8 +13,10 @@
 struct nft_conn;
 
 /* Pass ip for timeout_ms (the kernel removes the element by itself then);
- * 0 removes the pass. 0 or negative errno with one line in err. */
-int nft_pass_set(struct nft_conn *c, const struct mxg_ip *ip, uint64_t timeout_ms, char *err,
+ * 0 removes the pass. Sent on a, not awaited: the answer comes to
+ * nft_async_poll. 0 or negative errno with one line in err. */
+struct nft_async;
+int nft_pass_set(struct nft_async *a, const struct mxg_ip *ip, uint64_t timeout_ms, char *err,
 		 size_t errlen);
 /* Make passnet4/passnet6 hold exactly nets (atomic). Same returns. */
 int nft_pass_nets(struct nft_conn *c, const struct mxg_net *nets, size_t n, char *err,

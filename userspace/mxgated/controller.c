@@ -120,6 +120,8 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	ev_timer_init(&c->dirty_timer, ctl_dirty_timer_cb, c);
 	ev_timer_init(&c->refresh_timer, ctl_refresh_timer_cb, c);
 	TAILQ_INIT(&c->dirty);
+	c->gate_async_fd = -1;
+	ev_timer_init(&c->gate_async_timer, ctl_gate_async_timer_cb, c);
 	TAILQ_INIT(&c->feed);
 	TAILQ_INIT(&c->unsettled);
 	ev_timer_init(&c->round.feed_timer, ctl_round_feed_cb, c);
@@ -189,6 +191,12 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 
 	if (c->gops->set_pass_clients && c->gops->set_pass_clients(c->gate, cfg) < 0)
 		c->cnt.gate_errors++;
+	r = ctl_gate_async_start(c);
+	if (r < 0) {
+		log_err("gate %s: cannot watch its netlink socket: %s", c->gops->name,
+			strerror(-r));
+		return r;
+	}
 	ctl_links_start(c);
 
 	/* After the gate: an nft gate in own mode has just (re)created
@@ -291,6 +299,7 @@ void controller_stop(struct controller *c, bool detach)
 		ctl_state_stop(c); /* before the tables it saves go */
 	ctl_offenders_stop(c, detach);
 	ctl_unserved_free(c);
+	ctl_gate_async_stop(c);
 	if (c->gate)
 		c->gops->close(c->gate, detach);
 	c->gate = NULL;

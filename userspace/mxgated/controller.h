@@ -244,6 +244,8 @@ struct controller {
 	struct ev_timer refresh_timer;
 	size_t refresh_next;
 	bool sync_pending; /* a domains_sync is under way */
+	int gate_async_fd; /* -1: the backend's writes are done when they return */
+	struct ev_timer gate_async_timer;
 	int sigfd;
 	struct control *control;
 	struct policy_server *policy; /* NULL unless policy_listen */
@@ -365,6 +367,12 @@ void ctl_publish(struct controller *c);
 void ctl_publish_start(struct controller *c); /* the refresh timer */
 void ctl_refresh_timer_cb(struct ev_loop *loop, void *arg);
 void ctl_dirty_timer_cb(struct ev_loop *loop, void *arg);
+/* The backend's unawaited writes (gate_ops.async_fd): their answers read
+ * when readable, and at least every CTL_GATE_ASYNC_TICK_MS (timeouts). */
+#define CTL_GATE_ASYNC_TICK_MS 1000
+int ctl_gate_async_start(struct controller *c);
+void ctl_gate_async_stop(struct controller *c);
+void ctl_gate_async_timer_cb(struct ev_loop *loop, void *arg);
 
 /* ctl_changes.c: what a publish must write, and the address counts. */
 /* Before an input is fed to cd (catches it up first: rounds.c). */

@@ -256,6 +256,57 @@ void ctl_publish_start(struct controller *c)
 	ctl_timer_start(c, &c->refresh_timer, CTL_REFRESH_TICK_MS, "refresh");
 }
 
+/* The answers to writes the backend sent without waiting (nft). */
+static void gate_async_poll(struct controller *c)
+{
+	int r;
+
+	if (!c->gate)
+		return;
+	r = c->gops->async_poll(c->gate, ev_now_ms());
+	if (r == -ENOENT)
+		ctl_publish_soon(c); /* its table is made again there */
+	else if (r < 0)
+		c->cnt.gate_errors++;
+}
+
+static void gate_async_io(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	gate_async_poll(arg);
+}
+
+void ctl_gate_async_timer_cb(struct ev_loop *loop, void *arg)
+{
+	struct controller *c = arg;
+
+	ctl_timer_start(c, &c->gate_async_timer, CTL_GATE_ASYNC_TICK_MS, "gate answers");
+	gate_async_poll(c);
+}
+
+int ctl_gate_async_start(struct controller *c)
+{
+	int fd = c->gops->async_fd ? c->gops->async_fd(c->gate) : -1, r;
+
+	c->gate_async_fd = -1;
+	if (fd < 0)
+		return 0;
+	r = ev_io_add(c->loop, fd, EV_READ, gate_async_io, c);
+	if (r < 0)
+		return r;
+	c->gate_async_fd = fd;
+	ctl_timer_start(c, &c->gate_async_timer, CTL_GATE_ASYNC_TICK_MS, "gate answers");
+	return 0;
+}
+
+void ctl_gate_async_stop(struct controller *c)
+{
+	if (c->gate_async_fd >= 0 && c->loop)
+		ev_io_del(c->loop, c->gate_async_fd);
+	c->gate_async_fd = -1;
+	if (c->loop)
+		ev_timer_stop(c->loop, &c->gate_async_timer);
+}
+
 void ctl_publish_soon(struct controller *c)
 {
 	if (!ev_timer_armed(&c->publish_timer) &&
