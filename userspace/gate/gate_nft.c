@@ -88,8 +88,9 @@ struct gate {
 };
 
 /* Flush map, then add the entries of one family still alive at now. */
-static int batch_elements(struct gate *g, struct nft_batch *b, const char *map, int af,
-			  uint16_t port, const struct nft_entry *ents, size_t n, uint64_t now)
+static int batch_elements(struct gate *g, struct nft_conn *conn, struct nft_batch *b,
+			  const char *map, int af, uint16_t port, const struct nft_entry *ents,
+			  size_t n, uint64_t now)
 {
 	uint16_t port_be = htons(port);
 	struct nftnl_set *s;
@@ -102,7 +103,7 @@ static int batch_elements(struct gate *g, struct nft_batch *b, const char *map, 
 	if (!s)
 		return -ENOMEM;
 	/* No elements: the kernel reads a DELSETELEM without a list as flush. */
-	ret = nft_batch_elems(&g->nl, b, NFT_MSG_DELSETELEM, g->family, s, "flush mxgate's map");
+	ret = nft_batch_elems(conn, b, NFT_MSG_DELSETELEM, g->family, s, "flush mxgate's map");
 	for (size_t i = 0; !ret && port && i < n; i++) {
 		/* A timeout of 0 would mean "never expires": never write it. */
 		if (ents[i].ip.family != af || ents[i].expires_ms <= now)
@@ -111,7 +112,7 @@ static int batch_elements(struct gate *g, struct nft_batch *b, const char *map, 
 		added++;
 	}
 	if (!ret && added)
-		ret = nft_batch_elems(&g->nl, b, NFT_MSG_NEWSETELEM, g->family, s,
+		ret = nft_batch_elems(conn, b, NFT_MSG_NEWSETELEM, g->family, s,
 				      "add gated addresses");
 	nftnl_set_free(s);
 	return ret;
@@ -156,9 +157,9 @@ static int write_elements(struct gate *g, const struct nft_entry *ents, size_t n
 	ret = nft_batch_start(conn, &b);
 	if (ret)
 		return ret;
-	ret = batch_elements(g, &b, g->map4, AF_INET, g->port4, ents, n, now);
+	ret = batch_elements(g, conn, &b, g->map4, AF_INET, g->port4, ents, n, now);
 	if (!ret)
-		ret = batch_elements(g, &b, g->map6, AF_INET6, g->port6, ents, n, now);
+		ret = batch_elements(g, conn, &b, g->map6, AF_INET6, g->port6, ents, n, now);
 	if (ret) {
 		nft_batch_free(&b);
 		return ret;
