@@ -205,6 +205,7 @@ FORMAT_SRCS := $(sort $(wildcard userspace/*/*.[ch] bpf/*.[ch] tests/unit/*.[ch]
 
 format-check: | $(DEPS_STAMP)
 	$(call msg,FORMAT,check)
+	$(Q)sh scripts/check-architecture.sh
 	$(Q)bad=$$(for f in $(FORMAT_SRCS); do \
 		$(CLANG_FORMAT) --dry-run --Werror "$$f" >/dev/null 2>&1 || echo "$$f"; done); \
 	if [ -n "$$bad" ]; then \
