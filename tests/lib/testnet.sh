@@ -491,7 +491,14 @@ tn_host_add() {
 }
 
 tn_addr_add() {
-	local ns=$TN-$1 a=$2
+	local ns=$TN-$1 a=$2 f
+	# Every host sits on one bridge: an address given twice is answered
+	# by two ARP/ND owners and traffic to it goes to either (a sender
+	# given the DNS server's address made the resolver "refuse").
+	for f in "$TN_DIR"/*/addrs; do
+		[ -f "$f" ] && grep -qxF "$a" "$f" &&
+			tn__die "address $a is already $(basename "$(dirname "$f")")'s; pick another"
+	done
 	case $a in
 	*:*) ip -n "$ns" addr add "$a/64" dev eth0 nodad ;;
 	*) ip -n "$ns" addr add "$a/24" dev eth0 ;;
