@@ -45,6 +45,9 @@
 #define QUORUM_SCAN_STEPS 100000 /* a read's SCAN steps at most */
 #define QUORUM_READ_MAX 4194304	 /* verdicts kept from one read */
 #define QUORUM_SLICE_MS 10	 /* the next slice of writes, when too many are in flight */
+/* Writes in flight at most: the connection takes 4,096 commands, and the
+ * read and the fleet's own records need room beside them. */
+#define QUORUM_WRITES_INFLIGHT 2048
 
 struct ctl_quorum;
 
@@ -93,6 +96,7 @@ struct ctl_quorum {
 	size_t n_w, w_next, cap_w;
 	int64_t w_wall; /* their time */
 	struct ev_timer w_timer;
+	unsigned w_inflight; /* SETs sent, not yet answered */
 	uint64_t written, reads, reads_failed;
 };
 
@@ -106,10 +110,15 @@ static uint64_t max_age_ms(const struct mxg_config *cfg)
 	return 2 * cfg->probe_interval_ms + cfg->probe_timeout_ms;
 }
 
+/* arg: the controller (a quorum restarted by a reload is a new one; its
+ * count only ever errs towards fewer writes in flight). */
 static void on_write(void *arg, const struct redisReply *r)
 {
-	(void)arg;
+	struct controller *c = arg;
+
 	(void)r; /* counted by fleet/; a lost write expires, which opens */
+	if (c->quorum && c->quorum->w_inflight)
+		c->quorum->w_inflight--;
 }
 
 static int set_px(struct ctl_quorum *q, const char *key, const char *val)
@@ -117,15 +126,19 @@ static int set_px(struct ctl_quorum *q, const char *key, const char *val)
 	char px[24];
 	const char *argv[5] = {"SET", key, val, "PX", px};
 	size_t lens[5];
+	int err;
 
 	snprintf(px, sizeof(px), "%" PRIu64, ttl_ms(q->c->cfg));
 	for (int i = 0; i < 5; i++)
 		lens[i] = strlen(argv[i]);
-	return fleet_command_argv(q->c->fleet, 5, argv, lens, on_write, NULL);
+	err = fleet_command_argv(q->c->fleet, 5, argv, lens, on_write, q->c);
+	if (!err)
+		q->w_inflight++;
+	return err;
 }
 
-/* Sends the writes waiting, as many as the connection takes; the rest
- * from the timer. */
+/* Sends the writes waiting, up to QUORUM_WRITES_INFLIGHT in flight; the
+ * rest from the timer. */
 static void write_some(struct ctl_quorum *q)
 {
 	char key[QUORUM_KEY_MAX], val[QUORUM_VALUE_MAX];
@@ -139,7 +152,7 @@ static void write_some(struct ctl_quorum *q)
 			q->w_next++;
 			continue;
 		}
-		err = set_px(q, key, val);
+		err = q->w_inflight >= QUORUM_WRITES_INFLIGHT ? -EBUSY : set_px(q, key, val);
 		if (err == -EBUSY) {
 			ctl_timer_start(q->c, &q->w_timer, QUORUM_SLICE_MS, "quorum writes");
 			return;
