@@ -112,18 +112,21 @@ static int not_postfix(const struct mxg_config *cfg, bool exim)
 		 * from 127.0.0.1 (::1): that is the host Exim must trust. */
 		const char *from = strchr(host, ':') ? "::1" : "127.0.0.1";
 
-		printf("# Exim (untested by mxgate's tests), main section: also listen on the\n"
-		       "# handoff port, and expect the PROXY header from the responder's\n"
-		       "# connections, which come from %s (Exim then expects it on every\n"
-		       "# connection from %s: local programs must submit elsewhere)\n"
+		printf("# Exim (untested by mxgate's tests: Debian's exim4-daemon-light, built\n"
+		       "# without SUPPORT_PROXY, refuses hosts_proxy as an unknown option; it\n"
+		       "# needs an Exim whose `exim -bV` lists PROXY, e.g. exim4-daemon-heavy),\n"
+		       "# main section: also listen on the handoff port, and expect the PROXY\n"
+		       "# header from the responder's connections, which come from %s\n"
+		       "# (Exim then expects it on every connection from %s: local\n"
+		       "# programs must submit elsewhere)\n"
 		       "daemon_smtp_ports = 25 : %s\n"
 		       "hosts_proxy = <; %s\n"
 		       "# local_interfaces, when set, must also list <; %s.%s\n",
 		       from, from, port, from, host, port);
 	} else {
-		printf("# OpenSMTPD (untested by mxgate's tests), smtpd.conf: a listener of\n"
-		       "# its own for the handoff; the mail arriving there is matched as from\n"
-		       "# its real sender, like port 25\n"
+		printf("# OpenSMTPD (tested with 6.8 by test 97-handoff-opensmtpd), smtpd.conf:\n"
+		       "# a listener of its own for the handoff; the mail arriving there is\n"
+		       "# matched as from its real sender (match from any ...), like port 25\n"
 		       "listen on %s port %s proxy-v2\n",
 		       !strcmp(host, "127.0.0.1") || !strcmp(host, "::1") ? "lo" : host, port);
 	}
