@@ -17,7 +17,6 @@ coreutils python3-prometheus-client systemd
 redis-server redis-sentinel redis-tools libhiredis-dev
 libidn12 libevent-2.1-7 libdb5.3 libgnutls30 libgnutls-dane0 libnsl2 libpcre2-8-0
 libpam0g libssl3 zlib1g libcrypt1 adduser
-redis-server redis-sentinel redis-tools libhiredis-dev
 "
 
 # The test network's Exim and OpenSMTPD (tests/lib/senders.sh). Both

@@ -15,8 +15,8 @@ set -u
 OUT=${MXG_OUT:-$MXG_SRC/build}
 CACHE=${MXG_NSPAWN_CACHE:-/var/cache/mxgate-test}
 # Bump the suffix when the package list changes: CI then builds a new one.
-ROOT=$CACHE/nspawn-bookworm-1
-ROOT_PKGS=systemd,systemd-sysv,dbus,iproute2,procps,libbpf1,libnftnl11,libseccomp2,libinih1,libldns3,libmnl0,libcap2
+ROOT=$CACHE/nspawn-bookworm-2
+ROOT_PKGS=systemd,systemd-sysv,dbus,iproute2,procps,libbpf1,libnftnl11,libseccomp2,libinih1,libldns3,libmnl0,libcap2,libhiredis0.14
 
 [ "$(id -u)" -eq 0 ] || tap_skip_all "needs root (systemd-nspawn, mmdebstrap)"
 if ! command -v systemd-nspawn >/dev/null || ! command -v mmdebstrap >/dev/null; then
