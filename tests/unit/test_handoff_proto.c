@@ -203,6 +203,26 @@ static void test_failures(void **state)
 	mta("250 ok\r\n");
 	assert_int_equal(mta("421 4.4.2 timeout\r\n"), HO_EV_FAILED);
 
+	/* The MTA does not take a parameter of the replayed MAIL or RCPT
+	 * (555) or a command of ours (502): our 451, never its 5xx. */
+	handoff_init(&h, &p);
+	handoff_rcpt(&h, "RCPT TO:<u@d.test>");
+	mta("220 mx\r\n");
+	mta("250 mx\r\n");
+	assert_int_equal(mta("555 5.5.4 Unsupported option: SIZE=100\r\n"), HO_EV_FAILED);
+	assert_non_null(strstr(h.why, "MAIL: the MTA answered 555"));
+	handoff_init(&h, &p);
+	handoff_rcpt(&h, "RCPT TO:<u@d.test> NOTIFY=NEVER");
+	mta("220 mx\r\n");
+	mta("250 mx\r\n");
+	mta("250 ok\r\n");
+	assert_int_equal(mta("555 5.5.4 Unsupported option: NOTIFY=NEVER\r\n"), HO_EV_FAILED);
+	handoff_init(&h, &p);
+	handoff_rcpt(&h, "RCPT TO:<u@d.test>");
+	mta("220 mx\r\n");
+	mta("250 mx\r\n");
+	assert_int_equal(mta("502 5.5.2 Error: command not recognized\r\n"), HO_EV_FAILED);
+
 	/* Mixed codes in one reply, an endless reply. */
 	handoff_init(&h, &p);
 	assert_int_equal(mta("220-a\r\n250 b\r\n"), HO_EV_FAILED);

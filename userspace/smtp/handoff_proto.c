@@ -278,6 +278,17 @@ static bool has_keyword(const struct handoff *h, size_t len, const char *kw)
 	return false;
 }
 
+/* A reply that speaks of our replay, not of the sender: a command or
+ * parameter the MTA does not take (500-503, 555: e.g. a SIZE, BODY or
+ * SMTPUTF8 the responder offered and the MTA does not). Relayed, it would
+ * bounce mail the MTA would have taken directly; it is a failed handoff
+ * (451) instead. Postfix's policy refusals (504 non-FQDN, 55x) stay the
+ * MTA's verdict. */
+static bool replay_mismatch(int code)
+{
+	return (code >= 500 && code <= 503) || code == 555;
+}
+
 static enum handoff_event failed(struct handoff *h, const char *step, int code)
 {
 	char why[sizeof(h->why)];
@@ -328,7 +339,8 @@ static enum handoff_event on_reply(struct handoff *h, size_t len, int code)
 	case HO_MAIL:
 		/* Refused: the MTA's verdict on this transaction, relayed to
 		 * the recipient that made us replay the MAIL. */
-		if (code >= 400 && code < 600 && code != 421 && h->rcpt_pending) {
+		if (code >= 400 && code < 600 && code != 421 && !replay_mismatch(code) &&
+		    h->rcpt_pending) {
 			keep_reply(h, len, code);
 			h->rcpt_pending = false;
 			h->state = HO_NO_MAIL;
@@ -347,7 +359,8 @@ static enum handoff_event on_reply(struct handoff *h, size_t len, int code)
 	case HO_RCPT:
 		/* The MTA's verdict on the recipient, relayed as it is; a 421
 		 * closes the MTA's side, so the client gets our 4xx instead. */
-		if (code < 200 || code >= 600 || (code >= 300 && code < 400) || code == 421)
+		if (code < 200 || code >= 600 || (code >= 300 && code < 400) || code == 421 ||
+		    replay_mismatch(code))
 			return failed(h, "RCPT", code);
 		keep_reply(h, len, code);
 		h->accepted += code < 300;
