@@ -19,14 +19,6 @@ void log_init(const char *ident, enum log_target target, bool debug)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
-void log_reopen(void)
-{
-	if (log_target != LOG_TO_SYSLOG)
-		return;
-	closelog();
-	openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
-}
-
 enum log_target log_current_target(void)
 {
 	return log_target;

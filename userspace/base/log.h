@@ -17,9 +17,6 @@ enum log_target {
 };
 
 void log_init(const char *ident, enum log_target target, bool debug);
-/* In a forked child that closed every descriptor: connect to syslog
- * again (no-op when logging to stderr). Call closelog() before closing. */
-void log_reopen(void);
 bool log_debug_enabled(void);
 enum log_target log_current_target(void);
 void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
