@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The fleet's Redis connection (fleet.h): Sentinel discovery, AUTH, the
- * command and channel connections, deadlines and backoff, the queue of
- * writes made while away, and the catch-up SCAN. Nothing here waits:
- * every step is a callback on the controller's loop.
+ * The fleet's Redis connection (fleet.h): AUTH, the command and channel
+ * connections, deadlines and backoff, the queue of writes made while
+ * away; the Sentinels are asked in redis_sentinel.c, the catch-up SCAN is
+ * redis_catchup.c. Nothing here waits: every step is a callback on the
+ * controller's loop.
  */
 #include "fleet.h"
 
@@ -20,68 +21,10 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "redis_conn.h"
 #include "redis_loop.h"
 
-#define FLEET_TICK_MS 250	      /* the watchdog's period */
-#define FLEET_CMD_TIMEOUT_MS 2000     /* a command unanswered this long: reconnect */
-#define FLEET_CONNECT_TIMEOUT_MS 3000 /* connect, AUTH and SUBSCRIBE, in all */
-#define FLEET_BACKOFF_MIN_MS 250      /* first retry; doubled up to ... */
-#define FLEET_BACKOFF_MAX_MS 30000    /* ... 30 s */
-#define FLEET_QUEUE_MAX 4096	      /* records written while away */
-#define FLEET_PENDING_MAX 4096	      /* commands in flight; beyond: queued */
-#define FLEET_SCAN_COUNT 256	      /* keys asked per SCAN step */
-#define FLEET_MGET_MAX 1024	      /* keys per MGET: a SCAN step's at most */
-#define FLEET_SCAN_STEPS_MAX 100000   /* a catch-up's SCAN steps at most */
-
-enum fleet_state {
-	FLEET_IDLE,	  /* waiting for the backoff */
-	FLEET_SENTINEL,	  /* asking a Sentinel for the master */
-	FLEET_CONNECTING, /* connecting, AUTH, SUBSCRIBE */
-	FLEET_READY,
-};
-
-struct fleet {
-	struct ev_loop *loop;
-	struct fleet_hooks hooks;
-	struct fleet_limits lim;
-	uint64_t edge; /* this edge's id in what it writes */
-	char prefix[MXG_REDIS_PREFIX_MAX];
-	char channel[MXG_REDIS_PREFIX_MAX + sizeof(FLEET_CHANNEL)];
-	char user[MXG_REDIS_NAME_MAX];
-	char *password; /* NULL: no AUTH */
-	char master_name[MXG_REDIS_NAME_MAX];
-	struct sockaddr_storage direct; /* redis: the one server */
-	socklen_t direct_len;
-	struct sockaddr_storage sentinels[MXG_MAX_REDIS_SENTINELS];
-	size_t n_sentinels, next_sentinel, tried_sentinels;
-	struct sockaddr_storage master; /* in use */
-
-	enum fleet_state state;
-	redisAsyncContext *cmd, *sub, *sent;
-	bool cmd_ok, sub_ok;
-	struct ev_timer timer;
-	uint64_t state_ms; /* when the state began (connect deadline) */
-	uint64_t backoff_ms;
-	unsigned pending;     /* commands in flight on cmd */
-	uint64_t progress_ms; /* the last reply on cmd */
-	unsigned scan_steps;
-	bool warned; /* this outage is logged */
-
-	struct fleet_record *queue; /* ring */
-	size_t q_head, q_n;
-	struct fleet_stats st;
-};
-
-/* Keys of one MGET, for decoding its values. */
-struct mget {
-	struct fleet *f;
-	size_t n;
-	char *keys[];
-};
-
-static void reconnect(struct fleet *f);
 static void send_record(struct fleet *f, const struct fleet_record *r);
-static void scan_step(struct fleet *f, const char *cursor);
 
 uint64_t fleet_wall_ms(void)
 {
@@ -112,7 +55,7 @@ static const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t
 	return buf;
 }
 
-static void set_server(struct fleet *f, const struct sockaddr_storage *ss)
+void fleet_set_server(struct fleet *f, const struct sockaddr_storage *ss)
 {
 	char a[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	int port;
@@ -133,7 +76,7 @@ static void tick(struct fleet *f, uint64_t ms)
 		log_err("redis: cannot arm a timer; state is no longer shared");
 }
 
-static void free_ctx(redisAsyncContext **pac)
+void fleet_ctx_free(redisAsyncContext **pac)
 {
 	redisAsyncContext *ac = *pac;
 
@@ -143,7 +86,7 @@ static void free_ctx(redisAsyncContext **pac)
 }
 
 /* Lost, or never reached: drop everything, retry after the backoff. */
-static void fail(struct fleet *f, const char *why)
+void fleet_fail(struct fleet *f, const char *why)
 {
 	if (f->state == FLEET_READY || !f->warned) {
 		log_warn("redis %s: %s; deciding with local state, reconnecting with backoff",
@@ -159,9 +102,9 @@ static void fail(struct fleet *f, const char *why)
 	f->state = FLEET_IDLE;
 	f->cmd_ok = f->sub_ok = false;
 	f->pending = 0;
-	free_ctx(&f->cmd);
-	free_ctx(&f->sub);
-	free_ctx(&f->sent);
+	fleet_ctx_free(&f->cmd);
+	fleet_ctx_free(&f->sub);
+	fleet_ctx_free(&f->sent);
 	f->backoff_ms = f->backoff_ms ? f->backoff_ms * 2 : FLEET_BACKOFF_MIN_MS;
 	if (f->backoff_ms > FLEET_BACKOFF_MAX_MS)
 		f->backoff_ms = FLEET_BACKOFF_MAX_MS;
@@ -184,10 +127,10 @@ static void on_connect(const redisAsyncContext *ac, int status)
 	else
 		return;
 	if (f->state == FLEET_SENTINEL && !f->sent && f->tried_sentinels < f->n_sentinels) {
-		reconnect(f); /* the next Sentinel */
+		fleet_reconnect(f); /* the next Sentinel */
 		return;
 	}
-	fail(f, ac->errstr[0] ? ac->errstr : "cannot connect");
+	fleet_fail(f, ac->errstr[0] ? ac->errstr : "cannot connect");
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -202,10 +145,10 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 		f->sent = NULL;
 	else
 		return; /* freed by us */
-	fail(f, "connection closed");
+	fleet_fail(f, "connection closed");
 }
 
-static redisAsyncContext *open_ctx(struct fleet *f, const struct sockaddr_storage *ss)
+redisAsyncContext *fleet_ctx_open(struct fleet *f, const struct sockaddr_storage *ss)
 {
 	char a[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	redisAsyncContext *ac;
@@ -233,8 +176,8 @@ static redisAsyncContext *open_ctx(struct fleet *f, const struct sockaddr_storag
 
 /* An error reply: READONLY means we write to a replica (a failover): ask
  * again where the master is. */
-static bool reply_failed(struct fleet *f, redisAsyncContext *ac, const redisReply *r,
-			 const char *what)
+bool fleet_reply_failed(struct fleet *f, redisAsyncContext *ac, const redisReply *r,
+			const char *what)
 {
 	char why[160];
 
@@ -244,7 +187,7 @@ static bool reply_failed(struct fleet *f, redisAsyncContext *ac, const redisRepl
 	snprintf(why, sizeof(why), "%s: %.100s", what, r->str);
 	if (!strncmp(r->str, "READONLY", 8) || !strncmp(r->str, "LOADING", 7) ||
 	    !strncmp(r->str, "MASTERDOWN", 10) || ac != f->cmd) {
-		fail(f, why);
+		fleet_fail(f, why);
 		return true;
 	}
 	log_debug("redis %s: %s", f->st.server, why);
@@ -279,21 +222,8 @@ static void ready(struct fleet *f)
 		f->hooks.ready(f->hooks.arg);
 	if (f->state == FLEET_READY) {
 		f->scan_steps = 0;
-		scan_step(f, "0");
+		fleet_scan_step(f, "0");
 	}
-}
-
-static void take(struct fleet *f, struct fleet_record *r)
-{
-	if (r->edge == f->edge)
-		return; /* our own, back from the channel or the SCAN */
-	if (!fleet_clamp(r, &f->lim, fleet_wall_ms())) {
-		f->st.refused++;
-		return;
-	}
-	f->st.received++;
-	if (f->hooks.record)
-		f->hooks.record(f->hooks.arg, r);
 }
 
 static void on_cmd_reply(redisAsyncContext *ac, void *reply, void *priv)
@@ -306,110 +236,7 @@ static void on_cmd_reply(redisAsyncContext *ac, void *reply, void *priv)
 		f->pending--;
 	f->st.ops++;
 	f->progress_ms = ev_now_ms();
-	reply_failed(f, ac, reply, priv ? priv : "command");
-}
-
-static void on_mget(redisAsyncContext *ac, void *reply, void *priv)
-{
-	struct mget *m = priv;
-	struct fleet *f = m->f;
-	redisReply *r = reply;
-	struct fleet_record rec;
-
-	if (reply && ac == f->cmd) {
-		if (f->pending)
-			f->pending--;
-		f->st.ops++;
-		f->progress_ms = ev_now_ms();
-		if (!reply_failed(f, ac, r, "MGET") && r->type == REDIS_REPLY_ARRAY &&
-		    r->elements == m->n) {
-			for (size_t i = 0; i < r->elements; i++) {
-				const redisReply *v = r->element[i];
-
-				if (v->type != REDIS_REPLY_STRING)
-					continue; /* expired since the SCAN */
-				if (fleet_decode(f->prefix, m->keys[i], strlen(m->keys[i]), v->str,
-						 v->len, &rec)) {
-					f->st.refused++;
-					continue;
-				}
-				take(f, &rec);
-			}
-		}
-	}
-	for (size_t i = 0; i < m->n; i++)
-		free(m->keys[i]);
-	free(m);
-}
-
-static void on_scan(redisAsyncContext *ac, void *reply, void *priv)
-{
-	struct fleet *f = ac->data;
-	redisReply *r = reply, *keys;
-	struct mget *m;
-	const char **argv;
-	size_t *argl, n = 0, pl = strlen(f->prefix);
-	char cursor[24];
-
-	if (!reply || ac != f->cmd)
-		return;
-	if (f->pending)
-		f->pending--;
-	f->st.ops++;
-	f->progress_ms = ev_now_ms();
-	if (reply_failed(f, ac, r, "SCAN"))
-		return;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= sizeof(cursor) ||
-	    r->element[1]->type != REDIS_REPLY_ARRAY) {
-		f->st.errors++;
-		return;
-	}
-	snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-	keys = r->element[1];
-	m = calloc(1, sizeof(*m) + FLEET_MGET_MAX * sizeof(char *));
-	argv = calloc(FLEET_MGET_MAX + 1, sizeof(*argv));
-	argl = calloc(FLEET_MGET_MAX + 1, sizeof(*argl));
-	if (m && argv && argl) {
-		m->f = f;
-		argv[0] = "MGET";
-		argl[0] = 4;
-		for (size_t i = 0; i < keys->elements && n < FLEET_MGET_MAX; i++) {
-			const redisReply *k = keys->element[i];
-
-			/* The quorum's verdicts (PREFIXq:, PREFIXqe:) are
-			 * ctl_quorum.c's to read. */
-			if (k->type != REDIS_REPLY_STRING || k->len >= FLEET_KEY_MAX ||
-			    (k->len > pl && k->str[pl] == 'q') ||
-			    !(m->keys[n] = strndup(k->str, k->len)))
-				continue;
-			argv[n + 1] = m->keys[n];
-			argl[n + 1] = k->len;
-			n++;
-		}
-		m->n = n;
-		if (n &&
-		    redisAsyncCommandArgv(ac, on_mget, m, (int)n + 1, argv, argl) == REDIS_OK) {
-			f->pending++;
-			m = NULL;
-		}
-	}
-	if (m) {
-		for (size_t i = 0; i < m->n; i++)
-			free(m->keys[i]);
-		free(m);
-	}
-	free(argv);
-	free(argl);
-	if (strcmp(cursor, "0") && ++f->scan_steps < FLEET_SCAN_STEPS_MAX)
-		scan_step(f, cursor);
-}
-
-static void scan_step(struct fleet *f, const char *cursor)
-{
-	if (redisAsyncCommand(f->cmd, on_scan, NULL, "SCAN %s MATCH %s* COUNT %d", cursor,
-			      f->prefix, FLEET_SCAN_COUNT) == REDIS_OK)
-		f->pending++;
+	fleet_reply_failed(f, ac, reply, priv ? priv : "command");
 }
 
 static void on_auth_cmd(redisAsyncContext *ac, void *reply, void *priv)
@@ -418,7 +245,7 @@ static void on_auth_cmd(redisAsyncContext *ac, void *reply, void *priv)
 
 	if (!reply || ac != f->cmd)
 		return;
-	if (reply_failed(f, ac, reply, "AUTH"))
+	if (fleet_reply_failed(f, ac, reply, "AUTH"))
 		return;
 	f->pending = 0;
 	f->cmd_ok = true;
@@ -437,7 +264,7 @@ static void on_sub(redisAsyncContext *ac, void *reply, void *priv)
 		char why[160];
 
 		snprintf(why, sizeof(why), "%s: %.100s", priv ? (char *)priv : "SUBSCRIBE", r->str);
-		fail(f, why);
+		fleet_fail(f, why);
 		return;
 	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
@@ -455,7 +282,7 @@ static void on_sub(redisAsyncContext *ac, void *reply, void *priv)
 		f->st.refused++;
 		return;
 	}
-	take(f, &rec);
+	fleet_take(f, &rec);
 }
 
 static void on_auth_sub(redisAsyncContext *ac, void *reply, void *priv)
@@ -468,7 +295,7 @@ static void on_auth_sub(redisAsyncContext *ac, void *reply, void *priv)
 		char why[160];
 
 		snprintf(why, sizeof(why), "AUTH: %.100s", ((redisReply *)reply)->str);
-		fail(f, why);
+		fleet_fail(f, why);
 	}
 }
 
@@ -482,77 +309,20 @@ static int hello(struct fleet *f, redisAsyncContext *ac, redisCallbackFn *cb)
 	return redisAsyncCommand(ac, cb, NULL, "AUTH %s", f->password);
 }
 
-static void connect_master(struct fleet *f)
+void fleet_connect_master(struct fleet *f)
 {
 	f->state = FLEET_CONNECTING;
 	f->state_ms = ev_now_ms();
-	set_server(f, &f->master);
-	f->cmd = open_ctx(f, &f->master);
-	f->sub = f->cmd ? open_ctx(f, &f->master) : NULL;
+	fleet_set_server(f, &f->master);
+	f->cmd = fleet_ctx_open(f, &f->master);
+	f->sub = f->cmd ? fleet_ctx_open(f, &f->master) : NULL;
 	if (!f->cmd || !f->sub || hello(f, f->cmd, on_auth_cmd) != REDIS_OK ||
 	    hello(f, f->sub, on_auth_sub) != REDIS_OK ||
 	    redisAsyncCommand(f->sub, on_sub, NULL, "SUBSCRIBE %s", f->channel) != REDIS_OK) {
-		fail(f, "cannot connect");
+		fleet_fail(f, "cannot connect");
 		return;
 	}
 	f->pending = 1;
-}
-
-static void on_sentinel(redisAsyncContext *ac, void *reply, void *priv)
-{
-	struct fleet *f = ac->data;
-	redisReply *r = reply;
-	struct mxg_ip ip;
-	unsigned long port;
-	char *end;
-
-	if (!reply || ac != f->sent)
-		return;
-	free_ctx(&f->sent); /* freed when this callback returns */
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-	    r->element[0]->type == REDIS_REPLY_STRING &&
-	    r->element[1]->type == REDIS_REPLY_STRING && r->element[0]->len < INET6_ADDRSTRLEN &&
-	    !mxg_ip_parse(r->element[0]->str, &ip)) {
-		port = strtoul(r->element[1]->str, &end, 10);
-		if (!*end && port && port < 65536) {
-			mxg_ip_to_sockaddr(&ip, (uint16_t)port, &f->master);
-			connect_master(f);
-			return;
-		}
-	}
-	/* No master known there (nil), an error, or an answer that is not an
-	 * address (a Sentinel announcing host names: not supported, as
-	 * resolving would block): the next Sentinel. */
-	log_debug("redis: Sentinel %s did not name the master of %s", f->st.server, f->master_name);
-	if (f->tried_sentinels < f->n_sentinels)
-		reconnect(f);
-	else
-		fail(f, "no Sentinel names the master");
-}
-
-static void reconnect(struct fleet *f)
-{
-	if (!f->n_sentinels) {
-		f->master = f->direct;
-		connect_master(f);
-		return;
-	}
-	f->state = FLEET_SENTINEL;
-	if (f->state_ms == 0 || f->tried_sentinels == 0)
-		f->state_ms = ev_now_ms();
-	set_server(f, &f->sentinels[f->next_sentinel]);
-	f->sent = open_ctx(f, &f->sentinels[f->next_sentinel]);
-	f->next_sentinel = (f->next_sentinel + 1) % f->n_sentinels;
-	f->tried_sentinels++;
-	if (!f->sent ||
-	    redisAsyncCommand(f->sent, on_sentinel, NULL, "SENTINEL get-master-addr-by-name %s",
-			      f->master_name) != REDIS_OK) {
-		free_ctx(&f->sent);
-		if (f->tried_sentinels < f->n_sentinels)
-			reconnect(f);
-		else
-			fail(f, "no Sentinel answers");
-	}
 }
 
 static void on_timer(struct ev_loop *loop, void *arg)
@@ -564,18 +334,18 @@ static void on_timer(struct ev_loop *loop, void *arg)
 	case FLEET_IDLE:
 		f->tried_sentinels = 0;
 		f->state_ms = 0;
-		reconnect(f);
+		fleet_reconnect(f);
 		break;
 	case FLEET_SENTINEL:
 	case FLEET_CONNECTING:
 		if (now - f->state_ms > FLEET_CONNECT_TIMEOUT_MS) {
-			fail(f, "no answer within 3 s of connecting");
+			fleet_fail(f, "no answer within 3 s of connecting");
 			return;
 		}
 		break;
 	case FLEET_READY:
 		if (f->pending && now - f->progress_ms > FLEET_CMD_TIMEOUT_MS) {
-			fail(f, "a command unanswered for 2 s");
+			fleet_fail(f, "a command unanswered for 2 s");
 			return;
 		}
 		break;
@@ -634,7 +404,7 @@ static void on_raw(redisAsyncContext *ac, void *reply, void *priv)
 			    !strncmp(r->str, "MASTERDOWN", 10)) {
 				rc->cb(rc->arg, NULL);
 				free(rc);
-				fail(f, r->str);
+				fleet_fail(f, r->str);
 				return;
 			}
 		}
@@ -730,9 +500,9 @@ void fleet_free(struct fleet *f)
 		return;
 	if (f->loop)
 		ev_timer_stop(f->loop, &f->timer);
-	free_ctx(&f->cmd);
-	free_ctx(&f->sub);
-	free_ctx(&f->sent);
+	fleet_ctx_free(&f->cmd);
+	fleet_ctx_free(&f->sub);
+	fleet_ctx_free(&f->sent);
 	if (f->password) {
 		explicit_bzero(f->password, strlen(f->password));
 		free(f->password);
