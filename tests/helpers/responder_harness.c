@@ -20,8 +20,9 @@
  *       [--max-per-net N] [--session DURATION] [--strict]
  *       [--tls-cert FILE [--tls-key FILE]]
  *   --strict: as under mxgated, close connections not dialled to port 25
- *   and never count loopback clients as offenders (default: serve and
- *   count them, as the tests dial the harness directly from loopback).
+ *   (default: serve those dialled to the harness's own port, as the tests
+ *   dial it directly). Clients on this host (loopback, its addresses) are
+ *   never offenders: a test of offenders dials from another namespace.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -235,7 +236,7 @@ int main(int argc, char **argv)
 	struct responder r;
 	uint16_t port = 0;
 	size_t n_dom = 0;
-	bool push = true, per_net_set = false;
+	bool push = true, per_net_set = false, strict = false;
 	char err[512];
 	sigset_t sigs;
 	int opt, sig = 0;
@@ -255,9 +256,6 @@ int main(int argc, char **argv)
 	cfg.reply = MXG_REPLY_REJECT;
 	cfg.offender_threshold = 5;
 	cfg.offender_window_ms = 3600000;
-	/* Clients dial the harness directly, from loopback: serve them as if
-	 * steered, count them like any client. --strict: as mxgated does. */
-	cfg.responder_test_mode = true;
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
@@ -270,7 +268,7 @@ int main(int argc, char **argv)
 			snprintf(cfg.tls_key_file, sizeof(cfg.tls_key_file), "%s", optarg);
 			break;
 		case 's':
-			cfg.responder_test_mode = false;
+			strict = true;
 			break;
 		case '4':
 			l4 = optarg;
@@ -391,8 +389,15 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 
 	if (responder_listen_on(&r, strcmp(l4, "none") ? &v4 : NULL,
-				strcmp(l6, "none") ? &v6 : NULL, port, err, sizeof(err)) < 0 ||
-	    responder_spawn(&r, &cfg, err, sizeof(err)) < 0) {
+				strcmp(l6, "none") ? &v6 : NULL, port, err, sizeof(err)) < 0) {
+		fprintf(stderr, "responder_harness: %s\n", err);
+		return 1;
+	}
+	/* Clients dial the harness directly: its port is the steered one
+	 * (with --port 0, the IPv4 listener's). --strict: 25, as mxgated. */
+	if (!strict)
+		r.steered_port = r.port_v4 ? r.port_v4 : r.port_v6;
+	if (responder_spawn(&r, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "responder_harness: %s\n", err);
 		return 1;
 	}

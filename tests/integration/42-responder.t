@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 # The responder as mxgated runs it (forked, unprivileged), driven through
-# tests/helpers/responder_harness in a private network namespace: the
+# tests/helpers/responder_harness in a private network namespace (and
+# offenders from a second one: clients on the host itself never are): the
 # replies of DESIGN.md's table (551 naming the primary, defer 451, offender
 # 550 per client and IPv6 /64), no capabilities, bad input (overlong lines,
 # binary, pipelined garbage, a silent client), connection limits, and
@@ -25,6 +26,7 @@ SRC=${MXG_SRC:-$PWD}
 HARNESS=$OUT/tests/helpers/responder_harness
 CLIENT="/usr/bin/python3 $SRC/tests/helpers/smtp_client.py"
 NS=mxgr$$
+NSC=mxgrc$$ # remote clients, over a veth pair: 198.51.100.0/24, 2001:db8:1::/64, 2001:db8:2::/64
 DIR=$(mktemp -d /tmp/mxg-responder.XXXXXX)
 HPID=
 PORT=2525
@@ -33,6 +35,7 @@ cleanup() {
 	[ -n "$HPID" ] && kill "$HPID" 2>/dev/null && wait "$HPID" 2>/dev/null
 	ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
+	ip netns del "$NSC" 2>/dev/null
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -88,13 +91,13 @@ log_has() { grep -qE "$2" "$1" 2>/dev/null; }
 # refused PORT ADDR: a connection to ADDR:PORT is refused.
 refused() { [ "$(client "$2" "$1" --connect-only)" = refused ]; }
 client() { in_ns $CLIENT "$@"; }
-swaks_to() { # swaks_to ADDR [SRC] RCPT...   ($SWAKS_PORT overrides the port)
+swaks_to() { # swaks_to ADDR [SRC] RCPT...   ($SWAKS_PORT overrides the port, $SWAKS_NS the namespace)
 	local server=$1 src=$2
 	shift 2
 	local args=(--server "$server" --port "${SWAKS_PORT:-$PORT}" --from sender@sender.test --helo sender.test
 		--timeout 10 -q RCPT)
 	[ -n "$src" ] && args+=(--local-interface "$src")
-	in_ns swaks "${args[@]}" --to "$(
+	ip netns exec "${SWAKS_NS:-$NS}" swaks "${args[@]}" --to "$(
 		IFS=,
 		echo "$*"
 	)" 2>&1
@@ -103,11 +106,25 @@ swaks_to() { # swaks_to ADDR [SRC] RCPT...   ($SWAKS_PORT overrides the port)
 
 
 ip netns add "$NS"
+ip netns add "$NSC"
 in_ns ip link set lo up
-for a in 2001:db8:1::1 2001:db8:1::2 2001:db8:2::1 2001:db8:ff::20; do
-	in_ns ip -6 addr add $a/64 dev lo nodad
-done
+in_ns ip -6 addr add 2001:db8:ff::20/64 dev lo nodad
 in_ns ip addr add 192.0.2.20/32 dev lo
+ip link add mxgr$$s netns "$NS" type veth peer name mxgr$$c netns "$NSC"
+in_ns ip link set mxgr$$s up
+in_ns ip addr add 198.51.100.1/24 dev mxgr$$s
+in_ns ip -6 addr add 2001:db8:ee::1/64 dev mxgr$$s nodad
+in_ns ip -6 route add 2001:db8:1::/64 dev mxgr$$s
+in_ns ip -6 route add 2001:db8:2::/64 dev mxgr$$s
+ip -n "$NSC" link set lo up
+ip -n "$NSC" link set mxgr$$c up
+for a in 198.51.100.5/24 198.51.100.6/24; do
+	ip -n "$NSC" addr add $a dev mxgr$$c
+done
+for a in 2001:db8:1::1 2001:db8:1::2 2001:db8:2::1; do
+	ip -n "$NSC" -6 addr add $a/64 dev mxgr$$c nodad
+done
+ip -n "$NSC" -6 route add 2001:db8:ee::/64 dev mxgr$$c
 
 in_ns "$HARNESS" --listen4 0.0.0.0 --listen6 :: --port $PORT --helo backup.test \
 	--domain example.test=gated:mx1.example.test \
@@ -154,30 +171,40 @@ like "$out" "451 4\.7\.1 <stranger\.test>: not served by this backup MX now; ple
 
 # Scenario 6: offender escalation, per client address, counting sessions:
 # one session with four RCPTs counts once (an MTA's queue is not abuse).
+# The clients are remote (the second namespace): local ones never count.
 rcpt='RCPT TO:<u@example.test>\r\n'
-out=$(client 127.0.0.1 $PORT --bind 127.0.0.5 --wait 15 \
+export SWAKS_NS=$NSC
+out=$(ip netns exec "$NSC" $CLIENT 198.51.100.1 $PORT --bind 198.51.100.5 --wait 15 \
 	--send 'EHLO o.test\r\nMAIL FROM:<a@o.test>\r\n' \
 	--send "$rcpt" --send "$rcpt" --send "$rcpt" --send "$rcpt" --send 'QUIT\r\n')
 like "$out" "(551 5\.7\.1 example\.test[^$NL]*$NL){4}221 " \
 	"offender: four RCPTs in one session are one session: 551 each"
-swaks_to 127.0.0.1 127.0.0.5 user@example.test >/dev/null
-swaks_to 127.0.0.1 127.0.0.5 user@example.test >/dev/null
-out=$(swaks_to 127.0.0.1 127.0.0.5 user@example.test)
+swaks_to 198.51.100.1 198.51.100.5 user@example.test >/dev/null
+swaks_to 198.51.100.1 198.51.100.5 user@example.test >/dev/null
+out=$(swaks_to 198.51.100.1 198.51.100.5 user@example.test)
 like "$out" "550 5\.7\.1 You tried me, a backup MX, too often while the primary MX is online" \
 	"offender: the fourth session gets 550 5.7.1"
-out=$(swaks_to 127.0.0.1 127.0.0.5 user@example.test)
+out=$(swaks_to 198.51.100.1 198.51.100.5 user@example.test)
 like "$out" "550 5\.7\.1 You tried me" "the offender stays refused in a new session"
-out=$(swaks_to 127.0.0.1 127.0.0.6 user@example.test)
+out=$(swaks_to 198.51.100.1 198.51.100.6 user@example.test)
 like "$out" "551 5\.7\.1 example\.test" "another client still gets 551"
 for _ in 1 2 3; do
-	swaks_to ::1 2001:db8:1::1 user@example.test >/dev/null
+	swaks_to 2001:db8:ee::1 2001:db8:1::1 user@example.test >/dev/null
 done
-out=$(swaks_to ::1 2001:db8:1::1 user@example.test)
+out=$(swaks_to 2001:db8:ee::1 2001:db8:1::1 user@example.test)
 like "$out" "550 5\.7\.1 You tried me" "IPv6 offender escalates too"
-out=$(swaks_to ::1 2001:db8:1::2 user@example.test)
+out=$(swaks_to 2001:db8:ee::1 2001:db8:1::2 user@example.test)
 like "$out" "550 5\.7\.1 You tried me" "IPv6 offenders are counted per /64"
-out=$(swaks_to ::1 2001:db8:2::1 user@example.test)
+out=$(swaks_to 2001:db8:ee::1 2001:db8:2::1 user@example.test)
 like "$out" "551 5\.7\.1 example\.test" "another /64 still gets 551"
+unset SWAKS_NS
+# A client on the host itself never becomes one (the host's own MTA,
+# local submission): five sessions from loopback, still 551.
+for _ in 1 2 3 4; do
+	swaks_to 127.0.0.1 127.0.0.7 user@example.test >/dev/null
+done
+out=$(swaks_to 127.0.0.1 127.0.0.7 user@example.test)
+like "$out" "551 5\.7\.1 example\.test" "a loopback client is never an offender"
 
 # Scenario 10: bad input, while a normal session runs beside it.
 long=$(printf 'NOOP %0600d' 0)
@@ -243,13 +270,20 @@ rcpt_becomes "551 5\.7\.1"
 like "$out" "551 5\.7\.1 example\.test" "table update: gated again -> 551"
 
 # Behind an nft redirect (gate = nft) the original destination comes from
-# conntrack; with bpf_sk_assign getsockname shows it directly.
+# conntrack; with bpf_sk_assign getsockname shows it directly. A responder
+# as mxgated runs it (--strict: only what was dialled to port 25 is
+# served) on its own port, with port 25 redirected to it.
+PORT3=2527
+in_ns "$HARNESS" --strict --listen4 0.0.0.0 --listen6 :: --port $PORT3 \
+	--domain example.test=gated:mx1.example.test >"$DIR/harness3.out" 2>"$DIR/harness3.err" &
+wait_for 20 log_has "$DIR/harness3.out" pid=
+CHILD3=$(sed -n 's/.*pid=\([0-9]*\).*/\1/p' "$DIR/harness3.out")
 if in_ns nft -f - <<EOF; then
 table inet mxgtest {
 	chain out {
 		type nat hook output priority -100;
-		ip daddr 192.0.2.20 tcp dport 25 redirect to :$PORT
-		ip6 daddr 2001:db8:ff::20 tcp dport 25 redirect to :$PORT
+		ip daddr 192.0.2.20 tcp dport 25 redirect to :$PORT3
+		ip6 daddr 2001:db8:ff::20 tcp dport 25 redirect to :$PORT3
 	}
 }
 EOF
@@ -258,17 +292,22 @@ EOF
 	out=$(SWAKS_PORT=25 swaks_to 2001:db8:ff::20 "" user@example.test)
 	like "$out" "551 5\.7\.1 example\.test" "nft redirect, IPv6: 551"
 	# The session line is written when the client's FIN arrives.
-	wait_for 20 log_has "$DIR/harness.err" "dst=2001:db8:ff::20 port=25 "
-	log=$(cat "$DIR/harness.err")
+	wait_for 20 log_has "$DIR/harness3.err" "dst=2001:db8:ff::20 port=25 "
+	log=$(cat "$DIR/harness3.err")
 	like "$log" "session client=127\.0\.0\.42 port=[0-9]+ dst=192\.0\.2\.20 port=25 " \
 		"the log names the original destination 192.0.2.20 port 25"
 	like "$log" "dst=2001:db8:ff::20 port=25 " "and the IPv6 one"
+	out=$(SWAKS_PORT=$PORT3 swaks_to 127.0.0.1 127.0.0.43 user@example.test)
+	unlike "$out" "<-  220 " "dialled to its own port, not redirected: no greeting"
+	in_ns nft delete table inet mxgtest
 else
-	for i in 1 2 3 4; do
+	for i in 1 2 3 4 5; do
 		n=$((n + 1))
 		echo "ok $n # SKIP nft nat not available"
 	done
 fi
+# Its controller (the harness) goes; the responder follows by itself.
+[ -n "$CHILD3" ] && kill "$(awk '/^PPid:/ {print $2}' /proc/"$CHILD3"/status)" 2>/dev/null
 
 ok "the responder survived all of it" kill -0 "$CHILD"
 log=$(cat "$DIR/harness.err")

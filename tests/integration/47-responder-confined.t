@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The responder, which parses the internet, is confined before it reads a
 # byte: chrooted into an empty directory and under a seccomp allowlist
-# (Seccomp: 2 in its status, its root is the empty directory). A build
-# whose responder makes a forbidden system call at its first connection
-# (tests/helpers/mxgated_sigsys.c, as an exploited parser would) shows
+# (Seccomp: 2 in its status, its root is the empty directory). A responder
+# that makes a forbidden system call at its first connection (preloaded
+# tests/preload/sigsys_after_accept.c, as an exploited parser would) shows
 # what happens then: the kernel kills it with SIGSYS, its sockets close,
 # the tc program stops steering (the next connection reaches the backup's
 # Postfix), and mxgated restarts it, confined again.
@@ -28,10 +28,10 @@ tap_is "$(find "$EMPTY" -mindepth 1 | wc -l):$(stat -c '%U %a' "$EMPTY")" "0:roo
 tap_like "$(mxg_rcpt example.test)" '^551 ' "confined, it still answers 551"
 mxg_term
 
-# The build whose responder makes a forbidden call at its first accept.
-MXGATED=$MXG_OUT/tests/helpers/mxgated_sigsys
+# The responder makes a forbidden call at its first accept (preloaded).
+MXG_PRELOAD=$MXG_OUT/tests/preload/sigsys_after_accept.so
 mxg_start
-tap_ok "the test build is gated too" mxg_wait_state example.test gated 10
+tap_ok "with the preload, gated too" mxg_wait_state example.test gated 10
 rpid=$(resp_pid)
 tap_like "$(grep '^Seccomp:' "/proc/$rpid/status")" 'Seccomp:.2' "its responder is confined (pid $rpid)"
 # Hold mxgated (SIGSTOP) while we look, so that it cannot restart the

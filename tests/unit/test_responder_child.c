@@ -52,7 +52,7 @@ static pid_t child_start(int *ctl)
 	assert_true(pid >= 0);
 	if (!pid) {
 		close(sv[0]);
-		_exit(responder_child_run(&cfg, -1, -1, sv[1], NULL, -1));
+		_exit(responder_child_run(&cfg, -1, -1, MXG_SMTP_PORT, sv[1], NULL, -1));
 	}
 	close(sv[1]);
 	*ctl = sv[0];

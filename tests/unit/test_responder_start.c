@@ -51,6 +51,7 @@ static struct rsp_start *start_of(const struct mxg_config *from)
 	s->gid = 65534;
 	s->change_user = true;
 	s->have_v6 = true;
+	s->steered_port = 25;
 	snprintf(s->user, sizeof(s->user), "nobody");
 	snprintf(s->jail, sizeof(s->jail), "/var/empty");
 	responder_config_subset(from, &s->cfg);
@@ -70,6 +71,7 @@ static void test_blob_round_trip_with_the_subset_only(void **state)
 	assert_int_equal(back->parent, getpid());
 	assert_int_equal(back->uid, 65534);
 	assert_true(back->change_user && back->have_v6 && !back->have_v4);
+	assert_int_equal(back->steered_port, 25);
 	assert_string_equal(back->user, "nobody");
 	assert_string_equal(back->jail, "/var/empty");
 	assert_string_equal(back->cfg.helo_name, "backup.example.org");

@@ -221,11 +221,6 @@ struct mxg_config {
 	socklen_t handoff_addr_len; /* 0 = no handoff */
 	int handoff_protocol;	    /* 0 proxy (PROXY v2), 1 xclient */
 
-	/* Tests only (responder_harness), never from a file: serve
-	 * connections that were not steered from port 25, and count
-	 * loopback clients like any other (the harness's clients are). */
-	bool responder_test_mode;
-
 	/* Allowlists and passes (docs/responder.md, "Passes"). */
 	struct mxg_net pass_clients[MXG_MAX_PASS_CLIENTS];
 	size_t n_pass_clients;

@@ -126,6 +126,7 @@ static int start_blob(const struct responder *r, const struct mxg_config *cfg, p
 	s->log_debug = log_debug_enabled();
 	s->have_v4 = r->listen_fd_v4 >= 0;
 	s->have_v6 = r->listen_fd_v6 >= 0;
+	s->steered_port = r->steered_port ? r->steered_port : MXG_SMTP_PORT;
 	snprintf(s->user, sizeof(s->user), "%s", cfg->user);
 	snprintf(s->jail, sizeof(s->jail), "%s", jail);
 	responder_config_subset(cfg, &s->cfg);

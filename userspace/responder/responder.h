@@ -51,6 +51,13 @@ struct responder {
 	int listen_fd_v6;
 	uint16_t port_v4; /* the ephemeral ports (for nft redirect, logs) */
 	uint16_t port_v6;
+	/* The destination port a connection steered to the listeners
+	 * shows (its original destination): 0 = MXG_SMTP_PORT, as the tc
+	 * and nft gates steer port 25. A connection showing another port
+	 * was dialled to the listener from this host and is closed unserved.
+	 * A caller whose clients dial the listeners directly (the test
+	 * harness) names the listening port here. */
+	uint16_t steered_port;
 };
 
 /* Create the two listening sockets (127.0.0.1 and ::1 with IPV6_V6ONLY,

@@ -33,10 +33,11 @@
 #define REFUSE_LOG_INTERVAL_MS 1000 /* at most one "refused" line per second */
 
 /* The destination the client dialled: with bpf_sk_assign or tproxy
- * getsockname already shows it (port 25); behind an nft redirect ask
- * conntrack. A port other than 25 means the connection was not steered:
- * someone on this host connected to the responder's own listener. */
-static void original_dst(int fd, struct mxg_ip *dst, uint16_t *dst_port)
+ * getsockname already shows it (steered, port 25); behind an nft
+ * redirect ask conntrack. A port other than steered means the connection
+ * was not steered: someone on this host connected to the responder's
+ * own listener. */
+static void original_dst(int fd, uint16_t steered, struct mxg_ip *dst, uint16_t *dst_port)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -44,8 +45,7 @@ static void original_dst(int fd, struct mxg_ip *dst, uint16_t *dst_port)
 
 	*dst_port = 0;
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
-	    mxg_ip_from_sockaddr((struct sockaddr *)&ss, dst, dst_port) < 0 ||
-	    *dst_port == MXG_SMTP_PORT)
+	    mxg_ip_from_sockaddr((struct sockaddr *)&ss, dst, dst_port) < 0 || *dst_port == steered)
 		return;
 	len = sizeof(ss);
 	if (ss.ss_family == AF_INET)
@@ -218,8 +218,8 @@ static void accept_one(struct rsp *r, int fd, const struct sockaddr_storage *ss)
 		close(fd); /* not TCP over IP: cannot happen on our listeners */
 		return;
 	}
-	original_dst(fd, &dst, &dst_port);
-	if (dst_port != MXG_SMTP_PORT && !r->cfg->responder_test_mode) {
+	original_dst(fd, r->steered_port, &dst, &dst_port);
+	if (dst_port != r->steered_port) {
 		/* Not steered from port 25: a local process dialled our
 		 * listener. No session, no reply, nothing counted. */
 		close(fd);
@@ -275,8 +275,6 @@ void rsp_on_accept(struct ev_loop *loop, int lfd, unsigned events, void *arg)
 		int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			if (responder_test_after_accept)
-				responder_test_after_accept();
 			accept_one(r, fd, &ss);
 			continue;
 		}

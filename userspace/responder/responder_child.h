@@ -94,6 +94,7 @@ struct rsp {
 
 	uint64_t refuse_log_ms;
 	unsigned refused_quiet; /* refusals not logged since the last line */
+	uint16_t steered_port;	/* struct responder's: 25 under mxgated */
 	uint64_t unsteered;	/* connections closed: not steered from port 25 */
 	int exit_code;
 

@@ -42,10 +42,6 @@ int responder_seccomp(char *err, size_t errlen);
  * and the handoff connector's. 0 or a negative errno. */
 int responder_seccomp_load(const int *allowed, size_t n,
 			   int (*rules)(scmp_filter_ctx ctx, void *arg), void *arg);
-/* Tests only: a build that defines it (tests/helpers/mxgated_sigsys.c)
- * has the confined child call it at every accepted connection, to prove
- * that a forbidden system call kills it and the gate opens. */
-extern void responder_test_after_accept(void) __attribute__((weak));
 
 /* responder_tls.c, in the child before the chroot: the TLS server
  * context from tls_cert_file and tls_key_file (*ctx NULL when none is
@@ -58,9 +54,10 @@ int responder_tls_prepare(const struct mxg_config *cfg, SSL_CTX **ctx, char *err
 /* Note this host's addresses (before the privilege drop): local clients
  * are never offenders. */
 void responder_self_snapshot(void);
-/* connector: the handoff connector's end (responder_connector.h), -1 = none. */
-int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int ctl, SSL_CTX *tls,
-			int connector);
+/* steered_port: struct responder's; connector: the handoff connector's
+ * end (responder_connector.h), -1 = none. */
+int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, uint16_t steered_port,
+			int ctl, SSL_CTX *tls, int connector);
 
 /* The settings the responder uses as they are (config.c sets their
  * defaults and refuses 0): 0, or -EINVAL with err naming the one that is

@@ -60,7 +60,7 @@ static bool conn_offender(void *arg)
 {
 	struct conn *c = arg;
 
-	if (!c->rsp->cfg->responder_test_mode && rsp_client_is_local(c))
+	if (rsp_client_is_local(c))
 		return false;
 	if (!offender_try(&c->rsp->off, &c->key, ev_now_ms(), c->serial))
 		return false;
@@ -546,11 +546,12 @@ static void on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	}
 }
 
-int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, int ctl, SSL_CTX *tls,
-			int connector)
+int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, uint16_t steered_port,
+			int ctl, SSL_CTX *tls, int connector)
 {
 	struct rsp r = {.cfg = cfg,
 			.listen_fd = {fd_v4, fd_v6},
+			.steered_port = steered_port,
 			.ctl = ctl,
 			.tls_ctx = tls,
 			.connector_fd = connector};

@@ -149,7 +149,7 @@ __attribute__((noreturn)) static void serve(struct rsp_start *s)
 		 (int)self, s->change_user ? s->user : "(unchanged)",
 		 s->jail[0] ? s->jail : "(unchanged)", tls ? "offered" : "off");
 	responder_send_ready(ctl, 0, "");
-	_exit(responder_child_run(cfg, fd4, fd6, ctl, tls, connector));
+	_exit(responder_child_run(cfg, fd4, fd6, s->steered_port, ctl, tls, connector));
 }
 
 int responder_role_main(int argc, char **argv, const char *ident)

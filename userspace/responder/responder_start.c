@@ -33,6 +33,7 @@ struct start_hdr {
 	int32_t parent;
 	uint32_t uid, gid;
 	uint8_t change_user, log_syslog, log_debug, have_v4, have_v6;
+	uint16_t steered_port;
 	char user[64];
 	char jail[256];
 };
@@ -65,7 +66,6 @@ void responder_config_subset(const struct mxg_config *from, struct mxg_config *t
 	to->handoff_addr = from->handoff_addr;
 	to->handoff_addr_len = from->handoff_addr_len;
 	to->handoff_protocol = from->handoff_protocol;
-	to->responder_test_mode = from->responder_test_mode;
 }
 
 int responder_start_write(const struct rsp_start *s, char *err, size_t errlen)
@@ -79,7 +79,8 @@ int responder_start_write(const struct rsp_start *s, char *err, size_t errlen)
 			      .log_syslog = s->log_syslog,
 			      .log_debug = s->log_debug,
 			      .have_v4 = s->have_v4,
-			      .have_v6 = s->have_v6};
+			      .have_v6 = s->have_v6,
+			      .steered_port = s->steered_port};
 	char *packed = NULL;
 	size_t plen = 0;
 	int fd, rc;
@@ -144,7 +145,8 @@ int responder_start_read(int fd, struct rsp_start *s, char *err, size_t errlen)
 	if (memcmp(h.magic, START_MAGIC, sizeof(h.magic)) || h.hdr_size != sizeof(h) ||
 	    h.cfg_len != (size_t)st.st_size - sizeof(h) || h.parent <= 0 ||
 	    h.user[sizeof(h.user) - 1] || h.jail[sizeof(h.jail) - 1] || h.change_user > 1 ||
-	    h.log_syslog > 1 || h.log_debug > 1 || h.have_v4 > 1 || h.have_v6 > 1)
+	    h.log_syslog > 1 || h.log_debug > 1 || h.have_v4 > 1 || h.have_v6 > 1 ||
+	    !h.steered_port)
 		goto bad;
 	/* 1 (a refusal) is never written here: as malformed as -1. */
 	if (config_unpack(buf + sizeof(h), h.cfg_len, &s->cfg, err, errlen))
@@ -161,6 +163,7 @@ int responder_start_read(int fd, struct rsp_start *s, char *err, size_t errlen)
 	s->log_debug = h.log_debug;
 	s->have_v4 = h.have_v4;
 	s->have_v6 = h.have_v6;
+	s->steered_port = h.steered_port;
 	memcpy(s->user, h.user, sizeof(s->user));
 	memcpy(s->jail, h.jail, sizeof(s->jail));
 	free(buf);

@@ -40,6 +40,7 @@ struct rsp_start {
 	bool log_syslog;  /* else stderr */
 	bool log_debug;
 	bool have_v4, have_v6; /* RSP_FD_LISTEN4/6 are ours */
+	uint16_t steered_port; /* see struct responder */
 	char user[64];	       /* for the log line only */
 	char jail[256];	       /* the chroot directory; "" = none */
 	struct mxg_config cfg; /* the subset only (responder_config_subset) */
