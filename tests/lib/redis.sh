@@ -28,8 +28,10 @@
 # rd_sentinel_start HOST MASTER_HOST  Starts redis-sentinel in HOST's
 #                       namespace on port $RD_SENTINEL_PORT, monitoring
 #                       MASTER_HOST's server as $RD_MASTER_NAME with quorum
-#                       $RD_QUORUM (default 2), down-after 1000 ms, failover
-#                       timeout 5 s. Waits until it reports the master.
+#                       $RD_QUORUM (default 2), down-after $RD_DOWN_AFTER_MS
+#                       (1000), failover timeout $RD_FAILOVER_TIMEOUT_MS
+#                       (5000), both times MXG_TIME_SCALE (tn_ms). Waits
+#                       until it reports the master.
 # rd_set                rd_hosts, then master r1, replicas r2 r3, sentinels
 #                       on r1 r2 r3; waits until every sentinel knows the
 #                       two replicas and the two other sentinels.
@@ -53,7 +55,8 @@
 #
 # ---- Variables -----------------------------------------------------------
 # RD_USER (mxgate), RD_PASS_FILE, RD_PREFIX (per run: "$TN:"), RD_PORT (6379),
-# RD_SENTINEL_PORT (26379), RD_MASTER_NAME (mxgate), RD_QUORUM (2);
+# RD_SENTINEL_PORT (26379), RD_MASTER_NAME (mxgate), RD_QUORUM (2),
+# RD_DOWN_AFTER_MS (1000), RD_FAILOVER_TIMEOUT_MS (5000);
 # files per host: $TN_DIR/HOST/redis/{redis.conf,sentinel.conf},
 # $TN_DIR/HOST/{redis,sentinel}.log (tn_spawn).
 
@@ -65,6 +68,8 @@ RD_PORT=${RD_PORT:-6379}
 RD_SENTINEL_PORT=${RD_SENTINEL_PORT:-26379}
 RD_MASTER_NAME=${RD_MASTER_NAME:-mxgate}
 RD_QUORUM=${RD_QUORUM:-2}
+RD_DOWN_AFTER_MS=${RD_DOWN_AFTER_MS:-1000}
+RD_FAILOVER_TIMEOUT_MS=${RD_FAILOVER_TIMEOUT_MS:-5000}
 RD_PASS_FILE=
 RD_PREFIX=
 RD__ADMIN=rdadmin
@@ -210,8 +215,8 @@ rd_sentinel_start() {
 		echo "sentinel monitor $RD_MASTER_NAME $(rd__ip "$master") $RD_PORT $RD_QUORUM"
 		echo "sentinel auth-user $RD_MASTER_NAME $RD__ADMIN"
 		echo "sentinel auth-pass $RD_MASTER_NAME $RD__ADMIN_PASS"
-		echo "sentinel down-after-milliseconds $RD_MASTER_NAME 1000"
-		echo "sentinel failover-timeout $RD_MASTER_NAME 5000"
+		echo "sentinel down-after-milliseconds $RD_MASTER_NAME $(tn_ms "$RD_DOWN_AFTER_MS")"
+		echo "sentinel failover-timeout $RD_MASTER_NAME $(tn_ms "$RD_FAILOVER_TIMEOUT_MS")"
 		echo "sentinel parallel-syncs $RD_MASTER_NAME 2"
 	} >"$d/sentinel.conf"
 	chmod 0600 "$d/sentinel.conf"
