@@ -67,6 +67,10 @@ tn_on_cleanup edge_stop
 st() {
 	"$MXGATE" status --json -s "$TN_DIR/run/$1.sock" 2>/dev/null
 }
+# metric $2 of host $1's mxgated
+metric() {
+	"$MXGATE" metrics -s "$TN_DIR/run/$1.sock" 2>/dev/null | awk -v m="$2" '$1 == m { print $2 }'
+}
 # state/reason of example.test on host $1
 sr() {
 	st "$1" | jq -r '.domains[] | select(.name == "example.test") | .state + "/" + .reason'
@@ -81,7 +85,7 @@ in_gate_map() {
 	[ "${n:-0}" -gt 0 ]
 }
 
-tap_plan 13
+tap_plan 17
 
 edge_conf edge mx2.example.test
 edge_conf edge2 mx3.example.test
@@ -97,8 +101,31 @@ tap_is "$(st edge | jq -r '.counters.quorum | "\(.verified) \(.edges_read)"') $(
 both_in_gate_map() { in_gate_map edge && in_gate_map edge2; }
 tap_ok "the gate map of each edge holds its address" both_in_gate_map
 keys=$(rd_cli r1 --scan --pattern "${RD_PREFIX}q*" | sort | tr '\n' ' ')
-tap_like "$keys" "${RD_PREFIX}q:mx2.example.test:192.0.2.11 .*${RD_PREFIX}qe:mx2.example.test .*${RD_PREFIX}qe:mx3.example.test" \
-	"Redis holds each edge's verdicts per primary address and its qe: key"
+tap_like "$keys" "${RD_PREFIX}q:mx2.example.test:192.0.2.11 .*${RD_PREFIX}q:mx3.example.test:192.0.2.11 " \
+	"Redis holds each edge's verdict per primary address"
+tap_is "$(rd_cli r1 ZRANGE "${RD_PREFIX}qedges" 0 -1 | sort | tr '\n' ' ')" \
+	"mx2.example.test mx3.example.test " "and the index of edges names both (the readers' list of keys to ask)"
+# The read asks for this edge's own addresses by name: the metrics say
+# so, and Redis sees no SCAN while reads go on (the fleet's catch-up SCAN
+# runs only at a connection).
+quorum_metrics() {
+	local h=$1 r k
+	r=$(metric "$h" mxgate_quorum_reads_total)
+	k=$(metric "$h" mxgate_quorum_keys_read_total)
+	[ "$(metric "$h" mxgate_quorum_edges_seen)" = 1 ] &&
+		[ "$(metric "$h" mxgate_quorum_verified)" = 1 ] &&
+		[ "${r:-0}" -gt 0 ] && [ "${k:-0}" -gt 0 ]
+}
+both_quorum_metrics() { quorum_metrics edge && quorum_metrics edge2; }
+tap_ok "metrics of each edge: 1 other edge seen, verified, reads done, keys asked" \
+	both_quorum_metrics
+scans() { rd_admin r1 INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_scan:calls=\([0-9]*\),.*/\1/p'; }
+reads_past() { [ "$(metric edge mxgate_quorum_reads_total)" -ge "$1" ]; }
+s0=$(scans)
+r0=$(metric edge mxgate_quorum_reads_total)
+tn_wait 15 reads_past $((r0 + 2)) || tap_diag "edge's reads did not go on: $r0 -> $(metric edge mxgate_quorum_reads_total)"
+tap_is "$(scans) $(($(metric edge mxgate_quorum_reads_total) >= r0 + 2))" "${s0:-} 1" \
+	"two more reads, and no SCAN reached Redis meanwhile"
 tap_like "$(mxg_rcpt example.test "$TN_IP_edge")" '^551 ' "a sender at mx2 meets the responder's 551"
 
 # --- 2: edge2 cut off from the primary
@@ -121,6 +148,8 @@ tap_ok "edge2 reaches the primary again: gated on both" \
 rd_server_stop r1
 tap_ok "Redis stopped: open on both, quorum_unverified" \
 	tn_wait 15 both open/quorum_unverified open/quorum_unverified
+tap_is "$(metric edge mxgate_quorum_verified) $(metric edge mxgate_domains_quorum_open'{reason="quorum_unverified"}')" \
+	"0 1" "its metrics say unverified, and one domain held open for it"
 # shellcheck disable=SC2154 # set by tn_host_add
 tap_like "$(mxg_rcpt example.test "$TN_IP_edge2")" '^250 ' "a sender at mx3 gets past RCPT (its Postfix)"
 tap_done

@@ -218,8 +218,8 @@ static void test_verdict_round_trip(void **state)
 		assert_int_equal(t, WALL0);
 	}
 	assert_string_equal(key, "mx:q:edge-2.example.net:2001:db8::11");
-	assert_int_equal(quorum_edge_key("mx:", "e1", key, sizeof(key)), 0);
-	assert_string_equal(key, "mx:qe:e1");
+	assert_int_equal(quorum_edges_key("mx:", key, sizeof(key)), 0);
+	assert_string_equal(key, "mx:qedges");
 	assert_int_equal(quorum_key("mx:", "e1", &a, key, 10), -ENAMETOOLONG);
 }
 
@@ -252,6 +252,32 @@ static void test_verdict_decoding_trusts_nothing(void **state)
 		if (decode(bad[i][0], bad[i][1], edge, &a, &up, &t) != -EINVAL)
 			fail_msg("accepted %s = \"%s\"", bad[i][0], bad[i][1]);
 	assert_int_equal(decode("mx:q:e2:192.0.2.11", "1 0 0", edge, &a, &up, &t), 0);
+}
+
+static void test_edge_index_entries_trust_nothing(void **state)
+{
+	static const char *const bad[][2] = {
+	    {"", "1700000000000"},	/* no edge */
+	    {"e 2", "1700000000000"},	/* a space */
+	    {"e:2", "1700000000000"},	/* a colon */
+	    {"e2", "1.7e+12"},		/* not integral */
+	    {"e2", "-1700000000000"},	/* negative */
+	    {"e2", "0"},		/* never */
+	    {"e2", "1700000000000.5"},	/* a fraction */
+	    {"e2", "9999999999999999"}, /* too far */
+	};
+	char edge[QUORUM_EDGE_ID_MAX];
+	int64_t t;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (quorum_edge_decode(bad[i][0], strlen(bad[i][0]), bad[i][1], strlen(bad[i][1]),
+				       edge, &t) != -EINVAL)
+			fail_msg("accepted edge \"%s\" score \"%s\"", bad[i][0], bad[i][1]);
+	assert_int_equal(quorum_edge_decode("mx3.example.test", 16, "1700000000123", 13, edge, &t),
+			 0);
+	assert_string_equal(edge, "mx3.example.test");
+	assert_int_equal(t, 1700000000123);
 }
 
 /* ---- The domain state with a quorum -------------------------------- */
@@ -433,6 +459,7 @@ int main(void)
 	    V(test_too_many_edges_are_refused),
 	    V(test_verdict_round_trip),
 	    V(test_verdict_decoding_trusts_nothing),
+	    V(test_edge_index_entries_trust_nothing),
 	    D(test_alone_up_is_not_a_quorum_of_two),
 	    D(test_two_edges_up_gate),
 	    D(test_edge_cut_off_opens_the_domain_everywhere),

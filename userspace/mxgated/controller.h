@@ -492,6 +492,7 @@ void ctl_quorum_reload(struct controller *c);
 void ctl_quorum_round(struct controller *c);
 void ctl_quorum_text(const struct controller *c, struct sbuf *o);
 void ctl_quorum_json(const struct controller *c, struct json_writer *w);
+void ctl_quorum_metrics(const struct controller *c, FILE *f);
 
 /* status.c: the control socket's handler, and its parts (a full status
  * is streamed: ctl_status_start registers that). */

@@ -280,4 +280,5 @@ void ctl_fleet_metrics(const struct controller *c, FILE *f)
 		 st.dropped);
 	prom_family(f, "mxgate_redis_queued", "gauge", "Records waiting for Redis to be back.");
 	prom_u64(f, "mxgate_redis_queued", NULL, st.queued);
+	ctl_quorum_metrics(c, f);
 }

@@ -173,9 +173,9 @@ int quorum_key(const char *prefix, const char *edge, const struct mxg_ip *ip, ch
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int quorum_edge_key(const char *prefix, const char *edge, char *buf, size_t len)
+int quorum_edges_key(const char *prefix, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%sqe:%s", prefix, edge);
+	int n = snprintf(buf, len, "%sqedges", prefix);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
@@ -209,7 +209,7 @@ int quorum_decode(const char *prefix, const char *key, size_t keylen, const char
 {
 	size_t pl = strlen(prefix), el;
 	char a[INET6_ADDRSTRLEN];
-	const char *e, *colon, *sp;
+	const char *e, *colon;
 
 	if (keylen < pl + 2 || memcmp(key, prefix, pl) || memcmp(key + pl, "q:", 2))
 		return -EINVAL;
@@ -231,6 +231,13 @@ int quorum_decode(const char *prefix, const char *key, size_t keylen, const char
 	if (mxg_ip_parse(a, ip))
 		return -EINVAL;
 
+	return quorum_value_decode(val, vallen, up, t_ms);
+}
+
+int quorum_value_decode(const char *val, size_t vallen, bool *up, int64_t *t_ms)
+{
+	const char *sp;
+
 	/* "1 T U" exactly. */
 	if (vallen < 5 || memcmp(val, "1 ", 2))
 		return -EINVAL;
@@ -241,4 +248,15 @@ int quorum_decode(const char *prefix, const char *key, size_t keylen, const char
 		return -EINVAL;
 	*up = sp[1] == '1';
 	return 0;
+}
+
+int quorum_edge_decode(const char *member, size_t mlen, const char *score, size_t slen, char *edge,
+		       int64_t *t_ms)
+{
+	/* Redis prints an integral score as its digits. */
+	if (!mlen || mlen >= QUORUM_EDGE_ID_MAX || parse_ms(score, slen, t_ms) || !*t_ms)
+		return -EINVAL;
+	memcpy(edge, member, mlen);
+	edge[mlen] = '\0';
+	return qv_edge_id_ok(edge) ? 0 : -EINVAL;
 }

@@ -113,7 +113,11 @@ enum quorum_result quorum_decide(const struct quorum_view *v, unsigned quorum, u
  *   PREFIX q:EDGE:ADDR   "1 T U"   version 1, T the writer's wall-clock
  *                                  ms, U 1 (up) or 0 (down); SET with PX
  *                                  of about three probe intervals
- *   PREFIX qe:EDGE       "1 T"     the edge is publishing (one per round)
+ *   PREFIX qedges        sorted set: member EDGE, score T, the edge's
+ *                                  last round (it is publishing); the
+ *                                  readers' index of the edges, so that
+ *                                  a read asks for the keys it needs by
+ *                                  name and never scans the keyspace
  *
  * EDGE has no ':' (qv_edge_id_ok), so the address is what follows it.
  * Decoding trusts nothing: any field that does not parse exactly refuses
@@ -125,12 +129,17 @@ enum quorum_result quorum_decide(const struct quorum_view *v, unsigned quorum, u
 /* -ENAMETOOLONG when it does not fit. */
 int quorum_key(const char *prefix, const char *edge, const struct mxg_ip *ip, char *buf,
 	       size_t len);
-int quorum_edge_key(const char *prefix, const char *edge, char *buf, size_t len);
+int quorum_edges_key(const char *prefix, char *buf, size_t len);
 int quorum_value(bool up, int64_t t_ms, char *buf, size_t len);
 
 /* A key and value as read (not NUL-terminated): 0, or -EINVAL. edge gets
  * the writer's id (QUORUM_EDGE_ID_MAX). */
 int quorum_decode(const char *prefix, const char *key, size_t keylen, const char *val,
 		  size_t vallen, char *edge, struct mxg_ip *ip, bool *up, int64_t *t_ms);
+/* The value alone, of a key the reader named itself: 0, or -EINVAL. */
+int quorum_value_decode(const char *val, size_t vallen, bool *up, int64_t *t_ms);
+/* One member and score of PREFIXqedges as read: 0, or -EINVAL. */
+int quorum_edge_decode(const char *member, size_t mlen, const char *score, size_t slen, char *edge,
+		       int64_t *t_ms);
 
 #endif
