@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "event.h"
@@ -61,6 +62,59 @@ static void test_timers_fire_in_order_and_cancel(void **state)
 	ev_loop_free(loop);
 }
 
+/* Many timers, some stopped and some re-armed from the middle of the
+ * heap: every one left fires, none twice, in the order of their due
+ * times. */
+struct many {
+	struct ev_timer t;
+	uint64_t *last;
+	int *fired;
+	bool fired_once;
+};
+
+static void many_cb(struct ev_loop *loop, void *arg)
+{
+	struct many *m = arg;
+
+	assert_false(m->fired_once);
+	assert_true(m->t.when_ms >= *m->last);
+	*m->last = m->t.when_ms;
+	m->fired_once = true;
+	(*m->fired)++;
+}
+
+static void test_many_timers_fire_in_due_order(void **state)
+{
+	enum { N = 3000 };
+	struct ev_loop *loop = ev_loop_new();
+	struct many *m = calloc(N, sizeof(*m));
+	uint64_t last = 0, x = 12345;
+	int fired = 0, want = 0;
+
+	assert_non_null(loop);
+	assert_non_null(m);
+	for (int i = 0; i < N; i++) {
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		m[i].last = &last;
+		m[i].fired = &fired;
+		ev_timer_init(&m[i].t, many_cb, &m[i]);
+		assert_int_equal(ev_timer_start(loop, &m[i].t, (x >> 33) % 60), 0);
+	}
+	for (int i = 0; i < N; i += 3)
+		ev_timer_stop(loop, &m[i].t);
+	for (int i = 1; i < N; i += 7)
+		assert_int_equal(ev_timer_start(loop, &m[i].t, (uint64_t)(i % 40)), 0);
+	for (int i = 0; i < N; i++)
+		want += ev_timer_armed(&m[i].t);
+	for (int spins = 0; fired < want && spins < 100000; spins++)
+		assert_int_equal(ev_run_once(loop, 10), 0);
+	assert_int_equal(fired, want);
+	for (int i = 0; i < N; i++)
+		assert_false(ev_timer_armed(&m[i].t));
+	ev_loop_free(loop);
+	free(m);
+}
+
 static void on_readable(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	int *reads = arg;
@@ -97,6 +151,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_timers_fire_in_order_and_cancel),
+	    cmocka_unit_test(test_many_timers_fire_in_due_order),
 	    cmocka_unit_test(test_io_readiness_and_self_delete),
 	};
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);

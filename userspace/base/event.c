@@ -25,12 +25,17 @@ struct ev_watcher {
 	bool used;
 };
 
+struct ev_heap_slot {
+	uint64_t when; /* t->when_ms, here so that sifting reads no timer */
+	struct ev_timer *t;
+};
+
 struct ev_loop {
 	int epfd;
 	bool stop;
 	struct ev_watcher *watchers;
 	size_t n_watchers;
-	struct ev_timer **heap; /* 1-based; heap[0] unused */
+	struct ev_heap_slot *heap; /* 1-based; heap[0] unused */
 	size_t heap_len;
 	size_t heap_cap;
 	struct ev_stall stall;
@@ -68,7 +73,7 @@ void ev_loop_free(struct ev_loop *loop)
 	if (!loop)
 		return;
 	for (size_t i = 1; i <= loop->heap_len; i++)
-		loop->heap[i]->heap_index = 0;
+		loop->heap[i].t->heap_index = 0;
 	close(loop->epfd);
 	free(loop->watchers);
 	free(loop->heap);
@@ -135,42 +140,56 @@ void ev_io_del(struct ev_loop *loop, int fd)
 	loop->watchers[fd].used = false;
 }
 
-/* Timer heap, ordered by when_ms. */
+/* Timer heap, ordered by when_ms: 4-ary, each slot holding its timer's
+ * due time beside the pointer. With 100,000 DNS refresh timers a pop
+ * walks 9 levels instead of 17, and compares keys that sit together in
+ * one cache line instead of following a pointer per child into timers
+ * spread over the whole heap (the cost of the binary heap of pointers was
+ * in the cache misses, and in the write faults on pages a fork had
+ * shared). */
+#define HEAP_D 4
 
-static void heap_set(struct ev_loop *loop, size_t i, struct ev_timer *t)
+static void heap_set(struct ev_loop *loop, size_t i, struct ev_heap_slot s)
 {
-	loop->heap[i] = t;
-	t->heap_index = i;
+	loop->heap[i] = s;
+	s.t->heap_index = i;
+}
+
+/* Slots are 1-based; the children of i are D(i-1)+2 .. D(i-1)+D+1. */
+static size_t heap_parent(size_t i)
+{
+	return (i - 2) / HEAP_D + 1;
 }
 
 static void heap_up(struct ev_loop *loop, size_t i)
 {
-	struct ev_timer *t = loop->heap[i];
+	struct ev_heap_slot s = loop->heap[i];
 
-	while (i > 1 && loop->heap[i / 2]->when_ms > t->when_ms) {
-		heap_set(loop, i, loop->heap[i / 2]);
-		i /= 2;
+	while (i > 1 && loop->heap[heap_parent(i)].when > s.when) {
+		heap_set(loop, i, loop->heap[heap_parent(i)]);
+		i = heap_parent(i);
 	}
-	heap_set(loop, i, t);
+	heap_set(loop, i, s);
 }
 
 static void heap_down(struct ev_loop *loop, size_t i)
 {
-	struct ev_timer *t = loop->heap[i];
+	struct ev_heap_slot s = loop->heap[i];
 
 	for (;;) {
-		size_t c = 2 * i;
+		size_t first = HEAP_D * (i - 1) + 2, best = first;
 
-		if (c > loop->heap_len)
+		if (first > loop->heap_len)
 			break;
-		if (c + 1 <= loop->heap_len && loop->heap[c + 1]->when_ms < loop->heap[c]->when_ms)
-			c++;
-		if (loop->heap[c]->when_ms >= t->when_ms)
+		for (size_t c = first + 1; c < first + HEAP_D && c <= loop->heap_len; c++)
+			if (loop->heap[c].when < loop->heap[best].when)
+				best = c;
+		if (loop->heap[best].when >= s.when)
 			break;
-		heap_set(loop, i, loop->heap[c]);
-		i = c;
+		heap_set(loop, i, loop->heap[best]);
+		i = best;
 	}
-	heap_set(loop, i, t);
+	heap_set(loop, i, s);
 }
 
 void ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *arg)
@@ -188,12 +207,12 @@ void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t)
 		return;
 	t->heap_index = 0;
 	if (i != loop->heap_len) {
-		struct ev_timer *last = loop->heap[loop->heap_len];
+		struct ev_heap_slot last = loop->heap[loop->heap_len];
 
 		loop->heap_len--;
 		heap_set(loop, i, last);
 		heap_up(loop, i);
-		heap_down(loop, last->heap_index);
+		heap_down(loop, last.t->heap_index);
 	} else {
 		loop->heap_len--;
 	}
@@ -204,7 +223,7 @@ int ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t delay_ms)
 	ev_timer_stop(loop, t);
 	if (loop->heap_len + 1 >= loop->heap_cap) {
 		size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
-		struct ev_timer **h = realloc(loop->heap, cap * sizeof(*h));
+		struct ev_heap_slot *h = realloc(loop->heap, cap * sizeof(*h));
 
 		if (!h)
 			return -ENOMEM;
@@ -213,7 +232,7 @@ int ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t delay_ms)
 	}
 	t->when_ms = ev_now_ms() + delay_ms;
 	loop->heap_len++;
-	heap_set(loop, loop->heap_len, t);
+	heap_set(loop, loop->heap_len, (struct ev_heap_slot){t->when_ms, t});
 	heap_up(loop, loop->heap_len);
 	return 0;
 }
@@ -226,9 +245,9 @@ static void run_timers(struct ev_loop *loop)
 	/* Bounded per iteration: 100,000 timers due at once (DNS refreshes
 	 * at start-up) run over several iterations, with I/O in between;
 	 * the next epoll_wait then does not sleep. */
-	while (loop->heap_len && loop->heap[1]->when_ms <= now && !loop->stop &&
+	while (loop->heap_len && loop->heap[1].when <= now && !loop->stop &&
 	       n++ < EV_TIMERS_PER_RUN) {
-		struct ev_timer *t = loop->heap[1];
+		struct ev_timer *t = loop->heap[1].t;
 
 		ev_timer_stop(loop, t);
 		t->cb(loop, t->arg);
@@ -254,7 +273,7 @@ int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 	int n;
 
 	if (loop->heap_len) {
-		uint64_t now = ev_now_ms(), when = loop->heap[1]->when_ms;
+		uint64_t now = ev_now_ms(), when = loop->heap[1].when;
 		int until = when <= now ? 0 : (when - now > 60000 ? 60000 : (int)(when - now));
 
 		if (timeout < 0 || until < timeout)
