@@ -160,15 +160,41 @@ void dns_query_send_udp(struct dns_query *q)
 	/* Lost or not, the attempt timer decides what happens next. */
 }
 
+/* The query as octets: the header (RD set: a recursive resolver
+ * recurses, an authoritative one ignores it; ID 0 until
+ * dns_query_randomize), one question. Written here rather than built as
+ * an ldns packet and converted: that was eight allocations a query, 340
+ * queries a second at 100,000 domains. */
+static int query_wire(struct dns_query *q, const ldns_rdf *name, ldns_rr_type type)
+{
+	size_t nlen = ldns_rdf_size(name), len = DNS_HDR_LEN + nlen + 4;
+	uint8_t *w;
+
+	if (ldns_rdf_get_type(name) != LDNS_RDF_TYPE_DNAME || !nlen ||
+	    nlen > LDNS_MAX_DOMAINLEN + 1)
+		return -EINVAL;
+	w = calloc(1, len + 2);
+	if (!w)
+		return -ENOMEM;
+	w[0] = (uint8_t)(len >> 8);
+	w[1] = (uint8_t)len;
+	w[2 + 2] = 0x01; /* RD */
+	w[2 + 5] = 1;	 /* QDCOUNT */
+	memcpy(w + 2 + DNS_HDR_LEN, ldns_rdf_data(name), nlen);
+	w[2 + DNS_HDR_LEN + nlen] = (uint8_t)(type >> 8);
+	w[2 + DNS_HDR_LEN + nlen + 1] = (uint8_t)type;
+	w[2 + DNS_HDR_LEN + nlen + 3] = LDNS_RR_CLASS_IN;
+	q->wire = w;
+	q->wire_len = len + 2;
+	q->question_len = nlen + 4;
+	return 0;
+}
+
 int dns_query_new(struct dns_request *req, const ldns_rdf *name, ldns_rr_type type, int host,
 		  unsigned hops)
 {
 	struct dns_resolver *r = req->r;
 	struct dns_query *q;
-	ldns_pkt *pkt = NULL;
-	ldns_rdf *qcopy;
-	uint8_t *wire = NULL;
-	size_t len = 0;
 	int ret = -ENOMEM;
 
 	q = calloc(1, sizeof(*q));
@@ -184,28 +210,9 @@ int dns_query_new(struct dns_request *req, const ldns_rdf *name, ldns_rr_type ty
 	q->qname = ldns_rdf_clone(name);
 	if (!q->qname)
 		goto err;
-	/* RD set: a recursive resolver recurses, an authoritative one ignores it.
-	 * The packet owns the name only once it exists. */
-	qcopy = ldns_rdf_clone(name);
-	pkt = qcopy ? ldns_pkt_query_new(qcopy, type, LDNS_RR_CLASS_IN, LDNS_RD) : NULL;
-	if (!pkt) {
-		ldns_rdf_deep_free(qcopy);
+	ret = query_wire(q, name, type);
+	if (ret < 0)
 		goto err;
-	}
-	if (ldns_pkt2wire(&wire, pkt, &len) != LDNS_STATUS_OK || len > DNS_MSG_MAX ||
-	    len < DNS_HDR_LEN + ldns_rdf_size(name) + 4)
-		goto err;
-	q->question_len = ldns_rdf_size(name) + 4;
-	q->wire = malloc(len + 2);
-	if (!q->wire)
-		goto err;
-	q->wire[0] = (uint8_t)(len >> 8);
-	q->wire[1] = (uint8_t)len;
-	memcpy(q->wire + 2, wire, len);
-	q->wire_len = len + 2;
-	free(wire);
-	ldns_pkt_free(pkt);
-
 	LIST_INSERT_HEAD(&req->queries, q, link);
 	req->pending++;
 	if (!dns_slot_take(q))
@@ -219,8 +226,6 @@ int dns_query_new(struct dns_request *req, const ldns_rdf *name, ldns_rr_type ty
 	dns_query_send_udp(q);
 	return 0;
 err:
-	free(wire);
-	ldns_pkt_free(pkt);
 	ldns_rdf_deep_free(q->qname);
 	free(q->wire);
 	free(q);
