@@ -216,6 +216,8 @@ struct controller {
 	struct ctl_job reload_job;	 /* SIGHUP's helper (ctl_reload.c) */
 	bool reload_again;		 /* SIGHUP during a reload: one more */
 	bool state_failing;		 /* the last save failed: logged once */
+	bool state_job_empty;		 /* the save running started with empty tables */
+	bool state_saved_empty;		 /* the file holds empty tables, as the loop does */
 	struct ctl_unserved *unserved;	 /* recipient domains seen, not served */
 
 	struct ctl_gate_addr addrs[MXG_MAX_ADDRESSES];

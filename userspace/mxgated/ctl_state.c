@@ -382,6 +382,25 @@ static void save_run(struct controller *c, int fd, void *arg)
 		_exit(1);
 }
 
+static void count_offender(void *arg, const struct mxg_ip *ip, uint64_t first, uint64_t last,
+			   uint64_t expires, uint64_t reports)
+{
+	(*(size_t *)arg)++;
+}
+
+/* Nothing a save would write but the seed: no pass, no live tuple, no
+ * offender. */
+static bool state_empty(struct controller *c)
+{
+	const struct pass_db *p = ctl_pass_db(c);
+	size_t offenders = 0;
+
+	if (p->passes.n || greylist_count(&p->gl, ev_now_ms()))
+		return false;
+	ctl_offenders_each(c, count_offender, &offenders);
+	return !offenders;
+}
+
 static void save_done(struct controller *c, bool ok, const char *buf, size_t len, const char *why)
 {
 	int r;
@@ -392,12 +411,16 @@ static void save_done(struct controller *c, bool ok, const char *buf, size_t len
 		return;
 	}
 	memcpy(&r, buf, sizeof(r));
-	state_report(c, r);
+	c->state_saved_empty = !state_report(c, r) && c->state_job_empty;
 }
 
 /* The loop never writes or fsyncs: a forked child saves what the tables
  * held at the fork. One save at a time: if the last one still runs (a
- * slow disk), this one is skipped and the next tries. */
+ * slow disk), this one is skipped and the next tries. Empty tables
+ * already saved as such are not saved again: the fork is not free at
+ * 100,000 domains (its page-table copy, then a write fault on every page
+ * the loop touches afterwards), and a backup that sees no mail would pay
+ * it every minute for the same file. */
 static void save_cb(struct ev_loop *loop, void *arg)
 {
 	struct controller *c = arg;
@@ -411,6 +434,9 @@ static void save_cb(struct ev_loop *loop, void *arg)
 			 (int)c->state_job.pid, c->cfg->state_dir);
 		return;
 	}
+	c->state_job_empty = state_empty(c);
+	if (c->state_job_empty && c->state_saved_empty)
+		return;
 	c->state_job.name = "state save";
 	c->state_job.max = sizeof(int);
 	c->state_job.done = save_done;

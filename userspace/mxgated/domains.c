@@ -407,6 +407,7 @@ int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg)
 	c->refresh_next = 0;
 	c->table_gen++;
 	c->cnt.reloads++;
+	c->state_saved_empty = false; /* state_dir may have changed: save there */
 	log_notice("reloaded %s: %zu domain(s)", c->config_path, c->n_domains);
 	ctl_publish(c);
 	if (responder_changed)
