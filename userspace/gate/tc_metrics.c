@@ -59,7 +59,8 @@ static void tc_counters(FILE *f, const struct mxg_counters *k, uint64_t nft_stee
 		 k->ack_steered);
 }
 
-static void gate_entries(FILE *f, int fd)
+/* Gated and fresh pinned gate entries: how many. */
+static unsigned long long gate_entries(FILE *f, int fd)
 {
 	struct mxg_gate_key key, next;
 	struct mxg_gate_entry e;
@@ -92,10 +93,15 @@ static void gate_entries(FILE *f, int fd)
 				 prom_labels(l, sizeof(l), 2, "state", s ? "gated" : "open",
 					     "expired", fr ? "false" : "true"),
 				 n[s][fr]);
+	return n[1][1];
 }
 
-/* Domain states from the pinned map, when mxgated cannot be asked. */
-static void pinned_domains(FILE *f, int fd)
+/* Domain states from the pinned map, when mxgated cannot be asked. A
+ * domain entry outlives the gate's (CTL_DOMAIN_ENTRY_TTL_MS): once no gate
+ * entry is gated and fresh, nothing is gated whatever the domain entries
+ * say, so every domain is reported open (as its entry's own expiry did
+ * when both lived state_ttl). */
+static void pinned_domains(FILE *f, int fd, bool gate_alive)
 {
 	struct mxg_domain_key key, next;
 	struct mxg_domain_entry e;
@@ -115,7 +121,8 @@ static void pinned_domains(FILE *f, int fd)
 			continue;
 		key.name[sizeof(key.name) - 1] = '\0';
 		/* A stale entry gates nothing: report it as open. */
-		st = e.expires_ns > now ? gate_domain_state_from_kern(e.state) : MXG_DOMAIN_OPEN;
+		st = gate_alive && e.expires_ns > now ? gate_domain_state_from_kern(e.state)
+						      : MXG_DOMAIN_OPEN;
 		for (unsigned s = 0; s < MXG_DOMAIN_STATES; s++)
 			prom_u64(f, "mxgate_domain_state",
 				 prom_labels(l, sizeof(l), 2, "domain", key.name, "state",
@@ -129,6 +136,7 @@ void tc_metrics_write(FILE *f, const char *pin_dir, bool domains, bool have_nft,
 {
 	struct mxg_pins pins = {-1, -1, -1, -1, -1, -1, -1};
 	struct mxg_counters k = {0};
+	unsigned long long gated = 0;
 	bool have_tc = false;
 
 	pins_libbpf_log_to_debug();
@@ -136,8 +144,8 @@ void tc_metrics_write(FILE *f, const char *pin_dir, bool domains, bool have_nft,
 		have_tc = !gate_map_read_counters(pins.counters_fd, &k);
 	tc_counters(f, &k, nft_steered, have_tc, have_nft);
 	if (pins.gate_fd >= 0)
-		gate_entries(f, pins.gate_fd);
+		gated = gate_entries(f, pins.gate_fd);
 	if (domains && pins.domains_fd >= 0)
-		pinned_domains(f, pins.domains_fd);
+		pinned_domains(f, pins.domains_fd, gated > 0);
 	pins_close(&pins);
 }

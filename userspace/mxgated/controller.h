@@ -365,6 +365,10 @@ void ctl_round_abort(struct controller *c);
 #define CTL_PUBLISH_BATCH 2048	/* changed domains written per loop iteration */
 #define CTL_REFRESH_TICK_MS 250 /* the expiry refresh writes a slice this often */
 #define CTL_REFRESH_MAX 8192	/* domains per slice at most */
+/* The domain map's entries live this long at least (state_ttl when
+ * longer): the tc program does not read that map, so its entries need
+ * not die with the gate's; written again within 3/5 of it. */
+#define CTL_DOMAIN_ENTRY_TTL_MS (10 * 60 * 1000ull)
 void ctl_publish(struct controller *c);
 void ctl_publish_start(struct controller *c); /* the refresh timer */
 void ctl_refresh_timer_cb(struct ev_loop *loop, void *arg);

@@ -127,6 +127,18 @@ static struct gate_domain_view view_of(const struct domain_state *d, bool force)
 	};
 }
 
+/* The life of a domain map entry. The gate's fail-open expiry is the
+ * gate addresses' (state_ttl; the program reads only those): a domain
+ * entry tells administrators (bpftool map dump, mxgate dump) what the
+ * controller last decided, and keeping every one of 100,000 alive within
+ * state_ttl cost 5,500 map writes a second, the largest share of the
+ * steady state after DNS. A change is written at once, whatever this. */
+static uint64_t domain_ttl_ms(const struct controller *c)
+{
+	return c->cfg->state_ttl_ms > CTL_DOMAIN_ENTRY_TTL_MS ? c->cfg->state_ttl_ms
+							      : CTL_DOMAIN_ENTRY_TTL_MS;
+}
+
 /* Up to CTL_PUBLISH_BATCH domains off c->dirty into the open batch; the
  * rest in the next loop iterations (dirty_timer). A domain whose write
  * failed is not queued again: the expiry refresh writes it. */
@@ -142,7 +154,7 @@ static int write_dirty(struct controller *c)
 		TAILQ_REMOVE(&c->dirty, cd, dirty_link);
 		cd->dirty = false;
 		c->n_dirty--;
-		r2 = c->gate ? c->gops->set_domain(c->gate, &v, c->cfg->state_ttl_ms) : 0;
+		r2 = c->gate ? c->gops->set_domain(c->gate, &v, domain_ttl_ms(c)) : 0;
 		if (!r)
 			r = r2;
 	}
@@ -214,14 +226,14 @@ static void sync_domains(struct controller *c)
 }
 
 /* The expiry refresh: every domain entry is written again within 3/5 of
- * state_ttl, a slice every CTL_REFRESH_TICK_MS, so that no publish walks
- * every domain and the entries' ages stay spread. Only while rounds go
- * on: verdicts no round checks any more are left to expire (fail open),
- * as the gate addresses are. */
+ * its life (domain_ttl_ms), a slice every CTL_REFRESH_TICK_MS, so that no
+ * publish walks every domain and the entries' ages stay spread. Only
+ * while rounds go on: verdicts no round checks any more are left to
+ * expire, as the gate addresses are. */
 void ctl_refresh_timer_cb(struct ev_loop *loop, void *arg)
 {
 	struct controller *c = arg;
-	uint64_t now = ev_now_ms(), period = c->cfg->state_ttl_ms * 3 / 5, k;
+	uint64_t now = ev_now_ms(), period = domain_ttl_ms(c) * 3 / 5, k;
 	int r;
 
 	ctl_timer_start(c, &c->refresh_timer, CTL_REFRESH_TICK_MS, "refresh");
@@ -237,7 +249,7 @@ void ctl_refresh_timer_cb(struct ev_loop *loop, void *arg)
 	for (; !r && k-- && c->refresh_next < c->n_domains; c->refresh_next++) {
 		struct gate_domain_view v = view_of(&c->domains[c->refresh_next]->ds, true);
 
-		r = c->gops->set_domain(c->gate, &v, c->cfg->state_ttl_ms);
+		r = c->gops->set_domain(c->gate, &v, domain_ttl_ms(c));
 	}
 	if (!r)
 		r = c->gops->commit(c->gate);
