@@ -3,13 +3,17 @@
 # DNS, Postfix, mxgated): a pass_clients network (set passnet4/passnet6)
 # is never steered, its neighbours are; a postmaster@ recipient passes the
 # client into set pass4 with a timeout (the kernel expires it by itself),
-# and its next connection reaches the backup's Postfix.
+# and its next connection reaches the backup's Postfix. When the table
+# goes (`nft flush ruleset`, an administrator's `nft delete table`), the
+# controller makes it again from its loop without waiting on the kernel:
+# gated addresses, pass_clients and passes are back, and the loop never
+# stalled.
 set -u
 . "$MXG_SRC/tests/lib/mxgated.sh"
 
 mxg_scene 150
 command -v nft >/dev/null || tap_skip_all "nft not installed"
-tap_plan 13
+tap_plan 18
 tn_addr_add snd 192.0.2.44
 tn_addr_add snd 192.0.2.50
 tn_addr_add snd 2001:db8::44
@@ -67,4 +71,21 @@ inpass_again() { tn_exec edge nft list set inet mxgate pass4 2>/dev/null | grep 
 tap_ok "after nft flush ruleset the recreated table holds the pass again" tn_wait 20 inpass_again
 tap_like "$(banner_from 192.0.2.50 "$TN_IP_edge")" "mxgate-test-backup" \
 	"and the passed client still reaches the backup's Postfix"
+tap_like "$(tn_exec edge nft list set inet mxgate passnet4)" "192\.0\.2\.44/30" \
+	"and pass_clients are back in passnet4"
+gated_again() { tn_exec edge nft list map inet mxgate gated4 2>/dev/null | grep -q "$TN_IP_edge timeout"; }
+tap_ok "and the edge address is gated in gated4 again" tn_wait 10 gated_again
+
+# An administrator deletes the table: the same repair, and the neighbour
+# is steered to the responder again.
+tn_exec edge nft delete table inet mxgate
+tap_ok "after nft delete table the edge address is gated again" tn_wait 20 gated_again
+tap_like "$(rcpt_to "$TN_IP_snd" u@example.test)" '^551 5\.7\.1 ' \
+	"a client is steered to the responder again (551)"
+# The repair is sent like any publish, its answer read when it comes: the
+# longest loop iteration since start stays far below the test's timers
+# (state_ttl 4 s, the 20 s waits above).
+stall=$("$MXGATE" metrics -s "$MXG_SOCK" 2>/dev/null | awk '$1 == "mxgate_loop_stall_max_seconds" { print $2 }')
+tap_ok "the loop never stalled half a second (mxgate_loop_stall_max_seconds ${stall:-none})" \
+	awk -v s="${stall:-9}" -v lim="$(tn_ms 500)" 'BEGIN { exit !(s * 1000 < lim) }'
 tap_done

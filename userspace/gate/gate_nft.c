@@ -57,6 +57,11 @@
 #include "nft_own.h"
 #include "nft_pass.h"
 
+/* At most one re-creation of our table per second: one that the kernel
+ * refuses is tried again then, not at every answer that says the table
+ * is missing. */
+#define NFT_RECREATE_MIN_MS 1000
+
 struct nft_entry {
 	struct mxg_ip ip;
 	uint64_t expires_ms; /* ev_now_ms() clock */
@@ -76,9 +81,10 @@ struct gate {
 	struct nft_entry live[MXG_MAX_ADDRESSES]; /* last committed */
 	size_t n_live;
 	bool warned_family;
-	bool in_publish;      /* begin(addresses = true) .. commit */
-	struct nft_async pub; /* the loop's writes, answers read on readable */
-	bool recreate;	      /* our table has gone: make it at the next publish */
+	bool in_publish;	 /* begin(addresses = true) .. commit */
+	struct nft_async pub;	 /* the loop's writes, answers read on readable */
+	bool recreate;		 /* our table has gone: make it at the next publish */
+	uint64_t recreate_at_ms; /* not before (ev_now_ms() clock) */
 	uint64_t async_errors;
 	bool failing; /* the last write failed: logged once */
 	/* pass_clients as last set, to put back into a recreated table */
@@ -125,10 +131,28 @@ static void write_done(void *arg, const char *label, int err, const char *text)
 
 	if (err == -ENOENT && g->own) {
 		/* `nft flush ruleset` (e.g. reloading nftables.service)
-		 * removed our table: the next publish puts it back. */
-		log_warn("gate nft: table inet " OWN_TABLE
-			 " has gone (nft flush ruleset?); recreating it");
+		 * removed our table: the next publish puts it back. Said once
+		 * for every batch that found it missing. */
+		if (!g->recreate)
+			log_warn("gate nft: table inet " OWN_TABLE
+				 " has gone (nft flush ruleset?); recreating it");
 		g->recreate = true;
+		return;
+	}
+	if (err && !strcmp(label, NFT_PASS_NETS_LABEL)) {
+		g->async_errors++;
+		log_err("gate nft: pass_clients into table inet " OWN_TABLE
+			": %s; those clients are steered like any other",
+			text);
+		return;
+	}
+	if (err && !strcmp(label, NFT_OWN_CREATE_LABEL)) {
+		/* The elements sent behind it find no table: ENOENT, tried
+		 * again after NFT_RECREATE_MIN_MS. */
+		g->async_errors++;
+		log_err("gate nft: cannot make table inet " OWN_TABLE " again: %s; the gate is "
+			"open until it can; check that nf_tables with tproxy is available",
+			text);
 		return;
 	}
 	if (err) {
@@ -387,18 +411,25 @@ static int nft_commit(struct gate *g)
 	g->in_publish = false;
 	/* `nft flush ruleset` (e.g. reloading nftables.service) removed our
 	 * table (an answer said ENOENT): put it back rather than stay open
-	 * until a restart. A repair, rare: made with the blocking socket. */
+	 * until a restart. Sent like every other write, not awaited: the
+	 * table, then pass_clients, then the elements below, in this order on
+	 * one socket (the kernel applies them as they come); a failure comes
+	 * back to write_done. */
 	if (g->recreate && g->own) {
+		uint64_t now = ev_now_ms();
 		char err[256];
 
-		ret = nft_own_create(&g->nl, err, sizeof(err));
+		if (now < g->recreate_at_ms)
+			return -ENOENT; /* the answers' poll publishes again */
+		g->recreate_at_ms = now + NFT_RECREATE_MIN_MS;
+		ret = nft_own_create_send(&g->pub, err, sizeof(err));
 		if (ret) {
 			log_err("%s", err);
 			return ret;
 		}
 		g->recreate = false;
 		g->epoch++; /* empty pass sets: ctl_passes_sweep fills them */
-		if (nft_pass_nets(&g->nl, g->pass_nets, g->n_pass_nets, err, sizeof(err)))
+		if (nft_pass_nets(&g->pub, g->pass_nets, g->n_pass_nets, err, sizeof(err)))
 			log_err("gate nft: pass_clients into the recreated table: %s; those "
 				"clients are steered like any other",
 				err);
@@ -448,7 +479,9 @@ static int nft_set_pass_clients(struct gate *g, const struct mxg_config *cfg)
 		return 0;
 	g->n_pass_nets = cfg->n_pass_clients;
 	memcpy(g->pass_nets, cfg->pass_clients, g->n_pass_nets * sizeof(g->pass_nets[0]));
-	ret = nft_pass_nets(&g->nl, g->pass_nets, g->n_pass_nets, err, sizeof(err));
+	/* Sent, not awaited (a reload runs it in the loop): a refusal comes
+	 * to write_done. */
+	ret = nft_pass_nets(&g->pub, g->pass_nets, g->n_pass_nets, err, sizeof(err));
 	if (ret)
 		log_err("gate nft: pass_clients into table inet " OWN_TABLE
 			": %s; those clients are steered like any other",

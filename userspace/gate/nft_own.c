@@ -379,6 +379,22 @@ int nft_own_create(struct nft_conn *c, char *err, size_t errlen)
 	return ret;
 }
 
+int nft_own_create_send(struct nft_async *a, char *err, size_t errlen)
+{
+	struct nft_batch b;
+	int ret, tproxy;
+
+	ret = nft_batch_start(&a->conn, &b);
+	if (ret) {
+		snprintf(err, errlen, "gate nft: table inet " OWN_TABLE ": %s", strerror(-ret));
+		return ret;
+	}
+	ret = own_batch(&a->conn, &b, &tproxy, err, errlen);
+	if (ret)
+		return ret;
+	return nft_batch_send(a, &b, NFT_OWN_CREATE_LABEL, err, errlen);
+}
+
 int nft_own_check_tproxy(struct nft_conn *c, char *err, size_t errlen)
 {
 	struct nft_batch b;

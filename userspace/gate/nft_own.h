@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+struct nft_async;
 struct nft_conn;
 
 #define OWN_TABLE "mxgate"
@@ -16,6 +17,12 @@ struct nft_conn;
 /* Create the table, maps, chain and rules in one batch, replacing what a
  * previous run left. 0 or negative errno with one line in err. */
 int nft_own_create(struct nft_conn *c, char *err, size_t errlen);
+/* The same batch sent on a without waiting for the kernel (the
+ * controller's loop makes the table again after `nft flush ruleset`):
+ * its answer comes to nft_async_poll, labelled NFT_OWN_CREATE_LABEL. 0,
+ * or negative errno with one line in err (nothing was sent). */
+#define NFT_OWN_CREATE_LABEL "table inet " OWN_TABLE
+int nft_own_create_send(struct nft_async *a, char *err, size_t errlen);
 /* Whether the kernel takes the table as nft_own_create builds it, its
  * tproxy rules included, without changing anything (a batch the kernel
  * checks and drops): 1 yes; 0 when only the tproxy expression is missing

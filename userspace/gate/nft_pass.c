@@ -188,10 +188,11 @@ nomem:
 	return -ENOMEM;
 }
 
-int nft_pass_nets(struct nft_conn *c, const struct mxg_net *nets, size_t n, char *err,
+int nft_pass_nets(struct nft_async *a, const struct mxg_net *nets, size_t n, char *err,
 		  size_t errlen)
 {
 	static struct range r[MXG_MAX_PASS_CLIENTS];
+	struct nft_conn *c = &a->conn;
 	struct nft_batch b;
 	size_t m;
 	int ret;
@@ -212,5 +213,5 @@ int nft_pass_nets(struct nft_conn *c, const struct mxg_net *nets, size_t n, char
 		snprintf(err, errlen, "cannot build the batch: %s", strerror(-ret));
 		return ret;
 	}
-	return nft_batch_commit(c, &b, err, errlen);
+	return nft_batch_send(a, &b, NFT_PASS_NETS_LABEL, err, errlen);
 }

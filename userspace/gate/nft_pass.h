@@ -18,8 +18,10 @@ struct nft_conn;
 struct nft_async;
 int nft_pass_set(struct nft_async *a, const struct mxg_ip *ip, uint64_t timeout_ms, char *err,
 		 size_t errlen);
-/* Make passnet4/passnet6 hold exactly nets (atomic). Same returns. */
-int nft_pass_nets(struct nft_conn *c, const struct mxg_net *nets, size_t n, char *err,
+/* Make passnet4/passnet6 hold exactly nets (atomic). Sent on a, not
+ * awaited, labelled NFT_PASS_NETS_LABEL. Same returns. */
+#define NFT_PASS_NETS_LABEL "pass_clients"
+int nft_pass_nets(struct nft_async *a, const struct mxg_net *nets, size_t n, char *err,
 		  size_t errlen);
 
 #endif
