@@ -26,6 +26,12 @@ int config_redis_password(const char *path, char *out, size_t outlen, char *why,
 	size_t l;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 
+	if (fd < 0 && errno == ELOOP) {
+		snprintf(why, len,
+			 "%.300s: a symbolic link, which is not followed; name the file itself",
+			 path);
+		return -1;
+	}
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		snprintf(why, len, "%.300s: cannot read it: %s%s", path, strerror(errno),
 			 errno == EACCES && geteuid() ? " (run mxgated -n as root)" : "");

@@ -58,6 +58,10 @@ struct fleet *fleet_new(struct ev_loop *loop, const struct mxg_config *cfg, cons
 void fleet_free(struct fleet *f);
 /* A reload's new limits. */
 void fleet_set_limits(struct fleet *f, const struct fleet_limits *lim);
+/* A reload's password (NULL: none): 0 when it is the one in use; 1 when
+ * it changed (copied; both connections are made again with it at once);
+ * -ENOMEM (the old one stays). */
+int fleet_set_password(struct fleet *f, const char *password);
 /* Write r (its edge is set here); queued while disconnected (bounded:
  * the oldest is dropped, counted). */
 void fleet_put(struct fleet *f, struct fleet_record *r);

@@ -516,6 +516,46 @@ void fleet_set_limits(struct fleet *f, const struct fleet_limits *lim)
 	f->lim = *lim;
 }
 
+static bool same_password(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+int fleet_set_password(struct fleet *f, const char *password)
+{
+	char *pw = NULL;
+
+	if (same_password(f->password, password))
+		return 0;
+	if (password && !(pw = strdup(password)))
+		return -ENOMEM;
+	if (f->password) {
+		explicit_bzero(f->password, strlen(f->password));
+		free(f->password);
+	}
+	f->password = pw;
+	/* Reconnect now, without a backoff: a wrong password shows in status
+	 * at once, not at the next failover; what is queued stays queued. */
+	if (f->state != FLEET_IDLE) {
+		if (f->state == FLEET_READY) {
+			f->st.down_since_ms = fleet_wall_ms();
+			log_notice("redis %s: the password changed; reconnecting with it",
+				   f->st.server);
+		}
+		f->state = FLEET_IDLE;
+		f->st.connected = false;
+		f->cmd_ok = f->sub_ok = false;
+		f->pending = 0;
+		fleet_ctx_free(&f->cmd);
+		fleet_ctx_free(&f->sub);
+		fleet_ctx_free(&f->sent);
+	}
+	f->backoff_ms = 0;
+	ev_timer_stop(f->loop, &f->timer);
+	tick(f, 0);
+	return 1;
+}
+
 bool fleet_connected(const struct fleet *f)
 {
 	return f && f->state == FLEET_READY;

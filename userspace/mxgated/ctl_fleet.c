@@ -146,12 +146,30 @@ bool ctl_fleet_changed(const struct mxg_config *a, const struct mxg_config *b)
 		 !strcmp(a->redis_prefix, b->redis_prefix));
 }
 
+/* The password file is read again at every reload, changed name or not
+ * (a rotated password is written over the same file): the reload's
+ * helper has just checked it (mode, owner, first line). */
+static void reload_password(struct controller *c)
+{
+	const char *path = c->cfg->redis_password_file;
+	char pw[1100] = "", why[800];
+	int r;
+
+	if (path[0] && config_redis_password(path, pw, sizeof(pw), why, sizeof(why))) {
+		log_err("redis_password_file: %s; keeping the password read before", why);
+		return;
+	}
+	r = fleet_set_password(c->fleet, pw[0] ? pw : NULL);
+	explicit_bzero(pw, sizeof(pw));
+	if (r < 0)
+		log_err("redis_password_file %s: out of memory; keeping the password read before",
+			path);
+}
+
 void ctl_fleet_reload(struct controller *c, bool changed)
 {
 	struct fleet_limits lim;
 
-	/* A password changed in the same file is not seen: say so in the
-	 * docs (restart, or change the file's name). */
 	if (!c->fleet || changed) {
 		ctl_fleet_stop(c);
 		if (ctl_fleet_start(c) < 0)
@@ -160,6 +178,7 @@ void ctl_fleet_reload(struct controller *c, bool changed)
 	}
 	limits(c->cfg, &lim);
 	fleet_set_limits(c->fleet, &lim);
+	reload_password(c);
 	ctl_quorum_reload(c);
 }
 
