@@ -582,6 +582,27 @@ static void test_offender_escalation(void **state)
 	assert_int_equal(f->rcpt_codes[451], 2); /* defer.test, and nowhere.test */
 }
 
+/* An offender another edge found (offender_mark): 550 at its first
+ * session here, for reply = reject domains only (a deferred domain stays
+ * 451: the client was asked to retry), until the mark ends; then 551. */
+static void test_offender_of_another_edge(void **state)
+{
+	struct fx *f = *state;
+
+	fx_start(f, 0, 3);
+	say(f, "EHLO c\r\n");
+	offender_mark(&f->off, &f->client, f->now_ms + 30000, f->now_ms);
+	assert_string_equal(session_to(f, "RCPT TO:<x@example.test>\r\n"
+					  "RCPT TO:<y@example.test>\r\n"),
+			    OFFENDER_550 OFFENDER_550);
+	assert_non_null(strstr(say(f, "RCPT TO:<x@defer.test>\r\n"), "451 4.7.1 defer.test: "));
+	/* A mark that ended, or one already over, changes nothing. */
+	f->now_ms += 90000;
+	offender_mark(&f->off, &f->client, f->now_ms, f->now_ms);
+	assert_string_equal(session_to(f, "RCPT TO:<x@example.test>\r\n"), GATED_551);
+	assert_int_equal(f->rcpt_codes[550], 2);
+}
+
 /* An allowlisted recipient of a gated domain, even of an offender: 451
  * asking for a retry (never 5xx); others as before. */
 static void test_rcpt_pass_gets_451(void **state)
@@ -754,8 +775,9 @@ static void test_offender_leaky_bucket(void **state)
 	offender_free(&t);
 	/* A window of 0 is refused (config never gives one), not bent to 1 ms. */
 	assert_int_equal(offender_init(&t, 5, 0, 0, 7), -EINVAL);
-	/* Threshold 0 never escalates. */
+	/* Threshold 0 never escalates, not even for another edge's offender. */
 	assert_int_equal(offender_init(&t, 0, 3600000, 0, 7), 0);
+	offender_mark(&t, &k, 3600000, 0);
 	for (int i = 0; i < 100; i++)
 		assert_false(offender_try(&t, &k, 0, 0));
 	offender_free(&t);
@@ -1036,6 +1058,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_handoff_dialogue, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_handoff_failures_are_4xx, setup, teardown),
 	    cmocka_unit_test(test_offender_leaky_bucket),
+	    cmocka_unit_test_setup_teardown(test_offender_of_another_edge, setup, teardown),
 	    cmocka_unit_test(test_client_network),
 	    cmocka_unit_test(test_offender_ipv6_by_64_and_bounded),
 	};

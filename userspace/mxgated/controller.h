@@ -451,8 +451,10 @@ void ctl_offenders_each(const struct controller *c,
 			void (*fn)(void *arg, const struct mxg_ip *ip, uint64_t first_ms,
 				   uint64_t last_ms, uint64_t expires_ms, uint64_t reports),
 			void *arg);
-void ctl_offender_restore(struct controller *c, const struct mxg_ip *ip, uint64_t first_ms,
-			  uint64_t last_ms, uint64_t expires_ms, uint64_t reports);
+/* Also another edge's (ctl_fleet.c): the expiry kept (clamped to
+ * offender_window from now), 0 when not kept. */
+uint64_t ctl_offender_restore(struct controller *c, const struct mxg_ip *ip, uint64_t first_ms,
+			      uint64_t last_ms, uint64_t expires_ms, uint64_t reports);
 /* A greylist tuple (responder hash) seen from ip: pass ip when it came
  * back after greylist_delay and within greylist_window. */
 void ctl_greylist_seen(struct controller *c, const struct mxg_ip *ip, uint64_t hash);

@@ -16,9 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_responder.h"
 #include "fleet.h"
 #include "json.h"
 #include "log.h"
+#include "policy.h"
 #include "prom.h"
 #include "sbuf.h"
 
@@ -54,7 +56,7 @@ static void limits(const struct mxg_config *cfg, struct fleet_limits *lim)
 static void on_record(void *arg, const struct fleet_record *r)
 {
 	struct controller *c = arg;
-	uint64_t w = fleet_wall_ms(), m = now_mono();
+	uint64_t w = fleet_wall_ms(), m = now_mono(), until;
 
 	switch (r->kind) {
 	case FLEET_TUPLE:
@@ -65,9 +67,16 @@ static void on_record(void *arg, const struct fleet_record *r)
 			       m + (r->expires_ms > w ? r->expires_ms - w : 0));
 		break;
 	case FLEET_OFFENDER:
-		ctl_offender_restore(c, &r->ip, to_mono(r->first_ms, w, m),
-				     to_mono(r->last_ms, w, m),
-				     m + (r->expires_ms > w ? r->expires_ms - w : 0), r->n);
+		/* Into the list and the nft set, and into the 550 decision of
+		 * this edge's responder and policy service. */
+		until = ctl_offender_restore(c, &r->ip, to_mono(r->first_ms, w, m),
+					     to_mono(r->last_ms, w, m),
+					     m + (r->expires_ms > w ? r->expires_ms - w : 0), r->n);
+		if (until) {
+			ctl_responder_fleet_offender(c, &r->ip, until);
+			if (c->policy)
+				policy_offender_mark(c->policy, &r->ip, until);
+		}
 		break;
 	}
 }

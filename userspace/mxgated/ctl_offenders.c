@@ -203,22 +203,22 @@ void ctl_offenders_each(const struct controller *c,
 			   o->e[i].reports);
 }
 
-void ctl_offender_restore(struct controller *c, const struct mxg_ip *ip, uint64_t first_ms,
-			  uint64_t last_ms, uint64_t expires_ms, uint64_t reports)
+uint64_t ctl_offender_restore(struct controller *c, const struct mxg_ip *ip, uint64_t first_ms,
+			      uint64_t last_ms, uint64_t expires_ms, uint64_t reports)
 {
 	struct ctl_offenders *o = c->offenders;
 	uint64_t now = ev_now_ms();
 	struct ctl_offender *e;
 
 	if (!o || !reports || ctl_ip_is_host(c, ip))
-		return;
+		return 0;
 	/* Loaded from a file: never longer than offender_window from now
 	 * (the nft element gets the same rest, so both end together), never
 	 * reported in the future. */
 	if (expires_ms > now + o->window_ms)
 		expires_ms = now + o->window_ms;
 	if (expires_ms <= now)
-		return;
+		return 0;
 	/* A whole second, as the nft element gets it: the list and the set
 	 * end together. */
 	expires_ms = now + (expires_ms - now + 999) / 1000 * 1000;
@@ -241,4 +241,5 @@ void ctl_offender_restore(struct controller *c, const struct mxg_ip *ip, uint64_
 		if (!ev_timer_armed(&o->flush) && ev_timer_start(c->loop, &o->flush, 0) < 0)
 			flush_cb(c->loop, c);
 	}
+	return expires_ms;
 }

@@ -110,7 +110,7 @@ void ctl_responder_flush(struct controller *c)
 		c->cnt.responder_tables_full++;
 		ctl_responder_last_drop(c);
 		cr->last = cr->out;
-		cr->last_len = cr->out_len;
+		cr->last_len = cr->out_tab_len; /* without the offenders after it */
 		cr->last_gen = cr->out_gen;
 	}
 	cr->out = NULL;
@@ -193,6 +193,66 @@ static void use_same(struct ctl_responder *cr)
 	cr->out_same = true;
 }
 
+/* Other edges' offenders after the table or SAME in out, one message of
+ * at most RESPONDER_OFFENDERS_MAX; the rest with the next push. */
+static void append_fleet_offenders(struct controller *c)
+{
+	struct ctl_responder *cr = c->resp;
+	size_t n =
+	    cr->n_fleet_off < RESPONDER_OFFENDERS_MAX ? cr->n_fleet_off : RESPONDER_OFFENDERS_MAX;
+	size_t add = sizeof(struct responder_wire_hdr) + n * sizeof(struct responder_offender);
+	uint8_t *b;
+	int len;
+
+	cr->out_tab_len = cr->out_len;
+	if (!n)
+		return;
+	b = realloc(cr->out, cr->out_len + add);
+	if (!b)
+		return; /* the next push tries again */
+	cr->out = b;
+	len = responder_wire_encode_fleet_offenders(cr->fleet_off, n, b + cr->out_len, add);
+	if (len < 0)
+		return;
+	cr->out_len += (size_t)len;
+	cr->n_fleet_off -= n;
+	memmove(cr->fleet_off, cr->fleet_off + n, cr->n_fleet_off * sizeof(cr->fleet_off[0]));
+	if (cr->n_fleet_off)
+		cr->push_again = true;
+}
+
+void ctl_responder_fleet_offender(struct controller *c, const struct mxg_ip *ip, uint64_t until_ms)
+{
+	struct ctl_responder *cr = c->resp;
+	struct responder_offender *o;
+
+	if (!cr)
+		return;
+	for (size_t i = 0; i < cr->n_fleet_off; i++) {
+		o = &cr->fleet_off[i];
+		if (o->family == (ip->family == AF_INET ? 4 : 6) &&
+		    !memcmp(o->addr, ip->family == AF_INET ? (const void *)&ip->v4 : &ip->v6,
+			    ip->family == AF_INET ? 4 : 16)) {
+			if (until_ms > o->when_ms)
+				o->when_ms = until_ms;
+			goto push;
+		}
+	}
+	if (cr->n_fleet_off == CTL_RESPONDER_FLEET_OFF_MAX) {
+		cr->fleet_off_dropped++;
+		return;
+	}
+	o = &cr->fleet_off[cr->n_fleet_off++];
+	*o = (struct responder_offender){.when_ms = until_ms,
+					 .family = ip->family == AF_INET ? 4 : 6};
+	if (ip->family == AF_INET)
+		memcpy(o->addr, &ip->v4, 4);
+	else
+		memcpy(o->addr, &ip->v6, 16);
+push:
+	ctl_responder_push(c);
+}
+
 void ctl_responder_push(struct controller *c)
 {
 	struct ctl_responder *cr = c->resp;
@@ -231,6 +291,7 @@ void ctl_responder_push(struct controller *c)
 			cr->last_gen = cr->out_gen; /* the same bytes: this generation too */
 	}
 send:
+	append_fleet_offenders(c);
 	cr->send_extended = false;
 	ctl_timer_start(c, &cr->send_timer, CTL_RESPONDER_SEND_MS, "responder send");
 	ctl_responder_flush(c);

@@ -32,6 +32,10 @@ void ctl_responder_reap(struct controller *c);
 void ctl_responder_renew(struct controller *c, const char *why);
 /* Send the current domain table (every round and on changes). */
 void ctl_responder_push(struct controller *c);
+/* Another edge's offender, an offender here until until_ms (monotonic):
+ * sent after the next table or SAME (pushed at once); a bounded queue,
+ * kept while no child is ready. */
+void ctl_responder_fleet_offender(struct controller *c, const struct mxg_ip *ip, uint64_t until_ms);
 
 bool ctl_responder_alive(const struct controller *c); /* READY: serving */
 pid_t ctl_responder_pid(const struct controller *c);  /* 0 when not alive */

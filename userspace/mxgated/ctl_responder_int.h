@@ -35,6 +35,10 @@
 /* A table the child has not read in full this long after we began to
  * write it: its loop is stuck (the heartbeat's reasoning). */
 #define CTL_RESPONDER_SEND_MS 5000
+/* Other edges' offenders queued for the child: 4 messages' worth; more
+ * before they are sent are dropped (counted; the nft set and the
+ * controller's list still have them). */
+#define CTL_RESPONDER_FLEET_OFF_MAX (4 * RESPONDER_OFFENDERS_MAX)
 /* SIGTERM, then SIGKILL when it has not exited this long after. */
 #define CTL_RESPONDER_STOP_GRACE_MS 1000
 
@@ -74,6 +78,7 @@ struct ctl_responder {
 	 * meanwhile only asks for the newest table after it. */
 	uint8_t *out;
 	size_t out_len, out_off;
+	size_t out_tab_len; /* of out, the table or SAME (then other edges' offenders) */
 	unsigned out_waits; /* times the socket was full for this table */
 	bool push_again;
 	bool out_same;	    /* out is a SAME, not a table */
@@ -89,6 +94,11 @@ struct ctl_responder {
 	/* c->table_gen when out and last were encoded: a push with last
 	 * of the same generation sends a SAME without encoding at all. */
 	uint64_t out_gen, last_gen;
+	/* Other edges' offenders waiting for the next push (the child keeps
+	 * them in its offender table; ctl_responder_fleet_offender). */
+	struct responder_offender fleet_off[CTL_RESPONDER_FLEET_OFF_MAX];
+	size_t n_fleet_off;
+	uint64_t fleet_off_dropped;
 };
 
 /* The one way to end a running child that misbehaves (stuck, garbage,

@@ -85,6 +85,17 @@ static void entry_drain(const struct offender_table *t, struct offender_entry *e
 	e->last_ms = now_ms;
 }
 
+/* a is a better victim than b. */
+static bool less_kept(const struct offender_entry *a, const struct offender_entry *b,
+		      uint64_t now_ms)
+{
+	bool ma = a->until_ms > now_ms, mb = b->until_ms > now_ms;
+
+	if (ma != mb)
+		return mb;
+	return a->level_milli < b->level_milli;
+}
+
 static struct offender_entry *entry_get(struct offender_table *t, const struct client_key *k,
 					uint64_t now_ms)
 {
@@ -97,14 +108,15 @@ static struct offender_entry *entry_get(struct offender_table *t, const struct c
 			return &b[i];
 		}
 	}
-	/* New client: an empty slot, else the least active one. */
+	/* New client: an empty slot, else the least active one, another
+	 * edge's offenders last. */
 	for (size_t i = 0; i < OFFENDER_WAYS; i++) {
 		if (!b[i].used) {
 			victim = &b[i];
 			break;
 		}
 		entry_drain(t, &b[i], now_ms);
-		if (!victim || b[i].level_milli < victim->level_milli)
+		if (!victim || less_kept(&b[i], victim, now_ms))
 			victim = &b[i];
 	}
 	*victim = (struct offender_entry){.key = *k, .last_ms = now_ms, .used = true};
@@ -124,9 +136,21 @@ bool offender_try(struct offender_table *t, const struct client_key *k, uint64_t
 		return e->over;
 	limit = (uint64_t)t->threshold * 1000;
 	e->level_milli += 1000;
-	e->over = e->level_milli > limit;
+	e->over = e->level_milli > limit || e->until_ms > now_ms;
 	e->session = session;
 	if (e->level_milli > limit + 1000)
 		e->level_milli = limit + 1000;
 	return e->over;
+}
+
+void offender_mark(struct offender_table *t, const struct client_key *k, uint64_t until_ms,
+		   uint64_t now_ms)
+{
+	struct offender_entry *e;
+
+	if (!t->threshold || !t->e || until_ms <= now_ms)
+		return;
+	e = entry_get(t, k, now_ms);
+	if (until_ms > e->until_ms)
+		e->until_ms = until_ms;
 }

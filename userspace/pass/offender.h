@@ -51,6 +51,7 @@ struct offender_entry {
 	uint64_t session;     /* the last session counted (0: none) */
 	bool over;	      /* its verdict */
 	bool used;
+	uint64_t until_ms; /* another edge's offender (offender_mark): over until then */
 };
 
 struct offender_table {
@@ -72,5 +73,16 @@ void offender_free(struct offender_table *t);
  * True when k is past the threshold and must be answered 550. */
 bool offender_try(struct offender_table *t, const struct client_key *k, uint64_t now_ms,
 		  uint64_t session);
+/*
+ * Another edge of the fleet answered k 550 as an offender (docs/fleet.md):
+ * its sessions here are offenders too until until_ms (the end of that
+ * edge's offender_window, as the controller clamped it), whatever they
+ * count here. Only offender_try's answer changes, so the caller's rule
+ * holds: only a client that would get 551 is ever asked, never one told
+ * to retry (451). Nothing with threshold 0 (this edge never escalates).
+ * An entry so marked is evicted last.
+ */
+void offender_mark(struct offender_table *t, const struct client_key *k, uint64_t until_ms,
+		   uint64_t now_ms);
 
 #endif

@@ -384,6 +384,16 @@ fail:
 	return NULL;
 }
 
+void policy_offender_mark(struct policy_server *ps, const struct mxg_ip *ip, uint64_t until_ms)
+{
+	struct client_key k;
+
+	if (!ps->escalate)
+		return;
+	client_key_from_ip(ip, &k);
+	offender_mark(&ps->offenders, &k, until_ms, ev_now_ms());
+}
+
 void policy_server_free(struct policy_server *ps)
 {
 	if (!ps)

@@ -109,5 +109,8 @@ struct policy_server *policy_server_new(struct ev_loop *loop, const struct mxg_c
 					const struct policy_hooks *h, char *err, size_t errlen);
 /* Close every connection and the listener (and unlink a unix socket). */
 void policy_server_free(struct policy_server *ps);
+/* Another edge's offender: an offender here until until_ms (ev_now_ms
+ * clock; offender_mark). */
+void policy_offender_mark(struct policy_server *ps, const struct mxg_ip *ip, uint64_t until_ms);
 
 #endif

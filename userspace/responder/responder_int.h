@@ -13,6 +13,14 @@
 #include <seccomp.h>
 
 #include "config.h"
+#include "offender.h"
+
+struct responder_wire_reader;
+
+/* responder_fleet.c: a FLEET_OFFENDERS message into t; -EBADMSG for a
+ * record that does not check (the controller is trusted: a bug). */
+int responder_fleet_offenders(struct offender_table *t, const struct responder_wire_reader *rd,
+			      uint64_t now_ms);
 
 /* responder_role.c: the READY message on ctl, error 0 (serving) or an
  * errno with text; _exit(1) when it cannot be sent. */

@@ -532,6 +532,9 @@ static void on_ctl(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	rc = responder_wire_read(&r->rd, fd);
 	if (rc == 1 && r->rd.hdr.type == RESPONDER_MSG_SAME) {
 		table_same(r);
+	} else if (rc == 1 && r->rd.hdr.type == RESPONDER_MSG_FLEET_OFFENDERS) {
+		if (responder_fleet_offenders(&r->off, &r->rd, ev_now_ms()) < 0)
+			rsp_fatal(r, "bad offender record from the controller");
 	} else if (rc == 1) {
 		table_install(r);
 		responder_wire_reader_free(&r->rd); /* a table can be large */
@@ -579,7 +582,8 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, uint
 	report_init(&r.rep, ctl);
 	responder_wire_reader_init(&r.rd,
 				   RESPONDER_WIRE_TYPE(RESPONDER_MSG_DOMAINS) |
-				       RESPONDER_WIRE_TYPE(RESPONDER_MSG_SAME),
+				       RESPONDER_WIRE_TYPE(RESPONDER_MSG_SAME) |
+				       RESPONDER_WIRE_TYPE(RESPONDER_MSG_FLEET_OFFENDERS),
 				   RESPONDER_PAYLOAD_MAX);
 	r.loop = ev_loop_new();
 	if (!r.loop || rsp_counts_init(&r.counts, r.gl_seed) < 0 ||

@@ -26,6 +26,7 @@ int responder_wire_check_hdr(const struct responder_wire_hdr *h)
 	case RESPONDER_MSG_COUNTS:
 		return h->count == 0 && h->len == sizeof(struct responder_counts) ? 0 : -EBADMSG;
 	case RESPONDER_MSG_OFFENDERS:
+	case RESPONDER_MSG_FLEET_OFFENDERS:
 		return h->count >= 1 && h->count <= RESPONDER_OFFENDERS_MAX &&
 			       h->len == h->count * sizeof(struct responder_offender)
 			   ? 0
@@ -296,6 +297,22 @@ int responder_wire_offender(const struct responder_offender *o, uint64_t now_ms,
 		return 0;
 	}
 	return -EBADMSG;
+}
+
+int responder_wire_encode_fleet_offenders(const struct responder_offender *o, size_t n,
+					  uint8_t *buf, size_t len)
+{
+	if (!n || n > RESPONDER_OFFENDERS_MAX)
+		return -E2BIG;
+	return encode(RESPONDER_MSG_FLEET_OFFENDERS, (uint32_t)n, o, n * sizeof(*o), buf, len);
+}
+
+int responder_wire_fleet_offender(const struct responder_offender *o, struct mxg_ip *ip)
+{
+	struct responder_offender c = *o;
+
+	c.when_ms = 0; /* an end, not a report: any time is one */
+	return responder_wire_offender(&c, 0, ip);
 }
 
 int responder_wire_encode_passes(const struct responder_pass *p, size_t n, uint8_t *buf, size_t len)

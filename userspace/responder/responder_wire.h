@@ -46,6 +46,11 @@
  *     (answered 451: a domain the MTA may accept and mxgate does not
  *     list), count records (1..RESPONDER_UNSERVED_MAX) of u8 len (1..253)
  *     and that many printable octets, no spaces; len is their total.
+ *   RESPONDER_MSG_FLEET_OFFENDERS (controller -> responder, after a table
+ *     or a SAME): clients another edge of the fleet answered 550 as
+ *     offenders (state_backend = redis), count records of struct
+ *     responder_offender (1..RESPONDER_OFFENDERS_MAX) whose when_ms is
+ *     when each stops counting here (CLOCK_MONOTONIC). Not acknowledged.
  *   RESPONDER_MSG_ACK (responder -> controller, after every DOMAINS table
  *     it installed and every SAME): count = how many tables and SAMEs this
  *     child has taken since it started (1, 2, ...), len 0. Cumulative, so
@@ -83,6 +88,7 @@ enum responder_msg_type {
 	RESPONDER_MSG_TUPLES = 7,
 	RESPONDER_MSG_UNSERVED = 8,
 	RESPONDER_MSG_SAME = 9,
+	RESPONDER_MSG_FLEET_OFFENDERS = 10,
 };
 
 /* Replies of the responder counted by code: every RCPT reply, and every
@@ -232,5 +238,10 @@ int responder_wire_encode_same(uint8_t *buf, size_t len);
 /* Check one OFFENDERS record (family, padding, unused address octets,
  * not from the future beyond now_ms + 5 s) and turn it into an address. */
 int responder_wire_offender(const struct responder_offender *o, uint64_t now_ms, struct mxg_ip *ip);
+/* FLEET_OFFENDERS: encode n records (header + payload) into buf, like
+ * OFFENDERS; check one record (its when_ms is an end, any time). */
+int responder_wire_encode_fleet_offenders(const struct responder_offender *o, size_t n,
+					  uint8_t *buf, size_t len);
+int responder_wire_fleet_offender(const struct responder_offender *o, struct mxg_ip *ip);
 
 #endif

@@ -1,0 +1,105 @@
+#!/bin/bash
+# An offender found at one backup is an offender at the other: two
+# backups of example.test (reply = reject) and of defer.test (reply =
+# defer), each with its own mxgated, share a real redis-server
+# (state_backend = redis), offender_threshold = 2. A client that opens
+# three sessions at edge in a burst gets 551, 551, then 550; the offender
+# record reaches Redis, edge2's list, and edge2's responder: the client's
+# very first session at edge2 is answered 550 (it counted nothing there),
+# while another client there still gets 551, and the offender still gets
+# 451 for defer.test (a deferral never becomes a bounce).
+set -u
+. "$MXG_SRC/tests/lib/mxgated.sh"
+. "$MXG_SRC/tests/lib/redis.sh"
+
+tn_init 200
+tn_up
+tn_host_add edge2 192.0.2.21 2001:db8::21
+{
+	tn_dns_std_zone
+	cat <<'Z'
+example.test.      300 IN MX   20 mx3.example.test.
+mx3.example.test.  300 IN A    192.0.2.21
+mx3.example.test.  300 IN AAAA 2001:db8::21
+defer.test.        300 IN MX   10 mx1.example.test.
+defer.test.        300 IN MX   20 mx2.example.test.
+defer.test.        300 IN MX   20 mx3.example.test.
+Z
+} | tn_dns_zone
+tn_dns_start
+tn_postfix_start p1 primary
+MXG_PIN=$(tn_bpffs)/mxgate
+MXG_CONF=$TN_DIR/mxgate.conf
+MXG_SOCK=$TN_DIR/run/control.sock
+MXG_LOG=$TN_DIR/mxgated.log
+tn_on_cleanup mxg_stop
+tap_plan 10
+# Not 192.0.2.53 (the test DNS server's address).
+for a in 57 58; do
+	tn_addr_add snd 192.0.2.$a
+done
+rd_init
+tn_host_add r1 192.0.2.61 2001:db8::61
+rd_server_start r1
+
+PIN2=$TN_DIR/bpf/mxgate2
+SOCK2=$TN_DIR/run2/control.sock
+OFFENDER='^550 5\.7\.1 '
+GATED='^551 5\.7\.1 '
+rcpt_to() { # rcpt_to SERVER SRC RCPT: the reply to RCPT TO, one session
+	tn_swaks snd --server "$1" --local-interface "$2" --from a@sender.test --to "$3" \
+		--quit-after RCPT --timeout $((5 * TN_TIME_SCALE)) 2>&1 |
+		awk '/-> RCPT TO/ { r = 1; next }
+		     r && /^<[-*~ ]+[0-9][0-9][0-9] / { sub(/^<[-*~ ]+/, ""); print; exit }'
+}
+status2() { "$MXGATE" status --json -s "$SOCK2" 2>/dev/null; }
+offenders() { # offenders edge|edge2
+	if [ "$1" = edge ]; then
+		"$MXGATE" offenders -s "$MXG_SOCK" 2>/dev/null
+	else
+		"$MXGATE" offenders -s "$SOCK2" 2>/dev/null
+	fi
+}
+
+mxg_config domains="example.test defer.test" reply=reject offender_threshold=2 offender_window=60s
+rd_conf_lines >>"$MXG_CONF"
+printf '\n[domain defer.test]\nreply = defer\n' >>"$MXG_CONF"
+sed -e "s|^self = .*|self = mx3.example.test|" -e "s|^pin_dir = .*|pin_dir = $PIN2|" \
+	-e "s|^control_socket = .*|control_socket = $SOCK2|" -e "s|^state_dir = .*|state_dir = $TN_DIR/state2|" \
+	"$MXG_CONF" >"$TN_DIR/mxgate2.conf"
+mxg_start
+tn_spawn edge2 mxgated "$MXGATED" -f -d -c "$TN_DIR/mxgate2.conf"
+tn_wait 20 status2 || tap_diag "edge2's mxgated did not start: $(tail -5 "$TN_DIR/edge2/mxgated.log")"
+gated2() { [ "$(status2 | jq -r '[.domains[] | select(.state == "gated")] | length')" = 2 ]; }
+both_gated() { mxg_is_state example.test gated && mxg_is_state defer.test gated && gated2; }
+tap_ok "both backups gate example.test and defer.test (the primary is up)" tn_wait 20 both_gated
+both_up() {
+	mxg_status | jq -e '.counters.redis.connected' >/dev/null &&
+		status2 | jq -e '.counters.redis.connected' >/dev/null
+}
+tn_wait 10 both_up || tap_diag "not both connected to Redis"
+
+# --- three sessions in a burst at edge: the third is an offender's
+r=""
+for i in 1 2 3; do
+	r="$r$(rcpt_to "$TN_IP_edge" 192.0.2.57 "u$i@example.test" | cut -c1-3) "
+done
+tap_is "$r" "551 551 550 " "a burst of three sessions at edge: 551, 551, then 550 (offender_threshold 2)"
+listed() { offenders "$1" | grep -q "^192\.0\.2\.57: "; }
+tap_ok "edge lists the client as an offender" tn_wait 5 listed edge
+in_redis() { [ -n "$(rd_cli r1 GET "${RD_PREFIX}o:192.0.2.57")" ]; }
+tap_ok "Redis holds its offender record (${RD_PREFIX}o:192.0.2.57)" tn_wait 5 in_redis
+tap_ok "edge2 lists it too, from Redis" tn_wait 5 listed edge2
+marked() { grep -q "responder: 1 offender(s) of other edges" "$TN_DIR/edge2/mxgated.log"; }
+tap_ok "edge2's responder is told" tn_wait 5 marked
+
+# --- at edge2: 550 at its first session; others unchanged
+tap_like "$(rcpt_to "$TN_IP_edge2" 192.0.2.57 u4@example.test)" "$OFFENDER" \
+	"its first session at edge2 is answered 550 (an offender found at edge)"
+tap_like "$(rcpt_to "$TN_IP_edge2" 192.0.2.58 u5@example.test)" "$GATED" \
+	"another client's first session at edge2: 551"
+tap_like "$(rcpt_to "$TN_IP_edge2" 192.0.2.57 u6@defer.test)" '^451 4\.7\.1 ' \
+	"the offender asking for defer.test at edge2 still gets 451 (a deferral never becomes a bounce)"
+one550() { [ "$(status2 | jq -r '.counters.responder.offenders')" = 1 ]; }
+tap_ok "edge2's responder counts exactly one RCPT answered 550 as an offender" tn_wait 5 one550
+tap_done
