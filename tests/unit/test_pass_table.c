@@ -24,11 +24,31 @@ static struct mxg_ip ip_of(const char *s)
 	return ip;
 }
 
+/* Every pass is found by address, is in its networks' indexes, and in
+ * exactly one grant-order list, linked both ways. */
 static void check_index(const struct pass_table *t)
 {
-	for (size_t i = 0; i < t->n; i++)
+	size_t in_lists = 0, v6 = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
 		assert_ptr_equal(pass_table_find(t, &t->e[i].ip), &t->e[i]);
+		v6 += t->e[i].net64 != 0;
+	}
 	assert_int_equal(t->idx.count, t->n);
+	assert_int_equal(t->by_net.count, t->n);
+	assert_int_equal(t->by_64.count, v6);
+	for (int k = 0; k < 2; k++) {
+		uint32_t prev = UINT32_MAX;
+
+		for (uint32_t i = t->head[k]; i != UINT32_MAX; prev = i, i = t->e[i].next) {
+			assert_true(i < t->n);
+			assert_int_equal(t->e[i].proven, k);
+			assert_int_equal(t->e[i].prev, prev);
+			assert_true(++in_lists <= t->n);
+		}
+		assert_int_equal(t->tail[k], prev);
+	}
+	assert_int_equal(in_lists, t->n);
 }
 
 static enum pass_add add(struct pass_table *t, const char *a, uint64_t now,
@@ -133,6 +153,7 @@ static void test_postmaster_flood_from_one_64_keeps_a_pass(void **state)
 	const struct pass_entry *e;
 	struct pass_entry gone;
 	struct mxg_ip legit = ip_of("192.0.2.7"), ip;
+	uint64_t looked, most = 0;
 	char a[64];
 	bool ev;
 
@@ -145,9 +166,12 @@ static void test_postmaster_flood_from_one_64_keeps_a_pass(void **state)
 	for (unsigned i = 0; i < 16700; i++) {
 		snprintf(a, sizeof(a), "2001:db8:1:2::%x:%x", i >> 16, i & 0xffff);
 		ip = ip_of(a);
+		looked = t.looked;
 		assert_int_equal(pass_table_add(&t, &ip, 2, false, 1 + i * 2000 / 16700, 86400000,
 						7 * 86400000ull, &e, &gone, &ev),
 				 PASS_ADD_NEW);
+		if (t.looked - looked > most)
+			most = t.looked - looked;
 		/* Only a pass of the same /64 ever makes room. */
 		assert_true(!ev || !memcmp(gone.ip.v6.s6_addr, ip.v6.s6_addr, 8));
 	}
@@ -155,6 +179,71 @@ static void test_postmaster_flood_from_one_64_keeps_a_pass(void **state)
 	assert_int_equal(t.n, 1 + MXG_DEFAULT_PASS_LIMIT_64);
 	assert_int_equal(t.dropped_64, 0);
 	assert_int_equal(t.evicted, 16700 - MXG_DEFAULT_PASS_LIMIT_64);
+	/* Each newcomer looked at its /64's passes and, while the /64 was
+	 * under its limit, its /48's (the same ones here), with a few
+	 * neighbours in the indexes' chains: never at the whole table. */
+	assert_true(most <= 2 * MXG_DEFAULT_PASS_LIMIT_64 + 16);
+	check_index(&t);
+	pass_table_free(&t);
+}
+
+/* A full table of the kernel map's size, one pass per /24, granted one
+ * after the other, proven and unproven in turn: a newcomer takes the
+ * place of the oldest unproven grant (a renewed pass counts as granted
+ * anew), and finds it looking at a few passes, not at 16,384. */
+static void test_full_table_evicts_oldest_grant_in_bounded_steps(void **state)
+{
+	const unsigned cap = MXG_PASS_TABLE_SIZE_MAX;
+	const uint64_t day = 86400000, week = 7 * day;
+	struct pass_table t;
+	const struct pass_entry *e;
+	struct pass_entry gone;
+	struct mxg_ip ip, want;
+	uint64_t now = 1000 + cap, looked;
+	char a[64];
+	bool ev;
+
+	assert_int_equal(pass_table_init(&t, cap), 0);
+	t.per_network = MXG_DEFAULT_PASS_LIMIT_NETWORK;
+	t.per_64 = MXG_DEFAULT_PASS_LIMIT_64;
+	for (unsigned i = 0; i < cap; i++) {
+		snprintf(a, sizeof(a), "10.%u.%u.1", i >> 8, i & 255);
+		ip = ip_of(a);
+		assert_int_equal(
+		    pass_table_add(&t, &ip, 1, i % 2 == 0, 1000 + i, day, week, &e, &gone, &ev),
+		    PASS_ADD_NEW);
+	}
+	assert_int_equal(t.n, cap);
+	check_index(&t);
+	/* 10.0.1.1, the oldest unproven grant, is renewed: now the newest. */
+	ip = ip_of("10.0.1.1");
+	assert_int_equal(pass_table_add(&t, &ip, 1, false, now, day, week, &e, &gone, &ev),
+			 PASS_ADD_RENEWED);
+
+	ip = ip_of("192.0.2.1");
+	want = ip_of("10.0.3.1");
+	looked = t.looked;
+	assert_int_equal(pass_table_add(&t, &ip, 2, false, now, day, week, &e, &gone, &ev),
+			 PASS_ADD_NEW);
+	assert_true(ev);
+	assert_true(mxg_ip_equal(&gone.ip, &want));
+	assert_true(t.looked - looked <= 2 * PASS_EVICT_LOOK + 16);
+	/* A proven newcomer: the next unproven, never a proven pass first. */
+	ip = ip_of("192.0.2.2");
+	want = ip_of("10.0.5.1");
+	looked = t.looked;
+	assert_int_equal(pass_table_add(&t, &ip, 1, true, now, day, week, &e, &gone, &ev),
+			 PASS_ADD_NEW);
+	assert_true(mxg_ip_equal(&gone.ip, &want));
+	assert_true(t.looked - looked <= 2 * PASS_EVICT_LOOK + 16);
+	/* Once a pass has expired, it is the one that goes. */
+	ip = ip_of("192.0.2.3");
+	want = ip_of("10.0.0.1");
+	assert_int_equal(pass_table_add(&t, &ip, 1, false, 1000 + day, day, week, &e, &gone, &ev),
+			 PASS_ADD_NEW);
+	assert_true(mxg_ip_equal(&gone.ip, &want));
+	assert_int_equal(t.n, cap);
+	check_index(&t);
 	pass_table_free(&t);
 }
 
@@ -306,6 +395,7 @@ int main(void)
 	    cmocka_unit_test(test_full_table_evicts_first_expiring),
 	    cmocka_unit_test(test_sweep_and_restore),
 	    cmocka_unit_test(test_postmaster_flood_from_one_64_keeps_a_pass),
+	    cmocka_unit_test(test_full_table_evicts_oldest_grant_in_bounded_steps),
 	    cmocka_unit_test(test_unproven_never_evicts_proven),
 	    cmocka_unit_test(test_proven_pass_makes_room_in_its_own_network),
 	    cmocka_unit_test(test_index_finds_every_pass_after_moves),

@@ -16,6 +16,16 @@
  *
  * What changed is returned to the caller, which writes the gate: the
  * entry added or renewed, and the one that made room for it.
+ *
+ * A new pass never walks the table (it may be 16,384 passes, and a flood
+ * brings a new pass per RCPT): its networks' passes are found through
+ * their own indexes (a walk over that network's passes only, which its
+ * limit bounds), and a full table's candidates are the oldest grants:
+ * passes are kept in two lists (proven, unproven) in the order they were
+ * granted or renewed, which is the order they expire in while pass_ttl
+ * stays the same; the first PASS_EVICT_LOOK of a list are compared by
+ * expiry (a renewal capped by pass_max, a pass_ttl changed by a reload
+ * or a restored pass may sit a little out of order).
  */
 #ifndef MXG_PASS_TABLE_H
 #define MXG_PASS_TABLE_H
@@ -27,6 +37,8 @@
 #include "addr.h"
 #include "htab.h"
 
+#define PASS_EVICT_LOOK 16 /* passes of a list compared to make room in a full table */
+
 struct pass_entry {
 	struct mxg_ip ip;
 	uint64_t since_ms;   /* first passed: renewals stop at since + max */
@@ -35,6 +47,7 @@ struct pass_entry {
 	uint64_t net, net64; /* pass_net_keys() of ip */
 	unsigned reason;     /* the caller's (enum mxg_pass_reason) */
 	bool proven;
+	uint32_t prev, next; /* in the grant-order list of its kind (index; ~0 none) */
 };
 
 struct pass_table {
@@ -44,10 +57,16 @@ struct pass_table {
 	 * RCPT, each pass report) does not walk every pass. */
 	struct htab idx;
 	struct htab_node *slot;
+	/* e by network (IPv4 /24, IPv6 /48) and by IPv6 /64: a network's
+	 * passes share one chain, walked for its limit. */
+	struct htab by_net, by_64;
+	struct htab_node *slot_net, *slot_64;
+	uint32_t head[2], tail[2]; /* grant order, [proven]; ~0 empty */
 	uint64_t seed;
 	unsigned per_network, per_64; /* limits; 0 (init): none */
 	uint64_t renewed, evicted;
 	uint64_t dropped_network, dropped_64, dropped_full; /* not given */
+	uint64_t looked; /* passes looked at by new passes, in all (tests: bounded) */
 };
 
 /* What pass_table_add did. */
