@@ -98,6 +98,7 @@ void fleet_fail(struct fleet *f, const char *why)
 		f->st.down_since_ms = fleet_wall_ms();
 	}
 	f->st.errors++;
+	f->bounds.why = NULL;
 	f->st.connected = false;
 	f->state = FLEET_IDLE;
 	f->cmd_ok = f->sub_ok = false;
@@ -145,7 +146,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
 		f->sent = NULL;
 	else
 		return; /* freed by us */
-	fleet_fail(f, "connection closed");
+	fleet_fail(f, f->bounds.why ? f->bounds.why : "connection closed");
 }
 
 redisAsyncContext *fleet_ctx_open(struct fleet *f, const struct sockaddr_storage *ss)
@@ -165,7 +166,7 @@ redisAsyncContext *fleet_ctx_open(struct fleet *f, const struct sockaddr_storage
 		return NULL;
 	}
 	ac->data = f;
-	if (redis_loop_attach(f->loop, ac) < 0) {
+	if (redis_loop_attach(f->loop, ac, &f->bounds) < 0) {
 		redisAsyncFree(ac);
 		return NULL;
 	}
@@ -488,6 +489,8 @@ struct fleet *fleet_new(struct ev_loop *loop, const struct mxg_config *cfg, cons
 	f->n_sentinels = cfg->n_redis_sentinels;
 	memcpy(f->sentinels, cfg->redis_sentinels, sizeof(f->sentinels));
 	f->st.down_since_ms = fleet_wall_ms();
+	f->bounds = (struct redis_bounds){.max_elements = FLEET_REPLY_ELEMENTS_MAX,
+					  .max_bytes = FLEET_REPLY_BYTES_MAX};
 	ev_timer_init(&f->timer, on_timer, f);
 	f->state = FLEET_IDLE;
 	tick(f, 0);

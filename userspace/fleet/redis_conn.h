@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "fleet.h"
+#include "redis_bound.h"
 
 #define FLEET_TICK_MS 250	      /* the watchdog's period */
 #define FLEET_CMD_TIMEOUT_MS 2000     /* a command unanswered this long: reconnect */
@@ -25,6 +26,11 @@
 #define FLEET_SCAN_COUNT 256	      /* keys asked per SCAN step */
 #define FLEET_MGET_MAX 1024	      /* keys per MGET: a SCAN step's at most */
 #define FLEET_SCAN_STEPS_MAX 100000   /* a catch-up's SCAN steps at most */
+/* One reply at most (redis_bound.h): a catch-up step's MGET is 1,024
+ * values of at most 160 octets, the quorum's 1,000 of 32; far above both,
+ * far below what would hurt the controller. */
+#define FLEET_REPLY_ELEMENTS_MAX 65536
+#define FLEET_REPLY_BYTES_MAX (8u << 20) /* 8 MiB */
 
 enum fleet_state {
 	FLEET_IDLE,	  /* waiting for the backoff */
@@ -59,6 +65,8 @@ struct fleet {
 	uint64_t progress_ms; /* the last reply on cmd */
 	unsigned scan_steps;
 	bool warned; /* this outage is logged */
+
+	struct redis_bounds bounds; /* of every reply, on each connection */
 
 	struct fleet_record *queue; /* ring */
 	size_t q_head, q_n;

@@ -11,6 +11,8 @@ struct redis_loop {
 	int fd;
 	unsigned events; /* what hiredis asked for */
 	bool added;	 /* fd is watched */
+	struct redis_bounds *b;
+	struct redis_bound_reader rb;
 };
 
 static void io_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
@@ -20,9 +22,15 @@ static void io_cb(struct ev_loop *loop, int fd, unsigned events, void *arg)
 	/* Either call may free the context, and rl with it (cleanup): one
 	 * per wake-up; the loop is level-triggered, so a write still wanted
 	 * comes back at the next iteration. */
-	if (events & (EV_READ | EV_ERROR))
+	if (events & (EV_READ | EV_ERROR)) {
+		/* A reply still arriving past the bound: closed before hiredis
+		 * buffers more of it (the disconnect callback says why). */
+		if (rl->b && redis_bound_buffer_over(rl->ac->c.reader, rl->b)) {
+			redisAsyncFree(rl->ac);
+			return;
+		}
 		redisAsyncHandleRead(rl->ac);
-	else if (events & EV_WRITE)
+	} else if (events & EV_WRITE)
 		redisAsyncHandleWrite(rl->ac);
 }
 
@@ -77,7 +85,7 @@ static void cleanup(void *p)
 	free(rl);
 }
 
-int redis_loop_attach(struct ev_loop *loop, redisAsyncContext *ac)
+int redis_loop_attach(struct ev_loop *loop, redisAsyncContext *ac, struct redis_bounds *b)
 {
 	struct redis_loop *rl;
 
@@ -95,5 +103,8 @@ int redis_loop_attach(struct ev_loop *loop, redisAsyncContext *ac)
 	ac->ev.delWrite = del_write;
 	ac->ev.cleanup = cleanup;
 	ac->ev.data = rl;
+	rl->b = b;
+	if (b)
+		redis_bound_reader(ac->c.reader, &rl->rb, b);
 	return 0;
 }

@@ -11,8 +11,11 @@
 #include <hiredis/async.h>
 
 #include "event.h"
+#include "redis_bound.h"
 
-/* 0, or -ENOMEM / -EEXIST: ac is then not attached (free it). */
-int redis_loop_attach(struct ev_loop *loop, redisAsyncContext *ac);
+/* 0, or -ENOMEM / -EEXIST: ac is then not attached (free it). b (NULL:
+ * none) bounds what ac takes from its server (redis_bound.h) and must
+ * outlive ac; past a bound ac is freed, b->why says why. */
+int redis_loop_attach(struct ev_loop *loop, redisAsyncContext *ac, struct redis_bounds *b);
 
 #endif

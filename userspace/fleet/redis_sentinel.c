@@ -26,7 +26,7 @@ static void on_sentinel(redisAsyncContext *ac, void *reply, void *priv)
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 	    r->element[0]->type == REDIS_REPLY_STRING &&
 	    r->element[1]->type == REDIS_REPLY_STRING && r->element[0]->len < INET6_ADDRSTRLEN &&
-	    !mxg_ip_parse(r->element[0]->str, &ip)) {
+	    r->element[1]->len <= 5 && !mxg_ip_parse(r->element[0]->str, &ip)) {
 		port = strtoul(r->element[1]->str, &end, 10);
 		if (!*end && port && port < 65536) {
 			mxg_ip_to_sockaddr(&ip, (uint16_t)port, &f->master);
