@@ -88,8 +88,10 @@
 #define MXG_DEFAULT_MAX_CONNECTIONS_PER_CLIENT 10
 #define MXG_DEFAULT_MAX_COMMANDS 50
 #define MXG_DEFAULT_IDLE_TIMEOUT_MS 30000 /* 30 s per command */
-/* Sessions from one IPv4 /24 or IPv6 /48: 105 addresses of one network
- * once held every slot with idle sessions. */
+/* Sessions from one IPv4 /24 or IPv6 /48: the per-client limit alone is
+ * no bound, as one network is many clients (a /24 is 256 addresses, a
+ * /48 far more), enough to hold every slot with idle sessions. A tenth
+ * of the default max_connections leaves the rest to other networks. */
 #define MXG_DEFAULT_MAX_CONNECTIONS_PER_NETWORK 100
 /* 60 s for a whole session: a reject dialogue needs a few seconds; a
  * client that keeps one open with NOOPs holds a slot no longer than this. */

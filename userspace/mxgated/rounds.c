@@ -46,13 +46,12 @@ static void round_clear(struct ctl_round *rd)
 }
 
 /* Give the free pages inside the heap back to the system once a round.
- * The start-up lookups (an MX answer, an ldns packet and a set per domain,
- * 100,000 of them) leave the heap in holes that glibc keeps because they
- * are not at its top: 150 of 230 MiB at 100,000 domains, until a
- * malloc_trim, which returns every whole free page wherever it is. Once a
- * round is cheap (a walk over the free chunks; milliseconds) and keeps
- * the resident size near what is in use after bursts (a reload, DNS
- * trouble) too. */
+ * The start-up lookups (an MX answer, an ldns packet and a set per domain)
+ * free most of what they allocate, in holes below live memory that glibc
+ * keeps because they are not at the heap's top; malloc_trim returns every
+ * whole free page wherever it is. Once a round is cheap (a walk over the
+ * free chunks) and keeps the resident size near what is in use after
+ * bursts (start-up, a reload, DNS trouble). */
 static void trim_heap(void)
 {
 	uint64_t t0 = ev_now_ms();
