@@ -145,7 +145,7 @@ help:
 
 deps: $(DEPS_STAMP)
 
-$(DEPS_STAMP): scripts/install-deps.sh
+$(DEPS_STAMP): scripts/install-deps.sh scripts/install-packages.sh
 	$(Q)mkdir -p $(@D)
 	$(Q)sh scripts/install-deps.sh
 	$(Q)touch $@

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs every Debian package that mxgate's build, tests, demo and
-# benchmarks need. Idempotent and quiet: does nothing when all are present.
+# benchmarks need (through scripts/install-packages.sh, the one package
+# loop). Idempotent and quiet: does nothing when all are present.
 # Then unpacks the real senders of the test network (Exim, OpenSMTPD) into
 # a directory of the project's own, never installing them: see
 # install_senders below.
@@ -93,31 +94,16 @@ install_senders() {
 	date -u +%FT%TZ >"$SENDERS_DIR/.unpacked"
 }
 
-missing=""
-for p in $PACKAGES; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-		missing="$missing $p"
-	fi
-done
-
-if [ -z "$missing" ]; then
-	senders_ok && id Debian-exim >/dev/null 2>&1 && id opensmtpq >/dev/null 2>&1 && exit 0
-fi
-
-if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps: missing packages:$missing or the test senders in $SENDERS_DIR; run as root: sh scripts/install-deps.sh" >&2
-	exit 1
-fi
-
-export DEBIAN_FRONTEND=noninteractive
 # Postfix asks how to configure itself; the tests write their own configs.
-echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-if [ -n "$missing" ]; then
-	echo "install-deps: installing:$missing" >&2
-	apt-get update -qq >/dev/null
-	# Another apt may be running (a shared machine): wait for its lock.
-	# shellcheck disable=SC2086
-	apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends $missing >/dev/null
+MXG_DEBCONF="postfix postfix/main_mailer_type select No configuration"
+export MXG_DEBCONF
+# shellcheck disable=SC2086
+sh "$(dirname "$0")/install-packages.sh" install-deps $PACKAGES
+
+senders_ok && id Debian-exim >/dev/null 2>&1 && id opensmtpq >/dev/null 2>&1 && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: the test senders in $SENDERS_DIR are missing; run as root: sh scripts/install-deps.sh" >&2
+	exit 1
 fi
 if ! senders_ok; then
 	echo "install-deps: unpacking Exim and OpenSMTPD into $SENDERS_DIR (not installed)" >&2
