@@ -22,7 +22,7 @@
 #define NFT_TYPE_IP6ADDR 8
 
 /* Our table and sets, created if missing (never replaced). */
-static int batch_own(struct offender_nft *o, struct nft_batch *b)
+static int batch_own(struct offender_nft *o, struct nft_conn *conn, struct nft_batch *b)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nlmsghdr *nlh;
@@ -30,7 +30,7 @@ static int batch_own(struct offender_nft *o, struct nft_batch *b)
 	if (!t)
 		return -ENOMEM;
 	nftnl_table_set_str(t, NFTNL_TABLE_NAME, OWN_TABLE);
-	nlh = nft_batch_msg(&o->nl, b, NFT_MSG_NEWTABLE, NFPROTO_INET, NLM_F_CREATE,
+	nlh = nft_batch_msg(conn, b, NFT_MSG_NEWTABLE, NFPROTO_INET, NLM_F_CREATE,
 			    "create table inet " OWN_TABLE);
 	if (nlh)
 		nftnl_table_nlmsg_build_payload(nlh, t);
@@ -49,7 +49,7 @@ static int batch_own(struct offender_nft *o, struct nft_batch *b)
 		nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_TIMEOUT);
 		nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, v6 ? NFT_TYPE_IP6ADDR : NFT_TYPE_IPADDR);
 		nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v6 ? 16 : 4);
-		nlh = nft_batch_msg(&o->nl, b, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE,
+		nlh = nft_batch_msg(conn, b, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE,
 				    "create offender set in table inet " OWN_TABLE);
 		if (nlh)
 			nftnl_set_nlmsg_build_payload(nlh, s);
@@ -84,6 +84,8 @@ int offender_nft_open(struct offender_nft *o, const struct mxg_config *cfg, char
 	memset(o, 0, sizeof(*o));
 	o->timeout_ms = cfg->offender_window_ms; /* config.c: at least 1s */
 	ret = nft_conn_open(&o->nl);
+	if (!ret)
+		ret = nft_async_open(&o->pub);
 	if (ret) {
 		snprintf(err, errlen, "offenders: netlink socket to nf_tables: %s", strerror(-ret));
 		return ret;
@@ -101,7 +103,7 @@ int offender_nft_open(struct offender_nft *o, const struct mxg_config *cfg, char
 		snprintf(o->set6, sizeof(o->set6), OFFENDER_OWN_SET "6");
 		ret = nft_batch_start(&o->nl, &b);
 		if (!ret) {
-			ret = batch_own(o, &b);
+			ret = batch_own(o, &o->nl, &b);
 			if (ret)
 				nft_batch_free(&b);
 			else
@@ -112,6 +114,7 @@ int offender_nft_open(struct offender_nft *o, const struct mxg_config *cfg, char
 				 strerror(-ret));
 	}
 	if (ret) {
+		nft_async_close(&o->pub);
 		nft_conn_close(&o->nl);
 		return ret;
 	}
@@ -147,7 +150,7 @@ static int batch_elems(struct offender_nft *o, struct nft_batch *b, uint16_t typ
 		added++;
 	}
 	if (!ret && added)
-		ret = nft_batch_elems(&o->nl, b, type, o->family, s,
+		ret = nft_batch_elems(&o->pub.conn, b, type, o->family, s,
 				      type == NFT_MSG_NEWSETELEM ? "add offenders"
 								 : "refresh offenders");
 	nftnl_set_free(s);
@@ -164,11 +167,11 @@ int offender_nft_add(struct offender_nft *o, const struct mxg_ip *ips, const uin
 
 	if (!n)
 		return 0;
-	ret = nft_batch_start(&o->nl, &b);
+	ret = nft_batch_start(&o->pub.conn, &b);
 	if (ret)
 		return ret;
 	if (o->own)
-		ret = batch_own(o, &b);
+		ret = batch_own(o, &o->pub.conn, &b);
 	/* add, delete, add: the last add sets a fresh timeout on every
 	 * kernel, also before 6.12 where re-adding keeps the old one. */
 	for (int i = 0; !ret && i < 2; i++) {
@@ -183,16 +186,44 @@ int offender_nft_add(struct offender_nft *o, const struct mxg_ip *ips, const uin
 		nft_batch_free(&b);
 		return ret;
 	}
-	ret = nft_batch_commit(&o->nl, &b, err, sizeof(err));
+	/* Sent, not awaited: the answer comes to offender_nft_poll. */
+	ret = nft_batch_send(&o->pub, &b, "offenders", err, sizeof(err));
 	if (ret && !o->failing)
 		log_err("offenders: table %s %s: %s; offenders are not added until it works "
 			"again",
 			nft_family_name(o->family), o->table, err);
-	else if (!ret && o->failing)
+	o->failing = ret != 0 || o->failing;
+	return ret;
+}
+
+static void add_done(void *arg, const char *label, int err, const char *text)
+{
+	struct offender_nft *o = arg;
+
+	if (err) {
+		o->async_errors++;
+		if (!o->failing)
+			log_err("offenders: table %s %s: %s; offenders are not added until it "
+				"works again",
+				nft_family_name(o->family), o->table, text);
+	} else if (o->failing) {
 		log_notice("offenders: table %s %s writable again", nft_family_name(o->family),
 			   o->table);
-	o->failing = ret != 0;
-	return ret;
+	}
+	o->failing = err != 0;
+}
+
+int offender_nft_fd(const struct offender_nft *o)
+{
+	return o->pub.conn.nl ? mnl_socket_get_fd(o->pub.conn.nl) : -1;
+}
+
+unsigned offender_nft_poll(struct offender_nft *o, uint64_t now_ms)
+{
+	uint64_t errors = o->async_errors;
+
+	nft_async_poll(&o->pub, now_ms, add_done, o);
+	return (unsigned)(o->async_errors - errors);
 }
 
 void offender_nft_close(struct offender_nft *o, bool clean)
@@ -201,6 +232,7 @@ void offender_nft_close(struct offender_nft *o, bool clean)
 		return;
 	if (clean && o->own && !o->own_table_is_gates)
 		nft_own_delete(&o->nl);
+	nft_async_close(&o->pub);
 	nft_conn_close(&o->nl);
 }
 

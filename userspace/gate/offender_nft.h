@@ -12,7 +12,10 @@
  * deleted at a clean stop unless the nft gate owns it). Administrator mode
  * (offender_nft_set = "[FAMILY] TABLE SET"): only elements of the sets
  * SET4 and SET6 that the administrator declared in TABLE. Either way one
- * atomic batch per report, nothing else touched.
+ * atomic batch per report, nothing else touched. A report's batch is sent
+ * on a socket of its own and not awaited (the controller's loop writes
+ * it): its answer is read by offender_nft_poll when the socket is
+ * readable.
  */
 #ifndef MXG_OFFENDER_NFT_H
 #define MXG_OFFENDER_NFT_H
@@ -30,6 +33,8 @@
 
 struct offender_nft {
 	struct nft_conn nl;
+	struct nft_async pub; /* the loop's writes (offender_nft_add) */
+	uint64_t async_errors;
 	bool own;
 	bool own_table_is_gates; /* gate = nft, own table: the gate deletes it */
 	uint16_t family;	 /* NFPROTO_* of the table */
@@ -47,9 +52,16 @@ int offender_nft_open(struct offender_nft *o, const struct mxg_config *cfg, char
 /* Add (or refresh) n addresses with a timeout of offender_window (or
  * timeouts_ms[i] where that array is given and the value is not 0: a
  * record loaded from the state file keeps only its rest), in one batch
- * that works on kernels that do not reset a timeout on re-add. */
+ * that works on kernels that do not reset a timeout on re-add. Sent, not
+ * awaited: 0, or negative errno when it could not be sent. */
 int offender_nft_add(struct offender_nft *o, const struct mxg_ip *ips, const uint64_t *timeouts_ms,
 		     size_t n);
+/* The socket the answers come on (to watch for readable), -1 if none. */
+int offender_nft_fd(const struct offender_nft *o);
+/* Read the answers there are, never waiting; give up those older than
+ * NFT_REPLY_TIMEOUT_MS. The number of batches that failed (logged once
+ * per failing run). */
+unsigned offender_nft_poll(struct offender_nft *o, uint64_t now_ms);
 /* Close; on a clean stop delete table inet mxgate in own mode unless the
  * nft gate owns it (the administrator's set elements expire by themselves). */
 void offender_nft_close(struct offender_nft *o, bool clean);

@@ -39,11 +39,26 @@ struct ctl_offenders {
 	struct ev_timer flush;
 };
 
+/* The kernel's answers to the batches flush_cb sent (and, at each flush,
+ * the giving up of those unanswered for NFT_REPLY_TIMEOUT_MS). */
+static void nft_answers(struct controller *c)
+{
+	c->cnt.gate_errors += offender_nft_poll(&c->offenders->nft, ev_now_ms());
+}
+
+static void nft_readable(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	nft_answers(arg);
+}
+
+/* Sent, not awaited: the answer comes to nft_readable. */
 static void flush_cb(struct ev_loop *loop, void *arg)
 {
 	struct controller *c = arg;
 	struct ctl_offenders *o = c->offenders;
 
+	if (o->nft_on)
+		nft_answers(c);
 	if (o->nft_on && o->n_batch &&
 	    offender_nft_add(&o->nft, o->batch, o->batch_ms, o->n_batch) < 0)
 		c->cnt.gate_errors++;
@@ -67,6 +82,13 @@ int ctl_offenders_start(struct controller *c)
 			free(o);
 			return r;
 		}
+		r = ev_io_add(c->loop, offender_nft_fd(&o->nft), EV_READ, nft_readable, c);
+		if (r < 0) {
+			log_err("offenders: cannot watch the netlink socket: %s", strerror(-r));
+			offender_nft_close(&o->nft, false);
+			free(o);
+			return r;
+		}
 		o->nft_on = true;
 	}
 	c->offenders = o;
@@ -81,6 +103,8 @@ void ctl_offenders_stop(struct controller *c, bool clean)
 		return;
 	if (c->loop)
 		ev_timer_stop(c->loop, &o->flush);
+	if (o->nft_on && c->loop)
+		ev_io_del(c->loop, offender_nft_fd(&o->nft));
 	if (o->nft_on)
 		offender_nft_close(&o->nft, clean);
 	free(o);
