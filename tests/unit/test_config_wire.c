@@ -68,6 +68,38 @@ static void test_config_comes_back_whole(void **st)
 	config_free(&a);
 }
 
+/* In steps of one domain, as the controller's loop reads a big answer:
+ * the same config, and a cut answer is refused at its end, never taken. */
+static void test_config_comes_back_in_steps(void **st)
+{
+	struct mxg_config a = {0}, b;
+	struct config_unpacker u;
+	char err[256], *buf;
+	size_t len;
+	int r, steps = 0;
+
+	assert_int_equal(config_load_string("t.conf", conf, &a, err, sizeof(err)), 0);
+	assert_int_equal(config_pack(&a, &buf, &len), 0);
+	assert_int_equal(config_unpack_begin(&u, buf, len, &b, err, sizeof(err)), 0);
+	while ((r = config_unpack_more(&u, &b, 1, err, sizeof(err))) == 1)
+		steps++;
+	assert_int_equal(r, 0);
+	assert_int_equal(steps, 2);
+	assert_int_equal(b.n_domains, 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_string_equal(b.domains[i].name, a.domains[i].name);
+	assert_string_equal(config_domain_reply_text(&b, config_find_domain(&b, "example.net")),
+			    "go to %p");
+	config_free(&b);
+	assert_int_equal(config_unpack_begin(&u, buf, len - 1, &b, err, sizeof(err)), 0);
+	while ((r = config_unpack_more(&u, &b, 1, err, sizeof(err))) == 1)
+		;
+	assert_int_equal(r, -1);
+	assert_null(b.domains);
+	free(buf);
+	config_free(&a);
+}
+
 static void test_error_comes_back_as_refusal(void **st)
 {
 	struct mxg_config b;
@@ -100,6 +132,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_config_comes_back_whole),
+	    cmocka_unit_test(test_config_comes_back_in_steps),
 	    cmocka_unit_test(test_error_comes_back_as_refusal),
 	    cmocka_unit_test(test_damaged_counts_refused),
 	};

@@ -132,78 +132,128 @@ static bool counts_fit(const struct mxg_config *c)
 	       c->n_domains <= config_max_domains && c->n_final_domains <= config_max_domains;
 }
 
-int config_unpack(const char *buf, size_t len, struct mxg_config *cfg, char *err, size_t errlen)
+/* An answer that is not a whole packed config: cfg freed and zeroed. */
+static int malformed(const struct config_unpacker *u, struct mxg_config *cfg, char *err,
+		     size_t errlen)
+{
+	config_free(cfg);
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(err, errlen, "the reload helper's answer (%zu octets) is incomplete or malformed",
+		 u->len);
+	return -1;
+}
+
+static int out_of_memory(struct mxg_config *cfg, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "out of memory");
+	config_free(cfg);
+	memset(cfg, 0, sizeof(*cfg));
+	return -1;
+}
+
+int config_unpack_begin(struct config_unpacker *u, const char *buf, size_t len,
+			struct mxg_config *cfg, char *err, size_t errlen)
 {
 	struct rbuf r = {buf, len};
 	char magic[sizeof(WIRE_MAGIC)];
 	uint32_t kind, n, end;
 
+	memset(u, 0, sizeof(*u));
+	u->len = len;
 	memset(cfg, 0, sizeof(*cfg));
 	if (!rget(&r, magic, sizeof(magic)) || memcmp(magic, WIRE_MAGIC, sizeof(magic)) ||
 	    !rget_u32(&r, &kind))
-		goto short_read;
+		return malformed(u, cfg, err, errlen);
 	if (kind == WIRE_ERROR) {
 		if (!rget_u32(&r, &n) || n > r.left || n >= errlen)
-			goto short_read;
+			return malformed(u, cfg, err, errlen);
 		memcpy(err, r.p, n);
 		err[n] = '\0';
 		r.p += n;
 		r.left -= n;
 		if (!rget_u32(&r, &end) || end != WIRE_END || r.left)
-			goto short_read;
+			return malformed(u, cfg, err, errlen);
 		return 1;
 	}
-	if (kind != WIRE_CONFIG || !rget(&r, cfg, sizeof(*cfg)))
-		goto short_read;
+	if (kind != WIRE_CONFIG || !rget(&r, cfg, sizeof(*cfg))) {
+		memset(cfg, 0, sizeof(*cfg));
+		return malformed(u, cfg, err, errlen);
+	}
 	cfg->domains = NULL;
 	cfg->final_domains = NULL;
 	if (!counts_fit(cfg) || r.left / sizeof(*cfg->domains) < cfg->n_domains)
-		goto bad;
+		return malformed(u, cfg, err, errlen);
+	/* calloc of this size maps zero pages: the copy in steps is what
+	 * faults them in, a step at a time. */
 	cfg->domains = calloc(cfg->n_domains ? cfg->n_domains : 1, sizeof(*cfg->domains));
 	if (!cfg->domains)
-		goto oom;
-	if (!rget(&r, cfg->domains, cfg->n_domains * sizeof(*cfg->domains)))
-		goto bad;
-	for (size_t i = 0; i < cfg->n_domains; i++) {
-		cfg->domains[i].reply_text = NULL;
-		cfg->domains[i].name[MXG_NAME_MAX - 1] = '\0';
-	}
+		return out_of_memory(cfg, err, errlen);
+	u->p = r.p;
+	u->left = r.left;
+	return 0;
+}
+
+/* After the last domain: the reply texts, the final domains, the end. */
+static int unpack_rest(struct config_unpacker *u, struct mxg_config *cfg, char *err, size_t errlen)
+{
+	struct rbuf r = {u->p, u->left};
+	uint32_t n, end;
+
 	for (size_t i = 0; i < cfg->n_domains; i++) {
 		char *t;
 
 		if (!rget_u32(&r, &n))
-			goto bad;
+			return malformed(u, cfg, err, errlen);
 		if (n == WIRE_NO_TEXT)
 			continue;
 		if (n >= MXG_REPLY_TEXT_MAX || n > r.left)
-			goto bad;
+			return malformed(u, cfg, err, errlen);
 		t = malloc(n + 1);
 		if (!t)
-			goto oom;
+			return out_of_memory(cfg, err, errlen);
 		rget(&r, t, n);
 		t[n] = '\0';
 		cfg->domains[i].reply_text = t;
 	}
 	if (cfg->n_final_domains) {
 		if (r.left / sizeof(*cfg->final_domains) < cfg->n_final_domains)
-			goto bad;
+			return malformed(u, cfg, err, errlen);
 		cfg->final_domains = calloc(cfg->n_final_domains, sizeof(*cfg->final_domains));
 		if (!cfg->final_domains)
-			goto oom;
+			return out_of_memory(cfg, err, errlen);
 		rget(&r, cfg->final_domains, cfg->n_final_domains * sizeof(*cfg->final_domains));
 	}
 	if (!rget_u32(&r, &end) || end != WIRE_END || r.left)
-		goto bad;
+		return malformed(u, cfg, err, errlen);
 	return 0;
-oom:
-	snprintf(err, errlen, "out of memory");
-	config_free(cfg);
-	return -1;
-bad:
-	config_free(cfg);
-short_read:
-	memset(cfg, 0, sizeof(*cfg));
-	snprintf(err, errlen, "the reload helper's answer (%zu octets) is incomplete or malformed",
-		 len);
-	return -1;
+}
+
+int config_unpack_more(struct config_unpacker *u, struct mxg_config *cfg, size_t max, char *err,
+		       size_t errlen)
+{
+	struct rbuf r = {u->p, u->left};
+	size_t n = cfg->n_domains - u->next < max ? cfg->n_domains - u->next : max;
+
+	/* begin checked that every domain is in the buffer. */
+	rget(&r, cfg->domains + u->next, n * sizeof(*cfg->domains));
+	for (size_t i = u->next; i < u->next + n; i++) {
+		cfg->domains[i].reply_text = NULL;
+		cfg->domains[i].name[MXG_NAME_MAX - 1] = '\0';
+	}
+	u->next += n;
+	u->p = r.p;
+	u->left = r.left;
+	if (u->next < cfg->n_domains)
+		return 1;
+	return unpack_rest(u, cfg, err, errlen);
+}
+
+int config_unpack(const char *buf, size_t len, struct mxg_config *cfg, char *err, size_t errlen)
+{
+	struct config_unpacker u;
+	int r = config_unpack_begin(&u, buf, len, cfg, err, errlen);
+
+	while (!r && (r = config_unpack_more(&u, cfg, SIZE_MAX, err, errlen)) == 1)
+		;
+	return r;
 }

@@ -125,6 +125,8 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	TAILQ_INIT(&c->feed);
 	TAILQ_INIT(&c->unsettled);
 	ev_timer_init(&c->round.feed_timer, ctl_round_feed_cb, c);
+	ev_timer_init(&c->eval_timer, ctl_eval_timer_cb, c);
+	ctl_reload_init(c);
 
 	c->loop = ev_loop_new();
 	if (!c->loop) {

@@ -18,6 +18,7 @@
 #include <sys/queue.h>
 
 #include "config.h"
+#include "config_wire.h"
 #include "ctl_job.h"
 #include "control.h"
 #include "dns.h"
@@ -62,6 +63,20 @@ struct ctl_acct {
 	bool counted;
 };
 
+/* A reload's answer, applied over several loop iterations (ctl_reload.c):
+ * unpacked, then each new domain matched to the one served, then all
+ * switched at once (ctl_reload_apply), then evaluated in slices. */
+enum ctl_reload_phase { CTL_RELOAD_IDLE, CTL_RELOAD_UNPACK, CTL_RELOAD_MATCH };
+struct ctl_reload_run {
+	enum ctl_reload_phase phase;
+	char *buf; /* the helper's answer, until unpacked */
+	struct config_unpacker u;
+	struct mxg_config *ncfg;
+	struct ctl_domain **nd; /* per ncfg->domains: the domain kept, NULL: new */
+	size_t next;
+	struct ev_timer timer;
+};
+
 struct ctl_domain {
 	struct controller *c;
 	const struct mxg_domain_config *dcfg; /* into c->cfg->domains */
@@ -70,7 +85,7 @@ struct ctl_domain {
 	struct dns_lookup *lookup;	    /* queued or running; NULL */
 	uint8_t dns_fails;		    /* failed lookups in a row (backoff) */
 	uint64_t dns_next_ms;		    /* when the next lookup is due */
-	bool keep;			    /* reload: still configured */
+	uint64_t keep_gen;		    /* reload: still configured (c->reload_gen) */
 	TAILQ_ENTRY(ctl_domain) dirty_link; /* on c->dirty: its gate entry changed */
 	bool dirty;
 	struct ctl_acct acct;
@@ -206,19 +221,23 @@ struct controller {
 	struct mnl_socket *links_nl; /* rtnetlink link + tc events (ctl_links.c) */
 	struct ev_timer links_timer;
 
-	struct ctl_responder *resp;	 /* ctl_responder.h */
-	struct ctl_offenders *offenders; /* NULL unless offender_set = yes */
-	struct ctl_passes *passes;	 /* greylisting and passes (ctl_passes.c) */
-	struct fleet *fleet;		 /* state_backend = redis (ctl_fleet.c); NULL */
-	struct ctl_quorum *quorum;	 /* verdicts exchanged (ctl_quorum.c); NULL */
-	struct ev_timer state_timer;	 /* saves the state file (ctl_state.c) */
-	struct ctl_job state_job;	 /* the save running, if any */
-	struct ctl_job reload_job;	 /* SIGHUP's helper (ctl_reload.c) */
-	bool reload_again;		 /* SIGHUP during a reload: one more */
-	bool state_failing;		 /* the last save failed: logged once */
-	bool state_job_empty;		 /* the save running started with empty tables */
-	bool state_saved_empty;		 /* the file holds empty tables, as the loop does */
-	struct ctl_unserved *unserved;	 /* recipient domains seen, not served */
+	struct ctl_responder *resp;	  /* ctl_responder.h */
+	struct ctl_offenders *offenders;  /* NULL unless offender_set = yes */
+	struct ctl_passes *passes;	  /* greylisting and passes (ctl_passes.c) */
+	struct fleet *fleet;		  /* state_backend = redis (ctl_fleet.c); NULL */
+	struct ctl_quorum *quorum;	  /* verdicts exchanged (ctl_quorum.c); NULL */
+	struct ev_timer state_timer;	  /* saves the state file (ctl_state.c) */
+	struct ctl_job state_job;	  /* the save running, if any */
+	struct ctl_job reload_job;	  /* SIGHUP's helper (ctl_reload.c) */
+	bool reload_again;		  /* SIGHUP during a reload: one more */
+	struct ctl_reload_run reload_run; /* its answer, applied in steps */
+	uint64_t reload_gen;		  /* the reload whose domains are being matched */
+	size_t eval_next;		  /* after a reload: next domain to evaluate */
+	struct ev_timer eval_timer;	  /* evaluates the next slice */
+	bool state_failing;		  /* the last save failed: logged once */
+	bool state_job_empty;		  /* the save running started with empty tables */
+	bool state_saved_empty;		  /* the file holds empty tables, as the loop does */
+	struct ctl_unserved *unserved;	  /* recipient domains seen, not served */
 
 	struct ctl_gate_addr addrs[MXG_MAX_ADDRESSES];
 	size_t n_addrs;
@@ -309,10 +328,22 @@ void ctl_log_change(struct ctl_domain *cd, enum mxg_domain_state old_state,
  * policy service alike: its configured reply, except defer (451) while a
  * reject domain is in its reject grace. */
 enum mxg_reply_mode ctl_domain_reply(const struct controller *c, const struct ctl_domain *cd);
-int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg);
+#define CTL_RELOAD_STEP 4096 /* domains unpacked, matched or evaluated per iteration */
+/* A new reload's matching starts: c->reload_gen names it. */
+void ctl_reload_match_begin(struct controller *c);
+/* nd[i] for ncfg->domains[from .. to): the domain served under that name
+ * (marked kept), or NULL for a new one. */
+void ctl_reload_match(struct controller *c, const struct mxg_config *ncfg, size_t from, size_t to,
+		      struct ctl_domain **nd);
+/* Every domain matched: switch to ncfg (the controller's from now on) in
+ * one step; takes nd. The domains are evaluated under it in slices
+ * (ctl_eval_timer_cb), then published. */
+int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg, struct ctl_domain **nd);
+void ctl_eval_timer_cb(struct ev_loop *loop, void *arg);
 /* ctl_reload.c: SIGHUP; the file is loaded and checked by a helper
  * process, applied when its answer comes (ctl_reload_apply). */
 void ctl_reload(struct controller *c);
+void ctl_reload_init(struct controller *c); /* once, before the loop runs */
 void ctl_reload_stop(struct controller *c);
 void ctl_set_params(struct controller *c);
 /* The configured resolver, or the first of /etc/resolv.conf. */

@@ -37,8 +37,10 @@ static void finish(struct ctl_job *j, bool ok, const char *why)
 	j->pid = 0;
 	j->buf = NULL;
 	j->len = j->cap = 0;
+	j->taken = NULL;
 	j->done(c, ok, buf, len, why);
-	free(buf);
+	if (j->taken != buf)
+		free(buf);
 }
 
 static bool grow(struct ctl_job *j)

@@ -24,7 +24,9 @@ struct ctl_job;
  * (the answer says everything). */
 typedef void (*ctl_job_run)(struct controller *c, int fd, void *arg);
 /* In the loop: the whole answer (buf, len) when ok, else why it failed
- * (killed at the deadline, too long, the child died without a word). */
+ * (killed at the deadline, too long, the child died without a word).
+ * buf is freed after done() returns unless done() set the job's taken to
+ * it (to read it over several loop iterations). */
 typedef void (*ctl_job_done)(struct controller *c, bool ok, const char *buf, size_t len,
 			     const char *why);
 
@@ -37,6 +39,7 @@ struct ctl_job {
 	int fd;
 	char *buf;
 	size_t len, cap;
+	char *taken; /* done() set it to its buf: the answer is done()'s to free */
 	uint64_t deadline_ms;
 	struct ev_timer deadline;
 };

@@ -7,7 +7,9 @@
  * file is refused with the helper's error line and the old config kept;
  * a SIGHUP during a reload asks for one more after it (any number of
  * them: one); a helper that takes over RELOAD_DEADLINE_MS is killed and
- * the reload refused.
+ * the reload refused. The answer is applied over several loop iterations
+ * (run_step): unpacked and matched to the domains served a slice at a
+ * time, switched to in one step, evaluated again in slices (domains.c).
  */
 #include "controller.h"
 
@@ -60,25 +62,30 @@ static void reload_start(struct controller *c)
 	}
 }
 
-static void reload_done(struct controller *c, bool ok, const char *buf, size_t len, const char *why)
+static void run_clear(struct controller *c)
 {
-	struct mxg_config *ncfg = calloc(1, sizeof(*ncfg));
-	char err[1024];
-	int r = -1;
+	struct ctl_reload_run *run = &c->reload_run;
 
-	if (!ncfg)
-		snprintf(err, sizeof(err), "out of memory");
-	else if (!ok)
-		snprintf(err, sizeof(err), "the helper reading %s: %s", c->config_path, why);
-	else
-		r = config_unpack(buf, len, ncfg, err, sizeof(err));
-	if (r) {
-		log_err("reload refused: %s; keeping the previous configuration", err);
-		c->cnt.reloads_refused++;
-		free(ncfg);
-	} else {
-		ctl_reload_apply(c, ncfg);
+	ev_timer_stop(c->loop, &run->timer);
+	free(run->buf);
+	if (run->ncfg) {
+		config_free(run->ncfg);
+		free(run->ncfg);
 	}
+	free(run->nd);
+	*run = (struct ctl_reload_run){.timer = run->timer};
+}
+
+static void refused(struct controller *c, const char *err)
+{
+	log_err("reload refused: %s; keeping the previous configuration", err);
+	c->cnt.reloads_refused++;
+}
+
+/* The reload is over, applied or refused: the one asked for meanwhile. */
+static void run_end(struct controller *c)
+{
+	run_clear(c);
 	if (c->reload_again && !c->stopping) {
 		c->reload_again = false;
 		log_notice("reloading %s again: SIGHUP came during the last reload",
@@ -87,9 +94,84 @@ static void reload_done(struct controller *c, bool ok, const char *buf, size_t l
 	}
 }
 
+/* One step of applying the answer, CTL_RELOAD_STEP domains: 100,000
+ * domains are 29 MB to copy out of the answer (each new page a fault)
+ * and 100,000 binary searches to match, too much for one iteration. */
+static void run_step(struct ev_loop *loop, void *arg)
+{
+	struct controller *c = arg;
+	struct ctl_reload_run *run = &c->reload_run;
+	char err[1024];
+	int r;
+
+	if (run->phase == CTL_RELOAD_UNPACK) {
+		r = config_unpack_more(&run->u, run->ncfg, CTL_RELOAD_STEP, err, sizeof(err));
+		if (r < 0) {
+			refused(c, err);
+			run_end(c);
+			return;
+		}
+		if (!r) {
+			free(run->buf);
+			run->buf = NULL;
+			run->nd = calloc(run->ncfg->n_domains ? run->ncfg->n_domains : 1,
+					 sizeof(*run->nd));
+			if (!run->nd) {
+				refused(c, "out of memory");
+				run_end(c);
+				return;
+			}
+			run->phase = CTL_RELOAD_MATCH;
+			run->next = 0;
+			ctl_reload_match_begin(c);
+		}
+	} else {
+		size_t end = run->next + CTL_RELOAD_STEP;
+
+		if (end > run->ncfg->n_domains)
+			end = run->ncfg->n_domains;
+		ctl_reload_match(c, run->ncfg, run->next, end, run->nd);
+		run->next = end;
+		if (end == run->ncfg->n_domains) {
+			ctl_reload_apply(c, run->ncfg, run->nd);
+			run->ncfg = NULL; /* the controller's now, and nd its domains */
+			run->nd = NULL;
+			run_end(c);
+			return;
+		}
+	}
+	ctl_timer_start(c, &run->timer, 0, "reload");
+}
+
+static void reload_done(struct controller *c, bool ok, const char *buf, size_t len, const char *why)
+{
+	struct ctl_reload_run *run = &c->reload_run;
+	char err[1024];
+	int r = -1;
+
+	run_clear(c);
+	run->ncfg = calloc(1, sizeof(*run->ncfg));
+	if (!run->ncfg)
+		snprintf(err, sizeof(err), "out of memory");
+	else if (!ok)
+		snprintf(err, sizeof(err), "the helper reading %s: %s", c->config_path, why);
+	else
+		r = config_unpack_begin(&run->u, buf, len, run->ncfg, err, sizeof(err));
+	if (r) {
+		refused(c, err);
+		run_end(c);
+		return;
+	}
+	/* The answer is read from over the next iterations. */
+	run->buf = (char *)buf;
+	c->reload_job.taken = run->buf;
+	run->phase = CTL_RELOAD_UNPACK;
+	ctl_timer_start(c, &run->timer, 0, "reload");
+}
+
 void ctl_reload(struct controller *c)
 {
-	if (ctl_job_running(&c->reload_job)) {
+	if (ctl_job_running(&c->reload_job) || c->reload_run.phase != CTL_RELOAD_IDLE) {
 		c->reload_again = true;
 		log_notice("reload: one is running; %s is read again after it", c->config_path);
 		return;
@@ -97,7 +179,14 @@ void ctl_reload(struct controller *c)
 	reload_start(c);
 }
 
+void ctl_reload_init(struct controller *c)
+{
+	ev_timer_init(&c->reload_run.timer, run_step, c);
+}
+
 void ctl_reload_stop(struct controller *c)
 {
 	ctl_job_cancel(&c->reload_job);
+	run_clear(c);
+	ev_timer_stop(c->loop, &c->eval_timer);
 }

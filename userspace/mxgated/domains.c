@@ -285,22 +285,59 @@ static void ctl_dns_keep_counts(struct controller *c)
 	c->cnt.dns_forged_before += st.forged;
 }
 
-/* A reload's new config, loaded and checked by the helper (ctl_reload.c):
- * applied here, ncfg is the controller's from now on. */
-int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg)
+void ctl_reload_match_begin(struct controller *c)
 {
-	struct ctl_domain **nd = NULL;
+	c->reload_gen++;
+}
+
+void ctl_reload_match(struct controller *c, const struct mxg_config *ncfg, size_t from, size_t to,
+		      struct ctl_domain **nd)
+{
+	for (size_t i = from; i < to; i++) {
+		struct ctl_domain *cd = ctl_find_domain(c, ncfg->domains[i].name);
+
+		if (cd && cd->keep_gen == c->reload_gen)
+			cd = NULL; /* listed twice: config.c should refuse, be safe */
+		if (cd)
+			cd->keep_gen = c->reload_gen;
+		nd[i] = cd;
+	}
+}
+
+/* Domains after a reload, CTL_RELOAD_STEP an iteration: the new settings
+ * (rise, fall, graces, self) may change a verdict. Then publish. */
+void ctl_eval_timer_cb(struct ev_loop *loop, void *arg)
+{
+	struct controller *c = arg;
+	size_t end = c->eval_next + CTL_RELOAD_STEP;
+
+	if (end > c->n_domains)
+		end = c->n_domains;
+	for (; c->eval_next < end; c->eval_next++) {
+		struct ctl_domain *cd = c->domains[c->eval_next];
+		struct ctl_snap snap;
+
+		ctl_snap_take(cd, &snap);
+		ds_evaluate(&cd->ds, &c->params, ev_now_ms());
+		ctl_domain_changed(cd, &snap);
+	}
+	if (c->eval_next < c->n_domains) {
+		ctl_timer_start(c, &c->eval_timer, 0, "reload evaluation");
+		return;
+	}
+	ctl_publish(c);
+}
+
+/* A reload's new config, loaded and checked by the helper and matched
+ * to the domains served (ctl_reload.c): applied here in one step (what is
+ * left is a pointer or two per domain, and the domains added or removed),
+ * ncfg is the controller's from now on. */
+int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg, struct ctl_domain **nd)
+{
 	bool resolver_changed, prober_changed, interval_changed, self_changed, responder_changed;
 	bool tls_changed, fleet_changed;
 	size_t n_new = 0;
 
-	nd = calloc(ncfg->n_domains ? ncfg->n_domains : 1, sizeof(*nd));
-	if (!nd) {
-		log_err("reload: out of memory; keeping the previous configuration");
-		config_free(ncfg);
-		free(ncfg);
-		return -ENOMEM;
-	}
 	warn_restart_keys(c->cfg, ncfg);
 	responder_changed = responder_keys_changed(c->cfg, ncfg);
 	tls_changed = responder_tls_changed(c->cfg, ncfg);
@@ -316,15 +353,10 @@ int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg)
 	self_changed =
 	    c->cfg->n_self != ncfg->n_self || memcmp(c->cfg->self, ncfg->self, sizeof(ncfg->self));
 
-	for (size_t i = 0; i < c->n_domains; i++)
-		c->domains[i]->keep = false;
 	for (size_t i = 0; i < ncfg->n_domains; i++) {
-		struct ctl_domain *cd = ctl_find_domain(c, ncfg->domains[i].name);
+		struct ctl_domain *cd = nd[i];
 
-		if (cd && cd->keep)
-			cd = NULL; /* listed twice: config.c should refuse, be safe */
 		if (cd) {
-			cd->keep = true;
 			cd->dcfg = &ncfg->domains[i];
 			cd->ds.recovery_grace_ms = config_domain_recovery_grace(ncfg, cd->dcfg);
 			cd->ds.reject_grace_ms = config_domain_reject_grace(ncfg, cd->dcfg);
@@ -339,14 +371,14 @@ int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg)
 					ncfg->domains[i].name);
 				continue;
 			}
-			cd->keep = true;
+			cd->keep_gen = c->reload_gen;
 			ctl_dns_schedule(cd, 0);
 			log_notice("domain %s: now served", cd->ds.name);
 		}
 		nd[n_new++] = cd;
 	}
 	for (size_t i = 0; i < c->n_domains; i++) {
-		if (c->domains[i]->keep)
+		if (c->domains[i]->keep_gen == c->reload_gen)
 			continue;
 		log_notice("domain %s: no longer served", c->domains[i]->ds.name);
 		ctl_domain_free(c->domains[i]);
@@ -393,23 +425,18 @@ int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg)
 	if (interval_changed)
 		ctl_timer_start(c, &c->round.timer, c->cfg->probe_interval_ms, "round");
 
-	for (size_t i = 0; i < c->n_domains; i++) {
-		struct ctl_domain *cd = c->domains[i];
-		struct ctl_snap snap;
-
-		ctl_snap_take(cd, &snap);
-		ds_evaluate(&cd->ds, &c->params, ev_now_ms());
-		ctl_domain_changed(cd, &snap);
-	}
 	/* The array is new: the expiry refresh starts it from the top (a
-	 * sync comes only after every domain of it was written). Replies
-	 * and reply texts may have changed: the responder's table too. */
+	 * sync comes only after every domain of it was written), and so does
+	 * the evaluation under the new settings, which publishes when done.
+	 * Replies and reply texts may have changed: the responder's table
+	 * too. */
 	c->refresh_next = 0;
+	c->eval_next = 0;
+	ctl_timer_start(c, &c->eval_timer, 0, "reload evaluation");
 	c->table_gen++;
 	c->cnt.reloads++;
 	c->state_saved_empty = false; /* state_dir may have changed: save there */
 	log_notice("reloaded %s: %zu domain(s)", c->config_path, c->n_domains);
-	ctl_publish(c);
 	if (responder_changed)
 		ctl_responder_renew(c, "pass_recipients, user, helo_name, connection limits or "
 				       "offender settings changed");
