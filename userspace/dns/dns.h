@@ -98,6 +98,7 @@ struct dns_stats {
 /* server: the resolver address with its port (53). */
 struct dns_resolver *dns_resolver_new(struct ev_loop *loop, const struct sockaddr *server,
 				      socklen_t server_len, const struct dns_options *opts);
+/* Never from one of its own callbacks. */
 void dns_resolver_free(struct dns_resolver *r);
 struct ev_loop *dns_resolver_loop(const struct dns_resolver *r);
 /* Counters since dns_resolver_new. */

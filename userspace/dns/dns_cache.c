@@ -22,6 +22,7 @@
 #include "strmap.h"
 
 #define HOST_SWEEP_EVERY 1024 /* new host entries between sweeps of expired ones */
+#define DNS_CACHE_SPARE 64    /* finished lookups kept for reuse */
 
 struct dns_host;
 
@@ -75,6 +76,10 @@ struct dns_cache {
 	struct mx_set *scratch; /* what callbacks get; one at a time */
 	bool delivering;
 	struct dns_cache_stats st;
+	/* Finished lookups kept for the next (a lookup is 1 KB, and 340 a
+	 * second at 100,000 domains went through malloc's search). */
+	struct dns_lookup *spare[DNS_CACHE_SPARE];
+	unsigned n_spare;
 };
 
 static void start_some(struct dns_cache *c);
@@ -149,10 +154,15 @@ static bool drop_any(void *arg, const char *key, uintptr_t *val)
 
 static void lookup_free(struct dns_lookup *l)
 {
+	struct dns_cache *c = l->c;
+
 	free(l->domain);
 	free(l->error);
 	free(l->hosts);
-	free(l);
+	if (c->n_spare < DNS_CACHE_SPARE)
+		c->spare[c->n_spare++] = l;
+	else
+		free(l);
 }
 
 static void unlink_lookup(struct dns_cache *c, struct dns_lookup *l)
@@ -199,6 +209,8 @@ void dns_cache_free(struct dns_cache *c)
 	/* Host lookups still out are cancelled with their entries. */
 	strmap_sweep(c->hosts, drop_any, c);
 	strmap_free(c->hosts);
+	while (c->n_spare)
+		free(c->spare[--c->n_spare]);
 	free(c->scratch);
 	free(c);
 }
@@ -206,12 +218,13 @@ void dns_cache_free(struct dns_cache *c)
 struct dns_lookup *dns_cache_resolve(struct dns_cache *c, const char *domain, mx_resolve_cb cb,
 				     void *arg)
 {
-	struct dns_lookup *l = calloc(1, sizeof(*l));
+	struct dns_lookup *l = c->n_spare ? c->spare[--c->n_spare] : malloc(sizeof(*l));
 
 	if (!l) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	memset(l, 0, sizeof(*l));
 	l->c = c;
 	l->cb = cb;
 	l->arg = arg;

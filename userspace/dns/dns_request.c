@@ -25,6 +25,33 @@ static int host_query(struct dns_request *req, int host, ldns_rr_type type, cons
 	return ret;
 }
 
+/* A zeroed request: a spare one, else a new one. */
+static struct dns_request *request_get(struct dns_resolver *r)
+{
+	struct dns_request *req;
+
+	if (!r->n_spare)
+		return calloc(1, sizeof(struct dns_request));
+	req = r->spare[--r->n_spare];
+	memset(req, 0, sizeof(*req));
+	return req;
+}
+
+/* Done with req (off every list): kept as a spare, or freed. */
+static void request_put(struct dns_resolver *r, struct dns_request *req)
+{
+	if (r->n_spare < DNS_SPARE_REQUESTS)
+		r->spare[r->n_spare++] = req;
+	else
+		free(req);
+}
+
+void dns_request_spares_free(struct dns_resolver *r)
+{
+	while (r->n_spare)
+		free(r->spare[--r->n_spare]);
+}
+
 /* Take req off the resolver's list of requests. */
 static void request_unlink(struct dns_request *req)
 {
@@ -34,10 +61,12 @@ static void request_unlink(struct dns_request *req)
 static void request_deliver(struct ev_loop *loop, void *arg)
 {
 	struct dns_request *req = arg;
+	struct dns_resolver *r = req->r;
 
 	request_unlink(req);
 	req->cb(req->arg, &req->set);
-	free(req);
+	/* No callback frees the resolver (dns.h): r is still there. */
+	request_put(r, req);
 }
 
 static int ip_cmp(const void *a, const void *b)
@@ -180,7 +209,7 @@ static struct dns_request *request_new(struct dns_resolver *r, const char *name,
 	*dname = ldns_dname_new_frm_str(name); /* absolute: no search list */
 	if (!*dname)
 		return NULL;
-	req = calloc(1, sizeof(*req));
+	req = request_get(r);
 	if (!req) {
 		ldns_rdf_deep_free(*dname);
 		*err = -ENOMEM;
@@ -195,7 +224,7 @@ static struct dns_request *request_new(struct dns_resolver *r, const char *name,
 	*err = dns_name_str(*dname, req->set.domain, sizeof(req->set.domain));
 	if (*err) {
 		ldns_rdf_deep_free(*dname);
-		free(req);
+		request_put(r, req);
 		return NULL;
 	}
 	return req;
@@ -223,7 +252,7 @@ static int resolve_mx(struct dns_resolver *r, const char *domain, bool mx_only, 
 	ldns_rdf_deep_free(name);
 	if (ret < 0) {
 		request_unlink(req);
-		free(req);
+		request_put(r, req);
 		return ret;
 	}
 	return 0;
@@ -262,7 +291,7 @@ int dns_resolve_addrs(struct dns_resolver *r, const char *host, mx_resolve_cb cb
 	ldns_rdf_deep_free(name);
 	if (ra < 0 && rb < 0) {
 		request_unlink(req);
-		free(req);
+		request_put(r, req);
 		return ra;
 	}
 	return 0;
@@ -276,7 +305,7 @@ void dns_request_free(struct dns_request *req)
 		dns_query_free(LIST_FIRST(&req->queries));
 	ev_timer_stop(r->loop, &req->done_timer);
 	request_unlink(req);
-	free(req);
+	request_put(r, req);
 }
 
 void dns_cancel(struct dns_resolver *r, void *arg)

@@ -181,6 +181,7 @@ void dns_resolver_free(struct dns_resolver *r)
 	while (!LIST_EMPTY(&r->reqs))
 		dns_request_free(LIST_FIRST(&r->reqs));
 	ev_timer_stop(r->loop, &r->dispatch_timer);
+	dns_request_spares_free(r);
 	free(r->rbuf);
 	free(r);
 }
