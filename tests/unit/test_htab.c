@@ -76,6 +76,41 @@ static void test_entries_survive_growth_and_deletion(void **state)
 	free(items);
 }
 
+/* Entries that share one hash (one chain, as a network's passes do)
+ * leave it from anywhere: head, middle, tail; the rest stay linked both
+ * ways, and the table grows around them. */
+static void test_one_chain_deletes_anywhere(void **state)
+{
+	enum { N = 1000 };
+	struct item *items = calloc(N, sizeof(*items));
+	struct htab t;
+	size_t chain;
+
+	assert_non_null(items);
+	assert_int_equal(htab_init(&t), 0);
+	for (uint32_t k = 0; k < N; k++) {
+		items[k].key = k;
+		htab_add(&t, &items[k].node, 42);
+	}
+	/* Added at the head: items[N - 1] first, items[0] last. */
+	htab_del(&t, &items[N - 1].node);
+	htab_del(&t, &items[0].node);
+	for (uint32_t k = 1; k < N - 1; k += 2)
+		htab_del(&t, &items[k].node);
+	assert_int_equal(t.count, N / 2 - 1);
+	chain = 0;
+	for (struct htab_node *n = htab_first(&t, 42); n; n = n->next) {
+		struct item *it = htab_entry(n, struct item, node);
+
+		assert_true(it->key % 2 == 0 && it->key != 0);
+		assert_ptr_equal(*n->pprev, n);
+		chain++;
+	}
+	assert_int_equal(chain, N / 2 - 1);
+	htab_fini(&t);
+	free(items);
+}
+
 static void test_equal_addresses_hash_equal(void **state)
 {
 	struct mxg_ip a, b, c;
@@ -94,6 +129,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_entries_survive_growth_and_deletion),
+	    cmocka_unit_test(test_one_chain_deletes_anywhere),
 	    cmocka_unit_test(test_equal_addresses_hash_equal),
 	};
 

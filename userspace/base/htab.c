@@ -30,6 +30,15 @@ void htab_fini(struct htab *t)
 	t->count = 0;
 }
 
+static void link_head(struct htab_node **head, struct htab_node *n)
+{
+	n->next = *head;
+	if (n->next)
+		n->next->pprev = &n->next;
+	n->pprev = head;
+	*head = n;
+}
+
 static void grow(struct htab *t)
 {
 	size_t n = t->n_buckets * 2;
@@ -45,8 +54,7 @@ static void grow(struct htab *t)
 
 		for (; e; e = next) {
 			next = e->next;
-			e->next = b[bucket(e->hash, n)];
-			b[bucket(e->hash, n)] = e;
+			link_head(&b[bucket(e->hash, n)], e);
 		}
 	}
 	free(t->b);
@@ -56,24 +64,18 @@ static void grow(struct htab *t)
 
 void htab_add(struct htab *t, struct htab_node *n, uint64_t hash)
 {
-	struct htab_node **head = &t->b[bucket(hash, t->n_buckets)];
-
 	n->hash = hash;
-	n->next = *head;
-	*head = n;
+	link_head(&t->b[bucket(hash, t->n_buckets)], n);
 	if (++t->count > t->n_buckets)
 		grow(t);
 }
 
 void htab_del(struct htab *t, struct htab_node *n)
 {
-	struct htab_node **pp = &t->b[bucket(n->hash, t->n_buckets)];
-
-	for (; *pp; pp = &(*pp)->next) {
-		if (*pp == n) {
-			*pp = n->next;
-			t->count--;
-			return;
-		}
-	}
+	*n->pprev = n->next;
+	if (n->next)
+		n->next->pprev = n->pprev;
+	n->next = NULL;
+	n->pprev = NULL;
+	t->count--;
 }

@@ -3,8 +3,12 @@
  * The one hash table: chained and intrusive (a struct htab_node inside the
  * caller's entry, found back with htab_entry()), doubling its buckets when
  * it holds as many entries as it has buckets, so a lookup stays O(1) at
- * any size. The caller hashes (hash.h) and compares keys; the table never
- * allocates an entry and never frees one.
+ * any size. A node knows the link that points to it (the kernel's hlist),
+ * so a delete is O(1) however long its chain: entries that share a hash on
+ * purpose (the pass table's per-network index) cost nothing more to
+ * remove. The caller hashes (hash.h) and compares keys; the table never
+ * allocates an entry and never frees one, and an entry in the table must
+ * not move.
  */
 #ifndef MXG_HTAB_H
 #define MXG_HTAB_H
@@ -14,6 +18,7 @@
 
 struct htab_node {
 	struct htab_node *next;
+	struct htab_node **pprev; /* the link that points here */
 	uint64_t hash;
 };
 
@@ -39,7 +44,7 @@ static inline struct htab_node *htab_first(const struct htab *t, uint64_t hash)
 /* Add n under hash (no check for a duplicate key). Never fails: when the
  * buckets cannot double, chains get longer. */
 void htab_add(struct htab *t, struct htab_node *n, uint64_t hash);
-/* Take n, which is in t, out of it. */
+/* Take n, which is in t, out of it: O(1). */
 void htab_del(struct htab *t, struct htab_node *n);
 
 /* Every entry, in no order; the current one may be deleted. */
