@@ -2,7 +2,8 @@
 /*
  * The controller's side of the responder: the listening sockets, the
  * fork, the handshake with the child and the domain table pushes. The
- * child's side is responder_proc.c; the privilege drop responder_priv.c.
+ * child's side is responder_proc.c (its sessions responder_conn.c); the
+ * privilege drop responder_priv.c.
  * See responder.h for the order that keeps the gate failing open.
  */
 #include "responder.h"

@@ -7,7 +7,7 @@
  * itself alive (from the network holding most), refuse the rest with 421, and
  * pause when out of descriptors. Whether a client is local (never an
  * offender) is decided here too, from the addresses noted before the
- * privilege drop. The sessions themselves are responder_proc.c's.
+ * privilege drop. The sessions themselves are responder_conn.c's.
  */
 #include <errno.h>
 #include <ifaddrs.h>

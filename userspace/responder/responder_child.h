@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The responder child's loop state, shared by its two files only:
- * responder_proc.c (the loop, the SMTP sessions, the controller's tables
- * and the reports) and responder_accept.c (accept, limits, refusals).
+ * The responder child's loop state, shared by the child's files only:
+ * responder_proc.c (the loop, the controller's tables and the reports),
+ * responder_conn.c (the SMTP sessions) and responder_accept.c (accept,
+ * limits, refusals), and the TLS and handoff parts of a session.
  */
 #ifndef MXG_RESPONDER_CHILD_H
 #define MXG_RESPONDER_CHILD_H
@@ -105,7 +106,7 @@ struct rsp {
 	uint64_t gl_seed;
 };
 
-/* responder_proc.c */
+/* responder_conn.c */
 /* Start the session of an accepted connection (the accept side has
  * checked the limits). false when out of memory: the caller refuses it. */
 bool rsp_conn_new(struct rsp *r, int fd, const struct mxg_ip *peer, uint16_t peer_port,
@@ -115,12 +116,17 @@ bool rsp_conn_new(struct rsp *r, int fd, const struct mxg_ip *peer, uint16_t pee
 void rsp_conn_free(struct conn *c);
 /* Send what the session has queued; false on a fatal error. */
 bool rsp_conn_send(struct conn *c, bool *progress);
-/* Log what and end the loop with exit code 1 (the gate opens). */
-void rsp_fatal(struct rsp *r, const char *what);
 /* Arm the idle timer (never past the session's lifetime); < 0 on error. */
 int rsp_conn_arm(struct conn *c);
 /* Feed, send and set the events; false when the connection was freed. */
 bool rsp_conn_pump(struct conn *c);
+
+/* responder_proc.c */
+/* Log what and end the loop with exit code 1 (the gate opens). */
+void rsp_fatal(struct rsp *r, const char *what);
+/* Wait for the controller's socket to take what is queued for it when
+ * pending (a report), else only for what it sends. */
+void rsp_report_update_events(struct rsp *r, bool pending);
 
 /* responder_tls.c */
 /* The session's STARTTLS: take a handshake slot if the bounds allow. */
