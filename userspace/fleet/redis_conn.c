@@ -203,7 +203,7 @@ static void ready(struct fleet *f)
 	f->st.connected = true;
 	f->st.connects++;
 	f->st.down_since_ms = 0;
-	f->backoff_ms = 0;
+	f->state_ms = ev_now_ms(); /* the backoff starts again once this lasts */
 	f->warned = false;
 	f->progress_ms = ev_now_ms();
 	log_notice("redis %s: connected; sharing greylist tuples, passes and offenders under "
@@ -349,6 +349,11 @@ static void on_timer(struct ev_loop *loop, void *arg)
 			fleet_fail(f, "a command unanswered for 2 s");
 			return;
 		}
+		/* Not at connection: a server whose every catch-up fails
+		 * (a reply over the bounds, an error) would be reconnected
+		 * to four times a second. */
+		if (now - f->state_ms >= FLEET_STABLE_MS)
+			f->backoff_ms = 0;
 		break;
 	}
 	if (f->state != FLEET_IDLE && !ev_timer_armed(&f->timer))

@@ -21,6 +21,7 @@
 #define FLEET_CONNECT_TIMEOUT_MS 3000 /* connect, AUTH and SUBSCRIBE, in all */
 #define FLEET_BACKOFF_MIN_MS 250      /* first retry; doubled up to ... */
 #define FLEET_BACKOFF_MAX_MS 30000    /* ... 30 s */
+#define FLEET_STABLE_MS 5000	      /* connected this long: the backoff starts again */
 #define FLEET_QUEUE_MAX 4096	      /* records written while away */
 #define FLEET_PENDING_MAX 4096	      /* commands in flight; beyond: queued */
 #define FLEET_SCAN_COUNT 256	      /* keys asked per SCAN step */
@@ -59,7 +60,7 @@ struct fleet {
 	redisAsyncContext *cmd, *sub, *sent;
 	bool cmd_ok, sub_ok;
 	struct ev_timer timer;
-	uint64_t state_ms; /* when the state began (connect deadline) */
+	uint64_t state_ms; /* when the state began (connect deadline, stable) */
 	uint64_t backoff_ms;
 	unsigned pending;     /* commands in flight on cmd */
 	uint64_t progress_ms; /* the last reply on cmd */
