@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The domain table to the responder, every round and on changes, without
- * blocking the loop: the table is encoded once into a buffer and written
- * as far as the socket takes it; the rest goes when the socket is writable
+ * blocking the loop: the table is encoded into a buffer, 8,192 domains
+ * an iteration (CTL_RESPONDER_ENCODE_STEP), and written as far as the
+ * socket takes it; the rest goes when the socket is writable
  * again (the watcher of ctl_resp_msg.c). One table at a time, so the
  * buffer is bounded by the largest table: a push while one is in flight
  * only asks for the newest table after it (a table replaces the previous
@@ -46,6 +47,9 @@ void ctl_responder_push_drop(struct controller *c)
 	if (cr->out)
 		ctl_responder_last_drop(c);
 	ev_timer_stop(c->loop, &cr->send_timer);
+	ev_timer_stop(c->loop, &cr->enc_timer);
+	responder_wire_build_free(&cr->enc);
+	cr->encoding = false;
 	free(cr->out);
 	cr->out = NULL;
 	cr->out_len = cr->out_off = 0;
@@ -151,32 +155,46 @@ void ctl_responder_send_cb(struct ev_loop *loop, void *arg)
 			   (unsigned)CTL_RESPONDER_SEND_MS * (cr->send_extended ? 2 : 1));
 }
 
-/* The table as it stands now, encoded: 0, or negative errno. */
-static int encode(struct controller *c)
+/* The next CTL_RESPONDER_ENCODE_STEP domains of the table: 1 while more
+ * are left, 0 when cr->out holds the table, or negative errno. 100,000
+ * domains are 3 MB to encode: in one go, with the pages faulting in, it
+ * took most of a loop iteration's budget, and start-up, where domains
+ * change all the time, encoded one table after another. A reload that
+ * replaces the domain array meanwhile starts it again. */
+static int encode_step(struct controller *c)
 {
 	struct ctl_responder *cr = c->resp;
-	struct responder_domain *t;
+	size_t end;
 	int r;
 
-	t = calloc(c->n_domains ? c->n_domains : 1, sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	for (size_t i = 0; i < c->n_domains; i++) {
-		const struct ctl_domain *cd = c->domains[i];
-
-		/* Pointers only: the encoder copies the strings once. */
-		t[i].name = cd->ds.name;
-		t[i].state = (uint8_t)cd->ds.state;
-		t[i].reply = (uint8_t)ctl_domain_reply(c, cd);
-		t[i].primary = cd->ds.primary;
-		t[i].reply_text = config_domain_reply_text(c->cfg, cd->dcfg);
+	if (cr->enc_domains != c->domains) {
+		responder_wire_build_free(&cr->enc);
+		cr->enc_next = 0;
+		cr->enc_domains = c->domains;
+		cr->out_gen = c->table_gen;
 	}
-	r = responder_wire_encode(t, c->n_domains, &cr->out, &cr->out_len);
-	free(t);
+	end = cr->enc_next + CTL_RESPONDER_ENCODE_STEP;
+	if (end > c->n_domains)
+		end = c->n_domains;
+	for (; cr->enc_next < end; cr->enc_next++) {
+		const struct ctl_domain *cd = c->domains[cr->enc_next];
+		/* Pointers only: the builder copies the strings. */
+		struct responder_domain t = {
+		    .name = cd->ds.name,
+		    .state = (uint8_t)cd->ds.state,
+		    .reply = (uint8_t)ctl_domain_reply(c, cd),
+		    .primary = cd->ds.primary,
+		    .reply_text = config_domain_reply_text(c->cfg, cd->dcfg),
+		};
+
+		r = responder_wire_build_add(&cr->enc, &t);
+		if (r < 0)
+			return r;
+	}
+	if (cr->enc_next < c->n_domains)
+		return 1;
 	cr->out_off = 0;
-	if (r < 0)
-		cr->out = NULL;
-	return r;
+	return responder_wire_build_end(&cr->enc, &cr->out, &cr->out_len);
 }
 
 /* out holds the same bytes as last: send a SAME instead. Out of memory
@@ -256,13 +274,12 @@ push:
 void ctl_responder_push(struct controller *c)
 {
 	struct ctl_responder *cr = c->resp;
-	int r;
 
 	/* Before READY the child takes no table: the first one follows its
 	 * READY (supervise.c). */
 	if (cr->phase != CTL_RESP_READY || !cr->rr.watching)
 		return;
-	if (cr->out) {
+	if (cr->out || cr->encoding) {
 		cr->push_again = true;
 		return;
 	}
@@ -275,13 +292,39 @@ void ctl_responder_push(struct controller *c)
 			goto send;
 	}
 	cr->out_gen = c->table_gen;
-	r = encode(c);
+	cr->encoding = true;
+	cr->enc_next = 0;
+	cr->enc_domains = c->domains;
+	ctl_responder_encode_cb(c->loop, c);
+	return;
+send:
+	append_fleet_offenders(c);
+	cr->send_extended = false;
+	ctl_timer_start(c, &cr->send_timer, CTL_RESPONDER_SEND_MS, "responder send");
+	ctl_responder_flush(c);
+}
+
+void ctl_responder_encode_cb(struct ev_loop *loop, void *arg)
+{
+	struct controller *c = arg;
+	struct ctl_responder *cr = c->resp;
+	int r;
+
+	if (!cr->encoding)
+		return;
+	r = encode_step(c);
+	if (r == 1) {
+		ctl_timer_start(c, &cr->enc_timer, 0, "responder table");
+		return;
+	}
+	cr->encoding = false;
 	if (r < 0) {
 		/* Not "keep the previous table": that table may say reject
 		 * where the config now says defer, for as long as this
 		 * failure lasts (E2BIG and EINVAL do not pass). A child we
 		 * cannot update is ended: the gate opens, it is restarted
 		 * with the usual backoff. */
+		responder_wire_build_free(&cr->enc);
 		ctl_responder_kill(c, ": cannot build its domain table (%s)", strerror(-r));
 		return;
 	}
@@ -290,7 +333,6 @@ void ctl_responder_push(struct controller *c)
 		if (cr->out_same)
 			cr->last_gen = cr->out_gen; /* the same bytes: this generation too */
 	}
-send:
 	append_fleet_offenders(c);
 	cr->send_extended = false;
 	ctl_timer_start(c, &cr->send_timer, CTL_RESPONDER_SEND_MS, "responder send");

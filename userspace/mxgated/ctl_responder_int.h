@@ -99,6 +99,13 @@ struct ctl_responder {
 	struct responder_offender fleet_off[CTL_RESPONDER_FLEET_OFF_MAX];
 	size_t n_fleet_off;
 	uint64_t fleet_off_dropped;
+	/* The table being encoded, CTL_RESPONDER_ENCODE_STEP domains an
+	 * iteration (enc_timer), of the domain array enc_domains. */
+	bool encoding;
+	struct responder_wire_builder enc;
+	size_t enc_next;
+	struct ctl_domain **enc_domains;
+	struct ev_timer enc_timer;
 };
 
 /* The one way to end a running child that misbehaves (stuck, garbage,
@@ -132,6 +139,9 @@ void ctl_responder_flush(struct controller *c);
 void ctl_responder_push_drop(struct controller *c);
 /* Forget the last table sent: the next push sends a full one. */
 void ctl_responder_last_drop(struct controller *c);
+#define CTL_RESPONDER_ENCODE_STEP 8192 /* domains of the table encoded per iteration */
+/* enc_timer: encode the next part of the table. */
+void ctl_responder_encode_cb(struct ev_loop *loop, void *arg);
 /* send_timer: the child has not read the table in time. */
 void ctl_responder_send_cb(struct ev_loop *loop, void *arg);
 /* ack_timer: kill a child that has not acknowledged a table. */

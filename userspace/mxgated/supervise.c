@@ -227,6 +227,7 @@ struct ctl_responder *ctl_responder_new(struct controller *c)
 	ev_timer_init(&cr->stop_timer, stop_cb, c);
 	ev_timer_init(&cr->ack_timer, ctl_responder_ack_cb, c);
 	ev_timer_init(&cr->send_timer, ctl_responder_send_cb, c);
+	ev_timer_init(&cr->enc_timer, ctl_responder_encode_cb, c);
 	return cr;
 }
 

@@ -109,6 +109,75 @@ int responder_wire_encode(const struct responder_domain *d, size_t n, uint8_t **
 	return 0;
 }
 
+int responder_wire_build_add(struct responder_wire_builder *b, const struct responder_domain *d)
+{
+	size_t nl = name_len(d->name, 254), pl = name_len(d->primary, 254);
+	uint16_t tl = (uint16_t)name_len(d->reply_text, MXG_REPLY_TEXT_MAX);
+	size_t need = RESPONDER_REC_FIXED + nl + pl + tl;
+	uint8_t *w;
+
+	if (!nl || nl > 253 || pl > 253 || tl >= MXG_REPLY_TEXT_MAX)
+		return -EINVAL;
+	if (b->n >= MXG_MAX_DOMAINS)
+		return -E2BIG;
+	if (!b->len)
+		b->len = sizeof(struct responder_wire_hdr); /* written at the end */
+	if (b->len + need > b->cap) {
+		size_t cap = b->cap ? b->cap : 65536;
+		uint8_t *p;
+
+		while (b->len + need > cap)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p)
+			return -ENOMEM;
+		b->p = p;
+		b->cap = cap;
+	}
+	w = b->p + b->len;
+	*w++ = d->state;
+	*w++ = d->reply;
+	*w++ = (uint8_t)nl;
+	*w++ = (uint8_t)pl;
+	memcpy(w, &tl, 2);
+	w += 2;
+	memcpy(w, d->name, nl);
+	w += nl;
+	if (pl)
+		memcpy(w, d->primary, pl);
+	w += pl;
+	if (tl)
+		memcpy(w, d->reply_text, tl);
+	b->len += need;
+	b->n++;
+	return 0;
+}
+
+int responder_wire_build_end(struct responder_wire_builder *b, uint8_t **buf, size_t *len)
+{
+	struct responder_wire_hdr h = {RESPONDER_MAGIC, RESPONDER_VERSION, RESPONDER_MSG_DOMAINS,
+				       b->n, 0};
+
+	if (!b->len) { /* no record: the header alone */
+		b->p = malloc(sizeof(h));
+		b->len = b->p ? sizeof(h) : 0;
+	}
+	if (b->p) {
+		h.len = (uint32_t)(b->len - sizeof(h));
+		memcpy(b->p, &h, sizeof(h));
+	}
+	*buf = b->p;
+	*len = b->len;
+	*b = (struct responder_wire_builder){0};
+	return *buf ? 0 : -ENOMEM;
+}
+
+void responder_wire_build_free(struct responder_wire_builder *b)
+{
+	free(b->p);
+	*b = (struct responder_wire_builder){0};
+}
+
 /* Copy a printable field into dst (size > n), NUL-terminated. */
 static int copy_field(char *dst, const uint8_t *src, size_t n, bool lower)
 {

@@ -203,6 +203,20 @@ void responder_wire_reader_free(struct responder_wire_reader *rd);
 int responder_wire_check_hdr(const struct responder_wire_hdr *h);
 /* Encode a DOMAINS message (header + payload) into *buf (malloc'd). */
 int responder_wire_encode(const struct responder_domain *d, size_t n, uint8_t **buf, size_t *len);
+/* The same message built a record at a time (the controller encodes
+ * 100,000 domains over several loop iterations): begin (zero it first),
+ * add each record (-EINVAL as encode, -E2BIG past MXG_MAX_DOMAINS,
+ * -ENOMEM), end hands over the finished message (0 or -ENOMEM); free
+ * drops one not
+ * ended. The bytes are encode's for the same records. */
+struct responder_wire_builder {
+	uint8_t *p;
+	size_t len, cap;
+	uint32_t n;
+};
+int responder_wire_build_add(struct responder_wire_builder *b, const struct responder_domain *d);
+int responder_wire_build_end(struct responder_wire_builder *b, uint8_t **buf, size_t *len);
+void responder_wire_build_free(struct responder_wire_builder *b);
 /* Decode a DOMAINS payload into *out (malloc'd, sorted by name, lower
  * case, no trailing dot). 0, -EBADMSG or -ENOMEM. */
 int responder_wire_decode(const uint8_t *p, size_t len, uint32_t count,
