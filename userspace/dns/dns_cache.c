@@ -61,6 +61,7 @@ struct dns_lookup {
 	char *error;
 	struct mx_host *hosts;
 	size_t n_hosts;
+	size_t hosts_cap; /* hosts allocated, kept with a spare lookup */
 	struct host_wait w[MXG_MX_MAX_HOSTS];
 };
 
@@ -158,11 +159,12 @@ static void lookup_free(struct dns_lookup *l)
 
 	free(l->domain);
 	free(l->error);
+	if (c->n_spare < DNS_CACHE_SPARE) {
+		c->spare[c->n_spare++] = l; /* with its hosts, for the next */
+		return;
+	}
 	free(l->hosts);
-	if (c->n_spare < DNS_CACHE_SPARE)
-		c->spare[c->n_spare++] = l;
-	else
-		free(l);
+	free(l);
 }
 
 static void unlink_lookup(struct dns_cache *c, struct dns_lookup *l)
@@ -209,8 +211,12 @@ void dns_cache_free(struct dns_cache *c)
 	/* Host lookups still out are cancelled with their entries. */
 	strmap_sweep(c->hosts, drop_any, c);
 	strmap_free(c->hosts);
-	while (c->n_spare)
-		free(c->spare[--c->n_spare]);
+	while (c->n_spare) {
+		struct dns_lookup *l = c->spare[--c->n_spare];
+
+		free(l->hosts);
+		free(l);
+	}
 	free(c->scratch);
 	free(c);
 }
@@ -218,19 +224,31 @@ void dns_cache_free(struct dns_cache *c)
 struct dns_lookup *dns_cache_resolve(struct dns_cache *c, const char *domain, mx_resolve_cb cb,
 				     void *arg)
 {
-	struct dns_lookup *l = c->n_spare ? c->spare[--c->n_spare] : malloc(sizeof(*l));
+	struct mx_host *hosts = NULL;
+	struct dns_lookup *l;
+	size_t cap = 0;
 
-	if (!l) {
-		errno = ENOMEM;
-		return NULL;
+	if (c->n_spare) {
+		/* With its hosts (1 KB each: not from malloc's small caches). */
+		l = c->spare[--c->n_spare];
+		hosts = l->hosts;
+		cap = l->hosts_cap;
+	} else {
+		l = malloc(sizeof(*l));
+		if (!l) {
+			errno = ENOMEM;
+			return NULL;
+		}
 	}
 	memset(l, 0, sizeof(*l));
+	l->hosts = hosts;
+	l->hosts_cap = cap;
 	l->c = c;
 	l->cb = cb;
 	l->arg = arg;
 	l->domain = strdup(domain);
 	if (!l->domain) {
-		free(l);
+		lookup_free(l);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -399,8 +417,14 @@ static void mx_answer(void *arg, const struct mx_set *set)
 	l->ttl_s = set->ttl_s;
 	if (set->error[0])
 		l->error = strndup(set->error, sizeof(set->error) - 1);
-	if (n) {
+	if (n > l->hosts_cap) {
+		free(l->hosts);
+		l->hosts_cap = 0;
 		l->hosts = malloc(n * sizeof(*l->hosts));
+		if (l->hosts)
+			l->hosts_cap = n;
+	}
+	if (n) {
 		if (!l->hosts) {
 			l->status = MX_ERROR;
 			free(l->error);
