@@ -98,8 +98,9 @@ static void on_scan(redisAsyncContext *ac, void *reply, void *priv)
 		for (size_t i = 0; i < keys->elements && n < FLEET_MGET_MAX; i++) {
 			const redisReply *k = keys->element[i];
 
-			/* The quorum's verdicts (PREFIXq:, PREFIXqe:) are
-			 * ctl_quorum.c's to read. */
+			/* The quorum's verdicts and index of edges
+			 * (PREFIXq:, PREFIXqedges, a sorted set) are
+			 * ctl_quorum_read.c's to read. */
 			if (k->type != REDIS_REPLY_STRING || k->len >= FLEET_KEY_MAX ||
 			    (k->len > pl && k->str[pl] == 'q') ||
 			    !(m->keys[n] = strndup(k->str, k->len)))
