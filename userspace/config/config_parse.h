@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * State of one config_load() run, shared by config.c (the keys),
- * config_check.c (the checks across keys), config_reader.c (the lines of
- * the file) and config_domains.c (the served domains and their [domain]
- * overrides). Internal to the config module.
+ * State of one config_load() run, shared by config.c (the load),
+ * config_keys.c (the keys), config_check.c (the checks across keys),
+ * config_reader.c (the lines of the file) and config_domains.c (the
+ * served domains and their [domain] overrides). Internal to the config
+ * module.
  */
 #ifndef MXG_CONFIG_PARSE_H
 #define MXG_CONFIG_PARSE_H
@@ -14,7 +15,7 @@
 #include "config.h"
 
 #define CFG_LINE_MAX 1024      /* characters on one line; lists continue on indented lines */
-#define CFG_N_KEYS 66	       /* entries of config.c's key table */
+#define CFG_N_KEYS 66	       /* entries of config_keys.c's key table */
 #define CFG_KEY_DOMAINS_FILE 2 /* its index there */
 
 /* Where a served domain was listed, for "listed twice" messages. */
@@ -62,8 +63,12 @@ struct cfg_parse {
 int cfg_fail(struct cfg_parse *p, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* config_keys.c */
 /* The line where a global key was set, 0 if not (or unknown). */
 int cfg_key_line(const struct cfg_parse *p, const char *key);
+/* inih's handler: one key = value pair (user = p) checked and set, or
+ * p's error naming the key and its line; 1 to go on, 0 to stop. */
+int cfg_handler(void *user, const char *section, const char *name, const char *value);
 
 /* config_check.c: the checks across keys after the file is read, then
  * cfg_finish_domains. 0 or -1 (cfg_fail). */

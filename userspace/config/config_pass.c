@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The allowlist keys: pass_clients (addresses and CIDR networks never
  * steered) and pass_recipients (local parts or addresses always let
- * through), parsed item by item for config.c's list keys. */
+ * through), parsed item by item for config_keys.c's list keys. */
 #include "config_pass.h"
 
 #include <ctype.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Value parsers for config.c: each checks one value and, when it is bad,
- * writes "what is wrong; what to do" into why (config.c prefixes the file,
- * line and key). Internal to the config module.
+ * Value parsers for config_keys.c: each checks one value and, when it is
+ * bad, writes "what is wrong; what to do" into why (config_keys.c prefixes
+ * the file, line and key). Internal to the config module.
  */
 #ifndef MXG_CONFIG_VALUES_H
 #define MXG_CONFIG_VALUES_H

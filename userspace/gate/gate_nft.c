@@ -215,7 +215,7 @@ static int open_admin(struct gate *g, const struct mxg_config *cfg, char *err, s
 {
 	int ret;
 
-	/* config.c splits "ip nat" into nft_family and nft_table. */
+	/* config_keys.c splits "ip nat" into nft_family and nft_table. */
 	if (nft_family_parse(cfg->nft_family, &g->family)) {
 		snprintf(err, errlen, "gate nft: nft_table '%s %s': expected '[inet|ip|ip6] NAME'",
 			 cfg->nft_family, cfg->nft_table);

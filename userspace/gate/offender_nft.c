@@ -63,7 +63,7 @@ static int batch_own(struct offender_nft *o, struct nft_conn *conn, struct nft_b
 static int open_admin(struct offender_nft *o, const struct mxg_config *cfg, char *err,
 		      size_t errlen)
 {
-	/* config.c checked the family name and split "[FAMILY] TABLE SET". */
+	/* config_keys.c checked the family name and split "[FAMILY] TABLE SET". */
 	if (nft_family_parse(cfg->offender_nft_family, &o->family)) {
 		snprintf(err, errlen,
 			 "offenders: offender_nft_set: family '%s' is not inet, ip or ip6",
