@@ -5,7 +5,7 @@
  * domain table has arrived; the rest is what the client sends. Every reply
  * must be well formed (3 digits, ' ' or '-', CRLF, at most 512 octets),
  * 354 must never appear, and the session must always make progress.
- * fuzz-needs: userspace/smtp/smtp_session.c userspace/smtp/reply.c
+ * fuzz-needs: userspace/smtp/smtp_session.c userspace/smtp/smtp_path.c userspace/smtp/reply.c
  */
 #include <stdbool.h>
 #include <stddef.h>

@@ -16,6 +16,7 @@
 #include "handoff_proto.h"
 #include "rcpt.h"
 #include "reply.h"
+#include "smtp_path.h"
 
 #define SMTP_VERB_MAX 16 /* longer verbs are unknown anyway */
 
@@ -124,163 +125,6 @@ void smtp_session_consume(struct smtp_session *s, size_t n)
 	s->out_len -= n;
 }
 
-/* "FROM:" or "TO:" at the start of arg, any case. */
-static const char *skip_keyword(const char *arg, const char *kw)
-{
-	size_t n = strlen(kw);
-
-	if (strncasecmp(arg, kw, n) != 0)
-		return NULL;
-	return arg + n;
-}
-
-static bool is_atext(char c)
-{
-	return isalnum((unsigned char)c) || (c && strchr("!#$%&'*+-/=?^_`{|}~.", c));
-}
-
-/* A domain or address literal of a path, up to end. Copies it, lower
- * case and without one trailing dot, to dom. 0 or -1 (bad syntax). */
-static int parse_domain(const char *p, const char *end, char *dom, size_t domlen)
-{
-	size_t n = (size_t)(end - p), label = 0;
-
-	if (n && p[n - 1] == '.' && p[0] != '[')
-		n--;
-	if (!n || n >= domlen || n > 253)
-		return -1;
-	if (p[0] == '[') { /* address literal: never served, kept for the reply */
-		if (p[n - 1] != ']')
-			return -1;
-		for (size_t i = 1; i + 1 < n; i++)
-			if (!isalnum((unsigned char)p[i]) && !strchr(".:-", p[i]))
-				return -1;
-		memcpy(dom, p, n);
-		dom[n] = '\0';
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-
-		if (c == '.') {
-			if (!label)
-				return -1; /* empty label */
-			label = 0;
-		} else if (isalnum((unsigned char)c) || c == '-' || c == '_') {
-			if (++label > 63)
-				return -1;
-		} else {
-			return -1;
-		}
-		dom[i] = (char)tolower((unsigned char)c);
-	}
-	if (!label)
-		return -1;
-	dom[n] = '\0';
-	return 0;
-}
-
-/* One character of a local part, lower case; the rest is cut. */
-static void local_add(char *local, size_t len, size_t *n, char c)
-{
-	if (*n + 1 >= len)
-		return;
-	local[(*n)++] = (char)tolower((unsigned char)c);
-	local[*n] = '\0';
-}
-
-/*
- * A path of MAIL FROM or RCPT TO with optional ESMTP parameters:
- *     [SP] "<" [source-route ":"] local-part "@" domain ">" *(SP param)
- * or "<>" (null path) or the same without angle brackets (lenient, as
- * Postfix is by default). Source routes are ignored (RFC 5321 4.1.2).
- * dom gets the domain ("" when the path has none), local the local part
- * in lower case and unquoted: <"postmaster"@d> is <postmaster@d> (RFC 5321
- * 4.1.2: a quoted string names the same mailbox as its unquoted content),
- * cut to locallen - 1. 0 or -1.
- */
-static int parse_path(const char *a, bool null_ok, char *dom, size_t domlen, char *local,
-		      size_t locallen)
-{
-	const char *d;
-	size_t n = 0;
-	bool angle;
-
-	dom[0] = '\0';
-	local[0] = '\0';
-	while (*a == ' ')
-		a++;
-	angle = *a == '<';
-	if (angle)
-		a++;
-	if (angle && *a == '>') {
-		if (!null_ok)
-			return -1;
-		a++;
-		goto params;
-	}
-	if (angle && *a == '@') { /* @relay1,@relay2:user@domain */
-		const char *colon = strchr(a, ':');
-		const char *close = strchr(a, '>');
-
-		if (!colon || (close && close < colon))
-			return -1;
-		for (const char *r = a; r < colon; r++)
-			if (!isalnum((unsigned char)*r) && !strchr("@,.-_[]", *r))
-				return -1;
-		a = colon + 1;
-	}
-	if (*a == '"') { /* quoted local part: its content, quoted-pairs undone */
-		for (a++; *a != '"'; a++) {
-			if (!*a)
-				return -1;
-			if (*a == '\\' && !*++a)
-				return -1;
-			local_add(local, locallen, &n, *a);
-		}
-		a++;
-	} else {
-		const char *start = a;
-
-		while (is_atext(*a))
-			local_add(local, locallen, &n, *a++);
-		if (a == start)
-			return -1;
-	}
-	if (*a == '@') {
-		d = ++a;
-		while (*a && *a != '>' && *a != ' ')
-			a++;
-		if (parse_domain(d, a, dom, domlen) < 0)
-			return -1;
-	}
-	if (angle) {
-		if (*a != '>')
-			return -1;
-		a++;
-	}
-params:
-	/* ESMTP parameters: keyword[=value], separated by spaces. */
-	while (*a) {
-		if (*a != ' ')
-			return -1;
-		while (*a == ' ')
-			a++;
-		if (!*a)
-			break;
-		if (!isalnum((unsigned char)*a))
-			return -1;
-		while (isalnum((unsigned char)*a) || *a == '-')
-			a++;
-		if (*a == '=') {
-			a++;
-			while (*a && *a != ' ' && *a != '=')
-				a++;
-		}
-	}
-	return 0;
-}
-
 /* The transaction ends here: the MTA's connection with it. */
 static void handoff_end(struct smtp_session *s)
 {
@@ -371,8 +215,8 @@ static void do_rcpt(struct smtp_session *s, const char *arg)
 		error_reply(s, "503 5.5.1 Error: need MAIL command");
 		return;
 	}
-	to = skip_keyword(arg, "TO:");
-	if (!to || parse_path(to, false, dom, sizeof(dom), local, sizeof(local)) < 0) {
+	to = smtp_path_keyword(arg, "TO:");
+	if (!to || smtp_path_parse(to, false, dom, sizeof(dom), local, sizeof(local)) < 0) {
 		error_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
 		return;
 	}
@@ -433,8 +277,8 @@ static void do_mail(struct smtp_session *s, const char *arg)
 		error_reply(s, "503 5.5.1 Error: nested MAIL command");
 		return;
 	}
-	from = skip_keyword(arg, "FROM:");
-	if (!from || parse_path(from, true, dom, sizeof(dom), local, sizeof(local)) < 0) {
+	from = smtp_path_keyword(arg, "FROM:");
+	if (!from || smtp_path_parse(from, true, dom, sizeof(dom), local, sizeof(local)) < 0) {
 		error_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		return;
 	}
