@@ -7,7 +7,8 @@
 # record reaches Redis, edge2's list, and edge2's responder: the client's
 # very first session at edge2 is answered 550 (it counted nothing there),
 # while another client there still gets 551, and the offender still gets
-# 451 for defer.test (a deferral never becomes a bounce).
+# 451 for defer.test (a deferral never becomes a bounce). edge2's
+# responder killed and restarted: the new one is told too.
 set -u
 . "$MXG_SRC/tests/lib/mxgated.sh"
 . "$MXG_SRC/tests/lib/redis.sh"
@@ -33,7 +34,7 @@ MXG_CONF=$TN_DIR/mxgate.conf
 MXG_SOCK=$TN_DIR/run/control.sock
 MXG_LOG=$TN_DIR/mxgated.log
 tn_on_cleanup mxg_stop
-tap_plan 10
+tap_plan 12
 # Not 192.0.2.53 (the test DNS server's address).
 for a in 57 58; do
 	tn_addr_add snd 192.0.2.$a
@@ -102,4 +103,16 @@ tap_like "$(rcpt_to "$TN_IP_edge2" 192.0.2.57 u6@defer.test)" '^451 4\.7\.1 ' \
 	"the offender asking for defer.test at edge2 still gets 451 (a deferral never becomes a bounce)"
 one550() { [ "$(status2 | jq -r '.counters.responder.offenders')" = 1 ]; }
 tap_ok "edge2's responder counts exactly one RCPT answered 550 as an offender" tn_wait 5 one550
+
+# --- a new responder at edge2 is told the other edges' offenders
+rpid=$(status2 | jq -r '.responder.pid')
+kill -KILL "$rpid"
+restarted() {
+	local p
+	p=$(status2 | jq -r 'select(.responder.state == "running") | .responder.pid')
+	[ -n "$p" ] && [ "$p" != 0 ] && [ "$p" != "$rpid" ]
+}
+tap_ok "edge2's responder killed and restarted" tn_wait 15 restarted
+tap_like "$(rcpt_to "$TN_IP_edge2" 192.0.2.57 u7@example.test)" "$OFFENDER" \
+	"the new responder answers the offender 550 at its first session"
 tap_done

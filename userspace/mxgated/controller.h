@@ -486,6 +486,10 @@ void ctl_offenders_each(const struct controller *c,
  * offender_window from now), 0 when not kept. */
 uint64_t ctl_offender_restore(struct controller *c, const struct mxg_ip *ip, uint64_t first_ms,
 			      uint64_t last_ms, uint64_t expires_ms, uint64_t reports);
+/* The listed ip came from another edge: a responder started later is
+ * told (ctl_offenders_to_responder, at its READY), as the running one was. */
+void ctl_offender_shared(struct controller *c, const struct mxg_ip *ip);
+void ctl_offenders_to_responder(struct controller *c);
 /* A greylist tuple (responder hash) seen from ip: pass ip when it came
  * back after greylist_delay and within greylist_window. */
 void ctl_greylist_seen(struct controller *c, const struct mxg_ip *ip, uint64_t hash);

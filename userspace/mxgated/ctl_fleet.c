@@ -73,6 +73,7 @@ static void on_record(void *arg, const struct fleet_record *r)
 					     to_mono(r->last_ms, w, m),
 					     m + (r->expires_ms > w ? r->expires_ms - w : 0), r->n);
 		if (until) {
+			ctl_offender_shared(c, &r->ip);
 			ctl_responder_fleet_offender(c, &r->ip, until);
 			if (c->policy)
 				policy_offender_mark(c->policy, &r->ip, until);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_responder.h"
 #include "log.h"
 #include "offender_nft.h"
 #include "responder_wire.h"
@@ -24,6 +25,7 @@ struct ctl_offender {
 	struct mxg_ip ip;
 	uint64_t first_ms, last_ms, expires_ms;
 	uint64_t reports;
+	bool shared; /* another edge's (ctl_offender_shared): a new responder is told */
 };
 
 struct ctl_offenders {
@@ -266,4 +268,25 @@ uint64_t ctl_offender_restore(struct controller *c, const struct mxg_ip *ip, uin
 			flush_cb(c->loop, c);
 	}
 	return expires_ms;
+}
+
+void ctl_offender_shared(struct controller *c, const struct mxg_ip *ip)
+{
+	struct ctl_offenders *o = c->offenders;
+
+	for (size_t i = 0; o && i < o->n; i++)
+		if (mxg_ip_equal(&o->e[i].ip, ip))
+			o->e[i].shared = true;
+}
+
+void ctl_offenders_to_responder(struct controller *c)
+{
+	const struct ctl_offenders *o = c->offenders;
+	uint64_t now = ev_now_ms();
+
+	for (size_t i = 0; o && i < o->n; i++)
+		if (o->e[i].shared && o->e[i].expires_ms > now &&
+		    ctl_responder_fleet_offender_queue(c, &o->e[i].ip, o->e[i].expires_ms) ==
+			-ENOSPC)
+			break;
 }

@@ -241,11 +241,18 @@ static void append_fleet_offenders(struct controller *c)
 
 void ctl_responder_fleet_offender(struct controller *c, const struct mxg_ip *ip, uint64_t until_ms)
 {
+	if (c->resp && !ctl_responder_fleet_offender_queue(c, ip, until_ms))
+		ctl_responder_push(c);
+}
+
+int ctl_responder_fleet_offender_queue(struct controller *c, const struct mxg_ip *ip,
+				       uint64_t until_ms)
+{
 	struct ctl_responder *cr = c->resp;
 	struct responder_offender *o;
 
 	if (!cr)
-		return;
+		return -ENOENT;
 	for (size_t i = 0; i < cr->n_fleet_off; i++) {
 		o = &cr->fleet_off[i];
 		if (o->family == (ip->family == AF_INET ? 4 : 6) &&
@@ -253,12 +260,12 @@ void ctl_responder_fleet_offender(struct controller *c, const struct mxg_ip *ip,
 			    ip->family == AF_INET ? 4 : 16)) {
 			if (until_ms > o->when_ms)
 				o->when_ms = until_ms;
-			goto push;
+			return 0;
 		}
 	}
 	if (cr->n_fleet_off == CTL_RESPONDER_FLEET_OFF_MAX) {
 		cr->fleet_off_dropped++;
-		return;
+		return -ENOSPC;
 	}
 	o = &cr->fleet_off[cr->n_fleet_off++];
 	*o = (struct responder_offender){.when_ms = until_ms,
@@ -267,8 +274,7 @@ void ctl_responder_fleet_offender(struct controller *c, const struct mxg_ip *ip,
 		memcpy(o->addr, &ip->v4, 4);
 	else
 		memcpy(o->addr, &ip->v6, 16);
-push:
-	ctl_responder_push(c);
+	return 0;
 }
 
 void ctl_responder_push(struct controller *c)

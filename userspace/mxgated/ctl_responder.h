@@ -36,6 +36,10 @@ void ctl_responder_push(struct controller *c);
  * sent after the next table or SAME (pushed at once); a bounded queue,
  * kept while no child is ready. */
 void ctl_responder_fleet_offender(struct controller *c, const struct mxg_ip *ip, uint64_t until_ms);
+/* The same without the push (a new child's first table takes them):
+ * 0, -ENOSPC when the queue is full (counted), -ENOENT without a child. */
+int ctl_responder_fleet_offender_queue(struct controller *c, const struct mxg_ip *ip,
+				       uint64_t until_ms);
 
 bool ctl_responder_alive(const struct controller *c); /* READY: serving */
 pid_t ctl_responder_pid(const struct controller *c);  /* 0 when not alive */

@@ -101,7 +101,8 @@ void ctl_responder_ready(struct controller *c)
 	cr->phase = CTL_RESP_READY;
 	ctl_responder_read_reports(c);
 	log_info("responder started, pid %d", (int)cr->proc.pid);
-	ctl_responder_last_drop(c); /* its first message must be a table */
+	ctl_responder_last_drop(c);    /* its first message must be a table */
+	ctl_offenders_to_responder(c); /* after it: other edges' offenders */
 	ctl_responder_push(c);
 }
 
