@@ -2,7 +2,7 @@
 /*
  * libFuzzer harness: the config parser (config_load_string) on arbitrary
  * text. On failure the message must be one bounded, terminated line.
- * fuzz-needs: userspace/config/config.c
+ * fuzz-needs: userspace/config/config.c userspace/config/config_keys.c
  */
 #include <stddef.h>
 #include <stdint.h>
