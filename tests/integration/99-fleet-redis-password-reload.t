@@ -13,7 +13,7 @@ set -u
 
 mxg_scene 180
 tn_on_cleanup mxg_stop
-tap_plan 13
+tap_plan 14
 rd_init
 tn_host_add r1 192.0.2.61 2001:db8::61
 rd_server_start r1
@@ -46,6 +46,10 @@ rcpt() { # the reply to RCPT TO from a new sender address each time
 }
 
 tap_ok "connected to Redis with the password file's password" tn_wait 10 connected_n 1
+# The greylist's 451 below needs the domain gated first (the probe of the
+# primary, not Redis, decides that): without this wait the first RCPT
+# could reach the real MTA (250) on a slow machine.
+tap_ok "gated while the primary is up" mxg_wait_state example.test gated 10
 
 # --- rotated: the server first, then the same file, then SIGHUP
 P2=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
