@@ -12,7 +12,7 @@ set -u
 
 mxg_scene 180
 tn_on_cleanup mxg_stop
-tap_plan 10
+tap_plan 11
 rd_init
 tn_host_add r1 192.0.2.61 2001:db8::61
 rd_server_start r1
@@ -33,6 +33,10 @@ big=$TN_DIR/big
 head -c $((9 << 20)) /dev/zero | tr '\0' x >"$big"
 
 tap_ok "connected to Redis" tn_wait 10 connects_at_least 1
+# The bound must hold for a connection in steady state, not only in its
+# first moments: the message comes once the domain is gated (which also
+# makes the greylist's 451 below certain).
+tap_ok "gated while the primary is up" mxg_wait_state example.test gated 10
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$MXG_PID/status"; }
 rss0=$(hwm)
 rd_cli r1 -x PUBLISH "${RD_PREFIX}events" <"$big" >/dev/null
