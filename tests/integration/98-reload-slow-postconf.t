@@ -2,7 +2,8 @@
 # A SIGHUP reload whose postconf takes 5 s does not stall mxgated's loop:
 # postconf runs in a helper process; while it sleeps, status answers at
 # once, probe rounds go on, and the longest loop iteration
-# (mxgate_loop_stall_max_seconds) stays under a second. The reload is
+# (mxgate_loop_stall_max_seconds) stays under a second, and status names
+# the callback it was spent in. The reload is
 # applied when postconf answers (a new relay domain is served); SIGHUPs
 # during a reload are folded into one more reload after it; a helper past
 # its deadline is killed and the reload refused; a bad config is still
@@ -30,7 +31,7 @@ exec "$real" "\$@"
 STUB
 chmod +x "$TN_DIR/bin/postconf"
 
-tap_plan 16
+tap_plan 18
 mxg_config domains= domains_from=postfix postfix_config_dir="$PF"
 PATH="$TN_DIR/bin:$PATH" mxg_start || tn_die "mxgated did not start"
 tap_ok "example.test (Postfix's relay_domains) gated" mxg_wait_state example.test gated 10
@@ -65,6 +66,12 @@ tap_is "$(served)" "example.test other.test" "other.test is served after the rel
 stall=$(metric mxgate_loop_stall_max_seconds)
 tap_ok "the loop never stalled a second (mxgate_loop_stall_max_seconds $stall)" \
 	awk -v s="${stall:-9}" 'BEGIN { exit !(s < 1) }'
+# Where the longest iteration went: the callback, by file and name.
+tap_like "$(mxg_status | jq -r '.loop.longest_callback + " " + .loop.most_cpu_callback')" \
+	'^[a-z_]+\.c:[a-z_0-9]+ [a-z_]+\.c:[a-z_0-9]+$' "status --json names the callbacks of the longest iterations"
+tap_like "$("$MXGATE" status -s "$MXG_SOCK" | sed -n 2p)" \
+	'^loop: longest iteration [0-9.]+ ms \(wall; [0-9.]+ ms of it in [a-z_]+\.c:[a-z_0-9]+\), most CPU in one' \
+	"and so does the text status, on its second line"
 
 # Three SIGHUPs during one slow reload: one more reload after it.
 kill -HUP "$MXG_PID"

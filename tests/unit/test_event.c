@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The event loop: timers fire in order, can be cancelled and re-armed from
- * callbacks; fd watchers see readiness and may delete themselves. */
+ * callbacks; fd watchers see readiness and may delete themselves; the
+ * stall record names the callback a long iteration was spent in. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "event.h"
@@ -147,12 +149,104 @@ static void test_io_readiness_and_self_delete(void **state)
 	ev_loop_free(loop);
 }
 
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Busy for ms of CPU (so at least as long in wall time, however loaded
+ * the machine): a callback that holds the loop. */
+static void spin_ms(unsigned ms)
+{
+	uint64_t until = cpu_ns() + ms * 1000000ull;
+
+	while (cpu_ns() < until)
+		;
+}
+
+static void quick_timer(struct ev_loop *loop, void *arg)
+{
+}
+
+static void slow_timer(struct ev_loop *loop, void *arg)
+{
+	spin_ms(30);
+}
+
+/* Frees its own timer: the loop must have read the name before. */
+static void freeing_timer(struct ev_loop *loop, void *arg)
+{
+	free(arg);
+	spin_ms(1);
+}
+
+static void slow_reader(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	char b[8];
+
+	if (read(fd, b, sizeof(b)) < 0)
+		fail();
+	spin_ms(60);
+}
+
+static void test_stall_names_its_callback(void **state)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct ev_timer a, b, z;
+	struct ev_timer *f = malloc(sizeof(*f));
+	struct ev_stall st;
+	int p[2];
+
+	assert_non_null(f);
+	ev_loop_stall(loop, &st);
+	assert_null(st.max_cb);
+	/* One iteration: two quick timers around a slow one and a timer
+	 * freed by its own callback; the slow one is named. */
+	ev_timer_init(&a, quick_timer, NULL);
+	ev_timer_init(&b, slow_timer, NULL);
+	ev_timer_init(&z, quick_timer, NULL);
+	ev_timer_init(f, freeing_timer, f);
+	assert_int_equal(ev_timer_start(loop, &a, 0), 0);
+	assert_int_equal(ev_timer_start(loop, &b, 0), 0);
+	assert_int_equal(ev_timer_start(loop, &z, 0), 0);
+	assert_int_equal(ev_timer_start(loop, f, 0), 0);
+	assert_int_equal(ev_run_once(loop, 0), 0);
+	ev_loop_stall(loop, &st);
+	assert_string_equal(st.max_cb, "test_event.c:slow_timer");
+	assert_string_equal(st.max_cpu_cb, "test_event.c:slow_timer");
+	assert_true(st.max_cb_ns >= 30000000ull);
+	assert_true(st.max_ns >= st.max_cb_ns);
+	assert_true(st.max_cpu_ns >= 30000000ull);
+	assert_int_equal(st.iterations, 1);
+	ev_loop_free(loop);
+
+	/* A watcher's callback is named as well. */
+	loop = ev_loop_new();
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(ev_io_add(loop, p[0], EV_READ, slow_reader, NULL), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(ev_run_once(loop, 1000), 0);
+	ev_loop_stall(loop, &st);
+	assert_string_equal(st.max_cb, "test_event.c:slow_reader");
+	assert_string_equal(st.max_cpu_cb, "test_event.c:slow_reader");
+	assert_true(st.max_cb_ns >= 60000000ull);
+	assert_int_equal(st.iterations, 1);
+	ev_io_del(loop, p[0]);
+	close(p[0]);
+	close(p[1]);
+	ev_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_timers_fire_in_order_and_cancel),
 	    cmocka_unit_test(test_many_timers_fire_in_due_order),
 	    cmocka_unit_test(test_io_readiness_and_self_delete),
+	    cmocka_unit_test(test_stall_names_its_callback),
 	};
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 struct ev_watcher {
 	ev_io_cb cb;
 	void *arg;
+	const char *name;
 	unsigned events;
 	bool used;
 };
@@ -91,7 +92,8 @@ static uint32_t to_epoll(unsigned events)
 	return e;
 }
 
-int ev_io_add(struct ev_loop *loop, int fd, unsigned events, ev_io_cb cb, void *arg)
+int ev_io_add_named(struct ev_loop *loop, int fd, unsigned events, ev_io_cb cb, void *arg,
+		    const char *name)
 {
 	struct epoll_event ev = {.events = to_epoll(events), .data.fd = fd};
 
@@ -114,7 +116,7 @@ int ev_io_add(struct ev_loop *loop, int fd, unsigned events, ev_io_cb cb, void *
 		return -EEXIST;
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
-	loop->watchers[fd] = (struct ev_watcher){cb, arg, events, true};
+	loop->watchers[fd] = (struct ev_watcher){cb, arg, name, events, true};
 	return 0;
 }
 
@@ -192,11 +194,12 @@ static void heap_down(struct ev_loop *loop, size_t i)
 	heap_set(loop, i, s);
 }
 
-void ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *arg)
+void ev_timer_init_named(struct ev_timer *t, ev_timer_cb cb, void *arg, const char *name)
 {
 	memset(t, 0, sizeof(*t));
 	t->cb = cb;
 	t->arg = arg;
+	t->name = name;
 }
 
 void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t)
@@ -237,7 +240,27 @@ int ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t delay_ms)
 	return 0;
 }
 
-static void run_timers(struct ev_loop *loop)
+/* The callback that took the most wall time in this iteration so far:
+ * each callback's span runs from the end of the one before (or the
+ * iteration's start) to its own end. */
+struct ev_top {
+	const char *name;
+	uint64_t ns;
+	uint64_t at;
+};
+
+static void top_note(struct ev_top *top, const char *name)
+{
+	uint64_t now = ev_now_ns();
+
+	if (now - top->at > top->ns) {
+		top->ns = now - top->at;
+		top->name = name;
+	}
+	top->at = now;
+}
+
+static void run_timers(struct ev_loop *loop, struct ev_top *top)
 {
 	uint64_t now = ev_now_ms();
 	unsigned n = 0;
@@ -248,9 +271,11 @@ static void run_timers(struct ev_loop *loop)
 	while (loop->heap_len && loop->heap[1].when <= now && !loop->stop &&
 	       n++ < EV_TIMERS_PER_RUN) {
 		struct ev_timer *t = loop->heap[1].t;
+		const char *name = t->name; /* t may be freed by its callback */
 
 		ev_timer_stop(loop, t);
 		t->cb(loop, t->arg);
+		top_note(top, name);
 	}
 }
 
@@ -270,6 +295,7 @@ int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 	struct epoll_event evs[EV_MAX_EVENTS];
 	int timeout = max_wait_ms;
 	uint64_t busy_from, busy, cpu_from, cpu;
+	struct ev_top top = {NULL, 0, 0};
 	int n;
 
 	if (loop->heap_len) {
@@ -287,9 +313,11 @@ int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 	}
 	busy_from = ev_now_ns();
 	cpu_from = thread_cpu_ns();
+	top.at = busy_from;
 	for (int i = 0; i < n && !loop->stop; i++) {
 		int fd = evs[i].data.fd;
 		struct ev_watcher *w;
+		const char *name;
 		unsigned events = 0;
 
 		if ((size_t)fd >= loop->n_watchers || !loop->watchers[fd].used)
@@ -301,15 +329,23 @@ int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 			events |= EV_WRITE;
 		if (evs[i].events & (EPOLLERR | EPOLLHUP))
 			events |= EV_ERROR | EV_READ;
+		name = w->name; /* the callback may grow (move) the watchers */
 		w->cb(loop, fd, events, w->arg);
+		top_note(&top, name);
 	}
-	run_timers(loop);
+	run_timers(loop, &top);
 	busy = ev_now_ns() - busy_from;
 	cpu = thread_cpu_ns() - cpu_from;
-	if (cpu > loop->stall.max_cpu_ns)
+	if (cpu > loop->stall.max_cpu_ns) {
 		loop->stall.max_cpu_ns = cpu;
-	if (busy > loop->stall.max_ns)
+		loop->stall.max_cpu_cb = top.name;
+		loop->stall.max_cpu_cb_ns = top.ns;
+	}
+	if (busy > loop->stall.max_ns) {
 		loop->stall.max_ns = busy;
+		loop->stall.max_cb = top.name;
+		loop->stall.max_cb_ns = top.ns;
+	}
 	if (busy > EV_STALL_SLOW_NS)
 		loop->stall.slow++;
 	loop->stall.iterations++;

@@ -27,18 +27,31 @@ struct ev_timer {
 	size_t heap_index; /* 0 = not armed */
 	ev_timer_cb cb;
 	void *arg;
+	const char *name; /* the callback's, for the stall record (EV_CB_NAME) */
 };
+
+/* "file.c:callback", made where a watcher or timer is set up, so that the
+ * loop can say which callback its longest iteration was spent in. */
+#ifdef __FILE_NAME__
+#define EV_CB_NAME(cb) (__FILE_NAME__ ":" #cb)
+#else
+#define EV_CB_NAME(cb) (__FILE__ ":" #cb)
+#endif
 
 struct ev_loop *ev_loop_new(void);
 void ev_loop_free(struct ev_loop *loop);
 
 /* Watch fd for the given EV_READ/EV_WRITE mask; one watcher per fd. */
-int ev_io_add(struct ev_loop *loop, int fd, unsigned events, ev_io_cb cb, void *arg);
+int ev_io_add_named(struct ev_loop *loop, int fd, unsigned events, ev_io_cb cb, void *arg,
+		    const char *name);
+#define ev_io_add(loop, fd, events, cb, arg)                                                       \
+	ev_io_add_named(loop, fd, events, cb, arg, EV_CB_NAME(cb))
 int ev_io_mod(struct ev_loop *loop, int fd, unsigned events);
 /* Safe to call from inside any callback, also for the fd being served. */
 void ev_io_del(struct ev_loop *loop, int fd);
 
-void ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *arg);
+void ev_timer_init_named(struct ev_timer *t, ev_timer_cb cb, void *arg, const char *name);
+#define ev_timer_init(t, cb, arg) ev_timer_init_named(t, cb, arg, EV_CB_NAME(cb))
 /* (Re)arm t to fire once, delay_ms from now. Fails (-ENOMEM) only when
  * the timer heap must grow, so never when re-arming an armed timer; a
  * caller must still say what a timer that will not fire means for it. */
@@ -52,7 +65,10 @@ static inline bool ev_timer_armed(const struct ev_timer *t)
 
 /* How long the loop's work took between two waits: the longest, and how
  * many iterations took over EV_STALL_SLOW_NS (what `mxgate metrics`
- * reports as the loop's stalls). */
+ * reports as the loop's stalls). Each record names the callback that took
+ * the most wall time of its iteration (one clock read per callback: the
+ * CPU clock is a system call, too dear to read per callback), and how
+ * long that callback took, so an operator sees where a stall came from. */
 #define EV_STALL_SLOW_NS 100000000ull /* 100 ms */
 #define EV_TIMERS_PER_RUN 4096	      /* due timers run per iteration */
 struct ev_stall {
@@ -60,6 +76,10 @@ struct ev_stall {
 	uint64_t max_cpu_ns; /* CPU time of the same kind of span */
 	uint64_t slow;
 	uint64_t iterations;
+	const char *max_cb;	/* the longest (wall) iteration's biggest callback */
+	uint64_t max_cb_ns;	/* and its own wall time */
+	const char *max_cpu_cb; /* the same for the iteration that used most CPU */
+	uint64_t max_cpu_cb_ns;
 };
 void ev_loop_stall(const struct ev_loop *loop, struct ev_stall *out);
 

@@ -42,6 +42,13 @@ static void write_metrics(const struct controller *c, FILE *f)
 		prom_family(f, "mxgate_loop_stalls_total", "counter",
 			    "Event loop iterations busy for more than 100 ms.");
 		prom_u64(f, "mxgate_loop_stalls_total", NULL, st.slow);
+		prom_family(f, "mxgate_loop_stall_callback_info", "gauge",
+			    "The callbacks (file:function) that took the most of the longest "
+			    "iteration and of the one that used most CPU.");
+		prom_u64(f, "mxgate_loop_stall_callback_info",
+			 prom_labels(l, sizeof(l), 2, "longest", st.max_cb ? st.max_cb : "none",
+				     "most_cpu", st.max_cpu_cb ? st.max_cpu_cb : "none"),
+			 1);
 	}
 	prom_family(f, "mxgate_probe_rounds_total", "counter", "Probe rounds completed.");
 	prom_u64(f, "mxgate_probe_rounds_total", NULL, c->cnt.rounds);

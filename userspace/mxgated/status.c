@@ -99,6 +99,43 @@ static void text_domain(const struct controller *c, const struct ctl_domain *cd,
 	}
 }
 
+static const char *cb_name(const char *name)
+{
+	return name ? name : "none";
+}
+
+/* The loop's longest iterations and the callbacks they were spent in:
+ * where a stall came from, for an operator (docs/controller.md). */
+static void text_loop(const struct controller *c, struct sbuf *o)
+{
+	struct ev_stall st;
+
+	ev_loop_stall(c->loop, &st);
+	sbuf_printf(o,
+		    "loop: longest iteration %.1f ms (wall; %.1f ms of it in %s), most CPU in "
+		    "one %.1f ms (%.1f ms wall in %s), %" PRIu64 " of %" PRIu64 " over 100 ms\n",
+		    st.max_ns / 1e6, st.max_cb_ns / 1e6, cb_name(st.max_cb), st.max_cpu_ns / 1e6,
+		    st.max_cpu_cb_ns / 1e6, cb_name(st.max_cpu_cb), st.slow, st.iterations);
+}
+
+static void json_loop(const struct controller *c, struct json_writer *w)
+{
+	struct ev_stall st;
+
+	ev_loop_stall(c->loop, &st);
+	json_key(w, "loop");
+	json_object_begin(w);
+	json_kv_uint(w, "longest_us", st.max_ns / 1000);
+	json_kv_str(w, "longest_callback", cb_name(st.max_cb));
+	json_kv_uint(w, "longest_callback_us", st.max_cb_ns / 1000);
+	json_kv_uint(w, "most_cpu_us", st.max_cpu_ns / 1000);
+	json_kv_str(w, "most_cpu_callback", cb_name(st.max_cpu_cb));
+	json_kv_uint(w, "most_cpu_callback_us", st.max_cpu_cb_ns / 1000);
+	json_kv_uint(w, "over_100ms", st.slow);
+	json_kv_uint(w, "iterations", st.iterations);
+	json_object_end(w);
+}
+
 /* Before the domains (which come in parts: status_more). */
 static void text_status(const struct controller *c, struct sbuf *o)
 {
@@ -114,6 +151,7 @@ static void text_status(const struct controller *c, struct sbuf *o)
 			    (int)ctl_responder_child(c));
 	else
 		sbuf_printf(o, "down (restarting)\n");
+	text_loop(c, o);
 }
 
 /* After the last domain: addresses and counters. */
@@ -292,6 +330,7 @@ static void json_status(const struct controller *c, struct sbuf *o)
 	json_kv_str(&w, "state", ctl_responder_phase(c));
 	json_kv_int(&w, "child", ctl_responder_child(c));
 	json_object_end(&w);
+	json_loop(c, &w);
 
 	json_key(&w, "domains");
 	json_array_begin(&w);
