@@ -190,6 +190,7 @@ struct ctl_round {
 	bool running;
 	bool starting;
 	bool feeding; /* probes done; results being fed (feed_timer) */
+	bool due;     /* the next round waits for the feed to end */
 	struct ev_timer feed_timer;
 	uint64_t prev_ms; /* when the round before the last completed */
 	struct ds_probe_result *res;
