@@ -223,7 +223,7 @@ struct controller {
 	struct ev_timer links_timer;
 
 	struct ctl_responder *resp;	  /* ctl_responder.h */
-	struct ctl_offenders *offenders;  /* NULL unless offender_set = yes */
+	struct ctl_offenders *offenders;  /* the list; an nft set with offender_set */
 	struct ctl_passes *passes;	  /* greylisting and passes (ctl_passes.c) */
 	struct fleet *fleet;		  /* state_backend = redis (ctl_fleet.c); NULL */
 	struct ctl_quorum *quorum;	  /* verdicts exchanged (ctl_quorum.c); NULL */

@@ -5,7 +5,10 @@
  * offender_set = yes, their addresses in an nft set (offender_nft.c). The
  * list is bounded: when full, the entry that expires first makes room.
  * An entry lives offender_window after the last report, like the set
- * element's timeout.
+ * element's timeout. A report finds its entry through a hash index and a
+ * full list finds the entry that expires first at the top of a heap: a
+ * Redis catch-up of thousands of records costs a few steps each, not a
+ * walk of the whole list.
  */
 #include "controller.h"
 
@@ -13,8 +16,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "ctl_responder.h"
+#include "hash.h"
+#include "htab.h"
 #include "log.h"
 #include "offender_nft.h"
 #include "responder_wire.h"
@@ -25,12 +31,18 @@ struct ctl_offender {
 	struct mxg_ip ip;
 	uint64_t first_ms, last_ms, expires_ms;
 	uint64_t reports;
-	bool shared; /* another edge's (ctl_offender_shared): a new responder is told */
+	bool shared;	       /* another edge's (ctl_offender_shared): a new responder is told */
+	struct htab_node node; /* in by_ip */
+	uint32_t at;	       /* its place in heap */
 };
 
 struct ctl_offenders {
-	struct ctl_offender e[OFFENDERS_MAX];
+	struct ctl_offender e[OFFENDERS_MAX]; /* never moves: by_ip links into it */
 	size_t n;
+	struct htab by_ip;
+	uint64_t seed; /* clients choose their addresses: not one chain */
+	/* indexes into e, by expires_ms, the earliest first */
+	uint32_t heap[OFFENDERS_MAX];
 	uint64_t window_ms;
 	bool nft_on;
 	struct offender_nft nft;
@@ -75,12 +87,19 @@ int ctl_offenders_start(struct controller *c)
 
 	if (!o)
 		return -ENOMEM;
-	o->window_ms = c->cfg->offender_window_ms; /* config.c: at least 1s */
+	if (htab_init(&o->by_ip) < 0) {
+		free(o);
+		return -ENOMEM;
+	}
+	if (getrandom(&o->seed, sizeof(o->seed), GRND_NONBLOCK) != sizeof(o->seed))
+		o->seed = (uint64_t)(uintptr_t)o ^ ev_now_ms();
+	o->window_ms = c->cfg->offender_window_ms; /* config_keys.c: at least 1s */
 	ev_timer_init(&o->flush, flush_cb, c);
 	if (c->cfg->offender_set) {
 		r = offender_nft_open(&o->nft, c->cfg, err, sizeof(err));
 		if (r < 0) {
 			log_err("%s", err[0] ? err : strerror(-r));
+			htab_fini(&o->by_ip);
 			free(o);
 			return r;
 		}
@@ -88,6 +107,7 @@ int ctl_offenders_start(struct controller *c)
 		if (r < 0) {
 			log_err("offenders: cannot watch the netlink socket: %s", strerror(-r));
 			offender_nft_close(&o->nft, false);
+			htab_fini(&o->by_ip);
 			free(o);
 			return r;
 		}
@@ -109,30 +129,89 @@ void ctl_offenders_stop(struct controller *c, bool clean)
 		ev_io_del(c->loop, offender_nft_fd(&o->nft));
 	if (o->nft_on)
 		offender_nft_close(&o->nft, clean);
+	htab_fini(&o->by_ip);
 	free(o);
 	c->offenders = NULL;
 }
 
+static uint64_t heap_key(const struct ctl_offenders *o, size_t at)
+{
+	return o->e[o->heap[at]].expires_ms;
+}
+
+static void heap_swap(struct ctl_offenders *o, size_t a, size_t b)
+{
+	uint32_t t = o->heap[a];
+
+	o->heap[a] = o->heap[b];
+	o->heap[b] = t;
+	o->e[o->heap[a]].at = (uint32_t)a;
+	o->e[o->heap[b]].at = (uint32_t)b;
+}
+
+/* e's expiry becomes ms: e moves up or down to its place in the heap. */
+static void set_expiry(struct ctl_offenders *o, struct ctl_offender *e, uint64_t ms)
+{
+	size_t i = e->at;
+
+	e->expires_ms = ms;
+	while (i && heap_key(o, (i - 1) / 2) > ms) {
+		heap_swap(o, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+
+		if (l < o->n && heap_key(o, l) < heap_key(o, m))
+			m = l;
+		if (l + 1 < o->n && heap_key(o, l + 1) < heap_key(o, m))
+			m = l + 1;
+		if (m == i)
+			break;
+		heap_swap(o, i, m);
+		i = m;
+	}
+}
+
+static struct ctl_offender *find(const struct ctl_offenders *o, const struct mxg_ip *ip)
+{
+	uint64_t h = mxg_ip_hash(ip, o->seed);
+
+	for (struct htab_node *n = htab_first(&o->by_ip, h); n; n = n->next) {
+		struct ctl_offender *e = htab_entry(n, struct ctl_offender, node);
+
+		if (n->hash == h && mxg_ip_equal(&e->ip, ip))
+			return e;
+	}
+	return NULL;
+}
+
+/* ip's entry, or a new one (no reports, expiring at 0: the caller sets
+ * its expiry with set_expiry). */
 static struct ctl_offender *find_or_make(struct ctl_offenders *o, const struct mxg_ip *ip,
 					 uint64_t now)
 {
-	struct ctl_offender *victim = NULL;
+	struct ctl_offender *e = find(o, ip);
+	uint32_t at;
 
-	for (size_t i = 0; i < o->n; i++) {
-		struct ctl_offender *e = &o->e[i];
-
-		if (mxg_ip_equal(&e->ip, ip))
-			return e;
-		if (!victim || e->expires_ms < victim->expires_ms)
-			victim = e;
+	if (e)
+		return e;
+	if (o->n < OFFENDERS_MAX) {
+		at = (uint32_t)o->n;
+		o->heap[at] = at;
+		e = &o->e[o->n++];
+	} else {
+		at = 0;
+		e = &o->e[o->heap[0]];
+		if (e->expires_ms > now)
+			log_debug("offenders: list full, forgetting the one that expires first");
+		htab_del(&o->by_ip, &e->node);
 	}
-	if (o->n < OFFENDERS_MAX)
-		victim = &o->e[o->n++];
-	else if (victim->expires_ms > now)
-		log_debug("offenders: list full, forgetting the one that expires first");
-	memset(victim, 0, sizeof(*victim));
-	victim->ip = *ip;
-	return victim;
+	memset(e, 0, sizeof(*e));
+	e->ip = *ip;
+	e->at = at; /* expires_ms 0: at the top, or at the end of a heap in order */
+	htab_add(&o->by_ip, &e->node, mxg_ip_hash(ip, o->seed));
+	return e;
 }
 
 void ctl_offender_add(struct controller *c, const struct mxg_ip *ip, uint64_t when_ms)
@@ -165,7 +244,7 @@ void ctl_offender_add(struct controller *c, const struct mxg_ip *ip, uint64_t wh
 	}
 	e->reports++;
 	e->last_ms = when_ms;
-	e->expires_ms = now + o->window_ms;
+	set_expiry(o, e, now + o->window_ms);
 	ctl_fleet_offender(c, ip, e->first_ms, e->last_ms, e->expires_ms, e->reports);
 	if (!o->nft_on || !offender_nft_set_for(&o->nft, ip->family)[0])
 		return;
@@ -255,7 +334,7 @@ uint64_t ctl_offender_restore(struct controller *c, const struct mxg_ip *ip, uin
 	e = find_or_make(o, ip, now);
 	e->first_ms = first_ms;
 	e->last_ms = last_ms;
-	e->expires_ms = expires_ms;
+	set_expiry(o, e, expires_ms);
 	e->reports = reports;
 	/* Back into the nft set too, with the rest of its time (one batch; a
 	 * full batch is written at once). */
@@ -272,11 +351,10 @@ uint64_t ctl_offender_restore(struct controller *c, const struct mxg_ip *ip, uin
 
 void ctl_offender_shared(struct controller *c, const struct mxg_ip *ip)
 {
-	struct ctl_offenders *o = c->offenders;
+	struct ctl_offender *e = c->offenders ? find(c->offenders, ip) : NULL;
 
-	for (size_t i = 0; o && i < o->n; i++)
-		if (mxg_ip_equal(&o->e[i].ip, ip))
-			o->e[i].shared = true;
+	if (e)
+		e->shared = true;
 }
 
 void ctl_offenders_to_responder(struct controller *c)
