@@ -366,10 +366,11 @@ static void test_answer_in_another_case_is_dropped(void **state)
 }
 
 /* An answer that arrives on another query's socket, even with the right ID
- * and question for that other query, is not taken by either. */
+ * and question for that other query, is not taken by either (a socket per
+ * attempt here, so that the two queries have a socket each). */
 static void test_answer_on_another_socket_is_dropped(void **state)
 {
-	struct dns_options o = {.timeout_ms = 40 * fake_dns_scale(), .attempts = 2};
+	struct dns_options o = {.timeout_ms = 40 * fake_dns_scale(), .attempts = 2, .sock_uses = 1};
 	struct ev_loop *loop = ev_loop_new();
 	struct result a = {.loop = NULL}, b = {.loop = loop};
 	struct dns_stats st;
@@ -392,6 +393,48 @@ static void test_answer_on_another_socket_is_dropped(void **state)
 	dns_resolver_free(r);
 	fake_dns_stop(&fd);
 	ev_loop_free(loop);
+}
+
+/* The nine queries of a request leave from one socket of the pool, each
+ * with its own ID there, and every answer still finds its query. */
+static void test_queries_share_a_socket_with_distinct_ids(void **state)
+{
+	struct fake_dns fd;
+	struct result res;
+
+	run_resolve(&fd, zone, "example.test", NULL, &res, NULL);
+	assert_int_equal(res.set.status, MX_OK);
+	assert_int_equal(res.set.n_hosts, 4);
+	assert_int_equal(res.set.hosts[0].n_addrs, 2);
+	assert_int_equal(res.set.hosts[2].n_addrs, 1);
+	assert_int_equal(fd.udp_queries, 10); /* MX, 4 x (A, AAAA), the CNAME's end */
+	assert_int_equal(last_stats.udp_sockets, 1);
+	for (int i = 1; i < fd.udp_queries; i++) {
+		assert_int_equal(fd.log_port[i], fd.log_port[0]);
+		for (int j = 0; j < i; j++)
+			assert_int_not_equal(fd.log_id[i], fd.log_id[j]);
+	}
+	assert_int_equal(last_stats.forged, 0);
+}
+
+/* A socket carries at most sock_uses attempts, then the next ones leave
+ * from a new socket on another port. */
+static void test_socket_retires_after_its_uses(void **state)
+{
+	struct dns_options o = {.sock_uses = 3};
+	struct fake_dns fd;
+	struct result res;
+	int per_port = 1;
+
+	run_resolve(&fd, zone, "example.test", &o, &res, NULL);
+	assert_int_equal(res.set.status, MX_OK);
+	assert_int_equal(res.set.hosts[0].n_addrs, 2);
+	assert_int_equal(fd.udp_queries, 10);
+	assert_int_equal(last_stats.udp_sockets, 4); /* 3 + 3 + 3 + 1 */
+	for (int i = 1; i < fd.udp_queries; i++) {
+		per_port = fd.log_port[i] == fd.log_port[i - 1] ? per_port + 1 : 1;
+		assert_true(per_port <= 3);
+	}
 }
 
 /* With one socket allowed, the nine queries of a request take turns and
@@ -542,6 +585,8 @@ int main(void)
 	    cmocka_unit_test(test_attempts_change_port_id_and_case),
 	    cmocka_unit_test(test_answer_in_another_case_is_dropped),
 	    cmocka_unit_test(test_answer_on_another_socket_is_dropped),
+	    cmocka_unit_test(test_queries_share_a_socket_with_distinct_ids),
+	    cmocka_unit_test(test_socket_retires_after_its_uses),
 	    cmocka_unit_test(test_open_sockets_bounded),
 	    cmocka_unit_test(test_resolve_falls_back_to_tcp_on_truncation),
 	    cmocka_unit_test(test_resolve_times_out_after_retries),

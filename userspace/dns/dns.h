@@ -7,11 +7,13 @@
  * (trailing dot): no search list ever applies.
  *
  * Against off-path forgery (RFC 5452): every attempt of every query leaves
- * from its own new UDP socket (a kernel-chosen random port, connect()ed to
- * the resolver) with a new random ID and a new random 0x20 case pattern in
- * the question; an answer is taken only on that socket, from the resolver's
- * address and port, with the ID and the question octet for octet as sent.
- * Anything else is dropped and counted (dns_stats.forged).
+ * from a UDP socket of a rotated pool (kernel-chosen random ports,
+ * connect()ed to the resolver; a retry never from its last socket) with a
+ * new random ID, unique on its socket, and a new random 0x20 case pattern
+ * in the question; an answer is taken only on that socket, from the
+ * resolver's address and port, with the ID and the question octet for
+ * octet as sent. Anything else is dropped and counted (dns_stats.forged);
+ * dns_usock.c says why the pool keeps the entropy of a socket per query.
  */
 #ifndef MXG_DNS_H
 #define MXG_DNS_H
@@ -85,14 +87,16 @@ struct dns_resolver;
 struct dns_options {
 	unsigned timeout_ms;  /* per attempt; default 2000 */
 	unsigned attempts;    /* UDP tries before giving up; default 3 */
-	unsigned max_sockets; /* sockets open at once; default 256; more queries wait */
+	unsigned max_sockets; /* queries in flight at once; default 256; more wait */
+	unsigned sock_uses;   /* attempts one UDP socket carries; default and most 64 */
 };
 
 struct dns_stats {
-	uint64_t sent;	   /* attempts sent (UDP and TCP) */
-	uint64_t forged;   /* answers dropped: wrong ID, question or case */
-	uint64_t waited;   /* queries that waited for a free socket */
-	unsigned max_open; /* most sockets open at once */
+	uint64_t sent;	      /* attempts sent (UDP and TCP) */
+	uint64_t forged;      /* answers dropped: wrong ID, question or case */
+	uint64_t waited;      /* queries that waited for a free slot */
+	uint64_t udp_sockets; /* UDP sockets opened */
+	unsigned max_open;    /* most queries in flight at once */
 };
 
 /* server: the resolver address with its port (53). */

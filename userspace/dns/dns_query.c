@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * One DNS question over UDP, hardened against off-path forgery (RFC 5452):
- * each attempt opens its own socket (the kernel picks a random ephemeral
- * port; connect()ed, so the kernel drops datagrams from anywhere but the
- * resolver's address and port), carries a new random ID and a new random
- * 0x20 case pattern in the question, and accepts only an answer that
- * arrives on that socket and repeats ID and question octet for octet. A
- * forger must now guess port, ID and case at once, for one attempt's
+ * each attempt leaves from a socket of the pool (dns_usock.c: connect()ed,
+ * on a random port, rotated; never the last attempt's), carries a new
+ * random ID (one no other attempt on that socket had) and a new random
+ * 0x20 case pattern in the question, and is answered only by a datagram
+ * that arrives on that socket and repeats ID and question octet for octet.
+ * A forger must guess port, ID and case at once, for one attempt's
  * lifetime. Anything else is dropped and counted, never an end of the
  * query: the attempt timer decides what happens next.
  */
@@ -16,18 +16,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "log.h"
 
 static void query_timer(struct ev_loop *loop, void *arg);
-static void udp_read(struct ev_loop *loop, int fd, unsigned events, void *arg);
 
 void dns_query_close_socket(struct dns_query *q)
 {
 	struct dns_resolver *r = q->req->r;
 
+	if (q->us) {
+		dns_usock_leave(q->us, q->us_slot);
+		q->us = NULL;
+	}
 	if (q->fd >= 0) {
 		ev_io_del(r->loop, q->fd);
 		close(q->fd);
@@ -51,18 +53,23 @@ void dns_query_free(struct dns_query *q)
 	free(q);
 }
 
-int dns_query_randomize(struct dns_query *q)
+int dns_query_randomize(struct dns_query *q, const struct dns_usock *us)
 {
 	uint8_t *msg = q->wire + 2;
 	uint8_t bits[2 + 32]; /* the ID, then one bit per letter (names <= 255) */
 	uint16_t old = (uint16_t)(msg[0] << 8 | msg[1]), id;
 	size_t pos = DNS_HDR_LEN, letter = 0;
 
-	do {
-		if (getrandom(bits, sizeof(bits), 0) != (ssize_t)sizeof(bits))
+	if (dns_random(q->req->r, bits, sizeof(bits)) < 0)
+		return -EIO;
+	id = (uint16_t)(bits[0] << 8 | bits[1]);
+	/* A retry never repeats the last ID; on a shared socket, no two
+	 * attempts share one (an answer finds its attempt by ID). */
+	while (id == old || (us && dns_usock_id_taken(us, id))) {
+		if (dns_random(q->req->r, bits, 2) < 0)
 			return -EIO;
 		id = (uint16_t)(bits[0] << 8 | bits[1]);
-	} while (id == old); /* a retry never repeats the last ID */
+	}
 	msg[0] = (uint8_t)(id >> 8);
 	msg[1] = (uint8_t)id;
 	/* 0x20 (draft-vixie-dnsext-dns0x20): flip the case of each letter of
@@ -103,55 +110,28 @@ int dns_answer_matches(const struct dns_query *q, const uint8_t *a, size_t len)
 	return 0;
 }
 
-static int udp_open(struct dns_query *q)
-{
-	struct dns_resolver *r = q->req->r;
-	int fd, ret;
-
-	fd = socket(r->server.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* connect() binds a kernel-chosen random port and makes the kernel
-	 * drop datagrams from any other source; ICMP unreachable comes back
-	 * as ECONNREFUSED. */
-	if (connect(fd, (struct sockaddr *)&r->server, r->server_len) < 0) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	ret = ev_io_add(r->loop, fd, EV_READ, udp_read, q);
-	if (ret < 0) {
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
 void dns_query_send_udp(struct dns_query *q)
 {
 	struct dns_resolver *r = q->req->r;
-	int fd, ret;
+	struct dns_usock *last = q->us;
+	unsigned last_slot = q->us_slot;
+	int ret;
 
-	ret = dns_query_randomize(q);
+	/* The new attempt is entered on its socket before the last one
+	 * leaves its own, so the two never share a port. */
+	q->us = NULL;
+	dns_query_close_socket(q); /* a TCP attempt's, if any */
+	ret = dns_usock_take(q, last);
+	if (last)
+		dns_usock_leave(last, last_slot);
 	if (ret < 0) {
-		snprintf(q->err, sizeof(q->err), "no random numbers for a DNS query: %s",
+		snprintf(q->err, sizeof(q->err), "cannot send a query to %s: %s", r->server_str,
 			 strerror(-ret));
-		dns_query_close_socket(q);
 		return;
 	}
-	/* The new socket opens before the old one closes, so the kernel
-	 * cannot hand the same port out again. */
-	fd = udp_open(q);
-	dns_query_close_socket(q);
-	if (fd < 0) {
-		snprintf(q->err, sizeof(q->err), "cannot open a socket to %s: %s", r->server_str,
-			 strerror(-fd));
-		return;
-	}
-	q->fd = fd;
 	q->state = Q_UDP;
 	r->stats.sent++;
-	if (send(fd, q->wire + 2, q->wire_len - 2, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+	if (send(q->us->fd, q->wire + 2, q->wire_len - 2, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
 		if (errno == ECONNREFUSED)
 			r->refused = true;
 		snprintf(q->err, sizeof(q->err), "cannot send to %s: %s", r->server_str,
@@ -251,53 +231,38 @@ static void query_timer(struct ev_loop *loop, void *arg)
 		dns_query_start_tcp(q);
 }
 
-static void udp_read(struct ev_loop *loop, int fd, unsigned events, void *arg)
+void dns_query_udp_answer(struct dns_query *q, const uint8_t *wire, size_t len)
 {
-	struct dns_query *q = arg;
 	struct dns_resolver *r = q->req->r;
+	ldns_pkt *pkt = NULL;
 
-	for (int i = 0; i < DNS_READ_BURST; i++) {
-		ldns_pkt *pkt = NULL;
-		ssize_t n;
-
-		/* Connected: only the resolver's address and port get here. */
-		n = recv(fd, r->rbuf, DNS_MSG_MAX, MSG_DONTWAIT | MSG_TRUNC);
-		if (n < 0) {
-			if (errno == ECONNREFUSED) {
-				r->refused = true;
-				continue;
-			}
-			return; /* EAGAIN, or nothing we can act on */
-		}
-		if (n > DNS_MSG_MAX || dns_answer_matches(q, r->rbuf, (size_t)n) < 0) {
-			r->stats.forged++;
-			snprintf(q->err, sizeof(q->err),
-				 "%s: answer with a wrong ID or question case (forged, "
-				 "or a resolver that alters case)",
-				 r->server_str);
-			continue;
-		}
-		if (ldns_wire2pkt(&pkt, r->rbuf, (size_t)n) != LDNS_STATUS_OK || !pkt) {
-			snprintf(q->err, sizeof(q->err), "malformed answer from %s", r->server_str);
-			continue;
-		}
-		if (ldns_pkt_tc(pkt)) {
-			/* Truncated: ask again over TCP (RFC 7766), as a fresh
-			 * attempt with its own timeout. */
-			ldns_pkt_free(pkt);
-			snprintf(q->err, sizeof(q->err), "truncated over UDP; TCP to %s failed",
-				 r->server_str);
-			if (ev_timer_start(loop, &q->timer, r->timeout_ms) < 0) {
-				dns_query_failed(q);
-				return;
-			}
-			dns_query_start_tcp(q);
-			return; /* the UDP socket is closed */
-		}
-		dns_query_answered(q, pkt); /* frees q and its socket */
-		ldns_pkt_free(pkt);
+	if (dns_answer_matches(q, wire, len) < 0) {
+		r->stats.forged++;
+		snprintf(q->err, sizeof(q->err),
+			 "%s: answer with a wrong ID or question case (forged, "
+			 "or a resolver that alters case)",
+			 r->server_str);
 		return;
 	}
+	if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK || !pkt) {
+		snprintf(q->err, sizeof(q->err), "malformed answer from %s", r->server_str);
+		return;
+	}
+	if (ldns_pkt_tc(pkt)) {
+		/* Truncated: ask again over TCP (RFC 7766), as a fresh
+		 * attempt with its own timeout. */
+		ldns_pkt_free(pkt);
+		snprintf(q->err, sizeof(q->err), "truncated over UDP; TCP to %s failed",
+			 r->server_str);
+		if (ev_timer_start(r->loop, &q->timer, r->timeout_ms) < 0) {
+			dns_query_failed(q);
+			return;
+		}
+		dns_query_start_tcp(q); /* leaves the UDP socket */
+		return;
+	}
+	dns_query_answered(q, pkt); /* frees q, which leaves its socket */
+	ldns_pkt_free(pkt);
 }
 
 void dns_query_answered(struct dns_query *q, const ldns_pkt *pkt)

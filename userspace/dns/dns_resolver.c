@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The resolver object: which server, how long to wait, how many sockets may
- * be open at once. Every query holds one socket slot from its first send to
- * its end (one socket per attempt, the old one closed as the new one
- * opens); when all slots are taken, new queries wait in order and start as
- * slots free, so a burst of thousands of domains never runs the process
- * out of file descriptors.
+ * The resolver object: which server, how long to wait, how many queries
+ * may be in flight at once. Every query holds one slot from its first send
+ * to its end (its attempts on the UDP sockets of the pool, dns_usock.c, or
+ * a TCP connection of its own); when all slots are taken, new queries wait
+ * in order and start as slots free, so a burst of thousands of domains
+ * never runs the process out of file descriptors.
  */
 #include "dns_int.h"
 
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -98,9 +99,28 @@ struct dns_resolver *dns_resolver_new(struct ev_loop *loop, const struct sockadd
 	r->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : DNS_DEFAULT_TIMEOUT_MS;
 	r->attempts = opts && opts->attempts ? opts->attempts : DNS_DEFAULT_ATTEMPTS;
 	r->max_sockets = opts && opts->max_sockets ? opts->max_sockets : DNS_DEFAULT_MAX_SOCKETS;
+	r->sock_uses = opts && opts->sock_uses && opts->sock_uses < DNS_SOCK_USES ? opts->sock_uses
+										  : DNS_SOCK_USES;
+	LIST_INIT(&r->usocks);
 	ev_timer_init(&r->dispatch_timer, dispatch, r);
 	server_to_str(r);
 	return r;
+}
+
+int dns_random(struct dns_resolver *r, void *buf, size_t n)
+{
+	if (n > sizeof(r->rnd))
+		return -EIO;
+	if (n > r->rnd_left) {
+		if (getrandom(r->rnd, sizeof(r->rnd), 0) != (ssize_t)sizeof(r->rnd))
+			return -EIO;
+		r->rnd_left = sizeof(r->rnd);
+	}
+	/* Taken from the end, and wiped: no octet is handed out twice. */
+	r->rnd_left -= n;
+	memcpy(buf, r->rnd + r->rnd_left, n);
+	memset(r->rnd + r->rnd_left, 0, n);
+	return 0;
 }
 
 void dns_resolver_stats(const struct dns_resolver *r, struct dns_stats *out)
@@ -181,6 +201,7 @@ void dns_resolver_free(struct dns_resolver *r)
 	while (!LIST_EMPTY(&r->reqs))
 		dns_request_free(LIST_FIRST(&r->reqs));
 	ev_timer_stop(r->loop, &r->dispatch_timer);
+	dns_usock_close_all(r);
 	dns_request_spares_free(r);
 	free(r->rbuf);
 	free(r);

@@ -22,7 +22,7 @@ void dns_query_start_tcp(struct dns_query *q)
 
 	dns_query_close_socket(q);
 	q->state = Q_TCP_CONNECTING;
-	ret = dns_query_randomize(q);
+	ret = dns_query_randomize(q, NULL);
 	if (ret < 0) {
 		snprintf(q->err, sizeof(q->err), "no random numbers for a DNS query: %s",
 			 strerror(-ret));
