@@ -81,6 +81,44 @@ static void test_parse_normal_sorted_lowercased_deduplicated(void **state)
 	free(w);
 }
 
+/* A host name is read as ldns writes it (ldns_rdf2str: its escapes of
+ * every octet), in lower case and without the trailing dot: every octet
+ * value in a label, against ldns's own text. */
+static void test_parse_host_names_as_ldns_writes_them(void **state)
+{
+	for (unsigned c = 0; c < 256; c++) {
+		uint8_t host[] = {3, 'M', (uint8_t)c, 'x', 4, 't', 'E', 's', 't', 0};
+		ldns_rdf *exch = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, sizeof(host), host);
+		ldns_rr *rr = ldns_rr_new();
+		ldns_pkt *p = ldns_pkt_query_new(ldns_dname_new_frm_str("example.test."),
+						 LDNS_RR_TYPE_MX, LDNS_RR_CLASS_IN, 0);
+		char *want = ldns_rdf2str(exch);
+		uint8_t *w = NULL;
+		size_t len, n;
+
+		assert_non_null(want);
+		n = strlen(want);
+		assert_true(n > 1 && want[n - 1] == '.');
+		want[n - 1] = '\0';
+		for (char *ch = want; *ch; ch++)
+			*ch = (char)tolower((unsigned char)*ch);
+		ldns_rr_set_owner(rr, ldns_dname_new_frm_str("example.test."));
+		ldns_rr_set_type(rr, LDNS_RR_TYPE_MX);
+		ldns_rr_set_ttl(rr, 300);
+		ldns_rr_push_rdf(rr, ldns_native2rdf_int16(LDNS_RDF_TYPE_INT16, 10));
+		ldns_rr_push_rdf(rr, exch);
+		ldns_pkt_set_qr(p, true);
+		ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr);
+		assert_int_equal(ldns_pkt2wire(&w, p, &len), LDNS_STATUS_OK);
+		assert_int_equal(dns_parse_mx_answer(w, len, "example.test", &set), 0);
+		assert_int_equal(set.status, MX_OK);
+		assert_string_equal(set.hosts[0].name, want);
+		free(want);
+		free(w);
+		ldns_pkt_free(p);
+	}
+}
+
 static void test_parse_null_mx(void **state)
 {
 	static const char *const ans[] = {"example.test. 300 IN MX 0 .", NL};
@@ -572,6 +610,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_normal_sorted_lowercased_deduplicated),
+	    cmocka_unit_test(test_parse_host_names_as_ldns_writes_them),
 	    cmocka_unit_test(test_parse_null_mx),
 	    cmocka_unit_test(test_parse_empty_answer_is_no_records),
 	    cmocka_unit_test(test_parse_nxdomain_and_servfail),

@@ -15,25 +15,48 @@
 
 int dns_name_str(const ldns_rdf *name, char *buf, size_t len)
 {
-	char *s;
-	size_t n;
+	const uint8_t *d;
+	size_t size, pos = 0, out = 0;
 
-	if (!name || ldns_rdf_get_type(name) != LDNS_RDF_TYPE_DNAME)
+	if (!name || ldns_rdf_get_type(name) != LDNS_RDF_TYPE_DNAME || !len)
 		return -EINVAL;
-	s = ldns_rdf2str(name);
-	if (!s)
-		return -ENOMEM;
-	n = strlen(s);
-	if (n && s[n - 1] == '.')
-		n--;
-	if (n >= len) {
-		free(s);
+	d = ldns_rdf_data(name);
+	size = ldns_rdf_size(name);
+	if (size > LDNS_MAX_DOMAINLEN)
 		return -ENAMETOOLONG;
+	/* ldns's text form of a name (ldns_rdf2buffer_str_dname: the same
+	 * octets escaped the same way), in lower case and without the
+	 * trailing dot, written here: ldns_rdf2str allocated a buffer and a
+	 * string for every name of every answer. */
+	while (pos < size && d[pos]) {
+		size_t lab = d[pos++];
+
+		for (size_t i = 0; i < lab && pos < size; i++, pos++) {
+			unsigned char c = d[pos];
+			char esc[8];
+			int n = 1;
+
+			if (i == 0 && out) {
+				if (out + 1 >= len)
+					return -ENAMETOOLONG;
+				buf[out++] = '.';
+			}
+			if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\') {
+				esc[0] = '\\';
+				esc[1] = (char)c;
+				n = 2;
+			} else if (!(isascii(c) && isgraph(c))) {
+				n = snprintf(esc, sizeof(esc), "\\%03u", c);
+			} else {
+				esc[0] = (char)tolower(c);
+			}
+			if (out + (size_t)n >= len)
+				return -ENAMETOOLONG;
+			memcpy(buf + out, esc, (size_t)n);
+			out += (size_t)n;
+		}
 	}
-	for (size_t i = 0; i < n; i++)
-		buf[i] = (char)tolower((unsigned char)s[i]);
-	buf[n] = '\0';
-	free(s);
+	buf[out] = '\0';
 	return 0;
 }
 
