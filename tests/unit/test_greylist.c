@@ -161,7 +161,7 @@ static void test_network_share_returns_after_the_window(void **state)
 	uint64_t net, net64;
 
 	assert_int_equal(mxg_ip_parse("2001:db8:1:2::5", &ip), 0);
-	pass_net_keys(&ip, &net, &net64);
+	mxg_net_keys(&ip, &net, &net64);
 	assert_int_equal(greylist_init(&t, 1000, 60000, 1024), 0);
 	t.per_network = 100;
 	t.per_64 = 10;

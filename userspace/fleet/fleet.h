@@ -48,7 +48,7 @@ struct fleet_stats {
 	uint64_t received;	/* records of other edges taken */
 	uint64_t refused;	/* read, and refused (malformed or expired) */
 	uint64_t queued;	/* waiting for a connection */
-	uint64_t dropped;	/* queue full: not written */
+	uint64_t dropped;	/* queue full, or its network's share: not written */
 	uint64_t down_since_ms; /* wall; 0 while connected */
 };
 
@@ -62,8 +62,8 @@ void fleet_set_limits(struct fleet *f, const struct fleet_limits *lim);
  * it changed (copied; both connections are made again with it at once);
  * -ENOMEM (the old one stays). */
 int fleet_set_password(struct fleet *f, const char *password);
-/* Write r (its edge is set here); queued while disconnected (bounded:
- * the oldest is dropped, counted). */
+/* Write r (its edge is set here); queued while disconnected (bounded in
+ * all and per client network, fleet_queue.h; what is dropped is counted). */
 void fleet_put(struct fleet *f, struct fleet_record *r);
 bool fleet_connected(const struct fleet *f);
 void fleet_get_stats(const struct fleet *f, struct fleet_stats *st);

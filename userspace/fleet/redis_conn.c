@@ -197,6 +197,8 @@ bool fleet_reply_failed(struct fleet *f, redisAsyncContext *ac, const redisReply
 
 static void ready(struct fleet *f)
 {
+	struct fleet_record r;
+
 	if (!f->cmd_ok || !f->sub_ok || f->state == FLEET_READY)
 		return;
 	f->state = FLEET_READY;
@@ -209,14 +211,9 @@ static void ready(struct fleet *f)
 	log_notice("redis %s: connected; sharing greylist tuples, passes and offenders under "
 		   "%s",
 		   f->st.server, f->prefix);
-	while (f->q_n && f->state == FLEET_READY) {
-		struct fleet_record r = f->queue[f->q_head];
-
-		f->q_head = (f->q_head + 1) % FLEET_QUEUE_MAX;
-		f->q_n--;
+	while (f->state == FLEET_READY && fleet_queue_pop(&f->queue, &r))
 		send_record(f, &r);
-	}
-	f->st.queued = f->q_n;
+	f->st.queued = f->queue.n;
 	/* What this edge holds (its passes, offenders), then what the others
 	 * wrote while we were away. */
 	if (f->hooks.ready && f->state == FLEET_READY)
@@ -454,17 +451,10 @@ void fleet_put(struct fleet *f, struct fleet_record *r)
 		send_record(f, r);
 		return;
 	}
-	/* Away (or Redis too slow): keep the newest, drop the oldest. The
-	 * passes and offenders are written again at reconnection anyway
-	 * (hooks.ready); tuples only live here. */
-	if (f->q_n == FLEET_QUEUE_MAX) {
-		f->q_head = (f->q_head + 1) % FLEET_QUEUE_MAX;
-		f->q_n--;
-		f->st.dropped++;
-	}
-	f->queue[(f->q_head + f->q_n) % FLEET_QUEUE_MAX] = *r;
-	f->q_n++;
-	f->st.queued = f->q_n;
+	/* Away (or Redis too slow): queued, within its bounds. */
+	fleet_queue_put(&f->queue, r);
+	f->st.queued = f->queue.n;
+	f->st.dropped = f->queue.dropped;
 }
 
 struct fleet *fleet_new(struct ev_loop *loop, const struct mxg_config *cfg, const char *password,
@@ -474,9 +464,8 @@ struct fleet *fleet_new(struct ev_loop *loop, const struct mxg_config *cfg, cons
 
 	if (!f)
 		return NULL;
-	f->queue = calloc(FLEET_QUEUE_MAX, sizeof(*f->queue));
 	f->password = password ? strdup(password) : NULL;
-	if (!f->queue || (password && !f->password)) {
+	if (fleet_queue_init(&f->queue) < 0 || (password && !f->password)) {
 		fleet_free(f);
 		return NULL;
 	}
@@ -515,7 +504,7 @@ void fleet_free(struct fleet *f)
 		explicit_bzero(f->password, strlen(f->password));
 		free(f->password);
 	}
-	free(f->queue);
+	fleet_queue_free(&f->queue);
 	free(f);
 }
 
@@ -572,5 +561,5 @@ bool fleet_connected(const struct fleet *f)
 void fleet_get_stats(const struct fleet *f, struct fleet_stats *st)
 {
 	*st = f->st;
-	st->queued = f->q_n;
+	st->queued = f->queue.n;
 }

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "fleet.h"
+#include "fleet_queue.h"
 #include "redis_bound.h"
 
 #define FLEET_TICK_MS 250	      /* the watchdog's period */
@@ -22,7 +23,6 @@
 #define FLEET_BACKOFF_MIN_MS 250      /* first retry; doubled up to ... */
 #define FLEET_BACKOFF_MAX_MS 30000    /* ... 30 s */
 #define FLEET_STABLE_MS 5000	      /* connected this long: the backoff starts again */
-#define FLEET_QUEUE_MAX 4096	      /* records written while away */
 #define FLEET_PENDING_MAX 4096	      /* commands in flight; beyond: queued */
 #define FLEET_SCAN_COUNT 256	      /* keys asked per SCAN step */
 #define FLEET_MGET_MAX 1024	      /* keys per MGET: a SCAN step's at most */
@@ -69,8 +69,7 @@ struct fleet {
 
 	struct redis_bounds bounds; /* of every reply, on each connection */
 
-	struct fleet_record *queue; /* ring */
-	size_t q_head, q_n;
+	struct fleet_queue queue; /* written while away (fleet_queue.h) */
 	struct fleet_stats st;
 };
 

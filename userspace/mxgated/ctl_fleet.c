@@ -298,7 +298,8 @@ void ctl_fleet_metrics(const struct controller *c, FILE *f)
 	prom_u64(f, "mxgate_redis_disconnects_total", NULL, st.disconnects);
 	prom_family(f, "mxgate_redis_records_total", "counter",
 		    "Fleet records: written, received from other edges, refused as invalid or "
-		    "expired, dropped from the full queue while away.");
+		    "expired, dropped while away (the queue full, or the client's network at its "
+		    "share of it).");
 	prom_u64(f, "mxgate_redis_records_total", prom_labels(l, sizeof(l), 1, "dir", "written"),
 		 st.written);
 	prom_u64(f, "mxgate_redis_records_total", prom_labels(l, sizeof(l), 1, "dir", "received"),

@@ -208,7 +208,7 @@ enum greylist_verdict greylist_seen_from(struct greylist_table *t, uint64_t hash
 	/* A new tuple: only within its networks' share. The client still
 	 * gets its 451; it is only not remembered. */
 	if (client) {
-		pass_net_keys(client, &net, &net64);
+		mxg_net_keys(client, &net, &net64);
 		if (t->per_network && netcount_get(&t->nets, net) >= t->per_network) {
 			t->dropped_network++;
 			return GREYLIST_NEW;
@@ -270,7 +270,7 @@ bool greylist_merge(struct greylist_table *t, uint64_t hash, const struct mxg_ip
 				b[i].first_ms = first_ms;
 			return true;
 		}
-	pass_net_keys(client, &net, &net64);
+	mxg_net_keys(client, &net, &net64);
 	if ((t->per_network && netcount_get(&t->nets, net) >= t->per_network) ||
 	    (t->per_64 && net64 && netcount_get(&t->nets64, net64) >= t->per_64))
 		return false;

@@ -48,7 +48,7 @@ struct greylist_entry {
 	uint64_t hash;	   /* 0: free */
 	uint64_t first_ms; /* first seen (this round of the tuple) */
 	uint64_t last_ms;  /* last seen */
-	uint64_t net;	   /* pass_net_keys() of the client; 0: unknown */
+	uint64_t net;	   /* mxg_net_keys() of the client; 0: unknown */
 	uint64_t net64;
 	bool proven; /* came back in time: its client was passed */
 };

@@ -260,7 +260,7 @@ enum pass_add pass_table_add(struct pass_table *t, const struct mxg_ip *ip, unsi
 	*had_evicted = false;
 	if (e && e->expires_ms > now_ms)
 		return renew(t, e, proven, now_ms, ttl_ms, max_ms, out);
-	pass_net_keys(ip, &net, &net64);
+	mxg_net_keys(ip, &net, &net64);
 	/* The narrower network first: the /64, then the /24 or /48. */
 	if (net64 && t->per_64)
 		net_pick(t, &t->by_64, t->slot_64, net64, true, now_ms, &p64);
@@ -349,7 +349,7 @@ bool pass_table_restore(struct pass_table *t, const struct pass_entry *in, uint6
 		return false;
 	e = &t->e[t->n++];
 	*e = *in;
-	pass_net_keys(&e->ip, &e->net, &e->net64);
+	mxg_net_keys(&e->ip, &e->net, &e->net64);
 	index_add(t, (size_t)(e - t->e));
 	list_link(t, (uint32_t)(e - t->e));
 	return true;

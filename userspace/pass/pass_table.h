@@ -44,7 +44,7 @@ struct pass_entry {
 	uint64_t since_ms;   /* first passed: renewals stop at since + max */
 	uint64_t expires_ms; /* the gate entry's expiry */
 	uint64_t renewals;
-	uint64_t net, net64; /* pass_net_keys() of ip */
+	uint64_t net, net64; /* mxg_net_keys() of ip */
 	unsigned reason;     /* the caller's (enum mxg_pass_reason) */
 	bool proven;
 	uint32_t prev, next; /* in the grant-order list of its kind (index; ~0 none) */

@@ -84,7 +84,7 @@ void netcount_dec(struct netcount *nc, uint64_t key)
 	nc->s[i] = (struct netcount_slot){0};
 }
 
-void pass_net_keys(const struct mxg_ip *ip, uint64_t *net, uint64_t *net64)
+void mxg_net_keys(const struct mxg_ip *ip, uint64_t *net, uint64_t *net64)
 {
 	const uint8_t *b;
 	uint64_t k = 0;
