@@ -134,6 +134,26 @@ static void test_hostile_pass_clamped(void **state)
 	assert_false(fleet_clamp(&r, &lim, NOW));
 }
 
+/* A greylist pass (reason 1) keeps the proven its edge gave it; a
+ * recipient pass (reason 2), which anyone can ask for, is never proven
+ * here whatever the record claims. */
+static void test_only_a_greylist_pass_is_taken_as_proven(void **state)
+{
+	struct fleet_record r;
+
+	assert_int_equal(dec(P "p:192.0.2.1", "1 1 1799999999999 1800000001000 1 1", &r), 0);
+	assert_true(fleet_clamp(&r, &lim, NOW));
+	assert_true(r.proven);
+	assert_int_equal(dec(P "p:192.0.2.1", "1 1 1799999999999 1800000001000 1 0", &r), 0);
+	assert_true(fleet_clamp(&r, &lim, NOW));
+	assert_false(r.proven);
+	assert_int_equal(dec(P "p:192.0.2.1", "1 1 1799999999999 1800000001000 2 1", &r), 0);
+	assert_true(r.proven); /* as written */
+	assert_true(fleet_clamp(&r, &lim, NOW));
+	assert_false(r.proven); /* as taken */
+	assert_int_equal(r.n, 2);
+}
+
 static void test_tuple_and_offender_clamped(void **state)
 {
 	struct fleet_record r;
@@ -166,6 +186,7 @@ int main(void)
 	    cmocka_unit_test(test_records_round_trip),
 	    cmocka_unit_test(test_malformed_records_refused),
 	    cmocka_unit_test(test_hostile_pass_clamped),
+	    cmocka_unit_test(test_only_a_greylist_pass_is_taken_as_proven),
 	    cmocka_unit_test(test_tuple_and_offender_clamped),
 	};
 

@@ -10,6 +10,7 @@
 /* The pass reasons a remote edge may give (state/reason.h's
  * MXG_PASS_GREYLIST and MXG_PASS_RECIPIENT; fleet/ does not see state/). */
 #define FLEET_REASON_MIN 1
+#define FLEET_REASON_GREYLIST 1 /* the one reason an edge proves (ctl_passes.c) */
 #define FLEET_REASON_MAX 2
 #define FLEET_FIELDS_MAX 6
 
@@ -172,6 +173,13 @@ bool fleet_clamp(struct fleet_record *r, const struct fleet_limits *lim, uint64_
 	case FLEET_PASS:
 		if (r->n < FLEET_REASON_MIN || r->n > FLEET_REASON_MAX)
 			return false;
+		/* Proven is what the other edge says its client did (retried a
+		 * greylisted tuple in time); a recipient pass, which anyone can
+		 * ask for, is never proven at any edge, so one claiming it is
+		 * taken as unproven (docs/fleet.md, "What a shared record is
+		 * trusted with"). */
+		if (r->n != FLEET_REASON_GREYLIST)
+			r->proven = false;
 		/* Never more than this edge would give: pass_ttl from now,
 		 * pass_max from the start. */
 		r->expires_ms = min_u64(r->expires_ms, now_ms + lim->pass_ttl_ms);
