@@ -140,6 +140,7 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	}
 	c->dns = ctl_resolver_new(c, cfg);
 	c->dnsc = c->dns ? dns_cache_new(c->dns, 0) : NULL;
+	ctl_dns_wheel_init(&c->dnsw, c->loop, ctl_dns_due, c);
 	c->prober = prober_new(c->loop, cfg->helo_name, (unsigned)cfg->probe_timeout_ms);
 	c->resp = ctl_responder_new(c);
 	if (!c->dns || !c->dnsc || !c->prober || !c->resp) {
@@ -319,6 +320,8 @@ void controller_stop(struct controller *c, bool detach)
 	mxs_store_free(c->params.store);
 	c->params.store = NULL;
 	prober_free(c->prober);
+	if (c->loop)
+		ctl_dns_wheel_free(&c->dnsw);
 	dns_cache_free(c->dnsc);
 	c->dnsc = NULL;
 	dns_resolver_free(c->dns);

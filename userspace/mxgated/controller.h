@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "config_wire.h"
+#include "ctl_dns_wheel.h"
 #include "ctl_job.h"
 #include "control.h"
 #include "dns.h"
@@ -81,7 +82,7 @@ struct ctl_domain {
 	struct controller *c;
 	const struct mxg_domain_config *dcfg; /* into c->cfg->domains */
 	struct domain_state ds;
-	struct ev_timer dns_timer;
+	struct ctl_dns_entry dns_due;	    /* on c->dnsw until its next lookup */
 	struct dns_lookup *lookup;	    /* queued or running; NULL */
 	uint8_t dns_fails;		    /* failed lookups in a row (backoff) */
 	uint64_t dns_next_ms;		    /* when the next lookup is due */
@@ -212,7 +213,8 @@ struct controller {
 	size_t n_domains;
 
 	struct dns_resolver *dns;
-	struct dns_cache *dnsc; /* the lookup queue and host cache over dns */
+	struct dns_cache *dnsc;	   /* the lookup queue and host cache over dns */
+	struct ctl_dns_wheel dnsw; /* when each domain's next lookup is due */
 	struct prober *prober;
 	bool prober_stale; /* probe_timeout or helo_name changed: renew */
 
@@ -323,6 +325,8 @@ void ctl_domain_free(struct ctl_domain *cd);
  * search: c->domains is sorted by name. NULL when not served. */
 struct ctl_domain *ctl_find_domain(const struct controller *c, const char *name);
 void ctl_dns_schedule(struct ctl_domain *cd, uint64_t delay_ms);
+/* c->dnsw's callback: cd's lookup is due (domains.c). */
+void ctl_dns_due(void *arg, struct ctl_dns_entry *e);
 void ctl_log_change(struct ctl_domain *cd, enum mxg_domain_state old_state,
 		    enum mxg_reason old_reason);
 /* The reply the domain gives now, for the responder's table and the

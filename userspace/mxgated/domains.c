@@ -15,8 +15,6 @@
 #include "log.h"
 #include "reason.h"
 
-static void dns_timer_cb(struct ev_loop *loop, void *arg);
-
 struct ctl_domain *ctl_domain_new(struct controller *c, const struct mxg_domain_config *dcfg)
 {
 	struct ctl_domain *cd = calloc(1, sizeof(*cd));
@@ -31,7 +29,6 @@ struct ctl_domain *ctl_domain_new(struct controller *c, const struct mxg_domain_
 		return NULL;
 	}
 	cd->ds.reject_grace_ms = config_domain_reject_grace(c->cfg, dcfg);
-	ev_timer_init(&cd->dns_timer, dns_timer_cb, cd);
 	ctl_domain_track(cd);
 	return cd;
 }
@@ -40,7 +37,7 @@ void ctl_domain_free(struct ctl_domain *cd)
 {
 	if (!cd)
 		return;
-	ev_timer_stop(cd->c->loop, &cd->dns_timer);
+	ctl_dns_wheel_del(&cd->c->dnsw, &cd->dns_due);
 	if (cd->lookup && cd->c->dnsc)
 		dns_cache_cancel(cd->c->dnsc, cd->lookup);
 	cd->lookup = NULL;
@@ -59,8 +56,7 @@ enum mxg_reply_mode ctl_domain_reply(const struct controller *c, const struct ct
 void ctl_dns_schedule(struct ctl_domain *cd, uint64_t delay_ms)
 {
 	cd->dns_next_ms = ev_now_ms() + delay_ms;
-	if (ev_timer_start(cd->c->loop, &cd->dns_timer, delay_ms) < 0)
-		log_err("domain %s: cannot schedule its DNS refresh: out of memory", cd->ds.name);
+	ctl_dns_wheel_put(&cd->c->dnsw, &cd->dns_due, cd->dns_next_ms);
 }
 
 void ctl_log_change(struct ctl_domain *cd, enum mxg_domain_state old_state,
@@ -172,9 +168,10 @@ static void dns_done(void *arg, const struct mx_set *set)
 		ctl_publish_soon(c);
 }
 
-static void dns_timer_cb(struct ev_loop *loop, void *arg)
+void ctl_dns_due(void *arg, struct ctl_dns_entry *e)
 {
-	struct ctl_domain *cd = arg;
+	struct ctl_domain *cd =
+	    (struct ctl_domain *)((char *)e - offsetof(struct ctl_domain, dns_due));
 
 	if (cd->lookup)
 		return;
