@@ -119,6 +119,33 @@ static void test_parse_host_names_as_ldns_writes_them(void **state)
 	}
 }
 
+/* The additional section is never read (glue: every host's addresses are
+ * asked for themselves), so not parsed either: an answer whose additional
+ * section ldns could not read still gives its MX set. */
+static void test_parse_skips_the_additional_section(void **state)
+{
+	static const char *const ans[] = {"example.test. 300 IN MX 10 a.example.test.", NL};
+	static const uint8_t junk[] = {0xc0, 0xff, 0x00}; /* a pointer out of the message */
+	size_t len;
+	uint8_t *w =
+	    build(&len, "example.test.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, false, ans, NL);
+	uint8_t *bad = malloc(len + sizeof(junk));
+	ldns_pkt *pkt = NULL;
+
+	assert_non_null(bad);
+	memcpy(bad, w, len);
+	memcpy(bad + len, junk, sizeof(junk));
+	bad[11] = 1; /* ARCOUNT */
+	assert_int_not_equal(ldns_wire2pkt(&pkt, bad, len + sizeof(junk)), LDNS_STATUS_OK);
+	assert_int_equal(dns_parse_mx_answer(bad, len + sizeof(junk), "example.test", &set), 0);
+	assert_int_equal(set.status, MX_OK);
+	assert_int_equal(set.n_hosts, 1);
+	assert_string_equal(set.hosts[0].name, "a.example.test");
+	assert_int_equal(bad[11], 1); /* the caller's octets are left alone */
+	free(bad);
+	free(w);
+}
+
 static void test_parse_null_mx(void **state)
 {
 	static const char *const ans[] = {"example.test. 300 IN MX 0 .", NL};
@@ -611,6 +638,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parse_normal_sorted_lowercased_deduplicated),
 	    cmocka_unit_test(test_parse_host_names_as_ldns_writes_them),
+	    cmocka_unit_test(test_parse_skips_the_additional_section),
 	    cmocka_unit_test(test_parse_null_mx),
 	    cmocka_unit_test(test_parse_empty_answer_is_no_records),
 	    cmocka_unit_test(test_parse_nxdomain_and_servfail),

@@ -123,7 +123,7 @@ void dns_query_free(struct dns_query *q);
 void dns_query_send_udp(struct dns_query *q);
 /* A datagram (len octets in wire) came on the socket of q's attempt with
  * its ID: check it, then answer, retry over TCP, or drop and count it. */
-void dns_query_udp_answer(struct dns_query *q, const uint8_t *wire, size_t len);
+void dns_query_udp_answer(struct dns_query *q, uint8_t *wire, size_t len);
 /* Does the answer in wire (len octets) answer this attempt of q, octet for
  * octet in the question (ID, QR, opcode, 0x20 case)? 0, or -EPROTO for a
  * forged or stray answer (counted by the caller). */
@@ -166,6 +166,10 @@ void dns_request_query_done(struct dns_request *req);
 void dns_request_free(struct dns_request *req);
 /* The spare requests, when the resolver goes. */
 void dns_request_spares_free(struct dns_resolver *r);
+
+/* ldns's packet of an answer that matched its query, without its
+ * additional section (the wire's ARCOUNT is cleared); 0 or -EBADMSG. */
+int dns_wire2pkt(ldns_pkt **pkt, uint8_t *wire, size_t len);
 
 /* Read an MX answer into set (status, hosts without addresses, ttl_s
  * unclamped: the MX TTL, or the SOA minimum of a negative answer). */

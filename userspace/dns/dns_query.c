@@ -231,7 +231,7 @@ static void query_timer(struct ev_loop *loop, void *arg)
 		dns_query_start_tcp(q);
 }
 
-void dns_query_udp_answer(struct dns_query *q, const uint8_t *wire, size_t len)
+void dns_query_udp_answer(struct dns_query *q, uint8_t *wire, size_t len)
 {
 	struct dns_resolver *r = q->req->r;
 	ldns_pkt *pkt = NULL;
@@ -244,7 +244,7 @@ void dns_query_udp_answer(struct dns_query *q, const uint8_t *wire, size_t len)
 			 r->server_str);
 		return;
 	}
-	if (ldns_wire2pkt(&pkt, wire, len) != LDNS_STATUS_OK || !pkt) {
+	if (dns_wire2pkt(&pkt, wire, len) < 0) {
 		snprintf(q->err, sizeof(q->err), "malformed answer from %s", r->server_str);
 		return;
 	}

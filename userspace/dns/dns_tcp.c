@@ -74,7 +74,7 @@ static void tcp_answer(struct dns_query *q)
 		tcp_failed(q, "answer does not match the question (ID, name or its case)", 0);
 		return;
 	}
-	if (ldns_wire2pkt(&pkt, q->tcp_answer, len) != LDNS_STATUS_OK || !pkt) {
+	if (dns_wire2pkt(&pkt, q->tcp_answer, len) < 0) {
 		tcp_failed(q, "malformed answer", 0);
 		return;
 	}
