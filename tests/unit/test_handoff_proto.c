@@ -119,8 +119,10 @@ static void test_proxy_dialogue(void **state)
 	assert_false(handoff_rcpt(&h, "RCPT TO:<other@hosted.test>"));
 	assert_int_equal(mta("220 mx2.example.test ESMTP Postfix\r\n"), HO_EV_NONE);
 	assert_string_equal(sent(), "EHLO mail.sender.test\r\n");
-	assert_int_equal(mta("250-mx2.example.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n"),
-			 HO_EV_NONE);
+	/* The MTA offers SIZE: the client's SIZE goes with the MAIL. */
+	assert_int_equal(
+	    mta("250-mx2.example.test\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n"),
+	    HO_EV_NONE);
 	assert_string_equal(sent(), "MAIL FROM:<a@sender.test> SIZE=100\r\n");
 	assert_int_equal(mta("250 2.1.0 Ok\r\n"), HO_EV_NONE);
 	assert_string_equal(sent(), "RCPT TO:<nobody@hosted.test>\r\n");
@@ -163,7 +165,8 @@ static void test_xclient_dialogue(void **state)
 	assert_string_equal(sent(), "EHLO mail.sender.test\r\n");
 	/* Two replies in one read: the second is taken on the next call. */
 	assert_int_equal(mta("250 mx\r\n250 2.1.0 Ok\r\n"), HO_EV_NONE);
-	assert_string_equal(sent(), "MAIL FROM:<a@sender.test> SIZE=100\r\n");
+	/* No extension offered: SIZE, a declaration, is left out. */
+	assert_string_equal(sent(), "MAIL FROM:<a@sender.test>\r\n");
 	assert_int_equal(handoff_feed(&h, NULL, 0, &n), HO_EV_NONE);
 	assert_string_equal(sent(), "RCPT TO:<u@hosted.test>\r\n");
 	assert_int_equal(mta("250 2.1.5 Ok\r\n"), HO_EV_RCPT_REPLY);
@@ -257,8 +260,7 @@ static void test_mail_refusal_relayed(void **state)
 	handoff_rcpt(&h, "RCPT TO:<u@d.test>");
 	mta("220 mx\r\n");
 	mta("250 mx\r\n");
-	assert_string_equal(sent(),
-			    "EHLO mail.sender.test\r\nMAIL FROM:<a@sender.test> SIZE=100\r\n");
+	assert_string_equal(sent(), "EHLO mail.sender.test\r\nMAIL FROM:<a@sender.test>\r\n");
 	assert_int_equal(mta("553 5.1.8 <a@sender.test>: Sender address rejected\r\n"),
 			 HO_EV_RCPT_REPLY);
 	assert_int_equal(h.reply_code, 553);
@@ -267,11 +269,11 @@ static void test_mail_refusal_relayed(void **state)
 	assert_int_equal(h.accepted, 0);
 	assert_false(handoff_data(&h));
 	assert_true(handoff_rcpt(&h, "RCPT TO:<v@d.test>"));
-	assert_string_equal(sent(), "MAIL FROM:<a@sender.test> SIZE=100\r\n");
+	assert_string_equal(sent(), "MAIL FROM:<a@sender.test>\r\n");
 	assert_int_equal(mta("452 4.3.1 Insufficient system storage\r\n"), HO_EV_RCPT_REPLY);
 	assert_int_equal(h.reply_code, 452);
 	assert_true(handoff_rcpt(&h, "RCPT TO:<w@d.test>"));
-	assert_string_equal(sent(), "MAIL FROM:<a@sender.test> SIZE=100\r\n");
+	assert_string_equal(sent(), "MAIL FROM:<a@sender.test>\r\n");
 	assert_int_equal(mta("250 2.1.0 Ok\r\n"), HO_EV_NONE);
 	assert_string_equal(sent(), "RCPT TO:<w@d.test>\r\n");
 	assert_int_equal(mta("250 2.1.5 Ok\r\n"), HO_EV_RCPT_REPLY);
@@ -313,6 +315,139 @@ static void test_reply_relayed_safely(void **state)
 	}
 }
 
+/* The MTA's extensions, from its EHLO reply: keywords only, upper case,
+ * the first line (its name) not one; an old AUTH=LOGIN offers AUTH. */
+static void test_mta_extensions_listed(void **state)
+{
+	const char *r = "250-mx.test Hello\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n"
+			"250-AUTH=LOGIN PLAIN\r\n250-x-Foo\r\n250 8bitmime\r\n";
+	char list[HANDOFF_EXT_MAX], small[16];
+
+	handoff_ext_list(r, strlen(r), list, sizeof(list));
+	assert_string_equal(list, " PIPELINING SIZE AUTH X-FOO 8BITMIME ");
+	handoff_ext_list(r, 0, list, sizeof(list)); /* a HELO: none */
+	assert_string_equal(list, "");
+	handoff_ext_list("250 mx.test\r\n", 13, list, sizeof(list));
+	assert_string_equal(list, "");
+	/* Those that do not fit are not listed (not offered: a 451 at worst). */
+	handoff_ext_list(r, strlen(r), small, sizeof(small));
+	assert_string_equal(small, " PIPELINING ");
+}
+
+/* A parameter the MTA offers is replayed; one it does not is left out
+ * when it is advice (SIZE, BODY=8BITMIME, DSN's, AUTH=), and fails the
+ * handoff (a 451) when the message depends on it (SMTPUTF8, BINARYMIME,
+ * REQUIRETLS, unknown keywords). The path is replayed as it came. */
+static void test_only_offered_parameters_replayed(void **state)
+{
+	char out[HANDOFF_LINE_MAX], why[160];
+	const char *mail = "MAIL FROM:<a@sender.test> SIZE=100 BODY=8BITMIME";
+
+	assert_int_equal(
+	    handoff_ext_filter(mail, " SIZE 8BITMIME ", out, sizeof(out), why, sizeof(why)), 0);
+	assert_string_equal(out, mail);
+	assert_int_equal(handoff_ext_filter(mail, " SIZE ", out, sizeof(out), why, sizeof(why)), 0);
+	assert_string_equal(out, "MAIL FROM:<a@sender.test> SIZE=100");
+	assert_int_equal(handoff_ext_filter(mail, "", out, sizeof(out), why, sizeof(why)), 0);
+	assert_string_equal(out, "MAIL FROM:<a@sender.test>");
+	assert_int_equal(handoff_ext_filter("MAIL FROM:<> RET=HDRS ENVID=x+2By AUTH=<>",
+					    " PIPELINING ", out, sizeof(out), why, sizeof(why)),
+			 0);
+	assert_string_equal(out, "MAIL FROM:<>");
+	assert_int_equal(handoff_ext_filter("RCPT TO:<u@d.test> NOTIFY=NEVER ORCPT=rfc822;u@d.test",
+					    " SIZE ", out, sizeof(out), why, sizeof(why)),
+			 0);
+	assert_string_equal(out, "RCPT TO:<u@d.test>");
+	assert_int_equal(handoff_ext_filter("RCPT TO:<u@d.test> NOTIFY=NEVER", " DSN ", out,
+					    sizeof(out), why, sizeof(why)),
+			 0);
+	assert_string_equal(out, "RCPT TO:<u@d.test> NOTIFY=NEVER");
+	/* A quoted local part may hold '>' and spaces; no angle brackets. */
+	assert_int_equal(handoff_ext_filter("MAIL FROM:<\"a> b\\\"\"@s.test>  SIZE=1", "", out,
+					    sizeof(out), why, sizeof(why)),
+			 0);
+	assert_string_equal(out, "MAIL FROM:<\"a> b\\\"\"@s.test>");
+	assert_int_equal(
+	    handoff_ext_filter("MAIL FROM:a@s.test SIZE=1", "", out, sizeof(out), why, sizeof(why)),
+	    0);
+	assert_string_equal(out, "MAIL FROM:a@s.test");
+
+	/* What the message depends on. */
+	assert_int_equal(handoff_ext_filter("MAIL FROM:<a@s.test> SMTPUTF8", " SIZE 8BITMIME ", out,
+					    sizeof(out), why, sizeof(why)),
+			 -1);
+	assert_non_null(strstr(why, "the MTA does not offer SMTPUTF8"));
+	assert_int_equal(handoff_ext_filter("MAIL FROM:<a@s.test> SMTPUTF8", " SMTPUTF8 ", out,
+					    sizeof(out), why, sizeof(why)),
+			 0);
+	assert_string_equal(out, "MAIL FROM:<a@s.test> SMTPUTF8");
+	assert_int_equal(handoff_ext_filter("MAIL FROM:<a@s.test> BODY=BINARYMIME", " 8BITMIME ",
+					    out, sizeof(out), why, sizeof(why)),
+			 -1);
+	assert_int_equal(handoff_ext_filter("MAIL FROM:<a@s.test> REQUIRETLS", "", out, sizeof(out),
+					    why, sizeof(why)),
+			 -1);
+	assert_int_equal(handoff_ext_filter("MAIL FROM:<a@s.test> XFOO=1", " SIZE ", out,
+					    sizeof(out), why, sizeof(why)),
+			 -1);
+	assert_non_null(strstr(why, "XFOO"));
+	assert_int_equal(handoff_ext_filter("MAIL FROM:<a@s.test> xfoo=1", " XFOO ", out,
+					    sizeof(out), why, sizeof(why)),
+			 0);
+	assert_string_equal(out, "MAIL FROM:<a@s.test> xfoo=1");
+	assert_int_equal(
+	    handoff_ext_filter("MAIL FROM:<\"a@s.test", "", out, sizeof(out), why, sizeof(why)),
+	    -1);
+}
+
+/* In the dialogue: the MTA's reply to the client's EHLO decides what the
+ * MAIL and the RCPTs carry; after HELO none; a parameter it cannot go
+ * without fails the handoff (HO_EV_FAILED: the client's 451, not the
+ * MTA's 555). */
+static void test_replay_follows_the_mta_ehlo(void **state)
+{
+	struct handoff_params p = params(HANDOFF_PROXY);
+
+	p.mail_line = "MAIL FROM:<a@sender.test> SIZE=100 BODY=8BITMIME RET=HDRS";
+	handoff_init(&h, &p);
+	sent();
+	handoff_rcpt(&h, "RCPT TO:<u@d.test> NOTIFY=SUCCESS,FAILURE");
+	mta("220 mx\r\n");
+	assert_int_equal(mta("250-mx\r\n250-SIZE 1000000\r\n250 8BITMIME\r\n"), HO_EV_NONE);
+	assert_string_equal(sent(), "EHLO mail.sender.test\r\n"
+				    "MAIL FROM:<a@sender.test> SIZE=100 BODY=8BITMIME\r\n");
+	assert_int_equal(mta("250 2.1.0 Ok\r\n"), HO_EV_NONE);
+	assert_string_equal(sent(), "RCPT TO:<u@d.test>\r\n");
+	assert_int_equal(mta("250 2.1.5 Ok\r\n"), HO_EV_RCPT_REPLY);
+	assert_true(handoff_rcpt(&h, "RCPT TO:<v@d.test> NOTIFY=NEVER"));
+	assert_string_equal(sent(), "RCPT TO:<v@d.test>\r\n");
+	assert_int_equal(mta("250 2.1.5 Ok\r\n"), HO_EV_RCPT_REPLY);
+	/* A RCPT asking for what the MTA lacks: that handoff fails. */
+	assert_false(handoff_rcpt(&h, "RCPT TO:<w@d.test> XFOO"));
+	assert_int_equal(h.state, HO_FAILED);
+	assert_non_null(strstr(h.why, "XFOO"));
+
+	/* The client said HELO: nothing is offered, nothing replayed. */
+	p.helo_line = "HELO mail.sender.test";
+	handoff_init(&h, &p);
+	sent();
+	handoff_rcpt(&h, "RCPT TO:<u@d.test>");
+	mta("220 mx\r\n");
+	assert_int_equal(mta("250 mx\r\n"), HO_EV_NONE);
+	assert_string_equal(sent(), "HELO mail.sender.test\r\nMAIL FROM:<a@sender.test>\r\n");
+
+	/* SMTPUTF8 the MTA does not offer: failed before the MAIL is sent. */
+	p = params(HANDOFF_PROXY);
+	p.mail_line = "MAIL FROM:<a@sender.test> SMTPUTF8";
+	handoff_init(&h, &p);
+	sent();
+	handoff_rcpt(&h, "RCPT TO:<u@d.test>");
+	mta("220 mx\r\n");
+	assert_int_equal(mta("250-mx\r\n250 8BITMIME\r\n"), HO_EV_FAILED);
+	assert_non_null(strstr(h.why, "SMTPUTF8"));
+	assert_string_equal(sent(), "EHLO mail.sender.test\r\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +459,9 @@ int main(void)
 	    cmocka_unit_test(test_failures),
 	    cmocka_unit_test(test_reply_relayed_safely),
 	    cmocka_unit_test(test_mail_refusal_relayed),
+	    cmocka_unit_test(test_mta_extensions_listed),
+	    cmocka_unit_test(test_only_offered_parameters_replayed),
+	    cmocka_unit_test(test_replay_follows_the_mta_ehlo),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

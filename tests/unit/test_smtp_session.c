@@ -1023,6 +1023,59 @@ static void test_handoff_failures_are_4xx(void **state)
 	assert_int_equal(f->rcpt_codes[550] + f->rcpt_codes[551] + f->rcpt_codes[554], 0);
 }
 
+/* The MTA accepted a recipient (the client holds 250 for it), then the
+ * handoff broke at the next one: DATA is answered 451, so the sender
+ * retries every recipient; never 554 "no valid recipients" (a bounce of
+ * the accepted one) and never a message to a new handoff that lacks it
+ * (a silent loss). A new transaction starts clean. */
+static void test_a_failed_handoff_after_an_accepted_recipient_defers_data(void **state)
+{
+	struct fx *f = *state;
+	struct smtp_session_params p = {HELO_NAME, 0, 0, false};
+	size_t mark;
+
+	memset(&ho, 0, sizeof(ho));
+	fx_start(f, 0, 0);
+	smtp_session_init(&f->s, &p, &fx_handoff_ops, f);
+	feed(f, "EHLO c.test\r\nMAIL FROM:<a@sender.test>\r\n");
+	feed(f, "RCPT TO:<u@hosted.test>\r\n");
+	smtp_session_handoff_reply(&f->s, "250 2.1.5 Ok\r\n", strlen("250 2.1.5 Ok\r\n"));
+	drain(f);
+	mark = f->got_len;
+	feed(f, "RCPT TO:<v@hosted.test>\r\n");
+	smtp_session_handoff_failed(&f->s);
+	drain(f);
+	assert_string_equal(got_since(f, mark), HANDOFF_FAIL_LINE "\r\n");
+	/* A later let-through recipient is accepted at a new handoff ... */
+	feed(f, "RCPT TO:<w@hosted.test>\r\n");
+	assert_string_equal(ho.helo, "EHLO c.test");
+	smtp_session_handoff_reply(&f->s, "250 2.1.5 Ok\r\n", strlen("250 2.1.5 Ok\r\n"));
+	drain(f);
+	/* ... yet the message does not go to it without u. */
+	mark = f->got_len;
+	feed(f, "DATA\r\n");
+	assert_string_equal(got_since(f, mark), HANDOFF_FAIL_LINE "\r\n");
+	assert_int_equal(ho.datas, 0);
+	assert_false(smtp_session_piped(&f->s));
+
+	/* The next transaction: DATA goes to the MTA again. */
+	feed(f, "RSET\r\nMAIL FROM:<a@sender.test>\r\nRCPT TO:<u@hosted.test>\r\n");
+	smtp_session_handoff_reply(&f->s, "250 2.1.5 Ok\r\n", strlen("250 2.1.5 Ok\r\n"));
+	drain(f);
+	feed(f, "DATA\r\n");
+	assert_int_equal(ho.datas, 1);
+	/* A failure before any recipient was accepted: DATA is 554 as always. */
+	memset(&ho, 0, sizeof(ho));
+	smtp_session_handoff_failed(&f->s);
+	drain(f);
+	feed(f, "RSET\r\nMAIL FROM:<a@sender.test>\r\nRCPT TO:<u@hosted.test>\r\n");
+	smtp_session_handoff_failed(&f->s);
+	drain(f);
+	mark = f->got_len;
+	feed(f, "DATA\r\n");
+	assert_string_equal(got_since(f, mark), "554 5.5.1 Error: no valid recipients\r\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1057,6 +1110,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_random_input_stays_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_handoff_dialogue, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_handoff_failures_are_4xx, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_a_failed_handoff_after_an_accepted_recipient_defers_data, setup, teardown),
 	    cmocka_unit_test(test_offender_leaky_bucket),
 	    cmocka_unit_test_setup_teardown(test_offender_of_another_edge, setup, teardown),
 	    cmocka_unit_test(test_client_network),

@@ -395,8 +395,21 @@ bool rsp_ho_rcpt(struct conn *c, const char *helo_line, const char *mail_line,
 		}
 		r->rep.cnt.handoffs++;
 	}
-	if (!handoff_rcpt(&c->ho->h, rcpt_line))
+	if (!handoff_rcpt(&c->ho->h, rcpt_line)) {
+		/* Failed, not only busy (a parameter the MTA cannot take): the
+		 * caller answers 451; the next recipient starts afresh. */
+		if (c->ho->h.state == HO_FAILED) {
+			char peer[MXG_ADDRSTRLEN];
+
+			log_warn("responder: handoff for client %s to %s failed: %s; the client "
+				 "is answered 451",
+				 mxg_ip_str(&c->peer, peer, sizeof(peer)), r->cfg->handoff,
+				 c->ho->h.why);
+			r->rep.cnt.handoff_failed[RESPONDER_HO_PROTOCOL]++;
+			ho_close(c);
+		}
 		return false;
+	}
 	if (!ho_arm(c, HO_STEP_MS))
 		return true; /* failed and answered */
 	if (ho_flush(c))

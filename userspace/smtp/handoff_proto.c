@@ -154,13 +154,28 @@ bool handoff_init(struct handoff *h, const struct handoff_params *p)
 	return true;
 }
 
+/* line with only the parameters the MTA offered, into dst; false, and
+ * the handoff failed, when one it cannot go without is not offered. */
+static bool for_mta(struct handoff *h, char *dst, const char *line)
+{
+	char out[HANDOFF_LINE_MAX], why[sizeof(h->why)];
+
+	if (handoff_ext_filter(line, h->ext, out, sizeof(out), why, sizeof(why)) < 0) {
+		handoff_fail(h, why);
+		return false;
+	}
+	memcpy(dst, out, strlen(out) + 1);
+	return true;
+}
+
 bool handoff_rcpt(struct handoff *h, const char *rcpt_line)
 {
 	if (h->rcpt_pending || h->state == HO_FAILED ||
 	    (h->state >= HO_RCPT && h->state != HO_READY))
 		return false;
 	if (h->state == HO_NO_MAIL) { /* ask again: the MTA answers this one too */
-		if (!copy_line(h->rcpt_line, rcpt_line) || !queue_line(h, h->mail_line))
+		if (!copy_line(h->rcpt_line, rcpt_line) ||
+		    !for_mta(h, h->rcpt_line, h->rcpt_line) || !queue_line(h, h->mail_line))
 			return false;
 		h->rcpt_pending = true;
 		h->state = HO_MAIL;
@@ -172,7 +187,7 @@ bool handoff_rcpt(struct handoff *h, const char *rcpt_line)
 		h->rcpt_pending = true;
 		return true;
 	}
-	if (!queue_line(h, rcpt_line))
+	if (!for_mta(h, h->rcpt_line, rcpt_line) || !queue_line(h, h->rcpt_line))
 		return false;
 	h->state = HO_RCPT;
 	return true;
@@ -332,6 +347,11 @@ static enum handoff_event on_reply(struct handoff *h, size_t len, int code)
 	case HO_HELO:
 		if (code != 250)
 			return failed(h, h->extended ? "EHLO" : "HELO", code);
+		/* What the MTA offers this session: the MAIL and the RCPTs
+		 * carry only that. */
+		handoff_ext_list(h->in, h->extended ? len : 0, h->ext, sizeof(h->ext));
+		if (!for_mta(h, h->mail_line, h->mail_line))
+			return HO_EV_FAILED;
 		if (!queue_line(h, h->mail_line))
 			return failed(h, "MAIL", 0);
 		h->state = HO_MAIL;
@@ -351,6 +371,8 @@ static enum handoff_event on_reply(struct handoff *h, size_t len, int code)
 		h->state = HO_READY;
 		if (h->rcpt_pending) {
 			h->rcpt_pending = false;
+			if (!for_mta(h, h->rcpt_line, h->rcpt_line))
+				return HO_EV_FAILED;
 			if (!queue_line(h, h->rcpt_line))
 				return failed(h, "RCPT", 0);
 			h->state = HO_RCPT;

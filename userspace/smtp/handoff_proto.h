@@ -18,7 +18,10 @@
  * it: a 4xx or 5xx of the MTA to the MAIL (421 aside) is relayed as that
  * recipient's reply, the MTA's own words (it would have said them to the
  * sender directly: a 5xx bounces at once only when the MTA said so), and
- * the next let-through recipient replays the MAIL. Anything else going
+ * the next let-through recipient replays the MAIL. The MAIL and each RCPT
+ * carry only the parameters the MTA's reply to the client's EHLO offered
+ * (handoff_ext.h: an unoffered one is left out when it is advice, else
+ * the handoff fails, a 4xx). Anything else going
  * wrong (no 220, a refused EHLO or XCLIENT, a 421, a reply that is
  * not SMTP, more than HANDOFF_IN_MAX octets of one reply) fails the
  * handoff, and every recipient waiting on it gets HANDOFF_FAIL_LINE: a
@@ -32,6 +35,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "handoff_ext.h"
 
 #define HANDOFF_LINE_MAX 512	/* a command line we send, CRLF included */
 #define HANDOFF_OUT_MAX 1024	/* bytes queued for the MTA: the header and a few commands */
@@ -90,7 +94,8 @@ struct handoff {
 	char our_ehlo[HANDOFF_LINE_MAX];  /* xclient: our EHLO before XCLIENT */
 	char rcpt_line[HANDOFF_LINE_MAX]; /* waiting until the transaction is open */
 	bool rcpt_pending;
-	bool extended; /* EHLO (not HELO): the ESMTP greeting */
+	bool extended;		   /* EHLO (not HELO): the ESMTP greeting */
+	char ext[HANDOFF_EXT_MAX]; /* the MTA's extensions (handoff_ext_list) */
 
 	char out[HANDOFF_OUT_MAX];
 	size_t out_len;
@@ -130,7 +135,9 @@ bool handoff_init(struct handoff *h, const struct handoff_params *p);
 
 /* Forward one RCPT line (no CRLF): sent now if the transaction is open,
  * else once it is. One at a time: false while another waits for its
- * reply, after a failure, or past DATA. */
+ * reply, after a failure, or past DATA; false, and the handoff failed
+ * (why), when it asks for an extension the MTA does not offer and cannot
+ * go without (handoff_ext.h). */
 bool handoff_rcpt(struct handoff *h, const char *rcpt_line);
 
 /* Send DATA: only in HO_READY with a recipient accepted. */

@@ -132,6 +132,7 @@ static void handoff_end(struct smtp_session *s)
 		s->ops->handoff_reset(s->arg);
 	s->handoff_open = false;
 	s->handed_ok = 0;
+	s->handoff_lost = false;
 }
 
 void smtp_session_handoff_failed(struct smtp_session *s)
@@ -146,7 +147,13 @@ void smtp_session_handoff_failed(struct smtp_session *s)
 		reply(s, HANDOFF_FAIL_LINE);
 	s->waiting = SMTP_WAIT_NONE;
 	/* The connection is gone: the next let-through recipient of this
-	 * transaction starts a new handoff. */
+	 * transaction starts a new handoff. Recipients the MTA had accepted
+	 * are gone with it while the client holds our 250 for them: its DATA
+	 * gets 451 (all of them retried), never 554 "no valid recipients"
+	 * (a bounce of those) nor a message to a new connection without them
+	 * (lost). */
+	if (s->handed_ok)
+		s->handoff_lost = true;
 	s->handoff_open = false;
 	s->handed_ok = 0;
 }
@@ -444,6 +451,10 @@ static void process_line(struct smtp_session *s, char *line, size_t len)
 		do_rcpt(s, arg);
 	} else if (verb_is(verb, "DATA")) {
 		/* 354 only from the MTA, after it accepted a recipient. */
+		if (s->handoff_lost) {
+			reply(s, HANDOFF_FAIL_LINE);
+			return;
+		}
 		if (s->handed_ok) {
 			s->waiting = SMTP_WAIT_DATA;
 			if (!s->ops->handoff_data || !s->ops->handoff_data(s->arg))

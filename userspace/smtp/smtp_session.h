@@ -131,6 +131,7 @@ struct smtp_session {
 	enum { SMTP_WAIT_NONE, SMTP_WAIT_RCPT, SMTP_WAIT_DATA } waiting;
 	bool handoff_open;  /* a handoff belongs to this transaction */
 	unsigned handed_ok; /* recipients the MTA accepted in it */
+	bool handoff_lost;  /* accepted ones lost with a failed handoff: DATA is 451 */
 	bool piped;	    /* the MTA said 354: the caller copies both ways */
 
 	char line[SMTP_LINE_MAX];
