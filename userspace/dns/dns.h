@@ -126,7 +126,8 @@ int dns_resolve_addrs(struct dns_resolver *r, const char *host, mx_resolve_cb cb
 void dns_cancel(struct dns_resolver *r, void *arg);
 
 /* Pure: parse one MX answer packet (wire format) into set->hosts without
- * addresses; used by dns.c and the fuzzer. 0 or negative errno. */
+ * addresses, the way the resolver reads its answers (dns_mx_from_pkt);
+ * for the unit tests and the fuzzer. 0 or negative errno. */
 int dns_parse_mx_answer(const uint8_t *wire, size_t len, const char *domain, struct mx_set *set);
 
 #endif

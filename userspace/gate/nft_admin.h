@@ -17,7 +17,7 @@
 #define NFT_ADMIN_NAME_MAX 80 /* NAME4 / NAME6, NUL included */
 
 /* "inet" (also ""), "ip" or "ip6" to NFPROTO_INET, _IPV4 or _IPV6. 0 or
- * -EINVAL (config.c has already refused any other name). */
+ * -EINVAL (config_values.c has already refused any other name). */
 int nft_family_parse(const char *name, uint16_t *family);
 /* NFPROTO_IPV4 -> "ip", NFPROTO_IPV6 -> "ip6", anything else "inet". */
 const char *nft_family_name(uint16_t family);

@@ -82,7 +82,7 @@ int offender_nft_open(struct offender_nft *o, const struct mxg_config *cfg, char
 	int ret;
 
 	memset(o, 0, sizeof(*o));
-	o->timeout_ms = cfg->offender_window_ms; /* config.c: at least 1s */
+	o->timeout_ms = cfg->offender_window_ms; /* config_keys.c: at least 1s */
 	ret = nft_conn_open(&o->nl);
 	if (!ret)
 		ret = nft_async_open(&o->pub);

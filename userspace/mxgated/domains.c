@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The controller's domain table: one entry per served domain, its MX set
- * refreshed on its DNS TTL (clamped by dns.c), state changes logged, and
+ * refreshed on its DNS TTL (clamped by dns_parse.c), state changes logged, and
  * the table rebuilt on reload with the state of kept domains carried over.
  */
 #include "controller.h"
@@ -259,7 +259,7 @@ struct ctl_domain *ctl_find_domain(const struct controller *c, const char *name)
 
 static void set_params(struct controller *c)
 {
-	/* As config.c set and bounded them (rise, fall >= 1). */
+	/* As config_keys.c bounded them (rise, fall >= 1). */
 	c->params.rise = c->cfg->rise;
 	c->params.fall = c->cfg->fall;
 	c->params.quorum = c->cfg->quorum;
@@ -294,7 +294,7 @@ void ctl_reload_match(struct controller *c, const struct mxg_config *ncfg, size_
 		struct ctl_domain *cd = ctl_find_domain(c, ncfg->domains[i].name);
 
 		if (cd && cd->keep_gen == c->reload_gen)
-			cd = NULL; /* listed twice: config.c should refuse, be safe */
+			cd = NULL; /* listed twice: config_domains.c refuses it, be safe */
 		if (cd)
 			cd->keep_gen = c->reload_gen;
 		nd[i] = cd;

@@ -68,7 +68,7 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, uint
 			int ctl, SSL_CTX *tls, int connector);
 
 /* The settings the responder uses as they are (config.c sets their
- * defaults and refuses 0): 0, or -EINVAL with err naming the one that is
+ * defaults, config_keys.c refuses 0): 0, or -EINVAL with err naming the one that is
  * missing. A configuration not from config_load (the test harness) must
  * set them too. */
 int responder_cfg_check(const struct mxg_config *cfg, char *err, size_t errlen);

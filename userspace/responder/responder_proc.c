@@ -121,7 +121,7 @@ int responder_child_run(const struct mxg_config *cfg, int fd_v4, int fd_v6, uint
 	uint32_t seed = 0;
 	int rc = 1;
 
-	/* Used as they are: config.c sets the defaults and refuses 0, and
+	/* Used as they are: config.c sets the defaults, config_keys.c refuses 0, and
 	 * responder_spawn() checked them (responder_cfg_check). */
 	snprintf(r.helo, sizeof(r.helo), "%s", cfg->helo_name);
 	r.max_conn = cfg->max_connections;
