@@ -12,7 +12,7 @@
 #define DNS_CNAME_HOPS 8  /* CNAME links followed per name */
 #define DNS_MSG_MAX 65535 /* largest DNS message, UDP or TCP */
 #define DNS_HDR_LEN 12	  /* fixed DNS header */
-#define DNS_READ_BURST 16 /* datagrams read per wake-up, to stay fair */
+#define DNS_READ_BURST 16 /* datagrams read per wake-up (one recvmmsg), to stay fair */
 #define DNS_DEFAULT_TIMEOUT_MS 2000
 #define DNS_DEFAULT_ATTEMPTS 3
 #define DNS_DEFAULT_MAX_SOCKETS 256 /* queries in flight at once */
@@ -102,7 +102,7 @@ struct dns_resolver {
 	struct ev_timer dispatch_timer;	 /* starts waiting queries from a clean stack */
 	LIST_HEAD(, dns_request) reqs;
 	struct dns_stats stats;
-	uint8_t *rbuf;		       /* DNS_MSG_MAX */
+	uint8_t *rbuf;		       /* DNS_READ_BURST x DNS_MSG_MAX */
 	unsigned sock_uses;	       /* attempts a UDP socket carries */
 	struct dns_usock *cur;	       /* the UDP socket new attempts take */
 	LIST_HEAD(, dns_usock) usocks; /* every open one, cur included */

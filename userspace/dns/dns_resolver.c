@@ -86,7 +86,9 @@ struct dns_resolver *dns_resolver_new(struct ev_loop *loop, const struct sockadd
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
-	r->rbuf = malloc(DNS_MSG_MAX);
+	/* Address space for a burst of the largest datagrams; only the pages
+	 * answers are written to are ever touched. */
+	r->rbuf = malloc((size_t)DNS_READ_BURST * DNS_MSG_MAX);
 	if (!r->rbuf) {
 		free(r);
 		return NULL;

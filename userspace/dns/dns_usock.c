@@ -169,40 +169,59 @@ static struct dns_query *usock_find(const struct dns_usock *us, uint16_t id, boo
 	return NULL;
 }
 
+/* What a datagram on us says. */
+static void usock_datagram(struct dns_usock *us, uint8_t *buf, size_t n)
+{
+	struct dns_resolver *r = us->r;
+	struct dns_query *q;
+	bool late;
+
+	if (n < 2 || n > DNS_MSG_MAX) {
+		r->stats.forged++;
+		return;
+	}
+	q = usock_find(us, (uint16_t)(buf[0] << 8 | buf[1]), &late);
+	if (!q) {
+		/* An ID nobody sent here: forged. An attempt's that timed
+		 * out: late, and not a forgery to count. */
+		if (!late)
+			r->stats.forged++;
+		return;
+	}
+	dns_query_udp_answer(q, buf, n); /* may end q */
+}
+
+/* The datagrams waiting on the socket, up to DNS_READ_BURST in one
+ * recvmmsg: answers sent together arrive together, and one system call
+ * reads them all (a recv each, and one more to see EAGAIN, was most of
+ * the receive side's calls). */
 static void usock_read(struct ev_loop *loop, int fd, unsigned events, void *arg)
 {
 	struct dns_usock *us = arg;
 	struct dns_resolver *r = us->r;
+	struct mmsghdr mm[DNS_READ_BURST];
+	struct iovec iov[DNS_READ_BURST];
+	int n = -1;
 
-	us->reading = true;
+	memset(mm, 0, sizeof(mm));
 	for (int i = 0; i < DNS_READ_BURST; i++) {
-		struct dns_query *q;
-		bool late;
-		ssize_t n;
-
-		/* Connected: only the resolver's address and port get here. */
-		n = recv(fd, r->rbuf, DNS_MSG_MAX, MSG_DONTWAIT | MSG_TRUNC);
-		if (n < 0) {
-			if (errno == ECONNREFUSED) {
-				r->refused = true;
-				continue;
-			}
-			break; /* EAGAIN, or nothing we can act on */
-		}
-		if (n < 2 || n > DNS_MSG_MAX) {
-			r->stats.forged++;
-			continue;
-		}
-		q = usock_find(us, (uint16_t)(r->rbuf[0] << 8 | r->rbuf[1]), &late);
-		if (!q) {
-			/* An ID nobody sent here: forged. An attempt's that
-			 * timed out: late, and not a forgery to count. */
-			if (!late)
-				r->stats.forged++;
-			continue;
-		}
-		dns_query_udp_answer(q, r->rbuf, (size_t)n); /* may end q */
+		iov[i].iov_base = r->rbuf + (size_t)i * DNS_MSG_MAX;
+		iov[i].iov_len = DNS_MSG_MAX;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
 	}
+	/* Connected: only the resolver's address and port get here. An ICMP
+	 * unreachable comes first, once, as ECONNREFUSED. */
+	for (int tries = 0; tries < 2 && n < 0; tries++) {
+		n = recvmmsg(fd, mm, DNS_READ_BURST, MSG_DONTWAIT, NULL);
+		if (n < 0 && errno != ECONNREFUSED)
+			return; /* EAGAIN, or nothing we can act on */
+		if (n < 0)
+			r->refused = true;
+	}
+	us->reading = true;
+	for (int i = 0; i < n; i++)
+		usock_datagram(us, iov[i].iov_base, mm[i].msg_len);
 	us->reading = false;
 	usock_maybe_close(us);
 }
