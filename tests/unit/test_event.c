@@ -240,6 +240,61 @@ static void test_stall_names_its_callback(void **state)
 	ev_loop_free(loop);
 }
 
+static int many_ran;
+
+static void small_timer(struct ev_loop *loop, void *arg)
+{
+	many_ran++;
+	spin_ms(1);
+}
+
+/* 100 due timers of 1 ms of CPU each: an iteration runs the first 64
+ * (the least it runs, past its 20 ms budget), the next one the rest; and
+ * the run of one callback in a row is what the stall record names. */
+static void test_due_timers_spread_over_iterations(void **state)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct ev_timer t[100], lone;
+	struct ev_stall st;
+
+	many_ran = 0;
+	ev_timer_init(&lone, slow_timer, NULL); /* 30 ms in one call */
+	assert_int_equal(ev_timer_start(loop, &lone, 0), 0);
+	for (int i = 0; i < 100; i++) {
+		ev_timer_init(&t[i], small_timer, NULL);
+		assert_int_equal(ev_timer_start(loop, &t[i], 0), 0);
+	}
+	assert_int_equal(ev_run_once(loop, 0), 0);
+	assert_int_equal(many_ran, 63); /* 64 timers, the slow one among them */
+	ev_loop_stall(loop, &st);
+	assert_string_equal(st.max_cb, "test_event.c:small_timer");
+	assert_true(st.max_cb_ns >= 63000000ull);
+	assert_int_equal(ev_run_once(loop, 0), 0);
+	assert_int_equal(many_ran, 100);
+	ev_loop_free(loop);
+}
+
+static bool over_budget_seen;
+
+static void budget_timer(struct ev_loop *loop, void *arg)
+{
+	spin_ms(25);
+	over_budget_seen = ev_over_budget(loop);
+}
+
+static void test_over_budget_after_20ms(void **state)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct ev_timer t;
+
+	over_budget_seen = false;
+	ev_timer_init(&t, budget_timer, NULL);
+	assert_int_equal(ev_timer_start(loop, &t, 0), 0);
+	assert_int_equal(ev_run_once(loop, 0), 0);
+	assert_true(over_budget_seen);
+	ev_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +302,8 @@ int main(void)
 	    cmocka_unit_test(test_many_timers_fire_in_due_order),
 	    cmocka_unit_test(test_io_readiness_and_self_delete),
 	    cmocka_unit_test(test_stall_names_its_callback),
+	    cmocka_unit_test(test_due_timers_spread_over_iterations),
+	    cmocka_unit_test(test_over_budget_after_20ms),
 	};
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #define EV_MAX_EVENTS 256 /* epoll_wait batch */
+#define EV_TIMERS_MIN 64  /* due timers run per iteration, at least */
 
 struct ev_watcher {
 	ev_io_cb cb;
@@ -40,6 +41,7 @@ struct ev_loop {
 	size_t heap_len;
 	size_t heap_cap;
 	struct ev_stall stall;
+	uint64_t busy_from; /* ev_now_ns() when this iteration's work began */
 };
 
 uint64_t ev_now_ns(void)
@@ -242,10 +244,14 @@ int ev_timer_start(struct ev_loop *loop, struct ev_timer *t, uint64_t delay_ms)
 
 /* The callback that took the most wall time in this iteration so far:
  * each callback's span runs from the end of the one before (or the
- * iteration's start) to its own end. */
+ * iteration's start) to its own end, and a run of calls of one callback
+ * in a row counts as one (4,096 DNS refresh timers due at once are one
+ * long span of many short calls). */
 struct ev_top {
 	const char *name;
 	uint64_t ns;
+	const char *run_name; /* the callback called last, and its run's time */
+	uint64_t run_ns;
 	uint64_t at;
 };
 
@@ -253,8 +259,13 @@ static void top_note(struct ev_top *top, const char *name)
 {
 	uint64_t now = ev_now_ns();
 
-	if (now - top->at > top->ns) {
-		top->ns = now - top->at;
+	if (name != top->run_name) {
+		top->run_name = name;
+		top->run_ns = 0;
+	}
+	top->run_ns += now - top->at;
+	if (top->run_ns > top->ns) {
+		top->ns = top->run_ns;
 		top->name = name;
 	}
 	top->at = now;
@@ -265,11 +276,14 @@ static void run_timers(struct ev_loop *loop, struct ev_top *top)
 	uint64_t now = ev_now_ms();
 	unsigned n = 0;
 
-	/* Bounded per iteration: 100,000 timers due at once (DNS refreshes
-	 * at start-up) run over several iterations, with I/O in between;
-	 * the next epoll_wait then does not sleep. */
+	/* Bounded per iteration, by count and by time (at least
+	 * EV_TIMERS_MIN run, however long the I/O before them took): 100,000
+	 * timers due at once (DNS refreshes at start-up) run over several
+	 * iterations, with I/O in between; the next epoll_wait then does not
+	 * sleep. */
 	while (loop->heap_len && loop->heap[1].when <= now && !loop->stop &&
-	       n++ < EV_TIMERS_PER_RUN) {
+	       n++ < EV_TIMERS_PER_RUN &&
+	       (n <= EV_TIMERS_MIN || top->at - loop->busy_from < EV_BUDGET_NS)) {
 		struct ev_timer *t = loop->heap[1].t;
 		const char *name = t->name; /* t may be freed by its callback */
 
@@ -295,7 +309,7 @@ int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 	struct epoll_event evs[EV_MAX_EVENTS];
 	int timeout = max_wait_ms;
 	uint64_t busy_from, busy, cpu_from, cpu;
-	struct ev_top top = {NULL, 0, 0};
+	struct ev_top top = {0};
 	int n;
 
 	if (loop->heap_len) {
@@ -313,7 +327,7 @@ int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 	}
 	busy_from = ev_now_ns();
 	cpu_from = thread_cpu_ns();
-	top.at = busy_from;
+	top.at = loop->busy_from = busy_from;
 	for (int i = 0; i < n && !loop->stop; i++) {
 		int fd = evs[i].data.fd;
 		struct ev_watcher *w;
@@ -350,6 +364,11 @@ int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 		loop->stall.slow++;
 	loop->stall.iterations++;
 	return 0;
+}
+
+bool ev_over_budget(const struct ev_loop *loop)
+{
+	return ev_now_ns() - loop->busy_from >= EV_BUDGET_NS;
 }
 
 void ev_loop_stall(const struct ev_loop *loop, struct ev_stall *out)
