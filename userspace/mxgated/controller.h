@@ -334,6 +334,7 @@ void ctl_log_change(struct ctl_domain *cd, enum mxg_domain_state old_state,
  * reject domain is in its reject grace. */
 enum mxg_reply_mode ctl_domain_reply(const struct controller *c, const struct ctl_domain *cd);
 #define CTL_RELOAD_STEP 4096 /* domains unpacked, matched or evaluated per iteration */
+#define CTL_RELOAD_MIN 256   /* at least; more until the iteration's budget is spent */
 /* A new reload's matching starts: c->reload_gen names it. */
 void ctl_reload_match_begin(struct controller *c);
 /* nd[i] for ncfg->domains[from .. to): the domain served under that name
@@ -380,8 +381,11 @@ const char *ctl_steer_text(enum ctl_steer s);
 /* rounds.c */
 /* Domains fed a round's results per loop iteration: at start-up, when
  * every domain is unsettled and changes state (and logs it), one costs
- * about 30 us of CPU, so 4,096 were 130 ms iterations at 100,000 domains. */
+ * 30-100 us of CPU, so 1,024 were 40-100 ms iterations at 100,000
+ * domains. At most CTL_FEED_BATCH, fewer once the iteration's budget is
+ * spent (EV_BUDGET_NS), CTL_FEED_MIN at least. */
 #define CTL_FEED_BATCH 1024
+#define CTL_FEED_MIN 64
 void ctl_round_timer(struct ev_loop *loop, void *arg);
 void ctl_round_feed_cb(struct ev_loop *loop, void *arg);
 /* Before any new input to cd: replay the rounds it skipped while settled. */

@@ -94,7 +94,8 @@ static void run_end(struct controller *c)
 	}
 }
 
-/* One step of applying the answer, CTL_RELOAD_STEP domains: 100,000
+/* One step of applying the answer, CTL_RELOAD_STEP domains at most, fewer
+ * once the iteration's budget (EV_BUDGET_NS) is spent: 100,000
  * domains are 29 MB to copy out of the answer (each new page a fault)
  * and 100,000 binary searches to match, too much for one iteration. */
 static void run_step(struct ev_loop *loop, void *arg)
@@ -105,7 +106,15 @@ static void run_step(struct ev_loop *loop, void *arg)
 	int r;
 
 	if (run->phase == CTL_RELOAD_UNPACK) {
-		r = config_unpack_more(&run->u, run->ncfg, CTL_RELOAD_STEP, err, sizeof(err));
+		/* Parts of CTL_RELOAD_MIN until the iteration's budget is
+		 * spent or CTL_RELOAD_STEP are done. */
+		size_t done = 0;
+
+		do {
+			r = config_unpack_more(&run->u, run->ncfg, CTL_RELOAD_MIN, err,
+					       sizeof(err));
+			done += CTL_RELOAD_MIN;
+		} while (r > 0 && done < CTL_RELOAD_STEP && !ev_over_budget(loop));
 		if (r < 0) {
 			refused(c, err);
 			run_end(c);
@@ -126,12 +135,15 @@ static void run_step(struct ev_loop *loop, void *arg)
 			ctl_reload_match_begin(c);
 		}
 	} else {
-		size_t end = run->next + CTL_RELOAD_STEP;
+		size_t stop = run->next + CTL_RELOAD_STEP, end;
 
-		if (end > run->ncfg->n_domains)
-			end = run->ncfg->n_domains;
-		ctl_reload_match(c, run->ncfg, run->next, end, run->nd);
-		run->next = end;
+		do {
+			end = run->next + CTL_RELOAD_MIN;
+			if (end > run->ncfg->n_domains)
+				end = run->ncfg->n_domains;
+			ctl_reload_match(c, run->ncfg, run->next, end, run->nd);
+			run->next = end;
+		} while (end < run->ncfg->n_domains && end < stop && !ev_over_budget(loop));
 		if (end == run->ncfg->n_domains) {
 			ctl_reload_apply(c, run->ncfg, run->nd);
 			run->ncfg = NULL; /* the controller's now, and nd its domains */

@@ -155,7 +155,8 @@ void ctl_responder_send_cb(struct ev_loop *loop, void *arg)
 			   (unsigned)CTL_RESPONDER_SEND_MS * (cr->send_extended ? 2 : 1));
 }
 
-/* The next CTL_RESPONDER_ENCODE_STEP domains of the table: 1 while more
+/* The next CTL_RESPONDER_ENCODE_STEP domains of the table (fewer once the
+ * iteration's budget is spent, EV_BUDGET_NS): 1 while more
  * are left, 0 when cr->out holds the table, or negative errno. 100,000
  * domains are 3 MB to encode: in one go, with the pages faulting in, it
  * took most of a loop iteration's budget, and start-up, where domains
@@ -176,7 +177,7 @@ static int encode_step(struct controller *c)
 	end = cr->enc_next + CTL_RESPONDER_ENCODE_STEP;
 	if (end > c->n_domains)
 		end = c->n_domains;
-	for (; cr->enc_next < end; cr->enc_next++) {
+	for (size_t n = 0; cr->enc_next < end; cr->enc_next++, n++) {
 		const struct ctl_domain *cd = c->domains[cr->enc_next];
 		/* Pointers only: the builder copies the strings. */
 		struct responder_domain t = {
@@ -187,6 +188,9 @@ static int encode_step(struct controller *c)
 		    .reply_text = config_domain_reply_text(c->cfg, cd->dcfg),
 		};
 
+		if (n >= CTL_RESPONDER_ENCODE_MIN && n % CTL_RESPONDER_ENCODE_MIN == 0 &&
+		    ev_over_budget(c->loop))
+			break;
 		r = responder_wire_build_add(&cr->enc, &t);
 		if (r < 0)
 			return r;

@@ -140,6 +140,7 @@ void ctl_responder_push_drop(struct controller *c);
 /* Forget the last table sent: the next push sends a full one. */
 void ctl_responder_last_drop(struct controller *c);
 #define CTL_RESPONDER_ENCODE_STEP 8192 /* domains of the table encoded per iteration */
+#define CTL_RESPONDER_ENCODE_MIN 256   /* at least, however busy the iteration */
 /* enc_timer: encode the next part of the table. */
 void ctl_responder_encode_cb(struct ev_loop *loop, void *arg);
 /* send_timer: the child has not read the table in time. */

@@ -301,7 +301,8 @@ void ctl_reload_match(struct controller *c, const struct mxg_config *ncfg, size_
 	}
 }
 
-/* Domains after a reload, CTL_RELOAD_STEP an iteration: the new settings
+/* Domains after a reload, CTL_RELOAD_STEP an iteration at most (fewer
+ * once its budget is spent): the new settings
  * (rise, fall, graces, self) may change a verdict. Then publish. */
 void ctl_eval_timer_cb(struct ev_loop *loop, void *arg)
 {
@@ -310,9 +311,12 @@ void ctl_eval_timer_cb(struct ev_loop *loop, void *arg)
 
 	if (end > c->n_domains)
 		end = c->n_domains;
-	for (; c->eval_next < end; c->eval_next++) {
+	for (size_t n = 0; c->eval_next < end; c->eval_next++, n++) {
 		struct ctl_domain *cd = c->domains[c->eval_next];
 		struct ctl_snap snap;
+
+		if (n >= CTL_RELOAD_MIN && n % CTL_RELOAD_MIN == 0 && ev_over_budget(loop))
+			break;
 
 		ctl_snap_take(cd, &snap);
 		ds_evaluate(&cd->ds, &c->params, ev_now_ms());

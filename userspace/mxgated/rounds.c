@@ -101,7 +101,8 @@ static void feed_push(struct controller *c, struct ctl_domain *cd)
 	TAILQ_INSERT_TAIL(&c->feed, cd, feed_link);
 }
 
-/* The round's results to up to CTL_FEED_BATCH domains; the rest in the
+/* The round's results to up to CTL_FEED_BATCH domains, fewer when the
+ * iteration's budget is spent (at least CTL_FEED_MIN); the rest in the
  * next iterations; then publish, and start the round that waited for the
  * feed (rd->due). */
 static void feed(struct controller *c)
@@ -112,6 +113,9 @@ static void feed(struct controller *c)
 	for (unsigned n = 0; n < CTL_FEED_BATCH && !TAILQ_EMPTY(&c->feed); n++) {
 		struct ctl_domain *cd = TAILQ_FIRST(&c->feed);
 		struct ctl_snap snap;
+
+		if (n >= CTL_FEED_MIN && n % CTL_FEED_MIN == 0 && ev_over_budget(c->loop))
+			break;
 
 		ctl_snap_take(cd, &snap); /* catches up to the round before */
 		TAILQ_REMOVE(&c->feed, cd, feed_link);
