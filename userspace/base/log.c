@@ -10,6 +10,8 @@ static enum log_target log_target = LOG_TO_STDERR;
 static bool log_debug_on;
 static const char *log_ident = "mxgate";
 
+#define LOG_LINE_MAX 4096 /* octets of a line on stderr, newline included */
+
 void log_init(const char *ident, enum log_target target, bool debug)
 {
 	log_ident = ident;
@@ -37,9 +39,20 @@ void log_msg(int priority, const char *fmt, ...)
 	if (log_target == LOG_TO_SYSLOG) {
 		vsyslog(priority, fmt, ap);
 	} else {
-		fprintf(stderr, "%s: ", log_ident);
-		vfprintf(stderr, fmt, ap);
-		fputc('\n', stderr);
+		/* One write a line: stderr is unbuffered, and three calls were
+		 * three system calls (100,000 state changes at start-up), and
+		 * lines of processes sharing the file could interleave. */
+		char line[LOG_LINE_MAX];
+		int n = snprintf(line, sizeof(line), "%s: ", log_ident), m;
+
+		if (n < 0 || (size_t)n >= sizeof(line))
+			n = 0;
+		m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+		n += m > 0 ? m : 0;
+		if ((size_t)n > sizeof(line) - 2)
+			n = sizeof(line) - 2; /* cut a long line, keep its newline */
+		line[n++] = '\n';
+		fwrite(line, 1, (size_t)n, stderr);
 	}
 	va_end(ap);
 }
