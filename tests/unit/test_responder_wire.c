@@ -114,6 +114,15 @@ static void test_full_size_table(void **state)
 	assert_string_equal(out[n - 1].name, "d04095.test");
 	free(out);
 	free(raw);
+	/* Sorted but for its last two (the controller's order is checked,
+	 * and anything else sorted): still found by name. */
+	fill(&in[n - 1], "d04094.test", MXG_DOMAIN_GATED, MXG_REPLY_REJECT, "mx.test", "");
+	fill(&in[n - 2], "d04095.test", MXG_DOMAIN_GATED, MXG_REPLY_REJECT, "mx.test", "");
+	assert_int_equal(roundtrip(in, n, &out, &raw, &len), 0);
+	for (size_t i = 1; i < n; i++)
+		assert_true(strcmp(out[i - 1].name, out[i].name) < 0);
+	free(out);
+	free(raw);
 	assert_int_equal(responder_wire_encode(in, (size_t)MXG_MAX_DOMAINS + 1, &raw, &len),
 			 -E2BIG);
 	free(in);

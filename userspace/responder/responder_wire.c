@@ -259,7 +259,15 @@ int responder_wire_decode(const uint8_t *p, size_t len, uint32_t count,
 	}
 	if (off != len)
 		goto out;
-	qsort(t, count, sizeof(*t), domain_cmp);
+	/* The controller sends its domains sorted by name: checking that is
+	 * linear, sorting 100,000 records was most of this decode's 60 ms
+	 * (and its scratch copy 3 MB of fresh pages). Any other order is
+	 * sorted here. */
+	for (uint32_t i = 1; i < count; i++)
+		if (strcmp(t[i - 1].name, t[i].name) > 0) {
+			qsort(t, count, sizeof(*t), domain_cmp);
+			break;
+		}
 	*out = t;
 	err = 0;
 out:
