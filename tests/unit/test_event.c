@@ -274,6 +274,44 @@ static void test_due_timers_spread_over_iterations(void **state)
 	ev_loop_free(loop);
 }
 
+static int reads_served;
+
+static void slow_read(struct ev_loop *loop, int fd, unsigned events, void *arg)
+{
+	char b[8];
+
+	if (read(fd, b, sizeof(b)) < 0)
+		fail();
+	reads_served++;
+	spin_ms(1);
+}
+
+/* 40 ready pipes whose callbacks take 1 ms each: an iteration serves 32
+ * (the least, past its 20 ms budget) and leaves the rest ready, reported
+ * again by the next wait (epoll is level triggered): none is lost. */
+static void test_ready_descriptors_spread_over_iterations(void **state)
+{
+	struct ev_loop *loop = ev_loop_new();
+	int p[40][2];
+
+	reads_served = 0;
+	for (int i = 0; i < 40; i++) {
+		assert_int_equal(pipe(p[i]), 0);
+		assert_int_equal(ev_io_add(loop, p[i][0], EV_READ, slow_read, NULL), 0);
+		assert_int_equal(write(p[i][1], "x", 1), 1);
+	}
+	assert_int_equal(ev_run_once(loop, 0), 0);
+	assert_int_equal(reads_served, 32);
+	assert_int_equal(ev_run_once(loop, 0), 0);
+	assert_int_equal(reads_served, 40);
+	for (int i = 0; i < 40; i++) {
+		ev_io_del(loop, p[i][0]);
+		close(p[i][0]);
+		close(p[i][1]);
+	}
+	ev_loop_free(loop);
+}
+
 static bool over_budget_seen;
 
 static void budget_timer(struct ev_loop *loop, void *arg)
@@ -304,6 +342,7 @@ int main(void)
 	    cmocka_unit_test(test_stall_names_its_callback),
 	    cmocka_unit_test(test_due_timers_spread_over_iterations),
 	    cmocka_unit_test(test_over_budget_after_20ms),
+	    cmocka_unit_test(test_ready_descriptors_spread_over_iterations),
 	};
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
 }

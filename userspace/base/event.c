@@ -18,6 +18,7 @@
 
 #define EV_MAX_EVENTS 256 /* epoll_wait batch */
 #define EV_TIMERS_MIN 64  /* due timers run per iteration, at least */
+#define EV_EVENTS_MIN 32  /* ready descriptors served per iteration, at least */
 
 struct ev_watcher {
 	ev_io_cb cb;
@@ -334,6 +335,10 @@ int ev_run_once(struct ev_loop *loop, int max_wait_ms)
 		const char *name;
 		unsigned events = 0;
 
+		/* Past the budget the rest of the batch waits: epoll is level
+		 * triggered, so the next wait reports them again. */
+		if (i >= EV_EVENTS_MIN && top.at - busy_from >= EV_BUDGET_NS)
+			break;
 		if ((size_t)fd >= loop->n_watchers || !loop->watchers[fd].used)
 			continue; /* deleted by an earlier callback in this batch */
 		w = &loop->watchers[fd];

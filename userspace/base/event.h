@@ -71,9 +71,10 @@ static inline bool ev_timer_armed(const struct ev_timer *t)
  * long that callback took, so an operator sees where a stall came from. */
 #define EV_STALL_SLOW_NS 100000000ull /* 100 ms */
 #define EV_TIMERS_PER_RUN 4096	      /* due timers run per iteration, at most */
-/* An iteration's work budget: due timers stop running once the iteration
- * has been busy this long (the rest run in the next one), and work done
- * in slices asks ev_over_budget() between parts. Wall time: on a loaded
+/* An iteration's work budget: ready descriptors are served and due
+ * timers run until the iteration has been busy this long (the rest in the
+ * next one; at least a few of each), and work done in slices asks
+ * ev_over_budget() between parts. Wall time: on a loaded
  * host the slices get smaller and the loop stays responsive. */
 #define EV_BUDGET_NS 20000000ull /* 20 ms */
 /* Inside a callback: has this iteration been busy EV_BUDGET_NS yet? */
