@@ -121,6 +121,7 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	ev_timer_init(&c->refresh_timer, ctl_refresh_timer_cb, c);
 	TAILQ_INIT(&c->dirty);
 	c->gate_async_fd = -1;
+	c->trim_fd = -1;
 	ev_timer_init(&c->gate_async_timer, ctl_gate_async_timer_cb, c);
 	TAILQ_INIT(&c->feed);
 	TAILQ_INIT(&c->unsettled);
@@ -237,6 +238,7 @@ int controller_start(struct controller *c, const char *config_path, struct mxg_c
 	}
 
 	ctl_publish_start(c);
+	ctl_trim_start(c);
 	/* The first round as soon as the first MX sets may be in. */
 	if (ev_timer_start(c->loop, &c->round.timer, 0) < 0) {
 		log_err("cannot arm the round timer: out of memory");
@@ -293,6 +295,7 @@ void controller_stop(struct controller *c, bool detach)
 		ev_timer_stop(c->loop, &c->publish_timer);
 		ev_timer_stop(c->loop, &c->dirty_timer);
 		ev_timer_stop(c->loop, &c->refresh_timer);
+		ctl_trim_stop(c);
 		ctl_reload_stop(c);
 	}
 	ctl_links_stop(c);

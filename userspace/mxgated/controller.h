@@ -241,6 +241,9 @@ struct controller {
 	bool state_job_empty;		  /* the save running started with empty tables */
 	bool state_saved_empty;		  /* the file holds empty tables, as the loop does */
 	struct ctl_unserved *unserved;	  /* recipient domains seen, not served */
+	struct ev_timer trim_timer;	  /* ctl_trim.c */
+	int trim_fd;			  /* /proc/self/statm, or -1 */
+	uint64_t trim_every_ms;		  /* the interval, as the last trim says */
 
 	struct ctl_gate_addr addrs[MXG_MAX_ADDRESSES];
 	size_t n_addrs;
@@ -377,6 +380,12 @@ enum ctl_steer ctl_addr_steer(const struct controller *c, const struct mxg_ip *i
  * sentence for the text status. */
 const char *ctl_steer_token(enum ctl_steer s);
 const char *ctl_steer_text(enum ctl_steer s);
+
+/* ctl_trim.c: free heap pages back to the system, often while that gives
+ * back much, rarely while it gives back little. */
+void ctl_trim_start(struct controller *c);
+void ctl_trim_soon(struct controller *c); /* a burst ahead (a reload) */
+void ctl_trim_stop(struct controller *c);
 
 /* rounds.c */
 /* Domains fed a round's results per loop iteration: at start-up, when

@@ -436,6 +436,7 @@ int ctl_reload_apply(struct controller *c, struct mxg_config *ncfg, struct ctl_d
 	ctl_timer_start(c, &c->eval_timer, 0, "reload evaluation");
 	c->table_gen++;
 	c->cnt.reloads++;
+	ctl_trim_soon(c);	      /* the old config's domains were freed */
 	c->state_saved_empty = false; /* state_dir may have changed: save there */
 	log_notice("reloaded %s: %zu domain(s)", c->config_path, c->n_domains);
 	if (responder_changed)

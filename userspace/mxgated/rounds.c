@@ -22,7 +22,6 @@
 #include "controller.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,22 +42,6 @@ static void round_clear(struct ctl_round *rd)
 	rd->slots = NULL;
 	rd->n = 0;
 	rd->running = false;
-}
-
-/* Give the free pages inside the heap back to the system once a round.
- * The start-up lookups (an MX answer, an ldns packet and a set per domain)
- * free most of what they allocate, in holes below live memory that glibc
- * keeps because they are not at the heap's top; malloc_trim returns every
- * whole free page wherever it is. Once a round is cheap (a walk over the
- * free chunks) and keeps the resident size near what is in use after
- * bursts (start-up, a reload, DNS trouble). */
-static void trim_heap(void)
-{
-	uint64_t t0 = ev_now_ms();
-	int freed = malloc_trim(0);
-
-	log_debug("heap trim: %s in %llums", freed ? "pages given back" : "nothing to give back",
-		  (unsigned long long)(ev_now_ms() - t0));
 }
 
 void ctl_domain_catch_up(struct ctl_domain *cd)
@@ -134,7 +117,6 @@ static void feed(struct controller *c)
 		  (unsigned long long)(ev_now_ms() - rd->last_ms));
 	round_clear(rd);
 	ctl_publish(c);
-	trim_heap();
 	if (rd->due) {
 		rd->due = false;
 		ctl_timer_start(c, &rd->timer, 0, "round"); /* in the next iteration */
