@@ -9,7 +9,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/queue.h>
 
 #include "event.h"
 
@@ -19,9 +18,17 @@
 #define CTL_DNS_WHEEL_BATCH 4096 /* lookups started per iteration */
 
 struct ctl_dns_entry {
-	LIST_ENTRY(ctl_dns_entry) link;
 	uint64_t slot; /* the second it is due in (absolute, monotonic) */
+	uint32_t idx;  /* its place in that slot's array */
 	bool queued;
+};
+
+/* The entries due in one second, in the order they were put there; a
+ * removed one leaves a NULL behind (nothing else is written: no
+ * neighbour's link, in memory the loop may not have touched for 300 s). */
+struct ctl_dns_slot {
+	struct ctl_dns_entry **e;
+	uint32_t len, cap;
 };
 
 struct ctl_dns_wheel;
@@ -33,14 +40,16 @@ struct ctl_dns_wheel {
 	void *arg;
 	struct ev_timer timer;
 	uint64_t cur; /* the next second to work through */
+	uint32_t pos; /* how far into cur's slot (a tick cut short) */
 	size_t n;     /* entries on the wheel */
-	LIST_HEAD(, ctl_dns_entry) slot[CTL_DNS_WHEEL_SLOTS];
+	struct ctl_dns_slot slot[CTL_DNS_WHEEL_SLOTS];
 };
 
 void ctl_dns_wheel_init(struct ctl_dns_wheel *w, struct ev_loop *loop, ctl_dns_due_cb due,
 			void *arg);
 void ctl_dns_wheel_free(struct ctl_dns_wheel *w);
-/* (Re)schedule e for due_ms (ev_now_ms clock). */
+/* (Re)schedule e for due_ms (ev_now_ms clock); out of memory, e is due
+ * now instead (an early lookup, never a lost one). */
 void ctl_dns_wheel_put(struct ctl_dns_wheel *w, struct ctl_dns_entry *e, uint64_t due_ms);
 /* Off the wheel, if on it. O(1). */
 void ctl_dns_wheel_del(struct ctl_dns_wheel *w, struct ctl_dns_entry *e);
