@@ -54,6 +54,7 @@
 #include "log.h"
 #include "mxgate.skel.h"
 #include "pins.h"
+#include "tc_claim.h"
 #include "tc_domains.h"
 #include "tc_hook.h"
 
@@ -63,6 +64,7 @@ struct gate {
 	int ifindex[MXG_MAX_INTERFACES];
 	char ifname[MXG_MAX_INTERFACES][IF_NAMESIZE];
 	bool attached[MXG_MAX_INTERFACES];	   /* as of the last open/check */
+	int claim[MXG_MAX_INTERFACES];		   /* tc_claim.h: ours alone; -1 */
 	struct tc_ahead ahead[MXG_MAX_INTERFACES]; /* foreign filters before ours */
 	size_t n_if;
 	uint32_t prog_id;
@@ -202,6 +204,8 @@ static int tc_open(struct gate **out, const struct mxg_config *cfg, char *err, s
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
+	for (size_t i = 0; i < MXG_MAX_INTERFACES; i++)
+		g->claim[i] = -1;
 	if (tc_domains_init(&g->doms, g->pin_dir)) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
@@ -228,6 +232,10 @@ static int tc_open(struct gate **out, const struct mxg_config *cfg, char *err, s
 		g->ifindex[g->n_if] = (int)idx;
 		snprintf(g->ifname[g->n_if], sizeof(g->ifname[0]), "%s", cfg->interfaces[i]);
 		g->n_if++;
+		/* Before anything is attached: another daemon's filter stays. */
+		ret = tc_claim(g->ifname[g->n_if - 1], &g->claim[g->n_if - 1], err, errlen);
+		if (ret)
+			goto fail;
 	}
 	pins_libbpf_log_to_debug();
 
@@ -269,6 +277,8 @@ fail:
 	if (g->skel)
 		mxgate__destroy(g->skel);
 	tc_domains_free(&g->doms);
+	for (size_t i = 0; i < g->n_if; i++)
+		tc_unclaim(g->claim[i]);
 	free(g);
 	return ret;
 }
@@ -513,6 +523,8 @@ static void tc_close(struct gate *g, bool detach)
 	}
 	mxgate__destroy(g->skel);
 	tc_domains_free(&g->doms);
+	for (size_t i = 0; i < g->n_if; i++)
+		tc_unclaim(g->claim[i]);
 	free(g);
 }
 

@@ -16,6 +16,7 @@
 
 #include "controller.h"
 #include "log.h"
+#include "tc_claim.h"
 
 /* The pipe is made this big (best effort: pipe-max-size is 1 MiB by
  * default), and this much is read per wake-up: a reload's answer at
@@ -132,6 +133,7 @@ int ctl_job_start(struct controller *c, struct ctl_job *j, uint64_t deadline_ms,
 		/* Its own process group: the deadline kills what it ran too. */
 		setpgid(0, 0);
 		close(p[0]);
+		tc_claims_close_inherited(); /* the interfaces are the daemon's */
 		run(c, p[1], arg);
 		_exit(0);
 	}
