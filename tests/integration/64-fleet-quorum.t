@@ -10,8 +10,7 @@
 # gated on both again. Redis stopped: nobody can verify a quorum, both
 # open (quorum_unverified).
 set -u
-. "$MXG_SRC/tests/lib/mxgated.sh"
-. "$MXG_SRC/tests/lib/redis.sh"
+. "$MXG_SRC/tests/lib/fleet.sh"
 
 tn_init 150
 command -v jq >/dev/null || tn__die "jq not found; run: sh scripts/install-deps.sh"
@@ -28,9 +27,7 @@ mx3.example.test.  300 IN AAAA 2001:db8::21
 EOF
 } | tn_dns_zone
 tn_dns_start
-rd_init
-tn_host_add r1 192.0.2.61 2001:db8::61
-rd_server_start r1
+fleet_redis
 tn_postfix_start p1 primary
 tn_postfix_start edge backup
 TN_MYHOSTNAME_edge2=mx3.example.test tn_postfix_start edge2 backup

@@ -7,15 +7,12 @@
 # 451, never a 5xx); once the value is gone it is connected again and
 # takes records as before.
 set -u
-. "$MXG_SRC/tests/lib/mxgated.sh"
-. "$MXG_SRC/tests/lib/redis.sh"
+. "$MXG_SRC/tests/lib/fleet.sh"
 
 mxg_scene 180
 tn_on_cleanup mxg_stop
 tap_plan 11
-rd_init
-tn_host_add r1 192.0.2.61 2001:db8::61
-rd_server_start r1
+fleet_redis
 mxg_config reply=greylist greylist_delay=3s greylist_window=60s
 rd_conf_lines >>"$MXG_CONF"
 mxg_start

@@ -8,15 +8,12 @@
 # 5xx); a password file every user can read is refused by mxgated -n and
 # by the reload, which keeps the connection it has.
 set -u
-. "$MXG_SRC/tests/lib/mxgated.sh"
-. "$MXG_SRC/tests/lib/redis.sh"
+. "$MXG_SRC/tests/lib/fleet.sh"
 
 mxg_scene 180
 tn_on_cleanup mxg_stop
 tap_plan 14
-rd_init
-tn_host_add r1 192.0.2.61 2001:db8::61
-rd_server_start r1
+fleet_redis
 mxg_config reply=greylist greylist_delay=3s greylist_window=60s
 rd_conf_lines >>"$MXG_CONF"
 mxg_start

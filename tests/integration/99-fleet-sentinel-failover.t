@@ -21,27 +21,11 @@
 #     the edges have written back what they hold at reconnection (tuples
 #     are not written back: a lost one costs its sender one more 451).
 set -u
-. "$MXG_SRC/tests/lib/mxgated.sh"
-. "$MXG_SRC/tests/lib/redis.sh"
+. "$MXG_SRC/tests/lib/fleet.sh"
 
-tn_init 300
-tn_up
-tn_host_add edge2 192.0.2.21 2001:db8::21
-{
-	tn_dns_std_zone
-	echo "example.test.      300 IN MX   20 mx3.example.test."
-	echo "mx3.example.test.  300 IN A    192.0.2.21"
-	echo "mx3.example.test.  300 IN AAAA 2001:db8::21"
-} | tn_dns_zone
-tn_dns_start
-tn_postfix_start p1 primary
+fleet_scene 300
 tn_postfix_start edge backup
 tn_postfix_start edge2 backup
-MXG_PIN=$(tn_bpffs)/mxgate
-MXG_CONF=$TN_DIR/mxgate.conf
-MXG_SOCK=$TN_DIR/run/control.sock
-MXG_LOG=$TN_DIR/mxgated.log
-tn_on_cleanup mxg_stop
 tap_plan 22
 
 # Senders: BEFORE earn their passes well before the kill, BURST around it
@@ -59,8 +43,6 @@ done
 rd_init
 rd_set
 
-PIN2=$TN_DIR/bpf/mxgate2
-SOCK2=$TN_DIR/run2/control.sock
 REPLIES=$TN_DIR/smtp-replies
 : >"$REPLIES"
 DEFER='^451 4\.7\.1 example\.test: this is a backup MX'
@@ -85,7 +67,6 @@ rcpt_to() { # rcpt_to SERVER SRC RCPT: the reply to RCPT TO
 		awk '/-> RCPT TO/ { r = 1; next }
 		     r && /^<[-*~ ]+[0-9][0-9][0-9] / { sub(/^<[-*~ ]+/, ""); print; exit }'
 }
-status2() { "$MXGATE" status --json -s "$SOCK2" 2>/dev/null; }
 status_of() { if [ "$1" = edge ]; then mxg_status; else status2; fi; }
 sock_of() { if [ "$1" = edge ]; then echo "$MXG_SOCK"; else echo "$SOCK2"; fi; }
 metric() { # metric edge|edge2 NAME
@@ -101,12 +82,8 @@ pass_keys() {
 
 mxg_config reply=greylist greylist_delay=3s greylist_window=5m pass_ttl=30m pass_max=1h
 rd_conf_lines sentinel >>"$MXG_CONF"
-sed -e "s|^self = .*|self = mx3.example.test|" -e "s|^pin_dir = .*|pin_dir = $PIN2|" \
-	-e "s|^control_socket = .*|control_socket = $SOCK2|" -e "s|^state_dir = .*|state_dir = $TN_DIR/state2|" \
-	"$MXG_CONF" >"$TN_DIR/mxgate2.conf"
 mxg_start
-tn_spawn edge2 mxgated "$MXGATED" -f -d -c "$TN_DIR/mxgate2.conf"
-tn_wait 20 status2 || tap_diag "edge2's mxgated did not start: $(tail -5 "$TN_DIR/edge2/mxgated.log")"
+fleet_start2
 both_gated() {
 	mxg_is_state example.test gated && [ "$(status2 | jq -r '.domains[0].state')" = gated ]
 }

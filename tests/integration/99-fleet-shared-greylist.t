@@ -13,27 +13,11 @@
 #     meanwhile has its message stored by edge2's Postfix (not edge's);
 #     Redis back: what edge2 learnt meanwhile reaches edge.
 set -u
-. "$MXG_SRC/tests/lib/mxgated.sh"
-. "$MXG_SRC/tests/lib/redis.sh"
+. "$MXG_SRC/tests/lib/fleet.sh"
 
-# mxg_scene, with the zone of both backups from the start.
-tn_init 300
-tn_up
-tn_host_add edge2 192.0.2.21 2001:db8::21
-{
-	tn_dns_std_zone
-	echo "example.test.      300 IN MX   20 mx3.example.test."
-	echo "mx3.example.test.  300 IN A    192.0.2.21"
-	echo "mx3.example.test.  300 IN AAAA 2001:db8::21"
-} | tn_dns_zone
-tn_dns_start
-tn_postfix_start p1 primary
+# Both backups in the zone from the start.
+fleet_scene 300
 tn_postfix_start edge backup
-MXG_PIN=$(tn_bpffs)/mxgate
-MXG_CONF=$TN_DIR/mxgate.conf
-MXG_SOCK=$TN_DIR/run/control.sock
-MXG_LOG=$TN_DIR/mxgated.log
-tn_on_cleanup mxg_stop
 tap_plan 20
 # Not 192.0.2.53: that is the test DNS server (TN_DNS_IP); a second owner
 # on the bridge answers ARP for it and edges get "connection refused".
@@ -41,37 +25,22 @@ for a in 51 52 55 56; do
 	tn_addr_add snd 192.0.2.$a
 done
 tn_postfix_start edge2 backup
-rd_init
-tn_host_add r1 192.0.2.61 2001:db8::61
-rd_server_start r1
+fleet_redis
 
-PIN2=$TN_DIR/bpf/mxgate2
-SOCK2=$TN_DIR/run2/control.sock
 DEFER='^451 4\.7\.1 example\.test: this is a backup MX'
 dump() { tn_exec "$1" "$MXGATE" dump --pin-dir "$2"; }
 fresh_at() { # fresh_at edge|edge2 ADDR: a fresh pass in that edge's kernel map
 	if [ "$1" = edge ]; then dump edge "$MXG_PIN"; else dump edge2 "$PIN2"; fi |
 		sed -n '/^passes:/,$p' | grep -q "^  $2 .*fresh"
 }
-rcpt_to() { # rcpt_to SERVER SRC RCPT: the reply to RCPT TO
-	tn_swaks snd --server "$1" --local-interface "$2" --from a@sender.test --to "$3" \
-		--quit-after RCPT --timeout 5 2>&1 |
-		awk '/-> RCPT TO/ { r = 1; next }
-		     r && /^<[-*~ ]+[0-9][0-9][0-9] / { sub(/^<[-*~ ]+/, ""); print; exit }'
-}
-status2() { "$MXGATE" status --json -s "$SOCK2" 2>/dev/null; }
 redis_up() { # redis_up edge|edge2
 	if [ "$1" = edge ]; then mxg_status; else status2; fi | jq -e '.counters.redis.connected' >/dev/null
 }
 
 mxg_config reply=greylist greylist_delay=3s greylist_window=60s pass_ttl=40s pass_max=60s
 rd_conf_lines >>"$MXG_CONF"
-sed -e "s|^self = .*|self = mx3.example.test|" -e "s|^pin_dir = .*|pin_dir = $PIN2|" \
-	-e "s|^control_socket = .*|control_socket = $SOCK2|" -e "s|^state_dir = .*|state_dir = $TN_DIR/state2|" \
-	"$MXG_CONF" >"$TN_DIR/mxgate2.conf"
 mxg_start
-tn_spawn edge2 mxgated "$MXGATED" -f -d -c "$TN_DIR/mxgate2.conf"
-tn_wait 20 status2 || tap_diag "edge2's mxgated did not start: $(tail -5 "$TN_DIR/edge2/mxgated.log")"
+fleet_start2
 both_gated() {
 	mxg_is_state example.test gated && [ "$(status2 | jq -r '.domains[0].state')" = gated ]
 }

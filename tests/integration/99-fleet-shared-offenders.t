@@ -10,50 +10,20 @@
 # 451 for defer.test (a deferral never becomes a bounce). edge2's
 # responder killed and restarted: the new one is told too.
 set -u
-. "$MXG_SRC/tests/lib/mxgated.sh"
-. "$MXG_SRC/tests/lib/redis.sh"
+. "$MXG_SRC/tests/lib/fleet.sh"
 
-tn_init 200
-tn_up
-tn_host_add edge2 192.0.2.21 2001:db8::21
-{
-	tn_dns_std_zone
-	cat <<'Z'
-example.test.      300 IN MX   20 mx3.example.test.
-mx3.example.test.  300 IN A    192.0.2.21
-mx3.example.test.  300 IN AAAA 2001:db8::21
-defer.test.        300 IN MX   10 mx1.example.test.
+fleet_scene 200 "defer.test.        300 IN MX   10 mx1.example.test.
 defer.test.        300 IN MX   20 mx2.example.test.
-defer.test.        300 IN MX   20 mx3.example.test.
-Z
-} | tn_dns_zone
-tn_dns_start
-tn_postfix_start p1 primary
-MXG_PIN=$(tn_bpffs)/mxgate
-MXG_CONF=$TN_DIR/mxgate.conf
-MXG_SOCK=$TN_DIR/run/control.sock
-MXG_LOG=$TN_DIR/mxgated.log
-tn_on_cleanup mxg_stop
+defer.test.        300 IN MX   20 mx3.example.test."
 tap_plan 12
 # Not 192.0.2.53 (the test DNS server's address).
 for a in 57 58; do
 	tn_addr_add snd 192.0.2.$a
 done
-rd_init
-tn_host_add r1 192.0.2.61 2001:db8::61
-rd_server_start r1
+fleet_redis
 
-PIN2=$TN_DIR/bpf/mxgate2
-SOCK2=$TN_DIR/run2/control.sock
 OFFENDER='^550 5\.7\.1 '
 GATED='^551 5\.7\.1 '
-rcpt_to() { # rcpt_to SERVER SRC RCPT: the reply to RCPT TO, one session
-	tn_swaks snd --server "$1" --local-interface "$2" --from a@sender.test --to "$3" \
-		--quit-after RCPT --timeout $((5 * TN_TIME_SCALE)) 2>&1 |
-		awk '/-> RCPT TO/ { r = 1; next }
-		     r && /^<[-*~ ]+[0-9][0-9][0-9] / { sub(/^<[-*~ ]+/, ""); print; exit }'
-}
-status2() { "$MXGATE" status --json -s "$SOCK2" 2>/dev/null; }
 offenders() { # offenders edge|edge2
 	if [ "$1" = edge ]; then
 		"$MXGATE" offenders -s "$MXG_SOCK" 2>/dev/null
@@ -65,12 +35,8 @@ offenders() { # offenders edge|edge2
 mxg_config domains="example.test defer.test" reply=reject offender_threshold=2 offender_window=60s
 rd_conf_lines >>"$MXG_CONF"
 printf '\n[domain defer.test]\nreply = defer\n' >>"$MXG_CONF"
-sed -e "s|^self = .*|self = mx3.example.test|" -e "s|^pin_dir = .*|pin_dir = $PIN2|" \
-	-e "s|^control_socket = .*|control_socket = $SOCK2|" -e "s|^state_dir = .*|state_dir = $TN_DIR/state2|" \
-	"$MXG_CONF" >"$TN_DIR/mxgate2.conf"
 mxg_start
-tn_spawn edge2 mxgated "$MXGATED" -f -d -c "$TN_DIR/mxgate2.conf"
-tn_wait 20 status2 || tap_diag "edge2's mxgated did not start: $(tail -5 "$TN_DIR/edge2/mxgated.log")"
+fleet_start2
 gated2() { [ "$(status2 | jq -r '[.domains[] | select(.state == "gated")] | length')" = 2 ]; }
 both_gated() { mxg_is_state example.test gated && mxg_is_state defer.test gated && gated2; }
 tap_ok "both backups gate example.test and defer.test (the primary is up)" tn_wait 20 both_gated
