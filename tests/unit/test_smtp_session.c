@@ -179,7 +179,7 @@ static void test_greeting_and_ehlo(void **state)
 	assert_string_equal(f->got, "220 " HELO_NAME " ESMTP\r\n");
 	assert_string_equal(say(f, "EHLO client.example\r\n"),
 			    "250-" HELO_NAME "\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n"
-			    "250-8BITMIME\r\n250 SIZE\r\n");
+			    "250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE\r\n");
 	assert_string_equal(say(f, "HELO client.example\r\n"), "250 " HELO_NAME "\r\n");
 	assert_string_equal(say(f, "EHLO\r\n"), "501 5.5.4 Syntax: EHLO hostname\r\n");
 }
@@ -325,7 +325,7 @@ static void test_pipelined_in_one_buffer(void **state)
 	    say(f, "EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@example.test>\r\n"
 		   "RCPT TO:<y@nowhere.test>\r\nDATA\r\nQUIT\r\nNOOP\r\n"),
 	    "250-" HELO_NAME "\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n"
-	    "250-8BITMIME\r\n250 SIZE\r\n250 2.1.0 Ok\r\n" GATED_551
+	    "250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE\r\n250 2.1.0 Ok\r\n" GATED_551
 	    "451 4.7.1 <nowhere.test>: not served by this backup MX now; please try again later\r\n"
 	    "554 5.5.1 Error: no valid recipients\r\n221 2.0.0 Bye\r\n");
 }
@@ -383,8 +383,44 @@ static void test_nul_and_binary_bytes(void **state)
 	assert_string_equal(
 	    say(f, "EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@exa\x80mple.test>\r\n"),
 	    "250-" HELO_NAME "\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n"
-	    "250-8BITMIME\r\n250 SIZE\r\n250 2.1.0 Ok\r\n"
+	    "250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE\r\n250 2.1.0 Ok\r\n"
 	    "501 5.5.4 Syntax error: invalid characters\r\n");
+}
+
+/* UTF-8 addresses (RFC 6531, SMTPUTF8 offered): a local part in UTF-8 at
+ * a served domain gets that domain's reply, never a 501 (a bounce where
+ * the backup's MTA would have taken it); a domain in UTF-8 is served by no
+ * entry (the table holds A-labels); octets that are not UTF-8 still 501. */
+static void test_utf8_addresses(void **state)
+{
+	struct fx *f = *state;
+
+	fx_start(f, 0, 0);
+	say(f, "EHLO c\r\n");
+	assert_string_equal(say(f, "MAIL FROM:<j\xc3\xb6rg@sender.example> SMTPUTF8\r\n"),
+			    "250 2.1.0 Ok\r\n");
+	assert_string_equal(f->s.from, "j\xc3\xb6rg@sender.example");
+	assert_string_equal(say(f, "RCPT TO:<\xe7\x94\xa8\xe6\x88\xb7@example.test>\r\n"),
+			    GATED_551);
+	/* The reply's text stays ASCII: what it quotes of the domain is '?'. */
+	assert_non_null(strstr(say(f, "RCPT TO:<x@b\xc3\xbc"
+				      "cher.test>\r\n"),
+			       "451 4.7.1 <b??cher.test>: not served"));
+	/* A U-label of 66 octets (22 three-octet characters) is not too long. */
+	assert_non_null(strstr(say(f, "RCPT TO:<x@\xe4\xbe\x8b\xe4\xbe\x8b\xe4\xbe\x8b"
+				      "\xe4\xbe\x8b\xe4\xbe\x8b\xe4\xbe\x8b\xe4\xbe\x8b\xe4\xbe\x8b"
+				      "\xe4\xbe\x8b\xe4\xbe\x8b\xe4\xbe\x8b\xe4\xbe\x8b\xe4\xbe\x8b"
+				      "\xe4\xbe\x8b\xe4\xbe\x8b\xe4\xbe\x8b\xe4\xbe\x8b\xe4\xbe\x8b"
+				      "\xe4\xbe\x8b\xe4\xbe\x8b\xe4\xbe\x8b\xe4\xbe\x8b.test>\r\n"),
+			       "not served"));
+	/* Overlong, surrogate, truncated, past U+10FFFF, a lone continuation. */
+	static const char *const bad[] = {
+	    "RCPT TO:<\xc0\xafx@example.test>\r\n", "RCPT TO:<\xed\xa0\x80x@example.test>\r\n",
+	    "RCPT TO:<\xe7\x94@example.test>\r\n", "RCPT TO:<\xf4\x90\x80\x80@example.test>\r\n",
+	    "RCPT TO:<\xbfx@example.test>\r\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_string_equal(say(f, bad[i]),
+				    "501 5.5.4 Syntax error: invalid characters\r\n");
 }
 
 static void test_garbage_flood_gets_421(void **state)
@@ -1092,6 +1128,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_overlong_lines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nul_and_binary_bytes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_utf8_addresses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_garbage_flood_gets_421, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_max_commands_gets_421, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keepalive_only_session_gets_421_after_budget,

@@ -17,10 +17,12 @@
 
 #define HELO_NAME "backup.example.net"
 #define EHLO_TLS                                                                                   \
-	"250-" HELO_NAME "\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"       \
+	"250-" HELO_NAME                                                                           \
+	"\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"        \
 	"250-STARTTLS\r\n250 SIZE\r\n"
 #define EHLO_PLAIN                                                                                 \
-	"250-" HELO_NAME "\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n"       \
+	"250-" HELO_NAME                                                                           \
+	"\r\n250-PIPELINING\r\n250-ENHANCEDSTATUSCODES\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"        \
 	"250 SIZE\r\n"
 
 struct fx {

@@ -20,9 +20,39 @@ const char *smtp_path_keyword(const char *arg, const char *kw)
 	return arg + n;
 }
 
+/* RFC 5321 atext, and the octets of UTF-8 (RFC 6531 4.1: UTF8-non-ascii;
+ * the command line was checked to be well-formed UTF-8). */
 static bool is_atext(char c)
 {
-	return isalnum((unsigned char)c) || (c && strchr("!#$%&'*+-/=?^_`{|}~.", c));
+	return isalnum((unsigned char)c) || (unsigned char)c >= 0x80 ||
+	       (c && strchr("!#$%&'*+-/=?^_`{|}~.", c));
+}
+
+size_t smtp_utf8_len(const char *p, size_t avail)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t n;
+
+	if (u[0] < 0x80)
+		return 1;
+	if (u[0] >= 0xc2 && u[0] <= 0xdf)
+		n = 2;
+	else if (u[0] >= 0xe0 && u[0] <= 0xef)
+		n = 3;
+	else if (u[0] >= 0xf0 && u[0] <= 0xf4)
+		n = 4;
+	else
+		return 0; /* a continuation octet first, an overlong lead, past U+10FFFF */
+	if (n > avail)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((u[i] & 0xc0) != 0x80)
+			return 0;
+	/* Overlong three and four octet forms, surrogates, past U+10FFFF. */
+	if ((u[0] == 0xe0 && u[1] < 0xa0) || (u[0] == 0xed && u[1] > 0x9f) ||
+	    (u[0] == 0xf0 && u[1] < 0x90) || (u[0] == 0xf4 && u[1] > 0x8f))
+		return 0;
+	return n;
 }
 
 /* A domain or address literal of a path, up to end. Copies it, lower
@@ -30,6 +60,7 @@ static bool is_atext(char c)
 static int parse_domain(const char *p, const char *end, char *dom, size_t domlen)
 {
 	size_t n = (size_t)(end - p), label = 0;
+	bool wide = false;
 
 	if (n && p[n - 1] == '.' && p[0] != '[')
 		n--;
@@ -45,23 +76,27 @@ static int parse_domain(const char *p, const char *end, char *dom, size_t domlen
 		dom[n] = '\0';
 		return 0;
 	}
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
+	for (size_t i = 0; i <= n; i++) {
+		char c = i < n ? p[i] : '.';
 
 		if (c == '.') {
-			if (!label)
-				return -1; /* empty label */
+			/* A U-label (RFC 6531) may take more than 63 octets
+			 * in UTF-8: only its A-label is bound by 63. */
+			if (!label || (label > 63 && !wide))
+				return -1; /* empty or too long */
 			label = 0;
+			wide = false;
 		} else if (isalnum((unsigned char)c) || c == '-' || c == '_') {
-			if (++label > 63)
-				return -1;
+			label++;
+		} else if ((unsigned char)c >= 0x80) {
+			label++;
+			wide = true;
 		} else {
 			return -1;
 		}
-		dom[i] = (char)tolower((unsigned char)c);
+		if (i < n)
+			dom[i] = (char)tolower((unsigned char)c);
 	}
-	if (!label)
-		return -1;
 	dom[n] = '\0';
 	return 0;
 }

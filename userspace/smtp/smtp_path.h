@@ -16,6 +16,11 @@ const char *smtp_path_keyword(const char *arg, const char *kw);
 /* A path with optional ESMTP parameters into dom (its domain, "" when it
  * has none) and local (its local part, lower case, unquoted, cut to
  * locallen - 1); "<>" only when null_ok. 0 or -1 (bad syntax). */
+/* The length of the well-formed UTF-8 sequence at p (1 for ASCII; no
+ * overlong form, surrogate or code point past U+10FFFF), 0 if there is
+ * none within avail octets. */
+size_t smtp_utf8_len(const char *p, size_t avail);
+
 int smtp_path_parse(const char *a, bool null_ok, char *dom, size_t domlen, char *local,
 		    size_t locallen);
 
