@@ -15,10 +15,6 @@ mxg_scene 120
 tap_plan 7
 tn_postfix_start snd sender
 
-block_p1() {
-	tn_block snd "$TN_IP_p1"
-	tn_block snd "$TN_IP6_p1"
-}
 at_least() { # VALUE-COMMAND... N
 	local n=${*: -1}
 	[ "$("${@:1:$#-1}")" -ge "$n" ]
@@ -28,7 +24,7 @@ mxg_config reply=defer
 mxg_start
 tap_ok "gated: the edge reaches the primary" mxg_wait_state example.test gated 8
 
-block_p1
+tn_block_host snd p1
 # Submitted with SMTPUTF8 (RFC 6531) to the sender's Postfix: it keeps the
 # request with the message and needs SMTPUTF8 of every server it relays to.
 submit() {
@@ -49,8 +45,7 @@ tap_like "$(grep 'status=deferred' "$TN_DIR/snd/maillog" | tail -n 1)" '451 4\.7
 	"the deferral carries the responder's 451 4.7.1, not 5.6.7 or a 501"
 tap_is "$(tn_bounces snd)" 0 "nothing bounced" ||
 	tap_diag "$(grep 'status=bounced' "$TN_DIR/snd/maillog")"
-tn_unblock snd "$TN_IP_p1"
-tn_unblock snd "$TN_IP6_p1"
+tn_unblock_host snd p1
 tn_postfix_flush snd >/dev/null 2>&1
 tap_ok "block lifted: the message reaches the primary" tn_mail_wait p1 1 30
 tap_is "$(tn_bounces snd)" 0 "still nothing bounced"
