@@ -20,11 +20,6 @@ unblock_p1() {
 	tn_unblock snd "$TN_IP_p1"
 	tn_unblock snd "$TN_IP6_p1"
 }
-at_least() { # VALUE-COMMAND... N
-	local n=${*: -1}
-	[ "$("${@:1:$#-1}")" -ge "$n" ]
-}
-
 mxg_config reply=defer
 mxg_start
 tap_ok "gated: the edge reaches the primary" mxg_wait_state example.test gated 8
@@ -33,7 +28,7 @@ tap_ok "gated: the edge reaches the primary" mxg_wait_state example.test gated 8
 block_p1
 tn_postfix_send snd a@sender.test u@example.test "objection defer"
 tap_ok "the sender was told 451 by the backup and deferred the message" \
-	tn_wait 15 at_least tn_deferrals snd 1
+	tn_wait 15 tn_at_least tn_deferrals snd 1
 tap_like "$(grep 'status=deferred' "$TN_DIR/snd/maillog" | tail -n 1)" '451 4\.7\.1' \
 	"the deferral carries the responder's 451 4.7.1"
 tap_is "$(tn_queue_count snd)" 1 "the message is still queued at the sender"
@@ -52,7 +47,7 @@ rejecting() {
 tap_ok "after SIGHUP the backup answers 551" tn_wait 5 rejecting
 block_p1
 tn_postfix_send snd a@sender.test u@example.test "objection reject"
-tap_ok "reply = reject: the message bounces" tn_wait 15 at_least tn_bounces snd 1
+tap_ok "reply = reject: the message bounces" tn_wait 15 tn_at_least tn_bounces snd 1
 tap_like "$(grep 'status=bounced' "$TN_DIR/snd/maillog" | tail -n 1)" '551 5\.7\.1' \
 	"the bounce carries the responder's 551 5.7.1"
 unblock_p1

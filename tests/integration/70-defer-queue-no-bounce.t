@@ -15,11 +15,6 @@ mxg_scene 180
 tap_plan 9
 tn_postfix_start snd sender
 
-at_least() { # VALUE-COMMAND... N
-	local n=${*: -1}
-	[ "$("${@:1:$#-1}")" -ge "$n" ]
-}
-
 # offender_threshold= (empty): the key is left out, the defaults apply.
 mxg_config reply=defer offender_threshold=
 tap_unlike "$(cat "$MXG_CONF")" "offender" "the config leaves the offender settings at their defaults"
@@ -34,7 +29,7 @@ done
 # Five rounds of 12 sessions: well past any per-RCPT or per-session
 # count of the old escalation (5 per hour).
 tap_ok "the sender retried every message at least five times (60 deferrals)" \
-	tn_wait 90 at_least tn_deferrals snd $((5 * N))
+	tn_wait 90 tn_at_least tn_deferrals snd $((5 * N))
 tap_is "$(grep 'status=deferred' "$TN_DIR/snd/maillog" | grep -vc '451 4\.7\.1 example\.test: this is a backup MX')" 0 \
 	"every deferral carries the responder's 451 4.7.1 naming the primary"
 tap_is "$(tn_bounces snd)" 0 "nothing bounced"

@@ -15,11 +15,6 @@ mxg_scene 120
 tap_plan 7
 tn_postfix_start snd sender
 
-at_least() { # VALUE-COMMAND... N
-	local n=${*: -1}
-	[ "$("${@:1:$#-1}")" -ge "$n" ]
-}
-
 mxg_config reply=defer
 mxg_start
 tap_ok "gated: the edge reaches the primary" mxg_wait_state example.test gated 8
@@ -40,7 +35,7 @@ PY
 }
 tap_ok "the sender's Postfix takes a message with SMTPUTF8 and UTF-8 addresses" submit
 tap_ok "the sender was told 451 by the backup and deferred the message" \
-	tn_wait 20 at_least tn_deferrals snd 1
+	tn_wait 20 tn_at_least tn_deferrals snd 1
 tap_like "$(grep 'status=deferred' "$TN_DIR/snd/maillog" | tail -n 1)" '451 4\.7\.1' \
 	"the deferral carries the responder's 451 4.7.1, not 5.6.7 or a 501"
 tap_is "$(tn_bounces snd)" 0 "nothing bounced" ||

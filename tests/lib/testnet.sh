@@ -106,6 +106,7 @@
 # tn_die MESSAGE        Reports MESSAGE as "# " and "Bail out!", exits 1.
 # tn_wait SECS CMD...   Polls CMD every 0.1 s until it succeeds (0) or SECS
 #                       pass (1). SECS may be fractional.
+# tn_at_least CMD... N  CMD prints a number of at least N (for tn_wait).
 #
 # ---- DNS (nsd in $TN-dns, authoritative for "test.") ------------------
 # tn_dns_zone           Reads the zone body from stdin (absolute names, e.g.
@@ -448,6 +449,13 @@ tn_wait() {
 		[ $(($(date +%s%N) / 1000000)) -ge "$end" ] && return 1
 		sleep 0.1
 	done
+}
+
+# tn_at_least COMMAND... N: COMMAND prints a number of at least N (for
+# tn_wait: tn_wait 15 tn_at_least tn_deferrals snd 1).
+tn_at_least() {
+	local n=${*: -1}
+	[ "$("${@:1:$#-1}")" -ge "$n" ]
 }
 
 tn_up() {
